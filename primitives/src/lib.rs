@@ -1,0 +1,16 @@
+//! Types shared by the W3bstream runtime and its node-side crates.
+//!
+//! This crate is `no_std` so that the runtime (compiled to WASM) and the node's
+//! client crates agree on one definition of every id, key and digest.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod bridge;
+
+/// Block number of the W3bstream chain.
+pub type BlockNumber = u32;
+
+/// Target block time. Aura slots and the timestamp pallet both derive from it.
+pub const MILLISECS_PER_BLOCK: u64 = 3_000;

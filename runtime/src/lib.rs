@@ -1,0 +1,223 @@
+//! # W3bstream runtime
+//!
+//! The FRAME runtime of the W3bstream appchain: a proof-of-authority chain whose
+//! validators author blocks with Aura every [`MILLISECS_PER_BLOCK`] milliseconds and
+//! finalize them with GRANDPA. The validator set is owned by `pallet-validators` and
+//! applied through `pallet-session`; on dev and local chains the sudo key is the
+//! governance that changes it.
+//!
+//! Modules:
+//! - [`configs`]: the `Config` of every pallet;
+//! - [`apis`]: the runtime APIs the node calls;
+//! - [`genesis_config_presets`]: the `dev` and `local` chains.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+// `construct_runtime` expands to a very deep type.
+#![recursion_limit = "256"]
+
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+extern crate alloc;
+
+pub mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
+pub mod configs;
+pub mod genesis_config_presets;
+
+use sp_runtime::{
+	generic, impl_opaque_keys,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+#[cfg(feature = "std")]
+use sp_version::NativeVersion;
+use sp_version::{runtime_version, RuntimeVersion};
+
+pub use w3b_primitives::{BlockNumber, MILLISECS_PER_BLOCK};
+
+/// Types the node needs without knowing the extrinsic format.
+pub mod opaque {
+	use super::*;
+	use sp_runtime::{generic, traits::Hash as HashT};
+
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// Opaque block header type.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block type.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier type.
+	pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block hash type.
+	pub type Hash = <BlakeTwo256 as HashT>::Output;
+}
+
+impl_opaque_keys! {
+	/// The session keys of a validator: Aura (authoring), GRANDPA (finality) and the
+	/// secp256k1 key that signs proofs for the IoTeX bridge.
+	pub struct SessionKeys {
+		/// sr25519 key for Aura block authoring.
+		pub aura: Aura,
+		/// ed25519 key for GRANDPA finality votes.
+		pub grandpa: Grandpa,
+		/// secp256k1 key for bridge signatures (`w3b_`).
+		pub w3b: Validators,
+	}
+}
+
+/// The runtime version. `spec_version` must increase with every runtime upgrade.
+#[runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
+	impl_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// Aura slot length; one block per slot.
+pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+
+/// Blocks per minute, hour and day at the target block time.
+pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
+/// Blocks per hour.
+pub const HOURS: BlockNumber = MINUTES * 60;
+/// Blocks per day.
+pub const DAYS: BlockNumber = HOURS * 24;
+
+/// Blocks per session: validator-set changes are queued at session boundaries, so this
+/// bounds how long governance waits for a change to take effect (at most two sessions).
+pub const SESSION_PERIOD: BlockNumber = 10;
+
+/// One W3B token, in the smallest unit (12 decimals).
+pub const UNIT: Balance = 1_000_000_000_000;
+/// One thousandth of a token.
+pub const MILLI_UNIT: Balance = 1_000_000_000;
+/// One millionth of a token.
+pub const MICRO_UNIT: Balance = 1_000_000;
+/// The smallest balance an account may hold.
+pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+
+/// The native version, for the node's `--version` and sanity checks.
+#[cfg(feature = "std")]
+pub fn native_version() -> NativeVersion {
+	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
+}
+
+/// An account's signature: sr25519, ed25519 or secp256k1.
+pub type Signature = MultiSignature;
+/// An account id: the public key behind a [`Signature`].
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+/// Balance of an account.
+pub type Balance = u128;
+/// Transaction counter of an account.
+pub type Nonce = u32;
+/// Block and state hash.
+pub type Hash = sp_core::H256;
+/// How an extrinsic names an account.
+pub type Address = MultiAddress<AccountId, ()>;
+/// Block header.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+/// Block.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+/// Signed block with justifications.
+pub type SignedBlock = generic::SignedBlock<Block>;
+/// Block id.
+pub type BlockId = generic::BlockId<Block>;
+
+/// The checks and charges every signed transaction goes through.
+pub type TxExtension = (
+	frame_system::AuthorizeCall<Runtime>,
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+	frame_system::WeightReclaim<Runtime>,
+);
+
+/// Extrinsic as it travels and is stored.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+/// The payload a transaction's signer signs.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// Storage migrations to run at the next runtime upgrade.
+#[allow(unused_parens)]
+type Migrations = ();
+
+/// Dispatches calls to the pallets and runs their hooks.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;
+
+/// The runtime: the pallets and their indices. Indices are part of the encoding of
+/// every call and event; never renumber one.
+#[frame_support::runtime]
+mod runtime {
+	/// The runtime.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	/// Accounts, blocks, events.
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+
+	/// Block timestamps; drives Aura slots.
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+
+	/// Balances of the native token.
+	#[runtime::pallet_index(2)]
+	pub type Balances = pallet_balances;
+
+	/// Transaction fees.
+	#[runtime::pallet_index(3)]
+	pub type TransactionPayment = pallet_transaction_payment;
+
+	/// The PoA validator set, changed by governance.
+	#[runtime::pallet_index(4)]
+	pub type Validators = pallet_validators;
+
+	/// Session keys and session rotation; applies validator-set changes.
+	#[runtime::pallet_index(5)]
+	pub type Session = pallet_session;
+
+	/// Aura block authoring.
+	#[runtime::pallet_index(6)]
+	pub type Aura = pallet_aura;
+
+	/// GRANDPA finality.
+	#[runtime::pallet_index(7)]
+	pub type Grandpa = pallet_grandpa;
+
+	/// Governance on dev and local chains.
+	#[runtime::pallet_index(8)]
+	pub type Sudo = pallet_sudo;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of our pallets in the runtime and regenerates their weights.rs.
+# Builds w3b-node with the runtime-benchmarks feature (frame-benchmarking-cli and its
+# dependencies are only compiled for this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build -p w3b-node --features runtime-benchmarks --locked
+node="${CARGO_TARGET_DIR:-target}/debug/w3b-node"
+for pallet in validators; do
+	echo "[benchmark] pallet_$pallet"
+	"$node" benchmark pallet --chain dev --pallet "pallet_$pallet" --extrinsic '*' \
+		--steps 50 --repeat 20 --wasm-execution compiled \
+		--template scripts/weight-template.hbs --header scripts/weight-header.txt \
+		--output "pallets/$pallet/src/weights.rs"
+done

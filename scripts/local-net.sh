@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Sets up the machine, builds w3b-node, and starts a four-validator local network
+# (Alice, Bob, Charlie, Dave) on 127.0.0.1, printing best and finalized blocks and
+# peer counts every block until Ctrl-C.
+#
+#   Alice:   RPC 9944, p2p 30333, Prometheus 9615
+#   Bob:     RPC 9945, p2p 30334, Prometheus 9616   (and so on)
+#
+# Environment:
+#   W3B_NET_DIR   where the nodes keep their databases and logs (default /tmp/w3b-local-net;
+#                 wiped at start, so every run is a fresh chain)
+#   DURATION      stop after this many seconds (default: run until Ctrl-C)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+echo "[local-net] building w3b-node"
+cargo build -p w3b-node --locked
+target_dir=${CARGO_TARGET_DIR:-target}
+node="$target_dir/debug/w3b-node"
+
+net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
+rm -rf "$net_dir"
+mkdir -p "$net_dir"
+
+validators=(alice bob charlie dave)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	echo "[local-net] stopped; logs are in $net_dir"
+}
+trap cleanup EXIT INT TERM
+
+# Alice's node key is fixed so the others can use her as a bootnode.
+alice_key=0000000000000000000000000000000000000000000000000000000000000001
+printf '%s' "$alice_key" >"$net_dir/alice.key"
+alice_peer=$("$node" key inspect-node-key --file "$net_dir/alice.key")
+
+for i in "${!validators[@]}"; do
+	name=${validators[$i]}
+	args=(--"$name" --chain local --base-path "$net_dir/$name"
+		--port $((30333 + i)) --rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
+		--listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
+		--no-mdns --no-telemetry --no-hardware-benchmarks)
+	if [ "$name" = alice ]; then
+		args+=(--node-key "$alice_key")
+	else
+		args+=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$alice_peer")
+	fi
+	"$node" "${args[@]}" >"$net_dir/$name.log" 2>&1 &
+	pids+=($!)
+	echo "[local-net] started $name (pid $!, rpc 127.0.0.1:$((9944 + i)), log $net_dir/$name.log)"
+done
+
+rpc() { # port method [params]
+	curl -s -m 2 -H 'Content-Type: application/json' \
+		-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" \
+		"http://127.0.0.1:$1" || true
+}
+block_number() { # JSON header -> decimal number
+	local hex
+	hex=$(sed -n 's/.*"number":"0x\([0-9a-fA-F]*\)".*/\1/p' <<<"$1")
+	[ -n "$hex" ] && echo $((16#$hex)) || echo "-"
+}
+
+start=$(date +%s)
+echo "[local-net] waiting for the nodes to start (the first start compiles the runtime)..."
+while :; do
+	line="[local-net] $(date +%T)"
+	for i in "${!validators[@]}"; do
+		port=$((9944 + i))
+		best=$(block_number "$(rpc $port chain_getHeader)")
+		fin_hash=$(sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p' <<<"$(rpc $port chain_getFinalizedHead)")
+		fin="-"
+		[ -n "$fin_hash" ] && fin=$(block_number "$(rpc $port chain_getHeader "[\"$fin_hash\"]")")
+		peers=$(sed -n 's/.*"peers":\([0-9]*\).*/\1/p' <<<"$(rpc $port system_health)")
+		line+=" | ${validators[$i]} best #$best fin #$fin peers ${peers:--}"
+	done
+	echo "$line"
+	for pid in "${pids[@]}"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "[local-net] a node exited; see the logs in $net_dir" >&2
+			exit 1
+		fi
+	done
+	if [ -n "${DURATION:-}" ] && [ $(($(date +%s) - start)) -ge "$DURATION" ]; then
+		exit 0
+	fi
+	sleep 3
+done

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build and test the W3bstream appchain, and
+# nothing else. Safe to run again: every step checks first.
+set -euo pipefail
+
+log() { printf '[setup] %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+		echo "[setup] need root to run: $*" >&2
+		exit 1
+	fi
+}
+
+# Debian packages: protoc (libp2p's build), clang + mold (the linker set in
+# .cargo/config.toml), curl (scripts talk JSON-RPC with it).
+missing=()
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v clang >/dev/null || missing+=(clang)
+command -v mold >/dev/null || missing+=(mold)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v rustup >/dev/null; then
+	echo "[setup] rustup is required: see https://rustup.rs" >&2
+	exit 1
+fi
+
+# The runtime is compiled to WASM for wasm32v1-none (rust-src lets the WASM builder
+# build core and alloc for it).
+installed_targets=$(rustup target list --installed)
+for target in wasm32v1-none wasm32-unknown-unknown; do
+	if ! grep -qx "$target" <<<"$installed_targets"; then
+		log "adding rust target $target"
+		rustup target add "$target" >/dev/null
+	fi
+done
+if ! rustup component list --installed | grep -q '^rust-src'; then
+	log "adding rust-src"
+	rustup component add rust-src >/dev/null
+fi
+log "ready"

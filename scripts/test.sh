@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up the machine and runs every test: pallet unit tests, the pallet benchmarks as
+# tests, runtime tests, and the end-to-end tests that start real nodes on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+echo "[test] building w3b-node (the end-to-end tests run it)"
+cargo build -p w3b-node --locked
+
+echo "[test] unit, runtime and end-to-end tests"
+cargo test --workspace --locked -- --nocapture
+
+echo "[test] pallet benchmarks, run once each as tests"
+SKIP_WASM_BUILD=1 cargo test -p pallet-validators --features runtime-benchmarks --locked
+
+echo "[test] all tests passed"

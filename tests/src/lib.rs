@@ -1,0 +1,372 @@
+//! Harness for end-to-end tests: starts real `w3b-node` processes on loopback, talks to
+//! them over JSON-RPC, and signs transactions with the development keys.
+//!
+//! Every process is killed when its [`Node`] is dropped, and the kernel kills it if the
+//! test process itself dies (`PR_SET_PDEATHSIG`), so a failing or aborted test never
+//! leaves validators behind.
+
+#![deny(missing_docs)]
+
+use std::{
+	fs::File,
+	io::{BufRead, BufReader},
+	net::TcpListener,
+	os::unix::process::CommandExt,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	thread,
+	time::{Duration, Instant},
+};
+
+use codec::{Decode, Encode};
+use serde_json::{json, Value};
+use sp_core::{sr25519, Pair, H256};
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::{generic::Era, MultiAddress, MultiSignature};
+use w3b_runtime::{
+	AccountId, Header, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic,
+};
+
+/// Error type of the harness; tests unwrap it with context.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+/// Result type of the harness.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The `w3b-node` binary under test: `$W3B_NODE`, or `debug/w3b-node` in the cargo
+/// target directory (`$CARGO_TARGET_DIR` or the workspace's `target/`).
+pub fn node_binary() -> PathBuf {
+	if let Some(path) = std::env::var_os("W3B_NODE") {
+		return PathBuf::from(path);
+	}
+	let target = std::env::var_os("CARGO_TARGET_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+	let binary = target.join("debug/w3b-node");
+	assert!(
+		binary.exists(),
+		"{} does not exist: build the node first (`cargo build -p w3b-node`) or set W3B_NODE",
+		binary.display()
+	);
+	binary
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; it is released for the node to bind).
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|listener| listener.local_addr())
+		.map(|addr| addr.port())
+		.expect("an ephemeral port is available on loopback")
+}
+
+/// How to start one node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+	/// Development identity: `alice`, `bob`, ... (sets name, validator role and keys).
+	pub identity: &'static str,
+	/// `--chain` argument.
+	pub chain: String,
+	/// Fixed libp2p secret key (hex), so that its peer id is known before it starts.
+	pub node_key: String,
+	/// Bootnode multiaddresses.
+	pub bootnodes: Vec<String>,
+}
+
+/// A running `w3b-node` process.
+pub struct Node {
+	/// Development identity (`alice`, ...).
+	pub identity: &'static str,
+	/// JSON-RPC port on 127.0.0.1.
+	pub rpc_port: u16,
+	/// libp2p port on 127.0.0.1.
+	pub p2p_port: u16,
+	/// Prometheus port on 127.0.0.1.
+	pub prometheus_port: u16,
+	/// libp2p peer id.
+	pub peer_id: String,
+	config: NodeConfig,
+	base_path: PathBuf,
+	log_path: PathBuf,
+	child: Option<Child>,
+}
+
+impl Node {
+	/// Starts a node with its database and log under `dir`.
+	pub fn start(config: NodeConfig, dir: &Path) -> Result<Node> {
+		let base_path = dir.join(config.identity);
+		std::fs::create_dir_all(&base_path)?;
+		let peer_id = peer_id_of(&config.node_key, &base_path)?;
+		let mut node = Node {
+			identity: config.identity,
+			rpc_port: free_port(),
+			p2p_port: free_port(),
+			prometheus_port: free_port(),
+			peer_id,
+			log_path: base_path.join("node.log"),
+			base_path,
+			config,
+			child: None,
+		};
+		node.spawn()?;
+		Ok(node)
+	}
+
+	fn spawn(&mut self) -> Result<()> {
+		let log = File::options().create(true).append(true).open(&self.log_path)?;
+		let mut command = Command::new(node_binary());
+		command
+			.arg(format!("--{}", self.identity))
+			.args(["--chain", &self.config.chain])
+			.arg("--base-path")
+			.arg(&self.base_path)
+			.args(["--node-key", &self.config.node_key])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
+			.args(["--rpc-port", &self.rpc_port.to_string()])
+			.args(["--prometheus-port", &self.prometheus_port.to_string()])
+			.args(["--no-telemetry", "--no-mdns", "--no-hardware-benchmarks"])
+			.args(["--log", "info"]);
+		for bootnode in &self.config.bootnodes {
+			command.args(["--bootnodes", bootnode]);
+		}
+		command.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
+		// SAFETY: `prctl` is async-signal-safe and touches no memory of the parent.
+		unsafe {
+			command.pre_exec(|| {
+				if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+					return Err(std::io::Error::last_os_error());
+				}
+				Ok(())
+			});
+		}
+		self.child = Some(command.spawn()?);
+		Ok(())
+	}
+
+	/// The multiaddress other nodes use to reach this one.
+	pub fn multiaddr(&self) -> String {
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.p2p_port, self.peer_id)
+	}
+
+	/// JSON-RPC client of this node.
+	pub fn rpc(&self) -> Rpc {
+		Rpc { url: format!("http://127.0.0.1:{}", self.rpc_port) }
+	}
+
+	/// Kills the process (SIGKILL) and waits for it; the database stays.
+	pub fn kill(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+
+	/// Whether the process is running.
+	pub fn is_running(&mut self) -> bool {
+		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+	}
+
+	/// The last `lines` lines of the node's log, for failure messages.
+	pub fn log_tail(&self, lines: usize) -> String {
+		let Ok(file) = File::open(&self.log_path) else { return String::new() };
+		let all: Vec<String> = BufReader::new(file).lines().map_while(|l| l.ok()).collect();
+		all[all.len().saturating_sub(lines)..].join("\n")
+	}
+
+	/// Waits until the node answers JSON-RPC.
+	pub fn wait_rpc_ready(&mut self, timeout: Duration) -> Result<()> {
+		let deadline = Instant::now() + timeout;
+		loop {
+			if !self.is_running() {
+				return Err(format!(
+					"{} exited during start-up; log:\n{}",
+					self.identity,
+					self.log_tail(40)
+				)
+				.into());
+			}
+			if self.rpc().call("system_health", json!([])).is_ok() {
+				return Ok(());
+			}
+			if Instant::now() > deadline {
+				return Err(format!("{} did not serve RPC within {timeout:?}", self.identity).into());
+			}
+			thread::sleep(Duration::from_millis(250));
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// Peer id of a libp2p secret key, as the node computes it (`key inspect-node-key`).
+fn peer_id_of(node_key: &str, dir: &Path) -> Result<String> {
+	let key_file = dir.join("node-key");
+	std::fs::write(&key_file, node_key)?;
+	let output = Command::new(node_binary())
+		.args(["key", "inspect-node-key", "--file"])
+		.arg(&key_file)
+		.output()?;
+	if !output.status.success() {
+		return Err(format!(
+			"key inspect-node-key failed: {}",
+			String::from_utf8_lossy(&output.stderr)
+		)
+		.into());
+	}
+	Ok(String::from_utf8(output.stdout)?.trim().to_string())
+}
+
+/// A minimal JSON-RPC 2.0 client over HTTP.
+pub struct Rpc {
+	url: String,
+}
+
+impl Rpc {
+	/// Calls `method` with `params` and returns its `result`.
+	pub fn call(&self, method: &str, params: Value) -> Result<Value> {
+		let response: Value = ureq::post(&self.url)
+			.timeout(Duration::from_secs(10))
+			.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))?
+			.into_json()?;
+		if let Some(error) = response.get("error") {
+			return Err(format!("{method}: {error}").into());
+		}
+		Ok(response["result"].clone())
+	}
+
+	/// Header of the best block.
+	pub fn best_header(&self) -> Result<Header> {
+		Ok(serde_json::from_value(self.call("chain_getHeader", json!([]))?)?)
+	}
+
+	/// Number of the best block.
+	pub fn best_number(&self) -> Result<u32> {
+		Ok(self.best_header()?.number)
+	}
+
+	/// Number of the latest finalized block.
+	pub fn finalized_number(&self) -> Result<u32> {
+		let hash = self.call("chain_getFinalizedHead", json!([]))?;
+		let header: Header = serde_json::from_value(self.call("chain_getHeader", json!([hash]))?)?;
+		Ok(header.number)
+	}
+
+	/// Number of connected peers.
+	pub fn peers(&self) -> Result<u64> {
+		self.call("system_health", json!([]))?["peers"]
+			.as_u64()
+			.ok_or_else(|| "system_health has no peers field".into())
+	}
+
+	/// Hash of block `number`.
+	pub fn block_hash(&self, number: u32) -> Result<H256> {
+		Ok(serde_json::from_value(self.call("chain_getBlockHash", json!([number]))?)?)
+	}
+
+	/// Raw storage value at `key` in the best block.
+	pub fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+		let value = self.call("state_getStorage", json!([hex_0x(key)]))?;
+		value.as_str().map(decode_hex).transpose()
+	}
+
+	/// Decoded storage value at `key`, if present.
+	pub fn storage_decoded<T: Decode>(&self, key: &[u8]) -> Result<Option<T>> {
+		self.storage(key)?.map(|raw| T::decode(&mut &raw[..]).map_err(Into::into)).transpose()
+	}
+
+	/// Calls runtime API function `method` (e.g. `AuraApi_authorities`) at the best block.
+	pub fn runtime_call<T: Decode>(&self, method: &str, args: &[u8]) -> Result<T> {
+		let raw = self.call("state_call", json!([method, hex_0x(args)]))?;
+		let bytes = decode_hex(raw.as_str().ok_or("state_call returned no string")?)?;
+		Ok(T::decode(&mut &bytes[..])?)
+	}
+
+	/// Signs `call` as `signer` and submits it; returns the transaction hash.
+	pub fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> Result<H256> {
+		let account: AccountId = signer.to_account_id();
+		let nonce: u32 = serde_json::from_value(
+			self.call("system_accountNextIndex", json!([account.to_string()]))?,
+		)?;
+		let version = self.call("state_getRuntimeVersion", json!([]))?;
+		let spec_version = version["specVersion"].as_u64().ok_or("no specVersion")? as u32;
+		let tx_version = version["transactionVersion"].as_u64().ok_or("no transactionVersion")? as u32;
+		let genesis = self.block_hash(0)?;
+		let xt = signed_extrinsic(&signer.pair(), call, nonce, spec_version, tx_version, genesis);
+		Ok(serde_json::from_value(
+			self.call("author_submitExtrinsic", json!([hex_0x(&xt.encode())]))?,
+		)?)
+	}
+}
+
+/// Builds an immortal signed transaction with no tip.
+pub fn signed_extrinsic(
+	signer: &sr25519::Pair,
+	call: RuntimeCall,
+	nonce: u32,
+	spec_version: u32,
+	tx_version: u32,
+	genesis: H256,
+) -> UncheckedExtrinsic {
+	let extension: TxExtension = (
+		frame_system::AuthorizeCall::new(),
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+		frame_system::WeightReclaim::new(),
+	);
+	// What each extension adds to the signed payload without travelling in the
+	// transaction: versions, genesis hash, and the era's birth block (genesis for an
+	// immortal transaction).
+	let implicit = ((), (), spec_version, tx_version, genesis, genesis, (), (), (), ());
+	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+	let account: AccountId = signer.public().into();
+	UncheckedExtrinsic::new_signed(
+		call,
+		MultiAddress::Id(account),
+		MultiSignature::Sr25519(signature),
+		extension,
+	)
+}
+
+/// `0x`-prefixed lowercase hex.
+pub fn hex_0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+fn decode_hex(s: &str) -> Result<Vec<u8>> {
+	Ok(hex::decode(s.trim_start_matches("0x"))?)
+}
+
+/// Polls `check` every 500 ms until it returns `Some`, or fails after `timeout` with
+/// `what` in the message.
+pub fn wait_for<T>(
+	what: &str,
+	timeout: Duration,
+	mut check: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+	let deadline = Instant::now() + timeout;
+	let mut last_error = None;
+	loop {
+		match check() {
+			Ok(Some(value)) => return Ok(value),
+			Ok(None) => {},
+			Err(e) => last_error = Some(e.to_string()),
+		}
+		if Instant::now() > deadline {
+			return Err(format!(
+				"timed out after {timeout:?} waiting for {what}{}",
+				last_error.map(|e| format!(" (last error: {e})")).unwrap_or_default()
+			)
+			.into());
+		}
+		thread::sleep(Duration::from_millis(500));
+	}
+}

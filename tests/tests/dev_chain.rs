@@ -1,0 +1,40 @@
+//! The `dev` chain: one validator produces and finalizes blocks alone, and unsafe RPC
+//! methods are off unless the operator asks for them.
+
+use std::time::Duration;
+
+use serde_json::json;
+use w3b_e2e_tests::{wait_for, Node, NodeConfig};
+
+#[test]
+fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let mut alice = Node::start(
+		NodeConfig {
+			identity: "alice",
+			chain: "dev".into(),
+			node_key: format!("{:064x}", 1),
+			bootnodes: vec![],
+		},
+		dir.path(),
+	)
+	.expect("node starts");
+	alice.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready");
+	let rpc = alice.rpc();
+
+	let finalized = wait_for("dev chain to finalize block #2", Duration::from_secs(120), || {
+		let n = rpc.finalized_number()?;
+		Ok((n >= 2).then_some(n))
+	})
+	.unwrap_or_else(|e| panic!("{e}\n{}", alice.log_tail(30)));
+	assert!(rpc.best_number().expect("best") >= finalized);
+
+	let chain = rpc.call("system_chain", json!([])).expect("system_chain");
+	assert_eq!(chain, json!("W3bstream Development"));
+
+	let refused = rpc.call("author_rotateKeys", json!([])).expect_err("unsafe method refused");
+	assert!(
+		refused.to_string().contains("unsafe") || refused.to_string().contains("not found"),
+		"unexpected error for an unsafe method: {refused}"
+	);
+}

@@ -1,0 +1,164 @@
+//! Four validators on loopback: blocks are produced and finalized, finality survives one
+//! stopped validator, and a fifth validator added through sudo joins the authority set
+//! and votes.
+
+use std::time::Duration;
+
+use codec::Encode;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityList;
+use sp_core::{crypto::ProofOfPossessionGenerator, ecdsa, ed25519, Pair};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+use w3b_e2e_tests::{wait_for, Node, NodeConfig, Result};
+use w3b_runtime::{genesis_config_presets::dev_session_keys, AccountId, Runtime, RuntimeCall};
+
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+/// Sessions are 10 blocks of 3 s and a set change takes up to two sessions.
+const SET_CHANGE_TIMEOUT: Duration = Duration::from_secs(150);
+
+fn node_key(index: u8) -> String {
+	format!("{:064x}", index)
+}
+
+fn start_validator(
+	identity: &'static str,
+	index: u8,
+	bootnodes: Vec<String>,
+	dir: &std::path::Path,
+) -> Result<Node> {
+	let mut node = Node::start(
+		NodeConfig { identity, chain: "local".into(), node_key: node_key(index), bootnodes },
+		dir,
+	)?;
+	node.wait_rpc_ready(START_TIMEOUT)?;
+	Ok(node)
+}
+
+/// Waits until `node`'s finalized block passes `target`.
+fn wait_finalized(node: &Node, target: u32, timeout: Duration) -> Result<u32> {
+	let rpc = node.rpc();
+	wait_for(&format!("{} to finalize block #{target}", node.identity), timeout, || {
+		let finalized = rpc.finalized_number()?;
+		Ok((finalized >= target).then_some(finalized))
+	})
+}
+
+/// The session keys of `who` with the proof that `who` owns them, for `session.set_keys`.
+fn session_keys_call(who: Sr25519Keyring) -> RuntimeCall {
+	let owner = who.to_account_id().encode();
+	let seed = who.to_seed();
+	let aura_proof = who.pair().generate_proof_of_possession(&owner);
+	let grandpa_proof = ed25519::Pair::from_string(&seed, None)
+		.expect("dev seed")
+		.generate_proof_of_possession(&owner);
+	let bridge_proof = ecdsa::Pair::from_string(&seed, None)
+		.expect("dev seed")
+		.generate_proof_of_possession(&owner);
+	RuntimeCall::Session(pallet_session::Call::set_keys {
+		keys: dev_session_keys(who),
+		proof: (aura_proof, grandpa_proof, bridge_proof).encode(),
+	})
+}
+
+fn with_logs<T>(nodes: &[&Node], result: Result<T>) -> T {
+	match result {
+		Ok(value) => value,
+		Err(e) => {
+			for node in nodes {
+				eprintln!("----- last log lines of {} -----\n{}", node.identity, node.log_tail(30));
+			}
+			panic!("{e}");
+		},
+	}
+}
+
+#[test]
+fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let alice = with_logs(&[], start_validator("alice", 1, vec![], dir.path()));
+	let boot = vec![alice.multiaddr()];
+	let bob = start_validator("bob", 2, boot.clone(), dir.path()).expect("bob starts");
+	let charlie = start_validator("charlie", 3, boot.clone(), dir.path()).expect("charlie starts");
+	let mut dave = start_validator("dave", 4, boot.clone(), dir.path()).expect("dave starts");
+
+	// Blocks are produced and finalized on every validator.
+	for node in [&alice, &bob, &charlie, &dave] {
+		with_logs(&[node], wait_finalized(node, 3, START_TIMEOUT));
+	}
+	let peers = alice.rpc().peers().expect("system_health");
+	assert!(peers >= 3, "alice sees {peers} peers, expected the other three validators");
+	let best = alice.rpc().best_number().expect("best block");
+	assert!(best >= 3, "best block #{best} must be at least the finalized #3");
+
+	// Prometheus metrics are served.
+	let metrics = ureq::get(&format!("http://127.0.0.1:{}/metrics", alice.prometheus_port))
+		.call()
+		.expect("prometheus endpoint answers")
+		.into_string()
+		.expect("metrics are text");
+	assert!(metrics.contains("substrate_block_height"), "block height metric missing");
+
+	// One of four validators stops: the other three are more than 2/3 and keep finalizing.
+	dave.kill();
+	let finalized = alice.rpc().finalized_number().expect("finalized head");
+	with_logs(
+		&[&alice, &bob, &charlie],
+		wait_finalized(&alice, finalized + 5, Duration::from_secs(90)),
+	);
+	with_logs(&[&bob], wait_finalized(&bob, finalized + 5, Duration::from_secs(30)));
+
+	// A fifth validator: Eve starts a node, registers her session keys, and sudo adds her.
+	let eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
+	let rpc = alice.rpc();
+	rpc.submit(Sr25519Keyring::Eve, session_keys_call(Sr25519Keyring::Eve))
+		.expect("set_keys is accepted by the pool");
+	let eve_account: AccountId = Sr25519Keyring::Eve.to_account_id();
+	let next_keys_key = pallet_session::NextKeys::<Runtime>::hashed_key_for(&eve_account);
+	with_logs(
+		&[&alice, &eve],
+		wait_for("Eve's session keys on chain", Duration::from_secs(60), || {
+			Ok(rpc.storage(&next_keys_key)?.map(|_| ()))
+		}),
+	);
+
+	let add_eve = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+		call: Box::new(RuntimeCall::Validators(pallet_validators::Call::add_validator {
+			who: eve_account.clone(),
+		})),
+	});
+	rpc.submit(Sr25519Keyring::Alice, add_eve).expect("sudo add_validator is accepted");
+	let validators_key = pallet_validators::Validators::<Runtime>::hashed_key();
+	with_logs(
+		&[&alice],
+		wait_for("Eve in pallet-validators' set", Duration::from_secs(60), || {
+			let set: Option<Vec<AccountId>> = rpc.storage_decoded(&validators_key)?;
+			Ok(set.filter(|s| s.contains(&eve_account)).map(|_| ()))
+		}),
+	);
+
+	// After the session change Eve is an Aura and a GRANDPA authority.
+	let eve_aura = AuraId::from(Sr25519Keyring::Eve.public());
+	let eve_grandpa = sp_consensus_grandpa::AuthorityId::from(Ed25519Keyring::Eve.public());
+	with_logs(
+		&[&alice, &eve],
+		wait_for("Eve in the Aura and GRANDPA authority sets", SET_CHANGE_TIMEOUT, || {
+			let aura: Vec<AuraId> = rpc.runtime_call("AuraApi_authorities", &[])?;
+			let grandpa: AuthorityList = rpc.runtime_call("GrandpaApi_grandpa_authorities", &[])?;
+			let in_grandpa = grandpa.iter().any(|(id, _)| id == &eve_grandpa);
+			Ok((aura.contains(&eve_aura) && in_grandpa).then_some(()))
+		}),
+	);
+	let session_validators: Vec<AccountId> = rpc
+		.storage_decoded(&pallet_session::Validators::<Runtime>::hashed_key())
+		.expect("session validators")
+		.expect("session validators are set");
+	assert_eq!(session_validators.len(), 5, "the session set is the four plus Eve");
+
+	// Dave is still down, so finality now needs four of five votes: Eve's included.
+	let finalized = rpc.finalized_number().expect("finalized head");
+	with_logs(
+		&[&alice, &eve],
+		wait_finalized(&alice, finalized + 5, Duration::from_secs(120)),
+	);
+	with_logs(&[&eve], wait_finalized(&eve, finalized + 5, Duration::from_secs(30)));
+}
