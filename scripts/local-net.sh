@@ -32,9 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Alice's node key is fixed so the others can use her as a bootnode.
-alice_key=0000000000000000000000000000000000000000000000000000000000000001
-printf '%s' "$alice_key" >"$net_dir/alice.key"
+# Validators need a persistent libp2p key; these are fixed (0x..01 for Alice, 0x..02
+# for Bob, ...) so that Alice's peer id, the others' bootnode, is known in advance.
+node_key() { printf '%064x' "$(($1 + 1))"; }
+node_key 0 >"$net_dir/alice.key"
 alice_peer=$("$node" key inspect-node-key --file "$net_dir/alice.key")
 
 for i in "${!validators[@]}"; do
@@ -42,10 +43,8 @@ for i in "${!validators[@]}"; do
 	args=(--"$name" --chain local --base-path "$net_dir/$name"
 		--port $((30333 + i)) --rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
 		--listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
-		--no-mdns --no-telemetry --no-hardware-benchmarks)
-	if [ "$name" = alice ]; then
-		args+=(--node-key "$alice_key")
-	else
+		--node-key "$(node_key "$i")" --no-mdns --no-telemetry)
+	if [ "$name" != alice ]; then
 		args+=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$alice_peer")
 	fi
 	"$node" "${args[@]}" >"$net_dir/$name.log" 2>&1 &

@@ -10,7 +10,7 @@ use crate::{
 	SLOT_DURATION, VERSION,
 };
 use frame_support::{
-	derive_impl, parameter_types,
+	derive_impl, dispatch::DispatchClass, parameter_types,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -34,6 +34,9 @@ const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 const MAXIMUM_BLOCK_WEIGHT: Weight =
 	Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND.saturating_mul(2), u64::MAX);
 
+/// Largest block: 5 MiB.
+const MAXIMUM_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
+
 /// Largest number of validators (and Aura/GRANDPA authorities).
 pub const MAX_VALIDATORS: u32 = 32;
 
@@ -45,7 +48,12 @@ parameter_types! {
 	);
 	/// Block length limits: 5 MiB, 75% for normal transactions.
 	pub RuntimeBlockLength: frame_system::limits::BlockLength =
-		frame_system::limits::BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+		frame_system::limits::BlockLength::builder()
+			.max_length(MAXIMUM_BLOCK_LENGTH)
+			.modify_max_length_for_class(DispatchClass::Normal, |max| {
+				*max = NORMAL_DISPATCH_RATIO * MAXIMUM_BLOCK_LENGTH
+			})
+			.build();
 	/// The runtime version, for transaction version checks.
 	pub const Version: sp_version::RuntimeVersion = VERSION;
 	/// Block hashes kept for `CheckEra` and `CheckGenesis`.
@@ -113,6 +121,7 @@ impl pallet_validators::Config for Runtime {
 }
 
 impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = AccountId;
 	type ValidatorIdOf = ConvertInto;
 	type ShouldEndSession = pallet_session::PeriodicSessions<

@@ -12,7 +12,8 @@
 //! - [`genesis_config_presets`]: the `dev` and `local` chains.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-#![deny(missing_docs)]
+// No `deny(missing_docs)` here: `#[frame_support::runtime]` generates public items
+// (the aggregated `Runtime*` types) without docs, and lint attributes do not reach them.
 // `construct_runtime` expands to a very deep type.
 #![recursion_limit = "256"]
 
@@ -20,6 +21,8 @@
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
+
+use alloc::vec::Vec;
 
 pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
@@ -32,8 +35,6 @@ use sp_runtime::{
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
 	MultiAddress, MultiSignature,
 };
-#[cfg(feature = "std")]
-use sp_version::NativeVersion;
 use sp_version::{runtime_version, RuntimeVersion};
 
 pub use w3b_primitives::{BlockNumber, MILLISECS_PER_BLOCK};
@@ -103,12 +104,6 @@ pub const MILLI_UNIT: Balance = 1_000_000_000;
 pub const MICRO_UNIT: Balance = 1_000_000;
 /// The smallest balance an account may hold.
 pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
-
-/// The native version, for the node's `--version` and sanity checks.
-#[cfg(feature = "std")]
-pub fn native_version() -> NativeVersion {
-	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
-}
 
 /// An account's signature: sr25519, ed25519 or secp256k1.
 pub type Signature = MultiSignature;

@@ -122,7 +122,7 @@ impl Node {
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
 			.args(["--rpc-port", &self.rpc_port.to_string()])
 			.args(["--prometheus-port", &self.prometheus_port.to_string()])
-			.args(["--no-telemetry", "--no-mdns", "--no-hardware-benchmarks"])
+			.args(["--no-telemetry", "--no-mdns"])
 			.args(["--log", "info"]);
 		for bootnode in &self.config.bootnodes {
 			command.args(["--bootnodes", bootnode]);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use codec::Encode;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityList;
-use sp_core::{crypto::ProofOfPossessionGenerator, ecdsa, ed25519, Pair};
+use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, Pair};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 use w3b_e2e_tests::{wait_for, Node, NodeConfig, Result};
 use w3b_runtime::{genesis_config_presets::dev_session_keys, AccountId, Runtime, RuntimeCall};

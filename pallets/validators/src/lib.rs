@@ -124,8 +124,10 @@ pub mod pallet {
 		StorageValue<_, BoundedVec<BridgeAuthorityId, T::MaxValidators>, ValueQuery>;
 
 	/// Genesis configuration: the initial validators.
+	///
+	/// With no initial validators the pallet leaves the genesis set to pallet-session's
+	/// `keys`, and only takes over once governance adds a validator.
 	#[pallet::genesis_config]
-	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// Accounts of the initial validators. Each must also have session keys in
 		/// pallet-session's genesis.
@@ -134,10 +136,20 @@ pub mod pallet {
 		pub min_validators: u32,
 	}
 
+	impl<T: Config> Default for GenesisConfig<T> {
+		fn default() -> Self {
+			Self { initial_validators: Vec::new(), min_validators: 1 }
+		}
+	}
+
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			assert!(self.min_validators >= 1, "genesis min_validators must be at least 1");
+			MinValidators::<T>::put(self.min_validators);
+			if self.initial_validators.is_empty() {
+				return;
+			}
 			assert!(
 				self.initial_validators.len() >= self.min_validators as usize,
 				"genesis has fewer validators than min_validators"
@@ -152,7 +164,6 @@ pub mod pallet {
 			let set: BoundedVec<_, T::MaxValidators> =
 				set.try_into().expect("genesis has more validators than MaxValidators");
 			Validators::<T>::put(set);
-			MinValidators::<T>::put(self.min_validators);
 		}
 	}
 
@@ -343,7 +354,8 @@ impl<T: Config> pallet_session::SessionManager<T::ValidatorId> for Pallet<T> {
 	}
 
 	fn new_session_genesis(_new_index: SessionIndex) -> Option<Vec<T::ValidatorId>> {
-		Some(Validators::<T>::get().into_inner())
+		let set = Validators::<T>::get();
+		(!set.is_empty()).then(|| set.into_inner())
 	}
 
 	fn end_session(_end_index: SessionIndex) {}

@@ -7,7 +7,7 @@ use frame_support::{
 	derive_impl,
 	traits::{ConstU32, ConstU64, Hooks},
 };
-use sp_core::{crypto::ProofOfPossessionGenerator, ecdsa, Pair};
+use sp_core::{ecdsa, proof_of_possession::ProofOfPossessionGenerator, Pair};
 use sp_runtime::{impl_opaque_keys, traits::ConvertInto, BuildStorage};
 use w3b_primitives::bridge::BridgeAuthorityId;
 
@@ -49,6 +49,7 @@ impl pallet_balances::Config for Test {
 }
 
 impl pallet_session::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = u64;
 	type ValidatorIdOf = ConvertInto;
 	type ShouldEndSession = pallet_session::PeriodicSessions<ConstU64<SESSION_PERIOD>, ConstU64<0>>;

@@ -2,6 +2,7 @@
 
 use crate::{mock::*, BridgeAuthorities, Error, Event, SetChanged, Validators as ValidatorSet};
 use frame_support::{assert_noop, assert_ok};
+use sp_core::Pair;
 use sp_runtime::DispatchError;
 
 fn set() -> Vec<u64> {
@@ -180,7 +181,7 @@ fn rotated_bridge_key_is_picked_up_at_next_session() {
 		let keys = MockSessionKeys { w3b: new_key.public().into() };
 		let proof = {
 			use codec::Encode;
-			use sp_core::crypto::ProofOfPossessionGenerator;
+			use sp_core::proof_of_possession::ProofOfPossessionGenerator;
 			let mut pair = new_key.clone();
 			pair.generate_proof_of_possession(&1u64.encode()).encode()
 		};
