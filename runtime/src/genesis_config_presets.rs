@@ -65,9 +65,8 @@ pub fn dev_session_keys(who: Sr25519Keyring) -> SessionKeys {
 /// A genesis with `validators` as the PoA set, `root` as sudo, and the well-known
 /// accounts endowed.
 fn genesis(validators: Vec<Sr25519Keyring>, min_validators: u32, root: AccountId) -> Value {
-	let endowed: Vec<(AccountId, u128)> = Sr25519Keyring::well_known()
-		.map(|k| (k.to_account_id(), ENDOWMENT))
-		.collect();
+	let endowed: Vec<(AccountId, u128)> =
+		Sr25519Keyring::well_known().map(|k| (k.to_account_id(), ENDOWMENT)).collect();
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig { balances: endowed },
 		validators: ValidatorsConfig {
@@ -163,10 +162,11 @@ mod tests {
 
 	fn json_merge(base: &mut Value, patch: Value) {
 		match (base, patch) {
-			(Value::Object(base), Value::Object(patch)) =>
+			(Value::Object(base), Value::Object(patch)) => {
 				for (k, v) in patch {
 					json_merge(base.entry(k).or_insert(Value::Null), v);
-				},
+				}
+			}
 			(base, patch) => *base = patch,
 		}
 	}

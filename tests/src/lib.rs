@@ -23,9 +23,7 @@ use serde_json::{json, Value};
 use sp_core::{sr25519, Pair, H256};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Era, MultiAddress, MultiSignature};
-use w3b_runtime::{
-	AccountId, Header, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic,
-};
+use w3b_runtime::{AccountId, Header, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic};
 
 /// Error type of the harness; tests unwrap it with context.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -187,7 +185,9 @@ impl Node {
 				return Ok(());
 			}
 			if Instant::now() > deadline {
-				return Err(format!("{} did not serve RPC within {timeout:?}", self.identity).into());
+				return Err(
+					format!("{} did not serve RPC within {timeout:?}", self.identity).into()
+				);
 			}
 			thread::sleep(Duration::from_millis(250));
 		}
@@ -291,7 +291,8 @@ impl Rpc {
 		)?;
 		let version = self.call("state_getRuntimeVersion", json!([]))?;
 		let spec_version = version["specVersion"].as_u64().ok_or("no specVersion")? as u32;
-		let tx_version = version["transactionVersion"].as_u64().ok_or("no transactionVersion")? as u32;
+		let tx_version =
+			version["transactionVersion"].as_u64().ok_or("no transactionVersion")? as u32;
 		let genesis = self.block_hash(0)?;
 		let xt = signed_extrinsic(&signer.pair(), call, nonce, spec_version, tx_version, genesis);
 		Ok(serde_json::from_value(
@@ -357,7 +358,7 @@ pub fn wait_for<T>(
 	loop {
 		match check() {
 			Ok(Some(value)) => return Ok(value),
-			Ok(None) => {},
+			Ok(None) => {}
 			Err(e) => last_error = Some(e.to_string()),
 		}
 		if Instant::now() > deadline {

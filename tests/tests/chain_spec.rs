@@ -15,7 +15,8 @@ fn take_code_version(spec: &mut Value) -> sp_version::RuntimeVersion {
 	let code = spec["genesis"]["runtimeGenesis"]["code"].take();
 	let code = hex::decode(code.as_str().expect("spec has runtime code").trim_start_matches("0x"))
 		.expect("code is hex");
-	let blob = sc_executor_common::runtime_blob::RuntimeBlob::uncompress_if_needed(&code).expect("code is WASM");
+	let blob = sc_executor_common::runtime_blob::RuntimeBlob::uncompress_if_needed(&code)
+		.expect("code is WASM");
 	sc_executor::read_embedded_version(&blob)
 		.expect("version section decodes")
 		.expect("runtime embeds its version")

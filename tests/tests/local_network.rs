@@ -2,7 +2,7 @@
 //! stopped validator, and a fifth validator added through sudo joins the authority set
 //! and votes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use codec::Encode;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -68,13 +68,14 @@ fn with_logs<T>(nodes: &[&Node], result: Result<T>) -> T {
 				eprintln!("----- last log lines of {} -----\n{}", node.identity, node.log_tail(30));
 			}
 			panic!("{e}");
-		},
+		}
 	}
 }
 
 #[test]
 fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	let dir = tempfile::tempdir().expect("temp dir");
+	let started = Instant::now();
 	let alice = with_logs(&[], start_validator("alice", 1, vec![], dir.path()));
 	let boot = vec![alice.multiaddr()];
 	let bob = start_validator("bob", 2, boot.clone(), dir.path()).expect("bob starts");
@@ -85,6 +86,24 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	for node in [&alice, &bob, &charlie, &dave] {
 		with_logs(&[node], wait_finalized(node, 3, START_TIMEOUT));
 	}
+	println!(
+		"[e2e] four validators up and block #3 finalized on all after {:?}",
+		started.elapsed()
+	);
+
+	// Block time and finality lag over 10 blocks.
+	let rpc = alice.rpc();
+	let (best_0, clock_0) = (rpc.best_number().expect("best"), Instant::now());
+	with_logs(
+		&[&alice],
+		wait_for("10 more blocks", Duration::from_secs(60), || {
+			Ok((rpc.best_number()? >= best_0 + 10).then_some(()))
+		}),
+	);
+	let block_time = clock_0.elapsed() / 10;
+	let lag = rpc.best_number().expect("best") - rpc.finalized_number().expect("finalized");
+	println!("[e2e] block time {block_time:?}; finalized head {lag} blocks behind best");
+
 	let peers = alice.rpc().peers().expect("system_health");
 	assert!(peers >= 3, "alice sees {peers} peers, expected the other three validators");
 	let best = alice.rpc().best_number().expect("best block");
@@ -100,16 +119,20 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 
 	// One of four validators stops: the other three are more than 2/3 and keep finalizing.
 	dave.kill();
+	let killed_at = Instant::now();
 	let finalized = alice.rpc().finalized_number().expect("finalized head");
 	with_logs(
 		&[&alice, &bob, &charlie],
 		wait_finalized(&alice, finalized + 5, Duration::from_secs(90)),
 	);
+	println!(
+		"[e2e] dave killed; 5 more blocks finalized by the other three in {:?}",
+		killed_at.elapsed()
+	);
 	with_logs(&[&bob], wait_finalized(&bob, finalized + 5, Duration::from_secs(30)));
 
 	// A fifth validator: Eve starts a node, registers her session keys, and sudo adds her.
 	let eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
-	let rpc = alice.rpc();
 	rpc.submit(Sr25519Keyring::Eve, session_keys_call(Sr25519Keyring::Eve))
 		.expect("set_keys is accepted by the pool");
 	let eve_account: AccountId = Sr25519Keyring::Eve.to_account_id();
@@ -127,6 +150,7 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 		})),
 	});
 	rpc.submit(Sr25519Keyring::Alice, add_eve).expect("sudo add_validator is accepted");
+	let added_at = Instant::now();
 	let validators_key = pallet_validators::Validators::<Runtime>::hashed_key();
 	with_logs(
 		&[&alice],
@@ -148,6 +172,10 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 			Ok((aura.contains(&eve_aura) && in_grandpa).then_some(()))
 		}),
 	);
+	println!(
+		"[e2e] eve in the Aura and GRANDPA sets {:?} after sudo add_validator",
+		added_at.elapsed()
+	);
 	let session_validators: Vec<AccountId> = rpc
 		.storage_decoded(&pallet_session::Validators::<Runtime>::hashed_key())
 		.expect("session validators")
@@ -156,9 +184,10 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 
 	// Dave is still down, so finality now needs four of five votes: Eve's included.
 	let finalized = rpc.finalized_number().expect("finalized head");
-	with_logs(
-		&[&alice, &eve],
-		wait_finalized(&alice, finalized + 5, Duration::from_secs(120)),
-	);
+	with_logs(&[&alice, &eve], wait_finalized(&alice, finalized + 5, Duration::from_secs(120)));
 	with_logs(&[&eve], wait_finalized(&eve, finalized + 5, Duration::from_secs(30)));
+	println!(
+		"[e2e] five validators (one down) finalized 5 more blocks; total {:?}",
+		started.elapsed()
+	);
 }

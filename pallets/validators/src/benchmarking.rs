@@ -15,9 +15,8 @@ fn validator_id<T: Config>(account: T::AccountId) -> T::ValidatorId {
 
 /// Fills the set with `count` validators (replacing the genesis set).
 fn fill_set<T: Config>(count: u32) {
-	let set: Vec<T::ValidatorId> = (0..count)
-		.map(|i| validator_id::<T>(account("validator", i, SEED)))
-		.collect();
+	let set: Vec<T::ValidatorId> =
+		(0..count).map(|i| validator_id::<T>(account("validator", i, SEED))).collect();
 	Validators::<T>::put(BoundedVec::truncate_from(set));
 }
 

@@ -304,7 +304,8 @@ pub mod pallet {
 		pub fn set_min_validators(origin: OriginFor<T>, min_validators: u32) -> DispatchResult {
 			T::UpdateOrigin::ensure_origin(origin)?;
 			ensure!(
-				min_validators >= 1 && min_validators as usize <= Validators::<T>::decode_len().unwrap_or(0),
+				min_validators >= 1
+					&& min_validators as usize <= Validators::<T>::decode_len().unwrap_or(0),
 				Error::<T>::InvalidMinValidators
 			);
 			MinValidators::<T>::put(min_validators);

@@ -88,8 +88,12 @@ pub fn ownership_proof(account: u64) -> Vec<u8> {
 
 /// Registers `account`'s session keys through the real `session.set_keys` call.
 pub fn register_keys(account: u64) {
-	Session::set_keys(RuntimeOrigin::signed(account), session_keys(account), ownership_proof(account))
-		.expect("keys register");
+	Session::set_keys(
+		RuntimeOrigin::signed(account),
+		session_keys(account),
+		ownership_proof(account),
+	)
+	.expect("keys register");
 }
 
 /// Runs blocks until (and including) block `n`, with the hooks a real chain runs.
@@ -118,11 +122,12 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
-	pallet_validators::GenesisConfig::<Test> { initial_validators: GENESIS_VALIDATORS.to_vec(),
+	pallet_validators::GenesisConfig::<Test> {
+		initial_validators: GENESIS_VALIDATORS.to_vec(),
 		min_validators: 3,
 	}
-		.assimilate_storage(&mut storage)
-		.unwrap();
+	.assimilate_storage(&mut storage)
+	.unwrap();
 	pallet_session::GenesisConfig::<Test> {
 		keys: GENESIS_VALIDATORS.iter().map(|&a| (a, a, session_keys(a))).collect(),
 		non_authority_keys: vec![],

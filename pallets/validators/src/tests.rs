@@ -151,12 +151,9 @@ fn remove_validator_refuses_to_go_below_minimum() {
 fn unchanged_set_is_not_requeued() {
 	new_test_ext().execute_with(|| {
 		run_to_session(3);
-		let queued = System::events().iter().any(|r| {
-			matches!(
-				r.event,
-				RuntimeEvent::Validators(Event::ValidatorSetQueued { .. })
-			)
-		});
+		let queued = System::events()
+			.iter()
+			.any(|r| matches!(r.event, RuntimeEvent::Validators(Event::ValidatorSetQueued { .. })));
 		assert!(!queued, "no change was made, so no set may be queued");
 		assert_eq!(Session::validators(), GENESIS_VALIDATORS.to_vec());
 	});
