@@ -24,25 +24,28 @@ fn token_properties() -> sc_chain_spec::Properties {
 	properties
 }
 
-/// `dev`: Alice validates alone, so blocks are produced and finalized at once.
-pub fn development_chain_spec() -> Result<ChainSpec, String> {
+fn chain_spec(
+	name: &str,
+	id: &str,
+	chain_type: ChainType,
+	preset: &str,
+) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(runtime_code()?, None)
-		.with_name("W3bstream Development")
-		.with_id("w3b_dev")
-		.with_chain_type(ChainType::Development)
-		.with_genesis_config_preset_name(DEV_PRESET)
+		.with_name(name)
+		.with_id(id)
+		.with_chain_type(chain_type)
+		.with_genesis_config_preset_name(preset)
 		.with_properties(token_properties())
 		.build())
+}
+
+/// `dev`: Alice validates alone, so blocks are produced and finalized at once.
+pub fn development_chain_spec() -> Result<ChainSpec, String> {
+	chain_spec("W3bstream Development", "w3b_dev", ChainType::Development, DEV_PRESET)
 }
 
 /// `local`: Alice, Bob, Charlie and Dave validate; one may fail and GRANDPA still
 /// finalizes.
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(runtime_code()?, None)
-		.with_name("W3bstream Local Testnet")
-		.with_id("w3b_local")
-		.with_chain_type(ChainType::Local)
-		.with_genesis_config_preset_name(LOCAL_PRESET)
-		.with_properties(token_properties())
-		.build())
+	chain_spec("W3bstream Local Testnet", "w3b_local", ChainType::Local, LOCAL_PRESET)
 }
