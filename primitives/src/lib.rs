@@ -7,7 +7,21 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
+pub mod batch;
 pub mod bridge;
+pub mod merkle;
+pub mod message;
+
+pub use batch::{BatchHeader, Cid, ResultDigest};
+pub use message::Message;
+
+/// Id of a project, assigned by `pallets/projects` in creation order.
+pub type ProjectId = u64;
+
+/// Id of a device: `blake2_256` of the public key (or DID) it registered with.
+pub type DeviceId = sp_core::H256;
 
 /// Block number of the W3bstream chain.
 pub type BlockNumber = u32;
