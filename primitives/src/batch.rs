@@ -3,7 +3,8 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_core::{hashing::blake2_256, ConstU32, H256};
+use sp_core::{ConstU32, H256};
+use sp_io::hashing::blake2_256;
 use sp_runtime::BoundedVec;
 
 use crate::ProjectId;

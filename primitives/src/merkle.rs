@@ -17,7 +17,8 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_core::{hashing::blake2_256, H256};
+use sp_core::H256;
+use sp_io::hashing::blake2_256;
 
 /// Root of a tree with no leaves.
 pub const EMPTY_ROOT: H256 = H256::zero();

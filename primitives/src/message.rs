@@ -3,7 +3,8 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
-use sp_core::{hashing::blake2_256, H256};
+use sp_core::H256;
+use sp_io::hashing::blake2_256;
 
 use crate::{DeviceId, ProjectId};
 
