@@ -6,10 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build -p w3b-node --features runtime-benchmarks --locked
-node="${CARGO_TARGET_DIR:-target}/debug/w3b-node"
+target_dir=${CARGO_TARGET_DIR:-target}
+node="$target_dir/debug/w3b-node"
+runtime="$target_dir/debug/wbuild/w3b-runtime/w3b_runtime.wasm"
 for pallet in validators; do
 	echo "[benchmark] pallet_$pallet"
-	"$node" benchmark pallet --chain dev --pallet "pallet_$pallet" --extrinsic '*' \
+	"$node" benchmark pallet --runtime "$runtime" --genesis-builder runtime \
+		--genesis-builder-preset dev --pallet "pallet_$pallet" --extrinsic '*' \
 		--steps 50 --repeat 20 --wasm-execution compiled \
 		--template scripts/weight-template.hbs --header scripts/weight-header.txt \
 		--output "pallets/$pallet/src/weights.rs"

@@ -1,7 +1,6 @@
 //! Benchmarks of the validator set calls.
 
 use super::*;
-use crate::Pallet as ValidatorsPallet;
 use codec::Decode;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{EnsureOrigin, Get};
@@ -78,5 +77,5 @@ mod benchmarks {
 		Ok(())
 	}
 
-	impl_benchmark_test_suite!(ValidatorsPallet, crate::mock::new_bench_ext(), crate::mock::Test);
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
 }
