@@ -17,3 +17,9 @@ for pallet in validators; do
 		--template scripts/weight-template.hbs --header scripts/weight-header.txt \
 		--output "pallets/$pallet/src/weights.rs"
 done
+
+# Both builds of the runtime write the same file under wbuild/, so the benchmark
+# runtime would now end up in the next plain build of w3b-node. Rebuild the plain
+# runtime (FORCE_WASM_BUILD must change on every use).
+echo "[benchmark] restoring the runtime without benchmarks"
+FORCE_WASM_BUILD=$(date +%s) cargo build -p w3b-node --locked
