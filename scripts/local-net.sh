@@ -41,7 +41,7 @@ alice_peer=$("$node" key inspect-node-key --file "$net_dir/alice.key")
 for i in "${!validators[@]}"; do
 	name=${validators[$i]}
 	args=(--"$name" --chain local --base-path "$net_dir/$name"
-		--port $((30333 + i)) --rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
+		--rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
 		--listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
 		--node-key "$(node_key "$i")" --no-mdns --no-telemetry)
 	if [ "$name" != alice ]; then
