@@ -8,7 +8,7 @@ use frame_support::{
 	traits::{ConstU32, ConstU64, Hooks},
 };
 use sp_core::{ecdsa, proof_of_possession::ProofOfPossessionGenerator, Pair};
-use sp_runtime::{impl_opaque_keys, traits::ConvertInto, BuildStorage};
+use sp_runtime::{impl_opaque_keys, traits::Convert, BuildStorage};
 use w3b_primitives::bridge::BridgeAuthorityId;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -21,6 +21,16 @@ pub const GENESIS_VALIDATORS: [u64; 4] = [1, 2, 3, 4];
 pub const CANDIDATE: u64 = 5;
 /// An account with funds but no session keys.
 pub const NO_KEYS: u64 = 6;
+/// An account that `ValidatorIdOf` rejects (it can never be a validator).
+pub const NOT_ELIGIBLE: u64 = 99;
+
+/// `ValidatorIdOf` that maps every account to itself except [`NOT_ELIGIBLE`].
+pub struct EligibleAccounts;
+impl Convert<u64, Option<u64>> for EligibleAccounts {
+	fn convert(account: u64) -> Option<u64> {
+		(account != NOT_ELIGIBLE).then_some(account)
+	}
+}
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -51,7 +61,7 @@ impl pallet_balances::Config for Test {
 impl pallet_session::Config for Test {
 	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = u64;
-	type ValidatorIdOf = ConvertInto;
+	type ValidatorIdOf = EligibleAccounts;
 	type ShouldEndSession = pallet_session::PeriodicSessions<ConstU64<SESSION_PERIOD>, ConstU64<0>>;
 	type NextSessionRotation =
 		pallet_session::PeriodicSessions<ConstU64<SESSION_PERIOD>, ConstU64<0>>;

@@ -255,3 +255,35 @@ fn genesis_with_zero_minimum_panics() {
 		.assimilate_storage(&mut storage)
 		.unwrap();
 }
+
+#[test]
+fn add_and_remove_reject_account_without_validator_id() {
+	new_test_ext().execute_with(|| {
+		assert_noop!(
+			Validators::add_validator(RuntimeOrigin::root(), NOT_ELIGIBLE),
+			Error::<Test>::NoValidatorId
+		);
+		assert_noop!(
+			Validators::remove_validator(RuntimeOrigin::root(), NOT_ELIGIBLE),
+			Error::<Test>::NoValidatorId
+		);
+	});
+}
+
+#[test]
+fn empty_genesis_leaves_the_first_set_to_session_keys() {
+	use sp_runtime::BuildStorage;
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	crate::GenesisConfig::<Test>::default().assimilate_storage(&mut storage).unwrap();
+	pallet_session::GenesisConfig::<Test> {
+		keys: vec![(1, 1, session_keys(1)), (2, 2, session_keys(2))],
+		non_authority_keys: vec![],
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	sp_io::TestExternalities::from(storage).execute_with(|| {
+		assert!(ValidatorSet::<Test>::get().is_empty());
+		assert_eq!(crate::MinValidators::<Test>::get(), 1);
+		assert_eq!(Session::validators(), vec![1, 2]);
+	});
+}
