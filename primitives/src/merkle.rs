@@ -122,8 +122,11 @@ pub fn verify_proof(root: &H256, leaf_count: u32, item: &H256, proof: &MerklePro
 		let sibling = position ^ 1;
 		if sibling < width {
 			let Some(other) = siblings.next() else { return false };
-			hash =
-				if position % 2 == 0 { node_hash(&hash, other) } else { node_hash(other, &hash) };
+			hash = if position.is_multiple_of(2) {
+				node_hash(&hash, other)
+			} else {
+				node_hash(other, &hash)
+			};
 		}
 		position /= 2;
 		width = width.div_ceil(2);

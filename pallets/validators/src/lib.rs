@@ -371,16 +371,16 @@ impl<T: Config> BoundToRuntimeAppPublic for Pallet<T> {
 impl<T: Config> OneSessionHandler<T::ValidatorId> for Pallet<T> {
 	type Key = BridgeAuthorityId;
 
-	fn on_genesis_session<'a, I: 'a>(validators: I)
+	fn on_genesis_session<'a, I>(validators: I)
 	where
-		I: Iterator<Item = (&'a T::ValidatorId, Self::Key)>,
+		I: Iterator<Item = (&'a T::ValidatorId, Self::Key)> + 'a,
 	{
 		Self::store_bridge_authorities(validators.map(|(_, key)| key));
 	}
 
-	fn on_new_session<'a, I: 'a>(changed: bool, validators: I, _queued_validators: I)
+	fn on_new_session<'a, I>(changed: bool, validators: I, _queued_validators: I)
 	where
-		I: Iterator<Item = (&'a T::ValidatorId, Self::Key)>,
+		I: Iterator<Item = (&'a T::ValidatorId, Self::Key)> + 'a,
 	{
 		if changed {
 			Self::store_bridge_authorities(validators.map(|(_, key)| key));
