@@ -11,16 +11,18 @@ extern crate alloc;
 
 pub mod batch;
 pub mod bridge;
+pub mod device;
 pub mod merkle;
 pub mod message;
 
 pub use batch::{BatchHeader, Cid, ResultDigest};
+pub use device::{DeviceKey, DeviceSignature};
 pub use message::Message;
 
 /// Id of a project, assigned by `pallets/projects` in creation order.
 pub type ProjectId = u64;
 
-/// Id of a device: `blake2_256` of the public key (or DID) it registered with.
+/// Id of a device: [`DeviceKey::device_id`], the `blake2_256` of its registered key.
 pub type DeviceId = sp_core::H256;
 
 /// Block number of the W3bstream chain.
