@@ -92,8 +92,12 @@ pub fn session_keys(account: u64) -> MockSessionKeys {
 
 /// The proof that `account` owns its session keys, as `session.set_keys` checks it.
 pub fn ownership_proof(account: u64) -> Vec<u8> {
-	let mut pair = bridge_pair(account);
-	pair.generate_proof_of_possession(&account.encode()).encode()
+	proof_of_possession(bridge_pair(account), account)
+}
+
+/// The proof that `owner` holds the bridge key `pair`.
+pub fn proof_of_possession(mut pair: ecdsa::Pair, owner: u64) -> Vec<u8> {
+	pair.generate_proof_of_possession(&owner.encode()).encode()
 }
 
 /// Registers `account`'s session keys through the real `session.set_keys` call.

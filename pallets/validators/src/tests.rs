@@ -176,12 +176,7 @@ fn rotated_bridge_key_is_picked_up_at_next_session() {
 		// Validator 1 rotates its bridge key to the key derived from seed 42.
 		let new_key = sp_core::ecdsa::Pair::from_seed(&[42u8; 32]);
 		let keys = MockSessionKeys { w3b: new_key.public().into() };
-		let proof = {
-			use codec::Encode;
-			use sp_core::proof_of_possession::ProofOfPossessionGenerator;
-			let mut pair = new_key.clone();
-			pair.generate_proof_of_possession(&1u64.encode()).encode()
-		};
+		let proof = proof_of_possession(new_key, 1);
 		assert_ok!(Session::set_keys(RuntimeOrigin::signed(1), keys.clone(), proof));
 		run_to_session(2);
 		assert!(BridgeAuthorities::<Test>::get().contains(&keys.w3b));
