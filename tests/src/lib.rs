@@ -56,6 +56,12 @@ pub fn free_port() -> u16 {
 		.expect("an ephemeral port is available on loopback")
 }
 
+/// The fixed libp2p secret key (hex) of development node `index`: `0x..01` for Alice,
+/// `0x..02` for Bob, and so on, so that peer ids are known before the nodes start.
+pub fn dev_node_key(index: u8) -> String {
+	format!("{index:064x}")
+}
+
 /// How to start one node.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -191,6 +197,16 @@ impl Node {
 			}
 			thread::sleep(Duration::from_millis(250));
 		}
+	}
+
+	/// Waits until this node's finalized block reaches `target`; returns the finalized
+	/// number then.
+	pub fn wait_finalized(&self, target: u32, timeout: Duration) -> Result<u32> {
+		let rpc = self.rpc();
+		wait_for(&format!("{} to finalize block #{target}", self.identity), timeout, || {
+			let finalized = rpc.finalized_number()?;
+			Ok((finalized >= target).then_some(finalized))
+		})
 	}
 }
 

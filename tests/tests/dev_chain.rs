@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use w3b_e2e_tests::{wait_for, Node, NodeConfig};
+use w3b_e2e_tests::{dev_node_key, Node, NodeConfig};
 
 #[test]
 fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
@@ -13,7 +13,7 @@ fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
 		NodeConfig {
 			identity: "alice",
 			chain: "dev".into(),
-			node_key: format!("{:064x}", 1),
+			node_key: dev_node_key(1),
 			bootnodes: vec![],
 		},
 		dir.path(),
@@ -22,11 +22,9 @@ fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
 	alice.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready");
 	let rpc = alice.rpc();
 
-	let finalized = wait_for("dev chain to finalize block #2", Duration::from_secs(120), || {
-		let n = rpc.finalized_number()?;
-		Ok((n >= 2).then_some(n))
-	})
-	.unwrap_or_else(|e| panic!("{e}\n{}", alice.log_tail(30)));
+	let finalized = alice
+		.wait_finalized(2, Duration::from_secs(120))
+		.unwrap_or_else(|e| panic!("{e}\n{}", alice.log_tail(30)));
 	assert!(rpc.best_number().expect("best") >= finalized);
 
 	let chain = rpc.call("system_chain", json!([])).expect("system_chain");

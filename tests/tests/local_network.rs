@@ -9,16 +9,12 @@ use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityList;
 use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, Pair};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-use w3b_e2e_tests::{wait_for, Node, NodeConfig, Result};
+use w3b_e2e_tests::{dev_node_key, wait_for, Node, NodeConfig, Result};
 use w3b_runtime::{genesis_config_presets::dev_session_keys, AccountId, Runtime, RuntimeCall};
 
 const START_TIMEOUT: Duration = Duration::from_secs(180);
 /// Sessions are 10 blocks of 3 s and a set change takes up to two sessions.
 const SET_CHANGE_TIMEOUT: Duration = Duration::from_secs(150);
-
-fn node_key(index: u8) -> String {
-	format!("{:064x}", index)
-}
 
 fn start_validator(
 	identity: &'static str,
@@ -27,20 +23,11 @@ fn start_validator(
 	dir: &std::path::Path,
 ) -> Result<Node> {
 	let mut node = Node::start(
-		NodeConfig { identity, chain: "local".into(), node_key: node_key(index), bootnodes },
+		NodeConfig { identity, chain: "local".into(), node_key: dev_node_key(index), bootnodes },
 		dir,
 	)?;
 	node.wait_rpc_ready(START_TIMEOUT)?;
 	Ok(node)
-}
-
-/// Waits until `node`'s finalized block passes `target`.
-fn wait_finalized(node: &Node, target: u32, timeout: Duration) -> Result<u32> {
-	let rpc = node.rpc();
-	wait_for(&format!("{} to finalize block #{target}", node.identity), timeout, || {
-		let finalized = rpc.finalized_number()?;
-		Ok((finalized >= target).then_some(finalized))
-	})
 }
 
 /// The session keys of `who` with the proof that `who` owns them, for `session.set_keys`.
@@ -84,7 +71,7 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 
 	// Blocks are produced and finalized on every validator.
 	for node in [&alice, &bob, &charlie, &dave] {
-		with_logs(&[node], wait_finalized(node, 3, START_TIMEOUT));
+		with_logs(&[node], node.wait_finalized(3, START_TIMEOUT));
 	}
 	println!(
 		"[e2e] four validators up and block #3 finalized on all after {:?}",
@@ -123,13 +110,13 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	let finalized = alice.rpc().finalized_number().expect("finalized head");
 	with_logs(
 		&[&alice, &bob, &charlie],
-		wait_finalized(&alice, finalized + 5, Duration::from_secs(90)),
+		alice.wait_finalized(finalized + 5, Duration::from_secs(90)),
 	);
 	println!(
 		"[e2e] dave killed; 5 more blocks finalized by the other three in {:?}",
 		killed_at.elapsed()
 	);
-	with_logs(&[&bob], wait_finalized(&bob, finalized + 5, Duration::from_secs(30)));
+	with_logs(&[&bob], bob.wait_finalized(finalized + 5, Duration::from_secs(30)));
 
 	// A fifth validator: Eve starts a node, registers her session keys, and sudo adds her.
 	let eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
@@ -184,8 +171,8 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 
 	// Dave is still down, so finality now needs four of five votes: Eve's included.
 	let finalized = rpc.finalized_number().expect("finalized head");
-	with_logs(&[&alice, &eve], wait_finalized(&alice, finalized + 5, Duration::from_secs(120)));
-	with_logs(&[&eve], wait_finalized(&eve, finalized + 5, Duration::from_secs(30)));
+	with_logs(&[&alice, &eve], alice.wait_finalized(finalized + 5, Duration::from_secs(120)));
+	with_logs(&[&eve], eve.wait_finalized(finalized + 5, Duration::from_secs(30)));
 	println!(
 		"[e2e] five validators (one down) finalized 5 more blocks; total {:?}",
 		started.elapsed()

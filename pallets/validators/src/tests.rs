@@ -9,6 +9,15 @@ fn set() -> Vec<u64> {
 	ValidatorSet::<Test>::get().into_inner()
 }
 
+/// Builds only this pallet's genesis, for the tests of its checks.
+fn build_genesis(initial_validators: Vec<u64>, min_validators: u32) {
+	use sp_runtime::BuildStorage;
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	crate::GenesisConfig::<Test> { initial_validators, min_validators }
+		.assimilate_storage(&mut storage)
+		.unwrap();
+}
+
 #[test]
 fn genesis_sets_validators_and_bridge_keys() {
 	new_test_ext().execute_with(|| {
@@ -187,21 +196,13 @@ fn rotated_bridge_key_is_picked_up_at_next_session() {
 #[test]
 #[should_panic(expected = "genesis has fewer validators than min_validators")]
 fn genesis_below_minimum_panics() {
-	use sp_runtime::BuildStorage;
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	crate::GenesisConfig::<Test> { initial_validators: vec![1, 2], min_validators: 3 }
-		.assimilate_storage(&mut storage)
-		.unwrap();
+	build_genesis(vec![1, 2], 3);
 }
 
 #[test]
 #[should_panic(expected = "genesis validators contain a duplicate")]
 fn genesis_with_duplicate_panics() {
-	use sp_runtime::BuildStorage;
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	crate::GenesisConfig::<Test> { initial_validators: vec![1, 2, 2], min_validators: 1 }
-		.assimilate_storage(&mut storage)
-		.unwrap();
+	build_genesis(vec![1, 2, 2], 1);
 }
 
 #[test]
@@ -244,11 +245,7 @@ fn set_min_validators_requires_update_origin() {
 #[test]
 #[should_panic(expected = "genesis min_validators must be at least 1")]
 fn genesis_with_zero_minimum_panics() {
-	use sp_runtime::BuildStorage;
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	crate::GenesisConfig::<Test> { initial_validators: vec![1], min_validators: 0 }
-		.assimilate_storage(&mut storage)
-		.unwrap();
+	build_genesis(vec![1], 0);
 }
 
 #[test]
