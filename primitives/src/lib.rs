@@ -9,15 +9,24 @@
 
 extern crate alloc;
 
+pub mod api;
 pub mod batch;
 pub mod bridge;
 pub mod device;
 pub mod merkle;
 pub mod message;
+pub mod operator;
+pub mod project;
+pub mod proof;
+pub mod traits;
 
+pub use api::{AppletId, W3bstreamApi};
 pub use batch::{BatchHeader, Cid, ResultDigest};
 pub use device::{DeviceKey, DeviceSignature};
 pub use message::Message;
+pub use operator::OperatorInfo;
+pub use project::{Applet, CodeInfo, DeviceRecord, ProjectConfig, ProjectInfo, ProjectStatus};
+pub use proof::{Commitment, Proof, ProofStatus};
 
 /// Id of a project, assigned by `pallets/projects` in creation order.
 pub type ProjectId = u64;

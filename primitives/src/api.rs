@@ -1,0 +1,51 @@
+//! `W3bstreamApi`: what the node reads from the runtime for its worker and its `w3b_*`
+//! JSON-RPC methods.
+
+use alloc::vec::Vec;
+use codec::Codec;
+use sp_core::H256;
+
+use crate::{
+	operator::OperatorInfo,
+	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
+	proof::{Commitment, Proof},
+	DeviceId, ProjectId,
+};
+
+/// Index of an applet within its project.
+pub type AppletId = u32;
+
+sp_api::decl_runtime_apis! {
+	/// Read access to the W3bstream protocol state.
+	pub trait W3bstreamApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// A project by id.
+		fn project(id: ProjectId) -> Option<ProjectInfo<AccountId, Balance, BlockNumber>>;
+		/// A project's id by its name.
+		fn project_id(name: Vec<u8>) -> Option<ProjectId>;
+		/// A project's applets.
+		fn applets(project: ProjectId) -> Vec<(AppletId, Applet)>;
+		/// A WASM module by hash.
+		fn code(hash: H256) -> Option<Vec<u8>>;
+		/// What is known about a WASM module.
+		fn code_info(hash: H256) -> Option<CodeInfo<AccountId, Balance>>;
+		/// A device of a project.
+		fn device(project: ProjectId, device: DeviceId) -> Option<DeviceRecord<BlockNumber>>;
+		/// The operators of a project's subnet.
+		fn subnet(project: ProjectId) -> Vec<AccountId>;
+		/// An operator.
+		fn operator(who: AccountId) -> Option<OperatorInfo<Balance, BlockNumber>>;
+		/// The sequence number the project's next batch must have.
+		fn next_batch_seq(project: ProjectId) -> u64;
+		/// A batch still in the commitment window.
+		fn batch(project: ProjectId, seq: u64) -> Option<Commitment<AccountId, BlockNumber>>;
+		/// The Merkle root of any committed batch, pruned or not.
+		fn batch_root(project: ProjectId, seq: u64) -> Option<H256>;
+		/// The proof of a batch in the commitment window.
+		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>>;
+	}
+}

@@ -1,0 +1,65 @@
+//! How the W3bstream pallets reach each other where a direct dependency would be
+//! circular: projects need their subnet's size, commitments open and settle attestation
+//! rounds. The runtime wires each trait to the pallet that implements it.
+
+use alloc::vec::Vec;
+use sp_core::H256;
+use sp_runtime::DispatchResult;
+
+use crate::{BatchHeader, ProjectId};
+
+/// Read access to projects' subnets (implemented by `pallets/operators`).
+pub trait SubnetInspect<AccountId> {
+	/// Operators currently in `project`'s subnet.
+	fn subnet_size(project: ProjectId) -> u32;
+	/// Whether `who` is in `project`'s subnet.
+	fn is_member(project: ProjectId, who: &AccountId) -> bool;
+	/// The members of `project`'s subnet, in joining order.
+	fn members(project: ProjectId) -> Vec<AccountId>;
+}
+
+/// Told when a subnet changes size (implemented by `pallets/projects`, which moves
+/// projects between Pending and Active).
+pub trait SubnetObserver {
+	/// `project`'s subnet now has `size` operators.
+	fn subnet_changed(project: ProjectId, size: u32);
+}
+
+impl SubnetObserver for () {
+	fn subnet_changed(_: ProjectId, _: u32) {}
+}
+
+/// Told about batches entering and leaving the commitment window (implemented by
+/// `pallets/attestations`).
+pub trait BatchObserver {
+	/// `header` was committed: open its attestation round. An error aborts the
+	/// commitment.
+	fn batch_committed(header: &BatchHeader) -> DispatchResult;
+	/// The batch left the commitment window: forget what is kept about it.
+	fn batch_pruned(project: ProjectId, seq: u64);
+}
+
+impl BatchObserver for () {
+	fn batch_committed(_: &BatchHeader) -> DispatchResult {
+		Ok(())
+	}
+	fn batch_pruned(_: ProjectId, _: u64) {}
+}
+
+/// Whether a batch's proof is settled (implemented by `pallets/attestations`); only
+/// settled batches are pruned.
+pub trait ProofInspect {
+	/// The batch's proof is finalized or expired.
+	fn is_settled(project: ProjectId, seq: u64) -> bool;
+	/// The agreed output root of a finalized batch.
+	fn finalized_root(project: ProjectId, seq: u64) -> Option<H256>;
+}
+
+impl ProofInspect for () {
+	fn is_settled(_: ProjectId, _: u64) -> bool {
+		true
+	}
+	fn finalized_root(_: ProjectId, _: u64) -> Option<H256> {
+		None
+	}
+}
