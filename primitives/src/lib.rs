@@ -12,6 +12,7 @@ extern crate alloc;
 pub mod api;
 pub mod batch;
 pub mod bridge;
+pub mod code;
 pub mod device;
 pub mod merkle;
 pub mod message;
