@@ -43,23 +43,25 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	let mut exports_memory = false;
 	for payload in Parser::new(0).parse_all(code) {
 		match payload.map_err(|_| CodeError::Invalid)? {
-			Payload::ImportSection(reader) =>
+			Payload::ImportSection(reader) => {
 				for import in reader {
 					let import = import.map_err(|_| CodeError::Invalid)?;
 					if !IMPORT_MODULES.contains(&import.module) {
 						return Err(CodeError::ForbiddenImport);
 					}
-				},
-			Payload::ExportSection(reader) =>
+				}
+			}
+			Payload::ExportSection(reader) => {
 				for export in reader {
 					let export = export.map_err(|_| CodeError::Invalid)?;
 					match export.kind {
 						ExternalKind::Func => functions.push(String::from(export.name)),
 						ExternalKind::Memory if export.name == "memory" => exports_memory = true,
-						_ => {},
+						_ => {}
 					}
-				},
-			_ => {},
+				}
+			}
+			_ => {}
 		}
 	}
 	if !exports_memory {

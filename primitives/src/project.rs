@@ -292,9 +292,12 @@ mod tests {
 			name: b"a".to_vec().try_into().unwrap(),
 			code_hash: H256::zero(),
 			version: 1,
-			strategies: vec![strategy(b"ALERT", b"on_alert"), strategy(DEFAULT_EVENT_TYPE, b"start")]
-				.try_into()
-				.unwrap(),
+			strategies: vec![
+				strategy(b"ALERT", b"on_alert"),
+				strategy(DEFAULT_EVENT_TYPE, b"start"),
+			]
+			.try_into()
+			.unwrap(),
 		};
 		assert_eq!(applet.handler_for(b"ALERT").unwrap().as_slice(), b"on_alert");
 		assert_eq!(applet.handler_for(b"OTHER").unwrap().as_slice(), b"start");

@@ -1,0 +1,526 @@
+//! Unit tests: every call, its events and every error path.
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use w3b_primitives::{
+	code::sample_module,
+	project::{EnvVar, Strategy, DEFAULT_EVENT_TYPE},
+	DeviceKey,
+};
+
+fn create(owner: u64, project_name: &str, min_operators: u32) -> ProjectId {
+	let id = NextProjectId::<Test>::get();
+	assert_ok!(Projects::create_project(
+		RuntimeOrigin::signed(owner),
+		name(project_name),
+		Default::default(),
+		config(min_operators)
+	));
+	id
+}
+
+fn upload(who: u64, handlers: &[&str]) -> H256 {
+	let code = sample_module(handlers, 0);
+	assert_ok!(Projects::upload_code(RuntimeOrigin::signed(who), code.clone()));
+	code_hash(&code)
+}
+
+fn strategies(routes: &[(&[u8], &str)]) -> Strategies {
+	routes
+		.iter()
+		.map(|(ty, handler)| Strategy {
+			event_type: ty.to_vec().try_into().unwrap(),
+			handler: handler.as_bytes().to_vec().try_into().unwrap(),
+		})
+		.collect::<Vec<_>>()
+		.try_into()
+		.unwrap()
+}
+
+fn default_route() -> Strategies {
+	strategies(&[(DEFAULT_EVENT_TYPE, "start")])
+}
+
+fn held(who: u64) -> u64 {
+	Balances::total_balance_on_hold(&who)
+}
+
+fn status(project: ProjectId) -> ProjectStatus {
+	Projects::status(project).unwrap()
+}
+
+fn last_event() -> RuntimeEvent {
+	System::events().pop().expect("an event").event
+}
+
+#[test]
+fn create_project_holds_deposit_and_starts_pending() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "weather", 2);
+		assert_eq!(p, 0);
+		assert_eq!(held(OWNER), PROJECT_DEPOSIT);
+		let info = ProjectInfos::<Test>::get(p).unwrap();
+		assert_eq!((info.owner, info.status, info.deposit), (OWNER, ProjectStatus::Pending, 100));
+		assert_eq!(ProjectNames::<Test>::get(name("weather")), Some(p));
+		System::assert_last_event(
+			Event::ProjectCreated { project: p, owner: OWNER, name: name("weather") }.into(),
+		);
+		assert_eq!(create(OTHER, "traffic", 1), 1);
+	});
+}
+
+#[test]
+fn create_project_rejects_bad_names_configs_and_poor_callers() {
+	new_test_ext().execute_with(|| {
+		let new = |who, n: &str, c| {
+			Projects::create_project(RuntimeOrigin::signed(who), name(n), Default::default(), c)
+		};
+		assert_noop!(new(OWNER, "", config(1)), Error::<Test>::InvalidName);
+		let not_utf8 = Name::try_from(vec![0xff, 0xfe]).unwrap();
+		assert_noop!(
+			Projects::create_project(
+				RuntimeOrigin::signed(OWNER),
+				not_utf8,
+				Default::default(),
+				config(1)
+			),
+			Error::<Test>::InvalidName
+		);
+		assert_noop!(new(OWNER, "p", config(0)), Error::<Test>::InvalidMinOperators);
+		let no_fuel = ProjectConfig { fuel_per_batch: 0, ..config(1) };
+		assert_noop!(new(OWNER, "p", no_fuel), Error::<Test>::InvalidFuel);
+		for deadline in [1, 101] {
+			let c = ProjectConfig { attestation_deadline: deadline, ..config(1) };
+			assert_noop!(new(OWNER, "p", c), Error::<Test>::InvalidDeadline);
+		}
+		let var = |k: &str| EnvVar {
+			key: k.as_bytes().to_vec().try_into().unwrap(),
+			value: b"v".to_vec().try_into().unwrap(),
+		};
+		for env in [vec![var("")], vec![var("A"), var("B"), var("A")]] {
+			let c = ProjectConfig { env: env.try_into().unwrap(), ..config(1) };
+			assert_noop!(new(OWNER, "p", c), Error::<Test>::InvalidEnv);
+		}
+		assert!(new(POOR, "p", config(1)).is_err());
+		assert_eq!(NextProjectId::<Test>::get(), 0);
+		create(OWNER, "p", 1);
+		assert_noop!(new(OTHER, "p", config(1)), Error::<Test>::NameTaken);
+		assert_noop!(
+			Projects::create_project(RuntimeOrigin::none(), name("q"), Default::default(), config(1)),
+			sp_runtime::DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn project_becomes_active_when_subnet_reaches_min_operators_and_falls_back() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 2);
+		set_subnet_size(p, 1);
+		assert_eq!(status(p), ProjectStatus::Pending);
+		set_subnet_size(p, 2);
+		assert_eq!(status(p), ProjectStatus::Active);
+		System::assert_last_event(
+			Event::ProjectStatusChanged { project: p, status: ProjectStatus::Active }.into(),
+		);
+		set_subnet_size(p, 1);
+		assert_eq!(status(p), ProjectStatus::Pending);
+		// Raising or lowering min_operators re-evaluates at once.
+		assert_ok!(Projects::set_config(RuntimeOrigin::signed(OWNER), p, config(1)));
+		assert_eq!(status(p), ProjectStatus::Active);
+		assert_ok!(Projects::set_config(RuntimeOrigin::signed(OWNER), p, config(3)));
+		assert_eq!(status(p), ProjectStatus::Pending);
+		// A paused project ignores subnet changes.
+		assert_ok!(Projects::pause_project(RuntimeOrigin::signed(OWNER), p));
+		set_subnet_size(p, 5);
+		assert_eq!(status(p), ProjectStatus::Paused);
+		// Unknown projects are ignored.
+		set_subnet_size(42, 5);
+		assert!(Projects::status(42).is_none());
+	});
+}
+
+#[test]
+fn set_config_replaces_config_for_owner_only() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let c = ProjectConfig { fuel_per_batch: 7, reward_per_batch: 5, ..config(1) };
+		assert_noop!(
+			Projects::set_config(RuntimeOrigin::signed(OTHER), p, c.clone()),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			Projects::set_config(RuntimeOrigin::signed(OWNER), 9, c.clone()),
+			Error::<Test>::UnknownProject
+		);
+		assert_noop!(
+			Projects::set_config(RuntimeOrigin::signed(OWNER), p, config(0)),
+			Error::<Test>::InvalidMinOperators
+		);
+		assert_ok!(Projects::set_config(RuntimeOrigin::signed(OWNER), p, c.clone()));
+		assert_eq!(ProjectInfos::<Test>::get(p).unwrap().config, c);
+		System::assert_has_event(Event::ProjectConfigured { project: p }.into());
+	});
+}
+
+#[test]
+fn transfer_hands_over_control_but_not_the_deposit() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		assert_noop!(
+			Projects::transfer_project(RuntimeOrigin::signed(OTHER), p, OTHER),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(Projects::transfer_project(RuntimeOrigin::signed(OWNER), p, OTHER));
+		System::assert_last_event(
+			Event::ProjectTransferred { project: p, from: OWNER, to: OTHER }.into(),
+		);
+		assert_noop!(
+			Projects::pause_project(RuntimeOrigin::signed(OWNER), p),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(Projects::close_project(RuntimeOrigin::signed(OTHER), p));
+		// The deposit goes back to whoever paid it.
+		assert_eq!(held(OWNER), 0);
+		assert_eq!(Balances::free_balance(OWNER), 1_000_000);
+	});
+}
+
+#[test]
+fn pause_and_resume() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 2);
+		assert_noop!(
+			Projects::resume_project(RuntimeOrigin::signed(OWNER), p),
+			Error::<Test>::NotPaused
+		);
+		assert_ok!(Projects::pause_project(RuntimeOrigin::signed(OWNER), p));
+		assert_eq!(status(p), ProjectStatus::Paused);
+		assert_noop!(
+			Projects::pause_project(RuntimeOrigin::signed(OWNER), p),
+			Error::<Test>::AlreadyPaused
+		);
+		assert_noop!(
+			Projects::resume_project(RuntimeOrigin::signed(OTHER), p),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(Projects::resume_project(RuntimeOrigin::signed(OWNER), p));
+		assert_eq!(status(p), ProjectStatus::Pending);
+		set_subnet_size(p, 2);
+		assert_ok!(Projects::pause_project(RuntimeOrigin::signed(OWNER), p));
+		assert_ok!(Projects::resume_project(RuntimeOrigin::signed(OWNER), p));
+		assert_eq!(status(p), ProjectStatus::Active);
+		System::assert_last_event(
+			Event::ProjectStatusChanged { project: p, status: ProjectStatus::Active }.into(),
+		);
+	});
+}
+
+#[test]
+fn close_releases_deposit_name_and_code_and_is_final() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let code = upload(OWNER, &["start"]);
+		for n in ["a", "b"] {
+			assert_ok!(Projects::register_applet(
+				RuntimeOrigin::signed(OWNER),
+				p,
+				name(n),
+				code,
+				default_route()
+			));
+		}
+		assert_eq!(CodeInfos::<Test>::get(code).unwrap().refs, 2);
+		assert_noop!(
+			Projects::close_project(RuntimeOrigin::signed(OTHER), p),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(Projects::close_project(RuntimeOrigin::signed(OWNER), p));
+		assert_eq!(status(p), ProjectStatus::Closed);
+		assert_eq!(CodeInfos::<Test>::get(code).unwrap().refs, 0);
+		assert_eq!(Projects::applets(p), vec![]);
+		System::assert_has_event(Event::AppletRemoved { project: p, applet: 1 }.into());
+		assert!(ProjectNames::<Test>::get(name("p")).is_none());
+		// Only the code deposit is still held.
+		assert_eq!(held(OWNER), Projects::code_deposit(sample_module(&["start"], 0).len() as u32));
+		assert_noop!(
+			Projects::close_project(RuntimeOrigin::signed(OWNER), p),
+			Error::<Test>::ProjectClosed
+		);
+		for call in [
+			Projects::pause_project(RuntimeOrigin::signed(OWNER), p),
+			Projects::resume_project(RuntimeOrigin::signed(OWNER), p),
+			Projects::set_config(RuntimeOrigin::signed(OWNER), p, config(1)),
+			Projects::transfer_project(RuntimeOrigin::signed(OWNER), p, OTHER),
+			Projects::register_applet(
+				RuntimeOrigin::signed(OWNER),
+				p,
+				name("c"),
+				code,
+				default_route(),
+			),
+			Projects::register_device(RuntimeOrigin::signed(OWNER), p, DeviceKey::Ed25519([1; 32]), None),
+		] {
+			assert_eq!(call, Err(Error::<Test>::ProjectClosed.into()));
+		}
+		// Closed projects ignore subnet changes and the name is free again.
+		set_subnet_size(p, 3);
+		assert_eq!(status(p), ProjectStatus::Closed);
+		assert_eq!(create(OTHER, "p", 1), 1);
+		// Now the code can go.
+		assert_ok!(Projects::remove_code(RuntimeOrigin::signed(OWNER), code));
+		assert_eq!(held(OWNER), 0);
+	});
+}
+
+#[test]
+fn upload_code_validates_and_holds_deposit_per_byte() {
+	new_test_ext().execute_with(|| {
+		let code = sample_module(&["start", "on_alert"], 10);
+		assert_ok!(Projects::upload_code(RuntimeOrigin::signed(OWNER), code.clone()));
+		let hash = code_hash(&code);
+		let info = CodeInfos::<Test>::get(hash).unwrap();
+		assert_eq!(info.len as usize, code.len());
+		assert_eq!(info.deposit, CODE_DEPOSIT_BASE + code.len() as u64);
+		assert_eq!(held(OWNER), info.deposit);
+		let exports: Vec<&[u8]> = info.exports.iter().map(|e| e.as_slice()).collect();
+		assert_eq!(exports, [&b"alloc"[..], b"start", b"on_alert"]);
+		assert_eq!(Code::<Test>::get(hash).unwrap().to_vec(), code);
+		System::assert_last_event(
+			Event::CodeUploaded {
+				code_hash: hash,
+				owner: OWNER,
+				len: info.len,
+				deposit: info.deposit,
+			}
+			.into(),
+		);
+		assert_noop!(
+			Projects::upload_code(RuntimeOrigin::signed(OTHER), code),
+			Error::<Test>::CodeExists
+		);
+	});
+}
+
+#[test]
+fn upload_code_rejects_what_is_not_applet_code() {
+	new_test_ext().execute_with(|| {
+		let up = |code: Vec<u8>| Projects::upload_code(RuntimeOrigin::signed(OWNER), code);
+		assert_noop!(up(b"garbage".to_vec()), Error::<Test>::InvalidWasm);
+		assert_noop!(up(b"\0asm\x01\0\0\0".to_vec()), Error::<Test>::NoMemoryExport);
+		let mut no_alloc = sample_module(&["start"], 0);
+		let at = no_alloc.windows(5).position(|w| w == b"alloc").unwrap();
+		no_alloc[at] = b'm';
+		assert_noop!(up(no_alloc), Error::<Test>::NoAllocExport);
+		let mut import = b"\0asm\x01\0\0\0".to_vec();
+		import.extend_from_slice(&[1, 4, 1, 0x60, 0, 0, 2, 0x0b, 1, 3, b'n', b'e', b't', 3]);
+		import.extend_from_slice(b"get\0\0");
+		assert_noop!(up(import), Error::<Test>::ForbiddenImport);
+		let too_large = sample_module(&["start"], MAX_CODE_SIZE);
+		assert_noop!(up(too_large), Error::<Test>::CodeTooLarge);
+		let many: Vec<String> = (0..130).map(|i| format!("h{i}")).collect();
+		let many: Vec<&str> = many.iter().map(String::as_str).collect();
+		assert_noop!(up(sample_module(&many, 0)), Error::<Test>::TooManyExports);
+		assert!(Projects::upload_code(RuntimeOrigin::signed(POOR), sample_module(&["x"], 0))
+			.is_err());
+		assert_eq!(held(OWNER) + held(POOR), 0);
+	});
+}
+
+#[test]
+fn remove_code_only_by_owner_and_when_unused() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let code = upload(OTHER, &["start"]);
+		assert_noop!(
+			Projects::remove_code(RuntimeOrigin::signed(OWNER), H256::zero()),
+			Error::<Test>::UnknownCode
+		);
+		// Anyone's code can be used by an applet.
+		assert_ok!(Projects::register_applet(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			name("a"),
+			code,
+			default_route()
+		));
+		assert_noop!(
+			Projects::remove_code(RuntimeOrigin::signed(OWNER), code),
+			Error::<Test>::NotCodeOwner
+		);
+		assert_noop!(
+			Projects::remove_code(RuntimeOrigin::signed(OTHER), code),
+			Error::<Test>::CodeInUse
+		);
+		assert_ok!(Projects::remove_applet(RuntimeOrigin::signed(OWNER), p, 0));
+		assert_ok!(Projects::remove_code(RuntimeOrigin::signed(OTHER), code));
+		assert_eq!(held(OTHER), 0);
+		assert!(Code::<Test>::get(code).is_none() && CodeInfos::<Test>::get(code).is_none());
+		System::assert_last_event(Event::CodeRemoved { code_hash: code }.into());
+	});
+}
+
+#[test]
+fn register_applet_checks_code_and_strategies() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let code = upload(OWNER, &["start", "on_alert"]);
+		let reg = |who, n: &str, code, s| {
+			Projects::register_applet(RuntimeOrigin::signed(who), p, name(n), code, s)
+		};
+		assert_noop!(reg(OTHER, "a", code, default_route()), Error::<Test>::NotOwner);
+		assert_noop!(reg(OWNER, "", code, default_route()), Error::<Test>::InvalidName);
+		assert_noop!(reg(OWNER, "a", H256::zero(), default_route()), Error::<Test>::UnknownCode);
+		assert_noop!(reg(OWNER, "a", code, strategies(&[])), Error::<Test>::NoStrategies);
+		assert_noop!(
+			reg(OWNER, "a", code, strategies(&[(b"", "start")])),
+			Error::<Test>::InvalidStrategy
+		);
+		assert_noop!(
+			reg(OWNER, "a", code, strategies(&[(b"X", "start"), (b"X", "on_alert")])),
+			Error::<Test>::InvalidStrategy
+		);
+		assert_noop!(
+			reg(OWNER, "a", code, strategies(&[(b"X", "missing")])),
+			Error::<Test>::UnknownHandler
+		);
+		assert_noop!(
+			Projects::register_applet(
+				RuntimeOrigin::signed(OWNER),
+				7,
+				name("a"),
+				code,
+				default_route()
+			),
+			Error::<Test>::UnknownProject
+		);
+		let routes = strategies(&[(b"ALERT", "on_alert"), (DEFAULT_EVENT_TYPE, "start")]);
+		assert_ok!(reg(OWNER, "a", code, routes.clone()));
+		System::assert_last_event(
+			Event::AppletDeployed { project: p, applet: 0, code_hash: code, version: 1 }.into(),
+		);
+		let applet = Applets::<Test>::get(p, 0).unwrap();
+		assert_eq!(applet.handler_for(b"ALERT").unwrap().as_slice(), b"on_alert");
+		assert_eq!((applet.version, applet.strategies), (1, routes));
+		assert_noop!(reg(OWNER, "a", code, default_route()), Error::<Test>::AppletNameTaken);
+		assert_ok!(reg(OWNER, "b", code, default_route()));
+		assert_ok!(reg(OWNER, "c", code, default_route()));
+		assert_noop!(reg(OWNER, "d", code, default_route()), Error::<Test>::TooManyApplets);
+		assert_eq!(CodeInfos::<Test>::get(code).unwrap().refs, 3);
+		// Removing one frees a slot; ids are never reused.
+		assert_ok!(Projects::remove_applet(RuntimeOrigin::signed(OWNER), p, 1));
+		assert_ok!(reg(OWNER, "d", code, default_route()));
+		let ids: Vec<AppletId> = Projects::applets(p).into_iter().map(|(id, _)| id).collect();
+		assert_eq!(ids, [0, 2, 3]);
+	});
+}
+
+#[test]
+fn upgrade_applet_moves_code_references_and_bumps_version() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let v1 = upload(OWNER, &["start"]);
+		let v2 = upload(OWNER, &["start", "handle"]);
+		assert_ok!(Projects::register_applet(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			name("a"),
+			v1,
+			default_route()
+		));
+		let up = |who, applet, code, s| {
+			Projects::upgrade_applet(RuntimeOrigin::signed(who), p, applet, code, s)
+		};
+		let routes = strategies(&[(DEFAULT_EVENT_TYPE, "handle")]);
+		assert_noop!(up(OTHER, 0, v2, routes.clone()), Error::<Test>::NotOwner);
+		assert_noop!(up(OWNER, 5, v2, routes.clone()), Error::<Test>::UnknownApplet);
+		assert_noop!(up(OWNER, 0, H256::zero(), routes.clone()), Error::<Test>::UnknownCode);
+		assert_noop!(up(OWNER, 0, v1, routes.clone()), Error::<Test>::UnknownHandler);
+		assert_noop!(up(OWNER, 0, v2, strategies(&[])), Error::<Test>::NoStrategies);
+		assert_ok!(up(OWNER, 0, v2, routes.clone()));
+		let applet = Applets::<Test>::get(p, 0).unwrap();
+		assert_eq!((applet.version, applet.code_hash, applet.strategies), (2, v2, routes));
+		assert_eq!(CodeInfos::<Test>::get(v1).unwrap().refs, 0);
+		assert_eq!(CodeInfos::<Test>::get(v2).unwrap().refs, 1);
+		System::assert_last_event(
+			Event::AppletDeployed { project: p, applet: 0, code_hash: v2, version: 2 }.into(),
+		);
+		// Upgrading to the same code keeps one reference.
+		assert_ok!(up(OWNER, 0, v2, default_route()));
+		assert_eq!(CodeInfos::<Test>::get(v2).unwrap().refs, 1);
+		assert_eq!(Applets::<Test>::get(p, 0).unwrap().version, 3);
+	});
+}
+
+#[test]
+fn remove_applet_errors() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let code = upload(OWNER, &["start"]);
+		assert_ok!(Projects::register_applet(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			name("a"),
+			code,
+			default_route()
+		));
+		assert_noop!(
+			Projects::remove_applet(RuntimeOrigin::signed(OTHER), p, 0),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			Projects::remove_applet(RuntimeOrigin::signed(OWNER), p, 1),
+			Error::<Test>::UnknownApplet
+		);
+		assert_ok!(Projects::remove_applet(RuntimeOrigin::signed(OWNER), p, 0));
+		assert_eq!(last_event(), Event::AppletRemoved { project: p, applet: 0 }.into());
+		assert_eq!(AppletCount::<Test>::get(p), 0);
+	});
+}
+
+#[test]
+fn devices_register_revoke_and_stay_bounded() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let keys = [
+			DeviceKey::Ed25519([1; 32]),
+			DeviceKey::Sr25519([1; 32]),
+			DeviceKey::Secp256k1([2; 33]),
+			DeviceKey::Ed25519([4; 32]),
+		];
+		let reg = |who, key: &DeviceKey| {
+			Projects::register_device(RuntimeOrigin::signed(who), p, key.clone(), None)
+		};
+		assert_noop!(reg(OTHER, &keys[0]), Error::<Test>::NotOwner);
+		let did: Did = b"did:io:0x1234".to_vec().try_into().unwrap();
+		assert_ok!(Projects::register_device(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			keys[0].clone(),
+			Some(did.clone())
+		));
+		let id = keys[0].device_id();
+		System::assert_last_event(Event::DeviceRegistered { project: p, device: id }.into());
+		let record = Devices::<Test>::get(p, id).unwrap();
+		assert_eq!((record.status, record.did), (DeviceStatus::Active, Some(did)));
+		assert_noop!(reg(OWNER, &keys[0]), Error::<Test>::DeviceExists);
+		// Same bytes on another curve is another device.
+		assert_ok!(reg(OWNER, &keys[1]));
+		assert_ok!(reg(OWNER, &keys[2]));
+		assert_noop!(reg(OWNER, &keys[3]), Error::<Test>::TooManyDevices);
+		// The same key may be registered in another project.
+		let q = create(OWNER, "q", 1);
+		assert_ok!(Projects::register_device(RuntimeOrigin::signed(OWNER), q, keys[0].clone(), None));
+
+		let revoke = |who, device| Projects::revoke_device(RuntimeOrigin::signed(who), p, device);
+		assert_noop!(revoke(OTHER, id), Error::<Test>::NotOwner);
+		assert_noop!(revoke(OWNER, keys[3].device_id()), Error::<Test>::UnknownDevice);
+		assert_ok!(revoke(OWNER, id));
+		System::assert_last_event(Event::DeviceRevoked { project: p, device: id }.into());
+		assert_eq!(Devices::<Test>::get(p, id).unwrap().status, DeviceStatus::Revoked);
+		assert_eq!(Devices::<Test>::get(q, id).unwrap().status, DeviceStatus::Active);
+		assert_noop!(revoke(OWNER, id), Error::<Test>::DeviceAlreadyRevoked);
+		// Revoked keys cannot come back.
+		assert_noop!(reg(OWNER, &keys[0]), Error::<Test>::DeviceExists);
+	});
+}
