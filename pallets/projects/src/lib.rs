@@ -51,9 +51,9 @@ pub use weights::WeightInfo;
 use alloc::vec::Vec;
 use frame_support::{
 	traits::{
-		fungible::{Inspect, MutateHold},
-		Get,
+		fungible::{Inspect, Mutate, MutateHold},
 		tokens::Precision,
+		Get,
 	},
 	BoundedVec,
 };
@@ -98,7 +98,8 @@ pub mod pallet {
 	#[pallet::config]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
 		/// The currency deposits are held in.
-		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 		/// The runtime's hold reasons, of which [`HoldReason`] is part.
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Held from the creator of a project until it is closed.
@@ -364,7 +365,10 @@ pub mod pallet {
 			config: ConfigOf<T>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			ensure!(!name.is_empty() && core::str::from_utf8(&name).is_ok(), Error::<T>::InvalidName);
+			ensure!(
+				!name.is_empty() && core::str::from_utf8(&name).is_ok(),
+				Error::<T>::InvalidName
+			);
 			ensure!(!ProjectNames::<T>::contains_key(&name), Error::<T>::NameTaken);
 			Self::check_config(&config)?;
 			let deposit = T::ProjectDeposit::get();
@@ -497,7 +501,10 @@ pub mod pallet {
 		/// Errors: [`Error::UnknownProject`], [`Error::NotOwner`], [`Error::ProjectClosed`].
 		#[pallet::call_index(5)]
 		#[pallet::weight(<T as Config>::WeightInfo::close_project(T::MaxApplets::get()))]
-		pub fn close_project(origin: OriginFor<T>, project: ProjectId) -> DispatchResultWithPostInfo {
+		pub fn close_project(
+			origin: OriginFor<T>,
+			project: ProjectId,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let info = Self::mutate_open_project(project, &who, |info| {
 				info.status = ProjectStatus::Closed;
@@ -617,7 +624,10 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::ensure_owner_of_open(project, &who)?;
-			ensure!(!name.is_empty() && core::str::from_utf8(&name).is_ok(), Error::<T>::InvalidName);
+			ensure!(
+				!name.is_empty() && core::str::from_utf8(&name).is_ok(),
+				Error::<T>::InvalidName
+			);
 			let count = AppletCount::<T>::get(project);
 			ensure!(count < T::MaxApplets::get(), Error::<T>::TooManyApplets);
 			ensure!(
@@ -631,7 +641,11 @@ pub mod pallet {
 				id
 			});
 			Self::acquire_code(&code_hash);
-			Applets::<T>::insert(project, applet, Applet { name, code_hash, version: 1, strategies });
+			Applets::<T>::insert(
+				project,
+				applet,
+				Applet { name, code_hash, version: 1, strategies },
+			);
 			AppletCount::<T>::insert(project, count + 1);
 			Self::deposit_event(Event::AppletDeployed { project, applet, code_hash, version: 1 });
 			Ok(())
@@ -825,8 +839,8 @@ impl<T: Config> Pallet<T> {
 		frame_support::ensure!(!strategies.is_empty(), Error::<T>::NoStrategies);
 		for (i, strategy) in strategies.iter().enumerate() {
 			frame_support::ensure!(
-				!strategy.event_type.is_empty() &&
-					!strategies[..i].iter().any(|s| s.event_type == strategy.event_type),
+				!strategy.event_type.is_empty()
+					&& !strategies[..i].iter().any(|s| s.event_type == strategy.event_type),
 				Error::<T>::InvalidStrategy
 			);
 			frame_support::ensure!(

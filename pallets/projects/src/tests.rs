@@ -106,7 +106,12 @@ fn create_project_rejects_bad_names_configs_and_poor_callers() {
 		create(OWNER, "p", 1);
 		assert_noop!(new(OTHER, "p", config(1)), Error::<Test>::NameTaken);
 		assert_noop!(
-			Projects::create_project(RuntimeOrigin::none(), name("q"), Default::default(), config(1)),
+			Projects::create_project(
+				RuntimeOrigin::none(),
+				name("q"),
+				Default::default(),
+				config(1)
+			),
 			sp_runtime::DispatchError::BadOrigin
 		);
 	});
@@ -259,7 +264,12 @@ fn close_releases_deposit_name_and_code_and_is_final() {
 				code,
 				default_route(),
 			),
-			Projects::register_device(RuntimeOrigin::signed(OWNER), p, DeviceKey::Ed25519([1; 32]), None),
+			Projects::register_device(
+				RuntimeOrigin::signed(OWNER),
+				p,
+				DeviceKey::Ed25519([1; 32]),
+				None,
+			),
 		] {
 			assert_eq!(call, Err(Error::<Test>::ProjectClosed.into()));
 		}
@@ -321,8 +331,9 @@ fn upload_code_rejects_what_is_not_applet_code() {
 		let many: Vec<String> = (0..130).map(|i| format!("h{i}")).collect();
 		let many: Vec<&str> = many.iter().map(String::as_str).collect();
 		assert_noop!(up(sample_module(&many, 0)), Error::<Test>::TooManyExports);
-		assert!(Projects::upload_code(RuntimeOrigin::signed(POOR), sample_module(&["x"], 0))
-			.is_err());
+		assert!(
+			Projects::upload_code(RuntimeOrigin::signed(POOR), sample_module(&["x"], 0)).is_err()
+		);
 		assert_eq!(held(OWNER) + held(POOR), 0);
 	});
 }
@@ -510,7 +521,12 @@ fn devices_register_revoke_and_stay_bounded() {
 		assert_noop!(reg(OWNER, &keys[3]), Error::<Test>::TooManyDevices);
 		// The same key may be registered in another project.
 		let q = create(OWNER, "q", 1);
-		assert_ok!(Projects::register_device(RuntimeOrigin::signed(OWNER), q, keys[0].clone(), None));
+		assert_ok!(Projects::register_device(
+			RuntimeOrigin::signed(OWNER),
+			q,
+			keys[0].clone(),
+			None
+		));
 
 		let revoke = |who, device| Projects::revoke_device(RuntimeOrigin::signed(who), p, device);
 		assert_noop!(revoke(OTHER, id), Error::<Test>::NotOwner);
