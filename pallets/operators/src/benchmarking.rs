@@ -1,0 +1,219 @@
+//! Benchmarks of the operator calls, each in its worst case.
+
+use super::*;
+use alloc::{format, vec};
+use frame_benchmarking::v2::*;
+use frame_support::{traits::fungible::Mutate, BoundedVec};
+use frame_system::RawOrigin;
+use w3b_primitives::{
+	operator::{MaxEndpointLen, MaxSubnetSize, MaxSubnetsPerOperator, MaxUnlockChunks},
+	project::{MaxDidLen, ProjectConfig},
+};
+
+const SEED: u32 = 0;
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, SEED);
+	let amount =
+		T::MinBond::get().saturating_add(T::ProjectDeposit::get()).saturating_mul(1000u32.into());
+	CurrencyOf::<T>::set_balance(&who, amount);
+	who
+}
+
+fn full_endpoints() -> Endpoints {
+	let url = || vec![b'u'; <MaxEndpointLen as Get<u32>>::get() as usize].try_into().unwrap();
+	Endpoints { mqtt: url(), http: url() }
+}
+
+fn full_did() -> Option<Did> {
+	Some(vec![b'd'; <MaxDidLen as Get<u32>>::get() as usize].try_into().unwrap())
+}
+
+/// Creates a project of `owner` needing `min_operators`.
+fn create_project<T: Config>(owner: &T::AccountId, min_operators: u32) -> ProjectId {
+	let id = pallet_projects::NextProjectId::<T>::get();
+	pallet_projects::Pallet::<T>::create_project(
+		RawOrigin::Signed(owner.clone()).into(),
+		format!("bench-{id}").into_bytes().try_into().unwrap(),
+		Default::default(),
+		ProjectConfig {
+			min_operators,
+			attestation_deadline: T::MinAttestationDeadline::get(),
+			..Default::default()
+		},
+	)
+	.expect("project created");
+	id
+}
+
+fn register<T: Config>(who: &T::AccountId) {
+	Pallet::<T>::register_operator(
+		RawOrigin::Signed(who.clone()).into(),
+		T::MinBond::get(),
+		full_endpoints(),
+		full_did(),
+	)
+	.expect("registered");
+}
+
+fn join<T: Config>(who: &T::AccountId, project: ProjectId) {
+	Pallet::<T>::join_subnet(RawOrigin::Signed(who.clone()).into(), project).expect("joined");
+}
+
+/// `operator` in `count - 1` other subnets, and `project` with a subnet one short of full
+/// that activates when full.
+fn crowded<T: Config>(operator: &T::AccountId) -> ProjectId {
+	let owner = funded::<T>("owner", 0);
+	for _ in 1..<MaxSubnetsPerOperator as Get<u32>>::get() {
+		let other = create_project::<T>(&owner, 1);
+		join::<T>(operator, other);
+	}
+	let size = <MaxSubnetSize as Get<u32>>::get();
+	let project = create_project::<T>(&owner, size);
+	for i in 0..size - 1 {
+		let member = funded::<T>("member", i);
+		register::<T>(&member);
+		join::<T>(&member, project);
+	}
+	project
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_operator() {
+		let who = funded::<T>("operator", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), T::MinBond::get(), full_endpoints(), full_did());
+
+		assert!(OperatorInfos::<T>::contains_key(&who));
+	}
+
+	#[benchmark]
+	fn update_operator() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), Endpoints::default(), None);
+
+		assert!(OperatorInfos::<T>::get(&who).unwrap().did.is_none());
+	}
+
+	#[benchmark]
+	fn bond_extra() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), T::MinBond::get());
+
+		assert_eq!(
+			OperatorInfos::<T>::get(&who).unwrap().bond,
+			T::MinBond::get().saturating_mul(2u32.into())
+		);
+	}
+
+	/// Worst case: the last free unlocking slot.
+	#[benchmark]
+	fn unbond() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let chunks = <MaxUnlockChunks as Get<u32>>::get();
+		Pallet::<T>::bond_extra(RawOrigin::Signed(who.clone()).into(), chunks.into()).unwrap();
+		for _ in 1..chunks {
+			Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), 1u32.into()).unwrap();
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), 1u32.into());
+
+		assert_eq!(OperatorInfos::<T>::get(&who).unwrap().unlocking.len() as u32, chunks);
+	}
+
+	/// Worst case: every chunk matured and the operator deregistered.
+	#[benchmark]
+	fn withdraw_unbonded() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let chunks: u32 = <MaxUnlockChunks as Get<u32>>::get();
+		OperatorInfos::<T>::mutate(&who, |info| {
+			let info = info.as_mut().unwrap();
+			let per_chunk = info.bond / chunks.into();
+			info.unlocking = BoundedVec::truncate_from(
+				(0..chunks)
+					.map(|_| UnlockChunk { amount: per_chunk, unlock_at: Zero::zero() })
+					.collect(),
+			);
+			info.bond = Zero::zero();
+		});
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()));
+
+		assert!(!OperatorInfos::<T>::contains_key(&who));
+	}
+
+	/// Worst case: the operator's last subnet slot, the subnet's last seat, and the project
+	/// becoming Active.
+	#[benchmark]
+	fn join_subnet() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let project = crowded::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), project);
+
+		assert_eq!(Pallet::<T>::subnet_size(project), <MaxSubnetSize as Get<u32>>::get());
+		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Active));
+	}
+
+	/// Worst case: a full subnet and full subnet list, and the project falling back to
+	/// Pending.
+	#[benchmark]
+	fn leave_subnet() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let project = crowded::<T>(&who);
+		join::<T>(&who, project);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), project);
+
+		assert!(!Pallet::<T>::is_member(project, &who));
+		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Pending));
+	}
+
+	#[benchmark]
+	fn fund_reward_pool() {
+		let owner = funded::<T>("owner", 0);
+		let project = create_project::<T>(&owner, 1);
+		let amount = T::MinBond::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, amount);
+
+		assert_eq!(Pallet::<T>::reward_pool_balance(project), amount);
+	}
+
+	/// Worst case: the pool emptied (its account reaped).
+	#[benchmark]
+	fn withdraw_reward_pool() {
+		let owner = funded::<T>("owner", 0);
+		let project = create_project::<T>(&owner, 1);
+		let amount = T::MinBond::get();
+		Pallet::<T>::fund_reward_pool(RawOrigin::Signed(owner.clone()).into(), project, amount)
+			.unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, amount);
+
+		assert!(Pallet::<T>::reward_pool_balance(project).is_zero());
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,594 @@
+//! # Operators Pallet
+//!
+//! The community nodes of W3bstream: their bonds, the subnets they serve and their
+//! rewards.
+//!
+//! ## Pallet API
+//!
+//! See the [`pallet`] module for the [`Config`], the [`Call`]s, the [`Event`]s and the
+//! [`Error`]s.
+//!
+//! ## Overview
+//!
+//! - [`Pallet::register_operator`] holds a bond of at least [`Config::MinBond`] from the
+//!   caller and records where devices and peers reach it (MQTT and HTTP endpoints) and,
+//!   optionally, its DID. [`Pallet::bond_extra`] adds to the bond.
+//! - [`Pallet::join_subnet`] and [`Pallet::leave_subnet`] put an operator in and out of
+//!   a project's subnet: the operators that ingest, execute and attest its data. Every
+//!   change is reported to the projects pallet, which activates a project once its
+//!   subnet has `min_operators` members.
+//! - [`Pallet::unbond`] starts releasing part or all of the bond; the funds stay held
+//!   for [`Config::UnbondingPeriod`] blocks (so a misbehaving operator cannot walk away
+//!   with them at once) and are released by [`Pallet::withdraw_unbonded`]. An operator
+//!   fully unbonded and withdrawn is deregistered; it must leave its subnets first.
+//! - Each project has a reward pool, an account derived from [`Config::PalletId`] and
+//!   the project id, funded (and drained) by the project owner. When a batch's proof is
+//!   finalized the attestations pallet calls [`Pallet::pay_rewards`]: each operator that
+//!   attested the agreed result gets `reward_per_batch / subnet size` from the pool.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+use alloc::vec::Vec;
+use frame_support::{
+	traits::{
+		fungible::{Inspect, Mutate, MutateHold},
+		tokens::{Fortitude, Precision, Preservation},
+		Get,
+	},
+	PalletId,
+};
+use pallet_projects::BalanceOf;
+use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
+use w3b_primitives::{
+	operator::{Endpoints, OperatorInfo, UnlockChunk},
+	project::{Did, ProjectStatus},
+	traits::{SubnetInspect, SubnetObserver},
+	ProjectId,
+};
+
+/// The currency bonds and rewards are in: the one the projects pallet holds deposits in.
+type CurrencyOf<T> = <T as pallet_projects::Config>::Currency;
+/// An operator as this runtime stores it.
+pub type OperatorOf<T> =
+	OperatorInfo<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+	use w3b_primitives::operator::MaxSubnetSize;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the pallet. The currency and the runtime's hold reasons are those
+	/// of the projects pallet.
+	#[pallet::config]
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ pallet_projects::Config<RuntimeHoldReason: From<HoldReason>>
+	{
+		/// Smallest bond of an operator.
+		#[pallet::constant]
+		type MinBond: Get<BalanceOf<Self>>;
+		/// Blocks an unbonded amount stays held.
+		#[pallet::constant]
+		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+		/// Derives the projects' reward pool accounts.
+		#[pallet::constant]
+		type PalletId: Get<PalletId>;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// An operator's bond (active or unbonding).
+		#[codec(index = 0)]
+		OperatorBond,
+	}
+
+	/// Registered operators.
+	#[pallet::storage]
+	pub type OperatorInfos<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, OperatorOf<T>>;
+
+	/// The members of each project's subnet, in joining order.
+	#[pallet::storage]
+	pub type Subnets<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		BoundedVec<T::AccountId, MaxSubnetSize>,
+		ValueQuery,
+	>;
+
+	/// Events of this pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An operator registered.
+		OperatorRegistered {
+			/// The operator.
+			operator: T::AccountId,
+			/// Its bond.
+			bond: BalanceOf<T>,
+		},
+		/// An operator changed its endpoints or DID.
+		OperatorUpdated {
+			/// The operator.
+			operator: T::AccountId,
+		},
+		/// An operator's active bond changed.
+		BondChanged {
+			/// The operator.
+			operator: T::AccountId,
+			/// Its active bond now.
+			bond: BalanceOf<T>,
+		},
+		/// Unbonded funds were released.
+		Withdrawn {
+			/// The operator.
+			operator: T::AccountId,
+			/// Amount released.
+			amount: BalanceOf<T>,
+		},
+		/// An operator withdrew its whole bond and is no longer registered.
+		OperatorDeregistered {
+			/// The operator.
+			operator: T::AccountId,
+		},
+		/// An operator joined a project's subnet.
+		SubnetJoined {
+			/// The project.
+			project: ProjectId,
+			/// The operator.
+			operator: T::AccountId,
+			/// Members now.
+			size: u32,
+		},
+		/// An operator left a project's subnet.
+		SubnetLeft {
+			/// The project.
+			project: ProjectId,
+			/// The operator.
+			operator: T::AccountId,
+			/// Members now.
+			size: u32,
+		},
+		/// A project's reward pool was funded.
+		RewardPoolFunded {
+			/// The project.
+			project: ProjectId,
+			/// Amount added.
+			amount: BalanceOf<T>,
+		},
+		/// The owner took funds out of a project's reward pool.
+		RewardPoolWithdrawn {
+			/// The project.
+			project: ProjectId,
+			/// Amount taken.
+			amount: BalanceOf<T>,
+		},
+		/// Operators were rewarded for a finalized batch.
+		RewardsPaid {
+			/// The project.
+			project: ProjectId,
+			/// The batch.
+			batch_seq: u64,
+			/// How many operators were paid.
+			operators: u32,
+			/// What each received.
+			amount_each: BalanceOf<T>,
+		},
+		/// The reward pool could not pay an operator its share.
+		RewardPoolExhausted {
+			/// The project.
+			project: ProjectId,
+			/// The batch.
+			batch_seq: u64,
+			/// The operator left unpaid.
+			operator: T::AccountId,
+		},
+	}
+
+	/// Errors of this pallet.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The caller is already an operator.
+		AlreadyRegistered,
+		/// The caller is not an operator.
+		NotOperator,
+		/// The bond would be below [`Config::MinBond`] (and not zero).
+		BelowMinBond,
+		/// The amount is zero or more than the active bond.
+		InvalidAmount,
+		/// The operator has [`MaxUnlockChunks`](w3b_primitives::operator::MaxUnlockChunks)
+		/// pending unbondings: withdraw first.
+		TooManyUnlockChunks,
+		/// An operator cannot unbond everything while it serves subnets.
+		StillInSubnets,
+		/// Nothing is ready to withdraw.
+		NothingToWithdraw,
+		/// No project has this id.
+		UnknownProject,
+		/// The project is closed.
+		ProjectClosed,
+		/// The operator's bond is being withdrawn entirely.
+		NotBonded,
+		/// The operator is already in this subnet.
+		AlreadyMember,
+		/// The operator is not in this subnet.
+		NotMember,
+		/// The subnet is full.
+		SubnetFull,
+		/// The operator serves as many subnets as it may.
+		TooManySubnets,
+		/// Only the project owner manages its reward pool.
+		NotProjectOwner,
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Registers the caller as an operator, holding `bond`.
+		///
+		/// - Origin: signed.
+		/// - `bond` >= [`Config::MinBond`], held from the caller's free balance.
+		/// - `endpoints`: where devices (MQTT, HTTP) and peers reach it.
+		///
+		/// Emits [`Event::OperatorRegistered`]. Errors: [`Error::AlreadyRegistered`],
+		/// [`Error::BelowMinBond`], or the currency's error when the bond cannot be held.
+		#[pallet::call_index(0)]
+		#[pallet::weight(<T as Config>::WeightInfo::register_operator())]
+		pub fn register_operator(
+			origin: OriginFor<T>,
+			bond: BalanceOf<T>,
+			endpoints: Endpoints,
+			did: Option<Did>,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			ensure!(!OperatorInfos::<T>::contains_key(&operator), Error::<T>::AlreadyRegistered);
+			ensure!(bond >= T::MinBond::get(), Error::<T>::BelowMinBond);
+			CurrencyOf::<T>::hold(&HoldReason::OperatorBond.into(), &operator, bond)?;
+			OperatorInfos::<T>::insert(
+				&operator,
+				OperatorInfo {
+					bond,
+					unlocking: BoundedVec::new(),
+					endpoints,
+					did,
+					subnets: BoundedVec::new(),
+					registered_at: frame_system::Pallet::<T>::block_number(),
+				},
+			);
+			Self::deposit_event(Event::OperatorRegistered { operator, bond });
+			Ok(())
+		}
+
+		/// Replaces the caller's endpoints and DID.
+		///
+		/// - Origin: signed by an operator.
+		///
+		/// Emits [`Event::OperatorUpdated`]. Errors: [`Error::NotOperator`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(<T as Config>::WeightInfo::update_operator())]
+		pub fn update_operator(
+			origin: OriginFor<T>,
+			endpoints: Endpoints,
+			did: Option<Did>,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			Self::mutate_operator(&operator, |info| {
+				info.endpoints = endpoints;
+				info.did = did;
+				Ok(())
+			})?;
+			Self::deposit_event(Event::OperatorUpdated { operator });
+			Ok(())
+		}
+
+		/// Adds `amount` to the caller's active bond.
+		///
+		/// - Origin: signed by an operator.
+		///
+		/// Emits [`Event::BondChanged`]. Errors: [`Error::NotOperator`],
+		/// [`Error::InvalidAmount`] (zero), [`Error::BelowMinBond`] (the result would
+		/// still be below the minimum), or the currency's error.
+		#[pallet::call_index(2)]
+		#[pallet::weight(<T as Config>::WeightInfo::bond_extra())]
+		pub fn bond_extra(origin: OriginFor<T>, amount: BalanceOf<T>) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			ensure!(!amount.is_zero(), Error::<T>::InvalidAmount);
+			let bond = Self::mutate_operator(&operator, |info| {
+				info.bond = info.bond.saturating_add(amount);
+				ensure!(info.bond >= T::MinBond::get(), Error::<T>::BelowMinBond);
+				CurrencyOf::<T>::hold(&HoldReason::OperatorBond.into(), &operator, amount)?;
+				Ok(info.bond)
+			})?;
+			Self::deposit_event(Event::BondChanged { operator, bond });
+			Ok(())
+		}
+
+		/// Moves `amount` of the active bond to unbonding; it is released by
+		/// [`Pallet::withdraw_unbonded`] after [`Config::UnbondingPeriod`] blocks.
+		///
+		/// - Origin: signed by an operator.
+		/// - The active bond left must be zero or at least [`Config::MinBond`]; zero only
+		///   when the operator is in no subnet.
+		///
+		/// Emits [`Event::BondChanged`]. Errors: [`Error::NotOperator`],
+		/// [`Error::InvalidAmount`], [`Error::BelowMinBond`], [`Error::StillInSubnets`],
+		/// [`Error::TooManyUnlockChunks`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(<T as Config>::WeightInfo::unbond())]
+		pub fn unbond(origin: OriginFor<T>, amount: BalanceOf<T>) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			let bond = Self::mutate_operator(&operator, |info| {
+				ensure!(!amount.is_zero() && amount <= info.bond, Error::<T>::InvalidAmount);
+				info.bond = info.bond.saturating_sub(amount);
+				if info.bond.is_zero() {
+					ensure!(info.subnets.is_empty(), Error::<T>::StillInSubnets);
+				} else {
+					ensure!(info.bond >= T::MinBond::get(), Error::<T>::BelowMinBond);
+				}
+				let unlock_at = frame_system::Pallet::<T>::block_number()
+					.saturating_add(T::UnbondingPeriod::get());
+				info.unlocking
+					.try_push(UnlockChunk { amount, unlock_at })
+					.map_err(|_| Error::<T>::TooManyUnlockChunks)?;
+				Ok(info.bond)
+			})?;
+			Self::deposit_event(Event::BondChanged { operator, bond });
+			Ok(())
+		}
+
+		/// Releases the caller's unbonded funds whose period is over. An operator left with
+		/// no bond at all is deregistered.
+		///
+		/// - Origin: signed by an operator.
+		///
+		/// Emits [`Event::Withdrawn`] and possibly [`Event::OperatorDeregistered`].
+		/// Errors: [`Error::NotOperator`], [`Error::NothingToWithdraw`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(<T as Config>::WeightInfo::withdraw_unbonded())]
+		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			let mut info = OperatorInfos::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut amount = BalanceOf::<T>::zero();
+			info.unlocking.retain(|chunk| {
+				let ready = chunk.unlock_at <= now;
+				if ready {
+					amount = amount.saturating_add(chunk.amount);
+				}
+				!ready
+			});
+			ensure!(!amount.is_zero(), Error::<T>::NothingToWithdraw);
+			CurrencyOf::<T>::release(
+				&HoldReason::OperatorBond.into(),
+				&operator,
+				amount,
+				Precision::BestEffort,
+			)?;
+			Self::deposit_event(Event::Withdrawn { operator: operator.clone(), amount });
+			if info.bond.is_zero() && info.unlocking.is_empty() {
+				OperatorInfos::<T>::remove(&operator);
+				Self::deposit_event(Event::OperatorDeregistered { operator });
+			} else {
+				OperatorInfos::<T>::insert(&operator, info);
+			}
+			Ok(())
+		}
+
+		/// Puts the caller in `project`'s subnet.
+		///
+		/// - Origin: signed by an operator whose active bond is not zero.
+		/// - The project exists and is not closed.
+		///
+		/// Emits [`Event::SubnetJoined`], and the projects pallet's status event when this
+		/// completes the project's quorum base. Errors: [`Error::NotOperator`],
+		/// [`Error::NotBonded`], [`Error::UnknownProject`], [`Error::ProjectClosed`],
+		/// [`Error::AlreadyMember`], [`Error::SubnetFull`], [`Error::TooManySubnets`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(<T as Config>::WeightInfo::join_subnet())]
+		pub fn join_subnet(origin: OriginFor<T>, project: ProjectId) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			match pallet_projects::Pallet::<T>::status(project) {
+				None => return Err(Error::<T>::UnknownProject.into()),
+				Some(ProjectStatus::Closed) => return Err(Error::<T>::ProjectClosed.into()),
+				Some(_) => {}
+			}
+			Self::mutate_operator(&operator, |info| {
+				ensure!(!info.bond.is_zero(), Error::<T>::NotBonded);
+				ensure!(!info.subnets.contains(&project), Error::<T>::AlreadyMember);
+				info.subnets.try_push(project).map_err(|_| Error::<T>::TooManySubnets)?;
+				Ok(())
+			})?;
+			let size = Subnets::<T>::try_mutate(project, |members| {
+				members.try_push(operator.clone()).map_err(|_| Error::<T>::SubnetFull)?;
+				Ok::<_, Error<T>>(members.len() as u32)
+			})?;
+			Self::deposit_event(Event::SubnetJoined { project, operator, size });
+			pallet_projects::Pallet::<T>::subnet_changed(project, size);
+			Ok(())
+		}
+
+		/// Takes the caller out of `project`'s subnet. Attestation rounds already open keep
+		/// counting it (their quorum base is the subnet at commitment time).
+		///
+		/// - Origin: signed by an operator.
+		///
+		/// Emits [`Event::SubnetLeft`], and the projects pallet's status event when the
+		/// project drops below its quorum base. Errors: [`Error::NotOperator`],
+		/// [`Error::NotMember`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(<T as Config>::WeightInfo::leave_subnet())]
+		pub fn leave_subnet(origin: OriginFor<T>, project: ProjectId) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			Self::mutate_operator(&operator, |info| {
+				let at = info.subnets.iter().position(|p| *p == project);
+				info.subnets.remove(at.ok_or(Error::<T>::NotMember)?);
+				Ok(())
+			})?;
+			let size = Subnets::<T>::mutate(project, |members| {
+				members.retain(|m| m != &operator);
+				members.len() as u32
+			});
+			Self::deposit_event(Event::SubnetLeft { project, operator, size });
+			pallet_projects::Pallet::<T>::subnet_changed(project, size);
+			Ok(())
+		}
+
+		/// Moves `amount` from the caller into `project`'s reward pool.
+		///
+		/// - Origin: signed by the project owner.
+		///
+		/// Emits [`Event::RewardPoolFunded`]. Errors: [`Error::UnknownProject`],
+		/// [`Error::NotProjectOwner`], or the currency's error (for instance when the pool
+		/// would hold less than the existential deposit).
+		#[pallet::call_index(7)]
+		#[pallet::weight(<T as Config>::WeightInfo::fund_reward_pool())]
+		pub fn fund_reward_pool(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_project_owner(project, &who)?;
+			CurrencyOf::<T>::transfer(
+				&who,
+				&Self::reward_pool(project),
+				amount,
+				Preservation::Preserve,
+			)?;
+			Self::deposit_event(Event::RewardPoolFunded { project, amount });
+			Ok(())
+		}
+
+		/// Moves `amount` from `project`'s reward pool back to the caller.
+		///
+		/// - Origin: signed by the project owner.
+		///
+		/// Emits [`Event::RewardPoolWithdrawn`]. Errors: [`Error::UnknownProject`],
+		/// [`Error::NotProjectOwner`], or the currency's error when the pool holds less.
+		#[pallet::call_index(8)]
+		#[pallet::weight(<T as Config>::WeightInfo::withdraw_reward_pool())]
+		pub fn withdraw_reward_pool(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_project_owner(project, &who)?;
+			CurrencyOf::<T>::transfer(
+				&Self::reward_pool(project),
+				&who,
+				amount,
+				Preservation::Expendable,
+			)?;
+			Self::deposit_event(Event::RewardPoolWithdrawn { project, amount });
+			Ok(())
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// The account holding `project`'s reward pool.
+	pub fn reward_pool(project: ProjectId) -> T::AccountId {
+		T::PalletId::get().into_sub_account_truncating(project)
+	}
+
+	/// Pays each of `operators` its share of `project`'s reward for batch `batch_seq`:
+	/// `reward_per_batch / subnet_size`, the subnet being the one the batch was
+	/// committed to. An operator the pool cannot pay is reported with
+	/// [`Event::RewardPoolExhausted`]; payment never fails the caller.
+	pub fn pay_rewards(
+		project: ProjectId,
+		batch_seq: u64,
+		operators: &[T::AccountId],
+		subnet_size: u32,
+	) {
+		let Some(info) = pallet_projects::ProjectInfos::<T>::get(project) else { return };
+		let share = info.config.reward_per_batch / BalanceOf::<T>::from(subnet_size.max(1));
+		if share.is_zero() || operators.is_empty() {
+			return;
+		}
+		let pool = Self::reward_pool(project);
+		let mut paid = 0u32;
+		for operator in operators {
+			match CurrencyOf::<T>::transfer(&pool, operator, share, Preservation::Expendable) {
+				Ok(_) => paid += 1,
+				Err(_) => Self::deposit_event(Event::RewardPoolExhausted {
+					project,
+					batch_seq,
+					operator: operator.clone(),
+				}),
+			}
+		}
+		if paid > 0 {
+			Self::deposit_event(Event::RewardsPaid {
+				project,
+				batch_seq,
+				operators: paid,
+				amount_each: share,
+			});
+		}
+	}
+
+	/// What `project`'s reward pool can pay out.
+	pub fn reward_pool_balance(project: ProjectId) -> BalanceOf<T> {
+		CurrencyOf::<T>::reducible_balance(
+			&Self::reward_pool(project),
+			Preservation::Expendable,
+			Fortitude::Polite,
+		)
+	}
+
+	fn ensure_project_owner(project: ProjectId, who: &T::AccountId) -> Result<(), Error<T>> {
+		let info =
+			pallet_projects::ProjectInfos::<T>::get(project).ok_or(Error::<T>::UnknownProject)?;
+		frame_support::ensure!(&info.owner == who, Error::<T>::NotProjectOwner);
+		Ok(())
+	}
+
+	fn mutate_operator<R>(
+		operator: &T::AccountId,
+		f: impl FnOnce(&mut OperatorOf<T>) -> Result<R, sp_runtime::DispatchError>,
+	) -> Result<R, sp_runtime::DispatchError> {
+		OperatorInfos::<T>::try_mutate(operator, |info| {
+			f(info.as_mut().ok_or(Error::<T>::NotOperator)?)
+		})
+	}
+}
+
+impl<T: Config> SubnetInspect<T::AccountId> for Pallet<T> {
+	fn subnet_size(project: ProjectId) -> u32 {
+		Subnets::<T>::decode_len(project).unwrap_or(0) as u32
+	}
+	fn is_member(project: ProjectId, who: &T::AccountId) -> bool {
+		Subnets::<T>::get(project).contains(who)
+	}
+	fn members(project: ProjectId) -> Vec<T::AccountId> {
+		Subnets::<T>::get(project).into_inner()
+	}
+}
