@@ -3,7 +3,6 @@
 //! rounds. The runtime wires each trait to the pallet that implements it.
 
 use alloc::vec::Vec;
-use sp_core::H256;
 use sp_runtime::DispatchResult;
 
 use crate::{BatchHeader, ProjectId};
@@ -49,17 +48,17 @@ impl BatchObserver for () {
 /// Whether a batch's proof is settled (implemented by `pallets/attestations`); only
 /// settled batches are pruned.
 pub trait ProofInspect {
-	/// The batch's proof is finalized or expired.
+	/// The batch's proof is finalized or expired and its attestation window closed.
 	fn is_settled(project: ProjectId, seq: u64) -> bool;
-	/// The agreed output root of a finalized batch.
-	fn finalized_root(project: ProjectId, seq: u64) -> Option<H256>;
+	/// Makes the batch's proof settled, so benchmarks can measure pruning.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn settle(project: ProjectId, seq: u64);
 }
 
 impl ProofInspect for () {
 	fn is_settled(_: ProjectId, _: u64) -> bool {
 		true
 	}
-	fn finalized_root(_: ProjectId, _: u64) -> Option<H256> {
-		None
-	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn settle(_: ProjectId, _: u64) {}
 }

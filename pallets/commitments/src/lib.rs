@@ -1,0 +1,289 @@
+//! # Commitments Pallet
+//!
+//! Data commitment: the Merkle roots of the batches of device messages each project's
+//! operators seal.
+//!
+//! ## Pallet API
+//!
+//! See the [`pallet`] module for the [`Config`], the [`Call`]s, the [`Event`]s and the
+//! [`Error`]s.
+//!
+//! ## Overview
+//!
+//! Each block interval an operator of an Active project's subnet seals the messages it
+//! received into a batch (stored off chain under a CID) and calls
+//! [`Pallet::commit_batch`] with the batch's Merkle root over message hashes, its message
+//! count, size and CID. Batches are numbered per project from 0 without gaps: a number
+//! already used or one that skips ahead is refused, so each batch is committed exactly
+//! once. A commitment opens the batch's attestation round ([`Config::Observer`]).
+//!
+//! Commitment headers are kept as a window per project: at most
+//! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
+//! (maximum age, maximum bytes) says its data may go. Older batches are pruned a few at
+//! a time on later commitments ([`Config::MaxPrunePerCommit`]), and only once their
+//! proof is settled. A pruned batch keeps its Merkle root in [`BatchRoots`], so a
+//! message of any batch ever committed can still be proven against the chain.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+use frame_support::traits::{Get, UnixTime};
+use sp_core::H256;
+use w3b_primitives::{
+	proof::Commitment,
+	traits::{BatchObserver, ProofInspect, SubnetInspect},
+	BatchHeader, Cid, ProjectId,
+};
+
+/// A commitment as this runtime stores it.
+pub type CommitmentOf<T> = Commitment<
+	<T as frame_system::Config>::AccountId,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the pallet.
+	#[pallet::config]
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>> + pallet_operators::Config
+	{
+		/// Wall-clock time of the current block (retention by age).
+		type Time: UnixTime;
+		/// Most batches whose header is kept per project.
+		#[pallet::constant]
+		type CommitmentWindow: Get<u32>;
+		/// Most old batches pruned by one commitment.
+		#[pallet::constant]
+		type MaxPrunePerCommit: Get<u32>;
+		/// Opens attestation rounds and forgets pruned batches.
+		type Observer: BatchObserver;
+		/// Tells which batches' proofs are settled (only those are pruned).
+		type Proofs: ProofInspect;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// The number each project's next batch must have.
+	#[pallet::storage]
+	pub type NextBatchSeq<T> = StorageMap<_, Blake2_128Concat, ProjectId, u64, ValueQuery>;
+
+	/// The oldest batch of each project whose header is still kept.
+	#[pallet::storage]
+	pub type OldestRetained<T> = StorageMap<_, Blake2_128Concat, ProjectId, u64, ValueQuery>;
+
+	/// Total size of each project's retained batches, in bytes.
+	#[pallet::storage]
+	pub type RetainedBytes<T> = StorageMap<_, Blake2_128Concat, ProjectId, u64, ValueQuery>;
+
+	/// Commitments in the window, by project and batch number.
+	#[pallet::storage]
+	pub type Batches<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, CommitmentOf<T>>;
+
+	/// The Merkle root of every batch ever committed, pruned or not.
+	#[pallet::storage]
+	pub type BatchRoots<T> =
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, H256>;
+
+	/// Events of this pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A batch was committed and its attestation round opened.
+		BatchCommitted {
+			/// The project.
+			project: ProjectId,
+			/// The batch number.
+			seq: u64,
+			/// Merkle root over its message hashes.
+			merkle_root: H256,
+			/// Number of messages.
+			count: u32,
+			/// Size of the body in bytes.
+			bytes: u64,
+			/// Where the body is stored.
+			cid: Cid,
+			/// The operator that committed it.
+			committer: T::AccountId,
+		},
+		/// A batch left the window (its root stays in [`BatchRoots`]).
+		BatchPruned {
+			/// The project.
+			project: ProjectId,
+			/// The batch number.
+			seq: u64,
+		},
+	}
+
+	/// Errors of this pallet.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No project has this id.
+		UnknownProject,
+		/// The project is not Active (Pending, Paused or Closed).
+		ProjectNotActive,
+		/// The caller is not in the project's subnet.
+		NotSubnetMember,
+		/// A batch with this number is already committed.
+		BatchAlreadyCommitted,
+		/// The number skips ahead of the project's next batch number.
+		WrongSequence,
+		/// A batch has at least one message.
+		EmptyBatch,
+		/// The CID is not a CIDv1.
+		InvalidCid,
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Commits batch `seq` of `project` and opens its attestation round; prunes up to
+		/// [`Config::MaxPrunePerCommit`] old settled batches the window or the retention
+		/// policy no longer keeps.
+		///
+		/// - Origin: signed by an operator in the project's subnet.
+		/// - `seq`: the project's next batch number.
+		/// - `merkle_root`: [`w3b_primitives::merkle::merkle_root`] over the message hashes
+		///   in batch order; `count` > 0 messages; `bytes` the body's size; `cid` its CIDv1.
+		///
+		/// Emits [`Event::BatchCommitted`] and [`Event::BatchPruned`] per pruned batch.
+		/// Errors: [`Error::UnknownProject`], [`Error::ProjectNotActive`],
+		/// [`Error::NotSubnetMember`], [`Error::BatchAlreadyCommitted`],
+		/// [`Error::WrongSequence`], [`Error::EmptyBatch`], [`Error::InvalidCid`], or the
+		/// attestations pallet's error when the round cannot be opened.
+		#[pallet::call_index(0)]
+		#[pallet::weight(<T as Config>::WeightInfo::commit_batch(T::MaxPrunePerCommit::get()))]
+		pub fn commit_batch(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			seq: u64,
+			merkle_root: H256,
+			count: u32,
+			bytes: u64,
+			cid: Cid,
+		) -> DispatchResultWithPostInfo {
+			let committer = ensure_signed(origin)?;
+			match pallet_projects::Pallet::<T>::status(project) {
+				None => return Err(Error::<T>::UnknownProject.into()),
+				Some(status) => ensure!(status.is_processing(), Error::<T>::ProjectNotActive),
+			}
+			ensure!(
+				pallet_operators::Pallet::<T>::is_member(project, &committer),
+				Error::<T>::NotSubnetMember
+			);
+			let next = NextBatchSeq::<T>::get(project);
+			ensure!(seq >= next, Error::<T>::BatchAlreadyCommitted);
+			ensure!(seq == next, Error::<T>::WrongSequence);
+			ensure!(count > 0, Error::<T>::EmptyBatch);
+			ensure!(cid.first() == Some(&1), Error::<T>::InvalidCid);
+
+			let header = BatchHeader { project, seq, merkle_root, count, bytes, cid: cid.clone() };
+			T::Observer::batch_committed(&header)?;
+			Batches::<T>::insert(
+				project,
+				seq,
+				Commitment {
+					header,
+					committer: committer.clone(),
+					committed_at: frame_system::Pallet::<T>::block_number(),
+					committed_at_ms: Self::now_ms(),
+				},
+			);
+			BatchRoots::<T>::insert(project, seq, merkle_root);
+			NextBatchSeq::<T>::insert(project, seq + 1);
+			RetainedBytes::<T>::mutate(project, |total| *total = total.saturating_add(bytes));
+			Self::deposit_event(Event::BatchCommitted {
+				project,
+				seq,
+				merkle_root,
+				count,
+				bytes,
+				cid,
+				committer,
+			});
+			let pruned = Self::prune(project);
+			Ok(Some(<T as Config>::WeightInfo::commit_batch(pruned)).into())
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	fn now_ms() -> u64 {
+		T::Time::now().as_millis() as u64
+	}
+
+	/// Prunes the oldest settled batches of `project` that are outside the window or the
+	/// retention policy, at most [`Config::MaxPrunePerCommit`]. Returns how many.
+	fn prune(project: ProjectId) -> u32 {
+		let retention = pallet_projects::ProjectInfos::<T>::get(project)
+			.map(|info| info.config.retention)
+			.unwrap_or_default();
+		let next = NextBatchSeq::<T>::get(project);
+		let now_ms = Self::now_ms();
+		let mut oldest = OldestRetained::<T>::get(project);
+		let mut bytes = RetainedBytes::<T>::get(project);
+		let mut pruned = 0;
+		while pruned < T::MaxPrunePerCommit::get() && oldest + 1 < next {
+			let Some(batch) = Batches::<T>::get(project, oldest) else {
+				oldest += 1;
+				continue;
+			};
+			let over_window = next - oldest > u64::from(T::CommitmentWindow::get());
+			let too_old = retention.max_age_secs > 0
+				&& now_ms.saturating_sub(batch.committed_at_ms)
+					> retention.max_age_secs.saturating_mul(1000);
+			let too_big = retention.max_bytes > 0 && bytes > retention.max_bytes;
+			if !(over_window || too_old || too_big) || !T::Proofs::is_settled(project, oldest) {
+				break;
+			}
+			Batches::<T>::remove(project, oldest);
+			bytes = bytes.saturating_sub(batch.header.bytes);
+			T::Observer::batch_pruned(project, oldest);
+			Self::deposit_event(Event::BatchPruned { project, seq: oldest });
+			oldest += 1;
+			pruned += 1;
+		}
+		OldestRetained::<T>::insert(project, oldest);
+		RetainedBytes::<T>::insert(project, bytes);
+		pruned
+	}
+
+	/// A batch still in the window.
+	pub fn batch(project: ProjectId, seq: u64) -> Option<CommitmentOf<T>> {
+		Batches::<T>::get(project, seq)
+	}
+
+	/// The Merkle root of any committed batch.
+	pub fn batch_root(project: ProjectId, seq: u64) -> Option<H256> {
+		BatchRoots::<T>::get(project, seq)
+	}
+
+	/// The number `project`'s next batch must have.
+	pub fn next_batch_seq(project: ProjectId) -> u64 {
+		NextBatchSeq::<T>::get(project)
+	}
+}
