@@ -1,0 +1,162 @@
+//! Benchmarks of attestation and of closing rounds.
+
+use super::*;
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate, Hooks};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use w3b_primitives::{
+	project::ProjectConfig,
+	proof::{MaxOutputLen, MaxOutputs, Output},
+};
+
+const SEED: u32 = 0;
+
+fn fund<T: Config>(who: &T::AccountId) {
+	let funds =
+		T::MinBond::get().saturating_add(T::ProjectDeposit::get()).saturating_mul(1000u32.into());
+	<T as pallet_projects::Config>::Currency::set_balance(who, funds);
+}
+
+/// An Active project paying rewards, with `size` operators in its subnet, and one batch
+/// committed. Returns the project and its operators.
+fn committed_batch<T: Config>(size: u32) -> (ProjectId, Vec<T::AccountId>) {
+	let owner: T::AccountId = account("owner", 0, SEED);
+	fund::<T>(&owner);
+	let project = pallet_projects::NextProjectId::<T>::get();
+	pallet_projects::Pallet::<T>::create_project(
+		RawOrigin::Signed(owner.clone()).into(),
+		b"bench".to_vec().try_into().unwrap(),
+		Default::default(),
+		ProjectConfig {
+			attestation_deadline: T::MinAttestationDeadline::get(),
+			reward_per_batch: T::MinBond::get(),
+			..Default::default()
+		},
+	)
+	.expect("project created");
+	pallet_operators::Pallet::<T>::fund_reward_pool(
+		RawOrigin::Signed(owner).into(),
+		project,
+		T::MinBond::get().saturating_mul(10u32.into()),
+	)
+	.expect("pool funded");
+	let operators: Vec<T::AccountId> = (0..size)
+		.map(|i| {
+			let operator: T::AccountId = account("operator", i, SEED);
+			fund::<T>(&operator);
+			pallet_operators::Pallet::<T>::register_operator(
+				RawOrigin::Signed(operator.clone()).into(),
+				T::MinBond::get(),
+				Default::default(),
+				None,
+			)
+			.expect("registered");
+			pallet_operators::Pallet::<T>::join_subnet(
+				RawOrigin::Signed(operator.clone()).into(),
+				project,
+			)
+			.expect("joined");
+			operator
+		})
+		.collect();
+	let mut cid = vec![1u8, 0x55, 0x12, 0x20];
+	cid.extend_from_slice(&[7; 32]);
+	pallet_commitments::Pallet::<T>::commit_batch(
+		RawOrigin::Signed(operators[0].clone()).into(),
+		project,
+		0,
+		H256::repeat_byte(1),
+		1000,
+		100_000,
+		cid.try_into().unwrap(),
+	)
+	.expect("committed");
+	(project, operators)
+}
+
+/// The most outputs, each as large as allowed.
+fn full_outputs() -> Outputs {
+	let output = Output::truncate_from(vec![0xab; <MaxOutputLen as Get<u32>>::get() as usize]);
+	Outputs::truncate_from(vec![output; <MaxOutputs as Get<u32>>::get() as usize])
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// The vote that finalizes a round of `s` voters: everyone else has voted, just short
+	/// of a quorum for the root, the rest dissenting; the quorum is paid.
+	#[benchmark]
+	fn attest(s: Linear<1, { <MaxSubnetSize as Get<u32>>::get() }>) {
+		let (project, operators) = committed_batch::<T>(s);
+		let good = H256::repeat_byte(0xaa);
+		let agreeing = quorum(s) - 1;
+		for (i, operator) in operators[..s as usize - 1].iter().enumerate() {
+			let (root, outputs) = if (i as u32) < agreeing {
+				(good, full_outputs())
+			} else {
+				(H256::repeat_byte(i as u8), Outputs::default())
+			};
+			Pallet::<T>::attest(
+				RawOrigin::Signed(operator.clone()).into(),
+				project,
+				0,
+				root,
+				outputs,
+			)
+			.expect("voted");
+		}
+		let last = operators[s as usize - 1].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last), project, 0, good, full_outputs());
+
+		assert_eq!(Proofs::<T>::get(project, 0).unwrap().status, ProofStatus::Finalized);
+	}
+
+	/// Closing `r` rounds of full subnets that all expire.
+	#[benchmark]
+	fn close_rounds(r: Linear<0, { T::MaxRoundsPerBlock::get() }>) {
+		let voters: Vec<T::AccountId> =
+			(0..<MaxSubnetSize as Get<u32>>::get()).map(|i| account("operator", i, SEED)).collect();
+		let votes = voters.iter().map(|v| (v.clone(), H256::zero())).collect();
+		let round = Round {
+			voters: BoundedVec::truncate_from(voters),
+			votes: BoundedVec::truncate_from(votes),
+			outputs: BoundedVec::truncate_from(vec![(H256::zero(), H256::zero())]),
+		};
+		let now: BlockNumberFor<T> = 10u32.into();
+		let mut closing = BoundedVec::new();
+		for seq in 0..u64::from(r) {
+			Rounds::<T>::insert(0, seq, round.clone());
+			Proofs::<T>::insert(
+				0,
+				seq,
+				Proof {
+					merkle_root: H256::zero(),
+					status: ProofStatus::Pending,
+					output_root: None,
+					outputs: Default::default(),
+					subnet_size: round.voters.len() as u32,
+					agreed: 0,
+					deadline: 9u32.into(),
+					settled_at: None,
+				},
+			);
+			closing.try_push((0, seq)).expect("within MaxRoundsPerBlock");
+		}
+		Closing::<T>::insert(now, closing);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+
+		for seq in 0..u64::from(r) {
+			assert_eq!(Proofs::<T>::get(0, seq).unwrap().status, ProofStatus::Expired);
+		}
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,392 @@
+//! Unit tests: finalization, the quorum edge cases (exactly 2/3, ties, late votes,
+//! votes after expiry, operators leaving mid-batch), rewards and every error path.
+
+use crate::{mock::*, *};
+use frame_support::{
+	assert_noop, assert_ok, dispatch::Pays, pallet_prelude::DispatchResultWithPostInfo,
+	traits::fungible::Inspect,
+};
+use w3b_primitives::proof::Output;
+
+const GOOD: H256 = H256::repeat_byte(0xaa);
+const BAD: H256 = H256::repeat_byte(0xbb);
+
+fn outputs(data: &[&[u8]]) -> Outputs {
+	data.iter()
+		.map(|d| Output::try_from(d.to_vec()).unwrap())
+		.collect::<Vec<_>>()
+		.try_into()
+		.unwrap()
+}
+
+fn vote(who: u64, project: ProjectId, seq: u64, root: H256) -> DispatchResultWithPostInfo {
+	let out = if root == GOOD { outputs(&[b"tx"]) } else { outputs(&[]) };
+	Attestations::attest(RuntimeOrigin::signed(who), project, seq, root, out)
+}
+
+fn proof(project: ProjectId, seq: u64) -> ProofOf<Test> {
+	Attestations::proof(project, seq).unwrap()
+}
+
+fn balance(who: u64) -> u64 {
+	Balances::balance(&who)
+}
+
+#[test]
+fn commitment_opens_a_round_over_the_current_subnet() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		let proof = proof(p, seq);
+		assert_eq!(proof.status, ProofStatus::Pending);
+		assert_eq!((proof.subnet_size, proof.deadline), (4, 1 + DEADLINE));
+		assert_eq!(proof.merkle_root, H256::from_low_u64_be(1));
+		assert_eq!(Rounds::<Test>::get(p, seq).unwrap().voters.into_inner(), OPERATORS[..4]);
+		assert_eq!(Closing::<Test>::get(2 + DEADLINE).into_inner(), vec![(p, seq)]);
+	});
+}
+
+#[test]
+fn four_operators_one_dissenter_finalize_and_get_paid() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		let before: Vec<u64> = OPERATORS[..4].iter().map(|o| balance(*o)).collect();
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		assert_ok!(vote(OPERATORS[1], p, seq, BAD));
+		assert_ok!(vote(OPERATORS[2], p, seq, GOOD));
+		assert_eq!(proof(p, seq).status, ProofStatus::Pending);
+		System::assert_last_event(
+			Event::Attested {
+				project: p,
+				batch_seq: seq,
+				operator: OPERATORS[2],
+				output_root: GOOD,
+			}
+			.into(),
+		);
+		assert_ok!(vote(OPERATORS[3], p, seq, GOOD));
+		System::assert_has_event(
+			Event::ProofFinalized {
+				project: p,
+				batch_seq: seq,
+				output_root: GOOD,
+				agreed: 3,
+				dissenters: vec![OPERATORS[1]],
+			}
+			.into(),
+		);
+		System::assert_last_event(
+			pallet_operators::Event::RewardsPaid {
+				project: p,
+				batch_seq: seq,
+				operators: 3,
+				amount_each: REWARD / 4,
+			}
+			.into(),
+		);
+		let proof = proof(p, seq);
+		assert_eq!(proof.status, ProofStatus::Finalized);
+		assert_eq!(
+			(proof.output_root, proof.outputs, proof.agreed),
+			(Some(GOOD), outputs(&[b"tx"]), 3)
+		);
+		assert_eq!(proof.settled_at, Some(1));
+		let paid: Vec<u64> =
+			OPERATORS[..4].iter().zip(&before).map(|(o, b)| balance(*o) - b).collect();
+		assert_eq!(paid, [REWARD / 4, 0, REWARD / 4, REWARD / 4]);
+	});
+}
+
+#[test]
+fn exactly_two_thirds_finalizes_and_one_less_does_not() {
+	new_test_ext().execute_with(|| {
+		for (size, needed) in [(3usize, 2usize), (6, 4)] {
+			let p = project_with(&OPERATORS[..size]);
+			let seq = commit(p);
+			for op in &OPERATORS[..needed - 1] {
+				assert_ok!(vote(*op, p, seq, GOOD));
+			}
+			// The others dissent: still no quorum for anyone.
+			for op in &OPERATORS[needed..size] {
+				assert_ok!(vote(*op, p, seq, BAD));
+			}
+			assert_eq!(proof(p, seq).status, ProofStatus::Pending, "subnet of {size}");
+			assert_ok!(vote(OPERATORS[needed - 1], p, seq, GOOD));
+			assert_eq!(proof(p, seq).status, ProofStatus::Finalized, "subnet of {size}");
+			assert_eq!(3 * needed >= 2 * size, true);
+		}
+	});
+}
+
+#[test]
+fn a_tie_expires_at_the_deadline_and_later_votes_are_refused() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		assert_ok!(vote(OPERATORS[1], p, seq, GOOD));
+		assert_ok!(vote(OPERATORS[2], p, seq, BAD));
+		assert_ok!(vote(OPERATORS[3], p, seq, BAD));
+		run_to_block(1 + DEADLINE);
+		assert_eq!(proof(p, seq).status, ProofStatus::Pending);
+		assert!(!Attestations::is_settled(p, seq));
+		run_to_block(2 + DEADLINE);
+		System::assert_last_event(
+			Event::ProofExpired { project: p, batch_seq: seq, votes: 4 }.into(),
+		);
+		let proof = proof(p, seq);
+		assert_eq!(
+			(proof.status, proof.settled_at, proof.output_root),
+			(ProofStatus::Expired, Some(2 + DEADLINE), None)
+		);
+		assert!(Attestations::is_settled(p, seq));
+		assert!(Rounds::<Test>::get(p, seq).is_none());
+		// Nobody was paid.
+		assert_eq!(Operators::reward_pool_balance(p), 100 * REWARD);
+	});
+}
+
+#[test]
+fn votes_after_expiry_are_refused() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		run_to_block(2 + DEADLINE);
+		System::assert_last_event(
+			Event::ProofExpired { project: p, batch_seq: seq, votes: 1 }.into(),
+		);
+		assert_noop!(vote(OPERATORS[1], p, seq, GOOD), Error::<Test>::ProofExpired);
+	});
+}
+
+#[test]
+fn late_votes_count_until_the_deadline() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..5]);
+		let seq = commit(p);
+		for op in &OPERATORS[..4] {
+			assert_ok!(vote(*op, p, seq, GOOD));
+		}
+		assert_eq!(proof(p, seq).agreed, 4);
+		// Already finalized with 4 of 5 (quorum 4): a late dissent is recorded, not paid.
+		let before = balance(OPERATORS[4]);
+		assert_ok!(vote(OPERATORS[4], p, seq, BAD));
+		System::assert_last_event(
+			Event::LateAttestation {
+				project: p,
+				batch_seq: seq,
+				operator: OPERATORS[4],
+				agreed: false,
+			}
+			.into(),
+		);
+		assert_eq!(balance(OPERATORS[4]), before);
+		assert_eq!(proof(p, seq).output_root, Some(GOOD));
+
+		let seq = commit(p);
+		for op in &OPERATORS[..4] {
+			assert_ok!(vote(*op, p, seq, GOOD));
+		}
+		run_to_block(1 + DEADLINE);
+		// On the deadline block a late agreeing vote is still paid its share.
+		assert_ok!(vote(OPERATORS[4], p, seq, GOOD));
+		System::assert_has_event(
+			Event::LateAttestation {
+				project: p,
+				batch_seq: seq,
+				operator: OPERATORS[4],
+				agreed: true,
+			}
+			.into(),
+		);
+		assert_eq!(balance(OPERATORS[4]), before + REWARD / 5);
+		assert_eq!(proof(p, seq).agreed, 5);
+		// After it the round is closed; the proof stays finalized.
+		let seq = commit(p);
+		for op in &OPERATORS[..4] {
+			assert_ok!(vote(*op, p, seq, GOOD));
+		}
+		run_to_block(System::block_number() + DEADLINE + 1);
+		assert_noop!(vote(OPERATORS[4], p, seq, GOOD), Error::<Test>::AttestationClosed);
+		assert_eq!(proof(p, seq).status, ProofStatus::Finalized);
+		assert!(Attestations::is_settled(p, seq));
+	});
+}
+
+#[test]
+fn a_lying_minority_never_finalizes() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		// The liar votes first; one honest vote does not make a quorum with it either.
+		assert_ok!(vote(OPERATORS[3], p, seq, BAD));
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		assert_ok!(vote(OPERATORS[1], p, seq, GOOD));
+		assert_eq!(proof(p, seq).status, ProofStatus::Pending);
+		assert_ok!(vote(OPERATORS[2], p, seq, GOOD));
+		System::assert_has_event(
+			Event::ProofFinalized {
+				project: p,
+				batch_seq: seq,
+				output_root: GOOD,
+				agreed: 3,
+				dissenters: vec![OPERATORS[3]],
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn one_operator_finalizes_only_a_subnet_of_one() {
+	new_test_ext().execute_with(|| {
+		let alone = project_with(&OPERATORS[..1]);
+		let seq = commit(alone);
+		assert_ok!(vote(OPERATORS[0], alone, seq, GOOD));
+		assert_eq!(proof(alone, seq).status, ProofStatus::Finalized);
+		assert_eq!(Operators::reward_pool_balance(alone), 99 * REWARD);
+
+		let pair = project_with(&OPERATORS[..2]);
+		let seq = commit(pair);
+		assert_ok!(vote(OPERATORS[0], pair, seq, GOOD));
+		assert_eq!(proof(pair, seq).status, ProofStatus::Pending);
+		assert_ok!(vote(OPERATORS[1], pair, seq, GOOD));
+		assert_eq!(proof(pair, seq).status, ProofStatus::Finalized);
+	});
+}
+
+#[test]
+fn operators_leaving_mid_batch_still_vote_and_newcomers_wait() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(OPERATORS[3]), p));
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(OPERATORS[4]), p));
+		assert_noop!(vote(OPERATORS[4], p, seq, GOOD), Error::<Test>::NotEligible);
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		assert_ok!(vote(OPERATORS[1], p, seq, GOOD));
+		// The quorum base is still 4: two votes are not enough.
+		assert_eq!(proof(p, seq).status, ProofStatus::Pending);
+		assert_ok!(vote(OPERATORS[3], p, seq, GOOD));
+		assert_eq!(proof(p, seq).status, ProofStatus::Finalized);
+		// The next batch is voted by the new subnet.
+		let next = commit(p);
+		assert_eq!(proof(p, next).subnet_size, 4);
+		assert_noop!(vote(OPERATORS[3], p, next, GOOD), Error::<Test>::NotEligible);
+		assert_ok!(vote(OPERATORS[4], p, next, GOOD));
+	});
+}
+
+#[test]
+fn attest_errors_and_fees() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		assert_noop!(vote(OPERATORS[0], p, 0, GOOD), Error::<Test>::UnknownBatch);
+		let seq = commit(p);
+		assert_noop!(vote(OPERATORS[7], p, seq, GOOD), Error::<Test>::NotEligible);
+		assert_noop!(vote(OWNER, p, seq, GOOD), Error::<Test>::NotEligible);
+		let post = vote(OPERATORS[0], p, seq, GOOD).unwrap();
+		assert_eq!(post.pays_fee, Pays::No);
+		assert_noop!(vote(OPERATORS[0], p, seq, GOOD), Error::<Test>::AlreadyAttested);
+		assert_noop!(vote(OPERATORS[0], p, seq, BAD), Error::<Test>::AlreadyAttested);
+		// Same root, other outputs: refused, so finalized outputs are what every agreeing
+		// voter sent.
+		assert_noop!(
+			Attestations::attest(
+				RuntimeOrigin::signed(OPERATORS[1]),
+				p,
+				seq,
+				GOOD,
+				outputs(&[b"forged"])
+			),
+			Error::<Test>::OutputsMismatch
+		);
+	});
+}
+
+#[test]
+fn rounds_closing_in_one_block_are_bounded() {
+	new_test_ext().execute_with(|| {
+		let projects: Vec<ProjectId> =
+			(0..=MAX_ROUNDS_PER_BLOCK).map(|_| project_with(&OPERATORS[..1])).collect();
+		for p in &projects[..MAX_ROUNDS_PER_BLOCK as usize] {
+			commit(*p);
+		}
+		let last = *projects.last().unwrap();
+		let mut cid = vec![1, 0x55];
+		cid.extend_from_slice(&[0; 34]);
+		assert_noop!(
+			Commitments::commit_batch(
+				RuntimeOrigin::signed(OPERATORS[0]),
+				last,
+				0,
+				H256::zero(),
+				1,
+				1,
+				cid.try_into().unwrap()
+			),
+			Error::<Test>::TooManyRounds
+		);
+		run_to_block(2);
+		commit(last);
+	});
+}
+
+#[test]
+fn settled_batches_are_pruned_with_their_proofs() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..1]);
+		// Window of 8: the 9th and 10th commitments prune batches 0 and 1 once settled.
+		for _ in 0..8 {
+			let seq = commit(p);
+			assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+			run_to_block(System::block_number() + 1);
+		}
+		run_to_block(System::block_number() + DEADLINE + 1);
+		commit(p);
+		commit(p);
+		assert!(Attestations::proof(p, 0).is_none() && Attestations::proof(p, 1).is_none());
+		assert!(Attestations::proof(p, 2).is_some());
+		assert_noop!(vote(OPERATORS[0], p, 0, GOOD), Error::<Test>::UnknownBatch);
+	});
+}
+
+/// Every way 1 to 6 voters can split between two roots or abstain, in every order the
+/// pattern gives: a root is finalized if and only if at least 2/3 voted it, and never
+/// two.
+#[test]
+fn quorum_holds_for_every_vote_pattern() {
+	new_test_ext().execute_with(|| {
+		for size in 1..=6usize {
+			let p = project_with(&OPERATORS[..size]);
+			for pattern in 0..3usize.pow(size as u32) {
+				let seq = commit(p);
+				let mut counts = [0u32; 2];
+				let mut code = pattern;
+				for op in &OPERATORS[..size] {
+					let choice = code % 3;
+					code /= 3;
+					if choice < 2 {
+						counts[choice] += 1;
+						let root = [GOOD, BAD][choice];
+						assert_ok!(vote(*op, p, seq, root));
+					}
+				}
+				let q = quorum(size as u32);
+				let proof = proof(p, seq);
+				match proof.output_root {
+					Some(root) => {
+						let i = if root == GOOD { 0 } else { 1 };
+						assert!(counts[i] >= q && 3 * counts[i] >= 2 * size as u32);
+					}
+					None => assert!(counts.iter().all(|c| *c < q), "{size}: {counts:?}"),
+				}
+				assert!(counts.iter().filter(|c| **c >= q).count() <= 1);
+				// Keep the closing queue short.
+				run_to_block(System::block_number() + 1);
+			}
+		}
+	});
+}
