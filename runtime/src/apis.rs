@@ -16,9 +16,19 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use sp_core::H256;
+use w3b_primitives::{
+	operator::OperatorInfo,
+	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
+	proof::{Commitment, Proof},
+	traits::SubnetInspect,
+	AppletId, DeviceId, ProjectId,
+};
+
 use crate::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Attestations, Aura, Balance, Block, BlockNumber, Commitments, Executive, Grandpa,
+	InherentDataExt, Nonce, Operators, Projects, Runtime, RuntimeCall, RuntimeGenesisConfig,
+	SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -137,6 +147,57 @@ impl_runtime_apis! {
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			// `KeyOwnerProof` is `Void`: there are no ownership proofs to make.
 			None
+		}
+	}
+
+	impl w3b_primitives::api::W3bstreamApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn project(id: ProjectId) -> Option<ProjectInfo<AccountId, Balance, BlockNumber>> {
+			pallet_projects::ProjectInfos::<Runtime>::get(id)
+		}
+
+		fn project_id(name: Vec<u8>) -> Option<ProjectId> {
+			let name = w3b_primitives::project::Name::try_from(name).ok()?;
+			pallet_projects::ProjectNames::<Runtime>::get(name)
+		}
+
+		fn applets(project: ProjectId) -> Vec<(AppletId, Applet)> {
+			Projects::applets(project)
+		}
+
+		fn code(hash: H256) -> Option<Vec<u8>> {
+			pallet_projects::Code::<Runtime>::get(hash).map(|code| code.into_inner())
+		}
+
+		fn code_info(hash: H256) -> Option<CodeInfo<AccountId, Balance>> {
+			pallet_projects::CodeInfos::<Runtime>::get(hash)
+		}
+
+		fn device(project: ProjectId, device: DeviceId) -> Option<DeviceRecord<BlockNumber>> {
+			pallet_projects::Devices::<Runtime>::get(project, device)
+		}
+
+		fn subnet(project: ProjectId) -> Vec<AccountId> {
+			Operators::members(project)
+		}
+
+		fn operator(who: AccountId) -> Option<OperatorInfo<Balance, BlockNumber>> {
+			pallet_operators::OperatorInfos::<Runtime>::get(who)
+		}
+
+		fn next_batch_seq(project: ProjectId) -> u64 {
+			Commitments::next_batch_seq(project)
+		}
+
+		fn batch(project: ProjectId, seq: u64) -> Option<Commitment<AccountId, BlockNumber>> {
+			Commitments::batch(project, seq)
+		}
+
+		fn batch_root(project: ProjectId, seq: u64) -> Option<H256> {
+			Commitments::batch_root(project, seq)
+		}
+
+		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>> {
+			Attestations::proof(project, seq)
 		}
 	}
 

@@ -6,6 +6,10 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
 	[pallet_validators, Validators]
+	[pallet_projects, Projects]
+	[pallet_operators, Operators]
+	[pallet_commitments, Commitments]
+	[pallet_attestations, Attestations]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

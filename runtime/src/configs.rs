@@ -9,6 +9,7 @@ use crate::{
 	RuntimeViewFunction, SessionKeys, System, Validators, EXISTENTIAL_DEPOSIT, SESSION_PERIOD,
 	SLOT_DURATION, VERSION,
 };
+use crate::{Attestations, Operators, Timestamp, DAYS, MICRO_UNIT, UNIT};
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -161,4 +162,47 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Derives the projects' reward pool accounts.
+	pub const OperatorsPalletId: frame_support::PalletId = frame_support::PalletId(*b"w3b/oprs");
+}
+
+impl pallet_projects::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ProjectDeposit = ConstU128<{ 10 * UNIT }>;
+	type CodeDepositBase = ConstU128<UNIT>;
+	// 1 MiB of code holds about 10.5 UNIT.
+	type CodeDepositPerByte = ConstU128<{ 10 * MICRO_UNIT }>;
+	type MaxCodeSize = ConstU32<{ 1024 * 1024 }>;
+	type MaxApplets = ConstU32<16>;
+	type MaxDevices = ConstU32<100_000>;
+	// 15 s to 30 min at 3 s blocks.
+	type MinAttestationDeadline = ConstU32<5>;
+	type MaxAttestationDeadline = ConstU32<600>;
+	type Subnets = Operators;
+	type WeightInfo = pallet_projects::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_operators::Config for Runtime {
+	type MinBond = ConstU128<{ 100 * UNIT }>;
+	type UnbondingPeriod = ConstU32<DAYS>;
+	type PalletId = OperatorsPalletId;
+	type WeightInfo = pallet_operators::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_commitments::Config for Runtime {
+	type Time = Timestamp;
+	type CommitmentWindow = ConstU32<1024>;
+	type MaxPrunePerCommit = ConstU32<4>;
+	type Observer = Attestations;
+	type Proofs = Attestations;
+	type WeightInfo = pallet_commitments::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_attestations::Config for Runtime {
+	type MaxRoundsPerBlock = ConstU32<256>;
+	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }

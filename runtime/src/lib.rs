@@ -215,4 +215,20 @@ mod runtime {
 	/// Governance on dev and local chains.
 	#[runtime::pallet_index(8)]
 	pub type Sudo = pallet_sudo;
+
+	/// W3bstream projects: code, applets, devices, lifecycle.
+	#[runtime::pallet_index(20)]
+	pub type Projects = pallet_projects;
+
+	/// W3bstream operators: bonds, subnets, rewards.
+	#[runtime::pallet_index(21)]
+	pub type Operators = pallet_operators;
+
+	/// Commitments of batches of device data.
+	#[runtime::pallet_index(22)]
+	pub type Commitments = pallet_commitments;
+
+	/// Attestation of batch results by 2/3 of a subnet.
+	#[runtime::pallet_index(23)]
+	pub type Attestations = pallet_attestations;
 }

@@ -16,6 +16,13 @@ pub trait WeightInfo {
 	fn close_rounds(r: u32, ) -> Weight;
 }
 
+/// Placeholder until `scripts/benchmark.sh` generates the measured weights.
+pub struct SubstrateWeight<T>(PhantomData<T>);
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	fn attest(_s: u32, ) -> Weight { Weight::zero() }
+	fn close_rounds(_r: u32, ) -> Weight { Weight::zero() }
+}
+
 impl WeightInfo for () {
 	fn attest(_s: u32, ) -> Weight { Weight::zero() }
 	fn close_rounds(_r: u32, ) -> Weight { Weight::zero() }

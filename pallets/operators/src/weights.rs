@@ -23,6 +23,20 @@ pub trait WeightInfo {
 	fn withdraw_reward_pool() -> Weight;
 }
 
+/// Placeholder until `scripts/benchmark.sh` generates the measured weights.
+pub struct SubstrateWeight<T>(PhantomData<T>);
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	fn register_operator() -> Weight { Weight::zero() }
+	fn update_operator() -> Weight { Weight::zero() }
+	fn bond_extra() -> Weight { Weight::zero() }
+	fn unbond() -> Weight { Weight::zero() }
+	fn withdraw_unbonded() -> Weight { Weight::zero() }
+	fn join_subnet() -> Weight { Weight::zero() }
+	fn leave_subnet() -> Weight { Weight::zero() }
+	fn fund_reward_pool() -> Weight { Weight::zero() }
+	fn withdraw_reward_pool() -> Weight { Weight::zero() }
+}
+
 impl WeightInfo for () {
 	fn register_operator() -> Weight { Weight::zero() }
 	fn update_operator() -> Weight { Weight::zero() }
