@@ -9,7 +9,7 @@ cargo build -p w3b-node --features runtime-benchmarks --locked
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/debug/w3b-node"
 runtime="$target_dir/debug/wbuild/w3b-runtime/w3b_runtime.wasm"
-for pallet in validators; do
+for pallet in validators projects operators commitments attestations; do
 	echo "[benchmark] pallet_$pallet"
 	"$node" benchmark pallet --runtime "$runtime" --genesis-builder runtime \
 		--genesis-builder-preset dev --pallet "pallet_$pallet" --extrinsic '*' \

@@ -21,7 +21,7 @@ pub mod project;
 pub mod proof;
 pub mod traits;
 
-pub use api::{AppletId, W3bstreamApi};
+pub use api::AppletId;
 pub use batch::{BatchHeader, Cid, ResultDigest};
 pub use device::{DeviceKey, DeviceSignature};
 pub use message::Message;

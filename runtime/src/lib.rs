@@ -29,6 +29,8 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(test)]
+mod tests;
 
 use sp_runtime::{
 	generic, impl_opaque_keys,

@@ -1,0 +1,377 @@
+//! `w3b_*` JSON-RPC read methods: what dApps, devices and operators ask the chain about
+//! the W3bstream protocol. Each method reads the runtime's `W3bstreamApi` at the best
+//! block, or at `at` when given, and answers `null` for what does not exist.
+//!
+//! Answers are JSON objects with camelCase fields. Names, event types and handlers are
+//! UTF-8 strings; other bytes are `0x` hex; balances are decimal strings (they exceed
+//! JSON's safe integers); accounts are in the runtime's JSON form (SS58 for the
+//! W3bstream runtime).
+
+#![deny(missing_docs)]
+
+use std::{marker::PhantomData, sync::Arc};
+
+use codec::Codec;
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{error::ErrorObject, ErrorObjectOwned},
+};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::{json, Value};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::{Bytes, H256};
+use sp_runtime::traits::Block as BlockT;
+use w3b_primitives::{
+	api::W3bstreamApi,
+	operator::OperatorInfo,
+	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
+	proof::{Commitment, Proof},
+	AppletId, DeviceId, ProjectId,
+};
+
+/// Error code of a failed runtime API call.
+pub const RUNTIME_ERROR: i32 = 1;
+
+/// The `w3b_*` read methods.
+#[rpc(server)]
+pub trait W3bApi<BlockHash, AccountId> {
+	/// A project by id: owner, name, metadata, status, configuration, deposit.
+	#[method(name = "w3b_getProject")]
+	fn project(&self, project: ProjectId, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
+
+	/// The id of the open project with this name.
+	#[method(name = "w3b_getProjectId")]
+	fn project_id(&self, name: String, at: Option<BlockHash>) -> RpcResult<Option<ProjectId>>;
+
+	/// A project's applets, in registration order.
+	#[method(name = "w3b_getApplets")]
+	fn applets(&self, project: ProjectId, at: Option<BlockHash>) -> RpcResult<Vec<Value>>;
+
+	/// A WASM module by hash.
+	#[method(name = "w3b_getCode")]
+	fn code(&self, hash: H256, at: Option<BlockHash>) -> RpcResult<Option<Bytes>>;
+
+	/// Facts about a WASM module: owner, deposit, size, references, exported functions.
+	#[method(name = "w3b_getCodeInfo")]
+	fn code_info(&self, hash: H256, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
+
+	/// A device of a project by id.
+	#[method(name = "w3b_getDevice")]
+	fn device(
+		&self,
+		project: ProjectId,
+		device: DeviceId,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Value>>;
+
+	/// The operators of a project's subnet, in joining order.
+	#[method(name = "w3b_getSubnet")]
+	fn subnet(&self, project: ProjectId, at: Option<BlockHash>) -> RpcResult<Vec<AccountId>>;
+
+	/// An operator: bond, unlocking, endpoints, DID, subnets.
+	#[method(name = "w3b_getOperator")]
+	fn operator(&self, operator: AccountId, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
+
+	/// A committed batch: its header and committer while in the commitment window, its
+	/// Merkle root alone once pruned (`"pruned": true`).
+	#[method(name = "w3b_getBatch")]
+	fn batch(
+		&self,
+		project: ProjectId,
+		batch_seq: u64,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Value>>;
+
+	/// The number the project's next batch will have.
+	#[method(name = "w3b_getNextBatchSeq")]
+	fn next_batch_seq(&self, project: ProjectId, at: Option<BlockHash>) -> RpcResult<u64>;
+
+	/// The proof of a batch: status, agreed output root and outputs, votes, deadline.
+	#[method(name = "w3b_getProof")]
+	fn proof(
+		&self,
+		project: ProjectId,
+		batch_seq: u64,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Value>>;
+}
+
+/// Implements [`W3bApiServer`] over a client of a runtime with `W3bstreamApi`.
+pub struct W3b<C, Block, AccountId, Balance, BlockNumber> {
+	client: Arc<C>,
+	_marker: PhantomData<(Block, AccountId, Balance, BlockNumber)>,
+}
+
+impl<C, Block, AccountId, Balance, BlockNumber> W3b<C, Block, AccountId, Balance, BlockNumber> {
+	/// Methods reading through `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		W3b { client, _marker: PhantomData }
+	}
+}
+
+fn runtime_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObject::owned(RUNTIME_ERROR, format!("runtime API call failed: {error}"), None::<()>)
+}
+
+fn text(bytes: &[u8]) -> String {
+	String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+	sp_core::bytes::to_hex(bytes, false)
+}
+
+fn project_json<A: Serialize, B: ToString, N: Serialize>(
+	id: ProjectId,
+	p: ProjectInfo<A, B, N>,
+) -> Value {
+	let c = p.config;
+	json!({
+		"id": id,
+		"owner": p.owner,
+		"name": text(&p.name),
+		"metadata": text(&p.metadata),
+		"status": p.status,
+		"config": {
+			"env": c.env.iter().map(|v| json!({"key": text(&v.key), "value": text(&v.value)})).collect::<Vec<_>>(),
+			"retention": c.retention,
+			"fuelPerBatch": c.fuel_per_batch,
+			"minOperators": c.min_operators,
+			"attestationDeadline": c.attestation_deadline,
+			"rewardPerBatch": c.reward_per_batch.to_string(),
+			"bridge": c.bridge,
+		},
+		"depositor": p.depositor,
+		"deposit": p.deposit.to_string(),
+		"createdAt": p.created_at,
+	})
+}
+
+fn applet_json(id: AppletId, a: Applet) -> Value {
+	json!({
+		"id": id,
+		"name": text(&a.name),
+		"codeHash": a.code_hash,
+		"version": a.version,
+		"strategies": a.strategies.iter()
+			.map(|s| json!({"eventType": text(&s.event_type), "handler": text(&s.handler)}))
+			.collect::<Vec<_>>(),
+	})
+}
+
+fn code_info_json<A: Serialize, B: ToString>(c: CodeInfo<A, B>) -> Value {
+	json!({
+		"owner": c.owner,
+		"deposit": c.deposit.to_string(),
+		"len": c.len,
+		"refs": c.refs,
+		"exports": c.exports.iter().map(|e| text(e)).collect::<Vec<_>>(),
+	})
+}
+
+fn device_json<N: Serialize>(id: DeviceId, d: DeviceRecord<N>) -> Value {
+	use w3b_primitives::DeviceKey;
+	let (curve, key) = match &d.key {
+		DeviceKey::Ed25519(k) => ("ed25519", hex(k)),
+		DeviceKey::Sr25519(k) => ("sr25519", hex(k)),
+		DeviceKey::Secp256k1(k) => ("secp256k1", hex(k)),
+	};
+	json!({
+		"id": id,
+		"curve": curve,
+		"publicKey": key,
+		"did": d.did.as_deref().map(|did| text(did)),
+		"status": d.status,
+		"registeredAt": d.registered_at,
+	})
+}
+
+fn operator_json<B: ToString, N: Serialize>(o: OperatorInfo<B, N>) -> Value {
+	json!({
+		"bond": o.bond.to_string(),
+		"unlocking": o.unlocking.iter()
+			.map(|c| json!({"amount": c.amount.to_string(), "unlockAt": c.unlock_at}))
+			.collect::<Vec<_>>(),
+		"endpoints": {"mqtt": text(&o.endpoints.mqtt), "http": text(&o.endpoints.http)},
+		"did": o.did.as_deref().map(|did| text(did)),
+		"subnets": o.subnets.into_inner(),
+		"registeredAt": o.registered_at,
+	})
+}
+
+fn batch_json<A: Serialize, N: Serialize>(c: Commitment<A, N>) -> Value {
+	let h = c.header;
+	json!({
+		"project": h.project,
+		"seq": h.seq,
+		"merkleRoot": h.merkle_root,
+		"count": h.count,
+		"bytes": h.bytes,
+		"cid": hex(&h.cid),
+		"committer": c.committer,
+		"committedAt": c.committed_at,
+		"committedAtMs": c.committed_at_ms,
+		"pruned": false,
+	})
+}
+
+fn proof_json<N: Serialize>(p: Proof<N>) -> Value {
+	json!({
+		"merkleRoot": p.merkle_root,
+		"status": p.status,
+		"outputRoot": p.output_root,
+		"outputs": p.outputs.iter().map(|o| hex(o)).collect::<Vec<_>>(),
+		"subnetSize": p.subnet_size,
+		"agreed": p.agreed,
+		"deadline": p.deadline,
+		"settledAt": p.settled_at,
+	})
+}
+
+impl<C, Block, AccountId, Balance, BlockNumber> W3b<C, Block, AccountId, Balance, BlockNumber>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
+	AccountId: Codec,
+	Balance: Codec,
+	BlockNumber: Codec,
+{
+	/// Calls `f` on the runtime API at `at` or the best block.
+	fn read<R>(
+		&self,
+		at: Option<Block::Hash>,
+		f: impl FnOnce(&sp_api::ApiRef<'_, C::Api>, Block::Hash) -> Result<R, sp_api::ApiError>,
+	) -> RpcResult<R> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		f(&self.client.runtime_api(), at).map_err(runtime_error)
+	}
+}
+
+impl<C, Block, AccountId, Balance, BlockNumber> W3bApiServer<Block::Hash, AccountId>
+	for W3b<C, Block, AccountId, Balance, BlockNumber>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
+	AccountId: Codec + Serialize + DeserializeOwned + Send + Sync + 'static,
+	Balance: Codec + ToString + Send + Sync + 'static,
+	BlockNumber: Codec + Serialize + Send + Sync + 'static,
+{
+	fn project(&self, project: ProjectId, at: Option<Block::Hash>) -> RpcResult<Option<Value>> {
+		let info = self.read(at, |api, at| api.project(at, project))?;
+		Ok(info.map(|p| project_json(project, p)))
+	}
+
+	fn project_id(&self, name: String, at: Option<Block::Hash>) -> RpcResult<Option<ProjectId>> {
+		self.read(at, |api, at| api.project_id(at, name.into_bytes()))
+	}
+
+	fn applets(&self, project: ProjectId, at: Option<Block::Hash>) -> RpcResult<Vec<Value>> {
+		let applets = self.read(at, |api, at| api.applets(at, project))?;
+		Ok(applets.into_iter().map(|(id, a)| applet_json(id, a)).collect())
+	}
+
+	fn code(&self, hash: H256, at: Option<Block::Hash>) -> RpcResult<Option<Bytes>> {
+		Ok(self.read(at, |api, at| api.code(at, hash))?.map(Bytes))
+	}
+
+	fn code_info(&self, hash: H256, at: Option<Block::Hash>) -> RpcResult<Option<Value>> {
+		Ok(self.read(at, |api, at| api.code_info(at, hash))?.map(code_info_json))
+	}
+
+	fn device(
+		&self,
+		project: ProjectId,
+		device: DeviceId,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Value>> {
+		let record = self.read(at, |api, at| api.device(at, project, device))?;
+		Ok(record.map(|d| device_json(device, d)))
+	}
+
+	fn subnet(&self, project: ProjectId, at: Option<Block::Hash>) -> RpcResult<Vec<AccountId>> {
+		self.read(at, |api, at| api.subnet(at, project))
+	}
+
+	fn operator(&self, operator: AccountId, at: Option<Block::Hash>) -> RpcResult<Option<Value>> {
+		Ok(self.read(at, |api, at| api.operator(at, operator))?.map(operator_json))
+	}
+
+	fn batch(
+		&self,
+		project: ProjectId,
+		batch_seq: u64,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Value>> {
+		let (batch, root) = self.read(at, |api, at| {
+			Ok((api.batch(at, project, batch_seq)?, api.batch_root(at, project, batch_seq)?))
+		})?;
+		Ok(match (batch, root) {
+			(Some(batch), _) => Some(batch_json(batch)),
+			(None, Some(root)) => Some(
+				json!({"project": project, "seq": batch_seq, "merkleRoot": root, "pruned": true}),
+			),
+			(None, None) => None,
+		})
+	}
+
+	fn next_batch_seq(&self, project: ProjectId, at: Option<Block::Hash>) -> RpcResult<u64> {
+		self.read(at, |api, at| api.next_batch_seq(at, project))
+	}
+
+	fn proof(
+		&self,
+		project: ProjectId,
+		batch_seq: u64,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Value>> {
+		Ok(self.read(at, |api, at| api.proof(at, project, batch_seq))?.map(proof_json))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use w3b_primitives::{
+		project::{DeviceStatus, ProjectConfig, ProjectStatus},
+		DeviceKey,
+	};
+
+	#[test]
+	fn project_json_is_readable() {
+		let info = ProjectInfo::<u64, u128, u32> {
+			owner: 7,
+			name: b"weather".to_vec().try_into().unwrap(),
+			metadata: b"{}".to_vec().try_into().unwrap(),
+			status: ProjectStatus::Active,
+			config: ProjectConfig { reward_per_batch: u128::MAX, ..Default::default() },
+			depositor: 7,
+			deposit: 10,
+			created_at: 3,
+		};
+		let json = project_json(2, info);
+		assert_eq!(json["name"], "weather");
+		assert_eq!(json["status"], "Active");
+		assert_eq!(json["config"]["rewardPerBatch"], u128::MAX.to_string());
+		assert_eq!(json["config"]["minOperators"], 1);
+		assert_eq!(json["config"]["retention"]["max_age_secs"], 0);
+	}
+
+	#[test]
+	fn device_json_names_the_curve() {
+		let record = DeviceRecord::<u32> {
+			key: DeviceKey::Secp256k1([2; 33]),
+			did: Some(b"did:io:0x1".to_vec().try_into().unwrap()),
+			status: DeviceStatus::Revoked,
+			registered_at: 1,
+		};
+		let json = device_json(H256::zero(), record);
+		assert_eq!(json["curve"], "secp256k1");
+		assert_eq!(json["publicKey"], format!("0x{}", "02".repeat(33)));
+		assert_eq!(json["did"], "did:io:0x1");
+		assert_eq!(json["status"], "Revoked");
+	}
+}

@@ -1,0 +1,248 @@
+//! A whole W3bstream round through the real runtime: a project with code, an applet
+//! and a device; four operators join; a batch is committed; four attestations with one
+//! dissenter finalize the proof and pay the three that agreed.
+
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Inspect, OnInitialize},
+};
+use sp_core::{Pair, H256};
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::{traits::Dispatchable, BuildStorage};
+use w3b_primitives::{
+	api::runtime_decl_for_w_3bstream_api::W3bstreamApiV1,
+	code::sample_module,
+	merkle::{merkle_proof, merkle_root, verify_proof},
+	project::{code_hash, ProjectConfig, ProjectStatus, Strategy, DEFAULT_EVENT_TYPE},
+	proof::{output_root, Output, Outputs, ProofStatus},
+	DeviceKey, Message,
+};
+
+use crate::{
+	genesis_config_presets::{get_preset, LOCAL_PRESET},
+	AccountId, AllPalletsWithSystem, Balances, Runtime, RuntimeCall, RuntimeEvent,
+	RuntimeGenesisConfig, RuntimeOrigin, System, MILLISECS_PER_BLOCK, UNIT,
+};
+
+fn account(who: Sr25519Keyring) -> AccountId {
+	who.to_account_id()
+}
+
+/// The local chain's genesis state.
+fn local_chain() -> sp_io::TestExternalities {
+	let json = get_preset(&LOCAL_PRESET.into()).expect("local preset");
+	let patch: serde_json::Value = serde_json::from_slice(&json).unwrap();
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, patch);
+	let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
+	let mut ext = sp_io::TestExternalities::new(config.build_storage().unwrap());
+	ext.execute_with(|| next_block());
+	ext
+}
+
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+	match (base, patch) {
+		(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+			for (k, v) in patch {
+				merge(base.entry(k).or_insert(serde_json::Value::Null), v);
+			}
+		}
+		(base, patch) => *base = patch,
+	}
+}
+
+/// Starts the next block: number, time and every pallet's `on_initialize`.
+fn next_block() {
+	let n = System::block_number() + 1;
+	System::set_block_number(n);
+	// Straight into storage: `set_timestamp` would also need an Aura slot digest.
+	pallet_timestamp::Now::<Runtime>::put(1_700_000_000_000 + u64::from(n) * MILLISECS_PER_BLOCK);
+	AllPalletsWithSystem::on_initialize(n);
+}
+
+fn dispatch(who: Sr25519Keyring, call: impl Into<RuntimeCall>) {
+	let call: RuntimeCall = call.into();
+	assert_ok!(call.dispatch(RuntimeOrigin::signed(account(who))));
+}
+
+fn has_event(event: impl Into<RuntimeEvent>) -> bool {
+	let event = event.into();
+	System::events().iter().any(|record| record.event == event)
+}
+
+#[test]
+fn a_whole_round_from_project_to_rewarded_proof() {
+	local_chain().execute_with(|| {
+		use Sr25519Keyring::{Alice, Bob, Charlie, Dave, Eve};
+		let operators = [Bob, Charlie, Dave, Eve];
+
+		// The owner creates the project, uploads code, registers an applet and a device,
+		// and funds the rewards: 4 UNIT per batch shared by a subnet of four.
+		dispatch(
+			Alice,
+			pallet_projects::Call::create_project {
+				name: b"weather".to_vec().try_into().unwrap(),
+				metadata: Default::default(),
+				config: ProjectConfig {
+					min_operators: 4,
+					reward_per_batch: 4 * UNIT,
+					attestation_deadline: 10,
+					..Default::default()
+				},
+			},
+		);
+		let project = <Runtime as W3bstreamApiV1<_, _, _, _>>::project_id(b"weather".to_vec())
+			.expect("project by name");
+		let code = sample_module(&["start"], 64);
+		dispatch(Alice, pallet_projects::Call::upload_code { code: code.clone() });
+		let strategies = vec![Strategy {
+			event_type: DEFAULT_EVENT_TYPE.to_vec().try_into().unwrap(),
+			handler: b"start".to_vec().try_into().unwrap(),
+		}];
+		dispatch(
+			Alice,
+			pallet_projects::Call::register_applet {
+				project,
+				name: b"thresholds".to_vec().try_into().unwrap(),
+				code_hash: code_hash(&code),
+				strategies: strategies.try_into().unwrap(),
+			},
+		);
+		let device = sp_core::ed25519::Pair::from_seed(&[7; 32]);
+		let device_key = DeviceKey::Ed25519(device.public().0);
+		dispatch(
+			Alice,
+			pallet_projects::Call::register_device { project, key: device_key.clone(), did: None },
+		);
+		dispatch(Alice, pallet_operators::Call::fund_reward_pool { project, amount: 100 * UNIT });
+
+		// Four operators join; the fourth makes the project Active.
+		for (i, operator) in operators.into_iter().enumerate() {
+			dispatch(
+				operator,
+				pallet_operators::Call::register_operator {
+					bond: 100 * UNIT,
+					endpoints: Default::default(),
+					did: None,
+				},
+			);
+			dispatch(operator, pallet_operators::Call::join_subnet { project });
+			let expected = if i < 3 { ProjectStatus::Pending } else { ProjectStatus::Active };
+			assert_eq!(pallet_projects::Pallet::<Runtime>::status(project), Some(expected));
+		}
+		assert_eq!(
+			<Runtime as W3bstreamApiV1<_, _, _, _>>::subnet(project),
+			operators.map(account).to_vec()
+		);
+
+		// Bob seals three messages of the device into batch 0 and commits it.
+		next_block();
+		let messages: Vec<Message> = (0..3u64)
+			.map(|seq| Message {
+				project,
+				device: device_key.device_id(),
+				seq,
+				timestamp_ms: 1_700_000_000_000 + seq,
+				event_type: b"DEFAULT".to_vec(),
+				payload: format!("{{\"temperature\":{}}}", 20 + seq).into_bytes(),
+				encrypted: false,
+			})
+			.collect();
+		let hashes: Vec<H256> = messages.iter().map(Message::hash).collect();
+		let root = merkle_root(&hashes);
+		let mut cid = vec![1, 0x55, 0x12, 0x20];
+		cid.extend_from_slice(&[3; 32]);
+		dispatch(
+			Bob,
+			pallet_commitments::Call::commit_batch {
+				project,
+				seq: 0,
+				merkle_root: root,
+				count: 3,
+				bytes: 300,
+				cid: cid.try_into().unwrap(),
+			},
+		);
+		let batch = <Runtime as W3bstreamApiV1<_, _, _, _>>::batch(project, 0).expect("batch");
+		assert_eq!(batch.header.merkle_root, root);
+		// Any message is provable against the committed root.
+		let proof = merkle_proof(&hashes, 1).unwrap();
+		assert!(verify_proof(&batch.header.merkle_root, 3, &hashes[1], &proof));
+
+		// Three operators compute the same result, Eve another.
+		let outputs: Outputs =
+			vec![Output::try_from(b"alert:22".to_vec()).unwrap()].try_into().unwrap();
+		let honest = output_root(&H256::repeat_byte(5), &outputs);
+		let lie = output_root(&H256::repeat_byte(6), &Outputs::default());
+		let before = operators.map(|o| Balances::balance(&account(o)));
+		next_block();
+		for (operator, root, outputs) in [
+			(Bob, honest, outputs.clone()),
+			(Eve, lie, Outputs::default()),
+			(Charlie, honest, outputs.clone()),
+			(Dave, honest, outputs.clone()),
+		] {
+			dispatch(
+				operator,
+				pallet_attestations::Call::attest {
+					project,
+					batch_seq: 0,
+					output_root: root,
+					outputs,
+				},
+			);
+		}
+		assert!(has_event(pallet_attestations::Event::<Runtime>::ProofFinalized {
+			project,
+			batch_seq: 0,
+			output_root: honest,
+			agreed: 3,
+			dissenters: vec![account(Eve)],
+		}));
+		let proof = <Runtime as W3bstreamApiV1<_, _, _, _>>::proof(project, 0).expect("proof");
+		assert_eq!(proof.status, ProofStatus::Finalized);
+		assert_eq!((proof.output_root, proof.outputs), (Some(honest), outputs));
+
+		// 4 UNIT per batch over a subnet of four: 1 UNIT to each agreeing operator.
+		let paid = operators.map(|o| Balances::balance(&account(o)));
+		assert_eq!(paid[0] - before[0], UNIT);
+		assert_eq!(paid[1] - before[1], UNIT);
+		assert_eq!(paid[2] - before[2], UNIT);
+		assert_eq!(paid[3], before[3]);
+		assert_eq!(pallet_operators::Pallet::<Runtime>::reward_pool_balance(project), 97 * UNIT);
+
+		// The round closes after its deadline without changing the finalized proof.
+		for _ in 0..10 {
+			next_block();
+		}
+		assert!(pallet_attestations::Rounds::<Runtime>::get(project, 0).is_none());
+		assert_eq!(
+			<Runtime as W3bstreamApiV1<_, _, _, _>>::proof(project, 0).unwrap().status,
+			ProofStatus::Finalized
+		);
+	});
+}
+
+#[test]
+fn reward_pools_are_separate_accounts() {
+	let a = pallet_operators::Pallet::<Runtime>::reward_pool(0);
+	let b = pallet_operators::Pallet::<Runtime>::reward_pool(1);
+	assert_ne!(a, b);
+}
+
+#[test]
+fn api_reads_what_the_pallets_store() {
+	local_chain().execute_with(|| {
+		let code = sample_module(&["start"], 0);
+		dispatch(Sr25519Keyring::Alice, pallet_projects::Call::upload_code { code: code.clone() });
+		let hash = code_hash(&code);
+		assert_eq!(<Runtime as W3bstreamApiV1<_, _, _, _>>::code(hash), Some(code));
+		let info = <Runtime as W3bstreamApiV1<_, _, _, _>>::code_info(hash).unwrap();
+		assert_eq!(info.owner, account(Sr25519Keyring::Alice));
+		assert!(<Runtime as W3bstreamApiV1<_, _, _, _>>::project(0).is_none());
+		assert!(<Runtime as W3bstreamApiV1<_, _, _, _>>::project_id(vec![b'x'; 1000]).is_none());
+		assert_eq!(<Runtime as W3bstreamApiV1<_, _, _, _>>::next_batch_seq(0), 0);
+		assert!(<Runtime as W3bstreamApiV1<_, _, _, _>>::operator(account(Sr25519Keyring::Bob))
+			.is_none());
+	});
+}
