@@ -6,8 +6,13 @@ fn main() {
 		// own dependency versions; point it at the workspace explicitly. (Set here and
 		// not in .cargo/config.toml so that other crates' WASM builds, such as
 		// frame-benchmarking-cli's test runtime, keep looking in their own place.)
+		//
+		// The manifest directory is read when the script runs, not when it is compiled:
+		// cargo reuses a compiled build script across checkouts of the workspace in other
+		// directories (CI's clone shares our target directory).
 		if std::env::var_os("WASM_BUILD_WORKSPACE_HINT").is_none() {
-			let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+			let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo");
+			let workspace = std::path::Path::new(&manifest_dir).join("..");
 			std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace);
 		}
 		substrate_wasm_builder::WasmBuilder::build_using_defaults();

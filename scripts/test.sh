@@ -13,6 +13,8 @@ echo "[test] unit, runtime and end-to-end tests"
 cargo test --workspace --locked -- --nocapture
 
 echo "[test] pallet benchmarks, run once each as tests"
-SKIP_WASM_BUILD=1 cargo test -p pallet-validators --features runtime-benchmarks --locked
+SKIP_WASM_BUILD=1 cargo test --features runtime-benchmarks --locked \
+	-p pallet-validators -p pallet-projects -p pallet-operators -p pallet-commitments \
+	-p pallet-attestations
 
 echo "[test] all tests passed"

@@ -62,12 +62,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 31]`.
 	fn add_validator(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `332 + v * (32 ±0)`
-		//  Estimated: `3797 + v * (32 ±0)`
-		// Minimum execution time: 162_618_000 picoseconds.
-		Weight::from_parts(172_725_215, 3797)
-			// Standard Error: 8_711
-			.saturating_add(Weight::from_parts(107_497, 0).saturating_mul(v.into()))
+		//  Measured:  `331 + v * (32 ±0)`
+		//  Estimated: `3796 + v * (32 ±0)`
+		// Minimum execution time: 162_587_000 picoseconds.
+		Weight::from_parts(174_218_230, 3796)
+			// Standard Error: 9_731
+			.saturating_add(Weight::from_parts(36_383, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
@@ -79,14 +79,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Validators::SetChanged` (r:0 w:1)
 	/// Proof: `Validators::SetChanged` (`max_values`: Some(1), `max_size`: Some(1), added: 496, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[2, 32]`.
-	fn remove_validator(v: u32, ) -> Weight {
+	fn remove_validator(_v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `90 + v * (32 ±0)`
 		//  Estimated: `2510`
-		// Minimum execution time: 113_403_000 picoseconds.
-		Weight::from_parts(120_810_204, 2510)
-			// Standard Error: 4_770
-			.saturating_add(Weight::from_parts(15_629, 0).saturating_mul(v.into()))
+		// Minimum execution time: 117_085_000 picoseconds.
+		Weight::from_parts(125_843_907, 2510)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -98,8 +96,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1114`
 		//  Estimated: `2510`
-		// Minimum execution time: 103_370_000 picoseconds.
-		Weight::from_parts(114_086_000, 2510)
+		// Minimum execution time: 107_011_000 picoseconds.
+		Weight::from_parts(114_243_000, 2510)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -108,20 +106,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn add_validator(v: u32, ) -> Weight {
-		Weight::from_parts(172_725_215, 3797)
-			.saturating_add(Weight::from_parts(107_497, 0).saturating_mul(v.into()))
+		Weight::from_parts(174_218_230, 3796)
+			.saturating_add(Weight::from_parts(36_383, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
-	fn remove_validator(v: u32, ) -> Weight {
-		Weight::from_parts(120_810_204, 2510)
-			.saturating_add(Weight::from_parts(15_629, 0).saturating_mul(v.into()))
+	fn remove_validator(_v: u32, ) -> Weight {
+		Weight::from_parts(125_843_907, 2510)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn set_min_validators() -> Weight {
-		Weight::from_parts(114_086_000, 2510)
+		Weight::from_parts(114_243_000, 2510)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
