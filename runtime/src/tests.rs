@@ -36,7 +36,7 @@ fn local_chain() -> sp_io::TestExternalities {
 	merge(&mut config, patch);
 	let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
 	let mut ext = sp_io::TestExternalities::new(config.build_storage().unwrap());
-	ext.execute_with(|| next_block());
+	ext.execute_with(next_block);
 	ext
 }
 
