@@ -1,0 +1,483 @@
+//! The W3bstream applet engine: runs a project's applets over a batch of messages with
+//! wasmtime, so that every operator computes byte-identical results.
+//!
+//! - **ABI.** Applets built with W3bstream's AssemblyScript, Rust and Go SDKs run
+//!   unchanged: `env.ws_*`, `stat.ws_submit_metrics`, the AssemblyScript `abort`,
+//!   `trace` and `seed` hooks, WASI preview 1 (sandboxed, see [`wasi`](crate)), an
+//!   exported `memory`, `alloc(size) -> ptr` and handlers `(rid) -> i32`. Return codes
+//!   are in [`codes`].
+//! - **Determinism.** NaN canonicalization, no threads, no relaxed SIMD; the clock and the
+//!   random source come from the batch; SQL refuses time and random functions; network
+//!   and contract reads are refused ([`codes::REFUSED`]). Fuel meters every instruction
+//!   against the project's per-batch budget.
+//! - **Isolation.** A fresh instance per event (nothing leaks between events), a memory
+//!   cap per instance, a wall-clock backstop (epoch interruption) for a module that
+//!   somehow escapes fuel. A trapping, looping or memory-hungry applet fails its own
+//!   event: its writes and outputs are discarded and the batch goes on.
+//! - **Speed.** Modules are compiled once per code hash and pre-linked
+//!   ([`wasmtime::InstancePre`]); instances come from the pooling allocator; the
+//!   executor is `Sync`, so batches of different projects run in parallel.
+//!
+//! The result of a batch ([`BatchResult`]) holds each event's outcome, logs, outputs and
+//! fuel, the state writes, the new state root and the `output_root` operators attest
+//! ([`w3b_primitives::proof::output_root`]).
+
+#![deny(missing_docs)]
+
+pub mod codes;
+mod host;
+pub mod sql;
+pub mod state;
+mod wasi;
+
+use std::{
+	collections::HashMap,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc, Mutex, RwLock,
+	},
+	thread,
+	time::Duration,
+};
+
+use serde::Serialize;
+use sp_core::H256;
+use w3b_primitives::{
+	project::Applet,
+	proof::{output_root, MaxOutputs, Output},
+	AppletId, Message, ProjectId,
+};
+use wasmtime::{
+	Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+	PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
+};
+
+pub use host::{LogLine, MAX_LOGS_PER_EVENT, MAX_LOG_LEN};
+pub use sql::{SqlDb, SqlError};
+pub use state::{state_root, StateView, Writes};
+
+use host::HostState;
+
+/// How the engine runs applets.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+	/// Take instances from a pre-allocated pool (fast) instead of allocating each one.
+	pub pooling: bool,
+	/// Instances that can be alive at once (pool size; concurrent events).
+	pub max_instances: u32,
+	/// Largest linear memory of one instance, in bytes.
+	pub max_memory_bytes: usize,
+	/// Largest WASM stack of one instance, in bytes (deep recursion traps beyond it).
+	pub max_wasm_stack: usize,
+	/// Wall-clock backstop per event. Fuel stops runaway applets deterministically long
+	/// before; this only catches what fuel cannot (a host call that blocks).
+	pub event_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+	/// Pooling, 64 concurrent instances of at most 64 MiB, 512 KiB of stack, 2 s.
+	fn default() -> Self {
+		EngineConfig {
+			pooling: true,
+			max_instances: 64,
+			max_memory_bytes: 64 << 20,
+			max_wasm_stack: 512 << 10,
+			event_timeout: Duration::from_secs(2),
+		}
+	}
+}
+
+/// What went wrong outside a single event.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+	/// wasmtime refused the configuration.
+	#[error("engine configuration: {0}")]
+	Config(String),
+	/// The code is not applet code, or does not hash to what it claims.
+	#[error("code {hash:?} cannot be loaded: {reason}")]
+	InvalidCode {
+		/// The code's hash.
+		hash: H256,
+		/// Why.
+		reason: String,
+	},
+	/// An applet runs code that was not loaded with [`Executor::load`].
+	#[error("code {0:?} is not loaded")]
+	UnknownCode(H256),
+	/// The project's SQL database failed outside any event.
+	#[error(transparent)]
+	Sql(#[from] SqlError),
+}
+
+/// A batch to execute.
+pub struct BatchInput<'a> {
+	/// The project.
+	pub project: ProjectId,
+	/// The batch number.
+	pub batch_seq: u64,
+	/// The batch's Merkle root (seeds the random source).
+	pub merkle_root: H256,
+	/// The batch's time, in milliseconds since the epoch (the applets' clock).
+	pub timestamp_ms: u64,
+	/// Fuel for the whole batch.
+	pub fuel: u64,
+	/// The project's environment.
+	pub env: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
+	/// The project's applets.
+	pub applets: &'a [(AppletId, Applet)],
+	/// The messages, in batch order.
+	pub messages: &'a [Message],
+	/// The state root after the previous batch.
+	pub prev_state_root: H256,
+}
+
+/// How an event ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+	/// The handler returned this code (0 is success; anything else fails the event).
+	Returned(i32),
+	/// The event could not run to the end: trap, abort, out of fuel, timeout, missing
+	/// handler, failed instantiation.
+	Failed(String),
+}
+
+/// The result of running one applet's handler on one message.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventResult {
+	/// Index of the message in the batch (also the `rid` the handler got).
+	pub message: u32,
+	/// The applet.
+	pub applet: AppletId,
+	/// The handler called.
+	pub handler: String,
+	/// How it ended.
+	pub outcome: Outcome,
+	/// What it logged.
+	pub logs: Vec<LogLine>,
+	/// Outputs it produced (kept only when it succeeded), hex.
+	pub outputs: Vec<String>,
+	/// Keys it wrote (kept only when it succeeded), hex.
+	pub writes: Vec<String>,
+	/// What it set with `ws_set_data`, hex.
+	pub data: Option<String>,
+	/// Metrics it submitted.
+	pub metrics: Vec<String>,
+	/// Fuel it burnt.
+	pub fuel: u64,
+}
+
+impl EventResult {
+	/// Whether the event succeeded (its writes and outputs count).
+	pub fn succeeded(&self) -> bool {
+		self.outcome == Outcome::Returned(0)
+	}
+}
+
+/// The result of a batch.
+#[derive(Debug, Clone)]
+pub struct BatchResult {
+	/// One per (message, applet routing it), in execution order.
+	pub events: Vec<EventResult>,
+	/// The state writes of the successful events, to apply when the proof is final.
+	pub writes: Writes,
+	/// The outputs of the successful events, in order.
+	pub outputs: Vec<Output>,
+	/// Digest of the SQL statements the successful events executed.
+	pub sql_digest: H256,
+	/// The state root after the batch.
+	pub state_root: H256,
+	/// What operators attest: [`output_root`] of the state root and outputs.
+	pub output_root: H256,
+	/// Fuel burnt by the whole batch.
+	pub fuel_used: u64,
+}
+
+/// Ticks the engine's epoch so that a stuck event hits its wall-clock deadline.
+struct EpochTicker {
+	stop: Arc<AtomicBool>,
+	thread: Option<thread::JoinHandle<()>>,
+}
+
+/// Length of an epoch.
+const EPOCH: Duration = Duration::from_millis(10);
+
+impl EpochTicker {
+	fn start(engine: Engine) -> Self {
+		let stop = Arc::new(AtomicBool::new(false));
+		let flag = stop.clone();
+		let thread = thread::Builder::new()
+			.name("w3b-epoch".into())
+			.spawn(move || {
+				while !flag.load(Ordering::Relaxed) {
+					thread::sleep(EPOCH);
+					engine.increment_epoch();
+				}
+			})
+			.expect("spawning the epoch thread");
+		EpochTicker { stop, thread: Some(thread) }
+	}
+}
+
+impl Drop for EpochTicker {
+	fn drop(&mut self) {
+		self.stop.store(true, Ordering::Relaxed);
+		if let Some(thread) = self.thread.take() {
+			let _ = thread.join();
+		}
+	}
+}
+
+/// The applet engine. Load code once with [`Executor::load`], then run batches.
+pub struct Executor {
+	engine: Engine,
+	linker: Linker<HostState>,
+	modules: RwLock<HashMap<H256, InstancePre<HostState>>>,
+	config: EngineConfig,
+	_ticker: EpochTicker,
+}
+
+impl Executor {
+	/// An engine with `config`.
+	pub fn new(config: EngineConfig) -> Result<Self, ExecutorError> {
+		let mut wasm = Config::new();
+		wasm.consume_fuel(true)
+			.epoch_interruption(true)
+			.cranelift_nan_canonicalization(true)
+			.wasm_threads(false)
+			.wasm_relaxed_simd(false)
+			.wasm_simd(true)
+			.wasm_bulk_memory(true)
+			.wasm_multi_value(true)
+			.wasm_multi_memory(false)
+			.wasm_memory64(false)
+			.wasm_tail_call(false)
+			.max_wasm_stack(config.max_wasm_stack);
+		if config.pooling {
+			let mut pool = PoolingAllocationConfig::new();
+			pool.total_core_instances(config.max_instances)
+				.total_memories(config.max_instances)
+				.total_tables(config.max_instances)
+				.max_memories_per_module(1)
+				.max_tables_per_module(1)
+				.max_memory_size(config.max_memory_bytes);
+			wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+		}
+		let engine = Engine::new(&wasm).map_err(|e| ExecutorError::Config(e.to_string()))?;
+		let mut linker = Linker::new(&engine);
+		host::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
+		wasi::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
+		Ok(Executor {
+			_ticker: EpochTicker::start(engine.clone()),
+			engine,
+			linker,
+			modules: RwLock::new(HashMap::new()),
+			config,
+		})
+	}
+
+	/// Compiles and links `wasm` (once per hash): it must be what the chain accepts as
+	/// applet code, hash to `hash`, and import nothing the engine does not provide.
+	pub fn load(&self, hash: H256, wasm: &[u8]) -> Result<(), ExecutorError> {
+		if self.is_loaded(&hash) {
+			return Ok(());
+		}
+		let invalid = |reason: String| ExecutorError::InvalidCode { hash, reason };
+		if w3b_primitives::project::code_hash(wasm) != hash {
+			return Err(invalid("the code does not hash to this code hash".into()));
+		}
+		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(format!("{e:?}")))?;
+		let module = Module::new(&self.engine, wasm).map_err(|e| invalid(e.to_string()))?;
+		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
+		self.modules.write().expect("module cache lock").insert(hash, pre);
+		Ok(())
+	}
+
+	/// Whether code `hash` is loaded.
+	pub fn is_loaded(&self, hash: &H256) -> bool {
+		self.modules.read().expect("module cache lock").contains_key(hash)
+	}
+
+	/// Runs `batch` over the state `base`; SQL goes to `sql` when the project has a
+	/// database. The SQL changes stay inside a savepoint the caller releases
+	/// ([`SqlDb::commit_batch`]) when the batch's proof is finalized, or undoes
+	/// ([`SqlDb::rollback_batch`]) when it expires.
+	pub fn run_batch(
+		&self,
+		batch: &BatchInput<'_>,
+		base: Arc<dyn StateView>,
+		sql: Option<Arc<Mutex<SqlDb>>>,
+	) -> Result<BatchResult, ExecutorError> {
+		let modules = self.modules.read().expect("module cache lock");
+		for (_, applet) in batch.applets {
+			if !modules.contains_key(&applet.code_hash) {
+				return Err(ExecutorError::UnknownCode(applet.code_hash));
+			}
+		}
+		if let Some(sql) = &sql {
+			sql.lock().expect("SQL lock").begin_batch()?;
+		}
+		let max_outputs = <MaxOutputs as sp_core::Get<u32>>::get() as usize;
+		let mut events = Vec::new();
+		let mut writes = Writes::new();
+		let mut outputs: Vec<Output> = Vec::new();
+		let mut sql_digest = H256::zero();
+		let mut fuel_used = 0u64;
+		let mut event_index = 0u32;
+		for (index, message) in batch.messages.iter().enumerate() {
+			let payload: Arc<[u8]> = message.payload.clone().into();
+			for (applet_id, applet) in batch.applets {
+				let Some(handler) = applet.handler_for(&message.event_type) else { continue };
+				let handler = String::from_utf8_lossy(handler).into_owned();
+				let fuel = batch.fuel.saturating_sub(fuel_used);
+				let state = HostState {
+					limits: StoreLimitsBuilder::new()
+						.memory_size(self.config.max_memory_bytes)
+						.instances(1)
+						.memories(1)
+						.tables(1)
+						.build(),
+					memory: None,
+					alloc: None,
+					rid: index as i32,
+					payload: payload.clone(),
+					env: batch.env.clone(),
+					base: base.clone(),
+					batch_writes: std::mem::take(&mut writes),
+					writes: Writes::new(),
+					sql: sql.clone(),
+					sql_log: Vec::new(),
+					logs: Vec::new(),
+					outputs: Vec::new(),
+					outputs_room: max_outputs - outputs.len(),
+					data: None,
+					metrics: Vec::new(),
+					seed: host::event_seed(&batch.merkle_root, event_index),
+					random_counter: 0,
+					clock_ns: batch.timestamp_ms.saturating_mul(1_000_000),
+				};
+				event_index += 1;
+				if let Some(sql) = &sql {
+					sql.lock().expect("SQL lock").begin_event()?;
+				}
+				let pre = &modules[&applet.code_hash];
+				let (outcome, state, burnt) = self.run_event(pre, state, &handler, fuel);
+				fuel_used += burnt;
+				writes = state.batch_writes;
+				let succeeded = outcome == Outcome::Returned(0);
+				if let Some(sql) = &sql {
+					sql.lock().expect("SQL lock").end_event(succeeded)?;
+				}
+				let mut result = EventResult {
+					message: index as u32,
+					applet: *applet_id,
+					handler,
+					outcome,
+					logs: state.logs,
+					outputs: Vec::new(),
+					writes: Vec::new(),
+					data: state.data.map(|d| sp_core::bytes::to_hex(&d, false)),
+					metrics: state.metrics,
+					fuel: burnt,
+				};
+				if succeeded {
+					result.writes =
+						state.writes.keys().map(|k| sp_core::bytes::to_hex(k, false)).collect();
+					writes.extend(state.writes);
+					for output in state.outputs {
+						result.outputs.push(sp_core::bytes::to_hex(&output, false));
+						outputs.push(Output::truncate_from(output));
+					}
+					for request in state.sql_log {
+						let mut chained = sql_digest.as_bytes().to_vec();
+						chained.extend_from_slice(&request);
+						sql_digest = H256(sp_crypto_hashing::blake2_256(&chained));
+					}
+				}
+				events.push(result);
+			}
+		}
+		let state_root = state_root(&batch.prev_state_root, &writes, &sql_digest);
+		let output_root = output_root(&state_root, &outputs);
+		tracing::debug!(
+			target: "w3b::executor",
+			project = batch.project,
+			batch = batch.batch_seq,
+			events = events.len(),
+			fuel_used,
+			?output_root,
+			"batch executed"
+		);
+		Ok(BatchResult { events, writes, outputs, sql_digest, state_root, output_root, fuel_used })
+	}
+
+	/// Runs one handler in a fresh instance. Returns the outcome, the state back and the
+	/// fuel burnt.
+	fn run_event(
+		&self,
+		pre: &InstancePre<HostState>,
+		state: HostState,
+		handler: &str,
+		fuel: u64,
+	) -> (Outcome, HostState, u64) {
+		let mut store = Store::new(&self.engine, state);
+		store.limiter(|state| &mut state.limits);
+		let fuel_set = store.set_fuel(fuel).is_ok();
+		store.set_epoch_deadline(
+			(self.config.event_timeout.as_millis() / EPOCH.as_millis()).max(1) as u64,
+		);
+		let outcome = if !fuel_set || fuel == 0 {
+			Outcome::Failed("out of fuel: the batch's fuel is used up".into())
+		} else {
+			self.call(pre, &mut store, handler)
+		};
+		let burnt = fuel - store.get_fuel().unwrap_or(0);
+		(outcome, store.into_data(), burnt)
+	}
+
+	fn call(
+		&self,
+		pre: &InstancePre<HostState>,
+		store: &mut Store<HostState>,
+		handler: &str,
+	) -> Outcome {
+		let instance = match pre.instantiate(&mut *store) {
+			Ok(instance) => instance,
+			Err(e) => return Outcome::Failed(describe(e, "instantiation failed")),
+		};
+		let memory = instance.get_memory(&mut *store, "memory");
+		let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc").ok();
+		store.data_mut().memory = memory;
+		store.data_mut().alloc = alloc;
+		let func = match instance.get_typed_func::<i32, i32>(&mut *store, handler) {
+			Ok(func) => func,
+			Err(_) => {
+				return Outcome::Failed(format!(
+					"handler `{handler}` is not an exported function (i32) -> i32"
+				))
+			}
+		};
+		let rid = store.data().rid;
+		match func.call(&mut *store, rid) {
+			Ok(code) => Outcome::Returned(code),
+			Err(e) => Outcome::Failed(describe(e, "trap")),
+		}
+	}
+}
+
+/// A short, operator-independent description of an event failure.
+fn describe(error: wasmtime::Error, context: &str) -> String {
+	match error.downcast_ref::<Trap>() {
+		Some(Trap::OutOfFuel) => "out of fuel".into(),
+		Some(Trap::Interrupt) => "timed out (wall-clock backstop)".into(),
+		Some(Trap::StackOverflow) => "stack overflow".into(),
+		Some(trap) => format!("{context}: {trap}"),
+		None => {
+			// Host errors (abort, proc_exit) carry their own message; others may carry a
+			// backtrace after a newline.
+			let text = error.to_string();
+			text.lines().next().unwrap_or(context).to_string()
+		}
+	}
+}

@@ -1,0 +1,250 @@
+//! A project's SQL database (SQLite), reached by applets through `ws_set_sql_db` and
+//! `ws_get_sql_db`.
+//!
+//! Requests are W3bstream's JSON form, `{"statement": "...", "params": [{"int32": 1},
+//! {"string": "a"}, ...]}` (param types `int32`, `int64`, `float32`, `float64`,
+//! `string`, `time`, `bool`, `bytes` as base64), or a bare SQL string. Queries answer a
+//! JSON array of rows, each an object from column name to value (blobs as `0x` hex).
+//!
+//! Everything an operator could answer differently is refused by an authorizer:
+//! `random()`, `randomblob()`, the date and time functions (`'now'`), `ATTACH` (files),
+//! `PRAGMA`. A batch runs inside a savepoint that the caller releases when its proof is
+//! finalized or rolls back when it expires; each event runs in a nested savepoint undone
+//! if the event fails.
+
+use std::path::Path;
+
+use rusqlite::{
+	hooks::{AuthAction, AuthContext, Authorization},
+	types::{Value as SqlValue, ValueRef},
+	Connection,
+};
+use serde_json::{Map, Value};
+
+/// Why a SQL request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+	/// The request is not valid JSON of the expected shape, or not UTF-8.
+	#[error("malformed SQL request: {0}")]
+	Malformed(String),
+	/// SQLite refused or failed the statement.
+	#[error("SQL error: {0}")]
+	Sqlite(#[from] rusqlite::Error),
+}
+
+/// Functions whose result depends on the operator's clock or randomness.
+const NONDETERMINISTIC: [&str; 8] =
+	["random", "randomblob", "date", "time", "datetime", "julianday", "strftime", "unixepoch"];
+
+/// A project's SQL database.
+pub struct SqlDb {
+	conn: Connection,
+}
+
+impl SqlDb {
+	/// Opens (creating it if needed) the database file at `path`.
+	pub fn open(path: &Path) -> Result<Self, SqlError> {
+		Self::with(Connection::open(path)?)
+	}
+
+	/// A database that lives in memory only.
+	pub fn in_memory() -> Result<Self, SqlError> {
+		Self::with(Connection::open_in_memory()?)
+	}
+
+	fn with(conn: Connection) -> Result<Self, SqlError> {
+		conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+			AuthAction::Function { function_name }
+				if NONDETERMINISTIC.contains(&function_name.to_ascii_lowercase().as_str()) =>
+			{
+				Authorization::Deny
+			}
+			AuthAction::Attach { .. } | AuthAction::Detach { .. } | AuthAction::Pragma { .. } => {
+				Authorization::Deny
+			}
+			_ => Authorization::Allow,
+		}));
+		Ok(SqlDb { conn })
+	}
+
+	/// Starts a batch: everything until [`SqlDb::commit_batch`] or
+	/// [`SqlDb::rollback_batch`] can be undone.
+	pub fn begin_batch(&self) -> Result<(), SqlError> {
+		Ok(self.conn.execute_batch("SAVEPOINT w3b_batch")?)
+	}
+
+	/// Keeps the batch's changes.
+	pub fn commit_batch(&self) -> Result<(), SqlError> {
+		Ok(self.conn.execute_batch("RELEASE w3b_batch")?)
+	}
+
+	/// Undoes the batch's changes.
+	pub fn rollback_batch(&self) -> Result<(), SqlError> {
+		Ok(self.conn.execute_batch("ROLLBACK TO w3b_batch; RELEASE w3b_batch")?)
+	}
+
+	pub(crate) fn begin_event(&self) -> Result<(), SqlError> {
+		Ok(self.conn.execute_batch("SAVEPOINT w3b_event")?)
+	}
+
+	pub(crate) fn end_event(&self, keep: bool) -> Result<(), SqlError> {
+		let sql =
+			if keep { "RELEASE w3b_event" } else { "ROLLBACK TO w3b_event; RELEASE w3b_event" };
+		Ok(self.conn.execute_batch(sql)?)
+	}
+
+	/// Runs a statement that changes the database.
+	pub fn exec(&self, request: &[u8]) -> Result<usize, SqlError> {
+		let (statement, params) = parse_request(request)?;
+		let mut stmt = self.conn.prepare(&statement)?;
+		Ok(stmt.execute(rusqlite::params_from_iter(params))?)
+	}
+
+	/// Runs a query; answers its rows as JSON.
+	pub fn query(&self, request: &[u8]) -> Result<Vec<u8>, SqlError> {
+		let (statement, params) = parse_request(request)?;
+		let mut stmt = self.conn.prepare(&statement)?;
+		let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+		let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+		let mut out = Vec::new();
+		while let Some(row) = rows.next()? {
+			let mut object = Map::new();
+			for (i, name) in columns.iter().enumerate() {
+				let value = match row.get_ref(i)? {
+					ValueRef::Null => Value::Null,
+					ValueRef::Integer(v) => Value::from(v),
+					ValueRef::Real(v) => Value::from(v),
+					ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+					ValueRef::Blob(b) => Value::from(sp_core::bytes::to_hex(b, false)),
+				};
+				object.insert(name.clone(), value);
+			}
+			out.push(Value::Object(object));
+		}
+		Ok(serde_json::to_vec(&out).expect("JSON values serialize"))
+	}
+}
+
+/// The statement and its parameters.
+fn parse_request(request: &[u8]) -> Result<(String, Vec<SqlValue>), SqlError> {
+	let text = std::str::from_utf8(request).map_err(|_| SqlError::Malformed("not UTF-8".into()))?;
+	let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
+		return Ok((text.to_owned(), Vec::new()));
+	};
+	let statement = object
+		.get("statement")
+		.and_then(Value::as_str)
+		.ok_or_else(|| SqlError::Malformed("no \"statement\"".into()))?
+		.to_owned();
+	let params = match object.get("params") {
+		None | Some(Value::Null) => Vec::new(),
+		Some(Value::Array(params)) => params.iter().map(param).collect::<Result<_, _>>()?,
+		Some(_) => return Err(SqlError::Malformed("\"params\" is not an array".into())),
+	};
+	Ok((statement, params))
+}
+
+fn param(value: &Value) -> Result<SqlValue, SqlError> {
+	let malformed = || SqlError::Malformed(format!("bad parameter {value}"));
+	let object = value.as_object().filter(|o| o.len() == 1).ok_or_else(malformed)?;
+	let (ty, v) = object.iter().next().ok_or_else(malformed)?;
+	Ok(match (ty.as_str(), v) {
+		("int32" | "int64", v) => SqlValue::Integer(v.as_i64().ok_or_else(malformed)?),
+		("float32" | "float64", v) => SqlValue::Real(v.as_f64().ok_or_else(malformed)?),
+		("string" | "time", Value::String(s)) => SqlValue::Text(s.clone()),
+		("bool", Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+		("bytes", Value::String(s)) => SqlValue::Blob(base64_decode(s).ok_or_else(malformed)?),
+		_ => return Err(malformed()),
+	})
+}
+
+/// Standard base64 with optional padding.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+	let mut out = Vec::with_capacity(text.len() * 3 / 4);
+	let (mut acc, mut bits) = (0u32, 0u32);
+	for c in text.bytes().filter(|c| *c != b'=') {
+		let v = match c {
+			b'A'..=b'Z' => c - b'A',
+			b'a'..=b'z' => c - b'a' + 26,
+			b'0'..=b'9' => c - b'0' + 52,
+			b'+' => 62,
+			b'/' => 63,
+			_ => return None,
+		};
+		acc = (acc << 6) | u32::from(v);
+		bits += 6;
+		if bits >= 8 {
+			bits -= 8;
+			out.push((acc >> bits) as u8);
+		}
+	}
+	Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn exec_and_query_with_w3bstream_params() {
+		let db = SqlDb::in_memory().unwrap();
+		db.exec(b"CREATE TABLE t (id INTEGER, name TEXT, ok INTEGER, raw BLOB, v REAL)").unwrap();
+		let insert = br#"{"statement":"INSERT INTO t VALUES (?,?,?,?,?)","params":[{"int32":1},{"string":"a"},{"bool":true},{"bytes":"AQID"},{"float64":1.5}]}"#;
+		assert_eq!(db.exec(insert).unwrap(), 1);
+		let rows: Value = serde_json::from_slice(&db.query(b"SELECT * FROM t").unwrap()).unwrap();
+		assert_eq!(
+			rows,
+			serde_json::json!([{"id": 1, "name": "a", "ok": 1, "raw": "0x010203", "v": 1.5}])
+		);
+	}
+
+	#[test]
+	fn nondeterminism_and_files_are_refused() {
+		let db = SqlDb::in_memory().unwrap();
+		for sql in [
+			"SELECT random()",
+			"SELECT datetime('now')",
+			"SELECT RANDOMBLOB(4)",
+			"ATTACH DATABASE '/tmp/x.db' AS x",
+			"PRAGMA journal_mode",
+		] {
+			assert!(db.query(sql.as_bytes()).is_err(), "{sql} should be refused");
+		}
+		assert!(db.query(b"SELECT abs(-1)").is_ok());
+	}
+
+	#[test]
+	fn malformed_requests_are_errors() {
+		let db = SqlDb::in_memory().unwrap();
+		for request in [
+			&br#"{"params":[]}"#[..],
+			br#"{"statement":"SELECT ?","params":[{"int32":"x"}]}"#,
+			br#"{"statement":"SELECT ?","params":{"a":1}}"#,
+			br#"{"statement":"SELECT ?","params":[{"bytes":"@@"}]}"#,
+			b"\xff\xfe",
+			b"NOT SQL",
+		] {
+			assert!(db.query(request).is_err());
+		}
+	}
+
+	#[test]
+	fn savepoints_undo_failed_events_and_expired_batches() {
+		let db = SqlDb::in_memory().unwrap();
+		db.exec(b"CREATE TABLE t (v INTEGER)").unwrap();
+		db.begin_batch().unwrap();
+		db.begin_event().unwrap();
+		db.exec(b"INSERT INTO t VALUES (1)").unwrap();
+		db.end_event(true).unwrap();
+		db.begin_event().unwrap();
+		db.exec(b"INSERT INTO t VALUES (2)").unwrap();
+		db.end_event(false).unwrap();
+		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), br#"[{"v":1}]"#);
+		db.rollback_batch().unwrap();
+		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), b"[]");
+		db.begin_batch().unwrap();
+		db.exec(b"INSERT INTO t VALUES (3)").unwrap();
+		db.commit_batch().unwrap();
+		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), br#"[{"v":3}]"#);
+	}
+}
