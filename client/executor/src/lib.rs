@@ -9,7 +9,7 @@
 //! - **Determinism.** NaN canonicalization, no threads, no relaxed SIMD; the clock and the
 //!   random source come from the batch; SQL refuses time and random functions; network
 //!   and contract reads are refused ([`codes::REFUSED`]). Fuel meters every instruction
-//!   against the project's per-batch budget.
+//!   against the project's per-batch budget, at most [`MAX_FUEL_PER_EVENT`] per event.
 //! - **Isolation.** A fresh instance per event (nothing leaks between events), a memory
 //!   cap per instance, a wall-clock backstop (epoch interruption) for a module that
 //!   somehow escapes fuel. A trapping, looping or memory-hungry applet fails its own
@@ -200,6 +200,11 @@ struct EpochTicker {
 	thread: Option<thread::JoinHandle<()>>,
 }
 
+/// Most fuel one event may burn, whatever the batch has left: a runaway applet fails its
+/// own event without starving the events after it. Part of consensus (every operator
+/// must use the same value).
+pub const MAX_FUEL_PER_EVENT: u64 = 100_000_000;
+
 /// Length of an epoch.
 const EPOCH: Duration = Duration::from_millis(10);
 
@@ -330,7 +335,7 @@ impl Executor {
 			for (applet_id, applet) in batch.applets {
 				let Some(handler) = applet.handler_for(&message.event_type) else { continue };
 				let handler = String::from_utf8_lossy(handler).into_owned();
-				let fuel = batch.fuel.saturating_sub(fuel_used);
+				let fuel = batch.fuel.saturating_sub(fuel_used).min(MAX_FUEL_PER_EVENT);
 				let state = HostState {
 					limits: StoreLimitsBuilder::new()
 						.memory_size(self.config.max_memory_bytes)
@@ -472,7 +477,7 @@ fn describe(error: wasmtime::Error, context: &str) -> String {
 		Some(Trap::OutOfFuel) => "out of fuel".into(),
 		Some(Trap::Interrupt) => "timed out (wall-clock backstop)".into(),
 		Some(Trap::StackOverflow) => "stack overflow".into(),
-		Some(trap) => format!("{context}: {trap}"),
+		Some(trap) => trap.to_string(),
 		None => {
 			// Host errors (abort, proc_exit) carry their own message; others may carry a
 			// backtrace after a newline.

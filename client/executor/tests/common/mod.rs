@@ -1,0 +1,115 @@
+//! Builds the SDK's example applets (Rust, wasm32-unknown-unknown) once per test binary
+//! and helps set up batches.
+
+#![allow(dead_code)]
+
+use std::{
+	path::{Path, PathBuf},
+	process::Command,
+	sync::{Arc, OnceLock},
+};
+
+use sp_core::H256;
+use w3b_executor::{BatchInput, Executor};
+use w3b_primitives::{
+	project::{code_hash, Applet, Strategy, DEFAULT_EVENT_TYPE},
+	AppletId, Message,
+};
+
+/// Where the applets are built: `$CARGO_TARGET_DIR/applets` or `target/applets`.
+fn applets_target() -> PathBuf {
+	let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+	std::env::var_os("CARGO_TARGET_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| workspace.join("target"))
+		.join("applets")
+}
+
+/// Builds `sdk/` for wasm32 (once) and returns the directory of the `.wasm` files.
+pub fn applets_dir() -> &'static Path {
+	static DIR: OnceLock<PathBuf> = OnceLock::new();
+	DIR.get_or_init(|| {
+		let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/Cargo.toml");
+		let target = applets_target();
+		let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+			.args(["build", "--release", "--locked", "--target", "wasm32-unknown-unknown"])
+			.arg("--manifest-path")
+			.arg(&manifest)
+			.arg("--target-dir")
+			.arg(&target)
+			.status()
+			.expect("cargo runs");
+		assert!(status.success(), "building the example applets failed");
+		target.join("wasm32-unknown-unknown/release")
+	})
+}
+
+/// The bytes of example applet `name` (`log`, `counter`, `alert`, `sql`, `hostile`).
+pub fn applet_code(name: &str) -> Vec<u8> {
+	std::fs::read(applets_dir().join(format!("applet_{name}.wasm"))).expect("applet built")
+}
+
+/// Loads example applet `name` into `executor`; returns its code hash.
+pub fn load(executor: &Executor, name: &str) -> H256 {
+	let code = applet_code(name);
+	let hash = code_hash(&code);
+	executor.load(hash, &code).expect("applet loads");
+	hash
+}
+
+/// An applet running `code` with the given routes (`DEFAULT` if `routes` is empty).
+pub fn applet(id: AppletId, code: H256, routes: &[(&str, &str)]) -> (AppletId, Applet) {
+	let routes: Vec<(&str, &str)> =
+		if routes.is_empty() { vec![("DEFAULT", "start")] } else { routes.to_vec() };
+	let strategies = routes
+		.iter()
+		.map(|(ty, handler)| Strategy {
+			event_type: ty.as_bytes().to_vec().try_into().unwrap(),
+			handler: handler.as_bytes().to_vec().try_into().unwrap(),
+		})
+		.collect::<Vec<_>>();
+	let _ = DEFAULT_EVENT_TYPE;
+	(
+		id,
+		Applet {
+			name: format!("applet-{id}").into_bytes().try_into().unwrap(),
+			code_hash: code,
+			version: 1,
+			strategies: strategies.try_into().unwrap(),
+		},
+	)
+}
+
+/// A message of project 1 with `event_type` and `payload`.
+pub fn message(seq: u64, event_type: &str, payload: &[u8]) -> Message {
+	Message {
+		project: 1,
+		device: H256::repeat_byte(7),
+		seq,
+		timestamp_ms: 1_700_000_000_000 + seq,
+		event_type: event_type.as_bytes().to_vec(),
+		payload: payload.to_vec(),
+		encrypted: false,
+	}
+}
+
+/// A batch of project 1 with a large fuel budget and `env`.
+pub fn batch<'a>(
+	applets: &'a [(AppletId, Applet)],
+	messages: &'a [Message],
+	env: &[(&str, &str)],
+) -> BatchInput<'a> {
+	BatchInput {
+		project: 1,
+		batch_seq: 0,
+		merkle_root: H256::repeat_byte(9),
+		timestamp_ms: 1_700_000_000_000,
+		fuel: 10_000_000_000,
+		env: Arc::new(
+			env.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect(),
+		),
+		applets,
+		messages,
+		prev_state_root: H256::zero(),
+	}
+}

@@ -1,0 +1,283 @@
+//! The engine against applets written with the Rust SDK (`sdk/`): every host function,
+//! success and error codes, determinism, and hostile applets.
+
+mod common;
+
+use std::{
+	collections::BTreeMap,
+	sync::{Arc, Mutex},
+};
+
+use codec::Decode;
+use common::*;
+use sp_core::H256;
+use w3b_executor::{EngineConfig, Executor, ExecutorError, Outcome, SqlDb, StateView};
+
+fn executor() -> Executor {
+	Executor::new(EngineConfig::default()).expect("engine")
+}
+
+fn empty_state() -> Arc<dyn StateView> {
+	Arc::new(BTreeMap::<Vec<u8>, Vec<u8>>::new())
+}
+
+#[test]
+fn log_applet_gets_data_logs_sets_data_and_submits_metrics() {
+	let exec = executor();
+	let code = load(&exec, "log");
+	let applets = [applet(0, code, &[])];
+	let messages = [message(0, "DEFAULT", b"hello"), message(1, "OTHER", b"world")];
+	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+	assert_eq!(result.events.len(), 2);
+	let first = &result.events[0];
+	assert_eq!(first.outcome, Outcome::Returned(0), "{first:?}");
+	assert_eq!(first.logs[0].message, "event 0: hello");
+	assert_eq!(first.logs[0].level, "4");
+	assert_eq!(first.data.as_deref(), Some("0x68656c6c6f"));
+	assert_eq!(first.metrics, ["{\"bytes\":5}"]);
+	assert!(first.fuel > 0);
+	assert_eq!(result.events[1].logs[0].message, "event 1: world");
+	assert_eq!(result.fuel_used, first.fuel + result.events[1].fuel);
+	assert!(result.writes.is_empty() && result.outputs.is_empty());
+}
+
+#[test]
+fn counter_applet_keeps_state_across_events_and_batches() {
+	let exec = executor();
+	let code = load(&exec, "counter");
+	let applets = [applet(0, code, &[])];
+	let messages: Vec<_> =
+		(0..5).map(|i| message(i, "DEFAULT", format!("device=d{}", i % 2).as_bytes())).collect();
+	let input = batch(&applets, &messages, &[("GREETING", "hi there")]);
+	let first = exec.run_batch(&input, empty_state(), None).unwrap();
+	assert!(first.events.iter().all(|e| e.succeeded()));
+	assert_eq!(first.writes[&b"count".to_vec()], 5u64.to_le_bytes());
+	assert_eq!(first.writes[&b"count/d0".to_vec()], 3u64.to_le_bytes());
+	assert_eq!(first.events[0].logs[0].message, "hi there");
+	// The next batch starts from the state the first one left.
+	let base: BTreeMap<Vec<u8>, Vec<u8>> = first.writes.clone().into_iter().collect();
+	let next_input = BatchInput { prev_state_root: first.state_root, batch_seq: 1, ..input };
+	let second = exec.run_batch(&next_input, Arc::new(base), None).unwrap();
+	assert_eq!(second.writes[&b"count".to_vec()], 10u64.to_le_bytes());
+	assert_ne!(second.state_root, first.state_root);
+}
+
+use w3b_executor::BatchInput;
+
+#[test]
+fn same_batch_same_output_root_even_in_parallel() {
+	let exec = Arc::new(executor());
+	let counter = load(&exec, "counter");
+	let alert = load(&exec, "alert");
+	let applets = [applet(0, counter, &[]), applet(1, alert, &[])];
+	let messages: Vec<_> = (0..20)
+		.map(|i| message(i, "DEFAULT", format!("{{\"temperature\":{}}}", 20 + i).as_bytes()))
+		.collect();
+	let env = [("THRESHOLD", "30")];
+	let reference = exec.run_batch(&batch(&applets, &messages, &env), empty_state(), None).unwrap();
+	let again = exec.run_batch(&batch(&applets, &messages, &env), empty_state(), None).unwrap();
+	assert_eq!(reference.output_root, again.output_root);
+	let roots: Vec<H256> = std::thread::scope(|s| {
+		let handles: Vec<_> = (0..4)
+			.map(|_| {
+				s.spawn(|| {
+					exec.run_batch(&batch(&applets, &messages, &env), empty_state(), None)
+						.unwrap()
+						.output_root
+				})
+			})
+			.collect();
+		handles.into_iter().map(|h| h.join().unwrap()).collect()
+	});
+	assert!(roots.iter().all(|r| *r == reference.output_root));
+	// A different batch gives a different root.
+	let fewer =
+		exec.run_batch(&batch(&applets, &messages[..19], &env), empty_state(), None).unwrap();
+	assert_ne!(fewer.output_root, reference.output_root);
+}
+
+#[test]
+fn alert_applet_emits_bridge_outputs_above_threshold() {
+	let exec = executor();
+	let code = load(&exec, "alert");
+	let applets = [applet(0, code, &[])];
+	let messages = [
+		message(0, "DEFAULT", br#"{"temperature":25}"#),
+		message(1, "DEFAULT", br#"{"temperature":35.5}"#),
+		message(2, "DEFAULT", b"not json"),
+	];
+	let env = [("THRESHOLD", "30"), ("CHAIN_ID", "4689"), ("RECEIVER", "0xabc")];
+	let result = exec.run_batch(&batch(&applets, &messages, &env), empty_state(), None).unwrap();
+	assert_eq!(result.events[0].outcome, Outcome::Returned(0));
+	assert_eq!(result.events[1].outcome, Outcome::Returned(0));
+	assert_eq!(result.events[2].outcome, Outcome::Returned(1));
+	assert_eq!(result.outputs.len(), 1);
+	let (chain, payload) = <(u32, Vec<u8>)>::decode(&mut &result.outputs[0][..]).unwrap();
+	assert_eq!(chain, 4689);
+	assert_eq!(
+		String::from_utf8(payload).unwrap(),
+		r#"{"to":"0xabc","value":"0","data":"alert:35.5"}"#
+	);
+	assert!(result.events[1].logs[0].message.starts_with("alert 35.5 > 30: output 0x"));
+	assert_eq!(
+		result.output_root,
+		w3b_primitives::proof::output_root(&result.state_root, &result.outputs)
+	);
+}
+
+#[test]
+fn sql_applet_with_and_without_a_database() {
+	let exec = executor();
+	let code = load(&exec, "sql");
+	let applets = [applet(0, code, &[])];
+	let messages = [message(0, "DEFAULT", b"first"), message(1, "DEFAULT", b"sec\"ond")];
+	let input = batch(&applets, &messages, &[]);
+	let db = Arc::new(Mutex::new(SqlDb::in_memory().unwrap()));
+	let result = exec.run_batch(&input, empty_state(), Some(db.clone())).unwrap();
+	assert!(result.events.iter().all(|e| e.succeeded()), "{:?}", result.events);
+	assert_eq!(result.events[1].logs[0].message, r#"[{"n":2}]"#);
+	assert_ne!(result.sql_digest, H256::zero());
+	// Expired: the caller rolls the batch back.
+	db.lock().unwrap().rollback_batch().unwrap();
+	assert_eq!(db.lock().unwrap().query(b"SELECT count(*) AS n FROM readings").ok(), None);
+	// Without a database the host answers 9 and the event fails with it.
+	let result = exec.run_batch(&input, empty_state(), None).unwrap();
+	assert_eq!(result.events[0].outcome, Outcome::Returned(9));
+}
+
+#[test]
+fn hostile_applets_fail_their_own_events_only() {
+	let exec = executor();
+	let hostile = load(&exec, "hostile");
+	let counter = load(&exec, "counter");
+	let routes = [
+		("SPIN", "spin"),
+		("GROW", "grow"),
+		("RECURSE", "recurse"),
+		("BAD_POINTER", "bad_pointer"),
+		("PANIC", "write_then_panic"),
+		("NONDET", "nondeterministic"),
+		("MISSING", "no_such_handler"),
+	];
+	let applets = [applet(0, hostile, &routes), applet(1, counter, &[("DEFAULT", "start")])];
+	let messages: Vec<_> = ["SPIN", "GROW", "RECURSE", "BAD_POINTER", "PANIC", "NONDET", "MISSING"]
+		.iter()
+		.enumerate()
+		.map(|(i, ty)| message(i as u64, ty, b"x"))
+		.chain([message(7, "DEFAULT", b"after")])
+		.collect();
+	let mut input = batch(&applets, &messages, &[]);
+	input.fuel = 2_000_000_000;
+	let result = exec.run_batch(&input, empty_state(), None).unwrap();
+	// Each message runs the hostile applet (by its route) and the counter (DEFAULT).
+	let hostile: Vec<_> = result.events.iter().filter(|e| e.applet == 0).collect();
+	let outcome = |i: usize| hostile[i].outcome.clone();
+	assert_eq!(outcome(0), Outcome::Failed("out of fuel".into()));
+	assert_eq!(hostile[0].fuel, w3b_executor::MAX_FUEL_PER_EVENT);
+	assert_eq!(
+		outcome(1),
+		Outcome::Failed("wasm trap: wasm `unreachable` instruction executed".into())
+	);
+	assert_eq!(outcome(2), Outcome::Failed("stack overflow".into()));
+	assert_eq!(outcome(3), Outcome::Returned(0), "{:?}", hostile[3].logs);
+	assert!(matches!(outcome(4), Outcome::Failed(_)));
+	assert_eq!(outcome(5), Outcome::Returned(0), "{:?}", hostile[5].logs);
+	assert_eq!(
+		outcome(6),
+		Outcome::Failed(
+			"handler `no_such_handler` is not an exported function (i32) -> i32".into()
+		)
+	);
+	// The last message has no hostile route (the hostile applet has no DEFAULT).
+	assert_eq!(hostile.len(), 7);
+	// The panicking event's write is gone; the counter ran on every message regardless.
+	assert!(!result.writes.contains_key(&b"poison".to_vec()));
+	assert!(result.events.iter().filter(|e| e.applet == 1).all(|e| e.succeeded()));
+	assert_eq!(result.writes[&b"count".to_vec()], 8u64.to_le_bytes());
+	assert!(result.fuel_used <= input.fuel);
+}
+
+#[test]
+fn huge_payloads_hit_the_memory_cap() {
+	let exec =
+		Executor::new(EngineConfig { max_memory_bytes: 8 << 20, ..Default::default() }).unwrap();
+	let code = load(&exec, "log");
+	let applets = [applet(0, code, &[])];
+	let messages = [message(0, "DEFAULT", &vec![7u8; 16 << 20]), message(1, "DEFAULT", b"ok")];
+	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+	assert!(matches!(result.events[0].outcome, Outcome::Failed(_)), "{:?}", result.events[0]);
+	assert_eq!(result.events[1].outcome, Outcome::Returned(0));
+}
+
+#[test]
+fn the_batch_fuel_budget_is_shared() {
+	let exec = executor();
+	let code = load(&exec, "counter");
+	let applets = [applet(0, code, &[])];
+	let messages: Vec<_> = (0..10).map(|i| message(i, "DEFAULT", b"")).collect();
+	let mut input = batch(&applets, &messages, &[]);
+	let full = exec.run_batch(&input, empty_state(), None).unwrap();
+	let three: u64 = full.events[..3].iter().map(|e| e.fuel).sum();
+	input.fuel = three + full.events[3].fuel / 2;
+	let result = exec.run_batch(&input, empty_state(), None).unwrap();
+	let ok = result.events.iter().filter(|e| e.succeeded()).count();
+	assert_eq!(ok, 3);
+	assert_eq!(result.events[3].outcome, Outcome::Failed("out of fuel".into()));
+	assert_eq!(result.fuel_used, input.fuel);
+	assert_eq!(
+		result.events.last().unwrap().outcome,
+		Outcome::Failed("out of fuel: the batch's fuel is used up".into())
+	);
+}
+
+#[test]
+fn bad_code_is_refused_with_a_reason() {
+	let exec = executor();
+	let log = applet_code("log");
+	let wrong_hash = exec.load(H256::zero(), &log).unwrap_err();
+	assert!(matches!(wrong_hash, ExecutorError::InvalidCode { .. }));
+	let garbage = b"garbage".to_vec();
+	let err = exec.load(w3b_primitives::project::code_hash(&garbage), &garbage).unwrap_err();
+	assert!(err.to_string().contains("Invalid"), "{err}");
+	// Imports env.ws_teleport, which the host does not provide.
+	let mut module = b"\0asm\x01\0\0\0".to_vec();
+	module.extend_from_slice(&[1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f]);
+	module.extend_from_slice(&[2, 0x13, 1, 3, b'e', b'n', b'v', 11]);
+	module.extend_from_slice(b"ws_teleport");
+	module.extend_from_slice(&[0, 0]);
+	module.extend_from_slice(&[3, 2, 1, 0]);
+	module.extend_from_slice(&[5, 3, 1, 0, 1]);
+	module.extend_from_slice(&[7, 0x12, 2, 6]);
+	module.extend_from_slice(b"memory");
+	module.extend_from_slice(&[2, 0, 5]);
+	module.extend_from_slice(b"alloc");
+	module.extend_from_slice(&[0, 1]);
+	module.extend_from_slice(&[10, 6, 1, 4, 0, 0x20, 0, 0x0b]);
+	let hash = w3b_primitives::project::code_hash(&module);
+	let err = exec.load(hash, &module).unwrap_err();
+	assert!(err.to_string().contains("ws_teleport"), "{err}");
+	// An applet whose code was never loaded.
+	let applets = [applet(0, H256::repeat_byte(1), &[])];
+	let messages = [message(0, "DEFAULT", b"")];
+	assert!(matches!(
+		exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None),
+		Err(ExecutorError::UnknownCode(_))
+	));
+}
+
+#[test]
+fn pooling_off_gives_the_same_results() {
+	let pooled = executor();
+	let plain = Executor::new(EngineConfig { pooling: false, ..Default::default() }).unwrap();
+	let messages: Vec<_> = (0..5).map(|i| message(i, "DEFAULT", b"device=a")).collect();
+	let roots: Vec<H256> = [pooled, plain]
+		.iter()
+		.map(|exec| {
+			let applets = [applet(0, load(exec, "counter"), &[])];
+			exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None)
+				.unwrap()
+				.output_root
+		})
+		.collect();
+	assert_eq!(roots[0], roots[1]);
+}
