@@ -13,9 +13,12 @@ as_root() {
 }
 
 # Debian packages: protoc (libp2p's build), clang + mold (the linker set in
-# .cargo/config.toml), curl (scripts talk JSON-RPC with it).
+# .cargo/config.toml), curl (scripts talk JSON-RPC with it), Node.js + npm (the engine's
+# tests compile AssemblyScript applets with W3bstream's npm SDK).
 missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 command -v clang >/dev/null || missing+=(clang)
 command -v mold >/dev/null || missing+=(mold)
 command -v curl >/dev/null || missing+=(curl)
@@ -31,7 +34,7 @@ if ! command -v rustup >/dev/null; then
 fi
 
 # The runtime is compiled to WASM for wasm32v1-none (rust-src lets the WASM builder
-# build core and alloc for it).
+# build core and alloc for it); applets for wasm32-unknown-unknown.
 installed_targets=$(rustup target list --installed)
 for target in wasm32v1-none wasm32-unknown-unknown; do
 	if ! grep -qx "$target" <<<"$installed_targets"; then

@@ -449,7 +449,7 @@ impl Executor {
 	) -> Outcome {
 		let instance = match pre.instantiate(&mut *store) {
 			Ok(instance) => instance,
-			Err(e) => return Outcome::Failed(describe(e, "instantiation failed")),
+			Err(e) => return Outcome::Failed(format!("instantiation failed: {}", describe(e))),
 		};
 		let memory = instance.get_memory(&mut *store, "memory");
 		let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc").ok();
@@ -466,23 +466,19 @@ impl Executor {
 		let rid = store.data().rid;
 		match func.call(&mut *store, rid) {
 			Ok(code) => Outcome::Returned(code),
-			Err(e) => Outcome::Failed(describe(e, "trap")),
+			Err(e) => Outcome::Failed(describe(e)),
 		}
 	}
 }
 
-/// A short, operator-independent description of an event failure.
-fn describe(error: wasmtime::Error, context: &str) -> String {
+/// A short, operator-independent description of an event failure (no backtrace).
+fn describe(error: wasmtime::Error) -> String {
 	match error.downcast_ref::<Trap>() {
 		Some(Trap::OutOfFuel) => "out of fuel".into(),
 		Some(Trap::Interrupt) => "timed out (wall-clock backstop)".into(),
 		Some(Trap::StackOverflow) => "stack overflow".into(),
 		Some(trap) => trap.to_string(),
-		None => {
-			// Host errors (abort, proc_exit) carry their own message; others may carry a
-			// backtrace after a newline.
-			let text = error.to_string();
-			text.lines().next().unwrap_or(context).to_string()
-		}
+		// Host errors (abort, proc_exit, instantiation) under wasmtime's context.
+		None => error.root_cause().to_string(),
 	}
 }

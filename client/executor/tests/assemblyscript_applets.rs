@@ -1,0 +1,118 @@
+//! The engine against applets compiled from AssemblyScript with W3bstream's own SDK
+//! (`@w3bstream/wasm-sdk` from npm): the ABI as W3bstream's tooling uses it.
+
+mod common;
+
+use std::{
+	collections::BTreeMap,
+	path::{Path, PathBuf},
+	process::Command,
+	sync::{Arc, Mutex, OnceLock},
+};
+
+use codec::Decode;
+use common::{applet, batch, message};
+use w3b_executor::{EngineConfig, Executor, Outcome, SqlDb, StateView};
+use w3b_primitives::project::code_hash;
+
+/// Installs the npm packages (once) and compiles `sdk/assemblyscript/assembly/*.ts`.
+fn build_dir() -> &'static Path {
+	static DIR: OnceLock<PathBuf> = OnceLock::new();
+	DIR.get_or_init(|| {
+		let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/assemblyscript");
+		let npm = |args: &[&str]| {
+			let status = Command::new("npm")
+				.args(args)
+				.current_dir(&dir)
+				.status()
+				.expect("npm runs (scripts/setup.sh installs Node.js and npm)");
+			assert!(status.success(), "npm {args:?} failed");
+		};
+		if !dir.join("node_modules/@w3bstream/wasm-sdk").exists() {
+			npm(&["ci", "--no-audit", "--no-fund"]);
+		}
+		npm(&["run", "build"]);
+		dir.join("build")
+	})
+}
+
+fn load(exec: &Executor, name: &str) -> sp_core::H256 {
+	let code = std::fs::read(build_dir().join(format!("{name}.wasm"))).expect("applet built");
+	let hash = code_hash(&code);
+	exec.load(hash, &code).unwrap_or_else(|e| panic!("{name}: {e}"));
+	hash
+}
+
+fn run(
+	name: &str,
+	payloads: &[&[u8]],
+	env: &[(&str, &str)],
+	sql: Option<Arc<Mutex<SqlDb>>>,
+) -> w3b_executor::BatchResult {
+	let exec = Executor::new(EngineConfig::default()).unwrap();
+	let applets = [applet(0, load(&exec, name), &[])];
+	let messages: Vec<_> =
+		payloads.iter().enumerate().map(|(i, p)| message(i as u64, "DEFAULT", p)).collect();
+	let base: Arc<dyn StateView> = Arc::new(BTreeMap::<Vec<u8>, Vec<u8>>::new());
+	exec.run_batch(&batch(&applets, &messages, env), base, sql).unwrap()
+}
+
+#[test]
+fn log_and_get_data() {
+	let result = run("log", &[b"hello from a device"], &[], None);
+	let event = &result.events[0];
+	assert_eq!(event.outcome, Outcome::Returned(0), "{event:?}");
+	assert_eq!(event.logs[0].message, "as received: hello from a device");
+}
+
+#[test]
+fn key_value_state_and_environment() {
+	let result = run("kv", &[b"a", b"b", b"c"], &[("GREETING", "hi")], None);
+	assert!(result.events.iter().all(|e| e.succeeded()), "{:?}", result.events);
+	assert_eq!(result.events[2].logs.last().unwrap().message, "count 3 hi");
+	assert_eq!(result.writes[&b"count".to_vec()], 3u32.to_le_bytes());
+	// A missing environment variable: the SDK asserts, the host reports the abort.
+	let result = run("kv", &[b"a"], &[], None);
+	match &result.events[0].outcome {
+		Outcome::Failed(reason) => assert!(reason.starts_with("abort: get env failed"), "{reason}"),
+		other => panic!("expected an abort, got {other:?}"),
+	}
+	assert!(result.writes.is_empty());
+}
+
+#[test]
+fn sql_exec_and_query() {
+	let db = Arc::new(Mutex::new(SqlDb::in_memory().unwrap()));
+	let result = run("sql", &[b"one", b"two"], &[], Some(db));
+	assert!(result.events.iter().all(|e| e.succeeded()), "{:?}", result.events);
+	let last = result.events[1].logs.last().unwrap();
+	assert_eq!(last.message, r#"[{"n":2}]"#);
+}
+
+#[test]
+fn send_tx_and_metrics() {
+	let result = run("tx", &[b""], &[], None);
+	let event = &result.events[0];
+	assert_eq!(event.outcome, Outcome::Returned(0), "{event:?}");
+	assert_eq!(event.metrics, [r#"{"sent":1}"#]);
+	assert_eq!(result.outputs.len(), 1);
+	let (chain, tx) = <(u32, Vec<u8>)>::decode(&mut &result.outputs[0][..]).unwrap();
+	assert_eq!(chain, 4690);
+	let tx = String::from_utf8(tx).unwrap();
+	assert!(tx.contains("0xb73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51") && tx.contains("40c10f19"));
+	assert!(event.logs.iter().any(|l| l.message.starts_with("tx 0x")));
+}
+
+#[test]
+fn abort_reports_message_file_and_line() {
+	let result = run("abort", &[b""], &[], None);
+	match &result.events[0].outcome {
+		Outcome::Failed(reason) => {
+			assert!(
+				reason.starts_with("abort: rid must be negative at assembly/abort.ts:"),
+				"{reason}"
+			)
+		}
+		other => panic!("expected an abort, got {other:?}"),
+	}
+}
