@@ -39,6 +39,53 @@ pub enum Subcommand {
 
 	/// Print the versions of the node and of its native runtime.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Applet developer tools.
+	#[command(subcommand)]
+	Applet(AppletCmd),
+}
+
+/// `w3b-node applet ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AppletCmd {
+	/// Run an applet locally over messages and print each event's result, logs, outputs,
+	/// state changes and fuel as JSON.
+	Run(AppletRunCmd),
+}
+
+/// `w3b-node applet run --wasm FILE --messages FILE.jsonl`.
+#[derive(Debug, clap::Args)]
+pub struct AppletRunCmd {
+	/// The applet's WASM file.
+	#[arg(long, value_name = "FILE")]
+	pub wasm: std::path::PathBuf,
+	/// Messages, one JSON object per line: `{"event_type": "...", "payload": ...}` (a
+	/// string payload is taken as UTF-8, any other JSON value as its JSON text) or
+	/// `{"payload_hex": "0x..."}`.
+	#[arg(long, value_name = "FILE.jsonl")]
+	pub messages: std::path::PathBuf,
+	/// The exported handler every event goes to.
+	#[arg(long, default_value = "start")]
+	pub handler: String,
+	/// An environment variable for the applet (repeatable).
+	#[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+	pub env: Vec<(String, String)>,
+	/// Fuel for the whole run.
+	#[arg(long, default_value_t = 1_000_000_000)]
+	pub fuel: u64,
+	/// Give the applet an in-memory SQL database.
+	#[arg(long, conflicts_with = "sql_db")]
+	pub sql: bool,
+	/// Give the applet the SQL database in this file (created if needed).
+	#[arg(long, value_name = "FILE")]
+	pub sql_db: Option<std::path::PathBuf>,
+}
+
+fn parse_env(pair: &str) -> Result<(String, String), String> {
+	pair.split_once('=')
+		.map(|(k, v)| (k.to_string(), v.to_string()))
+		.filter(|(k, _)| !k.is_empty())
+		.ok_or_else(|| format!("`{pair}` is not KEY=VALUE"))
 }
 
 /// `w3b-node [SUBCOMMAND] [OPTIONS]`.

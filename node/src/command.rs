@@ -131,6 +131,26 @@ pub fn run() -> sc_cli::Result<()> {
 				_ => Err("w3b-node supports `benchmark pallet` only".into()),
 			})
 		}
+		Some(Subcommand::Applet(crate::cli::AppletCmd::Run(cmd))) => {
+			let run = w3b_executor::local::LocalRun {
+				wasm: cmd.wasm.clone(),
+				messages: cmd.messages.clone(),
+				handler: cmd.handler.clone(),
+				env: cmd.env.clone(),
+				fuel: cmd.fuel,
+				sql: if cmd.sql { Some(None) } else { cmd.sql_db.clone().map(Some) },
+			};
+			match w3b_executor::local::run_local(&run) {
+				Ok(report) => {
+					println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+					Ok(())
+				}
+				Err(message) => {
+					eprintln!("error: {message}");
+					std::process::exit(1);
+				}
+			}
+		}
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))

@@ -27,6 +27,21 @@ pub enum CodeError {
 	NoAllocExport,
 }
 
+impl core::fmt::Display for CodeError {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str(match self {
+			CodeError::Invalid => {
+				"not valid WebAssembly 2.0 (threads, memory64, GC and the like are not allowed)"
+			}
+			CodeError::ForbiddenImport => {
+				"imports from a module other than env, stat and wasi_snapshot_preview1"
+			}
+			CodeError::NoMemoryExport => "does not export its memory as `memory`",
+			CodeError::NoAllocExport => "does not export `alloc`",
+		})
+	}
+}
+
 /// What the chain records about valid applet code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleSummary {

@@ -26,6 +26,7 @@
 
 pub mod codes;
 mod host;
+pub mod local;
 pub mod sql;
 pub mod state;
 mod wasi;
@@ -292,7 +293,7 @@ impl Executor {
 		if w3b_primitives::project::code_hash(wasm) != hash {
 			return Err(invalid("the code does not hash to this code hash".into()));
 		}
-		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(format!("{e:?}")))?;
+		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
 		let module = Module::new(&self.engine, wasm).map_err(|e| invalid(e.to_string()))?;
 		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
 		self.modules.write().expect("module cache lock").insert(hash, pre);

@@ -238,7 +238,7 @@ fn bad_code_is_refused_with_a_reason() {
 	assert!(matches!(wrong_hash, ExecutorError::InvalidCode { .. }));
 	let garbage = b"garbage".to_vec();
 	let err = exec.load(w3b_primitives::project::code_hash(&garbage), &garbage).unwrap_err();
-	assert!(err.to_string().contains("Invalid"), "{err}");
+	assert!(err.to_string().contains("not valid WebAssembly"), "{err}");
 	// Imports env.ws_teleport, which the host does not provide.
 	let mut module = b"\0asm\x01\0\0\0".to_vec();
 	module.extend_from_slice(&[1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f]);
@@ -280,4 +280,43 @@ fn pooling_off_gives_the_same_results() {
 		})
 		.collect();
 	assert_eq!(roots[0], roots[1]);
+}
+
+#[test]
+fn local_run_reports_json_and_clear_errors() {
+	use w3b_executor::local::{run_local, LocalRun};
+	let dir = tempfile::tempdir().unwrap();
+	let messages = dir.path().join("messages.jsonl");
+	std::fs::write(&messages, "{\"payload\":{\"temperature\":40}}\n\n{\"payload\":\"x\"}\n")
+		.unwrap();
+	let wasm = applets_dir().join("applet_alert.wasm");
+	let run = LocalRun {
+		wasm: wasm.clone(),
+		messages: messages.clone(),
+		handler: "start".into(),
+		env: vec![("CHAIN_ID".into(), "4689".into())],
+		fuel: 1_000_000_000,
+		sql: None,
+	};
+	let report = run_local(&run).unwrap();
+	assert_eq!(report["events"].as_array().unwrap().len(), 2);
+	assert_eq!(report["events"][0]["outcome"], serde_json::json!({"returned": 0}));
+	assert_eq!(report["events"][1]["outcome"], serde_json::json!({"returned": 1}));
+	assert_eq!(report["outputs"].as_array().unwrap().len(), 1);
+
+	let not_wasm = LocalRun { wasm: messages.clone(), ..run.clone() };
+	assert!(run_local(&not_wasm)
+		.unwrap_err()
+		.contains("is not applet code: not valid WebAssembly"));
+	let missing = LocalRun { messages: dir.path().join("nope"), ..run.clone() };
+	assert!(run_local(&missing).unwrap_err().starts_with("cannot read"));
+	std::fs::write(&messages, "{\"payload\":1}\n[2]\n").unwrap();
+	assert!(run_local(&run).unwrap_err().ends_with("messages.jsonl:2: not a JSON object"));
+	let no_handler = LocalRun { handler: "nope".into(), ..run.clone() };
+	std::fs::write(&messages, "{}\n").unwrap();
+	let report = run_local(&no_handler).unwrap();
+	assert_eq!(
+		report["events"][0]["outcome"]["failed"],
+		"handler `nope` is not an exported function (i32) -> i32"
+	);
 }
