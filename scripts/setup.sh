@@ -34,9 +34,9 @@ if ! command -v rustup >/dev/null; then
 fi
 
 # The runtime is compiled to WASM for wasm32v1-none (rust-src lets the WASM builder
-# build core and alloc for it); applets for wasm32-unknown-unknown.
+# build core and alloc for it); applets for wasm32-unknown-unknown and wasm32-wasip1.
 installed_targets=$(rustup target list --installed)
-for target in wasm32v1-none wasm32-unknown-unknown; do
+for target in wasm32v1-none wasm32-unknown-unknown wasm32-wasip1; do
 	if ! grep -qx "$target" <<<"$installed_targets"; then
 		log "adding rust target $target"
 		rustup target add "$target" >/dev/null

@@ -456,6 +456,12 @@ impl Executor {
 		let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc").ok();
 		store.data_mut().memory = memory;
 		store.data_mut().alloc = alloc;
+		// WASI reactors (Rust and C applets for wasm32-wasip1) initialize their runtime here.
+		if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut *store, "_initialize") {
+			if let Err(e) = initialize.call(&mut *store, ()) {
+				return Outcome::Failed(format!("_initialize: {}", describe(e)));
+			}
+		}
 		let func = match instance.get_typed_func::<i32, i32>(&mut *store, handler) {
 			Ok(func) => func,
 			Err(_) => {

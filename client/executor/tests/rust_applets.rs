@@ -320,3 +320,24 @@ fn local_run_reports_json_and_clear_errors() {
 		"handler `nope` is not an exported function (i32) -> i32"
 	);
 }
+
+#[test]
+fn wasi_is_sandboxed_and_deterministic() {
+	let exec = executor();
+	let code = load(&exec, "wasi");
+	let applets = [applet(0, code, &[])];
+	let messages = [message(0, "DEFAULT", b"")];
+	let input = batch(&applets, &messages, &[("GREETING", "hi")]);
+	let first = exec.run_batch(&input, empty_state(), None).unwrap();
+	let event = &first.events[0];
+	assert_eq!(event.outcome, Outcome::Returned(0), "{event:?}");
+	let lines: Vec<(&str, &str)> =
+		event.logs.iter().map(|l| (l.level.as_str(), l.message.as_str())).collect();
+	assert_eq!(lines[0], ("stdout", "hello from stdout"));
+	assert_eq!(lines[1], ("stderr", "hello from stderr"));
+	// The clock is the batch's, the environment the project's.
+	assert!(lines[2].1.starts_with("greeting=hi now_ms=1700000000000 keyed_hash="), "{lines:?}");
+	// The random source is the batch's: the same keyed hash again.
+	let again = exec.run_batch(&input, empty_state(), None).unwrap();
+	assert_eq!(again.events[0].logs, event.logs);
+}

@@ -25,28 +25,44 @@ fn applets_target() -> PathBuf {
 		.join("applets")
 }
 
-/// Builds `sdk/` for wasm32 (once) and returns the directory of the `.wasm` files.
+/// Builds the applets of `sdk/` for `target` (with extra cargo `args`) and returns the
+/// directory of the `.wasm` files.
+fn build_applets(target: &str, args: &[&str]) -> PathBuf {
+	let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/Cargo.toml");
+	let target_dir = applets_target();
+	let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+		.args(["build", "--release", "--locked", "--target", target])
+		.args(args)
+		.arg("--manifest-path")
+		.arg(&manifest)
+		.arg("--target-dir")
+		.arg(&target_dir)
+		.status()
+		.expect("cargo runs");
+	assert!(status.success(), "building the example applets for {target} failed");
+	target_dir.join(target).join("release")
+}
+
+/// Builds `sdk/` for wasm32-unknown-unknown (once) and returns the directory of the
+/// `.wasm` files.
 pub fn applets_dir() -> &'static Path {
 	static DIR: OnceLock<PathBuf> = OnceLock::new();
 	DIR.get_or_init(|| {
-		let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/Cargo.toml");
-		let target = applets_target();
-		let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-			.args(["build", "--release", "--locked", "--target", "wasm32-unknown-unknown"])
-			.arg("--manifest-path")
-			.arg(&manifest)
-			.arg("--target-dir")
-			.arg(&target)
-			.status()
-			.expect("cargo runs");
-		assert!(status.success(), "building the example applets failed");
-		target.join("wasm32-unknown-unknown/release")
+		build_applets("wasm32-unknown-unknown", &["--workspace", "--exclude", "applet-wasi"])
 	})
 }
 
-/// The bytes of example applet `name` (`log`, `counter`, `alert`, `sql`, `hostile`).
+/// Builds the WASI example for wasm32-wasip1 (once) and returns its directory.
+pub fn wasi_applets_dir() -> &'static Path {
+	static DIR: OnceLock<PathBuf> = OnceLock::new();
+	DIR.get_or_init(|| build_applets("wasm32-wasip1", &["-p", "applet-wasi"]))
+}
+
+/// The bytes of example applet `name` (`log`, `counter`, `alert`, `sql`, `hostile`,
+/// and `wasi` built for wasm32-wasip1).
 pub fn applet_code(name: &str) -> Vec<u8> {
-	std::fs::read(applets_dir().join(format!("applet_{name}.wasm"))).expect("applet built")
+	let dir = if name == "wasi" { wasi_applets_dir() } else { applets_dir() };
+	std::fs::read(dir.join(format!("applet_{name}.wasm"))).expect("applet built")
 }
 
 /// Loads example applet `name` into `executor`; returns its code hash.
