@@ -116,3 +116,15 @@ fn abort_reports_message_file_and_line() {
 		other => panic!("expected an abort, got {other:?}"),
 	}
 }
+
+#[test]
+fn trace_and_seeded_random_are_deterministic() {
+	let first = run("random", &[b""], &[], None);
+	let event = &first.events[0];
+	assert_eq!(event.outcome, Outcome::Returned(0), "{event:?}");
+	assert_eq!(event.logs[0].level, "trace");
+	assert_eq!(event.logs[0].message, "tracing 1.5 2.5");
+	assert!(event.logs[1].message.starts_with("random 0."), "{:?}", event.logs);
+	let again = run("random", &[b""], &[], None);
+	assert_eq!(again.events[0].logs, event.logs);
+}
