@@ -142,7 +142,7 @@ pub fn run() -> sc_cli::Result<()> {
 			};
 			match w3b_executor::local::run_local(&run) {
 				Ok(report) => {
-					println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+					println!("{report:#}");
 					Ok(())
 				}
 				Err(message) => {

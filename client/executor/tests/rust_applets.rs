@@ -191,7 +191,7 @@ fn hostile_applets_fail_their_own_events_only() {
 	// The last message has no hostile route (the hostile applet has no DEFAULT).
 	assert_eq!(hostile.len(), 7);
 	// The panicking event's write is gone; the counter ran on every message regardless.
-	assert!(!result.writes.contains_key(&b"poison".to_vec()));
+	assert!(!result.writes.contains_key(b"poison".as_slice()));
 	assert!(result.events.iter().filter(|e| e.applet == 1).all(|e| e.succeeded()));
 	assert_eq!(result.writes[&b"count".to_vec()], 8u64.to_le_bytes());
 	assert!(result.fuel_used <= input.fuel);
