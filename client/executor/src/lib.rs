@@ -259,7 +259,11 @@ impl Executor {
 			.wasm_multi_memory(false)
 			.wasm_memory64(false)
 			.wasm_tail_call(false)
-			.max_wasm_stack(config.max_wasm_stack);
+			.max_wasm_stack(config.max_wasm_stack)
+			// Copy data segments instead of mapping a copy-on-write image per instance:
+			// applets' data is small, and an mmap per instantiation serializes threads on
+			// the process's memory map.
+			.memory_init_cow(false);
 		if config.pooling {
 			let mut pool = PoolingAllocationConfig::new();
 			pool.total_core_instances(config.max_instances)
@@ -267,7 +271,11 @@ impl Executor {
 				.total_tables(config.max_instances)
 				.max_memories_per_module(1)
 				.max_tables_per_module(1)
-				.max_memory_size(config.max_memory_bytes);
+				.max_memory_size(config.max_memory_bytes)
+				// Give memory back to the kernel in batches: each decommit (madvise) of a
+				// slot interrupts every core running the process, which is what limits
+				// scaling across cores when instances are short-lived.
+				.decommit_batch_size(32);
 			wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 		}
 		let engine = Engine::new(&wasm).map_err(|e| ExecutorError::Config(e.to_string()))?;

@@ -1,0 +1,13 @@
+//! Storage of a W3bstream node: the content-addressed VFS where batch bodies live, and
+//! the message store where every acknowledged device message is kept until its batch is
+//! finalized and retention lets it go.
+
+#![deny(missing_docs)]
+
+pub mod cid;
+pub mod store;
+pub mod vfs;
+
+pub use cid::{Cid, CidError};
+pub use store::{MessageStore, Rejection, StoreError, StoredMessage};
+pub use vfs::{FsVfs, Vfs};

@@ -1,0 +1,484 @@
+//! The message store: every message a device was told is stored, durably, before it is
+//! acknowledged.
+//!
+//! The embedded backend is one append-only write-ahead log. Each record is framed as
+//! `len (u32 LE) ++ crc32 (u32 LE) ++ SCALE(record)`; appends go through one writer
+//! thread that writes a group of records, fsyncs once and only then answers every
+//! caller in the group (group commit: many devices, one fsync). On open the log is
+//! replayed into the in-memory indexes; a torn record at the tail (a crash mid-write,
+//! never acknowledged) is cut off.
+//!
+//! Indexes: message hash -> log position; per project the messages not yet in a batch,
+//! in arrival order; the batches (project, seq) -> message hashes; per device the
+//! highest `seq` stored (so a replayed or old `seq` is refused atomically with the
+//! append). Pruning drops sealed batches (never unsealed messages) and
+//! [`MessageStore::compact`] rewrites the log without them.
+
+use std::{
+	collections::{BTreeMap, HashMap, HashSet},
+	fs::{self, File, OpenOptions},
+	io::{self, BufReader, Read, Write},
+	os::unix::fs::FileExt,
+	path::{Path, PathBuf},
+	sync::{
+		mpsc::{self, Receiver, Sender},
+		Arc, RwLock,
+	},
+	thread,
+};
+
+use codec::{Decode, Encode};
+use sp_core::H256;
+use w3b_primitives::{DeviceId, DeviceSignature, Message, ProjectId};
+
+/// Most records written per fsync.
+const MAX_GROUP: usize = 4096;
+
+/// A message as the node received it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StoredMessage {
+	/// The message.
+	pub message: Message,
+	/// The device's signature over [`Message::hash`].
+	pub signature: DeviceSignature,
+	/// When the node received it, in milliseconds since the epoch.
+	pub received_ms: u64,
+}
+
+/// A record of the log.
+#[derive(Clone, Debug, Encode, Decode)]
+enum Record {
+	Message(StoredMessage),
+	Sealed { project: ProjectId, seq: u64, messages: Vec<H256> },
+	Pruned { project: ProjectId, through_seq: u64 },
+}
+
+/// Why a message was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+	/// The same message (same hash) is already stored.
+	#[error("duplicate message {0:?}")]
+	Duplicate(H256),
+	/// The device already stored a message with this `seq` or a higher one.
+	#[error("seq {seq} is not above the device's last stored seq {last}")]
+	StaleSeq {
+		/// The message's seq.
+		seq: u64,
+		/// The highest seq stored for the device.
+		last: u64,
+	},
+}
+
+/// Failures of the store itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// The disk failed.
+	#[error("message store I/O: {0}")]
+	Io(#[from] io::Error),
+	/// The writer thread is gone (the store is shutting down or failed before).
+	#[error("message store writer stopped")]
+	Stopped,
+	/// A batch refers to a message the store does not have, or is sealed twice.
+	#[error("invalid batch: {0}")]
+	InvalidBatch(String),
+}
+
+#[derive(Default)]
+struct Index {
+	/// Position and size of each message's record payload.
+	by_hash: HashMap<H256, (u64, u32)>,
+	pending: BTreeMap<ProjectId, Vec<H256>>,
+	batches: HashMap<(ProjectId, u64), Vec<H256>>,
+	last_seq: HashMap<(ProjectId, DeviceId), u64>,
+	pruned_through: HashMap<ProjectId, u64>,
+	/// End of the log.
+	len: u64,
+}
+
+impl Index {
+	fn apply(&mut self, record: &Record, at: u64, size: u32) {
+		match record {
+			Record::Message(stored) => {
+				let m = &stored.message;
+				let hash = m.hash();
+				self.by_hash.insert(hash, (at, size));
+				self.pending.entry(m.project).or_default().push(hash);
+				let last = self.last_seq.entry((m.project, m.device)).or_insert(m.seq);
+				*last = (*last).max(m.seq);
+			},
+			Record::Sealed { project, seq, messages } => {
+				let sealed: HashSet<&H256> = messages.iter().collect();
+				if let Some(pending) = self.pending.get_mut(project) {
+					pending.retain(|h| !sealed.contains(h));
+				}
+				self.batches.insert((*project, *seq), messages.clone());
+			},
+			Record::Pruned { project, through_seq } => {
+				let seqs: Vec<u64> = self
+					.batches
+					.keys()
+					.filter(|(p, s)| p == project && s <= through_seq)
+					.map(|(_, s)| *s)
+					.collect();
+				for seq in seqs {
+					for hash in self.batches.remove(&(*project, seq)).unwrap_or_default() {
+						self.by_hash.remove(&hash);
+					}
+				}
+				let through = self.pruned_through.entry(*project).or_insert(*through_seq);
+				*through = (*through).max(*through_seq);
+			},
+		}
+	}
+
+	/// Whether `record` may be appended now; messages are checked for duplicates and
+	/// replayed seqs.
+	fn check(&self, record: &Record) -> Result<(), Rejection> {
+		if let Record::Message(stored) = record {
+			let m = &stored.message;
+			let hash = m.hash();
+			if self.by_hash.contains_key(&hash) {
+				return Err(Rejection::Duplicate(hash));
+			}
+			if let Some(last) = self.last_seq.get(&(m.project, m.device)) {
+				if m.seq <= *last {
+					return Err(Rejection::StaleSeq { seq: m.seq, last: *last });
+				}
+			}
+		}
+		Ok(())
+	}
+}
+
+fn frame(record: &Record) -> Vec<u8> {
+	let payload = record.encode();
+	let mut framed = Vec::with_capacity(payload.len() + 8);
+	framed.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+	framed.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+	framed.extend_from_slice(&payload);
+	framed
+}
+
+/// Replays the log at `path` into an index; cuts a torn tail. Returns the index.
+fn replay(path: &Path) -> io::Result<Index> {
+	let mut index = Index::default();
+	let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+	let total = file.metadata()?.len();
+	let mut reader = BufReader::new(&file);
+	let mut at = 0u64;
+	let mut header = [0u8; 8];
+	while at + 8 <= total {
+		reader.read_exact(&mut header)?;
+		let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
+		let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
+		if at + 8 + u64::from(len) > total {
+			break;
+		}
+		let mut payload = vec![0u8; len as usize];
+		reader.read_exact(&mut payload)?;
+		if crc32fast::hash(&payload) != crc {
+			break;
+		}
+		let Ok(record) = Record::decode(&mut &payload[..]) else { break };
+		index.apply(&record, at + 8, len);
+		at += 8 + u64::from(len);
+	}
+	if at < total {
+		tracing::warn!(target: "w3b::storage", path = %path.display(), kept = at, cut = total - at, "cutting a torn record off the message log");
+		file.set_len(at)?;
+		file.sync_all()?;
+	}
+	index.len = at;
+	Ok(index)
+}
+
+/// A request to the writer thread.
+enum Request {
+	Append(Vec<Record>, Sender<Result<Vec<Result<(), Rejection>>, StoreError>>),
+	Compact(Sender<Result<u64, StoreError>>),
+}
+
+/// The embedded message store.
+pub struct MessageStore {
+	path: PathBuf,
+	index: Arc<RwLock<Index>>,
+	reader: RwLock<File>,
+	requests: Option<Sender<Request>>,
+	writer: Option<thread::JoinHandle<()>>,
+}
+
+impl MessageStore {
+	/// Opens (creating it if needed) the store in `dir`, replaying its log.
+	pub fn open(dir: &Path) -> Result<Self, StoreError> {
+		fs::create_dir_all(dir)?;
+		let path = dir.join("messages.log");
+		let index = Arc::new(RwLock::new(replay(&path)?));
+		let file = OpenOptions::new().append(true).open(&path)?;
+		let (requests, receiver) = mpsc::channel();
+		let writer = {
+			let (index, path) = (index.clone(), path.clone());
+			thread::Builder::new()
+				.name("w3b-store-writer".into())
+				.spawn(move || write_loop(path, file, index, receiver))?
+		};
+		Ok(MessageStore {
+			reader: RwLock::new(File::open(&path)?),
+			path,
+			index,
+			requests: Some(requests),
+			writer: Some(writer),
+		})
+	}
+
+	fn request<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Result<T, StoreError> {
+		let (reply, answer) = mpsc::channel();
+		self.requests
+			.as_ref()
+			.ok_or(StoreError::Stopped)?
+			.send(make(reply))
+			.map_err(|_| StoreError::Stopped)?;
+		answer.recv().map_err(|_| StoreError::Stopped)
+	}
+
+	/// Stores `messages` durably (on disk and fsynced when this returns), each unless it
+	/// is a duplicate or replays its device's `seq`. Answers per message, in order.
+	pub fn append(
+		&self,
+		messages: Vec<StoredMessage>,
+	) -> Result<Vec<Result<H256, Rejection>>, StoreError> {
+		let hashes: Vec<H256> = messages.iter().map(|m| m.message.hash()).collect();
+		let records = messages.into_iter().map(Record::Message).collect();
+		let results = self.request(|reply| Request::Append(records, reply))??;
+		Ok(results.into_iter().zip(hashes).map(|(r, h)| r.map(|()| h)).collect())
+	}
+
+	/// A stored message.
+	pub fn get(&self, hash: &H256) -> Result<Option<StoredMessage>, StoreError> {
+		let Some((at, len)) = self.index.read().expect("index lock").by_hash.get(hash).copied()
+		else {
+			return Ok(None);
+		};
+		let mut payload = vec![0u8; len as usize];
+		self.reader.read().expect("reader lock").read_exact_at(&mut payload, at)?;
+		match Record::decode(&mut &payload[..]) {
+			Ok(Record::Message(stored)) => Ok(Some(stored)),
+			_ => Err(io::Error::new(io::ErrorKind::InvalidData, "message record expected").into()),
+		}
+	}
+
+	/// Whether a message is stored.
+	pub fn contains(&self, hash: &H256) -> bool {
+		self.index.read().expect("index lock").by_hash.contains_key(hash)
+	}
+
+	/// The project's messages not yet in a batch, in arrival order.
+	pub fn pending(&self, project: ProjectId) -> Vec<H256> {
+		self.index.read().expect("index lock").pending.get(&project).cloned().unwrap_or_default()
+	}
+
+	/// The highest `seq` stored for a device.
+	pub fn last_seq(&self, project: ProjectId, device: DeviceId) -> Option<u64> {
+		self.index.read().expect("index lock").last_seq.get(&(project, device)).copied()
+	}
+
+	/// Records durably that batch `seq` of `project` holds `messages` (stored, pending
+	/// messages of the project), taking them out of the pending list.
+	pub fn seal(&self, project: ProjectId, seq: u64, messages: Vec<H256>) -> Result<(), StoreError> {
+		{
+			let index = self.index.read().expect("index lock");
+			if index.batches.contains_key(&(project, seq)) {
+				return Err(StoreError::InvalidBatch(format!("batch {seq} of {project} is sealed")));
+			}
+			let pending: HashSet<&H256> = index.pending.get(&project).into_iter().flatten().collect();
+			if let Some(missing) = messages.iter().find(|h| !pending.contains(h)) {
+				return Err(StoreError::InvalidBatch(format!("{missing:?} is not pending in {project}")));
+			}
+		}
+		let results = self.request(|reply| {
+			Request::Append(vec![Record::Sealed { project, seq, messages }], reply)
+		})??;
+		debug_assert!(results.iter().all(Result::is_ok));
+		Ok(())
+	}
+
+	/// The messages of a sealed batch, unless pruned.
+	pub fn batch(&self, project: ProjectId, seq: u64) -> Option<Vec<H256>> {
+		self.index.read().expect("index lock").batches.get(&(project, seq)).cloned()
+	}
+
+	/// Drops the batches of `project` up to `through_seq` (the caller passes batches whose
+	/// proofs are settled and which retention lets go). Unsealed messages are never
+	/// touched. Returns how many messages were dropped; [`MessageStore::compact`] gives
+	/// the space back.
+	pub fn prune(&self, project: ProjectId, through_seq: u64) -> Result<usize, StoreError> {
+		let before = self.index.read().expect("index lock").by_hash.len();
+		self.request(|reply| {
+			Request::Append(vec![Record::Pruned { project, through_seq }], reply)
+		})??;
+		Ok(before - self.index.read().expect("index lock").by_hash.len())
+	}
+
+	/// Rewrites the log with only what is still indexed; returns its new size in bytes.
+	pub fn compact(&self) -> Result<u64, StoreError> {
+		let size = self.request(Request::Compact)??;
+		*self.reader.write().expect("reader lock") = File::open(&self.path)?;
+		Ok(size)
+	}
+
+	/// Size of the log in bytes.
+	pub fn log_size(&self) -> u64 {
+		self.index.read().expect("index lock").len
+	}
+}
+
+impl Drop for MessageStore {
+	fn drop(&mut self) {
+		self.requests.take();
+		if let Some(writer) = self.writer.take() {
+			let _ = writer.join();
+		}
+	}
+}
+
+fn write_loop(path: PathBuf, mut file: File, index: Arc<RwLock<Index>>, requests: Receiver<Request>) {
+	while let Ok(first) = requests.recv() {
+		let mut group = vec![first];
+		while group.len() < MAX_GROUP {
+			match requests.try_recv() {
+				Ok(next) => group.push(next),
+				Err(_) => break,
+			}
+		}
+		let mut appends = Vec::new();
+		for request in group {
+			match request {
+				Request::Append(records, reply) => appends.push((records, reply)),
+				Request::Compact(reply) => {
+					// Appends queued before the compaction go first.
+					write_group(&mut file, &index, std::mem::take(&mut appends));
+					let result = compact(&path, &index).and_then(|new| {
+						file = new;
+						Ok(index.read().expect("index lock").len)
+					});
+					let _ = reply.send(result);
+				},
+			}
+		}
+		write_group(&mut file, &index, appends);
+	}
+}
+
+type Reply = Sender<Result<Vec<Result<(), Rejection>>, StoreError>>;
+
+/// Writes a group of appends with one fsync, then updates the index and answers.
+fn write_group(file: &mut File, index: &RwLock<Index>, appends: Vec<(Vec<Record>, Reply)>) {
+	if appends.is_empty() {
+		return;
+	}
+	let mut buffer = Vec::new();
+	let mut accepted: Vec<(Record, u64, u32)> = Vec::new();
+	let mut answers = Vec::with_capacity(appends.len());
+	{
+		let index = index.read().expect("index lock");
+		let mut in_group: HashSet<H256> = HashSet::new();
+		let mut group_seq: HashMap<(ProjectId, DeviceId), u64> = HashMap::new();
+		let mut at = index.len;
+		for (records, reply) in appends {
+			let mut results = Vec::with_capacity(records.len());
+			for record in records {
+				let mut verdict = index.check(&record);
+				if let (Ok(()), Record::Message(stored)) = (&verdict, &record) {
+					let m = &stored.message;
+					let hash = m.hash();
+					if in_group.contains(&hash) {
+						verdict = Err(Rejection::Duplicate(hash));
+					} else if let Some(last) = group_seq.get(&(m.project, m.device)) {
+						if m.seq <= *last {
+							verdict = Err(Rejection::StaleSeq { seq: m.seq, last: *last });
+						}
+					}
+					if verdict.is_ok() {
+						in_group.insert(hash);
+						group_seq.insert((m.project, m.device), m.seq);
+					}
+				}
+				if verdict.is_ok() {
+					let framed = frame(&record);
+					let len = (framed.len() - 8) as u32;
+					accepted.push((record, at + 8, len));
+					at += framed.len() as u64;
+					buffer.extend_from_slice(&framed);
+				}
+				results.push(verdict);
+			}
+			answers.push((results, reply));
+		}
+	}
+	let written = file.write_all(&buffer).and_then(|()| file.sync_data());
+	match written {
+		Ok(()) => {
+			let mut index = index.write().expect("index lock");
+			for (record, at, len) in &accepted {
+				index.apply(record, *at, *len);
+				index.len = at + u64::from(*len);
+			}
+			drop(index);
+			for (results, reply) in answers {
+				let _ = reply.send(Ok(results));
+			}
+		},
+		Err(e) => {
+			tracing::error!(target: "w3b::storage", error = %e, "writing the message log failed");
+			for (_, reply) in answers {
+				let _ = reply.send(Err(StoreError::Io(io::Error::new(e.kind(), e.to_string()))));
+			}
+		},
+	}
+}
+
+/// Rewrites the log from the index into a new file, swaps it in and returns it (opened
+/// for appending).
+fn compact(path: &Path, index: &RwLock<Index>) -> Result<File, StoreError> {
+	let mut index = index.write().expect("index lock");
+	let old = File::open(path)?;
+	let tmp = path.with_extension("compact");
+	let mut out = io::BufWriter::new(File::create(&tmp)?);
+	let mut fresh = Index::default();
+	let mut at = 0u64;
+	let mut keep = |record: Record, fresh: &mut Index, out: &mut io::BufWriter<File>| -> io::Result<()> {
+		let framed = frame(&record);
+		out.write_all(&framed)?;
+		fresh.apply(&record, at + 8, (framed.len() - 8) as u32);
+		at += framed.len() as u64;
+		Ok(())
+	};
+	// Messages in log order (older first), then the surviving batches and prune marks.
+	let mut messages: Vec<(u64, u32)> = index.by_hash.values().copied().collect();
+	messages.sort_unstable();
+	for (offset, len) in messages {
+		let mut payload = vec![0u8; len as usize];
+		old.read_exact_at(&mut payload, offset)?;
+		let record = Record::decode(&mut &payload[..])
+			.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+		keep(record, &mut fresh, &mut out)?;
+	}
+	let mut batches: Vec<_> = index.batches.iter().collect();
+	batches.sort_unstable_by_key(|(k, _)| **k);
+	for ((project, seq), messages) in batches {
+		keep(Record::Sealed { project: *project, seq: *seq, messages: messages.clone() }, &mut fresh, &mut out)?;
+	}
+	for (project, through_seq) in &index.pruned_through {
+		keep(Record::Pruned { project: *project, through_seq: *through_seq }, &mut fresh, &mut out)?;
+	}
+	let file = out.into_inner().map_err(|e| e.into_error())?;
+	file.sync_all()?;
+	fs::rename(&tmp, path)?;
+	if let Some(dir) = path.parent() {
+		File::open(dir)?.sync_all()?;
+	}
+	// Replayed seqs must stay refused after their messages are gone.
+	fresh.last_seq = std::mem::take(&mut index.last_seq);
+	fresh.len = at;
+	*index = fresh;
+	Ok(OpenOptions::new().append(true).open(path)?)
+}
