@@ -31,8 +31,9 @@ impl Cid {
 	/// Parses a binary CIDv1 raw sha2-256.
 	pub fn from_bytes(bytes: &[u8]) -> Result<Self, CidError> {
 		match bytes.strip_prefix(&PREFIX[..]) {
-			Some(digest) if digest.len() == 32 =>
-				Ok(Cid(digest.try_into().expect("checked length"))),
+			Some(digest) if digest.len() == 32 => {
+				Ok(Cid(digest.try_into().expect("checked length")))
+			}
 			_ => Err(CidError::Unsupported),
 		}
 	}

@@ -105,14 +105,14 @@ impl Index {
 				self.pending.entry(m.project).or_default().push(hash);
 				let last = self.last_seq.entry((m.project, m.device)).or_insert(m.seq);
 				*last = (*last).max(m.seq);
-			},
+			}
 			Record::Sealed { project, seq, messages } => {
 				let sealed: HashSet<&H256> = messages.iter().collect();
 				if let Some(pending) = self.pending.get_mut(project) {
 					pending.retain(|h| !sealed.contains(h));
 				}
 				self.batches.insert((*project, *seq), messages.clone());
-			},
+			}
 			Record::Pruned { project, through_seq } => {
 				let seqs: Vec<u64> = self
 					.batches
@@ -127,7 +127,7 @@ impl Index {
 				}
 				let through = self.pruned_through.entry(*project).or_insert(*through_seq);
 				*through = (*through).max(*through_seq);
-			},
+			}
 		}
 	}
 
@@ -283,15 +283,25 @@ impl MessageStore {
 
 	/// Records durably that batch `seq` of `project` holds `messages` (stored, pending
 	/// messages of the project), taking them out of the pending list.
-	pub fn seal(&self, project: ProjectId, seq: u64, messages: Vec<H256>) -> Result<(), StoreError> {
+	pub fn seal(
+		&self,
+		project: ProjectId,
+		seq: u64,
+		messages: Vec<H256>,
+	) -> Result<(), StoreError> {
 		{
 			let index = self.index.read().expect("index lock");
 			if index.batches.contains_key(&(project, seq)) {
-				return Err(StoreError::InvalidBatch(format!("batch {seq} of {project} is sealed")));
+				return Err(StoreError::InvalidBatch(format!(
+					"batch {seq} of {project} is sealed"
+				)));
 			}
-			let pending: HashSet<&H256> = index.pending.get(&project).into_iter().flatten().collect();
+			let pending: HashSet<&H256> =
+				index.pending.get(&project).into_iter().flatten().collect();
 			if let Some(missing) = messages.iter().find(|h| !pending.contains(h)) {
-				return Err(StoreError::InvalidBatch(format!("{missing:?} is not pending in {project}")));
+				return Err(StoreError::InvalidBatch(format!(
+					"{missing:?} is not pending in {project}"
+				)));
 			}
 		}
 		let results = self.request(|reply| {
@@ -340,7 +350,12 @@ impl Drop for MessageStore {
 	}
 }
 
-fn write_loop(path: PathBuf, mut file: File, index: Arc<RwLock<Index>>, requests: Receiver<Request>) {
+fn write_loop(
+	path: PathBuf,
+	mut file: File,
+	index: Arc<RwLock<Index>>,
+	requests: Receiver<Request>,
+) {
 	while let Ok(first) = requests.recv() {
 		let mut group = vec![first];
 		while group.len() < MAX_GROUP {
@@ -356,12 +371,12 @@ fn write_loop(path: PathBuf, mut file: File, index: Arc<RwLock<Index>>, requests
 				Request::Compact(reply) => {
 					// Appends queued before the compaction go first.
 					write_group(&mut file, &index, std::mem::take(&mut appends));
-					let result = compact(&path, &index).and_then(|new| {
+					let result = compact(&path, &index).map(|new| {
 						file = new;
-						Ok(index.read().expect("index lock").len)
+						index.read().expect("index lock").len
 					});
 					let _ = reply.send(result);
-				},
+				}
 			}
 		}
 		write_group(&mut file, &index, appends);
@@ -426,13 +441,13 @@ fn write_group(file: &mut File, index: &RwLock<Index>, appends: Vec<(Vec<Record>
 			for (results, reply) in answers {
 				let _ = reply.send(Ok(results));
 			}
-		},
+		}
 		Err(e) => {
 			tracing::error!(target: "w3b::storage", error = %e, "writing the message log failed");
 			for (_, reply) in answers {
 				let _ = reply.send(Err(StoreError::Io(io::Error::new(e.kind(), e.to_string()))));
 			}
-		},
+		}
 	}
 }
 
@@ -445,13 +460,14 @@ fn compact(path: &Path, index: &RwLock<Index>) -> Result<File, StoreError> {
 	let mut out = io::BufWriter::new(File::create(&tmp)?);
 	let mut fresh = Index::default();
 	let mut at = 0u64;
-	let mut keep = |record: Record, fresh: &mut Index, out: &mut io::BufWriter<File>| -> io::Result<()> {
-		let framed = frame(&record);
-		out.write_all(&framed)?;
-		fresh.apply(&record, at + 8, (framed.len() - 8) as u32);
-		at += framed.len() as u64;
-		Ok(())
-	};
+	let mut keep =
+		|record: Record, fresh: &mut Index, out: &mut io::BufWriter<File>| -> io::Result<()> {
+			let framed = frame(&record);
+			out.write_all(&framed)?;
+			fresh.apply(&record, at + 8, (framed.len() - 8) as u32);
+			at += framed.len() as u64;
+			Ok(())
+		};
 	// Messages in log order (older first), then the surviving batches and prune marks.
 	let mut messages: Vec<(u64, u32)> = index.by_hash.values().copied().collect();
 	messages.sort_unstable();
@@ -465,10 +481,18 @@ fn compact(path: &Path, index: &RwLock<Index>) -> Result<File, StoreError> {
 	let mut batches: Vec<_> = index.batches.iter().collect();
 	batches.sort_unstable_by_key(|(k, _)| **k);
 	for ((project, seq), messages) in batches {
-		keep(Record::Sealed { project: *project, seq: *seq, messages: messages.clone() }, &mut fresh, &mut out)?;
+		keep(
+			Record::Sealed { project: *project, seq: *seq, messages: messages.clone() },
+			&mut fresh,
+			&mut out,
+		)?;
 	}
 	for (project, through_seq) in &index.pruned_through {
-		keep(Record::Pruned { project: *project, through_seq: *through_seq }, &mut fresh, &mut out)?;
+		keep(
+			Record::Pruned { project: *project, through_seq: *through_seq },
+			&mut fresh,
+			&mut out,
+		)?;
 	}
 	let file = out.into_inner().map_err(|e| e.into_error())?;
 	file.sync_all()?;

@@ -72,7 +72,9 @@ impl Vfs for FsVfs {
 	fn get(&self, cid: &Cid) -> io::Result<Option<Vec<u8>>> {
 		match fs::read(self.blobs.join(Self::name(cid))) {
 			Ok(data) if Cid::of(&data) == *cid => Ok(Some(data)),
-			Ok(_) => Err(io::Error::new(io::ErrorKind::InvalidData, format!("blob {cid} is corrupt"))),
+			Ok(_) => {
+				Err(io::Error::new(io::ErrorKind::InvalidData, format!("blob {cid} is corrupt")))
+			}
 			Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
 			Err(e) => Err(e),
 		}
