@@ -1,0 +1,45 @@
+//! What ingestion needs to know from the chain, behind a trait so that the crate is
+//! tested without a node; the node implements it over the runtime's `W3bstreamApi`.
+
+use std::{collections::HashMap, sync::RwLock};
+
+use w3b_primitives::{project::DeviceRecord, DeviceId, ProjectId, ProjectStatus};
+
+/// Projects and devices as the chain has them.
+pub trait ChainView: Send + Sync {
+	/// The status of a project, if it exists.
+	fn project_status(&self, project: ProjectId) -> Option<ProjectStatus>;
+	/// A device of a project.
+	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>>;
+}
+
+/// A chain view held in memory, updated by whoever owns it (tests, a cache the node
+/// refreshes on each finalized block).
+#[derive(Default)]
+pub struct MemoryChain {
+	projects: RwLock<HashMap<ProjectId, ProjectStatus>>,
+	devices: RwLock<HashMap<(ProjectId, DeviceId), DeviceRecord<u32>>>,
+}
+
+impl MemoryChain {
+	/// Sets a project's status.
+	pub fn set_project(&self, project: ProjectId, status: ProjectStatus) {
+		self.projects.write().expect("lock").insert(project, status);
+	}
+
+	/// Adds or replaces a device.
+	pub fn set_device(&self, project: ProjectId, record: DeviceRecord<u32>) {
+		let id = record.key.device_id();
+		self.devices.write().expect("lock").insert((project, id), record);
+	}
+}
+
+impl ChainView for MemoryChain {
+	fn project_status(&self, project: ProjectId) -> Option<ProjectStatus> {
+		self.projects.read().expect("lock").get(&project).copied()
+	}
+
+	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>> {
+		self.devices.read().expect("lock").get(&(project, *device)).cloned()
+	}
+}

@@ -1,0 +1,102 @@
+//! Why a message was refused, with a stable code devices can act on.
+
+use serde::Serialize;
+
+/// A refusal. [`IngestError::code`] is stable (part of the HTTP and MQTT API).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+	/// The request is not a message in the documented format.
+	#[error("malformed message: {0}")]
+	Malformed(String),
+	/// No project has this id.
+	#[error("unknown project {0}")]
+	UnknownProject(u64),
+	/// The project is Pending, Paused or Closed.
+	#[error("project {0} is not active")]
+	ProjectNotActive(u64),
+	/// The message names another project than the endpoint it was sent to.
+	#[error("the message is for project {message}, not {endpoint}")]
+	WrongProject {
+		/// The message's project.
+		message: u64,
+		/// The endpoint's (URL or topic) project.
+		endpoint: u64,
+	},
+	/// No device with this id is registered in the project.
+	#[error("unknown device")]
+	UnknownDevice,
+	/// The device was revoked.
+	#[error("the device is revoked")]
+	RevokedDevice,
+	/// The signature does not verify with the device's key.
+	#[error("bad signature")]
+	BadSignature,
+	/// The payload is larger than allowed.
+	#[error("payload of {size} bytes exceeds {max}")]
+	PayloadTooLarge {
+		/// Its size.
+		size: usize,
+		/// The limit.
+		max: usize,
+	},
+	/// The message's timestamp is too far from the node's clock.
+	#[error("timestamp {timestamp_ms} is more than {max_skew_ms} ms from the node's clock")]
+	ClockSkew {
+		/// The message's timestamp.
+		timestamp_ms: u64,
+		/// The allowed skew.
+		max_skew_ms: u64,
+	},
+	/// The device already sent this `seq` or a higher one.
+	#[error("seq {seq} is not above the device's last seq {last}")]
+	StaleSeq {
+		/// The message's seq.
+		seq: u64,
+		/// The last one stored.
+		last: u64,
+	},
+	/// This exact message is already stored (a retry whose acknowledgement was lost).
+	#[error("duplicate of stored message {0}")]
+	Duplicate(String),
+	/// The device or project sends faster than allowed.
+	#[error("rate limit of the {0} exceeded")]
+	RateLimited(&'static str),
+	/// The node could not store the message; nothing was acknowledged.
+	#[error("storage failure: {0}")]
+	Storage(String),
+}
+
+impl IngestError {
+	/// The stable code of this refusal.
+	pub fn code(&self) -> &'static str {
+		match self {
+			IngestError::Malformed(_) => "malformed",
+			IngestError::UnknownProject(_) => "unknown_project",
+			IngestError::ProjectNotActive(_) => "project_not_active",
+			IngestError::WrongProject { .. } => "wrong_project",
+			IngestError::UnknownDevice => "unknown_device",
+			IngestError::RevokedDevice => "revoked_device",
+			IngestError::BadSignature => "bad_signature",
+			IngestError::PayloadTooLarge { .. } => "payload_too_large",
+			IngestError::ClockSkew { .. } => "clock_skew",
+			IngestError::StaleSeq { .. } => "stale_seq",
+			IngestError::Duplicate(_) => "duplicate",
+			IngestError::RateLimited(_) => "rate_limited",
+			IngestError::Storage(_) => "storage_failure",
+		}
+	}
+
+	/// The JSON body of this refusal: `{"code": ..., "message": ...}`.
+	pub fn body(&self) -> ErrorBody {
+		ErrorBody { code: self.code(), message: self.to_string() }
+	}
+}
+
+/// A refusal as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+	/// Stable code.
+	pub code: &'static str,
+	/// Human-readable explanation.
+	pub message: String,
+}

@@ -1,0 +1,127 @@
+//! The HTTP endpoint (axum).
+//!
+//! - `POST /v1/projects/{project}/events`: one message (JSON object, see [`crate::wire`])
+//!   answered `202 {"hash": "0x..."}` once stored, or an array answered
+//!   `200 {"results": [{"hash": ...} | {"error": {"code", "message"}}, ...]}`.
+//!   Refusals of a single message carry an HTTP status and `{"code", "message"}`.
+//! - `GET /health`: the process is up. `GET /ready`: it can store messages.
+//!
+//! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`.
+
+use std::sync::Arc;
+
+use axum::{
+	body::Bytes,
+	extract::{rejection::BytesRejection, DefaultBodyLimit, Path, State},
+	http::StatusCode,
+	response::{IntoResponse, Response},
+	routing::{get, post},
+	Json, Router,
+};
+use serde_json::json;
+
+use crate::{now_ms, wire, IngestError, Ingestor};
+
+/// HTTP status of a refusal.
+fn status(error: &IngestError) -> StatusCode {
+	match error {
+		IngestError::Malformed(_)
+		| IngestError::WrongProject { .. }
+		| IngestError::ClockSkew { .. } => StatusCode::BAD_REQUEST,
+		IngestError::BadSignature => StatusCode::UNAUTHORIZED,
+		IngestError::RevokedDevice => StatusCode::FORBIDDEN,
+		IngestError::UnknownProject(_) | IngestError::UnknownDevice => StatusCode::NOT_FOUND,
+		IngestError::ProjectNotActive(_)
+		| IngestError::StaleSeq { .. }
+		| IngestError::Duplicate(_) => StatusCode::CONFLICT,
+		IngestError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+		IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+		IngestError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+	}
+}
+
+fn refusal(error: IngestError) -> Response {
+	(status(&error), Json(error.body())).into_response()
+}
+
+/// The router, with request bodies limited to `max_body` bytes.
+pub fn router(ingestor: Arc<Ingestor>, max_body: usize) -> Router {
+	Router::new()
+		.route("/v1/projects/{project}/events", post(post_events))
+		.route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+		.route("/ready", get(ready))
+		.layer(DefaultBodyLimit::max(max_body))
+		.with_state(ingestor)
+}
+
+async fn ready(State(ingestor): State<Arc<Ingestor>>) -> Response {
+	let store = ingestor.store().clone();
+	// The writer answers only when it is alive.
+	match tokio::task::spawn_blocking(move || store.append(Vec::new())).await {
+		Ok(Ok(_)) => Json(json!({"status": "ready"})).into_response(),
+		_ => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "store unavailable"})))
+			.into_response(),
+	}
+}
+
+async fn post_events(
+	State(ingestor): State<Arc<Ingestor>>,
+	Path(project): Path<String>,
+	body: Result<Bytes, BytesRejection>,
+) -> Response {
+	let Ok(project) = project.parse::<u64>() else {
+		return refusal(IngestError::Malformed(format!("project `{project}` is not a number")));
+	};
+	let body = match body {
+		Ok(body) => body,
+		Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+			return (
+				StatusCode::PAYLOAD_TOO_LARGE,
+				Json(json!({"code": "payload_too_large", "message": rejection.body_text()})),
+			)
+				.into_response()
+		}
+		Err(rejection) => return refusal(IngestError::Malformed(rejection.body_text())),
+	};
+	let (messages, is_batch) = match wire::parse_body(&body) {
+		Ok(parsed) => parsed,
+		Err(e) => return refusal(e),
+	};
+	// Messages that do not even decode are answered without going further.
+	let mut results: Vec<Option<Result<sp_core::H256, IngestError>>> = Vec::new();
+	let mut decoded = Vec::new();
+	for message in messages {
+		match message.and_then(wire::WireMessage::into_parts) {
+			Ok(parts) => {
+				results.push(None);
+				decoded.push(parts);
+			}
+			Err(e) => results.push(Some(Err(e))),
+		}
+	}
+	let ingested = tokio::task::spawn_blocking(move || ingestor.ingest(project, decoded, now_ms()))
+		.await
+		.unwrap_or_default();
+	let mut ingested = ingested.into_iter();
+	let results: Vec<Result<sp_core::H256, IngestError>> = results
+		.into_iter()
+		.map(|r| {
+			r.unwrap_or_else(|| ingested.next().unwrap_or(Err(IngestError::Storage("lost".into()))))
+		})
+		.collect();
+	if !is_batch {
+		return match results.into_iter().next() {
+			Some(Ok(hash)) => (StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response(),
+			Some(Err(e)) => refusal(e),
+			None => refusal(IngestError::Malformed("no message".into())),
+		};
+	}
+	let results: Vec<serde_json::Value> = results
+		.into_iter()
+		.map(|r| match r {
+			Ok(hash) => json!({"hash": hash}),
+			Err(e) => json!({"error": e.body()}),
+		})
+		.collect();
+	Json(json!({"results": results})).into_response()
+}

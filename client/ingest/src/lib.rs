@@ -1,0 +1,242 @@
+//! Ingestion: where device data enters the network. Every message is checked — its
+//! project active, its device registered and not revoked, its signature (by the key
+//! registered on chain, over [`Message::hash`]), its size, its clock, its device's rate
+//! and its `seq` (strictly increasing per device, checked atomically with the store) —
+//! and stored durably before it is acknowledged. A refused message touches nothing.
+//!
+//! Ed25519 signatures (the usual IoT curve) are verified in batches; sr25519 and
+//! secp256k1 one by one. The HTTP endpoint is in [`http`].
+
+#![deny(missing_docs)]
+
+mod chain;
+mod error;
+pub mod http;
+pub mod rate;
+pub mod wire;
+
+use std::{
+	sync::Arc,
+	time::{SystemTime, UNIX_EPOCH},
+};
+
+use sp_core::H256;
+use w3b_primitives::{
+	project::DeviceStatus, DeviceKey, DeviceSignature, Message, ProjectId, ProjectStatus,
+};
+use w3b_storage::{MessageStore, Rejection, StoredMessage};
+
+pub use chain::{ChainView, MemoryChain};
+pub use error::{ErrorBody, IngestError};
+use rate::{Buckets, Rate};
+
+/// Limits on what devices send.
+#[derive(Debug, Clone)]
+pub struct Limits {
+	/// Largest payload, in bytes.
+	pub max_payload: usize,
+	/// Largest distance between a message's timestamp and the node's clock.
+	pub max_skew_ms: u64,
+	/// Per device.
+	pub device_rate: Rate,
+	/// Per project.
+	pub project_rate: Rate,
+}
+
+impl Default for Limits {
+	/// 64 KiB payloads, 5 minutes of skew, 100 messages/s per device (bursts of 200),
+	/// 10,000 per project (bursts of 20,000).
+	fn default() -> Self {
+		Limits {
+			max_payload: 64 << 10,
+			max_skew_ms: 5 * 60 * 1000,
+			device_rate: Rate { per_second: 100.0, burst: 200.0 },
+			project_rate: Rate { per_second: 10_000.0, burst: 20_000.0 },
+		}
+	}
+}
+
+/// Checks and stores messages.
+pub struct Ingestor {
+	store: Arc<MessageStore>,
+	chain: Arc<dyn ChainView>,
+	limits: Limits,
+	devices: Buckets<(ProjectId, H256)>,
+	projects: Buckets<ProjectId>,
+}
+
+/// A message that passed every check but the signature and the store.
+struct Candidate {
+	index: usize,
+	message: Message,
+	key: DeviceKey,
+	signature: DeviceSignature,
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Ingestor {
+	/// An ingestor storing into `store`, checking against `chain`.
+	pub fn new(store: Arc<MessageStore>, chain: Arc<dyn ChainView>, limits: Limits) -> Self {
+		Ingestor {
+			devices: Buckets::new(limits.device_rate),
+			projects: Buckets::new(limits.project_rate),
+			store,
+			chain,
+			limits,
+		}
+	}
+
+	/// The store messages go to.
+	pub fn store(&self) -> &Arc<MessageStore> {
+		&self.store
+	}
+
+	/// Checks and stores `messages` (message, signature bytes) sent to the endpoint of
+	/// `endpoint_project` at `now_ms`. Answers per message, in order: the message hash
+	/// once durably stored, or why it was refused.
+	pub fn ingest(
+		&self,
+		endpoint_project: ProjectId,
+		messages: Vec<(Message, Vec<u8>)>,
+		now_ms: u64,
+	) -> Vec<Result<H256, IngestError>> {
+		let mut results: Vec<Result<H256, IngestError>> = (0..messages.len())
+			.map(|_| Err(IngestError::Storage("not processed".into())))
+			.collect();
+		let mut candidates = Vec::new();
+		for (index, (message, signature)) in messages.into_iter().enumerate() {
+			match self.check(endpoint_project, message, &signature, now_ms) {
+				Ok(candidate) => candidates.push(Candidate { index, ..candidate }),
+				Err(e) => results[index] = Err(e),
+			}
+		}
+		let verified = verify_signatures(&candidates);
+		let mut to_store = Vec::new();
+		let mut indices = Vec::new();
+		for (candidate, ok) in candidates.into_iter().zip(verified) {
+			if !ok {
+				results[candidate.index] = Err(IngestError::BadSignature);
+				continue;
+			}
+			// Rate limits count messages that would be stored, not garbage.
+			let project = candidate.message.project;
+			if !self.devices.take((project, candidate.message.device), now_ms) {
+				results[candidate.index] = Err(IngestError::RateLimited("device"));
+				continue;
+			}
+			if !self.projects.take(project, now_ms) {
+				results[candidate.index] = Err(IngestError::RateLimited("project"));
+				continue;
+			}
+			indices.push(candidate.index);
+			to_store.push(StoredMessage {
+				message: candidate.message,
+				signature: candidate.signature,
+				received_ms: now_ms,
+			});
+		}
+		if to_store.is_empty() {
+			return results;
+		}
+		match self.store.append(to_store) {
+			Ok(stored) => {
+				for (index, outcome) in indices.into_iter().zip(stored) {
+					results[index] = outcome.map_err(|rejection| match rejection {
+						Rejection::Duplicate(hash) => IngestError::Duplicate(format!("{hash:?}")),
+						Rejection::StaleSeq { seq, last } => IngestError::StaleSeq { seq, last },
+					});
+				}
+			}
+			Err(e) => {
+				for index in indices {
+					results[index] = Err(IngestError::Storage(e.to_string()));
+				}
+			}
+		}
+		results
+	}
+
+	fn check(
+		&self,
+		endpoint_project: ProjectId,
+		message: Message,
+		signature: &[u8],
+		now_ms: u64,
+	) -> Result<Candidate, IngestError> {
+		if message.project != endpoint_project {
+			return Err(IngestError::WrongProject {
+				message: message.project,
+				endpoint: endpoint_project,
+			});
+		}
+		if message.payload.len() > self.limits.max_payload {
+			return Err(IngestError::PayloadTooLarge {
+				size: message.payload.len(),
+				max: self.limits.max_payload,
+			});
+		}
+		if message.timestamp_ms.abs_diff(now_ms) > self.limits.max_skew_ms {
+			return Err(IngestError::ClockSkew {
+				timestamp_ms: message.timestamp_ms,
+				max_skew_ms: self.limits.max_skew_ms,
+			});
+		}
+		match self.chain.project_status(message.project) {
+			None => return Err(IngestError::UnknownProject(message.project)),
+			Some(ProjectStatus::Active) => {}
+			Some(_) => return Err(IngestError::ProjectNotActive(message.project)),
+		}
+		let device = self
+			.chain
+			.device(message.project, &message.device)
+			.ok_or(IngestError::UnknownDevice)?;
+		if device.status == DeviceStatus::Revoked {
+			return Err(IngestError::RevokedDevice);
+		}
+		if let Some(last) = self.store.last_seq(message.project, message.device) {
+			if message.seq <= last {
+				return Err(IngestError::StaleSeq { seq: message.seq, last });
+			}
+		}
+		let signature = wire::signature_for(&device.key, signature)?;
+		Ok(Candidate { index: 0, message, key: device.key, signature })
+	}
+}
+
+/// Whether each candidate's signature verifies: ed25519 ones in one batch (falling back
+/// to one by one when the batch fails, to find the bad ones), the others one by one.
+fn verify_signatures(candidates: &[Candidate]) -> Vec<bool> {
+	let hashes: Vec<H256> = candidates.iter().map(|c| c.message.hash()).collect();
+	let mut verified = vec![false; candidates.len()];
+	let mut batch = ed25519_zebra::batch::Verifier::new();
+	let mut in_batch = Vec::new();
+	for (i, c) in candidates.iter().enumerate() {
+		match (&c.key, &c.signature) {
+			(DeviceKey::Ed25519(key), DeviceSignature::Ed25519(sig)) => {
+				batch.queue((
+					ed25519_zebra::VerificationKeyBytes::from(*key),
+					ed25519_zebra::Signature::from(*sig),
+					hashes[i].as_bytes(),
+				));
+				in_batch.push(i);
+			}
+			_ => verified[i] = c.key.verify(&hashes[i], &c.signature),
+		}
+	}
+	if !in_batch.is_empty() {
+		if batch.verify(rand::thread_rng()).is_ok() {
+			for i in in_batch {
+				verified[i] = true;
+			}
+		} else {
+			for i in in_batch {
+				verified[i] = candidates[i].key.verify(&hashes[i], &candidates[i].signature);
+			}
+		}
+	}
+	verified
+}

@@ -1,0 +1,215 @@
+//! The HTTP endpoint with a real server on loopback and a real HTTP client: every
+//! curve accepted, every refusal a clear JSON error with nothing stored, and the node
+//! serving on.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use serde_json::{json, Value};
+use sp_core::{ecdsa, ed25519, sr25519, Pair, H256};
+use w3b_ingest::{now_ms, rate::Rate, ChainView, Ingestor, Limits, MemoryChain};
+use w3b_primitives::{
+	project::{DeviceRecord, DeviceStatus},
+	DeviceKey, Message, ProjectStatus,
+};
+use w3b_storage::MessageStore;
+
+/// A device: its key pair on one of the curves.
+enum Device {
+	Ed(ed25519::Pair),
+	Sr(sr25519::Pair),
+	Ecdsa(ecdsa::Pair),
+}
+
+impl Device {
+	fn key(&self) -> DeviceKey {
+		match self {
+			Device::Ed(p) => DeviceKey::Ed25519(p.public().0),
+			Device::Sr(p) => DeviceKey::Sr25519(p.public().0),
+			Device::Ecdsa(p) => DeviceKey::Secp256k1(p.public().0),
+		}
+	}
+
+	fn sign(&self, hash: &H256) -> Vec<u8> {
+		match self {
+			Device::Ed(p) => p.sign(hash.as_bytes()).0.to_vec(),
+			Device::Sr(p) => p.sign(hash.as_bytes()).0.to_vec(),
+			Device::Ecdsa(p) => p.sign_prehashed(&hash.0).0.to_vec(),
+		}
+	}
+
+	/// A signed message of this device in JSON.
+	fn message(&self, project: u64, seq: u64, payload: &[u8]) -> Value {
+		self.message_at(project, seq, payload, now_ms())
+	}
+
+	fn message_at(&self, project: u64, seq: u64, payload: &[u8], timestamp_ms: u64) -> Value {
+		let message = Message {
+			project,
+			device: self.key().device_id(),
+			seq,
+			timestamp_ms,
+			event_type: b"TEMPERATURE".to_vec(),
+			payload: payload.to_vec(),
+			encrypted: false,
+		};
+		let hex = |b: &[u8]| sp_core::bytes::to_hex(b, false);
+		json!({
+			"project": project,
+			"device": hex(message.device.as_bytes()),
+			"seq": seq,
+			"timestamp_ms": timestamp_ms,
+			"event_type": "TEMPERATURE",
+			"payload": hex(payload),
+			"encrypted": false,
+			"signature": hex(&self.sign(&message.hash())),
+		})
+	}
+}
+
+struct Server {
+	addr: SocketAddr,
+	store: Arc<MessageStore>,
+	_dir: tempfile::TempDir,
+	_runtime: tokio::runtime::Runtime,
+}
+
+fn register(chain: &MemoryChain, project: u64, device: &Device, status: DeviceStatus) {
+	chain.set_device(
+		project,
+		DeviceRecord { key: device.key(), did: None, status, registered_at: 1 },
+	);
+}
+
+fn start(chain: Arc<MemoryChain>, limits: Limits, max_body: usize) -> Server {
+	let dir = tempfile::tempdir().unwrap();
+	let store = Arc::new(MessageStore::open(dir.path()).unwrap());
+	let ingestor = Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits));
+	let runtime =
+		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let addr = listener.local_addr().unwrap();
+	let app = w3b_ingest::http::router(ingestor, max_body);
+	runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+	Server { addr, store, _dir: dir, _runtime: runtime }
+}
+
+/// POSTs `body` to project `project`'s endpoint; returns status and JSON.
+fn post(server: &Server, project: &str, body: &str) -> (u16, Value) {
+	let url = format!("http://{}/v1/projects/{project}/events", server.addr);
+	let response = match ureq::post(&url).set("Content-Type", "application/json").send_string(body)
+	{
+		Ok(r) => r,
+		Err(ureq::Error::Status(_, r)) => r,
+		Err(e) => panic!("request failed: {e}"),
+	};
+	let status = response.status();
+	(status, response.into_json().unwrap_or(Value::Null))
+}
+
+fn fixture() -> (Arc<MemoryChain>, [Device; 4]) {
+	let chain = Arc::new(MemoryChain::default());
+	chain.set_project(1, ProjectStatus::Active);
+	chain.set_project(2, ProjectStatus::Paused);
+	let devices = [
+		Device::Ed(ed25519::Pair::from_seed(&[1; 32])),
+		Device::Sr(sr25519::Pair::from_seed(&[2; 32])),
+		Device::Ecdsa(ecdsa::Pair::from_seed(&[3; 32])),
+		Device::Ed(ed25519::Pair::from_seed(&[4; 32])),
+	];
+	for device in &devices[..3] {
+		register(&chain, 1, device, DeviceStatus::Active);
+		register(&chain, 2, device, DeviceStatus::Active);
+	}
+	register(&chain, 1, &devices[3], DeviceStatus::Revoked);
+	(chain, devices)
+}
+
+#[test]
+fn every_curve_is_accepted_and_stored_before_the_answer() {
+	let (chain, devices) = fixture();
+	let server = start(chain, Limits::default(), 1 << 20);
+	for device in &devices[..3] {
+		let (status, body) = post(&server, "1", &device.message(1, 1, b"{\"t\":21}").to_string());
+		assert_eq!(status, 202, "{body}");
+		let hash: H256 = serde_json::from_value(body["hash"].clone()).unwrap();
+		assert!(server.store.contains(&hash));
+		assert_eq!(server.store.get(&hash).unwrap().unwrap().message.payload, b"{\"t\":21}");
+	}
+	assert_eq!(server.store.pending(1).len(), 3);
+	// A batch: answers per message.
+	let batch = json!([
+		devices[0].message(1, 2, b"a"),
+		devices[0].message(1, 2, b"same seq"),
+		devices[1].message(1, 9, b"b"),
+		{"nonsense": true},
+	]);
+	let (status, body) = post(&server, "1", &batch.to_string());
+	assert_eq!(status, 200);
+	let results = body["results"].as_array().unwrap();
+	assert!(results[0]["hash"].is_string());
+	assert_eq!(results[1]["error"]["code"], "stale_seq");
+	assert!(results[2]["hash"].is_string());
+	assert_eq!(results[3]["error"]["code"], "malformed");
+	assert_eq!(server.store.pending(1).len(), 5);
+}
+
+#[test]
+fn every_refusal_is_a_clear_error_and_stores_nothing() {
+	let (chain, devices) = fixture();
+	let stranger = Device::Ed(ed25519::Pair::from_seed(&[9; 32]));
+	let limits = Limits { max_payload: 1024, ..Limits::default() };
+	let server = start(chain, limits, 64 << 10);
+	let good = devices[0].message(1, 1, b"ok");
+	assert_eq!(post(&server, "1", &good.to_string()).0, 202);
+	let mut forged = devices[0].message(1, 2, b"x");
+	forged["payload"] = json!("0x79");
+	let mut wrong_curve = devices[0].message(1, 3, b"x");
+	wrong_curve["signature"] = json!(sp_core::bytes::to_hex(&[7u8; 65], false));
+	let old = now_ms() - 10 * 60 * 1000;
+	let cases: Vec<(&str, String, u16, &str)> = vec![
+		("1", forged.to_string(), 401, "bad_signature"),
+		("1", wrong_curve.to_string(), 400, "malformed"),
+		("1", stranger.message(1, 1, b"x").to_string(), 404, "unknown_device"),
+		("1", devices[3].message(1, 1, b"x").to_string(), 403, "revoked_device"),
+		("1", devices[0].message(2, 5, b"x").to_string(), 400, "wrong_project"),
+		("7", devices[0].message(7, 5, b"x").to_string(), 404, "unknown_project"),
+		("2", devices[0].message(2, 5, b"x").to_string(), 409, "project_not_active"),
+		("1", good.to_string(), 409, "stale_seq"),
+		("1", devices[0].message(1, 1, b"older").to_string(), 409, "stale_seq"),
+		("1", devices[0].message(1, 8, &[0u8; 2048]).to_string(), 413, "payload_too_large"),
+		("1", devices[0].message_at(1, 8, b"x", old).to_string(), 400, "clock_skew"),
+		("1", "{not json".into(), 400, "malformed"),
+		("1", json!({"project": 1}).to_string(), 400, "malformed"),
+		("abc", good.to_string(), 400, "malformed"),
+		("1", "x".repeat(100 << 10), 413, "payload_too_large"),
+	];
+	for (project, body, status, code) in cases {
+		let (got, answer) = post(&server, project, &body);
+		assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{answer}");
+		assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+	}
+	assert_eq!(server.store.pending(1).len(), 1, "only the good message is stored");
+	// Still serving.
+	let health: Value =
+		ureq::get(&format!("http://{}/health", server.addr)).call().unwrap().into_json().unwrap();
+	assert_eq!(health["status"], "ok");
+	let ready = ureq::get(&format!("http://{}/ready", server.addr)).call().unwrap();
+	assert_eq!(ready.status(), 200);
+	assert_eq!(post(&server, "1", &devices[0].message(1, 2, b"next").to_string()).0, 202);
+}
+
+#[test]
+fn rate_limits_refuse_with_429() {
+	let (chain, devices) = fixture();
+	let limits =
+		Limits { device_rate: Rate { per_second: 0.001, burst: 3.0 }, ..Limits::default() };
+	let server = start(chain, limits, 1 << 20);
+	for seq in 1..=3 {
+		assert_eq!(post(&server, "1", &devices[0].message(1, seq, b"x").to_string()).0, 202);
+	}
+	let (status, body) = post(&server, "1", &devices[0].message(1, 4, b"x").to_string());
+	assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
+	// Other devices have their own budget.
+	assert_eq!(post(&server, "1", &devices[1].message(1, 1, b"x").to_string()).0, 202);
+	assert_eq!(server.store.pending(1).len(), 4);
+}
