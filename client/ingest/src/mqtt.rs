@@ -1,0 +1,230 @@
+//! The embedded MQTT endpoint (MQTT 3.1.1, packets encoded with rumqttc's codec).
+//!
+//! Devices publish signed messages (the JSON of [`crate::wire`]) with QoS 1 to
+//! `w3b/projects/{project}/events`, or W3bstream's `{project}/push/{token}/{event_type}`
+//! (the project by id; the event type must match the message's). The PUBACK is sent
+//! only once the message is durably stored. MQTT 3.1.1 has no negative acknowledgement:
+//! a refused message is acknowledged too (so the device does not resend what will never
+//! be accepted) and the refusal is published to `w3b/errors/{client id}` as
+//! `{"code", "message", "pkid"}` for clients subscribed to it. Publishes that arrive
+//! together are checked and stored together (one fsync).
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::BytesMut;
+use rumqttc::mqttbytes::{
+	v4::{ConnAck, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode},
+	QoS,
+};
+use serde_json::json;
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	net::{TcpListener, TcpStream},
+};
+
+use crate::{now_ms, wire, IngestError, Ingestor};
+
+/// Largest MQTT packet accepted.
+pub const MAX_PACKET: usize = 256 << 10;
+
+/// Accepts MQTT connections on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, ingestor: Arc<Ingestor>) {
+	loop {
+		let Ok((stream, peer)) = listener.accept().await else { continue };
+		let ingestor = ingestor.clone();
+		tokio::spawn(async move {
+			if let Err(e) = Connection::new(stream, ingestor).run().await {
+				tracing::debug!(target: "w3b::ingest", %peer, error = %e, "MQTT connection closed");
+			}
+		});
+	}
+}
+
+/// The project and event type a topic names (the event type only for W3bstream's form).
+fn parse_topic(topic: &str) -> Option<(u64, Option<&str>)> {
+	let parts: Vec<&str> = topic.split('/').collect();
+	match parts.as_slice() {
+		["w3b", "projects", project, "events"] => Some((project.parse().ok()?, None)),
+		[project, "push", _token, event_type] => Some((project.parse().ok()?, Some(event_type))),
+		_ => None,
+	}
+}
+
+struct Connection {
+	stream: TcpStream,
+	ingestor: Arc<Ingestor>,
+	client_id: String,
+	errors_subscribed: bool,
+	out: BytesMut,
+}
+
+impl Connection {
+	fn new(stream: TcpStream, ingestor: Arc<Ingestor>) -> Self {
+		Connection {
+			stream,
+			ingestor,
+			client_id: String::new(),
+			errors_subscribed: false,
+			out: BytesMut::new(),
+		}
+	}
+
+	async fn run(mut self) -> std::io::Result<()> {
+		let mut buffer = BytesMut::with_capacity(64 << 10);
+		let mut connected = false;
+		loop {
+			// Every complete packet in the buffer, publishes gathered into one batch.
+			let mut publishes = Vec::new();
+			loop {
+				match Packet::read(&mut buffer, MAX_PACKET) {
+					Ok(Packet::Connect(connect)) => {
+						self.client_id = connect.client_id;
+						connected = true;
+						ConnAck::new(ConnectReturnCode::Success, false).write(&mut self.out).ok();
+					}
+					Ok(_) if !connected => return Ok(()),
+					Ok(Packet::Publish(publish)) => publishes.push(publish),
+					Ok(Packet::Subscribe(subscribe)) => {
+						let codes = subscribe
+							.filters
+							.iter()
+							.map(|f| {
+								if f.path.starts_with("w3b/errors/") {
+									self.errors_subscribed = true;
+									SubscribeReasonCode::Success(QoS::AtMostOnce)
+								} else {
+									SubscribeReasonCode::Failure
+								}
+							})
+							.collect();
+						SubAck::new(subscribe.pkid, codes).write(&mut self.out).ok();
+					}
+					Ok(Packet::PingReq) => {
+						rumqttc::mqttbytes::v4::PingResp.write(&mut self.out).ok();
+					}
+					Ok(Packet::Disconnect) => {
+						self.flush().await?;
+						return Ok(());
+					}
+					Ok(_) => {}
+					Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => break,
+					Err(e) => {
+						tracing::debug!(target: "w3b::ingest", error = %e, "bad MQTT packet");
+						self.flush().await?;
+						return Ok(());
+					}
+				}
+			}
+			if !publishes.is_empty() {
+				self.handle_publishes(publishes).await;
+			}
+			self.flush().await?;
+			let read =
+				tokio::time::timeout(Duration::from_secs(600), self.stream.read_buf(&mut buffer))
+					.await
+					.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+			if read == 0 {
+				return Ok(());
+			}
+		}
+	}
+
+	async fn flush(&mut self) -> std::io::Result<()> {
+		if !self.out.is_empty() {
+			let out = self.out.split();
+			self.stream.write_all(&out).await?;
+		}
+		Ok(())
+	}
+
+	async fn handle_publishes(&mut self, publishes: Vec<Publish>) {
+		// (pkid, qos, result slot or an early refusal), then the messages to ingest per
+		// project, in order.
+		let mut outcomes: Vec<(u16, QoS, Option<IngestError>)> = Vec::new();
+		let mut batches: Vec<(u64, Vec<usize>, Vec<(w3b_primitives::Message, Vec<u8>)>)> =
+			Vec::new();
+		for publish in publishes {
+			let slot = outcomes.len();
+			let decoded = match (parse_topic(&publish.topic), publish.qos) {
+				(_, QoS::ExactlyOnce) => {
+					Err(IngestError::Malformed("QoS 2 is not supported; use QoS 1".into()))
+				}
+				(None, _) => {
+					Err(IngestError::Malformed(format!("unknown topic `{}`", publish.topic)))
+				}
+				(Some((project, event_type)), _) => {
+					serde_json::from_slice::<wire::WireMessage>(&publish.payload)
+						.map_err(|e| IngestError::Malformed(e.to_string()))
+						.and_then(wire::WireMessage::into_parts)
+						.and_then(|(message, signature)| match event_type {
+							Some(ty) if ty.as_bytes() != message.event_type.as_slice() => {
+								Err(IngestError::Malformed(
+									"the topic's event type differs from the message's".into(),
+								))
+							}
+							_ => Ok((project, message, signature)),
+						})
+				}
+			};
+			match decoded {
+				Ok((project, message, signature)) => {
+					outcomes.push((publish.pkid, publish.qos, None));
+					match batches.iter_mut().find(|(p, _, _)| *p == project) {
+						Some((_, slots, messages)) => {
+							slots.push(slot);
+							messages.push((message, signature));
+						}
+						None => batches.push((project, vec![slot], vec![(message, signature)])),
+					}
+				}
+				Err(e) => outcomes.push((publish.pkid, publish.qos, Some(e))),
+			}
+		}
+		let ingestor = self.ingestor.clone();
+		let results = tokio::task::spawn_blocking(move || {
+			let now = now_ms();
+			batches
+				.into_iter()
+				.flat_map(|(project, slots, messages)| {
+					slots.into_iter().zip(ingestor.ingest(project, messages, now))
+				})
+				.collect::<Vec<_>>()
+		})
+		.await
+		.unwrap_or_default();
+		for (slot, result) in results {
+			if let Err(e) = result {
+				outcomes[slot].2 = Some(e);
+			}
+		}
+		for (pkid, qos, refusal) in outcomes {
+			if let Some(e) = refusal {
+				tracing::debug!(target: "w3b::ingest", client = %self.client_id, code = e.code(), "refused over MQTT");
+				if self.errors_subscribed {
+					let body = json!({"code": e.code(), "message": e.to_string(), "pkid": pkid});
+					let topic = format!("w3b/errors/{}", self.client_id);
+					Publish::new(topic, QoS::AtMostOnce, body.to_string())
+						.write(&mut self.out)
+						.ok();
+				}
+			}
+			if qos == QoS::AtLeastOnce {
+				PubAck::new(pkid).write(&mut self.out).ok();
+			}
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn topics() {
+		assert_eq!(parse_topic("w3b/projects/7/events"), Some((7, None)));
+		assert_eq!(parse_topic("7/push/tok/TEMP"), Some((7, Some("TEMP"))));
+		assert_eq!(parse_topic("w3b/projects/x/events"), None);
+		assert_eq!(parse_topic("other"), None);
+		assert_eq!(parse_topic("a/b/c/d/e"), None);
+	}
+}

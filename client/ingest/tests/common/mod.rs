@@ -1,0 +1,94 @@
+//! Devices on every curve signing messages, and a chain with projects and devices.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sp_core::{ecdsa, ed25519, sr25519, Pair, H256};
+use w3b_ingest::{now_ms, MemoryChain};
+use w3b_primitives::{
+	project::{DeviceRecord, DeviceStatus},
+	DeviceKey, Message, ProjectStatus,
+};
+
+/// A device: its key pair on one of the curves.
+#[allow(clippy::large_enum_variant)]
+pub enum Device {
+	Ed(ed25519::Pair),
+	Sr(sr25519::Pair),
+	Ecdsa(ecdsa::Pair),
+}
+
+impl Device {
+	pub fn key(&self) -> DeviceKey {
+		match self {
+			Device::Ed(p) => DeviceKey::Ed25519(p.public().0),
+			Device::Sr(p) => DeviceKey::Sr25519(p.public().0),
+			Device::Ecdsa(p) => DeviceKey::Secp256k1(p.public().0),
+		}
+	}
+
+	pub fn sign(&self, hash: &H256) -> Vec<u8> {
+		match self {
+			Device::Ed(p) => p.sign(hash.as_bytes()).0.to_vec(),
+			Device::Sr(p) => p.sign(hash.as_bytes()).0.to_vec(),
+			Device::Ecdsa(p) => p.sign_prehashed(&hash.0).0.to_vec(),
+		}
+	}
+
+	/// A signed message of this device in JSON.
+	pub fn message(&self, project: u64, seq: u64, payload: &[u8]) -> Value {
+		self.message_at(project, seq, payload, now_ms())
+	}
+
+	pub fn message_at(&self, project: u64, seq: u64, payload: &[u8], timestamp_ms: u64) -> Value {
+		let message = Message {
+			project,
+			device: self.key().device_id(),
+			seq,
+			timestamp_ms,
+			event_type: b"TEMPERATURE".to_vec(),
+			payload: payload.to_vec(),
+			encrypted: false,
+		};
+		let hex = |b: &[u8]| sp_core::bytes::to_hex(b, false);
+		json!({
+			"project": project,
+			"device": hex(message.device.as_bytes()),
+			"seq": seq,
+			"timestamp_ms": timestamp_ms,
+			"event_type": "TEMPERATURE",
+			"payload": hex(payload),
+			"encrypted": false,
+			"signature": hex(&self.sign(&message.hash())),
+		})
+	}
+}
+
+pub fn register(chain: &MemoryChain, project: u64, device: &Device, status: DeviceStatus) {
+	chain.set_device(
+		project,
+		DeviceRecord { key: device.key(), did: None, status, registered_at: 1 },
+	);
+}
+
+/// Project 1 Active, project 2 Paused; devices 0-2 (ed25519, sr25519, secp256k1)
+/// registered in both, device 3 (ed25519) revoked in project 1.
+pub fn fixture() -> (Arc<MemoryChain>, [Device; 4]) {
+	let chain = Arc::new(MemoryChain::default());
+	chain.set_project(1, ProjectStatus::Active);
+	chain.set_project(2, ProjectStatus::Paused);
+	let devices = [
+		Device::Ed(ed25519::Pair::from_seed(&[1; 32])),
+		Device::Sr(sr25519::Pair::from_seed(&[2; 32])),
+		Device::Ecdsa(ecdsa::Pair::from_seed(&[3; 32])),
+		Device::Ed(ed25519::Pair::from_seed(&[4; 32])),
+	];
+	for device in &devices[..3] {
+		register(&chain, 1, device, DeviceStatus::Active);
+		register(&chain, 2, device, DeviceStatus::Active);
+	}
+	register(&chain, 1, &devices[3], DeviceStatus::Revoked);
+	(chain, devices)
+}

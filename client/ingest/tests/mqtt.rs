@@ -1,0 +1,105 @@
+//! The embedded MQTT endpoint with a real MQTT client (rumqttc): a PUBACK only once the
+//! message is stored, refusals on the client's error topic with nothing stored, and
+//! W3bstream's topic form.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::fixture;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+use w3b_ingest::{ChainView, Ingestor, Limits};
+use w3b_storage::MessageStore;
+
+/// Runs the MQTT endpoint on loopback; returns its port and the store.
+async fn start(dir: &std::path::Path) -> (u16, Arc<MessageStore>) {
+	let (chain, _) = fixture();
+	let store = Arc::new(MessageStore::open(dir).unwrap());
+	let ingestor =
+		Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default()));
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let port = listener.local_addr().unwrap().port();
+	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor));
+	(port, store)
+}
+
+/// Polls the client's event loop until `want` events of interest arrived (PUBACK pkids
+/// and error payloads), within a bounded time.
+async fn collect(
+	eventloop: &mut rumqttc::EventLoop,
+	acks: usize,
+	errors: usize,
+) -> (Vec<u16>, Vec<Value>) {
+	let (mut got_acks, mut got_errors) = (Vec::new(), Vec::new());
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+	while got_acks.len() < acks || got_errors.len() < errors {
+		let event = tokio::time::timeout_at(deadline, eventloop.poll())
+			.await
+			.expect("timed out waiting for the endpoint")
+			.expect("connection works");
+		match event {
+			Event::Incoming(Packet::PubAck(ack)) => got_acks.push(ack.pkid),
+			Event::Incoming(Packet::Publish(p)) => {
+				got_errors.push(serde_json::from_slice(&p.payload).unwrap())
+			}
+			_ => {}
+		}
+	}
+	(got_acks, got_errors)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
+	let dir = tempfile::tempdir().unwrap();
+	let (port, store) = start(dir.path()).await;
+	let (_, devices) = fixture();
+	let mut options = MqttOptions::new("device-0", "127.0.0.1", port);
+	options.set_keep_alive(Duration::from_secs(30));
+	let (client, mut eventloop) = AsyncClient::new(options, 100);
+	client.subscribe("w3b/errors/device-0", QoS::AtMostOnce).await.unwrap();
+
+	// Good messages on both topic forms, from every curve.
+	for (i, device) in devices[..3].iter().enumerate() {
+		let body = device.message(1, 1, format!("reading {i}").as_bytes()).to_string();
+		client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
+	}
+	let compat = devices[0].message(1, 2, b"w3bstream topic").to_string();
+	client
+		.publish("1/push/publisher-token/TEMPERATURE", QoS::AtLeastOnce, false, compat)
+		.await
+		.unwrap();
+	let (acks, errors) = collect(&mut eventloop, 4, 0).await;
+	assert_eq!(acks.len(), 4);
+	assert!(errors.is_empty(), "{errors:?}");
+	assert_eq!(store.pending(1).len(), 4, "every acknowledged message is stored");
+
+	// Refusals: acknowledged (so not resent) but reported, and nothing stored.
+	let mut forged = devices[0].message(1, 3, b"x");
+	forged["payload"] = Value::from("0x00");
+	let refused = [
+		("w3b/projects/1/events", forged.to_string()),
+		("w3b/projects/1/events", devices[0].message(1, 1, b"replayed seq").to_string()),
+		("w3b/projects/2/events", devices[1].message(2, 5, b"paused").to_string()),
+		("w3b/projects/1/events", "not json".to_string()),
+		("somewhere/else", devices[1].message(1, 7, b"x").to_string()),
+		("1/push/tok/OTHER_TYPE", devices[1].message(1, 8, b"x").to_string()),
+	];
+	for (topic, body) in refused {
+		client.publish(topic, QoS::AtLeastOnce, false, body).await.unwrap();
+	}
+	let (acks, errors) = collect(&mut eventloop, 6, 6).await;
+	assert_eq!(acks.len(), 6);
+	let codes: Vec<&str> = errors.iter().map(|e| e["code"].as_str().unwrap()).collect();
+	assert_eq!(
+		codes,
+		["bad_signature", "stale_seq", "project_not_active", "malformed", "malformed", "malformed"]
+	);
+	assert_eq!(store.pending(1).len(), 4, "nothing refused was stored");
+
+	// The endpoint keeps serving this and new clients.
+	let body = devices[1].message(1, 9, b"after").to_string();
+	client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
+	collect(&mut eventloop, 1, 0).await;
+	assert_eq!(store.pending(1).len(), 5);
+}
