@@ -24,6 +24,10 @@ use tokio::{
 
 use crate::{now_ms, wire, IngestError, Ingestor};
 
+/// Messages of one project to ingest together: their outcome slots and the messages
+/// (message, signature bytes).
+type ProjectBatch = (u64, Vec<usize>, Vec<(w3b_primitives::Message, Vec<u8>)>);
+
 /// Largest MQTT packet accepted.
 pub const MAX_PACKET: usize = 256 << 10;
 
@@ -141,8 +145,7 @@ impl Connection {
 		// (pkid, qos, result slot or an early refusal), then the messages to ingest per
 		// project, in order.
 		let mut outcomes: Vec<(u16, QoS, Option<IngestError>)> = Vec::new();
-		let mut batches: Vec<(u64, Vec<usize>, Vec<(w3b_primitives::Message, Vec<u8>)>)> =
-			Vec::new();
+		let mut batches: Vec<ProjectBatch> = Vec::new();
 		for publish in publishes {
 			let slot = outcomes.len();
 			let decoded = match (parse_topic(&publish.topic), publish.qos) {
