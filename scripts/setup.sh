@@ -19,6 +19,8 @@ missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# mosquitto: the external MQTT broker the ingestion tests and benchmark run against.
+command -v mosquitto >/dev/null || missing+=(mosquitto)
 command -v clang >/dev/null || missing+=(clang)
 command -v mold >/dev/null || missing+=(mold)
 command -v curl >/dev/null || missing+=(curl)

@@ -5,12 +5,14 @@
 //! and stored durably before it is acknowledged. A refused message touches nothing.
 //!
 //! Ed25519 signatures (the usual IoT curve) are verified in batches; sr25519 and
-//! secp256k1 one by one. The endpoints: HTTP in [`http`], MQTT in [`mqtt`].
+//! secp256k1 one by one. The endpoints: HTTP in [`http`], MQTT in [`mqtt`], or an
+//! external MQTT broker in [`external`].
 
 #![deny(missing_docs)]
 
 mod chain;
 mod error;
+pub mod external;
 pub mod http;
 pub mod mqtt;
 pub mod rate;

@@ -54,6 +54,24 @@ fn parse_topic(topic: &str) -> Option<(u64, Option<&str>)> {
 	}
 }
 
+/// A message, its signature bytes and the project its topic names.
+pub(crate) type Decoded = (u64, w3b_primitives::Message, Vec<u8>);
+
+/// Decodes a publish on one of the ingestion topics.
+pub(crate) fn decode(topic: &str, payload: &[u8]) -> Result<Decoded, IngestError> {
+	let (project, event_type) = parse_topic(topic)
+		.ok_or_else(|| IngestError::Malformed(format!("unknown topic `{topic}`")))?;
+	let (message, signature) = serde_json::from_slice::<wire::WireMessage>(payload)
+		.map_err(|e| IngestError::Malformed(e.to_string()))?
+		.into_parts()?;
+	match event_type {
+		Some(ty) if ty.as_bytes() != message.event_type.as_slice() => {
+			Err(IngestError::Malformed("the topic's event type differs from the message's".into()))
+		}
+		_ => Ok((project, message, signature)),
+	}
+}
+
 struct Connection {
 	stream: TcpStream,
 	ingestor: Arc<Ingestor>,

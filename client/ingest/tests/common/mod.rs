@@ -92,3 +92,46 @@ pub fn fixture() -> (Arc<MemoryChain>, [Device; 4]) {
 	register(&chain, 1, &devices[3], DeviceStatus::Revoked);
 	(chain, devices)
 }
+
+/// A mosquitto broker (Debian's package) on a free loopback port, killed on drop.
+pub struct Mosquitto {
+	/// Its port.
+	pub port: u16,
+	child: std::process::Child,
+	_dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+	/// Starts mosquitto (installed by `scripts/setup.sh`) and waits until it accepts
+	/// connections.
+	pub fn start() -> Mosquitto {
+		let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+		let dir = tempfile::tempdir().unwrap();
+		let config = dir.path().join("mosquitto.conf");
+		std::fs::write(
+			&config,
+			format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\n"),
+		)
+		.unwrap();
+		let child = std::process::Command::new("mosquitto")
+			.arg("-c")
+			.arg(&config)
+			.stdout(std::process::Stdio::null())
+			.stderr(std::process::Stdio::null())
+			.spawn()
+			.expect("mosquitto runs (scripts/setup.sh installs it)");
+		let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+		while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+			assert!(std::time::Instant::now() < deadline, "mosquitto did not start");
+			std::thread::sleep(std::time::Duration::from_millis(50));
+		}
+		Mosquitto { port, child, _dir: dir }
+	}
+}
+
+impl Drop for Mosquitto {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
