@@ -27,7 +27,7 @@ use w3b_primitives::{
 	project::{DeviceRecord, DeviceStatus},
 	ProjectStatus,
 };
-use w3b_storage::MessageStore;
+use w3b_storage::{EmbeddedStore, MessageStore};
 
 fn env(name: &str, default: u64) -> u64 {
 	std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -170,7 +170,7 @@ fn main() {
 		.unwrap_or_else(|| "target".into());
 	std::fs::create_dir_all(&base).unwrap();
 	let dir = tempfile::tempdir_in(&base).unwrap();
-	let store = Arc::new(MessageStore::open(dir.path()).unwrap());
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
 	let unlimited = Rate { per_second: 1e9, burst: 1e9 };
 	let limits = Limits { device_rate: unlimited, project_rate: unlimited, ..Limits::default() };
 	let ingestor = Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits));
@@ -180,7 +180,7 @@ fn main() {
 		tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor));
 		publish_all(port, &messages, seconds).await
 	});
-	let stored = store.pending(1).len();
+	let stored = store.pending(1).unwrap().len();
 	assert!(stored as u64 >= node.acked, "every acknowledged message is stored");
 	let node_rate = report("w3b node (verify + fsync)", &node);
 	println!("  stored: {stored} messages, log {} MiB", store.log_size() >> 20);

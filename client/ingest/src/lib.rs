@@ -61,7 +61,7 @@ impl Default for Limits {
 
 /// Checks and stores messages.
 pub struct Ingestor {
-	store: Arc<MessageStore>,
+	store: Arc<dyn MessageStore>,
 	chain: Arc<dyn ChainView>,
 	limits: Limits,
 	devices: Buckets<(ProjectId, H256)>,
@@ -83,7 +83,7 @@ pub fn now_ms() -> u64 {
 
 impl Ingestor {
 	/// An ingestor storing into `store`, checking against `chain`.
-	pub fn new(store: Arc<MessageStore>, chain: Arc<dyn ChainView>, limits: Limits) -> Self {
+	pub fn new(store: Arc<dyn MessageStore>, chain: Arc<dyn ChainView>, limits: Limits) -> Self {
 		Ingestor {
 			devices: Buckets::new(limits.device_rate),
 			projects: Buckets::new(limits.project_rate),
@@ -94,7 +94,7 @@ impl Ingestor {
 	}
 
 	/// The store messages go to.
-	pub fn store(&self) -> &Arc<MessageStore> {
+	pub fn store(&self) -> &Arc<dyn MessageStore> {
 		&self.store
 	}
 
@@ -200,7 +200,11 @@ impl Ingestor {
 		if device.status == DeviceStatus::Revoked {
 			return Err(IngestError::RevokedDevice);
 		}
-		if let Some(last) = self.store.last_seq(message.project, message.device) {
+		let last = self
+			.store
+			.last_seq(message.project, message.device)
+			.map_err(|e| IngestError::Storage(e.to_string()))?;
+		if let Some(last) = last {
 			if message.seq <= last {
 				return Err(IngestError::StaleSeq { seq: message.seq, last });
 			}

@@ -11,14 +11,14 @@ use w3b_ingest::{
 	external::{self, ExternalBroker},
 	ChainView, Ingestor, Limits,
 };
-use w3b_storage::MessageStore;
+use w3b_storage::{EmbeddedStore, MessageStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_through_mosquitto_are_checked_and_stored() {
 	let broker = Mosquitto::start();
 	let dir = tempfile::tempdir().unwrap();
 	let (chain, devices) = fixture();
-	let store = Arc::new(MessageStore::open(dir.path()).unwrap());
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
 	let ingestor =
 		Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default()));
 	let node = tokio::spawn(external::run(
@@ -73,10 +73,10 @@ async fn messages_through_mosquitto_are_checked_and_stored() {
 		}
 	};
 	assert_eq!(refusal["code"], "bad_signature");
-	while store.pending(1).len() < 2 {
+	while store.pending(1).unwrap().len() < 2 {
 		assert!(tokio::time::Instant::now() < deadline, "messages not stored");
 		tokio::time::sleep(Duration::from_millis(50)).await;
 	}
-	assert_eq!(store.pending(1).len(), 2);
+	assert_eq!(store.pending(1).unwrap().len(), 2);
 	node.abort();
 }

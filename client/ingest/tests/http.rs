@@ -10,18 +10,18 @@ use common::{fixture, Device};
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
 use w3b_ingest::{now_ms, rate::Rate, ChainView, Ingestor, Limits, MemoryChain};
-use w3b_storage::MessageStore;
+use w3b_storage::{EmbeddedStore, MessageStore};
 
 struct Server {
 	addr: SocketAddr,
-	store: Arc<MessageStore>,
+	store: Arc<EmbeddedStore>,
 	_dir: tempfile::TempDir,
 	_runtime: tokio::runtime::Runtime,
 }
 
 fn start(chain: Arc<MemoryChain>, limits: Limits, max_body: usize) -> Server {
 	let dir = tempfile::tempdir().unwrap();
-	let store = Arc::new(MessageStore::open(dir.path()).unwrap());
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
 	let ingestor = Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits));
 	let runtime =
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -53,10 +53,10 @@ fn every_curve_is_accepted_and_stored_before_the_answer() {
 		let (status, body) = post(&server, "1", &device.message(1, 1, b"{\"t\":21}").to_string());
 		assert_eq!(status, 202, "{body}");
 		let hash: H256 = serde_json::from_value(body["hash"].clone()).unwrap();
-		assert!(server.store.contains(&hash));
+		assert!(server.store.contains(&hash).unwrap());
 		assert_eq!(server.store.get(&hash).unwrap().unwrap().message.payload, b"{\"t\":21}");
 	}
-	assert_eq!(server.store.pending(1).len(), 3);
+	assert_eq!(server.store.pending(1).unwrap().len(), 3);
 	// A batch: answers per message.
 	let batch = json!([
 		devices[0].message(1, 2, b"a"),
@@ -71,7 +71,7 @@ fn every_curve_is_accepted_and_stored_before_the_answer() {
 	assert_eq!(results[1]["error"]["code"], "stale_seq");
 	assert!(results[2]["hash"].is_string());
 	assert_eq!(results[3]["error"]["code"], "malformed");
-	assert_eq!(server.store.pending(1).len(), 5);
+	assert_eq!(server.store.pending(1).unwrap().len(), 5);
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{answer}");
 		assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
 	}
-	assert_eq!(server.store.pending(1).len(), 1, "only the good message is stored");
+	assert_eq!(server.store.pending(1).unwrap().len(), 1, "only the good message is stored");
 	// Still serving.
 	let health: Value =
 		ureq::get(&format!("http://{}/health", server.addr)).call().unwrap().into_json().unwrap();
@@ -132,5 +132,5 @@ fn rate_limits_refuse_with_429() {
 	assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
 	// Other devices have their own budget.
 	assert_eq!(post(&server, "1", &devices[1].message(1, 1, b"x").to_string()).0, 202);
-	assert_eq!(server.store.pending(1).len(), 4);
+	assert_eq!(server.store.pending(1).unwrap().len(), 4);
 }

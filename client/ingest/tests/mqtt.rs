@@ -10,12 +10,12 @@ use common::fixture;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 use w3b_ingest::{ChainView, Ingestor, Limits};
-use w3b_storage::MessageStore;
+use w3b_storage::{EmbeddedStore, MessageStore};
 
 /// Runs the MQTT endpoint on loopback; returns its port and the store.
-async fn start(dir: &std::path::Path) -> (u16, Arc<MessageStore>) {
+async fn start(dir: &std::path::Path) -> (u16, Arc<EmbeddedStore>) {
 	let (chain, _) = fixture();
-	let store = Arc::new(MessageStore::open(dir).unwrap());
+	let store = Arc::new(EmbeddedStore::open(dir).unwrap());
 	let ingestor =
 		Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default()));
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,7 +72,7 @@ async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 	let (acks, errors) = collect(&mut eventloop, 4, 0).await;
 	assert_eq!(acks.len(), 4);
 	assert!(errors.is_empty(), "{errors:?}");
-	assert_eq!(store.pending(1).len(), 4, "every acknowledged message is stored");
+	assert_eq!(store.pending(1).unwrap().len(), 4, "every acknowledged message is stored");
 
 	// Refusals: acknowledged (so not resent) but reported, and nothing stored.
 	let mut forged = devices[0].message(1, 3, b"x");
@@ -95,11 +95,11 @@ async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 		codes,
 		["bad_signature", "stale_seq", "project_not_active", "malformed", "malformed", "malformed"]
 	);
-	assert_eq!(store.pending(1).len(), 4, "nothing refused was stored");
+	assert_eq!(store.pending(1).unwrap().len(), 4, "nothing refused was stored");
 
 	// The endpoint keeps serving this and new clients.
 	let body = devices[1].message(1, 9, b"after").to_string();
 	client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
 	collect(&mut eventloop, 1, 0).await;
-	assert_eq!(store.pending(1).len(), 5);
+	assert_eq!(store.pending(1).unwrap().len(), 5);
 }

@@ -9,5 +9,5 @@ pub mod store;
 pub mod vfs;
 
 pub use cid::{Cid, CidError};
-pub use store::{MessageStore, Rejection, StoreError, StoredMessage};
+pub use store::{EmbeddedStore, MessageStore, Rejection, StoreError, StoredMessage};
 pub use vfs::{FsVfs, Vfs};

@@ -12,7 +12,7 @@
 //! in arrival order; the batches (project, seq) -> message hashes; per device the
 //! highest `seq` stored (so a replayed or old `seq` is refused atomically with the
 //! append). Pruning drops sealed batches (never unsealed messages) and
-//! [`MessageStore::compact`] rewrites the log without them.
+//! [`EmbeddedStore::compact`] rewrites the log without them.
 
 use std::{
 	collections::{BTreeMap, HashMap, HashSet},
@@ -81,6 +81,33 @@ pub enum StoreError {
 	/// A batch refers to a message the store does not have, or is sealed twice.
 	#[error("invalid batch: {0}")]
 	InvalidBatch(String),
+}
+
+/// Where acknowledged messages live until their batch is final and retention lets them
+/// go. Every method that changes the store is durable when it returns.
+pub trait MessageStore: Send + Sync {
+	/// Stores `messages`, each unless it is a duplicate or replays its device's `seq`;
+	/// answers per message, in order.
+	fn append(
+		&self,
+		messages: Vec<StoredMessage>,
+	) -> Result<Vec<Result<H256, Rejection>>, StoreError>;
+	/// A stored message.
+	fn get(&self, hash: &H256) -> Result<Option<StoredMessage>, StoreError>;
+	/// Whether a message is stored.
+	fn contains(&self, hash: &H256) -> Result<bool, StoreError>;
+	/// The project's messages not yet in a batch, in arrival order.
+	fn pending(&self, project: ProjectId) -> Result<Vec<H256>, StoreError>;
+	/// The highest `seq` stored for a device.
+	fn last_seq(&self, project: ProjectId, device: DeviceId) -> Result<Option<u64>, StoreError>;
+	/// Records that batch `seq` of `project` holds `messages` (pending messages of the
+	/// project), taking them out of the pending list.
+	fn seal(&self, project: ProjectId, seq: u64, messages: Vec<H256>) -> Result<(), StoreError>;
+	/// The messages of a sealed batch, unless pruned.
+	fn batch(&self, project: ProjectId, seq: u64) -> Result<Option<Vec<H256>>, StoreError>;
+	/// Drops the sealed batches of `project` up to `through_seq`; never pending messages.
+	/// Returns how many messages were dropped.
+	fn prune(&self, project: ProjectId, through_seq: u64) -> Result<usize, StoreError>;
 }
 
 #[derive(Default)]
@@ -199,7 +226,7 @@ enum Request {
 }
 
 /// The embedded message store.
-pub struct MessageStore {
+pub struct EmbeddedStore {
 	path: PathBuf,
 	index: Arc<RwLock<Index>>,
 	reader: RwLock<File>,
@@ -207,7 +234,7 @@ pub struct MessageStore {
 	writer: Option<thread::JoinHandle<()>>,
 }
 
-impl MessageStore {
+impl EmbeddedStore {
 	/// Opens (creating it if needed) the store in `dir`, replaying its log.
 	pub fn open(dir: &Path) -> Result<Self, StoreError> {
 		fs::create_dir_all(dir)?;
@@ -221,7 +248,7 @@ impl MessageStore {
 				.name("w3b-store-writer".into())
 				.spawn(move || write_loop(path, file, index, receiver))?
 		};
-		Ok(MessageStore {
+		Ok(EmbeddedStore {
 			reader: RwLock::new(File::open(&path)?),
 			path,
 			index,
@@ -240,9 +267,23 @@ impl MessageStore {
 		answer.recv().map_err(|_| StoreError::Stopped)
 	}
 
+	/// Rewrites the log with only what is still indexed; returns its new size in bytes.
+	pub fn compact(&self) -> Result<u64, StoreError> {
+		let size = self.request(Request::Compact)??;
+		*self.reader.write().expect("reader lock") = File::open(&self.path)?;
+		Ok(size)
+	}
+
+	/// Size of the log in bytes.
+	pub fn log_size(&self) -> u64 {
+		self.index.read().expect("index lock").len
+	}
+}
+
+impl MessageStore for EmbeddedStore {
 	/// Stores `messages` durably (on disk and fsynced when this returns), each unless it
 	/// is a duplicate or replays its device's `seq`. Answers per message, in order.
-	pub fn append(
+	fn append(
 		&self,
 		messages: Vec<StoredMessage>,
 	) -> Result<Vec<Result<H256, Rejection>>, StoreError> {
@@ -253,7 +294,7 @@ impl MessageStore {
 	}
 
 	/// A stored message.
-	pub fn get(&self, hash: &H256) -> Result<Option<StoredMessage>, StoreError> {
+	fn get(&self, hash: &H256) -> Result<Option<StoredMessage>, StoreError> {
 		let Some((at, len)) = self.index.read().expect("index lock").by_hash.get(hash).copied()
 		else {
 			return Ok(None);
@@ -267,28 +308,30 @@ impl MessageStore {
 	}
 
 	/// Whether a message is stored.
-	pub fn contains(&self, hash: &H256) -> bool {
-		self.index.read().expect("index lock").by_hash.contains_key(hash)
+	fn contains(&self, hash: &H256) -> Result<bool, StoreError> {
+		Ok(self.index.read().expect("index lock").by_hash.contains_key(hash))
 	}
 
 	/// The project's messages not yet in a batch, in arrival order.
-	pub fn pending(&self, project: ProjectId) -> Vec<H256> {
-		self.index.read().expect("index lock").pending.get(&project).cloned().unwrap_or_default()
+	fn pending(&self, project: ProjectId) -> Result<Vec<H256>, StoreError> {
+		Ok(self
+			.index
+			.read()
+			.expect("index lock")
+			.pending
+			.get(&project)
+			.cloned()
+			.unwrap_or_default())
 	}
 
 	/// The highest `seq` stored for a device.
-	pub fn last_seq(&self, project: ProjectId, device: DeviceId) -> Option<u64> {
-		self.index.read().expect("index lock").last_seq.get(&(project, device)).copied()
+	fn last_seq(&self, project: ProjectId, device: DeviceId) -> Result<Option<u64>, StoreError> {
+		Ok(self.index.read().expect("index lock").last_seq.get(&(project, device)).copied())
 	}
 
 	/// Records durably that batch `seq` of `project` holds `messages` (stored, pending
 	/// messages of the project), taking them out of the pending list.
-	pub fn seal(
-		&self,
-		project: ProjectId,
-		seq: u64,
-		messages: Vec<H256>,
-	) -> Result<(), StoreError> {
+	fn seal(&self, project: ProjectId, seq: u64, messages: Vec<H256>) -> Result<(), StoreError> {
 		{
 			let index = self.index.read().expect("index lock");
 			if index.batches.contains_key(&(project, seq)) {
@@ -312,36 +355,24 @@ impl MessageStore {
 	}
 
 	/// The messages of a sealed batch, unless pruned.
-	pub fn batch(&self, project: ProjectId, seq: u64) -> Option<Vec<H256>> {
-		self.index.read().expect("index lock").batches.get(&(project, seq)).cloned()
+	fn batch(&self, project: ProjectId, seq: u64) -> Result<Option<Vec<H256>>, StoreError> {
+		Ok(self.index.read().expect("index lock").batches.get(&(project, seq)).cloned())
 	}
 
 	/// Drops the batches of `project` up to `through_seq` (the caller passes batches whose
 	/// proofs are settled and which retention lets go). Unsealed messages are never
-	/// touched. Returns how many messages were dropped; [`MessageStore::compact`] gives
+	/// touched. Returns how many messages were dropped; [`EmbeddedStore::compact`] gives
 	/// the space back.
-	pub fn prune(&self, project: ProjectId, through_seq: u64) -> Result<usize, StoreError> {
+	fn prune(&self, project: ProjectId, through_seq: u64) -> Result<usize, StoreError> {
 		let before = self.index.read().expect("index lock").by_hash.len();
 		self.request(|reply| {
 			Request::Append(vec![Record::Pruned { project, through_seq }], reply)
 		})??;
 		Ok(before - self.index.read().expect("index lock").by_hash.len())
 	}
-
-	/// Rewrites the log with only what is still indexed; returns its new size in bytes.
-	pub fn compact(&self) -> Result<u64, StoreError> {
-		let size = self.request(Request::Compact)??;
-		*self.reader.write().expect("reader lock") = File::open(&self.path)?;
-		Ok(size)
-	}
-
-	/// Size of the log in bytes.
-	pub fn log_size(&self) -> u64 {
-		self.index.read().expect("index lock").len
-	}
 }
 
-impl Drop for MessageStore {
+impl Drop for EmbeddedStore {
 	fn drop(&mut self) {
 		self.requests.take();
 		if let Some(writer) = self.writer.take() {

@@ -10,7 +10,7 @@ use std::{
 
 use sp_core::H256;
 use w3b_primitives::{DeviceSignature, Message};
-use w3b_storage::{MessageStore, Rejection, StoredMessage};
+use w3b_storage::{EmbeddedStore, MessageStore, Rejection, StoredMessage};
 
 fn stored(project: u64, device: u8, seq: u64, payload: &[u8]) -> StoredMessage {
 	StoredMessage {
@@ -31,7 +31,7 @@ fn stored(project: u64, device: u8, seq: u64, payload: &[u8]) -> StoredMessage {
 #[test]
 fn append_get_and_refuse_duplicates_and_replays() {
 	let dir = tempfile::tempdir().unwrap();
-	let store = MessageStore::open(dir.path()).unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
 	let a = stored(1, 1, 1, b"a");
 	let results =
 		store.append(vec![a.clone(), stored(1, 1, 2, b"b"), stored(1, 2, 1, b"c")]).unwrap();
@@ -39,7 +39,7 @@ fn append_get_and_refuse_duplicates_and_replays() {
 	let hash = a.message.hash();
 	assert_eq!(results[0], Ok(hash));
 	assert_eq!(store.get(&hash).unwrap(), Some(a.clone()));
-	assert_eq!(store.last_seq(1, H256::repeat_byte(1)), Some(2));
+	assert_eq!(store.last_seq(1, H256::repeat_byte(1)).unwrap(), Some(2));
 	// Duplicates, old and equal seqs are refused; within one append too.
 	let again = store
 		.append(vec![
@@ -53,38 +53,38 @@ fn append_get_and_refuse_duplicates_and_replays() {
 	assert_eq!(again[1], Err(Rejection::StaleSeq { seq: 2, last: 2 }));
 	assert!(again[2].is_ok());
 	assert_eq!(again[3], Err(Rejection::StaleSeq { seq: 5, last: 5 }));
-	assert_eq!(store.pending(1).len(), 4);
+	assert_eq!(store.pending(1).unwrap().len(), 4);
 	assert!(store.get(&H256::zero()).unwrap().is_none());
 	// Everything survives a reopen, refusals included.
 	drop(store);
-	let store = MessageStore::open(dir.path()).unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
 	assert_eq!(store.get(&hash).unwrap(), Some(a.clone()));
-	assert_eq!(store.pending(1).len(), 4);
+	assert_eq!(store.pending(1).unwrap().len(), 4);
 	assert_eq!(store.append(vec![a]).unwrap()[0], Err(Rejection::Duplicate(hash)));
 }
 
 #[test]
 fn batches_seal_prune_and_compact() {
 	let dir = tempfile::tempdir().unwrap();
-	let store = MessageStore::open(dir.path()).unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
 	for seq in 1..=6 {
 		store.append(vec![stored(1, 1, seq, &[seq as u8; 100])]).unwrap();
 	}
 	store.append(vec![stored(2, 1, 1, b"other project")]).unwrap();
-	let pending = store.pending(1);
+	let pending = store.pending(1).unwrap();
 	store.seal(1, 0, pending[..3].to_vec()).unwrap();
 	store.seal(1, 1, pending[3..5].to_vec()).unwrap();
-	assert_eq!(store.pending(1), pending[5..]);
-	assert_eq!(store.batch(1, 0).unwrap(), pending[..3]);
+	assert_eq!(store.pending(1).unwrap(), pending[5..]);
+	assert_eq!(store.batch(1, 0).unwrap().unwrap(), pending[..3]);
 	// Sealing twice, or messages that are not pending, is refused.
 	assert!(store.seal(1, 1, vec![]).is_err());
 	assert!(store.seal(1, 2, vec![pending[0]]).is_err());
 	assert!(store.seal(1, 2, vec![H256::zero()]).is_err());
 	// Pruning batch 0 drops its messages, not the pending one nor other projects'.
 	assert_eq!(store.prune(1, 0).unwrap(), 3);
-	assert!(store.get(&pending[0]).unwrap().is_none() && store.batch(1, 0).is_none());
+	assert!(store.get(&pending[0]).unwrap().is_none() && store.batch(1, 0).unwrap().is_none());
 	assert!(store.get(&pending[5]).unwrap().is_some());
-	assert_eq!(store.pending(2).len(), 1);
+	assert_eq!(store.pending(2).unwrap().len(), 1);
 	let before = store.log_size();
 	let after = store.compact().unwrap();
 	assert!(after < before, "{after} < {before}");
@@ -97,17 +97,17 @@ fn batches_seal_prune_and_compact() {
 		Err(Rejection::StaleSeq { seq: 1, last: 7 })
 	);
 	drop(store);
-	let store = MessageStore::open(dir.path()).unwrap();
-	assert_eq!(store.batch(1, 1).unwrap(), pending[3..5]);
-	assert_eq!(store.pending(1).len(), 2);
+	let store = EmbeddedStore::open(dir.path()).unwrap();
+	assert_eq!(store.batch(1, 1).unwrap().unwrap(), pending[3..5]);
+	assert_eq!(store.pending(1).unwrap().len(), 2);
 	assert!(store.get(&pending[0]).unwrap().is_none());
-	assert_eq!(store.last_seq(1, H256::repeat_byte(1)), Some(7));
+	assert_eq!(store.last_seq(1, H256::repeat_byte(1)).unwrap(), Some(7));
 }
 
 #[test]
 fn a_torn_tail_is_cut_and_the_rest_kept() {
 	let dir = tempfile::tempdir().unwrap();
-	let store = MessageStore::open(dir.path()).unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
 	let kept = stored(1, 1, 1, b"kept");
 	store.append(vec![kept.clone()]).unwrap();
 	let size = store.log_size();
@@ -117,12 +117,12 @@ fn a_torn_tail_is_cut_and_the_rest_kept() {
 		std::fs::OpenOptions::new().append(true).open(dir.path().join("messages.log")).unwrap();
 	log.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 5, 6]).unwrap();
 	drop(log);
-	let store = MessageStore::open(dir.path()).unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
 	assert_eq!(store.log_size(), size);
 	assert_eq!(store.get(&kept.message.hash()).unwrap(), Some(kept));
 	store.append(vec![stored(1, 1, 2, b"next")]).unwrap();
 	drop(store);
-	assert_eq!(MessageStore::open(dir.path()).unwrap().pending(1).len(), 2);
+	assert_eq!(EmbeddedStore::open(dir.path()).unwrap().pending(1).unwrap().len(), 2);
 }
 
 /// Child side of the crash test: appends from several threads (devices), each from the
@@ -131,13 +131,13 @@ fn a_torn_tail_is_cut_and_the_rest_kept() {
 #[ignore = "run by kill_during_appends_loses_nothing_acknowledged as a child process"]
 fn crash_child() {
 	let Some(dir) = std::env::var_os("W3B_CRASH_DIR") else { return };
-	let store = MessageStore::open(std::path::Path::new(&dir)).unwrap();
+	let store = EmbeddedStore::open(std::path::Path::new(&dir)).unwrap();
 	let out = std::sync::Mutex::new(std::io::stdout());
 	std::thread::scope(|s| {
 		for device in 0..4u8 {
 			let (store, out) = (&store, &out);
 			s.spawn(move || {
-				let first = store.last_seq(1, H256::repeat_byte(device)).unwrap_or(0) + 1;
+				let first = store.last_seq(1, H256::repeat_byte(device)).unwrap().unwrap_or(0) + 1;
 				for seq in first..first + 1_000_000 {
 					let message = stored(1, device, seq, &[device; 64]);
 					let hash = store.append(vec![message]).unwrap()[0].clone().unwrap();
@@ -178,8 +178,9 @@ fn kill_during_appends_loses_nothing_acknowledged() {
 		}
 		child.wait().unwrap();
 		assert!(acked.len() >= 100, "the child acknowledged too little: {}", acked.len());
-		let store = MessageStore::open(dir.path()).unwrap();
-		let pending: Vec<String> = store.pending(1).iter().map(|h| format!("{h:?}")).collect();
+		let store = EmbeddedStore::open(dir.path()).unwrap();
+		let pending: Vec<String> =
+			store.pending(1).unwrap().iter().map(|h| format!("{h:?}")).collect();
 		let unique: HashSet<&String> = pending.iter().collect();
 		assert_eq!(unique.len(), pending.len(), "a message is stored twice");
 		let missing = acked.iter().filter(|h| !unique.contains(h)).count();
