@@ -21,6 +21,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 # mosquitto: the external MQTT broker the ingestion tests and benchmark run against.
 command -v mosquitto >/dev/null || missing+=(mosquitto)
+# PostgreSQL: the message store's relational backend, tested against a real server.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v clang >/dev/null || missing+=(clang)
 command -v mold >/dev/null || missing+=(mold)
 command -v curl >/dev/null || missing+=(curl)

@@ -1,13 +1,17 @@
 //! Storage of a W3bstream node: the content-addressed VFS where batch bodies live, and
 //! the message store where every acknowledged device message is kept until its batch is
-//! finalized and retention lets it go.
+//! finalized and retention lets it go. The message store has two backends behind
+//! [`MessageStore`]: [`EmbeddedStore`] (the default, nothing to set up) and [`PgStore`]
+//! (PostgreSQL).
 
 #![deny(missing_docs)]
 
 pub mod cid;
+pub mod postgres;
 pub mod store;
 pub mod vfs;
 
 pub use cid::{Cid, CidError};
+pub use postgres::PgStore;
 pub use store::{EmbeddedStore, MessageStore, Rejection, StoreError, StoredMessage};
 pub use vfs::{FsVfs, Vfs};

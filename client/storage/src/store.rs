@@ -78,6 +78,9 @@ pub enum StoreError {
 	/// The writer thread is gone (the store is shutting down or failed before).
 	#[error("message store writer stopped")]
 	Stopped,
+	/// The database backend failed.
+	#[error("message store database: {0}")]
+	Database(String),
 	/// A batch refers to a message the store does not have, or is sealed twice.
 	#[error("invalid batch: {0}")]
 	InvalidBatch(String),

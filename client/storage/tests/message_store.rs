@@ -8,24 +8,16 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use sp_core::H256;
-use w3b_primitives::{DeviceSignature, Message};
-use w3b_storage::{EmbeddedStore, MessageStore, Rejection, StoredMessage};
+mod common;
 
-fn stored(project: u64, device: u8, seq: u64, payload: &[u8]) -> StoredMessage {
-	StoredMessage {
-		message: Message {
-			project,
-			device: H256::repeat_byte(device),
-			seq,
-			timestamp_ms: 1_700_000_000_000 + seq,
-			event_type: b"DEFAULT".to_vec(),
-			payload: payload.to_vec(),
-			encrypted: false,
-		},
-		signature: DeviceSignature::Ed25519([device; 64]),
-		received_ms: 1_700_000_000_000,
-	}
+use common::{backend_suite, stored};
+use sp_core::H256;
+use w3b_storage::{EmbeddedStore, MessageStore, Rejection};
+
+#[test]
+fn embedded_backend_behaves() {
+	let dir = tempfile::tempdir().unwrap();
+	backend_suite(&EmbeddedStore::open(dir.path()).unwrap());
 }
 
 #[test]
