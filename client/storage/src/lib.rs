@@ -8,6 +8,7 @@
 
 pub mod cid;
 pub mod postgres;
+pub mod retention;
 pub mod store;
 pub mod vfs;
 
