@@ -2,11 +2,12 @@
 //! the message store where every acknowledged device message is kept until its batch is
 //! finalized and retention lets it go. The message store has two backends behind
 //! [`MessageStore`]: [`EmbeddedStore`] (the default, nothing to set up) and [`PgStore`]
-//! (PostgreSQL).
+//! (PostgreSQL); the VFS too: [`FsVfs`] (embedded) and [`ipfs::IpfsVfs`] (a Kubo daemon).
 
 #![deny(missing_docs)]
 
 pub mod cid;
+pub mod ipfs;
 pub mod postgres;
 pub mod retention;
 pub mod store;

@@ -1,0 +1,112 @@
+//! The VFS on IPFS, through the Kubo RPC API (`/api/v0/...` of a Kubo-compatible
+//! daemon). Blobs are added as raw leaves with CIDv1, so their CIDs are the ones the
+//! embedded VFS computes; every answer is checked against the CID it should have.
+
+use std::io;
+
+use crate::{cid::Cid, vfs::Vfs};
+
+/// A Kubo RPC endpoint, e.g. `http://127.0.0.1:5001`.
+pub struct IpfsVfs {
+	api: String,
+	agent: ureq::Agent,
+}
+
+fn rpc_error(e: ureq::Error) -> io::Error {
+	io::Error::other(format!("IPFS RPC: {e}"))
+}
+
+impl IpfsVfs {
+	/// A VFS on the daemon at `api`.
+	pub fn new(api: &str) -> Self {
+		IpfsVfs { api: api.trim_end_matches('/').to_string(), agent: ureq::Agent::new() }
+	}
+
+	fn call(&self, path: &str) -> io::Result<ureq::Response> {
+		self.agent.post(&format!("{}/api/v0/{path}", self.api)).call().map_err(rpc_error)
+	}
+}
+
+impl Vfs for IpfsVfs {
+	fn put(&self, data: &[u8]) -> io::Result<Cid> {
+		let boundary = "w3b-blob-boundary";
+		let mut body = format!(
+			"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+		)
+		.into_bytes();
+		body.extend_from_slice(data);
+		body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+		let response = self
+			.agent
+			.post(&format!("{}/api/v0/add?raw-leaves=true&cid-version=1&pin=false", self.api))
+			.set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+			.send_bytes(&body)
+			.map_err(rpc_error)?;
+		let answer: Added = response.into_json()?;
+		let cid: Cid = answer
+			.hash
+			.parse()
+			.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e}")))?;
+		if cid != Cid::of(data) {
+			return Err(io::Error::new(
+				io::ErrorKind::InvalidData,
+				format!(
+					"the daemon answered {cid}, expected {} (blob larger than one block?)",
+					Cid::of(data)
+				),
+			));
+		}
+		Ok(cid)
+	}
+
+	fn get(&self, cid: &Cid) -> io::Result<Option<Vec<u8>>> {
+		let response = match self.call(&format!("cat?arg={cid}")) {
+			Ok(response) => response,
+			Err(e) if e.to_string().contains("500") => return Ok(None),
+			Err(e) => return Err(e),
+		};
+		let mut data = Vec::new();
+		io::Read::read_to_end(&mut response.into_reader(), &mut data)?;
+		if Cid::of(&data) != *cid {
+			return Err(io::Error::new(
+				io::ErrorKind::InvalidData,
+				format!("blob {cid} is corrupt"),
+			));
+		}
+		Ok(Some(data))
+	}
+
+	fn pin(&self, cid: &Cid) -> io::Result<()> {
+		self.call(&format!("pin/add?arg={cid}")).map(drop)
+	}
+
+	fn unpin(&self, cid: &Cid) -> io::Result<()> {
+		match self.call(&format!("pin/rm?arg={cid}")) {
+			// "not pinned" is what we want.
+			Err(e) if e.to_string().contains("500") => Ok(()),
+			other => other.map(drop),
+		}
+	}
+
+	fn is_pinned(&self, cid: &Cid) -> io::Result<bool> {
+		match self.call(&format!("pin/ls?arg={cid}&type=recursive")) {
+			Ok(_) => Ok(true),
+			Err(e) if e.to_string().contains("500") => Ok(false),
+			Err(e) => Err(e),
+		}
+	}
+
+	fn collect(&self) -> io::Result<usize> {
+		let response = self.call("repo/gc")?;
+		let mut text = String::new();
+		io::Read::read_to_string(&mut response.into_reader(), &mut text)?;
+		Ok(text.lines().filter(|l| l.contains("\"Key\"")).count())
+	}
+}
+
+/// Answer of `/api/v0/add`.
+#[derive(serde::Deserialize)]
+struct Added {
+	#[serde(rename = "Hash")]
+	hash: String,
+}
