@@ -4,6 +4,9 @@
 //!   answered `202 {"hash": "0x..."}` once stored, or an array answered
 //!   `200 {"results": [{"hash": ...} | {"error": {"code", "message"}}, ...]}`.
 //!   Refusals of a single message carry an HTTP status and `{"code", "message"}`.
+//! - `POST /srv-applet-mgr/v0/event/{project}`: W3bstream's path, same messages. Its
+//!   unsigned `{"events": [...]}` bodies (publisher tokens) are refused with `malformed`
+//!   and an explanation: the appchain only takes messages signed by a registered device.
 //! - `GET /health`: the process is up. `GET /ready`: it can store messages.
 //!
 //! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`.
@@ -48,6 +51,8 @@ fn refusal(error: IngestError) -> Response {
 pub fn router(ingestor: Arc<Ingestor>, max_body: usize) -> Router {
 	Router::new()
 		.route("/v1/projects/{project}/events", post(post_events))
+		// W3bstream's event endpoint: the same signed messages, for existing clients.
+		.route("/srv-applet-mgr/v0/event/{project}", post(post_events))
 		.route("/health", get(|| async { Json(json!({"status": "ok"})) }))
 		.route("/ready", get(ready))
 		.layer(DefaultBodyLimit::max(max_body))

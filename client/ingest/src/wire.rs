@@ -94,6 +94,11 @@ pub fn parse_body(
 ) -> Result<(Vec<Result<WireMessage, IngestError>>, bool), IngestError> {
 	let value: serde_json::Value =
 		serde_json::from_slice(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+	if value.get("events").is_some() {
+		return Err(IngestError::Malformed(
+			"W3bstream publisher-token events are not accepted: sign each message with the device's registered key".into(),
+		));
+	}
 	let parse =
 		|item| serde_json::from_value(item).map_err(|e| IngestError::Malformed(e.to_string()));
 	Ok(match value {

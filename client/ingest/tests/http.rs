@@ -103,6 +103,12 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		("1", json!({"project": 1}).to_string(), 400, "malformed"),
 		("abc", good.to_string(), 400, "malformed"),
 		("1", "x".repeat(100 << 10), 413, "payload_too_large"),
+		(
+			"1",
+			json!({"events": [{"header": {"token": "t"}, "payload": "aGk="}]}).to_string(),
+			400,
+			"malformed",
+		),
 	];
 	for (project, body, status, code) in cases {
 		let (got, answer) = post(&server, project, &body);
@@ -117,6 +123,12 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 	let ready = ureq::get(&format!("http://{}/ready", server.addr)).call().unwrap();
 	assert_eq!(ready.status(), 200);
 	assert_eq!(post(&server, "1", &devices[0].message(1, 2, b"next").to_string()).0, 202);
+	// W3bstream's path takes the same signed messages.
+	let url = format!("http://{}/srv-applet-mgr/v0/event/1", server.addr);
+	let response =
+		ureq::post(&url).send_string(&devices[1].message(1, 1, b"compat").to_string()).unwrap();
+	assert_eq!(response.status(), 202);
+	assert_eq!(server.store.pending(1).unwrap().len(), 3);
 }
 
 #[test]
