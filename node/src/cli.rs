@@ -98,4 +98,25 @@ pub struct Cli {
 	/// Options of the running node (`--chain`, `--validator`, `--rpc-port`, ...).
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// Device-data ingestion.
+	#[clap(flatten)]
+	pub ingest: IngestArgs,
+}
+
+/// Where devices send data (each endpoint is off unless its option is given).
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+	/// Serve HTTP ingestion (`POST /v1/projects/{project}/events`) on this port.
+	#[arg(long, value_name = "PORT")]
+	pub w3b_http_port: Option<u16>,
+	/// Serve MQTT ingestion (`w3b/projects/{project}/events`) on this port.
+	#[arg(long, value_name = "PORT")]
+	pub w3b_mqtt_port: Option<u16>,
+	/// Ingest from this external MQTT broker instead of (or as well as) serving MQTT.
+	#[arg(long, value_name = "HOST:PORT")]
+	pub w3b_mqtt_broker: Option<String>,
+	/// Address the ingestion endpoints listen on.
+	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
+	pub w3b_listen: std::net::IpAddr,
 }

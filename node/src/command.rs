@@ -157,14 +157,15 @@ pub fn run() -> sc_cli::Result<()> {
 		}
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let ingest = cli.ingest.clone();
 			runner.run_node_until_exit(|config| async move {
 				type Hash = <Block as sp_runtime::traits::Block>::Hash;
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => {
-						service::new_full::<sc_network::NetworkWorker<Block, Hash>>(config)
+						service::new_full::<sc_network::NetworkWorker<Block, Hash>>(config, ingest)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, ingest)
 					}
 				}
 				.map_err(sc_cli::Error::Service)

@@ -130,7 +130,10 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 
 /// Builds and starts the full node: network, RPC, and, on validators, Aura authoring
 /// and the GRANDPA voter.
-pub fn new_full<N>(config: Configuration) -> Result<TaskManager, ServiceError>
+pub fn new_full<N>(
+	config: Configuration,
+	ingest: crate::cli::IngestArgs,
+) -> Result<TaskManager, ServiceError>
 where
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 {
@@ -144,6 +147,8 @@ where
 		transaction_pool,
 		other: (block_import, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
+	let config_base_path = config.base_path.path().to_path_buf();
+	let ingest_client = client.clone();
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
@@ -317,6 +322,9 @@ where
 			sc_consensus_grandpa::run_grandpa_voter(grandpa_params)?,
 		);
 	}
+
+	crate::ingest::start(&ingest, &config_base_path.join("w3b"), ingest_client, &task_manager)
+		.map_err(ServiceError::Other)?;
 
 	Ok(task_manager)
 }

@@ -73,6 +73,8 @@ pub struct NodeConfig {
 	pub node_key: String,
 	/// Bootnode multiaddresses.
 	pub bootnodes: Vec<String>,
+	/// More command-line arguments.
+	pub extra_args: Vec<String>,
 }
 
 /// A running `w3b-node` process.
@@ -127,7 +129,8 @@ impl Node {
 			.args(["--rpc-port", &self.rpc_port.to_string()])
 			.args(["--prometheus-port", &self.prometheus_port.to_string()])
 			.args(["--no-telemetry", "--no-mdns"])
-			.args(["--log", "info"]);
+			.args(["--log", "info"])
+			.args(&self.config.extra_args);
 		for bootnode in &self.config.bootnodes {
 			command.args(["--bootnodes", bootnode]);
 		}
@@ -360,6 +363,22 @@ pub fn hex_0x(bytes: &[u8]) -> String {
 
 fn decode_hex(s: &str) -> Result<Vec<u8>> {
 	Ok(hex::decode(s.trim_start_matches("0x"))?)
+}
+
+/// Polls the JSON-RPC `method` until `done` holds for its answer (panics after
+/// `timeout`).
+pub fn wait_rpc(
+	rpc: &Rpc,
+	method: &str,
+	params: Value,
+	timeout: Duration,
+	done: impl Fn(&Value) -> bool,
+) -> Value {
+	wait_for(method, timeout, || {
+		let answer = rpc.call(method, params.clone())?;
+		Ok(done(&answer).then_some(answer))
+	})
+	.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Polls `check` every 500 ms until it returns `Some`, or fails after `timeout` with

@@ -15,6 +15,7 @@ fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
 			chain: "dev".into(),
 			node_key: dev_node_key(1),
 			bootnodes: vec![],
+			extra_args: vec![],
 		},
 		dir.path(),
 	)

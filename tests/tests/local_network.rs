@@ -23,7 +23,13 @@ fn start_validator(
 	dir: &std::path::Path,
 ) -> Result<Node> {
 	let mut node = Node::start(
-		NodeConfig { identity, chain: "local".into(), node_key: dev_node_key(index), bootnodes },
+		NodeConfig {
+			identity,
+			chain: "local".into(),
+			node_key: dev_node_key(index),
+			bootnodes,
+			extra_args: vec![],
+		},
 		dir,
 	)?;
 	node.wait_rpc_ready(START_TIMEOUT)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sp_core::{Pair, H256};
 use sp_keyring::Sr25519Keyring::{Alice, Bob};
-use w3b_e2e_tests::{dev_node_key, hex_0x, wait_for, Node, NodeConfig, Rpc};
+use w3b_e2e_tests::{dev_node_key, hex_0x, Node, NodeConfig, Rpc};
 use w3b_primitives::{
 	code::sample_module,
 	merkle::merkle_root,
@@ -21,11 +21,7 @@ const STEP: Duration = Duration::from_secs(60);
 
 /// Polls `method` until `done` holds for its answer.
 fn wait_rpc(rpc: &Rpc, method: &str, params: Value, done: impl Fn(&Value) -> bool) -> Value {
-	wait_for(method, STEP, || {
-		let answer = rpc.call(method, params.clone())?;
-		Ok(done(&answer).then_some(answer))
-	})
-	.unwrap_or_else(|e| panic!("{e}"))
+	w3b_e2e_tests::wait_rpc(rpc, method, params, STEP, done)
 }
 
 #[test]
@@ -37,6 +33,7 @@ fn protocol_state_is_served_over_json_rpc() {
 			chain: "dev".into(),
 			node_key: dev_node_key(1),
 			bootnodes: vec![],
+			extra_args: vec![],
 		},
 		dir.path(),
 	)

@@ -10,14 +10,14 @@
 //! `signature` is over [`Message::hash`]: 64 bytes for ed25519 and sr25519, 65
 //! (`r ++ s ++ v`) for secp256k1 (the curve is the registered key's).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sp_core::{bytes::from_hex, H256};
 use w3b_primitives::{DeviceKey, DeviceSignature, Message};
 
 use crate::IngestError;
 
 /// A message and its signature bytes as received.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireMessage {
 	/// Project id.
@@ -48,6 +48,21 @@ fn hex(field: &str, text: &str) -> Result<Vec<u8>, IngestError> {
 }
 
 impl WireMessage {
+	/// The wire form of `message` signed with `signature` (what a device sends).
+	pub fn new(message: &Message, signature: &[u8]) -> Self {
+		let hex = |bytes: &[u8]| sp_core::bytes::to_hex(bytes, false);
+		WireMessage {
+			project: message.project,
+			device: hex(message.device.as_bytes()),
+			seq: message.seq,
+			timestamp_ms: message.timestamp_ms,
+			event_type: String::from_utf8_lossy(&message.event_type).into_owned(),
+			payload: hex(&message.payload),
+			encrypted: message.encrypted,
+			signature: hex(signature),
+		}
+	}
+
 	/// The message, and the raw signature bytes.
 	pub fn into_parts(self) -> Result<(Message, Vec<u8>), IngestError> {
 		let device = hex("device", &self.device)?;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sp_core::{ecdsa, ed25519, sr25519, Pair, H256};
 use w3b_ingest::{now_ms, MemoryChain};
 use w3b_primitives::{
@@ -52,17 +52,11 @@ impl Device {
 			payload: payload.to_vec(),
 			encrypted: false,
 		};
-		let hex = |b: &[u8]| sp_core::bytes::to_hex(b, false);
-		json!({
-			"project": project,
-			"device": hex(message.device.as_bytes()),
-			"seq": seq,
-			"timestamp_ms": timestamp_ms,
-			"event_type": "TEMPERATURE",
-			"payload": hex(payload),
-			"encrypted": false,
-			"signature": hex(&self.sign(&message.hash())),
-		})
+		serde_json::to_value(w3b_ingest::wire::WireMessage::new(
+			&message,
+			&self.sign(&message.hash()),
+		))
+		.unwrap()
 	}
 }
 

@@ -1,0 +1,169 @@
+//! Device-data ingestion inside the node: the chain view over the runtime's
+//! `W3bstreamApi`, and the HTTP and MQTT endpoints (or an external broker) started as
+//! node tasks when asked for on the command line.
+
+use std::{
+	collections::HashMap,
+	net::{IpAddr, SocketAddr},
+	path::Path,
+	sync::{Arc, RwLock},
+};
+
+use sc_service::TaskManager;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use w3b_ingest::{ChainView, Ingestor, Limits};
+use w3b_primitives::{
+	api::W3bstreamApi, project::DeviceRecord, DeviceId, ProjectId, ProjectStatus,
+};
+use w3b_runtime::opaque::Block;
+use w3b_storage::EmbeddedStore;
+
+use crate::{cli::IngestArgs, service::FullClient};
+
+type Hash = <Block as sp_runtime::traits::Block>::Hash;
+
+/// What was read at one best block.
+#[derive(Default)]
+struct Cache {
+	at: Hash,
+	projects: HashMap<ProjectId, Option<ProjectStatus>>,
+	devices: HashMap<(ProjectId, DeviceId), Option<DeviceRecord<u32>>>,
+}
+
+/// Projects and devices as of the best block, read through the runtime API and cached
+/// until the best block changes (a device registered in a block can publish once the
+/// node imports it).
+pub struct RuntimeChainView {
+	client: Arc<FullClient>,
+	cache: RwLock<Cache>,
+}
+
+impl RuntimeChainView {
+	/// A view over `client`.
+	pub fn new(client: Arc<FullClient>) -> Self {
+		RuntimeChainView { client, cache: RwLock::new(Cache::default()) }
+	}
+
+	/// The cached answer at the best block, or `read` it and cache it.
+	fn cached<K: Eq + std::hash::Hash + Copy, V: Clone>(
+		&self,
+		select: fn(&mut Cache) -> &mut HashMap<K, V>,
+		key: K,
+		read: impl FnOnce(Hash) -> V,
+	) -> V {
+		let best = self.client.info().best_hash;
+		{
+			let mut cache = self.cache.write().expect("chain view cache");
+			if cache.at != best {
+				*cache = Cache { at: best, ..Default::default() };
+			}
+			if let Some(value) = select(&mut cache).get(&key) {
+				return value.clone();
+			}
+		}
+		let value = read(best);
+		let mut cache = self.cache.write().expect("chain view cache");
+		if cache.at == best {
+			select(&mut cache).insert(key, value.clone());
+		}
+		value
+	}
+}
+
+impl ChainView for RuntimeChainView {
+	fn project_status(&self, project: ProjectId) -> Option<ProjectStatus> {
+		self.cached(
+			|c| &mut c.projects,
+			project,
+			|at| self.client.runtime_api().project(at, project).ok().flatten().map(|p| p.status),
+		)
+	}
+
+	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>> {
+		self.cached(
+			|c| &mut c.devices,
+			(project, *device),
+			|at| self.client.runtime_api().device(at, project, *device).ok().flatten(),
+		)
+	}
+}
+
+/// Starts the endpoints `args` asks for, storing into `data_dir/messages`.
+pub fn start(
+	args: &IngestArgs,
+	data_dir: &Path,
+	client: Arc<FullClient>,
+	task_manager: &TaskManager,
+) -> Result<(), String> {
+	if args.w3b_http_port.is_none()
+		&& args.w3b_mqtt_port.is_none()
+		&& args.w3b_mqtt_broker.is_none()
+	{
+		return Ok(());
+	}
+	let store = EmbeddedStore::open(&data_dir.join("messages"))
+		.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()))?;
+	let chain = Arc::new(RuntimeChainView::new(client));
+	let ingestor = Arc::new(Ingestor::new(Arc::new(store), chain, Limits::default()));
+	let bind = |port: u16| -> Result<std::net::TcpListener, String> {
+		let addr = SocketAddr::new(args.w3b_listen, port);
+		let listener =
+			std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
+		listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+		Ok(listener)
+	};
+	if let Some(port) = args.w3b_http_port {
+		let listener = bind(port)?;
+		let router = w3b_ingest::http::router(ingestor.clone(), 4 << 20);
+		log::info!(
+			"📡 W3bstream HTTP ingestion on http://{}",
+			listener.local_addr().map_err(|e| e.to_string())?
+		);
+		task_manager.spawn_handle().spawn("w3b-http", Some("w3b"), async move {
+			match tokio::net::TcpListener::from_std(listener) {
+				Ok(listener) => {
+					if let Err(e) = axum::serve(listener, router).await {
+						log::error!("W3bstream HTTP ingestion stopped: {e}");
+					}
+				}
+				Err(e) => log::error!("W3bstream HTTP ingestion: {e}"),
+			}
+		});
+	}
+	if let Some(port) = args.w3b_mqtt_port {
+		let listener = bind(port)?;
+		log::info!(
+			"📡 W3bstream MQTT ingestion on mqtt://{}",
+			listener.local_addr().map_err(|e| e.to_string())?
+		);
+		let ingestor = ingestor.clone();
+		task_manager.spawn_handle().spawn("w3b-mqtt", Some("w3b"), async move {
+			match tokio::net::TcpListener::from_std(listener) {
+				Ok(listener) => w3b_ingest::mqtt::serve(listener, ingestor).await,
+				Err(e) => log::error!("W3bstream MQTT ingestion: {e}"),
+			}
+		});
+	}
+	if let Some(broker) = &args.w3b_mqtt_broker {
+		let (host, port) = broker
+			.rsplit_once(':')
+			.and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)))
+			.ok_or_else(|| format!("--w3b-mqtt-broker `{broker}` is not HOST:PORT"))?;
+		log::info!("📡 W3bstream ingestion from the broker at {broker}");
+		let options = w3b_ingest::external::ExternalBroker {
+			host,
+			port,
+			client_id: format!("w3b-node-{}", std::process::id()),
+		};
+		task_manager.spawn_handle().spawn(
+			"w3b-mqtt-broker",
+			Some("w3b"),
+			w3b_ingest::external::run(options, ingestor),
+		);
+	}
+	Ok(())
+}
+
+/// Where an address is bound when the operator does not say: loopback only.
+pub const DEFAULT_LISTEN: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
