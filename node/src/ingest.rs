@@ -54,7 +54,7 @@ impl RuntimeChainView {
 	) -> V {
 		let best = self.client.info().best_hash;
 		{
-			let mut cache = self.cache.write().expect("chain view cache");
+			let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
 			if cache.at != best {
 				*cache = Cache { at: best, ..Default::default() };
 			}
@@ -63,7 +63,7 @@ impl RuntimeChainView {
 			}
 		}
 		let value = read(best);
-		let mut cache = self.cache.write().expect("chain view cache");
+		let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
 		if cache.at == best {
 			select(&mut cache).insert(key, value.clone());
 		}
