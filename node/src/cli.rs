@@ -116,6 +116,12 @@ pub struct IngestArgs {
 	/// Ingest from this external MQTT broker instead of (or as well as) serving MQTT.
 	#[arg(long, value_name = "HOST:PORT")]
 	pub w3b_mqtt_broker: Option<String>,
+	/// Messages per second one device may send (bursts of twice as many).
+	#[arg(long, value_name = "N", default_value_t = 100.0)]
+	pub w3b_device_rate: f64,
+	/// Messages per second one project may receive (bursts of twice as many).
+	#[arg(long, value_name = "N", default_value_t = 10_000.0)]
+	pub w3b_project_rate: f64,
 	/// Address the ingestion endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,

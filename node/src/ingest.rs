@@ -105,7 +105,13 @@ pub fn start(
 	let store = EmbeddedStore::open(&data_dir.join("messages"))
 		.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()))?;
 	let chain = Arc::new(RuntimeChainView::new(client));
-	let ingestor = Arc::new(Ingestor::new(Arc::new(store), chain, Limits::default()));
+	let rate = |per_second: f64| w3b_ingest::rate::Rate { per_second, burst: 2.0 * per_second };
+	let limits = Limits {
+		device_rate: rate(args.w3b_device_rate),
+		project_rate: rate(args.w3b_project_rate),
+		..Limits::default()
+	};
+	let ingestor = Arc::new(Ingestor::new(Arc::new(store), chain, limits));
 	let bind = |port: u16| -> Result<std::net::TcpListener, String> {
 		let addr = SocketAddr::new(args.w3b_listen, port);
 		let listener =

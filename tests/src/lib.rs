@@ -406,3 +406,66 @@ pub fn wait_for<T>(
 		thread::sleep(Duration::from_millis(500));
 	}
 }
+
+/// `device`'s message `seq` for project 0, signed, in the JSON devices send.
+pub fn signed_message(
+	device: &sp_core::ed25519::Pair,
+	project: u64,
+	seq: u64,
+	payload: &[u8],
+) -> String {
+	use sp_core::Pair;
+	let message = w3b_primitives::Message {
+		project,
+		device: w3b_primitives::DeviceKey::Ed25519(device.public().0).device_id(),
+		seq,
+		timestamp_ms: std::time::SystemTime::now()
+			.duration_since(std::time::UNIX_EPOCH)
+			.expect("clock after 1970")
+			.as_millis() as u64,
+		event_type: b"TEMPERATURE".to_vec(),
+		payload: payload.to_vec(),
+		encrypted: false,
+	};
+	let signature = device.sign(message.hash().as_bytes());
+	serde_json::to_string(&w3b_ingest::wire::WireMessage::new(&message, &signature.0))
+		.expect("JSON")
+}
+
+/// On a dev chain: Alice creates project 0 and registers `device` in it, Bob becomes an
+/// operator and joins its subnet; returns once the project is Active and the device
+/// registered.
+pub fn active_project_with_device(rpc: &Rpc, device: &sp_core::ed25519::Pair, timeout: Duration) {
+	use sp_core::Pair;
+	use sp_keyring::Sr25519Keyring::{Alice, Bob};
+	let key = w3b_primitives::DeviceKey::Ed25519(device.public().0);
+	let submit = |who, call: RuntimeCall| rpc.submit(who, call).expect("transaction accepted");
+	submit(
+		Alice,
+		pallet_projects::Call::create_project {
+			name: b"sensors".to_vec().try_into().expect("short"),
+			metadata: Default::default(),
+			config: Default::default(),
+		}
+		.into(),
+	);
+	submit(
+		Alice,
+		pallet_projects::Call::register_device { project: 0, key: key.clone(), did: None }.into(),
+	);
+	submit(
+		Bob,
+		pallet_operators::Call::register_operator {
+			bond: 100 * w3b_runtime::UNIT,
+			endpoints: Default::default(),
+			did: None,
+		}
+		.into(),
+	);
+	wait_rpc(rpc, "w3b_getOperator", json!([Bob.to_account_id().to_string()]), timeout, |v| {
+		!v.is_null()
+	});
+	submit(Bob, pallet_operators::Call::join_subnet { project: 0 }.into());
+	wait_rpc(rpc, "w3b_getProject", json!([0]), timeout, |v| v["status"] == "Active");
+	wait_rpc(rpc, "w3b_getDevice", json!([0, key.device_id()]), timeout, |v| !v.is_null());
+}
