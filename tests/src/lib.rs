@@ -407,7 +407,7 @@ pub fn wait_for<T>(
 	}
 }
 
-/// `device`'s message `seq` for project 0, signed, in the JSON devices send.
+/// `device`'s message `seq` for `project`, signed, in the JSON devices send.
 pub fn signed_message(
 	device: &sp_core::ed25519::Pair,
 	project: u64,
