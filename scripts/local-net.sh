@@ -42,6 +42,7 @@ for i in "${!validators[@]}"; do
 	name=${validators[$i]}
 	args=(--"$name" --chain local --base-path "$net_dir/$name"
 		--rpc-port $((9944 + i)) --prometheus-port $((9615 + i))
+		--w3b-http-port $((8080 + i)) --w3b-mqtt-port $((1883 + i))
 		--listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
 		--node-key "$(node_key "$i")" --no-mdns --no-telemetry)
 	if [ "$name" != alice ]; then
