@@ -4,8 +4,8 @@
 //! and its `seq` (strictly increasing per device, checked atomically with the store) —
 //! and stored durably before it is acknowledged. A refused message touches nothing.
 //!
-//! Ed25519 signatures (the usual IoT curve) are verified in batches; sr25519 and
-//! secp256k1 one by one. The endpoints: HTTP in [`http`], MQTT in [`mqtt`], or an
+//! Ed25519 and sr25519 signatures are verified in batches; secp256k1 ones (recovered
+//! from the signature) one by one. The endpoints: HTTP in [`http`], MQTT in [`mqtt`], or an
 //! external MQTT broker in [`external`].
 
 #![deny(missing_docs)]

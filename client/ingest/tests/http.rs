@@ -58,11 +58,18 @@ fn every_curve_is_accepted_and_stored_before_the_answer() {
 	}
 	assert_eq!(server.store.pending(1).unwrap().len(), 3);
 	// A batch: answers per message.
+	// Batched signature checks still single out a forged message on each curve.
+	let mut forged_sr = devices[1].message(1, 10, b"x");
+	forged_sr["payload"] = json!("0x79");
+	let mut forged_ed = devices[0].message(1, 11, b"x");
+	forged_ed["payload"] = json!("0x79");
 	let batch = json!([
 		devices[0].message(1, 2, b"a"),
 		devices[0].message(1, 2, b"same seq"),
 		devices[1].message(1, 9, b"b"),
 		{"nonsense": true},
+		forged_sr,
+		forged_ed,
 	]);
 	let (status, body) = post(&server, "1", &batch.to_string());
 	assert_eq!(status, 200);
@@ -71,6 +78,8 @@ fn every_curve_is_accepted_and_stored_before_the_answer() {
 	assert_eq!(results[1]["error"]["code"], "stale_seq");
 	assert!(results[2]["hash"].is_string());
 	assert_eq!(results[3]["error"]["code"], "malformed");
+	assert_eq!(results[4]["error"]["code"], "bad_signature");
+	assert_eq!(results[5]["error"]["code"], "bad_signature");
 	assert_eq!(server.store.pending(1).unwrap().len(), 5);
 }
 
