@@ -1,6 +1,7 @@
 //! The HTTP endpoint (axum).
 //!
-//! - `POST /v1/projects/{project}/events`: one message (JSON object, see [`crate::wire`])
+//! - `POST /v1/projects/{project}/events`: one message (JSON object, see [`crate::wire`];
+//!   or a protobuf `Batch` with `Content-Type: application/x-protobuf`)
 //!   answered `202 {"hash": "0x..."}` once stored, or an array answered
 //!   `200 {"results": [{"hash": ...} | {"error": {"code", "message"}}, ...]}`.
 //!   Refusals of a single message carry an HTTP status and `{"code", "message"}`.
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use axum::{
 	body::Bytes,
 	extract::{rejection::BytesRejection, DefaultBodyLimit, Path, State},
-	http::StatusCode,
+	http::{header::CONTENT_TYPE, HeaderMap, StatusCode},
 	response::{IntoResponse, Response},
 	routing::{get, post},
 	Json, Router,
@@ -72,8 +73,13 @@ async fn ready(State(ingestor): State<Arc<Ingestor>>) -> Response {
 async fn post_events(
 	State(ingestor): State<Arc<Ingestor>>,
 	Path(project): Path<String>,
+	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,
 ) -> Response {
+	let protobuf = headers
+		.get(CONTENT_TYPE)
+		.and_then(|v| v.to_str().ok())
+		.is_some_and(|v| v.contains("protobuf"));
 	let Ok(project) = project.parse::<u64>() else {
 		return refusal(IngestError::Malformed(format!("project `{project}` is not a number")));
 	};
@@ -88,7 +94,7 @@ async fn post_events(
 		}
 		Err(rejection) => return refusal(IngestError::Malformed(rejection.body_text())),
 	};
-	let (messages, is_batch) = match wire::parse_body(&body) {
+	let (messages, is_batch) = match wire::parse_body(&body, protobuf) {
 		Ok(parsed) => parsed,
 		Err(e) => return refusal(e),
 	};
@@ -96,7 +102,7 @@ async fn post_events(
 	let mut results: Vec<Option<Result<sp_core::H256, IngestError>>> = Vec::new();
 	let mut decoded = Vec::new();
 	for message in messages {
-		match message.and_then(wire::WireMessage::into_parts) {
+		match message {
 			Ok(parts) => {
 				results.push(None);
 				decoded.push(parts);

@@ -1,6 +1,6 @@
 //! The embedded MQTT endpoint (MQTT 3.1.1, packets encoded with rumqttc's codec).
 //!
-//! Devices publish signed messages (the JSON of [`crate::wire`]) with QoS 1 to
+//! Devices publish signed messages (JSON or protobuf, see [`crate::wire`]) with QoS 1 to
 //! `w3b/projects/{project}/events`, or W3bstream's `{project}/push/{token}/{event_type}`
 //! (the project by id; the event type must match the message's). The PUBACK is sent
 //! only once the message is durably stored. MQTT 3.1.1 has no negative acknowledgement:
@@ -61,9 +61,7 @@ pub(crate) type Decoded = (u64, w3b_primitives::Message, Vec<u8>);
 pub(crate) fn decode(topic: &str, payload: &[u8]) -> Result<Decoded, IngestError> {
 	let (project, event_type) = parse_topic(topic)
 		.ok_or_else(|| IngestError::Malformed(format!("unknown topic `{topic}`")))?;
-	let (message, signature) = serde_json::from_slice::<wire::WireMessage>(payload)
-		.map_err(|e| IngestError::Malformed(e.to_string()))?
-		.into_parts()?;
+	let (message, signature) = wire::parse_one(payload)?;
 	match event_type {
 		Some(ty) if ty.as_bytes() != message.event_type.as_slice() => {
 			Err(IngestError::Malformed("the topic's event type differs from the message's".into()))
@@ -166,26 +164,10 @@ impl Connection {
 		let mut batches: Vec<ProjectBatch> = Vec::new();
 		for publish in publishes {
 			let slot = outcomes.len();
-			let decoded = match (parse_topic(&publish.topic), publish.qos) {
-				(_, QoS::ExactlyOnce) => {
-					Err(IngestError::Malformed("QoS 2 is not supported; use QoS 1".into()))
-				}
-				(None, _) => {
-					Err(IngestError::Malformed(format!("unknown topic `{}`", publish.topic)))
-				}
-				(Some((project, event_type)), _) => {
-					serde_json::from_slice::<wire::WireMessage>(&publish.payload)
-						.map_err(|e| IngestError::Malformed(e.to_string()))
-						.and_then(wire::WireMessage::into_parts)
-						.and_then(|(message, signature)| match event_type {
-							Some(ty) if ty.as_bytes() != message.event_type.as_slice() => {
-								Err(IngestError::Malformed(
-									"the topic's event type differs from the message's".into(),
-								))
-							}
-							_ => Ok((project, message, signature)),
-						})
-				}
+			let decoded = if publish.qos == QoS::ExactlyOnce {
+				Err(IngestError::Malformed("QoS 2 is not supported; use QoS 1".into()))
+			} else {
+				decode(&publish.topic, &publish.payload)
 			};
 			match decoded {
 				Ok((project, message, signature)) => {

@@ -9,6 +9,17 @@
 //! `device` is the blake2-256 of the device's registered key (its id on chain), and
 //! `signature` is over [`Message::hash`]: 64 bytes for ed25519 and sr25519, 65
 //! (`r ++ s ++ v`) for secp256k1 (the curve is the registered key's).
+//!
+//! The same message in protobuf, for constrained devices ([`ProtoMessage`]; an HTTP body
+//! with `Content-Type: application/x-protobuf` is a [`ProtoBatch`]):
+//!
+//! ```proto
+//! message Message {
+//!   uint64 project = 1; bytes device = 2; uint64 seq = 3; uint64 timestamp_ms = 4;
+//!   string event_type = 5; bytes payload = 6; bool encrypted = 7; bytes signature = 8;
+//! }
+//! message Batch { repeated Message messages = 1; }
+//! ```
 
 use serde::{Deserialize, Serialize};
 use sp_core::{bytes::from_hex, H256};
@@ -47,6 +58,100 @@ fn hex(field: &str, text: &str) -> Result<Vec<u8>, IngestError> {
 	from_hex(text).map_err(|_| IngestError::Malformed(format!("{field} is not hex")))
 }
 
+/// Builds a message from its decoded fields, checking their shape.
+fn message(
+	project: u64,
+	device: &[u8],
+	seq: u64,
+	timestamp_ms: u64,
+	event_type: String,
+	payload: Vec<u8>,
+	encrypted: bool,
+) -> Result<Message, IngestError> {
+	if device.len() != 32 {
+		return Err(IngestError::Malformed("device is not 32 bytes".into()));
+	}
+	if event_type.is_empty() || event_type.len() > 64 {
+		return Err(IngestError::Malformed("event_type must be 1 to 64 bytes".into()));
+	}
+	Ok(Message {
+		project,
+		device: H256::from_slice(device),
+		seq,
+		timestamp_ms,
+		event_type: event_type.into_bytes(),
+		payload,
+		encrypted,
+	})
+}
+
+/// A signed message in protobuf.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProtoMessage {
+	/// Project id.
+	#[prost(uint64, tag = "1")]
+	pub project: u64,
+	/// Device id (32 bytes).
+	#[prost(bytes = "vec", tag = "2")]
+	pub device: Vec<u8>,
+	/// Per-device sequence number.
+	#[prost(uint64, tag = "3")]
+	pub seq: u64,
+	/// Device time, ms since the epoch.
+	#[prost(uint64, tag = "4")]
+	pub timestamp_ms: u64,
+	/// Event type.
+	#[prost(string, tag = "5")]
+	pub event_type: String,
+	/// Payload.
+	#[prost(bytes = "vec", tag = "6")]
+	pub payload: Vec<u8>,
+	/// Whether the payload is encrypted.
+	#[prost(bool, tag = "7")]
+	pub encrypted: bool,
+	/// Signature over the message hash.
+	#[prost(bytes = "vec", tag = "8")]
+	pub signature: Vec<u8>,
+}
+
+/// Several signed messages in protobuf.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProtoBatch {
+	/// The messages.
+	#[prost(message, repeated, tag = "1")]
+	pub messages: Vec<ProtoMessage>,
+}
+
+impl ProtoMessage {
+	/// The protobuf form of `message` signed with `signature`.
+	pub fn new(message: &Message, signature: &[u8]) -> Self {
+		ProtoMessage {
+			project: message.project,
+			device: message.device.as_bytes().to_vec(),
+			seq: message.seq,
+			timestamp_ms: message.timestamp_ms,
+			event_type: String::from_utf8_lossy(&message.event_type).into_owned(),
+			payload: message.payload.clone(),
+			encrypted: message.encrypted,
+			signature: signature.to_vec(),
+		}
+	}
+
+	/// The message, and the raw signature bytes.
+	pub fn into_parts(self) -> Result<(Message, Vec<u8>), IngestError> {
+		let m = message(
+			self.project,
+			&self.device,
+			self.seq,
+			self.timestamp_ms,
+			self.event_type,
+			self.payload,
+			self.encrypted,
+		)?;
+		Ok((m, self.signature))
+	}
+}
+
 impl WireMessage {
 	/// The wire form of `message` signed with `signature` (what a device sends).
 	pub fn new(message: &Message, signature: &[u8]) -> Self {
@@ -66,22 +171,17 @@ impl WireMessage {
 	/// The message, and the raw signature bytes.
 	pub fn into_parts(self) -> Result<(Message, Vec<u8>), IngestError> {
 		let device = hex("device", &self.device)?;
-		if device.len() != 32 {
-			return Err(IngestError::Malformed("device is not 32 bytes".into()));
-		}
-		if self.event_type.is_empty() || self.event_type.len() > 64 {
-			return Err(IngestError::Malformed("event_type must be 1 to 64 bytes".into()));
-		}
-		let message = Message {
-			project: self.project,
-			device: H256::from_slice(&device),
-			seq: self.seq,
-			timestamp_ms: self.timestamp_ms,
-			event_type: self.event_type.into_bytes(),
-			payload: hex("payload", &self.payload)?,
-			encrypted: self.encrypted,
-		};
-		Ok((message, hex("signature", &self.signature)?))
+		let payload = hex("payload", &self.payload)?;
+		let m = message(
+			self.project,
+			&device,
+			self.seq,
+			self.timestamp_ms,
+			self.event_type,
+			payload,
+			self.encrypted,
+		)?;
+		Ok((m, hex("signature", &self.signature)?))
 	}
 }
 
@@ -102,11 +202,18 @@ pub fn signature_for(key: &DeviceKey, bytes: &[u8]) -> Result<DeviceSignature, I
 	})
 }
 
-/// Parses a request body: one message object or an array of them. Answers the messages
-/// (each parsed or why not) and whether the body was an array.
-pub fn parse_body(
-	body: &[u8],
-) -> Result<(Vec<Result<WireMessage, IngestError>>, bool), IngestError> {
+/// A message and its signature bytes, or why it could not be decoded.
+pub type Parts = Result<(Message, Vec<u8>), IngestError>;
+
+/// Parses a request body: JSON (one message object or an array of them) or, when
+/// `protobuf`, a [`ProtoBatch`]. Answers the messages and whether the body was a batch.
+pub fn parse_body(body: &[u8], protobuf: bool) -> Result<(Vec<Parts>, bool), IngestError> {
+	if protobuf {
+		let batch = <ProtoBatch as prost::Message>::decode(body)
+			.map_err(|e| IngestError::Malformed(format!("not a protobuf Batch: {e}")))?;
+		let is_batch = batch.messages.len() != 1;
+		return Ok((batch.messages.into_iter().map(ProtoMessage::into_parts).collect(), is_batch));
+	}
 	let value: serde_json::Value =
 		serde_json::from_slice(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
 	if value.get("events").is_some() {
@@ -114,10 +221,27 @@ pub fn parse_body(
 			"W3bstream publisher-token events are not accepted: sign each message with the device's registered key".into(),
 		));
 	}
-	let parse =
-		|item| serde_json::from_value(item).map_err(|e| IngestError::Malformed(e.to_string()));
+	let parse = |item| {
+		serde_json::from_value::<WireMessage>(item)
+			.map_err(|e| IngestError::Malformed(e.to_string()))
+			.and_then(WireMessage::into_parts)
+	};
 	Ok(match value {
 		serde_json::Value::Array(items) => (items.into_iter().map(parse).collect(), true),
 		single => (vec![parse(single)], false),
 	})
+}
+
+/// Decodes one message sent alone (an MQTT payload): JSON when it starts with `{`,
+/// protobuf otherwise.
+pub fn parse_one(payload: &[u8]) -> Parts {
+	if payload.first() == Some(&b'{') {
+		serde_json::from_slice::<WireMessage>(payload)
+			.map_err(|e| IngestError::Malformed(e.to_string()))?
+			.into_parts()
+	} else {
+		<ProtoMessage as prost::Message>::decode(payload)
+			.map_err(|_| IngestError::Malformed("neither a JSON nor a protobuf message".into()))?
+			.into_parts()
+	}
 }

@@ -155,3 +155,38 @@ fn rate_limits_refuse_with_429() {
 	assert_eq!(post(&server, "1", &devices[1].message(1, 1, b"x").to_string()).0, 202);
 	assert_eq!(server.store.pending(1).unwrap().len(), 4);
 }
+
+#[test]
+fn protobuf_bodies_are_accepted_and_checked_the_same_way() {
+	use prost::Message as _;
+	use w3b_ingest::wire::ProtoBatch;
+	let (chain, devices) = fixture();
+	let server = start(chain, Limits::default(), 1 << 20);
+	let send = |bytes: Vec<u8>| {
+		let url = format!("http://{}/v1/projects/1/events", server.addr);
+		let response =
+			match ureq::post(&url).set("Content-Type", "application/x-protobuf").send_bytes(&bytes)
+			{
+				Ok(r) => r,
+				Err(ureq::Error::Status(_, r)) => r,
+				Err(e) => panic!("{e}"),
+			};
+		(response.status(), response.into_json::<Value>().unwrap())
+	};
+	let single = ProtoBatch { messages: vec![devices[2].proto(1, 1, b"secp256k1 in protobuf")] };
+	let (status, body) = send(single.encode_to_vec());
+	assert_eq!(status, 202, "{body}");
+	let mut short_device = devices[0].proto(1, 1, b"x");
+	short_device.device.truncate(4);
+	let mut forged = devices[1].proto(1, 1, b"x");
+	forged.payload = b"y".to_vec();
+	let batch = ProtoBatch { messages: vec![devices[0].proto(1, 1, b"ok"), short_device, forged] };
+	let (status, body) = send(batch.encode_to_vec());
+	assert_eq!(status, 200);
+	let codes: Vec<Value> =
+		body["results"].as_array().unwrap().iter().map(|r| r["error"]["code"].clone()).collect();
+	assert_eq!(codes, [Value::Null, json!("malformed"), json!("bad_signature")]);
+	let (status, body) = send(vec![0xff, 0xff, 0xff]);
+	assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
+	assert_eq!(server.store.pending(1).unwrap().len(), 2);
+}

@@ -65,14 +65,16 @@ async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 		client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
 	}
 	let compat = devices[0].message(1, 2, b"w3bstream topic").to_string();
+	let proto = prost::Message::encode_to_vec(&devices[1].proto(1, 2, b"protobuf payload"));
+	client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, proto).await.unwrap();
 	client
 		.publish("1/push/publisher-token/TEMPERATURE", QoS::AtLeastOnce, false, compat)
 		.await
 		.unwrap();
-	let (acks, errors) = collect(&mut eventloop, 4, 0).await;
-	assert_eq!(acks.len(), 4);
+	let (acks, errors) = collect(&mut eventloop, 5, 0).await;
+	assert_eq!(acks.len(), 5);
 	assert!(errors.is_empty(), "{errors:?}");
-	assert_eq!(store.pending(1).unwrap().len(), 4, "every acknowledged message is stored");
+	assert_eq!(store.pending(1).unwrap().len(), 5, "every acknowledged message is stored");
 
 	// Refusals: acknowledged (so not resent) but reported, and nothing stored.
 	let mut forged = devices[0].message(1, 3, b"x");
@@ -95,11 +97,11 @@ async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 		codes,
 		["bad_signature", "stale_seq", "project_not_active", "malformed", "malformed", "malformed"]
 	);
-	assert_eq!(store.pending(1).unwrap().len(), 4, "nothing refused was stored");
+	assert_eq!(store.pending(1).unwrap().len(), 5, "nothing refused was stored");
 
 	// The endpoint keeps serving this and new clients.
 	let body = devices[1].message(1, 9, b"after").to_string();
 	client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
 	collect(&mut eventloop, 1, 0).await;
-	assert_eq!(store.pending(1).unwrap().len(), 5);
+	assert_eq!(store.pending(1).unwrap().len(), 6);
 }

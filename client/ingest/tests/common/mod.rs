@@ -42,6 +42,20 @@ impl Device {
 		self.message_at(project, seq, payload, now_ms())
 	}
 
+	/// The same message in protobuf.
+	pub fn proto(&self, project: u64, seq: u64, payload: &[u8]) -> w3b_ingest::wire::ProtoMessage {
+		let message = Message {
+			project,
+			device: self.key().device_id(),
+			seq,
+			timestamp_ms: now_ms(),
+			event_type: b"TEMPERATURE".to_vec(),
+			payload: payload.to_vec(),
+			encrypted: false,
+		};
+		w3b_ingest::wire::ProtoMessage::new(&message, &self.sign(&message.hash()))
+	}
+
 	pub fn message_at(&self, project: u64, seq: u64, payload: &[u8], timestamp_ms: u64) -> Value {
 		let message = Message {
 			project,
