@@ -1,0 +1,103 @@
+//! A project's key-value state as the worker keeps it: the state after the last
+//! finalized batch, plus the writes of batches executed but not yet finalized. A batch
+//! runs on top of the finalized state and the pending batches before it; its writes
+//! become final only with its proof, and an expired proof discards it and every
+//! pending batch after it (they ran on top of it and must run again).
+
+use std::collections::BTreeMap;
+
+use sp_core::H256;
+use w3b_executor::{StateView, Writes};
+
+/// One project's state.
+#[derive(Default, Clone)]
+pub struct ProjectState {
+	finalized: BTreeMap<Vec<u8>, Vec<u8>>,
+	finalized_root: H256,
+	/// Executed, not final: batch seq -> (writes, state root after it).
+	pending: BTreeMap<u64, (Writes, H256)>,
+}
+
+impl ProjectState {
+	/// The state batch `seq` runs on (a copy: the finalized state with the pending
+	/// batches before `seq` applied), and the state root before it.
+	pub fn view_for(&self, seq: u64) -> (std::sync::Arc<dyn StateView>, H256) {
+		let mut base = self.finalized.clone();
+		let mut root = self.finalized_root;
+		for (_, (writes, after)) in self.pending.range(..seq) {
+			base.extend(writes.iter().map(|(k, v)| (k.clone(), v.clone())));
+			root = *after;
+		}
+		(std::sync::Arc::new(base), root)
+	}
+
+	/// Records the result of executing batch `seq`.
+	pub fn record(&mut self, seq: u64, writes: Writes, state_root: H256) {
+		self.pending.insert(seq, (writes, state_root));
+	}
+
+	/// Batch `seq`'s proof is final: its writes (and those of any earlier pending batch)
+	/// join the finalized state. Returns false if `seq` was not executed here.
+	pub fn finalize(&mut self, seq: u64) -> bool {
+		if !self.pending.contains_key(&seq) {
+			return false;
+		}
+		let later = self.pending.split_off(&(seq + 1));
+		for (_, (writes, root)) in std::mem::replace(&mut self.pending, later) {
+			self.finalized.extend(writes);
+			self.finalized_root = root;
+		}
+		true
+	}
+
+	/// Batch `seq`'s proof expired: it and every pending batch after it are discarded.
+	/// Returns the discarded batches that must run again (those after `seq`).
+	pub fn expire(&mut self, seq: u64) -> Vec<u64> {
+		let discarded = self.pending.split_off(&seq);
+		discarded.into_keys().filter(|s| *s > seq).collect()
+	}
+
+	/// The root of the finalized state.
+	pub fn finalized_root(&self) -> H256 {
+		self.finalized_root
+	}
+
+	/// A finalized value.
+	pub fn finalized(&self, key: &[u8]) -> Option<&Vec<u8>> {
+		self.finalized.get(key)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn writes(pairs: &[(&str, &str)]) -> Writes {
+		pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+	}
+
+	#[test]
+	fn pending_batches_layer_finalize_in_order_and_expire_with_their_successors() {
+		let mut state = ProjectState::default();
+		state.record(0, writes(&[("a", "0")]), H256::repeat_byte(1));
+		state.record(1, writes(&[("a", "1"), ("b", "1")]), H256::repeat_byte(2));
+		state.record(2, writes(&[("c", "2")]), H256::repeat_byte(3));
+		let (view, root) = state.view_for(2);
+		assert_eq!(
+			(view.get(b"a"), view.get(b"b"), view.get(b"c")),
+			(Some(b"1".to_vec()), Some(b"1".to_vec()), None)
+		);
+		assert_eq!(root, H256::repeat_byte(2));
+		assert!(state.view_for(0).0.get(b"a").is_none());
+		// Finalizing 0 applies it alone.
+		assert!(state.finalize(0));
+		assert_eq!(state.finalized(b"a"), Some(&b"0".to_vec()));
+		assert_eq!(state.finalized_root(), H256::repeat_byte(1));
+		// Batch 1 expires: 1 is dropped, 2 must run again (it ran on top of 1).
+		assert_eq!(state.expire(1), vec![2]);
+		assert!(!state.finalize(2));
+		let (view, root) = state.view_for(1);
+		assert_eq!((view.get(b"a"), view.get(b"b")), (Some(b"0".to_vec()), None));
+		assert_eq!(root, H256::repeat_byte(1));
+	}
+}
