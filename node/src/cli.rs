@@ -125,4 +125,14 @@ pub struct IngestArgs {
 	/// Address the ingestion endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,
+	/// Run the W3bstream worker: seal, commit, execute and attest for the projects the
+	/// node's operator (key type `w3bo`) joined. Default: on for validators.
+	#[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+	pub w3b_worker: Option<bool>,
+	/// Most messages in one batch (a fuller project seals between blocks).
+	#[arg(long, value_name = "N", default_value_t = 5_000)]
+	pub w3b_max_batch: usize,
+	/// Test only: attest corrupted results, as a byzantine operator would.
+	#[arg(long, hide = true)]
+	pub w3b_corrupt_results: bool,
 }

@@ -12,12 +12,12 @@ use std::{
 use sc_service::TaskManager;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
-use w3b_ingest::{ChainView, Ingestor, Limits};
+use w3b_ingest::{ChainView, IngestObserver, Ingestor, Limits};
 use w3b_primitives::{
 	api::W3bstreamApi, project::DeviceRecord, DeviceId, ProjectId, ProjectStatus,
 };
 use w3b_runtime::opaque::Block;
-use w3b_storage::EmbeddedStore;
+use w3b_storage::{EmbeddedStore, MessageStore};
 
 use crate::{cli::IngestArgs, service::FullClient};
 
@@ -89,21 +89,21 @@ impl ChainView for RuntimeChainView {
 	}
 }
 
-/// Starts the endpoints `args` asks for, storing into `data_dir/messages`.
-pub fn start(
+/// The message store under `data_dir/messages` (created if needed).
+pub fn open_store(data_dir: &Path) -> Result<Arc<EmbeddedStore>, String> {
+	EmbeddedStore::open(&data_dir.join("messages"))
+		.map(Arc::new)
+		.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()))
+}
+
+/// The ingestor checking messages against the chain at the best block and storing them
+/// in `store`, with the limits `args` sets.
+pub fn ingestor(
 	args: &IngestArgs,
-	data_dir: &Path,
+	store: Arc<dyn MessageStore>,
 	client: Arc<FullClient>,
-	task_manager: &TaskManager,
-) -> Result<(), String> {
-	if args.w3b_http_port.is_none()
-		&& args.w3b_mqtt_port.is_none()
-		&& args.w3b_mqtt_broker.is_none()
-	{
-		return Ok(());
-	}
-	let store = EmbeddedStore::open(&data_dir.join("messages"))
-		.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()))?;
+	observer: Option<Arc<dyn IngestObserver>>,
+) -> Ingestor {
 	let chain = Arc::new(RuntimeChainView::new(client));
 	let rate = |per_second: f64| w3b_ingest::rate::Rate { per_second, burst: 2.0 * per_second };
 	let limits = Limits {
@@ -111,7 +111,19 @@ pub fn start(
 		project_rate: rate(args.w3b_project_rate),
 		..Limits::default()
 	};
-	let ingestor = Arc::new(Ingestor::new(Arc::new(store), chain, limits));
+	let ingestor = Ingestor::new(store, chain, limits);
+	match observer {
+		Some(observer) => ingestor.with_observer(observer),
+		None => ingestor,
+	}
+}
+
+/// Starts the endpoints `args` asks for.
+pub fn start(
+	args: &IngestArgs,
+	ingestor: Arc<Ingestor>,
+	task_manager: &TaskManager,
+) -> Result<(), String> {
 	let bind = |port: u16| -> Result<std::net::TcpListener, String> {
 		let addr = SocketAddr::new(args.w3b_listen, port);
 		let listener =

@@ -14,6 +14,7 @@ mod command;
 mod ingest;
 mod rpc;
 mod service;
+mod worker;
 
 fn main() -> sc_cli::Result<()> {
 	command::run()

@@ -147,8 +147,30 @@ where
 		transaction_pool,
 		other: (block_import, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
-	let config_base_path = config.base_path.path().to_path_buf();
-	let ingest_client = client.clone();
+	let w3b_dir = config.base_path.path().join("w3b");
+	let w3b_metrics = config
+		.prometheus_registry()
+		.map(crate::worker::Metrics::register)
+		.transpose()
+		.map_err(|e| ServiceError::Other(format!("registering W3bstream metrics: {e}")))?;
+	let store = crate::ingest::open_store(&w3b_dir).map_err(ServiceError::Other)?;
+	let vfs: Arc<dyn w3b_storage::Vfs> = Arc::new(
+		w3b_storage::FsVfs::open(&w3b_dir.join("vfs"))
+			.map_err(|e| ServiceError::Other(format!("opening the batch VFS: {e}")))?,
+	);
+	let ingestor = Arc::new(crate::ingest::ingestor(
+		&ingest,
+		store.clone(),
+		client.clone(),
+		w3b_metrics.clone().map(|m| Arc::new(m) as Arc<dyn w3b_ingest::IngestObserver>),
+	));
+	let run_worker = ingest.w3b_worker.unwrap_or(config.role.is_authority());
+	if let Some(seed) = config.dev_key_seed.as_deref() {
+		keystore_container
+			.keystore()
+			.sr25519_generate_new(crate::worker::OPERATOR_KEY_TYPE, Some(seed))
+			.map_err(|e| ServiceError::Other(format!("inserting the dev operator key: {e}")))?;
+	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
@@ -169,6 +191,8 @@ where
 			net_config.peer_store_handle(),
 		);
 	net_config.add_notification_protocol(grandpa_protocol_config);
+	let (batch_protocol_config, batch_requests) = crate::worker::protocol::config::<N>();
+	net_config.add_request_response_protocol(batch_protocol_config);
 
 	let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
 		backend.clone(),
@@ -222,11 +246,46 @@ where
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
+		let ingestor = ingestor.clone();
+		let vfs = vfs.clone();
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				data: w3b_rpc::NodeData {
+					ingestor: ingestor.clone(),
+					vfs: vfs.clone(),
+					finalized_proofs: Arc::new({
+						let client = client.clone();
+						move || crate::rpc::finalized_proofs(client.clone())
+					}),
+				},
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};
+
+	task_manager.spawn_handle().spawn(
+		"w3b-batch-protocol",
+		Some("w3b"),
+		crate::worker::protocol::serve(batch_requests, vfs.clone()),
+	);
+	if run_worker {
+		let worker = crate::worker::Worker::new(crate::worker::WorkerParams {
+			client: client.clone(),
+			pool: transaction_pool.clone(),
+			keystore: keystore_container.keystore(),
+			store: store.clone(),
+			vfs: vfs.clone(),
+			fetcher: crate::worker::BatchFetcher::new(network.clone(), sync_service.clone()),
+			state_dir: w3b_dir.join("state"),
+			max_batch: ingest.w3b_max_batch,
+			corrupt_results: ingest.w3b_corrupt_results,
+			metrics: w3b_metrics,
+		})
+		.map_err(ServiceError::Other)?;
+		task_manager.spawn_essential_handle().spawn("w3b-worker", Some("w3b"), worker.run());
+	}
 
 	sc_service::spawn_tasks(sc_service::SpawnTasksParams {
 		network: network.clone(),
@@ -323,8 +382,7 @@ where
 		);
 	}
 
-	crate::ingest::start(&ingest, &config_base_path.join("w3b"), ingest_client, &task_manager)
-		.map_err(ServiceError::Other)?;
+	crate::ingest::start(&ingest, ingestor, &task_manager).map_err(ServiceError::Other)?;
 
 	Ok(task_manager)
 }

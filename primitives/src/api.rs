@@ -39,12 +39,14 @@ sp_api::decl_runtime_apis! {
 		fn subnet(project: ProjectId) -> Vec<AccountId>;
 		/// An operator.
 		fn operator(who: AccountId) -> Option<OperatorInfo<Balance, BlockNumber>>;
-		/// The sequence number the project's next batch must have.
+		/// The number the project's next batch will get.
 		fn next_batch_seq(project: ProjectId) -> u64;
 		/// A batch still in the commitment window.
 		fn batch(project: ProjectId, seq: u64) -> Option<Commitment<AccountId, BlockNumber>>;
 		/// The Merkle root of any committed batch, pruned or not.
 		fn batch_root(project: ProjectId, seq: u64) -> Option<H256>;
+		/// The number of the project's batch with this Merkle root, if committed.
+		fn batch_seq_of_root(project: ProjectId, root: H256) -> Option<u64>;
 		/// The proof of a batch in the commitment window.
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>>;
 	}

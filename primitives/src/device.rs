@@ -39,6 +39,16 @@ pub enum DeviceSignature {
 	Secp256k1([u8; 65]),
 }
 
+impl DeviceSignature {
+	/// The signature's bytes, as the device sent them.
+	pub fn as_bytes(&self) -> &[u8] {
+		match self {
+			DeviceSignature::Ed25519(bytes) | DeviceSignature::Sr25519(bytes) => bytes,
+			DeviceSignature::Secp256k1(bytes) => bytes,
+		}
+	}
+}
+
 impl DeviceKey {
 	/// The device's id: `blake2_256(SCALE(key))`, so a key and its curve name one device.
 	pub fn device_id(&self) -> DeviceId {

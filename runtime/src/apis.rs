@@ -196,6 +196,10 @@ impl_runtime_apis! {
 			Commitments::batch_root(project, seq)
 		}
 
+		fn batch_seq_of_root(project: ProjectId, root: H256) -> Option<u64> {
+			Commitments::batch_seq_of_root(project, root)
+		}
+
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>> {
 			Attestations::proof(project, seq)
 		}

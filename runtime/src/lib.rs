@@ -148,6 +148,45 @@ pub type UncheckedExtrinsic =
 /// The payload a transaction's signer signs.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
+/// What the signer of an immortal transaction with no tip signs: `call` with `nonce`,
+/// for the chain with genesis `genesis` at runtime version `spec_version` /
+/// `tx_version`. Sign `payload.using_encoded(..)`, then [`signed_transaction`].
+pub fn immortal_signed_payload(
+	call: RuntimeCall,
+	nonce: Nonce,
+	spec_version: u32,
+	tx_version: u32,
+	genesis: Hash,
+) -> SignedPayload {
+	let extension: TxExtension = (
+		frame_system::AuthorizeCall::new(),
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(generic::Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+		frame_system::WeightReclaim::new(),
+	);
+	// What each extension adds to the signed payload without travelling in the
+	// transaction: versions, genesis hash, and the era's birth block (genesis for an
+	// immortal transaction).
+	let implicit = ((), (), spec_version, tx_version, genesis, genesis, (), (), (), ());
+	SignedPayload::from_raw(call, extension, implicit)
+}
+
+/// The transaction of `payload` signed by `signer` with `signature`.
+pub fn signed_transaction(
+	payload: SignedPayload,
+	signer: AccountId,
+	signature: Signature,
+) -> UncheckedExtrinsic {
+	let (call, extension, _) = payload.deconstruct();
+	UncheckedExtrinsic::new_signed(call, MultiAddress::Id(signer), signature, extension)
+}
+
 /// Storage migrations to run at the next runtime upgrade.
 #[allow(unused_parens)]
 type Migrations = ();

@@ -156,7 +156,6 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 			Bob,
 			pallet_commitments::Call::commit_batch {
 				project,
-				seq: 0,
 				merkle_root: root,
 				count: 3,
 				bytes: 300,

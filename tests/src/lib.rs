@@ -22,10 +22,12 @@ use codec::{Decode, Encode};
 use serde_json::{json, Value};
 use sp_core::{sr25519, Pair, H256};
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{generic::Era, MultiAddress, MultiSignature};
-use w3b_runtime::{AccountId, Header, RuntimeCall, SignedPayload, TxExtension, UncheckedExtrinsic};
+use sp_runtime::MultiSignature;
+use w3b_runtime::{AccountId, Header, RuntimeCall, UncheckedExtrinsic};
 
 /// Error type of the harness; tests unwrap it with context.
+pub mod demo;
+
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Result type of the harness.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -329,30 +331,13 @@ pub fn signed_extrinsic(
 	tx_version: u32,
 	genesis: H256,
 ) -> UncheckedExtrinsic {
-	let extension: TxExtension = (
-		frame_system::AuthorizeCall::new(),
-		frame_system::CheckNonZeroSender::new(),
-		frame_system::CheckSpecVersion::new(),
-		frame_system::CheckTxVersion::new(),
-		frame_system::CheckGenesis::new(),
-		frame_system::CheckEra::from(Era::Immortal),
-		frame_system::CheckNonce::from(nonce),
-		frame_system::CheckWeight::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::from(0),
-		frame_system::WeightReclaim::new(),
-	);
-	// What each extension adds to the signed payload without travelling in the
-	// transaction: versions, genesis hash, and the era's birth block (genesis for an
-	// immortal transaction).
-	let implicit = ((), (), spec_version, tx_version, genesis, genesis, (), (), (), ());
-	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+	let payload =
+		w3b_runtime::immortal_signed_payload(call, nonce, spec_version, tx_version, genesis);
 	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-	let account: AccountId = signer.public().into();
-	UncheckedExtrinsic::new_signed(
-		call,
-		MultiAddress::Id(account),
+	w3b_runtime::signed_transaction(
+		payload,
+		signer.public().into(),
 		MultiSignature::Sr25519(signature),
-		extension,
 	)
 }
 
@@ -414,6 +399,16 @@ pub fn signed_message(
 	seq: u64,
 	payload: &[u8],
 ) -> String {
+	signed_message_with_hash(device, project, seq, payload).1
+}
+
+/// [`signed_message`] and the message's hash.
+pub fn signed_message_with_hash(
+	device: &sp_core::ed25519::Pair,
+	project: u64,
+	seq: u64,
+	payload: &[u8],
+) -> (H256, String) {
 	use sp_core::Pair;
 	let message = w3b_primitives::Message {
 		project,
@@ -427,9 +422,11 @@ pub fn signed_message(
 		payload: payload.to_vec(),
 		encrypted: false,
 	};
-	let signature = device.sign(message.hash().as_bytes());
-	serde_json::to_string(&w3b_ingest::wire::WireMessage::new(&message, &signature.0))
-		.expect("JSON")
+	let hash = message.hash();
+	let signature = device.sign(hash.as_bytes());
+	let json = serde_json::to_string(&w3b_ingest::wire::WireMessage::new(&message, &signature.0))
+		.expect("JSON");
+	(hash, json)
 }
 
 /// On a dev chain: Alice creates project 0 and registers `device` in it, Bob becomes an

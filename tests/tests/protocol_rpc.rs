@@ -141,7 +141,6 @@ fn protocol_state_is_served_over_json_rpc() {
 		Bob,
 		pallet_commitments::Call::commit_batch {
 			project: 0,
-			seq: 0,
 			merkle_root: root,
 			count: 3,
 			bytes: 96,

@@ -59,6 +59,14 @@ impl Default for Limits {
 	}
 }
 
+/// Told the outcome of every message the [`Ingestor`] checks (metrics).
+pub trait IngestObserver: Send + Sync {
+	/// `count` messages were stored.
+	fn stored(&self, count: usize);
+	/// A message was refused, for the reason with this [`IngestError::code`].
+	fn refused(&self, code: &'static str);
+}
+
 /// Checks and stores messages.
 pub struct Ingestor {
 	store: Arc<dyn MessageStore>,
@@ -66,6 +74,7 @@ pub struct Ingestor {
 	limits: Limits,
 	devices: Buckets<(ProjectId, H256)>,
 	projects: Buckets<ProjectId>,
+	observer: Option<Arc<dyn IngestObserver>>,
 }
 
 /// A message that passed every check but the signature and the store.
@@ -90,6 +99,22 @@ impl Ingestor {
 			store,
 			chain,
 			limits,
+			observer: None,
+		}
+	}
+
+	/// Reports every outcome to `observer`.
+	pub fn with_observer(mut self, observer: Arc<dyn IngestObserver>) -> Self {
+		self.observer = Some(observer);
+		self
+	}
+
+	/// Tells the observer how `results` went.
+	fn observe(&self, results: &[Result<H256, IngestError>]) {
+		let Some(observer) = &self.observer else { return };
+		observer.stored(results.iter().filter(|r| r.is_ok()).count());
+		for error in results.iter().filter_map(|r| r.as_ref().err()) {
+			observer.refused(error.code());
 		}
 	}
 
@@ -143,6 +168,7 @@ impl Ingestor {
 			});
 		}
 		if to_store.is_empty() {
+			self.observe(&results);
 			return results;
 		}
 		match self.store.append(to_store) {
@@ -160,6 +186,7 @@ impl Ingestor {
 				}
 			}
 		}
+		self.observe(&results);
 		results
 	}
 

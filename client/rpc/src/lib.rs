@@ -1,6 +1,10 @@
-//! `w3b_*` JSON-RPC read methods: what dApps, devices and operators ask the chain about
-//! the W3bstream protocol. Each method reads the runtime's `W3bstreamApi` at the best
-//! block, or at `at` when given, and answers `null` for what does not exist.
+//! `w3b_*` JSON-RPC methods: what dApps, devices and operators ask the chain about the
+//! W3bstream protocol. Each read method reads the runtime's `W3bstreamApi` at the best
+//! block, or at `at` when given, and answers `null` for what does not exist. With the
+//! node's data ([`NodeData`]) the methods also submit device messages
+//! (`w3b_submitEvent`), list a batch's messages (`w3b_getBatch`), prove a message's
+//! inclusion (`w3b_getMessageProof`) and stream finalized proofs
+//! (`w3b_subscribeFinalizedProofs`).
 //!
 //! Answers are JSON objects with camelCase fields. Names, event types and handlers are
 //! UTF-8 strings; other bytes are `0x` hex; balances are decimal strings (they exceed
@@ -11,11 +15,13 @@
 
 use std::{marker::PhantomData, sync::Arc};
 
-use codec::Codec;
+use codec::{Codec, Encode};
+use futures::StreamExt;
 use jsonrpsee::{
 	core::RpcResult,
 	proc_macros::rpc,
 	types::{error::ErrorObject, ErrorObjectOwned},
+	PendingSubscriptionSink, SubscriptionMessage,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
@@ -28,11 +34,33 @@ use w3b_primitives::{
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, Proof},
-	AppletId, DeviceId, ProjectId,
+	AppletId, BatchHeader, DeviceId, ProjectId,
 };
+use w3b_ingest::{wire::WireMessage, IngestError, Ingestor};
+use w3b_storage::Vfs;
+use w3b_worker::BatchBody;
 
 /// Error code of a failed runtime API call.
 pub const RUNTIME_ERROR: i32 = 1;
+/// Error code of a refused message (`data.code` is the ingestion error code).
+pub const MESSAGE_REFUSED: i32 = 2;
+/// Error code of a method this node cannot serve (it keeps no W3bstream data).
+pub const UNAVAILABLE: i32 = 3;
+
+/// A stream of finalized proofs, one JSON object each, from the block they were
+/// finalized in once GRANDPA finalized that block.
+pub type ProofStream = futures::stream::BoxStream<'static, Value>;
+
+/// What the data methods need from the node.
+#[derive(Clone)]
+pub struct NodeData {
+	/// Checks and stores submitted messages.
+	pub ingestor: Arc<Ingestor>,
+	/// Batch bodies.
+	pub vfs: Arc<dyn Vfs>,
+	/// Opens a stream of finalized proofs for a subscriber.
+	pub finalized_proofs: Arc<dyn Fn() -> ProofStream + Send + Sync>,
+}
 
 /// The `w3b_*` read methods.
 #[rpc(server)]
@@ -75,7 +103,8 @@ pub trait W3bApi<BlockHash, AccountId> {
 	fn operator(&self, operator: AccountId, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
 
 	/// A committed batch: its header and committer while in the commitment window, its
-	/// Merkle root alone once pruned (`"pruned": true`).
+	/// Merkle root alone once pruned (`"pruned": true`); with `"messages"` (in batch
+	/// order, each as devices send it plus its `hash`) when this node has the body.
 	#[method(name = "w3b_getBatch")]
 	fn batch(
 		&self,
@@ -96,19 +125,76 @@ pub trait W3bApi<BlockHash, AccountId> {
 		batch_seq: u64,
 		at: Option<BlockHash>,
 	) -> RpcResult<Option<Value>>;
+
+	/// Checks and stores a device message (the JSON object devices send over HTTP);
+	/// answers its hash once durably stored, or error [`MESSAGE_REFUSED`] with the
+	/// ingestion error code in `data.code`.
+	#[method(name = "w3b_submitEvent")]
+	fn submit_event(&self, project: ProjectId, message: Value) -> RpcResult<H256>;
+
+	/// The Merkle inclusion proof of message `hash` in batch `batch_seq` of `project`:
+	/// `{merkleRoot, leaf, leafIndex, leafCount, siblings, encoded}` where `encoded` is
+	/// the SCALE `w3b_primitives::merkle::MerkleProof`, verifiable offline with
+	/// `w3b_primitives::merkle::verify_proof` against the committed root; `null` if the
+	/// message is not in the batch.
+	#[method(name = "w3b_getMessageProof")]
+	fn message_proof(
+		&self,
+		project: ProjectId,
+		batch_seq: u64,
+		hash: H256,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Value>>;
+
+	/// Every proof finalized from now on, once its block is GRANDPA-final:
+	/// `{project, batchSeq, outputRoot, agreed, dissenters, blockNumber, blockHash}`.
+	#[subscription(
+		name = "w3b_subscribeFinalizedProofs" => "w3b_finalizedProof",
+		unsubscribe = "w3b_unsubscribeFinalizedProofs",
+		item = Value
+	)]
+	fn subscribe_finalized_proofs(&self);
 }
 
 /// Implements [`W3bApiServer`] over a client of a runtime with `W3bstreamApi`.
 pub struct W3b<C, Block, AccountId, Balance, BlockNumber> {
 	client: Arc<C>,
+	data: Option<NodeData>,
 	_marker: PhantomData<(Block, AccountId, Balance, BlockNumber)>,
 }
 
 impl<C, Block, AccountId, Balance, BlockNumber> W3b<C, Block, AccountId, Balance, BlockNumber> {
-	/// Methods reading through `client`.
+	/// Methods reading through `client`; the data methods answer [`UNAVAILABLE`].
 	pub fn new(client: Arc<C>) -> Self {
-		W3b { client, _marker: PhantomData }
+		W3b { client, data: None, _marker: PhantomData }
 	}
+
+	/// Serves the data methods from `data` too.
+	pub fn with_data(mut self, data: NodeData) -> Self {
+		self.data = Some(data);
+		self
+	}
+
+	fn data(&self) -> RpcResult<&NodeData> {
+		self.data.as_ref().ok_or_else(|| {
+			ErrorObject::owned(UNAVAILABLE, "this node keeps no W3bstream data", None::<()>)
+		})
+	}
+}
+
+/// The body of a committed batch if this node has it.
+fn body_of(vfs: &dyn Vfs, header: &BatchHeader) -> RpcResult<Option<BatchBody>> {
+	w3b_worker::load_body(vfs, header).map_err(|e| {
+		ErrorObject::owned(RUNTIME_ERROR, format!("reading the batch body: {e}"), None::<()>)
+	})
+}
+
+fn message_json(stored: &w3b_storage::StoredMessage) -> Value {
+	let mut json =
+		serde_json::to_value(WireMessage::new(&stored.message, stored.signature.as_bytes()))
+			.unwrap_or(Value::Null);
+	json["hash"] = json!(stored.message.hash());
+	json
 }
 
 fn runtime_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -310,7 +396,17 @@ where
 			Ok((api.batch(at, project, batch_seq)?, api.batch_root(at, project, batch_seq)?))
 		})?;
 		Ok(match (batch, root) {
-			(Some(batch), _) => Some(batch_json(batch)),
+			(Some(batch), _) => {
+				let body = match &self.data {
+					Some(data) => body_of(&*data.vfs, &batch.header)?,
+					None => None,
+				};
+				let mut json = batch_json(batch);
+				if let Some(body) = body {
+					json["messages"] = body.messages.iter().map(message_json).collect();
+				}
+				Some(json)
+			}
 			(None, Some(root)) => Some(
 				json!({"project": project, "seq": batch_seq, "merkleRoot": root, "pruned": true}),
 			),
@@ -329,6 +425,83 @@ where
 		at: Option<Block::Hash>,
 	) -> RpcResult<Option<Value>> {
 		Ok(self.read(at, |api, at| api.proof(at, project, batch_seq))?.map(proof_json))
+	}
+
+	fn submit_event(&self, project: ProjectId, message: Value) -> RpcResult<H256> {
+		let data = self.data()?;
+		let refused = |e: IngestError| {
+			ErrorObject::owned(MESSAGE_REFUSED, e.to_string(), Some(json!({"code": e.code()})))
+		};
+		let wire: WireMessage = serde_json::from_value(message)
+			.map_err(|e| refused(IngestError::Malformed(e.to_string())))?;
+		let parts = wire.into_parts().map_err(refused)?;
+		let result = data.ingestor.ingest(project, vec![parts], w3b_ingest::now_ms());
+		result.into_iter().next().unwrap_or(Err(IngestError::Storage("no answer".into())))
+			.map_err(refused)
+	}
+
+	fn message_proof(
+		&self,
+		project: ProjectId,
+		batch_seq: u64,
+		hash: H256,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Value>> {
+		let data = self.data()?;
+		let Some(batch) = self.read(at, |api, at| api.batch(at, project, batch_seq))? else {
+			return Ok(None);
+		};
+		let Some(body) = body_of(&*data.vfs, &batch.header)? else {
+			return Err(ErrorObject::owned(
+				UNAVAILABLE,
+				format!("this node does not have the body of batch {batch_seq}"),
+				None::<()>,
+			));
+		};
+		let hashes: Vec<H256> = body.messages.iter().map(|m| m.message.hash()).collect();
+		let Some(index) = hashes.iter().position(|h| *h == hash) else { return Ok(None) };
+		let Some(proof) = w3b_primitives::merkle::merkle_proof(&hashes, index) else {
+			return Ok(None);
+		};
+		Ok(Some(json!({
+			"project": project,
+			"batchSeq": batch_seq,
+			"merkleRoot": batch.header.merkle_root,
+			"leaf": hash,
+			"leafIndex": proof.leaf_index,
+			"leafCount": proof.leaf_count,
+			"siblings": proof.siblings.iter().collect::<Vec<_>>(),
+			"encoded": hex(&proof.encode()),
+		})))
+	}
+
+	fn subscribe_finalized_proofs(&self, pending: PendingSubscriptionSink) {
+		let stream = self.data.as_ref().map(|data| (data.finalized_proofs)());
+		tokio::spawn(async move {
+			let Some(mut stream) = stream else {
+				pending
+					.reject(ErrorObject::owned(
+						UNAVAILABLE,
+						"this node keeps no W3bstream data",
+						None::<()>,
+					))
+					.await;
+				return;
+			};
+			let Ok(sink) = pending.accept().await else { return };
+			loop {
+				tokio::select! {
+					item = stream.next() => {
+						let Some(item) = item else { return };
+						let Ok(message) = SubscriptionMessage::from_json(&item) else { return };
+						if sink.send(message).await.is_err() {
+							return;
+						}
+					}
+					_ = sink.closed() => return,
+				}
+			}
+		});
 	}
 }
 

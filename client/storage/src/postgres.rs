@@ -204,6 +204,14 @@ impl MessageStore for PgStore {
 		Ok(Some(rows.iter().map(|row| H256::from_slice(row.get::<_, &[u8]>(0))).collect()))
 	}
 
+	fn last_sealed(&self, project: ProjectId) -> Result<Option<u64>, StoreError> {
+		let row = self
+			.client()
+			.query_one("SELECT max(seq) FROM w3b_batches WHERE project = $1", &[&(project as i64)])
+			.map_err(db)?;
+		Ok(row.get::<_, Option<i64>>(0).map(|seq| seq as u64))
+	}
+
 	fn prune(&self, project: ProjectId, through_seq: u64) -> Result<usize, StoreError> {
 		let mut client = self.client();
 		let mut tx = client.transaction().map_err(db)?;

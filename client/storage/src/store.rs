@@ -108,6 +108,8 @@ pub trait MessageStore: Send + Sync {
 	fn seal(&self, project: ProjectId, seq: u64, messages: Vec<H256>) -> Result<(), StoreError>;
 	/// The messages of a sealed batch, unless pruned.
 	fn batch(&self, project: ProjectId, seq: u64) -> Result<Option<Vec<H256>>, StoreError>;
+	/// The highest batch number of `project` ever sealed, pruned or not.
+	fn last_sealed(&self, project: ProjectId) -> Result<Option<u64>, StoreError>;
 	/// Drops the sealed batches of `project` up to `through_seq`; never pending messages.
 	/// Returns how many messages were dropped.
 	fn prune(&self, project: ProjectId, through_seq: u64) -> Result<usize, StoreError>;
@@ -360,6 +362,12 @@ impl MessageStore for EmbeddedStore {
 	/// The messages of a sealed batch, unless pruned.
 	fn batch(&self, project: ProjectId, seq: u64) -> Result<Option<Vec<H256>>, StoreError> {
 		Ok(self.index.read().expect("index lock").batches.get(&(project, seq)).cloned())
+	}
+
+	fn last_sealed(&self, project: ProjectId) -> Result<Option<u64>, StoreError> {
+		let index = self.index.read().expect("index lock");
+		let live = index.batches.keys().filter(|(p, _)| *p == project).map(|(_, s)| *s).max();
+		Ok(live.max(index.pruned_through.get(&project).copied()))
 	}
 
 	/// Drops the batches of `project` up to `through_seq` (the caller passes batches whose

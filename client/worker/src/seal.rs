@@ -1,7 +1,8 @@
-//! Sealing: the messages of a project received so far, in arrival order, become batch
-//! `seq`: their Merkle root (over message hashes), the body (the stored messages, SCALE
+//! Sealing: the messages of a project received so far, in arrival order, become a batch:
+//! their Merkle root (over message hashes), the body (the stored messages, SCALE
 //! encoded) pinned in the VFS under its CID, and the batch recorded in the message store
-//! so that a restart neither loses nor re-seals it.
+//! under a local number so that a restart neither loses nor re-seals it. The chain gives
+//! the batch its project-wide number when it includes the commitment.
 
 use codec::{Decode, Encode};
 use sp_core::H256;
@@ -18,10 +19,34 @@ pub struct BatchBody {
 /// A sealed batch, ready for `commitments.commit_batch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedBatch {
-	/// What goes on chain.
-	pub header: BatchHeader,
+	/// The project.
+	pub project: ProjectId,
+	/// Its number in this node's message store (not the chain's batch number).
+	pub local_seq: u64,
+	/// Merkle root over the message hashes in batch order.
+	pub merkle_root: H256,
+	/// Number of messages.
+	pub count: u32,
+	/// Size of the body in bytes.
+	pub bytes: u64,
+	/// CIDv1 of the body.
+	pub cid: w3b_primitives::Cid,
 	/// The message hashes in batch order.
 	pub messages: Vec<H256>,
+}
+
+impl SealedBatch {
+	/// Its header once the chain numbered it `seq`.
+	pub fn header(&self, seq: u64) -> BatchHeader {
+		BatchHeader {
+			project: self.project,
+			seq,
+			merkle_root: self.merkle_root,
+			count: self.count,
+			bytes: self.bytes,
+			cid: self.cid.clone(),
+		}
+	}
 }
 
 /// Why sealing or loading a batch failed.
@@ -41,30 +66,18 @@ pub enum SealError {
 	Mismatch(&'static str),
 }
 
-/// The header of the batch made of `messages` (stored messages in order), stored under
-/// `cid`.
-fn header(project: ProjectId, seq: u64, hashes: &[H256], body: &[u8], cid: &Cid) -> BatchHeader {
-	BatchHeader {
-		project,
-		seq,
-		merkle_root: merkle_root(hashes),
-		count: hashes.len() as u32,
-		bytes: body.len() as u64,
-		cid: cid.to_bytes().try_into().expect("a CIDv1 is 36 bytes"),
-	}
-}
-
-/// Seals batch `seq` of `project` from at most `max_messages` pending messages. If batch
-/// `seq` is already sealed (a crash after sealing, before the commitment was included),
-/// returns that batch again instead of sealing another. `None` when nothing is pending.
+/// Seals local batch `local_seq` of `project` from at most `max_messages` pending
+/// messages. If it is already sealed (a crash after sealing, before the commitment was
+/// included), returns that batch again instead of sealing another. `None` when nothing
+/// is pending.
 pub fn seal_batch(
 	store: &dyn MessageStore,
 	vfs: &dyn Vfs,
 	project: ProjectId,
-	seq: u64,
+	local_seq: u64,
 	max_messages: usize,
 ) -> Result<Option<SealedBatch>, SealError> {
-	let (hashes, fresh) = match store.batch(project, seq)? {
+	let (hashes, fresh) = match store.batch(project, local_seq)? {
 		Some(sealed) => (sealed, false),
 		None => {
 			let mut pending = store.pending(project)?;
@@ -81,9 +94,17 @@ pub fn seal_batch(
 	let cid = vfs.put(&body)?;
 	vfs.pin(&cid)?;
 	if fresh {
-		store.seal(project, seq, hashes.clone())?;
+		store.seal(project, local_seq, hashes.clone())?;
 	}
-	Ok(Some(SealedBatch { header: header(project, seq, &hashes, &body, &cid), messages: hashes }))
+	Ok(Some(SealedBatch {
+		project,
+		local_seq,
+		merkle_root: merkle_root(&hashes),
+		count: hashes.len() as u32,
+		bytes: body.len() as u64,
+		cid: cid.to_bytes().try_into().expect("a CIDv1 is 36 bytes"),
+		messages: hashes,
+	}))
 }
 
 fn encode_body(store: &dyn MessageStore, hashes: &[H256]) -> Result<Vec<u8>, SealError> {
@@ -99,11 +120,17 @@ fn encode_body(store: &dyn MessageStore, hashes: &[H256]) -> Result<Vec<u8>, Sea
 pub fn load_body(vfs: &dyn Vfs, header: &BatchHeader) -> Result<Option<BatchBody>, SealError> {
 	let cid = Cid::from_bytes(&header.cid).map_err(|_| SealError::Mismatch("unsupported CID"))?;
 	let Some(bytes) = vfs.get(&cid)? else { return Ok(None) };
+	check_body(header, &bytes).map(Some)
+}
+
+/// Decodes a batch body and checks it against the commitment: size, count, Merkle root
+/// and project (the caller checks the CID of bytes from an untrusted source).
+pub fn check_body(header: &BatchHeader, bytes: &[u8]) -> Result<BatchBody, SealError> {
 	if bytes.len() as u64 != header.bytes {
 		return Err(SealError::Mismatch("size"));
 	}
 	let body =
-		BatchBody::decode(&mut &bytes[..]).map_err(|_| SealError::Mismatch("not a batch body"))?;
+		BatchBody::decode(&mut &*bytes).map_err(|_| SealError::Mismatch("not a batch body"))?;
 	let hashes: Vec<H256> = body.messages.iter().map(|m| m.message.hash()).collect();
 	if hashes.len() as u32 != header.count {
 		return Err(SealError::Mismatch("message count"));
@@ -114,7 +141,7 @@ pub fn load_body(vfs: &dyn Vfs, header: &BatchHeader) -> Result<Option<BatchBody
 	if body.messages.iter().any(|m| m.message.project != header.project) {
 		return Err(SealError::Mismatch("a message of another project"));
 	}
-	Ok(Some(body))
+	Ok(body)
 }
 
 #[cfg(test)]
@@ -147,13 +174,13 @@ mod tests {
 		assert!(seal_batch(&store, &vfs, 1, 0, 10).unwrap().is_none(), "nothing pending");
 		store.append((1..=5).map(stored).collect()).unwrap();
 		let sealed = seal_batch(&store, &vfs, 1, 0, 3).unwrap().unwrap();
-		assert_eq!(sealed.header.count, 3);
+		assert_eq!(sealed.count, 3);
 		assert_eq!(sealed.messages, store.batch(1, 0).unwrap().unwrap());
 		assert_eq!(store.pending(1).unwrap().len(), 2);
 		// Every message is provable against the root.
 		for (i, hash) in sealed.messages.iter().enumerate() {
 			let proof = merkle::merkle_proof(&sealed.messages, i).unwrap();
-			assert!(merkle::verify_proof(&sealed.header.merkle_root, 3, hash, &proof));
+			assert!(merkle::verify_proof(&sealed.merkle_root, 3, hash, &proof));
 		}
 		// Sealing the same seq again (after a crash) gives the same batch, not a new one.
 		drop(store);
@@ -161,10 +188,10 @@ mod tests {
 		assert_eq!(seal_batch(&store, &vfs, 1, 0, 3).unwrap().unwrap(), sealed);
 		assert_eq!(store.pending(1).unwrap().len(), 2);
 		// The body loads back and matches; the next batch takes the rest.
-		let body = load_body(&vfs, &sealed.header).unwrap().unwrap();
+		let body = load_body(&vfs, &sealed.header(0)).unwrap().unwrap();
 		assert_eq!(body.messages.iter().map(|m| m.message.seq).collect::<Vec<_>>(), [1, 2, 3]);
 		let next = seal_batch(&store, &vfs, 1, 1, 10).unwrap().unwrap();
-		assert_eq!(next.header.count, 2);
+		assert_eq!(next.count, 2);
 	}
 
 	#[test]
@@ -175,7 +202,7 @@ mod tests {
 		store.append((1..=3).map(stored).collect()).unwrap();
 		let sealed = seal_batch(&store, &vfs, 1, 0, 10).unwrap().unwrap();
 		let wrong = |f: fn(&mut BatchHeader)| {
-			let mut header = sealed.header.clone();
+			let mut header = sealed.header(0);
 			f(&mut header);
 			load_body(&vfs, &header)
 		};
@@ -191,7 +218,7 @@ mod tests {
 		));
 		// A body the VFS does not have is not an error: fetch it from a peer.
 		let other = Cid::of(b"elsewhere").to_bytes().try_into().unwrap();
-		assert!(wrong_cid(&vfs, &sealed.header, other).unwrap().is_none());
+		assert!(wrong_cid(&vfs, &sealed.header(0), other).unwrap().is_none());
 	}
 
 	fn wrong_cid(

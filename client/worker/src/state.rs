@@ -4,8 +4,9 @@
 //! become final only with its proof, and an expired proof discards it and every
 //! pending batch after it (they ran on top of it and must run again).
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, io, path::Path};
 
+use codec::{Decode, Encode};
 use sp_core::H256;
 use w3b_executor::{StateView, Writes};
 
@@ -14,6 +15,8 @@ use w3b_executor::{StateView, Writes};
 pub struct ProjectState {
 	finalized: BTreeMap<Vec<u8>, Vec<u8>>,
 	finalized_root: H256,
+	/// The last batch whose writes are in `finalized`.
+	finalized_through: Option<u64>,
 	/// Executed, not final: batch seq -> (writes, state root after it).
 	pending: BTreeMap<u64, (Writes, H256)>,
 }
@@ -47,7 +50,48 @@ impl ProjectState {
 			self.finalized.extend(writes);
 			self.finalized_root = root;
 		}
+		self.finalized_through = Some(seq);
 		true
+	}
+
+	/// The last batch whose writes are final.
+	pub fn finalized_through(&self) -> Option<u64> {
+		self.finalized_through
+	}
+
+	/// Whether batch `seq`'s result is pending here.
+	pub fn is_pending(&self, seq: u64) -> bool {
+		self.pending.contains_key(&seq)
+	}
+
+	/// Writes the finalized state to `path` durably (write, fsync, rename): a crash
+	/// leaves the previous or the new file, never a torn one. Pending batches are not
+	/// saved; after a restart they run again.
+	pub fn save(&self, path: &Path) -> io::Result<()> {
+		use std::io::Write;
+		let tmp = path.with_extension("tmp");
+		let mut file = std::fs::File::create(&tmp)?;
+		file.write_all(
+			&(&self.finalized, self.finalized_root, self.finalized_through).encode(),
+		)?;
+		file.sync_all()?;
+		std::fs::rename(&tmp, path)?;
+		if let Some(dir) = path.parent() {
+			std::fs::File::open(dir)?.sync_all()?;
+		}
+		Ok(())
+	}
+
+	/// The finalized state saved at `path`; the empty state if there is no file.
+	pub fn load(path: &Path) -> io::Result<Self> {
+		let bytes = match std::fs::read(path) {
+			Ok(bytes) => bytes,
+			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Self::default()),
+			Err(e) => return Err(e),
+		};
+		let (finalized, finalized_root, finalized_through) = Decode::decode(&mut &bytes[..])
+			.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+		Ok(ProjectState { finalized, finalized_root, finalized_through, pending: BTreeMap::new() })
 	}
 
 	/// Batch `seq`'s proof expired: it and every pending batch after it are discarded.
@@ -99,5 +143,24 @@ mod tests {
 		let (view, root) = state.view_for(1);
 		assert_eq!((view.get(b"a"), view.get(b"b")), (Some(b"0".to_vec()), None));
 		assert_eq!(root, H256::repeat_byte(1));
+	}
+
+	#[test]
+	fn the_finalized_state_survives_a_restart_and_pending_batches_do_not() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("project-1.state");
+		assert_eq!(ProjectState::load(&path).unwrap().finalized_through(), None);
+		let mut state = ProjectState::default();
+		state.record(0, writes(&[("a", "0")]), H256::repeat_byte(1));
+		state.record(1, writes(&[("b", "1")]), H256::repeat_byte(2));
+		assert!(state.finalize(0));
+		state.save(&path).unwrap();
+		let loaded = ProjectState::load(&path).unwrap();
+		assert_eq!(loaded.finalized_through(), Some(0));
+		assert_eq!(loaded.finalized_root(), H256::repeat_byte(1));
+		assert_eq!(loaded.finalized(b"a"), Some(&b"0".to_vec()));
+		assert!(!loaded.is_pending(1));
+		std::fs::write(&path, b"garbage").unwrap();
+		assert!(ProjectState::load(&path).is_err(), "a corrupt file is an error, not a reset");
 	}
 }

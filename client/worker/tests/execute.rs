@@ -53,10 +53,10 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 	for (seq, range) in [(0u64, 1..=5u64), (1, 6..=8)] {
 		store.append(range.map(stored).collect()).unwrap();
 		let sealed = seal_batch(&store, &vfs, 1, seq, 100).unwrap().unwrap();
-		let body = load_body(&vfs, &sealed.header).unwrap().unwrap();
-		let result =
-			execute_batch(&executor, &project, &sealed.header, &body, 1_000, &mut state).unwrap();
-		headers.push((sealed.header, body));
+		let header = sealed.header(seq);
+		let body = load_body(&vfs, &header).unwrap().unwrap();
+		let result = execute_batch(&executor, &project, &header, &body, 1_000, &mut state).unwrap();
+		headers.push((header, body));
 		results.push(result);
 	}
 	// Batch 1 ran on top of pending batch 0.

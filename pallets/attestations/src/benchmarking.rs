@@ -65,7 +65,6 @@ fn committed_batch<T: Config>(size: u32) -> (ProjectId, Vec<T::AccountId>) {
 	pallet_commitments::Pallet::<T>::commit_batch(
 		RawOrigin::Signed(operators[0].clone()).into(),
 		project,
-		0,
 		H256::repeat_byte(1),
 		1000,
 		100_000,

@@ -129,7 +129,6 @@ pub fn commit(project: ProjectId) -> u64 {
 	assert_ok!(Commitments::commit_batch(
 		RuntimeOrigin::signed(committer),
 		project,
-		seq,
 		H256::from_low_u64_be(seq + 1),
 		10,
 		1_000,

@@ -321,7 +321,6 @@ fn rounds_closing_in_one_block_are_bounded() {
 			Commitments::commit_batch(
 				RuntimeOrigin::signed(OPERATORS[0]),
 				last,
-				0,
 				H256::zero(),
 				1,
 				1,

@@ -82,7 +82,6 @@ mod benchmarks {
 		_(
 			RawOrigin::Signed(operator),
 			project,
-			existing,
 			H256::repeat_byte(2),
 			1000,
 			100_000,

@@ -13,9 +13,12 @@
 //! Each block interval an operator of an Active project's subnet seals the messages it
 //! received into a batch (stored off chain under a CID) and calls
 //! [`Pallet::commit_batch`] with the batch's Merkle root over message hashes, its message
-//! count, size and CID. Batches are numbered per project from 0 without gaps: a number
-//! already used or one that skips ahead is refused, so each batch is committed exactly
-//! once. A commitment opens the batch's attestation round ([`Config::Observer`]).
+//! count, size and CID. The chain numbers each project's batches from 0 without gaps, in
+//! the order it includes them, so that several operators ingesting for one project can
+//! commit in the same block without racing for a number. A Merkle root already
+//! committed for the project is refused ([`RootSeqs`]), so an operator that resubmits a
+//! batch after a restart never commits it twice. A commitment opens the batch's
+//! attestation round ([`Config::Observer`]).
 //!
 //! Commitment headers are kept as a window per project: at most
 //! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
@@ -110,6 +113,12 @@ pub mod pallet {
 	pub type BatchRoots<T> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, H256>;
 
+	/// The batch number of every Merkle root ever committed, per project: a batch
+	/// resubmitted after a crash is recognised and refused.
+	#[pallet::storage]
+	pub type RootSeqs<T> =
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Identity, H256, u64>;
+
 	/// Events of this pallet.
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -149,10 +158,8 @@ pub mod pallet {
 		ProjectNotActive,
 		/// The caller is not in the project's subnet.
 		NotSubnetMember,
-		/// A batch with this number is already committed.
+		/// A batch with this Merkle root is already committed for the project.
 		BatchAlreadyCommitted,
-		/// The number skips ahead of the project's next batch number.
-		WrongSequence,
 		/// A batch has at least one message.
 		EmptyBatch,
 		/// The CID is not a CIDv1.
@@ -161,26 +168,26 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Commits batch `seq` of `project` and opens its attestation round; prunes up to
+		/// Commits the next batch of `project` and opens its attestation round; prunes up to
 		/// [`Config::MaxPrunePerCommit`] old settled batches the window or the retention
 		/// policy no longer keeps.
 		///
 		/// - Origin: signed by an operator in the project's subnet.
-		/// - `seq`: the project's next batch number.
 		/// - `merkle_root`: [`w3b_primitives::merkle::merkle_root`] over the message hashes
-		///   in batch order; `count` > 0 messages; `bytes` the body's size; `cid` its CIDv1.
+		///   in batch order, not committed before for the project; `count` > 0 messages;
+		///   `bytes` the body's size; `cid` its CIDv1.
+		/// - The batch gets the project's next number ([`NextBatchSeq`]), given in the event.
 		///
 		/// Emits [`Event::BatchCommitted`] and [`Event::BatchPruned`] per pruned batch.
 		/// Errors: [`Error::UnknownProject`], [`Error::ProjectNotActive`],
 		/// [`Error::NotSubnetMember`], [`Error::BatchAlreadyCommitted`],
-		/// [`Error::WrongSequence`], [`Error::EmptyBatch`], [`Error::InvalidCid`], or the
+		/// [`Error::EmptyBatch`], [`Error::InvalidCid`], or the
 		/// attestations pallet's error when the round cannot be opened.
 		#[pallet::call_index(0)]
 		#[pallet::weight(<T as Config>::WeightInfo::commit_batch(T::MaxPrunePerCommit::get()))]
 		pub fn commit_batch(
 			origin: OriginFor<T>,
 			project: ProjectId,
-			seq: u64,
 			merkle_root: H256,
 			count: u32,
 			bytes: u64,
@@ -195,12 +202,14 @@ pub mod pallet {
 				pallet_operators::Pallet::<T>::is_member(project, &committer),
 				Error::<T>::NotSubnetMember
 			);
-			let next = NextBatchSeq::<T>::get(project);
-			ensure!(seq >= next, Error::<T>::BatchAlreadyCommitted);
-			ensure!(seq == next, Error::<T>::WrongSequence);
+			ensure!(
+				!RootSeqs::<T>::contains_key(project, merkle_root),
+				Error::<T>::BatchAlreadyCommitted
+			);
 			ensure!(count > 0, Error::<T>::EmptyBatch);
 			ensure!(cid.first() == Some(&1), Error::<T>::InvalidCid);
 
+			let seq = NextBatchSeq::<T>::get(project);
 			let header = BatchHeader { project, seq, merkle_root, count, bytes, cid: cid.clone() };
 			T::Observer::batch_committed(&header)?;
 			Batches::<T>::insert(
@@ -214,6 +223,7 @@ pub mod pallet {
 				},
 			);
 			BatchRoots::<T>::insert(project, seq, merkle_root);
+			RootSeqs::<T>::insert(project, merkle_root, seq);
 			NextBatchSeq::<T>::insert(project, seq + 1);
 			RetainedBytes::<T>::mutate(project, |total| *total = total.saturating_add(bytes));
 			Self::deposit_event(Event::BatchCommitted {
@@ -282,7 +292,12 @@ impl<T: Config> Pallet<T> {
 		BatchRoots::<T>::get(project, seq)
 	}
 
-	/// The number `project`'s next batch must have.
+	/// The number of the batch of `project` with Merkle root `root`, if committed.
+	pub fn batch_seq_of_root(project: ProjectId, root: H256) -> Option<u64> {
+		RootSeqs::<T>::get(project, root)
+	}
+
+	/// The number `project`'s next batch will have.
 	pub fn next_batch_seq(project: ProjectId) -> u64 {
 		NextBatchSeq::<T>::get(project)
 	}

@@ -11,12 +11,13 @@ fn cid() -> Cid {
 	cid.try_into().unwrap()
 }
 
-fn root(seq: u64) -> H256 {
-	H256::from_low_u64_be(seq + 1)
+fn root(n: u64) -> H256 {
+	H256::from_low_u64_be(n + 1)
 }
 
-fn commit(who: u64, project: ProjectId, seq: u64, bytes: u64) -> DispatchResultWithPostInfo {
-	Commitments::commit_batch(RuntimeOrigin::signed(who), project, seq, root(seq), 3, bytes, cid())
+/// Commits batch `n` (the batch with Merkle root `root(n)`).
+fn commit(who: u64, project: ProjectId, n: u64, bytes: u64) -> DispatchResultWithPostInfo {
+	Commitments::commit_batch(RuntimeOrigin::signed(who), project, root(n), 3, bytes, cid())
 }
 
 #[test]
@@ -61,17 +62,29 @@ fn commit_batch_records_header_root_and_opens_round() {
 }
 
 #[test]
-fn sequence_numbers_have_no_gaps_and_no_duplicates() {
+fn the_chain_numbers_batches_without_gaps_and_refuses_a_root_twice() {
 	new_test_ext().execute_with(|| {
 		let p = active_project(Default::default());
-		assert_noop!(commit(OPERATORS[0], p, 1, 10), Error::<Test>::WrongSequence);
-		assert_ok!(commit(OPERATORS[0], p, 0, 10));
-		assert_noop!(commit(OPERATORS[1], p, 0, 10), Error::<Test>::BatchAlreadyCommitted);
-		assert_noop!(commit(OPERATORS[1], p, 2, 10), Error::<Test>::WrongSequence);
-		assert_ok!(commit(OPERATORS[1], p, 1, 10));
-		// Numbering is per project.
+		// Operators commit in any order; batches are numbered as they are included.
+		assert_ok!(commit(OPERATORS[0], p, 7, 10));
+		assert_ok!(commit(OPERATORS[1], p, 3, 10));
+		assert_eq!(
+			(Commitments::batch_root(p, 0), Commitments::batch_root(p, 1)),
+			(Some(root(7)), Some(root(3)))
+		);
+		assert_eq!(
+			(Commitments::batch_seq_of_root(p, root(7)), Commitments::batch_seq_of_root(p, root(3))),
+			(Some(0), Some(1))
+		);
+		assert_eq!(Commitments::batch_seq_of_root(p, root(4)), None);
+		// The same batch resubmitted, by anyone, is refused.
+		assert_noop!(commit(OPERATORS[0], p, 7, 10), Error::<Test>::BatchAlreadyCommitted);
+		assert_noop!(commit(OPERATORS[2], p, 3, 10), Error::<Test>::BatchAlreadyCommitted);
+		assert_eq!(Commitments::next_batch_seq(p), 2);
+		// Numbering and roots are per project.
 		let q = active_project(Default::default());
-		assert_ok!(commit(OPERATORS[0], q, 0, 10));
+		assert_ok!(commit(OPERATORS[0], q, 7, 10));
+		assert_eq!(Commitments::batch_seq_of_root(q, root(7)), Some(0));
 	});
 }
 
@@ -105,12 +118,12 @@ fn malformed_batches_are_refused() {
 		let p = active_project(Default::default());
 		let origin = || RuntimeOrigin::signed(OPERATORS[0]);
 		assert_noop!(
-			Commitments::commit_batch(origin(), p, 0, root(0), 0, 0, cid()),
+			Commitments::commit_batch(origin(), p, root(0), 0, 0, cid()),
 			Error::<Test>::EmptyBatch
 		);
 		for bad in [vec![], vec![0x12, 0x20, 1, 2]] {
 			assert_noop!(
-				Commitments::commit_batch(origin(), p, 0, root(0), 1, 1, bad.try_into().unwrap()),
+				Commitments::commit_batch(origin(), p, root(0), 1, 1, bad.try_into().unwrap()),
 				Error::<Test>::InvalidCid
 			);
 		}

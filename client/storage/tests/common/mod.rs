@@ -52,8 +52,10 @@ pub fn backend_suite(store: &dyn MessageStore) {
 	assert_eq!(pending[0], hash, "arrival order");
 
 	// Batches take messages out of the pending list, in the given order.
+	assert_eq!(store.last_sealed(1).unwrap(), None);
 	let batch = vec![pending[2], pending[0]];
 	store.seal(1, 0, batch.clone()).unwrap();
+	assert_eq!(store.last_sealed(1).unwrap(), Some(0));
 	assert_eq!(store.batch(1, 0).unwrap(), Some(batch));
 	assert_eq!(store.pending(1).unwrap(), vec![pending[1], pending[3]]);
 	assert!(store.seal(1, 0, vec![pending[1]]).is_err(), "sealed twice");
@@ -67,6 +69,9 @@ pub fn backend_suite(store: &dyn MessageStore) {
 	assert_eq!(store.batch(1, 0).unwrap(), None);
 	assert_eq!(store.get(&hash).unwrap(), None);
 	assert!(store.batch(1, 1).unwrap().is_some());
+	assert_eq!(store.last_sealed(1).unwrap(), Some(1));
+	store.prune(1, 1).unwrap();
+	assert_eq!(store.last_sealed(1).unwrap(), Some(1), "pruned batches still count");
 	assert_eq!(store.pending(1).unwrap(), vec![pending[3]]);
 	assert_eq!(
 		store.append(vec![stored(1, 1, 1, b"a")]).unwrap()[0],

@@ -1,0 +1,594 @@
+//! The W3bstream worker inside the node (`--w3b-worker`, on by default for validators).
+//!
+//! On every new best block, for each project whose subnet the node's operator joined:
+//! 1. seal the messages this node received into a batch and commit it
+//!    (`commitments.commit_batch`), resubmitting what a restart or a dropped
+//!    transaction left uncommitted;
+//! 2. run every newly committed batch, in order, with the project's applets (fetching
+//!    bodies it lacks from peers over [`protocol::PROTOCOL`]) and attest the result
+//!    (`attestations.attest`);
+//! 3. once a proof is settled in a GRANDPA-final block, make the batch's state final or
+//!    roll it back, saving the finalized state so that a restart resumes from it.
+//!
+//! Between blocks it seals early when a project has a full batch waiting.
+
+pub mod metrics;
+pub mod protocol;
+mod tx;
+
+use std::{
+	collections::{BTreeMap, BTreeSet, HashMap},
+	path::PathBuf,
+	sync::Arc,
+	time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use sc_client_api::BlockchainEvents;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::{crypto::KeyTypeId, H256};
+use sp_keystore::KeystorePtr;
+use w3b_executor::{EngineConfig, Executor};
+use w3b_primitives::{
+	api::W3bstreamApi, proof::Outputs, AppletId, ProjectId, ProjectStatus, ProofStatus,
+};
+use w3b_runtime::{opaque::Block, BlockNumber, RuntimeCall};
+use w3b_storage::{Cid, MessageStore, Vfs};
+use w3b_worker::{
+	execute::{execute_batch, ProjectContext},
+	seal_batch, BatchBody, ProjectState, SealedBatch,
+};
+
+use crate::service::FullClient;
+pub use metrics::Metrics;
+pub use protocol::BatchFetcher;
+pub use tx::Pool;
+
+type Hash = <Block as sp_runtime::traits::Block>::Hash;
+
+/// Key type of the operator key in the keystore (sr25519): the account that commits
+/// and attests. Insert it with `w3b-node key insert --key-type w3bo --scheme sr25519`;
+/// dev nodes (`--alice`, ...) get the dev account's key.
+pub const OPERATOR_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bo");
+
+/// Blocks a commitment may wait for inclusion before it is submitted again (the chain
+/// refuses a batch committed twice, so resubmitting is safe).
+const RESUBMIT_AFTER_BLOCKS: BlockNumber = 10;
+/// Local batches checked for a missing commitment after a restart.
+const RECOVERY_WINDOW: u64 = 64;
+/// Batches one project seals per block at most (a backlog drains over a few blocks).
+const MAX_SEALS_PER_BLOCK: usize = 4;
+/// A project's state is loaded before anything works on it.
+const NOT_LOADED: &str = "the project's worker state is not loaded";
+
+/// What the worker needs from the node.
+pub struct WorkerParams {
+	/// The client.
+	pub client: Arc<FullClient>,
+	/// The transaction pool.
+	pub pool: Arc<Pool>,
+	/// The keystore with the operator key.
+	pub keystore: KeystorePtr,
+	/// Where ingested messages are.
+	pub store: Arc<dyn MessageStore>,
+	/// Where batch bodies are.
+	pub vfs: Arc<dyn Vfs>,
+	/// Fetches bodies from peers.
+	pub fetcher: BatchFetcher,
+	/// Where each project's finalized state is saved.
+	pub state_dir: PathBuf,
+	/// Most messages in one batch.
+	pub max_batch: usize,
+	/// Test-only: attest a corrupted result (a byzantine operator).
+	pub corrupt_results: bool,
+	/// Metrics, if the node has a Prometheus endpoint.
+	pub metrics: Option<Metrics>,
+}
+
+/// A commitment this node submitted, until it is included.
+struct InFlight {
+	sealed: SealedBatch,
+	submitted_at: BlockNumber,
+}
+
+/// The worker's view of one project.
+struct ProjectWork {
+	state: ProjectState,
+	/// The next local batch number to seal.
+	next_local: u64,
+	/// Local batches submitted and not yet seen on chain.
+	in_flight: BTreeMap<u64, InFlight>,
+	/// The next chain batch to execute.
+	next_exec: u64,
+	/// Output roots of executed batches until they are settled.
+	results: BTreeMap<u64, H256>,
+	/// Batches attested (one vote per batch, even if a batch runs again).
+	attested: BTreeSet<u64>,
+}
+
+/// The worker.
+pub struct Worker {
+	client: Arc<FullClient>,
+	keystore: KeystorePtr,
+	store: Arc<dyn MessageStore>,
+	vfs: Arc<dyn Vfs>,
+	fetcher: BatchFetcher,
+	executor: Arc<Executor>,
+	state_dir: PathBuf,
+	max_batch: usize,
+	corrupt_results: bool,
+	metrics: Option<Metrics>,
+	pool: Arc<Pool>,
+	tx: Option<tx::TxSender>,
+	projects: HashMap<ProjectId, ProjectWork>,
+	/// Whether "no operator" was already logged.
+	told_no_operator: bool,
+}
+
+impl Worker {
+	/// A worker; fails if the engine cannot start or the state directory is unusable.
+	pub fn new(params: WorkerParams) -> Result<Self, String> {
+		std::fs::create_dir_all(&params.state_dir)
+			.map_err(|e| format!("creating {}: {e}", params.state_dir.display()))?;
+		let executor = Executor::new(EngineConfig::default())
+			.map_err(|e| format!("starting the applet engine: {e}"))?;
+		Ok(Worker {
+			client: params.client,
+			keystore: params.keystore,
+			store: params.store,
+			vfs: params.vfs,
+			fetcher: params.fetcher,
+			executor: Arc::new(executor),
+			state_dir: params.state_dir,
+			max_batch: params.max_batch,
+			corrupt_results: params.corrupt_results,
+			metrics: params.metrics,
+			pool: params.pool,
+			tx: None,
+			projects: HashMap::new(),
+			told_no_operator: false,
+		})
+	}
+
+	/// Runs until the node stops.
+	pub async fn run(mut self) {
+		let mut imports = self.client.import_notification_stream();
+		let mut tick = tokio::time::interval(Duration::from_millis(250));
+		tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+		loop {
+			tokio::select! {
+				notification = imports.next() => {
+					let Some(notification) = notification else { return };
+					if notification.is_new_best {
+						self.on_best_block(notification.hash).await;
+					}
+				}
+				_ = tick.tick() => self.seal_full_batches().await,
+			}
+		}
+	}
+
+	/// The operator key, once it is in the keystore.
+	fn operator(&mut self) -> Option<&mut tx::TxSender> {
+		if self.tx.is_none() {
+			let key = self.keystore.sr25519_public_keys(OPERATOR_KEY_TYPE).into_iter().next()?;
+			log::info!(
+				target: "w3b",
+				"👷 W3bstream worker operating as {}",
+				w3b_runtime::AccountId::from(key)
+			);
+			self.tx = Some(tx::TxSender::new(
+				self.client.clone(),
+				self.pool.clone(),
+				self.keystore.clone(),
+				key,
+			));
+		}
+		self.tx.as_mut()
+	}
+
+	async fn on_best_block(&mut self, at: Hash) {
+		let Ok(Some(number)) = self.client.number(at) else { return };
+		let Some(tx) = self.operator() else { return };
+		tx.observe(at, number);
+		let account = tx.account();
+		let info = match self.client.runtime_api().operator(at, account.clone()) {
+			Ok(Some(info)) => info,
+			Ok(None) => {
+				if !self.told_no_operator {
+					log::info!(
+						target: "w3b",
+						"👷 {account} is not a registered operator yet: the worker only ingests"
+					);
+					self.told_no_operator = true;
+				}
+				return;
+			}
+			Err(e) => {
+				log::warn!(target: "w3b", "reading operator {account}: {e}");
+				return;
+			}
+		};
+		let finalized = self.client.info().finalized_hash;
+		for project in info.subnets {
+			if let Err(e) = self.work_on(project, at, number, finalized).await {
+				log::warn!(target: "w3b", "project {project}: {e}");
+			}
+		}
+	}
+
+	/// Seals between blocks for projects with a full batch waiting.
+	async fn seal_full_batches(&mut self) {
+		let at = self.client.info().best_hash;
+		let Ok(Some(number)) = self.client.number(at) else { return };
+		let full: Vec<ProjectId> = self
+			.projects
+			.keys()
+			.copied()
+			.filter(|p| self.store.pending(*p).map(|m| m.len() >= self.max_batch).unwrap_or(false))
+			.collect();
+		for project in full {
+			if let Err(e) = self.seal_and_commit(project, at, number).await {
+				log::warn!(target: "w3b", "project {project}: sealing: {e}");
+			}
+		}
+	}
+
+	/// Loads the worker's state of `project` on first use, and lists the commitments a
+	/// restart may have left behind for resubmission.
+	fn load_project(&mut self, project: ProjectId, number: BlockNumber) -> Result<(), String> {
+		if !self.projects.contains_key(&project) {
+			let state = ProjectState::load(&self.state_path(project))
+				.map_err(|e| format!("loading the finalized state: {e}"))?;
+			let last_sealed = self.store.last_sealed(project).map_err(|e| e.to_string())?;
+			let next_exec = state.finalized_through().map_or(0, |s| s + 1);
+			let mut work = ProjectWork {
+				state,
+				next_local: last_sealed.map_or(0, |s| s + 1),
+				in_flight: BTreeMap::new(),
+				next_exec,
+				results: BTreeMap::new(),
+				attested: BTreeSet::new(),
+			};
+			// Sealed before a restart but maybe never included: submit again what the
+			// chain does not know (the submission is marked as old so it goes now).
+			if let Some(last) = last_sealed {
+				for local in last.saturating_sub(RECOVERY_WINDOW - 1)..=last {
+					// Only batches still in the store: sealing a pruned number would
+					// make a new batch of the pending messages.
+					if self.store.batch(project, local).map_err(|e| e.to_string())?.is_none() {
+						continue;
+					}
+					let sealed = seal_batch(&*self.store, &*self.vfs, project, local, usize::MAX)
+						.map_err(|e| e.to_string())?;
+					if let Some(sealed) = sealed {
+						let submitted_at = number.saturating_sub(RESUBMIT_AFTER_BLOCKS + 1);
+						work.in_flight.insert(local, InFlight { sealed, submitted_at });
+					}
+				}
+			}
+			log::info!(
+				target: "w3b",
+				"👷 project {project}: resuming at batch {next_exec}, {} sealed batches to check",
+				work.in_flight.len()
+			);
+			self.projects.insert(project, work);
+		}
+		Ok(())
+	}
+
+	fn state_path(&self, project: ProjectId) -> PathBuf {
+		self.state_dir.join(format!("project-{project}.state"))
+	}
+
+	async fn work_on(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+		finalized: Hash,
+	) -> Result<(), String> {
+		let info = self.client.runtime_api().project(at, project).map_err(|e| e.to_string())?;
+		let Some(info) = info else { return Ok(()) };
+		self.load_project(project, number)?;
+		self.confirm_commitments(project, at, number).await?;
+		if info.status == ProjectStatus::Active {
+			self.seal_and_commit(project, at, number).await?;
+		}
+		self.execute_committed(project, at).await?;
+		self.settle(project, finalized)
+	}
+
+	/// Drops included commitments from the in-flight list and resubmits those that
+	/// waited too long.
+	async fn confirm_commitments(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), String> {
+		let work = self.projects.get_mut(&project).ok_or(NOT_LOADED)?;
+		let mut resubmit = Vec::new();
+		let mut included = Vec::new();
+		for (local, in_flight) in &work.in_flight {
+			let seq = self
+				.client
+				.runtime_api()
+				.batch_seq_of_root(at, project, in_flight.sealed.merkle_root)
+				.map_err(|e| e.to_string())?;
+			match seq {
+				Some(seq) => included.push((*local, seq)),
+				None if number.saturating_sub(in_flight.submitted_at) > RESUBMIT_AFTER_BLOCKS =>
+					resubmit.push(*local),
+				None => {}
+			}
+		}
+		for (local, seq) in included {
+			work.in_flight.remove(&local);
+			log::debug!(target: "w3b", "project {project}: local batch {local} is batch {seq}");
+			if let Some(m) = &self.metrics {
+				m.batches_committed.inc();
+			}
+		}
+		let resubmit: Vec<SealedBatch> = resubmit
+			.iter()
+			.filter_map(|local| work.in_flight.get(local).map(|f| f.sealed.clone()))
+			.collect();
+		for sealed in resubmit {
+			log::info!(
+				target: "w3b",
+				"project {project}: committing local batch {} again ({} messages)",
+				sealed.local_seq,
+				sealed.count
+			);
+			self.commit(&sealed, at).await?;
+			let work = self.projects.get_mut(&project).ok_or(NOT_LOADED)?;
+			if let Some(in_flight) = work.in_flight.get_mut(&sealed.local_seq) {
+				in_flight.submitted_at = number;
+			}
+		}
+		Ok(())
+	}
+
+	/// Seals what this node received for `project` and submits the commitments.
+	async fn seal_and_commit(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), String> {
+		for _ in 0..MAX_SEALS_PER_BLOCK {
+			let Some(work) = self.projects.get_mut(&project) else { return Ok(()) };
+			let local = work.next_local;
+			let Some(sealed) = seal_batch(&*self.store, &*self.vfs, project, local, self.max_batch)
+				.map_err(|e| e.to_string())?
+			else {
+				return Ok(());
+			};
+			work.next_local += 1;
+			work.in_flight
+				.insert(local, InFlight { sealed: sealed.clone(), submitted_at: number });
+			log::debug!(
+				target: "w3b",
+				"project {project}: sealed local batch {local} ({} messages, {})",
+				sealed.count,
+				sealed.merkle_root
+			);
+			self.commit(&sealed, at).await?;
+		}
+		Ok(())
+	}
+
+	async fn commit(&mut self, sealed: &SealedBatch, at: Hash) -> Result<(), String> {
+		let call: RuntimeCall = pallet_commitments::Call::commit_batch {
+			project: sealed.project,
+			merkle_root: sealed.merkle_root,
+			count: sealed.count,
+			bytes: sealed.bytes,
+			cid: sealed.cid.clone(),
+		}
+		.into();
+		let tx = self.operator().ok_or("no operator key")?;
+		tx.submit(at, call).await.map_err(|e| format!("submitting a commitment: {e}"))
+	}
+
+	/// Runs the project's batches committed since the last run, in order, and attests
+	/// each whose round is open.
+	async fn execute_committed(&mut self, project: ProjectId, at: Hash) -> Result<(), String> {
+		let next_batch =
+			self.client.runtime_api().next_batch_seq(at, project).map_err(|e| e.to_string())?;
+		loop {
+			let work = self.projects.get_mut(&project).ok_or(NOT_LOADED)?;
+			let seq = work.next_exec;
+			if seq >= next_batch {
+				return Ok(());
+			}
+			// The runtime API handle is not `Send`: one per read, none across an `await`.
+			let commitment =
+				self.client.runtime_api().batch(at, project, seq).map_err(|e| e.to_string())?;
+			let Some(commitment) = commitment else {
+				// Pruned before this node ran it: its effect on the state is lost here.
+				log::warn!(target: "w3b", "project {project}: batch {seq} was pruned unrun");
+				work.next_exec += 1;
+				continue;
+			};
+			let proof =
+				self.client.runtime_api().proof(at, project, seq).map_err(|e| e.to_string())?;
+			let status = proof.as_ref().map(|p| p.status);
+			if status == Some(ProofStatus::Expired) {
+				work.next_exec += 1;
+				continue;
+			}
+			let Some(body) = self.body(&commitment.header).await? else {
+				log::info!(
+					target: "w3b",
+					"project {project}: waiting for the body of batch {seq} ({} bytes)",
+					commitment.header.bytes
+				);
+				return Ok(());
+			};
+			let (info, applets) = {
+				let api = self.client.runtime_api();
+				let info = api.project(at, project).map_err(|e| e.to_string())?;
+				(info.ok_or("the project vanished")?, api.applets(at, project).map_err(|e| e.to_string())?)
+			};
+			self.load_code(at, &applets)?;
+			let env = info
+				.config
+				.env
+				.iter()
+				.map(|var| (var.key.to_vec(), var.value.to_vec()))
+				.collect::<Vec<_>>();
+			let context = ProjectContext {
+				env: Arc::new(env),
+				fuel_per_batch: info.config.fuel_per_batch,
+				applets: &applets,
+			};
+			let executor = self.executor.clone();
+			let work = self.projects.get_mut(&project).ok_or(NOT_LOADED)?;
+			let started = Instant::now();
+			let result = tokio::task::block_in_place(|| {
+				execute_batch(
+					&executor,
+					&context,
+					&commitment.header,
+					&body,
+					commitment.committed_at_ms,
+					&mut work.state,
+				)
+			})
+			.map_err(|e| format!("executing batch {seq}: {e}"))?;
+			work.next_exec += 1;
+			work.results.insert(seq, result.output_root);
+			let failed = result.events.iter().filter(|e| !e.succeeded()).count();
+			log::info!(
+				target: "w3b",
+				"⚙️  project {project}: batch {seq} ran {} events ({failed} failed) in {:?}: {}",
+				result.events.len(),
+				started.elapsed(),
+				result.output_root
+			);
+			if let Some(m) = &self.metrics {
+				m.batches_executed.inc();
+				m.execution_seconds.observe(started.elapsed().as_secs_f64());
+			}
+			if status == Some(ProofStatus::Pending) && work.attested.insert(seq) {
+				let mut output_root = result.output_root;
+				if self.corrupt_results {
+					output_root.0[0] ^= 0xff;
+				}
+				let outputs = Outputs::truncate_from(result.outputs);
+				let call: RuntimeCall = pallet_attestations::Call::attest {
+					project,
+					batch_seq: seq,
+					output_root,
+					outputs,
+				}
+				.into();
+				let tx = self.operator().ok_or("no operator key")?;
+				tx.submit(at, call).await.map_err(|e| format!("attesting batch {seq}: {e}"))?;
+				if let Some(m) = &self.metrics {
+					m.attestations_sent.inc();
+				}
+			}
+		}
+	}
+
+	/// The body of a committed batch: from the VFS, else from a peer (then kept).
+	async fn body(
+		&self,
+		header: &w3b_primitives::BatchHeader,
+	) -> Result<Option<BatchBody>, String> {
+		if let Some(body) = w3b_worker::load_body(&*self.vfs, header).map_err(|e| e.to_string())?
+		{
+			return Ok(Some(body));
+		}
+		let cid = Cid::from_bytes(&header.cid).map_err(|e| e.to_string())?;
+		let Some(bytes) = self.fetcher.fetch(&cid).await else { return Ok(None) };
+		let body = w3b_worker::seal::check_body(header, &bytes).map_err(|e| e.to_string())?;
+		self.vfs.put(&bytes).map_err(|e| e.to_string())?;
+		self.vfs.pin(&cid).map_err(|e| e.to_string())?;
+		Ok(Some(body))
+	}
+
+	/// Loads the applets' code into the engine (compiled once per code hash).
+	fn load_code(
+		&self,
+		at: Hash,
+		applets: &[(AppletId, w3b_primitives::project::Applet)],
+	) -> Result<(), String> {
+		for (_, applet) in applets {
+			if self.executor.is_loaded(&applet.code_hash) {
+				continue;
+			}
+			let code = self
+				.client
+				.runtime_api()
+				.code(at, applet.code_hash)
+				.map_err(|e| e.to_string())?
+				.ok_or_else(|| format!("code {} is not on chain", applet.code_hash))?;
+			self.executor
+				.load(applet.code_hash, &code)
+				.map_err(|e| format!("compiling {}: {e}", applet.code_hash))?;
+		}
+		Ok(())
+	}
+
+	/// Applies the proofs settled in the GRANDPA-final block `finalized`, in batch
+	/// order: a finalized proof makes its batch's state final (saved to disk), an
+	/// expired one rolls it back with every later batch, which run again.
+	fn settle(&mut self, project: ProjectId, finalized: Hash) -> Result<(), String> {
+		let api = self.client.runtime_api();
+		let path = self.state_path(project);
+		let work = self.projects.get_mut(&project).ok_or(NOT_LOADED)?;
+		while let Some((&seq, &mine)) = work.results.first_key_value() {
+			let Some(proof) = api.proof(finalized, project, seq).map_err(|e| e.to_string())? else {
+				return Ok(());
+			};
+			match proof.status {
+				ProofStatus::Pending => return Ok(()),
+				ProofStatus::Finalized => {
+					work.results.remove(&seq);
+					if proof.output_root != Some(mine) {
+						log::warn!(
+							target: "w3b",
+							"project {project}: batch {seq} finalized as {:?}, this node computed {mine}",
+							proof.output_root
+						);
+					}
+					work.state.finalize(seq);
+					work.state.save(&path).map_err(|e| format!("saving the state: {e}"))?;
+					log::info!(
+						target: "w3b",
+						"✅ project {project}: batch {seq} final ({} of {} agreed)",
+						proof.agreed,
+						proof.subnet_size
+					);
+					if let Some(m) = &self.metrics {
+						m.proofs_finalized.inc();
+					}
+				}
+				ProofStatus::Expired => {
+					work.results.remove(&seq);
+					let rerun = work.state.expire(seq);
+					if let Some(first) = rerun.first() {
+						work.next_exec = work.next_exec.min(*first);
+						for later in &rerun {
+							work.results.remove(later);
+						}
+					}
+					log::warn!(
+						target: "w3b",
+						"⌛ project {project}: batch {seq} expired without a quorum; {} later batches run again",
+						rerun.len()
+					);
+					if let Some(m) = &self.metrics {
+						m.proofs_expired.inc();
+					}
+				}
+			}
+		}
+		Ok(())
+	}
+}

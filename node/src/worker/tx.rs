@@ -1,0 +1,115 @@
+//! Transactions the worker sends as its operator: signed in the keystore with the
+//! operator key ([`super::OPERATOR_KEY_TYPE`]), numbered with a local nonce so that
+//! several can wait in the pool at once, and resynchronised with the chain when a
+//! transaction was dropped.
+
+use std::sync::Arc;
+
+use codec::Encode;
+use frame_system_rpc_runtime_api::AccountNonceApi;
+use sc_transaction_pool_api::{TransactionPool, TransactionSource};
+use sp_api::{Core, ProvideRuntimeApi};
+use sp_blockchain::HeaderBackend;
+use sp_core::sr25519;
+use sp_keystore::KeystorePtr;
+use sp_runtime::{MultiSignature, OpaqueExtrinsic};
+use w3b_runtime::{opaque::Block, AccountId, BlockNumber, Nonce, RuntimeCall};
+
+use crate::service::FullClient;
+
+type Hash = <Block as sp_runtime::traits::Block>::Hash;
+/// The node's transaction pool.
+pub type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
+
+/// Blocks the chain's nonce may stay behind ours before we assume a transaction was
+/// dropped and number from the chain's nonce again.
+const NONCE_STALL_BLOCKS: BlockNumber = 10;
+
+/// Signs and submits the operator's transactions.
+pub struct TxSender {
+	client: Arc<FullClient>,
+	pool: Arc<Pool>,
+	keystore: KeystorePtr,
+	operator: sr25519::Public,
+	/// The nonce of the next transaction, once one was sent.
+	next_nonce: Option<Nonce>,
+	/// The chain's nonce for us, and the block it was first seen at.
+	chain_nonce: (Nonce, BlockNumber),
+}
+
+impl TxSender {
+	/// A sender for `operator`, whose key is in `keystore`.
+	pub fn new(
+		client: Arc<FullClient>,
+		pool: Arc<Pool>,
+		keystore: KeystorePtr,
+		operator: sr25519::Public,
+	) -> Self {
+		TxSender { client, pool, keystore, operator, next_nonce: None, chain_nonce: (0, 0) }
+	}
+
+	/// The operator's account.
+	pub fn account(&self) -> AccountId {
+		self.operator.into()
+	}
+
+	/// Follows the chain's nonce at block `at` (number `number`): if it has not moved for
+	/// a while though we sent transactions after it, one of them was dropped and the
+	/// ones after it can never be included, so numbering restarts from the chain's.
+	pub fn observe(&mut self, at: Hash, number: BlockNumber) {
+		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
+			return;
+		};
+		if nonce != self.chain_nonce.0 {
+			self.chain_nonce = (nonce, number);
+		} else if self.next_nonce.is_some_and(|next| next > nonce) &&
+			number.saturating_sub(self.chain_nonce.1) > NONCE_STALL_BLOCKS
+		{
+			log::warn!(
+				target: "w3b",
+				"operator nonce stuck at {nonce} (sent up to {:?}): renumbering",
+				self.next_nonce
+			);
+			self.next_nonce = None;
+			self.chain_nonce.1 = number;
+		}
+	}
+
+	/// Signs `call` and puts it in the pool, on top of block `at`.
+	pub async fn submit(&mut self, at: Hash, call: RuntimeCall) -> Result<(), String> {
+		// The runtime API handle is not `Send`: it must not live across the `await`.
+		let (chain_nonce, version) = {
+			let api = self.client.runtime_api();
+			let nonce = api.account_nonce(at, self.account()).map_err(|e| e.to_string())?;
+			(nonce, api.version(at).map_err(|e| e.to_string())?)
+		};
+		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
+		let genesis = self.client.info().genesis_hash;
+		let payload = w3b_runtime::immortal_signed_payload(
+			call,
+			nonce,
+			version.spec_version,
+			version.transaction_version,
+			genesis,
+		);
+		let signature = payload
+			.using_encoded(|message| {
+				self.keystore.sr25519_sign(super::OPERATOR_KEY_TYPE, &self.operator, message)
+			})
+			.map_err(|e| e.to_string())?
+			.ok_or("the operator key left the keystore")?;
+		let xt = w3b_runtime::signed_transaction(
+			payload,
+			self.account(),
+			MultiSignature::Sr25519(signature),
+		);
+		let opaque = OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode())
+			.map_err(|e| e.to_string())?;
+		self.pool
+			.submit_one(at, TransactionSource::Local, opaque)
+			.await
+			.map_err(|e| e.to_string())?;
+		self.next_nonce = Some(nonce + 1);
+		Ok(())
+	}
+}

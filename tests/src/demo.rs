@@ -1,0 +1,458 @@
+//! A W3bstream workload on a running network: a project with an applet, operators in
+//! its subnet and registered devices ([`setup_project`]); devices publishing signed
+//! readings over MQTT and HTTP to different nodes ([`Publisher`]); and a monitor that
+//! follows commitments and GRANDPA-final proofs and measures the latency from publish to
+//! finalized proof ([`Monitor`]). Used by `w3b-demo` and the end-to-end tests.
+
+use std::{
+	collections::HashMap,
+	sync::{
+		atomic::{AtomicBool, AtomicU64, Ordering},
+		Arc, Mutex,
+	},
+	thread,
+	time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+use sp_core::{ed25519, Pair, H256};
+use sp_keyring::Sr25519Keyring;
+use w3b_primitives::{
+	project::{code_hash, EnvVar, ProjectConfig, Strategy},
+	DeviceKey, ProjectId,
+};
+use w3b_runtime::{RuntimeCall, UNIT};
+
+use crate::{wait_rpc, Result, Rpc};
+
+/// What the demo project looks like.
+pub struct ProjectSpec {
+	/// Unique name.
+	pub name: String,
+	/// The applet's WASM (its `start` handler gets every event).
+	pub code: Vec<u8>,
+	/// Environment for the applet.
+	pub env: Vec<(String, String)>,
+	/// Operators that join the subnet (all must join before it is Active).
+	pub operators: Vec<Sr25519Keyring>,
+	/// Devices to register.
+	pub devices: Vec<ed25519::Pair>,
+	/// Blocks operators have to attest a batch.
+	pub attestation_deadline: u32,
+}
+
+/// Creates the project as Alice, uploads and registers its applet, registers the
+/// devices and the operators and has them join; returns the project id once it is Active
+/// with every device registered.
+pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result<ProjectId> {
+	use Sr25519Keyring::Alice;
+	let env = spec
+		.env
+		.iter()
+		.map(|(k, v)| EnvVar {
+			key: k.as_bytes().to_vec().try_into().expect("short key"),
+			value: v.as_bytes().to_vec().try_into().expect("short value"),
+		})
+		.collect::<Vec<_>>();
+	let config = ProjectConfig {
+		env: env.try_into().map_err(|_| "too many environment variables")?,
+		fuel_per_batch: 1_000_000_000_000,
+		min_operators: spec.operators.len() as u32,
+		attestation_deadline: spec.attestation_deadline,
+		reward_per_batch: UNIT / 100,
+		..Default::default()
+	};
+	rpc.submit(
+		Alice,
+		pallet_projects::Call::create_project {
+			name: spec.name.as_bytes().to_vec().try_into().map_err(|_| "name too long")?,
+			metadata: Default::default(),
+			config,
+		}
+		.into(),
+	)?;
+	let id = wait_rpc(rpc, "w3b_getProjectId", json!([spec.name]), timeout, |v| !v.is_null());
+	let project: ProjectId = serde_json::from_value(id)?;
+	let hash = code_hash(&spec.code);
+	let known = rpc.call("w3b_getCodeInfo", json!([hash]))?;
+	if known.is_null() {
+		rpc.submit(Alice, pallet_projects::Call::upload_code { code: spec.code.clone() }.into())?;
+		wait_rpc(rpc, "w3b_getCodeInfo", json!([hash]), timeout, |v| !v.is_null());
+	}
+	let strategies = vec![Strategy {
+		event_type: b"DEFAULT".to_vec().try_into().expect("short"),
+		handler: b"start".to_vec().try_into().expect("short"),
+	}];
+	rpc.submit(
+		Alice,
+		pallet_projects::Call::register_applet {
+			project,
+			name: b"main".to_vec().try_into().expect("short"),
+			code_hash: hash,
+			strategies: strategies.try_into().expect("one strategy"),
+		}
+		.into(),
+	)?;
+	for device in &spec.devices {
+		let key = DeviceKey::Ed25519(device.public().0);
+		rpc.submit(
+			Alice,
+			pallet_projects::Call::register_device { project, key, did: None }.into(),
+		)?;
+	}
+	rpc.submit(
+		Alice,
+		pallet_operators::Call::fund_reward_pool { project, amount: 1_000 * UNIT }.into(),
+	)?;
+	for operator in &spec.operators {
+		let registered = rpc.call("w3b_getOperator", json!([operator.to_account_id()]))?;
+		if registered.is_null() {
+			let call: RuntimeCall = pallet_operators::Call::register_operator {
+				bond: 100 * UNIT,
+				endpoints: Default::default(),
+				did: None,
+			}
+			.into();
+			rpc.submit(*operator, call)?;
+		}
+	}
+	for operator in &spec.operators {
+		wait_rpc(rpc, "w3b_getOperator", json!([operator.to_account_id()]), timeout, |v| {
+			!v.is_null()
+		});
+		rpc.submit(*operator, pallet_operators::Call::join_subnet { project }.into())?;
+	}
+	wait_rpc(rpc, "w3b_getProject", json!([project]), timeout, |v| v["status"] == "Active");
+	for device in &spec.devices {
+		let id = DeviceKey::Ed25519(device.public().0).device_id();
+		wait_rpc(rpc, "w3b_getDevice", json!([project, id]), timeout, |v| !v.is_null());
+	}
+	Ok(project)
+}
+
+/// How devices reach a node.
+#[derive(Clone, Copy, Debug)]
+pub enum Transport {
+	/// MQTT QoS 1 to the node's broker on this port.
+	Mqtt(u16),
+	/// HTTP batches to the node on this port.
+	Http(u16),
+}
+
+/// Counters shared by the publishing threads and the monitor.
+#[derive(Default)]
+pub struct Counters {
+	/// Messages sent.
+	pub sent: AtomicU64,
+	/// Messages the node acknowledged as stored.
+	pub acked: AtomicU64,
+	/// Messages the node refused.
+	pub refused: AtomicU64,
+	/// When each message was sent, by hash, until its proof is final.
+	pub sent_at: Mutex<HashMap<H256, Instant>>,
+}
+
+/// Devices publishing signed temperature readings at a fixed total rate.
+pub struct Publisher {
+	stop: Arc<AtomicBool>,
+	threads: Vec<thread::JoinHandle<()>>,
+	/// What was sent and acknowledged.
+	pub counters: Arc<Counters>,
+}
+
+/// One device's signed reading number `seq`: its hash and the JSON devices send.
+pub fn reading(device: &ed25519::Pair, project: ProjectId, seq: u64) -> (H256, String) {
+	let temperature = 15.0 + ((seq * 7919 + u64::from(device.public().0[0])) % 200) as f64 / 10.0;
+	let payload = format!("{{\"temperature\":{temperature:.1},\"seq\":{seq}}}");
+	crate::signed_message_with_hash(device, project, seq, payload.as_bytes())
+}
+
+impl Publisher {
+	/// Starts one thread per transport, each publishing for its share of `devices`
+	/// (round-robin) at `rate / transports` messages per second, until stopped.
+	pub fn start(
+		project: ProjectId,
+		devices: Vec<ed25519::Pair>,
+		transports: &[Transport],
+		rate: f64,
+	) -> Self {
+		let stop = Arc::new(AtomicBool::new(false));
+		let counters = Arc::new(Counters::default());
+		let mut shares: Vec<Vec<ed25519::Pair>> = vec![Vec::new(); transports.len()];
+		for (i, device) in devices.into_iter().enumerate() {
+			shares[i % transports.len()].push(device);
+		}
+		let per_thread = rate / transports.len() as f64;
+		let threads = transports
+			.iter()
+			.zip(shares)
+			.filter(|(_, devices)| !devices.is_empty())
+			.map(|(transport, devices)| {
+				let (stop, counters, transport) = (stop.clone(), counters.clone(), *transport);
+				thread::spawn(move || {
+					publish(project, devices, transport, per_thread, &stop, &counters)
+				})
+			})
+			.collect();
+		Publisher { stop, threads, counters }
+	}
+
+	/// Stops publishing and waits for the threads (and outstanding acknowledgements).
+	pub fn stop(self) -> Arc<Counters> {
+		self.stop.store(true, Ordering::SeqCst);
+		for thread in self.threads {
+			let _ = thread.join();
+		}
+		self.counters
+	}
+}
+
+/// Publishes from `devices` through `transport` at `rate` per second in 100 ms ticks.
+fn publish(
+	project: ProjectId,
+	devices: Vec<ed25519::Pair>,
+	transport: Transport,
+	rate: f64,
+	stop: &AtomicBool,
+	counters: &Counters,
+) {
+	let start = Instant::now();
+	let seq_base = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_millis() as u64)
+		.unwrap_or(0);
+	let mut seqs = vec![seq_base; devices.len()];
+	let mut sent = 0u64;
+	let mut next_device = 0;
+	let mut sink = Sink::open(transport, project);
+	while !stop.load(Ordering::SeqCst) {
+		let due = (start.elapsed().as_secs_f64() * rate) as u64;
+		let mut batch = Vec::new();
+		while sent < due {
+			let device = next_device % devices.len();
+			next_device += 1;
+			seqs[device] += 1;
+			batch.push(reading(&devices[device], project, seqs[device]));
+			sent += 1;
+		}
+		if !batch.is_empty() {
+			{
+				let now = Instant::now();
+				let mut sent_at = counters.sent_at.lock().expect("not poisoned");
+				for (hash, _) in &batch {
+					sent_at.insert(*hash, now);
+				}
+			}
+			counters.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+			sink.send(batch, counters);
+		}
+		thread::sleep(Duration::from_millis(100));
+	}
+	sink.close(counters);
+}
+
+/// Where one publishing thread sends.
+enum Sink {
+	/// An MQTT connection; its driver thread forwards acknowledgements.
+	Mqtt {
+		client: rumqttc::Client,
+		driver: thread::JoinHandle<()>,
+		acks: std::sync::mpsc::Receiver<()>,
+		topic: String,
+	},
+	/// HTTP batches.
+	Http { url: String, agent: ureq::Agent },
+}
+
+impl Sink {
+	fn open(transport: Transport, project: ProjectId) -> Self {
+		match transport {
+			Transport::Mqtt(port) => {
+				let id = format!("w3b-demo-{port}-{}", std::process::id());
+				let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+				options.set_keep_alive(Duration::from_secs(30));
+				options.set_max_packet_size(1 << 20, 1 << 20);
+				let (client, mut connection) = rumqttc::Client::new(options, 10_000);
+				let (ack_tx, acks) = std::sync::mpsc::channel::<()>();
+				let driver = thread::spawn(move || {
+					for event in connection.iter() {
+						match event {
+							// The node acknowledges a QoS 1 publish once it is stored.
+							Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+								if ack_tx.send(()).is_err() {
+									return;
+								}
+							}
+							Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
+							Ok(_) => {}
+							Err(e) => {
+								eprintln!("[demo] MQTT to port {port}: {e}");
+								thread::sleep(Duration::from_millis(500));
+							}
+						}
+					}
+				});
+				let topic = format!("w3b/projects/{project}/events");
+				Sink::Mqtt { client, driver, acks, topic }
+			}
+			Transport::Http(port) => Sink::Http {
+				url: format!("http://127.0.0.1:{port}/v1/projects/{project}/events"),
+				agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build(),
+			},
+		}
+	}
+
+	fn send(&mut self, batch: Vec<(H256, String)>, counters: &Counters) {
+		match self {
+			Sink::Mqtt { client, topic, acks, .. } => {
+				for (_, json) in batch {
+					let qos = rumqttc::QoS::AtLeastOnce;
+					if client.publish(topic.as_str(), qos, false, json).is_err() {
+						counters.refused.fetch_add(1, Ordering::Relaxed);
+					}
+				}
+				counters.acked.fetch_add(acks.try_iter().count() as u64, Ordering::Relaxed);
+			}
+			Sink::Http { url, agent } => {
+				let body = format!(
+					"[{}]",
+					batch.iter().map(|(_, json)| json.as_str()).collect::<Vec<_>>().join(",")
+				);
+				let answer: Result<Value> = agent
+					.post(url)
+					.set("Content-Type", "application/json")
+					.send_string(&body)
+					.map_err(|e| e.to_string().into())
+					.and_then(|r| r.into_json().map_err(Into::into));
+				match answer {
+					Ok(Value::Array(results)) => {
+						let ok = results.iter().filter(|r| r.get("hash").is_some()).count();
+						counters.acked.fetch_add(ok as u64, Ordering::Relaxed);
+						counters.refused.fetch_add((results.len() - ok) as u64, Ordering::Relaxed);
+					}
+					other => {
+						eprintln!("[demo] HTTP {url}: {other:?}");
+						counters.refused.fetch_add(batch.len() as u64, Ordering::Relaxed);
+					}
+				}
+			}
+		}
+	}
+
+	/// Waits a little for the last acknowledgements, then disconnects.
+	fn close(self, counters: &Counters) {
+		if let Sink::Mqtt { client, driver, acks, .. } = self {
+			let deadline = Instant::now() + Duration::from_secs(5);
+			while counters.acked.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed) <
+				counters.sent.load(Ordering::Relaxed) &&
+				Instant::now() < deadline
+			{
+				if acks.recv_timeout(Duration::from_millis(100)).is_ok() {
+					counters.acked.fetch_add(1, Ordering::Relaxed);
+				}
+			}
+			let _ = client.disconnect();
+			drop(acks);
+			let _ = driver.join();
+		}
+	}
+}
+
+/// What the monitor saw.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+	/// Batches committed (best block).
+	pub committed: u64,
+	/// Proofs finalized in GRANDPA-final blocks.
+	pub finalized: u64,
+	/// Proofs expired in GRANDPA-final blocks.
+	pub expired: u64,
+	/// Messages in finalized proofs.
+	pub messages_final: u64,
+	/// Publish-to-final-proof latencies of the messages this process sent, in seconds.
+	pub latencies: Vec<f64>,
+}
+
+impl Progress {
+	/// The `q` quantile of the latencies (0..=1), in seconds.
+	pub fn latency(&self, q: f64) -> Option<f64> {
+		let mut sorted = self.latencies.clone();
+		sorted.sort_by(f64::total_cmp);
+		(!sorted.is_empty())
+			.then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
+	}
+}
+
+/// Follows a project's batches and proofs through one node's RPC.
+pub struct Monitor {
+	rpc: Rpc,
+	project: ProjectId,
+	/// The next batch whose proof is not settled in a final block.
+	next_unsettled: u64,
+	/// What was seen so far.
+	pub progress: Progress,
+}
+
+impl Monitor {
+	/// A monitor of `project` through `rpc`.
+	pub fn new(rpc: Rpc, project: ProjectId) -> Self {
+		Monitor { rpc, project, next_unsettled: 0, progress: Progress::default() }
+	}
+
+	/// Reads what changed; settles the messages of newly final proofs in `counters`.
+	pub fn poll(&mut self, counters: &Counters) -> Result<()> {
+		let best = self.rpc.call("w3b_getNextBatchSeq", json!([self.project]))?;
+		self.progress.committed = best.as_u64().unwrap_or(0);
+		let finalized: H256 =
+			serde_json::from_value(self.rpc.call("chain_getFinalizedHead", json!([]))?)?;
+		let next: u64 = serde_json::from_value(
+			self.rpc.call("w3b_getNextBatchSeq", json!([self.project, finalized]))?,
+		)?;
+		while self.next_unsettled < next {
+			let seq = self.next_unsettled;
+			let proof = self.rpc.call("w3b_getProof", json!([self.project, seq, finalized]))?;
+			match proof["status"].as_str() {
+				Some("Finalized") => {
+					let now = Instant::now();
+					let batch = self.rpc.call("w3b_getBatch", json!([self.project, seq]))?;
+					let Some(messages) = batch["messages"].as_array() else {
+						// This node has not fetched the body yet.
+						return Ok(());
+					};
+					self.progress.finalized += 1;
+					self.progress.messages_final += messages.len() as u64;
+					let mut sent_at = counters.sent_at.lock().expect("not poisoned");
+					for message in messages {
+						let hash: Option<H256> = serde_json::from_value(message["hash"].clone()).ok();
+						if let Some(at) = hash.and_then(|h| sent_at.remove(&h)) {
+							self.progress.latencies.push((now - at).as_secs_f64());
+						}
+					}
+				}
+				Some("Expired") => self.progress.expired += 1,
+				_ => return Ok(()),
+			}
+			self.next_unsettled += 1;
+		}
+		Ok(())
+	}
+
+	/// One line of progress.
+	pub fn line(&self, elapsed: Duration, counters: &Counters) -> String {
+		let p = &self.progress;
+		let fmt = |q| p.latency(q).map_or("-".into(), |s| format!("{s:.1}s"));
+		format!(
+			"[demo] {:>4}s | in {} sent, {} stored, {} refused | batches {} committed | proofs {} final ({} msgs), {} expired | latency p50 {} p99 {}",
+			elapsed.as_secs(),
+			counters.sent.load(Ordering::Relaxed),
+			counters.acked.load(Ordering::Relaxed),
+			counters.refused.load(Ordering::Relaxed),
+			p.committed,
+			p.finalized,
+			p.messages_final,
+			p.expired,
+			fmt(0.5),
+			fmt(0.99),
+		)
+	}
+}
