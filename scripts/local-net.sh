@@ -10,12 +10,15 @@
 #   W3B_NET_DIR   where the nodes keep their databases and logs (default /tmp/w3b-local-net;
 #                 wiped at start, so every run is a fresh chain)
 #   DURATION      stop after this many seconds (default: run until Ctrl-C)
+#   W3B_SKIP_SETUP  set when the caller already ran setup.sh and built w3b-node
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
-echo "[local-net] building w3b-node"
-cargo build -p w3b-node --locked
+if [ -z "${W3B_SKIP_SETUP:-}" ]; then
+	scripts/setup.sh
+	echo "[local-net] building w3b-node"
+	cargo build -p w3b-node --locked
+fi
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/debug/w3b-node"
 

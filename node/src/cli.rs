@@ -129,9 +129,13 @@ pub struct IngestArgs {
 	/// node's operator (key type `w3bo`) joined. Default: on for validators.
 	#[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
 	pub w3b_worker: Option<bool>,
-	/// Most messages in one batch (a fuller project seals between blocks).
+	/// Most messages in one batch (a full batch is sealed at once).
 	#[arg(long, value_name = "N", default_value_t = 5_000)]
 	pub w3b_max_batch: usize,
+	/// How often the messages received are sealed into a batch, in milliseconds (a
+	/// quarter of a block by default: a message waits little for the next block).
+	#[arg(long, value_name = "MS", default_value_t = 750)]
+	pub w3b_seal_interval_ms: u64,
 	/// Test only: attest corrupted results, as a byzantine operator would.
 	#[arg(long, hide = true)]
 	pub w3b_corrupt_results: bool,

@@ -280,6 +280,7 @@ where
 			fetcher: crate::worker::BatchFetcher::new(network.clone(), sync_service.clone()),
 			state_dir: w3b_dir.join("state"),
 			max_batch: ingest.w3b_max_batch,
+			seal_interval: Duration::from_millis(ingest.w3b_seal_interval_ms),
 			corrupt_results: ingest.w3b_corrupt_results,
 			metrics: w3b_metrics,
 		})
@@ -368,7 +369,10 @@ where
 			network,
 			sync: sync_service,
 			notification_service: grandpa_notification_service,
-			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+			// Vote on the best block: W3bstream's proofs count once GRANDPA-final, so the
+			// default rules' lag of two blocks behind the best would be two block times of
+			// latency for every device. GRANDPA's safety does not depend on these rules.
+			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::new().build(),
 			prometheus_registry,
 			shared_voter_state: SharedVoterState::empty(),
 			telemetry: telemetry.as_ref().map(|x| x.handle()),

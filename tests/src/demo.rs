@@ -324,7 +324,8 @@ impl Sink {
 					.send_string(&body)
 					.map_err(|e| e.to_string().into())
 					.and_then(|r| r.into_json().map_err(Into::into));
-				match answer {
+				// A batch is answered `{"results": [{"hash"} | {"code", "message"}, ...]}`.
+				match answer.map(|mut a| a["results"].take()) {
 					Ok(Value::Array(results)) => {
 						let ok = results.iter().filter(|r| r.get("hash").is_some()).count();
 						counters.acked.fetch_add(ok as u64, Ordering::Relaxed);

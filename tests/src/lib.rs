@@ -25,9 +25,9 @@ use sp_keyring::Sr25519Keyring;
 use sp_runtime::MultiSignature;
 use w3b_runtime::{AccountId, Header, RuntimeCall, UncheckedExtrinsic};
 
-/// Error type of the harness; tests unwrap it with context.
 pub mod demo;
 
+/// Error type of the harness; tests unwrap it with context.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Result type of the harness.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -157,7 +157,7 @@ impl Node {
 
 	/// JSON-RPC client of this node.
 	pub fn rpc(&self) -> Rpc {
-		Rpc { url: format!("http://127.0.0.1:{}", self.rpc_port) }
+		Rpc::new(self.rpc_port)
 	}
 
 	/// Kills the process (SIGKILL) and waits for it; the database stays.
@@ -245,6 +245,11 @@ pub struct Rpc {
 }
 
 impl Rpc {
+	/// A client of the node whose RPC listens on 127.0.0.1:`port`.
+	pub fn new(port: u16) -> Self {
+		Rpc { url: format!("http://127.0.0.1:{port}") }
+	}
+
 	/// Calls `method` with `params` and returns its `result`.
 	pub fn call(&self, method: &str, params: Value) -> Result<Value> {
 		let response: Value = ureq::post(&self.url)

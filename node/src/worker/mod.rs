@@ -1,16 +1,17 @@
 //! The W3bstream worker inside the node (`--w3b-worker`, on by default for validators).
 //!
 //! On every new best block, for each project whose subnet the node's operator joined:
-//! 1. seal the messages this node received into a batch and commit it
-//!    (`commitments.commit_batch`), resubmitting what a restart or a dropped
-//!    transaction left uncommitted;
+//! 1. follow the batches it sealed and committed (`commitments.commit_batch`),
+//!    resubmitting what a restart or a dropped transaction left uncommitted;
 //! 2. run every newly committed batch, in order, with the project's applets (fetching
 //!    bodies it lacks from peers over [`protocol::PROTOCOL`]) and attest the result
 //!    (`attestations.attest`);
 //! 3. once a proof is settled in a GRANDPA-final block, make the batch's state final or
 //!    roll it back, saving the finalized state so that a restart resumes from it.
 //!
-//! Between blocks it seals early when a project has a full batch waiting.
+//! Sealing runs on its own clock: every `seal_interval` (and at once when a batch is
+//! full) the messages received for an Active project become a batch, so that a message
+//! rarely misses the next block.
 
 pub mod metrics;
 pub mod protocol;
@@ -57,8 +58,8 @@ pub const OPERATOR_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bo");
 const RESUBMIT_AFTER_BLOCKS: BlockNumber = 10;
 /// Local batches checked for a missing commitment after a restart.
 const RECOVERY_WINDOW: u64 = 64;
-/// Batches one project seals per block at most (a backlog drains over a few blocks).
-const MAX_SEALS_PER_BLOCK: usize = 4;
+/// Batches one project seals at once at most (a backlog drains over a few rounds).
+const MAX_SEALS_PER_ROUND: usize = 4;
 /// A project's state is loaded before anything works on it.
 const NOT_LOADED: &str = "the project's worker state is not loaded";
 
@@ -80,6 +81,8 @@ pub struct WorkerParams {
 	pub state_dir: PathBuf,
 	/// Most messages in one batch.
 	pub max_batch: usize,
+	/// How often received messages are sealed.
+	pub seal_interval: Duration,
 	/// Test-only: attest a corrupted result (a byzantine operator).
 	pub corrupt_results: bool,
 	/// Metrics, if the node has a Prometheus endpoint.
@@ -94,6 +97,10 @@ struct InFlight {
 
 /// The worker's view of one project.
 struct ProjectWork {
+	/// Whether the project was Active at the last best block (only then it seals).
+	active: bool,
+	/// When it last sealed.
+	last_seal: Instant,
 	state: ProjectState,
 	/// The next local batch number to seal.
 	next_local: u64,
@@ -117,6 +124,7 @@ pub struct Worker {
 	executor: Arc<Executor>,
 	state_dir: PathBuf,
 	max_batch: usize,
+	seal_interval: Duration,
 	corrupt_results: bool,
 	metrics: Option<Metrics>,
 	pool: Arc<Pool>,
@@ -142,6 +150,7 @@ impl Worker {
 			executor: Arc::new(executor),
 			state_dir: params.state_dir,
 			max_batch: params.max_batch,
+			seal_interval: params.seal_interval,
 			corrupt_results: params.corrupt_results,
 			metrics: params.metrics,
 			pool: params.pool,
@@ -164,7 +173,7 @@ impl Worker {
 						self.on_best_block(notification.hash).await;
 					}
 				}
-				_ = tick.tick() => self.seal_full_batches().await,
+				_ = tick.tick() => self.seal_due().await,
 			}
 		}
 	}
@@ -218,17 +227,22 @@ impl Worker {
 		}
 	}
 
-	/// Seals between blocks for projects with a full batch waiting.
-	async fn seal_full_batches(&mut self) {
+	/// Seals for the Active projects whose seal interval passed or whose batch is full.
+	async fn seal_due(&mut self) {
 		let at = self.client.info().best_hash;
 		let Ok(Some(number)) = self.client.number(at) else { return };
-		let full: Vec<ProjectId> = self
+		let due: Vec<ProjectId> = self
 			.projects
-			.keys()
-			.copied()
-			.filter(|p| self.store.pending(*p).map(|m| m.len() >= self.max_batch).unwrap_or(false))
+			.iter()
+			.filter(|(_, work)| work.active)
+			.filter(|(project, work)| {
+				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
+				pending >= self.max_batch ||
+					(pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
+			})
+			.map(|(project, _)| *project)
 			.collect();
-		for project in full {
+		for project in due {
 			if let Err(e) = self.seal_and_commit(project, at, number).await {
 				log::warn!(target: "w3b", "project {project}: sealing: {e}");
 			}
@@ -244,6 +258,8 @@ impl Worker {
 			let last_sealed = self.store.last_sealed(project).map_err(|e| e.to_string())?;
 			let next_exec = state.finalized_through().map_or(0, |s| s + 1);
 			let mut work = ProjectWork {
+				active: false,
+				last_seal: Instant::now(),
 				state,
 				next_local: last_sealed.map_or(0, |s| s + 1),
 				in_flight: BTreeMap::new(),
@@ -292,10 +308,9 @@ impl Worker {
 		let info = self.client.runtime_api().project(at, project).map_err(|e| e.to_string())?;
 		let Some(info) = info else { return Ok(()) };
 		self.load_project(project, number)?;
+		self.projects.get_mut(&project).ok_or(NOT_LOADED)?.active =
+			info.status == ProjectStatus::Active;
 		self.confirm_commitments(project, at, number).await?;
-		if info.status == ProjectStatus::Active {
-			self.seal_and_commit(project, at, number).await?;
-		}
 		self.execute_committed(project, at).await?;
 		self.settle(project, finalized)
 	}
@@ -358,8 +373,9 @@ impl Worker {
 		at: Hash,
 		number: BlockNumber,
 	) -> Result<(), String> {
-		for _ in 0..MAX_SEALS_PER_BLOCK {
+		for _ in 0..MAX_SEALS_PER_ROUND {
 			let Some(work) = self.projects.get_mut(&project) else { return Ok(()) };
+			work.last_seal = Instant::now();
 			let local = work.next_local;
 			let Some(sealed) = seal_batch(&*self.store, &*self.vfs, project, local, self.max_batch)
 				.map_err(|e| e.to_string())?

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The W3bstream demo: sets up the machine, builds w3b-node, starts the four-validator
+# local network (scripts/local-net.sh) with workers, then runs w3b-demo against it:
+# a project with the JSON threshold-alert applet, Alice, Bob, Charlie and Dave as its
+# operators, simulated devices publishing signed readings over MQTT (to Alice and
+# Charlie) and HTTP (to Bob and Dave), and a live line of messages in, batches
+# committed, proofs finalized and latency, until DURATION seconds of publishing and the
+# last proofs are final. Prints a summary; the network stops at the end.
+#
+# Environment:
+#   DURATION  seconds of publishing (default 60)
+#   RATE      messages per second, all devices together (default 100)
+#   DEVICES   simulated devices (default 20)
+#   W3B_NET_DIR  where the nodes keep their data and logs (default /tmp/w3b-local-net)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+target_dir=${CARGO_TARGET_DIR:-target}
+echo "[demo] building w3b-node, w3b-demo and the example applet"
+cargo build -p w3b-node -p w3b-e2e-tests --bin w3b-node --bin w3b-demo --locked
+cargo build --release --locked --target wasm32-unknown-unknown -p applet-alert \
+	--manifest-path sdk/Cargo.toml --target-dir "$target_dir/applets"
+applet="$target_dir/applets/wasm32-unknown-unknown/release/applet_alert.wasm"
+
+net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
+export W3B_NET_DIR=$net_dir
+# local-net.sh wipes its directory, so its own output goes next to it.
+net_out="$net_dir.out"
+DURATION= W3B_SKIP_SETUP=1 scripts/local-net.sh >"$net_out" 2>&1 &
+net_pid=$!
+cleanup() {
+	kill "$net_pid" 2>/dev/null || true
+	wait "$net_pid" 2>/dev/null || true
+	echo "[demo] network stopped; node logs are in $net_dir, its status lines in $net_out"
+}
+trap cleanup EXIT INT TERM
+
+echo "[demo] starting the local network (logs in $net_dir), waiting for finality..."
+for _ in $(seq 1 120); do
+	if ! kill -0 "$net_pid" 2>/dev/null; then
+		cat "$net_out" >&2
+		echo "[demo] the local network failed to start" >&2
+		exit 1
+	fi
+	line=$(tail -n 1 "$net_out")
+	# Every validator reports a finalized block above #1.
+	if [ "$(grep -o 'fin #[0-9]*' <<<"$line" | awk '{sub("#","",$2); if ($2 > 1) n++} END {print n+0}')" = 4 ]; then
+		break
+	fi
+	sleep 1
+done
+tail -n 1 "$net_out"
+
+"$target_dir/debug/w3b-demo" --applet "$applet" --rpc 9944 \
+	--mqtt 1883,1885 --http 8081,8083 \
+	--devices "${DEVICES:-20}" --rate "${RATE:-100}" --duration "${DURATION:-60}"
