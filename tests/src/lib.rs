@@ -26,6 +26,7 @@ use sp_runtime::MultiSignature;
 use w3b_runtime::{AccountId, Header, RuntimeCall, UncheckedExtrinsic};
 
 pub mod demo;
+pub mod network;
 
 /// Error type of the harness; tests unwrap it with context.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -168,6 +169,12 @@ impl Node {
 		}
 	}
 
+	/// Starts the process again after [`Node::kill`], with the same ports and data.
+	pub fn restart(&mut self) -> Result<()> {
+		self.kill();
+		self.spawn()
+	}
+
 	/// Whether the process is running.
 	pub fn is_running(&mut self) -> bool {
 		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
@@ -240,6 +247,7 @@ fn peer_id_of(node_key: &str, dir: &Path) -> Result<String> {
 }
 
 /// A minimal JSON-RPC 2.0 client over HTTP.
+#[derive(Clone)]
 pub struct Rpc {
 	url: String,
 }
@@ -295,6 +303,22 @@ impl Rpc {
 	pub fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
 		let value = self.call("state_getStorage", json!([hex_0x(key)]))?;
 		value.as_str().map(decode_hex).transpose()
+	}
+
+	/// Raw storage value at `key` in block `at`.
+	pub fn storage_at(&self, key: &[u8], at: H256) -> Result<Option<Vec<u8>>> {
+		let value = self.call("state_getStorage", json!([hex_0x(key), at]))?;
+		value.as_str().map(decode_hex).transpose()
+	}
+
+	/// The events of block `at`.
+	pub fn events_at(&self, at: H256) -> Result<Vec<w3b_runtime::RuntimeEvent>> {
+		let key = frame_support::storage::storage_prefix(b"System", b"Events");
+		let Some(raw) = self.storage_at(&key, at)? else { return Ok(Vec::new()) };
+		let records = Vec::<
+			frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>,
+		>::decode(&mut &raw[..])?;
+		Ok(records.into_iter().map(|r| r.event).collect())
 	}
 
 	/// Decoded storage value at `key`, if present.

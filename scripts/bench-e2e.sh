@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: runs scripts/demo.sh (four validators with workers, devices over
+# MQTT and HTTP) at RATE messages per second for DURATION seconds and prints, besides
+# the demo's summary (sustained rate through the whole pipeline, publish -> final proof
+# latency p50/p99), every validator's resident memory sampled every 30 seconds, so that
+# growth over the run shows.
+#
+# Environment: RATE (default 2000), DURATION (default 600), DEVICES (default 40), and
+# what scripts/demo.sh takes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export RATE=${RATE:-2000} DURATION=${DURATION:-600} DEVICES=${DEVICES:-40}
+net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
+rss_log="$net_dir.rss"
+: >"$rss_log"
+echo "[bench] ${RATE} msgs/s from ${DEVICES} devices for ${DURATION}s; RSS samples in $rss_log"
+
+scripts/demo.sh &
+demo_pid=$!
+sample() {
+	local pids line
+	pids=$(grep -o 'started [a-z]* (pid [0-9]*' "$net_dir.out" 2>/dev/null | awk '{print $2 "=" $4}' || true)
+	[ -z "$pids" ] && return
+	line="$(date +%T)"
+	for entry in $pids; do
+		local name=${entry%=*} pid=${entry#*=} rss
+		rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "-")
+		line+=" $name=${rss}kB"
+	done
+	echo "$line" >>"$rss_log"
+}
+while kill -0 "$demo_pid" 2>/dev/null; do
+	sample
+	for _ in $(seq 1 30); do
+		kill -0 "$demo_pid" 2>/dev/null || break
+		sleep 1
+	done
+done
+status=0
+wait "$demo_pid" || status=$?
+echo "[bench] validator RSS over the run (first, middle, last sample):"
+lines=$(wc -l <"$rss_log")
+if [ "$lines" -gt 0 ]; then
+	sed -n "1p;$(((lines + 1) / 2))p;${lines}p" "$rss_log" | sed 's/^/[bench]   /'
+fi
+exit "$status"

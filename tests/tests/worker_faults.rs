@@ -1,0 +1,153 @@
+//! Faults on four validators with workers: one validator killed mid-stream (finality and
+//! proofs go on with three; after its restart it catches up and attests again), and the
+//! node that acknowledged messages killed before it could commit them (they are
+//! committed after its restart, exactly once).
+
+#[path = "../../client/executor/tests/common/mod.rs"]
+mod applets;
+
+use std::{
+	collections::HashSet,
+	sync::atomic::Ordering,
+	time::{Duration, Instant},
+};
+
+use serde_json::json;
+use sp_core::{ed25519, Pair, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use w3b_e2e_tests::{
+	demo::{reading, setup_project, Counters, Monitor, ProjectSpec, Publisher, Transport},
+	network::{Validators, START_TIMEOUT},
+	wait_for, Rpc,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Polls `monitor` until `target` messages are in final proofs.
+fn wait_final(monitor: &mut Monitor, counters: &Counters, target: u64, net: &Validators) {
+	let deadline = Instant::now() + TIMEOUT;
+	while monitor.progress.messages_final < target {
+		assert!(
+			Instant::now() < deadline,
+			"timed out: {}\n{}",
+			monitor.line(Duration::ZERO, counters),
+			net.logs(40)
+		);
+		std::thread::sleep(Duration::from_millis(500));
+		if let Err(e) = monitor.poll(counters) {
+			eprintln!("[worker_faults] {e}");
+		}
+	}
+}
+
+fn next_batch(rpc: &Rpc, project: u64) -> u64 {
+	rpc.call("w3b_getNextBatchSeq", json!([project])).unwrap().as_u64().unwrap()
+}
+
+#[test]
+fn workers_survive_a_killed_validator_and_a_killed_committer() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let mut net = Validators::start(dir.path(), |_| vec![]).expect("validators start");
+	let alice = net.nodes[0].rpc();
+	let devices: Vec<ed25519::Pair> = (0..4).map(|_| ed25519::Pair::generate().0).collect();
+	let committer_device = ed25519::Pair::generate().0;
+	let mut registered = devices.clone();
+	registered.push(committer_device.clone());
+	let spec = ProjectSpec {
+		name: "faults".into(),
+		code: applets::applet_code("counter"),
+		env: vec![],
+		operators: vec![Alice, Bob, Charlie, Dave],
+		devices: registered,
+		attestation_deadline: 20,
+	};
+	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+
+	// Charlie is killed while devices publish to Alice (MQTT) and Bob (HTTP).
+	let publisher = Publisher::start(
+		project,
+		devices,
+		&[Transport::Mqtt(net.mqtt[0]), Transport::Http(net.http[1])],
+		30.0,
+	);
+	let counters = publisher.counters.clone();
+	let mut monitor = Monitor::new(alice.clone(), project);
+	std::thread::sleep(Duration::from_secs(6));
+	net.nodes[2].kill();
+	let finalized_at_kill = alice.finalized_number().unwrap();
+	let batches_at_kill = next_batch(&alice, project);
+	std::thread::sleep(Duration::from_secs(15));
+	// Three of four keep finalizing blocks and proofs.
+	assert!(alice.finalized_number().unwrap() > finalized_at_kill + 2, "{}", net.logs(30));
+	let during = next_batch(&alice, project);
+	assert!(during > batches_at_kill + 2, "batches go on without Charlie");
+	let deadline = Instant::now() + TIMEOUT;
+	while monitor.progress.finalized <= batches_at_kill + 1 {
+		assert!(Instant::now() < deadline, "no proof final without Charlie\n{}", net.logs(40));
+		std::thread::sleep(Duration::from_millis(500));
+		let _ = monitor.poll(&counters);
+	}
+
+	// Charlie comes back, catches up on the batches it missed and votes again.
+	net.nodes[2].restart().expect("charlie restarts");
+	net.nodes[2].wait_rpc_ready(START_TIMEOUT).expect("charlie serves");
+	let charlie = net.nodes[2].rpc();
+	let after_restart = next_batch(&alice, project) + 2;
+	wait_for("Charlie to vote on a new batch", TIMEOUT, || {
+		let proof = alice.call("w3b_getProof", json!([project, after_restart]))?;
+		Ok((proof["agreed"].as_u64() == Some(4)).then_some(()))
+	})
+	.unwrap_or_else(|e| panic!("{e}\n{}", net.logs(40)));
+	std::thread::sleep(Duration::from_secs(5));
+	let counters = publisher.stop();
+	let acked = counters.acked.load(Ordering::Relaxed);
+	assert_eq!(acked, counters.sent.load(Ordering::Relaxed));
+	wait_final(&mut monitor, &counters, acked, &net);
+	assert_eq!(monitor.progress.expired, 0);
+	// Charlie ran what it missed: it serves the bodies of batches committed while down.
+	let missed = charlie.call("w3b_getBatch", json!([project, batches_at_kill + 1])).unwrap();
+	assert!(missed["messages"].is_array(), "Charlie fetched and kept a missed body: {missed}");
+
+	// Bob acknowledges messages and dies before committing them: after its restart they
+	// are committed, executed and final, each exactly once.
+	let url = format!("http://127.0.0.1:{}/v1/projects/{project}/events", net.http[1]);
+	let mut acknowledged = Vec::new();
+	for seq in 1..=20 {
+		let (hash, json) = reading(&committer_device, project, seq);
+		let answer: serde_json::Value =
+			ureq::post(&url).send_string(&json).expect("stored").into_json().unwrap();
+		assert_eq!(answer["hash"], json!(hash));
+		acknowledged.push(hash);
+	}
+	net.nodes[1].kill();
+	std::thread::sleep(Duration::from_secs(4));
+	net.nodes[1].restart().expect("bob restarts");
+	net.nodes[1].wait_rpc_ready(START_TIMEOUT).expect("bob serves");
+	let committed = Counters::default();
+	{
+		let now = Instant::now();
+		let mut sent_at = committed.sent_at.lock().unwrap();
+		for hash in &acknowledged {
+			sent_at.insert(*hash, now);
+		}
+	}
+	let mut rescan = Monitor::new(alice.clone(), project);
+	let deadline = Instant::now() + TIMEOUT;
+	while !committed.sent_at.lock().unwrap().is_empty() {
+		assert!(Instant::now() < deadline, "Bob's messages never became final\n{}", net.logs(40));
+		std::thread::sleep(Duration::from_millis(500));
+		let _ = rescan.poll(&committed);
+	}
+	// Exactly once: no message of any batch appears twice.
+	let total = next_batch(&alice, project);
+	let mut seen = HashSet::new();
+	for seq in 0..total {
+		let batch = alice.call("w3b_getBatch", json!([project, seq])).unwrap();
+		for message in batch["messages"].as_array().into_iter().flatten() {
+			let hash: H256 = serde_json::from_value(message["hash"].clone()).unwrap();
+			assert!(seen.insert(hash), "{hash:?} committed twice");
+		}
+	}
+	assert!(acknowledged.iter().all(|h| seen.contains(h)));
+	let _ = net.nodes[1].wait_finalized(1, START_TIMEOUT);
+}

@@ -1,0 +1,209 @@
+//! The whole pipeline on four validators, one of them byzantine (Dave attests corrupted
+//! results): devices publish over MQTT to Alice, over HTTP to Bob and through
+//! `w3b_submitEvent` to Charlie; every stored message ends up in a proof finalized by
+//! the three honest operators with Dave recorded as the dissenter; inclusion proofs
+//! verify offline; bad input at the edge reaches no batch; the metrics count it all.
+
+#[path = "../../client/executor/tests/common/mod.rs"]
+mod applets;
+
+use std::{
+	collections::HashSet,
+	sync::atomic::Ordering,
+	time::{Duration, Instant},
+};
+
+use codec::Decode;
+use serde_json::{json, Value};
+use sp_core::{ed25519, Pair, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use w3b_e2e_tests::{
+	demo::{reading, setup_project, Monitor, ProjectSpec, Publisher, Transport},
+	network::Validators,
+	signed_message_with_hash, Rpc,
+};
+use w3b_primitives::merkle::{verify_proof, MerkleProof};
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Every message hash of batches `0..count` of `project`, read through `rpc`.
+fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H256>)> {
+	(0..count)
+		.map(|seq| {
+			let batch = rpc.call("w3b_getBatch", json!([project, seq])).expect("batch");
+			let root: H256 = serde_json::from_value(batch["merkleRoot"].clone()).expect("root");
+			let hashes = batch["messages"]
+				.as_array()
+				.unwrap_or_else(|| panic!("batch {seq} has no messages on this node: {batch}"))
+				.iter()
+				.map(|m| serde_json::from_value(m["hash"].clone()).expect("hash"))
+				.collect();
+			(seq, root, hashes)
+		})
+		.collect()
+}
+
+fn metric(port: u16, name: &str) -> f64 {
+	let text = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+		.call()
+		.expect("metrics served")
+		.into_string()
+		.expect("text");
+	text.lines()
+		.filter(|l| l.starts_with(name))
+		.filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+		.sum()
+}
+
+#[test]
+fn devices_to_finalized_proofs_with_a_byzantine_operator() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let net = Validators::start(dir.path(), |i| {
+		if i == 3 {
+			vec!["--w3b-corrupt-results".into()]
+		} else {
+			vec![]
+		}
+	})
+	.expect("validators start");
+	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(40)) };
+	let [alice, bob, charlie, _dave] = [0, 1, 2, 3].map(|i| net.nodes[i].rpc());
+
+	let devices: Vec<ed25519::Pair> = (0..6).map(|_| ed25519::Pair::generate().0).collect();
+	let rpc_device = ed25519::Pair::generate().0;
+	let mut registered = devices.clone();
+	registered.push(rpc_device.clone());
+	let spec = ProjectSpec {
+		name: "weather".into(),
+		code: applets::applet_code("alert"),
+		env: vec![("THRESHOLD".into(), "30".into())],
+		operators: vec![Alice, Bob, Charlie, Dave],
+		devices: registered,
+		attestation_deadline: 20,
+	};
+	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+
+	// Devices publish for a while over MQTT to Alice and HTTP to Bob...
+	let publisher = Publisher::start(
+		project,
+		devices.clone(),
+		&[Transport::Mqtt(net.mqtt[0]), Transport::Http(net.http[1])],
+		40.0,
+	);
+	// ...and one through JSON-RPC to Charlie.
+	let mut rpc_sent = Vec::new();
+	for seq in 1..=5 {
+		let (hash, json) = reading(&rpc_device, project, seq);
+		let message: Value = serde_json::from_str(&json).expect("JSON");
+		let answer = charlie.call("w3b_submitEvent", json!([project, message]));
+		assert_eq!(answer.unwrap_or_else(|e| fail(&e)), json!(hash));
+		rpc_sent.push(hash);
+	}
+
+	// Bad input at the edge is refused with a clear code and stored nowhere.
+	let stranger = ed25519::Pair::generate().0;
+	let (unknown_device, json) = signed_message_with_hash(&stranger, project, 1, b"{}");
+	let refused = ureq::post(&format!("http://127.0.0.1:{}/v1/projects/{project}/events", net.http[0]))
+		.send_string(&json);
+	let Err(ureq::Error::Status(_, response)) = refused else { panic!("accepted: {refused:?}") };
+	let body: Value = response.into_json().expect("JSON error");
+	assert_eq!(body["code"], "unknown_device");
+	let (forged, json) = reading(&rpc_device, project, 6);
+	let mut message: Value = serde_json::from_str(&json).expect("JSON");
+	message["payload"] = json!("0x7b7d"); // `{}`, not what the device signed
+	let error = charlie.call("w3b_submitEvent", json!([project, message])).expect_err("forged");
+	assert!(error.to_string().contains("bad_signature"), "{error}");
+	let error = charlie.call("w3b_submitEvent", json!([project, {"seq": "x"}])).expect_err("junk");
+	assert!(error.to_string().contains("malformed"), "{error}");
+	let replayed: Value = serde_json::from_str(&reading(&rpc_device, project, 5).1).unwrap();
+	let replay = charlie.call("w3b_submitEvent", json!([project, replayed]));
+	assert!(replay.expect_err("replay").to_string().contains("stale_seq"));
+
+	std::thread::sleep(Duration::from_secs(15));
+	let counters = publisher.stop();
+	let sent = counters.sent.load(Ordering::Relaxed);
+	let acked = counters.acked.load(Ordering::Relaxed);
+	assert!(sent > 300, "only {sent} messages sent");
+	assert_eq!(acked, sent, "every message published is acknowledged");
+
+	// Every stored message reaches a proof in a GRANDPA-final block.
+	let mut monitor = Monitor::new(bob.clone(), project);
+	let stored = acked + rpc_sent.len() as u64;
+	let deadline = Instant::now() + TIMEOUT;
+	while monitor.progress.messages_final < stored {
+		if Instant::now() > deadline {
+			fail(&format!("timed out: {}", monitor.line(Duration::ZERO, &counters)));
+		}
+		std::thread::sleep(Duration::from_millis(500));
+		monitor.poll(&counters).unwrap_or_else(|e| fail(&e));
+	}
+	assert_eq!(monitor.progress.messages_final, stored, "no message twice");
+	assert_eq!(monitor.progress.expired, 0);
+	assert!(counters.sent_at.lock().unwrap().is_empty(), "every publish was matched");
+	let p50 = monitor.progress.latency(0.5).expect("latencies");
+	println!("[worker_network] {stored} messages final; latency p50 {p50:.2}s");
+
+	// The honest three agree and only they: Dave's corrupted vote is named as the
+	// dissent when it came before the quorum, and never counts as agreeing.
+	let batches = monitor.progress.finalized;
+	std::thread::sleep(Duration::from_secs(6)); // the last votes' block is final
+	let finalized_head: H256 =
+		serde_json::from_value(alice.call("chain_getFinalizedHead", json!([])).unwrap()).unwrap();
+	let mut named_dave = 0;
+	for seq in 0..batches {
+		let proof = alice.call("w3b_getProof", json!([project, seq, finalized_head])).unwrap();
+		assert_eq!(proof["status"], "Finalized", "batch {seq}: {proof}");
+		assert_eq!(proof["agreed"], 3, "batch {seq}: {proof}");
+		let settled_at = proof["settledAt"].as_u64().unwrap() as u32;
+		let events = alice.events_at(alice.block_hash(settled_at).unwrap()).unwrap();
+		let dissenters = events
+			.into_iter()
+			.find_map(|e| match e {
+				w3b_runtime::RuntimeEvent::Attestations(
+					pallet_attestations::Event::ProofFinalized { project: p, batch_seq, dissenters, .. },
+				) if p == project && batch_seq == seq => Some(dissenters),
+				_ => None,
+			})
+			.expect("a ProofFinalized event at settledAt");
+		assert!(
+			dissenters.is_empty() || dissenters == vec![Dave.to_account_id()],
+			"batch {seq}: dissenters {dissenters:?}"
+		);
+		named_dave += usize::from(!dissenters.is_empty());
+	}
+	println!("[worker_network] Dave named as the dissenter of {named_dave} of {batches} proofs");
+	let dave_votes = metric(net.nodes[3].prometheus_port, "w3b_attestations_sent_total");
+	assert!(dave_votes >= batches as f64, "Dave attested every batch");
+
+	// Each message is in exactly one batch; the bad ones in none; inclusion proofs
+	// from one node verify against the roots another node reports.
+	let contents = batch_messages(&charlie, project, batches);
+	let mut seen = HashSet::new();
+	for (_, _, hashes) in &contents {
+		for hash in hashes {
+			assert!(seen.insert(*hash), "{hash:?} is in two batches");
+		}
+	}
+	assert_eq!(seen.len() as u64, stored);
+	assert!(rpc_sent.iter().all(|h| seen.contains(h)));
+	assert!(!seen.contains(&unknown_device) && !seen.contains(&forged));
+	for (seq, root, hashes) in contents.iter().take(5) {
+		let leaf = hashes[hashes.len() / 2];
+		let answer = bob.call("w3b_getMessageProof", json!([project, seq, leaf])).unwrap();
+		let encoded = hex::decode(answer["encoded"].as_str().unwrap().trim_start_matches("0x"))
+			.unwrap();
+		let proof = MerkleProof::decode(&mut &encoded[..]).unwrap();
+		assert!(verify_proof(root, hashes.len() as u32, &leaf, &proof), "batch {seq}");
+		assert!(!verify_proof(root, hashes.len() as u32, &H256::repeat_byte(1), &proof));
+	}
+	let absent = bob.call("w3b_getMessageProof", json!([project, 0, forged])).unwrap();
+	assert!(absent.is_null());
+
+	// The metrics saw the traffic and the refusals.
+	let alice_metrics = net.nodes[0].prometheus_port;
+	assert!(metric(alice_metrics, "w3b_messages_ingested_total") > 0.0);
+	assert!(metric(alice_metrics, "w3b_messages_rejected_total{reason=\"unknown_device\"}") >= 1.0);
+	assert!(metric(alice_metrics, "w3b_batches_committed_total") > 0.0);
+	assert!(metric(alice_metrics, "w3b_proofs_finalized_total") > 0.0);
+	assert!(metric(alice_metrics, "w3b_execution_seconds_count") > 0.0);
+}
