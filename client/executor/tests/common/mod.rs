@@ -16,9 +16,17 @@ use w3b_primitives::{
 	AppletId, Message,
 };
 
+/// The repository root (this module is included by test crates at different depths).
+fn workspace() -> &'static Path {
+	Path::new(env!("CARGO_MANIFEST_DIR"))
+		.ancestors()
+		.find(|dir| dir.join("sdk/Cargo.toml").exists())
+		.expect("the test crate is inside the repository")
+}
+
 /// Where the applets are built: `$CARGO_TARGET_DIR/applets` or `target/applets`.
 fn applets_target() -> PathBuf {
-	let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+	let workspace = workspace();
 	std::env::var_os("CARGO_TARGET_DIR")
 		.map(PathBuf::from)
 		.unwrap_or_else(|| workspace.join("target"))
@@ -28,7 +36,7 @@ fn applets_target() -> PathBuf {
 /// Builds the applets of `sdk/` for `target` (with extra cargo `args`) and returns the
 /// directory of the `.wasm` files.
 fn build_applets(target: &str, args: &[&str]) -> PathBuf {
-	let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/Cargo.toml");
+	let manifest = workspace().join("sdk/Cargo.toml");
 	let target_dir = applets_target();
 	let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 		.args(["build", "--release", "--locked", "--target", target])
