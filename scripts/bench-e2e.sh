@@ -5,12 +5,15 @@
 # latency p50/p99), every validator's resident memory sampled every 30 seconds, so that
 # growth over the run shows.
 #
-# Environment: RATE (default 2000), DURATION (default 600), DEVICES (default 40), and
-# what scripts/demo.sh takes.
+# Environment: RATE (default 2000), DURATION (default 600), DEVICES (default 40),
+# W3B_PROFILE (default release: the first run builds an optimised node, which takes a
+# while), and what scripts/demo.sh takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Figures are for the optimised node unless W3B_PROFILE=debug says otherwise.
 export RATE=${RATE:-2000} DURATION=${DURATION:-600} DEVICES=${DEVICES:-40}
+export W3B_PROFILE=${W3B_PROFILE:-release}
 net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
 rss_log="$net_dir.rss"
 : >"$rss_log"

@@ -12,13 +12,17 @@
 #   RATE      messages per second, all devices together (default 100)
 #   DEVICES   simulated devices (default 20)
 #   W3B_NET_DIR  where the nodes keep their data and logs (default /tmp/w3b-local-net)
+#   W3B_PROFILE  debug (default) or release: which build of w3b-node runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 target_dir=${CARGO_TARGET_DIR:-target}
-echo "[demo] building w3b-node, w3b-demo and the example applet"
-cargo build -p w3b-node -p w3b-e2e-tests --bin w3b-node --bin w3b-demo --locked
+profile=${W3B_PROFILE:-debug}
+export W3B_PROFILE=$profile
+echo "[demo] building w3b-node ($profile), w3b-demo and the example applet"
+cargo build -p w3b-node -p w3b-e2e-tests --bin w3b-node --bin w3b-demo --locked \
+	$([ "$profile" = release ] && echo --release)
 cargo build --release --locked --target wasm32-unknown-unknown -p applet-alert \
 	--manifest-path sdk/Cargo.toml --target-dir "$target_dir/applets"
 applet="$target_dir/applets/wasm32-unknown-unknown/release/applet_alert.wasm"
@@ -52,6 +56,6 @@ for _ in $(seq 1 120); do
 done
 tail -n 1 "$net_out"
 
-"$target_dir/debug/w3b-demo" --applet "$applet" --rpc 9944 \
+"$target_dir/$profile/w3b-demo" --applet "$applet" --rpc 9944 \
 	--mqtt 1883,1885 --http 8081,8083 \
 	--devices "${DEVICES:-20}" --rate "${RATE:-100}" --duration "${DURATION:-60}"

@@ -10,17 +10,19 @@
 #   W3B_NET_DIR   where the nodes keep their databases and logs (default /tmp/w3b-local-net;
 #                 wiped at start, so every run is a fresh chain)
 #   DURATION      stop after this many seconds (default: run until Ctrl-C)
+#   W3B_PROFILE   debug (default) or release: which build of w3b-node runs
 #   W3B_SKIP_SETUP  set when the caller already ran setup.sh and built w3b-node
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+profile=${W3B_PROFILE:-debug}
 if [ -z "${W3B_SKIP_SETUP:-}" ]; then
 	scripts/setup.sh
-	echo "[local-net] building w3b-node"
-	cargo build -p w3b-node --locked
+	echo "[local-net] building w3b-node ($profile)"
+	cargo build -p w3b-node --locked $([ "$profile" = release ] && echo --release)
 fi
 target_dir=${CARGO_TARGET_DIR:-target}
-node="$target_dir/debug/w3b-node"
+node="$target_dir/$profile/w3b-node"
 
 net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
 rm -rf "$net_dir"

@@ -160,9 +160,14 @@ pub struct Publisher {
 	pub counters: Arc<Counters>,
 }
 
-/// One device's signed reading number `seq`: its hash and the JSON devices send.
+/// One device's signed reading number `seq`: its hash and the JSON devices send. The
+/// temperature stays within 20-30 °C but for a spike to 35 °C every 500th reading.
 pub fn reading(device: &ed25519::Pair, project: ProjectId, seq: u64) -> (H256, String) {
-	let temperature = 15.0 + ((seq * 7919 + u64::from(device.public().0[0])) % 200) as f64 / 10.0;
+	let temperature = if seq % 500 == 0 {
+		35.0
+	} else {
+		20.0 + ((seq * 7919 + u64::from(device.public().0[0])) % 100) as f64 / 10.0
+	};
 	let payload = format!("{{\"temperature\":{temperature:.1},\"seq\":{seq}}}");
 	crate::signed_message_with_hash(device, project, seq, payload.as_bytes())
 }
@@ -344,9 +349,9 @@ impl Sink {
 	fn close(self, counters: &Counters) {
 		if let Sink::Mqtt { client, driver, acks, .. } = self {
 			let deadline = Instant::now() + Duration::from_secs(5);
-			while counters.acked.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed) <
-				counters.sent.load(Ordering::Relaxed) &&
-				Instant::now() < deadline
+			while counters.acked.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed)
+				< counters.sent.load(Ordering::Relaxed)
+				&& Instant::now() < deadline
 			{
 				if acks.recv_timeout(Duration::from_millis(100)).is_ok() {
 					counters.acked.fetch_add(1, Ordering::Relaxed);
@@ -379,8 +384,7 @@ impl Progress {
 	pub fn latency(&self, q: f64) -> Option<f64> {
 		let mut sorted = self.latencies.clone();
 		sorted.sort_by(f64::total_cmp);
-		(!sorted.is_empty())
-			.then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
+		(!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * q).round() as usize])
 	}
 }
 
@@ -424,7 +428,8 @@ impl Monitor {
 					self.progress.messages_final += messages.len() as u64;
 					let mut sent_at = counters.sent_at.lock().expect("not poisoned");
 					for message in messages {
-						let hash: Option<H256> = serde_json::from_value(message["hash"].clone()).ok();
+						let hash: Option<H256> =
+							serde_json::from_value(message["hash"].clone()).ok();
 						if let Some(at) = hash.and_then(|h| sent_at.remove(&h)) {
 							self.progress.latencies.push((now - at).as_secs_f64());
 						}

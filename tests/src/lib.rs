@@ -315,9 +315,10 @@ impl Rpc {
 	pub fn events_at(&self, at: H256) -> Result<Vec<w3b_runtime::RuntimeEvent>> {
 		let key = frame_support::storage::storage_prefix(b"System", b"Events");
 		let Some(raw) = self.storage_at(&key, at)? else { return Ok(Vec::new()) };
-		let records = Vec::<
-			frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>,
-		>::decode(&mut &raw[..])?;
+		let records =
+			Vec::<frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>>::decode(
+				&mut &raw[..],
+			)?;
 		Ok(records.into_iter().map(|r| r.event).collect())
 	}
 

@@ -56,7 +56,9 @@ impl Validators {
 	pub fn logs(&self, lines: usize) -> String {
 		self.nodes
 			.iter()
-			.map(|n| format!("----- last log lines of {} -----\n{}\n", n.identity, n.log_tail(lines)))
+			.map(|n| {
+				format!("----- last log lines of {} -----\n{}\n", n.identity, n.log_tail(lines))
+			})
 			.collect()
 	}
 }

@@ -2,7 +2,8 @@
 //! results): devices publish over MQTT to Alice, over HTTP to Bob and through
 //! `w3b_submitEvent` to Charlie; every stored message ends up in a proof finalized by
 //! the three honest operators with Dave recorded as the dissenter; inclusion proofs
-//! verify offline; bad input at the edge reaches no batch; the metrics count it all.
+//! verify offline; bad input at the edge reaches no batch; a WebSocket subscriber is
+//! told of every finalized proof; the metrics count it all.
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -86,6 +87,25 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
 
+	// A dApp subscribes to finalized proofs before any data flows.
+	let runtime = tokio::runtime::Runtime::new().expect("tokio");
+	let mut subscription = runtime.block_on(async {
+		use jsonrpsee::{
+			core::client::SubscriptionClientT, rpc_params, ws_client::WsClientBuilder,
+		};
+		let url = format!("ws://127.0.0.1:{}", net.nodes[1].rpc_port);
+		let client = WsClientBuilder::default().build(url).await.expect("WebSocket");
+		let subscription = client
+			.subscribe::<Value, _>(
+				"w3b_subscribeFinalizedProofs",
+				rpc_params![],
+				"w3b_unsubscribeFinalizedProofs",
+			)
+			.await
+			.expect("subscribed");
+		(client, subscription)
+	});
+
 	// Devices publish for a while over MQTT to Alice and HTTP to Bob...
 	let publisher = Publisher::start(
 		project,
@@ -106,8 +126,9 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	// Bad input at the edge is refused with a clear code and stored nowhere.
 	let stranger = ed25519::Pair::generate().0;
 	let (unknown_device, json) = signed_message_with_hash(&stranger, project, 1, b"{}");
-	let refused = ureq::post(&format!("http://127.0.0.1:{}/v1/projects/{project}/events", net.http[0]))
-		.send_string(&json);
+	let refused =
+		ureq::post(&format!("http://127.0.0.1:{}/v1/projects/{project}/events", net.http[0]))
+			.send_string(&json);
 	let Err(ureq::Error::Status(_, response)) = refused else { panic!("accepted: {refused:?}") };
 	let body: Value = response.into_json().expect("JSON error");
 	assert_eq!(body["code"], "unknown_device");
@@ -163,7 +184,12 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 			.into_iter()
 			.find_map(|e| match e {
 				w3b_runtime::RuntimeEvent::Attestations(
-					pallet_attestations::Event::ProofFinalized { project: p, batch_seq, dissenters, .. },
+					pallet_attestations::Event::ProofFinalized {
+						project: p,
+						batch_seq,
+						dissenters,
+						..
+					},
 				) if p == project && batch_seq == seq => Some(dissenters),
 				_ => None,
 			})
@@ -193,8 +219,8 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	for (seq, root, hashes) in contents.iter().take(5) {
 		let leaf = hashes[hashes.len() / 2];
 		let answer = bob.call("w3b_getMessageProof", json!([project, seq, leaf])).unwrap();
-		let encoded = hex::decode(answer["encoded"].as_str().unwrap().trim_start_matches("0x"))
-			.unwrap();
+		let encoded =
+			hex::decode(answer["encoded"].as_str().unwrap().trim_start_matches("0x")).unwrap();
 		let proof = MerkleProof::decode(&mut &encoded[..]).unwrap();
 		assert!(verify_proof(root, hashes.len() as u32, &leaf, &proof), "batch {seq}");
 		assert!(!verify_proof(root, hashes.len() as u32, &H256::repeat_byte(1), &proof));
@@ -202,10 +228,35 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let absent = bob.call("w3b_getMessageProof", json!([project, 0, forged])).unwrap();
 	assert!(absent.is_null());
 
+	// The subscriber heard of every proof (in the order they were final, which within a
+	// block need not be batch order), with the same roots.
+	let mut heard: Vec<Value> = runtime.block_on(async {
+		let mut heard = Vec::new();
+		while (heard.len() as u64) < batches {
+			let next = tokio::time::timeout(Duration::from_secs(30), subscription.1.next()).await;
+			match next {
+				Ok(Some(Ok(proof))) => heard.push(proof),
+				other => panic!("subscription ended after {} proofs: {other:?}", heard.len()),
+			}
+		}
+		heard
+	});
+	heard.sort_by_key(|notice| notice["batchSeq"].as_u64());
+	for (seq, notice) in heard.iter().enumerate() {
+		assert_eq!(
+			(notice["project"].as_u64(), notice["batchSeq"].as_u64()),
+			(Some(project), Some(seq as u64))
+		);
+		let proof = alice.call("w3b_getProof", json!([project, seq])).unwrap();
+		assert_eq!(notice["outputRoot"], proof["outputRoot"], "batch {seq}");
+	}
+
 	// The metrics saw the traffic and the refusals.
 	let alice_metrics = net.nodes[0].prometheus_port;
 	assert!(metric(alice_metrics, "w3b_messages_ingested_total", "") > 0.0);
-	assert!(metric(alice_metrics, "w3b_messages_rejected_total", "reason=\"unknown_device\"") >= 1.0);
+	assert!(
+		metric(alice_metrics, "w3b_messages_rejected_total", "reason=\"unknown_device\"") >= 1.0
+	);
 	assert!(metric(alice_metrics, "w3b_batches_committed_total", "") > 0.0);
 	assert!(metric(alice_metrics, "w3b_proofs_finalized_total", "") > 0.0);
 	assert!(metric(alice_metrics, "w3b_execution_seconds_count", "") > 0.0);

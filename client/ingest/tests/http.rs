@@ -193,3 +193,51 @@ fn protobuf_bodies_are_accepted_and_checked_the_same_way() {
 	assert_eq!((status, body["code"].as_str()), (400, Some("malformed")));
 	assert_eq!(server.store.pending(1).unwrap().len(), 2);
 }
+
+/// Counts what the ingestor reports.
+#[derive(Default)]
+struct Tally {
+	stored: std::sync::atomic::AtomicUsize,
+	refused: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl w3b_ingest::IngestObserver for Tally {
+	fn stored(&self, count: usize) {
+		self.stored.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+	}
+
+	fn refused(&self, code: &'static str) {
+		self.refused.lock().unwrap().push(code);
+	}
+}
+
+#[test]
+fn the_observer_is_told_every_outcome() {
+	let (chain, devices) = fixture();
+	let dir = tempfile::tempdir().unwrap();
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+	let tally = Arc::new(Tally::default());
+	let ingestor = Ingestor::new(store, chain as Arc<dyn ChainView>, Limits::default())
+		.with_observer(tally.clone());
+	let parts = |json: Value| {
+		serde_json::from_value::<w3b_ingest::wire::WireMessage>(json).unwrap().into_parts().unwrap()
+	};
+	let mut forged = parts(devices[0].message(1, 2, b"x"));
+	forged.0.payload = b"y".to_vec();
+	let batch = vec![
+		parts(devices[0].message(1, 1, b"ok")),
+		parts(devices[1].message(1, 1, b"ok too")),
+		forged,
+		parts(devices[3].message(1, 1, b"revoked")),
+		parts(devices[0].message(1, 1, b"replayed seq")),
+	];
+	let results = ingestor.ingest(1, batch, now_ms());
+	assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2);
+	assert_eq!(tally.stored.load(std::sync::atomic::Ordering::Relaxed), 2);
+	let mut refused = tally.refused.lock().unwrap().clone();
+	refused.sort();
+	assert_eq!(refused, ["bad_signature", "revoked_device", "stale_seq"]);
+	// A batch refused whole is reported too.
+	ingestor.ingest(1, vec![parts(devices[2].message(2, 1, b"wrong endpoint"))], now_ms());
+	assert!(tally.refused.lock().unwrap().contains(&"wrong_project"));
+}

@@ -29,6 +29,7 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{Bytes, H256};
 use sp_runtime::traits::Block as BlockT;
+use w3b_ingest::{wire::WireMessage, IngestError, Ingestor};
 use w3b_primitives::{
 	api::W3bstreamApi,
 	operator::OperatorInfo,
@@ -36,7 +37,6 @@ use w3b_primitives::{
 	proof::{Commitment, Proof},
 	AppletId, BatchHeader, DeviceId, ProjectId,
 };
-use w3b_ingest::{wire::WireMessage, IngestError, Ingestor};
 use w3b_storage::Vfs;
 use w3b_worker::BatchBody;
 
@@ -436,7 +436,10 @@ where
 			.map_err(|e| refused(IngestError::Malformed(e.to_string())))?;
 		let parts = wire.into_parts().map_err(refused)?;
 		let result = data.ingestor.ingest(project, vec![parts], w3b_ingest::now_ms());
-		result.into_iter().next().unwrap_or(Err(IngestError::Storage("no answer".into())))
+		result
+			.into_iter()
+			.next()
+			.unwrap_or(Err(IngestError::Storage("no answer".into())))
 			.map_err(refused)
 	}
 

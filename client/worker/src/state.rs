@@ -71,9 +71,7 @@ impl ProjectState {
 		use std::io::Write;
 		let tmp = path.with_extension("tmp");
 		let mut file = std::fs::File::create(&tmp)?;
-		file.write_all(
-			&(&self.finalized, self.finalized_root, self.finalized_through).encode(),
-		)?;
+		file.write_all(&(&self.finalized, self.finalized_root, self.finalized_through).encode())?;
 		file.sync_all()?;
 		std::fs::rename(&tmp, path)?;
 		if let Some(dir) = path.parent() {

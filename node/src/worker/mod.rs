@@ -237,8 +237,8 @@ impl Worker {
 			.filter(|(_, work)| work.active)
 			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
-				pending >= self.max_batch ||
-					(pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
+				pending >= self.max_batch
+					|| (pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
 			})
 			.map(|(project, _)| *project)
 			.collect();
@@ -334,8 +334,9 @@ impl Worker {
 				.map_err(|e| e.to_string())?;
 			match seq {
 				Some(seq) => included.push((*local, seq)),
-				None if number.saturating_sub(in_flight.submitted_at) > RESUBMIT_AFTER_BLOCKS =>
-					resubmit.push(*local),
+				None if number.saturating_sub(in_flight.submitted_at) > RESUBMIT_AFTER_BLOCKS => {
+					resubmit.push(*local)
+				}
 				None => {}
 			}
 		}
@@ -383,8 +384,7 @@ impl Worker {
 				return Ok(());
 			};
 			work.next_local += 1;
-			work.in_flight
-				.insert(local, InFlight { sealed: sealed.clone(), submitted_at: number });
+			work.in_flight.insert(local, InFlight { sealed: sealed.clone(), submitted_at: number });
 			log::debug!(
 				target: "w3b",
 				"project {project}: sealed local batch {local} ({} messages, {})",
@@ -447,7 +447,10 @@ impl Worker {
 			let (info, applets) = {
 				let api = self.client.runtime_api();
 				let info = api.project(at, project).map_err(|e| e.to_string())?;
-				(info.ok_or("the project vanished")?, api.applets(at, project).map_err(|e| e.to_string())?)
+				(
+					info.ok_or("the project vanished")?,
+					api.applets(at, project).map_err(|e| e.to_string())?,
+				)
 			};
 			self.load_code(at, &applets)?;
 			let env = info
@@ -516,8 +519,7 @@ impl Worker {
 		&self,
 		header: &w3b_primitives::BatchHeader,
 	) -> Result<Option<BatchBody>, String> {
-		if let Some(body) = w3b_worker::load_body(&*self.vfs, header).map_err(|e| e.to_string())?
-		{
+		if let Some(body) = w3b_worker::load_body(&*self.vfs, header).map_err(|e| e.to_string())? {
 			return Ok(Some(body));
 		}
 		let cid = Cid::from_bytes(&header.cid).map_err(|e| e.to_string())?;

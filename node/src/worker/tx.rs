@@ -62,8 +62,8 @@ impl TxSender {
 		};
 		if nonce != self.chain_nonce.0 {
 			self.chain_nonce = (nonce, number);
-		} else if self.next_nonce.is_some_and(|next| next > nonce) &&
-			number.saturating_sub(self.chain_nonce.1) > NONCE_STALL_BLOCKS
+		} else if self.next_nonce.is_some_and(|next| next > nonce)
+			&& number.saturating_sub(self.chain_nonce.1) > NONCE_STALL_BLOCKS
 		{
 			log::warn!(
 				target: "w3b",
@@ -103,8 +103,8 @@ impl TxSender {
 			self.account(),
 			MultiSignature::Sr25519(signature),
 		);
-		let opaque = OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode())
-			.map_err(|e| e.to_string())?;
+		let opaque =
+			OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode()).map_err(|e| e.to_string())?;
 		self.pool
 			.submit_one(at, TransactionSource::Local, opaque)
 			.await

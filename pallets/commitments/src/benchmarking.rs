@@ -79,14 +79,7 @@ mod benchmarks {
 		NextBatchSeq::<T>::insert(project, existing);
 
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(operator),
-			project,
-			H256::repeat_byte(2),
-			1000,
-			100_000,
-			cid(),
-		);
+		_(RawOrigin::Signed(operator), project, H256::repeat_byte(2), 1000, 100_000, cid());
 
 		assert_eq!(NextBatchSeq::<T>::get(project), existing + 1);
 		assert_eq!(OldestRetained::<T>::get(project), u64::from(p));

@@ -116,8 +116,7 @@ pub mod pallet {
 	/// The batch number of every Merkle root ever committed, per project: a batch
 	/// resubmitted after a crash is recognised and refused.
 	#[pallet::storage]
-	pub type RootSeqs<T> =
-		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Identity, H256, u64>;
+	pub type RootSeqs<T> = StorageDoubleMap<_, Blake2_128Concat, ProjectId, Identity, H256, u64>;
 
 	/// Events of this pallet.
 	#[pallet::event]

@@ -73,7 +73,10 @@ fn the_chain_numbers_batches_without_gaps_and_refuses_a_root_twice() {
 			(Some(root(7)), Some(root(3)))
 		);
 		assert_eq!(
-			(Commitments::batch_seq_of_root(p, root(7)), Commitments::batch_seq_of_root(p, root(3))),
+			(
+				Commitments::batch_seq_of_root(p, root(7)),
+				Commitments::batch_seq_of_root(p, root(3))
+			),
 			(Some(0), Some(1))
 		);
 		assert_eq!(Commitments::batch_seq_of_root(p, root(4)), None);

@@ -94,7 +94,10 @@ fn main() -> Result<()> {
 		attestation_deadline: 20,
 	};
 	let project = setup_project(&rpc, &spec, Duration::from_secs(120))?;
-	println!("[demo] project {project} is Active; publishing {} messages/s for {}s", options.rate, options.duration);
+	println!(
+		"[demo] project {project} is Active; publishing {} messages/s for {}s",
+		options.rate, options.duration
+	);
 
 	let transports: Vec<Transport> = options
 		.mqtt
@@ -122,8 +125,8 @@ fn main() -> Result<()> {
 	let published_for = start.elapsed();
 	println!("[demo] publishing stopped; waiting up to {}s for the last proofs", options.drain);
 	let drain_until = Instant::now() + Duration::from_secs(options.drain);
-	while Instant::now() < drain_until &&
-		monitor.progress.messages_final < counters.acked.load(Ordering::Relaxed)
+	while Instant::now() < drain_until
+		&& monitor.progress.messages_final < counters.acked.load(Ordering::Relaxed)
 	{
 		std::thread::sleep(Duration::from_millis(250));
 		if let Err(e) = monitor.poll(&counters) {
@@ -152,7 +155,11 @@ fn main() -> Result<()> {
 		w3b_primitives::MILLISECS_PER_BLOCK / 1000,
 	);
 	if p.messages_final < acked {
-		return Err(format!("{} stored messages are not in a finalized proof", acked - p.messages_final).into());
+		return Err(format!(
+			"{} stored messages are not in a finalized proof",
+			acked - p.messages_final
+		)
+		.into());
 	}
 	Ok(())
 }
