@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmarks of our pallets in the runtime and regenerates their weights.rs.
+# Runs the benchmarks of our pallets in the runtime and regenerates their weights.rs:
+# all of them, or those named (`scripts/benchmark.sh commitments attestations`).
 # Builds w3b-node with the runtime-benchmarks feature (frame-benchmarking-cli and its
 # dependencies are only compiled for this).
 set -euo pipefail
@@ -9,7 +10,9 @@ cargo build -p w3b-node --features runtime-benchmarks --locked
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/debug/w3b-node"
 runtime="$target_dir/debug/wbuild/w3b-runtime/w3b_runtime.wasm"
-for pallet in validators projects operators commitments attestations; do
+pallets=("$@")
+[ ${#pallets[@]} -eq 0 ] && pallets=(validators projects operators commitments attestations)
+for pallet in "${pallets[@]}"; do
 	echo "[benchmark] pallet_$pallet"
 	"$node" benchmark pallet --runtime "$runtime" --genesis-builder runtime \
 		--genesis-builder-preset dev --pallet "pallet_$pallet" --extrinsic '*' \

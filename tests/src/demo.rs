@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
 use sp_keyring::Sr25519Keyring;
 use w3b_primitives::{
-	project::{code_hash, EnvVar, ProjectConfig, Strategy},
+	project::{code_hash, EnvVar, ProjectConfig, RetentionPolicy, Strategy},
 	DeviceKey, ProjectId,
 };
 use w3b_runtime::{RuntimeCall, UNIT};
@@ -39,6 +39,8 @@ pub struct ProjectSpec {
 	pub devices: Vec<ed25519::Pair>,
 	/// Blocks operators have to attest a batch.
 	pub attestation_deadline: u32,
+	/// Seconds operators keep a settled batch's data (0: for ever).
+	pub retain_secs: u64,
 }
 
 /// Creates the project as Alice, uploads and registers its applet, registers the
@@ -60,6 +62,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 		min_operators: spec.operators.len() as u32,
 		attestation_deadline: spec.attestation_deadline,
 		reward_per_batch: UNIT / 100,
+		retention: RetentionPolicy { max_age_secs: spec.retain_secs, max_bytes: 0 },
 		..Default::default()
 	};
 	rpc.submit(
@@ -375,6 +378,8 @@ pub struct Progress {
 	pub expired: u64,
 	/// Messages in finalized proofs.
 	pub messages_final: u64,
+	/// Bridge outputs (alerts) in finalized proofs.
+	pub outputs: u64,
 	/// Publish-to-final-proof latencies of the messages this process sent, in seconds.
 	pub latencies: Vec<f64>,
 }
@@ -426,6 +431,8 @@ impl Monitor {
 					};
 					self.progress.finalized += 1;
 					self.progress.messages_final += messages.len() as u64;
+					self.progress.outputs +=
+						proof["outputs"].as_array().map_or(0, |o| o.len() as u64);
 					let mut sent_at = counters.sent_at.lock().expect("not poisoned");
 					for message in messages {
 						let hash: Option<H256> =
@@ -448,7 +455,7 @@ impl Monitor {
 		let p = &self.progress;
 		let fmt = |q| p.latency(q).map_or("-".into(), |s| format!("{s:.1}s"));
 		format!(
-			"[demo] {:>4}s | in {} sent, {} stored, {} refused | batches {} committed | proofs {} final ({} msgs), {} expired | latency p50 {} p99 {}",
+			"[demo] {:>4}s | in {} sent, {} stored, {} refused | batches {} committed | proofs {} final ({} msgs, {} alerts), {} expired | latency p50 {} p99 {}",
 			elapsed.as_secs(),
 			counters.sent.load(Ordering::Relaxed),
 			counters.acked.load(Ordering::Relaxed),
@@ -456,6 +463,7 @@ impl Monitor {
 			p.committed,
 			p.finalized,
 			p.messages_final,
+			p.outputs,
 			p.expired,
 			fmt(0.5),
 			fmt(0.99),

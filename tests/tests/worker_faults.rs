@@ -60,6 +60,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 		operators: vec![Alice, Bob, Charlie, Dave],
 		devices: registered,
 		attestation_deadline: 20,
+		retain_secs: 0,
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
 

@@ -84,6 +84,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		operators: vec![Alice, Bob, Charlie, Dave],
 		devices: registered,
 		attestation_deadline: 20,
+		retain_secs: 0,
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
 

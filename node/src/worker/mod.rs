@@ -7,7 +7,9 @@
 //!    bodies it lacks from peers over [`protocol::PROTOCOL`]) and attest the result
 //!    (`attestations.attest`);
 //! 3. once a proof is settled in a GRANDPA-final block, make the batch's state final or
-//!    roll it back, saving the finalized state so that a restart resumes from it.
+//!    roll it back, saving the finalized state so that a restart resumes from it; then
+//!    let the settled batches the project's retention policy gives up go (messages
+//!    from the store, bodies from the VFS).
 //!
 //! Sealing runs on its own clock: every `seal_interval` (and at once when a batch is
 //! full) the messages received for an Active project become a batch, so that a message
@@ -32,10 +34,11 @@ use sp_core::{crypto::KeyTypeId, H256};
 use sp_keystore::KeystorePtr;
 use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{
-	api::W3bstreamApi, proof::Outputs, AppletId, ProjectId, ProjectStatus, ProofStatus,
+	api::W3bstreamApi, project::RetentionPolicy, proof::Outputs, AppletId, ProjectId,
+	ProjectStatus, ProofStatus,
 };
 use w3b_runtime::{opaque::Block, BlockNumber, RuntimeCall};
-use w3b_storage::{Cid, MessageStore, Vfs};
+use w3b_storage::{retention::BatchInfo, Cid, MessageStore, Vfs};
 use w3b_worker::{
 	execute::{execute_batch, ProjectContext},
 	seal_batch, BatchBody, ProjectState, SealedBatch,
@@ -112,6 +115,11 @@ struct ProjectWork {
 	results: BTreeMap<u64, H256>,
 	/// Batches attested (one vote per batch, even if a batch runs again).
 	attested: BTreeSet<u64>,
+	/// This node's local batches the chain included: chain batch -> local batch.
+	local_of: BTreeMap<u64, u64>,
+	/// Batches run here and still kept (retention has not let them go), by chain
+	/// number; `settled` once their proof is in a final block.
+	kept: BTreeMap<u64, BatchInfo>,
 }
 
 /// The worker.
@@ -266,6 +274,8 @@ impl Worker {
 				next_exec,
 				results: BTreeMap::new(),
 				attested: BTreeSet::new(),
+				local_of: BTreeMap::new(),
+				kept: BTreeMap::new(),
 			};
 			// Sealed before a restart but maybe never included: submit again what the
 			// chain does not know (the submission is marked as old so it goes now).
@@ -312,7 +322,9 @@ impl Worker {
 			info.status == ProjectStatus::Active;
 		self.confirm_commitments(project, at, number).await?;
 		self.execute_committed(project, at).await?;
-		self.settle(project, finalized)
+		self.settle(project, finalized)?;
+		self.apply_retention(project, &info.config.retention);
+		Ok(())
 	}
 
 	/// Drops included commitments from the in-flight list and resubmits those that
@@ -342,6 +354,7 @@ impl Worker {
 		}
 		for (local, seq) in included {
 			work.in_flight.remove(&local);
+			work.local_of.insert(seq, local);
 			log::debug!(target: "w3b", "project {project}: local batch {local} is batch {seq}");
 			if let Some(m) = &self.metrics {
 				m.batches_committed.inc();
@@ -480,6 +493,15 @@ impl Worker {
 			.map_err(|e| format!("executing batch {seq}: {e}"))?;
 			work.next_exec += 1;
 			work.results.insert(seq, result.output_root);
+			if let Ok(cid) = Cid::from_bytes(&commitment.header.cid) {
+				work.kept.entry(seq).or_insert(BatchInfo {
+					seq,
+					committed_at_ms: commitment.committed_at_ms,
+					bytes: commitment.header.bytes,
+					cid,
+					settled: false,
+				});
+			}
 			let failed = result.events.iter().filter(|e| !e.succeeded()).count();
 			log::info!(
 				target: "w3b",
@@ -568,6 +590,9 @@ impl Worker {
 				ProofStatus::Pending => return Ok(()),
 				ProofStatus::Finalized => {
 					work.results.remove(&seq);
+					if let Some(kept) = work.kept.get_mut(&seq) {
+						kept.settled = true;
+					}
 					if proof.output_root != Some(mine) {
 						log::warn!(
 							target: "w3b",
@@ -589,6 +614,9 @@ impl Worker {
 				}
 				ProofStatus::Expired => {
 					work.results.remove(&seq);
+					if let Some(kept) = work.kept.get_mut(&seq) {
+						kept.settled = true;
+					}
 					let rerun = work.state.expire(seq);
 					if let Some(first) = rerun.first() {
 						work.next_exec = work.next_exec.min(*first);
@@ -608,5 +636,45 @@ impl Worker {
 			}
 		}
 		Ok(())
+	}
+
+	/// Lets go of the settled batches `policy` gives up, oldest first: their bodies leave
+	/// the VFS and, for the batches this node sealed, their messages leave the store.
+	/// The chain keeps their roots, so their messages stay provable by anyone who kept
+	/// them.
+	fn apply_retention(&mut self, project: ProjectId, policy: &RetentionPolicy) {
+		let Some(work) = self.projects.get_mut(&project) else { return };
+		let kept: Vec<BatchInfo> = work.kept.values().cloned().collect();
+		let count = w3b_storage::retention::prunable(policy, &kept, w3b_ingest::now_ms());
+		if count == 0 {
+			return;
+		}
+		for batch in &kept[..count] {
+			work.kept.remove(&batch.seq);
+			if let Err(e) = self.vfs.unpin(&batch.cid) {
+				log::warn!(target: "w3b", "project {project}: unpinning batch {}: {e}", batch.seq);
+			}
+		}
+		let through = kept[count - 1].seq;
+		// Never a local batch still waiting for inclusion: a resubmission re-reads its
+		// messages from the store.
+		let local_through =
+			work.local_of.range(..=through).map(|(_, local)| *local).max().and_then(|local| {
+				match work.in_flight.keys().next() {
+					Some(&waiting) if waiting <= local => waiting.checked_sub(1),
+					_ => Some(local),
+				}
+			});
+		work.local_of = work.local_of.split_off(&(through + 1));
+		work.attested = work.attested.split_off(&(through + 1));
+		if let Some(local) = local_through {
+			if let Err(e) = self.store.prune(project, local) {
+				log::warn!(target: "w3b", "project {project}: pruning the message store: {e}");
+			}
+		}
+		if let Err(e) = self.vfs.collect() {
+			log::warn!(target: "w3b", "project {project}: collecting unpinned bodies: {e}");
+		}
+		log::debug!(target: "w3b", "project {project}: retention let go of batches through {through}");
 	}
 }

@@ -88,10 +88,12 @@ fn main() -> Result<()> {
 	let spec = ProjectSpec {
 		name,
 		code,
-		env: vec![("THRESHOLD".into(), "30".into())],
+		env: vec![("THRESHOLD".into(), "32".into())],
 		operators: vec![Alice, Bob, Charlie, Dave],
 		devices: devices.clone(),
 		attestation_deadline: 20,
+		// Operators let go of settled data after two minutes: a long run stays bounded.
+		retain_secs: 120,
 	};
 	let project = setup_project(&rpc, &spec, Duration::from_secs(120))?;
 	println!(
