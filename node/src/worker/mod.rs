@@ -177,7 +177,10 @@ impl Worker {
 			tokio::select! {
 				notification = imports.next() => {
 					let Some(notification) = notification else { return };
-					if notification.is_new_best {
+					// While catching up with the network only the head matters: the
+					// worker runs what the chain holds once it is there.
+					let syncing = notification.origin == sp_consensus::BlockOrigin::NetworkInitialSync;
+					if notification.is_new_best && !syncing {
 						self.on_best_block(notification.hash).await;
 					}
 				}
