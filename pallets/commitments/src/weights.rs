@@ -4,8 +4,8 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-11-23, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! DATE: 2026-11-24, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -55,6 +55,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Subnets` (r:1 w:0)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::RootSeqs` (r:1 w:1)
+	/// Proof: `Commitments::RootSeqs` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::NextBatchSeq` (r:1 w:1)
 	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Closing` (r:1 w:1)
@@ -78,13 +80,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2192 + p * (1077 ±0)`
 		//  Estimated: `15112 + p * (19292 ±47)`
-		// Minimum execution time: 790_703_000 picoseconds.
-		Weight::from_parts(922_023_980, 15112)
-			// Standard Error: 1_350_820
-			.saturating_add(Weight::from_parts(180_215_325, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		// Minimum execution time: 1_035_644_000 picoseconds.
+		Weight::from_parts(1_163_982_184, 15112)
+			// Standard Error: 1_237_045
+			.saturating_add(Weight::from_parts(251_942_257, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 19292).saturating_mul(p.into()))
 	}
@@ -93,11 +95,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn commit_batch(p: u32, ) -> Weight {
-		Weight::from_parts(922_023_980, 15112)
-			.saturating_add(Weight::from_parts(180_215_325, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(1_163_982_184, 15112)
+			.saturating_add(Weight::from_parts(251_942_257, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(p.into())))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 19292).saturating_mul(p.into()))
 	}
