@@ -18,7 +18,7 @@ use std::{
 use sp_core::{ed25519, Pair};
 use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 use w3b_e2e_tests::{
-	demo::{setup_project, Monitor, ProjectSpec, Publisher, Transport},
+	demo::{setup_project, Counters, Monitor, ProjectSpec, Publisher, Transport},
 	Result, Rpc,
 };
 
@@ -112,16 +112,20 @@ fn main() -> Result<()> {
 	let counters = publisher.counters.clone();
 	let mut monitor = Monitor::new(rpc, project);
 	let mut last_line = Instant::now();
-	let publish_until = start + Duration::from_secs(options.duration);
-	while Instant::now() < publish_until {
+	// Polls the chain every 250 ms and prints a line every two seconds.
+	let mut follow = |monitor: &mut Monitor, counters: &Counters| {
 		std::thread::sleep(Duration::from_millis(250));
-		if let Err(e) = monitor.poll(&counters) {
+		if let Err(e) = monitor.poll(counters) {
 			eprintln!("[demo] reading progress: {e}");
 		}
 		if last_line.elapsed() >= Duration::from_secs(2) {
-			println!("{}", monitor.line(start.elapsed(), &counters));
+			println!("{}", monitor.line(start.elapsed(), counters));
 			last_line = Instant::now();
 		}
+	};
+	let publish_until = start + Duration::from_secs(options.duration);
+	while Instant::now() < publish_until {
+		follow(&mut monitor, &counters);
 	}
 	let counters = publisher.stop();
 	let published_for = start.elapsed();
@@ -130,14 +134,7 @@ fn main() -> Result<()> {
 	while Instant::now() < drain_until
 		&& monitor.progress.messages_final < counters.acked.load(Ordering::Relaxed)
 	{
-		std::thread::sleep(Duration::from_millis(250));
-		if let Err(e) = monitor.poll(&counters) {
-			eprintln!("[demo] reading progress: {e}");
-		}
-		if last_line.elapsed() >= Duration::from_secs(2) {
-			println!("{}", monitor.line(start.elapsed(), &counters));
-			last_line = Instant::now();
-		}
+		follow(&mut monitor, &counters);
 	}
 	println!("{}", monitor.line(start.elapsed(), &counters));
 	let p = &monitor.progress;
