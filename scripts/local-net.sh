@@ -11,6 +11,7 @@
 #                 wiped at start, so every run is a fresh chain)
 #   DURATION      stop after this many seconds (default: run until Ctrl-C)
 #   W3B_PROFILE   debug (default) or release: which build of w3b-node runs
+#   W3B_NODE_ARGS more arguments for every node (split on spaces)
 #   W3B_SKIP_SETUP  set when the caller already ran setup.sh and built w3b-node
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,8 @@ for i in "${!validators[@]}"; do
 		--w3b-http-port $((8080 + i)) --w3b-mqtt-port $((1883 + i))
 		--listen-addr "/ip4/127.0.0.1/tcp/$((30333 + i))"
 		--node-key "$(node_key "$i")" --no-mdns --no-telemetry)
+	# shellcheck disable=SC2206 # split on purpose
+	args+=(${W3B_NODE_ARGS:-})
 	if [ "$name" != alice ]; then
 		args+=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$alice_peer")
 	fi
