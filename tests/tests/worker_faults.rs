@@ -151,4 +151,20 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	}
 	assert!(acknowledged.iter().all(|h| seen.contains(h)));
 	let _ = net.nodes[1].wait_finalized(1, START_TIMEOUT);
+
+	// The restarted workers ran again batches they had voted on, and did not vote twice.
+	let already_attested: sp_runtime::DispatchError =
+		pallet_attestations::Error::<w3b_runtime::Runtime>::AlreadyAttested.into();
+	for number in 1..=alice.best_number().unwrap() {
+		let at = alice.block_hash(number).unwrap();
+		for event in alice.events_at(at).unwrap() {
+			if let w3b_runtime::RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error,
+				..
+			}) = event
+			{
+				assert_ne!(dispatch_error, already_attested, "a second vote in block #{number}");
+			}
+		}
+	}
 }

@@ -81,22 +81,30 @@ async fn post_events(
 		.and_then(|v| v.to_str().ok())
 		.is_some_and(|v| v.contains("protobuf"));
 	let Ok(project) = project.parse::<u64>() else {
+		ingestor.observe_refusal("malformed");
 		return refusal(IngestError::Malformed(format!("project `{project}` is not a number")));
 	};
 	let body = match body {
 		Ok(body) => body,
 		Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+			ingestor.observe_refusal("payload_too_large");
 			return (
 				StatusCode::PAYLOAD_TOO_LARGE,
 				Json(json!({"code": "payload_too_large", "message": rejection.body_text()})),
 			)
-				.into_response()
+				.into_response();
 		}
-		Err(rejection) => return refusal(IngestError::Malformed(rejection.body_text())),
+		Err(rejection) => {
+			ingestor.observe_refusal("malformed");
+			return refusal(IngestError::Malformed(rejection.body_text()));
+		}
 	};
 	let (messages, is_batch) = match wire::parse_body(&body, protobuf) {
 		Ok(parsed) => parsed,
-		Err(e) => return refusal(e),
+		Err(e) => {
+			ingestor.observe_refusal(e.code());
+			return refusal(e);
+		}
 	};
 	// Messages that do not even decode are answered without going further.
 	let mut results: Vec<Option<Result<sp_core::H256, IngestError>>> = Vec::new();
@@ -107,7 +115,10 @@ async fn post_events(
 				results.push(None);
 				decoded.push(parts);
 			}
-			Err(e) => results.push(Some(Err(e))),
+			Err(e) => {
+				ingestor.observe_refusal(e.code());
+				results.push(Some(Err(e)));
+			}
 		}
 	}
 	let ingested = tokio::task::spawn_blocking(move || ingestor.ingest(project, decoded, now_ms()))

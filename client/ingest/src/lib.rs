@@ -118,6 +118,15 @@ impl Ingestor {
 		}
 	}
 
+	/// Tells the observer of a message an endpoint refused before [`Ingestor::ingest`]
+	/// saw it (it did not decode, or its request was refused whole), for the reason with
+	/// this [`IngestError::code`].
+	pub fn observe_refusal(&self, code: &'static str) {
+		if let Some(observer) = &self.observer {
+			observer.refused(code);
+		}
+	}
+
 	/// The store messages go to.
 	pub fn store(&self) -> &Arc<dyn MessageStore> {
 		&self.store

@@ -180,7 +180,10 @@ impl Connection {
 						None => batches.push((project, vec![slot], vec![(message, signature)])),
 					}
 				}
-				Err(e) => outcomes.push((publish.pkid, publish.qos, Some(e))),
+				Err(e) => {
+					self.ingestor.observe_refusal(e.code());
+					outcomes.push((publish.pkid, publish.qos, Some(e)));
+				}
 			}
 		}
 		let ingestor = self.ingestor.clone();

@@ -6,10 +6,10 @@ mod common;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use common::{fixture, Device};
+use common::{fixture, Device, Tally};
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
-use w3b_ingest::{now_ms, rate::Rate, ChainView, Ingestor, Limits, MemoryChain};
+use w3b_ingest::{now_ms, rate::Rate, ChainView, IngestObserver, Ingestor, Limits, MemoryChain};
 use w3b_storage::{EmbeddedStore, MessageStore};
 
 struct Server {
@@ -20,9 +20,23 @@ struct Server {
 }
 
 fn start(chain: Arc<MemoryChain>, limits: Limits, max_body: usize) -> Server {
+	start_observed(chain, limits, max_body, None)
+}
+
+/// A server whose ingestor reports to `observer`.
+fn start_observed(
+	chain: Arc<MemoryChain>,
+	limits: Limits,
+	max_body: usize,
+	observer: Option<Arc<dyn IngestObserver>>,
+) -> Server {
 	let dir = tempfile::tempdir().unwrap();
 	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-	let ingestor = Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits));
+	let mut ingestor = Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits);
+	if let Some(observer) = observer {
+		ingestor = ingestor.with_observer(observer);
+	}
+	let ingestor = Arc::new(ingestor);
 	let runtime =
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -88,7 +102,8 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 	let (chain, devices) = fixture();
 	let stranger = Device::Ed(ed25519::Pair::from_seed(&[9; 32]));
 	let limits = Limits { max_payload: 1024, ..Limits::default() };
-	let server = start(chain, limits, 64 << 10);
+	let tally = Arc::new(Tally::default());
+	let server = start_observed(chain, limits, 64 << 10, Some(tally.clone()));
 	let good = devices[0].message(1, 1, b"ok");
 	assert_eq!(post(&server, "1", &good.to_string()).0, 202);
 	let mut forged = devices[0].message(1, 2, b"x");
@@ -122,12 +137,18 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 			"malformed",
 		),
 	];
+	let mut expected: Vec<&str> = cases.iter().map(|(_, _, _, code)| *code).collect();
 	for (project, body, status, code) in cases {
 		let (got, answer) = post(&server, project, &body);
 		assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{answer}");
 		assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
 	}
 	assert_eq!(server.store.pending(1).unwrap().len(), 1, "only the good message is stored");
+	// Every refusal reaches the metrics once, by reason, also those refused before the
+	// ingestor saw a message (bodies that do not parse, bad paths, oversized bodies).
+	expected.sort();
+	assert_eq!(tally.refused_sorted(), expected);
+	assert_eq!(tally.stored.load(std::sync::atomic::Ordering::Relaxed), 1);
 	// Still serving.
 	let health: Value =
 		ureq::get(&format!("http://{}/health", server.addr)).call().unwrap().into_json().unwrap();
@@ -194,23 +215,6 @@ fn protobuf_bodies_are_accepted_and_checked_the_same_way() {
 	assert_eq!(server.store.pending(1).unwrap().len(), 2);
 }
 
-/// Counts what the ingestor reports.
-#[derive(Default)]
-struct Tally {
-	stored: std::sync::atomic::AtomicUsize,
-	refused: std::sync::Mutex<Vec<&'static str>>,
-}
-
-impl w3b_ingest::IngestObserver for Tally {
-	fn stored(&self, count: usize) {
-		self.stored.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
-	}
-
-	fn refused(&self, code: &'static str) {
-		self.refused.lock().unwrap().push(code);
-	}
-}
-
 #[test]
 fn the_observer_is_told_every_outcome() {
 	let (chain, devices) = fixture();
@@ -234,9 +238,7 @@ fn the_observer_is_told_every_outcome() {
 	let results = ingestor.ingest(1, batch, now_ms());
 	assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2);
 	assert_eq!(tally.stored.load(std::sync::atomic::Ordering::Relaxed), 2);
-	let mut refused = tally.refused.lock().unwrap().clone();
-	refused.sort();
-	assert_eq!(refused, ["bad_signature", "revoked_device", "stale_seq"]);
+	assert_eq!(tally.refused_sorted(), ["bad_signature", "revoked_device", "stale_seq"]);
 	// A batch refused whole is reported too.
 	ingestor.ingest(1, vec![parts(devices[2].message(2, 1, b"wrong endpoint"))], now_ms());
 	assert!(tally.refused.lock().unwrap().contains(&"wrong_project"));

@@ -6,22 +6,26 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::fixture;
+use common::{fixture, Tally};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 use w3b_ingest::{ChainView, Ingestor, Limits};
 use w3b_storage::{EmbeddedStore, MessageStore};
 
-/// Runs the MQTT endpoint on loopback; returns its port and the store.
-async fn start(dir: &std::path::Path) -> (u16, Arc<EmbeddedStore>) {
+/// Runs the MQTT endpoint on loopback; returns its port, the store and what the
+/// ingestor reported.
+async fn start(dir: &std::path::Path) -> (u16, Arc<EmbeddedStore>, Arc<Tally>) {
 	let (chain, _) = fixture();
 	let store = Arc::new(EmbeddedStore::open(dir).unwrap());
-	let ingestor =
-		Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default()));
+	let tally = Arc::new(Tally::default());
+	let ingestor = Arc::new(
+		Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default())
+			.with_observer(tally.clone()),
+	);
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let port = listener.local_addr().unwrap().port();
 	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor));
-	(port, store)
+	(port, store, tally)
 }
 
 /// Polls the client's event loop until `want` events of interest arrived (PUBACK pkids
@@ -52,7 +56,7 @@ async fn collect(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 	let dir = tempfile::tempdir().unwrap();
-	let (port, store) = start(dir.path()).await;
+	let (port, store, tally) = start(dir.path()).await;
 	let (_, devices) = fixture();
 	let mut options = MqttOptions::new("device-0", "127.0.0.1", port);
 	options.set_keep_alive(Duration::from_secs(30));
@@ -98,6 +102,12 @@ async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 		["bad_signature", "stale_seq", "project_not_active", "malformed", "malformed", "malformed"]
 	);
 	assert_eq!(store.pending(1).unwrap().len(), 5, "nothing refused was stored");
+	// The metrics count every refusal by reason, those that never decoded too.
+	assert_eq!(
+		tally.refused_sorted(),
+		["bad_signature", "malformed", "malformed", "malformed", "project_not_active", "stale_seq"]
+	);
+	assert_eq!(tally.stored.load(std::sync::atomic::Ordering::Relaxed), 5);
 
 	// The endpoint keeps serving this and new clients.
 	let body = devices[1].message(1, 9, b"after").to_string();

@@ -26,8 +26,9 @@ use std::{
 	time::{Duration, Instant},
 };
 
+use codec::Decode;
 use futures::StreamExt;
-use sc_client_api::BlockchainEvents;
+use sc_client_api::{BlockchainEvents, StorageProvider};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::KeyTypeId, H256};
@@ -452,6 +453,14 @@ impl Worker {
 				work.next_exec += 1;
 				continue;
 			}
+			// After a restart the worker runs again batches it voted on before: a second
+			// vote would only be refused, for a fee.
+			if status == Some(ProofStatus::Pending)
+				&& !work.attested.contains(&seq)
+				&& self.has_voted(at, project, seq)?
+			{
+				self.projects.get_mut(&project).ok_or(NOT_LOADED)?.attested.insert(seq);
+			}
 			let Some(body) = self.body(&commitment.header).await? else {
 				log::info!(
 					target: "w3b",
@@ -537,6 +546,24 @@ impl Worker {
 				}
 			}
 		}
+	}
+
+	/// Whether this node's operator has a vote in batch `seq`'s round at block `at`.
+	fn has_voted(&self, at: Hash, project: ProjectId, seq: u64) -> Result<bool, String> {
+		let Some(key) = self.keystore.sr25519_public_keys(OPERATOR_KEY_TYPE).into_iter().next()
+		else {
+			return Ok(false);
+		};
+		let me = w3b_runtime::AccountId::from(key);
+		let round_key = sp_core::storage::StorageKey(pallet_attestations::Rounds::<
+			w3b_runtime::Runtime,
+		>::hashed_key_for(project, seq));
+		let Some(raw) = self.client.storage(at, &round_key).map_err(|e| e.to_string())? else {
+			return Ok(false);
+		};
+		let round = pallet_attestations::Round::<w3b_runtime::AccountId>::decode(&mut &raw.0[..])
+			.map_err(|e| format!("decoding the round of batch {seq}: {e}"))?;
+		Ok(round.votes.iter().any(|(voter, _)| *voter == me))
 	}
 
 	/// The body of a committed batch: from the VFS, else from a peer (then kept).

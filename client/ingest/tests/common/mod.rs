@@ -143,3 +143,29 @@ impl Drop for Mosquitto {
 		let _ = self.child.wait();
 	}
 }
+
+/// Counts what an ingestor reports to its observer (the node's metrics).
+#[derive(Default)]
+pub struct Tally {
+	pub stored: std::sync::atomic::AtomicUsize,
+	pub refused: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Tally {
+	/// The refusal codes reported so far, sorted.
+	pub fn refused_sorted(&self) -> Vec<&'static str> {
+		let mut codes = self.refused.lock().unwrap().clone();
+		codes.sort();
+		codes
+	}
+}
+
+impl w3b_ingest::IngestObserver for Tally {
+	fn stored(&self, count: usize) {
+		self.stored.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+	}
+
+	fn refused(&self, code: &'static str) {
+		self.refused.lock().unwrap().push(code);
+	}
+}
