@@ -1,7 +1,8 @@
 //! Faults on four validators with workers: one validator killed mid-stream (finality and
 //! proofs go on with three; after its restart it catches up and attests again), and the
 //! node that acknowledged messages killed before it could commit them (they are
-//! committed after its restart, exactly once).
+//! committed after its restart, exactly once), and a restarted worker that finds its
+//! vote already in an open round (it does not vote twice).
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -14,7 +15,7 @@ use std::{
 
 use serde_json::json;
 use sp_core::{ed25519, Pair, H256};
-use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave, Ferdie};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Counters, Monitor, ProjectSpec, Publisher, Transport},
 	network::{Validators, START_TIMEOUT},
@@ -63,6 +64,37 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 		retain_secs: 0,
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+
+	// A project whose rounds stay open: its subnet is Bob and Ferdie, and no node runs
+	// Ferdie's worker, so Bob's vote waits for a quorum (2 of 2) that never comes.
+	let stalled_device = ed25519::Pair::generate().0;
+	let stalled_spec = ProjectSpec {
+		name: "stalled".into(),
+		code: applets::applet_code("counter"),
+		env: vec![],
+		operators: vec![Bob, Ferdie],
+		devices: vec![stalled_device.clone()],
+		attestation_deadline: 600,
+		retain_secs: 0,
+	};
+	let stalled = setup_project(&alice, &stalled_spec, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+	let bob_url = format!("http://127.0.0.1:{}/v1/projects/{stalled}/events", net.http[1]);
+	for seq in 1..=3 {
+		ureq::post(&bob_url)
+			.send_string(&reading(&stalled_device, stalled, seq).1)
+			.expect("stored");
+	}
+	let open_round =
+		pallet_attestations::Rounds::<w3b_runtime::Runtime>::hashed_key_for(stalled, 0);
+	let votes = || -> Vec<w3b_runtime::AccountId> {
+		let round: Option<pallet_attestations::Round<w3b_runtime::AccountId>> =
+			alice.storage_decoded(&open_round).unwrap();
+		round.map(|r| r.votes.into_iter().map(|(voter, _)| voter).collect()).unwrap_or_default()
+	};
+	wait_for("Bob to vote in the stalled project's round", TIMEOUT, || {
+		Ok((votes() == [Bob.to_account_id()]).then_some(()))
+	})
+	.unwrap_or_else(|e| panic!("{e}\n{}", net.logs(40)));
 
 	// Charlie is killed while devices publish to Alice (MQTT) and Bob (HTTP).
 	let publisher = Publisher::start(
@@ -152,7 +184,19 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	assert!(acknowledged.iter().all(|h| seen.contains(h)));
 	let _ = net.nodes[1].wait_finalized(1, START_TIMEOUT);
 
-	// The restarted workers ran again batches they had voted on, and did not vote twice.
+	// Restarted, Bob ran the stalled batch again and found his vote in its open round:
+	// no second vote, which the chain would refuse for a fee. (A vote sent when the batch
+	// ran would be in a block final two blocks later.)
+	let ran_stalled = format!("project {stalled}: batch 0 ran");
+	wait_for("Bob to run the stalled batch again", TIMEOUT, || {
+		Ok((net.nodes[1].log_tail(100_000).matches(&ran_stalled).count() >= 2).then_some(()))
+	})
+	.unwrap_or_else(|e| panic!("{e}\n{}", net.logs(40)));
+	let best = alice.best_number().unwrap();
+	net.nodes[0].wait_finalized(best + 2, TIMEOUT).expect("finality goes on");
+	let proof = alice.call("w3b_getProof", json!([stalled, 0])).unwrap();
+	assert_eq!(proof["status"], "Pending", "{proof}");
+	assert_eq!(votes(), [Bob.to_account_id()]);
 	let already_attested: sp_runtime::DispatchError =
 		pallet_attestations::Error::<w3b_runtime::Runtime>::AlreadyAttested.into();
 	for number in 1..=alice.best_number().unwrap() {
