@@ -41,7 +41,7 @@ pub fn node_binary() -> PathBuf {
 	}
 	let target = std::env::var_os("CARGO_TARGET_DIR")
 		.map(PathBuf::from)
-		.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+		.unwrap_or_else(|| repository_root().join("target"));
 	let binary = target.join("debug/w3b-node");
 	assert!(
 		binary.exists(),
@@ -49,6 +49,16 @@ pub fn node_binary() -> PathBuf {
 		binary.display()
 	);
 	binary
+}
+
+/// The repository's root, from the package directory cargo gives the running test (not
+/// the one it was compiled in: a target directory shared between checkouts may hold a
+/// test binary built in another).
+pub fn repository_root() -> PathBuf {
+	let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+	manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
 }
 
 /// A free TCP port on 127.0.0.1 (the OS picks it; it is released for the node to bind).

@@ -5,7 +5,7 @@
 //! the WASM bytes embed source paths, so they differ between checkouts of one commit.
 //! Regenerate the file with `scripts/build-spec.sh`.
 
-use std::{path::Path, process::Command};
+use std::process::Command;
 
 use serde_json::Value;
 use w3b_e2e_tests::node_binary;
@@ -35,7 +35,7 @@ fn local_chain_spec_matches_the_local_preset() {
 	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let mut generated: Value = serde_json::from_slice(&output.stdout).expect("spec is JSON");
 
-	let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain-spec/local.json");
+	let path = w3b_e2e_tests::repository_root().join("chain-spec/local.json");
 	let committed = std::fs::read(&path).expect("chain-spec/local.json exists");
 	let mut committed: Value = serde_json::from_slice(&committed).expect("committed spec is JSON");
 

@@ -17,11 +17,20 @@ use w3b_primitives::{
 };
 
 /// The repository root (this module is included by test crates at different depths).
-fn workspace() -> &'static Path {
-	Path::new(env!("CARGO_MANIFEST_DIR"))
-		.ancestors()
-		.find(|dir| dir.join("sdk/Cargo.toml").exists())
-		.expect("the test crate is inside the repository")
+/// From the package directory cargo gives the running test, not the one it was compiled
+/// in: a target directory shared between checkouts may hold a binary built in another.
+pub fn workspace() -> &'static Path {
+	static ROOT: OnceLock<PathBuf> = OnceLock::new();
+	ROOT.get_or_init(|| {
+		let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+			.map(PathBuf::from)
+			.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+		manifest_dir
+			.ancestors()
+			.find(|dir| dir.join("sdk/Cargo.toml").exists())
+			.expect("the test crate is inside the repository")
+			.to_path_buf()
+	})
 }
 
 /// Where the applets are built: `$CARGO_TARGET_DIR/applets` or `target/applets`.
