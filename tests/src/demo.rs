@@ -166,7 +166,7 @@ pub struct Publisher {
 /// One device's signed reading number `seq`: its hash and the JSON devices send. The
 /// temperature stays within 20-30 °C but for a spike to 35 °C every 500th reading.
 pub fn reading(device: &ed25519::Pair, project: ProjectId, seq: u64) -> (H256, String) {
-	let temperature = if seq % 500 == 0 {
+	let temperature = if seq.is_multiple_of(500) {
 		35.0
 	} else {
 		20.0 + ((seq * 7919 + u64::from(device.public().0[0])) % 100) as f64 / 10.0

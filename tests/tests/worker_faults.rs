@@ -53,7 +53,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	let devices: Vec<ed25519::Pair> = (0..4).map(|_| ed25519::Pair::generate().0).collect();
 	let committer_device = ed25519::Pair::generate().0;
 	let mut registered = devices.clone();
-	registered.push(committer_device.clone());
+	registered.push(committer_device);
 	let spec = ProjectSpec {
 		name: "faults".into(),
 		code: applets::applet_code("counter"),
@@ -73,7 +73,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 		code: applets::applet_code("counter"),
 		env: vec![],
 		operators: vec![Bob, Ferdie],
-		devices: vec![stalled_device.clone()],
+		devices: vec![stalled_device],
 		attestation_deadline: 600,
 		retain_secs: 0,
 	};

@@ -76,7 +76,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let devices: Vec<ed25519::Pair> = (0..6).map(|_| ed25519::Pair::generate().0).collect();
 	let rpc_device = ed25519::Pair::generate().0;
 	let mut registered = devices.clone();
-	registered.push(rpc_device.clone());
+	registered.push(rpc_device);
 	let spec = ProjectSpec {
 		name: "weather".into(),
 		code: applets::applet_code("alert"),
