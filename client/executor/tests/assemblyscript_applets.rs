@@ -21,14 +21,11 @@ fn build_dir() -> &'static Path {
 	DIR.get_or_init(|| {
 		let dir = common::workspace().join("sdk/assemblyscript");
 		let npm = |args: &[&str]| {
-			let status =
-				Command::new("npm").args(args).current_dir(&dir).status().unwrap_or_else(|e| {
-					panic!(
-						"npm runs in {} (scripts/setup.sh installs Node.js and npm; PATH {:?}): {e}",
-						dir.display(),
-						std::env::var_os("PATH")
-					)
-				});
+			let status = Command::new("npm")
+				.args(args)
+				.current_dir(&dir)
+				.status()
+				.expect("npm runs (scripts/setup.sh installs Node.js and npm)");
 			assert!(status.success(), "npm {args:?} failed");
 		};
 		if !dir.join("node_modules/@w3bstream/wasm-sdk").exists() {

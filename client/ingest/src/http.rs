@@ -48,6 +48,13 @@ fn refusal(error: IngestError) -> Response {
 	(status(&error), Json(error.body())).into_response()
 }
 
+/// The answer to a request refused before the ingestor saw its messages, told to the
+/// ingestor's observer too.
+fn early_refusal(ingestor: &Ingestor, error: IngestError) -> Response {
+	ingestor.observe_refusal(error.code());
+	refusal(error)
+}
+
 /// The router, with request bodies limited to `max_body` bytes.
 pub fn router(ingestor: Arc<Ingestor>, max_body: usize) -> Router {
 	Router::new()
@@ -81,8 +88,8 @@ async fn post_events(
 		.and_then(|v| v.to_str().ok())
 		.is_some_and(|v| v.contains("protobuf"));
 	let Ok(project) = project.parse::<u64>() else {
-		ingestor.observe_refusal("malformed");
-		return refusal(IngestError::Malformed(format!("project `{project}` is not a number")));
+		let error = IngestError::Malformed(format!("project `{project}` is not a number"));
+		return early_refusal(&ingestor, error);
 	};
 	let body = match body {
 		Ok(body) => body,
@@ -95,16 +102,12 @@ async fn post_events(
 				.into_response();
 		}
 		Err(rejection) => {
-			ingestor.observe_refusal("malformed");
-			return refusal(IngestError::Malformed(rejection.body_text()));
+			return early_refusal(&ingestor, IngestError::Malformed(rejection.body_text()))
 		}
 	};
 	let (messages, is_batch) = match wire::parse_body(&body, protobuf) {
 		Ok(parsed) => parsed,
-		Err(e) => {
-			ingestor.observe_refusal(e.code());
-			return refusal(e);
-		}
+		Err(e) => return early_refusal(&ingestor, e),
 	};
 	// Messages that do not even decode are answered without going further.
 	let mut results: Vec<Option<Result<sp_core::H256, IngestError>>> = Vec::new();

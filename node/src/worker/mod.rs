@@ -263,7 +263,12 @@ impl Worker {
 
 	/// Loads the worker's state of `project` on first use, and lists the commitments a
 	/// restart may have left behind for resubmission.
-	fn load_project(&mut self, project: ProjectId, number: BlockNumber) -> Result<(), String> {
+	fn load_project(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), String> {
 		if !self.projects.contains_key(&project) {
 			let state = ProjectState::load(&self.state_path(project))
 				.map_err(|e| format!("loading the finalized state: {e}"))?;
@@ -277,7 +282,7 @@ impl Worker {
 				in_flight: BTreeMap::new(),
 				next_exec,
 				results: BTreeMap::new(),
-				attested: BTreeSet::new(),
+				attested: self.votes_since(project, next_exec, at)?,
 				local_of: BTreeMap::new(),
 				kept: BTreeMap::new(),
 			};
@@ -321,7 +326,7 @@ impl Worker {
 	) -> Result<(), String> {
 		let info = self.client.runtime_api().project(at, project).map_err(|e| e.to_string())?;
 		let Some(info) = info else { return Ok(()) };
-		self.load_project(project, number)?;
+		self.load_project(project, at, number)?;
 		self.projects.get_mut(&project).ok_or(NOT_LOADED)?.active =
 			info.status == ProjectStatus::Active;
 		self.confirm_commitments(project, at, number).await?;
@@ -453,14 +458,6 @@ impl Worker {
 				work.next_exec += 1;
 				continue;
 			}
-			// After a restart the worker runs again batches it voted on before: a second
-			// vote would only be refused, for a fee.
-			if status == Some(ProofStatus::Pending)
-				&& !work.attested.contains(&seq)
-				&& self.has_voted(at, project, seq)?
-			{
-				self.projects.get_mut(&project).ok_or(NOT_LOADED)?.attested.insert(seq);
-			}
 			let Some(body) = self.body(&commitment.header).await? else {
 				log::info!(
 					target: "w3b",
@@ -548,22 +545,36 @@ impl Worker {
 		}
 	}
 
-	/// Whether this node's operator has a vote in batch `seq`'s round at block `at`.
-	fn has_voted(&self, at: Hash, project: ProjectId, seq: u64) -> Result<bool, String> {
-		let Some(key) = self.keystore.sr25519_public_keys(OPERATOR_KEY_TYPE).into_iter().next()
-		else {
-			return Ok(false);
+	/// The batches from `first` on whose open round at block `at` holds this node's vote:
+	/// a worker restarted before their rounds closed runs them again, and a second vote
+	/// would only be refused, for a fee.
+	fn votes_since(
+		&self,
+		project: ProjectId,
+		first: u64,
+		at: Hash,
+	) -> Result<BTreeSet<u64>, String> {
+		let Some(me) = self.tx.as_ref().map(tx::TxSender::account) else {
+			return Ok(BTreeSet::new());
 		};
-		let me = w3b_runtime::AccountId::from(key);
-		let round_key = sp_core::storage::StorageKey(pallet_attestations::Rounds::<
-			w3b_runtime::Runtime,
-		>::hashed_key_for(project, seq));
-		let Some(raw) = self.client.storage(at, &round_key).map_err(|e| e.to_string())? else {
-			return Ok(false);
-		};
-		let round = pallet_attestations::Round::<w3b_runtime::AccountId>::decode(&mut &raw.0[..])
-			.map_err(|e| format!("decoding the round of batch {seq}: {e}"))?;
-		Ok(round.votes.iter().any(|(voter, _)| *voter == me))
+		let next_batch =
+			self.client.runtime_api().next_batch_seq(at, project).map_err(|e| e.to_string())?;
+		let mut voted = BTreeSet::new();
+		for seq in first..next_batch {
+			let round_key = sp_core::storage::StorageKey(pallet_attestations::Rounds::<
+				w3b_runtime::Runtime,
+			>::hashed_key_for(project, seq));
+			let Some(raw) = self.client.storage(at, &round_key).map_err(|e| e.to_string())? else {
+				continue;
+			};
+			let round =
+				pallet_attestations::Round::<w3b_runtime::AccountId>::decode(&mut &raw.0[..])
+					.map_err(|e| format!("decoding the round of batch {seq}: {e}"))?;
+			if round.votes.iter().any(|(voter, _)| *voter == me) {
+				voted.insert(seq);
+			}
+		}
+		Ok(voted)
 	}
 
 	/// The body of a committed batch: from the VFS, else from a peer (then kept).
