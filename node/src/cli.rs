@@ -130,13 +130,21 @@ pub struct IngestArgs {
 	#[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
 	pub w3b_worker: Option<bool>,
 	/// Most messages in one batch (a full batch is sealed at once).
-	#[arg(long, value_name = "N", default_value_t = 5_000)]
+	#[arg(long, value_name = "N", default_value_t = 5_000,
+		value_parser = clap::value_parser!(u64).range(1..=w3b_primitives::batch::MAX_BATCH_MESSAGES as i64)
+			.map(|n| n as usize))]
 	pub w3b_max_batch: usize,
 	/// How often the messages received are sealed into a batch, in milliseconds (a
 	/// quarter of a block by default: a message waits little for the next block).
 	#[arg(long, value_name = "MS", default_value_t = 750)]
 	pub w3b_seal_interval_ms: u64,
-	/// Test only: attest corrupted results, as a byzantine operator would.
-	#[arg(long, hide = true)]
-	pub w3b_corrupt_results: bool,
+	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers
+	/// accept, so that a body is fetched in one request).
+	#[arg(long, value_name = "BYTES", default_value_t = 8 << 20,
+		value_parser = clap::value_parser!(u64).range(1..=w3b_primitives::batch::MAX_BATCH_BYTES as i64))]
+	pub w3b_max_batch_bytes: u64,
+	/// Test only: misbehave as a byzantine operator, `MODE=PROJECT` (modes: forge,
+	/// poison-outputs, hijack, withhold, diverge, wrong-root, lag).
+	#[arg(long, hide = true, value_name = "MODE=PROJECT")]
+	pub w3b_byzantine: Vec<String>,
 }

@@ -19,7 +19,7 @@ use w3b_primitives::{
 use w3b_runtime::opaque::Block;
 use w3b_storage::{EmbeddedStore, MessageStore};
 
-use crate::{cli::IngestArgs, service::FullClient};
+use crate::{cli::IngestArgs, client::FullClient};
 
 type Hash = <Block as sp_runtime::traits::Block>::Hash;
 

@@ -10,6 +10,7 @@
 
 mod chain_spec;
 mod cli;
+mod client;
 mod command;
 mod ingest;
 mod rpc;

@@ -57,7 +57,7 @@ where
 
 /// The proofs finalized in each block GRANDPA finalizes from now on (read from the
 /// `ProofFinalized` events of every newly final block, in order).
-pub fn finalized_proofs(client: Arc<crate::service::FullClient>) -> w3b_rpc::ProofStream {
+pub fn finalized_proofs(client: Arc<crate::client::FullClient>) -> w3b_rpc::ProofStream {
 	use futures::StreamExt;
 	use sc_client_api::{BlockchainEvents, StorageProvider};
 	use serde_json::json;

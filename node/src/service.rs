@@ -12,12 +12,7 @@ use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use w3b_runtime::{apis::RuntimeApi, opaque::Block};
 
-/// The client: the runtime executed as WASM only (there is no native runtime).
-pub type FullClient = sc_service::TFullClient<
-	Block,
-	RuntimeApi,
-	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
->;
+use crate::client::FullClient;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type GrandpaBlockImport =
@@ -265,10 +260,13 @@ where
 		})
 	};
 
+	let byzantine = crate::worker::Byzantine::parse(&ingest.w3b_byzantine)
+		.map_err(|e| ServiceError::Other(format!("--w3b-byzantine: {e}")))?;
+	let withheld = crate::worker::Withheld::default();
 	task_manager.spawn_handle().spawn(
 		"w3b-batch-protocol",
 		Some("w3b"),
-		crate::worker::protocol::serve(batch_requests, vfs.clone()),
+		crate::worker::protocol::serve(batch_requests, vfs.clone(), withheld.clone()),
 	);
 	if run_worker {
 		let worker = crate::worker::Worker::new(crate::worker::WorkerParams {
@@ -279,12 +277,16 @@ where
 			vfs: vfs.clone(),
 			fetcher: crate::worker::BatchFetcher::new(network.clone(), sync_service.clone()),
 			state_dir: w3b_dir.join("state"),
-			max_batch: ingest.w3b_max_batch,
+			limits: w3b_worker::BatchLimits {
+				max_messages: ingest.w3b_max_batch,
+				max_bytes: ingest.w3b_max_batch_bytes,
+			},
 			seal_interval: Duration::from_millis(ingest.w3b_seal_interval_ms),
-			corrupt_results: ingest.w3b_corrupt_results,
+			byzantine,
+			withheld,
 			metrics: w3b_metrics,
 		})
-		.map_err(ServiceError::Other)?;
+		.map_err(|e| ServiceError::Other(format!("starting the W3bstream worker: {e}")))?;
 		task_manager.spawn_essential_handle().spawn("w3b-worker", Some("w3b"), worker.run());
 	}
 

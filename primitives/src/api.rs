@@ -9,6 +9,7 @@ use crate::{
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, Proof},
+	validity::Invalid,
 	DeviceId, ProjectId,
 };
 
@@ -35,6 +36,8 @@ sp_api::decl_runtime_apis! {
 		fn code_info(hash: H256) -> Option<CodeInfo<AccountId, Balance>>;
 		/// A device of a project.
 		fn device(project: ProjectId, device: DeviceId) -> Option<DeviceRecord<BlockNumber>>;
+		/// Devices of a project, in the order asked (one call for a whole batch).
+		fn devices(project: ProjectId, devices: Vec<DeviceId>) -> Vec<Option<DeviceRecord<BlockNumber>>>;
 		/// The operators of a project's subnet.
 		fn subnet(project: ProjectId) -> Vec<AccountId>;
 		/// An operator.
@@ -45,9 +48,15 @@ sp_api::decl_runtime_apis! {
 		fn batch(project: ProjectId, seq: u64) -> Option<Commitment<AccountId, BlockNumber>>;
 		/// The Merkle root of any committed batch, pruned or not.
 		fn batch_root(project: ProjectId, seq: u64) -> Option<H256>;
-		/// The number of the project's batch with this Merkle root, if committed.
-		fn batch_seq_of_root(project: ProjectId, root: H256) -> Option<u64>;
+		/// The number of the project's batch that `committer` committed with this Merkle
+		/// root, if any.
+		fn batch_seq_of_root(project: ProjectId, committer: AccountId, root: H256) -> Option<u64>;
 		/// The proof of a batch in the commitment window.
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>>;
+		/// The output root `who` voted for batch `seq` in its open round, if it voted.
+		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<H256>;
+		/// The accepted report against batch `seq`, if any: reporter, the message hash
+		/// shown and why it could never count.
+		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)>;
 	}
 }

@@ -15,6 +15,12 @@ const RESULT_DIGEST_TAG: &[u8] = b"w3b/result/v1";
 /// Largest CID the chain stores (a CIDv1 with a sha2-256 multihash is 36 bytes).
 pub type MaxCidLen = ConstU32<64>;
 
+/// Most messages a batch may hold (the chain refuses larger commitments).
+pub const MAX_BATCH_MESSAGES: u32 = 20_000;
+/// Largest batch body, in bytes (the chain refuses larger commitments, peers serve and
+/// accept no larger bodies). Sealing stays well below it.
+pub const MAX_BATCH_BYTES: u64 = 32 << 20;
+
 /// Content identifier of a batch body in the VFS (CIDv1 bytes).
 pub type Cid = BoundedVec<u8, MaxCidLen>;
 

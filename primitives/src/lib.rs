@@ -20,6 +20,7 @@ pub mod operator;
 pub mod project;
 pub mod proof;
 pub mod traits;
+pub mod validity;
 
 pub use api::AppletId;
 pub use batch::{BatchHeader, Cid, ResultDigest};

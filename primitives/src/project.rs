@@ -268,6 +268,8 @@ pub struct DeviceRecord<BlockNumber> {
 	pub status: DeviceStatus,
 	/// Block of registration.
 	pub registered_at: BlockNumber,
+	/// Block of revocation, once revoked: messages committed after it do not count.
+	pub revoked_at: Option<BlockNumber>,
 }
 
 /// Hash under which code is stored: `blake2_256` of the module bytes.

@@ -91,6 +91,9 @@ pub struct Proof<BlockNumber> {
 	pub status: ProofStatus,
 	/// The agreed output root, once finalized.
 	pub output_root: Option<H256>,
+	/// The agreed state root behind it (`output_root = output_root(state_root,
+	/// outputs)`), once finalized: operators check their state against it.
+	pub state_root: Option<H256>,
 	/// The agreed outputs, once finalized.
 	pub outputs: Outputs,
 	/// Operators in the subnet when the batch was committed: the quorum's base.

@@ -22,6 +22,7 @@ use w3b_primitives::{
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, Proof},
 	traits::SubnetInspect,
+	validity::Invalid,
 	AppletId, DeviceId, ProjectId,
 };
 
@@ -176,6 +177,13 @@ impl_runtime_apis! {
 			pallet_projects::Devices::<Runtime>::get(project, device)
 		}
 
+		fn devices(project: ProjectId, devices: Vec<DeviceId>) -> Vec<Option<DeviceRecord<BlockNumber>>> {
+			devices
+				.into_iter()
+				.map(|device| pallet_projects::Devices::<Runtime>::get(project, device))
+				.collect()
+		}
+
 		fn subnet(project: ProjectId) -> Vec<AccountId> {
 			Operators::members(project)
 		}
@@ -196,12 +204,20 @@ impl_runtime_apis! {
 			Commitments::batch_root(project, seq)
 		}
 
-		fn batch_seq_of_root(project: ProjectId, root: H256) -> Option<u64> {
-			Commitments::batch_seq_of_root(project, root)
+		fn batch_seq_of_root(project: ProjectId, committer: AccountId, root: H256) -> Option<u64> {
+			Commitments::batch_seq_of_root(project, &committer, root)
 		}
 
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>> {
 			Attestations::proof(project, seq)
+		}
+
+		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<H256> {
+			Attestations::vote(project, seq, &who)
+		}
+
+		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)> {
+			Commitments::invalid_batch_report(project, seq)
 		}
 	}
 

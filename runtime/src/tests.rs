@@ -15,7 +15,8 @@ use w3b_primitives::{
 	merkle::{merkle_proof, merkle_root, verify_proof},
 	project::{code_hash, ProjectConfig, ProjectStatus, Strategy, DEFAULT_EVENT_TYPE},
 	proof::{output_root, Output, Outputs, ProofStatus},
-	DeviceKey, Message,
+	validity::Evidence,
+	DeviceKey, DeviceSignature, Message,
 };
 
 use crate::{
@@ -164,33 +165,67 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 		);
 		let batch = <Runtime as W3bstreamApiV1<_, _, _, _>>::batch(project, 0).expect("batch");
 		assert_eq!(batch.header.merkle_root, root);
+		assert_eq!(
+			<Runtime as W3bstreamApiV1<_, _, _, _>>::batch_seq_of_root(project, account(Bob), root),
+			Some(0)
+		);
+		assert_eq!(
+			<Runtime as W3bstreamApiV1<_, _, _, _>>::batch_seq_of_root(project, account(Eve), root),
+			None
+		);
 		// Any message is provable against the committed root.
 		let proof = merkle_proof(&hashes, 1).unwrap();
 		assert!(verify_proof(&batch.header.merkle_root, 3, &hashes[1], &proof));
+		// The batch's messages count, so evidence against it is refused (and paid).
+		let devices = <Runtime as W3bstreamApiV1<_, _, _, _>>::devices(
+			project,
+			vec![device_key.device_id(), H256::repeat_byte(1)],
+		);
+		assert_eq!(devices.iter().map(Option::is_some).collect::<Vec<_>>(), [true, false]);
+		assert_eq!(devices[0].as_ref().unwrap().revoked_at, None);
+		let signature = DeviceSignature::Ed25519(device.sign(hashes[1].as_bytes()).0);
+		let report: RuntimeCall = pallet_commitments::Call::report_invalid_batch {
+			project,
+			batch_seq: 0,
+			evidence: Evidence::Invalid { message: messages[1].clone(), signature, proof },
+		}
+		.into();
+		let refused = report.dispatch(RuntimeOrigin::signed(account(Sr25519Keyring::Ferdie)));
+		assert_eq!(
+			refused.map_err(|e| e.error),
+			Err(pallet_commitments::Error::<Runtime>::MessageValid.into())
+		);
+		assert_eq!(<Runtime as W3bstreamApiV1<_, _, _, _>>::invalid_batch_report(project, 0), None);
 
 		// Three operators compute the same result, Eve another.
 		let outputs: Outputs =
 			vec![Output::try_from(b"alert:22".to_vec()).unwrap()].try_into().unwrap();
-		let honest = output_root(&H256::repeat_byte(5), &outputs);
-		let lie = output_root(&H256::repeat_byte(6), &Outputs::default());
+		let (honest_state, lying_state) = (H256::repeat_byte(5), H256::repeat_byte(6));
+		let honest = output_root(&honest_state, &outputs);
 		let before = operators.map(|o| Balances::balance(&account(o)));
 		next_block();
-		for (operator, root, outputs) in [
-			(Bob, honest, outputs.clone()),
-			(Eve, lie, Outputs::default()),
-			(Charlie, honest, outputs.clone()),
-			(Dave, honest, outputs.clone()),
+		for (operator, state_root, outputs) in [
+			(Bob, honest_state, outputs.clone()),
+			(Eve, lying_state, Outputs::default()),
+			(Charlie, honest_state, outputs.clone()),
+			(Dave, honest_state, outputs.clone()),
 		] {
 			dispatch(
 				operator,
 				pallet_attestations::Call::attest {
 					project,
 					batch_seq: 0,
-					output_root: root,
+					merkle_root: root,
+					state_root,
 					outputs,
 				},
 			);
 		}
+		assert_eq!(
+			<Runtime as W3bstreamApiV1<_, _, _, _>>::vote(project, 0, account(Eve)),
+			Some(output_root(&lying_state, &Outputs::default()))
+		);
+		assert_eq!(<Runtime as W3bstreamApiV1<_, _, _, _>>::vote(project, 0, account(Alice)), None);
 		assert!(has_event(pallet_attestations::Event::<Runtime>::ProofFinalized {
 			project,
 			batch_seq: 0,
@@ -200,7 +235,10 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 		}));
 		let proof = <Runtime as W3bstreamApiV1<_, _, _, _>>::proof(project, 0).expect("proof");
 		assert_eq!(proof.status, ProofStatus::Finalized);
-		assert_eq!((proof.output_root, proof.outputs), (Some(honest), outputs));
+		assert_eq!(
+			(proof.output_root, proof.state_root, proof.outputs),
+			(Some(honest), Some(honest_state), outputs)
+		);
 
 		// 4 UNIT per batch over a subnet of four: 1 UNIT to each agreeing operator.
 		let paid = operators.map(|o| Balances::balance(&account(o)));

@@ -55,7 +55,7 @@ use wasmtime::{
 
 pub use host::{LogLine, MAX_LOGS_PER_EVENT, MAX_LOG_LEN};
 pub use sql::{SqlDb, SqlError};
-pub use state::{state_root, StateView, Writes};
+pub use state::{state_root, StateView, Transition, Writes};
 
 use host::HostState;
 
@@ -126,8 +126,11 @@ pub struct BatchInput<'a> {
 	pub env: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
 	/// The project's applets.
 	pub applets: &'a [(AppletId, Applet)],
-	/// The messages, in batch order.
+	/// The messages that count, in batch order (the caller drops the others).
 	pub messages: &'a [Message],
+	/// Which of the batch's messages counted
+	/// ([`w3b_primitives::validity::verdicts_digest`]), for the state root.
+	pub verdicts: H256,
 	/// The state root after the previous batch.
 	pub prev_state_root: H256,
 }
@@ -412,7 +415,13 @@ impl Executor {
 				events.push(result);
 			}
 		}
-		let state_root = state_root(&batch.prev_state_root, &writes, &sql_digest);
+		let state_root = state_root(&Transition {
+			previous: &batch.prev_state_root,
+			merkle_root: &batch.merkle_root,
+			verdicts: &batch.verdicts,
+			writes: &writes,
+			sql_digest: &sql_digest,
+		});
 		let output_root = output_root(&state_root, &outputs);
 		tracing::debug!(
 			target: "w3b::executor",

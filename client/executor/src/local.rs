@@ -94,6 +94,8 @@ pub fn run_local(run: &LocalRun) -> Result<Value, String> {
 		),
 		applets: &applets,
 		messages: &messages,
+		// Every message counts: a local run checks no signatures.
+		verdicts: w3b_primitives::validity::verdicts_digest(&[]),
 		prev_state_root: H256::zero(),
 	};
 	let base: Arc<dyn StateView> = Arc::new(BTreeMap::<Vec<u8>, Vec<u8>>::new());

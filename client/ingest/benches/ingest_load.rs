@@ -144,6 +144,7 @@ fn main() {
 				did: None,
 				status: DeviceStatus::Active,
 				registered_at: 1,
+				revoked_at: None,
 			},
 		);
 	}

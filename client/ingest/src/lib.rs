@@ -51,8 +51,8 @@ impl Default for Limits {
 	/// 10,000 per project (bursts of 20,000).
 	fn default() -> Self {
 		Limits {
-			max_payload: 64 << 10,
-			max_skew_ms: 5 * 60 * 1000,
+			max_payload: w3b_primitives::validity::MAX_PAYLOAD,
+			max_skew_ms: w3b_primitives::validity::MAX_AHEAD_MS,
 			device_rate: Rate { per_second: 100.0, burst: 200.0 },
 			project_rate: Rate { per_second: 10_000.0, burst: 20_000.0 },
 		}
@@ -250,36 +250,9 @@ impl Ingestor {
 	}
 }
 
-/// Whether each candidate's signature verifies: ed25519 ones in one batch (falling back
-/// to one by one when the batch fails, to find the bad ones), the others one by one.
+/// Whether each candidate's signature verifies.
 fn verify_signatures(candidates: &[Candidate]) -> Vec<bool> {
-	let hashes: Vec<H256> = candidates.iter().map(|c| c.message.hash()).collect();
-	let mut verified = vec![false; candidates.len()];
-	let mut batch = ed25519_zebra::batch::Verifier::new();
-	let mut in_batch = Vec::new();
-	for (i, c) in candidates.iter().enumerate() {
-		match (&c.key, &c.signature) {
-			(DeviceKey::Ed25519(key), DeviceSignature::Ed25519(sig)) => {
-				batch.queue((
-					ed25519_zebra::VerificationKeyBytes::from(*key),
-					ed25519_zebra::Signature::from(*sig),
-					hashes[i].as_bytes(),
-				));
-				in_batch.push(i);
-			}
-			_ => verified[i] = c.key.verify(&hashes[i], &c.signature),
-		}
-	}
-	if !in_batch.is_empty() {
-		if batch.verify(rand::thread_rng()).is_ok() {
-			for i in in_batch {
-				verified[i] = true;
-			}
-		} else {
-			for i in in_batch {
-				verified[i] = candidates[i].key.verify(&hashes[i], &candidates[i].signature);
-			}
-		}
-	}
-	verified
+	let items: Vec<_> =
+		candidates.iter().map(|c| (&c.key, c.message.hash(), &c.signature)).collect();
+	w3b_primitives::device::verify_many(&items)
 }

@@ -38,7 +38,6 @@ use w3b_primitives::{
 	AppletId, BatchHeader, DeviceId, ProjectId,
 };
 use w3b_storage::Vfs;
-use w3b_worker::BatchBody;
 
 /// Error code of a failed runtime API call.
 pub const RUNTIME_ERROR: i32 = 1;
@@ -183,8 +182,8 @@ impl<C, Block, AccountId, Balance, BlockNumber> W3b<C, Block, AccountId, Balance
 }
 
 /// The body of a committed batch if this node has it.
-fn body_of(vfs: &dyn Vfs, header: &BatchHeader) -> RpcResult<Option<BatchBody>> {
-	w3b_worker::load_body(vfs, header).map_err(|e| {
+fn body_of(vfs: &dyn Vfs, header: &BatchHeader) -> RpcResult<Option<w3b_storage::BatchBody>> {
+	w3b_storage::load_body(vfs, header).map_err(|e| {
 		ErrorObject::owned(RUNTIME_ERROR, format!("reading the batch body: {e}"), None::<()>)
 	})
 }
@@ -271,6 +270,7 @@ fn device_json<N: Serialize>(id: DeviceId, d: DeviceRecord<N>) -> Value {
 		"did": d.did.as_deref().map(|did| text(did)),
 		"status": d.status,
 		"registeredAt": d.registered_at,
+		"revokedAt": d.revoked_at,
 	})
 }
 
@@ -543,6 +543,7 @@ mod tests {
 			did: Some(b"did:io:0x1".to_vec().try_into().unwrap()),
 			status: DeviceStatus::Revoked,
 			registered_at: 1,
+			revoked_at: Some(1),
 		};
 		let json = device_json(H256::zero(), record);
 		assert_eq!(json["curve"], "secp256k1");

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod body;
 pub mod cid;
 pub mod ipfs;
 pub mod postgres;
@@ -13,6 +14,7 @@ pub mod retention;
 pub mod store;
 pub mod vfs;
 
+pub use body::{check_body, load_body, BatchBody, BodyError, LoadError};
 pub use cid::{Cid, CidError};
 pub use postgres::PgStore;
 pub use store::{EmbeddedStore, MessageStore, Rejection, StoreError, StoredMessage};

@@ -1,47 +1,78 @@
-//! Executing a committed batch: the project's applets over the batch's messages, on the
-//! state the batch runs on, at the batch's time (its commitment's). The result goes
-//! into the project's pending state until its proof is final.
+//! Executing a committed batch: its messages judged ([`crate::verify`]), then the
+//! project's applets over those that count, on the state the batch runs on, with the
+//! project's context as of the batch's commitment. The result goes into the project's
+//! pending state until its proof is final.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use w3b_executor::{BatchInput, BatchResult, Executor, ExecutorError};
-use w3b_primitives::{project::Applet, AppletId, BatchHeader, Message};
+use w3b_primitives::{
+	project::{Applet, DeviceRecord},
+	validity::Context,
+	AppletId, BatchHeader, BlockNumber, DeviceId, Message,
+};
+use w3b_storage::BatchBody;
 
-use crate::{seal::BatchBody, state::ProjectState};
+use crate::{
+	state::{BatchChanges, ProjectState},
+	verify::{judge, Verdicts},
+};
 
-/// What execution needs to know of the project (from the chain).
+/// The chain as of a batch's commitment: what execution needs to know of the project.
 pub struct ProjectContext<'a> {
+	/// The commitment: project, block and time.
+	pub commitment: Context<BlockNumber>,
 	/// The project's environment variables.
 	pub env: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
 	/// Fuel per batch.
 	pub fuel_per_batch: u64,
 	/// The project's applets (their code loaded in the executor).
 	pub applets: &'a [(AppletId, Applet)],
+	/// The records of the batch's devices the chain has.
+	pub devices: &'a HashMap<DeviceId, DeviceRecord<BlockNumber>>,
 }
 
-/// Runs batch `header`/`body` of a project and records its result in `state`.
+/// A batch executed.
+pub struct Executed {
+	/// Which messages counted.
+	pub verdicts: Verdicts,
+	/// What the applets did with them.
+	pub result: BatchResult,
+}
+
+/// Judges and runs batch `header`/`body` of a project and records its result in `state`.
 pub fn execute_batch(
 	executor: &Executor,
 	project: &ProjectContext<'_>,
 	header: &BatchHeader,
 	body: &BatchBody,
-	committed_at_ms: u64,
 	state: &mut ProjectState,
-) -> Result<BatchResult, ExecutorError> {
+) -> Result<Executed, ExecutorError> {
+	let verdicts =
+		judge(&project.commitment, body, project.devices, |d| state.window_for(header.seq, d));
 	let (view, prev_state_root) = state.view_for(header.seq);
-	let messages: Vec<Message> = body.messages.iter().map(|m| m.message.clone()).collect();
+	let messages: Vec<Message> =
+		verdicts.counted.iter().map(|i| body.messages[*i].message.clone()).collect();
 	let input = BatchInput {
 		project: header.project,
 		batch_seq: header.seq,
 		merkle_root: header.merkle_root,
-		timestamp_ms: committed_at_ms,
+		timestamp_ms: project.commitment.committed_at_ms,
 		fuel: project.fuel_per_batch,
 		env: project.env.clone(),
 		applets: project.applets,
 		messages: &messages,
+		verdicts: verdicts.digest(),
 		prev_state_root,
 	};
 	let result = executor.run_batch(&input, view, None)?;
-	state.record(header.seq, result.writes.clone(), result.state_root);
-	Ok(result)
+	state.record(
+		header.seq,
+		BatchChanges {
+			writes: result.writes.clone(),
+			windows: verdicts.windows.clone(),
+			state_root: result.state_root,
+		},
+	);
+	Ok(Executed { verdicts, result })
 }

@@ -1,15 +1,15 @@
-//! The W3bstream worker's building blocks. So far: sealing a project's stored messages
-//! into a batch whose header goes on chain, and loading a committed batch's body back,
-//! checked against its commitment ([`seal`]); a project's key-value state that advances
-//! only with finalized proofs and rolls back on expiry ([`state`]); executing a batch on
-//! that state ([`execute`]). The node will drive them from block imports and attest
-//! (issue 6).
+//! The W3bstream worker's building blocks, free of the node: sealing a project's stored
+//! messages into a batch whose header goes on chain ([`seal`]); judging which messages
+//! of a committed batch count ([`verify`]); a project's state that advances only with
+//! finalized proofs and rolls back on expiry ([`state`]); executing a batch on that
+//! state ([`execute`]). The node drives them from block imports (`node/src/worker`).
 
 #![deny(missing_docs)]
 
 pub mod execute;
 pub mod seal;
 pub mod state;
+pub mod verify;
 
-pub use seal::{load_body, seal_batch, BatchBody, SealError, SealedBatch};
+pub use seal::{seal_batch, BatchLimits, SealError, SealedBatch};
 pub use state::ProjectState;

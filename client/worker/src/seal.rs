@@ -4,17 +4,10 @@
 //! under a local number so that a restart neither loses nor re-seals it. The chain gives
 //! the batch its project-wide number when it includes the commitment.
 
-use codec::{Decode, Encode};
+use codec::{Compact, Encode};
 use sp_core::H256;
 use w3b_primitives::{merkle::merkle_root, BatchHeader, ProjectId};
-use w3b_storage::{Cid, MessageStore, StoreError, StoredMessage, Vfs};
-
-/// A batch body: the messages in batch order.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct BatchBody {
-	/// The messages, with their signatures (anyone can re-verify them).
-	pub messages: Vec<StoredMessage>,
-}
+use w3b_storage::{BatchBody, MessageStore, StoreError, Vfs};
 
 /// A sealed batch, ready for `commitments.commit_batch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +42,7 @@ impl SealedBatch {
 	}
 }
 
-/// Why sealing or loading a batch failed.
+/// Why sealing a batch failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
 	/// The message store failed.
@@ -61,13 +54,19 @@ pub enum SealError {
 	/// A pending message vanished from the store.
 	#[error("message {0:?} is pending but not stored")]
 	Missing(H256),
-	/// The body does not match what was committed.
-	#[error("batch body does not match its commitment: {0}")]
-	Mismatch(&'static str),
 }
 
-/// Seals local batch `local_seq` of `project` from at most `max_messages` pending
-/// messages. If it is already sealed (a crash after sealing, before the commitment was
+/// How large a freshly sealed batch may grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchLimits {
+	/// Most messages.
+	pub max_messages: usize,
+	/// Most bytes of body (a single message larger than this still makes a batch).
+	pub max_bytes: u64,
+}
+
+/// Seals local batch `local_seq` of `project` from the oldest pending messages, within
+/// `limits`. If it is already sealed (a crash after sealing, before the commitment was
 /// included), returns that batch again instead of sealing another. `None` when nothing
 /// is pending.
 pub fn seal_batch(
@@ -75,22 +74,25 @@ pub fn seal_batch(
 	vfs: &dyn Vfs,
 	project: ProjectId,
 	local_seq: u64,
-	max_messages: usize,
+	limits: BatchLimits,
 ) -> Result<Option<SealedBatch>, SealError> {
-	let (hashes, fresh) = match store.batch(project, local_seq)? {
-		Some(sealed) => (sealed, false),
+	let (hashes, body, fresh) = match store.batch(project, local_seq)? {
+		Some(sealed) => {
+			let body = sealed_body(store, &sealed)?;
+			(sealed, body, false)
+		}
 		None => {
-			let mut pending = store.pending(project)?;
+			let pending = store.pending(project)?;
 			if pending.is_empty() {
 				return Ok(None);
 			}
-			pending.truncate(max_messages);
-			(pending, true)
+			let body = fresh_body(store, &pending, limits)?;
+			(pending[..body.messages.len()].to_vec(), body, true)
 		}
 	};
 	// Body first: a crash before the seal leaves an unreferenced blob, never a sealed
 	// batch without its body.
-	let body = encode_body(store, &hashes)?;
+	let body = body.encode();
 	let cid = vfs.put(&body)?;
 	vfs.pin(&cid)?;
 	if fresh {
@@ -107,48 +109,39 @@ pub fn seal_batch(
 	}))
 }
 
-fn encode_body(store: &dyn MessageStore, hashes: &[H256]) -> Result<Vec<u8>, SealError> {
+fn sealed_body(store: &dyn MessageStore, hashes: &[H256]) -> Result<BatchBody, SealError> {
 	let messages = hashes
 		.iter()
 		.map(|h| store.get(h)?.ok_or(SealError::Missing(*h)))
 		.collect::<Result<Vec<_>, _>>()?;
-	Ok(BatchBody { messages }.encode())
+	Ok(BatchBody { messages })
 }
 
-/// Loads the body of a committed batch from the VFS and checks it against the
-/// commitment: CID, size, count and Merkle root. `None` when the VFS does not have it.
-pub fn load_body(vfs: &dyn Vfs, header: &BatchHeader) -> Result<Option<BatchBody>, SealError> {
-	let cid = Cid::from_bytes(&header.cid).map_err(|_| SealError::Mismatch("unsupported CID"))?;
-	let Some(bytes) = vfs.get(&cid)? else { return Ok(None) };
-	check_body(header, &bytes).map(Some)
-}
-
-/// Decodes a batch body and checks it against the commitment: size, count, Merkle root
-/// and project (the caller checks the CID of bytes from an untrusted source).
-pub fn check_body(header: &BatchHeader, bytes: &[u8]) -> Result<BatchBody, SealError> {
-	if bytes.len() as u64 != header.bytes {
-		return Err(SealError::Mismatch("size"));
+/// The oldest of `pending` that fit `limits` (at least one).
+fn fresh_body(
+	store: &dyn MessageStore,
+	pending: &[H256],
+	limits: BatchLimits,
+) -> Result<BatchBody, SealError> {
+	let mut messages = Vec::new();
+	// The body's encoding: the compact length prefix, then each message.
+	let mut bytes = Compact(pending.len().min(limits.max_messages) as u32).encoded_size() as u64;
+	for hash in pending.iter().take(limits.max_messages.max(1)) {
+		let message = store.get(hash)?.ok_or(SealError::Missing(*hash))?;
+		bytes += message.encoded_size() as u64;
+		if bytes > limits.max_bytes && !messages.is_empty() {
+			break;
+		}
+		messages.push(message);
 	}
-	let body =
-		BatchBody::decode(&mut &*bytes).map_err(|_| SealError::Mismatch("not a batch body"))?;
-	let hashes: Vec<H256> = body.messages.iter().map(|m| m.message.hash()).collect();
-	if hashes.len() as u32 != header.count {
-		return Err(SealError::Mismatch("message count"));
-	}
-	if merkle_root(&hashes) != header.merkle_root {
-		return Err(SealError::Mismatch("Merkle root"));
-	}
-	if body.messages.iter().any(|m| m.message.project != header.project) {
-		return Err(SealError::Mismatch("a message of another project"));
-	}
-	Ok(body)
+	Ok(BatchBody { messages })
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
 	use w3b_primitives::{merkle, DeviceSignature, Message};
-	use w3b_storage::{EmbeddedStore, FsVfs};
+	use w3b_storage::{load_body, BodyError, Cid, EmbeddedStore, FsVfs, StoredMessage};
 
 	fn stored(seq: u64) -> StoredMessage {
 		StoredMessage {
@@ -166,14 +159,18 @@ mod tests {
 		}
 	}
 
+	fn count(max_messages: usize) -> BatchLimits {
+		BatchLimits { max_messages, max_bytes: u64::MAX }
+	}
+
 	#[test]
 	fn sealing_is_ordered_bounded_provable_and_restart_safe() {
 		let dir = tempfile::tempdir().unwrap();
 		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
 		let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
-		assert!(seal_batch(&store, &vfs, 1, 0, 10).unwrap().is_none(), "nothing pending");
+		assert!(seal_batch(&store, &vfs, 1, 0, count(10)).unwrap().is_none(), "nothing pending");
 		store.append((1..=5).map(stored).collect()).unwrap();
-		let sealed = seal_batch(&store, &vfs, 1, 0, 3).unwrap().unwrap();
+		let sealed = seal_batch(&store, &vfs, 1, 0, count(3)).unwrap().unwrap();
 		assert_eq!(sealed.count, 3);
 		assert_eq!(sealed.messages, store.batch(1, 0).unwrap().unwrap());
 		assert_eq!(store.pending(1).unwrap().len(), 2);
@@ -185,13 +182,29 @@ mod tests {
 		// Sealing the same seq again (after a crash) gives the same batch, not a new one.
 		drop(store);
 		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
-		assert_eq!(seal_batch(&store, &vfs, 1, 0, 3).unwrap().unwrap(), sealed);
+		assert_eq!(seal_batch(&store, &vfs, 1, 0, count(3)).unwrap().unwrap(), sealed);
 		assert_eq!(store.pending(1).unwrap().len(), 2);
 		// The body loads back and matches; the next batch takes the rest.
 		let body = load_body(&vfs, &sealed.header(0)).unwrap().unwrap();
 		assert_eq!(body.messages.iter().map(|m| m.message.seq).collect::<Vec<_>>(), [1, 2, 3]);
-		let next = seal_batch(&store, &vfs, 1, 1, 10).unwrap().unwrap();
+		let next = seal_batch(&store, &vfs, 1, 1, count(10)).unwrap().unwrap();
 		assert_eq!(next.count, 2);
+	}
+
+	#[test]
+	fn sealing_caps_a_batch_by_bytes() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
+		let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
+		store.append((1..=10).map(stored).collect()).unwrap();
+		let one = stored(1).encoded_size() as u64;
+		let limits = BatchLimits { max_messages: 100, max_bytes: 1 + 3 * one };
+		let sealed = seal_batch(&store, &vfs, 1, 0, limits).unwrap().unwrap();
+		assert_eq!(sealed.count, 3);
+		assert!(sealed.bytes <= limits.max_bytes, "{} > {}", sealed.bytes, limits.max_bytes);
+		// A message larger than the cap still makes a batch of its own.
+		let tiny = BatchLimits { max_messages: 100, max_bytes: 1 };
+		assert_eq!(seal_batch(&store, &vfs, 1, 1, tiny).unwrap().unwrap().count, 1);
 	}
 
 	#[test]
@@ -200,32 +213,24 @@ mod tests {
 		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
 		let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
 		store.append((1..=3).map(stored).collect()).unwrap();
-		let sealed = seal_batch(&store, &vfs, 1, 0, 10).unwrap().unwrap();
+		let sealed = seal_batch(&store, &vfs, 1, 0, count(10)).unwrap().unwrap();
 		let wrong = |f: fn(&mut BatchHeader)| {
 			let mut header = sealed.header(0);
 			f(&mut header);
-			load_body(&vfs, &header)
+			load_body(&vfs, &header).map_err(|e| match e {
+				w3b_storage::LoadError::Body(e) => e,
+				other => panic!("{other}"),
+			})
 		};
-		assert!(matches!(
-			wrong(|h| h.merkle_root = H256::zero()),
-			Err(SealError::Mismatch("Merkle root"))
-		));
-		assert!(matches!(wrong(|h| h.count = 2), Err(SealError::Mismatch("message count"))));
-		assert!(matches!(wrong(|h| h.bytes += 1), Err(SealError::Mismatch("size"))));
-		assert!(matches!(
-			wrong(|h| h.project = 2),
-			Err(SealError::Mismatch("a message of another project"))
-		));
+		assert_eq!(wrong(|h| h.merkle_root = H256::zero()), Err(BodyError::MerkleRoot));
+		assert_eq!(wrong(|h| h.count = 2), Err(BodyError::Count { actual: 3, committed: 2 }));
+		assert!(matches!(wrong(|h| h.bytes += 1), Err(BodyError::Size { .. })));
 		// A body the VFS does not have is not an error: fetch it from a peer.
-		let other = Cid::of(b"elsewhere").to_bytes().try_into().unwrap();
-		assert!(wrong_cid(&vfs, &sealed.header(0), other).unwrap().is_none());
-	}
-
-	fn wrong_cid(
-		vfs: &dyn Vfs,
-		header: &BatchHeader,
-		cid: w3b_primitives::Cid,
-	) -> Result<Option<BatchBody>, SealError> {
-		load_body(vfs, &BatchHeader { cid, ..header.clone() })
+		let mut elsewhere = sealed.header(0);
+		elsewhere.cid = Cid::of(b"elsewhere").to_bytes().try_into().unwrap();
+		assert!(load_body(&vfs, &elsewhere).unwrap().is_none());
+		// Bytes that do not hash to the CID are refused whatever else they match.
+		let bytes = vfs.get(&Cid::from_bytes(&sealed.cid).unwrap()).unwrap().unwrap();
+		assert_eq!(w3b_storage::check_body(&elsewhere, &bytes), Err(BodyError::Cid));
 	}
 }

@@ -22,6 +22,11 @@ pub struct Metrics {
 	pub proofs_finalized: Counter<U64>,
 	/// Proofs of executed batches expired.
 	pub proofs_expired: Counter<U64>,
+	/// Messages of finalized batches executed here, by project and verdict (`counted`,
+	/// or why a message did not count).
+	pub batch_messages: CounterVec<U64>,
+	/// Batches finalized on another state than the one computed here.
+	pub state_divergences: Counter<U64>,
 	/// Wall-clock time to execute a batch.
 	pub execution_seconds: Histogram,
 }
@@ -58,6 +63,20 @@ impl Metrics {
 			proofs_expired: counter(
 				"w3b_proofs_expired_total",
 				"Proofs of executed batches that expired without a quorum",
+			)?,
+			batch_messages: register(
+				CounterVec::new(
+					Opts::new(
+						"w3b_batch_messages_total",
+						"Messages of finalized batches, by project and verdict (counted, or why not)",
+					),
+					&["project", "verdict"],
+				)?,
+				registry,
+			)?,
+			state_divergences: counter(
+				"w3b_state_divergences_total",
+				"Batches finalized on another state than the one this node computed",
 			)?,
 			execution_seconds: register(
 				Histogram::with_opts(

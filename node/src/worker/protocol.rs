@@ -1,10 +1,18 @@
 //! `/w3b/batch/1`: the libp2p request-response protocol through which operators fetch
 //! the body of a committed batch they lack. A request is the body's CIDv1 (36 bytes);
 //! the response is the body, or nothing when the peer does not have it. The requester
-//! checks the body against the CID and the commitment, so a peer can waste its time but
-//! never feed it a wrong batch.
+//! asks several peers at once, checks each answer against the commitment (CID, size,
+//! count, Merkle root) and takes the first that matches, so a peer can waste its time
+//! but never feed it a wrong batch; a peer answering wrong bytes loses reputation.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+	collections::HashSet,
+	sync::{Arc, RwLock},
+	time::Duration,
+};
+
+use futures::{stream::FuturesUnordered, StreamExt};
+use w3b_primitives::BatchHeader;
 
 use sc_network::{
 	request_responses::{IncomingRequest, OutgoingResponse},
@@ -19,8 +27,10 @@ type Hash = <Block as sp_runtime::traits::Block>::Hash;
 
 /// The protocol's name.
 pub const PROTOCOL: &str = "/w3b/batch/1";
-/// Largest body served or accepted.
-pub const MAX_BODY: u64 = 64 << 20;
+/// Largest body served or accepted: the largest the chain lets a batch commit.
+pub const MAX_BODY: u64 = w3b_primitives::batch::MAX_BATCH_BYTES;
+/// Peers asked at once for one body.
+const PEERS_AT_ONCE: usize = 4;
 /// How long one peer may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests waiting to be served before new ones are refused.
@@ -41,10 +51,18 @@ pub fn config<N: NetworkBackend<Block, Hash>>(
 	(config, receiver)
 }
 
+/// Bodies this node refuses to serve: only a byzantine test node fills it.
+pub type Withheld = Arc<RwLock<HashSet<Cid>>>;
+
 /// Answers requests from the local VFS until the network stops.
-pub async fn serve(requests: async_channel::Receiver<IncomingRequest>, vfs: Arc<dyn Vfs>) {
+pub async fn serve(
+	requests: async_channel::Receiver<IncomingRequest>,
+	vfs: Arc<dyn Vfs>,
+	withheld: Withheld,
+) {
 	while let Ok(request) = requests.recv().await {
 		let result = match Cid::from_bytes(&request.payload) {
+			Ok(cid) if withheld.read().expect("withheld lock").contains(&cid) => Ok(Vec::new()),
 			Ok(cid) => Ok(vfs.get(&cid).ok().flatten().unwrap_or_default()),
 			Err(_) => Err(()),
 		};
@@ -73,27 +91,41 @@ impl BatchFetcher {
 		BatchFetcher { network, sync }
 	}
 
-	/// The body with CID `cid` from the first peer that has it, checked against the
-	/// CID; `None` when no connected peer has it.
-	pub async fn fetch(&self, cid: &Cid) -> Option<Vec<u8>> {
+	/// The body of the batch committed as `header` from the first of the connected peers
+	/// that answers it right (checked against the commitment); `None` when none does
+	/// within the request timeout.
+	pub async fn fetch(&self, header: &BatchHeader) -> Option<Vec<u8>> {
+		let cid = w3b_storage::body::cid_of(header).ok()?;
 		let peers = self.sync.peers_info().await.ok()?;
-		for (peer, _) in peers {
-			match self
-				.network
-				.request(
-					peer,
-					ProtocolName::from(PROTOCOL),
-					cid.to_bytes(),
-					None,
-					IfDisconnected::ImmediateError,
-				)
-				.await
-			{
-				Ok((body, _)) if !body.is_empty() && Cid::of(&body) == *cid => return Some(body),
-				Ok((body, _)) if !body.is_empty() => {
-					log::warn!(target: "w3b", "peer {peer} answered {cid} with other content");
-				}
-				Ok(_) => {}
+		let mut asked = FuturesUnordered::new();
+		for (peer, _) in peers.into_iter().take(PEERS_AT_ONCE) {
+			let network = self.network.clone();
+			asked.push(async move {
+				let answer = network
+					.request(
+						peer,
+						ProtocolName::from(PROTOCOL),
+						cid.to_bytes(),
+						None,
+						IfDisconnected::ImmediateError,
+					)
+					.await;
+				(peer, answer)
+			});
+		}
+		while let Some((peer, answer)) = asked.next().await {
+			match answer {
+				Ok((body, _)) if body.is_empty() => {}
+				Ok((body, _)) => match w3b_storage::check_body(header, &body) {
+					Ok(_) => return Some(body),
+					Err(e) => {
+						log::warn!(target: "w3b", "peer {peer} answered {cid} wrong: {e}");
+						self.network.report_peer(
+							peer,
+							ReputationChange::new(-(1 << 12), "w3b: wrong batch body"),
+						);
+					}
+				},
 				Err(e) => log::debug!(target: "w3b", "fetching {cid} from {peer}: {e}"),
 			}
 		}

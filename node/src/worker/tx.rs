@@ -15,7 +15,7 @@ use sp_keystore::KeystorePtr;
 use sp_runtime::{MultiSignature, OpaqueExtrinsic};
 use w3b_runtime::{opaque::Block, AccountId, BlockNumber, Nonce, RuntimeCall};
 
-use crate::service::FullClient;
+use crate::client::FullClient;
 
 type Hash = <Block as sp_runtime::traits::Block>::Hash;
 /// The node's transaction pool.

@@ -11,6 +11,8 @@ use w3b_primitives::{
 };
 
 const SEED: u32 = 0;
+/// The Merkle root of the batch [`committed_batch`] commits.
+const MERKLE_ROOT: H256 = H256::repeat_byte(1);
 
 fn fund<T: Config>(who: &T::AccountId) {
 	let funds =
@@ -65,7 +67,7 @@ fn committed_batch<T: Config>(size: u32) -> (ProjectId, Vec<T::AccountId>) {
 	pallet_commitments::Pallet::<T>::commit_batch(
 		RawOrigin::Signed(operators[0].clone()).into(),
 		project,
-		H256::repeat_byte(1),
+		MERKLE_ROOT,
 		1000,
 		100_000,
 		cid.try_into().unwrap(),
@@ -85,14 +87,15 @@ mod benchmarks {
 	use super::*;
 
 	/// The vote that finalizes a round of `s` voters: everyone else has voted, just short
-	/// of a quorum for the root, the rest dissenting; the quorum is paid.
+	/// of a quorum for the root, the rest dissenting; the quorum is paid. The outputs are
+	/// the most allowed, each as large as allowed (the output root is hashed over them).
 	#[benchmark]
 	fn attest(s: Linear<1, { <MaxSubnetSize as Get<u32>>::get() }>) {
 		let (project, operators) = committed_batch::<T>(s);
 		let good = H256::repeat_byte(0xaa);
 		let agreeing = quorum(s) - 1;
 		for (i, operator) in operators[..s as usize - 1].iter().enumerate() {
-			let (root, outputs) = if (i as u32) < agreeing {
+			let (state_root, outputs) = if (i as u32) < agreeing {
 				(good, full_outputs())
 			} else {
 				(H256::repeat_byte(i as u8), Outputs::default())
@@ -101,7 +104,8 @@ mod benchmarks {
 				RawOrigin::Signed(operator.clone()).into(),
 				project,
 				0,
-				root,
+				MERKLE_ROOT,
+				state_root,
 				outputs,
 			)
 			.expect("voted");
@@ -109,9 +113,13 @@ mod benchmarks {
 		let last = operators[s as usize - 1].clone();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(last), project, 0, good, full_outputs());
+		_(RawOrigin::Signed(last), project, 0, MERKLE_ROOT, good, full_outputs());
 
-		assert_eq!(Proofs::<T>::get(project, 0).unwrap().status, ProofStatus::Finalized);
+		let proof = Proofs::<T>::get(project, 0).unwrap();
+		assert_eq!(
+			(proof.status, proof.output_root),
+			(ProofStatus::Finalized, Some(output_root(&good, &full_outputs())))
+		);
 	}
 
 	/// Closing `r` rounds of full subnets that all expire.
@@ -123,7 +131,6 @@ mod benchmarks {
 		let round = Round {
 			voters: BoundedVec::truncate_from(voters),
 			votes: BoundedVec::truncate_from(votes),
-			outputs: BoundedVec::truncate_from(vec![(H256::zero(), H256::zero())]),
 		};
 		let now: BlockNumberFor<T> = 10u32.into();
 		let mut closing = BoundedVec::new();
@@ -136,6 +143,7 @@ mod benchmarks {
 					merkle_root: H256::zero(),
 					status: ProofStatus::Pending,
 					output_root: None,
+					state_root: None,
 					outputs: Default::default(),
 					subnet_size: round.voters.len() as u32,
 					agreed: 0,

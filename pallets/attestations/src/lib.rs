@@ -14,13 +14,19 @@
 //! When a batch is committed, this pallet opens its round (it is the commitments
 //! pallet's [`BatchObserver`]): the voters are the members of the subnet at that moment,
 //! and votes are accepted until `attestation_deadline` blocks later. Each voter runs the
-//! project's applets over the batch and calls [`Pallet::attest`] once with the
-//! `output_root` it computed ([`w3b_primitives::proof::output_root`]) and the outputs
-//! (bridge requests) behind it. Voters of the same root must send the same outputs.
+//! project's applets over the batch and calls [`Pallet::attest`] once with the batch's
+//! Merkle root, the state root it computed and the outputs (bridge requests) the applets
+//! produced. The pallet computes the vote's output root itself
+//! ([`w3b_primitives::proof::output_root`]`(state_root, outputs)`) and counts votes by it,
+//! so a root commits to its outputs: a voter sending other outputs than the honest
+//! voters votes another root and is a dissenter, never blocks them. The Merkle root ties
+//! a vote to the batch its voter executed: a vote for batch number `n` cast against a
+//! batch that a reorganisation numbered differently is refused ([`Error::WrongBatch`]).
 //!
 //! - As soon as [`quorum`]`(voters)` votes (at least 2/3, rounded up) name one root,
 //!   the proof is **finalized**: [`Event::ProofFinalized`] with the voters that named
-//!   another root (the dissenters), the outputs stored on chain, and each agreeing voter
+//!   another root (the dissenters), the output root, state root and outputs stored on
+//!   chain, and each agreeing voter
 //!   paid its share of the project's reward. With a quorum of 2/3, a minority can never
 //!   finalize a result and a single operator only finalizes a subnet of one.
 //! - Votes arriving after finalization but before the deadline still count: agreeing
@@ -55,7 +61,7 @@ use sp_core::H256;
 use sp_runtime::{traits::Saturating, DispatchResult};
 use w3b_primitives::{
 	operator::MaxSubnetSize,
-	proof::{outputs_hash, quorum, Outputs, Proof, ProofStatus},
+	proof::{output_root, quorum, Outputs, Proof, ProofStatus},
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
 	BatchHeader, ProjectId,
 };
@@ -78,10 +84,8 @@ pub type ProofOf<T> = Proof<frame_system::pallet_prelude::BlockNumberFor<T>>;
 pub struct Round<AccountId> {
 	/// Who may vote: the subnet when the batch was committed.
 	pub voters: BoundedVec<AccountId, MaxSubnetSize>,
-	/// Votes so far: voter and output root.
+	/// Votes so far: voter and the output root computed from its state root and outputs.
 	pub votes: BoundedVec<(AccountId, H256), MaxSubnetSize>,
-	/// For each root voted, the hash of the outputs its voters sent.
-	pub outputs: BoundedVec<(H256, H256), MaxSubnetSize>,
 }
 
 #[frame_support::pallet]
@@ -192,8 +196,8 @@ pub mod pallet {
 		NotEligible,
 		/// The caller already attested this batch.
 		AlreadyAttested,
-		/// Another voter sent different outputs for the same output root.
-		OutputsMismatch,
+		/// The Merkle root is not the one of the batch with this number.
+		WrongBatch,
 		/// Too many rounds already close in the block this one would.
 		TooManyRounds,
 	}
@@ -213,30 +217,35 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Attests that batch `batch_seq` of `project`, run by the project's applets, gives
-		/// `output_root` with `outputs`. Finalizes the proof when this vote completes a
-		/// quorum.
+		/// Attests that batch `batch_seq` of `project`, whose Merkle root is `merkle_root`,
+		/// run by the project's applets, leaves the project's state at `state_root` and
+		/// produces `outputs`. The vote is for `output_root(state_root, outputs)`
+		/// ([`w3b_primitives::proof::output_root`]), computed here. Finalizes the proof when
+		/// this vote completes a quorum, storing the output root, `state_root` and
+		/// `outputs`.
 		///
 		/// - Origin: signed by an operator that was in the subnet when the batch was
 		///   committed; one vote per batch, before the deadline.
-		/// - `outputs`: the outputs behind `output_root`; identical for every voter of
-		///   the same root.
+		/// - `merkle_root`: the root of the batch the operator executed; must be the root
+		///   committed as batch `batch_seq`.
 		///
 		/// Emits [`Event::Attested`], and [`Event::ProofFinalized`] (with the operators
 		/// pallet's reward events) or [`Event::LateAttestation`]. Errors:
-		/// [`Error::UnknownBatch`], [`Error::ProofExpired`], [`Error::AttestationClosed`],
-		/// [`Error::NotEligible`], [`Error::AlreadyAttested`], [`Error::OutputsMismatch`].
+		/// [`Error::UnknownBatch`], [`Error::WrongBatch`], [`Error::ProofExpired`],
+		/// [`Error::AttestationClosed`], [`Error::NotEligible`], [`Error::AlreadyAttested`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(<T as Config>::WeightInfo::attest(<MaxSubnetSize as Get<u32>>::get()))]
 		pub fn attest(
 			origin: OriginFor<T>,
 			project: ProjectId,
 			batch_seq: u64,
-			output_root: H256,
+			merkle_root: H256,
+			state_root: H256,
 			outputs: Outputs,
 		) -> DispatchResultWithPostInfo {
 			let operator = ensure_signed(origin)?;
 			let mut proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
+			ensure!(proof.merkle_root == merkle_root, Error::<T>::WrongBatch);
 			ensure!(proof.status != ProofStatus::Expired, Error::<T>::ProofExpired);
 			let mut round =
 				Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
@@ -245,16 +254,8 @@ pub mod pallet {
 				!round.votes.iter().any(|(voter, _)| voter == &operator),
 				Error::<T>::AlreadyAttested
 			);
-			let hash = outputs_hash(&outputs);
-			// Neither push can exceed its bound: each voter votes once and brings at most
-			// one new root.
-			match round.outputs.iter().find(|(root, _)| root == &output_root) {
-				Some((_, known)) => ensure!(*known == hash, Error::<T>::OutputsMismatch),
-				None => round
-					.outputs
-					.try_push((output_root, hash))
-					.map_err(|_| Error::<T>::NotEligible)?,
-			}
+			let output_root = output_root(&state_root, &outputs);
+			// Cannot exceed its bound: only voters vote, once each.
 			round
 				.votes
 				.try_push((operator.clone(), output_root))
@@ -277,6 +278,7 @@ pub mod pallet {
 				if agreeing.len() as u32 >= quorum(proof.subnet_size) {
 					proof.status = ProofStatus::Finalized;
 					proof.output_root = Some(output_root);
+					proof.state_root = Some(state_root);
 					proof.outputs = outputs;
 					proof.agreed = agreeing.len() as u32;
 					proof.settled_at = Some(frame_system::Pallet::<T>::block_number());
@@ -346,6 +348,7 @@ impl<T: Config> Pallet<T> {
 				merkle_root: header.merkle_root,
 				status: ProofStatus::Pending,
 				output_root: None,
+				state_root: None,
 				outputs: Default::default(),
 				subnet_size: voters.len() as u32,
 				agreed: 0,
@@ -356,7 +359,7 @@ impl<T: Config> Pallet<T> {
 		Rounds::<T>::insert(
 			project,
 			header.seq,
-			Round { voters, votes: Default::default(), outputs: Default::default() },
+			Round { voters, votes: Default::default() },
 		);
 		Ok(())
 	}
@@ -384,6 +387,15 @@ impl<T: Config> Pallet<T> {
 	/// The proof of a batch in the window.
 	pub fn proof(project: ProjectId, batch_seq: u64) -> Option<ProofOf<T>> {
 		Proofs::<T>::get(project, batch_seq)
+	}
+
+	/// The output root `who` voted for batch `batch_seq` of `project`, while its round is
+	/// open; `None` if it has not voted or the round is closed.
+	pub fn vote(project: ProjectId, batch_seq: u64, who: &T::AccountId) -> Option<H256> {
+		Rounds::<T>::get(project, batch_seq)?
+			.votes
+			.into_iter()
+			.find_map(|(voter, root)| (&voter == who).then_some(root))
 	}
 }
 
@@ -413,6 +425,7 @@ impl<T: Config> ProofInspect for Pallet<T> {
 				merkle_root: H256::zero(),
 				status: ProofStatus::Finalized,
 				output_root: Some(H256::zero()),
+				state_root: Some(H256::zero()),
 				outputs: Default::default(),
 				subnet_size: 1,
 				agreed: 1,

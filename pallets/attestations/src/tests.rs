@@ -6,9 +6,11 @@ use frame_support::{
 	assert_noop, assert_ok, dispatch::Pays, pallet_prelude::DispatchResultWithPostInfo,
 	traits::fungible::Inspect,
 };
-use w3b_primitives::proof::Output;
+use w3b_primitives::proof::{output_root, Output};
 
+/// The state root honest operators compute (they also produce one output, `tx`).
 const GOOD: H256 = H256::repeat_byte(0xaa);
+/// The state root a wrong operator computes (with no outputs).
 const BAD: H256 = H256::repeat_byte(0xbb);
 
 fn outputs(data: &[&[u8]]) -> Outputs {
@@ -19,9 +21,35 @@ fn outputs(data: &[&[u8]]) -> Outputs {
 		.unwrap()
 }
 
-fn vote(who: u64, project: ProjectId, seq: u64, root: H256) -> DispatchResultWithPostInfo {
-	let out = if root == GOOD { outputs(&[b"tx"]) } else { outputs(&[]) };
-	Attestations::attest(RuntimeOrigin::signed(who), project, seq, root, out)
+/// The outputs that go with a state root in these tests.
+fn outputs_of(state: H256) -> Outputs {
+	if state == GOOD {
+		outputs(&[b"tx"])
+	} else {
+		outputs(&[])
+	}
+}
+
+/// The output root of a vote for `state` with its outputs.
+fn root_of(state: H256) -> H256 {
+	output_root(&state, &outputs_of(state))
+}
+
+/// The Merkle root [`commit`] gives batch `seq`.
+fn merkle(seq: u64) -> H256 {
+	H256::from_low_u64_be(seq + 1)
+}
+
+/// `who` votes state root `state` (with its outputs) for batch `seq`.
+fn vote(who: u64, project: ProjectId, seq: u64, state: H256) -> DispatchResultWithPostInfo {
+	Attestations::attest(
+		RuntimeOrigin::signed(who),
+		project,
+		seq,
+		merkle(seq),
+		state,
+		outputs_of(state),
+	)
 }
 
 fn proof(project: ProjectId, seq: u64) -> ProofOf<Test> {
@@ -61,7 +89,7 @@ fn four_operators_one_dissenter_finalize_and_get_paid() {
 				project: p,
 				batch_seq: seq,
 				operator: OPERATORS[2],
-				output_root: GOOD,
+				output_root: root_of(GOOD),
 			}
 			.into(),
 		);
@@ -70,7 +98,7 @@ fn four_operators_one_dissenter_finalize_and_get_paid() {
 			Event::ProofFinalized {
 				project: p,
 				batch_seq: seq,
-				output_root: GOOD,
+				output_root: root_of(GOOD),
 				agreed: 3,
 				dissenters: vec![OPERATORS[1]],
 			}
@@ -88,8 +116,8 @@ fn four_operators_one_dissenter_finalize_and_get_paid() {
 		let proof = proof(p, seq);
 		assert_eq!(proof.status, ProofStatus::Finalized);
 		assert_eq!(
-			(proof.output_root, proof.outputs, proof.agreed),
-			(Some(GOOD), outputs(&[b"tx"]), 3)
+			(proof.output_root, proof.state_root, proof.outputs, proof.agreed),
+			(Some(root_of(GOOD)), Some(GOOD), outputs(&[b"tx"]), 3)
 		);
 		assert_eq!(proof.settled_at, Some(1));
 		let paid: Vec<u64> =
@@ -137,8 +165,8 @@ fn a_tie_expires_at_the_deadline_and_later_votes_are_refused() {
 		);
 		let proof = proof(p, seq);
 		assert_eq!(
-			(proof.status, proof.settled_at, proof.output_root),
-			(ProofStatus::Expired, Some(2 + DEADLINE), None)
+			(proof.status, proof.settled_at, proof.output_root, proof.state_root),
+			(ProofStatus::Expired, Some(2 + DEADLINE), None, None)
 		);
 		assert!(Attestations::is_settled(p, seq));
 		assert!(Rounds::<Test>::get(p, seq).is_none());
@@ -183,7 +211,7 @@ fn late_votes_count_until_the_deadline() {
 			.into(),
 		);
 		assert_eq!(balance(OPERATORS[4]), before);
-		assert_eq!(proof(p, seq).output_root, Some(GOOD));
+		assert_eq!(proof(p, seq).output_root, Some(root_of(GOOD)));
 
 		let seq = commit(p);
 		for op in &OPERATORS[..4] {
@@ -230,7 +258,7 @@ fn a_lying_minority_never_finalizes() {
 			Event::ProofFinalized {
 				project: p,
 				batch_seq: seq,
-				output_root: GOOD,
+				output_root: root_of(GOOD),
 				agreed: 3,
 				dissenters: vec![OPERATORS[3]],
 			}
@@ -291,18 +319,138 @@ fn attest_errors_and_fees() {
 		assert_eq!(post.pays_fee, Pays::No);
 		assert_noop!(vote(OPERATORS[0], p, seq, GOOD), Error::<Test>::AlreadyAttested);
 		assert_noop!(vote(OPERATORS[0], p, seq, BAD), Error::<Test>::AlreadyAttested);
-		// Same root, other outputs: refused, so finalized outputs are what every agreeing
-		// voter sent.
-		assert_noop!(
+	});
+}
+
+/// The attack outputs bound to the root defeat: a voter that names the honest state
+/// root first, with garbage outputs, only votes another output root. The honest quorum
+/// still finalizes with its outputs, and the poisoner is a dissenter.
+#[test]
+fn garbage_outputs_voted_first_do_not_block_the_honest_quorum() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		let garbage = outputs(&[b"garbage"]);
+		let poisoned = output_root(&GOOD, &garbage);
+		assert_ok!(Attestations::attest(
+			RuntimeOrigin::signed(OPERATORS[0]),
+			p,
+			seq,
+			merkle(seq),
+			GOOD,
+			garbage
+		));
+		System::assert_last_event(
+			Event::Attested {
+				project: p,
+				batch_seq: seq,
+				operator: OPERATORS[0],
+				output_root: poisoned,
+			}
+			.into(),
+		);
+		assert_ne!(poisoned, root_of(GOOD));
+		for op in &OPERATORS[1..4] {
+			assert_ok!(vote(*op, p, seq, GOOD));
+		}
+		System::assert_has_event(
+			Event::ProofFinalized {
+				project: p,
+				batch_seq: seq,
+				output_root: root_of(GOOD),
+				agreed: 3,
+				dissenters: vec![OPERATORS[0]],
+			}
+			.into(),
+		);
+		let proof = proof(p, seq);
+		assert_eq!(
+			(proof.status, proof.output_root, proof.state_root, proof.outputs),
+			(ProofStatus::Finalized, Some(root_of(GOOD)), Some(GOOD), outputs(&[b"tx"]))
+		);
+	});
+}
+
+#[test]
+fn attest_refuses_another_batch_s_merkle_root() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let second = commit(p);
+		let attest = |who, seq, merkle_root| {
 			Attestations::attest(
-				RuntimeOrigin::signed(OPERATORS[1]),
+				RuntimeOrigin::signed(who),
 				p,
 				seq,
+				merkle_root,
 				GOOD,
-				outputs(&[b"forged"])
-			),
-			Error::<Test>::OutputsMismatch
-		);
+				outputs_of(GOOD),
+			)
+		};
+		assert_noop!(attest(OPERATORS[0], first, H256::zero()), Error::<Test>::WrongBatch);
+		assert_noop!(attest(OPERATORS[0], first, merkle(second)), Error::<Test>::WrongBatch);
+		assert_noop!(attest(OPERATORS[0], second, merkle(first)), Error::<Test>::WrongBatch);
+		assert_ok!(attest(OPERATORS[0], first, merkle(first)));
+		assert_eq!(Attestations::vote(p, first, &OPERATORS[0]), Some(root_of(GOOD)));
+		assert_eq!(Attestations::vote(p, second, &OPERATORS[0]), None);
+	});
+}
+
+/// After a reorganisation the batch an operator executed as number `n` may be number
+/// `n + 1` on the chain it votes on: its vote for `n` is refused rather than counted for
+/// another batch, and its vote for the batch's new number counts.
+#[test]
+fn a_vote_never_lands_on_a_renumbered_batch() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..1]);
+		let executed = H256::repeat_byte(0x42);
+		let commit_root = |merkle_root| {
+			let mut cid = vec![1, 0x55, 0x12, 0x20];
+			cid.extend_from_slice(&[9; 32]);
+			assert_ok!(Commitments::commit_batch(
+				RuntimeOrigin::signed(OPERATORS[0]),
+				p,
+				merkle_root,
+				10,
+				1_000,
+				cid.try_into().unwrap()
+			));
+		};
+		// On this fork another batch got number 0 and the executed one number 1.
+		commit_root(H256::repeat_byte(0x41));
+		commit_root(executed);
+		let attest = |seq| {
+			Attestations::attest(
+				RuntimeOrigin::signed(OPERATORS[0]),
+				p,
+				seq,
+				executed,
+				GOOD,
+				outputs_of(GOOD),
+			)
+		};
+		assert_noop!(attest(0), Error::<Test>::WrongBatch);
+		assert_eq!(proof(p, 0).status, ProofStatus::Pending);
+		assert_ok!(attest(1));
+		assert_eq!(proof(p, 1).output_root, Some(root_of(GOOD)));
+	});
+}
+
+#[test]
+fn vote_reads_the_open_round() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		assert_eq!(Attestations::vote(p, seq, &OPERATORS[0]), None);
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		assert_ok!(vote(OPERATORS[1], p, seq, BAD));
+		assert_eq!(Attestations::vote(p, seq, &OPERATORS[0]), Some(root_of(GOOD)));
+		assert_eq!(Attestations::vote(p, seq, &OPERATORS[1]), Some(root_of(BAD)));
+		assert_eq!(Attestations::vote(p, seq, &OPERATORS[2]), None);
+		assert_eq!(Attestations::vote(p, seq + 1, &OPERATORS[0]), None);
+		// Closed rounds are forgotten.
+		run_to_block(2 + DEADLINE);
+		assert_eq!(Attestations::vote(p, seq, &OPERATORS[0]), None);
 	});
 }
 
@@ -369,15 +517,14 @@ fn quorum_holds_for_every_vote_pattern() {
 					code /= 3;
 					if choice < 2 {
 						counts[choice] += 1;
-						let root = [GOOD, BAD][choice];
-						assert_ok!(vote(*op, p, seq, root));
+						assert_ok!(vote(*op, p, seq, [GOOD, BAD][choice]));
 					}
 				}
 				let q = quorum(size as u32);
 				let proof = proof(p, seq);
 				match proof.output_root {
 					Some(root) => {
-						let i = if root == GOOD { 0 } else { 1 };
+						let i = if root == root_of(GOOD) { 0 } else { 1 };
 						assert!(counts[i] >= q && 3 * counts[i] >= 2 * size as u32);
 					}
 					None => assert!(counts.iter().all(|c| *c < q), "{size}: {counts:?}"),

@@ -15,10 +15,22 @@
 //! [`Pallet::commit_batch`] with the batch's Merkle root over message hashes, its message
 //! count, size and CID. The chain numbers each project's batches from 0 without gaps, in
 //! the order it includes them, so that several operators ingesting for one project can
-//! commit in the same block without racing for a number. A Merkle root already
-//! committed for the project is refused ([`RootSeqs`]), so an operator that resubmits a
-//! batch after a restart never commits it twice. A commitment opens the batch's
-//! attestation round ([`Config::Observer`]).
+//! commit in the same block without racing for a number. A Merkle root the same operator
+//! already committed for the project is refused ([`RootSeqs`]), so an operator that
+//! resubmits a batch after a restart never commits it twice. Roots are told apart per
+//! committer: a member that copies another's root from the transaction pool and commits
+//! it first only commits a batch of its own, it never blocks the honest commitment. A
+//! batch holds at most [`MAX_BATCH_MESSAGES`] messages and [`MAX_BATCH_BYTES`] bytes. A
+//! commitment opens the batch's attestation round ([`Config::Observer`]).
+//!
+//! Anyone can name a committer who sealed a message that could never count
+//! ([`Pallet::report_invalid_batch`]): evidence of a message of a batch in the window,
+//! with its inclusion proof against the committed root, that the rules of
+//! [`w3b_primitives::validity`] refuse as of the commitment for a reason that is the
+//! committer's fault (unknown or revoked device, bad signature, oversized, timestamp out
+//! of the window, wrong project), or of one message at two positions of the batch. The
+//! first accepted report of a batch is kept ([`Reports`]) and is free; a refused report
+//! pays its fee.
 //!
 //! Commitment headers are kept as a window per project: at most
 //! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
@@ -46,8 +58,11 @@ pub use weights::WeightInfo;
 use frame_support::traits::{Get, UnixTime};
 use sp_core::H256;
 use w3b_primitives::{
+	batch::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
+	merkle::verify_proof,
 	proof::Commitment,
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
+	validity::{self, Context, Evidence, Invalid},
 	BatchHeader, Cid, ProjectId,
 };
 
@@ -113,10 +128,31 @@ pub mod pallet {
 	pub type BatchRoots<T> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, H256>;
 
-	/// The batch number of every Merkle root ever committed, per project: a batch
-	/// resubmitted after a crash is recognised and refused.
+	/// The batch number of every Merkle root ever committed, per project and committer: a
+	/// batch its committer resubmits after a crash is recognised and refused. Keyed by
+	/// committer too, so a root copied by another member never blocks its author.
 	#[pallet::storage]
-	pub type RootSeqs<T> = StorageDoubleMap<_, Blake2_128Concat, ProjectId, Identity, H256, u64>;
+	pub type RootSeqs<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Blake2_128Concat,
+		(T::AccountId, H256),
+		u64,
+	>;
+
+	/// The accepted report against each batch in the window: reporter, the hash of the
+	/// message shown and why it could never count. Set by
+	/// [`Pallet::report_invalid_batch`] (one per batch), removed when the batch is pruned.
+	#[pallet::storage]
+	pub type Reports<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Twox64Concat,
+		u64,
+		(T::AccountId, H256, Invalid),
+	>;
 
 	/// Events of this pallet.
 	#[pallet::event]
@@ -146,6 +182,21 @@ pub mod pallet {
 			/// The batch number.
 			seq: u64,
 		},
+		/// Evidence showed that a committed batch holds a message that could never count.
+		InvalidBatchReported {
+			/// The project.
+			project: ProjectId,
+			/// The batch number.
+			batch_seq: u64,
+			/// The operator that committed the batch.
+			committer: T::AccountId,
+			/// Who brought the evidence.
+			reporter: T::AccountId,
+			/// The hash of the message shown.
+			message_hash: H256,
+			/// Why it could never count.
+			reason: Invalid,
+		},
 	}
 
 	/// Errors of this pallet.
@@ -157,12 +208,24 @@ pub mod pallet {
 		ProjectNotActive,
 		/// The caller is not in the project's subnet.
 		NotSubnetMember,
-		/// A batch with this Merkle root is already committed for the project.
+		/// The caller already committed a batch with this Merkle root for the project.
 		BatchAlreadyCommitted,
-		/// A batch has at least one message.
+		/// A batch has at least one message and its body at least one byte.
 		EmptyBatch,
+		/// The batch has more than [`MAX_BATCH_MESSAGES`] messages or more than
+		/// [`MAX_BATCH_BYTES`] bytes.
+		BatchTooLarge,
 		/// The CID is not a CIDv1.
 		InvalidCid,
+		/// No batch in the commitment window has this number.
+		UnknownBatch,
+		/// The batch was already reported.
+		AlreadyReported,
+		/// The evidence does not hold: an inclusion proof does not verify against the
+		/// batch's root and count, or the two positions of a duplicate are the same.
+		BadEvidence,
+		/// The message shown counts as of the commitment: the committer is not at fault.
+		MessageValid,
 	}
 
 	#[pallet::call]
@@ -173,15 +236,17 @@ pub mod pallet {
 		///
 		/// - Origin: signed by an operator in the project's subnet.
 		/// - `merkle_root`: [`w3b_primitives::merkle::merkle_root`] over the message hashes
-		///   in batch order, not committed before for the project; `count` > 0 messages;
-		///   `bytes` the body's size; `cid` its CIDv1.
+		///   in batch order, not committed before for the project by the caller; `count`
+		///   messages, from 1 to [`MAX_BATCH_MESSAGES`]; `bytes` the body's size, from 1 to
+		///   [`MAX_BATCH_BYTES`]; `cid` its CIDv1.
 		/// - The batch gets the project's next number ([`NextBatchSeq`]), given in the event.
 		///
 		/// Emits [`Event::BatchCommitted`] and [`Event::BatchPruned`] per pruned batch.
 		/// Errors: [`Error::UnknownProject`], [`Error::ProjectNotActive`],
 		/// [`Error::NotSubnetMember`], [`Error::BatchAlreadyCommitted`],
-		/// [`Error::EmptyBatch`], [`Error::InvalidCid`], or the
-		/// attestations pallet's error when the round cannot be opened.
+		/// [`Error::EmptyBatch`] (no message or no byte), [`Error::BatchTooLarge`],
+		/// [`Error::InvalidCid`], or the attestations pallet's error when the round cannot
+		/// be opened.
 		#[pallet::call_index(0)]
 		#[pallet::weight(<T as Config>::WeightInfo::commit_batch(T::MaxPrunePerCommit::get()))]
 		pub fn commit_batch(
@@ -201,11 +266,16 @@ pub mod pallet {
 				pallet_operators::Pallet::<T>::is_member(project, &committer),
 				Error::<T>::NotSubnetMember
 			);
+			let root_key = (committer.clone(), merkle_root);
 			ensure!(
-				!RootSeqs::<T>::contains_key(project, merkle_root),
+				!RootSeqs::<T>::contains_key(project, &root_key),
 				Error::<T>::BatchAlreadyCommitted
 			);
-			ensure!(count > 0, Error::<T>::EmptyBatch);
+			ensure!(count > 0 && bytes > 0, Error::<T>::EmptyBatch);
+			ensure!(
+				count <= MAX_BATCH_MESSAGES && bytes <= MAX_BATCH_BYTES,
+				Error::<T>::BatchTooLarge
+			);
 			ensure!(cid.first() == Some(&1), Error::<T>::InvalidCid);
 
 			let seq = NextBatchSeq::<T>::get(project);
@@ -222,7 +292,7 @@ pub mod pallet {
 				},
 			);
 			BatchRoots::<T>::insert(project, seq, merkle_root);
-			RootSeqs::<T>::insert(project, merkle_root, seq);
+			RootSeqs::<T>::insert(project, root_key, seq);
 			NextBatchSeq::<T>::insert(project, seq + 1);
 			RetainedBytes::<T>::mutate(project, |total| *total = total.saturating_add(bytes));
 			Self::deposit_event(Event::BatchCommitted {
@@ -236,6 +306,80 @@ pub mod pallet {
 			});
 			let pruned = Self::prune(project);
 			Ok(Some(<T as Config>::WeightInfo::commit_batch(pruned)).into())
+		}
+
+		/// Reports that batch `batch_seq` of `project` holds a message that could never
+		/// count, naming its committer. The report is kept in [`Reports`] until the batch
+		/// is pruned.
+		///
+		/// - Origin: signed by anyone. An accepted report is free; a refused one pays.
+		/// - `evidence`: either [`Evidence::Invalid`], a message with its signature and its
+		///   inclusion proof against the batch's Merkle root and count, that
+		///   [`validity::check`] refuses as of the commitment (its block and time, the
+		///   device's record in the projects pallet) for a reason that is the committer's
+		///   fault ([`Invalid::is_committer_fault`]); or [`Evidence::Duplicate`], one
+		///   message hash with inclusion proofs at two different positions of the batch
+		///   (reason [`Invalid::Duplicate`]).
+		///
+		/// Emits [`Event::InvalidBatchReported`]. Errors: [`Error::UnknownBatch`] (not in
+		/// the window), [`Error::AlreadyReported`], [`Error::BadEvidence`],
+		/// [`Error::MessageValid`].
+		///
+		/// ## Complexity
+		/// Hashing the message (at most [`validity::MAX_PAYLOAD`] bytes of payload), one
+		/// or two inclusion proofs of at most `log2(MAX_BATCH_MESSAGES)` levels and one
+		/// signature check.
+		#[pallet::call_index(1)]
+		#[pallet::weight(<T as Config>::WeightInfo::report_invalid_batch())]
+		pub fn report_invalid_batch(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			batch_seq: u64,
+			evidence: Evidence,
+		) -> DispatchResultWithPostInfo {
+			let reporter = ensure_signed(origin)?;
+			let batch = Batches::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
+			ensure!(!Reports::<T>::contains_key(project, batch_seq), Error::<T>::AlreadyReported);
+			let (root, count) = (batch.header.merkle_root, batch.header.count);
+			let (message_hash, reason) = match evidence {
+				Evidence::Invalid { message, signature, proof } => {
+					let message_hash = message.hash();
+					ensure!(
+						verify_proof(&root, count, &message_hash, &proof),
+						Error::<T>::BadEvidence
+					);
+					let context = Context {
+						project,
+						committed_at: batch.committed_at,
+						committed_at_ms: batch.committed_at_ms,
+					};
+					let device = pallet_projects::Devices::<T>::get(project, message.device);
+					let reason = validity::check(&context, &message, &signature, device.as_ref())
+						.err()
+						.filter(Invalid::is_committer_fault)
+						.ok_or(Error::<T>::MessageValid)?;
+					(message_hash, reason)
+				},
+				Evidence::Duplicate { message_hash, first, second } => {
+					ensure!(
+						first.leaf_index != second.leaf_index
+							&& verify_proof(&root, count, &message_hash, &first)
+							&& verify_proof(&root, count, &message_hash, &second),
+						Error::<T>::BadEvidence
+					);
+					(message_hash, Invalid::Duplicate)
+				},
+			};
+			Reports::<T>::insert(project, batch_seq, (reporter.clone(), message_hash, reason));
+			Self::deposit_event(Event::InvalidBatchReported {
+				project,
+				batch_seq,
+				committer: batch.committer,
+				reporter,
+				message_hash,
+				reason,
+			});
+			Ok(Pays::No.into())
 		}
 	}
 }
@@ -270,6 +414,7 @@ impl<T: Config> Pallet<T> {
 				break;
 			}
 			Batches::<T>::remove(project, oldest);
+			Reports::<T>::remove(project, oldest);
 			bytes = bytes.saturating_sub(batch.header.bytes);
 			T::Observer::batch_pruned(project, oldest);
 			Self::deposit_event(Event::BatchPruned { project, seq: oldest });
@@ -291,9 +436,23 @@ impl<T: Config> Pallet<T> {
 		BatchRoots::<T>::get(project, seq)
 	}
 
-	/// The number of the batch of `project` with Merkle root `root`, if committed.
-	pub fn batch_seq_of_root(project: ProjectId, root: H256) -> Option<u64> {
-		RootSeqs::<T>::get(project, root)
+	/// The number of the batch of `project` that `committer` committed with Merkle root
+	/// `root`, if any.
+	pub fn batch_seq_of_root(
+		project: ProjectId,
+		committer: &T::AccountId,
+		root: H256,
+	) -> Option<u64> {
+		RootSeqs::<T>::get(project, (committer.clone(), root))
+	}
+
+	/// The accepted report against batch `seq` of `project`, while the batch is in the
+	/// window: reporter, message hash and reason.
+	pub fn invalid_batch_report(
+		project: ProjectId,
+		seq: u64,
+	) -> Option<(T::AccountId, H256, Invalid)> {
+		Reports::<T>::get(project, seq)
 	}
 
 	/// The number `project`'s next batch will have.

@@ -1,9 +1,18 @@
-//! Unit tests: sequencing, every error path, the window and retention pruning.
+//! Unit tests: sequencing, every error path, the window and retention pruning, and
+//! reports of invalid batches for every reason the chain can show.
 
 use crate::{mock::*, *};
-use frame_support::{assert_noop, assert_ok, dispatch::DispatchResultWithPostInfo};
+use frame_support::{
+	assert_noop, assert_ok,
+	dispatch::{DispatchResultWithPostInfo, Pays},
+};
+use sp_core::{ecdsa, ed25519, sr25519, Pair};
 use sp_runtime::DispatchError;
-use w3b_primitives::project::RetentionPolicy;
+use w3b_primitives::{
+	merkle::{merkle_proof, merkle_root, MerkleProof},
+	project::RetentionPolicy,
+	DeviceKey, DeviceSignature, Message,
+};
 
 fn cid() -> Cid {
 	let mut cid = vec![1, 0x55, 0x12, 0x20];
@@ -74,20 +83,66 @@ fn the_chain_numbers_batches_without_gaps_and_refuses_a_root_twice() {
 		);
 		assert_eq!(
 			(
-				Commitments::batch_seq_of_root(p, root(7)),
-				Commitments::batch_seq_of_root(p, root(3))
+				Commitments::batch_seq_of_root(p, &OPERATORS[0], root(7)),
+				Commitments::batch_seq_of_root(p, &OPERATORS[1], root(3))
 			),
 			(Some(0), Some(1))
 		);
-		assert_eq!(Commitments::batch_seq_of_root(p, root(4)), None);
-		// The same batch resubmitted, by anyone, is refused.
+		assert_eq!(Commitments::batch_seq_of_root(p, &OPERATORS[0], root(4)), None);
+		// Roots are recorded per committer.
+		assert_eq!(Commitments::batch_seq_of_root(p, &OPERATORS[1], root(7)), None);
+		// The same batch resubmitted by its committer is refused.
 		assert_noop!(commit(OPERATORS[0], p, 7, 10), Error::<Test>::BatchAlreadyCommitted);
-		assert_noop!(commit(OPERATORS[2], p, 3, 10), Error::<Test>::BatchAlreadyCommitted);
+		assert_noop!(commit(OPERATORS[1], p, 3, 10), Error::<Test>::BatchAlreadyCommitted);
 		assert_eq!(Commitments::next_batch_seq(p), 2);
 		// Numbering and roots are per project.
 		let q = active_project(Default::default());
 		assert_ok!(commit(OPERATORS[0], q, 7, 10));
-		assert_eq!(Commitments::batch_seq_of_root(q, root(7)), Some(0));
+		assert_eq!(Commitments::batch_seq_of_root(q, &OPERATORS[0], root(7)), Some(0));
+	});
+}
+
+/// The hijack that roots recorded per committer defeat: a member copies an honest
+/// operator's root from the transaction pool and commits it first, with a CID of its
+/// own. It only commits a batch of its own; the honest commitment still goes through,
+/// under the next number, and each of them can find its own batch by its root.
+#[test]
+fn a_copied_root_committed_first_does_not_block_its_author() {
+	new_test_ext().execute_with(|| {
+		let p = active_project(Default::default());
+		let (honest, hijacker) = (OPERATORS[0], OPERATORS[2]);
+		let mut forged = vec![1, 0x55, 0x12, 0x20];
+		forged.extend_from_slice(&[0xee; 32]);
+		let forged: Cid = forged.try_into().unwrap();
+		assert_ok!(Commitments::commit_batch(
+			RuntimeOrigin::signed(hijacker),
+			p,
+			root(0),
+			3,
+			300,
+			forged.clone()
+		));
+		assert_ok!(commit(honest, p, 0, 300));
+		System::assert_last_event(
+			Event::BatchCommitted {
+				project: p,
+				seq: 1,
+				merkle_root: root(0),
+				count: 3,
+				bytes: 300,
+				cid: cid(),
+				committer: honest,
+			}
+			.into(),
+		);
+		assert_eq!(Commitments::batch_seq_of_root(p, &hijacker, root(0)), Some(0));
+		assert_eq!(Commitments::batch_seq_of_root(p, &honest, root(0)), Some(1));
+		let (copy, original) = (Batches::<Test>::get(p, 0).unwrap(), Batches::<Test>::get(p, 1).unwrap());
+		assert_eq!((copy.committer, copy.header.cid), (hijacker, forged));
+		assert_eq!((original.committer, original.header.cid), (honest, cid()));
+		// Each is refused only its own root again.
+		assert_noop!(commit(honest, p, 0, 300), Error::<Test>::BatchAlreadyCommitted);
+		assert_noop!(commit(hijacker, p, 0, 300), Error::<Test>::BatchAlreadyCommitted);
 	});
 }
 
@@ -124,6 +179,14 @@ fn malformed_batches_are_refused() {
 			Commitments::commit_batch(origin(), p, root(0), 0, 0, cid()),
 			Error::<Test>::EmptyBatch
 		);
+		assert_noop!(
+			Commitments::commit_batch(origin(), p, root(0), 0, 10, cid()),
+			Error::<Test>::EmptyBatch
+		);
+		assert_noop!(
+			Commitments::commit_batch(origin(), p, root(0), 1, 0, cid()),
+			Error::<Test>::EmptyBatch
+		);
 		for bad in [vec![], vec![0x12, 0x20, 1, 2]] {
 			assert_noop!(
 				Commitments::commit_batch(origin(), p, root(0), 1, 1, bad.try_into().unwrap()),
@@ -135,6 +198,21 @@ fn malformed_batches_are_refused() {
 		assert_noop!(commit(OPERATORS[0], p, 0, 10), DispatchError::Other("no room for the round"));
 		refuse_rounds(false);
 		assert_ok!(commit(OPERATORS[0], p, 0, 10));
+	});
+}
+
+#[test]
+fn commit_batch_refuses_batches_over_the_limits() {
+	new_test_ext().execute_with(|| {
+		let p = active_project(Default::default());
+		let commit = |n, count, bytes| {
+			Commitments::commit_batch(RuntimeOrigin::signed(OPERATORS[0]), p, root(n), count, bytes, cid())
+		};
+		assert_noop!(commit(0, MAX_BATCH_MESSAGES + 1, 10), Error::<Test>::BatchTooLarge);
+		assert_noop!(commit(0, 1, MAX_BATCH_BYTES + 1), Error::<Test>::BatchTooLarge);
+		assert_noop!(commit(0, u32::MAX, u64::MAX), Error::<Test>::BatchTooLarge);
+		assert_ok!(commit(0, MAX_BATCH_MESSAGES, MAX_BATCH_BYTES));
+		assert_eq!(Batches::<Test>::get(p, 0).unwrap().header.count, MAX_BATCH_MESSAGES);
 	});
 }
 
@@ -191,5 +269,400 @@ fn retention_by_age_and_size() {
 		// Batch 3 is young (committed at the new time), batch 2 was old.
 		assert_eq!(pruned()[3..], [(by_age, 2)]);
 		assert_eq!(OldestRetained::<Test>::get(by_age), 3);
+	});
+}
+
+// --- report_invalid_batch --------------------------------------------------------------
+
+/// Time of the commitments in the report tests.
+const COMMIT_MS: u64 = 1_700_000_000_000;
+/// Brings evidence; no role in any project.
+const REPORTER: u64 = 30;
+
+/// The test device with seed `seed`.
+fn pair(seed: u8) -> ed25519::Pair {
+	ed25519::Pair::from_seed(&[seed; 32])
+}
+
+fn key(pair: &ed25519::Pair) -> DeviceKey {
+	DeviceKey::Ed25519(pair.public().0)
+}
+
+fn register(project: ProjectId, key: DeviceKey) {
+	assert_ok!(Projects::register_device(RuntimeOrigin::signed(OWNER), project, key, None));
+}
+
+/// A message of device `key` in `project`, made a second before [`COMMIT_MS`].
+fn message(project: ProjectId, key: &DeviceKey, seq: u64) -> Message {
+	Message {
+		project,
+		device: key.device_id(),
+		seq,
+		timestamp_ms: COMMIT_MS - 1_000,
+		event_type: b"DEFAULT".to_vec(),
+		payload: b"{\"celsius\":21}".to_vec(),
+		encrypted: false,
+	}
+}
+
+fn sign(pair: &ed25519::Pair, message: &Message) -> DeviceSignature {
+	DeviceSignature::Ed25519(pair.sign(message.hash().as_bytes()).0)
+}
+
+/// Commits the messages with these hashes as the next batch of `project` (by the first
+/// operator, in the current block, at [`COMMIT_MS`]); returns its number.
+fn commit_hashes(project: ProjectId, hashes: &[H256]) -> u64 {
+	set_now_ms(COMMIT_MS);
+	let seq = Commitments::next_batch_seq(project);
+	assert_ok!(Commitments::commit_batch(
+		RuntimeOrigin::signed(OPERATORS[0]),
+		project,
+		merkle_root(hashes),
+		hashes.len() as u32,
+		100 * hashes.len() as u64,
+		cid()
+	));
+	seq
+}
+
+/// Evidence that `message`, signed `signature`, is leaf `index` of the batch of `hashes`.
+fn invalid(message: Message, signature: DeviceSignature, hashes: &[H256], index: usize) -> Evidence {
+	Evidence::Invalid { message, signature, proof: merkle_proof(hashes, index).unwrap() }
+}
+
+fn report(project: ProjectId, seq: u64, evidence: Evidence) -> DispatchResultWithPostInfo {
+	Commitments::report_invalid_batch(RuntimeOrigin::signed(REPORTER), project, seq, evidence)
+}
+
+/// An Active project with device `pair(1)` registered in block 1; the chain is at block 2.
+fn project_with_device() -> ProjectId {
+	let p = active_project(Default::default());
+	register(p, key(&pair(1)));
+	System::set_block_number(2);
+	p
+}
+
+/// Commits a batch of `project` holding a valid message of device `pair(1)`, `message`
+/// and another valid one, and reports `message` signed `signature`. Returns the batch
+/// number and what the report gave.
+fn commit_and_report(
+	project: ProjectId,
+	message: Message,
+	signature: DeviceSignature,
+) -> (u64, DispatchResultWithPostInfo) {
+	let device = pair(1);
+	let base = 1_000 * Commitments::next_batch_seq(project);
+	let before = self::message(project, &key(&device), base + 1);
+	let after = self::message(project, &key(&device), base + 2);
+	let hashes = [before.hash(), message.hash(), after.hash()];
+	let seq = commit_hashes(project, &hashes);
+	(seq, report(project, seq, invalid(message, signature, &hashes, 1)))
+}
+
+/// What a report against a batch of `project` gives, with no other effect when refused.
+fn reason_of(project: ProjectId, message: Message, signature: DeviceSignature) -> Result<Invalid, DispatchError> {
+	let (seq, result) = commit_and_report(project, message, signature);
+	match result {
+		Ok(post) => {
+			assert_eq!(post.pays_fee, Pays::No, "an accepted report is free");
+			Ok(Reports::<Test>::get(project, seq).expect("report kept").2)
+		},
+		Err(e) => {
+			assert_eq!(e.post_info.pays_fee, Pays::Yes, "a refused report pays");
+			assert!(Reports::<Test>::get(project, seq).is_none());
+			Err(e.error)
+		},
+	}
+}
+
+#[test]
+fn report_invalid_batch_names_the_committer_and_is_free() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		// A device the project never registered.
+		let stranger = pair(9);
+		let forged = message(p, &key(&stranger), 1);
+		let signature = sign(&stranger, &forged);
+		let (seq, result) = commit_and_report(p, forged.clone(), signature);
+		assert_eq!(result.unwrap().pays_fee, Pays::No);
+		assert_eq!(
+			Commitments::invalid_batch_report(p, seq),
+			Some((REPORTER, forged.hash(), Invalid::UnknownDevice))
+		);
+		System::assert_last_event(
+			Event::InvalidBatchReported {
+				project: p,
+				batch_seq: seq,
+				committer: OPERATORS[0],
+				reporter: REPORTER,
+				message_hash: forged.hash(),
+				reason: Invalid::UnknownDevice,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn report_invalid_batch_refuses_a_valid_message_on_every_curve() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let sr = sr25519::Pair::from_seed(&[2; 32]);
+		let k1 = ecdsa::Pair::from_seed(&[3; 32]);
+		register(p, DeviceKey::Sr25519(sr.public().0));
+		register(p, DeviceKey::Secp256k1(k1.public().0));
+		System::set_block_number(3);
+		let ed = message(p, &key(&pair(1)), 1);
+		assert_eq!(reason_of(p, ed.clone(), sign(&pair(1), &ed)), Err(Error::<Test>::MessageValid.into()));
+		let m = message(p, &DeviceKey::Sr25519(sr.public().0), 1);
+		let signature = DeviceSignature::Sr25519(sr.sign(m.hash().as_bytes()).0);
+		assert_eq!(reason_of(p, m, signature), Err(Error::<Test>::MessageValid.into()));
+		let m = message(p, &DeviceKey::Secp256k1(k1.public().0), 1);
+		let signature = DeviceSignature::Secp256k1(k1.sign_prehashed(&m.hash().0).0);
+		assert_eq!(reason_of(p, m, signature), Err(Error::<Test>::MessageValid.into()));
+	});
+}
+
+#[test]
+fn report_invalid_batch_counts_devices_registered_from_the_commit_block_on_as_unknown() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		// Registered in the commitment's block: after the context.
+		let same_block = pair(2);
+		register(p, key(&same_block));
+		let m = message(p, &key(&same_block), 1);
+		assert_eq!(reason_of(p, m.clone(), sign(&same_block, &m)), Ok(Invalid::UnknownDevice));
+		// Registered in a block after the commitment.
+		let later = pair(3);
+		let m = message(p, &key(&later), 1);
+		let hashes = [m.hash()];
+		let seq = commit_hashes(p, &hashes);
+		System::set_block_number(3);
+		register(p, key(&later));
+		assert_ok!(report(p, seq, invalid(m.clone(), sign(&later, &m), &hashes, 0)));
+		assert_eq!(Reports::<Test>::get(p, seq).unwrap().2, Invalid::UnknownDevice);
+		// Registered in an earlier block: it counts.
+		System::set_block_number(4);
+		let m = message(p, &key(&later), 2);
+		assert_eq!(reason_of(p, m.clone(), sign(&later, &m)), Err(Error::<Test>::MessageValid.into()));
+	});
+}
+
+#[test]
+fn report_invalid_batch_counts_revocations_before_the_commit_block_only() {
+	new_test_ext().execute_with(|| {
+		let p = active_project(Default::default());
+		let device = pair(1);
+		register(p, key(&device));
+		let (early, late) = (pair(2), pair(3));
+		register(p, key(&early));
+		register(p, key(&late));
+		System::set_block_number(2);
+		assert_ok!(Projects::revoke_device(RuntimeOrigin::signed(OWNER), p, key(&early).device_id()));
+		System::set_block_number(3);
+		// Revoked in block 2, batch committed in block 3.
+		let m = message(p, &key(&early), 1);
+		assert_eq!(reason_of(p, m.clone(), sign(&early, &m)), Ok(Invalid::RevokedDevice));
+		// Revoked in the commitment's block or after it: its message counts.
+		let before = message(p, &key(&late), 1);
+		let before_hashes = [before.hash()];
+		let committed_before = commit_hashes(p, &before_hashes);
+		System::set_block_number(4);
+		let same = message(p, &key(&late), 2);
+		let same_hashes = [same.hash()];
+		let committed_same = commit_hashes(p, &same_hashes);
+		assert_ok!(Projects::revoke_device(RuntimeOrigin::signed(OWNER), p, key(&late).device_id()));
+		System::set_block_number(5);
+		assert_noop!(
+			report(p, committed_before, invalid(before.clone(), sign(&late, &before), &before_hashes, 0)),
+			Error::<Test>::MessageValid
+		);
+		assert_noop!(
+			report(p, committed_same, invalid(same.clone(), sign(&late, &same), &same_hashes, 0)),
+			Error::<Test>::MessageValid
+		);
+		// Batches committed after the revocation's block do not count it.
+		let m3 = message(p, &key(&late), 3);
+		assert_eq!(reason_of(p, m3.clone(), sign(&late, &m3)), Ok(Invalid::RevokedDevice));
+	});
+}
+
+#[test]
+fn report_invalid_batch_shows_bad_signatures() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let device = pair(1);
+		let m = message(p, &key(&device), 1);
+		// Another key's signature.
+		assert_eq!(reason_of(p, m.clone(), sign(&pair(9), &m)), Ok(Invalid::BadSignature));
+		// The device's signature of another message.
+		let m = message(p, &key(&device), 2);
+		let other = message(p, &key(&device), 3);
+		assert_eq!(reason_of(p, m.clone(), sign(&device, &other)), Ok(Invalid::BadSignature));
+		// The right bytes on another curve.
+		let m = message(p, &key(&device), 4);
+		let DeviceSignature::Ed25519(bytes) = sign(&device, &m) else { unreachable!() };
+		assert_eq!(reason_of(p, m, DeviceSignature::Sr25519(bytes)), Ok(Invalid::BadSignature));
+	});
+}
+
+#[test]
+fn report_invalid_batch_shows_oversized_messages() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let device = pair(1);
+		let with = |seq, change: fn(&mut Message)| {
+			let mut m = message(p, &key(&device), seq);
+			change(&mut m);
+			let signature = sign(&device, &m);
+			(m, signature)
+		};
+		let (m, s) = with(1, |m| m.payload = vec![0; validity::MAX_PAYLOAD + 1]);
+		assert_eq!(reason_of(p, m, s), Ok(Invalid::Oversized));
+		let (m, s) = with(2, |m| m.event_type.clear());
+		assert_eq!(reason_of(p, m, s), Ok(Invalid::Oversized));
+		let (m, s) = with(3, |m| m.event_type = vec![b'e'; validity::MAX_EVENT_TYPE + 1]);
+		assert_eq!(reason_of(p, m, s), Ok(Invalid::Oversized));
+		let (m, s) = with(4, |m| m.payload = vec![0; validity::MAX_PAYLOAD]);
+		assert_eq!(reason_of(p, m, s), Err(Error::<Test>::MessageValid.into()));
+	});
+}
+
+#[test]
+fn report_invalid_batch_judges_timestamps_by_the_commitment_s_time() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let device = pair(1);
+		let at = |seq, timestamp_ms| {
+			let mut m = message(p, &key(&device), seq);
+			m.timestamp_ms = timestamp_ms;
+			let signature = sign(&device, &m);
+			(m, signature)
+		};
+		let (m, s) = at(1, COMMIT_MS - validity::MAX_AGE_MS - 1);
+		assert_eq!(reason_of(p, m, s), Ok(Invalid::TooOld));
+		let (m, s) = at(2, COMMIT_MS + validity::MAX_AHEAD_MS + 1);
+		assert_eq!(reason_of(p, m, s), Ok(Invalid::TooNew));
+		let (m, s) = at(3, COMMIT_MS - validity::MAX_AGE_MS);
+		assert_eq!(reason_of(p, m, s), Err(Error::<Test>::MessageValid.into()));
+		let (m, s) = at(4, COMMIT_MS + validity::MAX_AHEAD_MS);
+		assert_eq!(reason_of(p, m, s), Err(Error::<Test>::MessageValid.into()));
+		// The time of the report does not matter: a day later the message still counts.
+		let (m, s) = at(5, COMMIT_MS);
+		let hashes = [m.hash()];
+		let seq = commit_hashes(p, &hashes);
+		set_now_ms(COMMIT_MS + 2 * validity::MAX_AGE_MS);
+		assert_noop!(report(p, seq, invalid(m, s, &hashes, 0)), Error::<Test>::MessageValid);
+	});
+}
+
+#[test]
+fn report_invalid_batch_shows_a_message_of_another_project() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let q = active_project(Default::default());
+		register(q, key(&pair(1)));
+		System::set_block_number(3);
+		let device = pair(1);
+		let m = message(q, &key(&device), 1);
+		assert_eq!(reason_of(p, m.clone(), sign(&device, &m)), Ok(Invalid::WrongProject));
+	});
+}
+
+#[test]
+fn report_invalid_batch_shows_a_duplicate() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let device = pair(1);
+		let (a, b) = (message(p, &key(&device), 1), message(p, &key(&device), 2));
+		let hashes = [a.hash(), b.hash(), a.hash()];
+		let seq = commit_hashes(p, &hashes);
+		let duplicate = |first, second| Evidence::Duplicate {
+			message_hash: a.hash(),
+			first: merkle_proof(&hashes, first).unwrap(),
+			second: merkle_proof(&hashes, second).unwrap(),
+		};
+		// The same position twice, or a position holding another message: no evidence.
+		assert_noop!(report(p, seq, duplicate(0, 0)), Error::<Test>::BadEvidence);
+		assert_noop!(report(p, seq, duplicate(0, 1)), Error::<Test>::BadEvidence);
+		assert_noop!(report(p, seq, duplicate(1, 2)), Error::<Test>::BadEvidence);
+		let post = report(p, seq, duplicate(2, 0)).unwrap();
+		assert_eq!(post.pays_fee, Pays::No);
+		System::assert_last_event(
+			Event::InvalidBatchReported {
+				project: p,
+				batch_seq: seq,
+				committer: OPERATORS[0],
+				reporter: REPORTER,
+				message_hash: a.hash(),
+				reason: Invalid::Duplicate,
+			}
+			.into(),
+		);
+		assert_eq!(Reports::<Test>::get(p, seq), Some((REPORTER, a.hash(), Invalid::Duplicate)));
+	});
+}
+
+#[test]
+fn report_invalid_batch_refuses_evidence_that_does_not_hold() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let stranger = pair(9);
+		let forged = message(p, &key(&stranger), 1);
+		let signature = sign(&stranger, &forged);
+		let other = message(p, &key(&stranger), 2);
+		let hashes = [other.hash(), forged.hash(), other.hash()];
+		let seq = commit_hashes(p, &hashes);
+		let bad = |proof: MerkleProof| Evidence::Invalid {
+			message: forged.clone(),
+			signature: signature.clone(),
+			proof,
+		};
+		// Another position's proof.
+		assert_noop!(report(p, seq, bad(merkle_proof(&hashes, 0).unwrap())), Error::<Test>::BadEvidence);
+		// A proof in a batch of another size.
+		let longer = [other.hash(), forged.hash(), other.hash(), other.hash()];
+		assert_noop!(report(p, seq, bad(merkle_proof(&longer, 1).unwrap())), Error::<Test>::BadEvidence);
+		// A message that is not in the batch at all.
+		let absent = message(p, &key(&stranger), 3);
+		assert_noop!(
+			report(p, seq, invalid(absent.clone(), sign(&stranger, &absent), &hashes, 1)),
+			Error::<Test>::BadEvidence
+		);
+		let refused = report(p, seq, bad(merkle_proof(&hashes, 0).unwrap())).unwrap_err();
+		assert_eq!(refused.post_info.pays_fee, Pays::Yes);
+		assert_ok!(report(p, seq, bad(merkle_proof(&hashes, 1).unwrap())));
+	});
+}
+
+#[test]
+fn report_invalid_batch_needs_a_batch_in_the_window_not_yet_reported() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let stranger = pair(9);
+		let forged = message(p, &key(&stranger), 1);
+		let other = message(p, &key(&stranger), 2);
+		let hashes = [forged.hash(), other.hash()];
+		let evidence = |i: usize| {
+			let m = [&forged, &other][i].clone();
+			let signature = sign(&stranger, &m);
+			invalid(m, signature, &hashes, i)
+		};
+		assert_noop!(report(p, 0, evidence(0)), Error::<Test>::UnknownBatch);
+		assert_noop!(report(p + 1, 0, evidence(0)), Error::<Test>::UnknownBatch);
+		let seq = commit_hashes(p, &hashes);
+		assert_ok!(report(p, seq, evidence(0)));
+		// One report per batch, whatever it shows.
+		assert_noop!(report(p, seq, evidence(0)), Error::<Test>::AlreadyReported);
+		assert_noop!(report(p, seq, evidence(1)), Error::<Test>::AlreadyReported);
+		// The report goes with the batch when it is pruned; then nothing can be shown.
+		for n in 0..WINDOW as u64 + 1 {
+			settle(p, n);
+			assert_ok!(commit(OPERATORS[1], p, 100 + n, 100));
+		}
+		assert!(!Batches::<Test>::contains_key(p, seq));
+		assert!(Reports::<Test>::get(p, seq).is_none());
+		assert_eq!(Commitments::invalid_batch_report(p, seq), None);
+		assert_noop!(report(p, seq, evidence(1)), Error::<Test>::UnknownBatch);
 	});
 }

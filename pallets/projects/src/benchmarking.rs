@@ -296,9 +296,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), project, key.device_id());
 
+		let record = Devices::<T>::get(project, key.device_id()).unwrap();
 		assert_eq!(
-			Devices::<T>::get(project, key.device_id()).unwrap().status,
-			DeviceStatus::Revoked
+			(record.status, record.revoked_at),
+			(DeviceStatus::Revoked, Some(frame_system::Pallet::<T>::block_number()))
 		);
 	}
 

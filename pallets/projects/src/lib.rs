@@ -25,8 +25,10 @@
 //!   [`Pallet::upgrade_applet`] moves an applet to new code; the project's key-value state
 //!   belongs to the project, not the code, so it is kept.
 //! - **Devices.** Up to [`Config::MaxDevices`] devices per project, each registered with
-//!   its public key (ed25519, sr25519 or secp256k1) and optionally its DID. A revoked
-//!   device stays recorded (its key can never publish to the project again).
+//!   its public key (ed25519, sr25519 or secp256k1) and optionally its DID, and the block
+//!   of its registration. A revoked device stays recorded with the block of its
+//!   revocation (its key can never publish to the project again; its messages in batches
+//!   committed after that block do not count, [`w3b_primitives::validity`]).
 //! - **Lifecycle.** A new project is [`ProjectStatus::Pending`]; it becomes
 //!   [`ProjectStatus::Active`] as soon as `min_operators` operators are in its subnet
 //!   (the operators pallet tells this pallet through [`SubnetObserver`]), and drops back
@@ -736,6 +738,7 @@ pub mod pallet {
 					did,
 					status: DeviceStatus::Active,
 					registered_at: frame_system::Pallet::<T>::block_number(),
+					revoked_at: None,
 				},
 			);
 			DeviceCount::<T>::insert(project, count + 1);
@@ -743,7 +746,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Revokes a device: its messages are refused from now on, for good.
+		/// Revokes a device: its messages are refused from now on, for good. Records the
+		/// current block as `revoked_at`: its messages in batches committed in a later
+		/// block do not count.
 		///
 		/// - Origin: signed by the project owner.
 		///
@@ -763,6 +768,7 @@ pub mod pallet {
 				let record = record.as_mut().ok_or(Error::<T>::UnknownDevice)?;
 				ensure!(record.status == DeviceStatus::Active, Error::<T>::DeviceAlreadyRevoked);
 				record.status = DeviceStatus::Revoked;
+				record.revoked_at = Some(frame_system::Pallet::<T>::block_number());
 				Ok::<_, Error<T>>(())
 			})?;
 			Self::deposit_event(Event::DeviceRevoked { project, device });

@@ -513,7 +513,10 @@ fn devices_register_revoke_and_stay_bounded() {
 		let id = keys[0].device_id();
 		System::assert_last_event(Event::DeviceRegistered { project: p, device: id }.into());
 		let record = Devices::<Test>::get(p, id).unwrap();
-		assert_eq!((record.status, record.did), (DeviceStatus::Active, Some(did)));
+		assert_eq!(
+			(record.status, record.did, record.registered_at, record.revoked_at),
+			(DeviceStatus::Active, Some(did), 1, None)
+		);
 		assert_noop!(reg(OWNER, &keys[0]), Error::<Test>::DeviceExists);
 		// Same bytes on another curve is another device.
 		assert_ok!(reg(OWNER, &keys[1]));
@@ -531,11 +534,19 @@ fn devices_register_revoke_and_stay_bounded() {
 		let revoke = |who, device| Projects::revoke_device(RuntimeOrigin::signed(who), p, device);
 		assert_noop!(revoke(OTHER, id), Error::<Test>::NotOwner);
 		assert_noop!(revoke(OWNER, keys[3].device_id()), Error::<Test>::UnknownDevice);
+		System::set_block_number(5);
 		assert_ok!(revoke(OWNER, id));
 		System::assert_last_event(Event::DeviceRevoked { project: p, device: id }.into());
-		assert_eq!(Devices::<Test>::get(p, id).unwrap().status, DeviceStatus::Revoked);
-		assert_eq!(Devices::<Test>::get(q, id).unwrap().status, DeviceStatus::Active);
+		let record = Devices::<Test>::get(p, id).unwrap();
+		assert_eq!(
+			(record.status, record.registered_at, record.revoked_at),
+			(DeviceStatus::Revoked, 1, Some(5))
+		);
+		let other = Devices::<Test>::get(q, id).unwrap();
+		assert_eq!((other.status, other.revoked_at), (DeviceStatus::Active, None));
+		System::set_block_number(6);
 		assert_noop!(revoke(OWNER, id), Error::<Test>::DeviceAlreadyRevoked);
+		assert_eq!(Devices::<Test>::get(p, id).unwrap().revoked_at, Some(5));
 		// Revoked keys cannot come back.
 		assert_noop!(reg(OWNER, &keys[0]), Error::<Test>::DeviceExists);
 	});

@@ -143,6 +143,7 @@ pub fn batch<'a>(
 		),
 		applets,
 		messages,
+		verdicts: w3b_primitives::validity::verdicts_digest(&[]),
 		prev_state_root: H256::zero(),
 	}
 }

@@ -1,0 +1,319 @@
+//! Sealing what this node received into batches and seeing their commitments onto the
+//! chain: a commitment is recognised as this node's only when the chain holds it under
+//! this operator with the same CID, count and size, so a member who copies a root from
+//! the pool cannot pass its copy off as ours.
+
+use std::{collections::BTreeMap, time::Instant};
+
+use codec::{Decode, Encode};
+use sc_transaction_pool_api::{InPoolTransaction, TransactionPool};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::{ed25519, Pair, H256};
+use w3b_primitives::{api::W3bstreamApi, DeviceKey, DeviceSignature, Message, ProjectId};
+use w3b_runtime::{BlockNumber, RuntimeCall};
+use w3b_storage::{BatchBody, Cid};
+use w3b_worker::{seal_batch, state::ProjectState, SealedBatch};
+
+use super::{byzantine::Attack, commit_call, Hash, ProjectWork, Worker, WorkerError};
+
+/// Blocks a commitment may wait for inclusion before it is submitted again (the chain
+/// refuses the same commitment twice from one operator, so resubmitting is safe).
+const RESUBMIT_AFTER_BLOCKS: BlockNumber = 10;
+/// Local batches checked for a missing commitment after a restart.
+const RECOVERY_WINDOW: u64 = 64;
+/// Batches one project seals at once at most (a backlog drains over a few rounds).
+const MAX_SEALS_PER_ROUND: usize = 4;
+
+/// A commitment this node submitted, until it is included.
+pub struct InFlight {
+	sealed: SealedBatch,
+	submitted_at: BlockNumber,
+}
+
+impl Worker {
+	/// The worker's state of `project`, loaded on first use: the finalized state from
+	/// disk, the votes this operator already cast in open rounds, and the commitments a
+	/// restart may have left behind for resubmission.
+	pub(super) fn load_project(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<&mut ProjectWork, WorkerError> {
+		if !self.projects.contains_key(&project) {
+			let state = ProjectState::load(&self.state_path(project)).map_err(WorkerError::State)?;
+			let last_sealed = self.store.last_sealed(project)?;
+			let next_exec = state.finalized_through().map_or(0, |s| s + 1);
+			let mut work = ProjectWork {
+				active: false,
+				last_seal: Instant::now(),
+				state,
+				next_local: last_sealed.map_or(0, |s| s + 1),
+				in_flight: BTreeMap::new(),
+				next_exec,
+				results: BTreeMap::new(),
+				attested: self.votes_since(project, next_exec, at)?,
+				diverged: BTreeMap::new(),
+				halted: None,
+				local_of: BTreeMap::new(),
+				kept: BTreeMap::new(),
+			};
+			// Sealed before a restart but maybe never included: submit again what the
+			// chain does not know (the submission is marked as old so it goes now).
+			if let Some(last) = last_sealed {
+				for local in last.saturating_sub(RECOVERY_WINDOW - 1)..=last {
+					// Only batches still in the store: sealing a pruned number would
+					// make a new batch of the pending messages.
+					if self.store.batch(project, local)?.is_none() {
+						continue;
+					}
+					if let Some(sealed) =
+						seal_batch(&*self.store, &*self.vfs, project, local, self.limits)?
+					{
+						let submitted_at = number.saturating_sub(RESUBMIT_AFTER_BLOCKS + 1);
+						work.in_flight.insert(local, InFlight { sealed, submitted_at });
+					}
+				}
+			}
+			log::info!(
+				target: "w3b",
+				"👷 project {project}: resuming at batch {next_exec}, {} sealed batches to check",
+				work.in_flight.len()
+			);
+			self.projects.insert(project, work);
+		}
+		self.work(project)
+	}
+
+	/// Drops included commitments from the in-flight list and resubmits those that
+	/// waited too long.
+	pub(super) async fn confirm_commitments(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), WorkerError> {
+		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return Ok(()) };
+		let api = self.client.runtime_api();
+		let work = self.work(project)?;
+		let mut resubmit = Vec::new();
+		let mut included = Vec::new();
+		for (local, in_flight) in &work.in_flight {
+			let sealed = &in_flight.sealed;
+			let seq = api.batch_seq_of_root(at, project, me.clone(), sealed.merkle_root)?;
+			match seq {
+				Some(seq) => {
+					// Ours only if it is what we sealed: the chain keys the root by
+					// committer, so only a commitment of our own can be found here.
+					let header = api.batch(at, project, seq)?.map(|c| c.header);
+					if header.is_some_and(|h| {
+						(h.cid.as_slice(), h.count, h.bytes) ==
+							(sealed.cid.as_slice(), sealed.count, sealed.bytes)
+					}) {
+						included.push((*local, seq));
+					} else {
+						log::error!(
+							target: "w3b",
+							"project {project}: batch {seq} has our root {} but not our body",
+							sealed.merkle_root
+						);
+					}
+				}
+				None if number.saturating_sub(in_flight.submitted_at) > RESUBMIT_AFTER_BLOCKS => {
+					resubmit.push(*local)
+				}
+				None => {}
+			}
+		}
+		drop(api);
+		let work = self.work(project)?;
+		for (local, seq) in &included {
+			work.in_flight.remove(local);
+			work.local_of.insert(*seq, *local);
+			log::debug!(target: "w3b", "project {project}: local batch {local} is batch {seq}");
+		}
+		let resubmit: Vec<SealedBatch> = resubmit
+			.iter()
+			.filter_map(|local| work.in_flight.get(local).map(|f| f.sealed.clone()))
+			.collect();
+		if let Some(m) = &self.metrics {
+			m.batches_committed.inc_by(included.len() as u64);
+		}
+		for sealed in resubmit {
+			log::info!(
+				target: "w3b",
+				"project {project}: committing local batch {} again ({} messages)",
+				sealed.local_seq,
+				sealed.count
+			);
+			self.submit(at, commit_call(&sealed), "a commitment").await?;
+			if let Some(in_flight) = self.work(project)?.in_flight.get_mut(&sealed.local_seq) {
+				in_flight.submitted_at = number;
+			}
+		}
+		Ok(())
+	}
+
+	/// Seals for the Active projects whose seal interval passed or whose batch is full.
+	pub(super) async fn seal_due(&mut self) {
+		let at = self.client.info().best_hash;
+		let Ok(Some(number)) = self.client.number(at) else { return };
+		let due: Vec<ProjectId> = self
+			.projects
+			.iter()
+			.filter(|(_, work)| work.active && work.halted.is_none())
+			.filter(|(project, work)| {
+				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
+				pending >= self.limits.max_messages ||
+					(pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
+			})
+			.map(|(project, _)| *project)
+			.collect();
+		for project in due {
+			if let Err(e) = self.seal_and_commit(project, at, number).await {
+				log::warn!(target: "w3b", "project {project}: sealing: {e}");
+			}
+		}
+	}
+
+	/// Seals what this node received for `project` and submits the commitments.
+	async fn seal_and_commit(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), WorkerError> {
+		for _ in 0..MAX_SEALS_PER_ROUND {
+			let (store, vfs, limits) = (self.store.clone(), self.vfs.clone(), self.limits);
+			let work = self.work(project)?;
+			work.last_seal = Instant::now();
+			let local = work.next_local;
+			let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else {
+				return Ok(());
+			};
+			work.next_local += 1;
+			work.in_flight.insert(local, InFlight { sealed: sealed.clone(), submitted_at: number });
+			log::debug!(
+				target: "w3b",
+				"project {project}: sealed local batch {local} ({} messages, {} bytes, {})",
+				sealed.count,
+				sealed.bytes,
+				sealed.merkle_root
+			);
+			if self.byzantine.on(project, Attack::Withhold) {
+				if let Ok(cid) = Cid::from_bytes(&sealed.cid) {
+					self.withheld.write().map_err(|_| poisoned())?.insert(cid);
+				}
+			}
+			self.submit(at, commit_call(&sealed), "a commitment").await?;
+			if self.byzantine.on(project, Attack::Forge) {
+				self.commit_forgery(&sealed, at).await?;
+			}
+		}
+		Ok(())
+	}
+
+	/// Attack: commits a batch of messages no device sent, beside `genuine`.
+	async fn commit_forgery(&mut self, genuine: &SealedBatch, at: Hash) -> Result<(), WorkerError> {
+		let mut messages = Vec::new();
+		for hash in genuine.messages.iter().take(2) {
+			if let Some(stored) = self.store.get(hash)? {
+				messages.push(stored);
+			}
+		}
+		let Some(first) = messages.first().cloned() else { return Ok(()) };
+		let stranger = ed25519::Pair::from_seed(&H256::random().0);
+		let invented = Message {
+			device: DeviceKey::Ed25519(stranger.public().0).device_id(),
+			seq: 1,
+			payload: b"{\"reading\":1000}".to_vec(),
+			..first.message.clone()
+		};
+		let mut tampered = first.clone();
+		tampered.message.payload = b"{\"reading\":-1000}".to_vec();
+		let mut zeroed = first.clone();
+		zeroed.message.seq += 1_000_000;
+		zeroed.signature = DeviceSignature::Ed25519([0; 64]);
+		messages.push(w3b_storage::StoredMessage {
+			signature: DeviceSignature::Ed25519(stranger.sign(invented.hash().as_bytes()).0),
+			message: invented,
+			received_ms: first.received_ms,
+		});
+		messages.push(tampered);
+		messages.push(zeroed);
+		messages.push(first);
+		let body = BatchBody { messages }.encode();
+		let cid = self.vfs.put(&body).map_err(WorkerError::State)?;
+		self.vfs.pin(&cid).map_err(WorkerError::State)?;
+		let hashes: Vec<H256> =
+			BatchBody::decode(&mut &body[..]).map(|b| b.hashes()).unwrap_or_default();
+		let forged = SealedBatch {
+			project: genuine.project,
+			local_seq: u64::MAX,
+			merkle_root: w3b_primitives::merkle::merkle_root(&hashes),
+			count: hashes.len() as u32,
+			bytes: body.len() as u64,
+			cid: cid.to_bytes().try_into().unwrap_or_default(),
+			messages: hashes,
+		};
+		log::warn!(target: "w3b", "😈 project {}: committing forged batch {}", forged.project, forged.merkle_root);
+		self.submit(at, commit_call(&forged), "a forged commitment").await
+	}
+
+	/// Attack: copies every commitment of another operator waiting in the pool, with a
+	/// CID nobody can serve.
+	pub(super) async fn hijack(&mut self) {
+		let targets: Vec<ProjectId> = self.byzantine.projects(Attack::Hijack).collect();
+		if targets.is_empty() {
+			return;
+		}
+		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return };
+		let mut copies = Vec::new();
+		for tx in self.pool.ready() {
+			let Ok(xt) = w3b_runtime::UncheckedExtrinsic::decode(&mut &tx.data().encode()[..])
+			else {
+				continue;
+			};
+			let from_me = matches!(
+				&xt.preamble,
+				sp_runtime::generic::Preamble::Signed(sp_runtime::MultiAddress::Id(who), ..) if *who == me
+			);
+			if let RuntimeCall::Commitments(pallet_commitments::Call::commit_batch {
+				project,
+				merkle_root,
+				count,
+				bytes,
+				..
+			}) = xt.function
+			{
+				if !from_me && targets.contains(&project) {
+					copies.push((project, merkle_root, count, bytes));
+				}
+			}
+		}
+		let at = self.client.info().best_hash;
+		for (project, merkle_root, count, bytes) in copies {
+			if !self.hijacked.insert(merkle_root) {
+				continue;
+			}
+			let cid = Cid::of(merkle_root.as_bytes()).to_bytes().try_into().unwrap_or_default();
+			let call: RuntimeCall = pallet_commitments::Call::commit_batch {
+				project,
+				merkle_root,
+				count,
+				bytes,
+				cid,
+			}
+			.into();
+			log::warn!(target: "w3b", "😈 project {project}: hijacking commitment {merkle_root}");
+			if let Err(e) = self.submit(at, call, "a hijacked commitment").await {
+				log::warn!(target: "w3b", "project {project}: {e}");
+			}
+		}
+	}
+}
+
+fn poisoned() -> WorkerError {
+	WorkerError::Missing("the withheld set's lock is poisoned".into())
+}

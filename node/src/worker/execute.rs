@@ -1,0 +1,273 @@
+//! Running committed batches: in order, each with the project's context as of its
+//! commitment (the state of the block before the one that included it: applets, their
+//! code, environment, fuel and devices), so that operators at different heights, before
+//! or after an owner's update, compute the same result. Every message is judged before
+//! the applets see it; a batch holding a message that could never count has its
+//! committer named on chain.
+
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use w3b_primitives::{
+	api::W3bstreamApi, proof::Outputs, validity::Context, AppletId, BatchHeader, ProjectId,
+	ProofStatus,
+};
+use w3b_runtime::{BlockNumber, RuntimeCall};
+use w3b_storage::{load_body, BatchBody, Cid};
+use w3b_worker::execute::{execute_batch, ProjectContext};
+
+use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
+
+/// Blocks a batch waits before a lagging (byzantine test) node runs it.
+const LAG_BLOCKS: BlockNumber = 3;
+
+impl Worker {
+	/// Runs the project's batches committed since the last run, in order, attests each
+	/// whose round is open and reports the committer of a batch holding an invalid
+	/// message. Stops at a batch whose body is not here yet (a fetch is under way).
+	pub(super) async fn execute_committed(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), WorkerError> {
+		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
+		loop {
+			let seq = self.work(project)?.next_exec;
+			if seq >= next_batch {
+				return Ok(());
+			}
+			// The runtime API handle is not `Send`: one per read, none across an `await`.
+			let (commitment, proof) = {
+				let api = self.client.runtime_api();
+				(api.batch(at, project, seq)?, api.proof(at, project, seq)?)
+			};
+			let Some(commitment) = commitment else {
+				// Pruned before this node ran it: its effect on the state is lost here.
+				log::warn!(target: "w3b", "project {project}: batch {seq} was pruned unrun");
+				self.work(project)?.next_exec += 1;
+				continue;
+			};
+			let status = proof.as_ref().map(|p| p.status);
+			if status == Some(ProofStatus::Expired) {
+				self.work(project)?.next_exec += 1;
+				continue;
+			}
+			if self.byzantine.on(project, Attack::Lag) &&
+				number < commitment.committed_at + LAG_BLOCKS
+			{
+				return Ok(());
+			}
+			let header = commitment.header;
+			let Some(body) = load_body(&*self.vfs, &header)? else {
+				log::debug!(
+					target: "w3b",
+					"project {project}: fetching the body of batch {seq} ({} bytes)",
+					header.bytes
+				);
+				self.fetches.request(&header);
+				return Ok(());
+			};
+			let context = Context {
+				project,
+				committed_at: commitment.committed_at,
+				committed_at_ms: commitment.committed_at_ms,
+			};
+			let outcome = self.run_batch(&header, &body, context)?;
+			let work = self.work(project)?;
+			work.next_exec += 1;
+			if let Ok(cid) = Cid::from_bytes(&header.cid) {
+				work.kept.entry(seq).or_insert(w3b_storage::retention::BatchInfo {
+					seq,
+					committed_at_ms: commitment.committed_at_ms,
+					bytes: header.bytes,
+					cid,
+					settled: false,
+				});
+			}
+			let first_run = !work.attested.contains(&seq);
+			if status == Some(ProofStatus::Pending) && work.attested.insert(seq) {
+				self.attest(at, &header, &outcome).await?;
+			}
+			if first_run {
+				self.report(at, &header, &body, &commitment.committer, &outcome).await?;
+			}
+			self.work(project)?.results.insert(seq, outcome.0);
+		}
+	}
+
+	/// Judges and executes one batch with the context of its commitment.
+	fn run_batch(
+		&mut self,
+		header: &BatchHeader,
+		body: &BatchBody,
+		context: Context<BlockNumber>,
+	) -> Result<(Outcome, Vec<w3b_primitives::proof::Output>), WorkerError> {
+		let (project, seq) = (header.project, header.seq);
+		// The context: the state before the block that included the commitment.
+		let before = context.committed_at.saturating_sub(1);
+		let context_hash = self
+			.client
+			.hash(before)?
+			.ok_or_else(|| WorkerError::Missing(format!("block {before} is not known")))?;
+		let (info, applets, devices) = {
+			let api = self.client.runtime_api();
+			let info = api.project(context_hash, project)?.ok_or_else(|| {
+				WorkerError::Missing(format!("project {project} did not exist at block {before}"))
+			})?;
+			let mut ids: Vec<_> = body.messages.iter().map(|m| m.message.device).collect();
+			ids.sort();
+			ids.dedup();
+			let records = api.devices(context_hash, project, ids.clone())?;
+			let devices: HashMap<_, _> = ids
+				.into_iter()
+				.zip(records)
+				.filter_map(|(id, record)| Some((id, record?)))
+				.collect();
+			(info, api.applets(context_hash, project)?, devices)
+		};
+		self.load_code(context_hash, &applets)?;
+		let env = info.config.env.iter().map(|v| (v.key.to_vec(), v.value.to_vec())).collect();
+		let project_context = ProjectContext {
+			commitment: context,
+			env: Arc::new(env),
+			fuel_per_batch: info.config.fuel_per_batch,
+			applets: &applets,
+			devices: &devices,
+		};
+		let executor = self.executor.clone();
+		let diverge = self.byzantine.on(project, Attack::Diverge);
+		let work = self.work(project)?;
+		let started = Instant::now();
+		let executed = tokio::task::block_in_place(|| {
+			execute_batch(&executor, &project_context, header, body, &mut work.state)
+		})?;
+		let mut result = executed.result;
+		if diverge && !work.diverged.contains_key(&seq) {
+			// A faulty node: its state after this batch is not what it should be.
+			result.state_root.0[0] ^= 0xff;
+			result.output_root = w3b_primitives::proof::output_root(&result.state_root, &result.outputs);
+			if let Some(mut changes) = work.state.changes(seq).cloned() {
+				changes.state_root = result.state_root;
+				work.state.record(seq, changes);
+			}
+		}
+		let failed = result.events.iter().filter(|e| !e.succeeded()).count();
+		let verdicts = &executed.verdicts;
+		log::info!(
+			target: "w3b",
+			"⚙️  project {project}: batch {seq}: {} of {} messages count, {} events ({failed} failed) in {:?}: {}",
+			verdicts.counted.len(),
+			body.messages.len(),
+			result.events.len(),
+			started.elapsed(),
+			result.output_root
+		);
+		if !verdicts.refused.is_empty() {
+			let reasons: Vec<_> = verdicts.refused.iter().map(|(i, r)| format!("{i}:{}", r.code())).collect();
+			log::info!(target: "w3b", "project {project}: batch {seq} refused {}", reasons.join(" "));
+		}
+		if let Some(m) = &self.metrics {
+			m.batches_executed.inc();
+			m.execution_seconds.observe(started.elapsed().as_secs_f64());
+		}
+		let outcome = Outcome {
+			output_root: result.output_root,
+			state_root: result.state_root,
+			counted: verdicts.counted.len() as u64,
+			refused: verdicts.refused.clone(),
+		};
+		Ok((outcome, result.outputs))
+	}
+
+	/// Votes for batch `header`'s result.
+	async fn attest(
+		&mut self,
+		at: Hash,
+		header: &BatchHeader,
+		(outcome, outputs): &(Outcome, Vec<w3b_primitives::proof::Output>),
+	) -> Result<(), WorkerError> {
+		let project = header.project;
+		let mut state_root = outcome.state_root;
+		let mut outputs = Outputs::truncate_from(outputs.clone());
+		if self.byzantine.on(project, Attack::WrongRoot) {
+			state_root.0[0] ^= 0xff;
+		}
+		if self.byzantine.on(project, Attack::PoisonOutputs) {
+			outputs = Outputs::truncate_from(vec![b"poison".to_vec().try_into().unwrap_or_default()]);
+		}
+		let call: RuntimeCall = pallet_attestations::Call::attest {
+			project,
+			batch_seq: header.seq,
+			merkle_root: header.merkle_root,
+			state_root,
+			outputs,
+		}
+		.into();
+		self.submit(at, call, "an attestation").await?;
+		if let Some(m) = &self.metrics {
+			m.attestations_sent.inc();
+		}
+		Ok(())
+	}
+
+	/// Names on chain the committer of a batch holding a message that could never count,
+	/// unless the chain already has a report or the committer is this node.
+	async fn report(
+		&mut self,
+		at: Hash,
+		header: &BatchHeader,
+		body: &BatchBody,
+		committer: &w3b_runtime::AccountId,
+		(outcome, _): &(Outcome, Vec<w3b_primitives::proof::Output>),
+	) -> Result<(), WorkerError> {
+		let Some((index, reason)) = w3b_worker::verify::first_fault(&outcome.refused) else {
+			return Ok(());
+		};
+		let me = self.tx.as_ref().map(super::tx::TxSender::account);
+		if me.as_ref() == Some(committer) {
+			return Ok(());
+		}
+		if self.client.runtime_api().invalid_batch_report(at, header.project, header.seq)?.is_some()
+		{
+			return Ok(());
+		}
+		let Some(evidence) = w3b_worker::verify::evidence(body, index, reason) else {
+			return Ok(());
+		};
+		log::warn!(
+			target: "w3b",
+			"🚨 project {}: batch {} committed by {committer} holds message {index} ({}): reporting",
+			header.project,
+			header.seq,
+			reason.code()
+		);
+		let call: RuntimeCall = pallet_commitments::Call::report_invalid_batch {
+			project: header.project,
+			batch_seq: header.seq,
+			evidence,
+		}
+		.into();
+		self.submit(at, call, "a report").await
+	}
+
+	/// Loads the applets' code, as of block `at`, into the engine (compiled once per code
+	/// hash).
+	fn load_code(
+		&self,
+		at: Hash,
+		applets: &[(AppletId, w3b_primitives::project::Applet)],
+	) -> Result<(), WorkerError> {
+		for (_, applet) in applets {
+			if self.executor.is_loaded(&applet.code_hash) {
+				continue;
+			}
+			let code = self.client.runtime_api().code(at, applet.code_hash)?.ok_or_else(|| {
+				WorkerError::Missing(format!("code {} is not on chain", applet.code_hash))
+			})?;
+			self.executor.load(applet.code_hash, &code)?;
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,177 @@
+//! Settling: a proof in a GRANDPA-final block makes its batch's state final here only
+//! if this node computed the state the quorum agreed on. A node that computed another
+//! never keeps it: it discards its own and runs the batch again from the last agreed
+//! state; if it still differs it stops working on the project and says so. An expired
+//! proof rolls the batch back with every later one. Then retention lets go of what the
+//! project's policy gives up.
+
+use std::collections::BTreeSet;
+
+use sp_api::ProvideRuntimeApi;
+use w3b_primitives::{api::W3bstreamApi, project::RetentionPolicy, ProjectId, ProofStatus};
+use w3b_storage::retention::BatchInfo;
+
+use super::{Hash, Worker, WorkerError};
+
+/// Runs of one batch that may end on another state than the agreed one before the node
+/// stops working on the project.
+const MAX_RUNS_DIVERGING: u32 = 2;
+
+impl Worker {
+	/// Applies the proofs settled in the GRANDPA-final block `finalized`, in batch order.
+	pub(super) fn settle(&mut self, project: ProjectId, finalized: Hash) -> Result<(), WorkerError> {
+		let path = self.state_path(project);
+		loop {
+			let work = self.work(project)?;
+			let Some((&seq, mine)) = work.results.first_key_value() else { return Ok(()) };
+			let mine = mine.clone();
+			let Some(proof) = self.client.runtime_api().proof(finalized, project, seq)? else {
+				return Ok(());
+			};
+			let metrics = self.metrics.clone();
+			let work = self.work(project)?;
+			match proof.status {
+				ProofStatus::Pending => return Ok(()),
+				ProofStatus::Finalized
+					if proof.state_root == Some(mine.state_root) &&
+						proof.output_root == Some(mine.output_root) =>
+				{
+					work.results.remove(&seq);
+					if let Some(kept) = work.kept.get_mut(&seq) {
+						kept.settled = true;
+					}
+					work.state.finalize(seq);
+					work.state.save(&path).map_err(WorkerError::State)?;
+					log::info!(
+						target: "w3b",
+						"✅ project {project}: batch {seq} final ({} of {} agreed)",
+						proof.agreed,
+						proof.subnet_size
+					);
+					if let Some(m) = &metrics {
+						m.proofs_finalized.inc();
+						let label = project.to_string();
+						m.batch_messages.with_label_values(&[&label, "counted"]).inc_by(mine.counted);
+						for (_, reason) in &mine.refused {
+							m.batch_messages.with_label_values(&[&label, reason.code()]).inc();
+						}
+					}
+				}
+				ProofStatus::Finalized => {
+					// The network agreed on another state: ours is not kept.
+					let runs = work.diverged.entry(seq).or_insert(0);
+					*runs += 1;
+					let runs = *runs;
+					// Every later result ran on top of ours: all of them run again.
+					work.state.discard_from(seq);
+					work.results.clear();
+					work.next_exec = work.next_exec.min(seq);
+					if let Some(m) = &metrics {
+						m.state_divergences.inc();
+					}
+					if runs >= MAX_RUNS_DIVERGING {
+						work.halted = Some(seq);
+						log::error!(
+							target: "w3b",
+							"🛑 project {project}: batch {seq} finalized as state {:?}; this node computed {} again: it stops working on the project (its state cannot follow the network's)",
+							proof.state_root,
+							mine.state_root
+						);
+						return Ok(());
+					}
+					log::warn!(
+						target: "w3b",
+						"⚠️  project {project}: batch {seq} finalized as state {:?}, this node computed {}: running it again from the last agreed state",
+						proof.state_root,
+						mine.state_root
+					);
+					return Ok(());
+				}
+				ProofStatus::Expired => {
+					work.results.remove(&seq);
+					if let Some(kept) = work.kept.get_mut(&seq) {
+						kept.settled = true;
+					}
+					let rerun = work.state.expire(seq);
+					if let Some(first) = rerun.first() {
+						work.next_exec = work.next_exec.min(*first);
+						for later in &rerun {
+							work.results.remove(later);
+						}
+					}
+					log::warn!(
+						target: "w3b",
+						"⌛ project {project}: batch {seq} expired without a quorum; {} later batches run again",
+						rerun.len()
+					);
+					if let Some(m) = &metrics {
+						m.proofs_expired.inc();
+					}
+				}
+			}
+		}
+	}
+
+	/// The batches from `first` on whose open round at block `at` holds this node's vote:
+	/// a worker restarted before their rounds closed runs them again, and a second vote
+	/// would only be refused, for a fee.
+	pub(super) fn votes_since(
+		&self,
+		project: ProjectId,
+		first: u64,
+		at: Hash,
+	) -> Result<BTreeSet<u64>, WorkerError> {
+		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else {
+			return Ok(BTreeSet::new());
+		};
+		let api = self.client.runtime_api();
+		let next_batch = api.next_batch_seq(at, project)?;
+		let mut voted = BTreeSet::new();
+		for seq in first..next_batch {
+			if api.vote(at, project, seq, me.clone())?.is_some() {
+				voted.insert(seq);
+			}
+		}
+		Ok(voted)
+	}
+
+	/// Lets go of the settled batches `policy` gives up, oldest first: their bodies leave
+	/// the VFS and, for the batches this node sealed, their messages leave the store.
+	/// The chain keeps their roots, so their messages stay provable by anyone who kept
+	/// them.
+	pub(super) fn apply_retention(&mut self, project: ProjectId, policy: &RetentionPolicy) {
+		let Some(work) = self.projects.get_mut(&project) else { return };
+		let kept: Vec<BatchInfo> = work.kept.values().cloned().collect();
+		let count = w3b_storage::retention::prunable(policy, &kept, w3b_ingest::now_ms());
+		if count == 0 {
+			return;
+		}
+		for batch in &kept[..count] {
+			work.kept.remove(&batch.seq);
+			if let Err(e) = self.vfs.unpin(&batch.cid) {
+				log::warn!(target: "w3b", "project {project}: unpinning batch {}: {e}", batch.seq);
+			}
+		}
+		let through = kept[count - 1].seq;
+		// Never a local batch still waiting for inclusion: a resubmission re-reads its
+		// messages from the store.
+		let local_through =
+			work.local_of.range(..=through).map(|(_, local)| *local).max().and_then(|local| {
+				match work.in_flight.keys().next() {
+					Some(&waiting) if waiting <= local => waiting.checked_sub(1),
+					_ => Some(local),
+				}
+			});
+		work.local_of = work.local_of.split_off(&(through + 1));
+		work.attested = work.attested.split_off(&(through + 1));
+		if let Some(local) = local_through {
+			if let Err(e) = self.store.prune(project, local) {
+				log::warn!(target: "w3b", "project {project}: pruning the message store: {e}");
+			}
+		}
+		if let Err(e) = self.vfs.collect() {
+			log::warn!(target: "w3b", "project {project}: collecting unpinned bodies: {e}");
+		}
+		log::debug!(target: "w3b", "project {project}: retention let go of batches through {through}");
+	}
+}

@@ -1,0 +1,390 @@
+//! When a device message counts: the rules every operator applies to every message of
+//! every batch it executes, and the runtime applies to evidence against a committer.
+//!
+//! A message committed in a batch is checked against the chain as of the batch's
+//! commitment ([`Context`]): its project, its device (registered before the commitment
+//! block and not revoked before it), its signature on the device's curve, its size,
+//! and its timestamp (within [`MAX_AGE_MS`] before and [`MAX_AHEAD_MS`] after the
+//! commitment's time). Those checks need nothing but the message and the chain, so the
+//! runtime can check them too ([`check`]), and a committer who sealed such a message can
+//! be named on chain.
+//!
+//! Replays are checked against each device's [`ReplayWindow`], part of the project's
+//! deterministic state: a `seq` counts once, whichever operators the device sent it to
+//! and in whichever order their batches were committed, as long as it is no more than
+//! [`REPLAY_WINDOW`] behind the highest `seq` of the device executed so far.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+use crate::{merkle::MerkleProof, project::DeviceRecord, DeviceSignature, Message, ProjectId};
+
+/// Largest payload a message may carry, in bytes.
+pub const MAX_PAYLOAD: usize = 64 << 10;
+/// Longest event type, in bytes.
+pub const MAX_EVENT_TYPE: usize = 64;
+/// How long before its commitment's time a message may have been made: a node that was
+/// down for a while still commits what it acknowledged before.
+pub const MAX_AGE_MS: u64 = 24 * 60 * 60 * 1000;
+/// How far after its commitment's time a message's timestamp may be (clock skew).
+pub const MAX_AHEAD_MS: u64 = 5 * 60 * 1000;
+/// How many `seq`s behind a device's highest executed `seq` a message may still count:
+/// room for the device's messages sent to several operators and committed out of order.
+pub const REPLAY_WINDOW: u64 = 1024;
+
+/// Why a committed message does not count. The code ([`Invalid::code`]) is part of the
+/// state root, so every honest operator must give the same reason for the same message.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+pub enum Invalid {
+	/// The message names another project than the batch's.
+	WrongProject,
+	/// Its device was not registered with the project before the commitment.
+	UnknownDevice,
+	/// Its device was revoked before the commitment.
+	RevokedDevice,
+	/// The signature is not the device's over the message hash, or is on another curve.
+	BadSignature,
+	/// The payload or the event type is over its limit, or the event type is empty.
+	Oversized,
+	/// Its timestamp is more than [`MAX_AGE_MS`] before the commitment's time.
+	TooOld,
+	/// Its timestamp is more than [`MAX_AHEAD_MS`] after the commitment's time.
+	TooNew,
+	/// The same message appears earlier in the same batch.
+	Duplicate,
+	/// Its device's `seq` already counted (in this or an earlier batch).
+	Replayed,
+	/// Its `seq` is more than [`REPLAY_WINDOW`] behind the device's highest counted one.
+	SeqTooOld,
+}
+
+impl Invalid {
+	/// A stable name (logs, metrics, RPC).
+	pub fn code(&self) -> &'static str {
+		match self {
+			Invalid::WrongProject => "wrong_project",
+			Invalid::UnknownDevice => "unknown_device",
+			Invalid::RevokedDevice => "revoked_device",
+			Invalid::BadSignature => "bad_signature",
+			Invalid::Oversized => "oversized",
+			Invalid::TooOld => "too_old",
+			Invalid::TooNew => "too_new",
+			Invalid::Duplicate => "duplicate",
+			Invalid::Replayed => "replayed",
+			Invalid::SeqTooOld => "seq_too_old",
+		}
+	}
+
+	/// Whether a committer who sealed such a message is at fault: the device could not
+	/// have sent it as it is (replays are not: a device may send one message to several
+	/// operators, and only the first copy executed counts).
+	pub fn is_committer_fault(&self) -> bool {
+		!matches!(self, Invalid::Replayed | Invalid::SeqTooOld)
+	}
+}
+
+/// The chain as of a batch's commitment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context<BlockNumber> {
+	/// The batch's project.
+	pub project: ProjectId,
+	/// The block that included the commitment.
+	pub committed_at: BlockNumber,
+	/// That block's time, in milliseconds since the Unix epoch.
+	pub committed_at_ms: u64,
+}
+
+/// Checks everything about `message` but its signature and replays: project, device
+/// (`device` is its record, if the chain has one), sizes and timestamp.
+pub fn check_unsigned<BlockNumber: PartialOrd + Copy>(
+	context: &Context<BlockNumber>,
+	message: &Message,
+	device: Option<&DeviceRecord<BlockNumber>>,
+) -> Result<(), Invalid> {
+	if message.project != context.project {
+		return Err(Invalid::WrongProject);
+	}
+	if message.payload.len() > MAX_PAYLOAD
+		|| message.event_type.is_empty()
+		|| message.event_type.len() > MAX_EVENT_TYPE
+	{
+		return Err(Invalid::Oversized);
+	}
+	if message.timestamp_ms.saturating_add(MAX_AGE_MS) < context.committed_at_ms {
+		return Err(Invalid::TooOld);
+	}
+	if message.timestamp_ms > context.committed_at_ms.saturating_add(MAX_AHEAD_MS) {
+		return Err(Invalid::TooNew);
+	}
+	let device = device.ok_or(Invalid::UnknownDevice)?;
+	if device.key.device_id() != message.device || device.registered_at >= context.committed_at {
+		return Err(Invalid::UnknownDevice);
+	}
+	if device.revoked_at.is_some_and(|at| at < context.committed_at) {
+		return Err(Invalid::RevokedDevice);
+	}
+	Ok(())
+}
+
+/// Every check but replays, the signature included (one by one; the node verifies
+/// whole batches faster).
+pub fn check<BlockNumber: PartialOrd + Copy>(
+	context: &Context<BlockNumber>,
+	message: &Message,
+	signature: &DeviceSignature,
+	device: Option<&DeviceRecord<BlockNumber>>,
+) -> Result<(), Invalid> {
+	check_unsigned(context, message, device)?;
+	let device = device.ok_or(Invalid::UnknownDevice)?;
+	if !device.key.verify(&message.hash(), signature) {
+		return Err(Invalid::BadSignature);
+	}
+	Ok(())
+}
+
+/// The `seq`s of one device that already counted: the highest, and which of the
+/// [`REPLAY_WINDOW`] below it.
+#[derive(
+	Clone,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct ReplayWindow {
+	/// The highest `seq` counted, if any.
+	pub highest: Option<u64>,
+	/// Bit `i` (word `i / 64`, bit `i % 64`): whether `highest - 1 - i` counted.
+	pub below: [u64; (REPLAY_WINDOW / 64) as usize],
+}
+
+impl ReplayWindow {
+	/// Counts `seq` if it has not counted yet and is within the window; says why not
+	/// otherwise.
+	pub fn admit(&mut self, seq: u64) -> Result<(), Invalid> {
+		let Some(highest) = self.highest else {
+			self.highest = Some(seq);
+			return Ok(());
+		};
+		if seq > highest {
+			self.shift(seq - highest);
+			self.highest = Some(seq);
+			return Ok(());
+		}
+		if seq == highest {
+			return Err(Invalid::Replayed);
+		}
+		let behind = highest - seq - 1;
+		if behind >= REPLAY_WINDOW {
+			return Err(Invalid::SeqTooOld);
+		}
+		let (word, bit) = ((behind / 64) as usize, behind % 64);
+		if self.below[word] & (1 << bit) != 0 {
+			return Err(Invalid::Replayed);
+		}
+		self.below[word] |= 1 << bit;
+		Ok(())
+	}
+
+	/// Moves the window up by `by` seqs: the old highest becomes bit `by - 1`.
+	fn shift(&mut self, by: u64) {
+		if by > REPLAY_WINDOW {
+			self.below = Default::default();
+			return;
+		}
+		// A shift of the bitmap (word 0 holds the seqs closest to the highest) by `by`
+		// bits towards the end, then the old highest marked as counted.
+		let words = (by / 64) as usize;
+		let bits = (by % 64) as u32;
+		let n = self.below.len();
+		for i in (0..n).rev() {
+			let from = i.checked_sub(words);
+			let low = from.map_or(0, |j| self.below[j]);
+			let carry = from.and_then(|j| j.checked_sub(1)).map_or(0, |j| self.below[j]);
+			self.below[i] = if bits == 0 { low } else { (low << bits) | (carry >> (64 - bits)) };
+		}
+		let old = by - 1;
+		if old < REPLAY_WINDOW {
+			self.below[(old / 64) as usize] |= 1 << (old % 64);
+		}
+	}
+}
+
+/// What anyone can show the chain about a committed batch to name its committer: a
+/// message of the batch that could never count (its inclusion proof against the
+/// committed root, and the message and signature behind the leaf), or one message at two
+/// positions of the batch.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum Evidence {
+	/// `message`, signed `signature`, is leaf `proof.leaf_index` of the batch, and
+	/// [`check`] refuses it for a reason that is the committer's fault.
+	Invalid {
+		/// The message.
+		message: Message,
+		/// Its signature, as committed.
+		signature: DeviceSignature,
+		/// Its inclusion proof against the batch's Merkle root.
+		proof: MerkleProof,
+	},
+	/// Message hash `message_hash` is leaf `first.leaf_index` and leaf
+	/// `second.leaf_index` of the batch (two different positions).
+	Duplicate {
+		/// The repeated message's hash.
+		message_hash: H256,
+		/// Its inclusion proof at one position.
+		first: MerkleProof,
+		/// Its inclusion proof at another.
+		second: MerkleProof,
+	},
+}
+
+/// The digest of a batch's verdicts that goes into its state root: the index and reason
+/// of every message that did not count, in batch order.
+pub fn verdicts_digest(refused: &[(u32, Invalid)]) -> H256 {
+	H256(sp_io::hashing::blake2_256(&(b"w3b/verdicts/v1", refused).encode()))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{project::DeviceStatus, DeviceKey};
+	use sp_core::{ed25519, Pair};
+
+	#[test]
+	fn a_seq_counts_once_in_any_order_within_the_window() {
+		let mut window = ReplayWindow::default();
+		assert_eq!(window.admit(10), Ok(()));
+		assert_eq!(window.admit(10), Err(Invalid::Replayed));
+		assert_eq!(window.admit(12), Ok(()));
+		assert_eq!(window.admit(11), Ok(()), "late but within the window");
+		assert_eq!(window.admit(11), Err(Invalid::Replayed));
+		assert_eq!(window.admit(10), Err(Invalid::Replayed), "the old highest is remembered");
+		assert_eq!(window.admit(9), Ok(()), "below the first seq seen, within the window");
+		// Far ahead: everything below the window is too old, and what is inside it is
+		// still remembered across word boundaries.
+		assert_eq!(window.admit(12 + 200), Ok(()));
+		assert_eq!(window.admit(12), Err(Invalid::Replayed));
+		assert_eq!(window.admit(13), Ok(()));
+		assert_eq!(window.admit(13), Err(Invalid::Replayed));
+		assert_eq!(window.admit(212 + REPLAY_WINDOW), Ok(()));
+		assert_eq!(window.admit(212), Err(Invalid::Replayed), "exactly at the window's edge");
+		assert_eq!(window.admit(211), Err(Invalid::SeqTooOld));
+		assert_eq!(window.admit(213), Ok(()));
+		assert_eq!(window.admit(212 + 3 * REPLAY_WINDOW), Ok(()));
+		assert_eq!(window.admit(212 + 2 * REPLAY_WINDOW), Ok(()), "the window's last seq");
+		assert_eq!(window.admit(211 + 2 * REPLAY_WINDOW), Err(Invalid::SeqTooOld));
+	}
+
+	#[test]
+	fn the_window_matches_a_set_of_counted_seqs() {
+		// Against a plain set: every seq in a pseudo-random order counts exactly once
+		// while it is within the window of the highest.
+		let mut window = ReplayWindow::default();
+		let mut counted = std::collections::BTreeSet::new();
+		let mut x: u64 = 7;
+		for _ in 0..20_000 {
+			x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+			let seq = (x >> 33) % 5_000;
+			let highest = counted.last().copied();
+			let expected = match highest {
+				Some(h) if seq + REPLAY_WINDOW < h => Err(Invalid::SeqTooOld),
+				_ if counted.contains(&seq) => Err(Invalid::Replayed),
+				_ => Ok(()),
+			};
+			assert_eq!(window.admit(seq), expected, "seq {seq}, highest {highest:?}");
+			if expected.is_ok() {
+				counted.insert(seq);
+			}
+		}
+	}
+
+	fn device(pair: &ed25519::Pair, registered_at: u32, revoked_at: Option<u32>) -> DeviceRecord<u32> {
+		DeviceRecord {
+			key: DeviceKey::Ed25519(pair.public().0),
+			did: None,
+			status: if revoked_at.is_some() { DeviceStatus::Revoked } else { DeviceStatus::Active },
+			registered_at,
+			revoked_at,
+		}
+	}
+
+	#[test]
+	fn each_rule_has_its_reason() {
+		let pair = ed25519::Pair::from_seed(&[1; 32]);
+		let context = Context { project: 3, committed_at: 100u32, committed_at_ms: 1_000_000_000 };
+		let record = device(&pair, 10, None);
+		let message = Message {
+			project: 3,
+			device: record.key.device_id(),
+			seq: 1,
+			timestamp_ms: 1_000_000_000 - 1000,
+			event_type: b"DEFAULT".to_vec(),
+			payload: b"{}".to_vec(),
+			encrypted: false,
+		};
+		let sign = |m: &Message| DeviceSignature::Ed25519(pair.sign(m.hash().as_bytes()).0);
+		assert_eq!(check(&context, &message, &sign(&message), Some(&record)), Ok(()));
+		let with = |f: fn(&mut Message)| {
+			let mut m = message.clone();
+			f(&mut m);
+			check(&context, &m, &sign(&m), Some(&record))
+		};
+		assert_eq!(with(|m| m.project = 4), Err(Invalid::WrongProject));
+		assert_eq!(with(|m| m.payload = vec![0; MAX_PAYLOAD + 1]), Err(Invalid::Oversized));
+		assert_eq!(with(|m| m.payload = vec![0; MAX_PAYLOAD]), Ok(()));
+		assert_eq!(with(|m| m.event_type.clear()), Err(Invalid::Oversized));
+		assert_eq!(with(|m| m.timestamp_ms -= MAX_AGE_MS), Err(Invalid::TooOld));
+		assert_eq!(with(|m| m.timestamp_ms += MAX_AHEAD_MS + 1001), Err(Invalid::TooNew));
+		assert_eq!(with(|m| m.device = H256::repeat_byte(9)), Err(Invalid::UnknownDevice));
+		assert_eq!(check(&context, &message, &sign(&message), None), Err(Invalid::UnknownDevice));
+		let late = device(&pair, 100, None);
+		assert_eq!(
+			check(&context, &message, &sign(&message), Some(&late)),
+			Err(Invalid::UnknownDevice),
+			"registered in the commitment's block: after the context"
+		);
+		let revoked = device(&pair, 10, Some(99));
+		assert_eq!(
+			check(&context, &message, &sign(&message), Some(&revoked)),
+			Err(Invalid::RevokedDevice)
+		);
+		let revoked_later = device(&pair, 10, Some(100));
+		assert_eq!(check(&context, &message, &sign(&message), Some(&revoked_later)), Ok(()));
+		let mut forged = message.clone();
+		forged.payload = b"{\"x\":1}".to_vec();
+		assert_eq!(
+			check(&context, &forged, &sign(&message), Some(&record)),
+			Err(Invalid::BadSignature)
+		);
+		assert_eq!(
+			check(&context, &message, &DeviceSignature::Ed25519([0; 64]), Some(&record)),
+			Err(Invalid::BadSignature)
+		);
+	}
+
+	#[test]
+	fn verdicts_bind_index_and_reason() {
+		let base = verdicts_digest(&[(1, Invalid::BadSignature)]);
+		assert_ne!(base, verdicts_digest(&[(2, Invalid::BadSignature)]));
+		assert_ne!(base, verdicts_digest(&[(1, Invalid::Replayed)]));
+		assert_ne!(base, verdicts_digest(&[]));
+	}
+}
