@@ -131,8 +131,8 @@ pub struct IngestArgs {
 	pub w3b_worker: Option<bool>,
 	/// Most messages in one batch (a full batch is sealed at once).
 	#[arg(long, value_name = "N", default_value_t = 5_000,
-		value_parser = clap::value_parser!(u64).range(1..=w3b_primitives::batch::MAX_BATCH_MESSAGES as i64)
-			.map(|n| n as usize))]
+		value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
+			.range(1..=u64::from(w3b_primitives::batch::MAX_BATCH_MESSAGES)))]
 	pub w3b_max_batch: usize,
 	/// How often the messages received are sealed into a batch, in milliseconds (a
 	/// quarter of a block by default: a message waits little for the next block).
@@ -141,7 +141,7 @@ pub struct IngestArgs {
 	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers
 	/// accept, so that a body is fetched in one request).
 	#[arg(long, value_name = "BYTES", default_value_t = 8 << 20,
-		value_parser = clap::value_parser!(u64).range(1..=w3b_primitives::batch::MAX_BATCH_BYTES as i64))]
+		value_parser = clap::value_parser!(u64).range(1..=w3b_primitives::batch::MAX_BATCH_BYTES))]
 	pub w3b_max_batch_bytes: u64,
 	/// Test only: misbehave as a byzantine operator, `MODE=PROJECT` (modes: forge,
 	/// poison-outputs, hijack, withhold, diverge, wrong-root, lag).

@@ -52,6 +52,10 @@ fn rpc_methods_given() -> bool {
 	})
 }
 
+/// Blocks whose state a node keeps by default: more than the longest attestation round
+/// (600 blocks), so a worker that fell behind still finds every open batch's context.
+const STATE_KEPT_BLOCKS: u32 = 1024;
+
 /// Parses the command line and runs the node or the subcommand.
 pub fn run() -> sc_cli::Result<()> {
 	let mut cli = Cli::from_args();
@@ -60,6 +64,13 @@ pub fn run() -> sc_cli::Result<()> {
 	// operator asks for them, so the default here is `safe`.
 	if !rpc_methods_given() {
 		cli.run.rpc_params.rpc_methods = sc_cli::RpcMethods::Safe;
+	}
+	// The worker runs each batch with the project's context as of its commitment, which
+	// it reads from the state of that block: keep the state of more blocks than the
+	// longest attestation round (Substrate's default keeps 256).
+	let pruning = &mut cli.run.import_params.pruning_params.state_pruning;
+	if pruning.is_none() {
+		*pruning = Some(sc_cli::DatabasePruningMode::Custom(STATE_KEPT_BLOCKS));
 	}
 
 	match &cli.subcommand {

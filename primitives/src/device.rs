@@ -198,7 +198,10 @@ mod tests {
 	fn verifying_many_agrees_with_one_by_one() {
 		let signed = signed_by_each_curve();
 		let ed = ed25519::Pair::from_seed(&[4; 32]);
-		let good_ed = (DeviceKey::Ed25519(ed.public().0), DeviceSignature::Ed25519(ed.sign(hash().as_bytes()).0));
+		let good_ed = (
+			DeviceKey::Ed25519(ed.public().0),
+			DeviceSignature::Ed25519(ed.sign(hash().as_bytes()).0),
+		);
 		let mut cases: Vec<(DeviceKey, H256, DeviceSignature)> =
 			signed.iter().map(|(k, s)| (k.clone(), hash(), s.clone())).collect();
 		cases.push((good_ed.0.clone(), hash(), good_ed.1.clone()));

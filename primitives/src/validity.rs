@@ -316,7 +316,11 @@ mod tests {
 		}
 	}
 
-	fn device(pair: &ed25519::Pair, registered_at: u32, revoked_at: Option<u32>) -> DeviceRecord<u32> {
+	fn device(
+		pair: &ed25519::Pair,
+		registered_at: u32,
+		revoked_at: Option<u32>,
+	) -> DeviceRecord<u32> {
 		DeviceRecord {
 			key: DeviceKey::Ed25519(pair.public().0),
 			did: None,

@@ -506,3 +506,19 @@ pub fn active_project_with_device(rpc: &Rpc, device: &sp_core::ed25519::Pair, ti
 	wait_rpc(rpc, "w3b_getProject", json!([0]), timeout, |v| v["status"] == "Active");
 	wait_rpc(rpc, "w3b_getDevice", json!([0, key.device_id()]), timeout, |v| !v.is_null());
 }
+
+/// The sum of the series of metric `name` on the Prometheus endpoint at `port` whose
+/// labels include every one of `labels` (the node adds its own labels, such as the
+/// chain's).
+pub fn metric(port: u16, name: &str, labels: &[&str]) -> f64 {
+	let text = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
+		.call()
+		.expect("metrics served")
+		.into_string()
+		.expect("text");
+	text.lines()
+		.filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+		.filter(|l| labels.iter().all(|label| l.contains(label)))
+		.filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+		.sum()
+}

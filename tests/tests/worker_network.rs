@@ -20,6 +20,7 @@ use sp_core::{ed25519, Pair, H256};
 use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Monitor, ProjectSpec, Publisher, Transport},
+	metric,
 	network::Validators,
 	signed_message_with_hash, Rpc,
 };
@@ -44,27 +45,13 @@ fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H2
 		.collect()
 }
 
-/// The sum of metric `name`'s series whose labels include `label` (the node adds its
-/// own labels, such as the chain's).
-fn metric(port: u16, name: &str, label: &str) -> f64 {
-	let text = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
-		.call()
-		.expect("metrics served")
-		.into_string()
-		.expect("text");
-	text.lines()
-		.filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-		.filter(|l| l.contains(label))
-		.filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-		.sum()
-}
-
 #[test]
 fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let net = Validators::start(dir.path(), |i| {
 		if i == 3 {
-			vec!["--w3b-corrupt-results".into()]
+			// Dave votes a wrong root for the project (the first this test creates).
+			vec!["--w3b-byzantine=wrong-root=0".into()]
 		} else {
 			vec![]
 		}
@@ -202,7 +189,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		named_dave += usize::from(!dissenters.is_empty());
 	}
 	println!("[worker_network] Dave named as the dissenter of {named_dave} of {batches} proofs");
-	let dave_votes = metric(net.nodes[3].prometheus_port, "w3b_attestations_sent_total", "");
+	let dave_votes = metric(net.nodes[3].prometheus_port, "w3b_attestations_sent_total", &[]);
 	assert!(dave_votes >= batches as f64, "Dave attested every batch");
 
 	// Each message is in exactly one batch; the bad ones in none; inclusion proofs
@@ -254,11 +241,11 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 
 	// The metrics saw the traffic and the refusals.
 	let alice_metrics = net.nodes[0].prometheus_port;
-	assert!(metric(alice_metrics, "w3b_messages_ingested_total", "") > 0.0);
+	assert!(metric(alice_metrics, "w3b_messages_ingested_total", &[]) > 0.0);
 	assert!(
-		metric(alice_metrics, "w3b_messages_rejected_total", "reason=\"unknown_device\"") >= 1.0
+		metric(alice_metrics, "w3b_messages_rejected_total", &["reason=\"unknown_device\""]) >= 1.0
 	);
-	assert!(metric(alice_metrics, "w3b_batches_committed_total", "") > 0.0);
-	assert!(metric(alice_metrics, "w3b_proofs_finalized_total", "") > 0.0);
-	assert!(metric(alice_metrics, "w3b_execution_seconds_count", "") > 0.0);
+	assert!(metric(alice_metrics, "w3b_batches_committed_total", &[]) > 0.0);
+	assert!(metric(alice_metrics, "w3b_proofs_finalized_total", &[]) > 0.0);
+	assert!(metric(alice_metrics, "w3b_execution_seconds_count", &[]) > 0.0);
 }

@@ -68,7 +68,9 @@ pub fn judge(
 			check_unsigned(context, message, device)
 		};
 		match (reason, device) {
-			(Ok(()), Some(device)) => to_verify.push((i, (&device.key, hashes[i], &stored.signature))),
+			(Ok(()), Some(device)) => {
+				to_verify.push((i, (&device.key, hashes[i], &stored.signature)))
+			}
 			(Ok(()), None) => verdict[i] = Some(Invalid::UnknownDevice),
 			(Err(reason), _) => verdict[i] = Some(reason),
 		}
@@ -251,9 +253,8 @@ mod tests {
 	fn evidence_proves_the_message_against_the_root() {
 		let alice = Device::new(1);
 		let stranger = Device::new(2);
-		let body = BatchBody {
-			messages: vec![alice.message(1), stranger.message(1), alice.message(1)],
-		};
+		let body =
+			BatchBody { messages: vec![alice.message(1), stranger.message(1), alice.message(1)] };
 		let hashes = body.hashes();
 		let root = merkle_root(&hashes);
 		match evidence(&body, 1, Invalid::UnknownDevice) {

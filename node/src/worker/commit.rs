@@ -42,7 +42,8 @@ impl Worker {
 		number: BlockNumber,
 	) -> Result<&mut ProjectWork, WorkerError> {
 		if !self.projects.contains_key(&project) {
-			let state = ProjectState::load(&self.state_path(project)).map_err(WorkerError::State)?;
+			let state =
+				ProjectState::load(&self.state_path(project)).map_err(WorkerError::State)?;
 			let last_sealed = self.store.last_sealed(project)?;
 			let next_exec = state.finalized_through().map_or(0, |s| s + 1);
 			let mut work = ProjectWork {
@@ -95,7 +96,8 @@ impl Worker {
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
 		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return Ok(()) };
-		let api = self.client.runtime_api();
+		let client = self.client.clone();
+		let api = client.runtime_api();
 		let work = self.work(project)?;
 		let mut resubmit = Vec::new();
 		let mut included = Vec::new();
@@ -108,8 +110,8 @@ impl Worker {
 					// committer, so only a commitment of our own can be found here.
 					let header = api.batch(at, project, seq)?.map(|c| c.header);
 					if header.is_some_and(|h| {
-						(h.cid.as_slice(), h.count, h.bytes) ==
-							(sealed.cid.as_slice(), sealed.count, sealed.bytes)
+						(h.cid.as_slice(), h.count, h.bytes)
+							== (sealed.cid.as_slice(), sealed.count, sealed.bytes)
 					}) {
 						included.push((*local, seq));
 					} else {
@@ -165,8 +167,8 @@ impl Worker {
 			.filter(|(_, work)| work.active && work.halted.is_none())
 			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
-				pending >= self.limits.max_messages ||
-					(pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
+				pending >= self.limits.max_messages
+					|| (pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
 			})
 			.map(|(project, _)| *project)
 			.collect();
@@ -298,14 +300,9 @@ impl Worker {
 				continue;
 			}
 			let cid = Cid::of(merkle_root.as_bytes()).to_bytes().try_into().unwrap_or_default();
-			let call: RuntimeCall = pallet_commitments::Call::commit_batch {
-				project,
-				merkle_root,
-				count,
-				bytes,
-				cid,
-			}
-			.into();
+			let call: RuntimeCall =
+				pallet_commitments::Call::commit_batch { project, merkle_root, count, bytes, cid }
+					.into();
 			log::warn!(target: "w3b", "😈 project {project}: hijacking commitment {merkle_root}");
 			if let Err(e) = self.submit(at, call, "a hijacked commitment").await {
 				log::warn!(target: "w3b", "project {project}: {e}");

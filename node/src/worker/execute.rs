@@ -54,8 +54,8 @@ impl Worker {
 				self.work(project)?.next_exec += 1;
 				continue;
 			}
-			if self.byzantine.on(project, Attack::Lag) &&
-				number < commitment.committed_at + LAG_BLOCKS
+			if self.byzantine.on(project, Attack::Lag)
+				&& number < commitment.committed_at + LAG_BLOCKS
 			{
 				return Ok(());
 			}
@@ -147,7 +147,8 @@ impl Worker {
 		if diverge && !work.diverged.contains_key(&seq) {
 			// A faulty node: its state after this batch is not what it should be.
 			result.state_root.0[0] ^= 0xff;
-			result.output_root = w3b_primitives::proof::output_root(&result.state_root, &result.outputs);
+			result.output_root =
+				w3b_primitives::proof::output_root(&result.state_root, &result.outputs);
 			if let Some(mut changes) = work.state.changes(seq).cloned() {
 				changes.state_root = result.state_root;
 				work.state.record(seq, changes);
@@ -165,7 +166,8 @@ impl Worker {
 			result.output_root
 		);
 		if !verdicts.refused.is_empty() {
-			let reasons: Vec<_> = verdicts.refused.iter().map(|(i, r)| format!("{i}:{}", r.code())).collect();
+			let reasons: Vec<_> =
+				verdicts.refused.iter().map(|(i, r)| format!("{i}:{}", r.code())).collect();
 			log::info!(target: "w3b", "project {project}: batch {seq} refused {}", reasons.join(" "));
 		}
 		if let Some(m) = &self.metrics {
@@ -195,7 +197,8 @@ impl Worker {
 			state_root.0[0] ^= 0xff;
 		}
 		if self.byzantine.on(project, Attack::PoisonOutputs) {
-			outputs = Outputs::truncate_from(vec![b"poison".to_vec().try_into().unwrap_or_default()]);
+			outputs =
+				Outputs::truncate_from(vec![b"poison".to_vec().try_into().unwrap_or_default()]);
 		}
 		let call: RuntimeCall = pallet_attestations::Call::attest {
 			project,

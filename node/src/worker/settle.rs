@@ -19,7 +19,11 @@ const MAX_RUNS_DIVERGING: u32 = 2;
 
 impl Worker {
 	/// Applies the proofs settled in the GRANDPA-final block `finalized`, in batch order.
-	pub(super) fn settle(&mut self, project: ProjectId, finalized: Hash) -> Result<(), WorkerError> {
+	pub(super) fn settle(
+		&mut self,
+		project: ProjectId,
+		finalized: Hash,
+	) -> Result<(), WorkerError> {
 		let path = self.state_path(project);
 		loop {
 			let work = self.work(project)?;
@@ -33,8 +37,8 @@ impl Worker {
 			match proof.status {
 				ProofStatus::Pending => return Ok(()),
 				ProofStatus::Finalized
-					if proof.state_root == Some(mine.state_root) &&
-						proof.output_root == Some(mine.output_root) =>
+					if proof.state_root == Some(mine.state_root)
+						&& proof.output_root == Some(mine.output_root) =>
 				{
 					work.results.remove(&seq);
 					if let Some(kept) = work.kept.get_mut(&seq) {
@@ -51,9 +55,13 @@ impl Worker {
 					if let Some(m) = &metrics {
 						m.proofs_finalized.inc();
 						let label = project.to_string();
-						m.batch_messages.with_label_values(&[&label, "counted"]).inc_by(mine.counted);
+						m.batch_messages
+							.with_label_values(&[label.as_str(), "counted"])
+							.inc_by(mine.counted);
 						for (_, reason) in &mine.refused {
-							m.batch_messages.with_label_values(&[&label, reason.code()]).inc();
+							m.batch_messages
+								.with_label_values(&[label.as_str(), reason.code()])
+								.inc();
 						}
 					}
 				}

@@ -356,11 +356,7 @@ impl<T: Config> Pallet<T> {
 				settled_at: None,
 			},
 		);
-		Rounds::<T>::insert(
-			project,
-			header.seq,
-			Round { voters, votes: Default::default() },
-		);
+		Rounds::<T>::insert(project, header.seq, Round { voters, votes: Default::default() });
 		Ok(())
 	}
 

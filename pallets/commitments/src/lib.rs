@@ -359,7 +359,7 @@ pub mod pallet {
 						.filter(Invalid::is_committer_fault)
 						.ok_or(Error::<T>::MessageValid)?;
 					(message_hash, reason)
-				},
+				}
 				Evidence::Duplicate { message_hash, first, second } => {
 					ensure!(
 						first.leaf_index != second.leaf_index
@@ -368,7 +368,7 @@ pub mod pallet {
 						Error::<T>::BadEvidence
 					);
 					(message_hash, Invalid::Duplicate)
-				},
+				}
 			};
 			Reports::<T>::insert(project, batch_seq, (reporter.clone(), message_hash, reason));
 			Self::deposit_event(Event::InvalidBatchReported {

@@ -137,7 +137,8 @@ fn a_copied_root_committed_first_does_not_block_its_author() {
 		);
 		assert_eq!(Commitments::batch_seq_of_root(p, &hijacker, root(0)), Some(0));
 		assert_eq!(Commitments::batch_seq_of_root(p, &honest, root(0)), Some(1));
-		let (copy, original) = (Batches::<Test>::get(p, 0).unwrap(), Batches::<Test>::get(p, 1).unwrap());
+		let (copy, original) =
+			(Batches::<Test>::get(p, 0).unwrap(), Batches::<Test>::get(p, 1).unwrap());
 		assert_eq!((copy.committer, copy.header.cid), (hijacker, forged));
 		assert_eq!((original.committer, original.header.cid), (honest, cid()));
 		// Each is refused only its own root again.
@@ -206,7 +207,14 @@ fn commit_batch_refuses_batches_over_the_limits() {
 	new_test_ext().execute_with(|| {
 		let p = active_project(Default::default());
 		let commit = |n, count, bytes| {
-			Commitments::commit_batch(RuntimeOrigin::signed(OPERATORS[0]), p, root(n), count, bytes, cid())
+			Commitments::commit_batch(
+				RuntimeOrigin::signed(OPERATORS[0]),
+				p,
+				root(n),
+				count,
+				bytes,
+				cid(),
+			)
 		};
 		assert_noop!(commit(0, MAX_BATCH_MESSAGES + 1, 10), Error::<Test>::BatchTooLarge);
 		assert_noop!(commit(0, 1, MAX_BATCH_BYTES + 1), Error::<Test>::BatchTooLarge);
@@ -326,7 +334,12 @@ fn commit_hashes(project: ProjectId, hashes: &[H256]) -> u64 {
 }
 
 /// Evidence that `message`, signed `signature`, is leaf `index` of the batch of `hashes`.
-fn invalid(message: Message, signature: DeviceSignature, hashes: &[H256], index: usize) -> Evidence {
+fn invalid(
+	message: Message,
+	signature: DeviceSignature,
+	hashes: &[H256],
+	index: usize,
+) -> Evidence {
 	Evidence::Invalid { message, signature, proof: merkle_proof(hashes, index).unwrap() }
 }
 
@@ -360,18 +373,22 @@ fn commit_and_report(
 }
 
 /// What a report against a batch of `project` gives, with no other effect when refused.
-fn reason_of(project: ProjectId, message: Message, signature: DeviceSignature) -> Result<Invalid, DispatchError> {
+fn reason_of(
+	project: ProjectId,
+	message: Message,
+	signature: DeviceSignature,
+) -> Result<Invalid, DispatchError> {
 	let (seq, result) = commit_and_report(project, message, signature);
 	match result {
 		Ok(post) => {
 			assert_eq!(post.pays_fee, Pays::No, "an accepted report is free");
 			Ok(Reports::<Test>::get(project, seq).expect("report kept").2)
-		},
+		}
 		Err(e) => {
 			assert_eq!(e.post_info.pays_fee, Pays::Yes, "a refused report pays");
 			assert!(Reports::<Test>::get(project, seq).is_none());
 			Err(e.error)
-		},
+		}
 	}
 }
 
@@ -413,7 +430,10 @@ fn report_invalid_batch_refuses_a_valid_message_on_every_curve() {
 		register(p, DeviceKey::Secp256k1(k1.public().0));
 		System::set_block_number(3);
 		let ed = message(p, &key(&pair(1)), 1);
-		assert_eq!(reason_of(p, ed.clone(), sign(&pair(1), &ed)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, ed.clone(), sign(&pair(1), &ed)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 		let m = message(p, &DeviceKey::Sr25519(sr.public().0), 1);
 		let signature = DeviceSignature::Sr25519(sr.sign(m.hash().as_bytes()).0);
 		assert_eq!(reason_of(p, m, signature), Err(Error::<Test>::MessageValid.into()));
@@ -444,7 +464,10 @@ fn report_invalid_batch_counts_devices_registered_from_the_commit_block_on_as_un
 		// Registered in an earlier block: it counts.
 		System::set_block_number(4);
 		let m = message(p, &key(&later), 2);
-		assert_eq!(reason_of(p, m.clone(), sign(&later, &m)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&later, &m)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 	});
 }
 
@@ -458,7 +481,11 @@ fn report_invalid_batch_counts_revocations_before_the_commit_block_only() {
 		register(p, key(&early));
 		register(p, key(&late));
 		System::set_block_number(2);
-		assert_ok!(Projects::revoke_device(RuntimeOrigin::signed(OWNER), p, key(&early).device_id()));
+		assert_ok!(Projects::revoke_device(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			key(&early).device_id()
+		));
 		System::set_block_number(3);
 		// Revoked in block 2, batch committed in block 3.
 		let m = message(p, &key(&early), 1);
@@ -471,10 +498,18 @@ fn report_invalid_batch_counts_revocations_before_the_commit_block_only() {
 		let same = message(p, &key(&late), 2);
 		let same_hashes = [same.hash()];
 		let committed_same = commit_hashes(p, &same_hashes);
-		assert_ok!(Projects::revoke_device(RuntimeOrigin::signed(OWNER), p, key(&late).device_id()));
+		assert_ok!(Projects::revoke_device(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			key(&late).device_id()
+		));
 		System::set_block_number(5);
 		assert_noop!(
-			report(p, committed_before, invalid(before.clone(), sign(&late, &before), &before_hashes, 0)),
+			report(
+				p,
+				committed_before,
+				invalid(before.clone(), sign(&late, &before), &before_hashes, 0)
+			),
 			Error::<Test>::MessageValid
 		);
 		assert_noop!(
@@ -619,10 +654,16 @@ fn report_invalid_batch_refuses_evidence_that_does_not_hold() {
 			proof,
 		};
 		// Another position's proof.
-		assert_noop!(report(p, seq, bad(merkle_proof(&hashes, 0).unwrap())), Error::<Test>::BadEvidence);
+		assert_noop!(
+			report(p, seq, bad(merkle_proof(&hashes, 0).unwrap())),
+			Error::<Test>::BadEvidence
+		);
 		// A proof in a batch of another size.
 		let longer = [other.hash(), forged.hash(), other.hash(), other.hash()];
-		assert_noop!(report(p, seq, bad(merkle_proof(&longer, 1).unwrap())), Error::<Test>::BadEvidence);
+		assert_noop!(
+			report(p, seq, bad(merkle_proof(&longer, 1).unwrap())),
+			Error::<Test>::BadEvidence
+		);
 		// A message that is not in the batch at all.
 		let absent = message(p, &key(&stranger), 3);
 		assert_noop!(

@@ -1,0 +1,276 @@
+//! Operators verify, never trust: four validators, Dave byzantine, one attack per
+//! project so that all of them run side by side on one network (and each project shows
+//! the others were not held up):
+//!
+//! | project | Dave's attack | what must hold |
+//! |---|---|---|
+//! | 0 | commits batches of forged, tampered, zero-signed and duplicated messages | nothing forged counts; every acknowledged message counts once; Dave is named on chain |
+//! | 1 | votes the honest state root with garbage outputs | every proof finalizes with the three honest votes |
+//! | 2 | copies other operators' commitments from the pool with a CID nobody serves | honest commitments are all included; every message counts once |
+//! | 3 | commits batches and never serves their bodies | his batches expire; the honest ones after them go on |
+//! | 4 | computes a wrong state the first time it runs each batch | he finds out, runs it again and ends on the agreed state |
+//! | 5 | runs each batch 3 blocks late, across an applet upgrade | he computes what the others did (context of the commitment) |
+//! | 6 | none: a device sends each message to Alice and Bob, and copies are replayed to Charlie | each message counts once |
+
+#[path = "../../client/executor/tests/common/mod.rs"]
+mod applets;
+
+use std::{
+	collections::HashSet,
+	sync::atomic::Ordering,
+	time::{Duration, Instant},
+};
+
+use codec::Encode;
+use serde_json::{json, Value};
+use sp_core::{ed25519, Pair, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use w3b_e2e_tests::{
+	demo::{reading, setup_project, Counters, ProjectSpec, Publisher, Transport},
+	metric,
+	network::Validators,
+	wait_rpc, Rpc,
+};
+use w3b_primitives::{project::code_hash, validity::Invalid, ProjectId};
+use w3b_runtime::AccountId;
+
+const TIMEOUT: Duration = Duration::from_secs(240);
+const PROJECTS: u64 = 7;
+/// Messages per second each publisher sends.
+const RATE: f64 = 4.0;
+
+fn devices(n: usize) -> Vec<ed25519::Pair> {
+	(0..n).map(|_| ed25519::Pair::generate().0).collect()
+}
+
+fn acked(counters: &Counters) -> u64 {
+	counters.acked.load(Ordering::Relaxed)
+}
+
+/// Messages of `project` counted in finalized batches, as node `port` saw them.
+fn counted(port: u16, project: ProjectId, verdict: &str) -> u64 {
+	let project = format!("project=\"{project}\"");
+	let verdict = format!("verdict=\"{verdict}\"");
+	metric(port, "w3b_batch_messages_total", &[&project, &verdict]) as u64
+}
+
+/// The accepted report against batch `seq` of `project`, if any.
+fn report(rpc: &Rpc, project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)> {
+	rpc.runtime_call("W3bstreamApi_invalid_batch_report", &(project, seq).encode())
+		.expect("runtime call")
+}
+
+/// Waits until every batch of every project has a settled proof in a GRANDPA-final
+/// block and a few blocks more for late votes; returns the statuses per project.
+fn wait_settled(rpc: &Rpc, net: &Validators) -> Vec<Vec<Value>> {
+	let deadline = Instant::now() + TIMEOUT;
+	loop {
+		assert!(Instant::now() < deadline, "proofs did not settle\n{}", net.logs(60));
+		let head: H256 =
+			serde_json::from_value(rpc.call("chain_getFinalizedHead", json!([])).unwrap()).unwrap();
+		let proofs: Vec<Vec<Value>> = (0..PROJECTS)
+			.map(|p| {
+				let next = rpc.call("w3b_getNextBatchSeq", json!([p, head])).unwrap();
+				(0..next.as_u64().unwrap())
+					.map(|seq| rpc.call("w3b_getProof", json!([p, seq, head])).unwrap())
+					.collect()
+			})
+			.collect();
+		let pending = proofs.iter().flatten().filter(|p| p["status"] == "Pending").count();
+		if pending == 0 {
+			return proofs;
+		}
+		std::thread::sleep(Duration::from_secs(2));
+	}
+}
+
+#[test]
+fn no_minority_operator_can_bend_a_proof() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let attacks = ["forge=0", "poison-outputs=1", "hijack=2", "withhold=3", "diverge=4", "lag=5"];
+	let net = Validators::start(dir.path(), |i| {
+		if i == 3 {
+			attacks.iter().map(|a| format!("--w3b-byzantine={a}")).collect()
+		} else {
+			vec![]
+		}
+	})
+	.expect("validators start");
+	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(60)) };
+	let [alice, bob, charlie, _] = [0, 1, 2, 3].map(|i| net.nodes[i].rpc());
+	let ports: Vec<u16> = net.nodes.iter().map(|n| n.prometheus_port).collect();
+
+	let names = ["forge", "poison", "hijack", "withhold", "diverge", "upgrade", "replay"];
+	let mut project_devices = Vec::new();
+	for (expected, name) in names.iter().enumerate() {
+		let spec = ProjectSpec {
+			name: (*name).into(),
+			code: applets::applet_code(if *name == "poison" { "alert" } else { "counter" }),
+			env: vec![("THRESHOLD".into(), "25".into())],
+			operators: vec![Alice, Bob, Charlie, Dave],
+			devices: devices(3),
+			attestation_deadline: 20,
+			retain_secs: 0,
+		};
+		let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+		assert_eq!(project, expected as u64, "projects are numbered in creation order");
+		project_devices.push(spec.devices);
+	}
+	let http = |i: usize| Transport::Http(net.http[i]);
+	let start = |p: usize, transports: &[Transport]| {
+		Publisher::start(p as u64, project_devices[p].clone(), transports, RATE)
+	};
+	let forge = start(0, &[http(3), http(0)]);
+	let poison = start(1, &[Transport::Mqtt(net.mqtt[0])]);
+	let hijack = start(2, &[http(1), http(2)]);
+	let withhold_dave = Publisher::start(3, vec![project_devices[3][0].clone()], &[http(3)], RATE);
+	let withhold_alice = Publisher::start(3, project_devices[3][1..].to_vec(), &[http(0)], RATE);
+	let diverge = start(4, &[http(0)]);
+	let upgrade = start(5, &[http(1)]);
+
+	// Project 6: a device sends each reading to Alice and to Bob.
+	let replay_device = &project_devices[6][0];
+	let mut replay_sent = HashSet::new();
+	let send = |port: u16, json: &str| {
+		ureq::post(&format!("http://127.0.0.1:{port}/v1/projects/6/events"))
+			.set("Content-Type", "application/json")
+			.send_string(json)
+	};
+	for seq in 1..=20 {
+		let (hash, json) = reading(replay_device, 6, seq);
+		send(net.http[0], &json).unwrap_or_else(|e| fail(&e));
+		send(net.http[1], &json).unwrap_or_else(|e| fail(&e));
+		replay_sent.insert(hash);
+		std::thread::sleep(Duration::from_millis(100));
+	}
+
+	// Project 5: the owner moves the applet to other code mid-stream.
+	std::thread::sleep(Duration::from_secs(8));
+	let new_code = applets::applet_code("alert");
+	alice
+		.submit(Alice, pallet_projects::Call::upload_code { code: new_code.clone() }.into())
+		.unwrap_or_else(|e| fail(&e));
+	let new_hash = code_hash(&new_code);
+	wait_rpc(&alice, "w3b_getCodeInfo", json!([new_hash]), TIMEOUT, |v| !v.is_null());
+	let strategies = vec![w3b_primitives::project::Strategy {
+		event_type: b"DEFAULT".to_vec().try_into().unwrap(),
+		handler: b"start".to_vec().try_into().unwrap(),
+	}];
+	alice
+		.submit(
+			Alice,
+			pallet_projects::Call::upgrade_applet {
+				project: 5,
+				applet: 0,
+				code_hash: new_hash,
+				strategies: strategies.try_into().unwrap(),
+			}
+			.into(),
+		)
+		.unwrap_or_else(|e| fail(&e));
+	wait_rpc(&alice, "w3b_getApplets", json!([5]), TIMEOUT, |v| v[0]["version"] == 2);
+
+	// Project 6: copies of what Alice committed, replayed to Charlie.
+	let mut replayed = 0;
+	let committed = alice.call("w3b_getNextBatchSeq", json!([6])).unwrap().as_u64().unwrap();
+	for seq in 0..committed {
+		let batch = alice.call("w3b_getBatch", json!([6, seq])).unwrap();
+		for message in batch["messages"].as_array().into_iter().flatten() {
+			let mut copy = message.clone();
+			copy.as_object_mut().unwrap().remove("hash");
+			if charlie.call("w3b_submitEvent", json!([6, copy])).is_ok() {
+				replayed += 1;
+			}
+		}
+	}
+	assert!(replayed > 0, "Charlie took copies");
+
+	std::thread::sleep(Duration::from_secs(12));
+	let forge = forge.stop();
+	let poison = poison.stop();
+	let hijack = hijack.stop();
+	let withhold_dave = withhold_dave.stop();
+	let withhold_alice = withhold_alice.stop();
+	let diverge = diverge.stop();
+	let upgrade = upgrade.stop();
+	for counters in [&forge, &poison, &hijack, &withhold_alice, &diverge, &upgrade] {
+		assert!(acked(counters) > 20, "publishers ran");
+		assert_eq!(acked(counters), counters.sent.load(Ordering::Relaxed), "all acknowledged");
+	}
+
+	let proofs = wait_settled(&bob, &net);
+	std::thread::sleep(Duration::from_secs(9)); // the last late votes are final
+	let proofs_now = |p: u64| -> Vec<Value> {
+		(0..proofs[p as usize].len() as u64)
+			.map(|seq| alice.call("w3b_getProof", json!([p, seq])).unwrap())
+			.collect()
+	};
+	let honest = &ports[..3];
+	let counted_everywhere = |p: u64| -> u64 {
+		let on: Vec<u64> = honest.iter().map(|port| counted(*port, p, "counted")).collect();
+		assert!(on.windows(2).all(|w| w[0] == w[1]), "project {p}: honest nodes disagree: {on:?}");
+		on[0]
+	};
+
+	// 0: forgeries never count, every acknowledged message counts once, Dave is named.
+	assert_eq!(counted_everywhere(0), acked(&forge), "project 0: each message counts once");
+	for reason in ["unknown_device", "bad_signature", "duplicate"] {
+		assert!(counted(ports[0], 0, reason) > 0, "project 0: no {reason} message refused");
+	}
+	let mut reported = 0;
+	for seq in 0..proofs[0].len() as u64 {
+		let batch = alice.call("w3b_getBatch", json!([0, seq])).unwrap();
+		let committer: AccountId = serde_json::from_value(batch["committer"].clone()).unwrap();
+		if let Some((_, _, reason)) = report(&alice, 0, seq) {
+			assert_eq!(committer, Dave.to_account_id(), "batch {seq}: an honest batch reported");
+			assert!(reason.is_committer_fault());
+			reported += 1;
+		}
+	}
+	assert!(reported > 0, "project 0: no forged batch was reported");
+	for p in 1..PROJECTS {
+		for seq in 0..proofs[p as usize].len() as u64 {
+			assert!(report(&alice, p, seq).is_none(), "project {p} batch {seq} reported");
+		}
+	}
+
+	// 1: garbage outputs on the honest root only make Dave a dissenter.
+	for proof in proofs_now(1) {
+		assert_eq!(proof["status"], "Finalized", "project 1: {proof}");
+		assert_eq!(proof["agreed"], 3, "project 1: {proof}");
+	}
+	assert_eq!(counted_everywhere(1), acked(&poison));
+
+	// 2: copied commitments do not stop the honest ones.
+	assert_eq!(counted_everywhere(2), acked(&hijack), "project 2: each message counts once");
+	let copies = proofs[2].iter().filter(|p| p["status"] == "Expired").count();
+	assert!(copies > 0, "project 2: Dave hijacked nothing");
+
+	// 3: withheld bodies expire; the honest batches go on; Dave's messages are lost with
+	// him (he acknowledged them and never let anyone see them).
+	assert!(acked(&withhold_dave) > 0);
+	assert!(proofs[3].iter().any(|p| p["status"] == "Expired"), "project 3: nothing withheld");
+	assert_eq!(counted_everywhere(3), acked(&withhold_alice), "project 3");
+
+	// 4: Dave computed wrong states, found out, and ended on the agreed one.
+	assert!(metric(ports[3], "w3b_state_divergences_total", &[]) > 0.0, "Dave never diverged");
+	assert_eq!(counted_everywhere(4), acked(&diverge));
+	assert_eq!(counted(ports[3], 4, "counted"), acked(&diverge), "Dave caught up with project 4");
+
+	// 5: executing late, across the upgrade, Dave agreed on every batch.
+	for proof in proofs_now(5) {
+		assert_eq!(proof["status"], "Finalized", "project 5: {proof}");
+		assert_eq!(proof["agreed"], 4, "project 5: Dave disagreed: {proof}");
+	}
+	assert_eq!(counted_everywhere(5), acked(&upgrade));
+
+	// 6: a message sent to two nodes and replayed to a third counts once.
+	assert_eq!(counted_everywhere(6), replay_sent.len() as u64, "project 6");
+	assert!(counted(ports[0], 6, "replayed") > 0);
+
+	// Nothing held up the projects whose bodies were all served.
+	for p in [0, 1, 4, 5, 6] {
+		let expired = proofs[p].iter().filter(|x| x["status"] == "Expired").count();
+		assert_eq!(expired, 0, "project {p}: {expired} proofs expired");
+	}
+}
