@@ -55,17 +55,15 @@ where
 	Ok(module)
 }
 
-/// The proofs finalized in each block GRANDPA finalizes from now on (read from the
-/// `ProofFinalized` events of every newly final block, in order).
+/// The proofs finalized in each block GRANDPA finalizes from now on (the runtime's
+/// account of every newly final block, in order).
 pub fn finalized_proofs(client: Arc<crate::client::FullClient>) -> w3b_rpc::ProofStream {
 	use futures::StreamExt;
-	use sc_client_api::{BlockchainEvents, StorageProvider};
+	use sc_client_api::BlockchainEvents;
 	use serde_json::json;
+	use sp_api::ProvideRuntimeApi;
+	use w3b_primitives::api::W3bstreamApi;
 
-	// `System::Events`: twox128("System") ++ twox128("Events").
-	let events_key = sp_core::storage::StorageKey(
-		[sp_io::hashing::twox_128(b"System"), sp_io::hashing::twox_128(b"Events")].concat(),
-	);
 	client
 		.finality_notification_stream()
 		.flat_map(move |notification| {
@@ -74,34 +72,23 @@ pub fn finalized_proofs(client: Arc<crate::client::FullClient>) -> w3b_rpc::Proo
 			let mut proofs = Vec::new();
 			for hash in blocks {
 				let number = client.number(hash).ok().flatten();
-				let Ok(Some(raw)) = client.storage(hash, &events_key) else { continue };
-				let Ok(records) = <Vec<
-					frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>,
-				> as codec::Decode>::decode(&mut &raw.0[..]) else {
-					log::warn!(target: "w3b", "undecodable events in block {hash}");
-					continue;
-				};
-				for record in records {
-					if let w3b_runtime::RuntimeEvent::Attestations(
-						pallet_attestations::Event::ProofFinalized {
-							project,
-							batch_seq,
-							output_root,
-							agreed,
-							dissenters,
-						},
-					) = record.event
-					{
-						proofs.push(json!({
-							"project": project,
-							"batchSeq": batch_seq,
-							"outputRoot": output_root,
-							"agreed": agreed,
-							"dissenters": dissenters,
-							"blockNumber": number,
-							"blockHash": hash,
-						}));
+				let finalized = match client.runtime_api().finalized_proofs(hash) {
+					Ok(finalized) => finalized,
+					Err(e) => {
+						log::warn!(target: "w3b", "reading the proofs finalized in {hash}: {e}");
+						continue;
 					}
+				};
+				for proof in finalized {
+					proofs.push(json!({
+						"project": proof.project,
+						"batchSeq": proof.batch_seq,
+						"outputRoot": proof.output_root,
+						"agreed": proof.agreed,
+						"dissenters": proof.dissenters,
+						"blockNumber": number,
+						"blockHash": hash,
+					}));
 				}
 			}
 			futures::stream::iter(proofs)

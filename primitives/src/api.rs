@@ -8,7 +8,7 @@ use sp_core::H256;
 use crate::{
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
-	proof::{Commitment, Proof},
+	proof::{Commitment, FinalizedProof, Proof},
 	validity::Invalid,
 	DeviceId, ProjectId,
 };
@@ -53,6 +53,8 @@ sp_api::decl_runtime_apis! {
 		fn batch_seq_of_root(project: ProjectId, committer: AccountId, root: H256) -> Option<u64>;
 		/// The proof of a batch in the commitment window.
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>>;
+		/// The proofs finalized in this block (its `ProofFinalized` events), in order.
+		fn finalized_proofs() -> Vec<FinalizedProof<AccountId>>;
 		/// The output root `who` voted for batch `seq` in its open round, if it voted.
 		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<H256>;
 		/// The accepted report against batch `seq`, if any: reporter, the message hash

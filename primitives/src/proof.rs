@@ -57,6 +57,21 @@ pub struct Commitment<AccountId, BlockNumber> {
 	pub committed_at_ms: u64,
 }
 
+/// A proof finalized in a block, as its `ProofFinalized` event tells it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct FinalizedProof<AccountId> {
+	/// The project.
+	pub project: crate::ProjectId,
+	/// The batch.
+	pub batch_seq: u64,
+	/// The agreed output root.
+	pub output_root: H256,
+	/// Votes for it when it was finalized.
+	pub agreed: u32,
+	/// Operators that had voted another root.
+	pub dissenters: alloc::vec::Vec<AccountId>,
+}
+
 /// Where the attestation of a batch stands.
 #[derive(
 	Clone,

@@ -50,6 +50,8 @@ impl BatchObserver for () {
 pub trait ProofInspect {
 	/// The batch's proof is finalized or expired and its attestation window closed.
 	fn is_settled(project: ProjectId, seq: u64) -> bool;
+	/// The batch's proof expired (its messages never counted).
+	fn is_expired(project: ProjectId, seq: u64) -> bool;
 	/// Makes the batch's proof settled, so benchmarks can measure pruning.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn settle(project: ProjectId, seq: u64);
@@ -58,6 +60,9 @@ pub trait ProofInspect {
 impl ProofInspect for () {
 	fn is_settled(_: ProjectId, _: u64) -> bool {
 		true
+	}
+	fn is_expired(_: ProjectId, _: u64) -> bool {
+		false
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn settle(_: ProjectId, _: u64) {}

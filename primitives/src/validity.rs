@@ -88,11 +88,28 @@ impl Invalid {
 		}
 	}
 
-	/// Whether a committer who sealed such a message is at fault: the device could not
-	/// have sent it as it is (replays are not: a device may send one message to several
-	/// operators, and only the first copy executed counts).
+	/// Whether a committer who sealed such a message is at fault: no honest node could
+	/// have acknowledged it. Not so for a device revoked, or a timestamp that left its
+	/// window, between the acknowledgement and the commitment's inclusion (an owner's
+	/// revocation, a node down for a day, clocks a little apart), nor for a replay (a
+	/// device may send one message to several operators; only the first copy counts).
 	pub fn is_committer_fault(&self) -> bool {
-		!matches!(self, Invalid::Replayed | Invalid::SeqTooOld)
+		matches!(
+			self,
+			Invalid::WrongProject |
+				Invalid::UnknownDevice |
+				Invalid::BadSignature |
+				Invalid::Oversized |
+				Invalid::Duplicate
+		)
+	}
+
+	/// Whether the chain can be shown the fault with the message and its inclusion proof
+	/// alone. A bad signature cannot: the batch's Merkle leaves are message hashes, so a
+	/// proof holds for a message whatever signature comes with it (every operator sees
+	/// the committed signature in the body it fetched by CID, and drops the message).
+	pub fn is_provable_on_chain(&self) -> bool {
+		self.is_committer_fault() && *self != Invalid::BadSignature
 	}
 }
 

@@ -28,7 +28,8 @@ use w3b_primitives::{
 
 use crate::{
 	AccountId, Attestations, Aura, Balance, Block, BlockNumber, Commitments, Executive, Grandpa,
-	InherentDataExt, Nonce, Operators, Projects, Runtime, RuntimeCall, RuntimeGenesisConfig,
+	InherentDataExt, Nonce, Operators, Projects, Runtime, RuntimeCall, RuntimeEvent,
+	RuntimeGenesisConfig,
 	SessionKeys, System, TransactionPayment, VERSION,
 };
 
@@ -210,6 +211,27 @@ impl_runtime_apis! {
 
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>> {
 			Attestations::proof(project, seq)
+		}
+
+		fn finalized_proofs() -> Vec<w3b_primitives::proof::FinalizedProof<AccountId>> {
+			System::read_events_no_consensus()
+				.filter_map(|record| match (*record).event {
+					RuntimeEvent::Attestations(pallet_attestations::Event::ProofFinalized {
+						project,
+						batch_seq,
+						output_root,
+						agreed,
+						dissenters,
+					}) => Some(w3b_primitives::proof::FinalizedProof {
+						project,
+						batch_seq,
+						output_root,
+						agreed,
+						dissenters,
+					}),
+					_ => None,
+				})
+				.collect()
 		}
 
 		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<H256> {

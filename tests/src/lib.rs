@@ -346,6 +346,22 @@ impl Rpc {
 
 	/// Signs `call` as `signer` and submits it; returns the transaction hash.
 	pub fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> Result<H256> {
+		// A validator's worker signs with its dev account too: when it took the nonce
+		// just read, the pool refuses ours (same nonce, lower priority or stale); read
+		// the nonce again.
+		let mut attempts = 0;
+		loop {
+			match self.submit_once(signer, call.clone()) {
+				Err(e) if attempts < 10 && nonce_taken(&e.to_string()) => {
+					attempts += 1;
+					thread::sleep(Duration::from_millis(500));
+				}
+				result => return result,
+			}
+		}
+	}
+
+	fn submit_once(&self, signer: Sr25519Keyring, call: RuntimeCall) -> Result<H256> {
 		let account: AccountId = signer.to_account_id();
 		let nonce: u32 = serde_json::from_value(
 			self.call("system_accountNextIndex", json!([account.to_string()]))?,
@@ -360,6 +376,11 @@ impl Rpc {
 			self.call("author_submitExtrinsic", json!([hex_0x(&xt.encode())]))?,
 		)?)
 	}
+}
+
+/// Whether a refused submission says its nonce was taken by another transaction.
+fn nonce_taken(error: &str) -> bool {
+	error.contains("Priority is too low") || error.contains("Transaction is outdated")
 }
 
 /// Builds an immortal signed transaction with no tip.

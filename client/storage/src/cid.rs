@@ -1,12 +1,16 @@
 //! Content identifiers: CIDv1, raw codec, sha2-256 multihash: the CIDs
-//! `ipfs add --raw-leaves --cid-version 1` gives a blob that fits one block.
+//! `ipfs add --raw-leaves --cid-version 1` gives a blob that fits one block. Encoding and
+//! parsing go through the `cid` and `multihash` crates (IPFS's own implementation, the
+//! one libp2p already brings); this type only narrows them to what the VFS stores.
 
 use std::{fmt, str::FromStr};
 
 use sha2::{Digest, Sha256};
 
-/// CIDv1 prefix: version 1, raw codec (0x55), sha2-256 (0x12), 32-byte digest.
-const PREFIX: [u8; 4] = [0x01, 0x55, 0x12, 0x20];
+/// The raw-bytes codec of the multicodec table.
+const RAW: u64 = 0x55;
+/// sha2-256 in the multihash table.
+const SHA2_256: u64 = 0x12;
 
 /// A CIDv1 (raw, sha2-256). Its text form is multibase base32 (`b...`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,19 +27,32 @@ impl Cid {
 		&self.0
 	}
 
-	/// The binary CID (36 bytes), as the chain stores it.
-	pub fn to_bytes(&self) -> Vec<u8> {
-		[&PREFIX[..], &self.0].concat()
+	fn to_cid(self) -> cid::Cid {
+		let hash = cid::multihash::Multihash::<64>::wrap(SHA2_256, &self.0)
+			.expect("a 32-byte digest fits a 64-byte multihash");
+		cid::Cid::new_v1(RAW, hash)
 	}
 
-	/// Parses a binary CIDv1 raw sha2-256.
-	pub fn from_bytes(bytes: &[u8]) -> Result<Self, CidError> {
-		match bytes.strip_prefix(&PREFIX[..]) {
-			Some(digest) if digest.len() == 32 => {
-				Ok(Cid(digest.try_into().expect("checked length")))
-			}
-			_ => Err(CidError::Unsupported),
+	fn from_cid(cid: cid::Cid) -> Result<Self, CidError> {
+		let hash = cid.hash();
+		if cid.version() != cid::Version::V1 || cid.codec() != RAW || hash.code() != SHA2_256 {
+			return Err(CidError::Unsupported);
 		}
+		Ok(Cid(hash.digest().try_into().map_err(|_| CidError::Unsupported)?))
+	}
+
+	/// The binary CID (36 bytes), as the chain stores it.
+	pub fn to_bytes(&self) -> Vec<u8> {
+		self.to_cid().to_bytes()
+	}
+
+	/// Parses a binary CIDv1 raw sha2-256 (nothing may follow it).
+	pub fn from_bytes(bytes: &[u8]) -> Result<Self, CidError> {
+		let cid = cid::Cid::try_from(bytes).map_err(|_| CidError::Unsupported)?;
+		if cid.encoded_len() != bytes.len() {
+			return Err(CidError::Unsupported);
+		}
+		Self::from_cid(cid)
 	}
 }
 
@@ -50,26 +67,10 @@ pub enum CidError {
 	BadText,
 }
 
-const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-
 impl fmt::Display for Cid {
 	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-		let bytes = self.to_bytes();
-		let mut text = String::with_capacity(1 + bytes.len() * 8 / 5 + 1);
-		text.push('b');
-		let (mut acc, mut bits) = (0u32, 0u32);
-		for byte in bytes {
-			acc = (acc << 8) | u32::from(byte);
-			bits += 8;
-			while bits >= 5 {
-				bits -= 5;
-				text.push(BASE32[((acc >> bits) & 31) as usize] as char);
-			}
-		}
-		if bits > 0 {
-			text.push(BASE32[((acc << (5 - bits)) & 31) as usize] as char);
-		}
-		f.write_str(&text)
+		// A CIDv1's default text form is lower-case base32 with the `b` prefix.
+		fmt::Display::fmt(&self.to_cid(), f)
 	}
 }
 
@@ -83,19 +84,10 @@ impl FromStr for Cid {
 	type Err = CidError;
 
 	fn from_str(text: &str) -> Result<Self, CidError> {
-		let body = text.strip_prefix('b').ok_or(CidError::BadText)?;
-		let mut bytes = Vec::with_capacity(body.len() * 5 / 8);
-		let (mut acc, mut bits) = (0u32, 0u32);
-		for c in body.bytes() {
-			let v = BASE32.iter().position(|b| *b == c).ok_or(CidError::BadText)? as u32;
-			acc = (acc << 5) | v;
-			bits += 5;
-			if bits >= 8 {
-				bits -= 8;
-				bytes.push((acc >> bits) as u8);
-			}
+		match cid::multibase::decode(text) {
+			Ok((cid::multibase::Base::Base32Lower, bytes)) => Cid::from_bytes(&bytes),
+			_ => Err(CidError::BadText),
 		}
-		Cid::from_bytes(&bytes)
 	}
 }
 

@@ -35,15 +35,15 @@ impl Verdicts {
 		verdicts_digest(&self.refused)
 	}
 
-	/// The first refused message that shows its committer at fault, if any.
+	/// The first refused message that shows the chain its committer at fault, if any.
 	pub fn first_fault(&self) -> Option<(u32, Invalid)> {
 		first_fault(&self.refused)
 	}
 }
 
-/// The first of `refused` that shows its batch's committer at fault, if any.
+/// The first of `refused` that shows the chain its batch's committer at fault, if any.
 pub fn first_fault(refused: &[(u32, Invalid)]) -> Option<(u32, Invalid)> {
-	refused.iter().copied().find(|(_, reason)| reason.is_committer_fault())
+	refused.iter().copied().find(|(_, reason)| reason.is_provable_on_chain())
 }
 
 /// Judges every message of `body`, committed in `context`: `devices` holds the records
@@ -116,7 +116,7 @@ pub fn evidence(body: &BatchBody, index: u32, reason: Invalid) -> Option<Evidenc
 				second: merkle_proof(&hashes, index)?,
 			})
 		}
-		reason if reason.is_committer_fault() => Some(Evidence::Invalid {
+		reason if reason.is_provable_on_chain() => Some(Evidence::Invalid {
 			message: stored.message.clone(),
 			signature: stored.signature.clone(),
 			proof: merkle_proof(&hashes, index)?,

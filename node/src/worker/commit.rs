@@ -10,7 +10,9 @@ use sc_transaction_pool_api::{InPoolTransaction, TransactionPool};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{ed25519, Pair, H256};
-use w3b_primitives::{api::W3bstreamApi, DeviceKey, DeviceSignature, Message, ProjectId};
+use w3b_primitives::{
+	api::W3bstreamApi, DeviceKey, DeviceSignature, Message, ProjectId, ProofStatus,
+};
 use w3b_runtime::{BlockNumber, RuntimeCall};
 use w3b_storage::{BatchBody, Cid};
 use w3b_worker::{seal_batch, state::ProjectState, SealedBatch};
@@ -104,6 +106,11 @@ impl Worker {
 		for (local, in_flight) in &work.in_flight {
 			let sealed = &in_flight.sealed;
 			let seq = api.batch_seq_of_root(at, project, me.clone(), sealed.merkle_root)?;
+			// An expired commitment of ours is one to make again.
+			let seq = match seq {
+				Some(seq) if api.proof(at, project, seq)?.is_some_and(|p| p.status == ProofStatus::Expired) => None,
+				seq => seq,
+			};
 			match seq {
 				Some(seq) => {
 					// Ours only if it is what we sealed: the chain keys the root by
@@ -157,6 +164,19 @@ impl Worker {
 		Ok(())
 	}
 
+	/// Queues local batch `local`, whose commitment expired, to be committed again.
+	pub(super) fn commit_again(&mut self, project: ProjectId, local: u64) -> Result<(), WorkerError> {
+		let (store, vfs, limits) = (self.store.clone(), self.vfs.clone(), self.limits);
+		let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else { return Ok(()) };
+		log::warn!(
+			target: "w3b",
+			"project {project}: local batch {local} expired unfinalized: committing its {} messages again",
+			sealed.count
+		);
+		self.work(project)?.in_flight.insert(local, InFlight { sealed, submitted_at: 0 });
+		Ok(())
+	}
+
 	/// Seals for the Active projects whose seal interval passed or whose batch is full.
 	pub(super) async fn seal_due(&mut self) {
 		let at = self.client.info().best_hash;
@@ -164,7 +184,9 @@ impl Worker {
 		let due: Vec<ProjectId> = self
 			.projects
 			.iter()
-			.filter(|(_, work)| work.active && work.halted.is_none())
+			// A node halted on a project still commits what it acknowledged: the others
+			// run it.
+			.filter(|(_, work)| work.active)
 			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
 				pending >= self.limits.max_messages

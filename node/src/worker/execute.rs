@@ -23,20 +23,21 @@ use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
 const LAG_BLOCKS: BlockNumber = 3;
 
 impl Worker {
-	/// Runs the project's batches committed since the last run, in order, attests each
-	/// whose round is open and reports the committer of a batch holding an invalid
-	/// message. Stops at a batch whose body is not here yet (a fetch is under way).
+	/// Runs the project's batches committed since the last run, in order, reports the
+	/// committer of a batch holding an invalid message, and votes for every result whose
+	/// round is open. Stops at a batch whose body is not here yet (a fetch is under way).
 	pub(super) async fn execute_committed(
 		&mut self,
 		project: ProjectId,
 		at: Hash,
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
+		self.follow_reorg(project, at)?;
 		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
 		loop {
 			let seq = self.work(project)?.next_exec;
 			if seq >= next_batch {
-				return Ok(());
+				break;
 			}
 			// The runtime API handle is not `Send`: one per read, none across an `await`.
 			let (commitment, proof) = {
@@ -57,7 +58,7 @@ impl Worker {
 			if self.byzantine.on(project, Attack::Lag)
 				&& number < commitment.committed_at + LAG_BLOCKS
 			{
-				return Ok(());
+				break;
 			}
 			let header = commitment.header;
 			let Some(body) = load_body(&*self.vfs, &header)? else {
@@ -67,7 +68,7 @@ impl Worker {
 					header.bytes
 				);
 				self.fetches.request(&header);
-				return Ok(());
+				break;
 			};
 			let context = Context {
 				project,
@@ -86,15 +87,72 @@ impl Worker {
 					settled: false,
 				});
 			}
-			let first_run = !work.attested.contains(&seq);
-			if status == Some(ProofStatus::Pending) && work.attested.insert(seq) {
-				self.attest(at, &header, &outcome).await?;
+			work.results.insert(seq, outcome.clone());
+			if let Err(e) = self.report(at, &header, &body, &commitment.committer, &outcome).await
+			{
+				log::warn!(target: "w3b", "project {project}: batch {seq}: {e}");
 			}
-			if first_run {
-				self.report(at, &header, &body, &commitment.committer, &outcome).await?;
-			}
-			self.work(project)?.results.insert(seq, outcome.0);
 		}
+		self.vote(project, at, number).await
+	}
+
+	/// Votes for each result run here whose round is open and holds no vote of this
+	/// operator; a vote that could not be submitted is tried again on the next block.
+	async fn vote(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), WorkerError> {
+		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return Ok(()) };
+		let work = self.work(project)?;
+		let unvoted: Vec<(u64, Outcome)> = work
+			.results
+			.iter()
+			.filter(|(seq, _)| !work.attested.contains(seq))
+			.map(|(seq, outcome)| (*seq, outcome.clone()))
+			.collect();
+		for (seq, outcome) in unvoted {
+			let (open, voted) = {
+				let api = self.client.runtime_api();
+				// Votes count until the deadline, also after the proof is finalized.
+				let open = api
+					.proof(at, project, seq)?
+					.is_some_and(|p| p.status != ProofStatus::Expired && number < p.deadline);
+				// After a restart or a reorg our vote may be on the best chain already.
+				(open, api.vote(at, project, seq, me.clone())?.is_some())
+			};
+			if open && !voted {
+				self.attest(at, project, seq, &outcome).await?;
+			}
+			self.work(project)?.attested.insert(seq);
+		}
+		Ok(())
+	}
+
+	/// After a reorg the best chain may number other batches than those run here: from
+	/// the first pending result whose batch is not the one at its number on the new best
+	/// chain, everything runs again (and is voted for again: the old votes were for
+	/// other batches).
+	fn follow_reorg(&mut self, project: ProjectId, at: Hash) -> Result<(), WorkerError> {
+		let client = self.client.clone();
+		let api = client.runtime_api();
+		let work = self.work(project)?;
+		let mut retracted = None;
+		for (seq, outcome) in &work.results {
+			let root = api.batch(at, project, *seq)?.map(|c| c.header.merkle_root);
+			if root != Some(outcome.merkle_root) {
+				retracted = Some(*seq);
+				break;
+			}
+		}
+		let Some(seq) = retracted else { return Ok(()) };
+		work.state.discard_from(seq);
+		work.results.split_off(&seq);
+		work.attested.split_off(&seq);
+		work.next_exec = work.next_exec.min(seq);
+		log::info!(target: "w3b", "project {project}: the best chain changed under batch {seq}: running from it again");
+		Ok(())
 	}
 
 	/// Judges and executes one batch with the context of its commitment.
@@ -103,7 +161,7 @@ impl Worker {
 		header: &BatchHeader,
 		body: &BatchBody,
 		context: Context<BlockNumber>,
-	) -> Result<(Outcome, Vec<w3b_primitives::proof::Output>), WorkerError> {
+	) -> Result<Outcome, WorkerError> {
 		let (project, seq) = (header.project, header.seq);
 		// The context: the state before the block that included the commitment.
 		let before = context.committed_at.saturating_sub(1);
@@ -175,24 +233,26 @@ impl Worker {
 			m.execution_seconds.observe(started.elapsed().as_secs_f64());
 		}
 		let outcome = Outcome {
+			merkle_root: header.merkle_root,
 			output_root: result.output_root,
 			state_root: result.state_root,
 			counted: verdicts.counted.len() as u64,
 			refused: verdicts.refused.clone(),
+			outputs: result.outputs,
 		};
-		Ok((outcome, result.outputs))
+		Ok(outcome)
 	}
 
-	/// Votes for batch `header`'s result.
+	/// Votes for batch `seq`'s result.
 	async fn attest(
 		&mut self,
 		at: Hash,
-		header: &BatchHeader,
-		(outcome, outputs): &(Outcome, Vec<w3b_primitives::proof::Output>),
+		project: ProjectId,
+		seq: u64,
+		outcome: &Outcome,
 	) -> Result<(), WorkerError> {
-		let project = header.project;
 		let mut state_root = outcome.state_root;
-		let mut outputs = Outputs::truncate_from(outputs.clone());
+		let mut outputs = Outputs::truncate_from(outcome.outputs.clone());
 		if self.byzantine.on(project, Attack::WrongRoot) {
 			state_root.0[0] ^= 0xff;
 		}
@@ -202,8 +262,8 @@ impl Worker {
 		}
 		let call: RuntimeCall = pallet_attestations::Call::attest {
 			project,
-			batch_seq: header.seq,
-			merkle_root: header.merkle_root,
+			batch_seq: seq,
+			merkle_root: outcome.merkle_root,
 			state_root,
 			outputs,
 		}
@@ -223,7 +283,7 @@ impl Worker {
 		header: &BatchHeader,
 		body: &BatchBody,
 		committer: &w3b_runtime::AccountId,
-		(outcome, _): &(Outcome, Vec<w3b_primitives::proof::Output>),
+		outcome: &Outcome,
 	) -> Result<(), WorkerError> {
 		let Some((index, reason)) = w3b_worker::verify::first_fault(&outcome.refused) else {
 			return Ok(());

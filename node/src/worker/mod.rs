@@ -91,6 +91,8 @@ pub struct WorkerParams {
 /// The result of a batch run here, until its proof is settled.
 #[derive(Clone, Debug)]
 struct Outcome {
+	/// The batch's Merkle root (a reorg may put another batch under its number).
+	merkle_root: H256,
 	/// The root attested.
 	output_root: H256,
 	/// The state root behind it.
@@ -99,6 +101,8 @@ struct Outcome {
 	counted: u64,
 	/// The others: index in the batch and why they did not count.
 	refused: Vec<(u32, Invalid)>,
+	/// The outputs voted with the root.
+	outputs: Vec<w3b_primitives::proof::Output>,
 }
 
 /// The worker's view of one project.
@@ -116,7 +120,8 @@ struct ProjectWork {
 	next_exec: u64,
 	/// Results of executed batches until they are settled.
 	results: BTreeMap<u64, Outcome>,
-	/// Batches attested (one vote per batch, even if a batch runs again).
+	/// Batches voted for, or whose round closed before this node could vote (one vote
+	/// per batch, even if a batch runs again).
 	attested: BTreeSet<u64>,
 	/// Batches whose finalized state differed from the one computed here, and how many
 	/// times.
@@ -245,6 +250,11 @@ impl Worker {
 	/// Works on every project of the operator's subnets (or on `only`) at best block `at`.
 	async fn on_best_block(&mut self, at: Hash, only: Option<ProjectId>) {
 		let Ok(Some(number)) = self.client.number(at) else { return };
+		// Batches run with the context of blocks read by number from the best chain: `at`
+		// must be on it (a later reorg brings its own notification).
+		if self.client.hash(number).ok().flatten() != Some(at) {
+			return;
+		}
 		let Some(tx) = self.operator() else { return };
 		tx.observe(at, number);
 		let account = tx.account();
@@ -283,10 +293,11 @@ impl Worker {
 		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(()) };
 		let work = self.load_project(project, at, number)?;
 		work.active = info.status == ProjectStatus::Active;
-		if work.halted.is_some() {
+		let halted = work.halted.is_some();
+		self.confirm_commitments(project, at, number).await?;
+		if halted {
 			return Ok(());
 		}
-		self.confirm_commitments(project, at, number).await?;
 		self.execute_committed(project, at, number).await?;
 		self.settle(project, finalized)?;
 		self.apply_retention(project, &info.config.retention);

@@ -24,7 +24,23 @@ impl Worker {
 		project: ProjectId,
 		finalized: Hash,
 	) -> Result<(), WorkerError> {
+		let mut recommit = Vec::new();
+		let settled = self.settle_proofs(project, finalized, &mut recommit);
+		for local in recommit {
+			self.commit_again(project, local)?;
+		}
+		settled
+	}
+
+	fn settle_proofs(
+		&mut self,
+		project: ProjectId,
+		finalized: Hash,
+		recommit: &mut Vec<u64>,
+	) -> Result<(), WorkerError> {
 		let path = self.state_path(project);
+		// A byzantine test node that withholds its bodies does not try again.
+		let withholding = self.byzantine.on(project, super::byzantine::Attack::Withhold);
 		loop {
 			let work = self.work(project)?;
 			let Some((&seq, mine)) = work.results.first_key_value() else { return Ok(()) };
@@ -99,6 +115,15 @@ impl Worker {
 					work.results.remove(&seq);
 					if let Some(kept) = work.kept.get_mut(&seq) {
 						kept.settled = true;
+					}
+					// Ours: its messages never counted. Commit them again (the chain
+					// takes an expired root once more) rather than lose what this node
+					// acknowledged; retention keeps them meanwhile.
+					if let Some(local) = work.local_of.remove(&seq) {
+						work.kept.remove(&seq);
+						if !withholding {
+							recommit.push(local);
+						}
 					}
 					let rerun = work.state.expire(seq);
 					if let Some(first) = rerun.first() {

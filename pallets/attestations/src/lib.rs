@@ -412,6 +412,10 @@ impl<T: Config> ProofInspect for Pallet<T> {
 			&& !Rounds::<T>::contains_key(project, seq)
 	}
 
+	fn is_expired(project: ProjectId, seq: u64) -> bool {
+		Proofs::<T>::get(project, seq).is_some_and(|p| p.status == ProofStatus::Expired)
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	fn settle(project: ProjectId, seq: u64) {
 		Proofs::<T>::insert(

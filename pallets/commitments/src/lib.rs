@@ -17,7 +17,9 @@
 //! the order it includes them, so that several operators ingesting for one project can
 //! commit in the same block without racing for a number. A Merkle root the same operator
 //! already committed for the project is refused ([`RootSeqs`]), so an operator that
-//! resubmits a batch after a restart never commits it twice. Roots are told apart per
+//! resubmits a batch after a restart never commits it twice; once that batch's proof
+//! expired, the operator may commit it again (its messages never counted, and what the
+//! operator acknowledged must not be lost). Roots are told apart per
 //! committer: a member that copies another's root from the transaction pool and commits
 //! it first only commits a batch of its own, it never blocks the honest commitment. A
 //! batch holds at most [`MAX_BATCH_MESSAGES`] messages and [`MAX_BATCH_BYTES`] bytes. A
@@ -208,7 +210,8 @@ pub mod pallet {
 		ProjectNotActive,
 		/// The caller is not in the project's subnet.
 		NotSubnetMember,
-		/// The caller already committed a batch with this Merkle root for the project.
+		/// The caller already committed a batch with this Merkle root for the project, and
+		/// its proof did not expire.
 		BatchAlreadyCommitted,
 		/// A batch has at least one message and its body at least one byte.
 		EmptyBatch,
@@ -224,7 +227,11 @@ pub mod pallet {
 		/// The evidence does not hold: an inclusion proof does not verify against the
 		/// batch's root and count, or the two positions of a duplicate are the same.
 		BadEvidence,
-		/// The message shown counts as of the commitment: the committer is not at fault.
+		/// The evidence shows no fault the chain can pin on the committer: the message counts
+		/// as of the commitment, or it does not for a reason that is not the committer's
+		/// (a revocation or a timestamp window passed before inclusion, a replay), or its
+		/// signature is bad (the Merkle leaves do not bind signatures, so a proof holds for
+		/// any signature).
 		MessageValid,
 	}
 
@@ -267,10 +274,11 @@ pub mod pallet {
 				Error::<T>::NotSubnetMember
 			);
 			let root_key = (committer.clone(), merkle_root);
-			ensure!(
-				!RootSeqs::<T>::contains_key(project, &root_key),
-				Error::<T>::BatchAlreadyCommitted
-			);
+			// Once more only when the earlier commitment expired: its messages never
+			// counted, and the committer must not lose what it acknowledged.
+			if let Some(earlier) = RootSeqs::<T>::get(project, &root_key) {
+				ensure!(T::Proofs::is_expired(project, earlier), Error::<T>::BatchAlreadyCommitted);
+			}
 			ensure!(count > 0 && bytes > 0, Error::<T>::EmptyBatch);
 			ensure!(
 				count <= MAX_BATCH_MESSAGES && bytes <= MAX_BATCH_BYTES,
@@ -356,7 +364,7 @@ pub mod pallet {
 					let device = pallet_projects::Devices::<T>::get(project, message.device);
 					let reason = validity::check(&context, &message, &signature, device.as_ref())
 						.err()
-						.filter(Invalid::is_committer_fault)
+						.filter(Invalid::is_provable_on_chain)
 						.ok_or(Error::<T>::MessageValid)?;
 					(message_hash, reason)
 				}

@@ -83,6 +83,7 @@ thread_local! {
 	static OPENED: RefCell<Vec<BatchHeader>> = const { RefCell::new(Vec::new()) };
 	static PRUNED: RefCell<Vec<(ProjectId, u64)>> = const { RefCell::new(Vec::new()) };
 	static SETTLED: RefCell<BTreeSet<(ProjectId, u64)>> = const { RefCell::new(BTreeSet::new()) };
+	static EXPIRED: RefCell<BTreeSet<(ProjectId, u64)>> = const { RefCell::new(BTreeSet::new()) };
 	static REFUSE_ROUNDS: RefCell<bool> = const { RefCell::new(false) };
 }
 
@@ -135,10 +136,19 @@ impl ProofInspect for TestProofs {
 	fn is_settled(project: ProjectId, seq: u64) -> bool {
 		SETTLED.with(|s| s.borrow().contains(&(project, seq)))
 	}
+	fn is_expired(project: ProjectId, seq: u64) -> bool {
+		EXPIRED.with(|s| s.borrow().contains(&(project, seq)))
+	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn settle(project: ProjectId, seq: u64) {
 		settle(project, seq);
 	}
+}
+
+/// Declares the proof of `(project, seq)` expired (and so settled).
+pub fn expire(project: ProjectId, seq: u64) {
+	settle(project, seq);
+	EXPIRED.with(|s| s.borrow_mut().insert((project, seq)));
 }
 
 /// Declares the proof of `(project, seq)` settled.
