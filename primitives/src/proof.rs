@@ -42,6 +42,12 @@ pub fn output_root(state_root: &H256, outputs: &[Output]) -> H256 {
 	H256(blake2_256(&buf))
 }
 
+/// The root a vote names when the voter could not get the batch's body: a constant no
+/// [`output_root`] can equal (no hash with that function's domain tag).
+pub fn unavailable_root() -> H256 {
+	H256(blake2_256(b"w3b/unavailable/v1"))
+}
+
 /// A committed batch.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,

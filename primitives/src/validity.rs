@@ -96,11 +96,11 @@ impl Invalid {
 	pub fn is_committer_fault(&self) -> bool {
 		matches!(
 			self,
-			Invalid::WrongProject |
-				Invalid::UnknownDevice |
-				Invalid::BadSignature |
-				Invalid::Oversized |
-				Invalid::Duplicate
+			Invalid::WrongProject
+				| Invalid::UnknownDevice
+				| Invalid::BadSignature
+				| Invalid::Oversized
+				| Invalid::Duplicate
 		)
 	}
 
@@ -399,6 +399,19 @@ mod tests {
 			check(&context, &message, &DeviceSignature::Ed25519([0; 64]), Some(&record)),
 			Err(Invalid::BadSignature)
 		);
+	}
+
+	#[test]
+	fn only_what_no_honest_node_acknowledges_is_a_committer_fault() {
+		use Invalid::*;
+		let faults = [WrongProject, UnknownDevice, BadSignature, Oversized, Duplicate];
+		let races = [RevokedDevice, TooOld, TooNew, Replayed, SeqTooOld];
+		assert!(faults.iter().all(Invalid::is_committer_fault));
+		assert!(races.iter().all(|r| !r.is_committer_fault() && !r.is_provable_on_chain()));
+		// A bad signature is the committer's fault but the chain cannot be shown it: the
+		// Merkle leaves do not bind signatures.
+		assert!(!BadSignature.is_provable_on_chain());
+		assert!(faults.iter().filter(|f| **f != BadSignature).all(Invalid::is_provable_on_chain));
 	}
 
 	#[test]

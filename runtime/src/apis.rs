@@ -29,8 +29,7 @@ use w3b_primitives::{
 use crate::{
 	AccountId, Attestations, Aura, Balance, Block, BlockNumber, Commitments, Executive, Grandpa,
 	InherentDataExt, Nonce, Operators, Projects, Runtime, RuntimeCall, RuntimeEvent,
-	RuntimeGenesisConfig,
-	SessionKeys, System, TransactionPayment, VERSION,
+	RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {

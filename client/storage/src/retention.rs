@@ -1,24 +1,17 @@
-//! Retention: which batches of a project may go, and a pruner that lets them go.
+//! Retention: which batches of a project may go, and letting them go.
 //!
-//! A project's retention policy (on chain: maximum age, maximum bytes) decides; only
-//! batches whose proof is settled (finalized or expired) are ever pruned, oldest first,
-//! and never the newest batch. Pruning drops the batch's messages from the message store
-//! and unpins its body in the VFS; its commitment (Merkle root) stays on chain.
-
-use std::{
-	sync::{
-		atomic::{AtomicBool, Ordering},
-		Arc,
-	},
-	thread,
-	time::Duration,
-};
+//! A project's retention policy (on chain: maximum age, maximum bytes) decides
+//! ([`prunable`]); only batches whose proof is settled (finalized or expired) are ever
+//! pruned, oldest first, and never the newest batch. Letting go ([`release`]) unpins the
+//! batches' bodies in the VFS and drops the messages of the batches this node sealed from
+//! the message store; their commitments (Merkle roots) stay on chain. The worker decides
+//! which of its local batches may go (never one still waiting to be committed).
 
 use w3b_primitives::{project::RetentionPolicy, ProjectId};
 
 use crate::{cid::Cid, store::MessageStore, vfs::Vfs};
 
-/// What the pruner knows of one committed batch.
+/// What retention knows of one committed batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchInfo {
 	/// Batch number.
@@ -31,14 +24,6 @@ pub struct BatchInfo {
 	pub cid: Cid,
 	/// Its proof is finalized or expired.
 	pub settled: bool,
-}
-
-/// Where the pruner learns projects, policies and batches (the node reads the chain).
-pub trait RetentionView: Send + Sync {
-	/// Every project with its policy.
-	fn projects(&self) -> Vec<(ProjectId, RetentionPolicy)>;
-	/// The project's batches not pruned yet, oldest first.
-	fn batches(&self, project: ProjectId) -> Vec<BatchInfo>;
 }
 
 /// How many of the oldest `batches` (oldest first) `policy` lets go at `now_ms`: those
@@ -61,79 +46,28 @@ pub fn prunable(policy: &RetentionPolicy, batches: &[BatchInfo], now_ms: u64) ->
 	count
 }
 
-/// One pass over every project: prunes what [`prunable`] allows, unpins the bodies and
-/// collects unpinned blobs. Returns the batches pruned.
-pub fn prune_once(
-	view: &dyn RetentionView,
+/// Lets go of `batches` of `project`: unpins their bodies, drops this node's sealed
+/// local batches up to `local_through` (with their messages) from `store`, and collects
+/// the unpinned bodies. Failures are logged: what was not let go is tried again later.
+pub fn release(
 	store: &dyn MessageStore,
 	vfs: &dyn Vfs,
-	now_ms: u64,
-) -> usize {
-	let mut pruned = 0;
-	for (project, policy) in view.projects() {
-		let batches = view.batches(project);
-		let n = prunable(&policy, &batches, now_ms);
-		let Some(last) = batches[..n].last() else { continue };
-		if let Err(e) = store.prune(project, last.seq) {
-			tracing::warn!(target: "w3b::storage", project, error = %e, "pruning failed");
-			continue;
-		}
-		for batch in &batches[..n] {
-			if let Err(e) = vfs.unpin(&batch.cid) {
-				tracing::warn!(target: "w3b::storage", project, cid = %batch.cid, error = %e, "unpinning failed");
-			}
-		}
-		tracing::info!(target: "w3b::storage", project, batches = n, through = last.seq, "pruned");
-		pruned += n;
-	}
-	if pruned > 0 {
-		if let Err(e) = vfs.collect() {
-			tracing::warn!(target: "w3b::storage", error = %e, "collecting blobs failed");
+	project: ProjectId,
+	batches: &[BatchInfo],
+	local_through: Option<u64>,
+) {
+	for batch in batches {
+		if let Err(e) = vfs.unpin(&batch.cid) {
+			tracing::warn!(target: "w3b::storage", project, seq = batch.seq, error = %e, "unpinning failed");
 		}
 	}
-	pruned
-}
-
-/// Runs [`prune_once`] every `interval` in a background thread until dropped.
-pub struct Pruner {
-	stop: Arc<AtomicBool>,
-	thread: Option<thread::JoinHandle<()>>,
-}
-
-impl Pruner {
-	/// Starts pruning.
-	pub fn start(
-		view: Arc<dyn RetentionView>,
-		store: Arc<dyn MessageStore>,
-		vfs: Arc<dyn Vfs>,
-		interval: Duration,
-		now_ms: fn() -> u64,
-	) -> Self {
-		let stop = Arc::new(AtomicBool::new(false));
-		let flag = stop.clone();
-		let thread = thread::Builder::new()
-			.name("w3b-pruner".into())
-			.spawn(move || {
-				while !flag.load(Ordering::Relaxed) {
-					prune_once(&*view, &*store, &*vfs, now_ms());
-					let mut waited = Duration::ZERO;
-					while waited < interval && !flag.load(Ordering::Relaxed) {
-						thread::sleep(Duration::from_millis(50));
-						waited += Duration::from_millis(50);
-					}
-				}
-			})
-			.expect("spawning the pruner");
-		Pruner { stop, thread: Some(thread) }
-	}
-}
-
-impl Drop for Pruner {
-	fn drop(&mut self) {
-		self.stop.store(true, Ordering::Relaxed);
-		if let Some(thread) = self.thread.take() {
-			let _ = thread.join();
+	if let Some(local) = local_through {
+		if let Err(e) = store.prune(project, local) {
+			tracing::warn!(target: "w3b::storage", project, error = %e, "pruning the message store failed");
 		}
+	}
+	if let Err(e) = vfs.collect() {
+		tracing::warn!(target: "w3b::storage", project, error = %e, "collecting unpinned bodies failed");
 	}
 }
 

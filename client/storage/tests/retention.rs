@@ -1,46 +1,22 @@
-//! The pruner over a real store and VFS: what retention lets go is dropped and unpinned,
-//! nothing unsettled is touched.
+//! Retention over a real store and VFS: what the policy lets go is dropped and unpinned,
+//! nothing unsettled and no pending message is touched.
 
 mod common;
-
-use std::{
-	collections::HashMap,
-	sync::{Arc, Mutex},
-	time::Duration,
-};
 
 use common::stored;
 use w3b_primitives::project::RetentionPolicy;
 use w3b_storage::{
-	retention::{prune_once, BatchInfo, Pruner, RetentionView},
+	retention::{prunable, release, BatchInfo},
 	EmbeddedStore, FsVfs, MessageStore, Vfs,
 };
-
-#[derive(Default)]
-struct View {
-	policies: Vec<(u64, RetentionPolicy)>,
-	batches: Mutex<HashMap<u64, Vec<BatchInfo>>>,
-}
-
-impl RetentionView for View {
-	fn projects(&self) -> Vec<(u64, RetentionPolicy)> {
-		self.policies.clone()
-	}
-	fn batches(&self, project: u64) -> Vec<BatchInfo> {
-		self.batches.lock().unwrap().get(&project).cloned().unwrap_or_default()
-	}
-}
 
 #[test]
 fn retention_drops_settled_old_batches_and_their_bodies_only() {
 	let dir = tempfile::tempdir().unwrap();
-	let store = Arc::new(EmbeddedStore::open(&dir.path().join("store")).unwrap());
-	let vfs = Arc::new(FsVfs::open(&dir.path().join("vfs")).unwrap());
+	let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
+	let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
 	let now = 10_000_000u64;
-	let view = View {
-		policies: vec![(1, RetentionPolicy { max_age_secs: 60, max_bytes: 0 })],
-		..Default::default()
-	};
+	let policy = RetentionPolicy { max_age_secs: 60, max_bytes: 0 };
 	let mut infos = Vec::new();
 	for seq in 0..4u64 {
 		store.append(vec![stored(1, 1, seq + 1, &[seq as u8; 32])]).unwrap();
@@ -61,34 +37,25 @@ fn retention_drops_settled_old_batches_and_their_bodies_only() {
 	}
 	// A pending (unsealed) message must survive whatever happens.
 	store.append(vec![stored(1, 1, 10, b"pending")]).unwrap();
-	view.batches.lock().unwrap().insert(1, infos.clone());
-	let view = Arc::new(view);
 
-	assert_eq!(prune_once(&*view, &*store, &*vfs, now), 2);
+	let count = prunable(&policy, &infos, now);
+	assert_eq!(count, 2, "stops at the unsettled batch");
+	release(&store, &vfs, 1, &infos[..count], Some(infos[count - 1].seq));
 	assert!(store.batch(1, 0).unwrap().is_none() && store.batch(1, 1).unwrap().is_none());
 	assert!(store.batch(1, 2).unwrap().is_some(), "unsettled batch kept");
-	assert!(vfs.get(&infos[0].cid).unwrap().is_none(), "pruned body collected");
+	assert!(vfs.get(&infos[0].cid).unwrap().is_none(), "released body collected");
 	assert!(vfs.get(&infos[2].cid).unwrap().is_some());
 	assert_eq!(store.pending(1).unwrap().len(), 1);
 
-	// Once batch 2 settles, the background pruner takes it (never batch 3, the newest).
-	{
-		let mut batches = view.batches.lock().unwrap();
-		let list = batches.get_mut(&1).unwrap();
-		list.drain(..2);
-		list[0].settled = true;
-	}
-	fn clock() -> u64 {
-		10_000_000
-	}
-	let pruner =
-		Pruner::start(view.clone(), store.clone(), vfs.clone(), Duration::from_millis(20), clock);
-	let deadline = std::time::Instant::now() + Duration::from_secs(10);
-	while store.batch(1, 2).unwrap().is_some() {
-		assert!(std::time::Instant::now() < deadline, "the pruner did not run");
-		std::thread::sleep(Duration::from_millis(20));
-	}
-	drop(pruner);
+	// Once batch 2 settles it goes too, never batch 3 (the newest); a batch this node did
+	// not seal releases its body only.
+	infos[2].settled = true;
+	let rest = &infos[2..];
+	let count = prunable(&policy, rest, now);
+	assert_eq!(count, 1);
+	release(&store, &vfs, 1, &rest[..count], None);
+	assert!(vfs.get(&infos[2].cid).unwrap().is_none());
+	assert!(store.batch(1, 2).unwrap().is_some(), "not this node's to drop");
 	assert!(store.batch(1, 3).unwrap().is_some());
 	assert!(vfs.get(&infos[3].cid).unwrap().is_some());
 	assert_eq!(store.pending(1).unwrap().len(), 1);

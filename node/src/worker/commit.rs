@@ -108,7 +108,13 @@ impl Worker {
 			let seq = api.batch_seq_of_root(at, project, me.clone(), sealed.merkle_root)?;
 			// An expired commitment of ours is one to make again.
 			let seq = match seq {
-				Some(seq) if api.proof(at, project, seq)?.is_some_and(|p| p.status == ProofStatus::Expired) => None,
+				Some(seq)
+					if api
+						.proof(at, project, seq)?
+						.is_some_and(|p| p.status == ProofStatus::Expired) =>
+				{
+					None
+				}
 				seq => seq,
 			};
 			match seq {
@@ -165,9 +171,15 @@ impl Worker {
 	}
 
 	/// Queues local batch `local`, whose commitment expired, to be committed again.
-	pub(super) fn commit_again(&mut self, project: ProjectId, local: u64) -> Result<(), WorkerError> {
+	pub(super) fn commit_again(
+		&mut self,
+		project: ProjectId,
+		local: u64,
+	) -> Result<(), WorkerError> {
 		let (store, vfs, limits) = (self.store.clone(), self.vfs.clone(), self.limits);
-		let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else { return Ok(()) };
+		let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else {
+			return Ok(());
+		};
 		log::warn!(
 			target: "w3b",
 			"project {project}: local batch {local} expired unfinalized: committing its {} messages again",

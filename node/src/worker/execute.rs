@@ -21,6 +21,11 @@ use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
 
 /// Blocks a batch waits before a lagging (byzantine test) node runs it.
 const LAG_BLOCKS: BlockNumber = 3;
+/// Batches after the next one to run whose bodies are fetched ahead.
+const LOOK_AHEAD: u64 = 32;
+/// Fetches of a body that found no peer serving it before the operator votes it
+/// unavailable (each takes up to the protocol's timeout; one is started per block).
+const UNAVAILABLE_AFTER: u32 = 3;
 
 impl Worker {
 	/// Runs the project's batches committed since the last run, in order, reports the
@@ -88,12 +93,63 @@ impl Worker {
 				});
 			}
 			work.results.insert(seq, outcome.clone());
-			if let Err(e) = self.report(at, &header, &body, &commitment.committer, &outcome).await
-			{
+			if let Err(e) = self.report(at, &header, &body, &commitment.committer, &outcome).await {
 				log::warn!(target: "w3b", "project {project}: batch {seq}: {e}");
 			}
 		}
+		self.look_ahead(project, at, number, next_batch).await?;
 		self.vote(project, at, number).await
+	}
+
+	/// Fetches the bodies of the next batches ahead of running them, and votes a body
+	/// unavailable once nobody served it [`UNAVAILABLE_AFTER`] times: whether a body can
+	/// be had does not depend on the state, so a batch nobody serves expires within a
+	/// few blocks without waiting for the batches before it.
+	async fn look_ahead(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+		next_batch: u64,
+	) -> Result<(), WorkerError> {
+		let first = self.work(project)?.next_exec;
+		for seq in first..next_batch.min(first + LOOK_AHEAD) {
+			if self.work(project)?.attested.contains(&seq) {
+				continue;
+			}
+			let (commitment, proof) = {
+				let api = self.client.runtime_api();
+				(api.batch(at, project, seq)?, api.proof(at, project, seq)?)
+			};
+			let (Some(commitment), Some(proof)) = (commitment, proof) else { continue };
+			let Ok(cid) = Cid::from_bytes(&commitment.header.cid) else { continue };
+			if proof.status != ProofStatus::Pending || number >= proof.deadline {
+				self.fetches.forget(&cid);
+				continue;
+			}
+			if self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
+				continue;
+			}
+			if self.fetches.failures(&cid) < UNAVAILABLE_AFTER {
+				self.fetches.request(&commitment.header);
+				continue;
+			}
+			log::warn!(
+				target: "w3b",
+				"project {project}: nobody served the body of batch {seq} (committed by {}): voting it unavailable",
+				commitment.committer
+			);
+			let call: RuntimeCall = pallet_attestations::Call::attest_unavailable {
+				project,
+				batch_seq: seq,
+				merkle_root: commitment.header.merkle_root,
+			}
+			.into();
+			self.submit(at, call, "an unavailability vote").await?;
+			self.fetches.forget(&cid);
+			self.work(project)?.attested.insert(seq);
+		}
+		Ok(())
 	}
 
 	/// Votes for each result run here whose round is open and holds no vote of this

@@ -3,7 +3,10 @@
 //! task with the protocol's deadline; the worker hears when a body arrived and tries
 //! again on a later block when none did.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+	collections::{HashMap, HashSet},
+	sync::Arc,
+};
 
 use tokio::sync::mpsc;
 use w3b_primitives::{BatchHeader, ProjectId};
@@ -16,6 +19,8 @@ pub struct Fetches {
 	fetcher: BatchFetcher,
 	vfs: Arc<dyn Vfs>,
 	in_flight: HashSet<Cid>,
+	/// Fetches of a body that ended without it, until it arrives.
+	failures: HashMap<Cid, u32>,
 	done_tx: mpsc::UnboundedSender<(ProjectId, Cid, bool)>,
 	done_rx: mpsc::UnboundedReceiver<(ProjectId, Cid, bool)>,
 }
@@ -24,7 +29,14 @@ impl Fetches {
 	/// No fetch under way yet.
 	pub fn new(fetcher: BatchFetcher, vfs: Arc<dyn Vfs>) -> Self {
 		let (done_tx, done_rx) = mpsc::unbounded_channel();
-		Fetches { fetcher, vfs, in_flight: HashSet::new(), done_tx, done_rx }
+		Fetches {
+			fetcher,
+			vfs,
+			in_flight: HashSet::new(),
+			failures: HashMap::new(),
+			done_tx,
+			done_rx,
+		}
 	}
 
 	/// Starts fetching the body of `header` unless a fetch of it is under way. The body
@@ -56,9 +68,22 @@ impl Fetches {
 	pub async fn next(&mut self) -> Option<ProjectId> {
 		let (project, cid, found) = self.done_rx.recv().await?;
 		self.in_flight.remove(&cid);
-		if !found {
+		if found {
+			self.failures.remove(&cid);
+		} else {
+			*self.failures.entry(cid).or_default() += 1;
 			log::info!(target: "w3b", "project {project}: no peer served body {cid} yet");
 		}
 		found.then_some(project)
+	}
+
+	/// How many fetches of `cid` ended without the body.
+	pub fn failures(&self, cid: &Cid) -> u32 {
+		self.failures.get(cid).copied().unwrap_or(0)
+	}
+
+	/// Forgets `cid`'s failures (its round is over).
+	pub fn forget(&mut self, cid: &Cid) {
+		self.failures.remove(cid);
 	}
 }

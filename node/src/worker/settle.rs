@@ -179,13 +179,11 @@ impl Worker {
 		if count == 0 {
 			return;
 		}
-		for batch in &kept[..count] {
+		let released = &kept[..count];
+		for batch in released {
 			work.kept.remove(&batch.seq);
-			if let Err(e) = self.vfs.unpin(&batch.cid) {
-				log::warn!(target: "w3b", "project {project}: unpinning batch {}: {e}", batch.seq);
-			}
 		}
-		let through = kept[count - 1].seq;
+		let through = released[released.len() - 1].seq;
 		// Never a local batch still waiting for inclusion: a resubmission re-reads its
 		// messages from the store.
 		let local_through =
@@ -197,14 +195,7 @@ impl Worker {
 			});
 		work.local_of = work.local_of.split_off(&(through + 1));
 		work.attested = work.attested.split_off(&(through + 1));
-		if let Some(local) = local_through {
-			if let Err(e) = self.store.prune(project, local) {
-				log::warn!(target: "w3b", "project {project}: pruning the message store: {e}");
-			}
-		}
-		if let Err(e) = self.vfs.collect() {
-			log::warn!(target: "w3b", "project {project}: collecting unpinned bodies: {e}");
-		}
+		w3b_storage::retention::release(&*self.store, &*self.vfs, project, released, local_through);
 		log::debug!(target: "w3b", "project {project}: retention let go of batches through {through}");
 	}
 }

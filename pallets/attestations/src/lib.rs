@@ -56,12 +56,17 @@ pub use pallet::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
-use frame_support::{traits::Get, BoundedVec};
+use frame_support::{
+	dispatch::{DispatchResultWithPostInfo, Pays},
+	ensure,
+	traits::Get,
+	BoundedVec,
+};
 use sp_core::H256;
 use sp_runtime::{traits::Saturating, DispatchResult};
 use w3b_primitives::{
 	operator::MaxSubnetSize,
-	proof::{output_root, quorum, Outputs, Proof, ProofStatus},
+	proof::{output_root, quorum, unavailable_root, Outputs, Proof, ProofStatus},
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
 	BatchHeader, ProjectId,
 };
@@ -172,6 +177,15 @@ pub mod pallet {
 			/// Whether it named the finalized root (and was paid).
 			agreed: bool,
 		},
+		/// A quorum of the subnet could not get the batch's body: it expires at once.
+		BodyUnavailable {
+			/// The project.
+			project: ProjectId,
+			/// The batch.
+			batch_seq: u64,
+			/// Votes received.
+			votes: u32,
+		},
 		/// The deadline passed without a quorum.
 		ProofExpired {
 			/// The project.
@@ -244,54 +258,134 @@ pub mod pallet {
 			outputs: Outputs,
 		) -> DispatchResultWithPostInfo {
 			let operator = ensure_signed(origin)?;
-			let mut proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
-			ensure!(proof.merkle_root == merkle_root, Error::<T>::WrongBatch);
-			ensure!(proof.status != ProofStatus::Expired, Error::<T>::ProofExpired);
-			let mut round =
-				Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
-			ensure!(round.voters.contains(&operator), Error::<T>::NotEligible);
-			ensure!(
-				!round.votes.iter().any(|(voter, _)| voter == &operator),
-				Error::<T>::AlreadyAttested
-			);
-			let output_root = output_root(&state_root, &outputs);
-			// Cannot exceed its bound: only voters vote, once each.
-			round
-				.votes
-				.try_push((operator.clone(), output_root))
-				.map_err(|_| Error::<T>::NotEligible)?;
-			Self::deposit_event(Event::Attested {
+			Self::record_vote(
+				operator,
 				project,
 				batch_seq,
-				operator: operator.clone(),
-				output_root,
-			});
+				merkle_root,
+				Verdict::Ran { state_root, outputs },
+			)
+		}
 
-			let voters = round.voters.len() as u32;
-			if proof.status == ProofStatus::Pending {
-				let agreeing: Vec<T::AccountId> = round
-					.votes
-					.iter()
-					.filter(|(_, root)| root == &output_root)
-					.map(|(voter, _)| voter.clone())
-					.collect();
-				if agreeing.len() as u32 >= quorum(proof.subnet_size) {
+		/// Attests that the operator could not get the body of batch `batch_seq` of
+		/// `project` (whose Merkle root is `merkle_root`) from anyone: a vote for
+		/// [`unavailable_root`]. When a quorum says so the batch expires at once
+		/// ([`Event::BodyUnavailable`]), so that a batch nobody serves holds up the
+		/// project's later batches for a few blocks, not for its whole round; its messages
+		/// never count, and an honest committer commits them again.
+		///
+		/// Same origin and rules as [`Pallet::attest`] (one vote per batch: a body that
+		/// arrives later does not let the operator vote again), and weighs no more. Emits
+		/// [`Event::Attested`], and [`Event::BodyUnavailable`] or
+		/// [`Event::LateAttestation`]. Errors: those of [`Pallet::attest`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(<T as Config>::WeightInfo::attest(<MaxSubnetSize as Get<u32>>::get()))]
+		pub fn attest_unavailable(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			batch_seq: u64,
+			merkle_root: H256,
+		) -> DispatchResultWithPostInfo {
+			let operator = ensure_signed(origin)?;
+			Self::record_vote(operator, project, batch_seq, merkle_root, Verdict::Unavailable)
+		}
+	}
+}
+
+/// What an operator found running a batch.
+enum Verdict {
+	/// It ran it: the state it left and its outputs.
+	Ran {
+		/// The project's state root after the batch.
+		state_root: H256,
+		/// The batch's outputs.
+		outputs: Outputs,
+	},
+	/// It could not get the body.
+	Unavailable,
+}
+
+impl<T: Config> Pallet<T> {
+	/// Records `operator`'s vote for batch `batch_seq` and settles the proof when the vote
+	/// completes a quorum.
+	fn record_vote(
+		operator: T::AccountId,
+		project: ProjectId,
+		batch_seq: u64,
+		merkle_root: H256,
+		verdict: Verdict,
+	) -> DispatchResultWithPostInfo {
+		let mut proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
+		ensure!(proof.merkle_root == merkle_root, Error::<T>::WrongBatch);
+		ensure!(proof.status != ProofStatus::Expired, Error::<T>::ProofExpired);
+		let mut round =
+			Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
+		ensure!(round.voters.contains(&operator), Error::<T>::NotEligible);
+		ensure!(
+			!round.votes.iter().any(|(voter, _)| voter == &operator),
+			Error::<T>::AlreadyAttested
+		);
+		let voted_root = match &verdict {
+			Verdict::Ran { state_root, outputs } => output_root(state_root, outputs),
+			Verdict::Unavailable => unavailable_root(),
+		};
+		// Cannot exceed its bound: only voters vote, once each.
+		round
+			.votes
+			.try_push((operator.clone(), voted_root))
+			.map_err(|_| Error::<T>::NotEligible)?;
+		Self::deposit_event(Event::Attested {
+			project,
+			batch_seq,
+			operator: operator.clone(),
+			output_root: voted_root,
+		});
+
+		let voters = round.voters.len() as u32;
+		let weight = <T as Config>::WeightInfo::attest(voters);
+		if proof.status == ProofStatus::Pending {
+			let agreeing: Vec<T::AccountId> = round
+				.votes
+				.iter()
+				.filter(|(_, root)| root == &voted_root)
+				.map(|(voter, _)| voter.clone())
+				.collect();
+			if (agreeing.len() as u32) < quorum(proof.subnet_size) {
+				Proofs::<T>::insert(project, batch_seq, proof);
+				Rounds::<T>::insert(project, batch_seq, round);
+				return Ok((Some(weight), Pays::No).into());
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			proof.settled_at = Some(now);
+			match verdict {
+				Verdict::Unavailable => {
+					proof.status = ProofStatus::Expired;
+					Self::deposit_event(Event::BodyUnavailable {
+						project,
+						batch_seq,
+						votes: round.votes.len() as u32,
+					});
+					// The round is over: no vote counts any more.
+					Proofs::<T>::insert(project, batch_seq, proof);
+					Rounds::<T>::remove(project, batch_seq);
+					return Ok((Some(weight), Pays::No).into());
+				}
+				Verdict::Ran { state_root, outputs } => {
 					proof.status = ProofStatus::Finalized;
-					proof.output_root = Some(output_root);
+					proof.output_root = Some(voted_root);
 					proof.state_root = Some(state_root);
 					proof.outputs = outputs;
 					proof.agreed = agreeing.len() as u32;
-					proof.settled_at = Some(frame_system::Pallet::<T>::block_number());
 					let dissenters = round
 						.votes
 						.iter()
-						.filter(|(_, root)| root != &output_root)
+						.filter(|(_, root)| root != &voted_root)
 						.map(|(voter, _)| voter.clone())
 						.collect();
 					Self::deposit_event(Event::ProofFinalized {
 						project,
 						batch_seq,
-						output_root,
+						output_root: voted_root,
 						agreed: proof.agreed,
 						dissenters,
 					});
@@ -302,29 +396,24 @@ pub mod pallet {
 						proof.subnet_size,
 					);
 				}
-			} else {
-				// Finalized (expired proofs were refused above): a late vote.
-				let agreed = proof.output_root == Some(output_root);
-				if agreed {
-					proof.agreed += 1;
-					pallet_operators::Pallet::<T>::pay_rewards(
-						project,
-						batch_seq,
-						core::slice::from_ref(&operator),
-						proof.subnet_size,
-					);
-				}
-				Self::deposit_event(Event::LateAttestation {
+			}
+		} else {
+			// Finalized (expired proofs were refused above): a late vote.
+			let agreed = proof.output_root == Some(voted_root);
+			if agreed {
+				proof.agreed += 1;
+				pallet_operators::Pallet::<T>::pay_rewards(
 					project,
 					batch_seq,
-					operator,
-					agreed,
-				});
+					core::slice::from_ref(&operator),
+					proof.subnet_size,
+				);
 			}
-			Proofs::<T>::insert(project, batch_seq, proof);
-			Rounds::<T>::insert(project, batch_seq, round);
-			Ok((Some(<T as Config>::WeightInfo::attest(voters)), Pays::No).into())
+			Self::deposit_event(Event::LateAttestation { project, batch_seq, operator, agreed });
 		}
+		Proofs::<T>::insert(project, batch_seq, proof);
+		Rounds::<T>::insert(project, batch_seq, round);
+		Ok((Some(weight), Pays::No).into())
 	}
 }
 

@@ -536,3 +536,76 @@ fn quorum_holds_for_every_vote_pattern() {
 		}
 	});
 }
+
+/// `who` says it could not get batch `seq`'s body.
+fn unavailable(who: u64, project: ProjectId, seq: u64) -> DispatchResultWithPostInfo {
+	Attestations::attest_unavailable(RuntimeOrigin::signed(who), project, seq, merkle(seq))
+}
+
+#[test]
+fn a_body_a_quorum_cannot_get_expires_at_once() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let withheld = commit(p);
+		let next = commit(p);
+		// Two honest operators cannot fetch it: not a quorum yet.
+		assert_ok!(unavailable(OPERATORS[0], p, withheld));
+		assert_ok!(unavailable(OPERATORS[1], p, withheld));
+		assert_eq!(proof(p, withheld).status, ProofStatus::Pending);
+		// Its committer (operator 3) says nothing; the third honest one completes it.
+		assert_ok!(unavailable(OPERATORS[2], p, withheld));
+		System::assert_last_event(
+			Event::BodyUnavailable { project: p, batch_seq: withheld, votes: 3 }.into(),
+		);
+		let settled = proof(p, withheld);
+		assert_eq!(
+			(settled.status, settled.settled_at, settled.output_root),
+			(ProofStatus::Expired, Some(1), None)
+		);
+		assert!(Rounds::<Test>::get(p, withheld).is_none(), "the round is over");
+		assert_noop!(vote(OPERATORS[3], p, withheld, GOOD), Error::<Test>::ProofExpired);
+		// The next batch is not affected, and nobody was paid for the expired one.
+		let before = balance(OPERATORS[0]);
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote(*o, p, next, GOOD));
+		}
+		assert_eq!(proof(p, next).status, ProofStatus::Finalized);
+		assert_eq!(balance(OPERATORS[0]) - before, REWARD / 4);
+	});
+}
+
+#[test]
+fn a_minority_saying_unavailable_changes_nothing() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		// A lying operator claims it could not get a body everyone has: a dissent.
+		assert_ok!(unavailable(OPERATORS[3], p, seq));
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote(*o, p, seq, GOOD));
+		}
+		System::assert_has_event(
+			Event::ProofFinalized {
+				project: p,
+				batch_seq: seq,
+				output_root: root_of(GOOD),
+				agreed: 3,
+				dissenters: vec![OPERATORS[3]],
+			}
+			.into(),
+		);
+		// One vote per operator, whatever its kind; a late "unavailable" is a dissent.
+		assert_noop!(unavailable(OPERATORS[0], p, seq), Error::<Test>::AlreadyAttested);
+		assert_noop!(
+			Attestations::attest_unavailable(
+				RuntimeOrigin::signed(OPERATORS[0]),
+				p,
+				seq,
+				merkle(9)
+			),
+			Error::<Test>::WrongBatch
+		);
+		assert_noop!(unavailable(OPERATORS[5], p, seq), Error::<Test>::NotEligible);
+		assert_ne!(unavailable_root(), root_of(GOOD));
+	});
+}

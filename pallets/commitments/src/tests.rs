@@ -500,7 +500,10 @@ fn report_invalid_batch_never_blames_a_committer_for_a_revocation() {
 		System::set_block_number(3);
 		// Revoked in block 2, batch committed in block 3.
 		let m = message(p, &key(&early), 1);
-		assert_eq!(reason_of(p, m.clone(), sign(&early, &m)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&early, &m)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 		// Revoked in the commitment's block or after it: its message counts.
 		let before = message(p, &key(&late), 1);
 		let before_hashes = [before.hash()];
@@ -529,7 +532,10 @@ fn report_invalid_batch_never_blames_a_committer_for_a_revocation() {
 		);
 		// Batches committed after the revocation's block do not count it.
 		let m3 = message(p, &key(&late), 3);
-		assert_eq!(reason_of(p, m3.clone(), sign(&late, &m3)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, m3.clone(), sign(&late, &m3)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 	});
 }
 
@@ -542,15 +548,24 @@ fn report_invalid_batch_cannot_show_a_bad_signature() {
 		let device = pair(1);
 		let m = message(p, &key(&device), 1);
 		// Another key's signature.
-		assert_eq!(reason_of(p, m.clone(), sign(&pair(9), &m)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&pair(9), &m)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 		// The device's signature of another message.
 		let m = message(p, &key(&device), 2);
 		let other = message(p, &key(&device), 3);
-		assert_eq!(reason_of(p, m.clone(), sign(&device, &other)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&device, &other)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 		// The right bytes on another curve.
 		let m = message(p, &key(&device), 4);
 		let DeviceSignature::Ed25519(bytes) = sign(&device, &m) else { unreachable!() };
-		assert_eq!(reason_of(p, m, DeviceSignature::Sr25519(bytes)), Err(Error::<Test>::MessageValid.into()));
+		assert_eq!(
+			reason_of(p, m, DeviceSignature::Sr25519(bytes)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 	});
 }
 
