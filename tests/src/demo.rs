@@ -27,6 +27,9 @@ use crate::{wait_rpc, Result, Rpc};
 
 /// What the demo project looks like.
 pub struct ProjectSpec {
+	/// The account that creates and owns the project (better not an operator: a
+	/// validator's worker signs with its dev account too, and their nonces race).
+	pub owner: Sr25519Keyring,
 	/// Unique name.
 	pub name: String,
 	/// The applet's WASM (its `start` handler gets every event).
@@ -43,11 +46,11 @@ pub struct ProjectSpec {
 	pub retain_secs: u64,
 }
 
-/// Creates the project as Alice, uploads and registers its applet, registers the
+/// Creates the project as its owner, uploads and registers its applet, registers the
 /// devices and the operators and has them join; returns the project id once it is Active
 /// with every device registered.
 pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result<ProjectId> {
-	use Sr25519Keyring::Alice;
+	let owner = spec.owner;
 	let env = spec
 		.env
 		.iter()
@@ -66,7 +69,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 		..Default::default()
 	};
 	rpc.submit(
-		Alice,
+		owner,
 		pallet_projects::Call::create_project {
 			name: spec.name.as_bytes().to_vec().try_into().map_err(|_| "name too long")?,
 			metadata: Default::default(),
@@ -79,7 +82,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 	let hash = code_hash(&spec.code);
 	let known = rpc.call("w3b_getCodeInfo", json!([hash]))?;
 	if known.is_null() {
-		rpc.submit(Alice, pallet_projects::Call::upload_code { code: spec.code.clone() }.into())?;
+		rpc.submit(owner, pallet_projects::Call::upload_code { code: spec.code.clone() }.into())?;
 		wait_rpc(rpc, "w3b_getCodeInfo", json!([hash]), timeout, |v| !v.is_null());
 	}
 	let strategies = vec![Strategy {
@@ -87,7 +90,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 		handler: b"start".to_vec().try_into().expect("short"),
 	}];
 	rpc.submit(
-		Alice,
+		owner,
 		pallet_projects::Call::register_applet {
 			project,
 			name: b"main".to_vec().try_into().expect("short"),
@@ -99,12 +102,12 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 	for device in &spec.devices {
 		let key = DeviceKey::Ed25519(device.public().0);
 		rpc.submit(
-			Alice,
+			owner,
 			pallet_projects::Call::register_device { project, key, did: None }.into(),
 		)?;
 	}
 	rpc.submit(
-		Alice,
+		owner,
 		pallet_operators::Call::fund_reward_pool { project, amount: 1_000 * UNIT }.into(),
 	)?;
 	for operator in &spec.operators {

@@ -352,7 +352,7 @@ impl Rpc {
 		let mut attempts = 0;
 		loop {
 			match self.submit_once(signer, call.clone()) {
-				Err(e) if attempts < 10 && nonce_taken(&e.to_string()) => {
+				Err(e) if attempts < 40 && nonce_taken(&e.to_string()) => {
 					attempts += 1;
 					thread::sleep(Duration::from_millis(500));
 				}

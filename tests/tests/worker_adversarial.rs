@@ -24,7 +24,7 @@ use std::{
 use codec::Encode;
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
-use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave, Ferdie};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Counters, ProjectSpec, Publisher, Transport},
 	metric,
@@ -104,6 +104,7 @@ fn no_minority_operator_can_bend_a_proof() {
 	let mut project_devices = Vec::new();
 	for (expected, name) in names.iter().enumerate() {
 		let spec = ProjectSpec {
+			owner: Ferdie,
 			name: (*name).into(),
 			code: applets::applet_code(if *name == "poison" { "alert" } else { "counter" }),
 			env: vec![("THRESHOLD".into(), "25".into())],
@@ -148,7 +149,7 @@ fn no_minority_operator_can_bend_a_proof() {
 	std::thread::sleep(Duration::from_secs(8));
 	let new_code = applets::applet_code("alert");
 	alice
-		.submit(Alice, pallet_projects::Call::upload_code { code: new_code.clone() }.into())
+		.submit(Ferdie, pallet_projects::Call::upload_code { code: new_code.clone() }.into())
 		.unwrap_or_else(|e| fail(&e));
 	let new_hash = code_hash(&new_code);
 	wait_rpc(&alice, "w3b_getCodeInfo", json!([new_hash]), TIMEOUT, |v| !v.is_null());
@@ -158,7 +159,7 @@ fn no_minority_operator_can_bend_a_proof() {
 	}];
 	alice
 		.submit(
-			Alice,
+			Ferdie,
 			pallet_projects::Call::upgrade_applet {
 				project: 5,
 				applet: 0,
@@ -267,6 +268,21 @@ fn no_minority_operator_can_bend_a_proof() {
 	// 6: a message sent to two nodes and replayed to a third counts once.
 	assert_eq!(counted_everywhere(6), replay_sent.len() as u64, "project 6");
 	assert!(counted(ports[0], 6, "replayed") > 0);
+
+	for (p, name) in names.iter().enumerate() {
+		let status = |s: &str| proofs[p].iter().filter(|x| x["status"] == s).count();
+		println!(
+			"[worker_adversarial] project {p} ({name}): {} batches, {} finalized, {} expired; {} messages counted, refused: {}",
+			proofs[p].len(),
+			status("Finalized"),
+			status("Expired"),
+			counted(ports[0], p as u64, "counted"),
+			["unknown_device", "bad_signature", "duplicate", "replayed"]
+				.map(|r| format!("{r} {}", counted(ports[0], p as u64, r)))
+				.join(", "),
+		);
+	}
+	println!("[worker_adversarial] {reported} batches of project 0 reported, all Dave's");
 
 	// Nothing held up the projects whose bodies were all served.
 	for p in [0, 1, 4, 5, 6] {

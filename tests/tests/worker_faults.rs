@@ -55,6 +55,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	let mut registered = devices.clone();
 	registered.push(committer_device);
 	let spec = ProjectSpec {
+		owner: sp_keyring::Sr25519Keyring::Eve,
 		name: "faults".into(),
 		code: applets::applet_code("counter"),
 		env: vec![],
@@ -69,6 +70,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	// Ferdie's worker, so Bob's vote waits for a quorum (2 of 2) that never comes.
 	let stalled_device = ed25519::Pair::generate().0;
 	let stalled_spec = ProjectSpec {
+		owner: sp_keyring::Sr25519Keyring::Eve,
 		name: "stalled".into(),
 		code: applets::applet_code("counter"),
 		env: vec![],

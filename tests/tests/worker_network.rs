@@ -65,6 +65,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let mut registered = devices.clone();
 	registered.push(rpc_device);
 	let spec = ProjectSpec {
+		owner: sp_keyring::Sr25519Keyring::Ferdie,
 		name: "weather".into(),
 		code: applets::applet_code("alert"),
 		env: vec![("THRESHOLD".into(), "30".into())],

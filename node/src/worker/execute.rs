@@ -272,10 +272,10 @@ impl Worker {
 		let verdicts = &executed.verdicts;
 		log::info!(
 			target: "w3b",
-			"⚙️  project {project}: batch {seq}: {} of {} messages count, {} events ({failed} failed) in {:?}: {}",
+			"⚙️  project {project}: batch {seq} ran {} events ({failed} failed) over {} of {} messages in {:?}: {}",
+			result.events.len(),
 			verdicts.counted.len(),
 			body.messages.len(),
-			result.events.len(),
 			started.elapsed(),
 			result.output_root
 		);

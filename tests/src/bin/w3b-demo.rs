@@ -86,6 +86,7 @@ fn main() -> Result<()> {
 		devices.len()
 	);
 	let spec = ProjectSpec {
+		owner: sp_keyring::Sr25519Keyring::Ferdie,
 		name,
 		code,
 		env: vec![("THRESHOLD".into(), "32".into())],
