@@ -36,7 +36,9 @@ cleanup() {
 	wait 2>/dev/null || true
 	echo "[local-net] stopped; logs are in $net_dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Stopped by a signal: clean up and end quietly (no more status lines).
+trap 'exit 0' INT TERM
 
 # Validators need a persistent libp2p key; these are fixed (0x..01 for Alice, 0x..02
 # for Bob, ...) so that Alice's peer id, the others' bootnode, is known in advance.

@@ -62,8 +62,13 @@ pub async fn serve(
 ) {
 	while let Ok(request) = requests.recv().await {
 		let result = match Cid::from_bytes(&request.payload) {
-			Ok(cid) if withheld.read().expect("withheld lock").contains(&cid) => Ok(Vec::new()),
-			Ok(cid) => Ok(vfs.get(&cid).ok().flatten().unwrap_or_default()),
+			Ok(cid) if withheld.read().is_ok_and(|w| w.contains(&cid)) => Ok(Vec::new()),
+			Ok(cid) => {
+				// A body is up to 32 MiB read from disk: off the async runtime.
+				let vfs = vfs.clone();
+				let read = tokio::task::spawn_blocking(move || vfs.get(&cid)).await;
+				Ok(read.ok().and_then(Result::ok).flatten().unwrap_or_default())
+			}
 			Err(_) => Err(()),
 		};
 		let reputation_changes = match result {
@@ -116,8 +121,9 @@ impl BatchFetcher {
 		while let Some((peer, answer)) = asked.next().await {
 			match answer {
 				Ok((body, _)) if body.is_empty() => {}
-				Ok((body, _)) => match w3b_storage::check_body(header, &body) {
-					Ok(_) => return Some(body),
+				// Hashing and decoding up to 32 MiB: off the async runtime.
+				Ok((body, _)) => match check_off_runtime(header, body).await {
+					Ok(body) => return Some(body),
 					Err(e) => {
 						log::warn!(target: "w3b", "peer {peer} answered {cid} wrong: {e}");
 						self.network.report_peer(
@@ -131,4 +137,15 @@ impl BatchFetcher {
 		}
 		None
 	}
+}
+
+/// Checks `body` against the commitment `header` on a blocking thread.
+async fn check_off_runtime(
+	header: &BatchHeader,
+	body: Vec<u8>,
+) -> Result<Vec<u8>, w3b_storage::BodyError> {
+	let header = header.clone();
+	tokio::task::spawn_blocking(move || w3b_storage::check_body(&header, &body).map(|_| body))
+		.await
+		.unwrap_or(Err(w3b_storage::BodyError::Undecodable))
 }

@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-11-23, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-01, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -53,9 +53,9 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attestations::Proofs` (r:1 w:1)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16540), added: 19015, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16573), added: 19048, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:1 w:1)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(10286), added: 12761, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(6188), added: 8663, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:44 w:44)
@@ -63,12 +63,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn attest(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `550 + s * (182 ±0)`
-		//  Estimated: `20005 + s * (1736 ±5)`
-		// Minimum execution time: 659_887_000 picoseconds.
-		Weight::from_parts(541_100_336, 20005)
-			// Standard Error: 314_338
-			.saturating_add(Weight::from_parts(200_459_634, 0).saturating_mul(s.into()))
+		//  Measured:  `538 + s * (160 ±0)`
+		//  Estimated: `20038 + s * (1736 ±5)`
+		// Minimum execution time: 707_385_000 picoseconds.
+		Weight::from_parts(595_847_325, 20038)
+			// Standard Error: 308_652
+			.saturating_add(Weight::from_parts(214_741_107, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -78,31 +78,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:256 w:256)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(10286), added: 12761, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(6188), added: 8663, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Proofs` (r:256 w:256)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16540), added: 19015, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16573), added: 19048, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 256]`.
 	fn close_rounds(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6345 + r * (119 ±0)`
-		//  Estimated: `7575 + r * (19015 ±0)`
-		// Minimum execution time: 50_552_000 picoseconds.
-		Weight::from_parts(69_594_811, 7575)
-			// Standard Error: 108_874
-			.saturating_add(Weight::from_parts(88_424_937, 0).saturating_mul(r.into()))
+		//  Measured:  `6281 + r * (119 ±0)`
+		//  Estimated: `7575 + r * (19048 ±0)`
+		// Minimum execution time: 55_001_000 picoseconds.
+		Weight::from_parts(56_330_000, 7575)
+			// Standard Error: 62_094
+			.saturating_add(Weight::from_parts(97_266_712, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 19015).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 19048).saturating_mul(r.into()))
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn attest(s: u32, ) -> Weight {
-		Weight::from_parts(541_100_336, 20005)
-			.saturating_add(Weight::from_parts(200_459_634, 0).saturating_mul(s.into()))
+		Weight::from_parts(595_847_325, 20038)
+			.saturating_add(Weight::from_parts(214_741_107, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -110,12 +110,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
 	}
 	fn close_rounds(r: u32, ) -> Weight {
-		Weight::from_parts(69_594_811, 7575)
-			.saturating_add(Weight::from_parts(88_424_937, 0).saturating_mul(r.into()))
+		Weight::from_parts(56_330_000, 7575)
+			.saturating_add(Weight::from_parts(97_266_712, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 19015).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 19048).saturating_mul(r.into()))
 	}
 }

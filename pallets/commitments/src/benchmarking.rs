@@ -102,11 +102,12 @@ mod benchmarks {
 		assert_eq!(OldestRetained::<T>::get(project), u64::from(p));
 	}
 
-	/// The costliest accepted report: [`Evidence::Invalid`] with the largest message
-	/// (hashed), its inclusion proof in a batch of [`MAX_BATCH_MESSAGES`] (15 siblings,
-	/// the most such a batch has), a registered secp256k1 device (the costliest
+	/// The costliest report, accepted or refused: [`Evidence::Invalid`] with the largest
+	/// message (hashed), its inclusion proof in a batch of [`MAX_BATCH_MESSAGES`] (15
+	/// siblings, the most such a batch has), a registered secp256k1 device (the costliest
 	/// signature check) and a signature that recovers another key, so that every check
-	/// runs and the last one refuses the message ([`Invalid::BadSignature`]).
+	/// runs and the last one finds [`Invalid::BadSignature`], which the chain cannot pin
+	/// on the committer ([`Error::MessageValid`]). An accepted report stops earlier.
 	#[benchmark]
 	fn report_invalid_batch() {
 		let operator: T::AccountId = account("operator", 0, SEED);
@@ -131,14 +132,16 @@ mod benchmarks {
 			payload: alloc::vec![0xab; MAX_PAYLOAD],
 			encrypted: false,
 		};
-		let mut hashes: Vec<H256> =
-			(1..MAX_BATCH_MESSAGES as u64).map(H256::from_low_u64_be).collect();
+		// Other leaves: any distinct hashes (`from_low_u64_be` is not in the no_std build).
+		let mut hashes: Vec<H256> = (1..MAX_BATCH_MESSAGES)
+			.map(|i| H256(sp_io::hashing::blake2_256(&i.to_le_bytes())))
+			.collect();
 		hashes.insert(0, message.hash());
 		let proof = merkle_proof(&hashes, 0).expect("leaf 0 exists");
 		assert_eq!(proof.siblings.len(), 15);
 		let seq = NextBatchSeq::<T>::get(project);
 		Pallet::<T>::commit_batch(
-			RawOrigin::Signed(operator.clone()).into(),
+			RawOrigin::Signed(operator).into(),
 			project,
 			merkle_root(&hashes),
 			MAX_BATCH_MESSAGES,
@@ -146,12 +149,14 @@ mod benchmarks {
 			cid(),
 		)
 		.expect("committed");
-		let message_hash = message.hash();
 		let reporter: T::AccountId = account("reporter", 0, SEED);
 		#[cfg(test)]
 		assert!(
-			sp_io::crypto::secp256k1_ecdsa_recover_compressed(&FOREIGN_SIGNATURE, &message_hash.0)
-				.is_ok(),
+			sp_io::crypto::secp256k1_ecdsa_recover_compressed(
+				&FOREIGN_SIGNATURE,
+				&message.hash().0
+			)
+			.is_ok(),
 			"the signature recovers a key: the check runs to its end"
 		);
 		let evidence = Evidence::Invalid {
@@ -160,20 +165,18 @@ mod benchmarks {
 			proof,
 		};
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(reporter.clone()), project, seq, evidence);
-
-		frame_system::Pallet::<T>::assert_last_event(
-			Event::<T>::InvalidBatchReported {
+		#[block]
+		{
+			let refused = Pallet::<T>::report_invalid_batch(
+				RawOrigin::Signed(reporter).into(),
 				project,
-				batch_seq: seq,
-				committer: operator,
-				reporter,
-				message_hash,
-				reason: Invalid::BadSignature,
-			}
-			.into(),
-		);
+				seq,
+				evidence,
+			);
+			assert_eq!(refused.map_err(|e| e.error), Err(Error::<T>::MessageValid.into()));
+		}
+
+		assert!(!Reports::<T>::contains_key(project, seq));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -4,8 +4,8 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-11-24, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! DATE: 2026-12-01, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -57,7 +57,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Operators::Subnets` (r:1 w:0)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::RootSeqs` (r:1 w:1)
-	/// Proof: `Commitments::RootSeqs` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Commitments::RootSeqs` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::NextBatchSeq` (r:1 w:1)
 	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Closing` (r:1 w:1)
@@ -71,58 +71,57 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Commitments::Batches` (r:4 w:5)
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Proofs` (r:4 w:5)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16540), added: 19015, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16573), added: 19048, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:4 w:5)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(10286), added: 12761, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(6188), added: 8663, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::Reports` (r:0 w:4)
+	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::BatchRoots` (r:0 w:1)
 	/// Proof: `Commitments::BatchRoots` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 4]`.
 	fn commit_batch(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2192 + p * (1077 ±0)`
-		//  Estimated: `15112 + p * (19292 ±47)`
-		// Minimum execution time: 1_035_644_000 picoseconds.
-		Weight::from_parts(1_163_982_184, 15112)
-			// Standard Error: 1_237_045
-			.saturating_add(Weight::from_parts(251_942_257, 0).saturating_mul(p.into()))
+		//  Measured:  `2200 + p * (1085 ±0)`
+		//  Estimated: `15112 + p * (19325 ±79)`
+		// Minimum execution time: 874_390_000 picoseconds.
+		Weight::from_parts(1_038_496_157, 15112)
+			// Standard Error: 1_851_737
+			.saturating_add(Weight::from_parts(169_063_755, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 19292).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 19325).saturating_mul(p.into()))
 	}
 	/// Storage: `Commitments::Batches` (r:1 w:0)
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
-	/// Storage: `Commitments::Reports` (r:1 w:1)
+	/// Storage: `Commitments::Reports` (r:1 w:0)
 	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:0)
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
-	// Not yet measured: regenerate with scripts/benchmark.sh
 	fn report_invalid_batch() -> Weight {
-		// Estimated, not measured: a 64 KiB message hashed, a 15-level inclusion proof and a
-		// secp256k1 recovery, with a wide margin; proof size: the three items above (7971)
-		// rounded up.
-		Weight::from_parts(5_000_000_000, 9000)
+		// Proof Size summary in bytes:
+		//  Measured:  `708`
+		//  Estimated: `3696`
+		// Minimum execution time: 557_731_000 picoseconds.
+		Weight::from_parts(626_500_000, 3696)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn commit_batch(p: u32, ) -> Weight {
-		Weight::from_parts(1_163_982_184, 15112)
-			.saturating_add(Weight::from_parts(251_942_257, 0).saturating_mul(p.into()))
+		Weight::from_parts(1_038_496_157, 15112)
+			.saturating_add(Weight::from_parts(169_063_755, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
-			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 19292).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 19325).saturating_mul(p.into()))
 	}
-	// Not yet measured: regenerate with scripts/benchmark.sh
 	fn report_invalid_batch() -> Weight {
-		Weight::from_parts(5_000_000_000, 9000)
+		Weight::from_parts(626_500_000, 3696)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }

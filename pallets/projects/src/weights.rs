@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-11-23, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-01, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -77,8 +77,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `109`
 		//  Estimated: `3593`
-		// Minimum execution time: 533_072_000 picoseconds.
-		Weight::from_parts(557_949_000, 3593)
+		// Minimum execution time: 568_851_000 picoseconds.
+		Weight::from_parts(591_233_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -88,8 +88,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `324`
 		//  Estimated: `15112`
-		// Minimum execution time: 124_782_000 picoseconds.
-		Weight::from_parts(138_996_000, 15112)
+		// Minimum execution time: 137_533_000 picoseconds.
+		Weight::from_parts(145_298_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -101,8 +101,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `328`
 		//  Estimated: `15112`
-		// Minimum execution time: 327_955_000 picoseconds.
-		Weight::from_parts(355_049_000, 15112)
+		// Minimum execution time: 338_063_000 picoseconds.
+		Weight::from_parts(351_877_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `324`
 		//  Estimated: `15112`
-		// Minimum execution time: 124_438_000 picoseconds.
-		Weight::from_parts(132_069_000, 15112)
+		// Minimum execution time: 137_476_000 picoseconds.
+		Weight::from_parts(146_398_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -125,8 +125,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `328`
 		//  Estimated: `15112`
-		// Minimum execution time: 146_981_000 picoseconds.
-		Weight::from_parts(154_587_000, 15112)
+		// Minimum execution time: 162_536_000 picoseconds.
+		Weight::from_parts(172_168_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -149,10 +149,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `898 + a * (518 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 469_950_000 picoseconds.
-		Weight::from_parts(484_252_093, 15112)
-			// Standard Error: 529_499
-			.saturating_add(Weight::from_parts(188_491_444, 0).saturating_mul(a.into()))
+		// Minimum execution time: 514_130_000 picoseconds.
+		Weight::from_parts(548_133_285, 15112)
+			// Standard Error: 321_511
+			.saturating_add(Weight::from_parts(190_998_171, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -172,10 +172,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `109`
 		//  Estimated: `12003`
-		// Minimum execution time: 637_589_000 picoseconds.
-		Weight::from_parts(747_777_915, 12003)
-			// Standard Error: 12
-			.saturating_add(Weight::from_parts(6_431, 0).saturating_mul(c.into()))
+		// Minimum execution time: 673_269_000 picoseconds.
+		Weight::from_parts(827_420_336, 12003)
+			// Standard Error: 6
+			.saturating_add(Weight::from_parts(7_084, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -191,8 +191,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `438`
 		//  Estimated: `12003`
-		// Minimum execution time: 422_557_000 picoseconds.
-		Weight::from_parts(445_226_000, 12003)
+		// Minimum execution time: 446_742_000 picoseconds.
+		Weight::from_parts(463_315_000, 12003)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -211,10 +211,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `736 + a * (518 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 415_404_000 picoseconds.
-		Weight::from_parts(437_910_951, 15112)
-			// Standard Error: 359_774
-			.saturating_add(Weight::from_parts(116_702_574, 0).saturating_mul(a.into()))
+		// Minimum execution time: 430_032_000 picoseconds.
+		Weight::from_parts(458_281_606, 15112)
+			// Standard Error: 345_988
+			.saturating_add(Weight::from_parts(113_767_436, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -230,8 +230,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1445`
 		//  Estimated: `23016`
-		// Minimum execution time: 478_317_000 picoseconds.
-		Weight::from_parts(502_703_000, 23016)
+		// Minimum execution time: 498_531_000 picoseconds.
+		Weight::from_parts(510_145_000, 23016)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -247,36 +247,36 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1235`
 		//  Estimated: `15112`
-		// Minimum execution time: 305_422_000 picoseconds.
-		Weight::from_parts(319_087_000, 15112)
+		// Minimum execution time: 326_952_000 picoseconds.
+		Weight::from_parts(337_491_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
-	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(226), added: 2701, mode: `MaxEncodedLen`)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceCount` (r:1 w:1)
 	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn register_device() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `324`
 		//  Estimated: `15112`
-		// Minimum execution time: 191_341_000 picoseconds.
-		Weight::from_parts(203_498_000, 15112)
+		// Minimum execution time: 209_078_000 picoseconds.
+		Weight::from_parts(217_915_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
-	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(226), added: 2701, mode: `MaxEncodedLen`)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
 	fn revoke_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `476`
+		//  Measured:  `477`
 		//  Estimated: `15112`
-		// Minimum execution time: 157_518_000 picoseconds.
-		Weight::from_parts(167_955_000, 15112)
+		// Minimum execution time: 174_052_000 picoseconds.
+		Weight::from_parts(181_812_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -285,33 +285,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_project() -> Weight {
-		Weight::from_parts(557_949_000, 3593)
+		Weight::from_parts(591_233_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn transfer_project() -> Weight {
-		Weight::from_parts(138_996_000, 15112)
+		Weight::from_parts(145_298_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_config() -> Weight {
-		Weight::from_parts(355_049_000, 15112)
+		Weight::from_parts(351_877_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn pause_project() -> Weight {
-		Weight::from_parts(132_069_000, 15112)
+		Weight::from_parts(146_398_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_project() -> Weight {
-		Weight::from_parts(154_587_000, 15112)
+		Weight::from_parts(172_168_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_project(a: u32, ) -> Weight {
-		Weight::from_parts(484_252_093, 15112)
-			.saturating_add(Weight::from_parts(188_491_444, 0).saturating_mul(a.into()))
+		Weight::from_parts(548_133_285, 15112)
+			.saturating_add(Weight::from_parts(190_998_171, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -319,41 +319,41 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upload_code(c: u32, ) -> Weight {
-		Weight::from_parts(747_777_915, 12003)
-			.saturating_add(Weight::from_parts(6_431, 0).saturating_mul(c.into()))
+		Weight::from_parts(827_420_336, 12003)
+			.saturating_add(Weight::from_parts(7_084, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_code() -> Weight {
-		Weight::from_parts(445_226_000, 12003)
+		Weight::from_parts(463_315_000, 12003)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_applet(a: u32, ) -> Weight {
-		Weight::from_parts(437_910_951, 15112)
-			.saturating_add(Weight::from_parts(116_702_574, 0).saturating_mul(a.into()))
+		Weight::from_parts(458_281_606, 15112)
+			.saturating_add(Weight::from_parts(113_767_436, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upgrade_applet() -> Weight {
-		Weight::from_parts(502_703_000, 23016)
+		Weight::from_parts(510_145_000, 23016)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove_applet() -> Weight {
-		Weight::from_parts(319_087_000, 15112)
+		Weight::from_parts(337_491_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn register_device() -> Weight {
-		Weight::from_parts(203_498_000, 15112)
+		Weight::from_parts(217_915_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn revoke_device() -> Weight {
-		Weight::from_parts(167_955_000, 15112)
+		Weight::from_parts(181_812_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
