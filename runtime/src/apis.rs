@@ -214,7 +214,7 @@ impl_runtime_apis! {
 
 		fn finalized_proofs() -> Vec<w3b_primitives::proof::FinalizedProof<AccountId>> {
 			System::read_events_no_consensus()
-				.filter_map(|record| match (*record).event {
+				.filter_map(|record| match record.event {
 					RuntimeEvent::Attestations(pallet_attestations::Event::ProofFinalized {
 						project,
 						batch_seq,

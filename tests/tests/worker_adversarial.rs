@@ -124,7 +124,7 @@ fn no_minority_operator_can_bend_a_proof() {
 	let forge = start(0, &[http(3), http(0)]);
 	let poison = start(1, &[Transport::Mqtt(net.mqtt[0])]);
 	let hijack = start(2, &[http(1), http(2)]);
-	let withhold_dave = Publisher::start(3, vec![project_devices[3][0].clone()], &[http(3)], RATE);
+	let withhold_dave = Publisher::start(3, vec![project_devices[3][0]], &[http(3)], RATE);
 	let withhold_alice = Publisher::start(3, project_devices[3][1..].to_vec(), &[http(0)], RATE);
 	let diverge = start(4, &[http(0)]);
 	let upgrade = start(5, &[http(1)]);
@@ -136,6 +136,7 @@ fn no_minority_operator_can_bend_a_proof() {
 		ureq::post(&format!("http://127.0.0.1:{port}/v1/projects/6/events"))
 			.set("Content-Type", "application/json")
 			.send_string(json)
+			.map_err(|e| e.to_string())
 	};
 	for seq in 1..=20 {
 		let (hash, json) = reading(replay_device, 6, seq);
