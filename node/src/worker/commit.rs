@@ -97,7 +97,7 @@ impl Worker {
 		at: Hash,
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
-		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return Ok(()) };
+		let Some(me) = self.operator_account() else { return Ok(()) };
 		let client = self.client.clone();
 		let api = client.runtime_api();
 		let work = self.work(project)?;
@@ -304,7 +304,7 @@ impl Worker {
 		if targets.is_empty() {
 			return;
 		}
-		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return };
+		let Some(me) = self.operator_account() else { return };
 		let mut copies = Vec::new();
 		for tx in self.pool.ready() {
 			let Ok(xt) = w3b_runtime::UncheckedExtrinsic::decode(&mut &tx.data().encode()[..])

@@ -160,7 +160,7 @@ impl Worker {
 		at: Hash,
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
-		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else { return Ok(()) };
+		let Some(me) = self.operator_account() else { return Ok(()) };
 		let work = self.work(project)?;
 		let unvoted: Vec<(u64, Outcome)> = work
 			.results
@@ -344,7 +344,7 @@ impl Worker {
 		let Some((index, reason)) = w3b_worker::verify::first_fault(&outcome.refused) else {
 			return Ok(());
 		};
-		let me = self.tx.as_ref().map(super::tx::TxSender::account);
+		let me = self.operator_account();
 		if me.as_ref() == Some(committer) {
 			return Ok(());
 		}

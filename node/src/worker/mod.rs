@@ -234,6 +234,11 @@ impl Worker {
 		self.tx.as_mut()
 	}
 
+	/// The operator's account, once its key is in the keystore.
+	fn operator_account(&self) -> Option<w3b_runtime::AccountId> {
+		self.tx.as_ref().map(tx::TxSender::account)
+	}
+
 	/// Submits `call` signed by the operator on top of block `at`.
 	async fn submit(
 		&mut self,

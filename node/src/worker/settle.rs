@@ -27,7 +27,11 @@ impl Worker {
 		let mut recommit = Vec::new();
 		let settled = self.settle_proofs(project, finalized, &mut recommit);
 		for local in recommit {
-			self.commit_again(project, local)?;
+			// One failure must not keep the others from going again; a restart retries
+			// it (recovery resubmits expired local batches).
+			if let Err(e) = self.commit_again(project, local) {
+				log::error!(target: "w3b", "project {project}: local batch {local}: {e}");
+			}
 		}
 		settled
 	}
@@ -154,7 +158,7 @@ impl Worker {
 		first: u64,
 		at: Hash,
 	) -> Result<BTreeSet<u64>, WorkerError> {
-		let Some(me) = self.tx.as_ref().map(super::tx::TxSender::account) else {
+		let Some(me) = self.operator_account() else {
 			return Ok(BTreeSet::new());
 		};
 		let api = self.client.runtime_api();
