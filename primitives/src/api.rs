@@ -8,7 +8,7 @@ use sp_core::H256;
 use crate::{
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
-	proof::{Commitment, FinalizedProof, Proof},
+	proof::{Commitment, FinalizedProof, Head, Proof, Vote},
 	validity::Invalid,
 	DeviceId, ProjectId,
 };
@@ -55,8 +55,16 @@ sp_api::decl_runtime_apis! {
 		fn proof(project: ProjectId, seq: u64) -> Option<Proof<BlockNumber>>;
 		/// The proofs finalized in this block (its `ProofFinalized` events), in order.
 		fn finalized_proofs() -> Vec<FinalizedProof<AccountId>>;
-		/// The output root `who` voted for batch `seq` in its open round, if it voted.
-		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<H256>;
+		/// `who`'s vote for batch `seq` in its open round, if it voted.
+		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<Vote>;
+		/// Where the project's settled history ends: the batch that can be finalized
+		/// next and the state its votes must have run on.
+		fn head(project: ProjectId) -> Head;
+		/// For batch `seq` while it can be finalized but is not: the output root a quorum
+		/// voted on the project's agreed state, and its voters in the order they voted.
+		/// Anyone holding that root's state root and outputs may then finalize it
+		/// (`finalize`).
+		fn finalizable(project: ProjectId, seq: u64) -> Option<(H256, Vec<AccountId>)>;
 		/// The accepted report against batch `seq`, if any: reporter, the message hash
 		/// shown and why it could never count.
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)>;

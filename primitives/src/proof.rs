@@ -117,6 +117,10 @@ pub struct Proof<BlockNumber> {
 	pub state_root: Option<H256>,
 	/// The agreed outputs, once finalized.
 	pub outputs: Outputs,
+	/// The state the agreed result ran on, once finalized: the state root of the
+	/// project's previous finalized batch (zero before its first). Finalized proofs chain:
+	/// each one's `previous_state_root` is the `state_root` of the one before it.
+	pub previous_state_root: Option<H256>,
 	/// Operators in the subnet when the batch was committed: the quorum's base.
 	pub subnet_size: u32,
 	/// Operators that attested the agreed root (grows with late agreeing votes).
@@ -125,6 +129,52 @@ pub struct Proof<BlockNumber> {
 	pub deadline: BlockNumber,
 	/// Block in which it was finalized or expired.
 	pub settled_at: Option<BlockNumber>,
+}
+
+/// One operator's vote in a batch's round.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Vote {
+	/// The state root the voter ran the batch on: the state after the project's batches
+	/// before it, as the voter computed them. `None` for a vote that the body could not
+	/// be had, which does not depend on any state.
+	pub previous: Option<H256>,
+	/// The [`output_root`] the voter computed, or [`unavailable_root`].
+	pub output_root: H256,
+}
+
+/// Where a project's settled history ends: every batch numbered below `next` is
+/// finalized or expired, and `state_root` is the state after the last finalized one
+/// (zero before the first). Only batch `next` can be finalized, and only by votes that
+/// ran it on `state_root`.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Head {
+	/// The first batch not settled yet.
+	pub next: u64,
+	/// The project's agreed state root.
+	pub state_root: H256,
 }
 
 /// Votes needed out of `subnet_size` for a quorum: the smallest `v` with

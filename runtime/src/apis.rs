@@ -233,8 +233,16 @@ impl_runtime_apis! {
 				.collect()
 		}
 
-		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<H256> {
+		fn vote(project: ProjectId, seq: u64, who: AccountId) -> Option<w3b_primitives::proof::Vote> {
 			Attestations::vote(project, seq, &who)
+		}
+
+		fn head(project: ProjectId) -> w3b_primitives::proof::Head {
+			Attestations::head(project)
+		}
+
+		fn finalizable(project: ProjectId, seq: u64) -> Option<(H256, Vec<AccountId>)> {
+			Attestations::finalizable(project, seq)
 		}
 
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)> {

@@ -14,7 +14,7 @@ use w3b_primitives::{
 	code::sample_module,
 	merkle::{merkle_proof, merkle_root, verify_proof},
 	project::{code_hash, ProjectConfig, ProjectStatus, Strategy, DEFAULT_EVENT_TYPE},
-	proof::{output_root, Output, Outputs, ProofStatus},
+	proof::{output_root, Output, Outputs, ProofStatus, Vote},
 	validity::Evidence,
 	DeviceKey, DeviceSignature, Message,
 };
@@ -216,6 +216,7 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 					project,
 					batch_seq: 0,
 					merkle_root: root,
+					previous_state_root: H256::zero(),
 					state_root,
 					outputs,
 				},
@@ -223,7 +224,10 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 		}
 		assert_eq!(
 			<Runtime as W3bstreamApiV1<_, _, _, _>>::vote(project, 0, account(Eve)),
-			Some(output_root(&lying_state, &Outputs::default()))
+			Some(Vote {
+				previous: Some(H256::zero()),
+				output_root: output_root(&lying_state, &Outputs::default())
+			})
 		);
 		assert_eq!(<Runtime as W3bstreamApiV1<_, _, _, _>>::vote(project, 0, account(Alice)), None);
 		assert!(has_event(pallet_attestations::Event::<Runtime>::ProofFinalized {

@@ -105,6 +105,7 @@ mod benchmarks {
 				project,
 				0,
 				MERKLE_ROOT,
+				H256::zero(),
 				state_root,
 				outputs,
 			)
@@ -113,7 +114,7 @@ mod benchmarks {
 		let last = operators[s as usize - 1].clone();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(last), project, 0, MERKLE_ROOT, good, full_outputs());
+		_(RawOrigin::Signed(last), project, 0, MERKLE_ROOT, H256::zero(), good, full_outputs());
 
 		let proof = Proofs::<T>::get(project, 0).unwrap();
 		assert_eq!(
@@ -127,7 +128,8 @@ mod benchmarks {
 	fn close_rounds(r: Linear<0, { T::MaxRoundsPerBlock::get() }>) {
 		let voters: Vec<T::AccountId> =
 			(0..<MaxSubnetSize as Get<u32>>::get()).map(|i| account("operator", i, SEED)).collect();
-		let votes = voters.iter().map(|v| (v.clone(), H256::zero())).collect();
+		let vote = Vote { previous: Some(H256::zero()), output_root: H256::zero() };
+		let votes = voters.iter().map(|v| (v.clone(), vote)).collect();
 		let round = Round {
 			voters: BoundedVec::truncate_from(voters),
 			votes: BoundedVec::truncate_from(votes),
@@ -145,6 +147,7 @@ mod benchmarks {
 					output_root: None,
 					state_root: None,
 					outputs: Default::default(),
+					previous_state_root: None,
 					subnet_size: round.voters.len() as u32,
 					agreed: 0,
 					deadline: 9u32.into(),

@@ -15,25 +15,36 @@
 //! pallet's [`BatchObserver`]): the voters are the members of the subnet at that moment,
 //! and votes are accepted until `attestation_deadline` blocks later. Each voter runs the
 //! project's applets over the batch and calls [`Pallet::attest`] once with the batch's
-//! Merkle root, the state root it computed and the outputs (bridge requests) the applets
-//! produced. The pallet computes the vote's output root itself
+//! Merkle root, the state root it ran the batch on, the state root it computed and the
+//! outputs (bridge requests) the applets produced. The pallet computes the vote's output root itself
 //! ([`w3b_primitives::proof::output_root`]`(state_root, outputs)`) and counts votes by it,
 //! so a root commits to its outputs: a voter sending other outputs than the honest
 //! voters votes another root and is a dissenter, never blocks them. The Merkle root ties
 //! a vote to the batch its voter executed: a vote for batch number `n` cast against a
 //! batch that a reorganisation numbered differently is refused ([`Error::WrongBatch`]).
 //!
-//! - As soon as [`quorum`]`(voters)` votes (at least 2/3, rounded up) name one root,
-//!   the proof is **finalized**: [`Event::ProofFinalized`] with the voters that named
+//! Batches settle in order. A batch runs on the state its predecessors left, so its
+//! result means nothing until they are settled: were one of them to expire, its messages
+//! would never count, yet a result computed on top of it would include them. The pallet
+//! keeps each project's [`Head`]: the first batch not settled and the state root of the
+//! last finalized one. Only that batch can be finalized, and only by votes that ran it on
+//! that state. Votes for later batches are recorded as they come (operators run ahead);
+//! when the batches before one settle, its quorum, if it has one, is finalized by anyone
+//! with [`Pallet::finalize`]. A vote that ran on a state the project has since left
+//! behind (an earlier batch expired, or finalized on another state than its voter's)
+//! counts for nothing, and its voter may vote once more on the agreed state.
+//!
+//! - As soon as [`quorum`]`(voters)` votes (at least 2/3, rounded up) name one root on
+//!   the project's agreed state, the proof is **finalized**: [`Event::ProofFinalized`] with the voters that named
 //!   another root (the dissenters), the output root, state root and outputs stored on
 //!   chain, and each agreeing voter
 //!   paid its share of the project's reward. With a quorum of 2/3, a minority can never
 //!   finalize a result and a single operator only finalizes a subnet of one.
 //! - Votes arriving after finalization but before the deadline still count: agreeing
 //!   ones are paid, dissenting ones are recorded ([`Event::LateAttestation`]).
-//! - When the deadline passes without a quorum, the proof **expires**
+//! - When the deadline passes without a finalization, the proof **expires**
 //!   ([`Event::ProofExpired`]); operators roll the project's state back to its last
-//!   finalized batch.
+//!   finalized batch and run the later ones again on it.
 //!
 //! Operators that leave the subnet during a round still vote in it; operators that join
 //! vote from the next batch on. Accepted attestations are free (operators only pay for
@@ -60,13 +71,14 @@ use frame_support::{
 	dispatch::{DispatchResultWithPostInfo, Pays},
 	ensure,
 	traits::Get,
+	weights::Weight,
 	BoundedVec,
 };
 use sp_core::H256;
 use sp_runtime::{traits::Saturating, DispatchResult};
 use w3b_primitives::{
 	operator::MaxSubnetSize,
-	proof::{output_root, quorum, unavailable_root, Outputs, Proof, ProofStatus},
+	proof::{output_root, quorum, unavailable_root, Head, Outputs, Proof, ProofStatus, Vote},
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
 	BatchHeader, ProjectId,
 };
@@ -89,9 +101,14 @@ pub type ProofOf<T> = Proof<frame_system::pallet_prelude::BlockNumberFor<T>>;
 pub struct Round<AccountId> {
 	/// Who may vote: the subnet when the batch was committed.
 	pub voters: BoundedVec<AccountId, MaxSubnetSize>,
-	/// Votes so far: voter and the output root computed from its state root and outputs.
-	pub votes: BoundedVec<(AccountId, H256), MaxSubnetSize>,
+	/// Votes so far, in the order they came.
+	pub votes: BoundedVec<(AccountId, Vote), MaxSubnetSize>,
 }
+
+/// Most settled batches one call walks the head of a project past. Batches settle out of
+/// order only by expiring, so the walk rarely takes more than one step; a longer run of
+/// expired batches is walked by the next calls.
+pub const MAX_HEAD_STEPS: u32 = 16;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -127,6 +144,10 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Rounds<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, Round<T::AccountId>>;
+
+	/// Where each project's settled history ends.
+	#[pallet::storage]
+	pub type Heads<T: Config> = StorageMap<_, Blake2_128Concat, ProjectId, Head, ValueQuery>;
 
 	/// Rounds that close at the start of each block (the block after their deadline).
 	#[pallet::storage]
@@ -214,6 +235,15 @@ pub mod pallet {
 		WrongBatch,
 		/// Too many rounds already close in the block this one would.
 		TooManyRounds,
+		/// The vote ran the batch on another state than the project's agreed one (the
+		/// state after its last finalized batch): it could never count.
+		StaleState,
+		/// A batch before this one is not settled yet: it cannot be finalized.
+		EarlierBatchOpen,
+		/// The batch is finalized already.
+		AlreadyFinalized,
+		/// Fewer than a quorum of the subnet voted this result on the agreed state.
+		NoQuorum,
 	}
 
 	#[pallet::hooks]
@@ -225,61 +255,69 @@ pub mod pallet {
 			for (project, batch_seq) in &closing {
 				Self::close_round(*project, *batch_seq, now);
 			}
+			// Each closed round may walk its project's head.
 			<T as Config>::WeightInfo::close_rounds(closing.len() as u32)
+				.saturating_add(Self::head_weight().saturating_mul(closing.len() as u64))
 		}
 	}
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Attests that batch `batch_seq` of `project`, whose Merkle root is `merkle_root`,
-		/// run by the project's applets, leaves the project's state at `state_root` and
-		/// produces `outputs`. The vote is for `output_root(state_root, outputs)`
-		/// ([`w3b_primitives::proof::output_root`]), computed here. Finalizes the proof when
-		/// this vote completes a quorum, storing the output root, `state_root` and
-		/// `outputs`.
+		/// run by the project's applets on the state `previous_state_root`, leaves the
+		/// project's state at `state_root` and produces `outputs`. The vote is for
+		/// `output_root(state_root, outputs)` ([`w3b_primitives::proof::output_root`]),
+		/// computed here, on `previous_state_root`. Finalizes the proof when this vote
+		/// completes a quorum on the project's agreed state (the batches before it all
+		/// settled), storing the output root, `state_root` and `outputs`.
 		///
 		/// - Origin: signed by an operator that was in the subnet when the batch was
-		///   committed; one vote per batch, before the deadline.
+		///   committed; one vote per batch, before the deadline. A vote that ran on a state
+		///   the project has since left behind may be replaced by one on the agreed state.
 		/// - `merkle_root`: the root of the batch the operator executed; must be the root
 		///   committed as batch `batch_seq`.
+		/// - `previous_state_root`: the state after the project's earlier batches as the
+		///   operator computed them; once they are settled, it must be the agreed one.
 		///
 		/// Emits [`Event::Attested`], and [`Event::ProofFinalized`] (with the operators
 		/// pallet's reward events) or [`Event::LateAttestation`]. Errors:
 		/// [`Error::UnknownBatch`], [`Error::WrongBatch`], [`Error::ProofExpired`],
-		/// [`Error::AttestationClosed`], [`Error::NotEligible`], [`Error::AlreadyAttested`].
+		/// [`Error::AttestationClosed`], [`Error::NotEligible`], [`Error::AlreadyAttested`],
+		/// [`Error::StaleState`].
 		#[pallet::call_index(0)]
-		#[pallet::weight(<T as Config>::WeightInfo::attest(<MaxSubnetSize as Get<u32>>::get()))]
+		#[pallet::weight(Pallet::<T>::vote_weight())]
 		pub fn attest(
 			origin: OriginFor<T>,
 			project: ProjectId,
 			batch_seq: u64,
 			merkle_root: H256,
+			previous_state_root: H256,
 			state_root: H256,
 			outputs: Outputs,
 		) -> DispatchResultWithPostInfo {
 			let operator = ensure_signed(origin)?;
-			Self::record_vote(
-				operator,
-				project,
-				batch_seq,
-				merkle_root,
-				Verdict::Ran { state_root, outputs },
-			)
+			let vote = Vote {
+				previous: Some(previous_state_root),
+				output_root: output_root(&state_root, &outputs),
+			};
+			Self::record_vote(operator, project, batch_seq, merkle_root, vote, (state_root, outputs))
 		}
 
 		/// Attests that the operator could not get the body of batch `batch_seq` of
 		/// `project` (whose Merkle root is `merkle_root`) from anyone: a vote for
-		/// [`unavailable_root`]. When a quorum says so the batch expires at once
-		/// ([`Event::BodyUnavailable`]), so that a batch nobody serves holds up the
-		/// project's later batches for a few blocks, not for its whole round; its messages
-		/// never count, and an honest committer commits them again.
+		/// [`unavailable_root`], on no state (whether a body can be had does not depend on
+		/// one). When a quorum says so the batch expires at once
+		/// ([`Event::BodyUnavailable`]), even before the batches ahead of it settle, so
+		/// that a batch nobody serves holds up the project's later batches for a few
+		/// blocks, not for its whole round; its messages never count, and an honest
+		/// committer commits them again.
 		///
 		/// Same origin and rules as [`Pallet::attest`] (one vote per batch: a body that
 		/// arrives later does not let the operator vote again), and weighs no more. Emits
 		/// [`Event::Attested`], and [`Event::BodyUnavailable`] or
 		/// [`Event::LateAttestation`]. Errors: those of [`Pallet::attest`].
 		#[pallet::call_index(1)]
-		#[pallet::weight(<T as Config>::WeightInfo::attest(<MaxSubnetSize as Get<u32>>::get()))]
+		#[pallet::weight(Pallet::<T>::vote_weight())]
 		pub fn attest_unavailable(
 			origin: OriginFor<T>,
 			project: ProjectId,
@@ -287,33 +325,70 @@ pub mod pallet {
 			merkle_root: H256,
 		) -> DispatchResultWithPostInfo {
 			let operator = ensure_signed(origin)?;
-			Self::record_vote(operator, project, batch_seq, merkle_root, Verdict::Unavailable)
+			let vote = Vote { previous: None, output_root: unavailable_root() };
+			Self::record_vote(operator, project, batch_seq, merkle_root, vote, Default::default())
+		}
+
+		/// Finalizes batch `batch_seq` of `project`, whose quorum was reached before the
+		/// batches ahead of it settled: at least a quorum of its round voted
+		/// `output_root(state_root, outputs)` on the project's agreed state, and every
+		/// earlier batch is now settled. Stores the output root, `state_root` and
+		/// `outputs` and pays the agreeing voters, as a vote completing the quorum would.
+		///
+		/// - Origin: any signed account (voters hold `state_root` and `outputs`); free when
+		///   it finalizes.
+		///
+		/// Emits [`Event::ProofFinalized`] with the operators pallet's reward events.
+		/// Errors: [`Error::UnknownBatch`], [`Error::ProofExpired`],
+		/// [`Error::AlreadyFinalized`], [`Error::AttestationClosed`],
+		/// [`Error::EarlierBatchOpen`], [`Error::NoQuorum`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(Pallet::<T>::vote_weight())]
+		pub fn finalize(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			batch_seq: u64,
+			state_root: H256,
+			outputs: Outputs,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
+			ensure!(proof.status != ProofStatus::Expired, Error::<T>::ProofExpired);
+			ensure!(proof.status == ProofStatus::Pending, Error::<T>::AlreadyFinalized);
+			let round =
+				Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
+			let head = Self::advance_head(project);
+			ensure!(head.next == batch_seq, Error::<T>::EarlierBatchOpen);
+			let root = output_root(&state_root, &outputs);
+			let agreeing = Self::agreeing(&round, Some(head.state_root), root);
+			ensure!(agreeing.len() as u32 >= quorum(proof.subnet_size), Error::<T>::NoQuorum);
+			let weight = <T as Config>::WeightInfo::attest(round.voters.len() as u32);
+			Self::finalize_proof(
+				project,
+				batch_seq,
+				proof,
+				&round,
+				agreeing,
+				head.state_root,
+				root,
+				(state_root, outputs),
+			);
+			Ok((Some(weight.saturating_add(Self::head_weight())), Pays::No).into())
 		}
 	}
 }
 
-/// What an operator found running a batch.
-enum Verdict {
-	/// It ran it: the state it left and its outputs.
-	Ran {
-		/// The project's state root after the batch.
-		state_root: H256,
-		/// The batch's outputs.
-		outputs: Outputs,
-	},
-	/// It could not get the body.
-	Unavailable,
-}
-
 impl<T: Config> Pallet<T> {
 	/// Records `operator`'s vote for batch `batch_seq` and settles the proof when the vote
-	/// completes a quorum.
+	/// completes a quorum. `result` is the state root and outputs behind a vote on a
+	/// state.
 	fn record_vote(
 		operator: T::AccountId,
 		project: ProjectId,
 		batch_seq: u64,
 		merkle_root: H256,
-		verdict: Verdict,
+		vote: Vote,
+		result: (H256, Outputs),
 	) -> DispatchResultWithPostInfo {
 		let mut proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
 		ensure!(proof.merkle_root == merkle_root, Error::<T>::WrongBatch);
@@ -321,99 +396,196 @@ impl<T: Config> Pallet<T> {
 		let mut round =
 			Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
 		ensure!(round.voters.contains(&operator), Error::<T>::NotEligible);
-		ensure!(
-			!round.votes.iter().any(|(voter, _)| voter == &operator),
-			Error::<T>::AlreadyAttested
-		);
-		let voted_root = match &verdict {
-			Verdict::Ran { state_root, outputs } => output_root(state_root, outputs),
-			Verdict::Unavailable => unavailable_root(),
-		};
-		// Cannot exceed its bound: only voters vote, once each.
-		round
-			.votes
-			.try_push((operator.clone(), voted_root))
-			.map_err(|_| Error::<T>::NotEligible)?;
+		// The agreed state this batch must run on, once every batch before it settled.
+		let head = Self::advance_head(project);
+		let base = (head.next == batch_seq).then_some(head.state_root);
+		if let (Some(base), Some(previous)) = (base, vote.previous) {
+			ensure!(previous == base, Error::<T>::StaleState);
+		}
+		match round.votes.iter().position(|(voter, _)| voter == &operator) {
+			Some(index) => {
+				// Only a vote that ran on a state the project left behind is cast again:
+				// it could never count, and its voter ran the batch again on the agreed
+				// state.
+				let stale = matches!(
+					(base, round.votes[index].1.previous),
+					(Some(base), Some(previous)) if previous != base
+				);
+				ensure!(stale, Error::<T>::AlreadyAttested);
+				round.votes[index].1 = vote;
+			},
+			// Cannot exceed its bound: only voters vote, once each.
+			None => round
+				.votes
+				.try_push((operator.clone(), vote))
+				.map_err(|_| Error::<T>::NotEligible)?,
+		}
 		Self::deposit_event(Event::Attested {
 			project,
 			batch_seq,
 			operator: operator.clone(),
-			output_root: voted_root,
+			output_root: vote.output_root,
 		});
 
-		let voters = round.voters.len() as u32;
-		let weight = <T as Config>::WeightInfo::attest(voters);
-		if proof.status == ProofStatus::Pending {
-			let agreeing: Vec<T::AccountId> = round
-				.votes
-				.iter()
-				.filter(|(_, root)| root == &voted_root)
-				.map(|(voter, _)| voter.clone())
-				.collect();
-			if (agreeing.len() as u32) < quorum(proof.subnet_size) {
-				Proofs::<T>::insert(project, batch_seq, proof);
-				Rounds::<T>::insert(project, batch_seq, round);
-				return Ok((Some(weight), Pays::No).into());
-			}
-			let now = frame_system::Pallet::<T>::block_number();
-			proof.settled_at = Some(now);
-			match verdict {
-				Verdict::Unavailable => {
-					proof.status = ProofStatus::Expired;
-					Self::deposit_event(Event::BodyUnavailable {
-						project,
-						batch_seq,
-						votes: round.votes.len() as u32,
-					});
-					// The round is over: no vote counts any more.
-					Proofs::<T>::insert(project, batch_seq, proof);
-					Rounds::<T>::remove(project, batch_seq);
+		let weight = Self::vote_weight_for(round.voters.len() as u32);
+		match proof.status {
+			ProofStatus::Pending if vote.previous.is_none() => {
+				let agreeing = Self::agreeing(&round, None, vote.output_root);
+				if (agreeing.len() as u32) < quorum(proof.subnet_size) {
+					Rounds::<T>::insert(project, batch_seq, round);
 					return Ok((Some(weight), Pays::No).into());
 				}
-				Verdict::Ran { state_root, outputs } => {
-					proof.status = ProofStatus::Finalized;
-					proof.output_root = Some(voted_root);
-					proof.state_root = Some(state_root);
-					proof.outputs = outputs;
-					proof.agreed = agreeing.len() as u32;
-					let dissenters = round
-						.votes
-						.iter()
-						.filter(|(_, root)| root != &voted_root)
-						.map(|(voter, _)| voter.clone())
-						.collect();
-					Self::deposit_event(Event::ProofFinalized {
-						project,
-						batch_seq,
-						output_root: voted_root,
-						agreed: proof.agreed,
-						dissenters,
-					});
+				// A quorum could not get the body: it expires at once, whatever the batches
+				// before it.
+				proof.status = ProofStatus::Expired;
+				proof.settled_at = Some(frame_system::Pallet::<T>::block_number());
+				Self::deposit_event(Event::BodyUnavailable {
+					project,
+					batch_seq,
+					votes: round.votes.len() as u32,
+				});
+				Proofs::<T>::insert(project, batch_seq, proof);
+				// The round is over: no vote counts any more.
+				Rounds::<T>::remove(project, batch_seq);
+				Self::advance_head(project);
+			},
+			ProofStatus::Pending => {
+				let agreeing = base
+					.map(|base| Self::agreeing(&round, Some(base), vote.output_root))
+					.unwrap_or_default();
+				match base {
+					Some(base) if agreeing.len() as u32 >= quorum(proof.subnet_size) => {
+						Self::finalize_proof(
+							project,
+							batch_seq,
+							proof,
+							&round,
+							agreeing,
+							base,
+							vote.output_root,
+							result,
+						);
+					},
+					_ => {},
+				}
+				Rounds::<T>::insert(project, batch_seq, round);
+			},
+			_ => {
+				// Finalized (expired proofs were refused above): a late vote.
+				let agreed = proof.output_root == Some(vote.output_root) &&
+					proof.previous_state_root == vote.previous;
+				if agreed {
+					proof.agreed += 1;
 					pallet_operators::Pallet::<T>::pay_rewards(
 						project,
 						batch_seq,
-						&agreeing,
+						core::slice::from_ref(&operator),
 						proof.subnet_size,
 					);
 				}
-			}
-		} else {
-			// Finalized (expired proofs were refused above): a late vote.
-			let agreed = proof.output_root == Some(voted_root);
-			if agreed {
-				proof.agreed += 1;
-				pallet_operators::Pallet::<T>::pay_rewards(
-					project,
-					batch_seq,
-					core::slice::from_ref(&operator),
-					proof.subnet_size,
-				);
-			}
-			Self::deposit_event(Event::LateAttestation { project, batch_seq, operator, agreed });
+				Self::deposit_event(Event::LateAttestation { project, batch_seq, operator, agreed });
+				Proofs::<T>::insert(project, batch_seq, proof);
+				Rounds::<T>::insert(project, batch_seq, round);
+			},
 		}
-		Proofs::<T>::insert(project, batch_seq, proof);
-		Rounds::<T>::insert(project, batch_seq, round);
 		Ok((Some(weight), Pays::No).into())
+	}
+
+	/// The voters of `round` that voted `root` on the state `previous`, in the order they
+	/// voted.
+	fn agreeing(
+		round: &Round<T::AccountId>,
+		previous: Option<H256>,
+		root: H256,
+	) -> Vec<T::AccountId> {
+		round
+			.votes
+			.iter()
+			.filter(|(_, vote)| vote.output_root == root && vote.previous == previous)
+			.map(|(voter, _)| voter.clone())
+			.collect()
+	}
+
+	/// Finalizes a proof whose round has a quorum (`agreeing`) for `root` on the agreed
+	/// state `previous`, pays the agreeing voters and moves the project's head past it.
+	#[allow(clippy::too_many_arguments)]
+	fn finalize_proof(
+		project: ProjectId,
+		batch_seq: u64,
+		mut proof: ProofOf<T>,
+		round: &Round<T::AccountId>,
+		agreeing: Vec<T::AccountId>,
+		previous: H256,
+		root: H256,
+		(state_root, outputs): (H256, Outputs),
+	) {
+		proof.status = ProofStatus::Finalized;
+		proof.settled_at = Some(frame_system::Pallet::<T>::block_number());
+		proof.output_root = Some(root);
+		proof.state_root = Some(state_root);
+		proof.previous_state_root = Some(previous);
+		proof.outputs = outputs;
+		proof.agreed = agreeing.len() as u32;
+		let dissenters = round
+			.votes
+			.iter()
+			.filter(|(voter, _)| !agreeing.contains(voter))
+			.map(|(voter, _)| voter.clone())
+			.collect();
+		Self::deposit_event(Event::ProofFinalized {
+			project,
+			batch_seq,
+			output_root: root,
+			agreed: proof.agreed,
+			dissenters,
+		});
+		pallet_operators::Pallet::<T>::pay_rewards(
+			project,
+			batch_seq,
+			&agreeing,
+			proof.subnet_size,
+		);
+		Proofs::<T>::insert(project, batch_seq, proof);
+		Self::advance_head(project);
+	}
+
+	/// Moves `project`'s head past the batches settled at its front (at most
+	/// [`MAX_HEAD_STEPS`] of them) and returns it. A batch pruned from the window was
+	/// settled (only settled batches are pruned), and a finalized one was the head when it
+	/// was finalized: only expired ones are skipped without reading their state.
+	fn advance_head(project: ProjectId) -> Head {
+		let mut head = Heads::<T>::get(project);
+		let next_batch = pallet_commitments::Pallet::<T>::next_batch_seq(project);
+		let start = head.next;
+		while head.next < next_batch && head.next - start < u64::from(MAX_HEAD_STEPS) {
+			match Proofs::<T>::get(project, head.next) {
+				Some(proof) if proof.status == ProofStatus::Pending => break,
+				Some(proof) if proof.status == ProofStatus::Finalized => {
+					head.state_root = proof.state_root.unwrap_or(head.state_root);
+				},
+				_ => {},
+			}
+			head.next += 1;
+		}
+		if head.next != start {
+			Heads::<T>::insert(project, head);
+		}
+		head
+	}
+
+	/// The most walking a project's head costs.
+	fn head_weight() -> Weight {
+		T::DbWeight::get().reads_writes(u64::from(MAX_HEAD_STEPS) + 2, 1)
+	}
+
+	/// The weight of a vote in a round of `voters`.
+	fn vote_weight_for(voters: u32) -> Weight {
+		<T as Config>::WeightInfo::attest(voters).saturating_add(Self::head_weight())
+	}
+
+	/// The most a vote weighs.
+	fn vote_weight() -> Weight {
+		Self::vote_weight_for(<MaxSubnetSize as Get<u32>>::get())
 	}
 }
 
@@ -439,6 +611,7 @@ impl<T: Config> Pallet<T> {
 				output_root: None,
 				state_root: None,
 				outputs: Default::default(),
+				previous_state_root: None,
 				subnet_size: voters.len() as u32,
 				agreed: 0,
 				deadline,
@@ -467,6 +640,7 @@ impl<T: Config> Pallet<T> {
 				});
 			}
 		});
+		Self::advance_head(project);
 	}
 
 	/// The proof of a batch in the window.
@@ -474,13 +648,38 @@ impl<T: Config> Pallet<T> {
 		Proofs::<T>::get(project, batch_seq)
 	}
 
-	/// The output root `who` voted for batch `batch_seq` of `project`, while its round is
-	/// open; `None` if it has not voted or the round is closed.
-	pub fn vote(project: ProjectId, batch_seq: u64, who: &T::AccountId) -> Option<H256> {
+	/// `who`'s vote for batch `batch_seq` of `project`, while its round is open; `None`
+	/// if it has not voted or the round is closed.
+	pub fn vote(project: ProjectId, batch_seq: u64, who: &T::AccountId) -> Option<Vote> {
 		Rounds::<T>::get(project, batch_seq)?
 			.votes
 			.into_iter()
-			.find_map(|(voter, root)| (&voter == who).then_some(root))
+			.find_map(|(voter, vote)| (&voter == who).then_some(vote))
+	}
+
+	/// Where `project`'s settled history ends.
+	pub fn head(project: ProjectId) -> Head {
+		Heads::<T>::get(project)
+	}
+
+	/// For batch `batch_seq` of `project`, pending with every batch before it settled:
+	/// the output root a quorum of its round voted on the agreed state, and those voters
+	/// in the order they voted. [`Pallet::finalize`] then finalizes it.
+	pub fn finalizable(
+		project: ProjectId,
+		batch_seq: u64,
+	) -> Option<(H256, Vec<T::AccountId>)> {
+		let head = Heads::<T>::get(project);
+		let proof = Proofs::<T>::get(project, batch_seq)?;
+		if head.next != batch_seq || proof.status != ProofStatus::Pending {
+			return None;
+		}
+		let round = Rounds::<T>::get(project, batch_seq)?;
+		let on_base = round.votes.iter().filter(|(_, vote)| vote.previous == Some(head.state_root));
+		on_base.map(|(_, vote)| vote.output_root).find_map(|root| {
+			let agreeing = Self::agreeing(&round, Some(head.state_root), root);
+			(agreeing.len() as u32 >= quorum(proof.subnet_size)).then_some((root, agreeing))
+		})
 	}
 }
 
@@ -497,8 +696,10 @@ impl<T: Config> BatchObserver for Pallet<T> {
 
 impl<T: Config> ProofInspect for Pallet<T> {
 	fn is_settled(project: ProjectId, seq: u64) -> bool {
-		Proofs::<T>::get(project, seq).is_some_and(|p| p.status != ProofStatus::Pending)
-			&& !Rounds::<T>::contains_key(project, seq)
+		// Behind the head too: pruning never takes a batch the head has not passed.
+		Proofs::<T>::get(project, seq).is_some_and(|p| p.status != ProofStatus::Pending) &&
+			!Rounds::<T>::contains_key(project, seq) &&
+			seq < Heads::<T>::get(project).next
 	}
 
 	fn is_expired(project: ProjectId, seq: u64) -> bool {
@@ -516,6 +717,7 @@ impl<T: Config> ProofInspect for Pallet<T> {
 				output_root: Some(H256::zero()),
 				state_root: Some(H256::zero()),
 				outputs: Default::default(),
+				previous_state_root: Some(H256::zero()),
 				subnet_size: 1,
 				agreed: 1,
 				deadline: Default::default(),

@@ -40,16 +40,40 @@ fn merkle(seq: u64) -> H256 {
 	H256::from_low_u64_be(seq + 1)
 }
 
-/// `who` votes state root `state` (with its outputs) for batch `seq`.
+/// `who` votes state root `state` (with its outputs) for batch `seq`, having run it on
+/// the project's agreed state.
 fn vote(who: u64, project: ProjectId, seq: u64, state: H256) -> DispatchResultWithPostInfo {
+	vote_on(who, project, seq, Attestations::head(project).state_root, state)
+}
+
+/// `who` votes state root `state` (with its outputs) for batch `seq`, having run it on
+/// the state `previous`.
+fn vote_on(
+	who: u64,
+	project: ProjectId,
+	seq: u64,
+	previous: H256,
+	state: H256,
+) -> DispatchResultWithPostInfo {
 	Attestations::attest(
 		RuntimeOrigin::signed(who),
 		project,
 		seq,
 		merkle(seq),
+		previous,
 		state,
 		outputs_of(state),
 	)
+}
+
+/// Anyone (here account 99) finalizes batch `seq` with state root `state`.
+fn finalize(project: ProjectId, seq: u64, state: H256) -> DispatchResultWithPostInfo {
+	Attestations::finalize(RuntimeOrigin::signed(99), project, seq, state, outputs_of(state))
+}
+
+/// The output root `who` voted for batch `seq`, while the round is open.
+fn voted(project: ProjectId, seq: u64, who: u64) -> Option<H256> {
+	Attestations::vote(project, seq, &who).map(|vote| vote.output_root)
 }
 
 fn proof(project: ProjectId, seq: u64) -> ProofOf<Test> {
@@ -337,6 +361,7 @@ fn garbage_outputs_voted_first_do_not_block_the_honest_quorum() {
 			p,
 			seq,
 			merkle(seq),
+			H256::zero(),
 			GOOD,
 			garbage
 		));
@@ -383,6 +408,7 @@ fn attest_refuses_another_batch_s_merkle_root() {
 				p,
 				seq,
 				merkle_root,
+				H256::zero(),
 				GOOD,
 				outputs_of(GOOD),
 			)
@@ -391,7 +417,7 @@ fn attest_refuses_another_batch_s_merkle_root() {
 		assert_noop!(attest(OPERATORS[0], first, merkle(second)), Error::<Test>::WrongBatch);
 		assert_noop!(attest(OPERATORS[0], second, merkle(first)), Error::<Test>::WrongBatch);
 		assert_ok!(attest(OPERATORS[0], first, merkle(first)));
-		assert_eq!(Attestations::vote(p, first, &OPERATORS[0]), Some(root_of(GOOD)));
+		assert_eq!(voted(p, first, OPERATORS[0]), Some(root_of(GOOD)));
 		assert_eq!(Attestations::vote(p, second, &OPERATORS[0]), None);
 	});
 }
@@ -425,6 +451,7 @@ fn a_vote_never_lands_on_a_renumbered_batch() {
 				p,
 				seq,
 				executed,
+				H256::zero(),
 				GOOD,
 				outputs_of(GOOD),
 			)
@@ -432,7 +459,7 @@ fn a_vote_never_lands_on_a_renumbered_batch() {
 		assert_noop!(attest(0), Error::<Test>::WrongBatch);
 		assert_eq!(proof(p, 0).status, ProofStatus::Pending);
 		assert_ok!(attest(1));
-		assert_eq!(proof(p, 1).output_root, Some(root_of(GOOD)));
+		assert_eq!(voted(p, 1, OPERATORS[0]), Some(root_of(GOOD)));
 	});
 }
 
@@ -444,8 +471,8 @@ fn vote_reads_the_open_round() {
 		assert_eq!(Attestations::vote(p, seq, &OPERATORS[0]), None);
 		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
 		assert_ok!(vote(OPERATORS[1], p, seq, BAD));
-		assert_eq!(Attestations::vote(p, seq, &OPERATORS[0]), Some(root_of(GOOD)));
-		assert_eq!(Attestations::vote(p, seq, &OPERATORS[1]), Some(root_of(BAD)));
+		assert_eq!(voted(p, seq, OPERATORS[0]), Some(root_of(GOOD)));
+		assert_eq!(voted(p, seq, OPERATORS[1]), Some(root_of(BAD)));
 		assert_eq!(Attestations::vote(p, seq, &OPERATORS[2]), None);
 		assert_eq!(Attestations::vote(p, seq + 1, &OPERATORS[0]), None);
 		// Closed rounds are forgotten.
@@ -530,8 +557,8 @@ fn quorum_holds_for_every_vote_pattern() {
 					None => assert!(counts.iter().all(|c| *c < q), "{size}: {counts:?}"),
 				}
 				assert!(counts.iter().filter(|c| **c >= q).count() <= 1);
-				// Keep the closing queue short.
-				run_to_block(System::block_number() + 1);
+				// Settle it (batches settle in order) and keep the closing queue short.
+				run_to_block(System::block_number() + DEADLINE + 1);
 			}
 		}
 	});
@@ -607,5 +634,169 @@ fn a_minority_saying_unavailable_changes_nothing() {
 		);
 		assert_noop!(unavailable(OPERATORS[5], p, seq), Error::<Test>::NotEligible);
 		assert_ne!(unavailable_root(), root_of(GOOD));
+	});
+}
+
+/// The state root honest operators compute for a second batch, on top of [`GOOD`].
+const NEXT: H256 = H256::repeat_byte(0xcc);
+
+#[test]
+fn a_batch_finalizes_only_after_the_ones_before_it() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let second = commit(p);
+		// The operators run ahead: a quorum for the second batch on the first's result.
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote_on(*o, p, second, GOOD, NEXT));
+		}
+		assert_eq!(proof(p, second).status, ProofStatus::Pending);
+		assert_eq!(Attestations::finalizable(p, second), None);
+		assert_noop!(finalize(p, second, NEXT), Error::<Test>::EarlierBatchOpen);
+		assert_eq!(Attestations::head(p), Head { next: first, state_root: H256::zero() });
+
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote(*o, p, first, GOOD));
+		}
+		assert_eq!(proof(p, first).previous_state_root, Some(H256::zero()));
+		assert_eq!(Attestations::head(p), Head { next: second, state_root: GOOD });
+		assert_eq!(
+			Attestations::finalizable(p, second),
+			Some((root_of(NEXT), OPERATORS[..3].to_vec()))
+		);
+		// Anyone finalizes it, but only with the result the quorum voted.
+		assert_noop!(finalize(p, second, BAD), Error::<Test>::NoQuorum);
+		let before = balance(OPERATORS[0]);
+		let result = finalize(p, second, NEXT).unwrap();
+		assert_eq!(result.pays_fee, Pays::No);
+		System::assert_has_event(
+			Event::ProofFinalized {
+				project: p,
+				batch_seq: second,
+				output_root: root_of(NEXT),
+				agreed: 3,
+				dissenters: vec![],
+			}
+			.into(),
+		);
+		let settled = proof(p, second);
+		assert_eq!(
+			(settled.status, settled.state_root, settled.previous_state_root),
+			(ProofStatus::Finalized, Some(NEXT), Some(GOOD))
+		);
+		assert_eq!(balance(OPERATORS[0]) - before, REWARD / 4);
+		assert_eq!(Attestations::head(p), Head { next: second + 1, state_root: NEXT });
+		assert_noop!(finalize(p, second, NEXT), Error::<Test>::AlreadyFinalized);
+		assert_noop!(finalize(p, second + 1, NEXT), Error::<Test>::UnknownBatch);
+		// The fourth operator's vote on the same state is a late agreeing one.
+		assert_ok!(vote_on(OPERATORS[3], p, second, GOOD, NEXT));
+		System::assert_last_event(
+			Event::LateAttestation {
+				project: p,
+				batch_seq: second,
+				operator: OPERATORS[3],
+				agreed: true,
+			}
+			.into(),
+		);
+	});
+}
+
+/// The attack: the operators run the second batch on the first one's pending result and
+/// reach a quorum on it; then the first expires. Its messages never counted, so a
+/// finalized second batch would hold them. The votes on the void state count for
+/// nothing; the operators run the batch again on the agreed state and vote once more.
+#[test]
+fn an_expired_batch_voids_the_votes_cast_on_top_of_it() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let second = commit(p);
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote_on(*o, p, second, GOOD, NEXT));
+		}
+		for o in &OPERATORS[..3] {
+			assert_ok!(unavailable(*o, p, first));
+		}
+		assert_eq!(proof(p, first).status, ProofStatus::Expired);
+		assert_eq!(Attestations::head(p), Head { next: second, state_root: H256::zero() });
+		assert_ne!(proof(p, second).status, ProofStatus::Finalized, "finalized on a void state");
+		assert_eq!(Attestations::finalizable(p, second), None);
+		assert_noop!(finalize(p, second, NEXT), Error::<Test>::NoQuorum);
+		// A vote on the void state is refused now that it is known void.
+		assert_noop!(vote_on(OPERATORS[3], p, second, GOOD, NEXT), Error::<Test>::StaleState);
+		// Each operator votes again on the agreed state; the third completes the quorum.
+		assert_ok!(vote_on(OPERATORS[0], p, second, H256::zero(), GOOD));
+		// A vote on the agreed state is not replaced.
+		assert_noop!(
+			vote_on(OPERATORS[0], p, second, H256::zero(), BAD),
+			Error::<Test>::AlreadyAttested
+		);
+		assert_ok!(vote_on(OPERATORS[1], p, second, H256::zero(), GOOD));
+		assert_eq!(proof(p, second).status, ProofStatus::Pending);
+		assert_ok!(vote_on(OPERATORS[2], p, second, H256::zero(), GOOD));
+		let settled = proof(p, second);
+		assert_eq!(
+			(settled.status, settled.state_root, settled.previous_state_root, settled.agreed),
+			(ProofStatus::Finalized, Some(GOOD), Some(H256::zero()), 3)
+		);
+	});
+}
+
+/// One operator computed another result for the first batch and ran the second on it.
+/// Once the first finalizes on the honest state, that operator's vote for the second is
+/// void, and it may vote once more.
+#[test]
+fn a_vote_on_a_losing_state_may_be_cast_again() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let second = commit(p);
+		assert_ok!(vote(OPERATORS[3], p, first, BAD));
+		assert_ok!(vote_on(OPERATORS[3], p, second, BAD, NEXT));
+		// Before the first settles nobody knows which state is void: no second vote.
+		assert_noop!(vote_on(OPERATORS[3], p, second, GOOD, NEXT), Error::<Test>::AlreadyAttested);
+		for o in &OPERATORS[..2] {
+			assert_ok!(vote(*o, p, first, GOOD));
+			assert_ok!(vote_on(*o, p, second, GOOD, NEXT));
+		}
+		// Two honest votes and the diverged one: no quorum on the agreed state yet.
+		assert_ok!(vote(OPERATORS[2], p, first, GOOD));
+		assert_eq!(Attestations::finalizable(p, second), None);
+		assert_ok!(vote_on(OPERATORS[3], p, second, GOOD, NEXT));
+		let settled = proof(p, second);
+		assert_eq!((settled.status, settled.agreed), (ProofStatus::Finalized, 3));
+	});
+}
+
+#[test]
+fn the_head_walks_past_batches_that_expired_out_of_order() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let withheld = commit(p);
+		let third = commit(p);
+		// Nobody gets the second batch's body: it expires while the first is open.
+		for o in &OPERATORS[..3] {
+			assert_ok!(unavailable(*o, p, withheld));
+		}
+		assert_eq!(Attestations::head(p).next, first);
+		// Batches already settled but not passed by the head stay in the window.
+		assert!(!<Attestations as ProofInspect>::is_settled(p, withheld));
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote_on(*o, p, third, GOOD, NEXT));
+		}
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote(*o, p, first, GOOD));
+		}
+		assert_eq!(Attestations::head(p), Head { next: third, state_root: GOOD });
+		assert_ok!(finalize(p, third, NEXT));
+		assert_eq!(Attestations::head(p), Head { next: third + 1, state_root: NEXT });
+		// A round that expires at its deadline moves the head too.
+		run_to_block(2);
+		let fourth = commit(p);
+		run_to_block(3 + DEADLINE);
+		assert_eq!(proof(p, fourth).status, ProofStatus::Expired);
+		assert_eq!(Attestations::head(p), Head { next: fourth + 1, state_root: NEXT });
 	});
 }
