@@ -11,6 +11,7 @@
 //! | 4 | computes a wrong state the first time it runs each batch | he finds out, runs it again and ends on the agreed state |
 //! | 5 | runs each batch 3 blocks late, across an applet upgrade | he computes what the others did (context of the commitment) |
 //! | 6 | none: a device sends each message to Alice and Bob, and copies are replayed to Charlie | each message counts once |
+//! | 7 | in a subnet of two (Alice and Dave), never votes for every third batch | those expire after later batches ran on them; nothing finalizes on an expired batch's state (finalized proofs chain state to state); every message counts once |
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -35,7 +36,7 @@ use w3b_primitives::{project::code_hash, validity::Invalid, ProjectId};
 use w3b_runtime::AccountId;
 
 const TIMEOUT: Duration = Duration::from_secs(240);
-const PROJECTS: u64 = 7;
+const PROJECTS: u64 = 8;
 /// Messages per second each publisher sends.
 const RATE: f64 = 4.0;
 
@@ -87,7 +88,8 @@ fn wait_settled(rpc: &Rpc, net: &Validators) -> Vec<Vec<Value>> {
 #[test]
 fn no_minority_operator_can_bend_a_proof() {
 	let dir = tempfile::tempdir().expect("temp dir");
-	let attacks = ["forge=0", "poison-outputs=1", "hijack=2", "withhold=3", "diverge=4", "lag=5"];
+	let attacks =
+		["forge=0", "poison-outputs=1", "hijack=2", "withhold=3", "diverge=4", "lag=5", "abstain=7"];
 	let net = Validators::start(dir.path(), |i| {
 		if i == 3 {
 			attacks.iter().map(|a| format!("--w3b-byzantine={a}")).collect()
@@ -100,7 +102,8 @@ fn no_minority_operator_can_bend_a_proof() {
 	let [alice, bob, charlie, _] = [0, 1, 2, 3].map(|i| net.nodes[i].rpc());
 	let ports: Vec<u16> = net.nodes.iter().map(|n| n.prometheus_port).collect();
 
-	let names = ["forge", "poison", "hijack", "withhold", "diverge", "upgrade", "replay"];
+	let names =
+		["forge", "poison", "hijack", "withhold", "diverge", "upgrade", "replay", "abstain"];
 	let mut project_devices = Vec::new();
 	for (expected, name) in names.iter().enumerate() {
 		let spec = ProjectSpec {
@@ -108,9 +111,14 @@ fn no_minority_operator_can_bend_a_proof() {
 			name: (*name).into(),
 			code: applets::applet_code(if *name == "poison" { "alert" } else { "counter" }),
 			env: vec![("THRESHOLD".into(), "25".into())],
-			operators: vec![Alice, Bob, Charlie, Dave],
+			operators: if *name == "abstain" {
+				vec![Alice, Dave]
+			} else {
+				vec![Alice, Bob, Charlie, Dave]
+			},
 			devices: devices(3),
-			attestation_deadline: 20,
+			// Short for project 7: its abstained batches expire soon.
+			attestation_deadline: if *name == "abstain" { 6 } else { 20 },
 			retain_secs: 0,
 		};
 		let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
@@ -128,6 +136,7 @@ fn no_minority_operator_can_bend_a_proof() {
 	let withhold_alice = Publisher::start(3, project_devices[3][1..].to_vec(), &[http(0)], RATE);
 	let diverge = start(4, &[http(0)]);
 	let upgrade = start(5, &[http(1)]);
+	let abstain = start(7, &[http(0)]);
 
 	// Project 6: a device sends each reading to Alice and to Bob.
 	let replay_device = &project_devices[6][0];
@@ -195,7 +204,8 @@ fn no_minority_operator_can_bend_a_proof() {
 	let withhold_alice = withhold_alice.stop();
 	let diverge = diverge.stop();
 	let upgrade = upgrade.stop();
-	for counters in [&forge, &poison, &hijack, &withhold_alice, &diverge, &upgrade] {
+	let abstain = abstain.stop();
+	for counters in [&forge, &poison, &hijack, &withhold_alice, &diverge, &upgrade, &abstain] {
 		assert!(acked(counters) > 20, "publishers ran");
 		assert_eq!(acked(counters), counters.sent.load(Ordering::Relaxed), "all acknowledged");
 	}
@@ -269,6 +279,21 @@ fn no_minority_operator_can_bend_a_proof() {
 	// 6: a message sent to two nodes and replayed to a third counts once.
 	assert_eq!(counted_everywhere(6), replay_sent.len() as u64, "project 6");
 	assert!(counted(ports[0], 6, "replayed") > 0);
+
+	// 7: batches Dave never voted for expired after the next ones ran on top of them.
+	// Nothing finalized on their state: each finalized proof ran on the state the one
+	// before it agreed on, and Alice's state never had to be thrown away. Alice committed
+	// the expired messages again: each counts once, on both nodes.
+	let abstained = proofs_now(7);
+	assert!(abstained.iter().any(|p| p["status"] == "Expired"), "project 7: nothing expired");
+	let mut agreed_state = json!(H256::zero());
+	for proof in abstained.iter().filter(|p| p["status"] == "Finalized") {
+		assert_eq!(proof["previousStateRoot"], agreed_state, "project 7: {proof}");
+		agreed_state = proof["stateRoot"].clone();
+	}
+	assert_eq!(metric(ports[0], "w3b_state_divergences_total", &[]), 0.0, "Alice diverged");
+	assert_eq!(counted(ports[0], 7, "counted"), acked(&abstain), "project 7: Alice");
+	assert_eq!(counted(ports[3], 7, "counted"), acked(&abstain), "project 7: Dave");
 
 	for (p, name) in names.iter().enumerate() {
 		let status = |s: &str| proofs[p].iter().filter(|x| x["status"] == s).count();

@@ -209,7 +209,12 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 				..
 			}) = event
 			{
-				assert_ne!(dispatch_error, already_attested, "a second vote in block #{number}");
+				assert_ne!(
+					dispatch_error,
+					already_attested,
+					"a second vote in block #{number}\n{}",
+					net.logs(200)
+				);
 			}
 		}
 	}

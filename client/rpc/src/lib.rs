@@ -309,6 +309,7 @@ fn proof_json<N: Serialize>(p: Proof<N>) -> Value {
 		"status": p.status,
 		"outputRoot": p.output_root,
 		"stateRoot": p.state_root,
+		"previousStateRoot": p.previous_state_root,
 		"outputs": p.outputs.iter().map(|o| hex(o)).collect::<Vec<_>>(),
 		"subnetSize": p.subnet_size,
 		"agreed": p.agreed,

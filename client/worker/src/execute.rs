@@ -5,6 +5,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use sp_core::H256;
 use w3b_executor::{BatchInput, BatchResult, Executor, ExecutorError};
 use w3b_primitives::{
 	project::{Applet, DeviceRecord},
@@ -34,6 +35,8 @@ pub struct ProjectContext<'a> {
 
 /// A batch executed.
 pub struct Executed {
+	/// The state root the batch ran on.
+	pub previous_state_root: H256,
 	/// Which messages counted.
 	pub verdicts: Verdicts,
 	/// What the applets did with them.
@@ -74,5 +77,5 @@ pub fn execute_batch(
 			state_root: result.state_root,
 		},
 	);
-	Ok(Executed { verdicts, result })
+	Ok(Executed { previous_state_root: prev_state_root, verdicts, result })
 }

@@ -29,6 +29,10 @@ pub enum Attack {
 	/// Executes each batch only once the chain is 3 blocks past it (an operator behind
 	/// the others).
 	Lag,
+	/// Never votes for the batches numbered a multiple of 3 (an operator that goes quiet
+	/// now and then: in a subnet of two those batches expire after the next ones ran on
+	/// top of them).
+	Abstain,
 }
 
 impl FromStr for Attack {
@@ -43,6 +47,7 @@ impl FromStr for Attack {
 			"diverge" => Attack::Diverge,
 			"wrong-root" => Attack::WrongRoot,
 			"lag" => Attack::Lag,
+			"abstain" => Attack::Abstain,
 			other => return Err(format!("unknown attack `{other}`")),
 		})
 	}

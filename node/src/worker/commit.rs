@@ -3,10 +3,12 @@
 //! this operator with the same CID, count and size, so a member who copies a root from
 //! the pool cannot pass its copy off as ours.
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{
+	collections::{BTreeMap, BTreeSet},
+	time::Instant,
+};
 
-use codec::{Decode, Encode};
-use sc_transaction_pool_api::{InPoolTransaction, TransactionPool};
+use codec::Encode;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{ed25519, Pair, H256};
@@ -35,12 +37,11 @@ pub struct InFlight {
 
 impl Worker {
 	/// The worker's state of `project`, loaded on first use: the finalized state from
-	/// disk, the votes this operator already cast in open rounds, and the commitments a
-	/// restart may have left behind for resubmission.
+	/// disk and the commitments a restart may have left behind for resubmission (the
+	/// votes this operator already cast are read from the chain before each vote).
 	pub(super) fn load_project(
 		&mut self,
 		project: ProjectId,
-		at: Hash,
 		number: BlockNumber,
 	) -> Result<&mut ProjectWork, WorkerError> {
 		if !self.projects.contains_key(&project) {
@@ -56,7 +57,8 @@ impl Worker {
 				in_flight: BTreeMap::new(),
 				next_exec,
 				results: BTreeMap::new(),
-				attested: self.votes_since(project, next_exec, at)?,
+				attested: BTreeSet::new(),
+				finalizable: None,
 				diverged: BTreeMap::new(),
 				halted: None,
 				local_of: BTreeMap::new(),
@@ -306,24 +308,16 @@ impl Worker {
 		}
 		let Some(me) = self.operator_account() else { return };
 		let mut copies = Vec::new();
-		for tx in self.pool.ready() {
-			let Ok(xt) = w3b_runtime::UncheckedExtrinsic::decode(&mut &tx.data().encode()[..])
-			else {
-				continue;
-			};
-			let from_me = matches!(
-				&xt.preamble,
-				sp_runtime::generic::Preamble::Signed(sp_runtime::MultiAddress::Id(who), ..) if *who == me
-			);
+		for (signer, call) in super::tx::pooled_calls(&self.pool) {
 			if let RuntimeCall::Commitments(pallet_commitments::Call::commit_batch {
 				project,
 				merkle_root,
 				count,
 				bytes,
 				..
-			}) = xt.function
+			}) = call
 			{
-				if !from_me && targets.contains(&project) {
+				if signer != me && targets.contains(&project) {
 					copies.push((project, merkle_root, count, bytes));
 				}
 			}

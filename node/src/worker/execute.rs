@@ -3,12 +3,15 @@
 //! code, environment, fuel and devices), so that operators at different heights, before
 //! or after an owner's update, compute the same result. Every message is judged before
 //! the applets see it; a batch holding a message that could never count has its
-//! committer named on chain.
+//! committer named on chain. Operators run ahead of settlement, but the chain settles a
+//! project's batches in order and counts a vote only on the agreed state: a result
+//! computed on a state the chain has left behind is run again before it is voted.
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_core::H256;
 use w3b_primitives::{
 	api::W3bstreamApi, proof::Outputs, validity::Context, AppletId, BatchHeader, ProjectId,
 	ProofStatus,
@@ -98,7 +101,8 @@ impl Worker {
 			}
 		}
 		self.look_ahead(project, at, number, next_batch).await?;
-		self.vote(project, at, number).await
+		self.vote(project, at, number).await?;
+		self.finalize_head(project, at, number).await
 	}
 
 	/// Fetches the bodies of the next batches ahead of running them, and votes a body
@@ -134,6 +138,15 @@ impl Worker {
 				self.fetches.request(&commitment.header);
 				continue;
 			}
+			// One vote per batch: not if this node voted already (before it ran again).
+			let voted = match self.operator_account() {
+				Some(me) => self.client.runtime_api().vote(at, project, seq, me)?.is_some(),
+				None => false,
+			};
+			if voted {
+				self.work(project)?.attested.insert(seq);
+				continue;
+			}
 			log::warn!(
 				target: "w3b",
 				"project {project}: nobody served the body of batch {seq} (committed by {}): voting it unavailable",
@@ -153,7 +166,10 @@ impl Worker {
 	}
 
 	/// Votes for each result run here whose round is open and holds no vote of this
-	/// operator; a vote that could not be submitted is tried again on the next block.
+	/// operator for it. A result computed on a state the chain has since left behind is
+	/// not voted (settling runs it again); an earlier vote of this operator on such a
+	/// state is replaced once the chain knows it void. A vote that could not be submitted
+	/// is tried again on the next block.
 	async fn vote(
 		&mut self,
 		project: ProjectId,
@@ -168,22 +184,110 @@ impl Worker {
 			.filter(|(seq, _)| !work.attested.contains(seq))
 			.map(|(seq, outcome)| (*seq, outcome.clone()))
 			.collect();
+		let head = self.client.runtime_api().head(at, project)?;
+		// Votes sent and not in a block yet (a reorganisation puts them back in the pool
+		// while the batch runs again): not sent twice.
+		let waiting: Vec<(u64, H256)> = self
+			.tx
+			.as_ref()
+			.map(|tx| tx.waiting())
+			.unwrap_or_default()
+			.into_iter()
+			.filter_map(|call| match call {
+				RuntimeCall::Attestations(pallet_attestations::Call::attest {
+					project: p,
+					batch_seq,
+					previous_state_root,
+					..
+				}) if p == project => Some((batch_seq, previous_state_root)),
+				_ => None,
+			})
+			.collect();
 		for (seq, outcome) in unvoted {
-			let (open, voted) = {
+			let (open, cast) = {
 				let api = self.client.runtime_api();
 				// Votes count until the deadline, also after the proof is finalized.
 				let open = api
 					.proof(at, project, seq)?
 					.is_some_and(|p| p.status != ProofStatus::Expired && number < p.deadline);
 				// After a restart or a reorg our vote may be on the best chain already.
-				(open, api.vote(at, project, seq, me.clone())?.is_some())
+				(open, api.vote(at, project, seq, me.clone())?)
 			};
-			if open && !voted {
+			// The agreed state the batch must run on, known once every batch before it
+			// settled.
+			let base = (head.next == seq).then_some(head.state_root);
+			let current = base.is_none_or(|base| base == outcome.previous);
+			let submit = match cast {
+				None => open && current,
+				// For this result, or the body was unavailable: one vote is all.
+				Some(vote) if vote.previous.is_none_or(|p| p == outcome.previous) => false,
+				// On a state that differs from this result's: the chain takes a second
+				// vote once it knows the first one void and this result current.
+				Some(_) if base.is_some() && current => open,
+				Some(_) => continue,
+			};
+			if !submit && open && !current {
+				// Run on a state the chain has left behind: settling runs it again.
+				continue;
+			}
+			let abstain = self.byzantine.on(project, Attack::Abstain) && seq % 3 == 0;
+			if submit && !abstain && !waiting.contains(&(seq, outcome.previous)) {
 				self.attest(at, project, seq, &outcome).await?;
 			}
 			self.work(project)?.attested.insert(seq);
 		}
 		Ok(())
+	}
+
+	/// Finalizes the batch at the project's head when a quorum voted this node's result
+	/// for it before the batches ahead of it settled (with those votes in, nobody votes
+	/// again). The agreeing voters take turns, one per block, starting with the first:
+	/// one `finalize` per block, and another voter's turn comes if it does not land.
+	async fn finalize_head(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), WorkerError> {
+		let Some(me) = self.operator_account() else { return Ok(()) };
+		let (head, ready) = {
+			let api = self.client.runtime_api();
+			let head = api.head(at, project)?;
+			(head, api.finalizable(at, project, head.next)?)
+		};
+		let work = self.work(project)?;
+		let Some((root, agreeing)) = ready else {
+			work.finalizable = None;
+			return Ok(());
+		};
+		let Some(outcome) = work.results.get(&head.next).cloned() else { return Ok(()) };
+		if root != outcome.output_root || outcome.previous != head.state_root {
+			return Ok(());
+		}
+		let since = match work.finalizable {
+			Some((seq, since)) if seq == head.next => since,
+			_ => {
+				work.finalizable = Some((head.next, number));
+				number
+			},
+		};
+		let turn = number.saturating_sub(since) as usize % agreeing.len().max(1);
+		if agreeing.get(turn) != Some(&me) {
+			return Ok(());
+		}
+		log::info!(
+			target: "w3b",
+			"project {project}: batch {} has a quorum on the agreed state now that the batches before it settled: finalizing it",
+			head.next
+		);
+		let call: RuntimeCall = pallet_attestations::Call::finalize {
+			project,
+			batch_seq: head.next,
+			state_root: outcome.state_root,
+			outputs: Outputs::truncate_from(outcome.outputs),
+		}
+		.into();
+		self.submit(at, call, "a finalization").await
 	}
 
 	/// After a reorg the best chain may number other batches than those run here: from
@@ -289,6 +393,7 @@ impl Worker {
 			m.execution_seconds.observe(started.elapsed().as_secs_f64());
 		}
 		let outcome = Outcome {
+			previous: executed.previous_state_root,
 			merkle_root: header.merkle_root,
 			output_root: result.output_root,
 			state_root: result.state_root,
@@ -320,6 +425,7 @@ impl Worker {
 			project,
 			batch_seq: seq,
 			merkle_root: outcome.merkle_root,
+			previous_state_root: outcome.previous,
 			state_root,
 			outputs,
 		}

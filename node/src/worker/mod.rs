@@ -93,6 +93,9 @@ pub struct WorkerParams {
 struct Outcome {
 	/// The batch's Merkle root (a reorg may put another batch under its number).
 	merkle_root: H256,
+	/// The state root it ran on (the state after the batches before it, as computed
+	/// here).
+	previous: H256,
 	/// The root attested.
 	output_root: H256,
 	/// The state root behind it.
@@ -120,9 +123,13 @@ struct ProjectWork {
 	next_exec: u64,
 	/// Results of executed batches until they are settled.
 	results: BTreeMap<u64, Outcome>,
-	/// Batches voted for, or whose round closed before this node could vote (one vote
-	/// per batch, even if a batch runs again).
+	/// Batches whose current result has a vote of this node (submitted, or found on
+	/// chain), whose body it voted unavailable, or whose round closed before it could
+	/// vote. A batch that runs again leaves it: its new result may need a new vote.
 	attested: BTreeSet<u64>,
+	/// The batch at the project's head whose quorum, reached before the batches ahead of
+	/// it settled, waits for a `finalize`, and the block this node first saw it.
+	finalizable: Option<(u64, BlockNumber)>,
 	/// Batches whose finalized state differed from the one computed here, and how many
 	/// times.
 	diverged: BTreeMap<u64, u32>,
@@ -296,7 +303,7 @@ impl Worker {
 		finalized: Hash,
 	) -> Result<(), WorkerError> {
 		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(()) };
-		let work = self.load_project(project, at, number)?;
+		let work = self.load_project(project, number)?;
 		work.active = info.status == ProjectStatus::Active;
 		let halted = work.halted.is_some();
 		self.confirm_commitments(project, at, number).await?;

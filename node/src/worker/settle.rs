@@ -5,8 +5,6 @@
 //! proof rolls the batch back with every later one. Then retention lets go of what the
 //! project's policy gives up.
 
-use std::collections::BTreeSet;
-
 use sp_api::ProvideRuntimeApi;
 use w3b_primitives::{api::W3bstreamApi, project::RetentionPolicy, ProjectId, ProofStatus};
 use w3b_storage::retention::BatchInfo;
@@ -90,9 +88,11 @@ impl Worker {
 					let runs = work.diverged.entry(seq).or_insert(0);
 					*runs += 1;
 					let runs = *runs;
-					// Every later result ran on top of ours: all of them run again.
+					// Every later result ran on top of ours: all of them run again, and
+					// their votes, cast on our state, are void: they are cast again.
 					work.state.discard_from(seq);
 					work.results.clear();
+					work.attested.retain(|voted| *voted <= seq);
 					work.next_exec = work.next_exec.min(seq);
 					if let Some(m) = &metrics {
 						m.state_divergences.inc();
@@ -132,8 +132,10 @@ impl Worker {
 					let rerun = work.state.expire(seq);
 					if let Some(first) = rerun.first() {
 						work.next_exec = work.next_exec.min(*first);
+						// They ran on the expired batch's state: their votes are void.
 						for later in &rerun {
 							work.results.remove(later);
+							work.attested.remove(later);
 						}
 					}
 					log::warn!(
@@ -147,29 +149,6 @@ impl Worker {
 				}
 			}
 		}
-	}
-
-	/// The batches from `first` on whose open round at block `at` holds this node's vote:
-	/// a worker restarted before their rounds closed runs them again, and a second vote
-	/// would only be refused, for a fee.
-	pub(super) fn votes_since(
-		&self,
-		project: ProjectId,
-		first: u64,
-		at: Hash,
-	) -> Result<BTreeSet<u64>, WorkerError> {
-		let Some(me) = self.operator_account() else {
-			return Ok(BTreeSet::new());
-		};
-		let api = self.client.runtime_api();
-		let next_batch = api.next_batch_seq(at, project)?;
-		let mut voted = BTreeSet::new();
-		for seq in first..next_batch {
-			if api.vote(at, project, seq, me.clone())?.is_some() {
-				voted.insert(seq);
-			}
-		}
-		Ok(voted)
 	}
 
 	/// Lets go of the settled batches `policy` gives up, oldest first: their bodies leave

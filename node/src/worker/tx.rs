@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use codec::Encode;
+use codec::{Decode, Encode};
 use frame_system_rpc_runtime_api::AccountNonceApi;
-use sc_transaction_pool_api::{TransactionPool, TransactionSource};
+use sc_transaction_pool_api::{InPoolTransaction, TransactionPool, TransactionSource};
 use sp_api::{Core, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::sr25519;
@@ -24,6 +24,26 @@ pub type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 /// Blocks the chain's nonce may stay behind ours before we assume a transaction was
 /// dropped and number from the chain's nonce again.
 const NONCE_STALL_BLOCKS: BlockNumber = 10;
+
+/// The signed calls waiting in `pool` (ready or not), with their signers.
+pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
+	let ready = pool.ready().map(|tx| tx.data().encode()).collect::<Vec<_>>();
+	let future = pool.futures().into_iter().map(|tx| tx.data().encode());
+	ready
+		.into_iter()
+		.chain(future)
+		.filter_map(|bytes| {
+			let xt = w3b_runtime::UncheckedExtrinsic::decode(&mut &bytes[..]).ok()?;
+			match xt.preamble {
+				sp_runtime::generic::Preamble::Signed(
+					sp_runtime::MultiAddress::Id(who),
+					..,
+				) => Some((who, xt.function)),
+				_ => None,
+			}
+		})
+		.collect()
+}
 
 /// Signs and submits the operator's transactions.
 pub struct TxSender {
@@ -51,6 +71,13 @@ impl TxSender {
 	/// The operator's account.
 	pub fn account(&self) -> AccountId {
 		self.operator.into()
+	}
+
+	/// The operator's calls waiting in the pool: sent, not yet in a block of the best
+	/// chain (also those a reorganisation put back).
+	pub fn waiting(&self) -> Vec<RuntimeCall> {
+		let me = self.account();
+		pooled_calls(&self.pool).into_iter().filter(|(who, _)| *who == me).map(|(_, c)| c).collect()
 	}
 
 	/// Follows the chain's nonce at block `at` (number `number`): if it has not moved for
