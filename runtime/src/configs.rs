@@ -204,5 +204,7 @@ impl pallet_commitments::Config for Runtime {
 
 impl pallet_attestations::Config for Runtime {
 	type MaxRoundsPerBlock = ConstU32<256>;
+	// 18 s: operators see the settlement final, run again and vote on the agreed state.
+	type SettleGrace = ConstU32<6>;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }

@@ -29,9 +29,9 @@ pub enum Attack {
 	/// Executes each batch only once the chain is 3 blocks past it (an operator behind
 	/// the others).
 	Lag,
-	/// Never votes for the batches numbered a multiple of 3 (an operator that goes quiet
-	/// now and then: in a subnet of two those batches expire after the next ones ran on
-	/// top of them).
+	/// Never votes for the batches numbered 1, 17, 33... (an operator that goes quiet now
+	/// and then: in a subnet of two those batches expire after the next ones ran on top
+	/// of them).
 	Abstain,
 }
 

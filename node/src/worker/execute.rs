@@ -230,7 +230,7 @@ impl Worker {
 				// Run on a state the chain has left behind: settling runs it again.
 				continue;
 			}
-			let abstain = self.byzantine.on(project, Attack::Abstain) && seq % 3 == 0;
+			let abstain = self.byzantine.on(project, Attack::Abstain) && seq % 16 == 1;
 			if submit && !abstain && !waiting.contains(&(seq, outcome.previous)) {
 				self.attest(at, project, seq, &outcome).await?;
 			}
@@ -269,7 +269,7 @@ impl Worker {
 			_ => {
 				work.finalizable = Some((head.next, number));
 				number
-			},
+			}
 		};
 		let turn = number.saturating_sub(since) as usize % agreeing.len().max(1);
 		if agreeing.get(turn) != Some(&me) {

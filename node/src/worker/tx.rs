@@ -35,10 +35,9 @@ pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
 		.filter_map(|bytes| {
 			let xt = w3b_runtime::UncheckedExtrinsic::decode(&mut &bytes[..]).ok()?;
 			match xt.preamble {
-				sp_runtime::generic::Preamble::Signed(
-					sp_runtime::MultiAddress::Id(who),
-					..,
-				) => Some((who, xt.function)),
+				sp_runtime::generic::Preamble::Signed(sp_runtime::MultiAddress::Id(who), ..) => {
+					Some((who, xt.function))
+				}
 				_ => None,
 			}
 		})

@@ -131,6 +131,12 @@ pub mod pallet {
 		/// Most rounds that may close in one block (bounds the work of `on_initialize`).
 		#[pallet::constant]
 		type MaxRoundsPerBlock: Get<u32>;
+		/// Blocks a batch keeps for votes once the batches ahead of it settled: its
+		/// deadline moves to at least this many blocks after, so that operators whose
+		/// votes ran on a state that turned out void can run it again and vote, rather
+		/// than the batch expiring with its predecessor.
+		#[pallet::constant]
+		type SettleGrace: Get<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -300,7 +306,14 @@ pub mod pallet {
 				previous: Some(previous_state_root),
 				output_root: output_root(&state_root, &outputs),
 			};
-			Self::record_vote(operator, project, batch_seq, merkle_root, vote, (state_root, outputs))
+			Self::record_vote(
+				operator,
+				project,
+				batch_seq,
+				merkle_root,
+				vote,
+				(state_root, outputs),
+			)
 		}
 
 		/// Attests that the operator could not get the body of batch `batch_seq` of
@@ -413,7 +426,7 @@ impl<T: Config> Pallet<T> {
 				);
 				ensure!(stale, Error::<T>::AlreadyAttested);
 				round.votes[index].1 = vote;
-			},
+			}
 			// Cannot exceed its bound: only voters vote, once each.
 			None => round
 				.votes
@@ -448,7 +461,7 @@ impl<T: Config> Pallet<T> {
 				// The round is over: no vote counts any more.
 				Rounds::<T>::remove(project, batch_seq);
 				Self::advance_head(project);
-			},
+			}
 			ProofStatus::Pending => {
 				let agreeing = base
 					.map(|base| Self::agreeing(&round, Some(base), vote.output_root))
@@ -465,15 +478,15 @@ impl<T: Config> Pallet<T> {
 							vote.output_root,
 							result,
 						);
-					},
-					_ => {},
+					}
+					_ => {}
 				}
 				Rounds::<T>::insert(project, batch_seq, round);
-			},
+			}
 			_ => {
 				// Finalized (expired proofs were refused above): a late vote.
-				let agreed = proof.output_root == Some(vote.output_root) &&
-					proof.previous_state_root == vote.previous;
+				let agreed = proof.output_root == Some(vote.output_root)
+					&& proof.previous_state_root == vote.previous;
 				if agreed {
 					proof.agreed += 1;
 					pallet_operators::Pallet::<T>::pay_rewards(
@@ -483,10 +496,15 @@ impl<T: Config> Pallet<T> {
 						proof.subnet_size,
 					);
 				}
-				Self::deposit_event(Event::LateAttestation { project, batch_seq, operator, agreed });
+				Self::deposit_event(Event::LateAttestation {
+					project,
+					batch_seq,
+					operator,
+					agreed,
+				});
 				Proofs::<T>::insert(project, batch_seq, proof);
 				Rounds::<T>::insert(project, batch_seq, round);
-			},
+			}
 		}
 		Ok((Some(weight), Pays::No).into())
 	}
@@ -562,20 +580,40 @@ impl<T: Config> Pallet<T> {
 				Some(proof) if proof.status == ProofStatus::Pending => break,
 				Some(proof) if proof.status == ProofStatus::Finalized => {
 					head.state_root = proof.state_root.unwrap_or(head.state_root);
-				},
-				_ => {},
+				}
+				_ => {}
 			}
 			head.next += 1;
 		}
 		if head.next != start {
 			Heads::<T>::insert(project, head);
+			Self::give_grace(project, head.next);
 		}
 		head
 	}
 
-	/// The most walking a project's head costs.
+	/// Batch `batch_seq` of `project` just became the head: if it is pending, its round
+	/// stays open at least [`Config::SettleGrace`] blocks more (unless the block it would
+	/// then close in is full: it keeps its deadline).
+	fn give_grace(project: ProjectId, batch_seq: u64) {
+		let Some(mut proof) = Proofs::<T>::get(project, batch_seq) else { return };
+		let wanted =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::SettleGrace::get());
+		if proof.status != ProofStatus::Pending || proof.deadline >= wanted {
+			return;
+		}
+		let closes = wanted.saturating_add(1u32.into());
+		let scheduled =
+			Closing::<T>::try_mutate(closes, |closing| closing.try_push((project, batch_seq)));
+		if scheduled.is_ok() {
+			proof.deadline = wanted;
+			Proofs::<T>::insert(project, batch_seq, proof);
+		}
+	}
+
+	/// The most walking a project's head costs (with the grace of its new head).
 	fn head_weight() -> Weight {
-		T::DbWeight::get().reads_writes(u64::from(MAX_HEAD_STEPS) + 2, 1)
+		T::DbWeight::get().reads_writes(u64::from(MAX_HEAD_STEPS) + 4, 3)
 	}
 
 	/// The weight of a vote in a round of `voters`.
@@ -628,6 +666,11 @@ impl<T: Config> Pallet<T> {
 		batch_seq: u64,
 		now: frame_system::pallet_prelude::BlockNumberFor<T>,
 	) {
+		let proof = Proofs::<T>::get(project, batch_seq);
+		if proof.as_ref().is_some_and(|p| p.deadline.saturating_add(1u32.into()) > now) {
+			// Its deadline moved (grace after the batches ahead settled): it closes later.
+			return;
+		}
 		let Some(round) = Rounds::<T>::take(project, batch_seq) else { return };
 		Proofs::<T>::mutate(project, batch_seq, |proof| {
 			if let Some(proof) = proof.as_mut().filter(|p| p.status == ProofStatus::Pending) {
@@ -665,10 +708,7 @@ impl<T: Config> Pallet<T> {
 	/// For batch `batch_seq` of `project`, pending with every batch before it settled:
 	/// the output root a quorum of its round voted on the agreed state, and those voters
 	/// in the order they voted. [`Pallet::finalize`] then finalizes it.
-	pub fn finalizable(
-		project: ProjectId,
-		batch_seq: u64,
-	) -> Option<(H256, Vec<T::AccountId>)> {
+	pub fn finalizable(project: ProjectId, batch_seq: u64) -> Option<(H256, Vec<T::AccountId>)> {
 		let head = Heads::<T>::get(project);
 		let proof = Proofs::<T>::get(project, batch_seq)?;
 		if head.next != batch_seq || proof.status != ProofStatus::Pending {
@@ -697,9 +737,9 @@ impl<T: Config> BatchObserver for Pallet<T> {
 impl<T: Config> ProofInspect for Pallet<T> {
 	fn is_settled(project: ProjectId, seq: u64) -> bool {
 		// Behind the head too: pruning never takes a batch the head has not passed.
-		Proofs::<T>::get(project, seq).is_some_and(|p| p.status != ProofStatus::Pending) &&
-			!Rounds::<T>::contains_key(project, seq) &&
-			seq < Heads::<T>::get(project).next
+		Proofs::<T>::get(project, seq).is_some_and(|p| p.status != ProofStatus::Pending)
+			&& !Rounds::<T>::contains_key(project, seq)
+			&& seq < Heads::<T>::get(project).next
 	}
 
 	fn is_expired(project: ProjectId, seq: u64) -> bool {

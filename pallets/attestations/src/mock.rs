@@ -24,6 +24,8 @@ pub const DEADLINE: u64 = 5;
 pub const REWARD: u64 = 40;
 /// Rounds that may close in one block.
 pub const MAX_ROUNDS_PER_BLOCK: u32 = 3;
+/// Blocks a batch keeps for votes once the batches ahead of it settled.
+pub const SETTLE_GRACE: u64 = 3;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -96,6 +98,7 @@ impl pallet_commitments::Config for Test {
 
 impl pallet_attestations::Config for Test {
 	type MaxRoundsPerBlock = ConstU32<MAX_ROUNDS_PER_BLOCK>;
+	type SettleGrace = ConstU64<SETTLE_GRACE>;
 	type WeightInfo = ();
 }
 

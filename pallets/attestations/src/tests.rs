@@ -800,3 +800,53 @@ fn the_head_walks_past_batches_that_expired_out_of_order() {
 		assert_eq!(Attestations::head(p), Head { next: fourth + 1, state_root: NEXT });
 	});
 }
+
+/// A batch committed with the one before it would close with it: once its predecessor
+/// expires it keeps [`SETTLE_GRACE`] blocks for the votes on the agreed state.
+#[test]
+fn a_batch_keeps_a_grace_after_the_ones_before_it_settle() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let second = commit(p);
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote_on(*o, p, second, GOOD, NEXT));
+		}
+		assert_eq!(proof(p, second).deadline, 1 + DEADLINE);
+		// The first gets no quorum and expires when both would close.
+		run_to_block(2 + DEADLINE);
+		assert_eq!(proof(p, first).status, ProofStatus::Expired);
+		let waiting = proof(p, second);
+		assert_eq!(
+			(waiting.status, waiting.deadline),
+			(ProofStatus::Pending, 2 + DEADLINE + SETTLE_GRACE)
+		);
+		assert!(Rounds::<Test>::get(p, second).is_some(), "its round is still open");
+		// The operators vote again on the agreed state and finalize it.
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote_on(*o, p, second, H256::zero(), NEXT));
+		}
+		assert_eq!(proof(p, second).status, ProofStatus::Finalized);
+		// Its round closes at its new deadline, not before.
+		run_to_block(2 + DEADLINE + SETTLE_GRACE);
+		assert!(Rounds::<Test>::get(p, second).is_some());
+		run_to_block(3 + DEADLINE + SETTLE_GRACE);
+		assert!(Rounds::<Test>::get(p, second).is_none());
+	});
+}
+
+#[test]
+fn a_batch_without_votes_on_the_agreed_state_expires_after_its_grace() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let first = commit(p);
+		let second = commit(p);
+		run_to_block(2 + DEADLINE);
+		assert_eq!(proof(p, first).status, ProofStatus::Expired);
+		run_to_block(2 + DEADLINE + SETTLE_GRACE);
+		assert_eq!(proof(p, second).status, ProofStatus::Pending);
+		run_to_block(3 + DEADLINE + SETTLE_GRACE);
+		assert_eq!(proof(p, second).status, ProofStatus::Expired);
+		assert_eq!(Attestations::head(p).next, second + 1);
+	});
+}
