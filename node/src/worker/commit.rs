@@ -58,7 +58,6 @@ impl Worker {
 				next_exec,
 				results: BTreeMap::new(),
 				attested: BTreeSet::new(),
-				finalizable: None,
 				diverged: BTreeMap::new(),
 				halted: None,
 				local_of: BTreeMap::new(),

@@ -30,6 +30,15 @@ const LOOK_AHEAD: u64 = 32;
 /// unavailable (each takes up to the protocol's timeout; one is started per block).
 const UNAVAILABLE_AFTER: u32 = 3;
 
+/// An operator's transactions waiting in the pool, about one project.
+#[derive(Default)]
+struct Waiting {
+	/// Votes: the batch and the state they ran on (`None`: the body was unavailable).
+	votes: Vec<(u64, Option<H256>)>,
+	/// Finalizations, by batch.
+	finalizations: Vec<u64>,
+}
+
 impl Worker {
 	/// Runs the project's batches committed since the last run, in order, reports the
 	/// committer of a batch holding an invalid message, and votes for every result whose
@@ -143,7 +152,7 @@ impl Worker {
 				Some(me) => self.client.runtime_api().vote(at, project, seq, me)?.is_some(),
 				None => false,
 			};
-			if voted {
+			if voted || self.waiting(project).votes.contains(&(seq, None)) {
 				self.work(project)?.attested.insert(seq);
 				continue;
 			}
@@ -185,25 +194,22 @@ impl Worker {
 			.map(|(seq, outcome)| (*seq, outcome.clone()))
 			.collect();
 		let head = self.client.runtime_api().head(at, project)?;
-		// Votes sent and not in a block yet (a reorganisation puts them back in the pool
-		// while the batch runs again): not sent twice.
-		let waiting: Vec<(u64, H256)> = self
-			.tx
-			.as_ref()
-			.map(|tx| tx.waiting())
-			.unwrap_or_default()
-			.into_iter()
-			.filter_map(|call| match call {
-				RuntimeCall::Attestations(pallet_attestations::Call::attest {
-					project: p,
-					batch_seq,
-					previous_state_root,
-					..
-				}) if p == project => Some((batch_seq, previous_state_root)),
-				_ => None,
-			})
-			.collect();
+		let waiting = self.waiting(project);
+		// A batch run here that expired on the best chain: the results after it ran on its
+		// state and are void (settling runs them again once the expiry is final).
+		let mut void_after = None;
+		let ran: Vec<u64> = self.work(project)?.results.range(head.next..).map(|(s, _)| *s).collect();
+		for seq in ran {
+			let proof = self.client.runtime_api().proof(at, project, seq)?;
+			if proof.is_some_and(|p| p.status == ProofStatus::Expired) {
+				void_after = Some(seq);
+				break;
+			}
+		}
 		for (seq, outcome) in unvoted {
+			if void_after.is_some_and(|expired| expired < seq) {
+				continue;
+			}
 			let (open, cast) = {
 				let api = self.client.runtime_api();
 				// Votes count until the deadline, also after the proof is finalized.
@@ -231,7 +237,7 @@ impl Worker {
 				continue;
 			}
 			let abstain = self.byzantine.on(project, Attack::Abstain) && seq % 16 == 1;
-			if submit && !abstain && !waiting.contains(&(seq, outcome.previous)) {
+			if submit && !abstain && !waiting.votes.contains(&(seq, Some(outcome.previous))) {
 				self.attest(at, project, seq, &outcome).await?;
 			}
 			self.work(project)?.attested.insert(seq);
@@ -250,27 +256,28 @@ impl Worker {
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
 		let Some(me) = self.operator_account() else { return Ok(()) };
-		let (head, ready) = {
+		let (head, ready, ahead) = {
 			let api = self.client.runtime_api();
 			let head = api.head(at, project)?;
-			(head, api.finalizable(at, project, head.next)?)
+			let ahead = match head.next.checked_sub(1) {
+				Some(seq) => api.proof(at, project, seq)?,
+				None => None,
+			};
+			(head, api.finalizable(at, project, head.next)?, ahead)
 		};
-		let work = self.work(project)?;
-		let Some((root, agreeing)) = ready else {
-			work.finalizable = None;
+		let Some((root, agreeing)) = ready else { return Ok(()) };
+		let Some(outcome) = self.work(project)?.results.get(&head.next).cloned() else {
 			return Ok(());
 		};
-		let Some(outcome) = work.results.get(&head.next).cloned() else { return Ok(()) };
 		if root != outcome.output_root || outcome.previous != head.state_root {
 			return Ok(());
 		}
-		let since = match work.finalizable {
-			Some((seq, since)) if seq == head.next => since,
-			_ => {
-				work.finalizable = Some((head.next, number));
-				number
-			}
-		};
+		if self.waiting(project).finalizations.contains(&head.next) {
+			return Ok(());
+		}
+		// Turns count from the block the batch ahead settled in, which every voter reads
+		// alike.
+		let since = ahead.and_then(|p| p.settled_at).unwrap_or(number);
 		let turn = number.saturating_sub(since) as usize % agreeing.len().max(1);
 		if agreeing.get(turn) != Some(&me) {
 			return Ok(());
@@ -288,6 +295,33 @@ impl Worker {
 		}
 		.into();
 		self.submit(at, call, "a finalization").await
+	}
+
+	/// This operator's transactions about `project` waiting in the pool: sent, not in a
+	/// block of the best chain yet (a reorganisation puts them back while the batches run
+	/// again). They are not sent twice.
+	fn waiting(&self, project: ProjectId) -> Waiting {
+		let mut waiting = Waiting::default();
+		for call in self.tx.as_ref().map(|tx| tx.waiting()).unwrap_or_default() {
+			let RuntimeCall::Attestations(call) = call else { continue };
+			match call {
+				pallet_attestations::Call::attest {
+					project: p, batch_seq, previous_state_root, ..
+				} if p == project => waiting.votes.push((batch_seq, Some(previous_state_root))),
+				pallet_attestations::Call::attest_unavailable { project: p, batch_seq, .. }
+					if p == project =>
+				{
+					waiting.votes.push((batch_seq, None))
+				},
+				pallet_attestations::Call::finalize { project: p, batch_seq, .. }
+					if p == project =>
+				{
+					waiting.finalizations.push(batch_seq)
+				},
+				_ => {},
+			}
+		}
+		waiting
 	}
 
 	/// After a reorg the best chain may number other batches than those run here: from

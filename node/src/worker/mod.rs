@@ -127,9 +127,6 @@ struct ProjectWork {
 	/// chain), whose body it voted unavailable, or whose round closed before it could
 	/// vote. A batch that runs again leaves it: its new result may need a new vote.
 	attested: BTreeSet<u64>,
-	/// The batch at the project's head whose quorum, reached before the batches ahead of
-	/// it settled, waits for a `finalize`, and the block this node first saw it.
-	finalizable: Option<(u64, BlockNumber)>,
 	/// Batches whose finalized state differed from the one computed here, and how many
 	/// times.
 	diverged: BTreeMap<u64, u32>,

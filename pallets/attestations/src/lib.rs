@@ -349,7 +349,9 @@ pub mod pallet {
 		/// `outputs` and pays the agreeing voters, as a vote completing the quorum would.
 		///
 		/// - Origin: any signed account (voters hold `state_root` and `outputs`); free when
-		///   it finalizes.
+		///   it finalizes. When more batches ahead of it expired since the head last moved
+		///   than one call walks past ([`MAX_HEAD_STEPS`]), it only walks the head on, for
+		///   a fee.
 		///
 		/// Emits [`Event::ProofFinalized`] with the operators pallet's reward events.
 		/// Errors: [`Error::UnknownBatch`], [`Error::ProofExpired`],
@@ -370,8 +372,15 @@ pub mod pallet {
 			ensure!(proof.status == ProofStatus::Pending, Error::<T>::AlreadyFinalized);
 			let round =
 				Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
+			let before = Heads::<T>::get(project);
 			let head = Self::advance_head(project);
-			ensure!(head.next == batch_seq, Error::<T>::EarlierBatchOpen);
+			if head.next != batch_seq {
+				// More batches ahead expired than one call walks past: the walk is kept
+				// (for a fee) and the next call goes on from it.
+				ensure!(head != before, Error::<T>::EarlierBatchOpen);
+				let weight = <T as Config>::WeightInfo::attest(round.voters.len() as u32);
+				return Ok((Some(weight.saturating_add(Self::head_weight())), Pays::Yes).into());
+			}
 			let root = output_root(&state_root, &outputs);
 			let agreeing = Self::agreeing(&round, Some(head.state_root), root);
 			ensure!(agreeing.len() as u32 >= quorum(proof.subnet_size), Error::<T>::NoQuorum);
@@ -567,25 +576,33 @@ impl<T: Config> Pallet<T> {
 		Self::advance_head(project);
 	}
 
-	/// Moves `project`'s head past the batches settled at its front (at most
-	/// [`MAX_HEAD_STEPS`] of them) and returns it. A batch pruned from the window was
-	/// settled (only settled batches are pruned), and a finalized one was the head when it
-	/// was finalized: only expired ones are skipped without reading their state.
-	fn advance_head(project: ProjectId) -> Head {
+	/// `project`'s head walked past the batches settled at its front, at most `steps` of
+	/// them. A batch pruned from the window was settled (only settled batches are
+	/// pruned), and a finalized one was the head when it was finalized: only expired ones
+	/// are passed without reading their state.
+	fn walk_head(project: ProjectId, steps: u64) -> Head {
 		let mut head = Heads::<T>::get(project);
 		let next_batch = pallet_commitments::Pallet::<T>::next_batch_seq(project);
 		let start = head.next;
-		while head.next < next_batch && head.next - start < u64::from(MAX_HEAD_STEPS) {
+		while head.next < next_batch && head.next - start < steps {
 			match Proofs::<T>::get(project, head.next) {
 				Some(proof) if proof.status == ProofStatus::Pending => break,
 				Some(proof) if proof.status == ProofStatus::Finalized => {
 					head.state_root = proof.state_root.unwrap_or(head.state_root);
-				}
-				_ => {}
+				},
+				_ => {},
 			}
 			head.next += 1;
 		}
-		if head.next != start {
+		head
+	}
+
+	/// Moves `project`'s head past the batches settled at its front (at most
+	/// [`MAX_HEAD_STEPS`] of them; later calls walk on) and returns it; a new head gets
+	/// its grace.
+	fn advance_head(project: ProjectId) -> Head {
+		let head = Self::walk_head(project, u64::from(MAX_HEAD_STEPS));
+		if head != Heads::<T>::get(project) {
 			Heads::<T>::insert(project, head);
 			Self::give_grace(project, head.next);
 		}
@@ -593,27 +610,36 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Batch `batch_seq` of `project` just became the head: if it is pending, its round
-	/// stays open at least [`Config::SettleGrace`] blocks more (unless the block it would
-	/// then close in is full: it keeps its deadline).
+	/// stays open at least [`Config::SettleGrace`] blocks more. Should every block it
+	/// could then close in be full, it expires now rather than never close.
 	fn give_grace(project: ProjectId, batch_seq: u64) {
 		let Some(mut proof) = Proofs::<T>::get(project, batch_seq) else { return };
-		let wanted =
-			frame_system::Pallet::<T>::block_number().saturating_add(T::SettleGrace::get());
+		let now = frame_system::Pallet::<T>::block_number();
+		let wanted = now.saturating_add(T::SettleGrace::get());
 		if proof.status != ProofStatus::Pending || proof.deadline >= wanted {
 			return;
 		}
-		let closes = wanted.saturating_add(1u32.into());
-		let scheduled =
-			Closing::<T>::try_mutate(closes, |closing| closing.try_push((project, batch_seq)));
-		if scheduled.is_ok() {
-			proof.deadline = wanted;
-			Proofs::<T>::insert(project, batch_seq, proof);
+		for later in 0..MAX_HEAD_STEPS {
+			let deadline = wanted.saturating_add(later.into());
+			let closes = deadline.saturating_add(1u32.into());
+			if Closing::<T>::try_mutate(closes, |c| c.try_push((project, batch_seq))).is_ok() {
+				proof.deadline = deadline;
+				Proofs::<T>::insert(project, batch_seq, proof);
+				return;
+			}
 		}
+		Proofs::<T>::insert(project, batch_seq, proof);
+		Self::expire(project, batch_seq, now);
 	}
 
-	/// The most walking a project's head costs (with the grace of its new head).
+	/// The most walking a project's head costs, with the grace of its new head (a call
+	/// walks it at most twice).
 	fn head_weight() -> Weight {
-		T::DbWeight::get().reads_writes(u64::from(MAX_HEAD_STEPS) + 4, 3)
+		let steps = u64::from(MAX_HEAD_STEPS);
+		let once = T::DbWeight::get()
+			.reads_writes(2 * steps + 4, 3)
+			.saturating_add(Weight::from_parts(0, (steps + 2) * <ProofOf<T> as codec::MaxEncodedLen>::max_encoded_len() as u64));
+		once.saturating_mul(2)
 	}
 
 	/// The weight of a vote in a round of `voters`.
@@ -671,19 +697,32 @@ impl<T: Config> Pallet<T> {
 			// Its deadline moved (grace after the batches ahead settled): it closes later.
 			return;
 		}
-		let Some(round) = Rounds::<T>::take(project, batch_seq) else { return };
+		let head = Self::advance_head(project);
+		let pending = proof.is_some_and(|p| p.status == ProofStatus::Pending);
+		if pending && batch_seq > head.next {
+			// Behind a batch not settled yet, its votes may turn out void: it gets its
+			// grace, and closes after it, once it is the head.
+			return;
+		}
+		Self::expire(project, batch_seq, now);
+		Self::advance_head(project);
+	}
+
+	/// Ends the round of batch `batch_seq` of `project`, expiring its proof if it is
+	/// pending.
+	fn expire(
+		project: ProjectId,
+		batch_seq: u64,
+		now: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) {
+		let votes = Rounds::<T>::take(project, batch_seq).map_or(0, |r| r.votes.len() as u32);
 		Proofs::<T>::mutate(project, batch_seq, |proof| {
 			if let Some(proof) = proof.as_mut().filter(|p| p.status == ProofStatus::Pending) {
 				proof.status = ProofStatus::Expired;
 				proof.settled_at = Some(now);
-				Self::deposit_event(Event::ProofExpired {
-					project,
-					batch_seq,
-					votes: round.votes.len() as u32,
-				});
+				Self::deposit_event(Event::ProofExpired { project, batch_seq, votes });
 			}
 		});
-		Self::advance_head(project);
 	}
 
 	/// The proof of a batch in the window.
@@ -700,16 +739,17 @@ impl<T: Config> Pallet<T> {
 			.find_map(|(voter, vote)| (&voter == who).then_some(vote))
 	}
 
-	/// Where `project`'s settled history ends.
+	/// Where `project`'s settled history ends (walked past every batch settled at its
+	/// front, also those the last calls did not get to).
 	pub fn head(project: ProjectId) -> Head {
-		Heads::<T>::get(project)
+		Self::walk_head(project, u64::MAX)
 	}
 
 	/// For batch `batch_seq` of `project`, pending with every batch before it settled:
 	/// the output root a quorum of its round voted on the agreed state, and those voters
 	/// in the order they voted. [`Pallet::finalize`] then finalizes it.
 	pub fn finalizable(project: ProjectId, batch_seq: u64) -> Option<(H256, Vec<T::AccountId>)> {
-		let head = Heads::<T>::get(project);
+		let head = Self::head(project);
 		let proof = Proofs::<T>::get(project, batch_seq)?;
 		if head.next != batch_seq || proof.status != ProofStatus::Pending {
 			return None;

@@ -850,3 +850,31 @@ fn a_batch_without_votes_on_the_agreed_state_expires_after_its_grace() {
 		assert_eq!(Attestations::head(p).next, second + 1);
 	});
 }
+
+/// The batches behind an unsettled one do not expire at their deadline (their votes may
+/// be void): each gets its grace once it is the head.
+#[test]
+fn a_batch_behind_an_open_one_waits_to_be_the_head() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let [first, second, third] = [commit(p), commit(p), commit(p)];
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote_on(*o, p, third, NEXT, NEXT));
+		}
+		run_to_block(2 + DEADLINE);
+		assert_eq!(proof(p, first).status, ProofStatus::Expired);
+		assert_eq!(proof(p, second).deadline, 2 + DEADLINE + SETTLE_GRACE);
+		assert_eq!(proof(p, third).status, ProofStatus::Pending, "closed behind the head");
+		run_to_block(3 + DEADLINE + SETTLE_GRACE);
+		assert_eq!(proof(p, second).status, ProofStatus::Expired);
+		let head_now = System::block_number();
+		assert_eq!(Attestations::head(p), Head { next: third, state_root: H256::zero() });
+		assert_eq!(proof(p, third).deadline, head_now + SETTLE_GRACE);
+		// Its votes ran on the second batch's state: they are void, and cast again.
+		assert_eq!(Attestations::finalizable(p, third), None);
+		for o in &OPERATORS[..3] {
+			assert_ok!(vote(*o, p, third, GOOD));
+		}
+		assert_eq!(proof(p, third).status, ProofStatus::Finalized);
+	});
+}
