@@ -60,11 +60,11 @@ sp_api::decl_runtime_apis! {
 		/// Where the project's settled history ends: the batch that can be finalized
 		/// next and the state its votes must have run on.
 		fn head(project: ProjectId) -> Head;
-		/// For batch `seq` while it can be finalized but is not: the output root a quorum
-		/// voted on the project's agreed state, and its voters in the order they voted.
-		/// Anyone holding that root's state root and outputs may then finalize it
-		/// (`finalize`).
-		fn finalizable(project: ProjectId, seq: u64) -> Option<(H256, Vec<AccountId>)>;
+		/// For batch `seq` while it is pending: the output root a quorum of its round voted
+		/// on the state `previous`, and those voters in the order they voted. Once the
+		/// project's head is at `seq` with that state, anyone holding the root's state root
+		/// and outputs may finalize it (`finalize`).
+		fn quorum_on(project: ProjectId, seq: u64, previous: H256) -> Option<(H256, Vec<AccountId>)>;
 		/// The accepted report against batch `seq`, if any: reporter, the message hash
 		/// shown and why it could never count.
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)>;

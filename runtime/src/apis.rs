@@ -241,8 +241,8 @@ impl_runtime_apis! {
 			Attestations::head(project)
 		}
 
-		fn finalizable(project: ProjectId, seq: u64) -> Option<(H256, Vec<AccountId>)> {
-			Attestations::finalizable(project, seq)
+		fn quorum_on(project: ProjectId, seq: u64, previous: H256) -> Option<(H256, Vec<AccountId>)> {
+			Attestations::quorum_on(project, seq, previous)
 		}
 
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)> {

@@ -29,6 +29,9 @@ const LOOK_AHEAD: u64 = 32;
 /// Fetches of a body that found no peer serving it before the operator votes it
 /// unavailable (each takes up to the protocol's timeout; one is started per block).
 const UNAVAILABLE_AFTER: u32 = 3;
+/// Most batches one node finalizes in one go (quorums reached while a batch ahead of
+/// them was open).
+const FINALIZE_RUN: u64 = 32;
 
 /// An operator's transactions waiting in the pool, about one project.
 #[derive(Default)]
@@ -109,9 +112,9 @@ impl Worker {
 				log::warn!(target: "w3b", "project {project}: batch {seq}: {e}");
 			}
 		}
-		self.look_ahead(project, at, number, next_batch).await?;
+		self.look_ahead(project, at, next_batch).await?;
 		self.vote(project, at, number).await?;
-		self.finalize_head(project, at, number).await
+		self.finalize_ready(project, at, number).await
 	}
 
 	/// Fetches the bodies of the next batches ahead of running them, and votes a body
@@ -122,7 +125,6 @@ impl Worker {
 		&mut self,
 		project: ProjectId,
 		at: Hash,
-		number: BlockNumber,
 		next_batch: u64,
 	) -> Result<(), WorkerError> {
 		let first = self.work(project)?.next_exec;
@@ -136,7 +138,7 @@ impl Worker {
 			};
 			let (Some(commitment), Some(proof)) = (commitment, proof) else { continue };
 			let Ok(cid) = Cid::from_bytes(&commitment.header.cid) else { continue };
-			if proof.status != ProofStatus::Pending || number >= proof.deadline {
+			if proof.status != ProofStatus::Pending {
 				self.fetches.forget(&cid);
 				continue;
 			}
@@ -198,7 +200,8 @@ impl Worker {
 		// A batch run here that expired on the best chain: the results after it ran on its
 		// state and are void (settling runs them again once the expiry is final).
 		let mut void_after = None;
-		let ran: Vec<u64> = self.work(project)?.results.range(head.next..).map(|(s, _)| *s).collect();
+		let ran: Vec<u64> =
+			self.work(project)?.results.range(head.next..).map(|(s, _)| *s).collect();
 		for seq in ran {
 			let proof = self.client.runtime_api().proof(at, project, seq)?;
 			if proof.is_some_and(|p| p.status == ProofStatus::Expired) {
@@ -212,10 +215,12 @@ impl Worker {
 			}
 			let (open, cast) = {
 				let api = self.client.runtime_api();
-				// Votes count until the deadline, also after the proof is finalized.
-				let open = api
-					.proof(at, project, seq)?
-					.is_some_and(|p| p.status != ProofStatus::Expired && number < p.deadline);
+				// A pending round is open (one behind an unsettled batch also past its
+				// deadline); votes for a finalized one count until the deadline.
+				let open = api.proof(at, project, seq)?.is_some_and(|p| {
+					p.status == ProofStatus::Pending
+						|| (p.status == ProofStatus::Finalized && number < p.deadline)
+				});
 				// After a restart or a reorg our vote may be on the best chain already.
 				(open, api.vote(at, project, seq, me.clone())?)
 			};
@@ -245,56 +250,75 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Finalizes the batch at the project's head when a quorum voted this node's result
-	/// for it before the batches ahead of it settled (with those votes in, nobody votes
-	/// again). The agreeing voters take turns, one per block, starting with the first:
-	/// one `finalize` per block, and another voter's turn comes if it does not land.
-	async fn finalize_head(
+	/// Finalizes the batches from the project's head on whose quorums, reached before the
+	/// batches ahead of them settled, voted this node's results, each on the state the
+	/// one before left (with those votes in, nobody votes again): up to
+	/// [`FINALIZE_RUN`] `finalize` calls in one go, applied in order in one block. The
+	/// head's agreeing voters take turns, one per block from the block the batch ahead
+	/// settled in, starting with the first; another voter's turn comes if they do not
+	/// land.
+	async fn finalize_ready(
 		&mut self,
 		project: ProjectId,
 		at: Hash,
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
 		let Some(me) = self.operator_account() else { return Ok(()) };
-		let (head, ready, ahead) = {
+		let (head, ahead) = {
 			let api = self.client.runtime_api();
 			let head = api.head(at, project)?;
 			let ahead = match head.next.checked_sub(1) {
 				Some(seq) => api.proof(at, project, seq)?,
 				None => None,
 			};
-			(head, api.finalizable(at, project, head.next)?, ahead)
+			(head, ahead)
 		};
-		let Some((root, agreeing)) = ready else { return Ok(()) };
-		let Some(outcome) = self.work(project)?.results.get(&head.next).cloned() else {
-			return Ok(());
-		};
-		if root != outcome.output_root || outcome.previous != head.state_root {
-			return Ok(());
-		}
 		if self.waiting(project).finalizations.contains(&head.next) {
 			return Ok(());
 		}
-		// Turns count from the block the batch ahead settled in, which every voter reads
-		// alike.
+		let results: Vec<(u64, Outcome)> = self
+			.work(project)?
+			.results
+			.range(head.next..head.next + FINALIZE_RUN)
+			.map(|(seq, outcome)| (*seq, outcome.clone()))
+			.collect();
+		let (mut calls, mut turns, mut previous) = (Vec::new(), Vec::new(), head.state_root);
+		for (seq, outcome) in results {
+			if seq != head.next + calls.len() as u64 || outcome.previous != previous {
+				break;
+			}
+			let quorum = self.client.runtime_api().quorum_on(at, project, seq, previous)?;
+			let Some((_, agreeing)) = quorum.filter(|(root, _)| *root == outcome.output_root)
+			else {
+				break;
+			};
+			if calls.is_empty() {
+				turns = agreeing;
+			}
+			previous = outcome.state_root;
+			calls.push(pallet_attestations::Call::finalize {
+				project,
+				batch_seq: seq,
+				state_root: outcome.state_root,
+				outputs: Outputs::truncate_from(outcome.outputs),
+			});
+		}
+		// Every voter reads the block the batch ahead settled in alike.
 		let since = ahead.and_then(|p| p.settled_at).unwrap_or(number);
-		let turn = number.saturating_sub(since) as usize % agreeing.len().max(1);
-		if agreeing.get(turn) != Some(&me) {
+		let turn = number.saturating_sub(since) as usize % turns.len().max(1);
+		if calls.is_empty() || turns.get(turn) != Some(&me) {
 			return Ok(());
 		}
 		log::info!(
 			target: "w3b",
-			"project {project}: batch {} has a quorum on the agreed state now that the batches before it settled: finalizing it",
-			head.next
+			"project {project}: batches {}..{} have quorums on the agreed state now that the batches before them settled: finalizing them",
+			head.next,
+			head.next + calls.len() as u64
 		);
-		let call: RuntimeCall = pallet_attestations::Call::finalize {
-			project,
-			batch_seq: head.next,
-			state_root: outcome.state_root,
-			outputs: Outputs::truncate_from(outcome.outputs),
+		for call in calls {
+			self.submit(at, call.into(), "a finalization").await?;
 		}
-		.into();
-		self.submit(at, call, "a finalization").await
+		Ok(())
 	}
 
 	/// This operator's transactions about `project` waiting in the pool: sent, not in a
@@ -306,19 +330,22 @@ impl Worker {
 			let RuntimeCall::Attestations(call) = call else { continue };
 			match call {
 				pallet_attestations::Call::attest {
-					project: p, batch_seq, previous_state_root, ..
+					project: p,
+					batch_seq,
+					previous_state_root,
+					..
 				} if p == project => waiting.votes.push((batch_seq, Some(previous_state_root))),
 				pallet_attestations::Call::attest_unavailable { project: p, batch_seq, .. }
 					if p == project =>
 				{
 					waiting.votes.push((batch_seq, None))
-				},
+				}
 				pallet_attestations::Call::finalize { project: p, batch_seq, .. }
 					if p == project =>
 				{
 					waiting.finalizations.push(batch_seq)
-				},
-				_ => {},
+				}
+				_ => {}
 			}
 		}
 		waiting

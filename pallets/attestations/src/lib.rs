@@ -589,8 +589,8 @@ impl<T: Config> Pallet<T> {
 				Some(proof) if proof.status == ProofStatus::Pending => break,
 				Some(proof) if proof.status == ProofStatus::Finalized => {
 					head.state_root = proof.state_root.unwrap_or(head.state_root);
-				},
-				_ => {},
+				}
+				_ => {}
 			}
 			head.next += 1;
 		}
@@ -636,9 +636,11 @@ impl<T: Config> Pallet<T> {
 	/// walks it at most twice).
 	fn head_weight() -> Weight {
 		let steps = u64::from(MAX_HEAD_STEPS);
-		let once = T::DbWeight::get()
-			.reads_writes(2 * steps + 4, 3)
-			.saturating_add(Weight::from_parts(0, (steps + 2) * <ProofOf<T> as codec::MaxEncodedLen>::max_encoded_len() as u64));
+		let once =
+			T::DbWeight::get().reads_writes(2 * steps + 4, 3).saturating_add(Weight::from_parts(
+				0,
+				(steps + 2) * <ProofOf<T> as codec::MaxEncodedLen>::max_encoded_len() as u64,
+			));
 		once.saturating_mul(2)
 	}
 
@@ -745,19 +747,24 @@ impl<T: Config> Pallet<T> {
 		Self::walk_head(project, u64::MAX)
 	}
 
-	/// For batch `batch_seq` of `project`, pending with every batch before it settled:
-	/// the output root a quorum of its round voted on the agreed state, and those voters
-	/// in the order they voted. [`Pallet::finalize`] then finalizes it.
-	pub fn finalizable(project: ProjectId, batch_seq: u64) -> Option<(H256, Vec<T::AccountId>)> {
-		let head = Self::head(project);
+	/// For batch `batch_seq` of `project` while it is pending: the output root a quorum of
+	/// its round voted on the state `previous`, and those voters in the order they voted.
+	/// Once every batch before it settled on `previous` (the [`Pallet::head`] is there),
+	/// [`Pallet::finalize`] finalizes it; a batch behind it whose quorum is on its state
+	/// may be finalized right after, in the same block.
+	pub fn quorum_on(
+		project: ProjectId,
+		batch_seq: u64,
+		previous: H256,
+	) -> Option<(H256, Vec<T::AccountId>)> {
 		let proof = Proofs::<T>::get(project, batch_seq)?;
-		if head.next != batch_seq || proof.status != ProofStatus::Pending {
+		if proof.status != ProofStatus::Pending {
 			return None;
 		}
 		let round = Rounds::<T>::get(project, batch_seq)?;
-		let on_base = round.votes.iter().filter(|(_, vote)| vote.previous == Some(head.state_root));
-		on_base.map(|(_, vote)| vote.output_root).find_map(|root| {
-			let agreeing = Self::agreeing(&round, Some(head.state_root), root);
+		let on_previous = round.votes.iter().filter(|(_, vote)| vote.previous == Some(previous));
+		on_previous.map(|(_, vote)| vote.output_root).find_map(|root| {
+			let agreeing = Self::agreeing(&round, Some(previous), root);
 			(agreeing.len() as u32 >= quorum(proof.subnet_size)).then_some((root, agreeing))
 		})
 	}

@@ -651,7 +651,7 @@ fn a_batch_finalizes_only_after_the_ones_before_it() {
 			assert_ok!(vote_on(*o, p, second, GOOD, NEXT));
 		}
 		assert_eq!(proof(p, second).status, ProofStatus::Pending);
-		assert_eq!(Attestations::finalizable(p, second), None);
+		assert_eq!(Attestations::quorum_on(p, second, Attestations::head(p).state_root), None);
 		assert_noop!(finalize(p, second, NEXT), Error::<Test>::EarlierBatchOpen);
 		assert_eq!(Attestations::head(p), Head { next: first, state_root: H256::zero() });
 
@@ -661,7 +661,7 @@ fn a_batch_finalizes_only_after_the_ones_before_it() {
 		assert_eq!(proof(p, first).previous_state_root, Some(H256::zero()));
 		assert_eq!(Attestations::head(p), Head { next: second, state_root: GOOD });
 		assert_eq!(
-			Attestations::finalizable(p, second),
+			Attestations::quorum_on(p, second, Attestations::head(p).state_root),
 			Some((root_of(NEXT), OPERATORS[..3].to_vec()))
 		);
 		// Anyone finalizes it, but only with the result the quorum voted.
@@ -721,7 +721,7 @@ fn an_expired_batch_voids_the_votes_cast_on_top_of_it() {
 		assert_eq!(proof(p, first).status, ProofStatus::Expired);
 		assert_eq!(Attestations::head(p), Head { next: second, state_root: H256::zero() });
 		assert_ne!(proof(p, second).status, ProofStatus::Finalized, "finalized on a void state");
-		assert_eq!(Attestations::finalizable(p, second), None);
+		assert_eq!(Attestations::quorum_on(p, second, Attestations::head(p).state_root), None);
 		assert_noop!(finalize(p, second, NEXT), Error::<Test>::NoQuorum);
 		// A vote on the void state is refused now that it is known void.
 		assert_noop!(vote_on(OPERATORS[3], p, second, GOOD, NEXT), Error::<Test>::StaleState);
@@ -762,7 +762,7 @@ fn a_vote_on_a_losing_state_may_be_cast_again() {
 		}
 		// Two honest votes and the diverged one: no quorum on the agreed state yet.
 		assert_ok!(vote(OPERATORS[2], p, first, GOOD));
-		assert_eq!(Attestations::finalizable(p, second), None);
+		assert_eq!(Attestations::quorum_on(p, second, Attestations::head(p).state_root), None);
 		assert_ok!(vote_on(OPERATORS[3], p, second, GOOD, NEXT));
 		let settled = proof(p, second);
 		assert_eq!((settled.status, settled.agreed), (ProofStatus::Finalized, 3));
@@ -871,7 +871,7 @@ fn a_batch_behind_an_open_one_waits_to_be_the_head() {
 		assert_eq!(Attestations::head(p), Head { next: third, state_root: H256::zero() });
 		assert_eq!(proof(p, third).deadline, head_now + SETTLE_GRACE);
 		// Its votes ran on the second batch's state: they are void, and cast again.
-		assert_eq!(Attestations::finalizable(p, third), None);
+		assert_eq!(Attestations::quorum_on(p, third, Attestations::head(p).state_root), None);
 		for o in &OPERATORS[..3] {
 			assert_ok!(vote(*o, p, third, GOOD));
 		}
