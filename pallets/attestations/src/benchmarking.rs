@@ -123,7 +123,7 @@ mod benchmarks {
 		);
 	}
 
-	/// Closing `r` rounds of full subnets that all expire.
+	/// Closing `r` rounds of full subnets that all expire, each its project's head.
 	#[benchmark]
 	fn close_rounds(r: Linear<0, { T::MaxRoundsPerBlock::get() }>) {
 		let voters: Vec<T::AccountId> =
@@ -136,11 +136,12 @@ mod benchmarks {
 		};
 		let now: BlockNumberFor<T> = 10u32.into();
 		let mut closing = BoundedVec::new();
-		for seq in 0..u64::from(r) {
-			Rounds::<T>::insert(0, seq, round.clone());
+		// Each round the head of its own project: each closes (and walks its head).
+		for project in 0..u64::from(r) {
+			Rounds::<T>::insert(project, 0, round.clone());
 			Proofs::<T>::insert(
+				project,
 				0,
-				seq,
 				Proof {
 					merkle_root: H256::zero(),
 					status: ProofStatus::Pending,
@@ -154,7 +155,7 @@ mod benchmarks {
 					settled_at: None,
 				},
 			);
-			closing.try_push((0, seq)).expect("within MaxRoundsPerBlock");
+			closing.try_push((project, 0)).expect("within MaxRoundsPerBlock");
 		}
 		Closing::<T>::insert(now, closing);
 
@@ -163,8 +164,8 @@ mod benchmarks {
 			Pallet::<T>::on_initialize(now);
 		}
 
-		for seq in 0..u64::from(r) {
-			assert_eq!(Proofs::<T>::get(0, seq).unwrap().status, ProofStatus::Expired);
+		for project in 0..u64::from(r) {
+			assert_eq!(Proofs::<T>::get(project, 0).unwrap().status, ProofStatus::Expired);
 		}
 	}
 

@@ -52,10 +52,14 @@ pub trait WeightInfo {
 /// Weights for `pallet_attestations` measured on the reference machine, using the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Attestations::Proofs` (r:1 w:1)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16573), added: 19048, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Proofs` (r:2 w:1)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:1 w:1)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(6188), added: 8663, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Heads` (r:1 w:1)
+	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::NextBatchSeq` (r:1 w:0)
+	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:44 w:44)
@@ -63,59 +67,63 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn attest(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `538 + s * (160 ±0)`
-		//  Estimated: `20038 + s * (1736 ±5)`
-		// Minimum execution time: 707_385_000 picoseconds.
-		Weight::from_parts(595_847_325, 20038)
-			// Standard Error: 308_652
-			.saturating_add(Weight::from_parts(214_741_107, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		//  Measured:  `737 + s * (193 ±0)`
+		//  Estimated: `39152 + s * (1736 ±5)`
+		// Minimum execution time: 909_043_000 picoseconds.
+		Weight::from_parts(702_064_268, 39152)
+			// Standard Error: 277_780
+			.saturating_add(Weight::from_parts(220_040_719, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
 	}
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
-	/// Storage: `Attestations::Rounds` (r:256 w:256)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(6188), added: 8663, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Proofs` (r:256 w:256)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16573), added: 19048, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Heads` (r:256 w:0)
+	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::NextBatchSeq` (r:256 w:0)
+	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Rounds` (r:256 w:256)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 256]`.
 	fn close_rounds(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6281 + r * (119 ±0)`
-		//  Estimated: `7575 + r * (19048 ±0)`
-		// Minimum execution time: 55_001_000 picoseconds.
-		Weight::from_parts(56_330_000, 7575)
-			// Standard Error: 62_094
-			.saturating_add(Weight::from_parts(97_266_712, 0).saturating_mul(r.into()))
+		//  Measured:  `8329 + r * (171 ±0)`
+		//  Estimated: `7575 + r * (19081 ±0)`
+		// Minimum execution time: 54_914_000 picoseconds.
+		Weight::from_parts(93_414_796, 7575)
+			// Standard Error: 151_325
+			.saturating_add(Weight::from_parts(194_455_859, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 19048).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn attest(s: u32, ) -> Weight {
-		Weight::from_parts(595_847_325, 20038)
-			.saturating_add(Weight::from_parts(214_741_107, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(702_064_268, 39152)
+			.saturating_add(Weight::from_parts(220_040_719, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
 	}
 	fn close_rounds(r: u32, ) -> Weight {
-		Weight::from_parts(56_330_000, 7575)
-			.saturating_add(Weight::from_parts(97_266_712, 0).saturating_mul(r.into()))
+		Weight::from_parts(93_414_796, 7575)
+			.saturating_add(Weight::from_parts(194_455_859, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 19048).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
 	}
 }
