@@ -33,13 +33,11 @@ const UNAVAILABLE_AFTER: u32 = 3;
 /// them was open).
 const FINALIZE_RUN: u64 = 32;
 
-/// An operator's transactions waiting in the pool, about one project.
+/// An operator's votes waiting in the pool, about one project.
 #[derive(Default)]
 struct Waiting {
 	/// Votes: the batch and the state they ran on (`None`: the body was unavailable).
 	votes: Vec<(u64, Option<H256>)>,
-	/// Finalizations, by batch.
-	finalizations: Vec<u64>,
 }
 
 impl Worker {
@@ -215,11 +213,12 @@ impl Worker {
 			}
 			let (open, cast) = {
 				let api = self.client.runtime_api();
-				// A pending round is open (one behind an unsettled batch also past its
-				// deadline); votes for a finalized one count until the deadline.
+				// Votes count until the deadline (a vote sent now lands in the next block),
+				// and for a pending round behind an unsettled batch also after it: it
+				// closes only once it is the head, after its grace.
 				let open = api.proof(at, project, seq)?.is_some_and(|p| {
-					p.status == ProofStatus::Pending
-						|| (p.status == ProofStatus::Finalized && number < p.deadline)
+					(p.status != ProofStatus::Expired && number < p.deadline)
+						|| (p.status == ProofStatus::Pending && seq > head.next)
 				});
 				// After a restart or a reorg our vote may be on the best chain already.
 				(open, api.vote(at, project, seq, me.clone())?)
@@ -264,16 +263,27 @@ impl Worker {
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
 		let Some(me) = self.operator_account() else { return Ok(()) };
-		let (head, ahead) = {
+		let (head, ahead, open) = {
 			let api = self.client.runtime_api();
 			let head = api.head(at, project)?;
 			let ahead = match head.next.checked_sub(1) {
 				Some(seq) => api.proof(at, project, seq)?,
 				None => None,
 			};
-			(head, ahead)
+			let open = api.proof(at, project, head.next)?.is_some_and(|p| number < p.deadline);
+			(head, ahead, open)
 		};
-		if self.waiting(project).finalizations.contains(&head.next) {
+		// A finalization sent now lands in the next block: not after the round closed,
+		// nor twice (a copy anyone put in the pool finalizes as well).
+		let pooled = super::tx::pooled_calls(&self.pool).into_iter().any(|(_, call)| {
+			matches!(
+				call,
+				RuntimeCall::Attestations(pallet_attestations::Call::finalize {
+					project: p, batch_seq, ..
+				}) if p == project && batch_seq == head.next
+			)
+		});
+		if !open || pooled {
 			return Ok(());
 		}
 		let results: Vec<(u64, Outcome)> = self
@@ -303,8 +313,9 @@ impl Worker {
 				outputs: Outputs::truncate_from(outcome.outputs),
 			});
 		}
-		// Every voter reads the block the batch ahead settled in alike.
-		let since = ahead.and_then(|p| p.settled_at).unwrap_or(number);
+		// Every voter reads the block the batch ahead settled in alike (or, if it was
+		// pruned, takes turns by block number).
+		let since = ahead.and_then(|p| p.settled_at).unwrap_or(0);
 		let turn = number.saturating_sub(since) as usize % turns.len().max(1);
 		if calls.is_empty() || turns.get(turn) != Some(&me) {
 			return Ok(());
@@ -321,9 +332,9 @@ impl Worker {
 		Ok(())
 	}
 
-	/// This operator's transactions about `project` waiting in the pool: sent, not in a
-	/// block of the best chain yet (a reorganisation puts them back while the batches run
-	/// again). They are not sent twice.
+	/// This operator's votes about `project` waiting in the pool: sent, not in a block of
+	/// the best chain yet (a reorganisation puts them back while the batches run again).
+	/// They are not sent twice.
 	fn waiting(&self, project: ProjectId) -> Waiting {
 		let mut waiting = Waiting::default();
 		for call in self.tx.as_ref().map(|tx| tx.waiting()).unwrap_or_default() {
@@ -339,11 +350,6 @@ impl Worker {
 					if p == project =>
 				{
 					waiting.votes.push((batch_seq, None))
-				}
-				pallet_attestations::Call::finalize { project: p, batch_seq, .. }
-					if p == project =>
-				{
-					waiting.finalizations.push(batch_seq)
 				}
 				_ => {}
 			}

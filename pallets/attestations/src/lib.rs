@@ -68,7 +68,7 @@ pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
 use frame_support::{
-	dispatch::{DispatchResultWithPostInfo, Pays},
+	dispatch::{DispatchResultWithPostInfo, Pays, WithPostDispatchInfo},
 	ensure,
 	traits::Get,
 	weights::Weight,
@@ -367,23 +367,32 @@ pub mod pallet {
 			outputs: Outputs,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
-			ensure!(proof.status != ProofStatus::Expired, Error::<T>::ProofExpired);
-			ensure!(proof.status == ProofStatus::Pending, Error::<T>::AlreadyFinalized);
-			let round =
-				Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
+			// A refused call costs its reads, not the whole call: a caller that lost the
+			// race to finalize (or was overtaken by a copy of its call) pays little.
+			let refused = |error: Error<T>| {
+				error.with_weight(T::DbWeight::get().reads(2).saturating_add(Self::head_weight()))
+			};
 			let before = Heads::<T>::get(project);
 			let head = Self::advance_head(project);
+			let proof = Proofs::<T>::get(project, batch_seq)
+				.ok_or_else(|| refused(Error::<T>::UnknownBatch))?;
+			ensure!(proof.status != ProofStatus::Expired, refused(Error::<T>::ProofExpired));
+			ensure!(proof.status == ProofStatus::Pending, refused(Error::<T>::AlreadyFinalized));
+			let round = Rounds::<T>::get(project, batch_seq)
+				.ok_or_else(|| refused(Error::<T>::AttestationClosed))?;
 			if head.next != batch_seq {
 				// More batches ahead expired than one call walks past: the walk is kept
 				// (for a fee) and the next call goes on from it.
-				ensure!(head != before, Error::<T>::EarlierBatchOpen);
+				ensure!(head != before, refused(Error::<T>::EarlierBatchOpen));
 				let weight = <T as Config>::WeightInfo::attest(round.voters.len() as u32);
 				return Ok((Some(weight.saturating_add(Self::head_weight())), Pays::Yes).into());
 			}
 			let root = output_root(&state_root, &outputs);
 			let agreeing = Self::agreeing(&round, Some(head.state_root), root);
-			ensure!(agreeing.len() as u32 >= quorum(proof.subnet_size), Error::<T>::NoQuorum);
+			ensure!(
+				agreeing.len() as u32 >= quorum(proof.subnet_size),
+				refused(Error::<T>::NoQuorum)
+			);
 			let weight = <T as Config>::WeightInfo::attest(round.voters.len() as u32);
 			Self::finalize_proof(
 				project,
@@ -412,14 +421,15 @@ impl<T: Config> Pallet<T> {
 		vote: Vote,
 		result: (H256, Outputs),
 	) -> DispatchResultWithPostInfo {
+		// The agreed state this batch must run on, once every batch before it settled
+		// (walked first: the walk may settle this very batch).
+		let head = Self::advance_head(project);
 		let mut proof = Proofs::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
 		ensure!(proof.merkle_root == merkle_root, Error::<T>::WrongBatch);
 		ensure!(proof.status != ProofStatus::Expired, Error::<T>::ProofExpired);
 		let mut round =
 			Rounds::<T>::get(project, batch_seq).ok_or(Error::<T>::AttestationClosed)?;
 		ensure!(round.voters.contains(&operator), Error::<T>::NotEligible);
-		// The agreed state this batch must run on, once every batch before it settled.
-		let head = Self::advance_head(project);
 		let base = (head.next == batch_seq).then_some(head.state_root);
 		if let (Some(base), Some(previous)) = (base, vote.previous) {
 			ensure!(previous == base, Error::<T>::StaleState);
@@ -650,7 +660,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The most a vote weighs.
-	fn vote_weight() -> Weight {
+	pub(crate) fn vote_weight() -> Weight {
 		Self::vote_weight_for(<MaxSubnetSize as Get<u32>>::get())
 	}
 }
@@ -700,6 +710,11 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let head = Self::advance_head(project);
+		// The walk may have made it the head and given it its grace.
+		let proof = Proofs::<T>::get(project, batch_seq);
+		if proof.as_ref().is_some_and(|p| p.deadline.saturating_add(1u32.into()) > now) {
+			return;
+		}
 		let pending = proof.is_some_and(|p| p.status == ProofStatus::Pending);
 		if pending && batch_seq > head.next {
 			// Behind a batch not settled yet, its votes may turn out void: it gets its
@@ -741,10 +756,11 @@ impl<T: Config> Pallet<T> {
 			.find_map(|(voter, vote)| (&voter == who).then_some(vote))
 	}
 
-	/// Where `project`'s settled history ends (walked past every batch settled at its
-	/// front, also those the last calls did not get to).
+	/// Where `project`'s settled history ends, as the next call will find it (walked past
+	/// the batches settled at its front that the last calls did not get to, as far as one
+	/// call walks).
 	pub fn head(project: ProjectId) -> Head {
-		Self::walk_head(project, u64::MAX)
+		Self::walk_head(project, u64::from(MAX_HEAD_STEPS))
 	}
 
 	/// For batch `batch_seq` of `project` while it is pending: the output root a quorum of
