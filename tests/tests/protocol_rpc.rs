@@ -165,6 +165,7 @@ fn protocol_state_is_served_over_json_rpc() {
 			project: 0,
 			batch_seq: 0,
 			merkle_root: root,
+			previous_state_root: H256::zero(),
 			state_root: H256::repeat_byte(7),
 			outputs,
 		}
@@ -173,6 +174,7 @@ fn protocol_state_is_served_over_json_rpc() {
 	let proof = wait_rpc(&rpc, "w3b_getProof", json!([0, 0]), |v| v["status"] == "Finalized");
 	assert_eq!(proof["outputRoot"], json!(result));
 	assert_eq!(proof["stateRoot"], json!(H256::repeat_byte(7)));
+	assert_eq!(proof["previousStateRoot"], json!(H256::zero()), "the project's first batch");
 	assert_eq!(proof["outputs"], json!([hex_0x(b"alert")]));
 	assert_eq!((proof["agreed"].as_u64(), proof["subnetSize"].as_u64()), (Some(1), Some(1)));
 }
