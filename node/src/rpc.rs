@@ -80,10 +80,18 @@ pub fn finalized_proofs(client: Arc<crate::client::FullClient>) -> w3b_rpc::Proo
 					}
 				};
 				for proof in finalized {
+					// The state roots are in the stored proof, not in the event.
+					let stored = client
+						.runtime_api()
+						.proof(hash, proof.project, proof.batch_seq)
+						.ok()
+						.flatten();
 					proofs.push(json!({
 						"project": proof.project,
 						"batchSeq": proof.batch_seq,
 						"outputRoot": proof.output_root,
+						"stateRoot": stored.as_ref().and_then(|p| p.state_root),
+						"previousStateRoot": stored.and_then(|p| p.previous_state_root),
 						"agreed": proof.agreed,
 						"dissenters": proof.dissenters,
 						"blockNumber": number,

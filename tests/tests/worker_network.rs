@@ -238,6 +238,14 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		);
 		let proof = alice.call("w3b_getProof", json!([project, seq])).unwrap();
 		assert_eq!(notice["outputRoot"], proof["outputRoot"], "batch {seq}");
+		assert_eq!(notice["stateRoot"], proof["stateRoot"], "batch {seq}");
+		assert_eq!(notice["previousStateRoot"], proof["previousStateRoot"], "batch {seq}");
+	}
+	// Each proof ran on the state the one before it agreed on.
+	let mut agreed = json!(H256::zero());
+	for notice in &heard {
+		assert_eq!(notice["previousStateRoot"], agreed, "{notice}");
+		agreed = notice["stateRoot"].clone();
 	}
 
 	// The metrics saw the traffic and the refusals.

@@ -146,7 +146,8 @@ pub trait W3bApi<BlockHash, AccountId> {
 	) -> RpcResult<Option<Value>>;
 
 	/// Every proof finalized from now on, once its block is GRANDPA-final:
-	/// `{project, batchSeq, outputRoot, agreed, dissenters, blockNumber, blockHash}`.
+	/// `{project, batchSeq, outputRoot, stateRoot, previousStateRoot, agreed, dissenters,
+	/// blockNumber, blockHash}`.
 	#[subscription(
 		name = "w3b_subscribeFinalizedProofs" => "w3b_finalizedProof",
 		unsubscribe = "w3b_unsubscribeFinalizedProofs",
