@@ -222,12 +222,15 @@ fn project_json<A: Serialize, B: ToString, N: Serialize>(
 		"status": p.status,
 		"config": {
 			"env": c.env.iter().map(|v| json!({"key": text(&v.key), "value": text(&v.value)})).collect::<Vec<_>>(),
-			"retention": c.retention,
+			"retention": {
+				"maxAgeSecs": c.retention.max_age_secs,
+				"maxBytes": c.retention.max_bytes,
+			},
 			"fuelPerBatch": c.fuel_per_batch,
 			"minOperators": c.min_operators,
 			"attestationDeadline": c.attestation_deadline,
 			"rewardPerBatch": c.reward_per_batch.to_string(),
-			"bridge": c.bridge,
+			"bridge": c.bridge.map(|b| json!({"chainId": b.chain_id, "receiver": b.receiver})),
 		},
 		"depositor": p.depositor,
 		"deposit": p.deposit.to_string(),
@@ -536,7 +539,8 @@ mod tests {
 		assert_eq!(json["status"], "Active");
 		assert_eq!(json["config"]["rewardPerBatch"], u128::MAX.to_string());
 		assert_eq!(json["config"]["minOperators"], 1);
-		assert_eq!(json["config"]["retention"]["max_age_secs"], 0);
+		assert_eq!(json["config"]["retention"]["maxAgeSecs"], 0);
+		assert_eq!(json["config"]["bridge"], Value::Null);
 	}
 
 	#[test]
