@@ -152,7 +152,7 @@ impl Worker {
 				Some(me) => self.client.runtime_api().vote(at, project, seq, me)?.is_some(),
 				None => false,
 			};
-			if voted || self.waiting(project).votes.contains(&(seq, None)) {
+			if voted || self.waiting(project, at).votes.contains(&(seq, None)) {
 				self.work(project)?.attested.insert(seq);
 				continue;
 			}
@@ -193,8 +193,11 @@ impl Worker {
 			.filter(|(seq, _)| !work.attested.contains(seq))
 			.map(|(seq, outcome)| (*seq, outcome.clone()))
 			.collect();
+		if unvoted.is_empty() {
+			return Ok(());
+		}
 		let head = self.client.runtime_api().head(at, project)?;
-		let waiting = self.waiting(project);
+		let waiting = self.waiting(project, at);
 		// A batch run here that expired on the best chain: the results after it ran on its
 		// state and are void (settling runs them again once the expiry is final).
 		let mut void_after = None;
@@ -263,27 +266,10 @@ impl Worker {
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
 		let Some(me) = self.operator_account() else { return Ok(()) };
-		let (head, ahead, open) = {
-			let api = self.client.runtime_api();
-			let head = api.head(at, project)?;
-			let ahead = match head.next.checked_sub(1) {
-				Some(seq) => api.proof(at, project, seq)?,
-				None => None,
-			};
-			let open = api.proof(at, project, head.next)?.is_some_and(|p| number < p.deadline);
-			(head, ahead, open)
-		};
-		// A finalization sent now lands in the next block: not after the round closed,
-		// nor twice (a copy anyone put in the pool finalizes as well).
-		let pooled = super::tx::pooled_calls(&self.pool).into_iter().any(|(_, call)| {
-			matches!(
-				call,
-				RuntimeCall::Attestations(pallet_attestations::Call::finalize {
-					project: p, batch_seq, ..
-				}) if p == project && batch_seq == head.next
-			)
-		});
-		if !open || pooled {
+		let head = self.client.runtime_api().head(at, project)?;
+		// Nothing to do unless the batch at the head ran here (the common case: it is
+		// being voted, or was finalized by the vote completing its quorum).
+		if !self.work(project)?.results.contains_key(&head.next) {
 			return Ok(());
 		}
 		let results: Vec<(u64, Outcome)> = self
@@ -313,11 +299,35 @@ impl Worker {
 				outputs: Outputs::truncate_from(outcome.outputs),
 			});
 		}
+		if calls.is_empty() {
+			return Ok(());
+		}
+		let (ahead, open) = {
+			let api = self.client.runtime_api();
+			let ahead = match head.next.checked_sub(1) {
+				Some(seq) => api.proof(at, project, seq)?,
+				None => None,
+			};
+			(ahead, api.proof(at, project, head.next)?.is_some_and(|p| number < p.deadline))
+		};
+		// A finalization sent now lands in the next block: not after the round closed,
+		// nor twice (a copy anyone put in the pool finalizes as well).
+		let pooled = self.pooled(at).iter().any(|(_, call)| {
+			matches!(
+				call,
+				RuntimeCall::Attestations(pallet_attestations::Call::finalize {
+					project: p, batch_seq, ..
+				}) if *p == project && *batch_seq == head.next
+			)
+		});
+		if !open || pooled {
+			return Ok(());
+		}
 		// Every voter reads the block the batch ahead settled in alike (or, if it was
 		// pruned, takes turns by block number).
 		let since = ahead.and_then(|p| p.settled_at).unwrap_or(0);
 		let turn = number.saturating_sub(since) as usize % turns.len().max(1);
-		if calls.is_empty() || turns.get(turn) != Some(&me) {
+		if turns.get(turn) != Some(&me) {
 			return Ok(());
 		}
 		log::info!(
@@ -335,11 +345,15 @@ impl Worker {
 	/// This operator's votes about `project` waiting in the pool: sent, not in a block of
 	/// the best chain yet (a reorganisation puts them back while the batches run again).
 	/// They are not sent twice.
-	fn waiting(&self, project: ProjectId) -> Waiting {
+	fn waiting(&mut self, project: ProjectId, at: Hash) -> Waiting {
 		let mut waiting = Waiting::default();
-		for call in self.tx.as_ref().map(|tx| tx.waiting()).unwrap_or_default() {
+		let Some(me) = self.operator_account() else { return waiting };
+		for (signer, call) in self.pooled(at).iter() {
 			let RuntimeCall::Attestations(call) = call else { continue };
-			match call {
+			if *signer != me {
+				continue;
+			}
+			match *call {
 				pallet_attestations::Call::attest {
 					project: p,
 					batch_seq,

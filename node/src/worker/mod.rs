@@ -155,6 +155,8 @@ pub struct Worker {
 	metrics: Option<Metrics>,
 	pool: Arc<Pool>,
 	tx: Option<tx::TxSender>,
+	/// The signed calls in the pool as of a best block, read once per block.
+	pooled: Option<(Hash, Arc<Vec<(w3b_runtime::AccountId, w3b_runtime::RuntimeCall)>>)>,
 	projects: HashMap<ProjectId, ProjectWork>,
 	fetches: fetch::Fetches,
 	/// Roots already copied (byzantine test node only).
@@ -183,6 +185,7 @@ impl Worker {
 			metrics: params.metrics,
 			pool: params.pool,
 			tx: None,
+			pooled: None,
 			projects: HashMap::new(),
 			hijacked: Default::default(),
 			told_no_operator: false,
@@ -236,6 +239,19 @@ impl Worker {
 			));
 		}
 		self.tx.as_mut()
+	}
+
+	/// The signed calls waiting in the pool, decoded once per best block `at` (what this
+	/// node sends while working on `at` is in its projects' `attested` sets).
+	fn pooled(&mut self, at: Hash) -> Arc<Vec<(w3b_runtime::AccountId, w3b_runtime::RuntimeCall)>> {
+		match &self.pooled {
+			Some((read_at, calls)) if *read_at == at => calls.clone(),
+			_ => {
+				let calls = Arc::new(tx::pooled_calls(&self.pool));
+				self.pooled = Some((at, calls.clone()));
+				calls
+			}
+		}
 	}
 
 	/// The operator's account, once its key is in the keystore.

@@ -72,13 +72,6 @@ impl TxSender {
 		self.operator.into()
 	}
 
-	/// The operator's calls waiting in the pool: sent, not yet in a block of the best
-	/// chain (also those a reorganisation put back).
-	pub fn waiting(&self) -> Vec<RuntimeCall> {
-		let me = self.account();
-		pooled_calls(&self.pool).into_iter().filter(|(who, _)| *who == me).map(|(_, c)| c).collect()
-	}
-
 	/// Follows the chain's nonce at block `at` (number `number`): if it has not moved for
 	/// a while though we sent transactions after it, one of them was dropped and the
 	/// ones after it can never be included, so numbering restarts from the chain's.
