@@ -482,23 +482,15 @@ impl<T: Config> Pallet<T> {
 				Self::advance_head(project);
 			}
 			ProofStatus::Pending => {
-				let agreeing = base
-					.map(|base| Self::agreeing(&round, Some(base), vote.output_root))
-					.unwrap_or_default();
-				match base {
-					Some(base) if agreeing.len() as u32 >= quorum(proof.subnet_size) => {
+				// Only the head finalizes, on the agreed state.
+				if let Some(base) = base {
+					let agreeing = Self::agreeing(&round, Some(base), vote.output_root);
+					if agreeing.len() as u32 >= quorum(proof.subnet_size) {
+						let root = vote.output_root;
 						Self::finalize_proof(
-							project,
-							batch_seq,
-							proof,
-							&round,
-							agreeing,
-							base,
-							vote.output_root,
-							result,
+							project, batch_seq, proof, &round, agreeing, base, root, result,
 						);
 					}
-					_ => {}
 				}
 				Rounds::<T>::insert(project, batch_seq, round);
 			}
