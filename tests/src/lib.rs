@@ -14,6 +14,7 @@ use std::{
 	os::unix::process::CommandExt,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
+	sync::atomic::{AtomicU32, Ordering},
 	thread,
 	time::{Duration, Instant},
 };
@@ -61,12 +62,43 @@ pub fn repository_root() -> PathBuf {
 	manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir)
 }
 
-/// A free TCP port on 127.0.0.1 (the OS picks it; it is released for the node to bind).
+/// A fresh directory for a test's nodes, removed when dropped, unless
+/// `W3B_KEEP_TEST_DIRS` is set: then it stays (databases and `node.log` of every node)
+/// and its path is printed, for reading the logs of a failed run.
+pub fn test_dir() -> tempfile::TempDir {
+	let mut dir = tempfile::Builder::new().prefix("w3b-test-").tempdir().expect("temp dir");
+	if std::env::var_os("W3B_KEEP_TEST_DIRS").is_some() {
+		dir.disable_cleanup(true);
+		eprintln!("test directory kept: {}", dir.path().display());
+	}
+	dir
+}
+
+/// A free TCP port on 127.0.0.1 for a node to listen on.
+///
+/// Ports come from below the kernel's ephemeral range: a port the kernel handed out for
+/// `bind(:0)` and released can be taken again by any outgoing connection before the node
+/// binds it, while a port below the range is only ever taken by an explicit bind. Each
+/// test process walks the range from its own offset (by process id), so parallel test
+/// binaries rarely even try the same port, and a port is only returned if it binds now.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|listener| listener.local_addr())
-		.map(|addr| addr.port())
-		.expect("an ephemeral port is available on loopback")
+	const LOWEST: u32 = 10_000;
+	static NEXT: AtomicU32 = AtomicU32::new(0);
+	let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+		.ok()
+		.and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+		.filter(|start| *start > LOWEST + 1_000)
+		.unwrap_or(32_768);
+	let span = ephemeral_start - LOWEST;
+	let offset = std::process::id().wrapping_mul(7_919) % span;
+	for _ in 0..span {
+		let port = LOWEST + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+		let port = u16::try_from(port).expect("ports below the ephemeral range fit in u16");
+		if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+			return port;
+		}
+	}
+	panic!("no free port on loopback between {LOWEST} and {ephemeral_start}")
 }
 
 /// The fixed libp2p secret key (hex) of development node `index`: `0x..01` for Alice,

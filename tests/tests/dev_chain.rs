@@ -8,7 +8,7 @@ use w3b_e2e_tests::{dev_node_key, Node, NodeConfig};
 
 #[test]
 fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
-	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = w3b_e2e_tests::test_dir();
 	let mut alice = Node::start(
 		NodeConfig {
 			identity: "alice",

@@ -33,7 +33,7 @@ fn config(mqtt: u16) -> NodeConfig {
 
 #[test]
 fn acknowledged_messages_survive_sigkill() {
-	let dir = tempfile::tempdir().unwrap();
+	let dir = w3b_e2e_tests::test_dir();
 	let mqtt = free_port();
 	let mut node = Node::start(config(mqtt), dir.path()).expect("node starts");
 	node.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready");

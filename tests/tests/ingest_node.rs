@@ -22,7 +22,7 @@ fn post(port: u16, body: &str) -> (u16, Value) {
 
 #[test]
 fn the_node_ingests_what_the_chain_allows() {
-	let dir = tempfile::tempdir().unwrap();
+	let dir = w3b_e2e_tests::test_dir();
 	let http = free_port();
 	let mut node = Node::start(
 		NodeConfig {

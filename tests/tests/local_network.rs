@@ -67,7 +67,7 @@ fn with_logs<T>(nodes: &[&Node], result: Result<T>) -> T {
 
 #[test]
 fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
-	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = w3b_e2e_tests::test_dir();
 	let started = Instant::now();
 	let alice = with_logs(&[], start_validator("alice", 1, vec![], dir.path()));
 	let boot = vec![alice.multiaddr()];

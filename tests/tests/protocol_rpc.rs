@@ -26,7 +26,7 @@ fn wait_rpc(rpc: &Rpc, method: &str, params: Value, done: impl Fn(&Value) -> boo
 
 #[test]
 fn protocol_state_is_served_over_json_rpc() {
-	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = w3b_e2e_tests::test_dir();
 	let mut node = Node::start(
 		NodeConfig {
 			identity: "alice",

@@ -87,7 +87,7 @@ fn wait_settled(rpc: &Rpc, net: &Validators) -> Vec<Vec<Value>> {
 
 #[test]
 fn no_minority_operator_can_bend_a_proof() {
-	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = w3b_e2e_tests::test_dir();
 	let attacks = [
 		"forge=0",
 		"poison-outputs=1",

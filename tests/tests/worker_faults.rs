@@ -47,7 +47,7 @@ fn next_batch(rpc: &Rpc, project: u64) -> u64 {
 
 #[test]
 fn workers_survive_a_killed_validator_and_a_killed_committer() {
-	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = w3b_e2e_tests::test_dir();
 	let mut net = Validators::start(dir.path(), |_| vec![]).expect("validators start");
 	let alice = net.nodes[0].rpc();
 	let devices: Vec<ed25519::Pair> = (0..4).map(|_| ed25519::Pair::generate().0).collect();

@@ -47,7 +47,7 @@ fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H2
 
 #[test]
 fn devices_to_finalized_proofs_with_a_byzantine_operator() {
-	let dir = tempfile::tempdir().expect("temp dir");
+	let dir = w3b_e2e_tests::test_dir();
 	let net = Validators::start(dir.path(), |i| {
 		if i == 3 {
 			// Dave votes a wrong root for the project (the first this test creates).
