@@ -188,6 +188,8 @@ where
 	net_config.add_notification_protocol(grandpa_protocol_config);
 	let (batch_protocol_config, batch_requests) = crate::worker::protocol::config::<N>();
 	net_config.add_request_response_protocol(batch_protocol_config);
+	let (state_protocol_config, state_requests) = crate::worker::state_protocol::config::<N>();
+	net_config.add_request_response_protocol(state_protocol_config);
 
 	let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
 		backend.clone(),
@@ -268,6 +270,12 @@ where
 		Some("w3b"),
 		crate::worker::protocol::serve(batch_requests, vfs.clone(), withheld.clone()),
 	);
+	let recent_changes = crate::worker::RecentChanges::default();
+	task_manager.spawn_handle().spawn(
+		"w3b-state-protocol",
+		Some("w3b"),
+		crate::worker::state_protocol::serve(state_requests, recent_changes.clone()),
+	);
 	if run_worker {
 		let worker = crate::worker::Worker::new(crate::worker::WorkerParams {
 			client: client.clone(),
@@ -275,7 +283,8 @@ where
 			keystore: keystore_container.keystore(),
 			store: store.clone(),
 			vfs: vfs.clone(),
-			fetcher: crate::worker::BatchFetcher::new(network.clone(), sync_service.clone()),
+			peers: crate::worker::Peers::new(network.clone(), sync_service.clone()),
+			recent_changes,
 			state_dir: w3b_dir.join("state"),
 			limits: w3b_worker::BatchLimits {
 				max_messages: ingest.w3b_max_batch,

@@ -75,6 +75,8 @@ pub fn execute_batch(
 			writes: result.writes.clone(),
 			windows: verdicts.windows.clone(),
 			state_root: result.state_root,
+			refused: verdicts.refused.clone(),
+			sql_digest: result.sql_digest,
 		},
 	);
 	Ok(Executed { previous_state_root: prev_state_root, verdicts, result })

@@ -9,8 +9,12 @@ use std::{collections::BTreeMap, io, path::Path};
 
 use codec::{Decode, Encode};
 use sp_core::H256;
-use w3b_executor::{StateView, Writes};
-use w3b_primitives::{validity::ReplayWindow, DeviceId};
+use w3b_executor::{state_root, StateView, Transition, Writes};
+use w3b_primitives::{
+	validity::{verdicts_digest, Invalid, ReplayWindow},
+	DeviceId,
+};
+use w3b_storage::BatchBody;
 
 /// Version tag of the saved state file.
 const FILE_VERSION: &[u8] = b"w3b-project-state/v2";
@@ -27,6 +31,80 @@ pub struct BatchChanges {
 	pub windows: Windows,
 	/// The state root after it.
 	pub state_root: H256,
+	/// The messages that did not count (index in the batch, reason).
+	pub refused: Vec<(u32, Invalid)>,
+	/// The digest of the SQL statements its events executed.
+	pub sql_digest: H256,
+}
+
+impl BatchChanges {
+	/// What a peer needs to take this batch's result over: see [`AgreedChanges`].
+	pub fn agreed(&self) -> AgreedChanges {
+		AgreedChanges {
+			refused: self.refused.clone(),
+			writes: self.writes.clone(),
+			sql_digest: self.sql_digest,
+		}
+	}
+}
+
+/// A batch's changes as one node hands them to another that could not compute them
+/// (`/w3b/state/1`). The state root commits to them, so the receiver checks them against
+/// the root the quorum finalized before taking them: with the state before the batch
+/// and the batch's Merkle root they give the state root after it, and with the batch's
+/// body the devices' replay windows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct AgreedChanges {
+	/// The messages that did not count, by index in the batch, in batch order.
+	pub refused: Vec<(u32, Invalid)>,
+	/// The key-value writes.
+	pub writes: Writes,
+	/// The digest of the SQL statements executed.
+	pub sql_digest: H256,
+}
+
+impl AgreedChanges {
+	/// The state root after a batch with Merkle root `merkle_root` that made these
+	/// changes to the state with root `previous`.
+	pub fn state_root(&self, previous: &H256, merkle_root: &H256) -> H256 {
+		state_root(&Transition {
+			previous,
+			merkle_root,
+			verdicts: &verdicts_digest(&self.refused),
+			writes: &self.writes,
+			sql_digest: &self.sql_digest,
+		})
+	}
+}
+
+/// Why changes handed over by a peer were not taken.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AdoptError {
+	/// The batch does not follow the last finalized one here.
+	#[error("batch {seq} does not follow the finalized state here (through {through:?})")]
+	NotNext {
+		/// The batch.
+		seq: u64,
+		/// The last batch finalized here.
+		through: Option<u64>,
+	},
+	/// They do not lead from the state here to the finalized root.
+	#[error("the changes lead from {previous:?} to {got:?}, not to the finalized {expected:?}")]
+	WrongRoot {
+		/// The root of the state here.
+		previous: H256,
+		/// Where the changes lead.
+		got: H256,
+		/// The finalized root.
+		expected: H256,
+	},
+	/// A counted message is out of its device's replay window here: the windows kept here
+	/// are not the network's.
+	#[error("message {index} counts in the agreed changes but is a replay here")]
+	Replay {
+		/// Index of the message in the batch.
+		index: usize,
+	},
 }
 
 /// One project's state.
@@ -89,6 +167,55 @@ impl ProjectState {
 		}
 		self.finalized_through = Some(seq);
 		true
+	}
+
+	/// Takes over `agreed`, a peer's changes for batch `seq` (Merkle root `merkle_root`,
+	/// `body`), as final, once they lead from the finalized state here to `expected`, the
+	/// root the quorum finalized: the way out for a node that cannot compute a batch the
+	/// way the network did. Pending results from `seq` on are discarded (they ran on
+	/// another state).
+	pub fn adopt(
+		&mut self,
+		seq: u64,
+		merkle_root: &H256,
+		body: &BatchBody,
+		agreed: AgreedChanges,
+		expected: H256,
+	) -> Result<(), AdoptError> {
+		if self.finalized_through.is_some_and(|through| through >= seq) {
+			return Err(AdoptError::NotNext { seq, through: self.finalized_through });
+		}
+		let got = agreed.state_root(&self.finalized_root, merkle_root);
+		if got != expected {
+			return Err(AdoptError::WrongRoot { previous: self.finalized_root, got, expected });
+		}
+		// The refused list is committed to by the root; the windows follow from it.
+		let refused: std::collections::BTreeSet<usize> =
+			agreed.refused.iter().map(|(index, _)| *index as usize).collect();
+		let mut windows = Windows::new();
+		for (index, stored) in body.messages.iter().enumerate() {
+			if refused.contains(&index) {
+				continue;
+			}
+			let device = stored.message.device;
+			let window = windows.entry(device).or_insert_with(|| {
+				self.finalized_windows.get(&device).cloned().unwrap_or_default()
+			});
+			window.admit(stored.message.seq).map_err(|_| AdoptError::Replay { index })?;
+		}
+		self.pending.clear();
+		self.record(
+			seq,
+			BatchChanges {
+				writes: agreed.writes,
+				windows,
+				state_root: expected,
+				refused: agreed.refused,
+				sql_digest: agreed.sql_digest,
+			},
+		);
+		self.finalize(seq);
+		Ok(())
 	}
 
 	/// The last batch whose writes are final.
@@ -177,6 +304,7 @@ mod tests {
 				.collect(),
 			windows: Windows::new(),
 			state_root: H256::repeat_byte(root),
+			..Default::default()
 		}
 	}
 

@@ -10,9 +10,9 @@ use std::{collections::HashMap, sync::Arc};
 use sp_core::{ed25519, Pair};
 use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{
-	project::{DeviceRecord, DeviceStatus},
+	project::{Applet, DeviceRecord, DeviceStatus},
 	validity::{Context, Invalid},
-	DeviceKey, DeviceSignature, Message,
+	AppletId, DeviceId, DeviceKey, DeviceSignature, Message,
 };
 use w3b_storage::{load_body, BatchBody, EmbeddedStore, FsVfs, MessageStore, StoredMessage};
 use w3b_worker::{
@@ -50,37 +50,62 @@ impl Device {
 	}
 }
 
+/// Project 1 with the counter applet and one device, and a store and a VFS in a
+/// temporary directory.
+struct Fixture {
+	_dir: tempfile::TempDir,
+	store: EmbeddedStore,
+	vfs: FsVfs,
+	executor: Executor,
+	applets: [(AppletId, Applet); 1],
+	device: Device,
+	devices: HashMap<DeviceId, DeviceRecord<u32>>,
+}
+
+impl Fixture {
+	fn new() -> Self {
+		let dir = tempfile::tempdir().unwrap();
+		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
+		let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
+		let executor = Executor::new(EngineConfig::default()).unwrap();
+		let counter = applets::load(&executor, "counter");
+		let device = Device(ed25519::Pair::from_seed(&[3; 32]));
+		let devices = HashMap::from([(device.record().key.device_id(), device.record())]);
+		let applets = [applets::applet(0, counter, &[])];
+		Fixture { _dir: dir, store, vfs, executor, applets, device, devices }
+	}
+
+	fn project(&self) -> ProjectContext<'_> {
+		ProjectContext {
+			commitment: Context { project: 1, committed_at: 10, committed_at_ms: NOW },
+			env: Arc::new(Vec::new()),
+			fuel_per_batch: 1_000_000_000,
+			applets: &self.applets,
+			devices: &self.devices,
+		}
+	}
+}
+
 fn count(executed: &Executed) -> u64 {
 	u64::from_le_bytes(executed.result.writes[b"count".as_slice()].clone().try_into().unwrap())
 }
 
 #[test]
 fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
-	let dir = tempfile::tempdir().unwrap();
-	let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
-	let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
-	let executor = Executor::new(EngineConfig::default()).unwrap();
-	let counter = applets::load(&executor, "counter");
-	let project_applets = [applets::applet(0, counter, &[])];
-	let device = Device(ed25519::Pair::from_seed(&[3; 32]));
-	let devices = HashMap::from([(device.record().key.device_id(), device.record())]);
-	let project = ProjectContext {
-		commitment: Context { project: 1, committed_at: 10, committed_at_ms: NOW },
-		env: Arc::new(Vec::new()),
-		fuel_per_batch: 1_000_000_000,
-		applets: &project_applets,
-		devices: &devices,
-	};
+	let fixture = Fixture::new();
+	let (store, vfs, executor, device) =
+		(&fixture.store, &fixture.vfs, &fixture.executor, &fixture.device);
+	let project = fixture.project();
 	let limits = BatchLimits { max_messages: 100, max_bytes: 1 << 20 };
 	let mut state = ProjectState::default();
 	let mut headers = Vec::new();
 	let mut results = Vec::new();
 	for (seq, range) in [(0u64, 1..=5u64), (1, 6..=8)] {
 		store.append(range.map(|s| device.stored(s)).collect()).unwrap();
-		let sealed = seal_batch(&store, &vfs, 1, seq, limits).unwrap().unwrap();
+		let sealed = seal_batch(store, vfs, 1, seq, limits).unwrap().unwrap();
 		let header = sealed.header(seq);
-		let body = load_body(&vfs, &header).unwrap().unwrap();
-		let executed = execute_batch(&executor, &project, &header, &body, &mut state).unwrap();
+		let body = load_body(vfs, &header).unwrap().unwrap();
+		let executed = execute_batch(executor, &project, &header, &body, &mut state).unwrap();
 		assert!(executed.verdicts.refused.is_empty());
 		headers.push((header, body));
 		results.push(executed);
@@ -92,7 +117,7 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 	// Suppose batch 1 expired: it runs again on the finalized state, to the same result.
 	assert!(state.expire(1).is_empty());
 	let (header, body) = &headers[1];
-	let again = execute_batch(&executor, &project, header, body, &mut state).unwrap();
+	let again = execute_batch(executor, &project, header, body, &mut state).unwrap();
 	assert_eq!(again.result.output_root, results[1].result.output_root);
 	assert!(state.finalize(1));
 	assert_eq!(state.finalized(b"count"), Some(&8u64.to_le_bytes().to_vec()));
@@ -112,11 +137,95 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 		bytes: 0,
 		cid: Default::default(),
 	};
-	let executed = execute_batch(&executor, &project, &header, &copies, &mut state).unwrap();
+	let executed = execute_batch(executor, &project, &header, &copies, &mut state).unwrap();
 	assert_eq!(executed.verdicts.counted, [1]);
 	assert_eq!(
 		executed.verdicts.refused,
 		[(0, Invalid::Replayed), (2, Invalid::Replayed), (3, Invalid::BadSignature)]
 	);
 	assert_eq!(count(&executed), 9, "one message counted");
+}
+
+#[test]
+fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead_to_the_root() {
+	let fixture = Fixture::new();
+	let (store, vfs, executor, device) =
+		(&fixture.store, &fixture.vfs, &fixture.executor, &fixture.device);
+	let project = fixture.project();
+	// Batch 0: seqs 1..=3; batch 1: seq 4, a replay of seq 2, and seq 5.
+	store.append((1..=3).map(|s| device.stored(s)).collect()).unwrap();
+	let limits = BatchLimits { max_messages: 100, max_bytes: 1 << 20 };
+	let header0 = seal_batch(store, vfs, 1, 0, limits).unwrap().unwrap().header(0);
+	let body0 = load_body(vfs, &header0).unwrap().unwrap();
+	let body1 = BatchBody { messages: vec![device.stored(4), device.stored(2), device.stored(5)] };
+	let header1 = w3b_primitives::BatchHeader {
+		project: 1,
+		seq: 1,
+		merkle_root: w3b_primitives::merkle::merkle_root(&body1.hashes()),
+		count: 3,
+		bytes: 0,
+		cid: Default::default(),
+	};
+
+	// The network: both batches run and finalize.
+	let mut honest = ProjectState::default();
+	execute_batch(executor, &project, &header0, &body0, &mut honest).unwrap();
+	assert!(honest.finalize(0));
+	let executed = execute_batch(executor, &project, &header1, &body1, &mut honest).unwrap();
+	let agreed = honest.changes(1).unwrap().agreed();
+	let finalized_root = executed.result.state_root;
+	assert!(honest.finalize(1));
+
+	// A node that agreed on batch 0 and computed batch 1 wrong takes the network's.
+	let mut faulty = ProjectState::default();
+	execute_batch(executor, &project, &header0, &body0, &mut faulty).unwrap();
+	assert!(faulty.finalize(0));
+	faulty.record(
+		1,
+		w3b_worker::state::BatchChanges {
+			state_root: sp_core::H256::repeat_byte(9),
+			..Default::default()
+		},
+	);
+	let before = faulty.clone();
+
+	// A peer's lie is refused, whatever it changes, and nothing is taken.
+	let mut more_writes = agreed.clone();
+	more_writes.writes.insert(b"count".to_vec(), 1_000u64.to_le_bytes().to_vec());
+	let mut replay_counted = agreed.clone();
+	replay_counted.refused.clear();
+	let mut other_sql = agreed.clone();
+	other_sql.sql_digest = sp_core::H256::repeat_byte(1);
+	for lie in [more_writes, replay_counted, other_sql] {
+		let refused =
+			faulty.adopt(1, &header1.merkle_root, &body1, lie, finalized_root).unwrap_err();
+		assert!(matches!(refused, w3b_worker::state::AdoptError::WrongRoot { .. }), "{refused}");
+		assert_eq!(faulty.finalized_through(), before.finalized_through());
+		assert_eq!(faulty.finalized_root(), before.finalized_root());
+	}
+	// Changes for a batch already final here are not taken either.
+	assert_eq!(
+		faulty.adopt(0, &header0.merkle_root, &body0, agreed.clone(), finalized_root),
+		Err(w3b_worker::state::AdoptError::NotNext { seq: 0, through: Some(0) })
+	);
+
+	faulty.adopt(1, &header1.merkle_root, &body1, agreed, finalized_root).unwrap();
+	assert_eq!(faulty.finalized_through(), Some(1));
+	assert_eq!(faulty.finalized_root(), honest.finalized_root());
+	assert_eq!(faulty.finalized(b"count"), honest.finalized(b"count"));
+	assert!(!faulty.is_pending(1));
+	// The replay windows came with them: the next batch runs alike on both.
+	let body2 = BatchBody { messages: vec![device.stored(5), device.stored(6)] };
+	let header2 = w3b_primitives::BatchHeader {
+		project: 1,
+		seq: 2,
+		merkle_root: w3b_primitives::merkle::merkle_root(&body2.hashes()),
+		count: 2,
+		bytes: 0,
+		cid: Default::default(),
+	};
+	let on_honest = execute_batch(executor, &project, &header2, &body2, &mut honest).unwrap();
+	let on_faulty = execute_batch(executor, &project, &header2, &body2, &mut faulty).unwrap();
+	assert_eq!(on_faulty.verdicts.refused, [(0, Invalid::Replayed)]);
+	assert_eq!(on_faulty.result.output_root, on_honest.result.output_root);
 }

@@ -21,8 +21,10 @@ pub enum Attack {
 	Hijack,
 	/// Commits its batches and never serves their bodies.
 	Withhold,
-	/// Computes a wrong state for each batch the first time it runs it (a faulty node
-	/// that must find out and recover).
+	/// Computes a wrong state for each batch the first time it runs it, and for the
+	/// batches numbered 3, 11, 19... every time (a faulty node that must find out and
+	/// recover: by running the batch again, or where that does not help by taking the
+	/// agreed changes from its peers).
 	Diverge,
 	/// Votes a wrong root (its state stays right).
 	WrongRoot,

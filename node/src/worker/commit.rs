@@ -59,7 +59,7 @@ impl Worker {
 				results: BTreeMap::new(),
 				attested: BTreeSet::new(),
 				diverged: BTreeMap::new(),
-				halted: None,
+				syncing: None,
 				local_of: BTreeMap::new(),
 				kept: BTreeMap::new(),
 			};
@@ -197,8 +197,8 @@ impl Worker {
 		let due: Vec<ProjectId> = self
 			.projects
 			.iter()
-			// A node halted on a project still commits what it acknowledged: the others
-			// run it.
+			// A node taking a batch's agreed changes from peers still commits what it
+			// acknowledged.
 			.filter(|(_, work)| work.active)
 			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);

@@ -22,6 +22,9 @@ pub enum WorkerError {
 	/// The applet engine failed outside any event.
 	#[error("applet engine: {0}")]
 	Executor(#[from] w3b_executor::ExecutorError),
+	/// Changes a peer handed over do not fit the state here.
+	#[error("agreed changes: {0}")]
+	Adopt(#[from] w3b_worker::state::AdoptError),
 	/// The project's state could not be loaded or saved.
 	#[error("project state: {0}")]
 	State(std::io::Error),

@@ -33,7 +33,7 @@ const UNAVAILABLE_AFTER: u32 = 3;
 /// them was open).
 const FINALIZE_RUN: u64 = 32;
 
-/// An operator's votes waiting in the pool, about one project.
+/// An operator's votes that may still land, about one project.
 #[derive(Default)]
 struct Waiting {
 	/// Votes: the batch and the state they ran on (`None`: the body was unavailable).
@@ -342,17 +342,18 @@ impl Worker {
 		Ok(())
 	}
 
-	/// This operator's votes about `project` waiting in the pool: sent, not in a block of
-	/// the best chain yet (a reorganisation puts them back while the batches run again).
-	/// They are not sent twice.
+	/// This operator's votes about `project` that may still land on top of best block
+	/// `at`: sent and not in a block of the best chain yet (in the pool, or taken out of
+	/// the best chain by a reorganisation while the batches run again). They are not sent
+	/// twice.
 	fn waiting(&mut self, project: ProjectId, at: Hash) -> Waiting {
 		let mut waiting = Waiting::default();
-		let Some(me) = self.operator_account() else { return waiting };
-		for (signer, call) in self.pooled(at).iter() {
+		let Some(tx) = self.tx.as_ref() else { return waiting };
+		let (me, unconfirmed) = (tx.account(), tx.unconfirmed(at));
+		let pooled = self.pooled(at);
+		let own_pooled = pooled.iter().filter(|(signer, _)| *signer == me).map(|(_, call)| call);
+		for call in own_pooled.chain(unconfirmed.iter()) {
 			let RuntimeCall::Attestations(call) = call else { continue };
-			if *signer != me {
-				continue;
-			}
 			match *call {
 				pallet_attestations::Call::attest {
 					project: p,
@@ -443,7 +444,7 @@ impl Worker {
 			execute_batch(&executor, &project_context, header, body, &mut work.state)
 		})?;
 		let mut result = executed.result;
-		if diverge && !work.diverged.contains_key(&seq) {
+		if diverge && (!work.diverged.contains_key(&seq) || seq % 8 == 3) {
 			// A faulty node: its state after this batch is not what it should be.
 			result.state_root.0[0] ^= 0xff;
 			result.output_root =

@@ -1,22 +1,25 @@
-//! Bodies the worker lacks, fetched from peers off the worker's loop: a withheld or slow
-//! body never stalls sealing, execution or the other projects. Each fetch runs as its own
-//! task with the protocol's deadline; the worker hears when a body arrived and tries
-//! again on a later block when none did.
+//! What the worker lacks, fetched from peers off the worker's loop: batch bodies
+//! ([`Fetches`]) and the agreed changes of a batch this node could not compute
+//! ([`ChangesFetches`]). A withheld or slow answer never stalls sealing, execution or the
+//! other projects. Each fetch runs as its own task with the protocol's deadline; the
+//! worker hears when it ended and tries again on a later block when it brought nothing.
 
 use std::{
 	collections::{HashMap, HashSet},
 	sync::Arc,
 };
 
+use sp_core::H256;
 use tokio::sync::mpsc;
 use w3b_primitives::{BatchHeader, ProjectId};
 use w3b_storage::{Cid, Vfs};
+use w3b_worker::state::AgreedChanges;
 
-use super::BatchFetcher;
+use super::{state_protocol::ChangesRequest, Peers};
 
 /// The fetches under way.
 pub struct Fetches {
-	fetcher: BatchFetcher,
+	peers: Peers,
 	vfs: Arc<dyn Vfs>,
 	in_flight: HashSet<Cid>,
 	/// Fetches of a body that ended without it, until it arrives.
@@ -27,10 +30,10 @@ pub struct Fetches {
 
 impl Fetches {
 	/// No fetch under way yet.
-	pub fn new(fetcher: BatchFetcher, vfs: Arc<dyn Vfs>) -> Self {
+	pub fn new(peers: Peers, vfs: Arc<dyn Vfs>) -> Self {
 		let (done_tx, done_rx) = mpsc::unbounded_channel();
 		Fetches {
-			fetcher,
+			peers,
 			vfs,
 			in_flight: HashSet::new(),
 			failures: HashMap::new(),
@@ -46,10 +49,10 @@ impl Fetches {
 		if !self.in_flight.insert(cid) {
 			return;
 		}
-		let (fetcher, vfs, done) = (self.fetcher.clone(), self.vfs.clone(), self.done_tx.clone());
+		let (peers, vfs, done) = (self.peers.clone(), self.vfs.clone(), self.done_tx.clone());
 		let header = header.clone();
 		tokio::spawn(async move {
-			let found = match fetcher.fetch(&header).await {
+			let found = match peers.fetch_body(&header).await {
 				Some(bytes) => match vfs.put(&bytes).and_then(|_| vfs.pin(&cid)) {
 					Ok(()) => true,
 					Err(e) => {
@@ -85,5 +88,41 @@ impl Fetches {
 	/// Forgets `cid`'s failures (its round is over).
 	pub fn forget(&mut self, cid: &Cid) {
 		self.failures.remove(cid);
+	}
+}
+
+/// The fetches of agreed changes under way.
+pub struct ChangesFetches {
+	peers: Peers,
+	in_flight: HashSet<ChangesRequest>,
+	done_tx: mpsc::UnboundedSender<(ChangesRequest, Option<AgreedChanges>)>,
+	done_rx: mpsc::UnboundedReceiver<(ChangesRequest, Option<AgreedChanges>)>,
+}
+
+impl ChangesFetches {
+	/// No fetch under way yet.
+	pub fn new(peers: Peers) -> Self {
+		let (done_tx, done_rx) = mpsc::unbounded_channel();
+		ChangesFetches { peers, in_flight: HashSet::new(), done_tx, done_rx }
+	}
+
+	/// Starts fetching the changes `request` names, which lead from `previous` through
+	/// the batch with Merkle root `merkle_root`, unless that fetch is under way.
+	pub fn request(&mut self, request: ChangesRequest, previous: H256, merkle_root: H256) {
+		if !self.in_flight.insert(request) {
+			return;
+		}
+		let (peers, done) = (self.peers.clone(), self.done_tx.clone());
+		tokio::spawn(async move {
+			let changes = peers.fetch_changes(request, previous, merkle_root).await;
+			let _ = done.send((request, changes));
+		});
+	}
+
+	/// Waits for a fetch to end: what it asked for, and the changes if a peer had them.
+	pub async fn next(&mut self) -> Option<(ChangesRequest, Option<AgreedChanges>)> {
+		let (request, changes) = self.done_rx.recv().await?;
+		self.in_flight.remove(&request);
+		Some((request, changes))
 	}
 }

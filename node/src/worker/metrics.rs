@@ -27,6 +27,9 @@ pub struct Metrics {
 	pub batch_messages: CounterVec<U64>,
 	/// Batches finalized on another state than the one computed here.
 	pub state_divergences: Counter<U64>,
+	/// Batches whose agreed changes this node took from a peer (it could not compute
+	/// them).
+	pub state_syncs: Counter<U64>,
 	/// Wall-clock time to execute a batch.
 	pub execution_seconds: Histogram,
 }
@@ -77,6 +80,10 @@ impl Metrics {
 			state_divergences: counter(
 				"w3b_state_divergences_total",
 				"Batches finalized on another state than the one this node computed",
+			)?,
+			state_syncs: counter(
+				"w3b_state_syncs_total",
+				"Batches whose agreed changes this node took from a peer, having computed them otherwise",
 			)?,
 			execution_seconds: register(
 				Histogram::with_opts(

@@ -11,8 +11,9 @@
 //!    never count. Bodies it lacks are fetched from peers off the loop ([`fetch`]);
 //! 3. once a proof is settled in a GRANDPA-final block ([`settle`]), makes the batch's
 //!    state final only if it is the state the quorum agreed on (otherwise it discards
-//!    its own and runs the batch again), or rolls it back on expiry; then lets go of
-//!    what the project's retention policy gives up.
+//!    its own and runs the batch again, and if it still differs takes the batch's agreed
+//!    changes from peers over [`state_protocol`]), or rolls it back on expiry; then lets
+//!    go of what the project's retention policy gives up.
 //!
 //! Sealing runs on its own clock: every `seal_interval` (and at once when a batch is
 //! full) the messages received for an Active project become a batch.
@@ -25,6 +26,7 @@ mod fetch;
 pub mod metrics;
 pub mod protocol;
 mod settle;
+pub mod state_protocol;
 mod tx;
 
 use std::{
@@ -50,7 +52,8 @@ use crate::client::FullClient;
 pub use byzantine::Byzantine;
 pub use error::WorkerError;
 pub use metrics::Metrics;
-pub use protocol::{BatchFetcher, Withheld};
+pub use protocol::{Peers, Withheld};
+pub use state_protocol::RecentChanges;
 pub use tx::Pool;
 
 type Hash = <Block as sp_runtime::traits::Block>::Hash;
@@ -72,8 +75,11 @@ pub struct WorkerParams {
 	pub store: Arc<dyn MessageStore>,
 	/// Where batch bodies are.
 	pub vfs: Arc<dyn Vfs>,
-	/// Fetches bodies from peers.
-	pub fetcher: BatchFetcher,
+	/// Asks peers for bodies and agreed changes.
+	pub peers: Peers,
+	/// The changes of the batches finalized here last, which the node's `/w3b/state/1`
+	/// server serves.
+	pub recent_changes: RecentChanges,
 	/// Where each project's finalized state is saved.
 	pub state_dir: PathBuf,
 	/// How large a batch may grow.
@@ -130,9 +136,10 @@ struct ProjectWork {
 	/// Batches whose finalized state differed from the one computed here, and how many
 	/// times.
 	diverged: BTreeMap<u64, u32>,
-	/// Set when a batch still differs after running again: this node cannot follow the
-	/// project's agreed state and stops working on it.
-	halted: Option<u64>,
+	/// Set when a batch's finalized state still differs from the one computed here after
+	/// running it again: the node takes the batch's agreed changes from peers and works
+	/// on nothing else of the project (it casts no vote) until it has them.
+	syncing: Option<u64>,
 	/// This node's local batches the chain included: chain batch -> local batch.
 	local_of: BTreeMap<u64, u64>,
 	/// Batches run here and still kept (retention has not let them go), by chain
@@ -159,6 +166,8 @@ pub struct Worker {
 	pooled: Option<(Hash, Arc<Vec<(w3b_runtime::AccountId, w3b_runtime::RuntimeCall)>>)>,
 	projects: HashMap<ProjectId, ProjectWork>,
 	fetches: fetch::Fetches,
+	changes_fetches: fetch::ChangesFetches,
+	recent_changes: RecentChanges,
 	/// Roots already copied (byzantine test node only).
 	hijacked: std::collections::HashSet<H256>,
 	/// Whether "no operator" was already logged.
@@ -174,7 +183,9 @@ impl Worker {
 			client: params.client,
 			keystore: params.keystore,
 			store: params.store,
-			fetches: fetch::Fetches::new(params.fetcher, params.vfs.clone()),
+			fetches: fetch::Fetches::new(params.peers.clone(), params.vfs.clone()),
+			changes_fetches: fetch::ChangesFetches::new(params.peers),
+			recent_changes: params.recent_changes,
 			vfs: params.vfs,
 			executor: Arc::new(executor),
 			state_dir: params.state_dir,
@@ -212,6 +223,12 @@ impl Worker {
 					if let Some(project) = fetched {
 						let best = self.client.info().best_hash;
 						self.on_best_block(best, Some(project)).await;
+					}
+				}
+				Some((request, changes)) = self.changes_fetches.next() => {
+					if self.take_changes(request, changes) {
+						let best = self.client.info().best_hash;
+						self.on_best_block(best, Some(request.project)).await;
 					}
 				}
 				_ = tick.tick() => {
@@ -318,10 +335,10 @@ impl Worker {
 		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(()) };
 		let work = self.load_project(project, number)?;
 		work.active = info.status == ProjectStatus::Active;
-		let halted = work.halted.is_some();
+		let syncing = work.syncing;
 		self.confirm_commitments(project, at, number).await?;
-		if halted {
-			return Ok(());
+		if let Some(seq) = syncing {
+			return self.request_changes(project, seq, finalized);
 		}
 		self.execute_committed(project, at, number).await?;
 		self.settle(project, finalized)?;

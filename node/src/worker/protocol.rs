@@ -1,5 +1,6 @@
 //! `/w3b/batch/1`: the libp2p request-response protocol through which operators fetch
-//! the body of a committed batch they lack. A request is the body's CIDv1 (36 bytes);
+//! the body of a committed batch they lack; and [`Peers`], the requester shared with
+//! `/w3b/state/1`. A request is the body's CIDv1 (36 bytes);
 //! the response is the body, or nothing when the peer does not have it. The requester
 //! asks several peers at once, checks each answer against the commitment (CID, size,
 //! count, Merkle root) and takes the first that matches, so a peer can waste its time
@@ -29,7 +30,7 @@ type Hash = <Block as sp_runtime::traits::Block>::Hash;
 pub const PROTOCOL: &str = "/w3b/batch/1";
 /// Largest body served or accepted: the largest the chain lets a batch commit.
 pub const MAX_BODY: u64 = w3b_primitives::batch::MAX_BATCH_BYTES;
-/// Peers asked at once for one body.
+/// Peers asked at once for one answer.
 const PEERS_AT_ONCE: usize = 4;
 /// How long one peer may take to answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,12 +40,23 @@ const INBOUND_QUEUE: usize = 64;
 /// The protocol's network configuration and the queue its requests arrive on.
 pub fn config<N: NetworkBackend<Block, Hash>>(
 ) -> (N::RequestResponseProtocolConfig, async_channel::Receiver<IncomingRequest>) {
+	request_response_config::<N>(PROTOCOL, 64, MAX_BODY)
+}
+
+/// The network configuration of a worker protocol `name` taking requests up to
+/// `max_request` bytes and answering up to `max_response`, and the bounded queue its
+/// requests arrive on (past [`INBOUND_QUEUE`] waiting, new ones are refused).
+pub fn request_response_config<N: NetworkBackend<Block, Hash>>(
+	name: &'static str,
+	max_request: u64,
+	max_response: u64,
+) -> (N::RequestResponseProtocolConfig, async_channel::Receiver<IncomingRequest>) {
 	let (sender, receiver) = async_channel::bounded(INBOUND_QUEUE);
 	let config = N::request_response_config(
-		PROTOCOL.into(),
+		name.into(),
 		Vec::new(),
-		64,
-		MAX_BODY,
+		max_request,
+		max_response,
 		REQUEST_TIMEOUT,
 		Some(sender),
 	);
@@ -83,34 +95,44 @@ pub async fn serve(
 	}
 }
 
-/// Fetches batch bodies from connected peers.
+/// Asks connected peers for what the worker lacks (batch bodies here, agreed changes
+/// in [`super::state_protocol`]).
 #[derive(Clone)]
-pub struct BatchFetcher {
+pub struct Peers {
 	network: Arc<dyn NetworkService>,
 	sync: Arc<SyncingService<Block>>,
 }
 
-impl BatchFetcher {
-	/// A fetcher over the node's network.
+impl Peers {
+	/// Requests over the node's network.
 	pub fn new(network: Arc<dyn NetworkService>, sync: Arc<SyncingService<Block>>) -> Self {
-		BatchFetcher { network, sync }
+		Peers { network, sync }
 	}
 
-	/// The body of the batch committed as `header` from the first of the connected peers
-	/// that answers it right (checked against the commitment); `None` when none does
-	/// within the request timeout.
-	pub async fn fetch(&self, header: &BatchHeader) -> Option<Vec<u8>> {
-		let cid = w3b_storage::body::cid_of(header).ok()?;
+	/// Asks up to [`PEERS_AT_ONCE`] connected peers for `request` over `protocol` at
+	/// once and returns the first answer `check` accepts; `None` when none does within
+	/// the request timeout. An empty answer means the peer does not have it; an answer
+	/// `check` refuses costs its peer reputation.
+	pub async fn first_valid<T, Check, Checked>(
+		&self,
+		protocol: &'static str,
+		request: Vec<u8>,
+		check: Check,
+	) -> Option<T>
+	where
+		Check: Fn(Vec<u8>) -> Checked,
+		Checked: std::future::Future<Output = Result<T, String>>,
+	{
 		let peers = self.sync.peers_info().await.ok()?;
 		let mut asked = FuturesUnordered::new();
 		for (peer, _) in peers.into_iter().take(PEERS_AT_ONCE) {
-			let network = self.network.clone();
+			let (network, request) = (self.network.clone(), request.clone());
 			asked.push(async move {
 				let answer = network
 					.request(
 						peer,
-						ProtocolName::from(PROTOCOL),
-						cid.to_bytes(),
+						ProtocolName::from(protocol),
+						request,
 						None,
 						IfDisconnected::ImmediateError,
 					)
@@ -120,32 +142,37 @@ impl BatchFetcher {
 		}
 		while let Some((peer, answer)) = asked.next().await {
 			match answer {
-				Ok((body, _)) if body.is_empty() => {}
-				// Hashing and decoding up to 32 MiB: off the async runtime.
-				Ok((body, _)) => match check_off_runtime(header, body).await {
-					Ok(body) => return Some(body),
+				Ok((bytes, _)) if bytes.is_empty() => {}
+				Ok((bytes, _)) => match check(bytes).await {
+					Ok(answer) => return Some(answer),
 					Err(e) => {
-						log::warn!(target: "w3b", "peer {peer} answered {cid} wrong: {e}");
+						log::warn!(target: "w3b", "peer {peer} answered wrong on {protocol}: {e}");
 						self.network.report_peer(
 							peer,
-							ReputationChange::new(-(1 << 12), "w3b: wrong batch body"),
+							ReputationChange::new(-(1 << 12), "w3b: wrong answer"),
 						);
 					}
 				},
-				Err(e) => log::debug!(target: "w3b", "fetching {cid} from {peer}: {e}"),
+				Err(e) => log::debug!(target: "w3b", "asking {peer} on {protocol}: {e}"),
 			}
 		}
 		None
 	}
+
+	/// The body of the batch committed as `header` from the first of the connected peers
+	/// that answers it right (checked against the commitment).
+	pub async fn fetch_body(&self, header: &BatchHeader) -> Option<Vec<u8>> {
+		let cid = w3b_storage::body::cid_of(header).ok()?;
+		self.first_valid(PROTOCOL, cid.to_bytes(), |body| check_off_runtime(header, body)).await
+	}
 }
 
 /// Checks `body` against the commitment `header` on a blocking thread.
-async fn check_off_runtime(
-	header: &BatchHeader,
-	body: Vec<u8>,
-) -> Result<Vec<u8>, w3b_storage::BodyError> {
+/// (Hashing and decoding up to 32 MiB: off the async runtime.)
+async fn check_off_runtime(header: &BatchHeader, body: Vec<u8>) -> Result<Vec<u8>, String> {
 	let header = header.clone();
 	tokio::task::spawn_blocking(move || w3b_storage::check_body(&header, &body).map(|_| body))
 		.await
 		.unwrap_or(Err(w3b_storage::BodyError::Undecodable))
+		.map_err(|e| e.to_string())
 }

@@ -1,18 +1,22 @@
 //! Settling: a proof in a GRANDPA-final block makes its batch's state final here only
 //! if this node computed the state the quorum agreed on. A node that computed another
 //! never keeps it: it discards its own and runs the batch again from the last agreed
-//! state; if it still differs it stops working on the project and says so. An expired
-//! proof rolls the batch back with every later one. Then retention lets go of what the
-//! project's policy gives up.
+//! state; if it still differs it takes the batch's agreed changes from peers
+//! (`/w3b/state/1`, checked against the finalized root) and votes again only once it has
+//! them. An expired proof rolls the batch back with every later one. Then retention lets
+//! go of what the project's policy gives up.
 
 use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::H256;
 use w3b_primitives::{api::W3bstreamApi, project::RetentionPolicy, ProjectId, ProofStatus};
 use w3b_storage::retention::BatchInfo;
+use w3b_worker::state::AgreedChanges;
 
-use super::{Hash, Worker, WorkerError};
+use super::{state_protocol::ChangesRequest, Hash, Worker, WorkerError};
 
 /// Runs of one batch that may end on another state than the agreed one before the node
-/// stops working on the project.
+/// takes the batch's agreed changes from peers.
 const MAX_RUNS_DIVERGING: u32 = 2;
 
 impl Worker {
@@ -50,7 +54,7 @@ impl Worker {
 			let Some(proof) = self.client.runtime_api().proof(finalized, project, seq)? else {
 				return Ok(());
 			};
-			let metrics = self.metrics.clone();
+			let (metrics, recent_changes) = (self.metrics.clone(), self.recent_changes.clone());
 			let work = self.work(project)?;
 			match proof.status {
 				ProofStatus::Pending => return Ok(()),
@@ -61,6 +65,10 @@ impl Worker {
 					work.results.remove(&seq);
 					if let Some(kept) = work.kept.get_mut(&seq) {
 						kept.settled = true;
+					}
+					// Served to peers that could not compute it.
+					if let Some(changes) = work.state.changes(seq) {
+						recent_changes.keep(project, seq, mine.state_root, &changes.agreed());
 					}
 					work.state.finalize(seq);
 					work.state.save(&path).map_err(WorkerError::State)?;
@@ -98,14 +106,14 @@ impl Worker {
 						m.state_divergences.inc();
 					}
 					if runs >= MAX_RUNS_DIVERGING {
-						work.halted = Some(seq);
+						work.syncing = Some(seq);
 						log::error!(
 							target: "w3b",
-							"🛑 project {project}: batch {seq} finalized as state {:?}; this node computed {} again: it stops working on the project (its state cannot follow the network's)",
+							"🛑 project {project}: batch {seq} finalized as state {:?}; this node computed {} again: it takes the batch's agreed changes from peers and votes on nothing of the project until it has them",
 							proof.state_root,
 							mine.state_root
 						);
-						return Ok(());
+						return self.request_changes(project, seq, finalized);
 					}
 					log::warn!(
 						target: "w3b",
@@ -149,6 +157,110 @@ impl Worker {
 				}
 			}
 		}
+	}
+
+	/// Asks peers for the agreed changes of batch `seq`, finalized as of block
+	/// `finalized`, unless that request is under way.
+	pub(super) fn request_changes(
+		&mut self,
+		project: ProjectId,
+		seq: u64,
+		finalized: Hash,
+	) -> Result<(), WorkerError> {
+		let (proof, commitment) = {
+			let api = self.client.runtime_api();
+			(api.proof(finalized, project, seq)?, api.batch(finalized, project, seq)?)
+		};
+		let (Some(proof), Some(commitment)) = (proof, commitment) else {
+			return Err(WorkerError::Missing(format!("batch {seq} has no final proof")));
+		};
+		let (Some(state_root), Some(previous)) = (proof.state_root, proof.previous_state_root)
+		else {
+			return Err(WorkerError::Missing(format!("batch {seq} was not finalized")));
+		};
+		self.changes_fetches.request(
+			ChangesRequest { project, seq, state_root },
+			previous,
+			commitment.header.merkle_root,
+		);
+		Ok(())
+	}
+
+	/// A fetch of agreed changes ended: takes them over if they are still wanted and lead
+	/// from the state here to the finalized root. Returns whether the project can go on.
+	pub(super) fn take_changes(
+		&mut self,
+		request: ChangesRequest,
+		changes: Option<AgreedChanges>,
+	) -> bool {
+		let ChangesRequest { project, seq, state_root } = request;
+		if self.projects.get(&project).is_none_or(|work| work.syncing != Some(seq)) {
+			return false;
+		}
+		let Some(changes) = changes else {
+			log::warn!(
+				target: "w3b",
+				"project {project}: no peer served the agreed changes of batch {seq} yet; asking again on the next block"
+			);
+			return false;
+		};
+		match self.adopt(project, seq, state_root, changes) {
+			Ok(counted) => {
+				log::info!(
+					target: "w3b",
+					"✅ project {project}: batch {seq} final: took the agreed changes from a peer ({counted} messages counted); working on the project again"
+				);
+				true
+			}
+			Err(e) => {
+				log::error!(target: "w3b", "project {project}: taking the agreed changes of batch {seq}: {e}");
+				false
+			}
+		}
+	}
+
+	/// Makes `changes` the final state of batch `seq` here. Returns how many of its
+	/// messages counted.
+	fn adopt(
+		&mut self,
+		project: ProjectId,
+		seq: u64,
+		state_root: H256,
+		changes: AgreedChanges,
+	) -> Result<u64, WorkerError> {
+		let finalized = self.client.info().finalized_hash;
+		let commitment = self
+			.client
+			.runtime_api()
+			.batch(finalized, project, seq)?
+			.ok_or_else(|| WorkerError::Missing(format!("batch {seq} is not on chain")))?;
+		let body = w3b_storage::load_body(&*self.vfs, &commitment.header)?
+			.ok_or_else(|| WorkerError::Missing(format!("the body of batch {seq}")))?;
+		let agreed = changes.clone();
+		let path = self.state_path(project);
+		let work = self.work(project)?;
+		work.state.adopt(seq, &commitment.header.merkle_root, &body, changes, state_root)?;
+		work.state.save(&path).map_err(WorkerError::State)?;
+		work.syncing = None;
+		work.diverged.remove(&seq);
+		work.results.clear();
+		work.attested.retain(|voted| *voted <= seq);
+		work.next_exec = seq + 1;
+		if let Some(kept) = work.kept.get_mut(&seq) {
+			kept.settled = true;
+		}
+		let counted = (body.messages.len() - agreed.refused.len()) as u64;
+		self.recent_changes.keep(project, seq, state_root, &agreed);
+		if let Some(m) = &self.metrics {
+			m.state_syncs.inc();
+			m.proofs_finalized.inc();
+			let label = project.to_string();
+			m.batch_messages.with_label_values(&[label.as_str(), "counted"]).inc_by(counted);
+			for (_, reason) in &agreed.refused {
+				m.batch_messages.with_label_values(&[label.as_str(), reason.code()]).inc();
+			}
+		}
+		Ok(counted)
 	}
 
 	/// Lets go of the settled batches `policy` gives up, oldest first: their bodies leave

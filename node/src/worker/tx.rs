@@ -1,9 +1,10 @@
 //! Transactions the worker sends as its operator: signed in the keystore with the
 //! operator key ([`super::OPERATOR_KEY_TYPE`]), numbered with a local nonce so that
-//! several can wait in the pool at once, and resynchronised with the chain when a
-//! transaction was dropped.
+//! several can wait in the pool at once, resynchronised with the chain when a
+//! transaction was dropped, and remembered until a final block used their nonce (what
+//! a reorganisation took out of the best chain may still land).
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use codec::{Decode, Encode};
 use frame_system_rpc_runtime_api::AccountNonceApi;
@@ -54,6 +55,8 @@ pub struct TxSender {
 	next_nonce: Option<Nonce>,
 	/// The chain's nonce for us, and the block it was first seen at.
 	chain_nonce: (Nonce, BlockNumber),
+	/// The calls sent, by nonce, until the finalized chain's nonce passed theirs.
+	sent: BTreeMap<Nonce, RuntimeCall>,
 }
 
 impl TxSender {
@@ -64,7 +67,15 @@ impl TxSender {
 		keystore: KeystorePtr,
 		operator: sr25519::Public,
 	) -> Self {
-		TxSender { client, pool, keystore, operator, next_nonce: None, chain_nonce: (0, 0) }
+		TxSender {
+			client,
+			pool,
+			keystore,
+			operator,
+			next_nonce: None,
+			chain_nonce: (0, 0),
+			sent: BTreeMap::new(),
+		}
 	}
 
 	/// The operator's account.
@@ -76,6 +87,10 @@ impl TxSender {
 	/// a while though we sent transactions after it, one of them was dropped and the
 	/// ones after it can never be included, so numbering restarts from the chain's.
 	pub fn observe(&mut self, at: Hash, number: BlockNumber) {
+		let finalized = self.client.info().finalized_hash;
+		if let Ok(nonce) = self.client.runtime_api().account_nonce(finalized, self.account()) {
+			self.sent = self.sent.split_off(&nonce);
+		}
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
 			return;
 		};
@@ -94,6 +109,16 @@ impl TxSender {
 		}
 	}
 
+	/// The calls sent that may still land on top of best block `at`: those whose nonce
+	/// its chain has not used (in the pool, or taken out of the best chain by a
+	/// reorganisation and on their way back into the pool).
+	pub fn unconfirmed(&self, at: Hash) -> Vec<RuntimeCall> {
+		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
+			return self.sent.values().cloned().collect();
+		};
+		self.sent.range(nonce..).map(|(_, call)| call.clone()).collect()
+	}
+
 	/// Signs `call` and puts it in the pool, on top of block `at`.
 	pub async fn submit(&mut self, at: Hash, call: RuntimeCall) -> Result<(), String> {
 		// The runtime API handle is not `Send`: it must not live across the `await`.
@@ -105,7 +130,7 @@ impl TxSender {
 		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
 		let genesis = self.client.info().genesis_hash;
 		let payload = w3b_runtime::immortal_signed_payload(
-			call,
+			call.clone(),
 			nonce,
 			version.spec_version,
 			version.transaction_version,
@@ -129,6 +154,7 @@ impl TxSender {
 			.await
 			.map_err(|e| e.to_string())?;
 		self.next_nonce = Some(nonce + 1);
+		self.sent.insert(nonce, call);
 		Ok(())
 	}
 }

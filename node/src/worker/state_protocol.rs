@@ -1,0 +1,207 @@
+//! `/w3b/state/1`: the libp2p request-response protocol through which an operator that
+//! cannot compute a batch the way the network did takes the batch's agreed changes from
+//! peers instead of stopping work on the project.
+//!
+//! A request is SCALE `(project, batch, state root)`; the response is the batch's
+//! [`AgreedChanges`] (SCALE) when the peer finalized the batch with that root and still
+//! has them, nothing otherwise. The state root commits to the changes: the requester
+//! takes an answer only if, applied to the agreed state before the batch, it leads to
+//! the root the quorum finalized, so a peer can waste its time but never change its
+//! state. Each node keeps the changes of the batches it finalized last
+//! ([`RecentChanges`], bounded by count and bytes) and serves them from memory.
+
+use std::{
+	collections::{HashMap, VecDeque},
+	sync::{Arc, Mutex},
+};
+
+use codec::{Decode, Encode};
+use sc_network::{
+	request_responses::{IncomingRequest, OutgoingResponse},
+	NetworkBackend, ReputationChange,
+};
+use sp_core::H256;
+use w3b_primitives::ProjectId;
+use w3b_runtime::opaque::Block;
+use w3b_worker::state::AgreedChanges;
+
+use super::{
+	protocol::{request_response_config, Peers},
+	Hash,
+};
+
+/// The protocol's name.
+pub const PROTOCOL: &str = "/w3b/state/1";
+/// Largest answer served or accepted.
+pub const MAX_CHANGES: u64 = 32 << 20;
+/// Batches whose changes a node keeps to serve, over all projects.
+const KEPT_BATCHES: usize = 1_024;
+/// Bytes of changes a node keeps to serve, over all projects.
+const KEPT_BYTES: usize = 128 << 20;
+
+/// What a request names: the batch and the state root it was finalized with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct ChangesRequest {
+	/// The project.
+	pub project: ProjectId,
+	/// The batch.
+	pub seq: u64,
+	/// The state root the batch was finalized with.
+	pub state_root: H256,
+}
+
+/// The protocol's network configuration and the queue its requests arrive on.
+pub fn config<N: NetworkBackend<Block, Hash>>(
+) -> (N::RequestResponseProtocolConfig, async_channel::Receiver<IncomingRequest>) {
+	let request = ChangesRequest { project: 0, seq: 0, state_root: H256::zero() };
+	request_response_config::<N>(PROTOCOL, request.encoded_size() as u64, MAX_CHANGES)
+}
+
+/// The changes of the batches this node finalized last, encoded, by batch and root: the
+/// oldest go first once there are more than [`KEPT_BATCHES`] or [`KEPT_BYTES`].
+#[derive(Clone, Default)]
+pub struct RecentChanges(Arc<Mutex<Kept>>);
+
+#[derive(Default)]
+struct Kept {
+	by_request: HashMap<ChangesRequest, Arc<Vec<u8>>>,
+	order: VecDeque<ChangesRequest>,
+	bytes: usize,
+}
+
+impl RecentChanges {
+	/// Keeps `changes` of batch `seq` of `project`, finalized with `state_root`.
+	pub fn keep(&self, project: ProjectId, seq: u64, state_root: H256, changes: &AgreedChanges) {
+		let encoded = changes.encode();
+		if encoded.len() as u64 > MAX_CHANGES {
+			log::debug!(target: "w3b", "project {project}: batch {seq}: changes too large to serve");
+			return;
+		}
+		let Ok(mut kept) = self.0.lock() else { return };
+		let request = ChangesRequest { project, seq, state_root };
+		kept.bytes += encoded.len();
+		if let Some(old) = kept.by_request.insert(request, Arc::new(encoded)) {
+			kept.bytes -= old.len();
+		} else {
+			kept.order.push_back(request);
+		}
+		while kept.order.len() > KEPT_BATCHES || kept.bytes > KEPT_BYTES {
+			let Some(oldest) = kept.order.pop_front() else { break };
+			if let Some(old) = kept.by_request.remove(&oldest) {
+				kept.bytes -= old.len();
+			}
+		}
+	}
+
+	/// The encoded changes `request` names, if kept.
+	fn get(&self, request: &ChangesRequest) -> Option<Arc<Vec<u8>>> {
+		self.0.lock().ok()?.by_request.get(request).cloned()
+	}
+}
+
+/// Answers requests from the changes kept in `recent` until the network stops.
+pub async fn serve(requests: async_channel::Receiver<IncomingRequest>, recent: RecentChanges) {
+	while let Ok(request) = requests.recv().await {
+		let (result, reputation_changes) = match ChangesRequest::decode(&mut &request.payload[..]) {
+			Ok(asked) => (
+				Ok(recent.get(&asked).map(|changes| changes.to_vec()).unwrap_or_default()),
+				Vec::new(),
+			),
+			Err(_) => {
+				(Err(()), vec![ReputationChange::new(-(1 << 10), "w3b: malformed state request")])
+			}
+		};
+		let _ = request.pending_response.send(OutgoingResponse {
+			result,
+			reputation_changes,
+			sent_feedback: None,
+		});
+	}
+}
+
+impl Peers {
+	/// The agreed changes of batch `request.seq` (Merkle root `merkle_root`) from the
+	/// first connected peer whose answer leads from `previous`, the state root before the
+	/// batch, to `request.state_root`.
+	pub async fn fetch_changes(
+		&self,
+		request: ChangesRequest,
+		previous: H256,
+		merkle_root: H256,
+	) -> Option<AgreedChanges> {
+		self.first_valid(PROTOCOL, request.encode(), |bytes| async move {
+			// Decoding and hashing up to 32 MiB: off the async runtime.
+			tokio::task::spawn_blocking(move || {
+				let changes = AgreedChanges::decode(&mut &bytes[..])
+					.map_err(|e| format!("undecodable changes: {e}"))?;
+				let root = changes.state_root(&previous, &merkle_root);
+				if root != request.state_root {
+					return Err(format!(
+						"changes leading to {root:?}, not to the finalized {:?}",
+						request.state_root
+					));
+				}
+				Ok(changes)
+			})
+			.await
+			.map_err(|e| e.to_string())?
+		})
+		.await
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn changes(bytes: usize) -> AgreedChanges {
+		AgreedChanges {
+			writes: [(b"k".to_vec(), vec![7; bytes])].into_iter().collect(),
+			..Default::default()
+		}
+	}
+
+	#[test]
+	fn kept_changes_are_found_by_batch_and_root_only() {
+		let recent = RecentChanges::default();
+		let root = H256::repeat_byte(1);
+		recent.keep(3, 10, root, &changes(5));
+		let asked = ChangesRequest { project: 3, seq: 10, state_root: root };
+		assert_eq!(recent.get(&asked).map(|c| c.to_vec()), Some(changes(5).encode()));
+		for other in [
+			ChangesRequest { state_root: H256::repeat_byte(2), ..asked },
+			ChangesRequest { seq: 11, ..asked },
+			ChangesRequest { project: 4, ..asked },
+		] {
+			assert!(recent.get(&other).is_none(), "{other:?}");
+		}
+	}
+
+	#[test]
+	fn the_oldest_changes_go_first_past_the_count_and_byte_bounds() {
+		let recent = RecentChanges::default();
+		let root = H256::zero();
+		for seq in 0..(KEPT_BATCHES as u64 + 10) {
+			recent.keep(1, seq, root, &changes(1));
+		}
+		let request = |seq| ChangesRequest { project: 1, seq, state_root: root };
+		assert!(recent.get(&request(9)).is_none());
+		assert!(recent.get(&request(10)).is_some());
+		// Large changes push out the older ones by bytes.
+		let large = KEPT_BYTES / 5;
+		assert!(large as u64 <= MAX_CHANGES);
+		for seq in 2_000..2_006 {
+			recent.keep(1, seq, root, &changes(large));
+		}
+		let kept = recent.0.lock().unwrap();
+		assert!(kept.bytes <= KEPT_BYTES, "{} bytes kept", kept.bytes);
+		assert_eq!(kept.by_request.len(), kept.order.len());
+		assert!(kept.by_request.contains_key(&request(2_005)));
+		assert!(!kept.by_request.contains_key(&request(2_000)));
+		assert!(!kept.by_request.contains_key(&request(1_000)), "small ones went first");
+		drop(kept);
+		// Changes over the answer bound are not kept at all.
+		recent.keep(1, 3_000, root, &changes(MAX_CHANGES as usize));
+		assert!(recent.get(&request(3_000)).is_none());
+	}
+}
