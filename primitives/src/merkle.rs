@@ -1,11 +1,14 @@
-//! A binary Merkle tree over message hashes, with inclusion proofs.
+//! A binary Merkle tree over a batch's signed message hashes
+//! ([`crate::message::signed_message_hash`]: each message hash bound to the signature
+//! committed with it), with inclusion proofs.
 //!
 //! The node that seals a batch computes the root; the runtime stores it in the batch
 //! commitment; a dApp or device checks that its message is in a committed batch with
-//! [`verify_proof`], on or off chain, with nothing but this module.
+//! [`verify_proof`], on or off chain, with nothing but this module and the message's
+//! signature.
 //!
 //! Construction:
-//! - a leaf is `blake2_256(0x00 ++ message_hash)` and an inner node is
+//! - a leaf is `blake2_256(0x00 ++ signed_message_hash)` and an inner node is
 //!   `blake2_256(0x01 ++ left ++ right)`, so a leaf can never be passed off as an inner
 //!   node (second-preimage attacks on the tree);
 //! - a level with an odd number of nodes promotes its last node unchanged to the next
@@ -26,7 +29,7 @@ pub const EMPTY_ROOT: H256 = H256::zero();
 const LEAF_TAG: u8 = 0x00;
 const NODE_TAG: u8 = 0x01;
 
-/// Hash of a leaf holding `item` (a message hash).
+/// Hash of a leaf holding `item` (a signed message hash).
 pub fn leaf_hash(item: &H256) -> H256 {
 	let mut buf = [0u8; 33];
 	buf[0] = LEAF_TAG;

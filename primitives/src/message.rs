@@ -6,11 +6,25 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_io::hashing::blake2_256;
 
-use crate::{DeviceId, ProjectId};
+use crate::{DeviceId, DeviceSignature, ProjectId};
 
 /// Domain tag of [`Message::hash`]: a message hash can never equal any other hash the
 /// protocol signs or commits to.
 const MESSAGE_HASH_TAG: &[u8] = b"w3b/message/v1";
+/// Domain tag of [`signed_message_hash`].
+const SIGNED_MESSAGE_TAG: &[u8] = b"w3b/signed-message/v1";
+
+/// What a batch's Merkle tree commits to for each message: its hash bound to the
+/// signature that came with it, `blake2_256("w3b/signed-message/v1" ++ message hash ++
+/// SCALE(signature))`. A committer is held to the signatures it committed: a message
+/// committed with a bad signature can be shown to the chain.
+pub fn signed_message_hash(message_hash: &H256, signature: &DeviceSignature) -> H256 {
+	let mut buf = Vec::with_capacity(SIGNED_MESSAGE_TAG.len() + 32 + signature.encoded_size());
+	buf.extend_from_slice(SIGNED_MESSAGE_TAG);
+	buf.extend_from_slice(message_hash.as_bytes());
+	signature.encode_to(&mut buf);
+	H256(blake2_256(&buf))
+}
 
 /// One event a device publishes.
 ///

@@ -89,7 +89,9 @@ impl Invalid {
 	}
 
 	/// Whether a committer who sealed such a message is at fault: no honest node could
-	/// have acknowledged it. Not so for a device revoked, or a timestamp that left its
+	/// have acknowledged it, and the chain can be shown it (the message, its signature
+	/// and their inclusion proof: the batch's leaves bind each message to the signature
+	/// committed with it). Not so for a device revoked, or a timestamp that left its
 	/// window, between the acknowledgement and the commitment's inclusion (an owner's
 	/// revocation, a node down for a day, clocks a little apart), nor for a replay (a
 	/// device may send one message to several operators; only the first copy counts).
@@ -102,14 +104,6 @@ impl Invalid {
 				| Invalid::Oversized
 				| Invalid::Duplicate
 		)
-	}
-
-	/// Whether the chain can be shown the fault with the message and its inclusion proof
-	/// alone. A bad signature cannot: the batch's Merkle leaves are message hashes, so a
-	/// proof holds for a message whatever signature comes with it (every operator sees
-	/// the committed signature in the body it fetched by CID, and drops the message).
-	pub fn is_provable_on_chain(&self) -> bool {
-		self.is_committer_fault() && *self != Invalid::BadSignature
 	}
 }
 
@@ -261,15 +255,16 @@ pub enum Evidence {
 		/// Its inclusion proof against the batch's Merkle root.
 		proof: MerkleProof,
 	},
-	/// Message hash `message_hash` is leaf `first.leaf_index` and leaf
-	/// `second.leaf_index` of the batch (two different positions).
+	/// Message hash `message_hash` is leaf `first.1.leaf_index` and leaf
+	/// `second.1.leaf_index` of the batch (two different positions), each with the
+	/// signature committed there.
 	Duplicate {
 		/// The repeated message's hash.
 		message_hash: H256,
-		/// Its inclusion proof at one position.
-		first: MerkleProof,
-		/// Its inclusion proof at another.
-		second: MerkleProof,
+		/// The signature and inclusion proof at one position.
+		first: (DeviceSignature, MerkleProof),
+		/// The signature and inclusion proof at another.
+		second: (DeviceSignature, MerkleProof),
 	},
 }
 
@@ -407,11 +402,7 @@ mod tests {
 		let faults = [WrongProject, UnknownDevice, BadSignature, Oversized, Duplicate];
 		let races = [RevokedDevice, TooOld, TooNew, Replayed, SeqTooOld];
 		assert!(faults.iter().all(Invalid::is_committer_fault));
-		assert!(races.iter().all(|r| !r.is_committer_fault() && !r.is_provable_on_chain()));
-		// A bad signature is the committer's fault but the chain cannot be shown it: the
-		// Merkle leaves do not bind signatures.
-		assert!(!BadSignature.is_provable_on_chain());
-		assert!(faults.iter().filter(|f| **f != BadSignature).all(Invalid::is_provable_on_chain));
+		assert!(races.iter().all(|r| !r.is_committer_fault()));
 	}
 
 	#[test]

@@ -13,6 +13,7 @@ use w3b_primitives::{
 	api::runtime_decl_for_w_3bstream_api::W3bstreamApiV1,
 	code::sample_module,
 	merkle::{merkle_proof, merkle_root, verify_proof},
+	message::signed_message_hash,
 	project::{code_hash, ProjectConfig, ProjectStatus, Strategy, DEFAULT_EVENT_TYPE},
 	proof::{output_root, Output, Outputs, ProofStatus, Vote},
 	validity::Evidence,
@@ -149,8 +150,16 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 				encrypted: false,
 			})
 			.collect();
-		let hashes: Vec<H256> = messages.iter().map(Message::hash).collect();
-		let root = merkle_root(&hashes);
+		let signatures: Vec<DeviceSignature> = messages
+			.iter()
+			.map(|m| DeviceSignature::Ed25519(device.sign(m.hash().as_bytes()).0))
+			.collect();
+		let leaves: Vec<H256> = messages
+			.iter()
+			.zip(&signatures)
+			.map(|(m, signature)| signed_message_hash(&m.hash(), signature))
+			.collect();
+		let root = merkle_root(&leaves);
 		let mut cid = vec![1, 0x55, 0x12, 0x20];
 		cid.extend_from_slice(&[3; 32]);
 		dispatch(
@@ -173,9 +182,9 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 			<Runtime as W3bstreamApiV1<_, _, _, _>>::batch_seq_of_root(project, account(Eve), root),
 			None
 		);
-		// Any message is provable against the committed root.
-		let proof = merkle_proof(&hashes, 1).unwrap();
-		assert!(verify_proof(&batch.header.merkle_root, 3, &hashes[1], &proof));
+		// Any message, with its signature, is provable against the committed root.
+		let proof = merkle_proof(&leaves, 1).unwrap();
+		assert!(verify_proof(&batch.header.merkle_root, 3, &leaves[1], &proof));
 		// The batch's messages count, so evidence against it is refused (and paid).
 		let devices = <Runtime as W3bstreamApiV1<_, _, _, _>>::devices(
 			project,
@@ -183,11 +192,14 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 		);
 		assert_eq!(devices.iter().map(Option::is_some).collect::<Vec<_>>(), [true, false]);
 		assert_eq!(devices[0].as_ref().unwrap().revoked_at, None);
-		let signature = DeviceSignature::Ed25519(device.sign(hashes[1].as_bytes()).0);
 		let report: RuntimeCall = pallet_commitments::Call::report_invalid_batch {
 			project,
 			batch_seq: 0,
-			evidence: Evidence::Invalid { message: messages[1].clone(), signature, proof },
+			evidence: Evidence::Invalid {
+				message: messages[1].clone(),
+				signature: signatures[1].clone(),
+				proof,
+			},
 		}
 		.into();
 		let refused = report.dispatch(RuntimeOrigin::signed(account(Sr25519Keyring::Ferdie)));

@@ -24,7 +24,11 @@ use w3b_e2e_tests::{
 	network::Validators,
 	signed_message_with_hash, Rpc,
 };
-use w3b_primitives::merkle::{verify_proof, MerkleProof};
+use w3b_primitives::{
+	merkle::{verify_proof, MerkleProof},
+	message::signed_message_hash,
+	DeviceSignature,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -205,14 +209,21 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	assert_eq!(seen.len() as u64, stored);
 	assert!(rpc_sent.iter().all(|h| seen.contains(h)));
 	assert!(!seen.contains(&unknown_device) && !seen.contains(&forged));
+	let decode = |answer: &Value, field: &str| {
+		hex::decode(answer[field].as_str().unwrap().trim_start_matches("0x")).unwrap()
+	};
 	for (seq, root, hashes) in contents.iter().take(5) {
-		let leaf = hashes[hashes.len() / 2];
-		let answer = bob.call("w3b_getMessageProof", json!([project, seq, leaf])).unwrap();
-		let encoded =
-			hex::decode(answer["encoded"].as_str().unwrap().trim_start_matches("0x")).unwrap();
-		let proof = MerkleProof::decode(&mut &encoded[..]).unwrap();
+		let hash = hashes[hashes.len() / 2];
+		let answer = bob.call("w3b_getMessageProof", json!([project, seq, hash])).unwrap();
+		let proof = MerkleProof::decode(&mut &decode(&answer, "encoded")[..]).unwrap();
+		let signature = DeviceSignature::decode(&mut &decode(&answer, "signature")[..]).unwrap();
+		// The leaf is the message bound to the signature committed with it.
+		let leaf = signed_message_hash(&hash, &signature);
+		assert_eq!(answer["leaf"], json!(leaf));
 		assert!(verify_proof(root, hashes.len() as u32, &leaf, &proof), "batch {seq}");
-		assert!(!verify_proof(root, hashes.len() as u32, &H256::repeat_byte(1), &proof));
+		assert!(!verify_proof(root, hashes.len() as u32, &hash, &proof), "an unsigned leaf");
+		let forged = signed_message_hash(&hash, &DeviceSignature::Ed25519([0; 64]));
+		assert!(!verify_proof(root, hashes.len() as u32, &forged, &proof), "another signature");
 	}
 	let absent = bob.call("w3b_getMessageProof", json!([project, 0, forged])).unwrap();
 	assert!(absent.is_null());

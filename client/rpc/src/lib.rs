@@ -132,8 +132,10 @@ pub trait W3bApi<BlockHash, AccountId> {
 	fn submit_event(&self, project: ProjectId, message: Value) -> RpcResult<H256>;
 
 	/// The Merkle inclusion proof of message `hash` in batch `batch_seq` of `project`:
-	/// `{merkleRoot, leaf, leafIndex, leafCount, siblings, encoded}` where `encoded` is
-	/// the SCALE `w3b_primitives::merkle::MerkleProof`, verifiable offline with
+	/// `{merkleRoot, messageHash, signature, leaf, leafIndex, leafCount, siblings,
+	/// encoded}` where `leaf` is the message hash bound to the committed `signature`
+	/// (SCALE `DeviceSignature`; `w3b_primitives::message::signed_message_hash`) and
+	/// `encoded` the SCALE `w3b_primitives::merkle::MerkleProof`, verifiable offline with
 	/// `w3b_primitives::merkle::verify_proof` against the committed root; `null` if the
 	/// message is not in the batch.
 	#[method(name = "w3b_getMessageProof")]
@@ -467,16 +469,20 @@ where
 				None::<()>,
 			));
 		};
-		let hashes: Vec<H256> = body.messages.iter().map(|m| m.message.hash()).collect();
-		let Some(index) = hashes.iter().position(|h| *h == hash) else { return Ok(None) };
-		let Some(proof) = w3b_primitives::merkle::merkle_proof(&hashes, index) else {
+		let Some(index) = body.messages.iter().position(|m| m.message.hash() == hash) else {
 			return Ok(None);
 		};
+		let Some(proof) = w3b_primitives::merkle::merkle_proof(&body.leaves(), index) else {
+			return Ok(None);
+		};
+		let signature = &body.messages[index].signature;
 		Ok(Some(json!({
 			"project": project,
 			"batchSeq": batch_seq,
 			"merkleRoot": batch.header.merkle_root,
-			"leaf": hash,
+			"messageHash": hash,
+			"signature": hex(&signature.encode()),
+			"leaf": body.messages[index].signed_hash(),
 			"leafIndex": proof.leaf_index,
 			"leafCount": proof.leaf_count,
 			"siblings": proof.siblings.iter().collect::<Vec<_>>(),

@@ -16,9 +16,14 @@ pub struct BatchBody {
 }
 
 impl BatchBody {
-	/// The message hashes in batch order (the Merkle tree's leaves).
+	/// The message hashes in batch order.
 	pub fn hashes(&self) -> Vec<H256> {
 		self.messages.iter().map(|m| m.message.hash()).collect()
+	}
+
+	/// The signed message hashes in batch order: the items of the batch's Merkle tree.
+	pub fn leaves(&self) -> Vec<H256> {
+		self.messages.iter().map(StoredMessage::signed_hash).collect()
 	}
 }
 
@@ -77,7 +82,7 @@ pub fn check_body(header: &BatchHeader, bytes: &[u8]) -> Result<BatchBody, BodyE
 			committed: header.count,
 		});
 	}
-	if merkle_root(&body.hashes()) != header.merkle_root {
+	if merkle_root(&body.leaves()) != header.merkle_root {
 		return Err(BodyError::MerkleRoot);
 	}
 	Ok(body)

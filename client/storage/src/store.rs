@@ -45,6 +45,13 @@ pub struct StoredMessage {
 	pub received_ms: u64,
 }
 
+impl StoredMessage {
+	/// The message hash bound to its signature: its item in a batch's Merkle tree.
+	pub fn signed_hash(&self) -> H256 {
+		w3b_primitives::message::signed_message_hash(&self.message.hash(), &self.signature)
+	}
+}
+
 /// A record of the log.
 #[derive(Clone, Debug, Encode, Decode)]
 enum Record {

@@ -16,7 +16,7 @@ pub struct SealedBatch {
 	pub project: ProjectId,
 	/// Its number in this node's message store (not the chain's batch number).
 	pub local_seq: u64,
-	/// Merkle root over the message hashes in batch order.
+	/// Merkle root over the signed message hashes in batch order.
 	pub merkle_root: H256,
 	/// Number of messages.
 	pub count: u32,
@@ -92,6 +92,7 @@ pub fn seal_batch(
 	};
 	// Body first: a crash before the seal leaves an unreferenced blob, never a sealed
 	// batch without its body.
+	let root = merkle_root(&body.leaves());
 	let body = body.encode();
 	let cid = vfs.put(&body)?;
 	vfs.pin(&cid)?;
@@ -101,7 +102,7 @@ pub fn seal_batch(
 	Ok(Some(SealedBatch {
 		project,
 		local_seq,
-		merkle_root: merkle_root(&hashes),
+		merkle_root: root,
 		count: hashes.len() as u32,
 		bytes: body.len() as u64,
 		cid: cid.to_bytes().try_into().expect("a CIDv1 is 36 bytes"),
@@ -174,10 +175,15 @@ mod tests {
 		assert_eq!(sealed.count, 3);
 		assert_eq!(sealed.messages, store.batch(1, 0).unwrap().unwrap());
 		assert_eq!(store.pending(1).unwrap().len(), 2);
-		// Every message is provable against the root.
-		for (i, hash) in sealed.messages.iter().enumerate() {
-			let proof = merkle::merkle_proof(&sealed.messages, i).unwrap();
-			assert!(merkle::verify_proof(&sealed.merkle_root, 3, hash, &proof));
+		// Every message, with its signature, is provable against the root.
+		let leaves: Vec<H256> = sealed
+			.messages
+			.iter()
+			.map(|hash| store.get(hash).unwrap().unwrap().signed_hash())
+			.collect();
+		for (i, leaf) in leaves.iter().enumerate() {
+			let proof = merkle::merkle_proof(&leaves, i).unwrap();
+			assert!(merkle::verify_proof(&sealed.merkle_root, 3, leaf, &proof));
 		}
 		// Sealing the same seq again (after a crash) gives the same batch, not a new one.
 		drop(store);

@@ -98,6 +98,9 @@ pub enum AdoptError {
 		/// The finalized root.
 		expected: H256,
 	},
+	/// The refused messages are not listed once each, in batch order, within the batch.
+	#[error("the refused messages are not in batch order within the batch")]
+	Refused,
 	/// A counted message is out of its device's replay window here: the windows kept here
 	/// are not the network's.
 	#[error("message {index} counts in the agreed changes but is a replay here")]
@@ -190,8 +193,12 @@ impl ProjectState {
 			return Err(AdoptError::WrongRoot { previous: self.finalized_root, got, expected });
 		}
 		// The refused list is committed to by the root; the windows follow from it.
-		let refused: std::collections::BTreeSet<usize> =
-			agreed.refused.iter().map(|(index, _)| *index as usize).collect();
+		let indices: Vec<usize> = agreed.refused.iter().map(|(index, _)| *index as usize).collect();
+		let in_order = indices.windows(2).all(|pair| pair[0] < pair[1]);
+		if !in_order || indices.last().is_some_and(|last| *last >= body.messages.len()) {
+			return Err(AdoptError::Refused);
+		}
+		let refused: std::collections::BTreeSet<usize> = indices.into_iter().collect();
 		let mut windows = Windows::new();
 		for (index, stored) in body.messages.iter().enumerate() {
 			if refused.contains(&index) {

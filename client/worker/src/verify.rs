@@ -43,7 +43,7 @@ impl Verdicts {
 
 /// The first of `refused` that shows the chain its batch's committer at fault, if any.
 pub fn first_fault(refused: &[(u32, Invalid)]) -> Option<(u32, Invalid)> {
-	refused.iter().copied().find(|(_, reason)| reason.is_provable_on_chain())
+	refused.iter().copied().find(|(_, reason)| reason.is_committer_fault())
 }
 
 /// Judges every message of `body`, committed in `context`: `devices` holds the records
@@ -104,22 +104,23 @@ pub fn judge(
 /// The evidence that message `index` of `body` could never count for `reason` (a
 /// committer's fault), for `commitments.report_invalid_batch`.
 pub fn evidence(body: &BatchBody, index: u32, reason: Invalid) -> Option<Evidence> {
-	let hashes = body.hashes();
+	let (hashes, leaves) = (body.hashes(), body.leaves());
 	let index = index as usize;
 	let stored = body.messages.get(index)?;
+	let at = |i: usize| Some((body.messages.get(i)?.signature.clone(), merkle_proof(&leaves, i)?));
 	match reason {
 		Invalid::Duplicate => {
 			let first = hashes.iter().position(|h| *h == hashes[index])?;
 			Some(Evidence::Duplicate {
 				message_hash: hashes[index],
-				first: merkle_proof(&hashes, first)?,
-				second: merkle_proof(&hashes, index)?,
+				first: at(first)?,
+				second: at(index)?,
 			})
 		}
-		reason if reason.is_provable_on_chain() => Some(Evidence::Invalid {
+		reason if reason.is_committer_fault() => Some(Evidence::Invalid {
 			message: stored.message.clone(),
 			signature: stored.signature.clone(),
-			proof: merkle_proof(&hashes, index)?,
+			proof: merkle_proof(&leaves, index)?,
 		}),
 		_ => None,
 	}
@@ -253,22 +254,32 @@ mod tests {
 	fn evidence_proves_the_message_against_the_root() {
 		let alice = Device::new(1);
 		let stranger = Device::new(2);
-		let body =
-			BatchBody { messages: vec![alice.message(1), stranger.message(1), alice.message(1)] };
-		let hashes = body.hashes();
-		let root = merkle_root(&hashes);
-		match evidence(&body, 1, Invalid::UnknownDevice) {
-			Some(Evidence::Invalid { message, proof, .. }) => {
-				assert!(verify_proof(&root, 3, &message.hash(), &proof));
-				assert_eq!(proof.leaf_index, 1);
+		let mut unsigned = alice.message(2);
+		unsigned.signature = DeviceSignature::Ed25519([0; 64]);
+		let body = BatchBody {
+			messages: vec![alice.message(1), stranger.message(1), alice.message(1), unsigned],
+		};
+		let root = merkle_root(&body.leaves());
+		let leaf = |message: &Message, signature: &DeviceSignature| {
+			w3b_primitives::message::signed_message_hash(&message.hash(), signature)
+		};
+		for (index, reason) in [(1, Invalid::UnknownDevice), (3, Invalid::BadSignature)] {
+			match evidence(&body, index, reason) {
+				Some(Evidence::Invalid { message, signature, proof }) => {
+					assert!(verify_proof(&root, 4, &leaf(&message, &signature), &proof));
+					assert_eq!(proof.leaf_index, index);
+				}
+				other => panic!("{other:?}"),
 			}
-			other => panic!("{other:?}"),
 		}
 		match evidence(&body, 2, Invalid::Duplicate) {
 			Some(Evidence::Duplicate { message_hash, first, second }) => {
-				assert_eq!((first.leaf_index, second.leaf_index), (0, 2));
-				assert!(verify_proof(&root, 3, &message_hash, &first));
-				assert!(verify_proof(&root, 3, &message_hash, &second));
+				assert_eq!((first.1.leaf_index, second.1.leaf_index), (0, 2));
+				let leaf_of = |signature| {
+					w3b_primitives::message::signed_message_hash(&message_hash, signature)
+				};
+				assert!(verify_proof(&root, 4, &leaf_of(&first.0), &first.1));
+				assert!(verify_proof(&root, 4, &leaf_of(&second.0), &second.1));
 			}
 			other => panic!("{other:?}"),
 		}

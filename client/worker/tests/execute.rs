@@ -203,6 +203,19 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 		assert_eq!(faulty.finalized_through(), before.finalized_through());
 		assert_eq!(faulty.finalized_root(), before.finalized_root());
 	}
+	// Nor a refused list out of batch order, repeated or past the batch's end (a quorum
+	// would have had to finalize it).
+	for refused in
+		[vec![(1, Invalid::Replayed), (1, Invalid::Replayed)], vec![(3, Invalid::Replayed)]]
+	{
+		let mut listed = agreed.clone();
+		listed.refused = refused;
+		let root = listed.state_root(&faulty.finalized_root(), &header1.merkle_root);
+		assert_eq!(
+			faulty.adopt(1, &header1.merkle_root, &body1, listed, root),
+			Err(w3b_worker::state::AdoptError::Refused)
+		);
+	}
 	// Changes for a batch already final here are not taken either.
 	assert_eq!(
 		faulty.adopt(0, &header0.merkle_root, &body0, agreed.clone(), finalized_root),

@@ -281,14 +281,14 @@ impl Worker {
 		messages.push(zeroed);
 		messages.push(first);
 		let body = BatchBody { messages };
-		let hashes = body.hashes();
+		let (hashes, root) = (body.hashes(), w3b_primitives::merkle::merkle_root(&body.leaves()));
 		let body = body.encode();
 		let cid = self.vfs.put(&body).map_err(WorkerError::State)?;
 		self.vfs.pin(&cid).map_err(WorkerError::State)?;
 		let forged = SealedBatch {
 			project: genuine.project,
 			local_seq: u64::MAX,
-			merkle_root: w3b_primitives::merkle::merkle_root(&hashes),
+			merkle_root: root,
 			count: hashes.len() as u32,
 			bytes: body.len() as u64,
 			cid: cid.to_bytes().try_into().unwrap_or_default(),

@@ -36,8 +36,9 @@ const FINALIZE_RUN: u64 = 32;
 /// An operator's votes that may still land, about one project.
 #[derive(Default)]
 struct Waiting {
-	/// Votes: the batch and the state they ran on (`None`: the body was unavailable).
-	votes: Vec<(u64, Option<H256>)>,
+	/// Votes: the batch (number and Merkle root: a reorg may put another batch under
+	/// the number) and the state they ran on (`None`: the body was unavailable).
+	votes: Vec<(u64, H256, Option<H256>)>,
 }
 
 impl Worker {
@@ -152,7 +153,8 @@ impl Worker {
 				Some(me) => self.client.runtime_api().vote(at, project, seq, me)?.is_some(),
 				None => false,
 			};
-			if voted || self.waiting(project, at).votes.contains(&(seq, None)) {
+			let root = commitment.header.merkle_root;
+			if voted || self.waiting(project, at).votes.contains(&(seq, root, None)) {
 				self.work(project)?.attested.insert(seq);
 				continue;
 			}
@@ -244,7 +246,8 @@ impl Worker {
 				continue;
 			}
 			let abstain = self.byzantine.on(project, Attack::Abstain) && seq % 16 == 1;
-			if submit && !abstain && !waiting.votes.contains(&(seq, Some(outcome.previous))) {
+			let vote = (seq, outcome.merkle_root, Some(outcome.previous));
+			if submit && !abstain && !waiting.votes.contains(&vote) {
 				self.attest(at, project, seq, &outcome).await?;
 			}
 			self.work(project)?.attested.insert(seq);
@@ -358,14 +361,15 @@ impl Worker {
 				pallet_attestations::Call::attest {
 					project: p,
 					batch_seq,
+					merkle_root,
 					previous_state_root,
 					..
-				} if p == project => waiting.votes.push((batch_seq, Some(previous_state_root))),
-				pallet_attestations::Call::attest_unavailable { project: p, batch_seq, .. }
-					if p == project =>
-				{
-					waiting.votes.push((batch_seq, None))
-				}
+				} if p == project => waiting.votes.push((batch_seq, merkle_root, Some(previous_state_root))),
+				pallet_attestations::Call::attest_unavailable {
+					project: p,
+					batch_seq,
+					merkle_root,
+				} if p == project => waiting.votes.push((batch_seq, merkle_root, None)),
 				_ => {}
 			}
 		}

@@ -8,7 +8,10 @@
 
 use std::{
 	collections::HashSet,
-	sync::{Arc, RwLock},
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc, RwLock,
+	},
 	time::Duration,
 };
 
@@ -101,18 +104,22 @@ pub async fn serve(
 pub struct Peers {
 	network: Arc<dyn NetworkService>,
 	sync: Arc<SyncingService<Block>>,
+	/// Where in the list of connected peers the next request starts: each request asks
+	/// the next ones, so peers that never answer cannot keep a node from the others.
+	rotation: Arc<AtomicUsize>,
 }
 
 impl Peers {
 	/// Requests over the node's network.
 	pub fn new(network: Arc<dyn NetworkService>, sync: Arc<SyncingService<Block>>) -> Self {
-		Peers { network, sync }
+		Peers { network, sync, rotation: Default::default() }
 	}
 
-	/// Asks up to [`PEERS_AT_ONCE`] connected peers for `request` over `protocol` at
-	/// once and returns the first answer `check` accepts; `None` when none does within
-	/// the request timeout. An empty answer means the peer does not have it; an answer
-	/// `check` refuses costs its peer reputation.
+	/// Asks [`PEERS_AT_ONCE`] connected peers for `request` over `protocol` at once (the
+	/// next ones in turn: a request tried again reaches other peers) and returns the
+	/// first answer `check` accepts; `None` when none does within the request timeout.
+	/// An empty answer means the peer does not have it; an answer `check` refuses costs
+	/// its peer reputation.
 	pub async fn first_valid<T, Check, Checked>(
 		&self,
 		protocol: &'static str,
@@ -123,7 +130,14 @@ impl Peers {
 		Check: Fn(Vec<u8>) -> Checked,
 		Checked: std::future::Future<Output = Result<T, String>>,
 	{
-		let peers = self.sync.peers_info().await.ok()?;
+		let mut peers: Vec<_> = self.sync.peers_info().await.ok()?;
+		// A stable order to rotate through (the list comes from a map).
+		peers.sort_by_key(|(peer, _)| peer.to_bytes());
+		if !peers.is_empty() {
+			let start = self.rotation.fetch_add(PEERS_AT_ONCE, Ordering::Relaxed);
+			let len = peers.len();
+			peers.rotate_left(start % len);
+		}
 		let mut asked = FuturesUnordered::new();
 		for (peer, _) in peers.into_iter().take(PEERS_AT_ONCE) {
 			let (network, request) = (self.network.clone(), request.clone());

@@ -27,7 +27,9 @@ impl Worker {
 		finalized: Hash,
 	) -> Result<(), WorkerError> {
 		let mut recommit = Vec::new();
-		let settled = self.settle_proofs(project, finalized, &mut recommit);
+		let settled = self
+			.settle_proofs(project, finalized, &mut recommit)
+			.and_then(|()| self.settle_unrun(project, finalized, &mut recommit));
 		for local in recommit {
 			// One failure must not keep the others from going again; a restart retries
 			// it (recovery resubmits expired local batches).
@@ -159,6 +161,52 @@ impl Worker {
 		}
 	}
 
+	/// Settles the batches behind the execution point for which this node holds no
+	/// result: those whose result it dropped when it took a batch's agreed changes, and
+	/// those that expired before it ran them. Retention may let go of them once settled,
+	/// and this node's own expired ones are committed again.
+	fn settle_unrun(
+		&mut self,
+		project: ProjectId,
+		finalized: Hash,
+		recommit: &mut Vec<u64>,
+	) -> Result<(), WorkerError> {
+		let withholding = self.byzantine.on(project, super::byzantine::Attack::Withhold);
+		let work = self.work(project)?;
+		let unsettled = work.kept.iter().filter(|(_, b)| !b.settled).map(|(seq, _)| *seq);
+		let unrun_own = work.local_of.keys().copied().filter(|seq| !work.kept.contains_key(seq));
+		let unrun: Vec<u64> = unsettled
+			.chain(unrun_own)
+			.filter(|seq| *seq < work.next_exec && !work.results.contains_key(seq))
+			.collect();
+		for seq in unrun {
+			let Some(proof) = self.client.runtime_api().proof(finalized, project, seq)? else {
+				continue;
+			};
+			let work = self.work(project)?;
+			match proof.status {
+				ProofStatus::Pending => {}
+				ProofStatus::Finalized => {
+					if let Some(kept) = work.kept.get_mut(&seq) {
+						kept.settled = true;
+					}
+				}
+				ProofStatus::Expired => {
+					if let Some(local) = work.local_of.remove(&seq) {
+						work.kept.remove(&seq);
+						if !withholding {
+							log::warn!(target: "w3b", "⌛ project {project}: batch {seq} (ours) expired before it ran here");
+							recommit.push(local);
+						}
+					} else if let Some(kept) = work.kept.get_mut(&seq) {
+						kept.settled = true;
+					}
+				}
+			}
+		}
+		Ok(())
+	}
+
 	/// Asks peers for the agreed changes of batch `seq`, finalized as of block
 	/// `finalized`, unless that request is under way.
 	pub(super) fn request_changes(
@@ -178,6 +226,13 @@ impl Worker {
 		else {
 			return Err(WorkerError::Missing(format!("batch {seq} was not finalized")));
 		};
+		// Changes lead from the state the batch ran on: useless unless it is the one here.
+		let here = self.work(project)?.state.finalized_root();
+		if here != previous {
+			return Err(WorkerError::Missing(format!(
+				"batch {seq} ran on state {previous:?}, this node holds {here:?}: it cannot take the batch's changes"
+			)));
+		}
 		self.changes_fetches.request(
 			ChangesRequest { project, seq, state_root },
 			previous,
@@ -239,8 +294,11 @@ impl Worker {
 		let agreed = changes.clone();
 		let path = self.state_path(project);
 		let work = self.work(project)?;
-		work.state.adopt(seq, &commitment.header.merkle_root, &body, changes, state_root)?;
-		work.state.save(&path).map_err(WorkerError::State)?;
+		// Saved before it replaces the state here: a failed save changes nothing.
+		let mut state = work.state.clone();
+		state.adopt(seq, &commitment.header.merkle_root, &body, changes, state_root)?;
+		state.save(&path).map_err(WorkerError::State)?;
+		work.state = state;
 		work.syncing = None;
 		work.diverged.remove(&seq);
 		work.results.clear();
@@ -249,7 +307,7 @@ impl Worker {
 		if let Some(kept) = work.kept.get_mut(&seq) {
 			kept.settled = true;
 		}
-		let counted = (body.messages.len() - agreed.refused.len()) as u64;
+		let counted = body.messages.len().saturating_sub(agreed.refused.len()) as u64;
 		self.recent_changes.keep(project, seq, state_root, &agreed);
 		if let Some(m) = &self.metrics {
 			m.state_syncs.inc();

@@ -57,16 +57,56 @@ pub fn config<N: NetworkBackend<Block, Hash>>(
 	request_response_config::<N>(PROTOCOL, request.encoded_size() as u64, MAX_CHANGES)
 }
 
-/// The changes of the batches this node finalized last, encoded, by batch and root: the
-/// oldest go first once there are more than [`KEPT_BATCHES`] or [`KEPT_BYTES`].
+/// The changes of the batches this node finalized last, encoded, by batch and root.
+/// Past [`KEPT_BATCHES`] or [`KEPT_BYTES`], the oldest changes of the project that keeps
+/// the most bytes go first: a project with huge writes pushes out its own changes, not
+/// the others'.
 #[derive(Clone, Default)]
 pub struct RecentChanges(Arc<Mutex<Kept>>);
 
 #[derive(Default)]
 struct Kept {
 	by_request: HashMap<ChangesRequest, Arc<Vec<u8>>>,
-	order: VecDeque<ChangesRequest>,
+	/// Each project's kept requests, oldest first, and their bytes.
+	by_project: HashMap<ProjectId, (VecDeque<ChangesRequest>, usize)>,
+	batches: usize,
 	bytes: usize,
+}
+
+impl Kept {
+	fn insert(&mut self, request: ChangesRequest, encoded: Vec<u8>) {
+		let len = encoded.len();
+		if let Some(old) = self.by_request.insert(request, Arc::new(encoded)) {
+			self.bytes -= old.len();
+			self.by_project.entry(request.project).or_default().1 -= old.len();
+		} else {
+			self.batches += 1;
+			self.by_project.entry(request.project).or_default().0.push_back(request);
+		}
+		self.bytes += len;
+		self.by_project.entry(request.project).or_default().1 += len;
+		while self.batches > KEPT_BATCHES || self.bytes > KEPT_BYTES {
+			let Some((&largest, _)) = self.by_project.iter().max_by_key(|(_, (_, bytes))| *bytes)
+			else {
+				break;
+			};
+			self.evict_oldest(largest);
+		}
+	}
+
+	fn evict_oldest(&mut self, project: ProjectId) {
+		let Some((order, bytes)) = self.by_project.get_mut(&project) else { return };
+		if let Some(oldest) = order.pop_front() {
+			if let Some(old) = self.by_request.remove(&oldest) {
+				*bytes -= old.len();
+				self.bytes -= old.len();
+			}
+			self.batches -= 1;
+		}
+		if order.is_empty() {
+			self.by_project.remove(&project);
+		}
+	}
 }
 
 impl RecentChanges {
@@ -74,23 +114,15 @@ impl RecentChanges {
 	pub fn keep(&self, project: ProjectId, seq: u64, state_root: H256, changes: &AgreedChanges) {
 		let encoded = changes.encode();
 		if encoded.len() as u64 > MAX_CHANGES {
-			log::debug!(target: "w3b", "project {project}: batch {seq}: changes too large to serve");
+			log::warn!(
+				target: "w3b",
+				"project {project}: batch {seq}: its changes ({} bytes) are too large to serve to peers",
+				encoded.len()
+			);
 			return;
 		}
 		let Ok(mut kept) = self.0.lock() else { return };
-		let request = ChangesRequest { project, seq, state_root };
-		kept.bytes += encoded.len();
-		if let Some(old) = kept.by_request.insert(request, Arc::new(encoded)) {
-			kept.bytes -= old.len();
-		} else {
-			kept.order.push_back(request);
-		}
-		while kept.order.len() > KEPT_BATCHES || kept.bytes > KEPT_BYTES {
-			let Some(oldest) = kept.order.pop_front() else { break };
-			if let Some(old) = kept.by_request.remove(&oldest) {
-				kept.bytes -= old.len();
-			}
-		}
+		kept.insert(ChangesRequest { project, seq, state_root }, encoded);
 	}
 
 	/// The encoded changes `request` names, if kept.
@@ -184,24 +216,37 @@ mod tests {
 		for seq in 0..(KEPT_BATCHES as u64 + 10) {
 			recent.keep(1, seq, root, &changes(1));
 		}
-		let request = |seq| ChangesRequest { project: 1, seq, state_root: root };
-		assert!(recent.get(&request(9)).is_none());
-		assert!(recent.get(&request(10)).is_some());
-		// Large changes push out the older ones by bytes.
-		let large = KEPT_BYTES / 5;
-		assert!(large as u64 <= MAX_CHANGES);
-		for seq in 2_000..2_006 {
-			recent.keep(1, seq, root, &changes(large));
-		}
-		let kept = recent.0.lock().unwrap();
-		assert!(kept.bytes <= KEPT_BYTES, "{} bytes kept", kept.bytes);
-		assert_eq!(kept.by_request.len(), kept.order.len());
-		assert!(kept.by_request.contains_key(&request(2_005)));
-		assert!(!kept.by_request.contains_key(&request(2_000)));
-		assert!(!kept.by_request.contains_key(&request(1_000)), "small ones went first");
-		drop(kept);
+		let request = |project, seq| ChangesRequest { project, seq, state_root: root };
+		assert!(recent.get(&request(1, 9)).is_none());
+		assert!(recent.get(&request(1, 10)).is_some());
 		// Changes over the answer bound are not kept at all.
 		recent.keep(1, 3_000, root, &changes(MAX_CHANGES as usize));
-		assert!(recent.get(&request(3_000)).is_none());
+		assert!(recent.get(&request(1, 3_000)).is_none());
+		let kept = recent.0.lock().unwrap();
+		assert_eq!((kept.batches, kept.by_request.len()), (KEPT_BATCHES, KEPT_BATCHES));
+	}
+
+	#[test]
+	fn a_project_with_huge_changes_pushes_out_its_own_not_the_others() {
+		let recent = RecentChanges::default();
+		let root = H256::zero();
+		let request = |project, seq| ChangesRequest { project, seq, state_root: root };
+		for seq in 0..10 {
+			recent.keep(1, seq, root, &changes(1_000));
+		}
+		// Project 2 writes near the answer bound in every batch.
+		let large = KEPT_BYTES / 5;
+		for seq in 0..20 {
+			recent.keep(2, seq, root, &changes(large));
+		}
+		assert!((0..10).all(|seq| recent.get(&request(1, seq)).is_some()), "project 1 kept");
+		assert!(recent.get(&request(2, 19)).is_some());
+		assert!(recent.get(&request(2, 0)).is_none());
+		let kept = recent.0.lock().unwrap();
+		assert!(kept.bytes <= KEPT_BYTES, "{} bytes kept", kept.bytes);
+		let total: usize = kept.by_request.values().map(|c| c.len()).sum();
+		assert_eq!(total, kept.bytes);
+		assert_eq!(kept.by_project.values().map(|(_, b)| b).sum::<usize>(), kept.bytes);
+		assert_eq!(kept.batches, kept.by_request.len());
 	}
 }

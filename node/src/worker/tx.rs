@@ -25,6 +25,8 @@ pub type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 /// Blocks the chain's nonce may stay behind ours before we assume a transaction was
 /// dropped and number from the chain's nonce again.
 const NONCE_STALL_BLOCKS: BlockNumber = 10;
+/// Most calls remembered while finality stalls (the oldest are forgotten first).
+const MAX_REMEMBERED: usize = 4_096;
 
 /// The signed calls waiting in `pool` (ready or not), with their signers.
 pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
@@ -155,6 +157,9 @@ impl TxSender {
 			.map_err(|e| e.to_string())?;
 		self.next_nonce = Some(nonce + 1);
 		self.sent.insert(nonce, call);
+		while self.sent.len() > MAX_REMEMBERED {
+			self.sent.pop_first();
+		}
 		Ok(())
 	}
 }

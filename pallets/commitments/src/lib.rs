@@ -62,6 +62,7 @@ use sp_core::H256;
 use w3b_primitives::{
 	batch::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
 	merkle::verify_proof,
+	message::signed_message_hash,
 	proof::Commitment,
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
 	validity::{self, Context, Evidence, Invalid},
@@ -321,12 +322,13 @@ pub mod pallet {
 		/// is pruned.
 		///
 		/// - Origin: signed by anyone. An accepted report is free; a refused one pays.
-		/// - `evidence`: either [`Evidence::Invalid`], a message with its signature and its
-		///   inclusion proof against the batch's Merkle root and count, that
-		///   [`validity::check`] refuses as of the commitment (its block and time, the
-		///   device's record in the projects pallet) for a reason that is the committer's
-		///   fault ([`Invalid::is_committer_fault`]); or [`Evidence::Duplicate`], one
-		///   message hash with inclusion proofs at two different positions of the batch
+		/// - `evidence`: either [`Evidence::Invalid`], a message with its signature and the
+		///   inclusion proof of both (the leaf is their [`signed_message_hash`]) against
+		///   the batch's Merkle root and count, that [`validity::check`] refuses as of the
+		///   commitment (its block and time, the device's record in the projects pallet)
+		///   for a reason that is the committer's fault ([`Invalid::is_committer_fault`],
+		///   a bad signature included); or [`Evidence::Duplicate`], one message hash with
+		///   the signatures and inclusion proofs at two different positions of the batch
 		///   (reason [`Invalid::Duplicate`]).
 		///
 		/// Emits [`Event::InvalidBatchReported`]. Errors: [`Error::UnknownBatch`] (not in
@@ -352,10 +354,8 @@ pub mod pallet {
 			let (message_hash, reason) = match evidence {
 				Evidence::Invalid { message, signature, proof } => {
 					let message_hash = message.hash();
-					ensure!(
-						verify_proof(&root, count, &message_hash, &proof),
-						Error::<T>::BadEvidence
-					);
+					let leaf = signed_message_hash(&message_hash, &signature);
+					ensure!(verify_proof(&root, count, &leaf, &proof), Error::<T>::BadEvidence);
 					let context = Context {
 						project,
 						committed_at: batch.committed_at,
@@ -364,15 +364,18 @@ pub mod pallet {
 					let device = pallet_projects::Devices::<T>::get(project, message.device);
 					let reason = validity::check(&context, &message, &signature, device.as_ref())
 						.err()
-						.filter(Invalid::is_provable_on_chain)
+						.filter(Invalid::is_committer_fault)
 						.ok_or(Error::<T>::MessageValid)?;
 					(message_hash, reason)
 				}
 				Evidence::Duplicate { message_hash, first, second } => {
+					let proven = |(signature, proof): &(_, _)| {
+						let leaf = signed_message_hash(&message_hash, signature);
+						verify_proof(&root, count, &leaf, proof)
+					};
 					ensure!(
-						first.leaf_index != second.leaf_index
-							&& verify_proof(&root, count, &message_hash, &first)
-							&& verify_proof(&root, count, &message_hash, &second),
+						first.1.leaf_index != second.1.leaf_index
+							&& proven(&first) && proven(&second),
 						Error::<T>::BadEvidence
 					);
 					(message_hash, Invalid::Duplicate)

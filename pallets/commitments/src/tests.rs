@@ -10,6 +10,7 @@ use sp_core::{ecdsa, ed25519, sr25519, Pair};
 use sp_runtime::DispatchError;
 use w3b_primitives::{
 	merkle::{merkle_proof, merkle_root, MerkleProof},
+	message::signed_message_hash,
 	project::RetentionPolicy,
 	DeviceKey, DeviceSignature, Message,
 };
@@ -325,6 +326,16 @@ fn sign(pair: &ed25519::Pair, message: &Message) -> DeviceSignature {
 	DeviceSignature::Ed25519(pair.sign(message.hash().as_bytes()).0)
 }
 
+/// The Merkle leaf item of `message` committed with `signature`.
+fn leaf(message: &Message, signature: &DeviceSignature) -> H256 {
+	signed_message_hash(&message.hash(), signature)
+}
+
+/// The Merkle leaf item of `message` committed with `pair`'s signature.
+fn signed(pair: &ed25519::Pair, message: &Message) -> H256 {
+	leaf(message, &sign(pair, message))
+}
+
 /// Commits the messages with these hashes as the next batch of `project` (by the first
 /// operator, in the current block, at [`COMMIT_MS`]); returns its number.
 fn commit_hashes(project: ProjectId, hashes: &[H256]) -> u64 {
@@ -375,7 +386,7 @@ fn commit_and_report(
 	let base = 1_000 * Commitments::next_batch_seq(project);
 	let before = self::message(project, &key(&device), base + 1);
 	let after = self::message(project, &key(&device), base + 2);
-	let hashes = [before.hash(), message.hash(), after.hash()];
+	let hashes = [signed(&device, &before), leaf(&message, &signature), signed(&device, &after)];
 	let seq = commit_hashes(project, &hashes);
 	(seq, report(project, seq, invalid(message, signature, &hashes, 1)))
 }
@@ -463,7 +474,7 @@ fn report_invalid_batch_counts_devices_registered_from_the_commit_block_on_as_un
 		// Registered in a block after the commitment.
 		let later = pair(3);
 		let m = message(p, &key(&later), 1);
-		let hashes = [m.hash()];
+		let hashes = [signed(&later, &m)];
 		let seq = commit_hashes(p, &hashes);
 		System::set_block_number(3);
 		register(p, key(&later));
@@ -506,11 +517,11 @@ fn report_invalid_batch_never_blames_a_committer_for_a_revocation() {
 		);
 		// Revoked in the commitment's block or after it: its message counts.
 		let before = message(p, &key(&late), 1);
-		let before_hashes = [before.hash()];
+		let before_hashes = [signed(&late, &before)];
 		let committed_before = commit_hashes(p, &before_hashes);
 		System::set_block_number(4);
 		let same = message(p, &key(&late), 2);
-		let same_hashes = [same.hash()];
+		let same_hashes = [signed(&late, &same)];
 		let committed_same = commit_hashes(p, &same_hashes);
 		assert_ok!(Projects::revoke_device(
 			RuntimeOrigin::signed(OWNER),
@@ -540,31 +551,31 @@ fn report_invalid_batch_never_blames_a_committer_for_a_revocation() {
 }
 
 #[test]
-fn report_invalid_batch_cannot_show_a_bad_signature() {
-	// The Merkle leaves are message hashes: a proof holds whatever signature comes with
-	// the message, so a good message with a made-up signature must not name anyone.
+fn report_invalid_batch_shows_a_bad_signature_only_as_committed() {
+	// The Merkle leaves bind each message to the signature committed with it: a batch
+	// holding a bad signature names its committer, and a good message shown with a
+	// made-up signature names nobody.
 	new_test_ext().execute_with(|| {
 		let p = project_with_device();
 		let device = pair(1);
 		let m = message(p, &key(&device), 1);
 		// Another key's signature.
-		assert_eq!(
-			reason_of(p, m.clone(), sign(&pair(9), &m)),
-			Err(Error::<Test>::MessageValid.into())
-		);
+		assert_eq!(reason_of(p, m.clone(), sign(&pair(9), &m)), Ok(Invalid::BadSignature));
 		// The device's signature of another message.
 		let m = message(p, &key(&device), 2);
 		let other = message(p, &key(&device), 3);
-		assert_eq!(
-			reason_of(p, m.clone(), sign(&device, &other)),
-			Err(Error::<Test>::MessageValid.into())
-		);
+		assert_eq!(reason_of(p, m.clone(), sign(&device, &other)), Ok(Invalid::BadSignature));
 		// The right bytes on another curve.
 		let m = message(p, &key(&device), 4);
 		let DeviceSignature::Ed25519(bytes) = sign(&device, &m) else { unreachable!() };
-		assert_eq!(
-			reason_of(p, m, DeviceSignature::Sr25519(bytes)),
-			Err(Error::<Test>::MessageValid.into())
+		assert_eq!(reason_of(p, m, DeviceSignature::Sr25519(bytes)), Ok(Invalid::BadSignature));
+		// A message committed with its good signature, shown with another one.
+		let m = message(p, &key(&device), 5);
+		let hashes = [signed(&device, &m)];
+		let seq = commit_hashes(p, &hashes);
+		assert_noop!(
+			report(p, seq, invalid(m.clone(), sign(&pair(9), &m), &hashes, 0)),
+			Error::<Test>::BadEvidence
 		);
 	});
 }
@@ -614,7 +625,7 @@ fn report_invalid_batch_never_blames_a_committer_for_a_timestamp() {
 		assert_eq!(reason_of(p, m, s), Err(Error::<Test>::MessageValid.into()));
 		// The time of the report does not matter: a day later the message still counts.
 		let (m, s) = at(5, COMMIT_MS);
-		let hashes = [m.hash()];
+		let hashes = [leaf(&m, &s)];
 		let seq = commit_hashes(p, &hashes);
 		set_now_ms(COMMIT_MS + 2 * validity::MAX_AGE_MS);
 		assert_noop!(report(p, seq, invalid(m, s, &hashes, 0)), Error::<Test>::MessageValid);
@@ -640,13 +651,22 @@ fn report_invalid_batch_shows_a_duplicate() {
 		let p = project_with_device();
 		let device = pair(1);
 		let (a, b) = (message(p, &key(&device), 1), message(p, &key(&device), 2));
-		let hashes = [a.hash(), b.hash(), a.hash()];
+		let hashes = [signed(&device, &a), signed(&device, &b), signed(&device, &a)];
 		let seq = commit_hashes(p, &hashes);
+		let at = |index| (sign(&device, &a), merkle_proof(&hashes, index).unwrap());
 		let duplicate = |first, second| Evidence::Duplicate {
 			message_hash: a.hash(),
-			first: merkle_proof(&hashes, first).unwrap(),
-			second: merkle_proof(&hashes, second).unwrap(),
+			first: at(first),
+			second: at(second),
 		};
+		// The right positions with another signature than the one committed there.
+		let (_, proof) = at(2);
+		let unsigned = Evidence::Duplicate {
+			message_hash: a.hash(),
+			first: at(0),
+			second: (sign(&pair(9), &a), proof),
+		};
+		assert_noop!(report(p, seq, unsigned), Error::<Test>::BadEvidence);
 		// The same position twice, or a position holding another message: no evidence.
 		assert_noop!(report(p, seq, duplicate(0, 0)), Error::<Test>::BadEvidence);
 		assert_noop!(report(p, seq, duplicate(0, 1)), Error::<Test>::BadEvidence);
@@ -676,7 +696,8 @@ fn report_invalid_batch_refuses_evidence_that_does_not_hold() {
 		let forged = message(p, &key(&stranger), 1);
 		let signature = sign(&stranger, &forged);
 		let other = message(p, &key(&stranger), 2);
-		let hashes = [other.hash(), forged.hash(), other.hash()];
+		let hashes =
+			[signed(&stranger, &other), leaf(&forged, &signature), signed(&stranger, &other)];
 		let seq = commit_hashes(p, &hashes);
 		let bad = |proof: MerkleProof| Evidence::Invalid {
 			message: forged.clone(),
@@ -689,7 +710,7 @@ fn report_invalid_batch_refuses_evidence_that_does_not_hold() {
 			Error::<Test>::BadEvidence
 		);
 		// A proof in a batch of another size.
-		let longer = [other.hash(), forged.hash(), other.hash(), other.hash()];
+		let longer = [hashes[0], hashes[1], hashes[2], hashes[0]];
 		assert_noop!(
 			report(p, seq, bad(merkle_proof(&longer, 1).unwrap())),
 			Error::<Test>::BadEvidence
@@ -713,7 +734,7 @@ fn report_invalid_batch_needs_a_batch_in_the_window_not_yet_reported() {
 		let stranger = pair(9);
 		let forged = message(p, &key(&stranger), 1);
 		let other = message(p, &key(&stranger), 2);
-		let hashes = [forged.hash(), other.hash()];
+		let hashes = [signed(&stranger, &forged), signed(&stranger, &other)];
 		let evidence = |i: usize| {
 			let m = [&forged, &other][i].clone();
 			let signature = sign(&stranger, &m);
