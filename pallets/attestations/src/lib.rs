@@ -819,5 +819,7 @@ impl<T: Config> ProofInspect for Pallet<T> {
 				settled_at: Some(Default::default()),
 			},
 		);
+		// Settled in order: the head is past it.
+		Heads::<T>::mutate(project, |head| head.next = head.next.max(seq + 1));
 	}
 }

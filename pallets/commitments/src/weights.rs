@@ -71,9 +71,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Commitments::Batches` (r:4 w:5)
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Proofs` (r:4 w:5)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16573), added: 19048, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:4 w:5)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(6188), added: 8663, mode: `MaxEncodedLen`)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Heads` (r:1 w:0)
+	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Reports` (r:0 w:4)
 	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::BatchRoots` (r:0 w:1)
@@ -81,21 +83,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[0, 4]`.
 	fn commit_batch(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2200 + p * (1085 ±0)`
-		//  Estimated: `15112 + p * (19325 ±79)`
-		// Minimum execution time: 874_390_000 picoseconds.
-		Weight::from_parts(1_038_496_157, 15112)
-			// Standard Error: 1_851_737
-			.saturating_add(Weight::from_parts(169_063_755, 0).saturating_mul(p.into()))
+		//  Measured:  `2255 + p * (1107 ±0)`
+		//  Estimated: `15112 + p * (19358 ±47)`
+		// Minimum execution time: 1_075_575_000 picoseconds.
+		Weight::from_parts(1_552_072_747, 15112)
+			// Standard Error: 4_244_126
+			.saturating_add(Weight::from_parts(306_737_001, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 19325).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(0, 19358).saturating_mul(p.into()))
 	}
 	/// Storage: `Commitments::Batches` (r:1 w:0)
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
-	/// Storage: `Commitments::Reports` (r:1 w:0)
+	/// Storage: `Commitments::Reports` (r:1 w:1)
 	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:0)
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
@@ -103,25 +105,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `708`
 		//  Estimated: `3696`
-		// Minimum execution time: 557_731_000 picoseconds.
-		Weight::from_parts(626_500_000, 3696)
+		// Minimum execution time: 787_490_000 picoseconds.
+		Weight::from_parts(969_390_000, 3696)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn commit_batch(p: u32, ) -> Weight {
-		Weight::from_parts(1_038_496_157, 15112)
-			.saturating_add(Weight::from_parts(169_063_755, 0).saturating_mul(p.into()))
+		Weight::from_parts(1_552_072_747, 15112)
+			.saturating_add(Weight::from_parts(306_737_001, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(p.into())))
-			.saturating_add(Weight::from_parts(0, 19325).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(0, 19358).saturating_mul(p.into()))
 	}
 	fn report_invalid_batch() -> Weight {
-		Weight::from_parts(626_500_000, 3696)
+		Weight::from_parts(969_390_000, 3696)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
