@@ -7,7 +7,7 @@
 //! but never feed it a wrong batch; a peer answering wrong bytes loses reputation.
 
 use std::{
-	collections::HashSet,
+	collections::{HashMap, HashSet},
 	sync::{
 		atomic::{AtomicUsize, Ordering},
 		Arc, RwLock,
@@ -21,7 +21,7 @@ use w3b_primitives::BatchHeader;
 use sc_network::{
 	request_responses::{IncomingRequest, OutgoingResponse},
 	service::traits::NetworkService,
-	IfDisconnected, NetworkBackend, ProtocolName, ReputationChange,
+	IfDisconnected, NetworkBackend, PeerId, ProtocolName, ReputationChange,
 };
 use sc_network_sync::SyncingService;
 use w3b_runtime::opaque::Block;
@@ -66,6 +66,49 @@ pub fn request_response_config<N: NetworkBackend<Block, Hash>>(
 	(config, receiver)
 }
 
+/// How much one peer may be served per [`SERVE_WINDOW`], over each worker protocol: an
+/// operator catching up on 32 bodies of the largest size stays within it, a peer asking
+/// for the same public data over and over only gets its share of the upload.
+const SERVE_BUDGET: u64 = 256 << 20;
+/// The window the serve budget is counted over.
+const SERVE_WINDOW: Duration = Duration::from_secs(10);
+
+/// Bytes served to each peer in the current window, so that no peer takes more than
+/// [`SERVE_BUDGET`] of this node's upload per [`SERVE_WINDOW`].
+#[derive(Default)]
+pub struct ServeBudget {
+	window_started: Option<std::time::Instant>,
+	served: HashMap<PeerId, u64>,
+}
+
+impl ServeBudget {
+	/// Whether `peer` may be served now.
+	pub fn allows(&mut self, peer: &PeerId) -> bool {
+		let now = std::time::Instant::now();
+		if self.window_started.is_none_or(|started| now - started >= SERVE_WINDOW) {
+			self.window_started = Some(now);
+			self.served.clear();
+		}
+		self.served.get(peer).copied().unwrap_or(0) < SERVE_BUDGET
+	}
+
+	/// Counts `bytes` served to `peer`.
+	pub fn record(&mut self, peer: PeerId, bytes: usize) {
+		*self.served.entry(peer).or_default() += bytes as u64;
+	}
+}
+
+/// The answer to a request refused because its peer used up its serve budget: no
+/// reputation change (it may be a catching-up operator), it asks again later.
+pub fn over_budget(request: IncomingRequest) {
+	log::debug!(target: "w3b", "peer {} is over its serve budget", request.peer);
+	let _ = request.pending_response.send(OutgoingResponse {
+		result: Err(()),
+		reputation_changes: Vec::new(),
+		sent_feedback: None,
+	});
+}
+
 /// Bodies this node refuses to serve: only a byzantine test node fills it.
 pub type Withheld = Arc<RwLock<HashSet<Cid>>>;
 
@@ -75,7 +118,12 @@ pub async fn serve(
 	vfs: Arc<dyn Vfs>,
 	withheld: Withheld,
 ) {
+	let mut budget = ServeBudget::default();
 	while let Ok(request) = requests.recv().await {
+		if !budget.allows(&request.peer) {
+			over_budget(request);
+			continue;
+		}
 		let result = match Cid::from_bytes(&request.payload) {
 			Ok(cid) if withheld.read().is_ok_and(|w| w.contains(&cid)) => Ok(Vec::new()),
 			Ok(cid) => {
@@ -86,8 +134,11 @@ pub async fn serve(
 			}
 			Err(_) => Err(()),
 		};
-		let reputation_changes = match result {
-			Ok(_) => Vec::new(),
+		let reputation_changes = match &result {
+			Ok(body) => {
+				budget.record(request.peer, body.len());
+				Vec::new()
+			}
 			Err(()) => vec![ReputationChange::new(-(1 << 10), "w3b: malformed batch request")],
 		};
 		let _ = request.pending_response.send(OutgoingResponse {
@@ -189,4 +240,26 @@ async fn check_off_runtime(header: &BatchHeader, body: Vec<u8>) -> Result<Vec<u8
 		.await
 		.unwrap_or(Err(w3b_storage::BodyError::Undecodable))
 		.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_peer_is_served_its_budget_per_window_and_others_theirs() {
+		let mut budget = ServeBudget::default();
+		let (greedy, other) = (PeerId::random(), PeerId::random());
+		let mut served = 0;
+		while budget.allows(&greedy) {
+			budget.record(greedy, 32 << 20);
+			served += 32 << 20;
+			assert!(served <= SERVE_BUDGET + (32 << 20), "the budget never ends");
+		}
+		assert_eq!(served, SERVE_BUDGET);
+		assert!(budget.allows(&other), "another peer keeps its budget");
+		// A new window gives the greedy peer a new budget.
+		budget.window_started = Some(std::time::Instant::now() - SERVE_WINDOW);
+		assert!(budget.allows(&greedy));
+	}
 }

@@ -26,7 +26,7 @@ use w3b_runtime::opaque::Block;
 use w3b_worker::state::AgreedChanges;
 
 use super::{
-	protocol::{request_response_config, Peers},
+	protocol::{over_budget, request_response_config, Peers, ServeBudget},
 	Hash,
 };
 
@@ -133,12 +133,18 @@ impl RecentChanges {
 
 /// Answers requests from the changes kept in `recent` until the network stops.
 pub async fn serve(requests: async_channel::Receiver<IncomingRequest>, recent: RecentChanges) {
+	let mut budget = ServeBudget::default();
 	while let Ok(request) = requests.recv().await {
+		if !budget.allows(&request.peer) {
+			over_budget(request);
+			continue;
+		}
 		let (result, reputation_changes) = match ChangesRequest::decode(&mut &request.payload[..]) {
-			Ok(asked) => (
-				Ok(recent.get(&asked).map(|changes| changes.to_vec()).unwrap_or_default()),
-				Vec::new(),
-			),
+			Ok(asked) => {
+				let changes = recent.get(&asked).map(|c| c.to_vec()).unwrap_or_default();
+				budget.record(request.peer, changes.len());
+				(Ok(changes), Vec::new())
+			}
 			Err(_) => {
 				(Err(()), vec![ReputationChange::new(-(1 << 10), "w3b: malformed state request")])
 			}
