@@ -178,6 +178,12 @@ impl Worker {
 		local: u64,
 	) -> Result<(), WorkerError> {
 		let (store, vfs, limits) = (self.store.clone(), self.vfs.clone(), self.limits);
+		// Only a batch still in the store: sealing a pruned number would make a new batch
+		// of the pending messages under it.
+		if store.batch(project, local)?.is_none() {
+			log::error!(target: "w3b", "project {project}: local batch {local} expired but left the store");
+			return Ok(());
+		}
 		let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else {
 			return Ok(());
 		};

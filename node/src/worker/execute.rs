@@ -25,7 +25,7 @@ use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
 /// Blocks a batch waits before a lagging (byzantine test) node runs it.
 const LAG_BLOCKS: BlockNumber = 3;
 /// Batches after the next one to run whose bodies are fetched ahead.
-const LOOK_AHEAD: u64 = 32;
+pub(super) const LOOK_AHEAD: u64 = 32;
 /// Fetches of a body that found no peer serving it before the operator votes it
 /// unavailable (each takes up to the protocol's timeout; one is started per block).
 const UNAVAILABLE_AFTER: u32 = 3;

@@ -67,9 +67,13 @@ pub fn request_response_config<N: NetworkBackend<Block, Hash>>(
 }
 
 /// How much one peer may be served per [`SERVE_WINDOW`], over each worker protocol: an
-/// operator catching up on 32 bodies of the largest size stays within it, a peer asking
-/// for the same public data over and over only gets its share of the upload.
-const SERVE_BUDGET: u64 = 256 << 20;
+/// operator fetching every body it looks ahead for at the largest size stays within it
+/// (a refusal looks to it like a body nobody serves), a peer asking for the same public
+/// data over and over only gets its share of the upload.
+const SERVE_BUDGET: u64 = super::execute::LOOK_AHEAD * MAX_BODY;
+/// What a request costs the budget at least, answered or not: a flood of requests for
+/// what this node does not have is not free.
+const REQUEST_COST: usize = 64 << 10;
 /// The window the serve budget is counted over.
 const SERVE_WINDOW: Duration = Duration::from_secs(10);
 
@@ -92,9 +96,9 @@ impl ServeBudget {
 		self.served.get(peer).copied().unwrap_or(0) < SERVE_BUDGET
 	}
 
-	/// Counts `bytes` served to `peer`.
+	/// Counts an answer of `bytes` to `peer`.
 	pub fn record(&mut self, peer: PeerId, bytes: usize) {
-		*self.served.entry(peer).or_default() += bytes as u64;
+		*self.served.entry(peer).or_default() += bytes.max(REQUEST_COST) as u64;
 	}
 }
 
@@ -252,11 +256,19 @@ mod tests {
 		let (greedy, other) = (PeerId::random(), PeerId::random());
 		let mut served = 0;
 		while budget.allows(&greedy) {
-			budget.record(greedy, 32 << 20);
-			served += 32 << 20;
-			assert!(served <= SERVE_BUDGET + (32 << 20), "the budget never ends");
+			budget.record(greedy, MAX_BODY as usize);
+			served += MAX_BODY;
+			assert!(served <= SERVE_BUDGET + MAX_BODY, "the budget never ends");
 		}
-		assert_eq!(served, SERVE_BUDGET);
+		assert_eq!(served, SERVE_BUDGET, "a catch-up of the look-ahead fits");
+		// Empty answers cost too.
+		let flooder = PeerId::random();
+		let mut requests = 0;
+		while budget.allows(&flooder) {
+			budget.record(flooder, 0);
+			requests += 1;
+		}
+		assert_eq!(requests, SERVE_BUDGET as usize / REQUEST_COST);
 		assert!(budget.allows(&other), "another peer keeps its budget");
 		// A new window gives the greedy peer a new budget.
 		budget.window_started = Some(std::time::Instant::now() - SERVE_WINDOW);

@@ -337,12 +337,19 @@ impl Worker {
 			work.kept.remove(&batch.seq);
 		}
 		let through = released[released.len() - 1].seq;
-		// Never a local batch still waiting for inclusion: a resubmission re-reads its
-		// messages from the store.
+		// Never a local batch still waiting for inclusion, nor one committed again under a
+		// later chain number and not settled yet: a resubmission re-reads its messages
+		// from the store.
+		let first_unsettled_local = work
+			.in_flight
+			.keys()
+			.copied()
+			.chain(work.local_of.range(through + 1..).map(|(_, local)| *local))
+			.min();
 		let local_through =
 			work.local_of.range(..=through).map(|(_, local)| *local).max().and_then(|local| {
-				match work.in_flight.keys().next() {
-					Some(&waiting) if waiting <= local => waiting.checked_sub(1),
+				match first_unsettled_local {
+					Some(unsettled) if unsettled <= local => unsettled.checked_sub(1),
 					_ => Some(local),
 				}
 			});
