@@ -31,9 +31,9 @@ struct Cache {
 	devices: HashMap<(ProjectId, DeviceId), Option<DeviceRecord<u32>>>,
 }
 
-/// Projects and devices as of the best block, read through the runtime API and cached
-/// until the best block changes (a device registered in a block can publish once the
-/// node imports it).
+/// Projects as of the best block and devices as of the finalized block (a device
+/// registered in a block can publish once that block is final), read through the
+/// runtime API and cached until the best block changes.
 pub struct RuntimeChainView {
 	client: Arc<FullClient>,
 	cache: RwLock<Cache>,
@@ -80,11 +80,18 @@ impl ChainView for RuntimeChainView {
 		)
 	}
 
+	/// The device as of the finalized block: a registration that a reorganisation could
+	/// move to a block after a batch's commitment would make the batch's committer look
+	/// at fault (a device unknown at the commitment), so messages count only from
+	/// devices whose registration is final.
 	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>> {
 		self.cached(
 			|c| &mut c.devices,
 			(project, *device),
-			|at| self.client.runtime_api().device(at, project, *device).ok().flatten(),
+			|_| {
+				let finalized = self.client.info().finalized_hash;
+				self.client.runtime_api().device(finalized, project, *device).ok().flatten()
+			},
 		)
 	}
 }
@@ -96,7 +103,7 @@ pub fn open_store(data_dir: &Path) -> Result<Arc<EmbeddedStore>, String> {
 		.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()))
 }
 
-/// The ingestor checking messages against the chain at the best block and storing them
+/// The ingestor checking messages against the chain (see [`RuntimeChainView`]) and storing them
 /// in `store`, with the limits `args` sets.
 pub fn ingestor(
 	args: &IngestArgs,

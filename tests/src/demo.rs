@@ -131,7 +131,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 	wait_rpc(rpc, "w3b_getProject", json!([project]), timeout, |v| v["status"] == "Active");
 	for device in &spec.devices {
 		let id = DeviceKey::Ed25519(device.public().0).device_id();
-		wait_rpc(rpc, "w3b_getDevice", json!([project, id]), timeout, |v| !v.is_null());
+		crate::wait_device_final(rpc, project, id, timeout);
 	}
 	Ok(project)
 }
@@ -167,9 +167,10 @@ pub struct Publisher {
 }
 
 /// One device's signed reading number `seq`: its hash and the JSON devices send. The
-/// temperature stays within 20-30 °C but for a spike to 35 °C every 500th reading.
+/// temperature stays within 20-30 °C but for a spike to 35 °C every 100th reading (a
+/// device of the demo sends a few hundred a minute: each raises a few alerts).
 pub fn reading(device: &ed25519::Pair, project: ProjectId, seq: u64) -> (H256, String) {
-	let temperature = if seq.is_multiple_of(500) {
+	let temperature = if seq.is_multiple_of(100) {
 		35.0
 	} else {
 		20.0 + ((seq * 7919 + u64::from(device.public().0[0])) % 100) as f64 / 10.0

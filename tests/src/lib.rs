@@ -557,7 +557,23 @@ pub fn active_project_with_device(rpc: &Rpc, device: &sp_core::ed25519::Pair, ti
 	});
 	submit(Bob, pallet_operators::Call::join_subnet { project: 0 }.into());
 	wait_rpc(rpc, "w3b_getProject", json!([0]), timeout, |v| v["status"] == "Active");
-	wait_rpc(rpc, "w3b_getDevice", json!([0, key.device_id()]), timeout, |v| !v.is_null());
+	wait_device_final(rpc, 0, key.device_id(), timeout);
+}
+
+/// Waits until device `device` of `project` is registered in a finalized block (nodes
+/// take its messages from then on) and returns its record.
+pub fn wait_device_final(
+	rpc: &Rpc,
+	project: w3b_primitives::ProjectId,
+	device: w3b_primitives::DeviceId,
+	timeout: Duration,
+) -> Value {
+	wait_for("the device's registration to be final", timeout, || {
+		let head = rpc.call("chain_getFinalizedHead", json!([]))?;
+		let record = rpc.call("w3b_getDevice", json!([project, device, head]))?;
+		Ok((!record.is_null()).then_some(record))
+	})
+	.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The sum of the series of metric `name` on the Prometheus endpoint at `port` whose

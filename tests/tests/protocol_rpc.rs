@@ -117,7 +117,7 @@ fn protocol_state_is_served_over_json_rpc() {
 	assert_eq!(applets[0]["name"], "alerts");
 	assert_eq!(applets[0]["strategies"][0], json!({"eventType": "DEFAULT", "handler": "start"}));
 	let device_id = key.device_id();
-	let record = wait_rpc(&rpc, "w3b_getDevice", json!([0, device_id]), |v| !v.is_null());
+	let record = w3b_e2e_tests::wait_device_final(&rpc, 0, device_id, STEP);
 	assert_eq!(
 		(record["curve"].as_str(), record["status"].as_str()),
 		(Some("ed25519"), Some("Active"))
