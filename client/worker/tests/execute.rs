@@ -86,6 +86,21 @@ impl Fixture {
 	}
 }
 
+/// Batch `seq` of project 1 holding `messages` (not sealed from a store), with the
+/// header its commitment would have.
+fn batch(seq: u64, messages: Vec<StoredMessage>) -> (w3b_primitives::BatchHeader, BatchBody) {
+	let body = BatchBody { messages };
+	let header = w3b_primitives::BatchHeader {
+		project: 1,
+		seq,
+		merkle_root: w3b_primitives::merkle::merkle_root(&body.leaves()),
+		count: body.messages.len() as u32,
+		bytes: 0,
+		cid: Default::default(),
+	};
+	(header, body)
+}
+
 fn count(executed: &Executed) -> u64 {
 	u64::from_le_bytes(executed.result.writes[b"count".as_slice()].clone().try_into().unwrap())
 }
@@ -127,16 +142,8 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 	// whose payload was changed after signing. Only seq 9 counts.
 	let mut forged = device.stored(10);
 	forged.message.payload = b"device=d1;boost".to_vec();
-	let copies =
-		BatchBody { messages: vec![device.stored(3), device.stored(9), device.stored(6), forged] };
-	let header = w3b_primitives::BatchHeader {
-		project: 1,
-		seq: 2,
-		merkle_root: w3b_primitives::merkle::merkle_root(&copies.hashes()),
-		count: 4,
-		bytes: 0,
-		cid: Default::default(),
-	};
+	let (header, copies) =
+		batch(2, vec![device.stored(3), device.stored(9), device.stored(6), forged]);
 	let executed = execute_batch(executor, &project, &header, &copies, &mut state).unwrap();
 	assert_eq!(executed.verdicts.counted, [1]);
 	assert_eq!(
@@ -157,15 +164,7 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	let limits = BatchLimits { max_messages: 100, max_bytes: 1 << 20 };
 	let header0 = seal_batch(store, vfs, 1, 0, limits).unwrap().unwrap().header(0);
 	let body0 = load_body(vfs, &header0).unwrap().unwrap();
-	let body1 = BatchBody { messages: vec![device.stored(4), device.stored(2), device.stored(5)] };
-	let header1 = w3b_primitives::BatchHeader {
-		project: 1,
-		seq: 1,
-		merkle_root: w3b_primitives::merkle::merkle_root(&body1.hashes()),
-		count: 3,
-		bytes: 0,
-		cid: Default::default(),
-	};
+	let (header1, body1) = batch(1, vec![device.stored(4), device.stored(2), device.stored(5)]);
 
 	// The network: both batches run and finalize.
 	let mut honest = ProjectState::default();
@@ -228,15 +227,7 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	assert_eq!(faulty.finalized(b"count"), honest.finalized(b"count"));
 	assert!(!faulty.is_pending(1));
 	// The replay windows came with them: the next batch runs alike on both.
-	let body2 = BatchBody { messages: vec![device.stored(5), device.stored(6)] };
-	let header2 = w3b_primitives::BatchHeader {
-		project: 1,
-		seq: 2,
-		merkle_root: w3b_primitives::merkle::merkle_root(&body2.hashes()),
-		count: 2,
-		bytes: 0,
-		cid: Default::default(),
-	};
+	let (header2, body2) = batch(2, vec![device.stored(5), device.stored(6)]);
 	let on_honest = execute_batch(executor, &project, &header2, &body2, &mut honest).unwrap();
 	let on_faulty = execute_batch(executor, &project, &header2, &body2, &mut faulty).unwrap();
 	assert_eq!(on_faulty.verdicts.refused, [(0, Invalid::Replayed)]);
