@@ -282,7 +282,9 @@ impl Sink {
 			Transport::Mqtt(port) => {
 				let id = format!("w3b-demo-{port}-{}", std::process::id());
 				let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-				options.set_keep_alive(Duration::from_secs(30));
+				// A persistent session: what the node did not acknowledge (over the rate)
+				// is sent again after it hangs up.
+				options.set_keep_alive(Duration::from_secs(30)).set_clean_session(false);
 				options.set_max_packet_size(1 << 20, 1 << 20);
 				let (client, mut connection) = rumqttc::Client::new(options, 10_000);
 				let (ack_tx, acks) = std::sync::mpsc::channel::<()>();

@@ -86,6 +86,13 @@ impl IngestError {
 		}
 	}
 
+	/// Whether the node may take this message later (over the rate now, or storage
+	/// failing): it must not be acknowledged as handled, so the device or broker sends it
+	/// again. Every other refusal is final.
+	pub fn is_transient(&self) -> bool {
+		matches!(self, IngestError::RateLimited(_) | IngestError::Storage(_))
+	}
+
 	/// The JSON body of this refusal: `{"code": ..., "message": ...}`.
 	pub fn body(&self) -> ErrorBody {
 		ErrorBody { code: self.code(), message: self.to_string() }

@@ -5,14 +5,21 @@
 //!
 //! Devices are acknowledged by the broker itself; refusals are published to
 //! `w3b/errors/{device id}` (the `device` of the message, `unknown` when it does not
-//! parse).
+//! parse). A message the node may take later (over the rate limit, storage failing) is
+//! tried again for a few seconds, then left unacknowledged and the session reconnected,
+//! so that the broker delivers it again: it is never acknowledged unstored.
 
 use std::{sync::Arc, time::Duration};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
 
-use crate::{mqtt, now_ms, Ingestor};
+use crate::{mqtt, now_ms, IngestError, Ingestor};
+
+/// How often, and how far apart, a message refused for now is tried again before the
+/// node leaves it to the broker to deliver again.
+const RETRIES: u32 = 25;
+const RETRY_AFTER: Duration = Duration::from_millis(200);
 
 /// Where the external broker is.
 #[derive(Debug, Clone)]
@@ -49,15 +56,16 @@ pub async fn run(broker: ExternalBroker, ingestor: Arc<Ingestor>) {
 					.unwrap_or_else(|_| "unknown".into());
 				let result = match decoded {
 					Ok((project, message, signature)) => {
-						let ingestor = ingestor.clone();
-						tokio::task::spawn_blocking(move || {
-							ingestor.ingest(project, vec![(message, signature)], now_ms()).remove(0)
-						})
-						.await
-						.unwrap_or_else(|e| Err(crate::IngestError::Storage(e.to_string())))
+						ingest_retrying(&ingestor, project, message, signature).await
 					}
 					Err(e) => Err(e),
 				};
+				if result.as_ref().is_err_and(IngestError::is_transient) {
+					// Not acknowledged: the broker delivers it again on the next session.
+					tracing::warn!(target: "w3b::ingest", topic = %publish.topic, "a message could not be taken now: reconnecting to have it again");
+					let _ = client.disconnect().await;
+					continue;
+				}
 				if let Err(e) = result {
 					let body =
 						json!({"code": e.code(), "message": e.to_string(), "topic": publish.topic});
@@ -75,5 +83,28 @@ pub async fn run(broker: ExternalBroker, ingestor: Arc<Ingestor>) {
 				tokio::time::sleep(Duration::from_secs(1)).await;
 			}
 		}
+	}
+}
+
+/// Ingests one message, trying again a few times while it is refused for now.
+async fn ingest_retrying(
+	ingestor: &Arc<Ingestor>,
+	project: u64,
+	message: w3b_primitives::Message,
+	signature: Vec<u8>,
+) -> Result<(), IngestError> {
+	let mut attempt = 0;
+	loop {
+		let (ingestor, message, signature) = (ingestor.clone(), message.clone(), signature.clone());
+		let result = tokio::task::spawn_blocking(move || {
+			ingestor.ingest(project, vec![(message, signature)], now_ms()).remove(0)
+		})
+		.await
+		.unwrap_or_else(|e| Err(IngestError::Storage(e.to_string())));
+		attempt += 1;
+		if !result.as_ref().is_err_and(IngestError::is_transient) || attempt >= RETRIES {
+			return result.map(|_| ());
+		}
+		tokio::time::sleep(RETRY_AFTER).await;
 	}
 }

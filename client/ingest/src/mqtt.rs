@@ -4,10 +4,14 @@
 //! `w3b/projects/{project}/events`, or W3bstream's `{project}/push/{token}/{event_type}`
 //! (the project by id; the event type must match the message's). The PUBACK is sent
 //! only once the message is durably stored. MQTT 3.1.1 has no negative acknowledgement:
-//! a refused message is acknowledged too (so the device does not resend what will never
-//! be accepted) and the refusal is published to `w3b/errors/{client id}` as
-//! `{"code", "message", "pkid"}` for clients subscribed to it. Publishes that arrive
-//! together are checked and stored together (one fsync).
+//! a message refused for good is acknowledged too (so the device does not resend what
+//! will never be accepted) and the refusal is published to `w3b/errors/{client id}` as
+//! `{"code", "message", "pkid"}` for clients subscribed to it. A message the node may
+//! take later (over the rate limit, storage failing) is not acknowledged, nor anything
+//! after it, and the connection closes: a client with a persistent session
+//! (`clean_session = false`) sends its unacknowledged messages again when it reconnects,
+//! and a message stored before is then acknowledged as a duplicate. Publishes that
+//! arrive together are checked and stored together (one fsync).
 
 use std::{sync::Arc, time::Duration};
 
@@ -100,7 +104,12 @@ impl Connection {
 					Ok(Packet::Connect(connect)) => {
 						self.client_id = connect.client_id;
 						connected = true;
-						ConnAck::new(ConnectReturnCode::Success, false).write(&mut self.out).ok();
+						// The server side of a device's session holds nothing but its error
+						// subscription: a persistent session is resumed, so that the client
+						// sends what was not acknowledged again (a client told its session
+						// is new drops it).
+						let resumed = !connect.clean_session;
+						ConnAck::new(ConnectReturnCode::Success, resumed).write(&mut self.out).ok();
 					}
 					Ok(_) if !connected => return Ok(()),
 					Ok(Packet::Publish(publish)) => publishes.push(publish),
@@ -135,10 +144,15 @@ impl Connection {
 					}
 				}
 			}
+			let mut retry = false;
 			if !publishes.is_empty() {
-				self.handle_publishes(publishes).await;
+				retry = self.handle_publishes(publishes).await;
 			}
 			self.flush().await?;
+			if retry {
+				tracing::debug!(target: "w3b::ingest", client = %self.client_id, "closing: messages to send again");
+				return Ok(());
+			}
 			let read =
 				tokio::time::timeout(Duration::from_secs(600), self.stream.read_buf(&mut buffer))
 					.await
@@ -157,7 +171,10 @@ impl Connection {
 		Ok(())
 	}
 
-	async fn handle_publishes(&mut self, publishes: Vec<Publish>) {
+	/// Ingests `publishes` and writes their acknowledgements. Returns true when one was
+	/// refused for now: it and the ones after it are not acknowledged, and the client
+	/// must send them again.
+	async fn handle_publishes(&mut self, publishes: Vec<Publish>) -> bool {
 		// (pkid, qos, result slot or an early refusal), then the messages to ingest per
 		// project, in order.
 		let mut outcomes: Vec<(u16, QoS, Option<IngestError>)> = Vec::new();
@@ -187,6 +204,7 @@ impl Connection {
 			}
 		}
 		let ingestor = self.ingestor.clone();
+		let sent: Vec<usize> = batches.iter().flat_map(|(_, slots, _)| slots.clone()).collect();
 		let results = tokio::task::spawn_blocking(move || {
 			let now = now_ms();
 			batches
@@ -197,13 +215,21 @@ impl Connection {
 				.collect::<Vec<_>>()
 		})
 		.await
-		.unwrap_or_default();
+		// The ingestion failed as a whole (it panicked): nothing it had is known stored.
+		.unwrap_or_else(|e| {
+			let failed = || Err(IngestError::Storage(format!("ingestion failed: {e}")));
+			sent.into_iter().map(|slot| (slot, failed())).collect()
+		});
 		for (slot, result) in results {
 			if let Err(e) = result {
 				outcomes[slot].2 = Some(e);
 			}
 		}
 		for (pkid, qos, refusal) in outcomes {
+			if refusal.as_ref().is_some_and(IngestError::is_transient) {
+				// PUBACKs go in the order of the publishes: none from here on.
+				return true;
+			}
 			if let Some(e) = refusal {
 				tracing::debug!(target: "w3b::ingest", client = %self.client_id, code = e.code(), "refused over MQTT");
 				if self.errors_subscribed {
@@ -218,6 +244,7 @@ impl Connection {
 				PubAck::new(pkid).write(&mut self.out).ok();
 			}
 		}
+		false
 	}
 }
 

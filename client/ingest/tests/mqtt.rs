@@ -1,6 +1,7 @@
 //! The embedded MQTT endpoint with a real MQTT client (rumqttc): a PUBACK only once the
-//! message is stored, refusals on the client's error topic with nothing stored, and
-//! W3bstream's topic form.
+//! message is stored, refusals on the client's error topic with nothing stored, a
+//! message refused for now never acknowledged (it comes again), and W3bstream's topic
+//! form.
 
 mod common;
 
@@ -15,11 +16,19 @@ use w3b_storage::{EmbeddedStore, MessageStore};
 /// Runs the MQTT endpoint on loopback; returns its port, the store and what the
 /// ingestor reported.
 async fn start(dir: &std::path::Path) -> (u16, Arc<EmbeddedStore>, Arc<Tally>) {
+	start_with(dir, Limits::default()).await
+}
+
+/// [`start`] with these limits.
+async fn start_with(
+	dir: &std::path::Path,
+	limits: Limits,
+) -> (u16, Arc<EmbeddedStore>, Arc<Tally>) {
 	let (chain, _) = fixture();
 	let store = Arc::new(EmbeddedStore::open(dir).unwrap());
 	let tally = Arc::new(Tally::default());
 	let ingestor = Arc::new(
-		Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default())
+		Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits)
 			.with_observer(tally.clone()),
 	);
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -114,4 +123,47 @@ async fn publishes_are_acknowledged_after_storage_and_refusals_reported() {
 	client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
 	collect(&mut eventloop, 1, 0).await;
 	assert_eq!(store.pending(1).unwrap().len(), 6);
+}
+
+/// A device over its rate: the message the node refuses for now is not acknowledged
+/// (acknowledged, the device would drop it), the connection closes, the client sends it
+/// again on its persistent session, and it is stored once the rate allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_for_now_is_not_acknowledged_and_comes_again() {
+	let dir = tempfile::tempdir().unwrap();
+	let limits = Limits {
+		device_rate: w3b_ingest::rate::Rate { per_second: 1.0, burst: 2.0 },
+		..Limits::default()
+	};
+	let (port, store, tally) = start_with(dir.path(), limits).await;
+	let (_, devices) = fixture();
+	let mut options = MqttOptions::new("device-0", "127.0.0.1", port);
+	options.set_keep_alive(Duration::from_secs(30)).set_clean_session(false);
+	let (client, mut eventloop) = AsyncClient::new(options, 100);
+	for seq in 1..=3 {
+		let body = devices[0].message(1, seq, format!("reading {seq}").as_bytes()).to_string();
+		client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap();
+	}
+	// Two within the burst are acknowledged; the third is not, and the endpoint hangs up.
+	// (The client may lose a PUBACK that came with the hang-up: it sends that message
+	// again, which is then acknowledged as a duplicate.)
+	let (mut acks, mut closed) = (std::collections::BTreeSet::new(), 0);
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+	while acks.len() < 3 {
+		match tokio::time::timeout_at(deadline, eventloop.poll()).await {
+			Err(_) => panic!("only {acks:?} acknowledged, {closed} disconnections"),
+			Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
+				acks.insert(ack.pkid);
+			}
+			Ok(Ok(_)) => {}
+			Ok(Err(_)) => {
+				closed += 1;
+				tokio::time::sleep(Duration::from_millis(300)).await;
+			}
+		}
+	}
+	assert!(closed >= 1, "the refused message was acknowledged");
+	assert!(tally.refused_sorted().iter().any(|code| *code == "rate_limited"));
+	let stored = store.pending(1).unwrap();
+	assert_eq!(stored.len(), 3, "every acknowledged message is stored, each once");
 }
