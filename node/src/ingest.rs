@@ -129,6 +129,7 @@ pub fn ingestor(
 pub fn start(
 	args: &IngestArgs,
 	ingestor: Arc<Ingestor>,
+	data_dir: &Path,
 	task_manager: &TaskManager,
 ) -> Result<(), String> {
 	let bind = |port: u16| -> Result<std::net::TcpListener, String> {
@@ -179,7 +180,7 @@ pub fn start(
 		let options = w3b_ingest::external::ExternalBroker {
 			host,
 			port,
-			client_id: format!("w3b-node-{}", std::process::id()),
+			client_id: broker_client_id(data_dir)?,
 		};
 		task_manager.spawn_handle().spawn(
 			"w3b-mqtt-broker",
@@ -190,5 +191,44 @@ pub fn start(
 	Ok(())
 }
 
+/// This node's client id at the external broker, the same across restarts so that its
+/// persistent session (what the broker holds for it while it is down) is its own: read
+/// from `data_dir/mqtt-client-id`, made up and saved there the first time.
+fn broker_client_id(data_dir: &Path) -> Result<String, String> {
+	let path = data_dir.join("mqtt-client-id");
+	match std::fs::read_to_string(&path) {
+		Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+		Ok(_) => {}
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+		Err(e) => return Err(format!("reading {}: {e}", path.display())),
+	}
+	let seed = (std::process::id(), std::time::SystemTime::now(), path.display().to_string());
+	let unique = sp_io::hashing::blake2_128(format!("{seed:?}").as_bytes());
+	let id = format!("w3b-node-{}", sp_core::hexdisplay::HexDisplay::from(&unique));
+	let tmp = path.with_extension("tmp");
+	std::fs::write(&tmp, &id)
+		.and_then(|()| std::fs::rename(&tmp, &path))
+		.map_err(|e| format!("saving {}: {e}", path.display()))?;
+	Ok(id)
+}
+
 /// Where an address is bound when the operator does not say: loopback only.
 pub const DEFAULT_LISTEN: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_broker_client_id_survives_a_restart_and_differs_between_nodes() {
+		let base = std::env::temp_dir().join(format!("w3b-client-id-{}", std::process::id()));
+		let (one, two) = (base.join("one"), base.join("two"));
+		std::fs::create_dir_all(&one).unwrap();
+		std::fs::create_dir_all(&two).unwrap();
+		let id = broker_client_id(&one).unwrap();
+		assert!(id.starts_with("w3b-node-"), "{id}");
+		assert_eq!(broker_client_id(&one).unwrap(), id, "the same after a restart");
+		assert_ne!(broker_client_id(&two).unwrap(), id, "another node's");
+		std::fs::remove_dir_all(&base).unwrap();
+	}
+}

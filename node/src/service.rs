@@ -397,7 +397,8 @@ where
 		);
 	}
 
-	crate::ingest::start(&ingest, ingestor, &task_manager).map_err(ServiceError::Other)?;
+	crate::ingest::start(&ingest, ingestor, &w3b_dir, &task_manager)
+		.map_err(ServiceError::Other)?;
 
 	Ok(task_manager)
 }

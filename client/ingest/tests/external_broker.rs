@@ -80,3 +80,77 @@ async fn messages_through_mosquitto_are_checked_and_stored() {
 	assert_eq!(store.pending(1).unwrap().len(), 2);
 	node.abort();
 }
+
+/// What the broker delivers while the node is down, or over a device's rate, reaches the
+/// store: the node's persistent session gets it after a restart, and a message refused
+/// for now is not acknowledged to the broker (which would drop it) but taken later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_the_broker_delivers_is_lost_to_a_restart_or_the_rate_limit() {
+	let broker = Mosquitto::start();
+	let dir = tempfile::tempdir().unwrap();
+	let (chain, devices) = fixture();
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+	let limits = Limits {
+		device_rate: w3b_ingest::rate::Rate { per_second: 2.0, burst: 1.0 },
+		..Limits::default()
+	};
+	let ingestor = Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits));
+	let session = ExternalBroker {
+		host: "127.0.0.1".into(),
+		port: broker.port,
+		client_id: "w3b-node-restarts".into(),
+	};
+	let node = tokio::spawn(external::run(session.clone(), ingestor.clone()));
+	let mut options = MqttOptions::new("device", "127.0.0.1", broker.port);
+	options.set_clean_session(false);
+	let (client, mut eventloop) = AsyncClient::new(options, 100);
+	tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+	let publish = |seq: u64| {
+		let body = devices[0].message(1, seq, format!("reading {seq}").as_bytes()).to_string();
+		let client = client.clone();
+		async move {
+			client.publish("w3b/projects/1/events", QoS::AtLeastOnce, false, body).await.unwrap()
+		}
+	};
+	let stored = |count: usize| {
+		let store = store.clone();
+		async move {
+			let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+			while store.pending(1).unwrap().len() < count {
+				assert!(
+					tokio::time::Instant::now() < deadline,
+					"{} of {count} stored",
+					store.pending(1).unwrap().len()
+				);
+				tokio::time::sleep(Duration::from_millis(100)).await;
+			}
+		}
+	};
+	// The node subscribed once the first message is through (copies sent before that are
+	// refused as duplicates).
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+	while store.pending(1).unwrap().is_empty() {
+		assert!(tokio::time::Instant::now() < deadline, "the node never subscribed");
+		publish(1).await;
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	// Past the refusals of those copies, the device's rate is back.
+	tokio::time::sleep(Duration::from_secs(1)).await;
+	// Four at once from one device: three are over its rate of one at a time.
+	for seq in 2..=5 {
+		publish(seq).await;
+	}
+	stored(5).await;
+	// The node stops; the broker keeps its session's messages until it is back.
+	node.abort();
+	let _ = node.await;
+	for seq in 6..=7 {
+		publish(seq).await;
+	}
+	tokio::time::sleep(Duration::from_millis(500)).await;
+	assert_eq!(store.pending(1).unwrap().len(), 5, "nothing reached a stopped node");
+	let node = tokio::spawn(external::run(session, ingestor));
+	stored(7).await;
+	assert_eq!(store.pending(1).unwrap().len(), 7, "each message stored once");
+	node.abort();
+}
