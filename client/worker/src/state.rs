@@ -38,13 +38,10 @@ pub struct BatchChanges {
 }
 
 impl BatchChanges {
-	/// What a peer needs to take this batch's result over: see [`AgreedChanges`].
-	pub fn agreed(&self) -> AgreedChanges {
-		AgreedChanges {
-			refused: self.refused.clone(),
-			writes: self.writes.clone(),
-			sql_digest: self.sql_digest,
-		}
+	/// What a peer needs to take this batch's result over, SCALE-encoded as
+	/// [`AgreedChanges`] (encoded from here, without copying the writes).
+	pub fn encode_agreed(&self) -> Vec<u8> {
+		(&self.refused, &self.writes, &self.sql_digest).encode()
 	}
 }
 

@@ -7,6 +7,7 @@ mod applets;
 
 use std::{collections::HashMap, sync::Arc};
 
+use codec::Decode;
 use sp_core::{ed25519, Pair};
 use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{
@@ -171,7 +172,10 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	execute_batch(executor, &project, &header0, &body0, &mut honest).unwrap();
 	assert!(honest.finalize(0));
 	let executed = execute_batch(executor, &project, &header1, &body1, &mut honest).unwrap();
-	let agreed = honest.changes(1).unwrap().agreed();
+	let agreed = w3b_worker::state::AgreedChanges::decode(
+		&mut &honest.changes(1).unwrap().encode_agreed()[..],
+	)
+	.unwrap();
 	let finalized_root = executed.result.state_root;
 	assert!(honest.finalize(1));
 

@@ -99,6 +99,24 @@ impl Metrics {
 	}
 }
 
+impl Metrics {
+	/// A batch of `project` is final here: `counted` of its messages counted, `refused`
+	/// did not (each by its reason).
+	pub fn batch_final(
+		&self,
+		project: w3b_primitives::ProjectId,
+		counted: u64,
+		refused: &[(u32, w3b_primitives::validity::Invalid)],
+	) {
+		self.proofs_finalized.inc();
+		let label = project.to_string();
+		self.batch_messages.with_label_values(&[label.as_str(), "counted"]).inc_by(counted);
+		for (_, reason) in refused {
+			self.batch_messages.with_label_values(&[label.as_str(), reason.code()]).inc();
+		}
+	}
+}
+
 impl w3b_ingest::IngestObserver for Metrics {
 	fn stored(&self, count: usize) {
 		self.messages_ingested.inc_by(count as u64);

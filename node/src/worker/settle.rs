@@ -70,7 +70,7 @@ impl Worker {
 					}
 					// Served to peers that could not compute it.
 					if let Some(changes) = work.state.changes(seq) {
-						recent_changes.keep(project, seq, mine.state_root, &changes.agreed());
+						recent_changes.keep(project, seq, mine.state_root, changes.encode_agreed());
 					}
 					work.state.finalize(seq);
 					work.state.save(&path).map_err(WorkerError::State)?;
@@ -81,16 +81,7 @@ impl Worker {
 						proof.subnet_size
 					);
 					if let Some(m) = &metrics {
-						m.proofs_finalized.inc();
-						let label = project.to_string();
-						m.batch_messages
-							.with_label_values(&[label.as_str(), "counted"])
-							.inc_by(mine.counted);
-						for (_, reason) in &mine.refused {
-							m.batch_messages
-								.with_label_values(&[label.as_str(), reason.code()])
-								.inc();
-						}
+						m.batch_final(project, mine.counted, &mine.refused);
 					}
 				}
 				ProofStatus::Finalized => {
@@ -291,7 +282,7 @@ impl Worker {
 			.ok_or_else(|| WorkerError::Missing(format!("batch {seq} is not on chain")))?;
 		let body = w3b_storage::load_body(&*self.vfs, &commitment.header)?
 			.ok_or_else(|| WorkerError::Missing(format!("the body of batch {seq}")))?;
-		let agreed = changes.clone();
+		let (encoded, refused) = (codec::Encode::encode(&changes), changes.refused.clone());
 		let path = self.state_path(project);
 		let work = self.work(project)?;
 		// Saved before it replaces the state here: a failed save changes nothing.
@@ -307,16 +298,11 @@ impl Worker {
 		if let Some(kept) = work.kept.get_mut(&seq) {
 			kept.settled = true;
 		}
-		let counted = body.messages.len().saturating_sub(agreed.refused.len()) as u64;
-		self.recent_changes.keep(project, seq, state_root, &agreed);
+		let counted = body.messages.len().saturating_sub(refused.len()) as u64;
+		self.recent_changes.keep(project, seq, state_root, encoded);
 		if let Some(m) = &self.metrics {
 			m.state_syncs.inc();
-			m.proofs_finalized.inc();
-			let label = project.to_string();
-			m.batch_messages.with_label_values(&[label.as_str(), "counted"]).inc_by(counted);
-			for (_, reason) in &agreed.refused {
-				m.batch_messages.with_label_values(&[label.as_str(), reason.code()]).inc();
-			}
+			m.batch_final(project, counted, &refused);
 		}
 		Ok(counted)
 	}

@@ -110,9 +110,9 @@ impl Kept {
 }
 
 impl RecentChanges {
-	/// Keeps `changes` of batch `seq` of `project`, finalized with `state_root`.
-	pub fn keep(&self, project: ProjectId, seq: u64, state_root: H256, changes: &AgreedChanges) {
-		let encoded = changes.encode();
+	/// Keeps the changes of batch `seq` of `project`, finalized with `state_root`,
+	/// encoded as [`AgreedChanges`].
+	pub fn keep(&self, project: ProjectId, seq: u64, state_root: H256, encoded: Vec<u8>) {
 		if encoded.len() as u64 > MAX_CHANGES {
 			log::warn!(
 				target: "w3b",
@@ -203,7 +203,7 @@ mod tests {
 	fn kept_changes_are_found_by_batch_and_root_only() {
 		let recent = RecentChanges::default();
 		let root = H256::repeat_byte(1);
-		recent.keep(3, 10, root, &changes(5));
+		recent.keep(3, 10, root, changes(5).encode());
 		let asked = ChangesRequest { project: 3, seq: 10, state_root: root };
 		assert_eq!(recent.get(&asked).map(|c| c.to_vec()), Some(changes(5).encode()));
 		for other in [
@@ -220,13 +220,13 @@ mod tests {
 		let recent = RecentChanges::default();
 		let root = H256::zero();
 		for seq in 0..(KEPT_BATCHES as u64 + 10) {
-			recent.keep(1, seq, root, &changes(1));
+			recent.keep(1, seq, root, changes(1).encode());
 		}
 		let request = |project, seq| ChangesRequest { project, seq, state_root: root };
 		assert!(recent.get(&request(1, 9)).is_none());
 		assert!(recent.get(&request(1, 10)).is_some());
 		// Changes over the answer bound are not kept at all.
-		recent.keep(1, 3_000, root, &changes(MAX_CHANGES as usize));
+		recent.keep(1, 3_000, root, changes(MAX_CHANGES as usize).encode());
 		assert!(recent.get(&request(1, 3_000)).is_none());
 		let kept = recent.0.lock().unwrap();
 		assert_eq!((kept.batches, kept.by_request.len()), (KEPT_BATCHES, KEPT_BATCHES));
@@ -238,12 +238,12 @@ mod tests {
 		let root = H256::zero();
 		let request = |project, seq| ChangesRequest { project, seq, state_root: root };
 		for seq in 0..10 {
-			recent.keep(1, seq, root, &changes(1_000));
+			recent.keep(1, seq, root, changes(1_000).encode());
 		}
 		// Project 2 writes near the answer bound in every batch.
 		let large = KEPT_BYTES / 5;
 		for seq in 0..20 {
-			recent.keep(2, seq, root, &changes(large));
+			recent.keep(2, seq, root, changes(large).encode());
 		}
 		assert!((0..10).all(|seq| recent.get(&request(1, seq)).is_some()), "project 1 kept");
 		assert!(recent.get(&request(2, 19)).is_some());

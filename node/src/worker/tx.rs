@@ -89,9 +89,11 @@ impl TxSender {
 	/// a while though we sent transactions after it, one of them was dropped and the
 	/// ones after it can never be included, so numbering restarts from the chain's.
 	pub fn observe(&mut self, at: Hash, number: BlockNumber) {
-		let finalized = self.client.info().finalized_hash;
-		if let Ok(nonce) = self.client.runtime_api().account_nonce(finalized, self.account()) {
-			self.sent = self.sent.split_off(&nonce);
+		if !self.sent.is_empty() {
+			let finalized = self.client.info().finalized_hash;
+			if let Ok(nonce) = self.client.runtime_api().account_nonce(finalized, self.account()) {
+				self.sent = self.sent.split_off(&nonce);
+			}
 		}
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
 			return;
