@@ -144,10 +144,7 @@ impl Connection {
 					}
 				}
 			}
-			let mut retry = false;
-			if !publishes.is_empty() {
-				retry = self.handle_publishes(publishes).await;
-			}
+			let retry = !publishes.is_empty() && self.handle_publishes(publishes).await;
 			self.flush().await?;
 			if retry {
 				tracing::debug!(target: "w3b::ingest", client = %self.client_id, "closing: messages to send again");
