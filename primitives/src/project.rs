@@ -120,6 +120,13 @@ pub struct EnvVar {
 	pub value: BoundedVec<u8, MaxEnvValueLen>,
 }
 
+/// Most fuel a project may give one batch. Every operator of the project spends the time
+/// this buys on each batch (a few seconds of a core at most, a host call or a wasm
+/// instruction being priced at about a nanosecond a unit), so an owner cannot make
+/// validators work for minutes on one batch. A batch of
+/// [`crate::batch::MAX_BATCH_MESSAGES`] messages gets half a million per message.
+pub const MAX_FUEL_PER_BATCH: u64 = 10_000_000_000;
+
 /// Everything the owner of a project sets about how it is processed.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
@@ -129,7 +136,7 @@ pub struct ProjectConfig<Balance, BlockNumber> {
 	pub env: BoundedVec<EnvVar, MaxEnvVars>,
 	/// Retention of raw data (and of the on-chain commitment window).
 	pub retention: RetentionPolicy,
-	/// Fuel the engine grants the applets for one batch.
+	/// Fuel the engine grants the applets for one batch (1..=[`MAX_FUEL_PER_BATCH`]).
 	pub fuel_per_batch: u64,
 	/// Operators needed in the subnet before the project becomes Active (at least 1).
 	pub min_operators: u32,

@@ -61,7 +61,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 		.collect::<Vec<_>>();
 	let config = ProjectConfig {
 		env: env.try_into().map_err(|_| "too many environment variables")?,
-		fuel_per_batch: 1_000_000_000_000,
+		fuel_per_batch: w3b_primitives::project::MAX_FUEL_PER_BATCH,
 		min_operators: spec.operators.len() as u32,
 		attestation_deadline: spec.attestation_deadline,
 		reward_per_batch: UNIT / 100,

@@ -5,16 +5,40 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sp_core::H256;
-use wasmtime::{Caller, Linker, Memory, StoreLimits, TypedFunc};
+use wasmtime::{Caller, Linker, Memory, StoreLimits, Trap, TypedFunc};
 
 use crate::{codes::*, sql::SqlDb, state::Writes, StateView};
 
 /// Most log lines kept per event.
 pub const MAX_LOGS_PER_EVENT: usize = 64;
-/// Longest log line kept, in bytes (longer ones are cut).
+/// Longest log line kept, in bytes (longer ones are cut; `fd_write` takes no more).
 pub const MAX_LOG_LEN: usize = 4096;
+/// Most metrics one event may submit (`ws_submit_metrics` refuses more).
+pub const MAX_METRICS_PER_EVENT: usize = 64;
 /// Largest key or value `ws_set_db` accepts, in bytes.
 pub const MAX_DB_VALUE_LEN: usize = 1 << 20;
+/// Largest event data `ws_set_data` accepts, in bytes.
+pub const MAX_DATA_LEN: usize = 1 << 20;
+/// Largest SQL request, in bytes.
+pub const MAX_SQL_REQUEST_LEN: usize = 64 << 10;
+/// Most key and value bytes the successful events of one batch may write: a batch's
+/// writes travel whole between operators (state sync) and stay in memory until final.
+pub const MAX_BATCH_WRITE_BYTES: usize = 16 << 20;
+/// Most bytes of logs, event data and metrics one batch keeps for its report (they are
+/// diagnostics, not results: past this, events' logs are counted, not kept).
+pub const MAX_REPORT_BYTES_PER_BATCH: usize = 8 << 20;
+
+/// Fuel every host call costs before it does anything, about what a microsecond of
+/// applet code burns. Fuel prices the host's work the same way on every operator, so a
+/// limit is hit at the same call everywhere; part of consensus.
+pub const HOST_CALL_FUEL: u64 = 1_000;
+/// Fuel per byte a host call copies into or out of the applet's memory.
+pub const FUEL_PER_BYTE: u64 = 1;
+/// Fuel per byte of deterministic randomness (a blake2 block per 32 bytes).
+pub const FUEL_PER_RANDOM_BYTE: u64 = 8;
+/// Fuel per metering step of SQLite ([`crate::sql::SQL_STEP_OPS`] virtual-machine
+/// instructions): an instruction of SQLite's machine does about ten of an applet's.
+pub const FUEL_PER_SQL_STEP: u64 = 10 * crate::sql::SQL_STEP_OPS as u64;
 
 /// A line an applet logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,9 +66,16 @@ pub(crate) struct HostState {
 	/// This event's writes.
 	pub writes: Writes,
 	pub sql: Option<Arc<Mutex<SqlDb>>>,
-	/// SQL requests this event executed, in order (they go into the state root).
-	pub sql_log: Vec<Vec<u8>>,
+	/// The batch's SQL digest chained with the requests this event executed (it goes
+	/// into the state root if the event succeeds).
+	pub sql_digest: H256,
 	pub logs: Vec<LogLine>,
+	/// Log lines not kept (over [`MAX_LOGS_PER_EVENT`] or the batch's report budget).
+	pub logs_dropped: u32,
+	/// Bytes of logs, data and metrics the batch may still keep.
+	pub report_room: usize,
+	/// Key and value bytes this event may still write.
+	pub write_room: usize,
 	/// This event's outputs, as `SCALE((chain_id, payload))`.
 	pub outputs: Vec<Vec<u8>>,
 	/// Outputs the batch can still take.
@@ -61,12 +92,25 @@ pub(crate) struct HostState {
 
 impl HostState {
 	pub fn log(&mut self, level: impl Into<String>, message: &[u8]) {
-		if self.logs.len() < MAX_LOGS_PER_EVENT {
-			let message = &message[..message.len().min(MAX_LOG_LEN)];
-			self.logs.push(LogLine {
-				level: level.into(),
-				message: String::from_utf8_lossy(message).into_owned(),
-			});
+		let message = &message[..message.len().min(MAX_LOG_LEN)];
+		if self.logs.len() >= MAX_LOGS_PER_EVENT || !self.take_report_room(message.len()) {
+			self.logs_dropped += 1;
+			return;
+		}
+		self.logs.push(LogLine {
+			level: level.into(),
+			message: String::from_utf8_lossy(message).into_owned(),
+		});
+	}
+
+	/// Whether the batch's report can keep `bytes` more (taken if so).
+	fn take_report_room(&mut self, bytes: usize) -> bool {
+		match self.report_room.checked_sub(bytes) {
+			Some(left) => {
+				self.report_room = left;
+				true
+			}
+			None => false,
 		}
 	}
 
@@ -78,7 +122,8 @@ impl HostState {
 			.or_else(|| self.base.get(key))
 	}
 
-	/// `n` deterministic random bytes: blake2 of the seed and a counter.
+	/// `n` deterministic random bytes: blake2 of the seed and a counter. The caller has
+	/// bounded `n` (by the applet's memory) and charged for it.
 	pub fn random_bytes(&mut self, n: usize) -> Vec<u8> {
 		let mut out = Vec::with_capacity(n + 32);
 		while out.len() < n {
@@ -92,12 +137,49 @@ impl HostState {
 	}
 }
 
-/// `len` bytes of the applet's memory at `ptr`, or `None` when outside it.
-pub(crate) fn read(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+/// Charges `fuel` to the event, as if the applet had burnt it: a call that costs more
+/// than the event has left traps out of fuel, at the same call on every operator.
+pub(crate) fn charge(caller: &mut Caller<'_, HostState>, fuel: u64) -> wasmtime::Result<()> {
+	let left = caller.get_fuel()?;
+	match left.checked_sub(fuel) {
+		Some(rest) => caller.set_fuel(rest),
+		None => {
+			caller.set_fuel(0)?;
+			Err(Trap::OutOfFuel.into())
+		}
+	}
+}
+
+/// What a host call that moves `bytes` bytes costs.
+pub(crate) fn copy_fuel(bytes: usize) -> u64 {
+	HOST_CALL_FUEL.saturating_add((bytes as u64).saturating_mul(FUEL_PER_BYTE))
+}
+
+/// The range of the applet's memory at `ptr` of `len` bytes, or `None` when outside it.
+pub(crate) fn range(
+	caller: &Caller<'_, HostState>,
+	ptr: i32,
+	len: i32,
+) -> Option<std::ops::Range<usize>> {
 	let memory = caller.data().memory?;
 	let start = u32::try_from(ptr).ok()? as usize;
-	let len = u32::try_from(len).ok()? as usize;
-	memory.data(caller).get(start..start.checked_add(len)?).map(<[u8]>::to_vec)
+	let end = start.checked_add(u32::try_from(len).ok()? as usize)?;
+	(end <= memory.data_size(caller)).then_some(start..end)
+}
+
+/// `len` bytes of the applet's memory at `ptr`, or `None` when outside it. Callers bound
+/// `len` and charge for it first.
+pub(crate) fn read(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Option<Vec<u8>> {
+	let range = range(caller, ptr, len)?;
+	caller.data().memory?.data(caller).get(range).map(<[u8]>::to_vec)
+}
+
+/// At most `max` bytes of the applet's memory at `ptr` (of `len` bytes, all inside it),
+/// or `None` when the range is outside it.
+fn read_prefix(caller: &Caller<'_, HostState>, ptr: i32, len: i32, max: usize) -> Option<Vec<u8>> {
+	let range = range(caller, ptr, len)?;
+	let end = range.end.min(range.start + max);
+	caller.data().memory?.data(caller).get(range.start..end).map(<[u8]>::to_vec)
 }
 
 /// Writes `bytes` into the applet's memory at `ptr`; false when outside it.
@@ -116,13 +198,14 @@ pub(crate) fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) 
 
 /// Hands `bytes` to the applet the W3bstream way: `alloc(len)` in the applet, copy, then
 /// the pointer and length as little-endian u32 at `ret_ptr` and `ret_size`. A trap in
-/// `alloc` (out of fuel, out of memory) fails the event.
+/// `alloc` (out of fuel, out of memory) fails the event. Charges the copy.
 fn hand_over(
 	caller: &mut Caller<'_, HostState>,
 	bytes: &[u8],
 	ret_ptr: i32,
 	ret_size: i32,
 ) -> wasmtime::Result<i32> {
+	charge(caller, copy_fuel(bytes.len()))?;
 	let Some(alloc) = caller.data().alloc.clone() else { return Ok(HOST_INTERNAL) };
 	let Ok(len) = i32::try_from(bytes.len()) else { return Ok(TRANS_DATA_TO_VM_FAILED) };
 	let ptr = alloc.call(&mut *caller, len)?;
@@ -132,31 +215,35 @@ fn hand_over(
 	Ok(if ok { OK } else { TRANS_DATA_TO_VM_FAILED })
 }
 
-/// An AssemblyScript string (UTF-16LE, byte length in the 4 bytes before it).
-fn read_as_string(caller: &Caller<'_, HostState>, ptr: i32) -> String {
+/// An AssemblyScript string (UTF-16LE, byte length in the 4 bytes before it), cut at
+/// [`MAX_LOG_LEN`] bytes. Charges the copy.
+fn read_as_string(caller: &mut Caller<'_, HostState>, ptr: i32) -> wasmtime::Result<String> {
+	charge(caller, copy_fuel(MAX_LOG_LEN))?;
 	if ptr < 4 {
-		return String::new();
+		return Ok(String::new());
 	}
-	let Some(len) = read(caller, ptr - 4, 4) else { return String::new() };
-	let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as i32;
-	let Some(bytes) = read(caller, ptr, len) else { return String::new() };
+	let Some(len) = read(caller, ptr - 4, 4) else { return Ok(String::new()) };
+	let len = u32::from_le_bytes(len.try_into().expect("4 bytes")).min(MAX_LOG_LEN as u32);
+	let Some(bytes) = read(caller, ptr, len as i32) else { return Ok(String::new()) };
 	let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-	String::from_utf16_lossy(&units)
+	Ok(String::from_utf16_lossy(&units))
 }
 
-/// Links the W3bstream ABI into `linker`.
+/// Links the W3bstream ABI into `linker`. Every call charges [`HOST_CALL_FUEL`] and the
+/// bytes it moves before doing the work, and bounds what it keeps.
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 	linker.func_wrap(
 		"env",
 		"ws_log",
-		|mut caller: Caller<'_, HostState>, level: i32, ptr: i32, size: i32| -> i32 {
-			match read(&caller, ptr, size) {
+		|mut caller: Caller<'_, HostState>, level: i32, ptr: i32, size: i32| {
+			charge(&mut caller, copy_fuel((size.max(0) as usize).min(MAX_LOG_LEN)))?;
+			Ok(match read_prefix(&caller, ptr, size, MAX_LOG_LEN) {
 				Some(message) => {
 					caller.data_mut().log(level.to_string(), &message);
 					OK
 				}
 				None => TRANS_DATA_FROM_VM_FAILED,
-			}
+			})
 		},
 	)?;
 	linker.func_wrap(
@@ -164,6 +251,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 		"ws_get_data",
 		|mut caller: Caller<'_, HostState>, rid: i32, ret_ptr: i32, ret_size: i32| {
 			if rid != caller.data().rid {
+				charge(&mut caller, HOST_CALL_FUEL)?;
 				return Ok(RESOURCE_NOT_FOUND);
 			}
 			let payload = caller.data().payload.clone();
@@ -173,17 +261,27 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 	linker.func_wrap(
 		"env",
 		"ws_set_data",
-		|mut caller: Caller<'_, HostState>, rid: i32, ptr: i32, size: i32| -> i32 {
+		|mut caller: Caller<'_, HostState>, rid: i32, ptr: i32, size: i32| {
+			charge(&mut caller, HOST_CALL_FUEL)?;
 			if rid != caller.data().rid {
-				return RESOURCE_NOT_FOUND;
+				return Ok(RESOURCE_NOT_FOUND);
 			}
-			match read(&caller, ptr, size) {
-				Some(data) => {
-					caller.data_mut().data = Some(data);
-					OK
-				}
-				None => TRANS_DATA_FROM_VM_FAILED,
+			let Some(len) = usize::try_from(size).ok().filter(|len| *len <= MAX_DATA_LEN) else {
+				caller.data_mut().log("error", b"ws_set_data: data over 1 MiB");
+				return Ok(HOST_INTERNAL);
+			};
+			charge(&mut caller, copy_fuel(len))?;
+			let Some(data) = read(&caller, ptr, size) else {
+				return Ok(TRANS_DATA_FROM_VM_FAILED);
+			};
+			let state = caller.data_mut();
+			// Replacing earlier data gives its room back.
+			let earlier = state.data.take().map_or(0, |d| d.len());
+			state.report_room += earlier;
+			if state.take_report_room(data.len()) {
+				state.data = Some(data);
 			}
+			Ok(OK)
 		},
 	)?;
 	linker.func_wrap(
@@ -194,6 +292,13 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 		 key_size: i32,
 		 ret_ptr: i32,
 		 ret_size: i32| {
+			let Some(key_len) =
+				usize::try_from(key_size).ok().filter(|len| *len <= MAX_DB_VALUE_LEN)
+			else {
+				charge(&mut caller, HOST_CALL_FUEL)?;
+				return Ok(RESOURCE_NOT_FOUND);
+			};
+			charge(&mut caller, copy_fuel(key_len))?;
 			let Some(key) = read(&caller, key_ptr, key_size) else {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
@@ -210,18 +315,28 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 		 key_ptr: i32,
 		 key_size: i32,
 		 value_ptr: i32,
-		 value_size: i32|
-		 -> i32 {
+		 value_size: i32| {
+			charge(&mut caller, HOST_CALL_FUEL)?;
+			let bounded =
+				|size: i32| usize::try_from(size).ok().filter(|len| *len <= MAX_DB_VALUE_LEN);
+			let (Some(key_len), Some(value_len)) = (bounded(key_size), bounded(value_size)) else {
+				caller.data_mut().log("error", b"ws_set_db: key or value over 1 MiB");
+				return Ok(HOST_INTERNAL);
+			};
+			let Some(room) = caller.data().write_room.checked_sub(key_len + value_len) else {
+				caller.data_mut().log("error", b"ws_set_db: the batch's writes are full (16 MiB)");
+				return Ok(HOST_INTERNAL);
+			};
+			charge(&mut caller, copy_fuel(key_len + value_len))?;
 			let (Some(key), Some(value)) =
 				(read(&caller, key_ptr, key_size), read(&caller, value_ptr, value_size))
 			else {
-				return TRANS_DATA_FROM_VM_FAILED;
+				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
-			if key.len() > MAX_DB_VALUE_LEN || value.len() > MAX_DB_VALUE_LEN {
-				return HOST_INTERNAL;
-			}
-			caller.data_mut().writes.insert(key, value);
-			OK
+			let state = caller.data_mut();
+			state.write_room = room;
+			state.writes.insert(key, value);
+			Ok(OK)
 		},
 	)?;
 	linker.func_wrap(
@@ -232,6 +347,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 		 key_size: i32,
 		 ret_ptr: i32,
 		 ret_size: i32| {
+			charge(&mut caller, copy_fuel(key_size.max(0) as usize))?;
 			let Some(key) = read(&caller, key_ptr, key_size) else {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
@@ -251,17 +367,26 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 		 size: i32,
 		 ret_ptr: i32,
 		 ret_size: i32| {
+			charge(&mut caller, HOST_CALL_FUEL)?;
+			let max_len =
+				<w3b_primitives::proof::MaxOutputLen as sp_core::Get<u32>>::get() as usize;
+			let state = caller.data_mut();
+			// The output is SCALE((chain id, payload)): a little over the payload.
+			if usize::try_from(size).map_or(true, |len| len > max_len)
+				|| state.outputs.len() >= state.outputs_room
+			{
+				state
+					.log("error", b"ws_send_tx: output too large or too many outputs in the batch");
+				return Ok(HOST_INTERNAL);
+			}
+			charge(&mut caller, copy_fuel(size as usize))?;
 			let Some(payload) = read(&caller, ptr, size) else {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
 			let output = codec::Encode::encode(&(chain_id as u32, payload));
 			let state = caller.data_mut();
-			if output.len()
-				> <w3b_primitives::proof::MaxOutputLen as sp_core::Get<u32>>::get() as usize
-				|| state.outputs.len() >= state.outputs_room
-			{
-				state
-					.log("error", b"ws_send_tx: output too large or too many outputs in the batch");
+			if output.len() > max_len {
+				state.log("error", b"ws_send_tx: output too large");
 				return Ok(HOST_INTERNAL);
 			}
 			// The "transaction hash" an applet gets back: the output's hash, the same on
@@ -275,54 +400,58 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 	linker.func_wrap(
 		"env",
 		"ws_api_call",
-		|mut caller: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32| -> i32 {
+		|mut caller: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32| {
+			charge(&mut caller, HOST_CALL_FUEL)?;
 			caller.data_mut().log(
 				"error",
 				b"ws_api_call: refused, the network answers differently per operator",
 			);
-			REFUSED
+			Ok(REFUSED)
 		},
 	)?;
 	linker.func_wrap(
 		"env",
 		"ws_call_contract",
-		|mut caller: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 {
+		|mut caller: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32| {
+			charge(&mut caller, HOST_CALL_FUEL)?;
 			caller.data_mut().log(
 				"error",
 				b"ws_call_contract: refused, contract state at \"latest\" differs per operator",
 			);
-			REFUSED
+			Ok(REFUSED)
 		},
 	)?;
 	linker.func_wrap(
 		"env",
 		"ws_set_sql_db",
-		|mut caller: Caller<'_, HostState>, ptr: i32, size: i32| -> i32 {
-			let Some(request) = read(&caller, ptr, size) else { return TRANS_DATA_FROM_VM_FAILED };
-			let Some(sql) = caller.data().sql.clone() else { return NO_DB_CONTEXT };
-			let result = sql.lock().expect("SQL lock").exec(&request);
-			match result {
-				Ok(_) => {
-					caller.data_mut().sql_log.push(request);
+		|mut caller: Caller<'_, HostState>, ptr: i32, size: i32| {
+			let Some(request) = sql_request(&mut caller, ptr, size)? else {
+				return Ok(TRANS_DATA_FROM_VM_FAILED);
+			};
+			let Some(sql) = caller.data().sql.clone() else { return Ok(NO_DB_CONTEXT) };
+			let result = metered_sql(&mut caller, &sql, |db| db.exec(&request).map(|_| ()))?;
+			Ok(match result {
+				Ok(()) => {
+					let state = caller.data_mut();
+					state.sql_digest = chain_sql(&state.sql_digest, &request);
 					OK
 				}
 				Err(e) => {
 					caller.data_mut().log("error", e.to_string().as_bytes());
 					HOST_INTERNAL
 				}
-			}
+			})
 		},
 	)?;
 	linker.func_wrap(
 		"env",
 		"ws_get_sql_db",
 		|mut caller: Caller<'_, HostState>, ptr: i32, size: i32, ret_ptr: i32, ret_size: i32| {
-			let Some(request) = read(&caller, ptr, size) else {
+			let Some(request) = sql_request(&mut caller, ptr, size)? else {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
 			let Some(sql) = caller.data().sql.clone() else { return Ok(NO_DB_CONTEXT) };
-			let result = sql.lock().expect("SQL lock").query(&request);
-			match result {
+			match metered_sql(&mut caller, &sql, |db| db.query(&request))? {
 				Ok(rows) => hand_over(&mut caller, &rows, ret_ptr, ret_size),
 				Err(e) => {
 					caller.data_mut().log("error", e.to_string().as_bytes());
@@ -334,29 +463,33 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 	linker.func_wrap(
 		"stat",
 		"ws_submit_metrics",
-		|mut caller: Caller<'_, HostState>, ptr: i32, size: i32| -> i32 {
-			match read(&caller, ptr, size) {
-				Some(metric) => {
-					let metric = String::from_utf8_lossy(&metric).into_owned();
-					caller.data_mut().metrics.push(metric);
-					OK
-				}
-				None => TRANS_DATA_FROM_VM_FAILED,
+		|mut caller: Caller<'_, HostState>, ptr: i32, size: i32| {
+			charge(&mut caller, copy_fuel((size.max(0) as usize).min(MAX_LOG_LEN)))?;
+			if caller.data().metrics.len() >= MAX_METRICS_PER_EVENT {
+				return Ok(HOST_INTERNAL);
 			}
+			let Some(metric) = read_prefix(&caller, ptr, size, MAX_LOG_LEN) else {
+				return Ok(TRANS_DATA_FROM_VM_FAILED);
+			};
+			let state = caller.data_mut();
+			if state.take_report_room(metric.len()) {
+				state.metrics.push(String::from_utf8_lossy(&metric).into_owned());
+			}
+			Ok(OK)
 		},
 	)?;
 	// AssemblyScript runtime hooks.
 	linker.func_wrap(
 		"env",
 		"abort",
-		|caller: Caller<'_, HostState>,
+		|mut caller: Caller<'_, HostState>,
 		 msg: i32,
 		 file: i32,
 		 line: i32,
 		 column: i32|
 		 -> wasmtime::Result<()> {
-			let message = read_as_string(&caller, msg);
-			let file = read_as_string(&caller, file);
+			let message = read_as_string(&mut caller, msg)?;
+			let file = read_as_string(&mut caller, file)?;
 			Err(wasmtime::Error::msg(format!("abort: {message} at {file}:{line}:{column}")))
 		},
 	)?;
@@ -371,19 +504,62 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 		 a2: f64,
 		 a3: f64,
 		 a4: f64| {
-			let mut line = read_as_string(&caller, msg);
+			let mut line = read_as_string(&mut caller, msg)?;
 			for value in [a0, a1, a2, a3, a4].iter().take(n.clamp(0, 5) as usize) {
 				line.push_str(&format!(" {value}"));
 			}
 			caller.data_mut().log("trace", line.as_bytes());
+			Ok(())
 		},
 	)?;
-	linker.func_wrap("env", "seed", |mut caller: Caller<'_, HostState>| -> f64 {
+	linker.func_wrap("env", "seed", |mut caller: Caller<'_, HostState>| {
+		charge(&mut caller, HOST_CALL_FUEL + 8 * FUEL_PER_RANDOM_BYTE)?;
 		let bytes = caller.data_mut().random_bytes(8);
 		// A seed in [1, 2^53): deterministic, never zero.
-		(u64::from_le_bytes(bytes.try_into().expect("8 bytes")) >> 11).max(1) as f64
+		Ok((u64::from_le_bytes(bytes.try_into().expect("8 bytes")) >> 11).max(1) as f64)
 	})?;
 	Ok(())
+}
+
+/// Reads a SQL request of at most [`MAX_SQL_REQUEST_LEN`] bytes, charging the copy;
+/// `None` when it is outside the memory or too long (logged).
+fn sql_request(
+	caller: &mut Caller<'_, HostState>,
+	ptr: i32,
+	size: i32,
+) -> wasmtime::Result<Option<Vec<u8>>> {
+	charge(caller, HOST_CALL_FUEL)?;
+	let Some(len) = usize::try_from(size).ok().filter(|len| *len <= MAX_SQL_REQUEST_LEN) else {
+		caller.data_mut().log("error", b"SQL request over 64 KiB");
+		return Ok(None);
+	};
+	charge(caller, copy_fuel(len))?;
+	Ok(read(caller, ptr, size))
+}
+
+/// Runs `work` on the project's database with at most the event's fuel left in SQLite
+/// steps, and charges the steps taken. Out of steps, the statement is interrupted and
+/// the event runs out of fuel like any other.
+fn metered_sql<T>(
+	caller: &mut Caller<'_, HostState>,
+	sql: &Mutex<SqlDb>,
+	work: impl FnOnce(&SqlDb) -> Result<T, crate::SqlError>,
+) -> wasmtime::Result<Result<T, crate::SqlError>> {
+	let steps = caller.get_fuel()? / FUEL_PER_SQL_STEP;
+	let (result, taken) = sql.lock().expect("SQL lock").metered(steps, work);
+	charge(caller, taken.saturating_mul(FUEL_PER_SQL_STEP))?;
+	if taken >= steps {
+		caller.set_fuel(0)?;
+		return Err(Trap::OutOfFuel.into());
+	}
+	Ok(result)
+}
+
+/// The SQL digest after `request`: `blake2_256(digest ++ request)`.
+pub(crate) fn chain_sql(digest: &H256, request: &[u8]) -> H256 {
+	let mut chained = digest.as_bytes().to_vec();
+	chained.extend_from_slice(request);
+	H256(sp_crypto_hashing::blake2_256(&chained))
 }
 
 /// The seed of an event's random source: its batch's Merkle root and its index.

@@ -34,7 +34,7 @@ mod wasi;
 use std::{
 	collections::HashMap,
 	sync::{
-		atomic::{AtomicBool, Ordering},
+		atomic::{AtomicBool, AtomicU64, Ordering},
 		Arc, Mutex, RwLock,
 	},
 	thread,
@@ -53,7 +53,11 @@ use wasmtime::{
 	PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
 };
 
-pub use host::{LogLine, MAX_LOGS_PER_EVENT, MAX_LOG_LEN};
+pub use host::{
+	LogLine, FUEL_PER_BYTE, FUEL_PER_RANDOM_BYTE, FUEL_PER_SQL_STEP, HOST_CALL_FUEL,
+	MAX_BATCH_WRITE_BYTES, MAX_DATA_LEN, MAX_DB_VALUE_LEN, MAX_LOGS_PER_EVENT, MAX_LOG_LEN,
+	MAX_METRICS_PER_EVENT, MAX_REPORT_BYTES_PER_BATCH, MAX_SQL_REQUEST_LEN,
+};
 pub use sql::{SqlDb, SqlError};
 pub use state::{state_root, StateView, Transition, Writes};
 
@@ -73,10 +77,14 @@ pub struct EngineConfig {
 	/// Wall-clock backstop per event. Fuel stops runaway applets deterministically long
 	/// before; this only catches what fuel cannot (a host call that blocks).
 	pub event_timeout: Duration,
+	/// Most bytes of compiled code kept loaded; past it, the code used least recently is
+	/// dropped (and compiled again when needed).
+	pub max_module_cache_bytes: usize,
 }
 
 impl Default for EngineConfig {
-	/// Pooling, 64 concurrent instances of at most 64 MiB, 512 KiB of stack, 2 s.
+	/// Pooling, 64 concurrent instances of at most 64 MiB, 512 KiB of stack, 2 s, 512 MiB
+	/// of compiled code (a project's 16 applets of 1 MiB compile to well under it).
 	fn default() -> Self {
 		EngineConfig {
 			pooling: true,
@@ -84,6 +92,7 @@ impl Default for EngineConfig {
 			max_memory_bytes: 64 << 20,
 			max_wasm_stack: 512 << 10,
 			event_timeout: Duration::from_secs(2),
+			max_module_cache_bytes: 512 << 20,
 		}
 	}
 }
@@ -160,6 +169,9 @@ pub struct EventResult {
 	pub outcome: Outcome,
 	/// What it logged.
 	pub logs: Vec<LogLine>,
+	/// Lines it logged that were not kept ([`MAX_LOGS_PER_EVENT`] per event,
+	/// [`MAX_REPORT_BYTES_PER_BATCH`] per batch).
+	pub logs_dropped: u32,
 	/// Outputs it produced (kept only when it succeeded), hex.
 	pub outputs: Vec<String>,
 	/// Keys it wrote (kept only when it succeeded), hex.
@@ -238,11 +250,57 @@ impl Drop for EpochTicker {
 	}
 }
 
+/// Compiled code, ready to instantiate.
+struct CachedModule {
+	pre: InstancePre<HostState>,
+	/// Size of its compiled image.
+	bytes: usize,
+	/// When it was last used ([`ModuleCache::clock`]).
+	used: AtomicU64,
+}
+
+/// Compiled code by code hash, bounded in bytes, least recently used dropped first.
+#[derive(Default)]
+struct ModuleCache {
+	modules: HashMap<H256, CachedModule>,
+	bytes: usize,
+	clock: AtomicU64,
+}
+
+impl ModuleCache {
+	fn get(&self, hash: &H256) -> Option<&InstancePre<HostState>> {
+		let module = self.modules.get(hash)?;
+		module.used.store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+		Some(&module.pre)
+	}
+
+	/// Inserts `pre`, dropping the least recently used modules until it fits in `max`
+	/// bytes (a module larger than `max` alone is still kept: it is needed now).
+	fn insert(&mut self, hash: H256, pre: InstancePre<HostState>, bytes: usize, max: usize) {
+		while self.bytes + bytes > max {
+			let Some(oldest) = self
+				.modules
+				.iter()
+				.min_by_key(|(_, m)| m.used.load(Ordering::Relaxed))
+				.map(|(hash, _)| *hash)
+			else {
+				break;
+			};
+			let dropped = self.modules.remove(&oldest).expect("just found");
+			self.bytes -= dropped.bytes;
+			tracing::debug!(target: "w3b::executor", code = ?oldest, "compiled code dropped");
+		}
+		let used = AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed));
+		self.bytes += bytes;
+		self.modules.insert(hash, CachedModule { pre, bytes, used });
+	}
+}
+
 /// The applet engine. Load code once with [`Executor::load`], then run batches.
 pub struct Executor {
 	engine: Engine,
 	linker: Linker<HostState>,
-	modules: RwLock<HashMap<H256, InstancePre<HostState>>>,
+	modules: RwLock<ModuleCache>,
 	config: EngineConfig,
 	_ticker: EpochTicker,
 }
@@ -289,13 +347,14 @@ impl Executor {
 			_ticker: EpochTicker::start(engine.clone()),
 			engine,
 			linker,
-			modules: RwLock::new(HashMap::new()),
+			modules: RwLock::new(ModuleCache::default()),
 			config,
 		})
 	}
 
-	/// Compiles and links `wasm` (once per hash): it must be what the chain accepts as
-	/// applet code, hash to `hash`, and import nothing the engine does not provide.
+	/// Compiles and links `wasm` (once per hash, while it stays in the bounded cache): it
+	/// must be what the chain accepts as applet code, hash to `hash`, and import nothing
+	/// the engine does not provide.
 	pub fn load(&self, hash: H256, wasm: &[u8]) -> Result<(), ExecutorError> {
 		if self.is_loaded(&hash) {
 			return Ok(());
@@ -307,13 +366,26 @@ impl Executor {
 		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
 		let module = Module::new(&self.engine, wasm).map_err(|e| invalid(e.to_string()))?;
 		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
-		self.modules.write().expect("module cache lock").insert(hash, pre);
+		let image = module.image_range();
+		let bytes = (image.end as usize).saturating_sub(image.start as usize);
+		self.modules.write().expect("module cache lock").insert(
+			hash,
+			pre,
+			bytes,
+			self.config.max_module_cache_bytes,
+		);
 		Ok(())
+	}
+
+	/// Bytes of compiled code loaded (at most [`EngineConfig::max_module_cache_bytes`],
+	/// unless one module alone is larger).
+	pub fn cached_code_bytes(&self) -> usize {
+		self.modules.read().expect("module cache lock").bytes
 	}
 
 	/// Whether code `hash` is loaded.
 	pub fn is_loaded(&self, hash: &H256) -> bool {
-		self.modules.read().expect("module cache lock").contains_key(hash)
+		self.modules.read().expect("module cache lock").modules.contains_key(hash)
 	}
 
 	/// Runs `batch` over the state `base`; SQL goes to `sql` when the project has a
@@ -328,7 +400,7 @@ impl Executor {
 	) -> Result<BatchResult, ExecutorError> {
 		let modules = self.modules.read().expect("module cache lock");
 		for (_, applet) in batch.applets {
-			if !modules.contains_key(&applet.code_hash) {
+			if modules.get(&applet.code_hash).is_none() {
 				return Err(ExecutorError::UnknownCode(applet.code_hash));
 			}
 		}
@@ -338,6 +410,8 @@ impl Executor {
 		let max_outputs = <MaxOutputs as sp_core::Get<u32>>::get() as usize;
 		let mut events = Vec::new();
 		let mut writes = Writes::new();
+		let mut write_bytes = 0usize;
+		let mut report_room = MAX_REPORT_BYTES_PER_BATCH;
 		let mut outputs: Vec<Output> = Vec::new();
 		let mut sql_digest = H256::zero();
 		let mut fuel_used = 0u64;
@@ -364,8 +438,11 @@ impl Executor {
 					batch_writes: std::mem::take(&mut writes),
 					writes: Writes::new(),
 					sql: sql.clone(),
-					sql_log: Vec::new(),
+					sql_digest,
 					logs: Vec::new(),
+					logs_dropped: 0,
+					report_room,
+					write_room: MAX_BATCH_WRITE_BYTES - write_bytes,
 					outputs: Vec::new(),
 					outputs_room: max_outputs - outputs.len(),
 					data: None,
@@ -378,10 +455,11 @@ impl Executor {
 				if let Some(sql) = &sql {
 					sql.lock().expect("SQL lock").begin_event()?;
 				}
-				let pre = &modules[&applet.code_hash];
+				let pre = modules.get(&applet.code_hash).expect("checked above");
 				let (outcome, state, burnt) = self.run_event(pre, state, &handler, fuel);
 				fuel_used += burnt;
 				writes = state.batch_writes;
+				report_room = state.report_room;
 				let succeeded = outcome == Outcome::Returned(0);
 				if let Some(sql) = &sql {
 					sql.lock().expect("SQL lock").end_event(succeeded)?;
@@ -392,6 +470,7 @@ impl Executor {
 					handler,
 					outcome,
 					logs: state.logs,
+					logs_dropped: state.logs_dropped,
 					outputs: Vec::new(),
 					writes: Vec::new(),
 					data: state.data.map(|d| sp_core::bytes::to_hex(&d, false)),
@@ -401,16 +480,19 @@ impl Executor {
 				if succeeded {
 					result.writes =
 						state.writes.keys().map(|k| sp_core::bytes::to_hex(k, false)).collect();
-					writes.extend(state.writes);
+					// What the batch's writes hold: an overwrite replaces the earlier value.
+					for (key, value) in state.writes {
+						let key_len = key.len();
+						write_bytes += key_len + value.len();
+						if let Some(earlier) = writes.insert(key, value) {
+							write_bytes -= key_len + earlier.len();
+						}
+					}
 					for output in state.outputs {
 						result.outputs.push(sp_core::bytes::to_hex(&output, false));
 						outputs.push(Output::truncate_from(output));
 					}
-					for request in state.sql_log {
-						let mut chained = sql_digest.as_bytes().to_vec();
-						chained.extend_from_slice(&request);
-						sql_digest = H256(sp_crypto_hashing::blake2_256(&chained));
-					}
+					sql_digest = state.sql_digest;
 				}
 				events.push(result);
 			}

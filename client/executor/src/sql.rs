@@ -11,11 +11,23 @@
 //! `PRAGMA`. A batch runs inside a savepoint that the caller releases when its proof is
 //! finalized or rolls back when it expires; each event runs in a nested savepoint undone
 //! if the event fails.
+//!
+//! What a request may cost is bounded the same way on every operator: SQLite's virtual
+//! machine is metered in steps of [`SQL_STEP_OPS`] instructions ([`SqlDb::metered`]),
+//! strings and blobs are at most [`MAX_SQL_VALUE_LEN`], a query's answer at most
+//! [`MAX_SQL_RESULT_LEN`] and the database at most [`MAX_SQL_DB_BYTES`].
 
-use std::path::Path;
+use std::{
+	path::Path,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc,
+	},
+};
 
 use rusqlite::{
 	hooks::{AuthAction, AuthContext, Authorization},
+	limits::Limit,
 	types::{Value as SqlValue, ValueRef},
 	Connection,
 };
@@ -30,7 +42,20 @@ pub enum SqlError {
 	/// SQLite refused or failed the statement.
 	#[error("SQL error: {0}")]
 	Sqlite(#[from] rusqlite::Error),
+	/// A query's answer is larger than [`MAX_SQL_RESULT_LEN`].
+	#[error("SQL result over {} bytes", MAX_SQL_RESULT_LEN)]
+	ResultTooLarge,
 }
+
+/// SQLite virtual-machine instructions in one metering step.
+pub const SQL_STEP_OPS: i32 = 100;
+/// Longest string or blob a statement may make (`SQLITE_LIMIT_LENGTH`): `zeroblob(1e9)`
+/// must not allocate a gigabyte.
+pub const MAX_SQL_VALUE_LEN: i32 = 1 << 20;
+/// Largest answer of a query (JSON), in bytes.
+pub const MAX_SQL_RESULT_LEN: usize = 4 << 20;
+/// Largest database, in bytes (a statement that would grow it further fails).
+pub const MAX_SQL_DB_BYTES: u64 = 256 << 20;
 
 /// Functions whose result depends on the operator's clock or randomness.
 const NONDETERMINISTIC: [&str; 8] =
@@ -39,6 +64,13 @@ const NONDETERMINISTIC: [&str; 8] =
 /// A project's SQL database.
 pub struct SqlDb {
 	conn: Connection,
+	meter: Arc<Meter>,
+}
+
+/// Counts metering steps and interrupts a statement past its limit.
+struct Meter {
+	limit: AtomicU64,
+	taken: AtomicU64,
 }
 
 impl SqlDb {
@@ -53,6 +85,20 @@ impl SqlDb {
 	}
 
 	fn with(conn: Connection) -> Result<Self, SqlError> {
+		// Before the authorizer, which refuses PRAGMA to applets.
+		let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+		conn.pragma_update(None, "max_page_count", MAX_SQL_DB_BYTES / page_size)?;
+		conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_SQL_VALUE_LEN)?;
+		conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, crate::host::MAX_SQL_REQUEST_LEN as i32)?;
+		let meter = Arc::new(Meter { limit: AtomicU64::new(u64::MAX), taken: AtomicU64::new(0) });
+		let counter = meter.clone();
+		conn.progress_handler(
+			SQL_STEP_OPS,
+			Some(move || {
+				let taken = counter.taken.fetch_add(1, Ordering::Relaxed) + 1;
+				taken > counter.limit.load(Ordering::Relaxed)
+			}),
+		);
 		conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
 			AuthAction::Function { function_name }
 				if NONDETERMINISTIC.contains(&function_name.to_ascii_lowercase().as_str()) =>
@@ -64,7 +110,21 @@ impl SqlDb {
 			}
 			_ => Authorization::Allow,
 		}));
-		Ok(SqlDb { conn })
+		Ok(SqlDb { conn, meter })
+	}
+
+	/// Runs `work` with at most `limit` metering steps; answers its result and the steps
+	/// it took, `limit + 1` when it was interrupted for taking more.
+	pub fn metered<T>(
+		&self,
+		limit: u64,
+		work: impl FnOnce(&Self) -> Result<T, SqlError>,
+	) -> (Result<T, SqlError>, u64) {
+		self.meter.taken.store(0, Ordering::Relaxed);
+		self.meter.limit.store(limit, Ordering::Relaxed);
+		let result = work(self);
+		self.meter.limit.store(u64::MAX, Ordering::Relaxed);
+		(result, self.meter.taken.load(Ordering::Relaxed).min(limit.saturating_add(1)))
 	}
 
 	/// Starts a batch: everything until [`SqlDb::commit_batch`] or
@@ -106,7 +166,7 @@ impl SqlDb {
 		let mut stmt = self.conn.prepare(&statement)?;
 		let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
 		let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-		let mut out = Vec::new();
+		let mut out = b"[".to_vec();
 		while let Some(row) = rows.next()? {
 			let mut object = Map::new();
 			for (i, name) in columns.iter().enumerate() {
@@ -119,9 +179,16 @@ impl SqlDb {
 				};
 				object.insert(name.clone(), value);
 			}
-			out.push(Value::Object(object));
+			if out.len() > 1 {
+				out.push(b',');
+			}
+			serde_json::to_writer(&mut out, &Value::Object(object)).expect("JSON serializes");
+			if out.len() >= MAX_SQL_RESULT_LEN {
+				return Err(SqlError::ResultTooLarge);
+			}
 		}
-		Ok(serde_json::to_vec(&out).expect("JSON values serialize"))
+		out.push(b']');
+		Ok(out)
 	}
 }
 

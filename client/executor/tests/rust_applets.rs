@@ -341,3 +341,43 @@ fn wasi_is_sandboxed_and_deterministic() {
 	let again = exec.run_batch(&input, empty_state(), None).unwrap();
 	assert_eq!(again.events[0].logs, event.logs);
 }
+
+#[test]
+fn compiled_code_is_bounded_least_recently_used_first() {
+	let size = |name: &str| {
+		let exec = executor();
+		load(&exec, name);
+		exec.cached_code_bytes()
+	};
+	let (log_size, counter_size, sql_size) = (size("log"), size("counter"), size("sql"));
+	assert!(log_size > 0 && counter_size > 0 && sql_size > 0);
+	// Room for log with either of the others, not for all three.
+	let max = log_size + counter_size.max(sql_size);
+	let exec =
+		Executor::new(EngineConfig { max_module_cache_bytes: max, ..Default::default() }).unwrap();
+	let log = load(&exec, "log");
+	let counter = load(&exec, "counter");
+	// Running log makes counter the least recently used: loading sql drops counter.
+	let applets = [applet(0, log, &[])];
+	let messages = [message(0, "DEFAULT", b"hello")];
+	let input = batch(&applets, &messages, &[]);
+	assert!(exec.run_batch(&input, empty_state(), None).unwrap().events[0].succeeded());
+	let sql = load(&exec, "sql");
+	assert!(exec.is_loaded(&log) && exec.is_loaded(&sql));
+	assert!(!exec.is_loaded(&counter));
+	assert!(exec.cached_code_bytes() <= max);
+	// A batch of dropped code is refused until it is loaded again (compiled again).
+	let applets = [applet(0, counter, &[])];
+	let input = batch(&applets, &messages, &[]);
+	assert!(matches!(
+		exec.run_batch(&input, empty_state(), None),
+		Err(ExecutorError::UnknownCode(hash)) if hash == counter
+	));
+	load(&exec, "counter");
+	assert!(exec.run_batch(&input, empty_state(), None).unwrap().events[0].succeeded());
+	// Code larger than the whole bound is still loaded: it is needed now.
+	let tiny =
+		Executor::new(EngineConfig { max_module_cache_bytes: 1, ..Default::default() }).unwrap();
+	let (log, counter) = (load(&tiny, "log"), load(&tiny, "counter"));
+	assert!(!tiny.is_loaded(&log) && tiny.is_loaded(&counter));
+}

@@ -298,7 +298,7 @@ pub mod pallet {
 		NotPaused,
 		/// `min_operators` is 0.
 		InvalidMinOperators,
-		/// `fuel_per_batch` is 0.
+		/// `fuel_per_batch` is 0 or above [`w3b_primitives::project::MAX_FUEL_PER_BATCH`].
 		InvalidFuel,
 		/// The attestation deadline is outside the allowed range.
 		InvalidDeadline,
@@ -424,7 +424,8 @@ pub mod pallet {
 		/// the project moves between Pending and Active if its subnet size now calls for it.
 		///
 		/// - Origin: signed by the owner.
-		/// - `config.min_operators` >= 1, `config.fuel_per_batch` > 0, the deadline within
+		/// - `config.min_operators` >= 1, `config.fuel_per_batch` in
+		///   1..=[`w3b_primitives::project::MAX_FUEL_PER_BATCH`], the deadline within
 		///   [`Config::MinAttestationDeadline`]..=[`Config::MaxAttestationDeadline`],
 		///   environment keys non-empty and unique.
 		///
@@ -825,7 +826,10 @@ impl<T: Config> Pallet<T> {
 
 	fn check_config(config: &ConfigOf<T>) -> Result<(), Error<T>> {
 		frame_support::ensure!(config.min_operators >= 1, Error::<T>::InvalidMinOperators);
-		frame_support::ensure!(config.fuel_per_batch > 0, Error::<T>::InvalidFuel);
+		frame_support::ensure!(
+			(1..=w3b_primitives::project::MAX_FUEL_PER_BATCH).contains(&config.fuel_per_batch),
+			Error::<T>::InvalidFuel
+		);
 		frame_support::ensure!(
 			(T::MinAttestationDeadline::get()..=T::MaxAttestationDeadline::get())
 				.contains(&config.attestation_deadline),

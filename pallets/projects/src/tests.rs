@@ -87,8 +87,10 @@ fn create_project_rejects_bad_names_configs_and_poor_callers() {
 			Error::<Test>::InvalidName
 		);
 		assert_noop!(new(OWNER, "p", config(0)), Error::<Test>::InvalidMinOperators);
-		let no_fuel = ProjectConfig { fuel_per_batch: 0, ..config(1) };
-		assert_noop!(new(OWNER, "p", no_fuel), Error::<Test>::InvalidFuel);
+		for fuel in [0, w3b_primitives::project::MAX_FUEL_PER_BATCH + 1] {
+			let c = ProjectConfig { fuel_per_batch: fuel, ..config(1) };
+			assert_noop!(new(OWNER, "p", c), Error::<Test>::InvalidFuel);
+		}
 		for deadline in [1, 101] {
 			let c = ProjectConfig { attestation_deadline: deadline, ..config(1) };
 			assert_noop!(new(OWNER, "p", c), Error::<Test>::InvalidDeadline);
@@ -104,6 +106,11 @@ fn create_project_rejects_bad_names_configs_and_poor_callers() {
 		assert!(new(POOR, "p", config(1)).is_err());
 		assert_eq!(NextProjectId::<Test>::get(), 0);
 		create(OWNER, "p", 1);
+		let most = ProjectConfig {
+			fuel_per_batch: w3b_primitives::project::MAX_FUEL_PER_BATCH,
+			..config(1)
+		};
+		assert_ok!(new(OWNER, "most", most));
 		assert_noop!(new(OTHER, "p", config(1)), Error::<Test>::NameTaken);
 		assert_noop!(
 			Projects::create_project(

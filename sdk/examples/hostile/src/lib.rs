@@ -67,3 +67,111 @@ pub extern "C" fn nondeterministic(_rid: i32) -> i32 {
 		1
 	}
 }
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+extern "C" {
+	fn fd_write(fd: i32, iovs: *const u32, iovs_len: i32, written: *mut u32) -> i32;
+	fn random_get(buf: *mut u8, len: i32) -> i32;
+}
+
+/// Grows the memory to `mib` MiB and returns its size in bytes.
+fn memory_of(mib: usize) -> usize {
+	let pages = mib * 16;
+	let now = core::arch::wasm32::memory_size(0);
+	if now < pages {
+		core::arch::wasm32::memory_grow(0, pages - now);
+	}
+	core::arch::wasm32::memory_size(0) * 65536
+}
+
+/// Asks the host to gather 1,000 iovecs, each over 32 MiB of memory (~32 GB).
+#[no_mangle]
+pub extern "C" fn gather(_rid: i32) -> i32 {
+	memory_of(40);
+	let iovs: Vec<u32> = (0..1000).flat_map(|_| [0, 32 << 20]).collect();
+	let mut written = 0u32;
+	// SAFETY: the iovecs point into this memory; the host reads them.
+	let errno = unsafe { fd_write(1, iovs.as_ptr(), 1000, &mut written) };
+	sdk::log(&format!("fd_write {errno} {written}"));
+	0
+}
+
+/// Asks for 2 GiB of random bytes.
+#[no_mangle]
+pub extern "C" fn huge_random(_rid: i32) -> i32 {
+	// SAFETY: deliberately past the memory; the host must check before producing.
+	let errno = unsafe { random_get(core::ptr::null_mut(), i32::MAX) };
+	sdk::log(&format!("random_get {errno}"));
+	0
+}
+
+/// Fills the memory with random bytes, 32 MiB.
+#[no_mangle]
+pub extern "C" fn fill_random(_rid: i32) -> i32 {
+	memory_of(40);
+	// SAFETY: the first 32 MiB are this memory's (the host overwrites what is there).
+	let errno = unsafe { random_get(core::ptr::null_mut(), 32 << 20) };
+	sdk::log(&format!("random_get {errno}"));
+	0
+}
+
+/// Submits a million 4 KiB metrics.
+#[no_mangle]
+pub extern "C" fn flood_metrics(_rid: i32) -> i32 {
+	let metric = "m".repeat(4096);
+	for _ in 0..1_000_000 {
+		if sdk::submit_metrics(&metric).is_err() {
+			break;
+		}
+	}
+	0
+}
+
+/// Sets 32 MiB of event data.
+#[no_mangle]
+pub extern "C" fn hoard_data(rid: i32) -> i32 {
+	memory_of(40);
+	// SAFETY: the first 32 MiB are this memory's.
+	let code = unsafe { sdk::abi::ws_set_data(rid, core::ptr::null(), 32 << 20) };
+	sdk::log(&format!("ws_set_data {code}"));
+	0
+}
+
+/// Writes 1 MiB values under new keys until the host refuses, then succeeds.
+#[no_mangle]
+pub extern "C" fn flood_state(_rid: i32) -> i32 {
+	let value = vec![0xabu8; 1 << 20];
+	let mut written = 0u32;
+	for i in 0u32..1_000_000 {
+		if sdk::set_db(&i.to_le_bytes(), &value).is_err() {
+			break;
+		}
+		written += 1;
+	}
+	sdk::log(&format!("wrote {written}"));
+	0
+}
+
+/// Logs its whole memory ten thousand times.
+#[no_mangle]
+pub extern "C" fn flood_log(_rid: i32) -> i32 {
+	let size = memory_of(40) as i32;
+	for _ in 0..10_000 {
+		// SAFETY: the range is this memory.
+		unsafe { sdk::abi::ws_log(4, core::ptr::null(), size) };
+	}
+	0
+}
+
+/// Runs its payload as a SQL query and answers the host's code.
+#[no_mangle]
+pub extern "C" fn sql_payload(rid: i32) -> i32 {
+	let Ok(payload) = sdk::get_data(rid) else { return -1 };
+	match sdk::sql_query(&String::from_utf8_lossy(&payload)) {
+		Ok(rows) => {
+			sdk::log(&format!("{} bytes", rows.len()));
+			0
+		},
+		Err(code) => code,
+	}
+}
