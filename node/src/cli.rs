@@ -122,6 +122,11 @@ pub struct IngestArgs {
 	/// Messages per second one project may receive (bursts of twice as many).
 	#[arg(long, value_name = "N", default_value_t = 10_000.0)]
 	pub w3b_project_rate: f64,
+	/// Messages per second one address may send over HTTP or MQTT, valid or not (bursts
+	/// of twice as many): charged before any signature is checked, so a sender of junk
+	/// costs the node at most this much work.
+	#[arg(long, value_name = "N", default_value_t = 10_000.0)]
+	pub w3b_sender_rate: f64,
 	/// Address the ingestion endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,

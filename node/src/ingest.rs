@@ -116,6 +116,7 @@ pub fn ingestor(
 	let limits = Limits {
 		device_rate: rate(args.w3b_device_rate),
 		project_rate: rate(args.w3b_project_rate),
+		sender_rate: rate(args.w3b_sender_rate),
 		..Limits::default()
 	};
 	let ingestor = Ingestor::new(store, chain, limits);
@@ -141,7 +142,7 @@ pub fn start(
 	};
 	if let Some(port) = args.w3b_http_port {
 		let listener = bind(port)?;
-		let router = w3b_ingest::http::router(ingestor.clone(), 4 << 20);
+		let ingestor = ingestor.clone();
 		log::info!(
 			"📡 W3bstream HTTP ingestion on http://{}",
 			listener.local_addr().map_err(|e| e.to_string())?
@@ -149,7 +150,7 @@ pub fn start(
 		task_manager.spawn_handle().spawn("w3b-http", Some("w3b"), async move {
 			match tokio::net::TcpListener::from_std(listener) {
 				Ok(listener) => {
-					if let Err(e) = axum::serve(listener, router).await {
+					if let Err(e) = w3b_ingest::http::serve(listener, ingestor, 4 << 20).await {
 						log::error!("W3bstream HTTP ingestion stopped: {e}");
 					}
 				}
@@ -166,7 +167,9 @@ pub fn start(
 		let ingestor = ingestor.clone();
 		task_manager.spawn_handle().spawn("w3b-mqtt", Some("w3b"), async move {
 			match tokio::net::TcpListener::from_std(listener) {
-				Ok(listener) => w3b_ingest::mqtt::serve(listener, ingestor).await,
+				Ok(listener) => {
+					w3b_ingest::mqtt::serve(listener, ingestor, Default::default()).await
+				}
 				Err(e) => log::error!("W3bstream MQTT ingestion: {e}"),
 			}
 		});

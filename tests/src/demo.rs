@@ -26,6 +26,7 @@ use w3b_runtime::{RuntimeCall, UNIT};
 use crate::{wait_rpc, Result, Rpc};
 
 /// What the demo project looks like.
+#[derive(Clone)]
 pub struct ProjectSpec {
 	/// The account that creates and owns the project (better not an operator: a
 	/// validator's worker signs with its dev account too, and their nonces race).

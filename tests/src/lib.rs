@@ -222,6 +222,18 @@ impl Node {
 		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
 	}
 
+	/// The peak resident memory of the running process (`VmHWM`), in bytes.
+	pub fn peak_rss(&self) -> Result<u64> {
+		let pid = self.child.as_ref().ok_or("the node is not running")?.id();
+		let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+		let kib = status
+			.lines()
+			.find_map(|l| l.strip_prefix("VmHWM:"))
+			.and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+			.ok_or("no VmHWM in /proc/PID/status")?;
+		Ok(kib << 10)
+	}
+
 	/// The last `lines` lines of the node's log, for failure messages.
 	pub fn log_tail(&self, lines: usize) -> String {
 		let Ok(file) = File::open(&self.log_path) else { return String::new() };

@@ -3,7 +3,9 @@
 //! `w3b_submitEvent` to Charlie; every stored message ends up in a proof finalized by
 //! the three honest operators with Dave recorded as the dissenter; inclusion proofs
 //! verify offline; bad input at the edge reaches no batch; a WebSocket subscriber is
-//! told of every finalized proof; the metrics count it all.
+//! told of every finalized proof; the metrics count it all. Beside it, a project whose
+//! applet attacks the host (floods, huge allocations, endless loops) is finalized by all
+//! four: its events fail the same way everywhere, and no node's memory balloons.
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -31,6 +33,24 @@ use w3b_primitives::{
 };
 
 const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// What the hostile applet's `start` does, by payload (see `sdk/examples/hostile`).
+const ATTACKS: [&str; 10] = [
+	"spin",
+	"grow",
+	"recurse",
+	"gather",
+	"huge_random",
+	"fill_random",
+	"flood_metrics",
+	"hoard_data",
+	"flood_state",
+	"flood_log",
+];
+
+/// Most resident memory a node may reach in this test (the attacks above ask for
+/// gigabytes each).
+const MAX_NODE_RSS: u64 = 1536 << 20;
 
 /// Every message hash of batches `0..count` of `project`, read through `rpc`.
 fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H256>)> {
@@ -79,6 +99,15 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		retain_secs: 0,
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+	let attacker = ed25519::Pair::generate().0;
+	let hostile_spec = ProjectSpec {
+		name: "hostile".into(),
+		code: applets::applet_code("hostile"),
+		env: vec![],
+		devices: vec![attacker.clone()],
+		..spec.clone()
+	};
+	let hostile = setup_project(&alice, &hostile_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
 
 	// A dApp subscribes to finalized proofs before any data flows.
 	let runtime = tokio::runtime::Runtime::new().expect("tokio");
@@ -135,6 +164,14 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let replayed: Value = serde_json::from_str(&reading(&rpc_device, project, 5).1).unwrap();
 	let replay = charlie.call("w3b_submitEvent", json!([project, replayed]));
 	assert!(replay.expect_err("replay").to_string().contains("stale_seq"));
+
+	// The hostile project's device asks for every attack, twice.
+	for (seq, attack) in ATTACKS.iter().chain(ATTACKS.iter()).enumerate() {
+		let (_, json) =
+			signed_message_with_hash(&attacker, hostile, seq as u64 + 1, attack.as_bytes());
+		let message: Value = serde_json::from_str(&json).expect("JSON");
+		charlie.call("w3b_submitEvent", json!([hostile, message])).unwrap_or_else(|e| fail(&e));
+	}
 
 	std::thread::sleep(Duration::from_secs(15));
 	let counters = publisher.stop();
@@ -235,6 +272,8 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		while (heard.len() as u64) < batches {
 			let next = tokio::time::timeout(Duration::from_secs(30), subscription.1.next()).await;
 			match next {
+				// The hostile project's proofs come too.
+				Ok(Some(Ok(proof))) if proof["project"] != project => {}
 				Ok(Some(Ok(proof))) => heard.push(proof),
 				other => panic!("subscription ended after {} proofs: {other:?}", heard.len()),
 			}
@@ -257,6 +296,35 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	for notice in &heard {
 		assert_eq!(notice["previousStateRoot"], agreed, "{notice}");
 		agreed = notice["stateRoot"].clone();
+	}
+
+	// Every hostile message is in a proof all four finalized (the events failed, or were
+	// refused, identically everywhere), and every node is up with bounded memory.
+	let mut hostile_monitor = Monitor::new(bob.clone(), hostile);
+	let quiet = Default::default();
+	while hostile_monitor.progress.messages_final < 2 * ATTACKS.len() as u64 {
+		if Instant::now() > deadline {
+			fail(&format!("hostile: {}", hostile_monitor.line(Duration::ZERO, &quiet)));
+		}
+		std::thread::sleep(Duration::from_millis(500));
+		hostile_monitor.poll(&quiet).unwrap_or_else(|e| fail(&e));
+	}
+	for seq in 0..hostile_monitor.progress.finalized {
+		// The fourth vote may come after the quorum's (a late vote still counts).
+		let proof = loop {
+			let proof = alice.call("w3b_getProof", json!([hostile, seq])).unwrap();
+			if proof["agreed"] == 4 || Instant::now() > deadline {
+				break proof;
+			}
+			std::thread::sleep(Duration::from_millis(500));
+		};
+		assert_eq!(proof["status"], "Finalized", "hostile batch {seq}: {proof}");
+		assert_eq!(proof["agreed"], 4, "hostile batch {seq}: {proof}");
+	}
+	for node in &net.nodes {
+		let rss = node.peak_rss().unwrap_or_else(|e| fail(&e));
+		println!("[worker_network] {}: peak RSS {} MiB", node.identity, rss >> 20);
+		assert!(rss < MAX_NODE_RSS, "{}: peak RSS {} MiB", node.identity, rss >> 20);
 	}
 
 	// The metrics saw the traffic and the refusals.

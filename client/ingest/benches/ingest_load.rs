@@ -173,12 +173,17 @@ fn main() {
 	let dir = tempfile::tempdir_in(&base).unwrap();
 	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
 	let unlimited = Rate { per_second: 1e9, burst: 1e9 };
-	let limits = Limits { device_rate: unlimited, project_rate: unlimited, ..Limits::default() };
+	let limits = Limits {
+		device_rate: unlimited,
+		project_rate: unlimited,
+		sender_rate: unlimited,
+		..Limits::default()
+	};
 	let ingestor = Arc::new(Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits));
 	let node = runtime.block_on(async {
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 		let port = listener.local_addr().unwrap().port();
-		tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor));
+		tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, Default::default()));
 		publish_all(port, &messages, seconds).await
 	});
 	let stored = store.pending(1).unwrap().len();

@@ -58,7 +58,13 @@ pub enum IngestError {
 	/// This exact message is already stored (a retry whose acknowledgement was lost).
 	#[error("duplicate of stored message {0}")]
 	Duplicate(String),
-	/// The device or project sends faster than allowed.
+	/// A request holds more messages than one request may.
+	#[error("more than {max} messages in one request")]
+	TooManyMessages {
+		/// The limit.
+		max: usize,
+	},
+	/// The device, project or sender sends faster than allowed.
 	#[error("rate limit of the {0} exceeded")]
 	RateLimited(&'static str),
 	/// The node could not store the message; nothing was acknowledged.
@@ -78,6 +84,7 @@ impl IngestError {
 			IngestError::RevokedDevice => "revoked_device",
 			IngestError::BadSignature => "bad_signature",
 			IngestError::PayloadTooLarge { .. } => "payload_too_large",
+			IngestError::TooManyMessages { .. } => "too_many_messages",
 			IngestError::ClockSkew { .. } => "clock_skew",
 			IngestError::StaleSeq { .. } => "stale_seq",
 			IngestError::Duplicate(_) => "duplicate",

@@ -12,11 +12,11 @@
 //!
 //! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
 	body::Bytes,
-	extract::{rejection::BytesRejection, DefaultBodyLimit, Path, State},
+	extract::{rejection::BytesRejection, ConnectInfo, DefaultBodyLimit, Path, State},
 	http::{header::CONTENT_TYPE, HeaderMap, StatusCode},
 	response::{IntoResponse, Response},
 	routing::{get, post},
@@ -38,7 +38,9 @@ fn status(error: &IngestError) -> StatusCode {
 		IngestError::ProjectNotActive(_)
 		| IngestError::StaleSeq { .. }
 		| IngestError::Duplicate(_) => StatusCode::CONFLICT,
-		IngestError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+		IngestError::PayloadTooLarge { .. } | IngestError::TooManyMessages { .. } => {
+			StatusCode::PAYLOAD_TOO_LARGE
+		}
 		IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
 		IngestError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
 	}
@@ -55,8 +57,20 @@ fn early_refusal(ingestor: &Ingestor, error: IngestError) -> Response {
 	refusal(error)
 }
 
-/// The router, with request bodies limited to `max_body` bytes.
-pub fn router(ingestor: Arc<Ingestor>, max_body: usize) -> Router {
+/// Serves the endpoint on `listener`, with request bodies limited to `max_body` bytes,
+/// until the task is dropped.
+pub async fn serve(
+	listener: tokio::net::TcpListener,
+	ingestor: Arc<Ingestor>,
+	max_body: usize,
+) -> std::io::Result<()> {
+	let app = router(ingestor, max_body);
+	axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+}
+
+/// The router, with request bodies limited to `max_body` bytes (served with the peer's
+/// address, see [`serve`]).
+fn router(ingestor: Arc<Ingestor>, max_body: usize) -> Router {
 	Router::new()
 		.route("/v1/projects/{project}/events", post(post_events))
 		// W3bstream's event endpoint: the same signed messages, for existing clients.
@@ -79,6 +93,7 @@ async fn ready(State(ingestor): State<Arc<Ingestor>>) -> Response {
 
 async fn post_events(
 	State(ingestor): State<Arc<Ingestor>>,
+	ConnectInfo(peer): ConnectInfo<SocketAddr>,
 	Path(project): Path<String>,
 	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,
@@ -124,9 +139,12 @@ async fn post_events(
 			}
 		}
 	}
-	let ingested = tokio::task::spawn_blocking(move || ingestor.ingest(project, decoded, now_ms()))
-		.await
-		.unwrap_or_default();
+	let sender = peer.ip();
+	let ingested = tokio::task::spawn_blocking(move || {
+		ingestor.ingest_from(sender, project, decoded, now_ms())
+	})
+	.await
+	.unwrap_or_default();
 	let mut ingested = ingested.into_iter();
 	let results: Vec<Result<sp_core::H256, IngestError>> = results
 		.into_iter()

@@ -19,6 +19,7 @@ pub mod rate;
 pub mod wire;
 
 use std::{
+	net::IpAddr,
 	sync::Arc,
 	time::{SystemTime, UNIX_EPOCH},
 };
@@ -44,11 +45,15 @@ pub struct Limits {
 	pub device_rate: Rate,
 	/// Per project.
 	pub project_rate: Rate,
+	/// Per sender address, counted before any check: what one address can make the node
+	/// verify and look up, valid or not.
+	pub sender_rate: Rate,
 }
 
 impl Default for Limits {
 	/// 64 KiB payloads, 4 minutes of skew, 100 messages/s per device (bursts of 200),
-	/// 10,000 per project (bursts of 20,000).
+	/// 10,000 per project (bursts of 20,000), 10,000 per sender address (bursts of
+	/// 20,000: a gateway publishing for a whole project).
 	fn default() -> Self {
 		Limits {
 			max_payload: w3b_primitives::validity::MAX_PAYLOAD,
@@ -58,6 +63,7 @@ impl Default for Limits {
 			max_skew_ms: w3b_primitives::validity::MAX_AHEAD_MS - 60_000,
 			device_rate: Rate { per_second: 100.0, burst: 200.0 },
 			project_rate: Rate { per_second: 10_000.0, burst: 20_000.0 },
+			sender_rate: Rate { per_second: 10_000.0, burst: 20_000.0 },
 		}
 	}
 }
@@ -77,6 +83,7 @@ pub struct Ingestor {
 	limits: Limits,
 	devices: Buckets<(ProjectId, H256)>,
 	projects: Buckets<ProjectId>,
+	senders: Buckets<IpAddr>,
 	observer: Option<Arc<dyn IngestObserver>>,
 }
 
@@ -99,6 +106,7 @@ impl Ingestor {
 		Ingestor {
 			devices: Buckets::new(limits.device_rate),
 			projects: Buckets::new(limits.project_rate),
+			senders: Buckets::new(limits.sender_rate),
 			store,
 			chain,
 			limits,
@@ -135,9 +143,30 @@ impl Ingestor {
 		&self.store
 	}
 
+	/// [`Ingestor::ingest`] for messages from the network, charged to `sender` before
+	/// anything is checked: past its rate, every message is refused for now
+	/// ([`IngestError::RateLimited`], transient) without a signature verified or a device
+	/// looked up.
+	pub fn ingest_from(
+		&self,
+		sender: IpAddr,
+		endpoint_project: ProjectId,
+		messages: Vec<(Message, Vec<u8>)>,
+		now_ms: u64,
+	) -> Vec<Result<H256, IngestError>> {
+		if !self.senders.take_many(sender, messages.len(), now_ms) {
+			let results: Vec<_> =
+				messages.iter().map(|_| Err(IngestError::RateLimited("sender"))).collect();
+			self.observe(&results);
+			return results;
+		}
+		self.ingest(endpoint_project, messages, now_ms)
+	}
+
 	/// Checks and stores `messages` (message, signature bytes) sent to the endpoint of
 	/// `endpoint_project` at `now_ms`. Answers per message, in order: the message hash
-	/// once durably stored, or why it was refused.
+	/// once durably stored, or why it was refused. Charges no sender: for trusted
+	/// sources (the node's own broker, its RPC); see [`Ingestor::ingest_from`].
 	pub fn ingest(
 		&self,
 		endpoint_project: ProjectId,

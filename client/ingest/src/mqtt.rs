@@ -13,7 +13,12 @@
 //! and a message stored before is then acknowledged as a duplicate. Publishes that
 //! arrive together are checked and stored together (one fsync).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+	collections::HashMap,
+	net::{IpAddr, SocketAddr},
+	sync::{Arc, Mutex},
+	time::Duration,
+};
 
 use bytes::BytesMut;
 use rumqttc::mqttbytes::{
@@ -35,13 +40,87 @@ type ProjectBatch = (u64, Vec<usize>, Vec<(w3b_primitives::Message, Vec<u8>)>);
 /// Largest MQTT packet accepted.
 pub const MAX_PACKET: usize = 256 << 10;
 
-/// Accepts MQTT connections on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, ingestor: Arc<Ingestor>) {
+/// Longest a connection may stay silent: its keep-alive and a half (MQTT 3.1.1, 3.1.2.10),
+/// at most this.
+const MAX_IDLE: Duration = Duration::from_secs(600);
+
+/// What MQTT connections may hold of the node.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+	/// Connections open at once.
+	pub max_connections: usize,
+	/// Connections open at once from one address.
+	pub max_per_address: usize,
+	/// Time a new connection has to send its CONNECT.
+	pub connect_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+	/// 10,000 connections, 256 per address, 10 s to CONNECT.
+	fn default() -> Self {
+		ConnectionLimits {
+			max_connections: 10_000,
+			max_per_address: 256,
+			connect_timeout: Duration::from_secs(10),
+		}
+	}
+}
+
+/// Connections open, in all and per address.
+#[derive(Default)]
+struct Open {
+	total: usize,
+	by_address: HashMap<IpAddr, usize>,
+}
+
+/// A connection counted in [`Open`] until it is dropped.
+struct Admitted {
+	open: Arc<Mutex<Open>>,
+	address: IpAddr,
+}
+
+impl Admitted {
+	fn new(open: &Arc<Mutex<Open>>, address: IpAddr, limits: &ConnectionLimits) -> Option<Self> {
+		let mut counts = open.lock().expect("connection counts");
+		let from_address = counts.by_address.get(&address).copied().unwrap_or(0);
+		if counts.total >= limits.max_connections || from_address >= limits.max_per_address {
+			return None;
+		}
+		counts.total += 1;
+		counts.by_address.insert(address, from_address + 1);
+		Some(Admitted { open: open.clone(), address })
+	}
+}
+
+impl Drop for Admitted {
+	fn drop(&mut self) {
+		let mut counts = self.open.lock().expect("connection counts");
+		counts.total -= 1;
+		if let Some(n) = counts.by_address.get_mut(&self.address) {
+			*n -= 1;
+			if *n == 0 {
+				counts.by_address.remove(&self.address);
+			}
+		}
+	}
+}
+
+/// Accepts MQTT connections on `listener` until the task is dropped, within `limits`
+/// (connections over them are closed at once).
+pub async fn serve(listener: TcpListener, ingestor: Arc<Ingestor>, limits: ConnectionLimits) {
+	let open = Arc::new(Mutex::new(Open::default()));
 	loop {
 		let Ok((stream, peer)) = listener.accept().await else { continue };
+		let Some(admitted) = Admitted::new(&open, peer.ip(), &limits) else {
+			tracing::debug!(target: "w3b::ingest", %peer, "MQTT connection refused: too many open");
+			ingestor.observe_refusal("too_many_connections");
+			continue;
+		};
 		let ingestor = ingestor.clone();
+		let connect_timeout = limits.connect_timeout;
 		tokio::spawn(async move {
-			if let Err(e) = Connection::new(stream, ingestor).run().await {
+			let _admitted = admitted;
+			if let Err(e) = Connection::new(stream, peer, ingestor).run(connect_timeout).await {
 				tracing::debug!(target: "w3b::ingest", %peer, error = %e, "MQTT connection closed");
 			}
 		});
@@ -76,6 +155,7 @@ pub(crate) fn decode(topic: &str, payload: &[u8]) -> Result<Decoded, IngestError
 
 struct Connection {
 	stream: TcpStream,
+	peer: SocketAddr,
 	ingestor: Arc<Ingestor>,
 	client_id: String,
 	errors_subscribed: bool,
@@ -83,9 +163,10 @@ struct Connection {
 }
 
 impl Connection {
-	fn new(stream: TcpStream, ingestor: Arc<Ingestor>) -> Self {
+	fn new(stream: TcpStream, peer: SocketAddr, ingestor: Arc<Ingestor>) -> Self {
 		Connection {
 			stream,
+			peer,
 			ingestor,
 			client_id: String::new(),
 			errors_subscribed: false,
@@ -93,9 +174,13 @@ impl Connection {
 		}
 	}
 
-	async fn run(mut self) -> std::io::Result<()> {
-		let mut buffer = BytesMut::with_capacity(64 << 10);
+	/// Serves the connection; it has `connect_timeout` to send its CONNECT, then its
+	/// keep-alive and a half between packets.
+	async fn run(mut self, connect_timeout: Duration) -> std::io::Result<()> {
+		// Grows with what the client sends: nothing is set aside before it sends.
+		let mut buffer = BytesMut::new();
 		let mut connected = false;
+		let mut idle = connect_timeout;
 		loop {
 			// Every complete packet in the buffer, publishes gathered into one batch.
 			let mut publishes = Vec::new();
@@ -104,6 +189,10 @@ impl Connection {
 					Ok(Packet::Connect(connect)) => {
 						self.client_id = connect.client_id;
 						connected = true;
+						idle = match connect.keep_alive {
+							0 => MAX_IDLE,
+							seconds => (Duration::from_secs(seconds.into()) * 3 / 2).min(MAX_IDLE),
+						};
 						// The server side of a device's session holds nothing but its error
 						// subscription: a persistent session is resumed, so that the client
 						// sends what was not acknowledged again (a client told its session
@@ -150,10 +239,10 @@ impl Connection {
 				tracing::debug!(target: "w3b::ingest", client = %self.client_id, "closing: messages to send again");
 				return Ok(());
 			}
-			let read =
-				tokio::time::timeout(Duration::from_secs(600), self.stream.read_buf(&mut buffer))
-					.await
-					.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+			buffer.reserve(4 << 10);
+			let read = tokio::time::timeout(idle, self.stream.read_buf(&mut buffer))
+				.await
+				.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
 			if read == 0 {
 				return Ok(());
 			}
@@ -201,13 +290,14 @@ impl Connection {
 			}
 		}
 		let ingestor = self.ingestor.clone();
+		let sender = self.peer.ip();
 		let sent: Vec<usize> = batches.iter().flat_map(|(_, slots, _)| slots.clone()).collect();
 		let results = tokio::task::spawn_blocking(move || {
 			let now = now_ms();
 			batches
 				.into_iter()
 				.flat_map(|(project, slots, messages)| {
-					slots.into_iter().zip(ingestor.ingest(project, messages, now))
+					slots.into_iter().zip(ingestor.ingest_from(sender, project, messages, now))
 				})
 				.collect::<Vec<_>>()
 		})

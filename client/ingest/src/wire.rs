@@ -205,31 +205,99 @@ pub fn signature_for(key: &DeviceKey, bytes: &[u8]) -> Result<DeviceSignature, I
 /// A message and its signature bytes, or why it could not be decoded.
 pub type Parts = Result<(Message, Vec<u8>), IngestError>;
 
+/// Most messages one request may carry. Counted before anything is decoded: a 4 MiB body
+/// of empty messages would otherwise decode into millions.
+pub const MAX_MESSAGES_PER_REQUEST: usize = 1_000;
+
+/// Refuses a protobuf `Batch` of more than [`MAX_MESSAGES_PER_REQUEST`] messages by
+/// walking its top-level fields, without decoding them.
+fn count_proto_messages(mut body: &[u8]) -> Result<(), IngestError> {
+	use prost::encoding::{decode_key, skip_field, DecodeContext};
+	let malformed =
+		|e: prost::DecodeError| IngestError::Malformed(format!("not a protobuf Batch: {e}"));
+	let mut count = 0;
+	while !body.is_empty() {
+		let (tag, wire_type) = decode_key(&mut body).map_err(malformed)?;
+		if tag == 1 {
+			count += 1;
+			if count > MAX_MESSAGES_PER_REQUEST {
+				return Err(IngestError::TooManyMessages { max: MAX_MESSAGES_PER_REQUEST });
+			}
+		}
+		skip_field(wire_type, tag, &mut body, DecodeContext::default()).map_err(malformed)?;
+	}
+	Ok(())
+}
+
+/// A JSON array of at most [`MAX_MESSAGES_PER_REQUEST`] values, refused at the first one
+/// past it (before the rest is parsed).
+struct BoundedArray;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BoundedArray {
+	type Value = Vec<serde_json::Value>;
+
+	fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+		d.deserialize_seq(self)
+	}
+}
+
+impl<'de> serde::de::Visitor<'de> for BoundedArray {
+	type Value = Vec<serde_json::Value>;
+
+	fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+		write!(f, "an array of at most {MAX_MESSAGES_PER_REQUEST} messages")
+	}
+
+	fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+		let mut items = Vec::new();
+		while let Some(item) = seq.next_element()? {
+			if items.len() == MAX_MESSAGES_PER_REQUEST {
+				return Err(serde::de::Error::custom(TOO_MANY));
+			}
+			items.push(item);
+		}
+		Ok(items)
+	}
+}
+
+/// The error [`BoundedArray`] stops with.
+const TOO_MANY: &str = "too many messages";
+
 /// Parses a request body: JSON (one message object or an array of them) or, when
 /// `protobuf`, a [`ProtoBatch`]. Answers the messages and whether the body was a batch.
 pub fn parse_body(body: &[u8], protobuf: bool) -> Result<(Vec<Parts>, bool), IngestError> {
 	if protobuf {
+		count_proto_messages(body)?;
 		let batch = <ProtoBatch as prost::Message>::decode(body)
 			.map_err(|e| IngestError::Malformed(format!("not a protobuf Batch: {e}")))?;
 		let is_batch = batch.messages.len() != 1;
 		return Ok((batch.messages.into_iter().map(ProtoMessage::into_parts).collect(), is_batch));
 	}
-	let value: serde_json::Value =
-		serde_json::from_slice(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+	let malformed = |e: serde_json::Error| IngestError::Malformed(e.to_string());
+	if body.trim_ascii_start().first() == Some(&b'[') {
+		let mut json = serde_json::Deserializer::from_slice(body);
+		let items = serde::de::DeserializeSeed::deserialize(BoundedArray, &mut json)
+			.and_then(|items| json.end().map(|()| items))
+			.map_err(|e| match e.to_string().starts_with(TOO_MANY) {
+				true => IngestError::TooManyMessages { max: MAX_MESSAGES_PER_REQUEST },
+				false => malformed(e),
+			})?;
+		return Ok((items.into_iter().map(parse_wire).collect(), true));
+	}
+	let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
 	if value.get("events").is_some() {
 		return Err(IngestError::Malformed(
 			"W3bstream publisher-token events are not accepted: sign each message with the device's registered key".into(),
 		));
 	}
-	let parse = |item| {
-		serde_json::from_value::<WireMessage>(item)
-			.map_err(|e| IngestError::Malformed(e.to_string()))
-			.and_then(WireMessage::into_parts)
-	};
-	Ok(match value {
-		serde_json::Value::Array(items) => (items.into_iter().map(parse).collect(), true),
-		single => (vec![parse(single)], false),
-	})
+	Ok((vec![parse_wire(value)], false))
+}
+
+/// A JSON message in its [`WireMessage`] form.
+fn parse_wire(item: serde_json::Value) -> Parts {
+	serde_json::from_value::<WireMessage>(item)
+		.map_err(|e| IngestError::Malformed(e.to_string()))
+		.and_then(WireMessage::into_parts)
 }
 
 /// Decodes one message sent alone (an MQTT payload): JSON when it starts with `{`,

@@ -41,8 +41,8 @@ fn start_observed(
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
 	let addr = listener.local_addr().unwrap();
-	let app = w3b_ingest::http::router(ingestor, max_body);
-	runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+	runtime
+		.spawn(async move { w3b_ingest::http::serve(listener, ingestor, max_body).await.unwrap() });
 	Server { addr, store, _dir: dir, _runtime: runtime }
 }
 
@@ -178,6 +178,66 @@ fn rate_limits_refuse_with_429() {
 	// Other devices have their own budget.
 	assert_eq!(post(&server, "1", &devices[1].message(1, 1, b"x").to_string()).0, 202);
 	assert_eq!(server.store.pending(1).unwrap().len(), 4);
+}
+
+#[test]
+fn a_sender_pays_for_its_messages_before_any_is_checked() {
+	let (chain, devices) = fixture();
+	let limits =
+		Limits { sender_rate: Rate { per_second: 0.001, burst: 5.0 }, ..Limits::default() };
+	let server = start(chain, limits, 1 << 20);
+	// Five badly signed messages use up the address's budget...
+	let mut forged: Vec<Value> = (1..=5).map(|seq| devices[0].message(1, seq, b"x")).collect();
+	for message in &mut forged {
+		message["payload"] = json!("0x79");
+	}
+	let (status, body) = post(&server, "1", &Value::Array(forged).to_string());
+	assert_eq!(status, 200);
+	assert!(body["results"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.all(|r| r["error"]["code"] == "bad_signature"));
+	// ...so the next request is refused for now, before its signature is looked at.
+	let (status, body) = post(&server, "1", &devices[1].message(1, 1, b"ok").to_string());
+	assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+	assert!(body["message"].as_str().unwrap().contains("sender"), "{body}");
+	assert!(server.store.pending(1).unwrap().is_empty());
+}
+
+#[test]
+fn more_messages_than_a_request_may_hold_are_refused_before_decoding() {
+	use prost::Message as _;
+	use w3b_ingest::wire::{ProtoBatch, ProtoMessage, MAX_MESSAGES_PER_REQUEST};
+	let (chain, devices) = fixture();
+	let server = start(chain, Limits::default(), 4 << 20);
+	// 4 MiB of empty JSON objects: a million messages.
+	let junk = format!("[{}{{}}]", "{},".repeat((4 << 20) / 3 - 1));
+	let (status, body) = post(&server, "1", &junk);
+	assert_eq!((status, body["code"].as_str()), (413, Some("too_many_messages")), "{body}");
+	// One over the limit, valid or not, is refused whole; at the limit, each is answered.
+	let over: Vec<Value> = (1..=MAX_MESSAGES_PER_REQUEST as u64 + 1)
+		.map(|seq| devices[0].message(1, seq, b"x"))
+		.collect();
+	let (status, body) = post(&server, "1", &Value::Array(over.clone()).to_string());
+	assert_eq!((status, body["code"].as_str()), (413, Some("too_many_messages")));
+	let (status, body) =
+		post(&server, "1", &Value::Array(over[..MAX_MESSAGES_PER_REQUEST].to_vec()).to_string());
+	assert_eq!(status, 200);
+	assert_eq!(body["results"].as_array().unwrap().len(), MAX_MESSAGES_PER_REQUEST);
+	// The same in protobuf: a million empty messages in 2 MiB.
+	let url = format!("http://{}/v1/projects/1/events", server.addr);
+	let empty = ProtoBatch { messages: vec![ProtoMessage::default(); 1 << 20] };
+	let response = match ureq::post(&url)
+		.set("Content-Type", "application/x-protobuf")
+		.send_bytes(&empty.encode_to_vec())
+	{
+		Err(ureq::Error::Status(status, r)) => (status, r.into_json::<Value>().unwrap()),
+		other => panic!("{other:?}"),
+	};
+	assert_eq!((response.0, response.1["code"].as_str()), (413, Some("too_many_messages")));
+	// Of the thousand answered, the device's burst (200) was stored.
+	assert_eq!(server.store.pending(1).unwrap().len(), 200);
 }
 
 #[test]

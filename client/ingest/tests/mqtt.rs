@@ -10,19 +10,20 @@ use std::{sync::Arc, time::Duration};
 use common::{fixture, Tally};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
-use w3b_ingest::{ChainView, Ingestor, Limits};
+use w3b_ingest::{mqtt::ConnectionLimits, ChainView, Ingestor, Limits};
 use w3b_storage::{EmbeddedStore, MessageStore};
 
 /// Runs the MQTT endpoint on loopback; returns its port, the store and what the
 /// ingestor reported.
 async fn start(dir: &std::path::Path) -> (u16, Arc<EmbeddedStore>, Arc<Tally>) {
-	start_with(dir, Limits::default()).await
+	start_with(dir, Limits::default(), ConnectionLimits::default()).await
 }
 
 /// [`start`] with these limits.
 async fn start_with(
 	dir: &std::path::Path,
 	limits: Limits,
+	connections: ConnectionLimits,
 ) -> (u16, Arc<EmbeddedStore>, Arc<Tally>) {
 	let (chain, _) = fixture();
 	let store = Arc::new(EmbeddedStore::open(dir).unwrap());
@@ -33,7 +34,7 @@ async fn start_with(
 	);
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let port = listener.local_addr().unwrap().port();
-	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor));
+	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, connections));
 	(port, store, tally)
 }
 
@@ -135,7 +136,7 @@ async fn a_message_refused_for_now_is_not_acknowledged_and_comes_again() {
 		device_rate: w3b_ingest::rate::Rate { per_second: 1.0, burst: 2.0 },
 		..Limits::default()
 	};
-	let (port, store, tally) = start_with(dir.path(), limits).await;
+	let (port, store, tally) = start_with(dir.path(), limits, ConnectionLimits::default()).await;
 	let (_, devices) = fixture();
 	let mut options = MqttOptions::new("device-0", "127.0.0.1", port);
 	options.set_keep_alive(Duration::from_secs(30)).set_clean_session(false);
@@ -166,4 +167,52 @@ async fn a_message_refused_for_now_is_not_acknowledged_and_comes_again() {
 	assert!(tally.refused_sorted().iter().any(|code| *code == "rate_limited"));
 	let stored = store.pending(1).unwrap();
 	assert_eq!(stored.len(), 3, "every acknowledged message is stored, each once");
+}
+
+/// Whether the server closed `stream` within `within` (a read sees the end).
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+	use tokio::io::AsyncReadExt;
+	let mut byte = [0u8; 64];
+	loop {
+		match tokio::time::timeout(within, stream.read(&mut byte)).await {
+			Ok(Ok(0)) | Ok(Err(_)) => return true,
+			Ok(Ok(_)) => continue,
+			Err(_) => return false,
+		}
+	}
+}
+
+/// Connections cost the node only within bounds: past the per-address cap a connection
+/// is closed at once, one that never sends CONNECT is closed after the CONNECT timeout,
+/// and a connected client silent past its keep-alive and a half is closed too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_and_silent_ones_closed() {
+	use tokio::{io::AsyncWriteExt, net::TcpStream};
+	let dir = tempfile::tempdir().unwrap();
+	let connections = ConnectionLimits {
+		max_connections: 100,
+		max_per_address: 2,
+		connect_timeout: Duration::from_millis(500),
+	};
+	let (port, _, tally) = start_with(dir.path(), Limits::default(), connections).await;
+	let connect = || TcpStream::connect(("127.0.0.1", port));
+	let mut first = connect().await.unwrap();
+	let mut second = connect().await.unwrap();
+	let mut third = connect().await.unwrap();
+	assert!(closed_within(&mut third, Duration::from_secs(2)).await, "over the cap: closed");
+	assert!(tally.refused_sorted().contains(&"too_many_connections"));
+	// The first two sent nothing: closed after the CONNECT timeout, not before.
+	assert!(!closed_within(&mut first, Duration::from_millis(200)).await);
+	assert!(closed_within(&mut first, Duration::from_secs(2)).await);
+	assert!(closed_within(&mut second, Duration::from_secs(2)).await);
+	// Their places are free again. A client with a keep-alive of 1 s is served, then
+	// closed once silent for 1.5 s.
+	let mut client = connect().await.unwrap();
+	let mut packet = bytes::BytesMut::new();
+	let mut hello = rumqttc::mqttbytes::v4::Connect::new("quiet");
+	hello.keep_alive = 1;
+	hello.write(&mut packet).unwrap();
+	client.write_all(&packet).await.unwrap();
+	assert!(!closed_within(&mut client, Duration::from_millis(1200)).await, "within 1.5 s");
+	assert!(closed_within(&mut client, Duration::from_secs(2)).await, "silent past 1.5 s");
 }

@@ -2,6 +2,26 @@
 
 use w3b_applet_sdk as sdk;
 
+/// Runs the handler its payload names (a network routes every event here).
+#[no_mangle]
+pub extern "C" fn start(rid: i32) -> i32 {
+	let Ok(name) = sdk::get_data(rid) else { return -1 };
+	let handler: extern "C" fn(i32) -> i32 = match &name[..] {
+		b"spin" => spin,
+		b"grow" => grow,
+		b"recurse" => recurse,
+		b"gather" => gather,
+		b"huge_random" => huge_random,
+		b"fill_random" => fill_random,
+		b"flood_metrics" => flood_metrics,
+		b"hoard_data" => hoard_data,
+		b"flood_state" => flood_state,
+		b"flood_log" => flood_log,
+		_ => return 1,
+	};
+	handler(rid)
+}
+
 /// Loops for ever.
 #[no_mangle]
 pub extern "C" fn spin(_rid: i32) -> i32 {
