@@ -17,5 +17,5 @@ pub mod vfs;
 pub use body::{check_body, load_body, BatchBody, BodyError, LoadError};
 pub use cid::{Cid, CidError};
 pub use postgres::PgStore;
-pub use store::{EmbeddedStore, MessageStore, Rejection, StoreError, StoredMessage};
+pub use store::{EmbeddedStore, MessageStore, Rejection, StoreError, StoreOptions, StoredMessage};
 pub use vfs::{FsVfs, Vfs};

@@ -11,8 +11,10 @@
 //! Indexes: message hash -> log position; per project the messages not yet in a batch,
 //! in arrival order; the batches (project, seq) -> message hashes; per device the
 //! highest `seq` stored (so a replayed or old `seq` is refused atomically with the
-//! append). Pruning drops sealed batches (never unsealed messages) and
-//! [`EmbeddedStore::compact`] rewrites the log without them.
+//! append). Pruning drops sealed batches (never unsealed messages); once enough of the
+//! log is dead ([`StoreOptions`]) the writer rewrites it without them
+//! ([`EmbeddedStore::compact`]), keeping each device's highest `seq` in the new log so
+//! that replay protection outlives the messages.
 
 use std::{
 	collections::{BTreeMap, HashMap, HashSet},
@@ -33,6 +35,24 @@ use w3b_primitives::{DeviceId, DeviceSignature, Message, ProjectId};
 
 /// Most records written per fsync.
 const MAX_GROUP: usize = 4096;
+
+/// Devices per [`Record::LastSeqs`] record a compaction writes.
+const LAST_SEQS_PER_RECORD: usize = 10_000;
+
+/// How the embedded store manages its log.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+	/// Compact once this many bytes of the log are dead (pruned) and they are at least
+	/// as many as the live ones.
+	pub compact_min_dead_bytes: u64,
+}
+
+impl Default for StoreOptions {
+	/// Compact past 64 MiB of dead records.
+	fn default() -> Self {
+		StoreOptions { compact_min_dead_bytes: 64 << 20 }
+	}
+}
 
 /// A message as the node received it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -56,8 +76,17 @@ impl StoredMessage {
 #[derive(Clone, Debug, Encode, Decode)]
 enum Record {
 	Message(StoredMessage),
-	Sealed { project: ProjectId, seq: u64, messages: Vec<H256> },
-	Pruned { project: ProjectId, through_seq: u64 },
+	Sealed {
+		project: ProjectId,
+		seq: u64,
+		messages: Vec<H256>,
+	},
+	Pruned {
+		project: ProjectId,
+		through_seq: u64,
+	},
+	/// Devices' highest `seq`s, written by a compaction (their messages may be gone).
+	LastSeqs(Vec<(ProjectId, DeviceId, u64)>),
 }
 
 /// Why a message was not stored.
@@ -85,6 +114,10 @@ pub enum StoreError {
 	/// The writer thread is gone (the store is shutting down or failed before).
 	#[error("message store writer stopped")]
 	Stopped,
+	/// A write failed and the log could not be cut back to its last good record: the
+	/// store takes nothing more until the node restarts (and replays the log).
+	#[error("message store failed ({0}); it takes nothing until the node restarts")]
+	Failed(String),
 	/// The database backend failed.
 	#[error("message store database: {0}")]
 	Database(String),
@@ -130,12 +163,18 @@ struct Index {
 	batches: HashMap<(ProjectId, u64), Vec<H256>>,
 	last_seq: HashMap<(ProjectId, DeviceId), u64>,
 	pruned_through: HashMap<ProjectId, u64>,
+	/// Size of each batch's `Sealed` record, framed.
+	sealed_bytes: HashMap<(ProjectId, u64), u64>,
+	/// Bytes of the log a compaction would keep (about: one `Pruned` per project).
+	live: u64,
 	/// End of the log.
 	len: u64,
 }
 
 impl Index {
 	fn apply(&mut self, record: &Record, at: u64, size: u32) {
+		let framed = u64::from(size) + 8;
+		self.live += framed;
 		match record {
 			Record::Message(stored) => {
 				let m = &stored.message;
@@ -151,6 +190,13 @@ impl Index {
 					pending.retain(|h| !sealed.contains(h));
 				}
 				self.batches.insert((*project, *seq), messages.clone());
+				self.sealed_bytes.insert((*project, *seq), framed);
+			}
+			Record::LastSeqs(devices) => {
+				for (project, device, seq) in devices {
+					let last = self.last_seq.entry((*project, *device)).or_insert(*seq);
+					*last = (*last).max(*seq);
+				}
 			}
 			Record::Pruned { project, through_seq } => {
 				let seqs: Vec<u64> = self
@@ -160,8 +206,11 @@ impl Index {
 					.map(|(_, s)| *s)
 					.collect();
 				for seq in seqs {
+					self.live -= self.sealed_bytes.remove(&(*project, seq)).unwrap_or(0);
 					for hash in self.batches.remove(&(*project, seq)).unwrap_or_default() {
-						self.by_hash.remove(&hash);
+						if let Some((_, size)) = self.by_hash.remove(&hash) {
+							self.live -= u64::from(size) + 8;
+						}
 					}
 				}
 				let through = self.pruned_through.entry(*project).or_insert(*through_seq);
@@ -186,6 +235,12 @@ impl Index {
 			}
 		}
 		Ok(())
+	}
+
+	/// Whether enough of the log is dead to rewrite it.
+	fn wants_compaction(&self, options: &StoreOptions) -> bool {
+		let dead = self.len.saturating_sub(self.live);
+		dead >= options.compact_min_dead_bytes && dead >= self.live
 	}
 }
 
@@ -239,34 +294,36 @@ enum Request {
 
 /// The embedded message store.
 pub struct EmbeddedStore {
-	path: PathBuf,
 	index: Arc<RwLock<Index>>,
-	reader: RwLock<File>,
+	/// Read at the offsets of `index`: swapped with it (under its write lock) when the
+	/// log is compacted, and read under its read lock.
+	reader: Arc<RwLock<File>>,
 	requests: Option<Sender<Request>>,
 	writer: Option<thread::JoinHandle<()>>,
 }
 
 impl EmbeddedStore {
-	/// Opens (creating it if needed) the store in `dir`, replaying its log.
+	/// Opens (creating it if needed) the store in `dir`, replaying its log, with the
+	/// default [`StoreOptions`].
 	pub fn open(dir: &Path) -> Result<Self, StoreError> {
+		Self::open_with(dir, StoreOptions::default())
+	}
+
+	/// Opens (creating it if needed) the store in `dir`, replaying its log.
+	pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
 		fs::create_dir_all(dir)?;
 		let path = dir.join("messages.log");
 		let index = Arc::new(RwLock::new(replay(&path)?));
 		let file = OpenOptions::new().append(true).open(&path)?;
+		let reader = Arc::new(RwLock::new(File::open(&path)?));
 		let (requests, receiver) = mpsc::channel();
 		let writer = {
-			let (index, path) = (index.clone(), path.clone());
+			let log = Log { path: path.clone(), index: index.clone(), reader: reader.clone() };
 			thread::Builder::new()
 				.name("w3b-store-writer".into())
-				.spawn(move || write_loop(path, file, index, receiver))?
+				.spawn(move || write_loop(log, file, receiver, options))?
 		};
-		Ok(EmbeddedStore {
-			reader: RwLock::new(File::open(&path)?),
-			path,
-			index,
-			requests: Some(requests),
-			writer: Some(writer),
-		})
+		Ok(EmbeddedStore { reader, index, requests: Some(requests), writer: Some(writer) })
 	}
 
 	fn request<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Result<T, StoreError> {
@@ -280,10 +337,9 @@ impl EmbeddedStore {
 	}
 
 	/// Rewrites the log with only what is still indexed; returns its new size in bytes.
+	/// The writer does this by itself once enough is pruned ([`StoreOptions`]).
 	pub fn compact(&self) -> Result<u64, StoreError> {
-		let size = self.request(Request::Compact)??;
-		*self.reader.write().expect("reader lock") = File::open(&self.path)?;
-		Ok(size)
+		self.request(Request::Compact)?
 	}
 
 	/// Size of the log in bytes.
@@ -307,12 +363,11 @@ impl MessageStore for EmbeddedStore {
 
 	/// A stored message.
 	fn get(&self, hash: &H256) -> Result<Option<StoredMessage>, StoreError> {
-		let Some((at, len)) = self.index.read().expect("index lock").by_hash.get(hash).copied()
-		else {
-			return Ok(None);
-		};
+		let index = self.index.read().expect("index lock");
+		let Some((at, len)) = index.by_hash.get(hash).copied() else { return Ok(None) };
 		let mut payload = vec![0u8; len as usize];
 		self.reader.read().expect("reader lock").read_exact_at(&mut payload, at)?;
+		drop(index);
 		match Record::decode(&mut &payload[..]) {
 			Ok(Record::Message(stored)) => Ok(Some(stored)),
 			_ => Err(io::Error::new(io::ErrorKind::InvalidData, "message record expected").into()),
@@ -399,12 +454,18 @@ impl Drop for EmbeddedStore {
 	}
 }
 
-fn write_loop(
+/// What the writer thread shares with the store.
+struct Log {
 	path: PathBuf,
-	mut file: File,
 	index: Arc<RwLock<Index>>,
-	requests: Receiver<Request>,
-) {
+	reader: Arc<RwLock<File>>,
+}
+
+fn write_loop(log: Log, mut file: File, requests: Receiver<Request>, options: StoreOptions) {
+	let index = &log.index;
+	// Set when a failed write could not be undone: the log's end is then unknown, and
+	// nothing may be acknowledged past it.
+	let mut failed: Option<String> = None;
 	while let Ok(first) = requests.recv() {
 		let mut group = vec![first];
 		while group.len() < MAX_GROUP {
@@ -413,31 +474,65 @@ fn write_loop(
 				Err(_) => break,
 			}
 		}
+		if let Some(reason) = &failed {
+			for request in group {
+				let error = || StoreError::Failed(reason.clone());
+				match request {
+					Request::Append(_, reply) => drop(reply.send(Err(error()))),
+					Request::Compact(reply) => drop(reply.send(Err(error()))),
+				}
+			}
+			continue;
+		}
 		let mut appends = Vec::new();
 		for request in group {
 			match request {
 				Request::Append(records, reply) => appends.push((records, reply)),
 				Request::Compact(reply) => {
 					// Appends queued before the compaction go first.
-					write_group(&mut file, &index, std::mem::take(&mut appends));
-					let result = compact(&path, &index).map(|new| {
-						file = new;
-						index.read().expect("index lock").len
-					});
+					failed = failed.or(write_group(&mut file, index, std::mem::take(&mut appends)));
+					let result = match &failed {
+						Some(reason) => Err(StoreError::Failed(reason.clone())),
+						None => compact(&log).map(|new| {
+							file = new;
+							index.read().expect("index lock").len
+						}),
+					};
 					let _ = reply.send(result);
 				}
 			}
 		}
-		write_group(&mut file, &index, appends);
+		failed = failed.or(write_group(&mut file, index, appends));
+		if failed.is_none() && index.read().expect("index lock").wants_compaction(&options) {
+			match compact(&log) {
+				Ok(new) => {
+					file = new;
+					let size = index.read().expect("index lock").len;
+					tracing::info!(target: "w3b::storage", bytes = size, "message log compacted");
+				}
+				// The old log is still whole and in use: try again after the next group.
+				Err(e) => {
+					tracing::warn!(target: "w3b::storage", error = %e, "compacting the message log failed")
+				}
+			}
+		}
 	}
 }
 
 type Reply = Sender<Result<Vec<Result<(), Rejection>>, StoreError>>;
 
-/// Writes a group of appends with one fsync, then updates the index and answers.
-fn write_group(file: &mut File, index: &RwLock<Index>, appends: Vec<(Vec<Record>, Reply)>) {
+/// Writes a group of appends with one fsync, then updates the index and answers. A
+/// failed write or fsync is answered with the error (nothing of the group is
+/// acknowledged) and cut off the log, so that later records go where the index says and
+/// a replay finds no torn record before acknowledged ones. Returns why the store can
+/// take nothing more, when even cutting failed.
+fn write_group(
+	file: &mut File,
+	index: &RwLock<Index>,
+	appends: Vec<(Vec<Record>, Reply)>,
+) -> Option<String> {
 	if appends.is_empty() {
-		return;
+		return None;
 	}
 	let mut buffer = Vec::new();
 	let mut accepted: Vec<(Record, u64, u32)> = Vec::new();
@@ -490,20 +585,32 @@ fn write_group(file: &mut File, index: &RwLock<Index>, appends: Vec<(Vec<Record>
 			for (results, reply) in answers {
 				let _ = reply.send(Ok(results));
 			}
+			None
 		}
 		Err(e) => {
 			tracing::error!(target: "w3b::storage", error = %e, "writing the message log failed");
 			for (_, reply) in answers {
 				let _ = reply.send(Err(StoreError::Io(io::Error::new(e.kind(), e.to_string()))));
 			}
+			// Whatever part of the group reached the file (or the page cache, after a
+			// failed fsync) goes; the good end is where the index stops.
+			let good = index.read().expect("index lock").len;
+			match file.set_len(good).and_then(|()| file.sync_all()) {
+				Ok(()) => None,
+				Err(cut) => {
+					tracing::error!(target: "w3b::storage", error = %cut, "cutting the failed write off the message log failed: the store stops taking messages");
+					Some(format!("{e}; then cutting it off failed: {cut}"))
+				}
+			}
 		}
 	}
 }
 
-/// Rewrites the log from the index into a new file, swaps it in and returns it (opened
-/// for appending).
-fn compact(path: &Path, index: &RwLock<Index>) -> Result<File, StoreError> {
-	let mut index = index.write().expect("index lock");
+/// Rewrites the log from the index into a new file, swaps it in (with the reader) and
+/// returns it (opened for appending).
+fn compact(log: &Log) -> Result<File, StoreError> {
+	let path = log.path.as_path();
+	let mut index = log.index.write().expect("index lock");
 	let old = File::open(path)?;
 	let tmp = path.with_extension("compact");
 	let mut out = io::BufWriter::new(File::create(&tmp)?);
@@ -543,15 +650,21 @@ fn compact(path: &Path, index: &RwLock<Index>) -> Result<File, StoreError> {
 			&mut out,
 		)?;
 	}
+	// Replayed seqs must stay refused after their messages are gone.
+	let mut last_seqs: Vec<_> = index.last_seq.iter().map(|((p, d), s)| (*p, *d, *s)).collect();
+	last_seqs.sort_unstable();
+	for chunk in last_seqs.chunks(LAST_SEQS_PER_RECORD) {
+		keep(Record::LastSeqs(chunk.to_vec()), &mut fresh, &mut out)?;
+	}
 	let file = out.into_inner().map_err(|e| e.into_error())?;
 	file.sync_all()?;
 	fs::rename(&tmp, path)?;
 	if let Some(dir) = path.parent() {
 		File::open(dir)?.sync_all()?;
 	}
-	// Replayed seqs must stay refused after their messages are gone.
-	fresh.last_seq = std::mem::take(&mut index.last_seq);
 	fresh.len = at;
+	let file = OpenOptions::new().append(true).open(path)?;
+	*log.reader.write().expect("reader lock") = File::open(path)?;
 	*index = fresh;
-	Ok(OpenOptions::new().append(true).open(path)?)
+	Ok(file)
 }

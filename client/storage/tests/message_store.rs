@@ -12,7 +12,7 @@ mod common;
 
 use common::{backend_suite, stored};
 use sp_core::H256;
-use w3b_storage::{EmbeddedStore, MessageStore, Rejection};
+use w3b_storage::{EmbeddedStore, MessageStore, Rejection, StoreOptions};
 
 #[test]
 fn embedded_backend_behaves() {
@@ -78,6 +78,59 @@ fn batches_seal_prune_and_compact() {
 	assert_eq!(store.pending(1).unwrap().len(), 2);
 	assert!(store.get(&pending[0]).unwrap().is_none());
 	assert_eq!(store.last_seq(1, H256::repeat_byte(1)).unwrap(), Some(7));
+}
+
+#[test]
+fn replayed_seqs_stay_refused_after_compaction_and_a_reopen() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
+	let sent: Vec<_> = (1..=3).map(|seq| stored(1, 3, seq, b"reading")).collect();
+	store.append(sent.clone()).unwrap();
+	store.seal(1, 0, store.pending(1).unwrap()).unwrap();
+	assert_eq!(store.prune(1, 0).unwrap(), 3);
+	store.compact().unwrap();
+	drop(store);
+	// The device's messages are all gone; its highest seq is not.
+	let store = EmbeddedStore::open(dir.path()).unwrap();
+	assert!(store.get(&sent[2].message.hash()).unwrap().is_none());
+	assert_eq!(store.last_seq(1, H256::repeat_byte(3)).unwrap(), Some(3));
+	assert_eq!(
+		store.append(vec![sent[1].clone()]).unwrap()[0],
+		Err(Rejection::StaleSeq { seq: 2, last: 3 })
+	);
+}
+
+#[test]
+fn pruning_compacts_the_log_by_itself() {
+	let dir = tempfile::tempdir().unwrap();
+	let options = StoreOptions { compact_min_dead_bytes: 64 << 10 };
+	let store = EmbeddedStore::open_with(dir.path(), options.clone()).unwrap();
+	let file_size = || std::fs::metadata(dir.path().join("messages.log")).unwrap().len();
+	for seq in 1..=1_000 {
+		store.append(vec![stored(1, 1, seq, &[7; 200])]).unwrap();
+	}
+	let full = store.log_size();
+	let messages = store.pending(1).unwrap();
+	store.seal(1, 0, messages[..10].to_vec()).unwrap();
+	store.seal(1, 1, messages[10..].to_vec()).unwrap();
+	// Pruning a little leaves the log alone (less dead than the threshold)...
+	store.prune(1, 0).unwrap();
+	assert!(file_size() > full, "{} > {full}", file_size());
+	// ...pruning most of it gives the space back (the writer compacts right after the
+	// prune is answered).
+	store.prune(1, 1).unwrap();
+	let deadline = Instant::now() + Duration::from_secs(10);
+	while file_size() >= full / 10 && Instant::now() < deadline {
+		std::thread::sleep(Duration::from_millis(10));
+	}
+	assert!(file_size() < full / 10, "{} < {}", file_size(), full / 10);
+	assert_eq!(store.log_size(), file_size());
+	store.append(vec![stored(1, 1, 1_001, b"next")]).unwrap();
+	drop(store);
+	let store = EmbeddedStore::open_with(dir.path(), options).unwrap();
+	assert_eq!(store.pending(1).unwrap().len(), 1);
+	assert_eq!(store.last_sealed(1).unwrap(), Some(1));
+	assert_eq!(store.last_seq(1, H256::repeat_byte(1)).unwrap(), Some(1_001));
 }
 
 #[test]
