@@ -50,7 +50,7 @@ const ATTACKS: [&str; 10] = [
 
 /// Most resident memory a node may reach in this test (the attacks above ask for
 /// gigabytes each).
-const MAX_NODE_RSS: u64 = 1536 << 20;
+const MAX_NODE_RSS: u64 = 1 << 30;
 
 /// Every message hash of batches `0..count` of `project`, read through `rpc`.
 fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H256>)> {
