@@ -21,6 +21,10 @@ pub const MAX_DB_VALUE_LEN: usize = 1 << 20;
 pub const MAX_DATA_LEN: usize = 1 << 20;
 /// Largest SQL request, in bytes.
 pub const MAX_SQL_REQUEST_LEN: usize = 64 << 10;
+/// Most bytes of SQL statements (`ws_set_sql_db`) the successful events of one batch may
+/// execute: they are kept until the batch is final, and travel between operators like
+/// its writes.
+pub const MAX_BATCH_SQL_BYTES: usize = 16 << 20;
 /// Most key and value bytes the successful events of one batch may write: a batch's
 /// writes travel whole between operators (state sync) and stay in memory until final.
 pub const MAX_BATCH_WRITE_BYTES: usize = 16 << 20;
@@ -69,6 +73,10 @@ pub(crate) struct HostState {
 	/// The batch's SQL digest chained with the requests this event executed (it goes
 	/// into the state root if the event succeeds).
 	pub sql_digest: H256,
+	/// The statements this event executed, in order.
+	pub sql_statements: Vec<Vec<u8>>,
+	/// Statement bytes this event may still execute.
+	pub sql_room: usize,
 	pub logs: Vec<LogLine>,
 	/// Log lines not kept (over [`MAX_LOGS_PER_EVENT`] or the batch's report budget).
 	pub logs_dropped: u32,
@@ -429,11 +437,19 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
 			let Some(sql) = caller.data().sql.clone() else { return Ok(NO_DB_CONTEXT) };
+			let Some(room) = caller.data().sql_room.checked_sub(request.len()) else {
+				caller
+					.data_mut()
+					.log("error", b"ws_set_sql_db: the batch's statements are full (16 MiB)");
+				return Ok(HOST_INTERNAL);
+			};
 			let result = metered_sql(&mut caller, &sql, |db| db.exec(&request).map(|_| ()))?;
 			Ok(match result {
 				Ok(()) => {
 					let state = caller.data_mut();
 					state.sql_digest = chain_sql(&state.sql_digest, &request);
+					state.sql_room = room;
+					state.sql_statements.push(request);
 					OK
 				}
 				Err(e) => {
@@ -521,6 +537,12 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 	Ok(())
 }
 
+/// The digest of a batch's SQL statements (what the state root commits to): each
+/// chained onto the one before from zero, `blake2_256(digest ++ statement)`.
+pub fn sql_digest<S: AsRef<[u8]>>(statements: &[S]) -> H256 {
+	statements.iter().fold(H256::zero(), |digest, s| chain_sql(&digest, s.as_ref()))
+}
+
 /// Reads a SQL request of at most [`MAX_SQL_REQUEST_LEN`] bytes, charging the copy;
 /// `None` when it is outside the memory or too long (logged).
 fn sql_request(
@@ -546,7 +568,12 @@ fn metered_sql<T>(
 	work: impl FnOnce(&SqlDb) -> Result<T, crate::SqlError>,
 ) -> wasmtime::Result<Result<T, crate::SqlError>> {
 	let steps = caller.get_fuel()? / FUEL_PER_SQL_STEP;
-	let (result, taken) = sql.lock().expect("SQL lock").metered(steps, work);
+	let db = sql.lock().expect("SQL lock");
+	if let Err(e) = db.enter_event() {
+		return Ok(Err(e));
+	}
+	let (result, taken) = db.metered(steps, work);
+	drop(db);
 	charge(caller, taken.saturating_mul(FUEL_PER_SQL_STEP))?;
 	if taken >= steps {
 		caller.set_fuel(0)?;
@@ -556,7 +583,7 @@ fn metered_sql<T>(
 }
 
 /// The SQL digest after `request`: `blake2_256(digest ++ request)`.
-pub(crate) fn chain_sql(digest: &H256, request: &[u8]) -> H256 {
+fn chain_sql(digest: &H256, request: &[u8]) -> H256 {
 	let mut chained = digest.as_bytes().to_vec();
 	chained.extend_from_slice(request);
 	H256(sp_crypto_hashing::blake2_256(&chained))

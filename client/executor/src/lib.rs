@@ -55,7 +55,7 @@ use wasmtime::{
 
 pub use host::{
 	LogLine, FUEL_PER_BYTE, FUEL_PER_RANDOM_BYTE, FUEL_PER_SQL_STEP, HOST_CALL_FUEL,
-	MAX_BATCH_WRITE_BYTES, MAX_DATA_LEN, MAX_DB_VALUE_LEN, MAX_LOGS_PER_EVENT, MAX_LOG_LEN,
+	sql_digest, MAX_BATCH_SQL_BYTES, MAX_BATCH_WRITE_BYTES, MAX_DATA_LEN, MAX_DB_VALUE_LEN, MAX_LOGS_PER_EVENT, MAX_LOG_LEN,
 	MAX_METRICS_PER_EVENT, MAX_REPORT_BYTES_PER_BATCH, MAX_SQL_REQUEST_LEN,
 };
 pub use sql::{SqlDb, SqlError};
@@ -200,7 +200,10 @@ pub struct BatchResult {
 	pub writes: Writes,
 	/// The outputs of the successful events, in order.
 	pub outputs: Vec<Output>,
-	/// Digest of the SQL statements the successful events executed.
+	/// The SQL statements the successful events executed, in order (replaying them on
+	/// the database as it was rebuilds it as it is: [`SqlDb::replay`]).
+	pub sql_statements: Vec<Vec<u8>>,
+	/// Their digest ([`sql_digest`]).
 	pub sql_digest: H256,
 	/// The state root after the batch.
 	pub state_root: H256,
@@ -390,8 +393,8 @@ impl Executor {
 
 	/// Runs `batch` over the state `base`; SQL goes to `sql` when the project has a
 	/// database. The SQL changes stay inside a savepoint the caller releases
-	/// ([`SqlDb::commit_batch`]) when the batch's proof is finalized, or undoes
-	/// ([`SqlDb::rollback_batch`]) when it expires.
+	/// ([`SqlDb::commit_batch`]) to build on them, or undoes ([`SqlDb::rollback_batch`]);
+	/// [`BatchResult::sql_statements`] replays them elsewhere ([`SqlDb::replay`]).
 	pub fn run_batch(
 		&self,
 		batch: &BatchInput<'_>,
@@ -404,14 +407,13 @@ impl Executor {
 				return Err(ExecutorError::UnknownCode(applet.code_hash));
 			}
 		}
-		if let Some(sql) = &sql {
-			sql.lock().expect("SQL lock").begin_batch()?;
-		}
 		let max_outputs = <MaxOutputs as sp_core::Get<u32>>::get() as usize;
 		let mut events = Vec::new();
 		let mut writes = Writes::new();
 		let mut write_bytes = 0usize;
 		let mut report_room = MAX_REPORT_BYTES_PER_BATCH;
+		let mut sql_statements: Vec<Vec<u8>> = Vec::new();
+		let mut sql_bytes = 0usize;
 		let mut outputs: Vec<Output> = Vec::new();
 		let mut sql_digest = H256::zero();
 		let mut fuel_used = 0u64;
@@ -439,6 +441,8 @@ impl Executor {
 					writes: Writes::new(),
 					sql: sql.clone(),
 					sql_digest,
+					sql_statements: Vec::new(),
+					sql_room: MAX_BATCH_SQL_BYTES - sql_bytes,
 					logs: Vec::new(),
 					logs_dropped: 0,
 					report_room,
@@ -452,9 +456,6 @@ impl Executor {
 					clock_ns: batch.timestamp_ms.saturating_mul(1_000_000),
 				};
 				event_index += 1;
-				if let Some(sql) = &sql {
-					sql.lock().expect("SQL lock").begin_event()?;
-				}
 				let pre = modules.get(&applet.code_hash).expect("checked above");
 				let (outcome, state, burnt) = self.run_event(pre, state, &handler, fuel);
 				fuel_used += burnt;
@@ -493,6 +494,8 @@ impl Executor {
 						outputs.push(Output::truncate_from(output));
 					}
 					sql_digest = state.sql_digest;
+					sql_bytes += state.sql_statements.iter().map(Vec::len).sum::<usize>();
+					sql_statements.extend(state.sql_statements);
 				}
 				events.push(result);
 			}
@@ -514,7 +517,16 @@ impl Executor {
 			?output_root,
 			"batch executed"
 		);
-		Ok(BatchResult { events, writes, outputs, sql_digest, state_root, output_root, fuel_used })
+		Ok(BatchResult {
+			events,
+			writes,
+			outputs,
+			sql_statements,
+			sql_digest,
+			state_root,
+			output_root,
+			fuel_used,
+		})
 	}
 
 	/// Runs one handler in a fresh instance. Returns the outcome, the state back and the

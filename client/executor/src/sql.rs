@@ -7,10 +7,14 @@
 //! JSON array of rows, each an object from column name to value (blobs as `0x` hex).
 //!
 //! Everything an operator could answer differently is refused by an authorizer:
-//! `random()`, `randomblob()`, the date and time functions (`'now'`), `ATTACH` (files),
-//! `PRAGMA`. A batch runs inside a savepoint that the caller releases when its proof is
-//! finalized or rolls back when it expires; each event runs in a nested savepoint undone
-//! if the event fails.
+//! `random()`, `randomblob()`, the date and time functions (`'now'`,
+//! `CURRENT_TIMESTAMP`), what depends on the connection's history (`changes()`,
+//! `last_insert_rowid()`, `total_changes()`), `ATTACH` (files) and `PRAGMA`; so are
+//! transaction statements (`BEGIN`, `COMMIT`, `SAVEPOINT`...), which belong to the host.
+//! A query (`ws_get_sql_db`) must be read-only: only `ws_set_sql_db` statements change
+//! the database, so that replaying them ([`SqlDb::replay`]) rebuilds it exactly. A batch
+//! runs inside a savepoint that the caller releases when its proof is finalized or rolls
+//! back when it expires; each event runs in a nested savepoint undone if the event fails.
 //!
 //! What a request may cost is bounded the same way on every operator: SQLite's virtual
 //! machine is metered in steps of [`SQL_STEP_OPS`] instructions ([`SqlDb::metered`]),
@@ -45,6 +49,9 @@ pub enum SqlError {
 	/// A query's answer is larger than [`MAX_SQL_RESULT_LEN`].
 	#[error("SQL result over {} bytes", MAX_SQL_RESULT_LEN)]
 	ResultTooLarge,
+	/// A query (`ws_get_sql_db`) would change the database.
+	#[error("a query must not change the database; use ws_set_sql_db")]
+	NotReadOnly,
 }
 
 /// SQLite virtual-machine instructions in one metering step.
@@ -57,14 +64,36 @@ pub const MAX_SQL_RESULT_LEN: usize = 4 << 20;
 /// Largest database, in bytes (a statement that would grow it further fails).
 pub const MAX_SQL_DB_BYTES: u64 = 256 << 20;
 
-/// Functions whose result depends on the operator's clock or randomness.
-const NONDETERMINISTIC: [&str; 8] =
-	["random", "randomblob", "date", "time", "datetime", "julianday", "strftime", "unixepoch"];
+/// Functions whose result depends on the operator's clock, randomness or connection.
+const NONDETERMINISTIC: [&str; 14] = [
+	"random",
+	"randomblob",
+	"date",
+	"time",
+	"datetime",
+	"julianday",
+	"strftime",
+	"unixepoch",
+	"current_date",
+	"current_time",
+	"current_timestamp",
+	"changes",
+	"total_changes",
+	"last_insert_rowid",
+];
 
 /// A project's SQL database.
 pub struct SqlDb {
 	conn: Connection,
 	meter: Arc<Meter>,
+	/// Set while the host runs its own statements (PRAGMA, transactions), which the
+	/// authorizer refuses to applets.
+	host: Arc<std::sync::atomic::AtomicBool>,
+	/// A batch's savepoint is open (opened with its first event that uses SQL, so that a
+	/// project that never does pays nothing).
+	in_batch: std::sync::atomic::AtomicBool,
+	/// An event's savepoint is open.
+	in_event: std::sync::atomic::AtomicBool,
 }
 
 /// Counts metering steps and interrupts a statement past its limit.
@@ -99,18 +128,64 @@ impl SqlDb {
 				taken > counter.limit.load(Ordering::Relaxed)
 			}),
 		);
-		conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
+		let host = Arc::new(std::sync::atomic::AtomicBool::new(false));
+		let by_host = host.clone();
+		conn.authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
+			_ if by_host.load(Ordering::Relaxed) => Authorization::Allow,
 			AuthAction::Function { function_name }
 				if NONDETERMINISTIC.contains(&function_name.to_ascii_lowercase().as_str()) =>
 			{
 				Authorization::Deny
-			}
-			AuthAction::Attach { .. } | AuthAction::Detach { .. } | AuthAction::Pragma { .. } => {
-				Authorization::Deny
-			}
+			},
+			AuthAction::Attach { .. } |
+			AuthAction::Detach { .. } |
+			AuthAction::Pragma { .. } |
+			AuthAction::Transaction { .. } |
+			AuthAction::Savepoint { .. } => Authorization::Deny,
 			_ => Authorization::Allow,
 		}));
-		Ok(SqlDb { conn, meter })
+		Ok(SqlDb { conn, meter, host, in_batch: false.into(), in_event: false.into() })
+	}
+
+	/// Runs the host's own `sql` (savepoints, pragmas), which applets may not.
+	fn host_batch(&self, sql: &str) -> Result<(), SqlError> {
+		self.host.store(true, Ordering::Relaxed);
+		let result = self.conn.execute_batch(sql);
+		self.host.store(false, Ordering::Relaxed);
+		Ok(result?)
+	}
+
+	/// The last batch whose statements this database holds as final
+	/// ([`SqlDb::replay`]), if any.
+	pub fn final_through(&self) -> Result<Option<u64>, SqlError> {
+		self.host.store(true, Ordering::Relaxed);
+		let version = self.conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0));
+		self.host.store(false, Ordering::Relaxed);
+		// `user_version` holds the batch plus one (0: none).
+		Ok(u64::try_from(version?).ok().and_then(|v| v.checked_sub(1)))
+	}
+
+	/// Runs the `statements` that batch `through` (and the batches before it not yet
+	/// here) executed, in order, in one durable transaction that also records `through`
+	/// ([`SqlDb::final_through`]): the database becomes what the applets made of it. The
+	/// statements passed the authorizer and limits when the applets ran them on the same
+	/// state, so they run the same here.
+	pub fn replay<'a>(
+		&self,
+		statements: impl IntoIterator<Item = &'a [u8]>,
+		through: u64,
+	) -> Result<(), SqlError> {
+		let version = i32::try_from(through + 1)
+			.map_err(|_| SqlError::Malformed(format!("batch {through} is past SQLite's counter")))?;
+		self.host_batch("BEGIN IMMEDIATE")?;
+		let result = statements
+			.into_iter()
+			.try_for_each(|statement| self.exec(statement).map(drop))
+			.and_then(|()| self.host_batch(&format!("PRAGMA user_version = {version}; COMMIT")));
+		if result.is_err() {
+			let _ = self.host_batch("ROLLBACK");
+		}
+		result
 	}
 
 	/// Runs `work` with at most `limit` metering steps; answers its result and the steps
@@ -127,30 +202,42 @@ impl SqlDb {
 		(result, self.meter.taken.load(Ordering::Relaxed).min(limit.saturating_add(1)))
 	}
 
-	/// Starts a batch: everything until [`SqlDb::commit_batch`] or
-	/// [`SqlDb::rollback_batch`] can be undone.
-	pub fn begin_batch(&self) -> Result<(), SqlError> {
-		Ok(self.conn.execute_batch("SAVEPOINT w3b_batch")?)
-	}
-
-	/// Keeps the batch's changes.
+	/// Keeps the changes of the batch run last ([`crate::Executor::run_batch`]).
 	pub fn commit_batch(&self) -> Result<(), SqlError> {
-		Ok(self.conn.execute_batch("RELEASE w3b_batch")?)
+		match self.in_batch.swap(false, Ordering::Relaxed) {
+			true => self.host_batch("RELEASE w3b_batch"),
+			false => Ok(()),
+		}
 	}
 
-	/// Undoes the batch's changes.
+	/// Undoes the changes of the batch run last.
 	pub fn rollback_batch(&self) -> Result<(), SqlError> {
-		Ok(self.conn.execute_batch("ROLLBACK TO w3b_batch; RELEASE w3b_batch")?)
+		self.in_event.store(false, Ordering::Relaxed);
+		match self.in_batch.swap(false, Ordering::Relaxed) {
+			true => self.host_batch("ROLLBACK TO w3b_batch; RELEASE w3b_batch"),
+			false => Ok(()),
+		}
 	}
 
-	pub(crate) fn begin_event(&self) -> Result<(), SqlError> {
-		Ok(self.conn.execute_batch("SAVEPOINT w3b_event")?)
+	/// Before an event's first statement: opens the event's savepoint (and the batch's).
+	pub(crate) fn enter_event(&self) -> Result<(), SqlError> {
+		if !self.in_batch.swap(true, Ordering::Relaxed) {
+			self.host_batch("SAVEPOINT w3b_batch")?;
+		}
+		if !self.in_event.swap(true, Ordering::Relaxed) {
+			self.host_batch("SAVEPOINT w3b_event")?;
+		}
+		Ok(())
 	}
 
+	/// After an event: keeps or undoes what it did, if it used the database.
 	pub(crate) fn end_event(&self, keep: bool) -> Result<(), SqlError> {
+		if !self.in_event.swap(false, Ordering::Relaxed) {
+			return Ok(());
+		}
 		let sql =
 			if keep { "RELEASE w3b_event" } else { "ROLLBACK TO w3b_event; RELEASE w3b_event" };
-		Ok(self.conn.execute_batch(sql)?)
+		self.host_batch(sql)
 	}
 
 	/// Runs a statement that changes the database.
@@ -160,10 +247,13 @@ impl SqlDb {
 		Ok(stmt.execute(rusqlite::params_from_iter(params))?)
 	}
 
-	/// Runs a query; answers its rows as JSON.
+	/// Runs a read-only query; answers its rows as JSON.
 	pub fn query(&self, request: &[u8]) -> Result<Vec<u8>, SqlError> {
 		let (statement, params) = parse_request(request)?;
 		let mut stmt = self.conn.prepare(&statement)?;
+		if !stmt.readonly() {
+			return Err(SqlError::NotReadOnly);
+		}
 		let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
 		let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
 		let mut out = b"[".to_vec();
@@ -268,16 +358,50 @@ mod tests {
 	#[test]
 	fn nondeterminism_and_files_are_refused() {
 		let db = SqlDb::in_memory().unwrap();
+		db.exec(b"CREATE TABLE t (v INTEGER)").unwrap();
 		for sql in [
 			"SELECT random()",
 			"SELECT datetime('now')",
 			"SELECT RANDOMBLOB(4)",
+			"SELECT CURRENT_TIMESTAMP",
+			"SELECT current_date",
+			"SELECT changes()",
+			"SELECT last_insert_rowid()",
+			"SELECT total_changes()",
 			"ATTACH DATABASE '/tmp/x.db' AS x",
 			"PRAGMA journal_mode",
+			"PRAGMA user_version = 7",
 		] {
 			assert!(db.query(sql.as_bytes()).is_err(), "{sql} should be refused");
 		}
+		// The host's transactions are not the applets' to end.
+		for sql in ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT x", "RELEASE w3b_event", "END"] {
+			assert!(db.exec(sql.as_bytes()).is_err(), "{sql} should be refused");
+		}
+		// A query that writes is refused (it would escape the statement log).
+		assert!(matches!(
+			db.query(b"INSERT INTO t VALUES (1) RETURNING v"),
+			Err(SqlError::NotReadOnly)
+		));
+		assert_eq!(db.query(b"SELECT count(*) AS n FROM t").unwrap(), br#"[{"n":0}]"#);
 		assert!(db.query(b"SELECT abs(-1)").is_ok());
+	}
+
+	#[test]
+	fn replaying_the_statements_rebuilds_the_database_durably() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("final.sql");
+		let db = SqlDb::open(&path).unwrap();
+		assert_eq!(db.final_through().unwrap(), None);
+		let statements: [&[u8]; 2] =
+			[b"CREATE TABLE t (v INTEGER)", br#"{"statement":"INSERT INTO t VALUES (?)","params":[{"int64":5}]}"#];
+		db.replay(statements, 0).unwrap();
+		// A failing statement undoes the whole replay, the batch mark included.
+		assert!(db.replay([&b"INSERT INTO t VALUES (6)"[..], b"NOT SQL"], 1).is_err());
+		drop(db);
+		let db = SqlDb::open(&path).unwrap();
+		assert_eq!(db.final_through().unwrap(), Some(0));
+		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), br#"[{"v":5}]"#);
 	}
 
 	#[test]
@@ -299,18 +423,20 @@ mod tests {
 	fn savepoints_undo_failed_events_and_expired_batches() {
 		let db = SqlDb::in_memory().unwrap();
 		db.exec(b"CREATE TABLE t (v INTEGER)").unwrap();
-		db.begin_batch().unwrap();
-		db.begin_event().unwrap();
+		db.enter_event().unwrap();
 		db.exec(b"INSERT INTO t VALUES (1)").unwrap();
 		db.end_event(true).unwrap();
-		db.begin_event().unwrap();
+		db.end_event(true).unwrap(); // no event open: nothing to do
+		db.enter_event().unwrap();
 		db.exec(b"INSERT INTO t VALUES (2)").unwrap();
 		db.end_event(false).unwrap();
 		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), br#"[{"v":1}]"#);
 		db.rollback_batch().unwrap();
 		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), b"[]");
-		db.begin_batch().unwrap();
+		db.rollback_batch().unwrap(); // no batch open: nothing to undo
+		db.enter_event().unwrap();
 		db.exec(b"INSERT INTO t VALUES (3)").unwrap();
+		db.end_event(true).unwrap();
 		db.commit_batch().unwrap();
 		assert_eq!(db.query(b"SELECT v FROM t").unwrap(), br#"[{"v":3}]"#);
 	}
