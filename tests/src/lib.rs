@@ -222,6 +222,11 @@ impl Node {
 		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
 	}
 
+	/// Where the node keeps its W3bstream data (`BASE_PATH/w3b`).
+	pub fn w3b_dir(&self) -> PathBuf {
+		self.base_path.join("w3b")
+	}
+
 	/// The peak resident memory of the running process (`VmHWM`), in bytes.
 	pub fn peak_rss(&self) -> Result<u64> {
 		let pid = self.child.as_ref().ok_or("the node is not running")?.id();

@@ -5,7 +5,9 @@
 //! verify offline; bad input at the edge reaches no batch; a WebSocket subscriber is
 //! told of every finalized proof; the metrics count it all. Beside it, a project whose
 //! applet attacks the host (floods, huge allocations, endless loops) is finalized by all
-//! four: its events fail the same way everywhere, and no node's memory balloons.
+//! four: its events fail the same way everywhere, and no node's memory balloons; and a
+//! project whose applet keeps its readings in SQL ends with the same rows in every
+//! node's database.
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -108,6 +110,15 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		..spec.clone()
 	};
 	let hostile = setup_project(&alice, &hostile_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+	let bookkeeper = ed25519::Pair::generate().0;
+	let ledger_spec = ProjectSpec {
+		name: "ledger".into(),
+		code: applets::applet_code("sql"),
+		env: vec![],
+		devices: vec![bookkeeper.clone()],
+		..spec.clone()
+	};
+	let ledger = setup_project(&alice, &ledger_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
 
 	// A dApp subscribes to finalized proofs before any data flows.
 	let runtime = tokio::runtime::Runtime::new().expect("tokio");
@@ -164,6 +175,15 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let replayed: Value = serde_json::from_str(&reading(&rpc_device, project, 5).1).unwrap();
 	let replay = charlie.call("w3b_submitEvent", json!([project, replayed]));
 	assert!(replay.expect_err("replay").to_string().contains("stale_seq"));
+
+	// The ledger's device sends readings its applet inserts into the project's database.
+	const LEDGER_ROWS: u64 = 8;
+	for seq in 1..=LEDGER_ROWS {
+		let (_, json) =
+			signed_message_with_hash(&bookkeeper, ledger, seq, format!("row {seq}").as_bytes());
+		let message: Value = serde_json::from_str(&json).expect("JSON");
+		charlie.call("w3b_submitEvent", json!([ledger, message])).unwrap_or_else(|e| fail(&e));
+	}
 
 	// The hostile project's device asks for every attack, twice.
 	for (seq, attack) in ATTACKS.iter().chain(ATTACKS.iter()).enumerate() {
@@ -320,6 +340,21 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		};
 		assert_eq!(proof["status"], "Finalized", "hostile batch {seq}: {proof}");
 		assert_eq!(proof["agreed"], 4, "hostile batch {seq}: {proof}");
+	}
+	// Every node's SQL database holds the ledger's rows once its proofs are final there.
+	for node in &net.nodes {
+		let path = node.w3b_dir().join(format!("state/project-{ledger}.sql"));
+		let rows = loop {
+			let rows = w3b_executor::SqlDb::open(&path)
+				.and_then(|db| db.query(b"SELECT count(*) AS n FROM readings"))
+				.map(|rows| String::from_utf8_lossy(&rows).into_owned());
+			match rows {
+				Ok(rows) if rows == format!(r#"[{{"n":{LEDGER_ROWS}}}]"#) => break rows,
+				_ if Instant::now() > deadline => fail(&format!("{}: {rows:?}", node.identity)),
+				_ => std::thread::sleep(Duration::from_millis(500)),
+			}
+		};
+		println!("[worker_network] {}: ledger rows {rows}", node.identity);
 	}
 	for node in &net.nodes {
 		let rss = node.peak_rss().unwrap_or_else(|e| fail(&e));

@@ -136,12 +136,12 @@ impl SqlDb {
 				if NONDETERMINISTIC.contains(&function_name.to_ascii_lowercase().as_str()) =>
 			{
 				Authorization::Deny
-			},
-			AuthAction::Attach { .. } |
-			AuthAction::Detach { .. } |
-			AuthAction::Pragma { .. } |
-			AuthAction::Transaction { .. } |
-			AuthAction::Savepoint { .. } => Authorization::Deny,
+			}
+			AuthAction::Attach { .. }
+			| AuthAction::Detach { .. }
+			| AuthAction::Pragma { .. }
+			| AuthAction::Transaction { .. }
+			| AuthAction::Savepoint { .. } => Authorization::Deny,
 			_ => Authorization::Allow,
 		}));
 		Ok(SqlDb { conn, meter, host, in_batch: false.into(), in_event: false.into() })
@@ -175,8 +175,9 @@ impl SqlDb {
 		statements: impl IntoIterator<Item = &'a [u8]>,
 		through: u64,
 	) -> Result<(), SqlError> {
-		let version = i32::try_from(through + 1)
-			.map_err(|_| SqlError::Malformed(format!("batch {through} is past SQLite's counter")))?;
+		let version = i32::try_from(through + 1).map_err(|_| {
+			SqlError::Malformed(format!("batch {through} is past SQLite's counter"))
+		})?;
 		self.host_batch("BEGIN IMMEDIATE")?;
 		let result = statements
 			.into_iter()
@@ -393,8 +394,10 @@ mod tests {
 		let path = dir.path().join("final.sql");
 		let db = SqlDb::open(&path).unwrap();
 		assert_eq!(db.final_through().unwrap(), None);
-		let statements: [&[u8]; 2] =
-			[b"CREATE TABLE t (v INTEGER)", br#"{"statement":"INSERT INTO t VALUES (?)","params":[{"int64":5}]}"#];
+		let statements: [&[u8]; 2] = [
+			b"CREATE TABLE t (v INTEGER)",
+			br#"{"statement":"INSERT INTO t VALUES (?)","params":[{"int64":5}]}"#,
+		];
 		db.replay(statements, 0).unwrap();
 		// A failing statement undoes the whole replay, the batch mark included.
 		assert!(db.replay([&b"INSERT INTO t VALUES (6)"[..], b"NOT SQL"], 1).is_err());

@@ -15,6 +15,7 @@ use w3b_primitives::{
 use w3b_storage::BatchBody;
 
 use crate::{
+	sql::ProjectSql,
 	state::{BatchChanges, ProjectState},
 	verify::{judge, Verdicts},
 };
@@ -43,13 +44,16 @@ pub struct Executed {
 	pub result: BatchResult,
 }
 
-/// Judges and runs batch `header`/`body` of a project and records its result in `state`.
+/// Judges and runs batch `header`/`body` of a project and records its result in `state`;
+/// the applets' SQL goes to the project's database `sql` (without one, SQL calls answer
+/// that there is no database).
 pub fn execute_batch(
 	executor: &Executor,
 	project: &ProjectContext<'_>,
 	header: &BatchHeader,
 	body: &BatchBody,
 	state: &mut ProjectState,
+	sql: Option<&mut ProjectSql>,
 ) -> Result<Executed, ExecutorError> {
 	let verdicts =
 		judge(&project.commitment, body, project.devices, |d| state.window_for(header.seq, d));
@@ -68,7 +72,24 @@ pub fn execute_batch(
 		verdicts: verdicts.digest(),
 		prev_state_root,
 	};
-	let result = executor.run_batch(&input, view, None)?;
+	let result = match sql {
+		None => executor.run_batch(&input, view, None)?,
+		Some(sql) => {
+			let db = sql.for_batch(state, header.seq)?;
+			match executor.run_batch(&input, view, Some(db.clone())) {
+				Ok(result) => {
+					// The next batch builds on this one's changes.
+					db.lock().expect("SQL lock").commit_batch()?;
+					sql.executed(state, header.seq);
+					result
+				}
+				Err(e) => {
+					db.lock().expect("SQL lock").rollback_batch()?;
+					return Err(e);
+				}
+			}
+		}
+	};
 	state.record(
 		header.seq,
 		BatchChanges {
@@ -76,7 +97,7 @@ pub fn execute_batch(
 			windows: verdicts.windows.clone(),
 			state_root: result.state_root,
 			refused: verdicts.refused.clone(),
-			sql_digest: result.sql_digest,
+			sql: result.sql_statements.clone(),
 		},
 	);
 	Ok(Executed { previous_state_root: prev_state_root, verdicts, result })

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, io, path::Path};
 
 use codec::{Decode, Encode};
 use sp_core::H256;
-use w3b_executor::{state_root, StateView, Transition, Writes};
+use w3b_executor::{sql_digest, state_root, StateView, Transition, Writes};
 use w3b_primitives::{
 	validity::{verdicts_digest, Invalid, ReplayWindow},
 	DeviceId,
@@ -17,7 +17,7 @@ use w3b_primitives::{
 use w3b_storage::BatchBody;
 
 /// Version tag of the saved state file.
-const FILE_VERSION: &[u8] = b"w3b-project-state/v2";
+const FILE_VERSION: &[u8] = b"w3b-project-state/v3";
 
 /// Replay windows of devices, by device.
 pub type Windows = BTreeMap<DeviceId, ReplayWindow>;
@@ -33,15 +33,15 @@ pub struct BatchChanges {
 	pub state_root: H256,
 	/// The messages that did not count (index in the batch, reason).
 	pub refused: Vec<(u32, Invalid)>,
-	/// The digest of the SQL statements its events executed.
-	pub sql_digest: H256,
+	/// The SQL statements its events executed, in order.
+	pub sql: Vec<Vec<u8>>,
 }
 
 impl BatchChanges {
 	/// What a peer needs to take this batch's result over, SCALE-encoded as
 	/// [`AgreedChanges`] (encoded from here, without copying the writes).
 	pub fn encode_agreed(&self) -> Vec<u8> {
-		(&self.refused, &self.writes, &self.sql_digest).encode()
+		(&self.refused, &self.writes, &self.sql).encode()
 	}
 }
 
@@ -56,8 +56,8 @@ pub struct AgreedChanges {
 	pub refused: Vec<(u32, Invalid)>,
 	/// The key-value writes.
 	pub writes: Writes,
-	/// The digest of the SQL statements executed.
-	pub sql_digest: H256,
+	/// The SQL statements executed, in order (the root commits to their digest).
+	pub sql: Vec<Vec<u8>>,
 }
 
 impl AgreedChanges {
@@ -69,7 +69,7 @@ impl AgreedChanges {
 			merkle_root,
 			verdicts: &verdicts_digest(&self.refused),
 			writes: &self.writes,
-			sql_digest: &self.sql_digest,
+			sql_digest: &sql_digest(&self.sql),
 		})
 	}
 }
@@ -117,6 +117,13 @@ pub struct ProjectState {
 	finalized_through: Option<u64>,
 	/// Executed, not final, by batch.
 	pending: BTreeMap<u64, BatchChanges>,
+	/// SQL statements of finalized batches, by batch, until the project's SQL database
+	/// holds them ([`crate::sql::ProjectSql`]): saved with the state, so that a crash
+	/// between saving the state and updating the database loses none.
+	sql_unreplayed: Vec<(u64, Vec<Vec<u8>>)>,
+	/// Counts the times pending results were thrown away (what was built on them, such
+	/// as the SQL working copy, must be built again).
+	generation: u64,
 }
 
 impl ProjectState {
@@ -160,10 +167,13 @@ impl ProjectState {
 			return false;
 		}
 		let later = self.pending.split_off(&(seq + 1));
-		for (_, changes) in std::mem::replace(&mut self.pending, later) {
+		for (batch, changes) in std::mem::replace(&mut self.pending, later) {
 			self.finalized.extend(changes.writes);
 			self.finalized_windows.extend(changes.windows);
 			self.finalized_root = changes.state_root;
+			if !changes.sql.is_empty() {
+				self.sql_unreplayed.push((batch, changes.sql));
+			}
 		}
 		self.finalized_through = Some(seq);
 		true
@@ -207,7 +217,7 @@ impl ProjectState {
 			});
 			window.admit(stored.message.seq).map_err(|_| AdoptError::Replay { index })?;
 		}
-		self.pending.clear();
+		self.discard_from(0);
 		self.record(
 			seq,
 			BatchChanges {
@@ -215,7 +225,7 @@ impl ProjectState {
 				windows,
 				state_root: expected,
 				refused: agreed.refused,
-				sql_digest: agreed.sql_digest,
+				sql: agreed.sql,
 			},
 		);
 		self.finalize(seq);
@@ -241,7 +251,7 @@ impl ProjectState {
 		let mut file = std::fs::File::create(&tmp)?;
 		file.write_all(FILE_VERSION)?;
 		let saved = (&self.finalized, &self.finalized_windows, self.finalized_root);
-		file.write_all(&(saved, self.finalized_through).encode())?;
+		file.write_all(&(saved, self.finalized_through, &self.sql_unreplayed).encode())?;
 		file.sync_all()?;
 		std::fs::rename(&tmp, path)?;
 		if let Some(dir) = path.parent() {
@@ -261,7 +271,7 @@ impl ProjectState {
 		let mut rest = bytes.strip_prefix(FILE_VERSION).ok_or_else(|| {
 			invalid(format!("not a {} file", String::from_utf8_lossy(FILE_VERSION)))
 		})?;
-		let ((finalized, finalized_windows, finalized_root), finalized_through) =
+		let ((finalized, finalized_windows, finalized_root), finalized_through, sql_unreplayed) =
 			Decode::decode(&mut rest).map_err(|e| invalid(e.to_string()))?;
 		Ok(ProjectState {
 			finalized,
@@ -269,6 +279,8 @@ impl ProjectState {
 			finalized_root,
 			finalized_through,
 			pending: BTreeMap::new(),
+			sql_unreplayed,
+			generation: 0,
 		})
 	}
 
@@ -282,7 +294,32 @@ impl ProjectState {
 	/// computed them on a state the network did not agree on). Returns the discarded
 	/// batches.
 	pub fn discard_from(&mut self, seq: u64) -> Vec<u64> {
-		self.pending.split_off(&seq).into_keys().collect()
+		let discarded: Vec<u64> = self.pending.split_off(&seq).into_keys().collect();
+		if !discarded.is_empty() {
+			self.generation += 1;
+		}
+		discarded
+	}
+
+	/// How many times pending results were thrown away so far (in this process).
+	pub fn generation(&self) -> u64 {
+		self.generation
+	}
+
+	/// The SQL statements of the pending batches before `seq`, in order.
+	pub fn pending_sql(&self, seq: u64) -> impl Iterator<Item = &[u8]> {
+		self.pending.range(..seq).flat_map(|(_, c)| c.sql.iter().map(Vec::as_slice))
+	}
+
+	/// The SQL statements of finalized batches the project's database may not hold yet.
+	pub fn sql_unreplayed(&self) -> &[(u64, Vec<Vec<u8>>)] {
+		&self.sql_unreplayed
+	}
+
+	/// The project's database holds every finalized batch's statements (saved with the
+	/// next [`ProjectState::save`]).
+	pub fn sql_replayed(&mut self) {
+		self.sql_unreplayed.clear();
 	}
 
 	/// The root of the finalized state.

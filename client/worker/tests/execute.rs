@@ -18,7 +18,9 @@ use w3b_primitives::{
 use w3b_storage::{load_body, BatchBody, EmbeddedStore, FsVfs, MessageStore, StoredMessage};
 use w3b_worker::{
 	execute::{execute_batch, Executed, ProjectContext},
-	seal_batch, BatchLimits, ProjectState,
+	seal_batch,
+	sql::ProjectSql,
+	BatchLimits, ProjectState,
 };
 
 const NOW: u64 = 1_800_000_000_000;
@@ -65,11 +67,16 @@ struct Fixture {
 
 impl Fixture {
 	fn new() -> Self {
+		Self::with_applet("counter")
+	}
+
+	/// Project 1 running the example applet `name` on every event.
+	fn with_applet(name: &str) -> Self {
 		let dir = tempfile::tempdir().unwrap();
 		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
 		let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
 		let executor = Executor::new(EngineConfig::default()).unwrap();
-		let counter = applets::load(&executor, "counter");
+		let counter = applets::load(&executor, name);
 		let device = Device(ed25519::Pair::from_seed(&[3; 32]));
 		let devices = HashMap::from([(device.record().key.device_id(), device.record())]);
 		let applets = [applets::applet(0, counter, &[])];
@@ -121,7 +128,7 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 		let sealed = seal_batch(store, vfs, 1, seq, limits).unwrap().unwrap();
 		let header = sealed.header(seq);
 		let body = load_body(vfs, &header).unwrap().unwrap();
-		let executed = execute_batch(executor, &project, &header, &body, &mut state).unwrap();
+		let executed = execute_batch(executor, &project, &header, &body, &mut state, None).unwrap();
 		assert!(executed.verdicts.refused.is_empty());
 		headers.push((header, body));
 		results.push(executed);
@@ -133,7 +140,7 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 	// Suppose batch 1 expired: it runs again on the finalized state, to the same result.
 	assert!(state.expire(1).is_empty());
 	let (header, body) = &headers[1];
-	let again = execute_batch(executor, &project, header, body, &mut state).unwrap();
+	let again = execute_batch(executor, &project, header, body, &mut state, None).unwrap();
 	assert_eq!(again.result.output_root, results[1].result.output_root);
 	assert!(state.finalize(1));
 	assert_eq!(state.finalized(b"count"), Some(&8u64.to_le_bytes().to_vec()));
@@ -145,7 +152,7 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 	forged.message.payload = b"device=d1;boost".to_vec();
 	let (header, copies) =
 		batch(2, vec![device.stored(3), device.stored(9), device.stored(6), forged]);
-	let executed = execute_batch(executor, &project, &header, &copies, &mut state).unwrap();
+	let executed = execute_batch(executor, &project, &header, &copies, &mut state, None).unwrap();
 	assert_eq!(executed.verdicts.counted, [1]);
 	assert_eq!(
 		executed.verdicts.refused,
@@ -169,9 +176,9 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 
 	// The network: both batches run and finalize.
 	let mut honest = ProjectState::default();
-	execute_batch(executor, &project, &header0, &body0, &mut honest).unwrap();
+	execute_batch(executor, &project, &header0, &body0, &mut honest, None).unwrap();
 	assert!(honest.finalize(0));
-	let executed = execute_batch(executor, &project, &header1, &body1, &mut honest).unwrap();
+	let executed = execute_batch(executor, &project, &header1, &body1, &mut honest, None).unwrap();
 	let agreed = w3b_worker::state::AgreedChanges::decode(
 		&mut &honest.changes(1).unwrap().encode_agreed()[..],
 	)
@@ -181,7 +188,7 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 
 	// A node that agreed on batch 0 and computed batch 1 wrong takes the network's.
 	let mut faulty = ProjectState::default();
-	execute_batch(executor, &project, &header0, &body0, &mut faulty).unwrap();
+	execute_batch(executor, &project, &header0, &body0, &mut faulty, None).unwrap();
 	assert!(faulty.finalize(0));
 	faulty.record(
 		1,
@@ -198,7 +205,7 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	let mut replay_counted = agreed.clone();
 	replay_counted.refused.clear();
 	let mut other_sql = agreed.clone();
-	other_sql.sql_digest = sp_core::H256::repeat_byte(1);
+	other_sql.sql.push(b"DROP TABLE readings".to_vec());
 	for lie in [more_writes, replay_counted, other_sql] {
 		let refused =
 			faulty.adopt(1, &header1.merkle_root, &body1, lie, finalized_root).unwrap_err();
@@ -232,8 +239,85 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	assert!(!faulty.is_pending(1));
 	// The replay windows came with them: the next batch runs alike on both.
 	let (header2, body2) = batch(2, vec![device.stored(5), device.stored(6)]);
-	let on_honest = execute_batch(executor, &project, &header2, &body2, &mut honest).unwrap();
-	let on_faulty = execute_batch(executor, &project, &header2, &body2, &mut faulty).unwrap();
+	let on_honest = execute_batch(executor, &project, &header2, &body2, &mut honest, None).unwrap();
+	let on_faulty = execute_batch(executor, &project, &header2, &body2, &mut faulty, None).unwrap();
 	assert_eq!(on_faulty.verdicts.refused, [(0, Invalid::Replayed)]);
 	assert_eq!(on_faulty.result.output_root, on_honest.result.output_root);
+}
+
+/// What the example SQL applet logged last in `executed`: the number of rows.
+fn rows(executed: &Executed) -> String {
+	executed.result.events.last().unwrap().logs.last().unwrap().message.clone()
+}
+
+#[test]
+fn a_projects_sql_database_lives_like_its_state() {
+	let fixture = Fixture::with_applet("sql");
+	let (executor, device) = (&fixture.executor, &fixture.device);
+	let project = fixture.project();
+	let dir = tempfile::tempdir().unwrap();
+	let (state_path, sql_path) =
+		(dir.path().join("project-1.state"), dir.path().join("project-1.sql"));
+	let mut state = ProjectState::default();
+	let mut sql = ProjectSql::open(&sql_path).unwrap();
+	let batches: Vec<_> = (0..4u64)
+		.map(|seq| batch(seq, (1..=2).map(|i| device.stored(seq * 2 + i)).collect()))
+		.collect();
+	let run = |state: &mut ProjectState, sql: &mut ProjectSql, seq: usize| {
+		let (header, body) = &batches[seq];
+		let executed = execute_batch(executor, &project, header, body, state, Some(sql)).unwrap();
+		assert!(
+			executed.result.events.iter().all(|e| e.succeeded()),
+			"{:?}",
+			executed.result.events
+		);
+		executed
+	};
+
+	// Batch 1 runs on batch 0's pending rows; its statements are its SQL result.
+	let first = run(&mut state, &mut sql, 0);
+	assert_eq!(rows(&first), r#"[{"n":2}]"#);
+	assert_eq!(first.result.sql_statements.len(), 4, "CREATE and INSERT per message");
+	let second = run(&mut state, &mut sql, 1);
+	assert_eq!(rows(&second), r#"[{"n":4}]"#);
+
+	// Batch 0 final: the state is saved, then its statements go to the final database.
+	assert!(state.finalize(0));
+	state.save(&state_path).unwrap();
+	sql.catch_up(&mut state).unwrap();
+	assert_eq!(sql.final_through().unwrap(), Some(0));
+	// Batch 1 expires: it runs again on batch 0's rows only, to the same result.
+	assert!(state.expire(1).is_empty());
+	let again = run(&mut state, &mut sql, 1);
+	assert_eq!(rows(&again), r#"[{"n":4}]"#);
+	assert_eq!(again.result.output_root, second.result.output_root);
+	assert!(state.finalize(1));
+	state.save(&state_path).unwrap();
+
+	// A crash after the state was saved and before the database caught up: after a
+	// restart the statements are replayed from the state file, once.
+	drop(sql);
+	let mut state = ProjectState::load(&state_path).unwrap();
+	let mut sql = ProjectSql::open(&sql_path).unwrap();
+	assert_eq!(sql.final_through().unwrap(), Some(0));
+	let third = run(&mut state, &mut sql, 2);
+	assert_eq!(rows(&third), r#"[{"n":6}]"#);
+	assert_eq!(sql.final_through().unwrap(), Some(1));
+	sql.catch_up(&mut state).unwrap();
+	assert_eq!(sql.final_through().unwrap(), Some(1), "nothing replayed twice");
+
+	// A node that lost batch 2's result (a reorganisation) and runs it again, and a node
+	// that never ran anything (fresh database, same finalized batches): the same roots.
+	state.discard_from(2);
+	assert_eq!(run(&mut state, &mut sql, 2).result.output_root, third.result.output_root);
+	let fresh_dir = tempfile::tempdir().unwrap();
+	let mut fresh = ProjectState::default();
+	let mut fresh_sql = ProjectSql::open(&fresh_dir.path().join("project-1.sql")).unwrap();
+	for seq in 0..3 {
+		let executed = run(&mut fresh, &mut fresh_sql, seq);
+		assert!(fresh.finalize(seq as u64));
+		if seq == 2 {
+			assert_eq!(executed.result.output_root, third.result.output_root);
+		}
+	}
 }

@@ -17,7 +17,7 @@ use w3b_primitives::{
 };
 use w3b_runtime::{BlockNumber, RuntimeCall};
 use w3b_storage::{BatchBody, Cid};
-use w3b_worker::{seal_batch, state::ProjectState, SealedBatch};
+use w3b_worker::{seal_batch, sql::ProjectSql, state::ProjectState, SealedBatch};
 
 use super::{byzantine::Attack, commit_call, Hash, ProjectWork, Worker, WorkerError};
 
@@ -45,14 +45,18 @@ impl Worker {
 		number: BlockNumber,
 	) -> Result<&mut ProjectWork, WorkerError> {
 		if !self.projects.contains_key(&project) {
-			let state =
+			let mut state =
 				ProjectState::load(&self.state_path(project)).map_err(WorkerError::State)?;
+			let mut sql = ProjectSql::open(&self.sql_path(project))?;
+			// What a crash left between saving the state and updating the database.
+			sql.catch_up(&mut state)?;
 			let last_sealed = self.store.last_sealed(project)?;
 			let next_exec = state.finalized_through().map_or(0, |s| s + 1);
 			let mut work = ProjectWork {
 				active: false,
 				last_seal: Instant::now(),
 				state,
+				sql,
 				next_local: last_sealed.map_or(0, |s| s + 1),
 				in_flight: BTreeMap::new(),
 				next_exec,

@@ -28,6 +28,9 @@ pub enum WorkerError {
 	/// The project's state could not be loaded or saved.
 	#[error("project state: {0}")]
 	State(std::io::Error),
+	/// The project's SQL database failed.
+	#[error("project SQL database: {0}")]
+	Sql(#[from] w3b_executor::SqlError),
 	/// A transaction could not be signed or submitted.
 	#[error("submitting {what}: {reason}")]
 	Submit {

@@ -445,7 +445,14 @@ impl Worker {
 		let work = self.work(project)?;
 		let started = Instant::now();
 		let executed = tokio::task::block_in_place(|| {
-			execute_batch(&executor, &project_context, header, body, &mut work.state)
+			execute_batch(
+				&executor,
+				&project_context,
+				header,
+				body,
+				&mut work.state,
+				Some(&mut work.sql),
+			)
 		})?;
 		let mut result = executed.result;
 		if diverge && (!work.diverged.contains_key(&seq) || seq % 8 == 3) {

@@ -46,7 +46,7 @@ use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{api::W3bstreamApi, validity::Invalid, ProjectId, ProjectStatus};
 use w3b_runtime::{opaque::Block, BlockNumber};
 use w3b_storage::{retention::BatchInfo, MessageStore, Vfs};
-use w3b_worker::{BatchLimits, ProjectState, SealedBatch};
+use w3b_worker::{sql::ProjectSql, BatchLimits, ProjectState, SealedBatch};
 
 use crate::client::FullClient;
 pub use byzantine::Byzantine;
@@ -121,6 +121,8 @@ struct ProjectWork {
 	/// When it last sealed.
 	last_seal: Instant,
 	state: ProjectState,
+	/// Its SQL database, with the life of `state`.
+	sql: ProjectSql,
 	/// The next local batch number to seal.
 	next_local: u64,
 	/// Local batches submitted and not yet seen on chain.
@@ -348,6 +350,11 @@ impl Worker {
 
 	fn state_path(&self, project: ProjectId) -> PathBuf {
 		self.state_dir.join(format!("project-{project}.state"))
+	}
+
+	/// Where a project's final SQL database is kept (its working copy beside it).
+	fn sql_path(&self, project: ProjectId) -> PathBuf {
+		self.state_dir.join(format!("project-{project}.sql"))
 	}
 
 	/// The worker's state of a project loaded before (by [`Worker::load_project`]).

@@ -74,6 +74,8 @@ impl Worker {
 					}
 					work.state.finalize(seq);
 					work.state.save(&path).map_err(WorkerError::State)?;
+					// Saved first: the statements are replayed from the state after a crash.
+					work.sql.catch_up(&mut work.state)?;
 					log::info!(
 						target: "w3b",
 						"✅ project {project}: batch {seq} final ({} of {} agreed)",
@@ -290,6 +292,7 @@ impl Worker {
 		state.adopt(seq, &commitment.header.merkle_root, &body, changes, state_root)?;
 		state.save(&path).map_err(WorkerError::State)?;
 		work.state = state;
+		work.sql.catch_up(&mut work.state)?;
 		work.syncing = None;
 		work.diverged.remove(&seq);
 		work.results.clear();
