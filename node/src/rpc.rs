@@ -12,6 +12,8 @@ use sp_block_builder::BlockBuilder;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
 use w3b_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 
+type Hash = <Block as sp_runtime::traits::Block>::Hash;
+
 /// What the RPC methods need from the node.
 pub struct FullDeps<C, P> {
 	/// The client.
@@ -55,51 +57,73 @@ where
 	Ok(module)
 }
 
-/// The proofs finalized in each block GRANDPA finalizes from now on (the runtime's
-/// account of every newly final block, in order).
-pub fn finalized_proofs(client: Arc<crate::client::FullClient>) -> w3b_rpc::ProofStream {
+/// Reads the proofs finalized in each block GRANDPA finalizes from now on (the runtime's
+/// account of every newly final block, in order), once for every subscriber, off the
+/// async threads, and sends them on the returned channel; nothing is read while nobody
+/// listens.
+pub fn finalized_proofs(
+	client: Arc<crate::client::FullClient>,
+	spawner: &sc_service::SpawnTaskHandle,
+) -> w3b_rpc::ProofBroadcast {
 	use futures::StreamExt;
 	use sc_client_api::BlockchainEvents;
+
+	// Past this many proofs behind, a subscriber is dropped (see `w3b_rpc`).
+	let (sender, _) = tokio::sync::broadcast::channel(4096);
+	let proofs = sender.clone();
+	spawner.spawn("w3b-finalized-proofs", Some("w3b"), async move {
+		let mut notifications = client.finality_notification_stream();
+		while let Some(notification) = notifications.next().await {
+			if proofs.receiver_count() == 0 {
+				continue;
+			}
+			let mut blocks: Vec<_> = notification.tree_route.to_vec();
+			blocks.push(notification.hash);
+			let client = client.clone();
+			let read = tokio::task::spawn_blocking(move || read_finalized_proofs(&client, blocks));
+			for proof in read.await.unwrap_or_default() {
+				let _ = proofs.send(proof);
+			}
+		}
+	});
+	sender
+}
+
+/// The proofs finalized in `blocks`, as `w3b_subscribeFinalizedProofs` sends them.
+fn read_finalized_proofs(
+	client: &crate::client::FullClient,
+	blocks: Vec<Hash>,
+) -> Vec<serde_json::Value> {
 	use serde_json::json;
 	use sp_api::ProvideRuntimeApi;
 	use w3b_primitives::api::W3bstreamApi;
 
-	client
-		.finality_notification_stream()
-		.flat_map(move |notification| {
-			let mut blocks: Vec<_> = notification.tree_route.to_vec();
-			blocks.push(notification.hash);
-			let mut proofs = Vec::new();
-			for hash in blocks {
-				let number = client.number(hash).ok().flatten();
-				let finalized = match client.runtime_api().finalized_proofs(hash) {
-					Ok(finalized) => finalized,
-					Err(e) => {
-						log::warn!(target: "w3b", "reading the proofs finalized in {hash}: {e}");
-						continue;
-					}
-				};
-				for proof in finalized {
-					// The state roots are in the stored proof, not in the event.
-					let stored = client
-						.runtime_api()
-						.proof(hash, proof.project, proof.batch_seq)
-						.ok()
-						.flatten();
-					proofs.push(json!({
-						"project": proof.project,
-						"batchSeq": proof.batch_seq,
-						"outputRoot": proof.output_root,
-						"stateRoot": stored.as_ref().and_then(|p| p.state_root),
-						"previousStateRoot": stored.and_then(|p| p.previous_state_root),
-						"agreed": proof.agreed,
-						"dissenters": proof.dissenters,
-						"blockNumber": number,
-						"blockHash": hash,
-					}));
-				}
+	let mut proofs = Vec::new();
+	for hash in blocks {
+		let number = client.number(hash).ok().flatten();
+		let finalized = match client.runtime_api().finalized_proofs(hash) {
+			Ok(finalized) => finalized,
+			Err(e) => {
+				log::warn!(target: "w3b", "reading the proofs finalized in {hash}: {e}");
+				continue;
 			}
-			futures::stream::iter(proofs)
-		})
-		.boxed()
+		};
+		for proof in finalized {
+			// The state roots are in the stored proof, not in the event.
+			let stored =
+				client.runtime_api().proof(hash, proof.project, proof.batch_seq).ok().flatten();
+			proofs.push(json!({
+				"project": proof.project,
+				"batchSeq": proof.batch_seq,
+				"outputRoot": proof.output_root,
+				"stateRoot": stored.as_ref().and_then(|p| p.state_root),
+				"previousStateRoot": stored.and_then(|p| p.previous_state_root),
+				"agreed": proof.agreed,
+				"dissenters": proof.dissenters,
+				"blockNumber": number,
+				"blockHash": hash,
+			}));
+		}
+	}
+	proofs
 }

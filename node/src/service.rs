@@ -243,20 +243,16 @@ where
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
-		let ingestor = ingestor.clone();
-		let vfs = vfs.clone();
+		let data = w3b_rpc::NodeData::new(
+			ingestor.clone(),
+			vfs.clone(),
+			crate::rpc::finalized_proofs(client.clone(), &task_manager.spawn_handle()),
+		);
 		Box::new(move |_| {
 			let deps = crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
-				data: w3b_rpc::NodeData {
-					ingestor: ingestor.clone(),
-					vfs: vfs.clone(),
-					finalized_proofs: Arc::new({
-						let client = client.clone();
-						move || crate::rpc::finalized_proofs(client.clone())
-					}),
-				},
+				data: data.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})

@@ -16,7 +16,6 @@
 use std::{marker::PhantomData, sync::Arc};
 
 use codec::{Codec, Encode};
-use futures::StreamExt;
 use jsonrpsee::{
 	core::RpcResult,
 	proc_macros::rpc,
@@ -46,9 +45,13 @@ pub const MESSAGE_REFUSED: i32 = 2;
 /// Error code of a method this node cannot serve (it keeps no W3bstream data).
 pub const UNAVAILABLE: i32 = 3;
 
-/// A stream of finalized proofs, one JSON object each, from the block they were
-/// finalized in once GRANDPA finalized that block.
-pub type ProofStream = futures::stream::BoxStream<'static, Value>;
+/// Finalized proofs, one JSON object each, from the block they were finalized in once
+/// GRANDPA finalized that block: read once by the node and sent to every subscriber.
+pub type ProofBroadcast = tokio::sync::broadcast::Sender<Value>;
+
+/// Data calls (bodies read and hashed, messages stored) running at once; past this a
+/// call is refused with [`UNAVAILABLE`] rather than queued on the node's threads.
+pub const MAX_DATA_CALLS: usize = 32;
 
 /// What the data methods need from the node.
 #[derive(Clone)]
@@ -57,8 +60,37 @@ pub struct NodeData {
 	pub ingestor: Arc<Ingestor>,
 	/// Batch bodies.
 	pub vfs: Arc<dyn Vfs>,
-	/// Opens a stream of finalized proofs for a subscriber.
-	pub finalized_proofs: Arc<dyn Fn() -> ProofStream + Send + Sync>,
+	/// Finalized proofs, as the node reads them.
+	pub finalized_proofs: ProofBroadcast,
+	/// Slots for data calls running at once ([`MAX_DATA_CALLS`]).
+	pub data_calls: Arc<tokio::sync::Semaphore>,
+}
+
+impl NodeData {
+	/// Data for the methods: `ingestor`, `vfs` and the node's `finalized_proofs`.
+	pub fn new(
+		ingestor: Arc<Ingestor>,
+		vfs: Arc<dyn Vfs>,
+		finalized_proofs: ProofBroadcast,
+	) -> Self {
+		NodeData {
+			ingestor,
+			vfs,
+			finalized_proofs,
+			data_calls: Arc::new(tokio::sync::Semaphore::new(MAX_DATA_CALLS)),
+		}
+	}
+
+	/// A slot for a data call, or why there is none now.
+	fn slot(&self) -> RpcResult<tokio::sync::OwnedSemaphorePermit> {
+		self.data_calls.clone().try_acquire_owned().map_err(|_| {
+			ErrorObject::owned(
+				UNAVAILABLE,
+				format!("{MAX_DATA_CALLS} data calls are running; try again"),
+				None::<()>,
+			)
+		})
+	}
 }
 
 /// The `w3b_*` read methods.
@@ -104,7 +136,7 @@ pub trait W3bApi<BlockHash, AccountId> {
 	/// A committed batch: its header and committer while in the commitment window, its
 	/// Merkle root alone once pruned (`"pruned": true`); with `"messages"` (in batch
 	/// order, each as devices send it plus its `hash`) when this node has the body.
-	#[method(name = "w3b_getBatch")]
+	#[method(name = "w3b_getBatch", blocking)]
 	fn batch(
 		&self,
 		project: ProjectId,
@@ -128,7 +160,7 @@ pub trait W3bApi<BlockHash, AccountId> {
 	/// Checks and stores a device message (the JSON object devices send over HTTP);
 	/// answers its hash once durably stored, or error [`MESSAGE_REFUSED`] with the
 	/// ingestion error code in `data.code`.
-	#[method(name = "w3b_submitEvent")]
+	#[method(name = "w3b_submitEvent", blocking)]
 	fn submit_event(&self, project: ProjectId, message: Value) -> RpcResult<H256>;
 
 	/// The Merkle inclusion proof of message `hash` in batch `batch_seq` of `project`:
@@ -138,7 +170,7 @@ pub trait W3bApi<BlockHash, AccountId> {
 	/// `encoded` the SCALE `w3b_primitives::merkle::MerkleProof`, verifiable offline with
 	/// `w3b_primitives::merkle::verify_proof` against the committed root; `null` if the
 	/// message is not in the batch.
-	#[method(name = "w3b_getMessageProof")]
+	#[method(name = "w3b_getMessageProof", blocking)]
 	fn message_proof(
 		&self,
 		project: ProjectId,
@@ -406,7 +438,10 @@ where
 		Ok(match (batch, root) {
 			(Some(batch), _) => {
 				let body = match &self.data {
-					Some(data) => body_of(&*data.vfs, &batch.header)?,
+					Some(data) => {
+						let _slot = data.slot()?;
+						body_of(&*data.vfs, &batch.header)?
+					}
 					None => None,
 				};
 				let mut json = batch_json(batch);
@@ -437,6 +472,7 @@ where
 
 	fn submit_event(&self, project: ProjectId, message: Value) -> RpcResult<H256> {
 		let data = self.data()?;
+		let _slot = data.slot()?;
 		let refused = |e: IngestError| {
 			ErrorObject::owned(MESSAGE_REFUSED, e.to_string(), Some(json!({"code": e.code()})))
 		};
@@ -459,6 +495,7 @@ where
 		at: Option<Block::Hash>,
 	) -> RpcResult<Option<Value>> {
 		let data = self.data()?;
+		let _slot = data.slot()?;
 		let Some(batch) = self.read(at, |api, at| api.batch(at, project, batch_seq))? else {
 			return Ok(None);
 		};
@@ -491,9 +528,9 @@ where
 	}
 
 	fn subscribe_finalized_proofs(&self, pending: PendingSubscriptionSink) {
-		let stream = self.data.as_ref().map(|data| (data.finalized_proofs)());
+		let proofs = self.data.as_ref().map(|data| data.finalized_proofs.subscribe());
 		tokio::spawn(async move {
-			let Some(mut stream) = stream else {
+			let Some(mut proofs) = proofs else {
 				pending
 					.reject(ErrorObject::owned(
 						UNAVAILABLE,
@@ -506,9 +543,11 @@ where
 			let Ok(sink) = pending.accept().await else { return };
 			loop {
 				tokio::select! {
-					item = stream.next() => {
-						let Some(item) = item else { return };
-						let Ok(message) = SubscriptionMessage::from_json(&item) else { return };
+					proof = proofs.recv() => {
+						// A subscriber too slow to keep up is dropped (it catches up with
+						// `w3b_getProof` and subscribes again) rather than buffered for.
+						let Ok(proof) = proof else { return };
+						let Ok(message) = SubscriptionMessage::from_json(&proof) else { return };
 						if sink.send(message).await.is_err() {
 							return;
 						}
