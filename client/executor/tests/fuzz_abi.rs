@@ -26,7 +26,7 @@ use w3b_executor::{
 use w3b_primitives::project::code_hash;
 
 /// Modules (each run as a batch on both executors).
-const CASES: u32 = 512;
+const CASES: u32 = 768;
 
 /// A host function the generated modules may import: its module, name and number of
 /// `i32` parameters (each returns an `i32`).
