@@ -130,6 +130,14 @@ pub struct IngestArgs {
 	/// Address the ingestion endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,
+	/// Where acknowledged messages are kept: `embedded` (a log under the base path) or a
+	/// PostgreSQL URL (`postgres://USER@HOST:PORT/DB`, or libpq's `host=... dbname=...`).
+	#[arg(long, value_name = "STORE", default_value = "embedded")]
+	pub w3b_store: String,
+	/// Where batch bodies are kept: `fs` (files under the base path) or
+	/// `ipfs=http://HOST:5001` (a Kubo RPC API).
+	#[arg(long, value_name = "VFS", default_value = "fs")]
+	pub w3b_vfs: String,
 	/// Run the W3bstream worker: seal, commit, execute and attest for the projects the
 	/// node's operator (key type `w3bo`) joined. Default: on for validators.
 	#[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]

@@ -96,11 +96,43 @@ impl ChainView for RuntimeChainView {
 	}
 }
 
-/// The message store under `data_dir/messages` (created if needed).
-pub fn open_store(data_dir: &Path) -> Result<Arc<EmbeddedStore>, String> {
-	EmbeddedStore::open(&data_dir.join("messages"))
-		.map(Arc::new)
-		.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()))
+/// The message store `choice` names (`--w3b-store`): the embedded one under
+/// `data_dir/messages` (created if needed), or a PostgreSQL database.
+pub fn open_store(choice: &str, data_dir: &Path) -> Result<Arc<dyn MessageStore>, String> {
+	if choice == "embedded" {
+		return EmbeddedStore::open(&data_dir.join("messages"))
+			.map(|store| Arc::new(store) as Arc<dyn MessageStore>)
+			.map_err(|e| format!("opening the message store in {}: {e}", data_dir.display()));
+	}
+	if choice.starts_with("postgres://")
+		|| choice.starts_with("postgresql://")
+		|| choice.contains('=')
+	{
+		log::info!("💾 W3bstream messages kept in PostgreSQL");
+		return w3b_storage::PgStore::connect(choice)
+			.map(|store| Arc::new(store) as Arc<dyn MessageStore>)
+			.map_err(|e| format!("--w3b-store: connecting to PostgreSQL: {e}"));
+	}
+	Err(format!("--w3b-store `{choice}`: give `embedded` or a PostgreSQL URL (postgres://...)"))
+}
+
+/// The VFS `choice` names (`--w3b-vfs`): files under `data_dir/vfs`, or an IPFS daemon
+/// (checked to answer now, so that a wrong address fails at start).
+pub fn open_vfs(choice: &str, data_dir: &Path) -> Result<Arc<dyn w3b_storage::Vfs>, String> {
+	if choice == "fs" {
+		return w3b_storage::FsVfs::open(&data_dir.join("vfs"))
+			.map(|vfs| Arc::new(vfs) as Arc<dyn w3b_storage::Vfs>)
+			.map_err(|e| format!("opening the batch VFS: {e}"));
+	}
+	if let Some(api) = choice.strip_prefix("ipfs=") {
+		let vfs = w3b_storage::ipfs::IpfsVfs::new(api);
+		let version = vfs
+			.version()
+			.map_err(|e| format!("--w3b-vfs: the IPFS RPC API at {api} does not answer: {e}"))?;
+		log::info!("💾 W3bstream batch bodies kept in IPFS {version} at {api}");
+		return Ok(Arc::new(vfs));
+	}
+	Err(format!("--w3b-vfs `{choice}`: give `fs` or `ipfs=http://HOST:PORT`"))
 }
 
 /// The ingestor checking messages against the chain (see [`RuntimeChainView`]) and storing them

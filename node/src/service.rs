@@ -148,11 +148,9 @@ where
 		.map(crate::worker::Metrics::register)
 		.transpose()
 		.map_err(|e| ServiceError::Other(format!("registering W3bstream metrics: {e}")))?;
-	let store = crate::ingest::open_store(&w3b_dir).map_err(ServiceError::Other)?;
-	let vfs: Arc<dyn w3b_storage::Vfs> = Arc::new(
-		w3b_storage::FsVfs::open(&w3b_dir.join("vfs"))
-			.map_err(|e| ServiceError::Other(format!("opening the batch VFS: {e}")))?,
-	);
+	let store =
+		crate::ingest::open_store(&ingest.w3b_store, &w3b_dir).map_err(ServiceError::Other)?;
+	let vfs = crate::ingest::open_vfs(&ingest.w3b_vfs, &w3b_dir).map_err(ServiceError::Other)?;
 	let ingestor = Arc::new(crate::ingest::ingestor(
 		&ingest,
 		store.clone(),

@@ -1,6 +1,10 @@
 //! Ingestion inside a real node: the HTTP endpoint started by `--w3b-http-port` checks
 //! messages against what the chain holds (a project and a device registered by signed
-//! transactions) and stores the good ones.
+//! transactions) and stores the good ones, here in PostgreSQL (`--w3b-store
+//! postgres://...`, a real server the test starts).
+
+#[path = "../../client/storage/tests/pg_server/mod.rs"]
+mod pg_server;
 
 use std::time::Duration;
 
@@ -10,27 +14,38 @@ use w3b_e2e_tests::{dev_node_key, free_port, Node, NodeConfig};
 
 const STEP: Duration = Duration::from_secs(60);
 
-fn post(port: u16, body: &str) -> (u16, Value) {
+/// POSTs `body` to project 0's endpoint: status and JSON, or why it got no answer.
+fn try_post(port: u16, body: &str) -> Result<(u16, Value), ureq::Error> {
 	let url = format!("http://127.0.0.1:{port}/v1/projects/0/events");
 	let response = match ureq::post(&url).send_string(body) {
 		Ok(r) => r,
 		Err(ureq::Error::Status(_, r)) => r,
-		Err(e) => panic!("{e}"),
+		Err(e) => return Err(e),
 	};
-	(response.status(), response.into_json().unwrap_or(Value::Null))
+	Ok((response.status(), response.into_json().unwrap_or(Value::Null)))
+}
+
+fn post(port: u16, body: &str) -> (u16, Value) {
+	try_post(port, body).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn the_node_ingests_what_the_chain_allows() {
 	let dir = w3b_e2e_tests::test_dir();
 	let http = free_port();
+	let postgres = pg_server::Postgres::start();
 	let mut node = Node::start(
 		NodeConfig {
 			identity: "alice",
 			chain: "dev".into(),
 			node_key: dev_node_key(1),
 			bootnodes: vec![],
-			extra_args: vec!["--w3b-http-port".into(), http.to_string()],
+			extra_args: vec![
+				"--w3b-http-port".into(),
+				http.to_string(),
+				"--w3b-store".into(),
+				postgres.url(),
+			],
 		},
 		dir.path(),
 	)
@@ -53,6 +68,12 @@ fn the_node_ingests_what_the_chain_allows() {
 	})
 	.unwrap();
 	assert!(accepted["hash"].as_str().is_some_and(|h| h.starts_with("0x")));
+	// It is in PostgreSQL, pending a batch.
+	use w3b_storage::MessageStore;
+	let database = w3b_storage::PgStore::connect(&postgres.params()).expect("PostgreSQL");
+	let pending = database.pending(0).expect("pending messages");
+	assert_eq!(pending.len(), 1);
+	assert_eq!(serde_json::to_value(pending[0]).unwrap(), accepted["hash"]);
 
 	let (status, body) = post(http, &w3b_e2e_tests::signed_message(&stranger, 0, 1, b"x"));
 	assert_eq!((status, body["code"].as_str()), (404, Some("unknown_device")));
@@ -61,4 +82,33 @@ fn the_node_ingests_what_the_chain_allows() {
 	let health: Value =
 		ureq::get(&format!("http://127.0.0.1:{http}/health")).call().unwrap().into_json().unwrap();
 	assert_eq!(health["status"], "ok");
+
+	// After a restart the node finds what PostgreSQL kept: the replay is still refused.
+	node.restart().expect("restarts");
+	node.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready again");
+	let replay = w3b_e2e_tests::wait_for("the endpoint to answer again", STEP, || {
+		Ok(try_post(http, &w3b_e2e_tests::signed_message(&device, 0, 1, b"replay")).ok())
+	})
+	.unwrap();
+	assert_eq!((replay.0, replay.1["code"].as_str()), (409, Some("stale_seq")), "{:?}", replay.1);
+	drop(node);
+
+	// A store or VFS the node cannot use stops it at once, saying why.
+	for (flag, value, says) in [
+		("--w3b-store", "mysql://nowhere".to_string(), "give `embedded` or a PostgreSQL URL"),
+		(
+			"--w3b-store",
+			"postgres://nobody@127.0.0.1:1/none".to_string(),
+			"connecting to PostgreSQL",
+		),
+		("--w3b-vfs", "ipfs=http://127.0.0.1:1".to_string(), "does not answer"),
+	] {
+		let output = std::process::Command::new(w3b_e2e_tests::node_binary())
+			.args(["--dev", "--tmp", flag, &value])
+			.output()
+			.expect("the node runs");
+		let stderr = String::from_utf8_lossy(&output.stderr);
+		assert!(!output.status.success(), "{flag} {value}: started");
+		assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+	}
 }

@@ -101,14 +101,13 @@ pub(crate) struct HostState {
 impl HostState {
 	pub fn log(&mut self, level: impl Into<String>, message: &[u8]) {
 		let message = &message[..message.len().min(MAX_LOG_LEN)];
+		// What is kept: invalid UTF-8 grows (a byte becomes three).
+		let message = String::from_utf8_lossy(message).into_owned();
 		if self.logs.len() >= MAX_LOGS_PER_EVENT || !self.take_report_room(message.len()) {
 			self.logs_dropped += 1;
 			return;
 		}
-		self.logs.push(LogLine {
-			level: level.into(),
-			message: String::from_utf8_lossy(message).into_owned(),
-		});
+		self.logs.push(LogLine { level: level.into(), message });
 	}
 
 	/// Whether the batch's report can keep `bytes` more (taken if so).
@@ -487,9 +486,10 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 			let Some(metric) = read_prefix(&caller, ptr, size, MAX_LOG_LEN) else {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
+			let metric = String::from_utf8_lossy(&metric).into_owned();
 			let state = caller.data_mut();
 			if state.take_report_room(metric.len()) {
-				state.metrics.push(String::from_utf8_lossy(&metric).into_owned());
+				state.metrics.push(metric);
 			}
 			Ok(OK)
 		},

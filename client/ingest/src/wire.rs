@@ -22,7 +22,7 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use sp_core::{bytes::from_hex, H256};
+use sp_core::H256;
 use w3b_primitives::{DeviceKey, DeviceSignature, Message};
 
 use crate::IngestError;
@@ -51,11 +51,11 @@ pub struct WireMessage {
 	pub signature: String,
 }
 
+/// Hex with an optional `0x`, strictly: an even number of hex digits and nothing else,
+/// so that one value has one spelling.
 fn hex(field: &str, text: &str) -> Result<Vec<u8>, IngestError> {
-	if text.is_empty() {
-		return Ok(Vec::new());
-	}
-	from_hex(text).map_err(|_| IngestError::Malformed(format!("{field} is not hex")))
+	let digits = text.strip_prefix("0x").unwrap_or(text);
+	hex::decode(digits).map_err(|_| IngestError::Malformed(format!("{field} is not hex")))
 }
 
 /// Builds a message from its decoded fields, checking their shape.
@@ -234,7 +234,7 @@ fn count_proto_messages(mut body: &[u8]) -> Result<(), IngestError> {
 struct BoundedArray;
 
 impl<'de> serde::de::DeserializeSeed<'de> for BoundedArray {
-	type Value = Vec<serde_json::Value>;
+	type Value = Vec<Unique>;
 
 	fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
 		d.deserialize_seq(self)
@@ -242,7 +242,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for BoundedArray {
 }
 
 impl<'de> serde::de::Visitor<'de> for BoundedArray {
-	type Value = Vec<serde_json::Value>;
+	type Value = Vec<Unique>;
 
 	fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
 		write!(f, "an array of at most {MAX_MESSAGES_PER_REQUEST} messages")
@@ -257,6 +257,75 @@ impl<'de> serde::de::Visitor<'de> for BoundedArray {
 			items.push(item);
 		}
 		Ok(items)
+	}
+}
+
+/// A JSON value none of whose objects repeats a key. `serde_json::Value` keeps the last
+/// of repeated keys, while decoding a [`WireMessage`] directly (MQTT) refuses them: both
+/// endpoints must read the same bytes the same way.
+struct Unique(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+	fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+		d.deserialize_any(UniqueVisitor).map(Unique)
+	}
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+	type Value = serde_json::Value;
+
+	fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+		f.write_str("a JSON value")
+	}
+
+	fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+		Ok(v.into())
+	}
+
+	fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+		Ok(v.into())
+	}
+
+	fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+		Ok(v.into())
+	}
+
+	fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+		Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+	}
+
+	fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+		Ok(v.into())
+	}
+
+	fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+		Ok(v.into())
+	}
+
+	fn visit_unit<E>(self) -> Result<Self::Value, E> {
+		Ok(serde_json::Value::Null)
+	}
+
+	fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+		let mut items = Vec::new();
+		while let Some(Unique(item)) = seq.next_element()? {
+			items.push(item);
+		}
+		Ok(items.into())
+	}
+
+	fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+		let mut object = serde_json::Map::new();
+		while let Some(key) = map.next_key::<String>()? {
+			if object.contains_key(&key) {
+				return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+			}
+			let Unique(value) = map.next_value()?;
+			object.insert(key, value);
+		}
+		Ok(object.into())
 	}
 }
 
@@ -282,9 +351,9 @@ pub fn parse_body(body: &[u8], protobuf: bool) -> Result<(Vec<Parts>, bool), Ing
 				true => IngestError::TooManyMessages { max: MAX_MESSAGES_PER_REQUEST },
 				false => malformed(e),
 			})?;
-		return Ok((items.into_iter().map(parse_wire).collect(), true));
+		return Ok((items.into_iter().map(|Unique(item)| parse_wire(item)).collect(), true));
 	}
-	let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+	let Unique(value) = serde_json::from_slice(body).map_err(malformed)?;
 	if value.get("events").is_some() {
 		return Err(IngestError::Malformed(
 			"W3bstream publisher-token events are not accepted: sign each message with the device's registered key".into(),

@@ -2,7 +2,7 @@
 //! under their CID, and how a body from any source is checked against its commitment
 //! before anything reads it.
 
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use sp_core::H256;
 use w3b_primitives::{merkle::merkle_root, BatchHeader};
 
@@ -75,7 +75,8 @@ pub fn check_body(header: &BatchHeader, bytes: &[u8]) -> Result<BatchBody, BodyE
 	if Cid::of(bytes) != cid_of(header)? {
 		return Err(BodyError::Cid);
 	}
-	let body = BatchBody::decode(&mut &*bytes).map_err(|_| BodyError::Undecodable)?;
+	// The whole of it: bytes left after the body would make another encoding of it.
+	let body = BatchBody::decode_all(&mut &*bytes).map_err(|_| BodyError::Undecodable)?;
 	if body.messages.len() as u64 != u64::from(header.count) {
 		return Err(BodyError::Count {
 			actual: body.messages.len() as u64,

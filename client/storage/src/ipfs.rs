@@ -22,6 +22,12 @@ impl IpfsVfs {
 		IpfsVfs { api: api.trim_end_matches('/').to_string(), agent: ureq::Agent::new() }
 	}
 
+	/// The daemon's version: whether it answers.
+	pub fn version(&self) -> io::Result<String> {
+		let answer: Version = self.call("version")?.into_json()?;
+		Ok(answer.version)
+	}
+
 	fn call(&self, path: &str) -> io::Result<ureq::Response> {
 		self.agent.post(&format!("{}/api/v0/{path}", self.api)).call().map_err(rpc_error)
 	}
@@ -109,4 +115,11 @@ impl Vfs for IpfsVfs {
 struct Added {
 	#[serde(rename = "Hash")]
 	hash: String,
+}
+
+/// The answer of `/api/v0/version`.
+#[derive(serde::Deserialize)]
+struct Version {
+	#[serde(rename = "Version")]
+	version: String,
 }
