@@ -2,8 +2,9 @@
 # End-to-end benchmark: runs scripts/demo.sh (four validators with workers, devices over
 # MQTT and HTTP) at RATE messages per second for DURATION seconds and prints, besides
 # the demo's summary (sustained rate through the whole pipeline, publish -> final proof
-# latency p50/p99), every validator's resident memory sampled every 30 seconds, so that
-# growth over the run shows.
+# latency p50/p99), every validator's resident memory and the disk its W3bstream data
+# takes (message log, batch bodies, project state; the demo keeps data 120 s) sampled
+# every 30 seconds, so that growth over the run shows.
 #
 # Environment: RATE (default 2000), DURATION (default 900), DEVICES (default 40),
 # W3B_PROFILE (default release: the first run builds an optimised node, which takes a
@@ -22,7 +23,7 @@ export W3B_NODE_ARGS=${W3B_NODE_ARGS:---trie-cache-size 67108864}
 net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
 rss_log="$net_dir.rss"
 : >"$rss_log"
-echo "[bench] ${RATE} msgs/s from ${DEVICES} devices for ${DURATION}s; RSS samples in $rss_log"
+echo "[bench] ${RATE} msgs/s from ${DEVICES} devices for ${DURATION}s; RSS and disk samples in $rss_log"
 
 scripts/demo.sh &
 demo_pid=$!
@@ -38,7 +39,8 @@ sample() {
 		# reclaims under pressure.
 		rss=$(awk '/VmRSS/ {t=$2} /RssAnon/ {a=$2} END {print t "kB(anon " a "kB)"}' \
 			"/proc/$pid/status" 2>/dev/null || echo "-")
-		line+=" $name=$rss"
+		disk=$(du -sk "$net_dir/$name/w3b" 2>/dev/null | cut -f1 || echo "-")
+		line+=" $name=$rss,disk=${disk}kB"
 	done
 	echo "$line" >>"$rss_log"
 }
@@ -51,7 +53,7 @@ while kill -0 "$demo_pid" 2>/dev/null; do
 done
 status=0
 wait "$demo_pid" || status=$?
-echo "[bench] validator RSS over the run (first, middle, last sample):"
+echo "[bench] validator RSS and W3bstream disk over the run (first, middle, last sample):"
 lines=$(wc -l <"$rss_log")
 if [ "$lines" -gt 0 ]; then
 	sed -n "1p;$(((lines + 1) / 2))p;${lines}p" "$rss_log" | sed 's/^/[bench]   /'

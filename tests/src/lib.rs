@@ -27,6 +27,7 @@ use sp_runtime::MultiSignature;
 use w3b_runtime::{AccountId, Header, RuntimeCall, UncheckedExtrinsic};
 
 pub mod demo;
+pub mod hostile;
 pub mod network;
 
 /// Error type of the harness; tests unwrap it with context.

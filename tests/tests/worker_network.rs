@@ -3,7 +3,9 @@
 //! `w3b_submitEvent` to Charlie; every stored message ends up in a proof finalized by
 //! the three honest operators with Dave recorded as the dissenter; inclusion proofs
 //! verify offline; bad input at the edge reaches no batch; a WebSocket subscriber is
-//! told of every finalized proof; the metrics count it all. Beside it, a project whose
+//! told of every finalized proof; the metrics count it all. Meanwhile Alice's endpoints
+//! are attacked (junk and badly signed messages, connection floods, slow clients: see
+//! `w3b_e2e_tests::hostile`) and lose no honest message. Beside it, a project whose
 //! applet attacks the host (floods, huge allocations, endless loops) is finalized by all
 //! four: its events fail the same way everywhere, and no node's memory balloons; and a
 //! project whose applet keeps its readings in SQL ends with the same rows in every
@@ -75,11 +77,12 @@ fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H2
 fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let dir = w3b_e2e_tests::test_dir();
 	let net = Validators::start(dir.path(), |i| {
-		if i == 3 {
+		match i {
+			// Alice's endpoints are attacked: a small budget per sender address shows.
+			0 => vec!["--w3b-sender-rate=1000".into()],
 			// Dave votes a wrong root for the project (the first this test creates).
-			vec!["--w3b-byzantine=wrong-root=0".into()]
-		} else {
-			vec![]
+			3 => vec!["--w3b-byzantine=wrong-root=0".into()],
+			_ => vec![],
 		}
 	})
 	.expect("validators start");
@@ -139,6 +142,13 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		(client, subscription)
 	});
 
+	// Attackers go for Alice's endpoints while the devices publish.
+	let attack = w3b_e2e_tests::hostile::HostileLoad::start(
+		net.http[0],
+		net.mqtt[0],
+		project,
+		devices[0].clone(),
+	);
 	// Devices publish for a while over MQTT to Alice and HTTP to Bob...
 	let publisher = Publisher::start(
 		project,
@@ -195,6 +205,14 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 
 	std::thread::sleep(Duration::from_secs(15));
 	let counters = publisher.stop();
+	let attacked = attack.stop();
+	println!("[worker_network] attacks on Alice: {attacked:?}");
+	let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+	assert_eq!(count(&attacked.http_wrong), 0, "junk was never stored nor failed the node");
+	assert!(count(&attacked.http_throttled) > 0, "the sender's budget ran out");
+	assert!(count(&attacked.http_refused) > 0 && count(&attacked.mqtt_publishes) > 0);
+	assert!(count(&attacked.flood_closed) > 0, "flooding connections were closed");
+	assert!(count(&attacked.slow_closed) > 0, "slow clients were closed");
 	let sent = counters.sent.load(Ordering::Relaxed);
 	let acked = counters.acked.load(Ordering::Relaxed);
 	assert!(sent > 300, "only {sent} messages sent");
@@ -364,6 +382,14 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 
 	// The metrics saw the traffic and the refusals.
 	let alice_metrics = net.nodes[0].prometheus_port;
+	for reason in
+		["too_many_connections", "too_many_messages", "bad_signature", "malformed", "rate_limited"]
+	{
+		let label = format!("reason=\"{reason}\"");
+		let refused = metric(alice_metrics, "w3b_messages_rejected_total", &[&label]);
+		println!("[worker_network] Alice refused {refused} for {reason}");
+		assert!(refused >= 1.0, "{reason}: {refused}");
+	}
 	assert!(metric(alice_metrics, "w3b_messages_ingested_total", &[]) > 0.0);
 	assert!(
 		metric(alice_metrics, "w3b_messages_rejected_total", &["reason=\"unknown_device\""]) >= 1.0

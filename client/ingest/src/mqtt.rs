@@ -174,18 +174,25 @@ impl Connection {
 		}
 	}
 
-	/// Serves the connection; it has `connect_timeout` to send its CONNECT, then its
-	/// keep-alive and a half between packets.
+	/// Serves the connection; it has `connect_timeout` to send its whole CONNECT, then
+	/// its keep-alive and a half between whole packets.
 	async fn run(mut self, connect_timeout: Duration) -> std::io::Result<()> {
 		// Grows with what the client sends: nothing is set aside before it sends.
 		let mut buffer = BytesMut::new();
 		let mut connected = false;
 		let mut idle = connect_timeout;
+		// Counted from whole packets, not bytes: a client that sends a packet a byte at a
+		// time is closed all the same.
+		let mut last_packet = tokio::time::Instant::now();
 		loop {
 			// Every complete packet in the buffer, publishes gathered into one batch.
 			let mut publishes = Vec::new();
 			loop {
-				match Packet::read(&mut buffer, MAX_PACKET) {
+				let packet = Packet::read(&mut buffer, MAX_PACKET);
+				if packet.is_ok() {
+					last_packet = tokio::time::Instant::now();
+				}
+				match packet {
 					Ok(Packet::Connect(connect)) => {
 						self.client_id = connect.client_id;
 						connected = true;
@@ -240,9 +247,10 @@ impl Connection {
 				return Ok(());
 			}
 			buffer.reserve(4 << 10);
-			let read = tokio::time::timeout(idle, self.stream.read_buf(&mut buffer))
-				.await
-				.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+			let read =
+				tokio::time::timeout_at(last_packet + idle, self.stream.read_buf(&mut buffer))
+					.await
+					.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
 			if read == 0 {
 				return Ok(());
 			}

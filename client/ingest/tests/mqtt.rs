@@ -205,6 +205,24 @@ async fn connections_are_capped_and_silent_ones_closed() {
 	assert!(!closed_within(&mut first, Duration::from_millis(200)).await);
 	assert!(closed_within(&mut first, Duration::from_secs(2)).await);
 	assert!(closed_within(&mut second, Duration::from_secs(2)).await);
+	// A client sending its CONNECT a byte at a time is closed at the CONNECT timeout
+	// all the same.
+	let mut slow = connect().await.unwrap();
+	let mut hello = bytes::BytesMut::new();
+	rumqttc::mqttbytes::v4::Connect::new("a-slow-client-with-a-long-name")
+		.write(&mut hello)
+		.unwrap();
+	let started = std::time::Instant::now();
+	let mut cut = false;
+	for byte in hello.iter() {
+		tokio::time::sleep(Duration::from_millis(100)).await;
+		if slow.write_all(&[*byte]).await.is_err() || closed_within(&mut slow, Duration::ZERO).await
+		{
+			cut = true;
+			break;
+		}
+	}
+	assert!(cut, "a CONNECT dribbled over {:?} was served", started.elapsed());
 	// Their places are free again. A client with a keep-alive of 1 s is served, then
 	// closed once silent for 1.5 s.
 	let mut client = connect().await.unwrap();
