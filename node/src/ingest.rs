@@ -182,7 +182,10 @@ pub fn start(
 		task_manager.spawn_handle().spawn("w3b-http", Some("w3b"), async move {
 			match tokio::net::TcpListener::from_std(listener) {
 				Ok(listener) => {
-					if let Err(e) = w3b_ingest::http::serve(listener, ingestor, 4 << 20).await {
+					if let Err(e) =
+						w3b_ingest::http::serve(listener, ingestor, 4 << 20, Default::default())
+							.await
+					{
 						log::error!("W3bstream HTTP ingestion stopped: {e}");
 					}
 				}

@@ -41,8 +41,9 @@ pub const FUEL_PER_BYTE: u64 = 1;
 /// Fuel per byte of deterministic randomness (a blake2 block per 32 bytes).
 pub const FUEL_PER_RANDOM_BYTE: u64 = 8;
 /// Fuel per metering step of SQLite ([`crate::sql::SQL_STEP_OPS`] virtual-machine
-/// instructions): an instruction of SQLite's machine does about ten of an applet's.
-pub const FUEL_PER_SQL_STEP: u64 = 10 * crate::sql::SQL_STEP_OPS as u64;
+/// instructions): 200 per instruction, priced for the larger values one may move
+/// (up to [`crate::sql::MAX_SQL_VALUE_LEN`]) rather than the typical few bytes.
+pub const FUEL_PER_SQL_STEP: u64 = 200 * crate::sql::SQL_STEP_OPS as u64;
 
 /// A line an applet logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -573,7 +574,15 @@ fn metered_sql<T>(
 		return Ok(Err(e));
 	}
 	let (result, taken) = db.metered(steps, work);
+	let lost = db.lost_batch();
 	drop(db);
+	if lost {
+		// SQLite rolled the whole transaction back (an interrupted or failed write): the
+		// event cannot go on without the batch's savepoint; the executor restores it.
+		return Err(wasmtime::Error::msg(
+			"SQL: the statement failed and undid the batch's transaction",
+		));
+	}
 	charge(caller, taken.saturating_mul(FUEL_PER_SQL_STEP))?;
 	if taken >= steps {
 		caller.set_fuel(0)?;

@@ -463,7 +463,13 @@ impl Executor {
 				report_room = state.report_room;
 				let succeeded = outcome == Outcome::Returned(0);
 				if let Some(sql) = &sql {
-					sql.lock().expect("SQL lock").end_event(succeeded)?;
+					let db = sql.lock().expect("SQL lock");
+					if db.lost_batch() {
+						// The event failed (see `host::metered_sql`); the batch's earlier
+						// events' statements come back.
+						db.restore_batch(&sql_statements)?;
+					}
+					db.end_event(succeeded)?;
 				}
 				let mut result = EventResult {
 					message: index as u32,

@@ -56,30 +56,71 @@ pub enum SqlError {
 
 /// SQLite virtual-machine instructions in one metering step.
 pub const SQL_STEP_OPS: i32 = 100;
-/// Longest string or blob a statement may make (`SQLITE_LIMIT_LENGTH`): `zeroblob(1e9)`
-/// must not allocate a gigabyte.
-pub const MAX_SQL_VALUE_LEN: i32 = 1 << 20;
+/// Longest string or blob a statement may make (`SQLITE_LIMIT_LENGTH`), a device's
+/// largest payload: `zeroblob(1e9)` must not allocate a gigabyte, and what one SQLite
+/// instruction does stays small.
+pub const MAX_SQL_VALUE_LEN: i32 = 64 << 10;
+/// Most columns of a table, index or result (`SQLITE_LIMIT_COLUMN`).
+pub const MAX_SQL_COLUMNS: i32 = 64;
 /// Largest answer of a query (JSON), in bytes.
 pub const MAX_SQL_RESULT_LEN: usize = 4 << 20;
 /// Largest database, in bytes (a statement that would grow it further fails).
 pub const MAX_SQL_DB_BYTES: u64 = 256 << 20;
 
-/// Functions whose result depends on the operator's clock, randomness or connection.
-const NONDETERMINISTIC: [&str; 14] = [
-	"random",
-	"randomblob",
-	"date",
-	"time",
-	"datetime",
-	"julianday",
-	"strftime",
-	"unixepoch",
-	"current_date",
-	"current_time",
-	"current_timestamp",
-	"changes",
-	"total_changes",
-	"last_insert_rowid",
+/// The functions applets may call: deterministic (no clock, randomness, connection
+/// history or platform maths library) and at most linear in their input, so that the
+/// instructions SQLite counts bound the work (`instr`, `replace`, `trim(X, Y)`, `LIKE`
+/// and `GLOB` can take the product of two 64 KiB strings in one instruction).
+const ALLOWED_FUNCTIONS: [&str; 49] = [
+	"abs",
+	"avg",
+	"char",
+	"coalesce",
+	"concat",
+	"concat_ws",
+	"count",
+	"format",
+	"group_concat",
+	"hex",
+	"ifnull",
+	"iif",
+	"json",
+	"json_array",
+	"json_array_length",
+	"json_extract",
+	"json_group_array",
+	"json_group_object",
+	"json_insert",
+	"json_object",
+	"json_quote",
+	"json_remove",
+	"json_replace",
+	"json_set",
+	"json_type",
+	"json_valid",
+	"->",
+	"->>",
+	"length",
+	"likelihood",
+	"likely",
+	"lower",
+	"max",
+	"min",
+	"nullif",
+	"octet_length",
+	"printf",
+	"quote",
+	"round",
+	"sign",
+	"string_agg",
+	"substr",
+	"substring",
+	"sum",
+	"total",
+	"typeof",
+	"unhex",
+	"upper",
+	"zeroblob",
 ];
 
 /// A project's SQL database.
@@ -118,6 +159,7 @@ impl SqlDb {
 		let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
 		conn.pragma_update(None, "max_page_count", MAX_SQL_DB_BYTES / page_size)?;
 		conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_SQL_VALUE_LEN)?;
+		conn.set_limit(Limit::SQLITE_LIMIT_COLUMN, MAX_SQL_COLUMNS)?;
 		conn.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, crate::host::MAX_SQL_REQUEST_LEN as i32)?;
 		let meter = Arc::new(Meter { limit: AtomicU64::new(u64::MAX), taken: AtomicU64::new(0) });
 		let counter = meter.clone();
@@ -133,8 +175,18 @@ impl SqlDb {
 		conn.authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
 			_ if by_host.load(Ordering::Relaxed) => Authorization::Allow,
 			AuthAction::Function { function_name }
-				if NONDETERMINISTIC.contains(&function_name.to_ascii_lowercase().as_str()) =>
+				if !ALLOWED_FUNCTIONS.contains(&function_name.to_ascii_lowercase().as_str()) =>
 			{
+				Authorization::Deny
+			}
+			// Temporary objects live in one connection: gone after a restart or a rebuild
+			// of the working copy, so another operator would not see them.
+			AuthAction::CreateTempIndex { .. }
+			| AuthAction::CreateTempTable { .. }
+			| AuthAction::CreateTempTrigger { .. }
+			| AuthAction::CreateTempView { .. } => Authorization::Deny,
+			// Page layout, which differs between a database and its replay.
+			AuthAction::Read { table_name, .. } if table_name.eq_ignore_ascii_case("dbstat") => {
 				Authorization::Deny
 			}
 			AuthAction::Attach { .. }
@@ -241,11 +293,30 @@ impl SqlDb {
 		self.host_batch(sql)
 	}
 
-	/// Runs a statement that changes the database.
+	/// Runs a statement that changes the database (one that answers rows, such as
+	/// `INSERT ... RETURNING`, is refused before it runs: a query is `ws_get_sql_db`'s).
 	pub fn exec(&self, request: &[u8]) -> Result<usize, SqlError> {
 		let (statement, params) = parse_request(request)?;
 		let mut stmt = self.conn.prepare(&statement)?;
+		if stmt.column_count() > 0 {
+			return Err(SqlError::Malformed("a statement that answers rows is a query".into()));
+		}
 		Ok(stmt.execute(rusqlite::params_from_iter(params))?)
+	}
+
+	/// Whether SQLite ended the host's transaction on its own (an interrupted or failed
+	/// write rolls everything back): the batch's savepoint is gone.
+	pub(crate) fn lost_batch(&self) -> bool {
+		self.in_batch.load(Ordering::Relaxed) && self.conn.is_autocommit()
+	}
+
+	/// After [`SqlDb::lost_batch`]: the batch's savepoint again, with the statements of
+	/// its events that succeeded so far.
+	pub(crate) fn restore_batch(&self, statements: &[Vec<u8>]) -> Result<(), SqlError> {
+		self.in_event.store(false, Ordering::Relaxed);
+		self.host_batch("SAVEPOINT w3b_batch")?;
+		self.in_batch.store(true, Ordering::Relaxed);
+		statements.iter().try_for_each(|statement| self.exec(statement).map(drop))
 	}
 
 	/// Runs a read-only query; answers its rows as JSON.
@@ -259,6 +330,17 @@ impl SqlDb {
 		let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
 		let mut out = b"[".to_vec();
 		while let Some(row) = rows.next()? {
+			// Counted before the row is copied: a row of 64 columns of 64 KiB is 4 MiB.
+			let mut row_bytes = out.len();
+			for i in 0..columns.len() {
+				row_bytes += match row.get_ref(i)? {
+					ValueRef::Text(t) | ValueRef::Blob(t) => 2 * t.len() + 8,
+					_ => 24,
+				};
+				if row_bytes >= MAX_SQL_RESULT_LEN {
+					return Err(SqlError::ResultTooLarge);
+				}
+			}
 			let mut object = Map::new();
 			for (i, name) in columns.iter().enumerate() {
 				let value = match row.get_ref(i)? {
@@ -379,11 +461,30 @@ mod tests {
 		for sql in ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT x", "RELEASE w3b_event", "END"] {
 			assert!(db.exec(sql.as_bytes()).is_err(), "{sql} should be refused");
 		}
-		// A query that writes is refused (it would escape the statement log).
+		// A query that writes is refused (it would escape the statement log), and so is
+		// a statement that answers rows, before it runs.
 		assert!(matches!(
 			db.query(b"INSERT INTO t VALUES (1) RETURNING v"),
 			Err(SqlError::NotReadOnly)
 		));
+		assert!(db.exec(b"INSERT INTO t VALUES (1) RETURNING v").is_err());
+		// Temporary objects (one connection's), the page layout, and functions whose cost
+		// is the product of their arguments or whose result is the platform's.
+		for sql in [
+			"CREATE TEMP TABLE x (v)",
+			"CREATE TEMPORARY VIEW w AS SELECT 1",
+			"SELECT * FROM dbstat",
+			"SELECT instr('abc', 'b')",
+			"SELECT replace('abc', 'b', 'c')",
+			"SELECT 'abc' LIKE 'a%'",
+			"SELECT 'abc' GLOB 'a*'",
+			"SELECT trim('abc', 'a')",
+			"SELECT sqrt(2)",
+			"SELECT zeroblob(100000)",
+		] {
+			let refused = db.query(sql.as_bytes()).is_err() && db.exec(sql.as_bytes()).is_err();
+			assert!(refused, "{sql} should be refused");
+		}
 		assert_eq!(db.query(b"SELECT count(*) AS n FROM t").unwrap(), br#"[{"n":0}]"#);
 		assert!(db.query(b"SELECT abs(-1)").is_ok());
 	}

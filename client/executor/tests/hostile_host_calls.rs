@@ -44,7 +44,7 @@ const HOSTILE_SQL: [&str; 3] = [
 	"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
 	"SELECT length(zeroblob(1000000000))",
 	"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 2000) \
-	 SELECT zeroblob(500000) FROM c",
+	 SELECT zeroblob(60000) FROM c",
 ];
 
 fn run(config: EngineConfig) -> (Vec<EventResult>, w3b_executor::BatchResult) {

@@ -381,3 +381,43 @@ fn compiled_code_is_bounded_least_recently_used_first() {
 	let (log, counter) = (load(&tiny, "log"), load(&tiny, "counter"));
 	assert!(!tiny.is_loaded(&log) && tiny.is_loaded(&counter));
 }
+
+/// A write SQLite interrupts (out of fuel) rolls its whole transaction back: the event
+/// fails, the batch's earlier events keep their rows, the later ones run on them, and
+/// the statements the batch reports rebuild the same database.
+#[test]
+fn a_write_interrupted_by_fuel_fails_its_event_only() {
+	let exec = executor();
+	let hostile = load(&exec, "hostile");
+	let applets = [applet(0, hostile, &[("DEFAULT", "sql_exec_payload")])];
+	let endless = "INSERT INTO t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+	               SELECT x FROM c";
+	let statements = [
+		"CREATE TABLE t (v INTEGER)",
+		"INSERT INTO t VALUES (1)",
+		endless,
+		"INSERT INTO t VALUES (2)",
+	];
+	let messages: Vec<_> = statements
+		.iter()
+		.enumerate()
+		.map(|(i, s)| message(i as u64, "DEFAULT", s.as_bytes()))
+		.collect();
+	let db = Arc::new(Mutex::new(SqlDb::in_memory().unwrap()));
+	let result =
+		exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), Some(db.clone())).unwrap();
+	let outcomes: Vec<_> = result.events.iter().map(|e| e.outcome.clone()).collect();
+	assert_eq!(outcomes[..2], [Outcome::Returned(0), Outcome::Returned(0)]);
+	assert!(
+		matches!(&outcomes[2], Outcome::Failed(why) if why.contains("out of fuel") || why.contains("undid")),
+		"{outcomes:?}"
+	);
+	assert_eq!(outcomes[3], Outcome::Returned(0));
+	let db = db.lock().unwrap();
+	db.commit_batch().unwrap();
+	assert_eq!(db.query(b"SELECT v FROM t ORDER BY v").unwrap(), br#"[{"v":1},{"v":2}]"#);
+	let replayed = SqlDb::in_memory().unwrap();
+	replayed.replay(result.sql_statements.iter().map(Vec::as_slice), 0).unwrap();
+	assert_eq!(replayed.query(b"SELECT v FROM t ORDER BY v").unwrap(), br#"[{"v":1},{"v":2}]"#);
+	assert_eq!(result.sql_statements.len(), 3);
+}

@@ -12,7 +12,7 @@
 //!
 //! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
 	body::Bytes,
@@ -57,15 +57,18 @@ fn early_refusal(ingestor: &Ingestor, error: IngestError) -> Response {
 	refusal(error)
 }
 
-/// Serves the endpoint on `listener`, with request bodies limited to `max_body` bytes,
-/// until the task is dropped.
+/// Serves the endpoint on `listener`, with request bodies limited to `max_body` bytes
+/// and connections within `limits`, until the task is dropped.
 pub async fn serve(
 	listener: tokio::net::TcpListener,
 	ingestor: Arc<Ingestor>,
 	max_body: usize,
+	limits: crate::connections::ConnectionLimits,
 ) -> std::io::Result<()> {
-	let app = router(ingestor, max_body);
-	axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+	let app = router(ingestor.clone(), max_body);
+	let listener = crate::connections::LimitedListener::new(listener, limits, ingestor);
+	axum::serve(listener, app.into_make_service_with_connect_info::<crate::connections::Peer>())
+		.await
 }
 
 /// The router, with request bodies limited to `max_body` bytes (served with the peer's
@@ -93,7 +96,7 @@ async fn ready(State(ingestor): State<Arc<Ingestor>>) -> Response {
 
 async fn post_events(
 	State(ingestor): State<Arc<Ingestor>>,
-	ConnectInfo(peer): ConnectInfo<SocketAddr>,
+	ConnectInfo(crate::connections::Peer(peer)): ConnectInfo<crate::connections::Peer>,
 	Path(project): Path<String>,
 	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod chain;
+pub mod connections;
 mod error;
 pub mod external;
 pub mod http;
@@ -143,7 +144,8 @@ impl Ingestor {
 		&self.store
 	}
 
-	/// [`Ingestor::ingest`] for messages from the network, charged to `sender` before
+	/// [`Ingestor::ingest`] for messages from the network, charged to `sender` (its IPv4
+	/// address or IPv6 /64, [`connections::sender_of`]) before
 	/// anything is checked: past its rate, every message is refused for now
 	/// ([`IngestError::RateLimited`], transient) without a signature verified or a device
 	/// looked up.
@@ -154,7 +156,7 @@ impl Ingestor {
 		messages: Vec<(Message, Vec<u8>)>,
 		now_ms: u64,
 	) -> Vec<Result<H256, IngestError>> {
-		if !self.senders.take_many(sender, messages.len(), now_ms) {
+		if !self.senders.take_many(connections::sender_of(sender), messages.len(), now_ms) {
 			let results: Vec<_> =
 				messages.iter().map(|_| Err(IngestError::RateLimited("sender"))).collect();
 			self.observe(&results);

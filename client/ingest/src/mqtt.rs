@@ -13,12 +13,7 @@
 //! and a message stored before is then acknowledged as a duplicate. Publishes that
 //! arrive together are checked and stored together (one fsync).
 
-use std::{
-	collections::HashMap,
-	net::{IpAddr, SocketAddr},
-	sync::{Arc, Mutex},
-	time::Duration,
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::BytesMut;
 use rumqttc::mqttbytes::{
@@ -31,7 +26,8 @@ use tokio::{
 	net::{TcpListener, TcpStream},
 };
 
-use crate::{now_ms, wire, IngestError, Ingestor};
+pub use crate::connections::ConnectionLimits;
+use crate::{connections::Open, now_ms, wire, IngestError, Ingestor};
 
 /// Messages of one project to ingest together: their outcome slots and the messages
 /// (message, signature bytes).
@@ -44,74 +40,16 @@ pub const MAX_PACKET: usize = 256 << 10;
 /// at most this.
 const MAX_IDLE: Duration = Duration::from_secs(600);
 
-/// What MQTT connections may hold of the node.
-#[derive(Debug, Clone)]
-pub struct ConnectionLimits {
-	/// Connections open at once.
-	pub max_connections: usize,
-	/// Connections open at once from one address.
-	pub max_per_address: usize,
-	/// Time a new connection has to send its CONNECT.
-	pub connect_timeout: Duration,
-}
-
-impl Default for ConnectionLimits {
-	/// 10,000 connections, 256 per address, 10 s to CONNECT.
-	fn default() -> Self {
-		ConnectionLimits {
-			max_connections: 10_000,
-			max_per_address: 256,
-			connect_timeout: Duration::from_secs(10),
-		}
-	}
-}
-
-/// Connections open, in all and per address.
-#[derive(Default)]
-struct Open {
-	total: usize,
-	by_address: HashMap<IpAddr, usize>,
-}
-
-/// A connection counted in [`Open`] until it is dropped.
-struct Admitted {
-	open: Arc<Mutex<Open>>,
-	address: IpAddr,
-}
-
-impl Admitted {
-	fn new(open: &Arc<Mutex<Open>>, address: IpAddr, limits: &ConnectionLimits) -> Option<Self> {
-		let mut counts = open.lock().expect("connection counts");
-		let from_address = counts.by_address.get(&address).copied().unwrap_or(0);
-		if counts.total >= limits.max_connections || from_address >= limits.max_per_address {
-			return None;
-		}
-		counts.total += 1;
-		counts.by_address.insert(address, from_address + 1);
-		Some(Admitted { open: open.clone(), address })
-	}
-}
-
-impl Drop for Admitted {
-	fn drop(&mut self) {
-		let mut counts = self.open.lock().expect("connection counts");
-		counts.total -= 1;
-		if let Some(n) = counts.by_address.get_mut(&self.address) {
-			*n -= 1;
-			if *n == 0 {
-				counts.by_address.remove(&self.address);
-			}
-		}
-	}
-}
+/// Longest a client may take to read what the node answers.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts MQTT connections on `listener` until the task is dropped, within `limits`
 /// (connections over them are closed at once).
 pub async fn serve(listener: TcpListener, ingestor: Arc<Ingestor>, limits: ConnectionLimits) {
-	let open = Arc::new(Mutex::new(Open::default()));
+	let open = Open::new();
 	loop {
 		let Ok((stream, peer)) = listener.accept().await else { continue };
-		let Some(admitted) = Admitted::new(&open, peer.ip(), &limits) else {
+		let Some(admitted) = open.admit(peer.ip(), &limits) else {
 			tracing::debug!(target: "w3b::ingest", %peer, "MQTT connection refused: too many open");
 			ingestor.observe_refusal("too_many_connections");
 			continue;
@@ -260,7 +198,10 @@ impl Connection {
 	async fn flush(&mut self) -> std::io::Result<()> {
 		if !self.out.is_empty() {
 			let out = self.out.split();
-			self.stream.write_all(&out).await?;
+			// A client that stops reading does not hold its place for ever.
+			tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&out))
+				.await
+				.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "not reading"))??;
 		}
 		Ok(())
 	}

@@ -21,6 +21,8 @@
 //! message Batch { repeated Message messages = 1; }
 //! ```
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 use sp_core::H256;
 use w3b_primitives::{DeviceKey, DeviceSignature, Message};
@@ -229,20 +231,25 @@ fn count_proto_messages(mut body: &[u8]) -> Result<(), IngestError> {
 	Ok(())
 }
 
+/// Most JSON values (scalars, arrays, objects) a request may hold: sixteen per message
+/// (a message has eight fields). Counted as they are read, so that a body of nested empty
+/// arrays never becomes tens of times its size in memory.
+const MAX_JSON_VALUES: usize = 16 * MAX_MESSAGES_PER_REQUEST;
+
 /// A JSON array of at most [`MAX_MESSAGES_PER_REQUEST`] values, refused at the first one
 /// past it (before the rest is parsed).
-struct BoundedArray;
+struct BoundedArray<'b>(&'b Cell<usize>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for BoundedArray {
-	type Value = Vec<Unique>;
+impl<'de> serde::de::DeserializeSeed<'de> for BoundedArray<'_> {
+	type Value = Vec<serde_json::Value>;
 
 	fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
 		d.deserialize_seq(self)
 	}
 }
 
-impl<'de> serde::de::Visitor<'de> for BoundedArray {
-	type Value = Vec<Unique>;
+impl<'de> serde::de::Visitor<'de> for BoundedArray<'_> {
+	type Value = Vec<serde_json::Value>;
 
 	fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
 		write!(f, "an array of at most {MAX_MESSAGES_PER_REQUEST} messages")
@@ -250,7 +257,7 @@ impl<'de> serde::de::Visitor<'de> for BoundedArray {
 
 	fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
 		let mut items = Vec::new();
-		while let Some(item) = seq.next_element()? {
+		while let Some(item) = seq.next_element_seed(Unique(self.0))? {
 			if items.len() == MAX_MESSAGES_PER_REQUEST {
 				return Err(serde::de::Error::custom(TOO_MANY));
 			}
@@ -260,20 +267,26 @@ impl<'de> serde::de::Visitor<'de> for BoundedArray {
 	}
 }
 
-/// A JSON value none of whose objects repeats a key. `serde_json::Value` keeps the last
-/// of repeated keys, while decoding a [`WireMessage`] directly (MQTT) refuses them: both
-/// endpoints must read the same bytes the same way.
-struct Unique(serde_json::Value);
+/// Reads a JSON value none of whose objects repeats a key, within the request's budget
+/// of values. `serde_json::Value` keeps the last of repeated keys, while decoding a
+/// [`WireMessage`] directly (MQTT) refuses them: both endpoints must read the same bytes
+/// the same way.
+#[derive(Clone, Copy)]
+struct Unique<'b>(&'b Cell<usize>);
 
-impl<'de> serde::Deserialize<'de> for Unique {
-	fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-		d.deserialize_any(UniqueVisitor).map(Unique)
+impl<'de> serde::de::DeserializeSeed<'de> for Unique<'_> {
+	type Value = serde_json::Value;
+
+	fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+		match self.0.get().checked_sub(1) {
+			Some(left) => self.0.set(left),
+			None => return Err(serde::de::Error::custom(TOO_MANY)),
+		}
+		d.deserialize_any(self)
 	}
 }
 
-struct UniqueVisitor;
-
-impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+impl<'de> serde::de::Visitor<'de> for Unique<'_> {
 	type Value = serde_json::Value;
 
 	fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -310,7 +323,7 @@ impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
 
 	fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
 		let mut items = Vec::new();
-		while let Some(Unique(item)) = seq.next_element()? {
+		while let Some(item) = seq.next_element_seed(self)? {
 			items.push(item);
 		}
 		Ok(items.into())
@@ -322,7 +335,7 @@ impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
 			if object.contains_key(&key) {
 				return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
 			}
-			let Unique(value) = map.next_value()?;
+			let value = map.next_value_seed(self)?;
 			object.insert(key, value);
 		}
 		Ok(object.into())
@@ -343,17 +356,21 @@ pub fn parse_body(body: &[u8], protobuf: bool) -> Result<(Vec<Parts>, bool), Ing
 		return Ok((batch.messages.into_iter().map(ProtoMessage::into_parts).collect(), is_batch));
 	}
 	let malformed = |e: serde_json::Error| IngestError::Malformed(e.to_string());
+	let budget = Cell::new(MAX_JSON_VALUES);
+	let too_many = |e: serde_json::Error| match e.to_string().starts_with(TOO_MANY) {
+		true => IngestError::TooManyMessages { max: MAX_MESSAGES_PER_REQUEST },
+		false => malformed(e),
+	};
+	let mut json = serde_json::Deserializer::from_slice(body);
 	if body.trim_ascii_start().first() == Some(&b'[') {
-		let mut json = serde_json::Deserializer::from_slice(body);
-		let items = serde::de::DeserializeSeed::deserialize(BoundedArray, &mut json)
+		let items = serde::de::DeserializeSeed::deserialize(BoundedArray(&budget), &mut json)
 			.and_then(|items| json.end().map(|()| items))
-			.map_err(|e| match e.to_string().starts_with(TOO_MANY) {
-				true => IngestError::TooManyMessages { max: MAX_MESSAGES_PER_REQUEST },
-				false => malformed(e),
-			})?;
-		return Ok((items.into_iter().map(|Unique(item)| parse_wire(item)).collect(), true));
+			.map_err(too_many)?;
+		return Ok((items.into_iter().map(parse_wire).collect(), true));
 	}
-	let Unique(value) = serde_json::from_slice(body).map_err(malformed)?;
+	let value = serde::de::DeserializeSeed::deserialize(Unique(&budget), &mut json)
+		.and_then(|value| json.end().map(|()| value))
+		.map_err(too_many)?;
 	if value.get("events").is_some() {
 		return Err(IngestError::Malformed(
 			"W3bstream publisher-token events are not accepted: sign each message with the device's registered key".into(),

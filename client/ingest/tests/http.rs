@@ -41,8 +41,9 @@ fn start_observed(
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
 	let addr = listener.local_addr().unwrap();
-	runtime
-		.spawn(async move { w3b_ingest::http::serve(listener, ingestor, max_body).await.unwrap() });
+	runtime.spawn(async move {
+		w3b_ingest::http::serve(listener, ingestor, max_body, Default::default()).await.unwrap()
+	});
 	Server { addr, store, _dir: dir, _runtime: runtime }
 }
 
@@ -215,6 +216,10 @@ fn more_messages_than_a_request_may_hold_are_refused_before_decoding() {
 	let junk = format!("[{}{{}}]", "{},".repeat((4 << 20) / 3 - 1));
 	let (status, body) = post(&server, "1", &junk);
 	assert_eq!((status, body["code"].as_str()), (413, Some("too_many_messages")), "{body}");
+	// Nested empty arrays (two million values in 4 MiB) are refused as they are read.
+	let nested = format!("[[{}0]]", "0,".repeat((4 << 20) / 2 - 8));
+	let (status, body) = post(&server, "1", &nested);
+	assert_eq!((status, body["code"].as_str()), (413, Some("too_many_messages")), "{body}");
 	// One over the limit, valid or not, is refused whole; at the limit, each is answered.
 	let over: Vec<Value> = (1..=MAX_MESSAGES_PER_REQUEST as u64 + 1)
 		.map(|seq| devices[0].message(1, seq, b"x"))
@@ -302,4 +307,31 @@ fn the_observer_is_told_every_outcome() {
 	// A batch refused whole is reported too.
 	ingestor.ingest(1, vec![parts(devices[2].message(2, 1, b"wrong endpoint"))], now_ms());
 	assert!(tally.refused.lock().unwrap().contains(&"wrong_project"));
+}
+
+#[test]
+fn connections_over_the_cap_are_closed_at_once() {
+	use std::io::Read;
+	let (chain, _) = fixture();
+	let dir = tempfile::tempdir().unwrap();
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+	let ingestor = Arc::new(Ingestor::new(store, chain as Arc<dyn ChainView>, Limits::default()));
+	let runtime =
+		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let addr = listener.local_addr().unwrap();
+	let limits = w3b_ingest::connections::ConnectionLimits {
+		max_connections: 100,
+		max_per_address: 2,
+		..Default::default()
+	};
+	runtime.spawn(w3b_ingest::http::serve(listener, ingestor, 1 << 20, limits));
+	let held: Vec<_> = (0..2).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+	let mut third = std::net::TcpStream::connect(addr).unwrap();
+	third.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+	assert_eq!(third.read(&mut [0u8; 16]).unwrap_or(0), 0, "closed without an answer");
+	drop(held);
+	std::thread::sleep(std::time::Duration::from_millis(200));
+	let health = ureq::get(&format!("http://{addr}/health")).call().unwrap();
+	assert_eq!(health.status(), 200, "places are given back");
 }

@@ -658,13 +658,20 @@ fn compact(log: &Log) -> Result<File, StoreError> {
 	}
 	let file = out.into_inner().map_err(|e| e.into_error())?;
 	file.sync_all()?;
+	// Everything that can fail before the new log takes the old one's name: after the
+	// rename the store must use the new file (appends to the old one would be lost).
+	let appender = OpenOptions::new().append(true).open(&tmp)?;
+	let reader = File::open(&tmp)?;
 	fs::rename(&tmp, path)?;
+	// If this sync fails, a crash may bring back the old log: it holds everything the new
+	// one does.
 	if let Some(dir) = path.parent() {
-		File::open(dir)?.sync_all()?;
+		if let Err(e) = File::open(dir).and_then(|dir| dir.sync_all()) {
+			tracing::warn!(target: "w3b::storage", error = %e, "syncing the directory after compaction failed");
+		}
 	}
 	fresh.len = at;
-	let file = OpenOptions::new().append(true).open(path)?;
-	*log.reader.write().expect("reader lock") = File::open(path)?;
+	*log.reader.write().expect("reader lock") = reader;
 	*index = fresh;
-	Ok(file)
+	Ok(appender)
 }

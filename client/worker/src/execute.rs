@@ -78,13 +78,17 @@ pub fn execute_batch(
 			let db = sql.for_batch(state, header.seq)?;
 			match executor.run_batch(&input, view, Some(db.clone())) {
 				Ok(result) => {
-					// The next batch builds on this one's changes.
-					db.lock().expect("SQL lock").commit_batch()?;
+					// The next batch builds on this one's changes (if keeping them fails,
+					// the working copy is made again before the next batch).
+					if let Err(e) = db.lock().expect("SQL lock").commit_batch() {
+						sql.invalidate();
+						return Err(e.into());
+					}
 					sql.executed(state, header.seq);
 					result
 				}
 				Err(e) => {
-					db.lock().expect("SQL lock").rollback_batch()?;
+					sql.invalidate();
 					return Err(e);
 				}
 			}

@@ -65,6 +65,12 @@ impl ProjectSql {
 		Ok(self.working.clone())
 	}
 
+	/// The working copy is not what it should be (a batch failed half-way): it is made
+	/// again before the next batch.
+	pub fn invalidate(&mut self) {
+		self.built = None;
+	}
+
 	/// Batch `seq` ran on the working copy and its changes stay there.
 	pub fn executed(&mut self, state: &ProjectState, seq: u64) {
 		self.built = Some((state.generation(), Some(seq)));

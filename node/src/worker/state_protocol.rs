@@ -32,8 +32,10 @@ use super::{
 
 /// The protocol's name.
 pub const PROTOCOL: &str = "/w3b/state/1";
-/// Largest answer served or accepted.
-pub const MAX_CHANGES: u64 = 32 << 20;
+/// Largest answer served or accepted: a batch's writes and SQL statements (16 MiB each
+/// at most, `w3b_executor::MAX_BATCH_WRITE_BYTES`, `MAX_BATCH_SQL_BYTES`), its refused
+/// messages and their encoding.
+pub const MAX_CHANGES: u64 = 40 << 20;
 /// Batches whose changes a node keeps to serve, over all projects.
 const KEPT_BATCHES: usize = 1_024;
 /// Bytes of changes a node keeps to serve, over all projects.

@@ -195,3 +195,13 @@ pub extern "C" fn sql_payload(rid: i32) -> i32 {
 		Err(code) => code,
 	}
 }
+
+/// Executes its payload as a SQL statement and answers the host's code.
+#[no_mangle]
+pub extern "C" fn sql_exec_payload(rid: i32) -> i32 {
+	let Ok(payload) = sdk::get_data(rid) else { return -1 };
+	match sdk::sql_exec(&String::from_utf8_lossy(&payload)) {
+		Ok(()) => 0,
+		Err(code) => code,
+	}
+}

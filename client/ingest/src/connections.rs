@@ -1,0 +1,219 @@
+//! What connections may hold of the node, for the MQTT and HTTP endpoints alike: a cap
+//! on connections open at once, in all and per sender ([`sender_of`]: an IPv4 address,
+//! or an IPv6 /64, which one machine usually has whole).
+
+use std::{
+	collections::HashMap,
+	net::{IpAddr, SocketAddr},
+	pin::Pin,
+	sync::{Arc, Mutex},
+	task::{Context, Poll},
+	time::Duration,
+};
+
+use tokio::{
+	io::{AsyncRead, AsyncWrite, ReadBuf},
+	net::{TcpListener, TcpStream},
+};
+
+use crate::Ingestor;
+
+/// What connections may hold of the node.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+	/// Connections open at once.
+	pub max_connections: usize,
+	/// Connections open at once from one sender ([`sender_of`]).
+	pub max_per_address: usize,
+	/// Time a new MQTT connection has to send its whole CONNECT.
+	pub connect_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+	/// 10,000 connections, 256 per sender, 10 s to CONNECT.
+	fn default() -> Self {
+		ConnectionLimits {
+			max_connections: 10_000,
+			max_per_address: 256,
+			connect_timeout: Duration::from_secs(10),
+		}
+	}
+}
+
+/// Who a peer address counts as: an IPv4 address (IPv4-mapped IPv6 included), or the /64
+/// of an IPv6 one (a single host gets at least a /64 and could rotate through it).
+pub fn sender_of(address: IpAddr) -> IpAddr {
+	match address {
+		IpAddr::V4(v4) => IpAddr::V4(v4),
+		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+			Some(v4) => IpAddr::V4(v4),
+			None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+		},
+	}
+}
+
+/// Connections open, in all and per sender.
+#[derive(Clone, Default)]
+pub(crate) struct Open(Arc<Mutex<Counts>>);
+
+#[derive(Default)]
+struct Counts {
+	total: usize,
+	by_sender: HashMap<IpAddr, usize>,
+}
+
+impl Open {
+	pub(crate) fn new() -> Self {
+		Self::default()
+	}
+
+	/// A place for a connection from `address`, or `None` when `limits` are reached.
+	pub(crate) fn admit(&self, address: IpAddr, limits: &ConnectionLimits) -> Option<Admitted> {
+		let sender = sender_of(address);
+		let mut counts = self.0.lock().expect("connection counts");
+		let from_sender = counts.by_sender.get(&sender).copied().unwrap_or(0);
+		if counts.total >= limits.max_connections || from_sender >= limits.max_per_address {
+			return None;
+		}
+		counts.total += 1;
+		counts.by_sender.insert(sender, from_sender + 1);
+		Some(Admitted { open: self.clone(), sender })
+	}
+}
+
+/// A connection counted in [`Open`] until it is dropped.
+pub(crate) struct Admitted {
+	open: Open,
+	sender: IpAddr,
+}
+
+impl Drop for Admitted {
+	fn drop(&mut self) {
+		let mut counts = self.open.0.lock().expect("connection counts");
+		counts.total -= 1;
+		if let Some(n) = counts.by_sender.get_mut(&self.sender) {
+			*n -= 1;
+			if *n == 0 {
+				counts.by_sender.remove(&self.sender);
+			}
+		}
+	}
+}
+
+/// A TCP listener for axum that closes connections over the limits at once.
+pub struct LimitedListener {
+	listener: TcpListener,
+	open: Open,
+	limits: ConnectionLimits,
+	ingestor: Arc<Ingestor>,
+}
+
+impl LimitedListener {
+	pub(crate) fn new(
+		listener: TcpListener,
+		limits: ConnectionLimits,
+		ingestor: Arc<Ingestor>,
+	) -> Self {
+		LimitedListener { listener, open: Open::new(), limits, ingestor }
+	}
+}
+
+/// The peer of an HTTP connection (what handlers get as `ConnectInfo`).
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LimitedListener>>
+	for Peer
+{
+	fn connect_info(stream: axum::serve::IncomingStream<'_, LimitedListener>) -> Self {
+		*stream.remote_addr()
+	}
+}
+
+/// A connection that keeps its place in [`Open`] while it lives.
+pub struct LimitedStream {
+	stream: TcpStream,
+	_admitted: Admitted,
+}
+
+impl axum::serve::Listener for LimitedListener {
+	type Io = LimitedStream;
+	type Addr = Peer;
+
+	async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+		loop {
+			let (stream, peer) = match self.listener.accept().await {
+				Ok(accepted) => accepted,
+				Err(e) => {
+					// Out of descriptors, for instance: wait rather than spin.
+					tracing::debug!(target: "w3b::ingest", error = %e, "accepting failed");
+					tokio::time::sleep(Duration::from_millis(50)).await;
+					continue;
+				}
+			};
+			match self.open.admit(peer.ip(), &self.limits) {
+				Some(admitted) => {
+					return (LimitedStream { stream, _admitted: admitted }, Peer(peer))
+				}
+				None => self.ingestor.observe_refusal("too_many_connections"),
+			}
+		}
+	}
+
+	fn local_addr(&self) -> std::io::Result<Self::Addr> {
+		self.listener.local_addr().map(Peer)
+	}
+}
+
+impl AsyncRead for LimitedStream {
+	fn poll_read(
+		mut self: Pin<&mut Self>,
+		cx: &mut Context<'_>,
+		buf: &mut ReadBuf<'_>,
+	) -> Poll<std::io::Result<()>> {
+		Pin::new(&mut self.stream).poll_read(cx, buf)
+	}
+}
+
+impl AsyncWrite for LimitedStream {
+	fn poll_write(
+		mut self: Pin<&mut Self>,
+		cx: &mut Context<'_>,
+		buf: &[u8],
+	) -> Poll<std::io::Result<usize>> {
+		Pin::new(&mut self.stream).poll_write(cx, buf)
+	}
+
+	fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+		Pin::new(&mut self.stream).poll_flush(cx)
+	}
+
+	fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+		Pin::new(&mut self.stream).poll_shutdown(cx)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn senders_are_ipv4_addresses_or_ipv6_64s() {
+		let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+		assert_eq!(sender_of(ip("192.0.2.7")), ip("192.0.2.7"));
+		assert_eq!(sender_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+		assert_eq!(sender_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+		assert_eq!(sender_of(ip("2001:db8:1:2:bbbb::9")), sender_of(ip("2001:db8:1:2::5")));
+		assert_ne!(sender_of(ip("2001:db8:1:3::1")), sender_of(ip("2001:db8:1:2::1")));
+		let open = Open::new();
+		let limits =
+			ConnectionLimits { max_connections: 3, max_per_address: 2, ..Default::default() };
+		let a = open.admit(ip("2001:db8::1"), &limits).unwrap();
+		let _b = open.admit(ip("2001:db8::2"), &limits).unwrap();
+		assert!(open.admit(ip("2001:db8::3"), &limits).is_none(), "the same /64");
+		let _c = open.admit(ip("192.0.2.1"), &limits).unwrap();
+		assert!(open.admit(ip("192.0.2.2"), &limits).is_none(), "over the total");
+		drop(a);
+		assert!(open.admit(ip("192.0.2.2"), &limits).is_some(), "a place freed");
+	}
+}
