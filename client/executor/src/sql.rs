@@ -155,6 +155,10 @@ impl SqlDb {
 	}
 
 	fn with(conn: Connection) -> Result<Self, SqlError> {
+		// The schema is read now, unmetered: read by an applet's first statement, its
+		// instructions would cost that statement fuel only on a fresh connection (after a
+		// restart), not on one that had read it before.
+		conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
 		// Before the authorizer, which refuses PRAGMA to applets.
 		let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
 		conn.pragma_update(None, "max_page_count", MAX_SQL_DB_BYTES / page_size)?;
