@@ -88,24 +88,27 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	Ok(ModuleSummary { functions })
 }
 
+/// Appends `n` in unsigned LEB128, WebAssembly's encoding of sizes and indices (for
+/// building modules in tests).
+pub fn leb128_u32(mut n: u32, out: &mut Vec<u8>) {
+	loop {
+		let byte = (n & 0x7f) as u8;
+		n >>= 7;
+		if n == 0 {
+			out.push(byte);
+			return;
+		}
+		out.push(byte | 0x80);
+	}
+}
+
 /// A minimal valid applet for tests and benchmarks: exports `memory`, `alloc` and the
 /// given handlers `(i32) -> i32`, each returning 0 after `padding` `nop`s (so its size,
 /// and the cost of validating it, grows with `padding`).
 pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
-	fn leb(mut n: u32, out: &mut Vec<u8>) {
-		loop {
-			let byte = (n & 0x7f) as u8;
-			n >>= 7;
-			if n == 0 {
-				out.push(byte);
-				return;
-			}
-			out.push(byte | 0x80);
-		}
-	}
 	fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
 		out.push(id);
-		leb(body.len() as u32, out);
+		leb128_u32(body.len() as u32, out);
 		out.extend(body);
 	}
 	let functions = handlers.len() as u32 + 1;
@@ -113,17 +116,17 @@ pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
 	// One type, (i32) -> i32, shared by alloc and the handlers.
 	section(1, alloc::vec![1, 0x60, 1, 0x7f, 1, 0x7f], &mut module);
 	let mut funcs = Vec::new();
-	leb(functions, &mut funcs);
+	leb128_u32(functions, &mut funcs);
 	funcs.extend(core::iter::repeat_n(0u8, functions as usize));
 	section(3, funcs, &mut module);
 	section(5, alloc::vec![1, 0, 1], &mut module);
 	let mut exports = Vec::new();
-	leb(functions + 1, &mut exports);
+	leb128_u32(functions + 1, &mut exports);
 	let mut export = |name: &str, kind: u8, index: u32| {
-		leb(name.len() as u32, &mut exports);
+		leb128_u32(name.len() as u32, &mut exports);
 		exports.extend_from_slice(name.as_bytes());
 		exports.push(kind);
-		leb(index, &mut exports);
+		leb128_u32(index, &mut exports);
 	};
 	export("memory", 2, 0);
 	export("alloc", 0, 0);
@@ -132,14 +135,14 @@ pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
 	}
 	section(7, exports, &mut module);
 	let mut code = Vec::new();
-	leb(functions, &mut code);
+	leb128_u32(functions, &mut code);
 	// alloc: returns its argument.
 	code.extend_from_slice(&[4, 0, 0x20, 0, 0x0b]);
 	for _ in handlers {
 		let mut body = alloc::vec![0u8];
 		body.extend(core::iter::repeat_n(0x01u8, padding as usize));
 		body.extend_from_slice(&[0x41, 0, 0x0b]);
-		leb(body.len() as u32, &mut code);
+		leb128_u32(body.len() as u32, &mut code);
 		code.extend(body);
 	}
 	section(10, code, &mut module);

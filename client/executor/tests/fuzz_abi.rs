@@ -23,7 +23,7 @@ use w3b_executor::{
 	EngineConfig, Executor, Outcome, StateView, MAX_FUEL_PER_EVENT, MAX_LOGS_PER_EVENT,
 	MAX_METRICS_PER_EVENT,
 };
-use w3b_primitives::project::code_hash;
+use w3b_primitives::{code::leb128_u32, project::code_hash};
 
 /// Modules (each run as a batch on both executors).
 const CASES: u32 = 768;
@@ -95,18 +95,6 @@ struct Module {
 	tail: Tail,
 }
 
-fn leb_u32(mut n: u32, out: &mut Vec<u8>) {
-	loop {
-		let byte = (n & 0x7f) as u8;
-		n >>= 7;
-		if n == 0 {
-			out.push(byte);
-			return;
-		}
-		out.push(byte | 0x80);
-	}
-}
-
 fn leb_i32(mut n: i32, out: &mut Vec<u8>) {
 	loop {
 		let byte = (n & 0x7f) as u8;
@@ -120,16 +108,16 @@ fn leb_i32(mut n: i32, out: &mut Vec<u8>) {
 }
 
 fn name(text: &str, out: &mut Vec<u8>) {
-	leb_u32(text.len() as u32, out);
+	leb128_u32(text.len() as u32, out);
 	out.extend_from_slice(text.as_bytes());
 }
 
 fn section(id: u8, count: usize, items: Vec<u8>, out: &mut Vec<u8>) {
 	let mut body = Vec::new();
-	leb_u32(count as u32, &mut body);
+	leb128_u32(count as u32, &mut body);
 	body.extend(items);
 	out.push(id);
-	leb_u32(body.len() as u32, out);
+	leb128_u32(body.len() as u32, out);
 	out.extend(body);
 }
 
@@ -140,12 +128,12 @@ fn function(locals: u32, code: Vec<u8>, out: &mut Vec<u8>) {
 		body.push(0);
 	} else {
 		body.extend_from_slice(&[1]);
-		leb_u32(locals, &mut body);
+		leb128_u32(locals, &mut body);
 		body.push(0x7f);
 	}
 	body.extend(code);
 	body.push(0x0b);
-	leb_u32(body.len() as u32, out);
+	leb128_u32(body.len() as u32, out);
 	out.extend(body);
 }
 
@@ -176,7 +164,7 @@ impl Module {
 			name(import.module, &mut imports);
 			name(import.name, &mut imports);
 			imports.push(0x00);
-			leb_u32(u32::from(import.params) - 1, &mut imports);
+			leb128_u32(u32::from(import.params) - 1, &mut imports);
 		}
 		section(2, self.imports.len(), imports, &mut module);
 		section(3, 2, vec![0, 0], &mut module);
@@ -185,9 +173,9 @@ impl Module {
 			None => memory.push(0),
 			Some(_) => memory.push(1),
 		}
-		leb_u32(self.pages, &mut memory);
+		leb128_u32(self.pages, &mut memory);
 		if let Some(max) = self.max_pages {
-			leb_u32(max, &mut memory);
+			leb128_u32(max, &mut memory);
 		}
 		section(5, 1, memory, &mut module);
 		let mut global = vec![I32, 1, I32_CONST];
@@ -201,7 +189,7 @@ impl Module {
 		{
 			name(export, &mut exports);
 			exports.push(kind);
-			leb_u32(index, &mut exports);
+			leb128_u32(index, &mut exports);
 		}
 		section(7, 3, exports, &mut module);
 		let mut code = Vec::new();
@@ -236,7 +224,7 @@ impl Module {
 				}
 			}
 			start.push(CALL);
-			leb_u32(*import as u32, &mut start);
+			leb128_u32(*import as u32, &mut start);
 			start.extend_from_slice(&[LOCAL_SET, 1]);
 		}
 		match self.tail {
