@@ -39,11 +39,25 @@ pub async fn run(broker: ExternalBroker, ingestor: Arc<Ingestor>) {
 	options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
 	options.set_max_packet_size(mqtt::MAX_PACKET, mqtt::MAX_PACKET);
 	let (client, mut eventloop) = AsyncClient::new(options, 1024);
+	// Acknowledgements not yet handed to the client. The event loop hands out what it
+	// read before it takes requests, and only this task polls it: waiting here for room
+	// in the request queue (a reconnection delivers a thousand messages at once) would
+	// wait for ever.
+	let mut unsent_acks: std::collections::VecDeque<rumqttc::Publish> = Default::default();
 	loop {
+		while let Some(publish) = unsent_acks.front() {
+			if client.try_ack(publish).is_err() {
+				break;
+			}
+			unsent_acks.pop_front();
+		}
 		match eventloop.poll().await {
 			Ok(Event::Incoming(Packet::ConnAck(_))) => {
+				// Acknowledgements of the previous connection mean nothing in this one:
+				// the broker sends those messages again.
+				unsent_acks.clear();
 				for topic in ["w3b/projects/+/events", "+/push/+/+"] {
-					if let Err(e) = client.subscribe(topic, QoS::AtLeastOnce).await {
+					if let Err(e) = client.try_subscribe(topic, QoS::AtLeastOnce) {
 						tracing::warn!(target: "w3b::ingest", error = %e, "subscribing to the external broker");
 					}
 				}
@@ -63,7 +77,7 @@ pub async fn run(broker: ExternalBroker, ingestor: Arc<Ingestor>) {
 				if result.as_ref().is_err_and(IngestError::is_transient) {
 					// Not acknowledged: the broker delivers it again on the next session.
 					tracing::warn!(target: "w3b::ingest", topic = %publish.topic, "a message could not be taken now: reconnecting to have it again");
-					let _ = client.disconnect().await;
+					let _ = client.try_disconnect();
 					continue;
 				}
 				if let Err(e) = result {
@@ -73,9 +87,7 @@ pub async fn run(broker: ExternalBroker, ingestor: Arc<Ingestor>) {
 					let _ = client.try_publish(topic, QoS::AtMostOnce, false, body.to_string());
 				}
 				// Stored or refused for good: either way the broker may forget it.
-				if let Err(e) = client.ack(&publish).await {
-					tracing::warn!(target: "w3b::ingest", error = %e, "acknowledging to the external broker");
-				}
+				unsent_acks.push_back(publish);
 			}
 			Ok(_) => {}
 			Err(e) => {
