@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
+echo "[test] the README's known-answer vectors, computed independently"
+python3 scripts/vectors.py --check README.md
+
 echo "[test] building w3b-node (the end-to-end tests run it)"
 cargo build -p w3b-node --locked
 

@@ -214,7 +214,7 @@ impl Publisher {
 	pub fn stop(self) -> Arc<Counters> {
 		self.stop.store(true, Ordering::SeqCst);
 		for thread in self.threads {
-			let _ = thread.join();
+			thread.join().expect("a publishing thread panicked");
 		}
 		self.counters
 	}
@@ -358,7 +358,8 @@ impl Sink {
 	/// Waits a little for the last acknowledgements, then disconnects.
 	fn close(self, counters: &Counters) {
 		if let Sink::Mqtt { client, driver, acks, .. } = self {
-			let deadline = Instant::now() + Duration::from_secs(5);
+			// Until every publish is answered; the deadline only bounds a node that died.
+			let deadline = Instant::now() + Duration::from_secs(60);
 			while counters.acked.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed)
 				< counters.sent.load(Ordering::Relaxed)
 				&& Instant::now() < deadline
@@ -369,7 +370,7 @@ impl Sink {
 			}
 			let _ = client.disconnect();
 			drop(acks);
-			let _ = driver.join();
+			driver.join().expect("the MQTT driver thread panicked");
 		}
 	}
 }

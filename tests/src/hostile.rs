@@ -93,7 +93,7 @@ impl HostileLoad {
 	pub fn stop(self) -> Arc<Counts> {
 		self.stop.store(true, Ordering::Relaxed);
 		for thread in self.threads {
-			let _ = thread.join();
+			thread.join().expect("an attacking thread panicked");
 		}
 		self.counts
 	}
