@@ -218,6 +218,13 @@ impl Node {
 		self.spawn()
 	}
 
+	/// Starts the process again after [`Node::kill`] with `args` added to its command
+	/// line, for good.
+	pub fn restart_with(&mut self, args: &[&str]) -> Result<()> {
+		self.config.extra_args.extend(args.iter().map(|a| a.to_string()));
+		self.restart()
+	}
+
 	/// Whether the process is running.
 	pub fn is_running(&mut self) -> bool {
 		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))

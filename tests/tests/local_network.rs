@@ -125,7 +125,7 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	with_logs(&[&bob], bob.wait_finalized(finalized + 5, Duration::from_secs(30)));
 
 	// A fifth validator: Eve starts a node, registers her session keys, and sudo adds her.
-	let eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
+	let mut eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
 	rpc.submit(Sr25519Keyring::Eve, session_keys_call(Sr25519Keyring::Eve))
 		.expect("set_keys is accepted by the pool");
 	let eve_account: AccountId = Sr25519Keyring::Eve.to_account_id();
@@ -179,8 +179,24 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	let finalized = rpc.finalized_number().expect("finalized head");
 	with_logs(&[&alice, &eve], alice.wait_finalized(finalized + 5, Duration::from_secs(120)));
 	with_logs(&[&eve], eve.wait_finalized(finalized + 5, Duration::from_secs(30)));
+
+	// And only with Eve: stopped too, three of five cannot finalize (blocks go on).
+	eve.kill();
+	let finalized_without_eve = rpc.finalized_number().expect("finalized head");
+	with_logs(
+		&[&alice],
+		wait_for("8 blocks past the finalized one without Eve", Duration::from_secs(120), || {
+			Ok((rpc.best_number()? >= finalized_without_eve + 8).then_some(()))
+		}),
+	);
+	let stalled = rpc.finalized_number().expect("finalized head");
+	// Rounds Eve voted in before she stopped may still complete.
+	assert!(stalled <= finalized_without_eve + 2, "finalized {stalled} without Eve's vote");
+	eve.restart().expect("Eve restarts");
+	let best = rpc.best_number().expect("best");
+	with_logs(&[&alice, &eve], alice.wait_finalized(best, Duration::from_secs(120)));
 	println!(
-		"[e2e] five validators (one down) finalized 5 more blocks; total {:?}",
+		"[e2e] five validators (one down) finalized 5 more blocks, stalled at {stalled} without Eve and went on with her; total {:?}",
 		started.elapsed()
 	);
 }

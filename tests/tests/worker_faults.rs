@@ -148,7 +148,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	// down, shows that the kill caught acknowledged messages in no batch yet (a seal
 	// between the last answer and the kill is retried with more messages).
 	let url = format!("http://127.0.0.1:{}/v1/projects/{project}/events", net.http[1]);
-	let bob_store = dir.path().join("bob/w3b/messages");
+	let bob_store = net.nodes[1].w3b_dir().join("messages");
 	let mut acknowledged = Vec::new();
 	for attempt in 1.. {
 		let first = acknowledged.len() as u64 + 1;

@@ -14,7 +14,7 @@ mod common;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use common::{applet, batch, message};
+use common::{applet, batch, engine_config, message};
 use proptest::{
 	prelude::*,
 	test_runner::{Config as ProptestConfig, TestRunner},
@@ -360,9 +360,8 @@ fn outcome(exec: &Executor, module: &Module, run: &Run) -> Result<String, TestCa
 
 #[test]
 fn generated_applets_end_within_fuel_and_alike_on_every_engine() {
-	let pooled = Executor::new(EngineConfig::default()).expect("engine");
-	let unpooled =
-		Executor::new(EngineConfig { pooling: false, ..Default::default() }).expect("engine");
+	let pooled = Executor::new(engine_config()).expect("engine");
+	let unpooled = Executor::new(EngineConfig { pooling: false, ..engine_config() }).expect("engine");
 	let mut runner = TestRunner::new(ProptestConfig {
 		cases: CASES,
 		failure_persistence: None,

@@ -83,7 +83,7 @@ fn logged(event: &EventResult) -> Vec<&str> {
 #[test]
 fn host_calls_are_bounded_charged_and_identical_everywhere() {
 	let before = peak_rss();
-	let (events, result) = run(EngineConfig::default());
+	let (events, result) = run(engine_config());
 	let by_route = |route: &str| {
 		let index = ROUTES.iter().position(|(r, _)| *r == route).unwrap();
 		(&events[index], &events[ROUTES.len() + index])
@@ -163,7 +163,7 @@ fn host_calls_are_bounded_charged_and_identical_everywhere() {
 	assert!(grown < 512 << 20, "peak RSS grew by {} MiB", grown >> 20);
 
 	// Another engine (without the instance pool) reaches the same outcomes, fuel and root.
-	let (other, other_result) = run(EngineConfig { pooling: false, ..Default::default() });
+	let (other, other_result) = run(EngineConfig { pooling: false, ..engine_config() });
 	let summary = |events: &[EventResult]| {
 		events.iter().map(|e| (e.outcome.clone(), e.fuel)).collect::<Vec<_>>()
 	};

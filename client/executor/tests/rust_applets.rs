@@ -6,6 +6,7 @@ mod common;
 use std::{
 	collections::BTreeMap,
 	sync::{Arc, Mutex},
+	time::Duration,
 };
 
 use codec::Decode;
@@ -14,7 +15,7 @@ use sp_core::H256;
 use w3b_executor::{EngineConfig, Executor, ExecutorError, Outcome, SqlDb, StateView};
 
 fn executor() -> Executor {
-	Executor::new(EngineConfig::default()).expect("engine")
+	Executor::new(engine_config()).expect("engine")
 }
 
 fn empty_state() -> Arc<dyn StateView> {
@@ -198,9 +199,28 @@ fn hostile_applets_fail_their_own_events_only() {
 }
 
 #[test]
+fn a_spinning_event_past_the_wall_clock_backstop_is_stopped() {
+	// One epoch (10 ms): far less than an event's fuel takes to burn in a loop.
+	let exec = Executor::new(EngineConfig { event_timeout: Duration::ZERO, ..engine_config() })
+		.expect("engine");
+	let hostile = load(&exec, "hostile");
+	let counter = load(&exec, "counter");
+	let applets = [applet(0, hostile, &[("SPIN", "spin")]), applet(1, counter, &[])];
+	let messages = [message(0, "SPIN", b"x"), message(1, "DEFAULT", b"after")];
+	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+	assert_eq!(
+		result.events[0].outcome,
+		Outcome::Failed("timed out (wall-clock backstop)".into()),
+		"{:?}",
+		result.events[0]
+	);
+	assert!(result.events[1].succeeded(), "the next event runs: {:?}", result.events[1]);
+}
+
+#[test]
 fn huge_payloads_hit_the_memory_cap() {
 	let exec =
-		Executor::new(EngineConfig { max_memory_bytes: 8 << 20, ..Default::default() }).unwrap();
+		Executor::new(EngineConfig { max_memory_bytes: 8 << 20, ..engine_config() }).unwrap();
 	let code = load(&exec, "log");
 	let applets = [applet(0, code, &[])];
 	let messages = [message(0, "DEFAULT", &vec![7u8; 16 << 20]), message(1, "DEFAULT", b"ok")];
@@ -268,7 +288,7 @@ fn bad_code_is_refused_with_a_reason() {
 #[test]
 fn pooling_off_gives_the_same_results() {
 	let pooled = executor();
-	let plain = Executor::new(EngineConfig { pooling: false, ..Default::default() }).unwrap();
+	let plain = Executor::new(EngineConfig { pooling: false, ..engine_config() }).unwrap();
 	let messages: Vec<_> = (0..5).map(|i| message(i, "DEFAULT", b"device=a")).collect();
 	let roots: Vec<H256> = [pooled, plain]
 		.iter()
@@ -337,9 +357,17 @@ fn wasi_is_sandboxed_and_deterministic() {
 	assert_eq!(lines[1], ("stderr", "hello from stderr"));
 	// The clock is the batch's, the environment the project's.
 	assert!(lines[2].1.starts_with("greeting=hi now_ms=1700000000000 keyed_hash="), "{lines:?}");
-	// The random source is the batch's: the same keyed hash again.
+	// No files, no stdin: 76 is ENOTCAPABLE, 8 EBADF, and nothing was opened or read.
+	assert_eq!(lines[3], ("stdout", "path_open errno=76 fd=-1 fd_read errno=8 read=0"));
+	// The random source is the batch's: the same keyed hash again...
 	let again = exec.run_batch(&input, empty_state(), None).unwrap();
 	assert_eq!(again.events[0].logs, event.logs);
+	// ...and another batch (another Merkle root) has another.
+	let other = BatchInput { merkle_root: H256::repeat_byte(0xab), ..input };
+	let other = exec.run_batch(&other, empty_state(), None).unwrap();
+	let keyed_hash = |logs: &[w3b_executor::LogLine]| logs[2].message.clone();
+	assert_ne!(keyed_hash(&other.events[0].logs), keyed_hash(&event.logs));
+	assert_eq!(other.events[0].logs[3], event.logs[3]);
 }
 
 #[test]
@@ -354,7 +382,7 @@ fn compiled_code_is_bounded_least_recently_used_first() {
 	// Room for log with either of the others, not for all three.
 	let max = log_size + counter_size.max(sql_size);
 	let exec =
-		Executor::new(EngineConfig { max_module_cache_bytes: max, ..Default::default() }).unwrap();
+		Executor::new(EngineConfig { max_module_cache_bytes: max, ..engine_config() }).unwrap();
 	let log = load(&exec, "log");
 	let counter = load(&exec, "counter");
 	// Running log makes counter the least recently used: loading sql drops counter.
@@ -377,7 +405,7 @@ fn compiled_code_is_bounded_least_recently_used_first() {
 	assert!(exec.run_batch(&input, empty_state(), None).unwrap().events[0].succeeded());
 	// Code larger than the whole bound is still loaded: it is needed now.
 	let tiny =
-		Executor::new(EngineConfig { max_module_cache_bytes: 1, ..Default::default() }).unwrap();
+		Executor::new(EngineConfig { max_module_cache_bytes: 1, ..engine_config() }).unwrap();
 	let (log, counter) = (load(&tiny, "log"), load(&tiny, "counter"));
 	assert!(!tiny.is_loaded(&log) && tiny.is_loaded(&counter));
 }

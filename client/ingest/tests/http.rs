@@ -145,6 +145,9 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
 	}
 	assert_eq!(server.store.pending(1).unwrap().len(), 1, "only the good message is stored");
+	for other in [2, 7] {
+		assert!(server.store.pending(other).unwrap().is_empty(), "stored in project {other}");
+	}
 	// Every refusal reaches the metrics once, by reason, also those refused before the
 	// ingestor saw a message (bodies that do not parse, bad paths, oversized bodies).
 	expected.sort();

@@ -10,11 +10,18 @@ use std::{
 };
 
 use sp_core::H256;
-use w3b_executor::{BatchInput, Executor};
+use w3b_executor::{BatchInput, EngineConfig, Executor};
 use w3b_primitives::{
 	project::{code_hash, Applet, Strategy, DEFAULT_EVENT_TYPE},
 	AppletId, Message,
 };
+
+/// The engine's defaults with a wall-clock backstop far beyond what any event here
+/// needs: tests that check fuel must not race the 2 s backstop on a loaded machine (the
+/// backstop has its own test).
+pub fn engine_config() -> EngineConfig {
+	EngineConfig { event_timeout: std::time::Duration::from_secs(120), ..Default::default() }
+}
 
 /// The repository root (this module is included by test crates at different depths).
 /// From the package directory cargo gives the running test, not the one it was compiled
