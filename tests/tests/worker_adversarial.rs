@@ -317,6 +317,10 @@ fn no_minority_operator_can_bend_a_proof() {
 	let abstained: Vec<Value> =
 		(0..next_batch).map(|seq| alice.call("w3b_getProof", json!([7, seq])).unwrap()).collect();
 	assert!(abstained.iter().any(|p| p["status"] == "Expired"), "project 7: nothing expired");
+	// The worker's resubmission path (a commitment not in the chain 10 blocks after it
+	// was sent, here because it expired) ran.
+	let resubmitted = net.nodes[0].log_tail(1_000_000).matches("project 7: committing local batch").count();
+	assert!(resubmitted > 0, "Alice never committed an expired batch of project 7 again");
 	let mut agreed_state = json!(H256::zero());
 	for proof in abstained.iter().filter(|p| p["status"] == "Finalized") {
 		assert_eq!(proof["previousStateRoot"], agreed_state, "project 7: {proof}");

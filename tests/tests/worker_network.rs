@@ -119,6 +119,8 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		code: applets::applet_code("sql"),
 		env: vec![],
 		devices: vec![bookkeeper.clone()],
+		// Its bodies are let go a second after their proofs settle (the newest is kept).
+		retain_secs: 1,
 		..spec.clone()
 	};
 	let ledger = setup_project(&alice, &ledger_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
@@ -189,9 +191,15 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let replay = charlie.call("w3b_submitEvent", json!([project, replayed]));
 	assert!(replay.expect_err("replay").to_string().contains("stale_seq"));
 
-	// The ledger's device sends readings its applet inserts into the project's database.
+	// The ledger's device sends readings its applet inserts into the project's database,
+	// in two batches at least (the second once the first is committed).
 	const LEDGER_ROWS: u64 = 8;
 	for seq in 1..=LEDGER_ROWS {
+		if seq == LEDGER_ROWS / 2 + 1 {
+			w3b_e2e_tests::wait_rpc(&charlie, "w3b_getNextBatchSeq", json!([ledger]), TIMEOUT, |n| {
+				n.as_u64() > Some(0)
+			});
+		}
 		let (_, json) =
 			signed_message_with_hash(&bookkeeper, ledger, seq, format!("row {seq}").as_bytes());
 		let message: Value = serde_json::from_str(&json).expect("JSON");
@@ -402,6 +410,26 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		};
 		println!("[worker_network] {}: ledger rows {rows}", node.identity);
 	}
+	// Retention: every node let go of the ledger's settled bodies but the newest one.
+	let ledger_batches =
+		alice.call("w3b_getNextBatchSeq", json!([ledger])).unwrap().as_u64().unwrap();
+	assert!(ledger_batches >= 2, "the ledger's rows came in {ledger_batches} batch");
+	for node in &net.nodes {
+		let rpc = node.rpc();
+		w3b_e2e_tests::wait_for("the ledger's old bodies to go", TIMEOUT, || {
+			let bodies: Vec<bool> = (0..ledger_batches)
+				.map(|seq| {
+					let batch = rpc.call("w3b_getBatch", json!([ledger, seq]))?;
+					Ok(batch["messages"].is_array())
+				})
+				.collect::<w3b_e2e_tests::Result<_>>()?;
+			let (newest, older) = bodies.split_last().expect("batches");
+			assert!(newest, "{}: the newest ledger body is gone", node.identity);
+			Ok(older.iter().all(|kept| !kept).then_some(()))
+		})
+		.unwrap_or_else(|e| fail(&format!("{}: {e}", node.identity)));
+	}
+	println!("[worker_network] every node kept only the newest of {ledger_batches} ledger bodies");
 	for node in &net.nodes {
 		let rss = node.peak_rss().unwrap_or_else(|e| fail(&e));
 		println!("[worker_network] {}: peak RSS {} MiB", node.identity, rss >> 20);
