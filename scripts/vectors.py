@@ -7,8 +7,9 @@ Computed here from the written rules (README, "Known-answer vectors") with Pytho
 own blake2b and a SCALE encoder written for this script, not by the Rust code they
 check: `primitives/tests/vectors.rs` holds the same values, and
 `scripts/vectors.py --check README.md` fails when the README's copy differs.
-The ed25519 signature needs the `cryptography` package; without it that line is left
-out (ed25519 is deterministic, RFC 8032, so any implementation gives the same bytes).
+The ed25519 lines need the `cryptography` package (without it they are left out, and
+`--check` refuses to run); ed25519 is deterministic (RFC 8032), so any implementation
+gives the same bytes.
 """
 
 import hashlib
@@ -97,6 +98,9 @@ def vectors() -> list:
         key = Ed25519PrivateKey.from_private_bytes(SEED)
         public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     except ImportError:
+        if "--check" in sys.argv:
+            sys.exit("[vectors] checking needs the `cryptography` package "
+                     "(scripts/setup.sh installs python3-cryptography)")
         print("[vectors] no `cryptography` package: the ed25519 lines are left out",
               file=sys.stderr)
     out.append(("device_seed", SEED))

@@ -200,13 +200,13 @@ fn hostile_applets_fail_their_own_events_only() {
 
 #[test]
 fn a_spinning_event_past_the_wall_clock_backstop_is_stopped() {
-	// One epoch (10 ms): far less than an event's fuel takes to burn in a loop.
+	// One epoch (10 ms): far less than an event's fuel takes to burn in a loop. (Every
+	// event of this engine has that deadline, so only the spinning one runs here.)
 	let exec = Executor::new(EngineConfig { event_timeout: Duration::ZERO, ..engine_config() })
 		.expect("engine");
 	let hostile = load(&exec, "hostile");
-	let counter = load(&exec, "counter");
-	let applets = [applet(0, hostile, &[("SPIN", "spin")]), applet(1, counter, &[])];
-	let messages = [message(0, "SPIN", b"x"), message(1, "DEFAULT", b"after")];
+	let applets = [applet(0, hostile, &[("SPIN", "spin")])];
+	let messages = [message(0, "SPIN", b"x")];
 	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
 	assert_eq!(
 		result.events[0].outcome,
@@ -214,7 +214,7 @@ fn a_spinning_event_past_the_wall_clock_backstop_is_stopped() {
 		"{:?}",
 		result.events[0]
 	);
-	assert!(result.events[1].succeeded(), "the next event runs: {:?}", result.events[1]);
+	assert!(result.events[0].fuel < w3b_executor::MAX_FUEL_PER_EVENT, "stopped before its fuel ran out");
 }
 
 #[test]

@@ -44,7 +44,7 @@ impl Vfs for IpfsVfs {
 		body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
 		let response = self
 			.agent
-			.post(&format!("{}/api/v0/add?raw-leaves=true&cid-version=1&pin=false", self.api))
+			.post(&format!("{}/api/v0/add?raw-leaves=true&cid-version=1&pin=true", self.api))
 			.set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
 			.send_bytes(&body)
 			.map_err(rpc_error)?;

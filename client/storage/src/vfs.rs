@@ -12,7 +12,9 @@ use crate::cid::Cid;
 
 /// Content-addressed blob storage.
 pub trait Vfs: Send + Sync {
-	/// Stores `data`; returns its CID. Storing the same data again is a no-op.
+	/// Stores `data` pinned; returns its CID. Storing the same data again pins it again.
+	/// Pinned as it is stored, never after: a [`Vfs::collect`] running meanwhile (retention
+	/// of another project) must not take a blob between its write and its pin.
 	fn put(&self, data: &[u8]) -> io::Result<Cid>;
 	/// The blob with this CID.
 	fn get(&self, cid: &Cid) -> io::Result<Option<Vec<u8>>>;
@@ -62,6 +64,8 @@ pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
 impl Vfs for FsVfs {
 	fn put(&self, data: &[u8]) -> io::Result<Cid> {
 		let cid = Cid::of(data);
+		// The pin first: `collect` keeps a pinned name's blob and its temporary file.
+		write_atomically(&self.pins.join(Self::name(&cid)), b"")?;
 		let path = self.blobs.join(Self::name(&cid));
 		if !path.exists() {
 			write_atomically(&path, data)?;
@@ -102,9 +106,15 @@ impl Vfs for FsVfs {
 		let mut removed = 0;
 		for entry in fs::read_dir(&self.blobs)? {
 			let entry = entry?;
-			let name = entry.file_name();
-			if !self.pins.join(&name).exists() {
-				fs::remove_file(entry.path())?;
+			// `NAME.tmp` is a blob being written: it goes with NAME's pin.
+			let path = entry.path();
+			let Some(name) = path.file_stem() else { continue };
+			if !self.pins.join(name).exists() {
+				match fs::remove_file(&path) {
+					// Renamed into place meanwhile.
+					Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+					other => other?,
+				}
 				removed += 1;
 			}
 		}
@@ -125,6 +135,10 @@ mod tests {
 		assert_eq!(vfs.put(b"batch a").unwrap(), a);
 		assert_eq!(vfs.get(&a).unwrap().as_deref(), Some(&b"batch a"[..]));
 		assert_eq!(vfs.get(&Cid::of(b"other")).unwrap(), None);
+		// Stored pinned: a collection right after a put takes nothing.
+		assert!(vfs.is_pinned(&a).unwrap() && vfs.is_pinned(&b).unwrap());
+		assert_eq!(vfs.collect().unwrap(), 0);
+		vfs.unpin(&b).unwrap();
 		vfs.pin(&a).unwrap();
 		assert!(vfs.is_pinned(&a).unwrap() && !vfs.is_pinned(&b).unwrap());
 		assert!(vfs.pin(&Cid::of(b"absent")).is_err());
@@ -133,6 +147,16 @@ mod tests {
 		vfs.unpin(&a).unwrap();
 		vfs.unpin(&a).unwrap();
 		assert_eq!(vfs.collect().unwrap(), 1);
+		// A blob being written (pinned, its temporary file not yet renamed) stays; one
+		// left by a crash before its pin goes.
+		let writing = Cid::of(b"being written");
+		fs::write(dir.path().join("pins").join(FsVfs::name(&writing)), b"").unwrap();
+		let partial = dir.path().join("blobs").join(format!("{}.tmp", FsVfs::name(&writing)));
+		fs::write(&partial, b"being").unwrap();
+		let orphan = dir.path().join("blobs").join(format!("{}.tmp", FsVfs::name(&a)));
+		fs::write(&orphan, b"batch").unwrap();
+		assert_eq!(vfs.collect().unwrap(), 1);
+		assert!(partial.exists() && !orphan.exists());
 		// Survives a reopen; a corrupted blob is reported, not returned.
 		let c = vfs.put(b"batch c").unwrap();
 		let vfs = FsVfs::open(dir.path()).unwrap();

@@ -24,7 +24,6 @@ fn retention_drops_settled_old_batches_and_their_bodies_only() {
 		store.seal(1, seq, hashes).unwrap();
 		let body = format!("batch {seq}").into_bytes();
 		let cid = vfs.put(&body).unwrap();
-		vfs.pin(&cid).unwrap();
 		// Batches 0-2 are two minutes old, batch 2 not settled yet, batch 3 is new.
 		let age_ms = if seq < 3 { 120_000 } else { 0 };
 		infos.push(BatchInfo {

@@ -95,7 +95,6 @@ pub fn seal_batch(
 	let root = merkle_root(&body.leaves());
 	let body = body.encode();
 	let cid = vfs.put(&body)?;
-	vfs.pin(&cid)?;
 	if fresh {
 		store.seal(project, local_seq, hashes.clone())?;
 	}

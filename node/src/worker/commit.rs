@@ -294,7 +294,6 @@ impl Worker {
 		let (hashes, root) = (body.hashes(), w3b_primitives::merkle::merkle_root(&body.leaves()));
 		let body = body.encode();
 		let cid = self.vfs.put(&body).map_err(WorkerError::State)?;
-		self.vfs.pin(&cid).map_err(WorkerError::State)?;
 		let forged = SealedBatch {
 			project: genuine.project,
 			local_seq: u64::MAX,

@@ -53,8 +53,8 @@ impl Fetches {
 		let header = header.clone();
 		tokio::spawn(async move {
 			let found = match peers.fetch_body(&header).await {
-				Some(bytes) => match vfs.put(&bytes).and_then(|_| vfs.pin(&cid)) {
-					Ok(()) => true,
+				Some(bytes) => match vfs.put(&bytes) {
+					Ok(_) => true,
 					Err(e) => {
 						log::warn!(target: "w3b", "storing fetched body {cid}: {e}");
 						false
