@@ -45,7 +45,7 @@ const PROOF_5_2: [&str; 3] = [
 
 /// The tree's items: `blake2_256(u32 LE i)`.
 fn items(n: u32) -> Vec<H256> {
-	(0..n).map(|i| H256(sp_core::hashing::blake2_256(&i.to_le_bytes()))).collect()
+	(0..n).map(|i| H256(sp_io::hashing::blake2_256(&i.to_le_bytes()))).collect()
 }
 
 #[test]
