@@ -119,6 +119,8 @@ fn a_node_killed_while_the_broker_holds_its_messages_loses_none() {
 		})
 		.collect();
 	println!("[broker_crash] after the restart: {} taken, refused {refused:?}", taken(&node));
+	// What the broker delivered again had been stored: duplicates, never replays.
+	assert!(refused.iter().all(|(reason, count)| *reason == "duplicate" || *count == 0.0));
 	node.kill();
 
 	let store = EmbeddedStore::open(&dir.path().join("alice/w3b/messages")).unwrap();

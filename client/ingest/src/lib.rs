@@ -276,6 +276,12 @@ impl Ingestor {
 			.map_err(|e| IngestError::Storage(e.to_string()))?;
 		if let Some(last) = last {
 			if message.seq <= last {
+				// A message sent again (its acknowledgement was lost, a broker delivers
+				// it once more) is told it is stored: `duplicate`, not a replay.
+				let hash = message.hash();
+				if self.store.contains(&hash).map_err(|e| IngestError::Storage(e.to_string()))? {
+					return Err(IngestError::Duplicate(format!("{hash:?}")));
+				}
 				return Err(IngestError::StaleSeq { seq: message.seq, last });
 			}
 		}

@@ -120,7 +120,7 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		("1", devices[0].message(2, 5, b"x").to_string(), 400, "wrong_project"),
 		("7", devices[0].message(7, 5, b"x").to_string(), 404, "unknown_project"),
 		("2", devices[0].message(2, 5, b"x").to_string(), 409, "project_not_active"),
-		("1", good.to_string(), 409, "stale_seq"),
+		("1", good.to_string(), 409, "duplicate"),
 		("1", devices[0].message(1, 1, b"older").to_string(), 409, "stale_seq"),
 		("1", devices[0].message(1, 8, &[0u8; 2048]).to_string(), 413, "payload_too_large"),
 		("1", devices[0].message_at(1, 8, b"x", old).to_string(), 400, "clock_skew"),
