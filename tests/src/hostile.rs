@@ -180,7 +180,9 @@ async fn junk_http(target: Target) {
 	let source = Ipv4Addr::new(127, 0, 0, 2);
 	let path = format!("/v1/projects/{}/events", target.project);
 	let million = format!("[{}{{}}]", "{},".repeat((4 << 20) / 3 - 1)).into_bytes();
-	let mut seq = 1_000_000u64;
+	// Above any seq an honest device here uses (they start at the clock in ms): below
+	// it, a message is refused as stale before its signature is looked at.
+	let mut seq = u64::MAX / 2;
 	for round in 0u64.. {
 		if target.stopped() {
 			return;
@@ -227,7 +229,7 @@ async fn junk_mqtt(target: Target) {
 	};
 	let source = Ipv4Addr::new(127, 0, 0, 5);
 	let topic = format!("w3b/projects/{}/events", target.project);
-	let mut seq = 2_000_000u64;
+	let mut seq = u64::MAX / 2 + (1 << 40);
 	while !target.stopped() {
 		let Ok(mut stream) = connect_from(source, target.mqtt).await else {
 			tokio::time::sleep(Duration::from_millis(100)).await;

@@ -442,14 +442,21 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 
 	// The metrics saw the traffic and the refusals.
 	let alice_metrics = net.nodes[0].prometheus_port;
-	for reason in
-		["too_many_connections", "too_many_messages", "bad_signature", "malformed", "rate_limited"]
-	{
+	for reason in [
+		"too_many_connections",
+		"too_many_messages",
+		"bad_signature",
+		"malformed",
+		"rate_limited",
+	] {
 		let label = format!("reason=\"{reason}\"");
 		let refused = metric(alice_metrics, "w3b_messages_rejected_total", &[&label]);
 		println!("[worker_network] Alice refused {refused} for {reason}");
 		assert!(refused >= 1.0, "{reason}: {refused}");
 	}
+	// The attackers' messages are above every honest seq: checked, not stale.
+	let stale = metric(alice_metrics, "w3b_messages_rejected_total", &["reason=\"stale_seq\""]);
+	println!("[worker_network] Alice refused {stale} for stale_seq");
 	assert!(metric(alice_metrics, "w3b_messages_ingested_total", &[]) > 0.0);
 	assert!(
 		metric(alice_metrics, "w3b_messages_rejected_total", &["reason=\"unknown_device\""]) >= 1.0
