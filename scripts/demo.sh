@@ -41,7 +41,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "[demo] starting the local network (logs in $net_dir), waiting for finality..."
-for _ in $(seq 1 120); do
+# A loaded machine may take minutes to start four debug nodes; past 5 minutes, stop
+# and say so rather than run the demo against a network that is not there.
+ready=no
+for _ in $(seq 1 300); do
 	if ! kill -0 "$net_pid" 2>/dev/null; then
 		cat "$net_out" >&2
 		echo "[demo] the local network failed to start" >&2
@@ -50,11 +53,16 @@ for _ in $(seq 1 120); do
 	line=$(tail -n 1 "$net_out")
 	# Every validator reports a finalized block above #1.
 	if [ "$(grep -o 'fin #[0-9]*' <<<"$line" | awk '{sub("#","",$2); if ($2 > 1) n++} END {print n+0}')" = 4 ]; then
+		ready=yes
 		break
 	fi
 	sleep 1
 done
 tail -n 1 "$net_out"
+if [ "$ready" != yes ]; then
+	echo "[demo] the validators did not all finalize a block within 5 minutes; their logs are in $net_dir" >&2
+	exit 1
+fi
 
 "$target_dir/$profile/w3b-demo" --applet "$applet" --rpc 9944 \
 	--mqtt 1883,1885 --http 8081,8083 \
