@@ -32,7 +32,10 @@ fn dev_chain_finalizes_alone_and_refuses_unsafe_rpc() {
 	assert_eq!(chain, json!("W3bstream Development"));
 
 	let refused = rpc.call("author_rotateKeys", json!([])).expect_err("unsafe method refused");
-	assert!(refused.to_string().contains("unsafe"), "unexpected error for an unsafe method: {refused}");
+	assert!(
+		refused.to_string().contains("unsafe"),
+		"unexpected error for an unsafe method: {refused}"
+	);
 
 	// Asked for, the same call answers: fresh session keys (aura and grandpa, 32 bytes
 	// each; the bridge's secp256k1 `w3b_` key, 33 bytes compressed).

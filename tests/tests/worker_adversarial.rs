@@ -324,7 +324,8 @@ fn no_minority_operator_can_bend_a_proof() {
 	assert!(abstained.iter().any(|p| p["status"] == "Expired"), "project 7: nothing expired");
 	// The worker's resubmission path (a commitment not in the chain 10 blocks after it
 	// was sent, here because it expired) ran.
-	let resubmitted = net.nodes[0].log_tail(1_000_000).matches("project 7: committing local batch").count();
+	let resubmitted =
+		net.nodes[0].log_tail(1_000_000).matches("project 7: committing local batch").count();
 	assert!(resubmitted > 0, "Alice never committed an expired batch of project 7 again");
 	let mut agreed_state = json!(H256::zero());
 	for proof in abstained.iter().filter(|p| p["status"] == "Finalized") {

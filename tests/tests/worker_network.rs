@@ -184,7 +184,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let (_, json) = reading(&rpc_device, project, 6);
 	let mut message: Value = serde_json::from_str(&json).expect("JSON");
 	message["payload"] = json!("0x7b7d"); // `{}`, not what the device signed
-	// The hash of what was sent, the one a node would have stored it under.
+									   // The hash of what was sent, the one a node would have stored it under.
 	let wire: w3b_ingest::wire::WireMessage = serde_json::from_value(message.clone()).unwrap();
 	let forged = wire.into_parts().expect("well formed").0.hash();
 	let error = charlie.call("w3b_submitEvent", json!([project, message])).expect_err("forged");
@@ -200,9 +200,13 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	const LEDGER_ROWS: u64 = 8;
 	for seq in 1..=LEDGER_ROWS {
 		if seq == LEDGER_ROWS / 2 + 1 {
-			w3b_e2e_tests::wait_rpc(&charlie, "w3b_getNextBatchSeq", json!([ledger]), TIMEOUT, |n| {
-				n.as_u64() > Some(0)
-			});
+			w3b_e2e_tests::wait_rpc(
+				&charlie,
+				"w3b_getNextBatchSeq",
+				json!([ledger]),
+				TIMEOUT,
+				|n| n.as_u64() > Some(0),
+			);
 		}
 		let (_, json) =
 			signed_message_with_hash(&bookkeeper, ledger, seq, format!("row {seq}").as_bytes());
@@ -442,13 +446,9 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 
 	// The metrics saw the traffic and the refusals.
 	let alice_metrics = net.nodes[0].prometheus_port;
-	for reason in [
-		"too_many_connections",
-		"too_many_messages",
-		"bad_signature",
-		"malformed",
-		"rate_limited",
-	] {
+	for reason in
+		["too_many_connections", "too_many_messages", "bad_signature", "malformed", "rate_limited"]
+	{
 		let label = format!("reason=\"{reason}\"");
 		let refused = metric(alice_metrics, "w3b_messages_rejected_total", &[&label]);
 		println!("[worker_network] Alice refused {refused} for {reason}");
@@ -470,8 +470,9 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 			let proof = alice.call("w3b_getProof", json!([p, seq])).unwrap();
 			batches_total += u64::from(proof["status"] == "Finalized");
 			let batch = alice.call("w3b_getBatch", json!([p, seq])).unwrap();
-			let committer: w3b_runtime::AccountId = serde_json::from_value(batch["committer"].clone())
-				.unwrap_or_else(|e| fail(&format!("project {p} batch {seq}: {e}: {batch}")));
+			let committer: w3b_runtime::AccountId =
+				serde_json::from_value(batch["committer"].clone())
+					.unwrap_or_else(|e| fail(&format!("project {p} batch {seq}: {e}: {batch}")));
 			alice_batches += u64::from(committer == Alice.to_account_id());
 		}
 	}

@@ -361,7 +361,8 @@ fn outcome(exec: &Executor, module: &Module, run: &Run) -> Result<String, TestCa
 #[test]
 fn generated_applets_end_within_fuel_and_alike_on_every_engine() {
 	let pooled = Executor::new(engine_config()).expect("engine");
-	let unpooled = Executor::new(EngineConfig { pooling: false, ..engine_config() }).expect("engine");
+	let unpooled =
+		Executor::new(EngineConfig { pooling: false, ..engine_config() }).expect("engine");
 	let mut runner = TestRunner::new(ProptestConfig {
 		cases: CASES,
 		failure_persistence: None,
