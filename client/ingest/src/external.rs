@@ -86,8 +86,12 @@ pub async fn run(broker: ExternalBroker, ingestor: Arc<Ingestor>) {
 					let topic = format!("w3b/errors/{device}");
 					let _ = client.try_publish(topic, QoS::AtMostOnce, false, body.to_string());
 				}
-				// Stored or refused for good: either way the broker may forget it.
-				unsent_acks.push_back(publish);
+				// Stored or refused for good: either way the broker may forget it. Only
+				// the packet id and QoS make the acknowledgement: the body is not kept.
+				let mut ack = publish;
+				ack.payload = Default::default();
+				ack.topic = String::new();
+				unsent_acks.push_back(ack);
 			}
 			Ok(_) => {}
 			Err(e) => {
