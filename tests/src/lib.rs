@@ -254,6 +254,17 @@ impl Node {
 		all[all.len().saturating_sub(lines)..].join("\n")
 	}
 
+	/// The node's log lines holding any of `needles`.
+	pub fn log_lines(&self, needles: &[&str]) -> String {
+		let Ok(file) = File::open(&self.log_path) else { return String::new() };
+		BufReader::new(file)
+			.lines()
+			.map_while(|l| l.ok())
+			.filter(|line| needles.iter().any(|needle| line.contains(needle)))
+			.collect::<Vec<_>>()
+			.join("\n")
+	}
+
 	/// Waits until the node answers JSON-RPC.
 	pub fn wait_rpc_ready(&mut self, timeout: Duration) -> Result<()> {
 		let deadline = Instant::now() + timeout;

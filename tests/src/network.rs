@@ -52,6 +52,14 @@ impl Validators {
 		Ok(Validators { nodes, http, mqtt })
 	}
 
+	/// Every node's log lines holding any of `needles`, for a failure message.
+	pub fn log_lines(&self, needles: &[&str]) -> String {
+		self.nodes
+			.iter()
+			.map(|n| format!("----- {} -----\n{}\n", n.identity, n.log_lines(needles)))
+			.collect()
+	}
+
 	/// The last log lines of every node, for a failure message.
 	pub fn logs(&self, lines: usize) -> String {
 		self.nodes

@@ -61,6 +61,7 @@ impl Worker {
 				in_flight: BTreeMap::new(),
 				next_exec,
 				results: BTreeMap::new(),
+				results_checked_at: None,
 				attested: BTreeSet::new(),
 				diverged: BTreeMap::new(),
 				syncing: None,

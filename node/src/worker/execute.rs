@@ -26,8 +26,11 @@ use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
 const LAG_BLOCKS: BlockNumber = 3;
 /// Batches after the next one to run whose bodies are fetched ahead.
 pub(super) const LOOK_AHEAD: u64 = 32;
-/// Fetches of a body that found no peer serving it before the operator votes it
-/// unavailable (each takes up to the protocol's timeout; one is started per block).
+/// Fetches of a body in which every peer asked answered without it, before the
+/// operator votes it unavailable (each takes up to the protocol's timeout; one is
+/// started per block). A peer that did not answer leaves a fetch uncounted: under load
+/// the committer itself may be slow, and a false unavailability vote with one dissenter
+/// is enough to let an honest batch expire.
 const UNAVAILABLE_AFTER: u32 = 3;
 /// Most batches one node finalizes in one go (quorums reached while a batch ahead of
 /// them was open).
@@ -382,8 +385,19 @@ impl Worker {
 	/// other batches).
 	fn follow_reorg(&mut self, project: ProjectId, at: Hash) -> Result<(), WorkerError> {
 		let client = self.client.clone();
-		let api = client.runtime_api();
 		let work = self.work(project)?;
+		// Without a block retracted since the last check, every batch run here is still
+		// on the best chain: no need to read them all again on every block.
+		let extended = work.results_checked_at.is_some_and(|checked| {
+			checked == at
+				|| sp_blockchain::tree_route(&*client, checked, at)
+					.is_ok_and(|route| route.retracted().is_empty())
+		});
+		if extended {
+			work.results_checked_at = Some(at);
+			return Ok(());
+		}
+		let api = client.runtime_api();
 		let mut retracted = None;
 		for (seq, outcome) in &work.results {
 			let root = api.batch(at, project, *seq)?.map(|c| c.header.merkle_root);
@@ -392,6 +406,7 @@ impl Worker {
 				break;
 			}
 		}
+		work.results_checked_at = Some(at);
 		let Some(seq) = retracted else { return Ok(()) };
 		work.state.discard_from(seq);
 		work.results.split_off(&seq);

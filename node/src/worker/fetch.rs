@@ -15,17 +15,17 @@ use w3b_primitives::{BatchHeader, ProjectId};
 use w3b_storage::{Cid, Vfs};
 use w3b_worker::state::AgreedChanges;
 
-use super::{state_protocol::ChangesRequest, Peers};
+use super::{protocol::NoAnswer, state_protocol::ChangesRequest, Peers};
 
 /// The fetches under way.
 pub struct Fetches {
 	peers: Peers,
 	vfs: Arc<dyn Vfs>,
 	in_flight: HashSet<Cid>,
-	/// Fetches of a body that ended without it, until it arrives.
+	/// Fetches of a body that every peer asked answered without it, until it arrives.
 	failures: HashMap<Cid, u32>,
-	done_tx: mpsc::UnboundedSender<(ProjectId, Cid, bool)>,
-	done_rx: mpsc::UnboundedReceiver<(ProjectId, Cid, bool)>,
+	done_tx: mpsc::UnboundedSender<(ProjectId, Cid, Result<(), NoAnswer>)>,
+	done_rx: mpsc::UnboundedReceiver<(ProjectId, Cid, Result<(), NoAnswer>)>,
 }
 
 impl Fetches {
@@ -53,14 +53,15 @@ impl Fetches {
 		let header = header.clone();
 		tokio::spawn(async move {
 			let found = match peers.fetch_body(&header).await {
-				Some(bytes) => match vfs.put(&bytes) {
-					Ok(_) => true,
+				Ok(bytes) => match vfs.put(&bytes) {
+					Ok(_) => Ok(()),
 					Err(e) => {
+						// A local fault says nothing about the peers: not held against the body.
 						log::warn!(target: "w3b", "storing fetched body {cid}: {e}");
-						false
+						Err(NoAnswer::Unreachable)
 					}
 				},
-				None => false,
+				Err(no_answer) => Err(no_answer),
 			};
 			let _ = done.send((header.project, cid, found));
 		});
@@ -71,16 +72,27 @@ impl Fetches {
 	pub async fn next(&mut self) -> Option<ProjectId> {
 		let (project, cid, found) = self.done_rx.recv().await?;
 		self.in_flight.remove(&cid);
-		if found {
-			self.failures.remove(&cid);
-		} else {
-			*self.failures.entry(cid).or_default() += 1;
-			log::info!(target: "w3b", "project {project}: no peer served body {cid} yet");
+		match found {
+			Ok(()) => {
+				self.failures.remove(&cid);
+				Some(project)
+			}
+			Err(NoAnswer::NotServed) => {
+				*self.failures.entry(cid).or_default() += 1;
+				log::info!(target: "w3b", "project {project}: no peer served body {cid} yet");
+				None
+			}
+			// A busy or silent peer may be the one that has it: asked again later, and not
+			// counted towards voting the body unavailable (the round's deadline bounds the
+			// wait).
+			Err(NoAnswer::Unreachable) => {
+				log::info!(target: "w3b", "project {project}: not every peer answered for body {cid}");
+				None
+			}
 		}
-		found.then_some(project)
 	}
 
-	/// How many fetches of `cid` ended without the body.
+	/// How many fetches of `cid` every peer asked answered without the body.
 	pub fn failures(&self, cid: &Cid) -> u32 {
 		self.failures.get(cid).copied().unwrap_or(0)
 	}

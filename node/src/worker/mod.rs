@@ -131,6 +131,9 @@ struct ProjectWork {
 	next_exec: u64,
 	/// Results of executed batches until they are settled.
 	results: BTreeMap<u64, Outcome>,
+	/// The best block at which `results` were last found to be the batches on the best
+	/// chain: while later best blocks only extend it, they still are.
+	results_checked_at: Option<Hash>,
 	/// Batches whose current result has a vote of this node (submitted, or found on
 	/// chain), whose body it voted unavailable, or whose round closed before it could
 	/// vote. A batch that runs again leaves it: its new result may need a new vote.
@@ -300,7 +303,7 @@ impl Worker {
 			return;
 		}
 		let Some(tx) = self.operator() else { return };
-		tx.observe(at, number);
+		tx.observe(at, number).await;
 		let account = tx.account();
 		let info = match self.client.runtime_api().operator(at, account.clone()) {
 			Ok(Some(info)) => info,

@@ -172,20 +172,19 @@ impl Peers {
 
 	/// Asks [`PEERS_AT_ONCE`] connected peers for `request` over `protocol` at once (the
 	/// next ones in turn: a request tried again reaches other peers) and returns the
-	/// first answer `check` accepts; `None` when none does within the request timeout.
-	/// An empty answer means the peer does not have it; an answer `check` refuses costs
-	/// its peer reputation.
+	/// first answer `check` accepts. An empty answer means the peer does not have it; an
+	/// answer `check` refuses costs its peer reputation.
 	pub async fn first_valid<T, Check, Checked>(
 		&self,
 		protocol: &'static str,
 		request: Vec<u8>,
 		check: Check,
-	) -> Option<T>
+	) -> Result<T, NoAnswer>
 	where
 		Check: Fn(Vec<u8>) -> Checked,
 		Checked: std::future::Future<Output = Result<T, String>>,
 	{
-		let mut peers: Vec<_> = self.sync.peers_info().await.ok()?;
+		let mut peers: Vec<_> = self.sync.peers_info().await.map_err(|_| NoAnswer::Unreachable)?;
 		// A stable order to rotate through (the list comes from a map).
 		peers.sort_by_key(|(peer, _)| peer.to_bytes());
 		if !peers.is_empty() {
@@ -209,11 +208,12 @@ impl Peers {
 				(peer, answer)
 			});
 		}
+		let mut outcome = if asked.is_empty() { NoAnswer::Unreachable } else { NoAnswer::NotServed };
 		while let Some((peer, answer)) = asked.next().await {
 			match answer {
 				Ok((bytes, _)) if bytes.is_empty() => {}
 				Ok((bytes, _)) => match check(bytes).await {
-					Ok(answer) => return Some(answer),
+					Ok(answer) => return Ok(answer),
 					Err(e) => {
 						log::warn!(target: "w3b", "peer {peer} answered wrong on {protocol}: {e}");
 						self.network.report_peer(
@@ -222,18 +222,31 @@ impl Peers {
 						);
 					}
 				},
-				Err(e) => log::debug!(target: "w3b", "asking {peer} on {protocol}: {e}"),
+				Err(e) => {
+					log::debug!(target: "w3b", "asking {peer} on {protocol}: {e}");
+					outcome = NoAnswer::Unreachable;
+				}
 			}
 		}
-		None
+		Err(outcome)
 	}
 
 	/// The body of the batch committed as `header` from the first of the connected peers
 	/// that answers it right (checked against the commitment).
-	pub async fn fetch_body(&self, header: &BatchHeader) -> Option<Vec<u8>> {
-		let cid = w3b_storage::body::cid_of(header).ok()?;
+	pub async fn fetch_body(&self, header: &BatchHeader) -> Result<Vec<u8>, NoAnswer> {
+		let cid = w3b_storage::body::cid_of(header).map_err(|_| NoAnswer::NotServed)?;
 		self.first_valid(PROTOCOL, cid.to_bytes(), |body| check_off_runtime(header, body)).await
 	}
+}
+
+/// Why a request to peers brought nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoAnswer {
+	/// Every peer asked answered, and none with it: they do not have it.
+	NotServed,
+	/// No peer was connected, or one did not answer in time or refused the request (a
+	/// busy peer's inbound queue is full): the one that has it may not have been heard.
+	Unreachable,
 }
 
 /// Checks `body` against the commitment `header` on a blocking thread.

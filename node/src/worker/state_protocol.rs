@@ -187,6 +187,7 @@ impl Peers {
 			.map_err(|e| e.to_string())?
 		})
 		.await
+		.ok()
 	}
 }
 

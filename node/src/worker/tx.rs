@@ -1,8 +1,9 @@
 //! Transactions the worker sends as its operator: signed in the keystore with the
 //! operator key ([`super::OPERATOR_KEY_TYPE`]), numbered with a local nonce so that
-//! several can wait in the pool at once, resynchronised with the chain when a
-//! transaction was dropped, and remembered until a final block used their nonce (what
-//! a reorganisation took out of the best chain may still land).
+//! several can wait in the pool at once, and remembered until a final block used their
+//! nonce (what a reorganisation took out of the best chain may still land). A
+//! transaction the pool dropped is sent again with its nonce (the ones after it wait
+//! for it); one the pool no longer takes gives its nonce to the next call.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -59,6 +60,8 @@ pub struct TxSender {
 	chain_nonce: (Nonce, BlockNumber),
 	/// The calls sent, by nonce, until the finalized chain's nonce passed theirs.
 	sent: BTreeMap<Nonce, RuntimeCall>,
+	/// The runtime's spec and transaction versions, and the block they were read at.
+	versions: Option<(Hash, u32, u32)>,
 }
 
 impl TxSender {
@@ -77,6 +80,7 @@ impl TxSender {
 			next_nonce: None,
 			chain_nonce: (0, 0),
 			sent: BTreeMap::new(),
+			versions: None,
 		}
 	}
 
@@ -86,9 +90,10 @@ impl TxSender {
 	}
 
 	/// Follows the chain's nonce at block `at` (number `number`): if it has not moved for
-	/// a while though we sent transactions after it, one of them was dropped and the
-	/// ones after it can never be included, so numbering restarts from the chain's.
-	pub fn observe(&mut self, at: Hash, number: BlockNumber) {
+	/// a while though we sent transactions after it, the one with the chain's nonce was
+	/// dropped (after a reorganisation, or evicted) and the ones after it wait for it: it
+	/// is sent again. If the pool refuses it, numbering restarts from the chain's nonce.
+	pub async fn observe(&mut self, at: Hash, number: BlockNumber) {
 		if !self.sent.is_empty() {
 			let finalized = self.client.info().finalized_hash;
 			if let Ok(nonce) = self.client.runtime_api().account_nonce(finalized, self.account()) {
@@ -100,17 +105,35 @@ impl TxSender {
 		};
 		if nonce != self.chain_nonce.0 {
 			self.chain_nonce = (nonce, number);
-		} else if self.next_nonce.is_some_and(|next| next > nonce)
-			&& number.saturating_sub(self.chain_nonce.1) > NONCE_STALL_BLOCKS
-		{
-			log::warn!(
-				target: "w3b",
-				"operator nonce stuck at {nonce} (sent up to {:?}): renumbering",
-				self.next_nonce
-			);
-			self.next_nonce = None;
-			self.chain_nonce.1 = number;
+			return;
 		}
+		let stalled = self.next_nonce.is_some_and(|next| next > nonce)
+			&& number.saturating_sub(self.chain_nonce.1) > NONCE_STALL_BLOCKS;
+		if !stalled {
+			return;
+		}
+		self.chain_nonce.1 = number;
+		if let Some(call) = self.sent.get(&nonce).cloned() {
+			match self.submit_with_nonce(at, call, nonce).await {
+				Ok(()) => {
+					log::info!(
+						target: "w3b",
+						"operator transaction {nonce} left the pool unincluded: sent again"
+					);
+					return;
+				}
+				Err(e) => log::warn!(
+					target: "w3b",
+					"operator transaction {nonce} left the pool unincluded and is refused now ({e})"
+				),
+			}
+		}
+		log::warn!(
+			target: "w3b",
+			"operator nonce stuck at {nonce} (sent up to {:?}): renumbering",
+			self.next_nonce
+		);
+		self.next_nonce = None;
 	}
 
 	/// The calls sent that may still land on top of best block `at`: those whose nonce
@@ -125,19 +148,36 @@ impl TxSender {
 
 	/// Signs `call` and puts it in the pool, on top of block `at`.
 	pub async fn submit(&mut self, at: Hash, call: RuntimeCall) -> Result<(), String> {
-		// The runtime API handle is not `Send`: it must not live across the `await`.
-		let (chain_nonce, version) = {
-			let api = self.client.runtime_api();
-			let nonce = api.account_nonce(at, self.account()).map_err(|e| e.to_string())?;
-			(nonce, api.version(at).map_err(|e| e.to_string())?)
-		};
+		let chain_nonce =
+			self.client.runtime_api().account_nonce(at, self.account()).map_err(|e| e.to_string())?;
 		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
+		self.submit_with_nonce(at, call, nonce).await?;
+		self.next_nonce = Some(nonce + 1);
+		Ok(())
+	}
+
+	/// Signs `call` with `nonce` and puts it in the pool, on top of block `at`; remembers
+	/// it under its nonce.
+	async fn submit_with_nonce(
+		&mut self,
+		at: Hash,
+		call: RuntimeCall,
+		nonce: Nonce,
+	) -> Result<(), String> {
+		let (spec_version, transaction_version) = match self.versions {
+			Some((read_at, spec, tx)) if read_at == at => (spec, tx),
+			_ => {
+				let version = self.client.runtime_api().version(at).map_err(|e| e.to_string())?;
+				self.versions = Some((at, version.spec_version, version.transaction_version));
+				(version.spec_version, version.transaction_version)
+			}
+		};
 		let genesis = self.client.info().genesis_hash;
 		let payload = w3b_runtime::immortal_signed_payload(
 			call.clone(),
 			nonce,
-			version.spec_version,
-			version.transaction_version,
+			spec_version,
+			transaction_version,
 			genesis,
 		);
 		let signature = payload
@@ -157,7 +197,6 @@ impl TxSender {
 			.submit_one(at, TransactionSource::Local, opaque)
 			.await
 			.map_err(|e| e.to_string())?;
-		self.next_nonce = Some(nonce + 1);
 		self.sent.insert(nonce, call);
 		while self.sent.len() > MAX_REMEMBERED {
 			self.sent.pop_first();
