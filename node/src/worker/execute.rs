@@ -26,12 +26,6 @@ use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
 const LAG_BLOCKS: BlockNumber = 3;
 /// Batches after the next one to run whose bodies are fetched ahead.
 pub(super) const LOOK_AHEAD: u64 = 32;
-/// Fetches of a body in which every peer asked answered without it, before the
-/// operator votes it unavailable (each takes up to the protocol's timeout; one is
-/// started per block). A peer that did not answer leaves a fetch uncounted: under load
-/// the committer itself may be slow, and a false unavailability vote with one dissenter
-/// is enough to let an honest batch expire.
-const UNAVAILABLE_AFTER: u32 = 3;
 /// Most batches one node finalizes in one go (quorums reached while a batch ahead of
 /// them was open).
 const FINALIZE_RUN: u64 = 32;
@@ -120,9 +114,10 @@ impl Worker {
 	}
 
 	/// Fetches the bodies of the next batches ahead of running them, and votes a body
-	/// unavailable once nobody served it [`UNAVAILABLE_AFTER`] times: whether a body can
-	/// be had does not depend on the state, so a batch nobody serves expires within a
-	/// few blocks without waiting for the batches before it.
+	/// unavailable once its fetches gave up ([`super::fetch::Fetches::given_up`]): whether a
+	/// body can be had does not depend on the state, so a batch nobody serves expires
+	/// within a few blocks (within a minute if a peer stays silent) without waiting for
+	/// the batches before it.
 	async fn look_ahead(
 		&mut self,
 		project: ProjectId,
@@ -147,7 +142,7 @@ impl Worker {
 			if self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
 				continue;
 			}
-			if self.fetches.failures(&cid) < UNAVAILABLE_AFTER {
+			if !self.fetches.given_up(&cid) {
 				self.fetches.request(&commitment.header);
 				continue;
 			}

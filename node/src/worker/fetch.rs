@@ -17,13 +17,34 @@ use w3b_worker::state::AgreedChanges;
 
 use super::{protocol::NoAnswer, state_protocol::ChangesRequest, Peers};
 
+/// Fetches of a body in which every peer asked answered without it, before the
+/// operator votes it unavailable (each takes up to the protocol's timeout; one is
+/// started per block).
+const NOT_SERVED_AFTER: u32 = 3;
+/// Fetches of a body that ended without it for any reason (a peer did not answer in
+/// time or refused), before the operator votes it unavailable. More than
+/// [`NOT_SERVED_AFTER`]: under load the committer itself may answer late, and a false
+/// unavailability vote next to one dissenter lets an honest batch expire; but bounded,
+/// or a peer that never answers would keep every withheld body from being voted
+/// unavailable (each would then wait for its deadline, one after the other).
+const FAILED_AFTER: u32 = 2 * NOT_SERVED_AFTER;
+
+/// The fetches of one body that ended without it.
+#[derive(Clone, Copy, Default)]
+struct Failures {
+	/// Every peer asked answered, without it.
+	not_served: u32,
+	/// For any reason.
+	all: u32,
+}
+
 /// The fetches under way.
 pub struct Fetches {
 	peers: Peers,
 	vfs: Arc<dyn Vfs>,
 	in_flight: HashSet<Cid>,
-	/// Fetches of a body that every peer asked answered without it, until it arrives.
-	failures: HashMap<Cid, u32>,
+	/// Fetches of a body that ended without it, until it arrives.
+	failures: HashMap<Cid, Failures>,
 	done_tx: mpsc::UnboundedSender<(ProjectId, Cid, Result<(), NoAnswer>)>,
 	done_rx: mpsc::UnboundedReceiver<(ProjectId, Cid, Result<(), NoAnswer>)>,
 }
@@ -72,29 +93,31 @@ impl Fetches {
 	pub async fn next(&mut self) -> Option<ProjectId> {
 		let (project, cid, found) = self.done_rx.recv().await?;
 		self.in_flight.remove(&cid);
-		match found {
-			Ok(()) => {
-				self.failures.remove(&cid);
-				Some(project)
-			}
-			Err(NoAnswer::NotServed) => {
-				*self.failures.entry(cid).or_default() += 1;
+		let Err(no_answer) = found else {
+			self.failures.remove(&cid);
+			return Some(project);
+		};
+		let failures = self.failures.entry(cid).or_default();
+		failures.all += 1;
+		match no_answer {
+			NoAnswer::NotServed => {
+				failures.not_served += 1;
 				log::info!(target: "w3b", "project {project}: no peer served body {cid} yet");
-				None
 			}
-			// A busy or silent peer may be the one that has it: asked again later, and not
-			// counted towards voting the body unavailable (the round's deadline bounds the
-			// wait).
-			Err(NoAnswer::Unreachable) => {
+			NoAnswer::Unreachable => {
 				log::info!(target: "w3b", "project {project}: not every peer answered for body {cid}");
-				None
 			}
 		}
+		None
 	}
 
-	/// How many fetches of `cid` every peer asked answered without the body.
-	pub fn failures(&self, cid: &Cid) -> u32 {
-		self.failures.get(cid).copied().unwrap_or(0)
+	/// Whether fetches of `cid` failed often enough to vote the body unavailable:
+	/// [`NOT_SERVED_AFTER`] times with every peer answering without it, or
+	/// [`FAILED_AFTER`] times in all.
+	pub fn given_up(&self, cid: &Cid) -> bool {
+		self.failures
+			.get(cid)
+			.is_some_and(|f| f.not_served >= NOT_SERVED_AFTER || f.all >= FAILED_AFTER)
 	}
 
 	/// Forgets `cid`'s failures (its round is over).

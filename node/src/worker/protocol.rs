@@ -4,7 +4,9 @@
 //! the response is the body, or nothing when the peer does not have it. The requester
 //! asks several peers at once, checks each answer against the commitment (CID, size,
 //! count, Merkle root) and takes the first that matches, so a peer can waste its time
-//! but never feed it a wrong batch; a peer answering wrong bytes loses reputation.
+//! but never feed it a wrong batch; a peer answering wrong bytes loses reputation. A
+//! peer that never answers delays the requester's unavailability vote on a withheld
+//! body (see `fetch::FAILED_AFTER`), no more.
 
 use std::{
 	collections::{HashMap, HashSet},
@@ -68,7 +70,7 @@ pub fn request_response_config<N: NetworkBackend<Block, Hash>>(
 
 /// How much one peer may be served per [`SERVE_WINDOW`], over each worker protocol: an
 /// operator fetching every body it looks ahead for at the largest size stays within it
-/// (a refusal looks to it like a body nobody serves), a peer asking for the same public
+/// (a refusal counts towards its giving up on the body), a peer asking for the same public
 /// data over and over only gets its share of the upload.
 const SERVE_BUDGET: u64 = super::execute::LOOK_AHEAD * MAX_BODY;
 /// What a request costs the budget at least, answered or not: a flood of requests for
@@ -234,6 +236,7 @@ impl Peers {
 	/// The body of the batch committed as `header` from the first of the connected peers
 	/// that answers it right (checked against the commitment).
 	pub async fn fetch_body(&self, header: &BatchHeader) -> Result<Vec<u8>, NoAnswer> {
+		// A CID that does not parse names no body anyone could serve.
 		let cid = w3b_storage::body::cid_of(header).map_err(|_| NoAnswer::NotServed)?;
 		self.first_valid(PROTOCOL, cid.to_bytes(), |body| check_off_runtime(header, body)).await
 	}

@@ -1,15 +1,19 @@
 //! Transactions the worker sends as its operator: signed in the keystore with the
 //! operator key ([`super::OPERATOR_KEY_TYPE`]), numbered with a local nonce so that
 //! several can wait in the pool at once, and remembered until a final block used their
-//! nonce (what a reorganisation took out of the best chain may still land). A
-//! transaction the pool dropped is sent again with its nonce (the ones after it wait
-//! for it); one the pool no longer takes gives its nonce to the next call.
+//! nonce (what a reorganisation took out of the best chain may still land). When the
+//! pool dropped a transaction (and with it every later one of ours, which depend on
+//! it), they are sent again in order with their nonces, at most [`MAX_RESENDS`] times;
+//! one the pool no longer takes gives its nonce to the next call.
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use codec::{Decode, Encode};
 use frame_system_rpc_runtime_api::AccountNonceApi;
-use sc_transaction_pool_api::{InPoolTransaction, TransactionPool, TransactionSource};
+use sc_transaction_pool_api::{
+	error::{Error as PoolError, IntoPoolError},
+	InPoolTransaction, TransactionPool, TransactionSource,
+};
 use sp_api::{Core, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::sr25519;
@@ -23,9 +27,11 @@ type Hash = <Block as sp_runtime::traits::Block>::Hash;
 /// The node's transaction pool.
 pub type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 
-/// Blocks the chain's nonce may stay behind ours before we assume a transaction was
-/// dropped and number from the chain's nonce again.
+/// Blocks the chain's nonce may stay behind ours, after it last moved and after the
+/// transaction with it was sent, before we assume that transaction was dropped.
 const NONCE_STALL_BLOCKS: BlockNumber = 10;
+/// Times one transaction is sent again before its nonce goes to the next call.
+const MAX_RESENDS: u32 = 2;
 /// Most calls remembered while finality stalls (the oldest are forgotten first).
 const MAX_REMEMBERED: usize = 4_096;
 
@@ -48,6 +54,24 @@ pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
 		.collect()
 }
 
+/// A call sent with a nonce.
+struct Sent {
+	call: RuntimeCall,
+	/// The best block number it was last sent on.
+	at: BlockNumber,
+	/// Times it was sent again.
+	resends: u32,
+}
+
+/// How the pool took a transaction.
+enum Pooled {
+	/// It is in the pool now.
+	Added,
+	/// The pool already holds one of ours with the same nonce (the same call, or one
+	/// that took the nonce after a renumbering).
+	NonceTaken,
+}
+
 /// Signs and submits the operator's transactions.
 pub struct TxSender {
 	client: Arc<FullClient>,
@@ -59,7 +83,7 @@ pub struct TxSender {
 	/// The chain's nonce for us, and the block it was first seen at.
 	chain_nonce: (Nonce, BlockNumber),
 	/// The calls sent, by nonce, until the finalized chain's nonce passed theirs.
-	sent: BTreeMap<Nonce, RuntimeCall>,
+	sent: BTreeMap<Nonce, Sent>,
 	/// The runtime's spec and transaction versions, and the block they were read at.
 	versions: Option<(Hash, u32, u32)>,
 }
@@ -91,8 +115,9 @@ impl TxSender {
 
 	/// Follows the chain's nonce at block `at` (number `number`): if it has not moved for
 	/// a while though we sent transactions after it, the one with the chain's nonce was
-	/// dropped (after a reorganisation, or evicted) and the ones after it wait for it: it
-	/// is sent again. If the pool refuses it, numbering restarts from the chain's nonce.
+	/// dropped (after a reorganisation, or evicted), and the pool dropped the later ones
+	/// with it: they are sent again in order. If the pool refuses the first (or it was
+	/// sent [`MAX_RESENDS`] times already), numbering restarts from the chain's nonce.
 	pub async fn observe(&mut self, at: Hash, number: BlockNumber) {
 		if !self.sent.is_empty() {
 			let finalized = self.client.info().finalized_hash;
@@ -107,26 +132,41 @@ impl TxSender {
 			self.chain_nonce = (nonce, number);
 			return;
 		}
-		let stalled = self.next_nonce.is_some_and(|next| next > nonce)
-			&& number.saturating_sub(self.chain_nonce.1) > NONCE_STALL_BLOCKS;
-		if !stalled {
+		if !self.next_nonce.is_some_and(|next| next > nonce) {
+			return;
+		}
+		let since = self.sent.get(&nonce).map_or(self.chain_nonce.1, |s| s.at.max(self.chain_nonce.1));
+		if number.saturating_sub(since) <= NONCE_STALL_BLOCKS {
 			return;
 		}
 		self.chain_nonce.1 = number;
-		if let Some(call) = self.sent.get(&nonce).cloned() {
-			match self.submit_with_nonce(at, call, nonce).await {
-				Ok(()) => {
-					log::info!(
-						target: "w3b",
-						"operator transaction {nonce} left the pool unincluded: sent again"
-					);
-					return;
-				}
-				Err(e) => log::warn!(
-					target: "w3b",
-					"operator transaction {nonce} left the pool unincluded and is refused now ({e})"
-				),
+		let stalled: Vec<(Nonce, RuntimeCall, u32)> = self
+			.sent
+			.range(nonce..)
+			.map(|(n, sent)| (*n, sent.call.clone(), sent.resends))
+			.collect();
+		let mut resent = 0;
+		for (n, call, resends) in stalled {
+			if resends >= MAX_RESENDS {
+				break;
 			}
+			match self.submit_with_nonce(at, number, call, n, resends + 1).await {
+				Ok(Pooled::Added) => resent += 1,
+				// Still in the pool: not dropped, only waiting (for a block with room).
+				Ok(Pooled::NonceTaken) if n == nonce => return,
+				Ok(Pooled::NonceTaken) => {}
+				Err(e) => {
+					log::warn!(target: "w3b", "operator transaction {n} is refused now: {e}");
+					break;
+				}
+			}
+		}
+		if resent > 0 {
+			log::info!(
+				target: "w3b",
+				"operator transactions from {nonce} left the pool unincluded: {resent} sent again"
+			);
+			return;
 		}
 		log::warn!(
 			target: "w3b",
@@ -141,29 +181,38 @@ impl TxSender {
 	/// reorganisation and on their way back into the pool).
 	pub fn unconfirmed(&self, at: Hash) -> Vec<RuntimeCall> {
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
-			return self.sent.values().cloned().collect();
+			return self.sent.values().map(|sent| sent.call.clone()).collect();
 		};
-		self.sent.range(nonce..).map(|(_, call)| call.clone()).collect()
+		self.sent.range(nonce..).map(|(_, sent)| sent.call.clone()).collect()
 	}
 
 	/// Signs `call` and puts it in the pool, on top of block `at`.
 	pub async fn submit(&mut self, at: Hash, call: RuntimeCall) -> Result<(), String> {
 		let chain_nonce =
 			self.client.runtime_api().account_nonce(at, self.account()).map_err(|e| e.to_string())?;
+		let number = self.client.number(at).ok().flatten().unwrap_or_default();
 		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
-		self.submit_with_nonce(at, call, nonce).await?;
-		self.next_nonce = Some(nonce + 1);
-		Ok(())
+		match self.submit_with_nonce(at, number, call, nonce, 0).await? {
+			Pooled::Added => {
+				self.next_nonce = Some(nonce + 1);
+				Ok(())
+			}
+			// A renumbering gave out a nonce an earlier call still holds in the pool: this
+			// call is tried again later, once the chain's nonce passed it.
+			Pooled::NonceTaken => Err(format!("the pool holds another transaction with nonce {nonce}")),
+		}
 	}
 
-	/// Signs `call` with `nonce` and puts it in the pool, on top of block `at`; remembers
-	/// it under its nonce.
+	/// Signs `call` with `nonce` and puts it in the pool, on top of block `at` (number
+	/// `number`); remembers it under its nonce.
 	async fn submit_with_nonce(
 		&mut self,
 		at: Hash,
+		number: BlockNumber,
 		call: RuntimeCall,
 		nonce: Nonce,
-	) -> Result<(), String> {
+		resends: u32,
+	) -> Result<Pooled, String> {
 		let (spec_version, transaction_version) = match self.versions {
 			Some((read_at, spec, tx)) if read_at == at => (spec, tx),
 			_ => {
@@ -193,14 +242,20 @@ impl TxSender {
 		);
 		let opaque =
 			OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode()).map_err(|e| e.to_string())?;
-		self.pool
-			.submit_one(at, TransactionSource::Local, opaque)
-			.await
-			.map_err(|e| e.to_string())?;
-		self.sent.insert(nonce, call);
+		match self.pool.submit_one(at, TransactionSource::Local, opaque).await {
+			Ok(_) => {}
+			Err(e) => match e.into_pool_error() {
+				Ok(PoolError::AlreadyImported(_) | PoolError::TooLowPriority { .. }) => {
+					return Ok(Pooled::NonceTaken)
+				}
+				Ok(e) => return Err(e.to_string()),
+				Err(e) => return Err(e.to_string()),
+			},
+		}
+		self.sent.insert(nonce, Sent { call, at: number, resends });
 		while self.sent.len() > MAX_REMEMBERED {
 			self.sent.pop_first();
 		}
-		Ok(())
+		Ok(Pooled::Added)
 	}
 }
