@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | 0 | commits batches of forged, tampered, zero-signed and duplicated messages | nothing forged counts; every acknowledged message counts once; Dave is named on chain |
 //! | 1 | votes the honest state root with garbage outputs | every proof finalizes with the three honest votes |
-//! | 2 | copies other operators' commitments from the pool with a CID nobody serves | honest commitments are all included; every message counts once |
+//! | 2 | copies other operators' commitments from the pool, with a CID nobody serves or with the honest CID and a size its body contradicts | every copy expires; every honest commitment is final; every message counts once |
 //! | 3 | commits batches and never serves their bodies | his batches expire; the honest ones after them go on |
 //! | 4 | computes a wrong state the first time it runs each batch, and every time for batches 3, 11, 19... | he finds out and runs it again; where that does not help he takes the agreed changes from a peer (`/w3b/state/1`); he ends on the agreed state and votes again |
 //! | 5 | runs each batch 3 blocks late, across an applet upgrade | he computes what the others did (context of the commitment) |
@@ -282,10 +282,25 @@ fn no_minority_operator_can_bend_a_proof() {
 	}
 	assert_eq!(counted_everywhere(1), acked(&poison));
 
-	// 2: copied commitments do not stop the honest ones.
+	// 2: copied commitments (with a CID nobody serves, or with the honest CID and a size
+	// its body contradicts) expire, and do not stop the honest ones: every honest batch
+	// is final (an expired one's messages committed again would hide that in the count).
 	assert_eq!(counted_everywhere(2), acked(&hijack), "project 2: each message counts once");
-	let copies = proofs[2].iter().filter(|p| p["status"] == "Expired").count();
+	let mut copies = 0;
+	for (seq, proof) in proofs[2].iter().enumerate() {
+		let batch = alice.call("w3b_getBatch", json!([2, seq])).unwrap();
+		let committer: AccountId = serde_json::from_value(batch["committer"].clone()).unwrap();
+		if committer == Dave.to_account_id() {
+			assert_eq!(proof["status"], "Expired", "project 2: Dave's copy {seq} did not expire");
+			copies += 1;
+		} else if proof["status"] != "Finalized" {
+			let trail = net.log_lines(&["project 2:", "operator transaction", "operator nonce"]);
+			panic!("project 2: honest batch {seq} not final: {proof}\n{trail}");
+		}
+	}
 	assert!(copies > 0, "project 2: Dave hijacked nothing");
+	let contradicted = net.nodes[0].log_lines(&["can never be served"]);
+	assert!(!contradicted.is_empty(), "project 2: no copy with the honest CID was seen");
 
 	// 3: withheld bodies expire; the honest batches go on; Dave's messages are lost with
 	// him (he acknowledged them and never let anyone see them).

@@ -16,8 +16,9 @@ pub enum Attack {
 	Forge,
 	/// Votes the honest state root with garbage outputs.
 	PoisonOutputs,
-	/// Commits a copy of every other operator's commitment it sees in the pool, with a
-	/// CID nobody can serve.
+	/// Commits a copy of every other operator's commitment it sees in the pool: every
+	/// other one with a CID nobody can serve, the rest with the honest CID and a size one
+	/// byte off (the body every operator holds contradicts it).
 	Hijack,
 	/// Commits its batches and never serves their bodies.
 	Withhold,

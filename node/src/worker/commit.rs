@@ -63,6 +63,7 @@ impl Worker {
 				results: BTreeMap::new(),
 				results_checked_at: None,
 				attested: BTreeSet::new(),
+				unservable: BTreeSet::new(),
 				diverged: BTreeMap::new(),
 				syncing: None,
 				local_of: BTreeMap::new(),
@@ -308,8 +309,9 @@ impl Worker {
 		self.submit(at, commit_call(&forged), "a forged commitment").await
 	}
 
-	/// Attack: copies every commitment of another operator waiting in the pool, with a
-	/// CID nobody can serve.
+	/// Attack: copies every commitment of another operator waiting in the pool: every
+	/// other copy with a CID nobody can serve, the rest with the honest CID and one byte
+	/// more (a body every operator holds, contradicting the copy).
 	pub(super) async fn hijack(&mut self) {
 		let targets: Vec<ProjectId> = self.byzantine.projects(Attack::Hijack).collect();
 		if targets.is_empty() {
@@ -323,20 +325,24 @@ impl Worker {
 				merkle_root,
 				count,
 				bytes,
-				..
+				cid,
 			}) = call
 			{
 				if signer != me && targets.contains(&project) {
-					copies.push((project, merkle_root, count, bytes));
+					copies.push((project, merkle_root, count, bytes, cid));
 				}
 			}
 		}
 		let at = self.client.info().best_hash;
-		for (project, merkle_root, count, bytes) in copies {
+		for (project, merkle_root, count, bytes, cid) in copies {
 			if !self.hijacked.insert(merkle_root) {
 				continue;
 			}
-			let cid = Cid::of(merkle_root.as_bytes()).to_bytes().try_into().unwrap_or_default();
+			let (bytes, cid) = if self.hijacked.len() % 2 == 0 {
+				(bytes, Cid::of(merkle_root.as_bytes()).to_bytes().try_into().unwrap_or_default())
+			} else {
+				(bytes + 1, cid)
+			};
 			let call: RuntimeCall =
 				pallet_commitments::Call::commit_batch { project, merkle_root, count, bytes, cid }
 					.into();

@@ -17,7 +17,7 @@ use w3b_primitives::{
 	ProofStatus,
 };
 use w3b_runtime::{BlockNumber, RuntimeCall};
-use w3b_storage::{load_body, BatchBody, Cid};
+use w3b_storage::{load_body, BatchBody, Cid, LoadError};
 use w3b_worker::execute::{execute_batch, ProjectContext};
 
 use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
@@ -77,14 +77,32 @@ impl Worker {
 				break;
 			}
 			let header = commitment.header;
-			let Some(body) = load_body(&*self.vfs, &header)? else {
-				log::debug!(
-					target: "w3b",
-					"project {project}: fetching the body of batch {seq} ({} bytes)",
-					header.bytes
-				);
-				self.fetches.request(&header);
-				break;
+			let body = match load_body(&*self.vfs, &header) {
+				Ok(Some(body)) => body,
+				Ok(None) => {
+					log::debug!(
+						target: "w3b",
+						"project {project}: fetching the body of batch {seq} ({} bytes)",
+						header.bytes
+					);
+					self.fetches.request(&header);
+					break;
+				}
+				// The body its CID names contradicts the commitment (a copy of another
+				// operator's commitment with another size or count), or the CID names no
+				// body: no body can ever match it. It is voted unavailable (`look_ahead`)
+				// and expires; the batches after it wait for that, as for a withheld one.
+				Err(LoadError::Body(e)) => {
+					if self.work(project)?.unservable.insert(seq) {
+						log::warn!(
+							target: "w3b",
+							"project {project}: batch {seq} committed by {} can never be served: {e}",
+							commitment.committer
+						);
+					}
+					break;
+				}
+				Err(e) => return Err(e.into()),
 			};
 			let context = Context {
 				project,
@@ -108,6 +126,9 @@ impl Worker {
 				log::warn!(target: "w3b", "project {project}: batch {seq}: {e}");
 			}
 		}
+		let work = self.work(project)?;
+		let next_exec = work.next_exec;
+		work.unservable.retain(|seq| *seq >= next_exec);
 		self.look_ahead(project, at, next_batch).await?;
 		self.vote(project, at, number).await?;
 		self.finalize_ready(project, at, number).await
@@ -134,17 +155,26 @@ impl Worker {
 				(api.batch(at, project, seq)?, api.proof(at, project, seq)?)
 			};
 			let (Some(commitment), Some(proof)) = (commitment, proof) else { continue };
-			let Ok(cid) = Cid::from_bytes(&commitment.header.cid) else { continue };
+			let cid = Cid::from_bytes(&commitment.header.cid).ok();
 			if proof.status != ProofStatus::Pending {
-				self.fetches.forget(&cid);
+				if let Some(cid) = &cid {
+					self.fetches.forget(cid);
+				}
 				continue;
 			}
-			if self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
-				continue;
-			}
-			if !self.fetches.given_up(&cid) {
-				self.fetches.request(&commitment.header);
-				continue;
+			// No body can match a CID that names none, or a commitment its body contradicts.
+			match cid {
+				Some(cid) if !self.work(project)?.unservable.contains(&seq) => {
+					if self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
+						continue;
+					}
+					if !self.fetches.given_up(&cid) {
+						self.fetches.request(&commitment.header);
+						continue;
+					}
+					self.fetches.forget(&cid);
+				}
+				_ => {}
 			}
 			// One vote per batch: not if this node voted already (before it ran again).
 			let voted = match self.operator_account() {
@@ -168,7 +198,6 @@ impl Worker {
 			}
 			.into();
 			self.submit(at, call, "an unavailability vote").await?;
-			self.fetches.forget(&cid);
 			self.work(project)?.attested.insert(seq);
 		}
 		Ok(())
@@ -406,6 +435,7 @@ impl Worker {
 		work.state.discard_from(seq);
 		work.results.split_off(&seq);
 		work.attested.split_off(&seq);
+		work.unservable.split_off(&seq);
 		work.next_exec = work.next_exec.min(seq);
 		log::info!(target: "w3b", "project {project}: the best chain changed under batch {seq}: running from it again");
 		Ok(())

@@ -138,6 +138,9 @@ struct ProjectWork {
 	/// chain), whose body it voted unavailable, or whose round closed before it could
 	/// vote. A batch that runs again leaves it: its new result may need a new vote.
 	attested: BTreeSet<u64>,
+	/// Batches from the next one to run whose commitment no body can match (its CID
+	/// names none, or names a body here that contradicts it): voted unavailable at once.
+	unservable: BTreeSet<u64>,
 	/// Batches whose finalized state differed from the one computed here, and how many
 	/// times.
 	diverged: BTreeMap<u64, u32>,
