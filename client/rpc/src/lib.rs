@@ -216,11 +216,22 @@ impl<C, Block, AccountId, Balance, BlockNumber> W3b<C, Block, AccountId, Balance
 	}
 }
 
-/// The body of a committed batch if this node has it.
-fn body_of(vfs: &dyn Vfs, header: &BatchHeader) -> RpcResult<Option<w3b_storage::BatchBody>> {
-	w3b_storage::load_body(vfs, header).map_err(|e| {
-		ErrorObject::owned(RUNTIME_ERROR, format!("reading the batch body: {e}"), None::<()>)
-	})
+/// The body of a committed batch if this node has it, or why no body can match the
+/// commitment (its CID names none, or the body under it contradicts it: a copy of
+/// another operator's commitment with another size or count).
+fn body_of(
+	vfs: &dyn Vfs,
+	header: &BatchHeader,
+) -> RpcResult<Result<Option<w3b_storage::BatchBody>, w3b_storage::BodyError>> {
+	match w3b_storage::load_body(vfs, header) {
+		Ok(body) => Ok(Ok(body)),
+		Err(w3b_storage::LoadError::Body(e)) => Ok(Err(e)),
+		Err(e) => Err(ErrorObject::owned(
+			RUNTIME_ERROR,
+			format!("reading the batch body: {e}"),
+			None::<()>,
+		)),
+	}
 }
 
 fn message_json(stored: &w3b_storage::StoredMessage) -> Value {
@@ -442,11 +453,15 @@ where
 						let _slot = data.slot()?;
 						body_of(&*data.vfs, &batch.header)?
 					}
-					None => None,
+					None => Ok(None),
 				};
 				let mut json = batch_json(batch);
-				if let Some(body) = body {
-					json["messages"] = body.messages.iter().map(message_json).collect();
+				match body {
+					Ok(Some(body)) => {
+						json["messages"] = body.messages.iter().map(message_json).collect()
+					}
+					Ok(None) => {}
+					Err(unservable) => json["unservable"] = json!(unservable.to_string()),
 				}
 				Some(json)
 			}
@@ -499,12 +514,22 @@ where
 		let Some(batch) = self.read(at, |api, at| api.batch(at, project, batch_seq))? else {
 			return Ok(None);
 		};
-		let Some(body) = body_of(&*data.vfs, &batch.header)? else {
-			return Err(ErrorObject::owned(
-				UNAVAILABLE,
-				format!("this node does not have the body of batch {batch_seq}"),
-				None::<()>,
-			));
+		let body = match body_of(&*data.vfs, &batch.header)? {
+			Ok(Some(body)) => body,
+			Ok(None) => {
+				return Err(ErrorObject::owned(
+					UNAVAILABLE,
+					format!("this node does not have the body of batch {batch_seq}"),
+					None::<()>,
+				))
+			}
+			Err(unservable) => {
+				return Err(ErrorObject::owned(
+					UNAVAILABLE,
+					format!("no body can match batch {batch_seq}: {unservable}"),
+					None::<()>,
+				))
+			}
 		};
 		let Some(index) = body.messages.iter().position(|m| m.message.hash() == hash) else {
 			return Ok(None);
