@@ -589,13 +589,15 @@ fn write_group(
 		}
 		Err(e) => {
 			tracing::error!(target: "w3b::storage", error = %e, "writing the message log failed");
+			// Whatever part of the group reached the file (or the page cache, after a
+			// failed fsync) goes, before anyone hears of the failure: the good end is
+			// where the index stops.
+			let good = index.read().expect("index lock").len;
+			let cut = file.set_len(good).and_then(|()| file.sync_all());
 			for (_, reply) in answers {
 				let _ = reply.send(Err(StoreError::Io(io::Error::new(e.kind(), e.to_string()))));
 			}
-			// Whatever part of the group reached the file (or the page cache, after a
-			// failed fsync) goes; the good end is where the index stops.
-			let good = index.read().expect("index lock").len;
-			match file.set_len(good).and_then(|()| file.sync_all()) {
+			match cut {
 				Ok(()) => None,
 				Err(cut) => {
 					tracing::error!(target: "w3b::storage", error = %cut, "cutting the failed write off the message log failed: the store stops taking messages");
