@@ -210,7 +210,8 @@ impl Peers {
 				(peer, answer)
 			});
 		}
-		let mut outcome = if asked.is_empty() { NoAnswer::Unreachable } else { NoAnswer::NotServed };
+		let mut outcome =
+			if asked.is_empty() { NoAnswer::Unreachable } else { NoAnswer::NotServed };
 		while let Some((peer, answer)) = asked.next().await {
 			match answer {
 				Ok((bytes, _)) if bytes.is_empty() => {}

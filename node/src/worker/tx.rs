@@ -135,7 +135,8 @@ impl TxSender {
 		if !self.next_nonce.is_some_and(|next| next > nonce) {
 			return;
 		}
-		let since = self.sent.get(&nonce).map_or(self.chain_nonce.1, |s| s.at.max(self.chain_nonce.1));
+		let since =
+			self.sent.get(&nonce).map_or(self.chain_nonce.1, |s| s.at.max(self.chain_nonce.1));
 		if number.saturating_sub(since) <= NONCE_STALL_BLOCKS {
 			return;
 		}
@@ -188,8 +189,11 @@ impl TxSender {
 
 	/// Signs `call` and puts it in the pool, on top of block `at`.
 	pub async fn submit(&mut self, at: Hash, call: RuntimeCall) -> Result<(), String> {
-		let chain_nonce =
-			self.client.runtime_api().account_nonce(at, self.account()).map_err(|e| e.to_string())?;
+		let chain_nonce = self
+			.client
+			.runtime_api()
+			.account_nonce(at, self.account())
+			.map_err(|e| e.to_string())?;
 		let number = self.client.number(at).ok().flatten().unwrap_or_default();
 		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
 		match self.submit_with_nonce(at, number, call, nonce, 0).await? {
@@ -199,7 +203,9 @@ impl TxSender {
 			}
 			// A renumbering gave out a nonce an earlier call still holds in the pool: this
 			// call is tried again later, once the chain's nonce passed it.
-			Pooled::NonceTaken => Err(format!("the pool holds another transaction with nonce {nonce}")),
+			Pooled::NonceTaken => {
+				Err(format!("the pool holds another transaction with nonce {nonce}"))
+			}
 		}
 	}
 
