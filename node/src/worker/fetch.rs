@@ -77,7 +77,7 @@ impl Fetches {
 				Ok(bytes) => match vfs.put(&bytes) {
 					Ok(_) => Ok(()),
 					Err(e) => {
-						// A local fault says nothing about the peers: not held against the body.
+						// A local fault: counted like a silent peer (only towards FAILED_AFTER).
 						log::warn!(target: "w3b", "storing fetched body {cid}: {e}");
 						Err(NoAnswer::Unreachable)
 					}

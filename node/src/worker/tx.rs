@@ -143,7 +143,8 @@ impl TxSender {
 		self.chain_nonce.1 = number;
 		let stalled: Vec<(Nonce, RuntimeCall, u32)> = self
 			.sent
-			.range(nonce..)
+			// Not past our next nonce: entries above it are leftovers of a renumbering.
+			.range(nonce..self.next_nonce.unwrap_or(nonce))
 			.map(|(n, sent)| (*n, sent.call.clone(), sent.resends))
 			.collect();
 		let mut resent = 0;
