@@ -68,3 +68,73 @@ pub struct OperatorInfo<Balance, BlockNumber> {
 	/// Block of registration.
 	pub registered_at: BlockNumber,
 }
+
+/// Who may take a seat in a project's subnet: set by the project's owner. Every seat
+/// holds its own bond, so k seats cost k bonds whatever the policy.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum AdmissionPolicy<Balance> {
+	/// Any registered operator takes a seat by holding `bond_per_seat` for it.
+	Open {
+		/// Held for each seat until it is given up and its unbonding period is over.
+		bond_per_seat: Balance,
+	},
+	/// Operators apply, holding `bond_per_seat`; only those the owner admits take a seat.
+	Approved {
+		/// Held from the application on, as for [`AdmissionPolicy::Open`].
+		bond_per_seat: Balance,
+	},
+}
+
+impl<Balance: Copy> AdmissionPolicy<Balance> {
+	/// What each seat holds under this policy.
+	pub fn bond_per_seat(&self) -> Balance {
+		match self {
+			Self::Open { bond_per_seat } | Self::Approved { bond_per_seat } => *bond_per_seat,
+		}
+	}
+}
+
+/// Where an operator's seat in one subnet stands.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum SeatStatus<BlockNumber> {
+	/// Applied to a project that admits by approval; waiting for the owner.
+	Applied,
+	/// In the subnet: ingests, executes and attests.
+	Member,
+	/// Out of the subnet; the bond is released from block `unlock_at` (it stays
+	/// slashable for what the operator did as a member until then).
+	Leaving {
+		/// First block at which the seat's bond can be withdrawn.
+		unlock_at: BlockNumber,
+	},
+}
+
+/// An operator's seat in one project's subnet, with the bond it holds.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Seat<Balance, BlockNumber> {
+	/// Held from the operator's balance for this seat.
+	pub bond: Balance,
+	/// Block at which the operator applied or became a member, whichever came last.
+	pub since: BlockNumber,
+	/// Where the seat stands.
+	pub status: SeatStatus<BlockNumber>,
+}
+
+/// Why an operator lost its seat without leaving.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum RemovalReason {
+	/// The project's owner removed it (or turned its application down).
+	Owner,
+	/// It attested none of the project's recent batches (see the attestations pallet).
+	Absent,
+	/// It committed a batch the chain found invalid: its seat's bond was slashed.
+	Slashed,
+}

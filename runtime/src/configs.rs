@@ -188,6 +188,7 @@ impl pallet_projects::Config for Runtime {
 
 impl pallet_operators::Config for Runtime {
 	type MinBond = ConstU128<{ 100 * UNIT }>;
+	type MinSeatBond = ConstU128<{ 100 * UNIT }>;
 	type UnbondingPeriod = ConstU32<DAYS>;
 	type PalletId = OperatorsPalletId;
 	type WeightInfo = pallet_operators::weights::SubstrateWeight<Runtime>;

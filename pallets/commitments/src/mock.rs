@@ -73,6 +73,7 @@ frame_support::parameter_types! {
 
 impl pallet_operators::Config for Test {
 	type MinBond = ConstU64<1_000>;
+	type MinSeatBond = ConstU64<500>;
 	type UnbondingPeriod = ConstU64<10>;
 	type PalletId = OperatorsPalletId;
 	type WeightInfo = ();

@@ -17,6 +17,20 @@
 //!   a project's subnet: the operators that ingest, execute and attest its data. Every
 //!   change is reported to the projects pallet, which activates a project once its
 //!   subnet has `min_operators` members.
+//! - **Seats cost bonds.** Each seat in a subnet holds its own bond (the project's
+//!   `bond_per_seat`, at least [`Config::MinSeatBond`]), so an identity that wants k
+//!   seats locks k bonds: cheap identities cannot fill a subnet's quorum. The owner
+//!   chooses the [`AdmissionPolicy`] with [`Pallet::set_admission_policy`]: `Open`
+//!   (any operator that holds the seat bond joins) or `Approved` (operators apply,
+//!   holding the seat bond, and the owner admits them with [`Pallet::admit_operator`]).
+//!   The owner removes a member or turns an application down with
+//!   [`Pallet::remove_operator`].
+//! - A seat given up (left, removed by the owner, or removed for absence by the
+//!   attestations pallet) keeps its bond held for [`Config::UnbondingPeriod`] blocks, so
+//!   that what the operator did as a member can still be slashed; then
+//!   [`Pallet::withdraw_seat`] releases it. A committer of a batch the chain proves
+//!   invalid loses its seat and the seat's bond, which goes to the project's reward
+//!   pool ([`Pallet::slash_seat`], called by the commitments pallet).
 //! - [`Pallet::unbond`] starts releasing part or all of the bond; the funds stay held
 //!   for [`Config::UnbondingPeriod`] blocks (so a misbehaving operator cannot walk away
 //!   with them at once) and are released by [`Pallet::withdraw_unbonded`]. An operator
@@ -46,7 +60,7 @@ use alloc::vec::Vec;
 use frame_support::{
 	traits::{
 		fungible::{Inspect, Mutate, MutateHold},
-		tokens::{Fortitude, Precision, Preservation},
+		tokens::{Fortitude, Precision, Preservation, Restriction},
 		Get,
 	},
 	PalletId,
@@ -54,7 +68,9 @@ use frame_support::{
 use pallet_projects::BalanceOf;
 use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
 use w3b_primitives::{
-	operator::{Endpoints, OperatorInfo, UnlockChunk},
+	operator::{
+		AdmissionPolicy, Endpoints, OperatorInfo, RemovalReason, Seat, SeatStatus, UnlockChunk,
+	},
 	project::{Did, ProjectStatus},
 	traits::{SubnetInspect, SubnetObserver},
 	ProjectId,
@@ -65,6 +81,8 @@ type CurrencyOf<T> = <T as pallet_projects::Config>::Currency;
 /// An operator as this runtime stores it.
 pub type OperatorOf<T> =
 	OperatorInfo<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
+/// A seat as this runtime stores it.
+pub type SeatOf<T> = Seat<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -90,7 +108,11 @@ pub mod pallet {
 		/// Smallest bond of an operator.
 		#[pallet::constant]
 		type MinBond: Get<BalanceOf<Self>>;
-		/// Blocks an unbonded amount stays held.
+		/// Smallest bond of one seat in a subnet (and the seat bond of a project whose
+		/// owner set no admission policy).
+		#[pallet::constant]
+		type MinSeatBond: Get<BalanceOf<Self>>;
+		/// Blocks an unbonded amount (or a given-up seat's bond) stays held.
 		#[pallet::constant]
 		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
 		/// Derives the projects' reward pool accounts.
@@ -106,6 +128,9 @@ pub mod pallet {
 		/// An operator's bond (active or unbonding).
 		#[codec(index = 0)]
 		OperatorBond,
+		/// The bond of a seat in a subnet (applied, member, or given up and unbonding).
+		#[codec(index = 1)]
+		SeatBond,
 	}
 
 	/// Registered operators.
@@ -121,6 +146,24 @@ pub mod pallet {
 		ProjectId,
 		BoundedVec<T::AccountId, MaxSubnetSize>,
 		ValueQuery,
+	>;
+
+	/// Each project's admission policy, when its owner set one; otherwise the project is
+	/// open at [`Config::MinSeatBond`] per seat.
+	#[pallet::storage]
+	pub type Admissions<T: Config> =
+		StorageMap<_, Blake2_128Concat, ProjectId, AdmissionPolicy<BalanceOf<T>>>;
+
+	/// Every seat that holds a bond: applications, members and given-up seats still
+	/// unbonding, by project and operator.
+	#[pallet::storage]
+	pub type Seats<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Blake2_128Concat,
+		T::AccountId,
+		SeatOf<T>,
 	>;
 
 	/// Events of this pallet.
@@ -175,6 +218,49 @@ pub mod pallet {
 			operator: T::AccountId,
 			/// Members now.
 			size: u32,
+		},
+		/// A project's owner set who may take a seat in its subnet.
+		AdmissionPolicySet {
+			/// The project.
+			project: ProjectId,
+			/// The policy.
+			policy: AdmissionPolicy<BalanceOf<T>>,
+		},
+		/// An operator applied to a project that admits by approval, holding the seat bond.
+		SubnetApplied {
+			/// The project.
+			project: ProjectId,
+			/// The operator.
+			operator: T::AccountId,
+			/// The seat bond held.
+			bond: BalanceOf<T>,
+		},
+		/// An operator lost its seat (or application) without giving it up.
+		OperatorRemoved {
+			/// The project.
+			project: ProjectId,
+			/// The operator.
+			operator: T::AccountId,
+			/// Why.
+			reason: RemovalReason,
+		},
+		/// A seat's bond was taken into the project's reward pool.
+		SeatSlashed {
+			/// The project.
+			project: ProjectId,
+			/// The operator.
+			operator: T::AccountId,
+			/// Amount taken.
+			amount: BalanceOf<T>,
+		},
+		/// A seat's bond was released to its operator.
+		SeatWithdrawn {
+			/// The project.
+			project: ProjectId,
+			/// The operator.
+			operator: T::AccountId,
+			/// Amount released.
+			amount: BalanceOf<T>,
 		},
 		/// A project's reward pool was funded.
 		RewardPoolFunded {
@@ -244,8 +330,17 @@ pub mod pallet {
 		SubnetFull,
 		/// The operator serves as many subnets as it may.
 		TooManySubnets,
-		/// Only the project owner manages its reward pool.
+		/// Only the project owner manages its reward pool, admission policy and members.
 		NotProjectOwner,
+		/// A seat bond below [`Config::MinSeatBond`].
+		SeatBondTooLow,
+		/// The operator gave up its seat in this subnet and the seat's bond is still
+		/// unbonding: withdraw it ([`Pallet::withdraw_seat`]) before joining again.
+		SeatUnbonding,
+		/// The operator has no pending application to this subnet.
+		NotApplicant,
+		/// The operator has no seat in this subnet.
+		NoSeat,
 	}
 
 	#[pallet::call]
@@ -400,15 +495,20 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Puts the caller in `project`'s subnet.
+		/// Puts the caller in `project`'s subnet, or, when the project admits by approval,
+		/// records its application. Either way the seat holds the project's seat bond
+		/// ([`Pallet::admission_policy`]) from the caller's free balance.
 		///
 		/// - Origin: signed by an operator whose active bond is not zero.
-		/// - The project exists and is not closed.
+		/// - The project exists and is not closed; the caller has no seat in it (a seat
+		///   given up must be withdrawn first).
 		///
-		/// Emits [`Event::SubnetJoined`], and the projects pallet's status event when this
-		/// completes the project's quorum base. Errors: [`Error::NotOperator`],
-		/// [`Error::NotBonded`], [`Error::UnknownProject`], [`Error::ProjectClosed`],
-		/// [`Error::AlreadyMember`], [`Error::SubnetFull`], [`Error::TooManySubnets`].
+		/// Emits [`Event::SubnetJoined`] (and the projects pallet's status event when this
+		/// completes the project's quorum base) or [`Event::SubnetApplied`]. Errors:
+		/// [`Error::NotOperator`], [`Error::NotBonded`], [`Error::UnknownProject`],
+		/// [`Error::ProjectClosed`], [`Error::AlreadyMember`] (member or applicant),
+		/// [`Error::SeatUnbonding`], [`Error::SubnetFull`], [`Error::TooManySubnets`], or
+		/// the currency's error when the seat bond cannot be held.
 		#[pallet::call_index(5)]
 		#[pallet::weight(<T as Config>::WeightInfo::join_subnet())]
 		pub fn join_subnet(origin: OriginFor<T>, project: ProjectId) -> DispatchResult {
@@ -418,44 +518,53 @@ pub mod pallet {
 				Some(ProjectStatus::Closed) => return Err(Error::<T>::ProjectClosed.into()),
 				Some(_) => {}
 			}
-			Self::mutate_operator(&operator, |info| {
-				ensure!(!info.bond.is_zero(), Error::<T>::NotBonded);
-				ensure!(!info.subnets.contains(&project), Error::<T>::AlreadyMember);
-				info.subnets.try_push(project).map_err(|_| Error::<T>::TooManySubnets)?;
-				Ok(())
-			})?;
-			let size = Subnets::<T>::try_mutate(project, |members| {
-				members.try_push(operator.clone()).map_err(|_| Error::<T>::SubnetFull)?;
-				Ok::<_, Error<T>>(members.len() as u32)
-			})?;
-			Self::deposit_event(Event::SubnetJoined { project, operator, size });
-			pallet_projects::Pallet::<T>::subnet_changed(project, size);
+			let info = OperatorInfos::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+			ensure!(!info.bond.is_zero(), Error::<T>::NotBonded);
+			if let Some(seat) = Seats::<T>::get(project, &operator) {
+				let unbonding = matches!(seat.status, SeatStatus::Leaving { .. });
+				ensure!(!unbonding, Error::<T>::SeatUnbonding);
+				return Err(Error::<T>::AlreadyMember.into());
+			}
+			let policy = Self::admission_policy(project);
+			let bond = policy.bond_per_seat();
+			CurrencyOf::<T>::hold(&HoldReason::SeatBond.into(), &operator, bond)?;
+			let status = match policy {
+				AdmissionPolicy::Open { .. } => SeatStatus::Member,
+				AdmissionPolicy::Approved { .. } => SeatStatus::Applied,
+			};
+			let since = frame_system::Pallet::<T>::block_number();
+			Seats::<T>::insert(project, &operator, Seat { bond, since, status });
+			match status {
+				SeatStatus::Member => Self::add_member(project, operator)?,
+				_ => Self::deposit_event(Event::SubnetApplied { project, operator, bond }),
+			}
 			Ok(())
 		}
 
-		/// Takes the caller out of `project`'s subnet. Attestation rounds already open keep
-		/// counting it (their quorum base is the subnet at commitment time).
+		/// Gives up the caller's seat in `project`'s subnet. A member leaves the subnet and
+		/// its seat bond stays held for [`Config::UnbondingPeriod`] blocks (then
+		/// [`Pallet::withdraw_seat`]); attestation rounds already open keep counting it
+		/// (their quorum base is the subnet at commitment time). An applicant's bond is
+		/// released at once.
 		///
-		/// - Origin: signed by an operator.
+		/// - Origin: signed by a member or applicant of the subnet.
 		///
-		/// Emits [`Event::SubnetLeft`], and the projects pallet's status event when the
-		/// project drops below its quorum base. Errors: [`Error::NotOperator`],
-		/// [`Error::NotMember`].
+		/// Emits [`Event::SubnetLeft`] (and the projects pallet's status event when the
+		/// project drops below its quorum base) or, for an application,
+		/// [`Event::SeatWithdrawn`]. Errors: [`Error::NotMember`].
 		#[pallet::call_index(6)]
 		#[pallet::weight(<T as Config>::WeightInfo::leave_subnet())]
 		pub fn leave_subnet(origin: OriginFor<T>, project: ProjectId) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
-			Self::mutate_operator(&operator, |info| {
-				let at = info.subnets.iter().position(|p| *p == project);
-				info.subnets.remove(at.ok_or(Error::<T>::NotMember)?);
-				Ok(())
-			})?;
-			let size = Subnets::<T>::mutate(project, |members| {
-				members.retain(|m| m != &operator);
-				members.len() as u32
-			});
-			Self::deposit_event(Event::SubnetLeft { project, operator, size });
-			pallet_projects::Pallet::<T>::subnet_changed(project, size);
+			let seat = Seats::<T>::get(project, &operator).ok_or(Error::<T>::NotMember)?;
+			match seat.status {
+				SeatStatus::Member => {
+					let size = Self::give_up_seat(project, &operator, seat);
+					Self::deposit_event(Event::SubnetLeft { project, operator, size });
+				}
+				SeatStatus::Applied => Self::release_seat(project, operator, seat),
+				SeatStatus::Leaving { .. } => return Err(Error::<T>::NotMember.into()),
+			}
 			Ok(())
 		}
 
@@ -509,10 +618,232 @@ pub mod pallet {
 			Self::deposit_event(Event::RewardPoolWithdrawn { project, amount });
 			Ok(())
 		}
+
+		/// Sets who may take a seat in `project`'s subnet from now on. Seats taken before
+		/// keep the bond they hold; pending applications stay pending under `Open` until
+		/// the owner admits them or their operators withdraw.
+		///
+		/// - Origin: signed by the project owner.
+		/// - `policy`'s `bond_per_seat` >= [`Config::MinSeatBond`].
+		///
+		/// Emits [`Event::AdmissionPolicySet`]. Errors: [`Error::UnknownProject`],
+		/// [`Error::NotProjectOwner`], [`Error::SeatBondTooLow`].
+		#[pallet::call_index(9)]
+		#[pallet::weight(<T as Config>::WeightInfo::set_admission_policy())]
+		pub fn set_admission_policy(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			policy: AdmissionPolicy<BalanceOf<T>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_project_owner(project, &who)?;
+			ensure!(policy.bond_per_seat() >= T::MinSeatBond::get(), Error::<T>::SeatBondTooLow);
+			Admissions::<T>::insert(project, policy.clone());
+			Self::deposit_event(Event::AdmissionPolicySet { project, policy });
+			Ok(())
+		}
+
+		/// Admits `operator`, which applied to `project`, into its subnet.
+		///
+		/// - Origin: signed by the project owner.
+		/// - `operator` has a pending application and is still a bonded operator.
+		///
+		/// Emits [`Event::SubnetJoined`] (and the projects pallet's status event when this
+		/// completes the project's quorum base). Errors: [`Error::UnknownProject`],
+		/// [`Error::NotProjectOwner`], [`Error::NotApplicant`], [`Error::NotOperator`],
+		/// [`Error::NotBonded`], [`Error::SubnetFull`], [`Error::TooManySubnets`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(<T as Config>::WeightInfo::admit_operator())]
+		pub fn admit_operator(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			operator: T::AccountId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_project_owner(project, &who)?;
+			let mut seat = Seats::<T>::get(project, &operator)
+				.filter(|seat| seat.status == SeatStatus::Applied)
+				.ok_or(Error::<T>::NotApplicant)?;
+			let info = OperatorInfos::<T>::get(&operator).ok_or(Error::<T>::NotOperator)?;
+			ensure!(!info.bond.is_zero(), Error::<T>::NotBonded);
+			seat.status = SeatStatus::Member;
+			seat.since = frame_system::Pallet::<T>::block_number();
+			Seats::<T>::insert(project, &operator, seat);
+			Self::add_member(project, operator)
+		}
+
+		/// Takes `operator` out of `project`'s subnet, or turns its application down. A
+		/// member's seat bond stays held for [`Config::UnbondingPeriod`] blocks, like a
+		/// member's that left; an applicant's is released at once.
+		///
+		/// - Origin: signed by the project owner.
+		///
+		/// Emits [`Event::OperatorRemoved`] (reason `Owner`), and [`Event::SeatWithdrawn`]
+		/// for an application. Errors: [`Error::UnknownProject`],
+		/// [`Error::NotProjectOwner`], [`Error::NotMember`] (neither member nor
+		/// applicant).
+		#[pallet::call_index(11)]
+		#[pallet::weight(<T as Config>::WeightInfo::remove_operator())]
+		pub fn remove_operator(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			operator: T::AccountId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_project_owner(project, &who)?;
+			Self::remove(project, &operator, RemovalReason::Owner)?;
+			Ok(())
+		}
+
+		/// Releases the bond of the caller's seat in `project` given up at least
+		/// [`Config::UnbondingPeriod`] blocks ago.
+		///
+		/// - Origin: signed by the seat's operator.
+		///
+		/// Emits [`Event::SeatWithdrawn`]. Errors: [`Error::NoSeat`] (no seat given up in
+		/// this subnet), [`Error::NothingToWithdraw`] (still unbonding).
+		#[pallet::call_index(12)]
+		#[pallet::weight(<T as Config>::WeightInfo::withdraw_seat())]
+		pub fn withdraw_seat(origin: OriginFor<T>, project: ProjectId) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			let seat = Seats::<T>::get(project, &operator).ok_or(Error::<T>::NoSeat)?;
+			let SeatStatus::Leaving { unlock_at } = seat.status else {
+				return Err(Error::<T>::NoSeat.into());
+			};
+			ensure!(
+				unlock_at <= frame_system::Pallet::<T>::block_number(),
+				Error::<T>::NothingToWithdraw
+			);
+			Self::release_seat(project, operator, seat);
+			Ok(())
+		}
 	}
 }
 
 impl<T: Config> Pallet<T> {
+	/// Who may take a seat in `project`'s subnet: the owner's policy, or open at
+	/// [`Config::MinSeatBond`] per seat.
+	pub fn admission_policy(project: ProjectId) -> AdmissionPolicy<BalanceOf<T>> {
+		Admissions::<T>::get(project)
+			.unwrap_or(AdmissionPolicy::Open { bond_per_seat: T::MinSeatBond::get() })
+	}
+
+	/// `operator`'s seat in `project`'s subnet, if it holds one.
+	pub fn seat(project: ProjectId, operator: &T::AccountId) -> Option<SeatOf<T>> {
+		Seats::<T>::get(project, operator)
+	}
+
+	/// Takes `operator` out of `project`'s subnet (or turns its application down) for
+	/// `reason`, keeping a member's seat bond held for the unbonding period. Emits
+	/// [`Event::OperatorRemoved`].
+	pub fn remove(
+		project: ProjectId,
+		operator: &T::AccountId,
+		reason: RemovalReason,
+	) -> Result<(), Error<T>> {
+		let seat = Seats::<T>::get(project, operator).ok_or(Error::<T>::NotMember)?;
+		match seat.status {
+			SeatStatus::Member => {
+				Self::give_up_seat(project, operator, seat);
+			}
+			SeatStatus::Applied => Self::release_seat(project, operator.clone(), seat),
+			SeatStatus::Leaving { .. } => return Err(Error::<T>::NotMember),
+		}
+		Self::deposit_event(Event::OperatorRemoved { project, operator: operator.clone(), reason });
+		Ok(())
+	}
+
+	/// Takes the bond of `operator`'s seat in `project` (member, applicant or still
+	/// unbonding) into the project's reward pool and the seat away. Returns the amount
+	/// taken (zero when it holds no seat).
+	pub fn slash_seat(project: ProjectId, operator: &T::AccountId) -> BalanceOf<T> {
+		let Some(seat) = Seats::<T>::take(project, operator) else { return Zero::zero() };
+		if seat.status == SeatStatus::Member {
+			Self::leave(project, operator);
+			Self::deposit_event(Event::OperatorRemoved {
+				project,
+				operator: operator.clone(),
+				reason: RemovalReason::Slashed,
+			});
+		}
+		let amount = CurrencyOf::<T>::transfer_on_hold(
+			&HoldReason::SeatBond.into(),
+			operator,
+			&Self::reward_pool(project),
+			seat.bond,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		)
+		// The pool cannot take less than the existential deposit: the bond is burnt
+		// rather than left with the operator.
+		.or_else(|_| {
+			CurrencyOf::<T>::burn_held(
+				&HoldReason::SeatBond.into(),
+				operator,
+				seat.bond,
+				Precision::BestEffort,
+				Fortitude::Force,
+			)
+		})
+		.unwrap_or_default();
+		Self::deposit_event(Event::SeatSlashed { project, operator: operator.clone(), amount });
+		amount
+	}
+
+	/// Puts `operator` (whose seat is already a member's) in `project`'s subnet.
+	fn add_member(project: ProjectId, operator: T::AccountId) -> sp_runtime::DispatchResult {
+		Self::mutate_operator(&operator, |info| {
+			info.subnets.try_push(project).map_err(|_| Error::<T>::TooManySubnets)?;
+			Ok(())
+		})?;
+		let size = Subnets::<T>::try_mutate(project, |members| {
+			members.try_push(operator.clone()).map_err(|_| Error::<T>::SubnetFull)?;
+			Ok::<_, Error<T>>(members.len() as u32)
+		})?;
+		Self::deposit_event(Event::SubnetJoined { project, operator, size });
+		pallet_projects::Pallet::<T>::subnet_changed(project, size);
+		Ok(())
+	}
+
+	/// Takes member `operator` out of `project`'s subnet; returns the subnet's size.
+	fn leave(project: ProjectId, operator: &T::AccountId) -> u32 {
+		OperatorInfos::<T>::mutate(operator, |info| {
+			if let Some(info) = info {
+				info.subnets.retain(|p| *p != project);
+			}
+		});
+		let size = Subnets::<T>::mutate(project, |members| {
+			members.retain(|m| m != operator);
+			members.len() as u32
+		});
+		pallet_projects::Pallet::<T>::subnet_changed(project, size);
+		size
+	}
+
+	/// Member `operator` gives up its seat: out of the subnet, the bond unbonding.
+	/// Returns the subnet's size.
+	fn give_up_seat(project: ProjectId, operator: &T::AccountId, mut seat: SeatOf<T>) -> u32 {
+		let unlock_at =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		seat.status = SeatStatus::Leaving { unlock_at };
+		Seats::<T>::insert(project, operator, seat);
+		Self::leave(project, operator)
+	}
+
+	/// Releases a seat's bond and forgets the seat.
+	fn release_seat(project: ProjectId, operator: T::AccountId, seat: SeatOf<T>) {
+		Seats::<T>::remove(project, &operator);
+		let amount = CurrencyOf::<T>::release(
+			&HoldReason::SeatBond.into(),
+			&operator,
+			seat.bond,
+			Precision::BestEffort,
+		)
+		.unwrap_or_default();
+		Self::deposit_event(Event::SeatWithdrawn { project, operator, amount });
+	}
+
 	/// The account holding `project`'s reward pool.
 	pub fn reward_pool(project: ProjectId) -> T::AccountId {
 		T::PalletId::get().into_sub_account_truncating(project)

@@ -20,6 +20,8 @@ pub const OPERATORS: [u64; 4] = [11, 12, 13, 14];
 pub const OUTSIDER: u64 = 20;
 /// Smallest bond.
 pub const MIN_BOND: u64 = 1_000;
+/// Smallest seat bond (and the seat bond of a project without a policy).
+pub const MIN_SEAT_BOND: u64 = 500;
 /// Blocks an unbonded amount stays held.
 pub const UNBONDING_PERIOD: u64 = 10;
 /// Funds of every account at genesis.
@@ -66,6 +68,7 @@ frame_support::parameter_types! {
 
 impl pallet_operators::Config for Test {
 	type MinBond = ConstU64<MIN_BOND>;
+	type MinSeatBond = ConstU64<MIN_SEAT_BOND>;
 	type UnbondingPeriod = ConstU64<UNBONDING_PERIOD>;
 	type PalletId = OperatorsPalletId;
 	type WeightInfo = ();

@@ -5,7 +5,7 @@ use frame_support::{
 	assert_noop, assert_ok,
 	traits::fungible::{Inspect, InspectHold},
 };
-use w3b_primitives::operator::Endpoints;
+use w3b_primitives::operator::{AdmissionPolicy, Endpoints, RemovalReason, SeatStatus};
 
 fn held(who: u64) -> u64 {
 	Balances::total_balance_on_hold(&who)
@@ -204,7 +204,7 @@ fn join_and_leave_errors() {
 		);
 		assert_noop!(
 			Operators::leave_subnet(RuntimeOrigin::signed(OUTSIDER), p),
-			Error::<Test>::NotOperator
+			Error::<Test>::NotMember
 		);
 		// Operators serve at most 16 subnets.
 		for _ in 1..16 {
@@ -295,5 +295,235 @@ fn rewards_are_shared_by_subnet_size_and_stop_when_the_pool_is_empty() {
 		let events = System::events().len();
 		Operators::pay_rewards(q, 0, &OPERATORS, 4);
 		assert_eq!(System::events().len(), events);
+	});
+}
+
+fn seat_held(who: u64) -> u64 {
+	Balances::balance_on_hold(&HoldReason::SeatBond.into(), &who)
+}
+
+fn approved(bond_per_seat: u64) -> AdmissionPolicy<u64> {
+	AdmissionPolicy::Approved { bond_per_seat }
+}
+
+#[test]
+fn every_seat_holds_its_own_bond() {
+	new_test_ext().execute_with(|| {
+		let (p, q) = (create_project(1, 0), create_project(1, 0));
+		// An identity funded for its registration and one seat.
+		let sybil = 1_000;
+		assert_ok!(Balances::force_set_balance(
+			RuntimeOrigin::root(),
+			sybil,
+			MIN_BOND + MIN_SEAT_BOND + 1
+		));
+		register(sybil);
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(sybil), p));
+		assert_eq!(seat_held(sybil), MIN_SEAT_BOND);
+		let seat = Operators::seat(p, &sybil).unwrap();
+		assert_eq!((seat.bond, seat.since, seat.status), (MIN_SEAT_BOND, 1, SeatStatus::Member));
+		// Its bond does not buy it a seat in another subnet.
+		assert!(Operators::join_subnet(RuntimeOrigin::signed(sybil), q).is_err());
+		assert!(!Operators::is_member(q, &sybil) && Operators::seat(q, &sybil).is_none());
+		// Nor can it take the bond back while it holds the seat.
+		assert_noop!(
+			Operators::unbond(RuntimeOrigin::signed(sybil), MIN_BOND),
+			Error::<Test>::StillInSubnets
+		);
+		// A project's own seat bond applies to seats taken after it is set.
+		assert_ok!(Operators::set_admission_policy(
+			RuntimeOrigin::signed(OWNER),
+			q,
+			AdmissionPolicy::Open { bond_per_seat: 3 * MIN_SEAT_BOND }
+		));
+		System::assert_last_event(
+			Event::AdmissionPolicySet {
+				project: q,
+				policy: AdmissionPolicy::Open { bond_per_seat: 3 * MIN_SEAT_BOND },
+			}
+			.into(),
+		);
+		register(OPERATORS[0]);
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(OPERATORS[0]), p));
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(OPERATORS[0]), q));
+		assert_eq!(seat_held(OPERATORS[0]), 4 * MIN_SEAT_BOND);
+		assert_eq!(held(OPERATORS[0]), MIN_BOND + 4 * MIN_SEAT_BOND);
+	});
+}
+
+#[test]
+fn admission_policy_errors() {
+	new_test_ext().execute_with(|| {
+		let p = create_project(1, 0);
+		let set = |who, project, policy| {
+			Operators::set_admission_policy(RuntimeOrigin::signed(who), project, policy)
+		};
+		assert_noop!(set(OWNER, 42, approved(MIN_SEAT_BOND)), Error::<Test>::UnknownProject);
+		assert_noop!(set(OUTSIDER, p, approved(MIN_SEAT_BOND)), Error::<Test>::NotProjectOwner);
+		assert_noop!(set(OWNER, p, approved(MIN_SEAT_BOND - 1)), Error::<Test>::SeatBondTooLow);
+		assert_noop!(
+			set(OWNER, p, AdmissionPolicy::Open { bond_per_seat: 0 }),
+			Error::<Test>::SeatBondTooLow
+		);
+		assert_eq!(
+			Operators::admission_policy(p),
+			AdmissionPolicy::Open { bond_per_seat: MIN_SEAT_BOND }
+		);
+		assert_ok!(set(OWNER, p, approved(MIN_SEAT_BOND)));
+		assert_eq!(Operators::admission_policy(p), approved(MIN_SEAT_BOND));
+	});
+}
+
+/// The Sybil takeover: with h honest members, 2h fresh identities would hold the 2/3
+/// quorum. Under approval they only hold applications (and lock a seat bond each).
+#[test]
+fn under_approval_only_admitted_operators_take_seats() {
+	new_test_ext().execute_with(|| {
+		let p = create_project(3, 0);
+		assert_ok!(Operators::set_admission_policy(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			approved(MIN_SEAT_BOND)
+		));
+		let honest = &OPERATORS[..3];
+		let sybils: Vec<u64> = (2_000..2_006).collect();
+		for who in honest.iter().copied().chain(sybils.iter().copied()) {
+			assert_ok!(Balances::force_set_balance(RuntimeOrigin::root(), who, 10 * MIN_BOND));
+			register(who);
+			assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(who), p));
+			System::assert_last_event(
+				Event::SubnetApplied { project: p, operator: who, bond: MIN_SEAT_BOND }.into(),
+			);
+			assert_eq!(seat_held(who), MIN_SEAT_BOND);
+			assert_eq!(Operators::seat(p, &who).unwrap().status, SeatStatus::Applied);
+			assert_noop!(
+				Operators::join_subnet(RuntimeOrigin::signed(who), p),
+				Error::<Test>::AlreadyMember
+			);
+		}
+		assert_eq!(Operators::subnet_size(p), 0);
+		assert_eq!(status(p), ProjectStatus::Pending);
+		// Only the owner admits, and only applicants.
+		assert_noop!(
+			Operators::admit_operator(RuntimeOrigin::signed(honest[0]), p, honest[0]),
+			Error::<Test>::NotProjectOwner
+		);
+		assert_noop!(
+			Operators::admit_operator(RuntimeOrigin::signed(OWNER), p, OUTSIDER),
+			Error::<Test>::NotApplicant
+		);
+		System::set_block_number(5);
+		for &who in honest {
+			assert_ok!(Operators::admit_operator(RuntimeOrigin::signed(OWNER), p, who));
+			assert_eq!(Operators::seat(p, &who).unwrap().since, 5);
+		}
+		assert_noop!(
+			Operators::admit_operator(RuntimeOrigin::signed(OWNER), p, honest[0]),
+			Error::<Test>::NotApplicant
+		);
+		assert_eq!(Operators::members(p), honest);
+		assert_eq!(status(p), ProjectStatus::Active);
+		// The owner turns the Sybils down: their bonds come back at once.
+		for &who in &sybils {
+			assert_ok!(Operators::remove_operator(RuntimeOrigin::signed(OWNER), p, who));
+			System::assert_has_event(
+				Event::OperatorRemoved { project: p, operator: who, reason: RemovalReason::Owner }
+					.into(),
+			);
+			assert_eq!(seat_held(who), 0);
+			assert!(Operators::seat(p, &who).is_none());
+		}
+		// An applicant may withdraw its application.
+		register(OPERATORS[3]);
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(OPERATORS[3]), p));
+		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(OPERATORS[3]), p));
+		System::assert_last_event(
+			Event::SeatWithdrawn { project: p, operator: OPERATORS[3], amount: MIN_SEAT_BOND }
+				.into(),
+		);
+		assert_eq!(seat_held(OPERATORS[3]), 0);
+		assert_eq!(Operators::members(p), honest);
+	});
+}
+
+#[test]
+fn a_seat_given_up_stays_bonded_for_the_unbonding_period() {
+	new_test_ext().execute_with(|| {
+		let p = create_project(1, 0);
+		let op = OPERATORS[0];
+		register(op);
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(op), p));
+		assert_noop!(
+			Operators::withdraw_seat(RuntimeOrigin::signed(op), p),
+			Error::<Test>::NoSeat
+		);
+		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(op), p));
+		let unlock_at = 1 + UNBONDING_PERIOD;
+		assert_eq!(Operators::seat(p, &op).unwrap().status, SeatStatus::Leaving { unlock_at });
+		assert_eq!(seat_held(op), MIN_SEAT_BOND);
+		assert!(!Operators::is_member(p, &op));
+		assert_noop!(
+			Operators::join_subnet(RuntimeOrigin::signed(op), p),
+			Error::<Test>::SeatUnbonding
+		);
+		assert_noop!(
+			Operators::leave_subnet(RuntimeOrigin::signed(op), p),
+			Error::<Test>::NotMember
+		);
+		System::set_block_number(unlock_at - 1);
+		assert_noop!(
+			Operators::withdraw_seat(RuntimeOrigin::signed(op), p),
+			Error::<Test>::NothingToWithdraw
+		);
+		System::set_block_number(unlock_at);
+		assert_ok!(Operators::withdraw_seat(RuntimeOrigin::signed(op), p));
+		System::assert_last_event(
+			Event::SeatWithdrawn { project: p, operator: op, amount: MIN_SEAT_BOND }.into(),
+		);
+		assert_eq!(seat_held(op), 0);
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(op), p));
+		// A member the owner removes unbonds the same way.
+		assert_ok!(Operators::remove_operator(RuntimeOrigin::signed(OWNER), p, op));
+		assert_eq!(
+			Operators::seat(p, &op).unwrap().status,
+			SeatStatus::Leaving { unlock_at: unlock_at + UNBONDING_PERIOD }
+		);
+		assert_eq!(status(p), ProjectStatus::Pending);
+		assert_noop!(
+			Operators::remove_operator(RuntimeOrigin::signed(OWNER), p, op),
+			Error::<Test>::NotMember
+		);
+	});
+}
+
+#[test]
+fn a_slashed_seat_goes_to_the_reward_pool_and_its_operator_out() {
+	new_test_ext().execute_with(|| {
+		let p = create_project(1, 0);
+		let (member, leaving) = (OPERATORS[0], OPERATORS[1]);
+		for op in [member, leaving] {
+			register(op);
+			assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(op), p));
+		}
+		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(leaving), p));
+		let pool = Operators::reward_pool(p);
+		assert_eq!(Operators::slash_seat(p, &member), MIN_SEAT_BOND);
+		System::assert_has_event(
+			Event::OperatorRemoved { project: p, operator: member, reason: RemovalReason::Slashed }
+				.into(),
+		);
+		System::assert_last_event(
+			Event::SeatSlashed { project: p, operator: member, amount: MIN_SEAT_BOND }.into(),
+		);
+		assert!(!Operators::is_member(p, &member) && Operators::seat(p, &member).is_none());
+		assert!(OperatorInfos::<Test>::get(member).unwrap().subnets.is_empty());
+		assert_eq!(Balances::free_balance(pool), MIN_SEAT_BOND);
+		assert_eq!(seat_held(member), 0);
+		assert_eq!(held(member), MIN_BOND, "the registration bond is not the seat's");
+		// A seat still unbonding answers for what its operator did as a member.
+		assert_eq!(Operators::slash_seat(p, &leaving), MIN_SEAT_BOND);
+		assert_eq!(Balances::free_balance(pool), 2 * MIN_SEAT_BOND);
+		assert_eq!(Operators::slash_seat(p, &leaving), 0, "nothing is left to take");
+		assert_eq!(status(p), ProjectStatus::Pending);
 	});
 }

@@ -54,6 +54,10 @@ pub trait WeightInfo {
 	fn leave_subnet() -> Weight;
 	fn fund_reward_pool() -> Weight;
 	fn withdraw_reward_pool() -> Weight;
+	fn set_admission_policy() -> Weight;
+	fn admit_operator() -> Weight;
+	fn remove_operator() -> Weight;
+	fn withdraw_seat() -> Weight;
 }
 
 /// Weights for `pallet_operators` measured on the reference machine, using the runtime's database weights.
@@ -182,6 +186,42 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	fn set_admission_policy() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4126`
+		//  Estimated: `15112`
+		// Minimum execution time: 332_012_000 picoseconds.
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	fn admit_operator() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4126`
+		//  Estimated: `15112`
+		// Minimum execution time: 332_012_000 picoseconds.
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	fn remove_operator() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4126`
+		//  Estimated: `15112`
+		// Minimum execution time: 332_012_000 picoseconds.
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	fn withdraw_seat() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `4126`
+		//  Estimated: `15112`
+		// Minimum execution time: 332_012_000 picoseconds.
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
@@ -230,5 +270,25 @@ impl WeightInfo for () {
 		Weight::from_parts(505_072_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn set_admission_policy() -> Weight {
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn admit_operator() -> Weight {
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn remove_operator() -> Weight {
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn withdraw_seat() -> Weight {
+		Weight::from_parts(354_498_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 }
