@@ -21,6 +21,16 @@ pub const MAX_BATCH_MESSAGES: u32 = 20_000;
 /// accept no larger bodies). Sealing stays well below it.
 pub const MAX_BATCH_BYTES: u64 = 32 << 20;
 
+/// How the CID of every batch body begins: CIDv1, raw codec (0x55), sha2-256 (0x12) of
+/// 32 bytes (0x20). The 32-byte digest follows.
+pub const BODY_CID_PREFIX: [u8; 4] = [0x01, 0x55, 0x12, 0x20];
+
+/// Whether `cid` is the CID of a batch body: [`BODY_CID_PREFIX`] and a 32-byte digest.
+/// Anything else names a body no operator could fetch or check.
+pub fn is_body_cid(cid: &[u8]) -> bool {
+	cid.len() == BODY_CID_PREFIX.len() + 32 && cid.starts_with(&BODY_CID_PREFIX)
+}
+
 /// Content identifier of a batch body in the VFS (CIDv1 bytes).
 pub type Cid = BoundedVec<u8, MaxCidLen>;
 

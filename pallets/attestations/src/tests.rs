@@ -501,8 +501,8 @@ fn rounds_closing_in_one_block_are_bounded() {
 			commit(*p);
 		}
 		let last = *projects.last().unwrap();
-		let mut cid = vec![1, 0x55];
-		cid.extend_from_slice(&[0; 34]);
+		let mut cid = vec![1, 0x55, 0x12, 0x20];
+		cid.extend_from_slice(&[0; 32]);
 		assert_noop!(
 			Commitments::commit_batch(
 				RuntimeOrigin::signed(OPERATORS[0]),

@@ -32,7 +32,8 @@
 //! committer's fault (unknown or revoked device, bad signature, oversized, timestamp out
 //! of the window, wrong project), or of one message at two positions of the batch. The
 //! first accepted report of a batch is kept ([`Reports`]) and is free; a refused report
-//! pays its fee.
+//! pays its fee. The committer loses its seat in the project and the seat's bond, which
+//! goes to the project's reward pool (`pallet_operators::Pallet::slash_seat`).
 //!
 //! Commitment headers are kept as a window per project: at most
 //! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
@@ -60,7 +61,7 @@ pub use weights::WeightInfo;
 use frame_support::traits::{Get, UnixTime};
 use sp_core::H256;
 use w3b_primitives::{
-	batch::{MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
+	batch::{is_body_cid, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
 	merkle::verify_proof,
 	message::signed_message_hash,
 	proof::Commitment,
@@ -219,7 +220,8 @@ pub mod pallet {
 		/// The batch has more than [`MAX_BATCH_MESSAGES`] messages or more than
 		/// [`MAX_BATCH_BYTES`] bytes.
 		BatchTooLarge,
-		/// The CID is not a CIDv1.
+		/// The CID is not that of a batch body: a CIDv1 of the raw codec with a sha2-256
+		/// digest ([`w3b_primitives::batch::BODY_CID_PREFIX`] and 32 bytes).
 		InvalidCid,
 		/// No batch in the commitment window has this number.
 		UnknownBatch,
@@ -246,7 +248,8 @@ pub mod pallet {
 		/// - `merkle_root`: [`w3b_primitives::merkle::merkle_root`] over the message hashes
 		///   in batch order, not committed before for the project by the caller; `count`
 		///   messages, from 1 to [`MAX_BATCH_MESSAGES`]; `bytes` the body's size, from 1 to
-		///   [`MAX_BATCH_BYTES`]; `cid` its CIDv1.
+		///   [`MAX_BATCH_BYTES`]; `cid` its CIDv1 (raw codec, sha2-256: see
+		///   [`is_body_cid`]).
 		/// - The batch gets the project's next number ([`NextBatchSeq`]), given in the event.
 		///
 		/// Emits [`Event::BatchCommitted`] and [`Event::BatchPruned`] per pruned batch.
@@ -285,7 +288,7 @@ pub mod pallet {
 				count <= MAX_BATCH_MESSAGES && bytes <= MAX_BATCH_BYTES,
 				Error::<T>::BatchTooLarge
 			);
-			ensure!(cid.first() == Some(&1), Error::<T>::InvalidCid);
+			ensure!(is_body_cid(&cid), Error::<T>::InvalidCid);
 
 			let seq = NextBatchSeq::<T>::get(project);
 			let header = BatchHeader { project, seq, merkle_root, count, bytes, cid: cid.clone() };
@@ -331,8 +334,12 @@ pub mod pallet {
 		///   the signatures and inclusion proofs at two different positions of the batch
 		///   (reason [`Invalid::Duplicate`]).
 		///
-		/// Emits [`Event::InvalidBatchReported`]. Errors: [`Error::UnknownBatch`] (not in
-		/// the window), [`Error::AlreadyReported`], [`Error::BadEvidence`],
+		/// The committer's seat in the project is slashed: its bond goes to the project's
+		/// reward pool and the committer leaves the subnet (a seat still unbonding is
+		/// slashed as well).
+		///
+		/// Emits [`Event::InvalidBatchReported`] and the operators pallet's
+		/// `SeatSlashed`. Errors: [`Error::UnknownBatch`] (not in the window), [`Error::AlreadyReported`], [`Error::BadEvidence`],
 		/// [`Error::MessageValid`].
 		///
 		/// ## Complexity
@@ -382,6 +389,9 @@ pub mod pallet {
 				}
 			};
 			Reports::<T>::insert(project, batch_seq, (reporter.clone(), message_hash, reason));
+			// The committer answers with its seat: out of the subnet, its bond in the
+			// project's reward pool.
+			pallet_operators::Pallet::<T>::slash_seat(project, &batch.committer);
 			Self::deposit_event(Event::InvalidBatchReported {
 				project,
 				batch_seq,

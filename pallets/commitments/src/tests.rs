@@ -197,7 +197,23 @@ fn malformed_batches_are_refused() {
 			Commitments::commit_batch(origin(), p, root(0), 1, 0, cid()),
 			Error::<Test>::EmptyBatch
 		);
-		for bad in [vec![], vec![0x12, 0x20, 1, 2]] {
+		// Only a CIDv1 of the raw codec with a sha2-256 digest names a body operators can
+		// fetch and check.
+		let body_cid = |prefix: &[u8], digest: usize| {
+			let mut cid = prefix.to_vec();
+			cid.extend(core::iter::repeat_n(7u8, digest));
+			cid
+		};
+		for bad in [
+			vec![],
+			vec![0x12, 0x20, 1, 2],
+			vec![1],
+			body_cid(&[1, 0x55, 0x12, 0x20], 31),
+			body_cid(&[1, 0x55, 0x12, 0x20], 33),
+			body_cid(&[1, 0x70, 0x12, 0x20], 32),
+			body_cid(&[1, 0x55, 0x13, 0x20], 32),
+			body_cid(&[0, 0x55, 0x12, 0x20], 32),
+		] {
 			assert_noop!(
 				Commitments::commit_batch(origin(), p, root(0), 1, 1, bad.try_into().unwrap()),
 				Error::<Test>::InvalidCid
@@ -340,6 +356,10 @@ fn signed(pair: &ed25519::Pair, message: &Message) -> H256 {
 /// operator, in the current block, at [`COMMIT_MS`]); returns its number.
 fn commit_hashes(project: ProjectId, hashes: &[H256]) -> u64 {
 	set_now_ms(COMMIT_MS);
+	// A report slashed it out of the subnet: it takes a new seat (with a new bond).
+	if !Operators::is_member(project, &OPERATORS[0]) {
+		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(OPERATORS[0]), project));
+	}
 	let seq = Commitments::next_batch_seq(project);
 	assert_ok!(Commitments::commit_batch(
 		RuntimeOrigin::signed(OPERATORS[0]),
@@ -436,6 +456,23 @@ fn report_invalid_batch_names_the_committer_and_is_free() {
 			}
 			.into(),
 		);
+		// The committer answers with its seat: out of the subnet, its seat bond in the
+		// project's reward pool.
+		let committer = OPERATORS[0];
+		assert!(!Operators::is_member(p, &committer));
+		assert!(Operators::seat(p, &committer).is_none());
+		System::assert_has_event(
+			pallet_operators::Event::SeatSlashed { project: p, operator: committer, amount: 500 }
+				.into(),
+		);
+		assert_eq!(Balances::free_balance(Operators::reward_pool(p)), 500);
+		// A refused report slashes nobody.
+		let honest = OPERATORS[1];
+		let seat = Operators::seat(p, &honest).unwrap();
+		let valid = message(p, &key(&pair(1)), 50);
+		let signature = sign(&pair(1), &valid);
+		assert!(reason_of(p, valid, signature).is_err());
+		assert_eq!(Operators::seat(p, &honest), Some(seat));
 	});
 }
 
