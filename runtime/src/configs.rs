@@ -9,7 +9,7 @@ use crate::{
 	RuntimeViewFunction, SessionKeys, System, Validators, EXISTENTIAL_DEPOSIT, SESSION_PERIOD,
 	SLOT_DURATION, VERSION,
 };
-use crate::{Attestations, Operators, Timestamp, DAYS, MICRO_UNIT, UNIT};
+use crate::{Attestations, Operators, Timestamp, DAYS, MICRO_UNIT, MINUTES, UNIT};
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -207,5 +207,9 @@ impl pallet_attestations::Config for Runtime {
 	type MaxRoundsPerBlock = ConstU32<256>;
 	// 18 s: operators see the settlement final, run again and vote on the agreed state.
 	type SettleGrace = ConstU32<6>;
+	// A member silent for 100 batches in a row over at least an hour may be removed: long
+	// enough for a validator to restart or upgrade its node.
+	type AbsenceLimit = ConstU32<100>;
+	type AbsencePeriod = ConstU32<{ 60 * MINUTES }>;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }

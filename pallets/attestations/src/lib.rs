@@ -47,7 +47,10 @@
 //!   finalized batch and run the later ones again on it.
 //!
 //! Operators that leave the subnet during a round still vote in it; operators that join
-//! vote from the next batch on. Accepted attestations are free (operators only pay for
+//! vote from the next batch on. A member that votes on none of [`Config::AbsenceLimit`]
+//! settled batches in a row (over at least [`Config::AbsencePeriod`] blocks) may be
+//! removed from the subnet by anyone ([`Pallet::remove_absent`]): silent members count in
+//! every quorum base, and more than a third of them would make every proof expire. Accepted attestations are free (operators only pay for
 //! the ones that fail).
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -77,7 +80,7 @@ use frame_support::{
 use sp_core::H256;
 use sp_runtime::{traits::Saturating, DispatchResult};
 use w3b_primitives::{
-	operator::MaxSubnetSize,
+	operator::{MaxSubnetSize, RemovalReason, SeatStatus},
 	proof::{output_root, quorum, unavailable_root, Head, Outputs, Proof, ProofStatus, Vote},
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
 	BatchHeader, ProjectId,
@@ -137,9 +140,23 @@ pub mod pallet {
 		/// than the batch expiring with its predecessor.
 		#[pallet::constant]
 		type SettleGrace: Get<BlockNumberFor<Self>>;
+		/// Settled batches in a row a member may leave without a vote before anyone may
+		/// remove it from the subnet ([`Pallet::remove_absent`]).
+		#[pallet::constant]
+		type AbsenceLimit: Get<u32>;
+		/// Blocks those batches must span at least (from the commitment of the first),
+		/// so that a busy project does not remove an operator restarting its node.
+		#[pallet::constant]
+		type AbsencePeriod: Get<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
+
+	/// The last batch each operator voted on (any vote, unavailability included), per
+	/// project: what [`Pallet::remove_absent`] checks.
+	#[pallet::storage]
+	pub type LastVotes<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Blake2_128Concat, T::AccountId, u64>;
 
 	/// Proofs of the batches in the commitment window.
 	#[pallet::storage]
@@ -250,6 +267,13 @@ pub mod pallet {
 		AlreadyFinalized,
 		/// Fewer than a quorum of the subnet voted this result on the agreed state.
 		NoQuorum,
+		/// The operator is not in the project's subnet.
+		NotMember,
+		/// The operator voted on one of the project's last [`Config::AbsenceLimit`]
+		/// settled batches, was not a member when the first of them was committed, or
+		/// they span fewer than [`Config::AbsencePeriod`] blocks (or are out of the
+		/// commitment window).
+		NotAbsent,
 	}
 
 	#[pallet::hooks]
@@ -406,6 +430,56 @@ pub mod pallet {
 			);
 			Ok((Some(weight.saturating_add(Self::head_weight())), Pays::No).into())
 		}
+
+		/// Removes `operator` from `project`'s subnet for absence: it voted on none of the
+		/// project's last [`Config::AbsenceLimit`] settled batches, all committed while it
+		/// was a member (so it was a voter of each), over at least
+		/// [`Config::AbsencePeriod`] blocks. A silent member keeps counting in every round's
+		/// quorum base; once silent members are more than a third, every proof expires.
+		/// Removed, they stop counting from the next commitment on. Their seat bonds unbond
+		/// as for a member that left (absence is not slashed: a crashed honest node is
+		/// absent too).
+		///
+		/// - Origin: any signed account; free when it removes the operator.
+		///
+		/// Emits the operators pallet's `OperatorRemoved` (reason `Absent`). Errors:
+		/// [`Error::NotMember`], [`Error::NotAbsent`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(<T as Config>::WeightInfo::remove_absent().saturating_add(Pallet::<T>::head_weight()))]
+		pub fn remove_absent(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			operator: T::AccountId,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let seat = pallet_operators::Pallet::<T>::seat(project, &operator)
+				.filter(|seat| seat.status == SeatStatus::Member)
+				.ok_or(Error::<T>::NotMember)?;
+			let head = Self::advance_head(project);
+			let first = head
+				.next
+				.checked_sub(u64::from(T::AbsenceLimit::get()))
+				.ok_or(Error::<T>::NotAbsent)?;
+			// Batches are numbered in the order they were committed: all from `first` on
+			// were committed after this one.
+			let committed_at = pallet_commitments::Pallet::<T>::batch(project, first)
+				.ok_or(Error::<T>::NotAbsent)?
+				.committed_at;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				committed_at > seat.since &&
+					committed_at.saturating_add(T::AbsencePeriod::get()) <= now,
+				Error::<T>::NotAbsent
+			);
+			ensure!(
+				LastVotes::<T>::get(project, &operator).is_none_or(|last| last < first),
+				Error::<T>::NotAbsent
+			);
+			pallet_operators::Pallet::<T>::remove(project, &operator, RemovalReason::Absent)
+				.map_err(|_| Error::<T>::NotMember)?;
+			LastVotes::<T>::remove(project, &operator);
+			Ok(Pays::No.into())
+		}
 	}
 }
 
@@ -452,6 +526,9 @@ impl<T: Config> Pallet<T> {
 				.try_push((operator.clone(), vote))
 				.map_err(|_| Error::<T>::NotEligible)?,
 		}
+		LastVotes::<T>::mutate(project, &operator, |last| {
+			*last = Some(last.map_or(batch_seq, |last| last.max(batch_seq)))
+		});
 		Self::deposit_event(Event::Attested {
 			project,
 			batch_seq,

@@ -26,6 +26,10 @@ pub const REWARD: u64 = 40;
 pub const MAX_ROUNDS_PER_BLOCK: u32 = 3;
 /// Blocks a batch keeps for votes once the batches ahead of it settled.
 pub const SETTLE_GRACE: u64 = 3;
+/// Settled batches in a row without a vote before a member may be removed.
+pub const ABSENCE_LIMIT: u32 = 3;
+/// Blocks those batches must span at least.
+pub const ABSENCE_PERIOD: u64 = 10;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -100,6 +104,8 @@ impl pallet_commitments::Config for Test {
 impl pallet_attestations::Config for Test {
 	type MaxRoundsPerBlock = ConstU32<MAX_ROUNDS_PER_BLOCK>;
 	type SettleGrace = ConstU64<SETTLE_GRACE>;
+	type AbsenceLimit = ConstU32<ABSENCE_LIMIT>;
+	type AbsencePeriod = ConstU64<ABSENCE_PERIOD>;
 	type WeightInfo = ();
 }
 

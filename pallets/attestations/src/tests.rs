@@ -889,3 +889,97 @@ fn a_batch_behind_an_open_one_waits_to_be_the_head() {
 		assert_eq!(proof(p, third).status, ProofStatus::Finalized);
 	});
 }
+
+/// Settles batch `seq` of `project` by its deadline (expired, unless a quorum voted).
+fn settle_by_deadline(project: ProjectId, seq: u64) -> ProofStatus {
+	let deadline = Proofs::<Test>::get(project, seq).unwrap().deadline;
+	run_to_block(deadline + SETTLE_GRACE + 2);
+	Proofs::<Test>::get(project, seq).unwrap().status
+}
+
+/// The silent-minority liveness attack: with 3 honest members, 2 that never vote make
+/// the quorum (4 of 5) unreachable and every proof expires. Once they have been silent
+/// for [`ABSENCE_LIMIT`] settled batches over [`ABSENCE_PERIOD`] blocks, anyone removes
+/// them, and the next batches finalize with the honest votes.
+#[test]
+fn silent_members_are_removed_and_the_subnet_finalizes_again() {
+	new_test_ext().execute_with(|| {
+		let (honest, silent) = (&OPERATORS[..3], &OPERATORS[3..5]);
+		let members: Vec<u64> = honest.iter().chain(silent).copied().collect();
+		let p = project_with(&members);
+		let remove = |who| Attestations::remove_absent(RuntimeOrigin::signed(OWNER), p, who);
+		// Before enough batches settled nobody is absent.
+		assert_noop!(remove(silent[0]), Error::<Test>::NotAbsent);
+		// Batches committed in the block they joined in do not count (they may have been
+		// committed before the joining).
+		run_to_block(2);
+		let mut seq = 0;
+		while System::block_number() < ABSENCE_PERIOD || seq < u64::from(ABSENCE_LIMIT) {
+			let batch = commit(p);
+			for &who in honest {
+				assert_ok!(vote(who, p, batch, GOOD));
+			}
+			assert_eq!(settle_by_deadline(p, batch), ProofStatus::Expired, "no quorum");
+			seq = batch + 1;
+		}
+		// The honest members voted: they stay.
+		for &who in honest {
+			assert_noop!(remove(who), Error::<Test>::NotAbsent);
+		}
+		assert_noop!(remove(OPERATORS[6]), Error::<Test>::NotMember);
+		for &who in silent {
+			let result = remove(who).unwrap();
+			assert_eq!(result.pays_fee, Pays::No, "a removal is free");
+			System::assert_has_event(
+				pallet_operators::Event::OperatorRemoved {
+					project: p,
+					operator: who,
+					reason: w3b_primitives::operator::RemovalReason::Absent,
+				}
+				.into(),
+			);
+			assert_noop!(remove(who), Error::<Test>::NotMember);
+		}
+		assert_eq!(Operators::members(p), honest);
+		// The next batch has the honest members as its voters, and finalizes.
+		let batch = commit(p);
+		assert_eq!(Rounds::<Test>::get(p, batch).unwrap().voters.into_inner(), honest);
+		for &who in &honest[..2] {
+			assert_ok!(vote(who, p, batch, GOOD));
+		}
+		assert_eq!(Proofs::<Test>::get(p, batch).unwrap().status, ProofStatus::Finalized);
+	});
+}
+
+#[test]
+fn absence_is_counted_from_a_member_s_last_vote_and_its_joining() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..3]);
+		let remove = |who| Attestations::remove_absent(RuntimeOrigin::signed(OWNER), p, who);
+		let (steady, once, late) = (OPERATORS[0], OPERATORS[1], OPERATORS[3]);
+		for round in 0..ABSENCE_LIMIT + 1 {
+			let batch = commit(p);
+			assert_ok!(vote(steady, p, batch, GOOD));
+			assert_ok!(vote(OPERATORS[2], p, batch, GOOD));
+			// Votes on the last batch only: absent for no batch before it counts.
+			if round == ABSENCE_LIMIT {
+				assert_ok!(vote(once, p, batch, GOOD));
+			}
+			if round == 0 {
+				// Joins after the first batch: it was no voter of that one.
+				assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(late), p));
+			}
+			run_to_block(System::block_number() + 1);
+		}
+		// Every batch settles (expired without the late member's vote, or finalized), and
+		// the period passes.
+		run_to_block(System::block_number() + ABSENCE_PERIOD + 4 * (DEADLINE + SETTLE_GRACE));
+		assert_eq!(Attestations::head(p).next, u64::from(ABSENCE_LIMIT) + 1);
+		assert_noop!(remove(once), Error::<Test>::NotAbsent);
+		assert_noop!(remove(steady), Error::<Test>::NotAbsent);
+		// The late member missed the last ABSENCE_LIMIT batches, all committed after it
+		// joined.
+		assert_ok!(remove(late));
+		assert!(!Operators::is_member(p, &late));
+	});
+}

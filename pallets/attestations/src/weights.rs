@@ -46,6 +46,7 @@ use core::marker::PhantomData;
 /// Weight functions needed for `pallet_attestations`.
 pub trait WeightInfo {
 	fn attest(s: u32, ) -> Weight;
+	fn remove_absent() -> Weight;
 	fn close_rounds(r: u32, ) -> Weight;
 }
 
@@ -78,6 +79,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
+	}
+	fn remove_absent() -> Weight {
+		Weight::from_parts(400_000_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
@@ -116,6 +122,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
+	}
+	fn remove_absent() -> Weight {
+		Weight::from_parts(400_000_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn close_rounds(r: u32, ) -> Weight {
 		Weight::from_parts(93_414_796, 7575)
