@@ -169,5 +169,31 @@ mod benchmarks {
 		}
 	}
 
+	/// Removing a silent member from a full subnet: the batch the absence is counted from
+	/// is committed after it joined, the period passed, and it never voted.
+	#[benchmark]
+	fn remove_absent() {
+		frame_system::Pallet::<T>::set_block_number(1u32.into());
+		let (project, operators) = committed_batch::<T>(<MaxSubnetSize as Get<u32>>::get());
+		let silent = operators[operators.len() - 1].clone();
+		pallet_operators::Seats::<T>::mutate(project, &silent, |seat| {
+			seat.as_mut().expect("a member").since = 0u32.into()
+		});
+		// Batch 0 is the first of the last AbsenceLimit settled ones.
+		Heads::<T>::insert(
+			project,
+			Head { next: u64::from(T::AbsenceLimit::get()), state_root: H256::zero() },
+		);
+		frame_system::Pallet::<T>::set_block_number(
+			T::AbsencePeriod::get().saturating_add(1u32.into()),
+		);
+		let caller: T::AccountId = account("caller", 0, SEED);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), project, silent.clone());
+
+		assert!(!pallet_operators::Pallet::<T>::is_member(project, &silent));
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

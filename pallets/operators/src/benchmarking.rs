@@ -215,5 +215,71 @@ mod benchmarks {
 		assert!(Pallet::<T>::reward_pool_balance(project).is_zero());
 	}
 
+	#[benchmark]
+	fn set_admission_policy() {
+		let owner = funded::<T>("owner", 0);
+		let project = create_project::<T>(&owner, 1);
+		let policy = AdmissionPolicy::Approved { bond_per_seat: T::MinSeatBond::get() };
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, policy.clone());
+
+		assert_eq!(Pallet::<T>::admission_policy(project), policy);
+	}
+
+	/// Worst case: the applicant's last subnet slot, the subnet's last seat, and the
+	/// project becoming Active.
+	#[benchmark]
+	fn admit_operator() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let project = crowded::<T>(&who);
+		let owner = funded::<T>("owner", 0);
+		let policy = AdmissionPolicy::Approved { bond_per_seat: T::MinSeatBond::get() };
+		Pallet::<T>::set_admission_policy(RawOrigin::Signed(owner.clone()).into(), project, policy)
+			.expect("policy set");
+		join::<T>(&who, project);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, who.clone());
+
+		assert_eq!(Pallet::<T>::subnet_size(project), <MaxSubnetSize as Get<u32>>::get());
+		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Active));
+	}
+
+	/// Worst case: a member of a full subnet with a full subnet list, and the project
+	/// falling back to Pending.
+	#[benchmark]
+	fn remove_operator() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let project = crowded::<T>(&who);
+		join::<T>(&who, project);
+		let owner = funded::<T>("owner", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, who.clone());
+
+		assert!(!Pallet::<T>::is_member(project, &who));
+		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Pending));
+	}
+
+	#[benchmark]
+	fn withdraw_seat() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let owner = funded::<T>("owner", 0);
+		let project = create_project::<T>(&owner, 1);
+		join::<T>(&who, project);
+		Pallet::<T>::leave_subnet(RawOrigin::Signed(who.clone()).into(), project).expect("left");
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::UnbondingPeriod::get()));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), project);
+
+		assert!(Pallet::<T>::seat(project, &who).is_none());
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }
