@@ -98,7 +98,16 @@ impl<Balance: Copy> AdmissionPolicy<Balance> {
 
 /// Where an operator's seat in one subnet stands.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum SeatStatus<BlockNumber> {
 	/// Applied to a project that admits by approval; waiting for the owner.
@@ -128,7 +137,16 @@ pub struct Seat<Balance, BlockNumber> {
 
 /// Why an operator lost its seat without leaving.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum RemovalReason {
 	/// The project's owner removed it (or turned its application down).

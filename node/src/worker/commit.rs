@@ -3,10 +3,7 @@
 //! this operator with the same CID, count and size, so a member who copies a root from
 //! the pool cannot pass its copy off as ours.
 
-use std::{
-	collections::{BTreeMap, BTreeSet},
-	time::Instant,
-};
+use std::{collections::BTreeMap, time::Instant};
 
 use codec::Encode;
 use sp_api::ProvideRuntimeApi;
@@ -62,8 +59,8 @@ impl Worker {
 				next_exec,
 				results: BTreeMap::new(),
 				results_checked_at: None,
-				attested: BTreeSet::new(),
-				unservable: BTreeSet::new(),
+				attested: BTreeMap::new(),
+				unservable: BTreeMap::new(),
 				diverged: BTreeMap::new(),
 				syncing: None,
 				local_of: BTreeMap::new(),

@@ -93,7 +93,8 @@ impl Worker {
 				// body: no body can ever match it. It is voted unavailable (`look_ahead`)
 				// and expires; the batches after it wait for that, as for a withheld one.
 				Err(LoadError::Body(e)) => {
-					if self.work(project)?.unservable.insert(seq) {
+					let unservable = &mut self.work(project)?.unservable;
+					if unservable.insert(seq, header.merkle_root).is_none() {
 						log::warn!(
 							target: "w3b",
 							"project {project}: batch {seq} committed by {} can never be served: {e}",
@@ -128,7 +129,7 @@ impl Worker {
 		}
 		let work = self.work(project)?;
 		let next_exec = work.next_exec;
-		work.unservable.retain(|seq| *seq >= next_exec);
+		work.unservable.retain(|seq, _| *seq >= next_exec);
 		self.look_ahead(project, at, next_batch).await?;
 		self.vote(project, at, number).await?;
 		self.finalize_ready(project, at, number).await
@@ -147,7 +148,7 @@ impl Worker {
 	) -> Result<(), WorkerError> {
 		let first = self.work(project)?.next_exec;
 		for seq in first..next_batch.min(first + LOOK_AHEAD) {
-			if self.work(project)?.attested.contains(&seq) {
+			if self.work(project)?.attested.contains_key(&seq) {
 				continue;
 			}
 			let (commitment, proof) = {
@@ -164,7 +165,7 @@ impl Worker {
 			}
 			// No body can match a CID that names none, or a commitment its body contradicts.
 			match cid {
-				Some(cid) if !self.work(project)?.unservable.contains(&seq) => {
+				Some(cid) if !self.work(project)?.unservable.contains_key(&seq) => {
 					if self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
 						continue;
 					}
@@ -183,7 +184,7 @@ impl Worker {
 			};
 			let root = commitment.header.merkle_root;
 			if voted || self.waiting(project, at).votes.contains(&(seq, root, None)) {
-				self.work(project)?.attested.insert(seq);
+				self.work(project)?.attested.insert(seq, root);
 				continue;
 			}
 			log::warn!(
@@ -198,7 +199,7 @@ impl Worker {
 			}
 			.into();
 			self.submit(at, call, "an unavailability vote").await?;
-			self.work(project)?.attested.insert(seq);
+			self.work(project)?.attested.insert(seq, root);
 		}
 		Ok(())
 	}
@@ -219,7 +220,7 @@ impl Worker {
 		let unvoted: Vec<(u64, Outcome)> = work
 			.results
 			.iter()
-			.filter(|(seq, _)| !work.attested.contains(seq))
+			.filter(|(seq, _)| !work.attested.contains_key(seq))
 			.map(|(seq, outcome)| (*seq, outcome.clone()))
 			.collect();
 		if unvoted.is_empty() {
@@ -277,7 +278,7 @@ impl Worker {
 			if submit && !abstain && !waiting.votes.contains(&vote) {
 				self.attest(at, project, seq, &outcome).await?;
 			}
-			self.work(project)?.attested.insert(seq);
+			self.work(project)?.attested.insert(seq, outcome.merkle_root);
 		}
 		Ok(())
 	}
@@ -422,13 +423,28 @@ impl Worker {
 			return Ok(());
 		}
 		let api = client.runtime_api();
+		let root_at = |seq: u64| -> Result<Option<H256>, WorkerError> {
+			Ok(api.batch(at, project, seq)?.map(|c| c.header.merkle_root))
+		};
 		let mut retracted = None;
 		for (seq, outcome) in &work.results {
-			let root = api.batch(at, project, *seq)?.map(|c| c.header.merkle_root);
-			if root != Some(outcome.merkle_root) {
+			if root_at(*seq)? != Some(outcome.merkle_root) {
 				retracted = Some(*seq);
 				break;
 			}
+		}
+		// A vote, or a verdict that no body can match, holds for the batch it was about:
+		// where the best chain now has another batch at that number (one not run here yet
+		// included), that batch still needs its own.
+		let mut moved = Vec::new();
+		for (seq, root) in work.attested.iter().chain(&work.unservable) {
+			if root_at(*seq)? != Some(*root) {
+				moved.push(*seq);
+			}
+		}
+		for seq in moved {
+			work.attested.remove(&seq);
+			work.unservable.remove(&seq);
 		}
 		work.results_checked_at = Some(at);
 		let Some(seq) = retracted else { return Ok(()) };

@@ -15,27 +15,63 @@ use w3b_primitives::{BatchHeader, ProjectId};
 use w3b_storage::{Cid, Vfs};
 use w3b_worker::state::AgreedChanges;
 
+use sc_network::PeerId;
+
 use super::{protocol::NoAnswer, state_protocol::ChangesRequest, Peers};
 
-/// Fetches of a body in which every peer asked answered without it, before the
-/// operator votes it unavailable (each takes up to the protocol's timeout; one is
-/// started per block).
-const NOT_SERVED_AFTER: u32 = 3;
-/// Fetches of a body that ended without it for any reason (a peer did not answer in
-/// time or refused), before the operator votes it unavailable. More than
-/// [`NOT_SERVED_AFTER`]: under load the committer itself may answer late, and a false
-/// unavailability vote next to one dissenter lets an honest batch expire; but bounded,
-/// or a peer that never answers would keep every withheld body from being voted
-/// unavailable (each would then wait for its deadline, one after the other).
-const FAILED_AFTER: u32 = 2 * NOT_SERVED_AFTER;
+/// Fetches of a body, at least, before the operator votes it unavailable (each takes up
+/// to the protocol's timeout; one is started per block).
+const FETCHES_BEFORE_GIVING_UP: u32 = 3;
+/// Times a peer may leave a request for a body unanswered (timed out, or refused by a
+/// full inbound queue) before it counts as not serving it: under load the committer
+/// itself may answer late, but a peer that never answers must not keep a withheld body
+/// from being voted unavailable.
+const PEER_FAILURES: u32 = 3;
 
-/// The fetches of one body that ended without it.
-#[derive(Clone, Copy, Default)]
-struct Failures {
-	/// Every peer asked answered, without it.
-	not_served: u32,
-	/// For any reason.
-	all: u32,
+/// What the fetches of one body that ended without it found out.
+#[derive(Default)]
+struct Tally {
+	fetches: u32,
+	/// The peers connected at the last fetch.
+	connected: Vec<PeerId>,
+	/// Peers that answered without it.
+	without: HashSet<PeerId>,
+	/// Requests each peer left unanswered.
+	failures: HashMap<PeerId, u32>,
+}
+
+impl Tally {
+	fn record(&mut self, no_answer: NoAnswer) {
+		self.fetches += 1;
+		self.connected = no_answer.connected;
+		self.without.extend(no_answer.without);
+		for peer in no_answer.failed {
+			*self.failures.entry(peer).or_default() += 1;
+		}
+	}
+
+	/// Whether every peer connected now was asked and does not serve the body: so whether
+	/// it can be had does not depend on which few peers a fetch happened to ask (a crowd
+	/// of peers answering "not here" at once cannot make an honest node give up on a body
+	/// its committer serves). No peer at all is no evidence either.
+	fn covered(&self) -> bool {
+		self.fetches >= FETCHES_BEFORE_GIVING_UP
+			&& !self.connected.is_empty()
+			&& self.connected.iter().all(|peer| {
+				self.without.contains(peer)
+					|| self.failures.get(peer).is_some_and(|n| *n >= PEER_FAILURES)
+			})
+	}
+}
+
+/// How a fetch ended.
+enum Fetched {
+	/// The body is in the VFS.
+	Stored,
+	/// No peer brought it.
+	NoAnswer(NoAnswer),
+	/// A peer brought it but it could not be stored here: no evidence about the body.
+	LocalFault,
 }
 
 /// The fetches under way.
@@ -43,28 +79,22 @@ pub struct Fetches {
 	peers: Peers,
 	vfs: Arc<dyn Vfs>,
 	in_flight: HashSet<Cid>,
-	/// Fetches of a body that ended without it, until it arrives.
-	failures: HashMap<Cid, Failures>,
-	done_tx: mpsc::UnboundedSender<(ProjectId, Cid, Result<(), NoAnswer>)>,
-	done_rx: mpsc::UnboundedReceiver<(ProjectId, Cid, Result<(), NoAnswer>)>,
+	/// What the fetches of a body that ended without it found out, until it arrives.
+	tallies: HashMap<Cid, Tally>,
+	done_tx: mpsc::UnboundedSender<(ProjectId, Cid, Fetched)>,
+	done_rx: mpsc::UnboundedReceiver<(ProjectId, Cid, Fetched)>,
 }
 
 impl Fetches {
 	/// No fetch under way yet.
 	pub fn new(peers: Peers, vfs: Arc<dyn Vfs>) -> Self {
 		let (done_tx, done_rx) = mpsc::unbounded_channel();
-		Fetches {
-			peers,
-			vfs,
-			in_flight: HashSet::new(),
-			failures: HashMap::new(),
-			done_tx,
-			done_rx,
-		}
+		Fetches { peers, vfs, in_flight: HashSet::new(), tallies: HashMap::new(), done_tx, done_rx }
 	}
 
 	/// Starts fetching the body of `header` unless a fetch of it is under way. The body
-	/// lands in the VFS, checked against the commitment and pinned.
+	/// lands in the VFS (what its CID names, whichever commitment it matches: each is
+	/// checked against it when loaded).
 	pub fn request(&mut self, header: &BatchHeader) {
 		let Ok(cid) = w3b_storage::body::cid_of(header) else { return };
 		if !self.in_flight.insert(cid) {
@@ -73,56 +103,52 @@ impl Fetches {
 		let (peers, vfs, done) = (self.peers.clone(), self.vfs.clone(), self.done_tx.clone());
 		let header = header.clone();
 		tokio::spawn(async move {
-			let found = match peers.fetch_body(&header).await {
+			let fetched = match peers.fetch_body(&header).await {
 				Ok(bytes) => match vfs.put(&bytes) {
-					Ok(_) => Ok(()),
+					Ok(_) => Fetched::Stored,
 					Err(e) => {
-						// A local fault: counted like a silent peer (only towards FAILED_AFTER).
 						log::warn!(target: "w3b", "storing fetched body {cid}: {e}");
-						Err(NoAnswer::Unreachable)
+						Fetched::LocalFault
 					}
 				},
-				Err(no_answer) => Err(no_answer),
+				Err(no_answer) => Fetched::NoAnswer(no_answer),
 			};
-			let _ = done.send((header.project, cid, found));
+			let _ = done.send((header.project, cid, fetched));
 		});
 	}
 
 	/// Waits for a fetch to end; the project whose body arrived, or `None` when it did
 	/// not.
 	pub async fn next(&mut self) -> Option<ProjectId> {
-		let (project, cid, found) = self.done_rx.recv().await?;
+		let (project, cid, fetched) = self.done_rx.recv().await?;
 		self.in_flight.remove(&cid);
-		let Err(no_answer) = found else {
-			self.failures.remove(&cid);
-			return Some(project);
-		};
-		let failures = self.failures.entry(cid).or_default();
-		failures.all += 1;
-		match no_answer {
-			NoAnswer::NotServed => {
-				failures.not_served += 1;
-				log::info!(target: "w3b", "project {project}: no peer served body {cid} yet");
+		match fetched {
+			Fetched::Stored => {
+				self.tallies.remove(&cid);
+				return Some(project);
 			}
-			NoAnswer::Unreachable => {
-				log::info!(target: "w3b", "project {project}: not every peer answered for body {cid}");
+			Fetched::NoAnswer(no_answer) => {
+				let (without, failed) = (no_answer.without.len(), no_answer.failed.len());
+				self.tallies.entry(cid).or_default().record(no_answer);
+				log::info!(
+					target: "w3b",
+					"project {project}: body {cid} not fetched yet ({without} peers without it, {failed} silent)"
+				);
 			}
+			Fetched::LocalFault => {}
 		}
 		None
 	}
 
-	/// Whether fetches of `cid` failed often enough to vote the body unavailable:
-	/// [`NOT_SERVED_AFTER`] times with every peer answering without it, or
-	/// [`FAILED_AFTER`] times in all.
+	/// Whether fetches of `cid` found that no connected peer serves it, often enough to
+	/// vote the body unavailable ([`Tally::covered`]).
 	pub fn given_up(&self, cid: &Cid) -> bool {
-		self.failures
-			.get(cid)
-			.is_some_and(|f| f.not_served >= NOT_SERVED_AFTER || f.all >= FAILED_AFTER)
+		self.tallies.get(cid).is_some_and(Tally::covered)
 	}
 
-	/// Forgets `cid`'s failures (its round is over).
+	/// Forgets what the fetches of `cid` found (its round is over).
 	pub fn forget(&mut self, cid: &Cid) {
-		self.failures.remove(cid);
+		self.tallies.remove(cid);
 	}
 }
 
@@ -159,5 +185,67 @@ impl ChangesFetches {
 		let (request, changes) = self.done_rx.recv().await?;
 		self.in_flight.remove(&request);
 		Some((request, changes))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn no_answer(connected: &[PeerId], without: &[PeerId], failed: &[PeerId]) -> NoAnswer {
+		NoAnswer {
+			connected: connected.to_vec(),
+			without: without.to_vec(),
+			failed: failed.to_vec(),
+		}
+	}
+
+	/// The attack: peers crowd around an honest node and answer "not here" at once, so that
+	/// the few it asks per fetch never include the committer. It gives up only once the
+	/// committer itself was asked.
+	#[test]
+	fn a_crowd_answering_not_here_does_not_make_a_node_give_up() {
+		let committer = PeerId::random();
+		let crowd: Vec<PeerId> = (0..12).map(|_| PeerId::random()).collect();
+		let connected: Vec<PeerId> = crowd.iter().copied().chain([committer]).collect();
+		let mut tally = Tally::default();
+		for few in crowd.chunks(4) {
+			tally.record(no_answer(&connected, few, &[]));
+		}
+		assert_eq!(tally.fetches, 3);
+		assert!(!tally.covered(), "the committer was never asked");
+		tally.record(no_answer(&connected, &[committer], &[]));
+		assert!(tally.covered(), "every connected peer answered without it");
+	}
+
+	#[test]
+	fn a_silent_peer_counts_after_three_unanswered_requests() {
+		let (silent, other) = (PeerId::random(), PeerId::random());
+		let connected = [silent, other];
+		let mut tally = Tally::default();
+		tally.record(no_answer(&connected, &[other], &[silent]));
+		tally.record(no_answer(&connected, &[], &[silent]));
+		tally.record(no_answer(&connected, &[], &[]));
+		assert!(!tally.covered(), "two unanswered requests may be a busy committer");
+		tally.record(no_answer(&connected, &[], &[silent]));
+		assert!(tally.covered());
+	}
+
+	#[test]
+	fn no_peer_and_few_fetches_are_no_evidence() {
+		let mut tally = Tally::default();
+		for _ in 0..10 {
+			tally.record(no_answer(&[], &[], &[]));
+		}
+		assert!(!tally.covered(), "nobody was asked");
+		let peer = PeerId::random();
+		let mut tally = Tally::default();
+		tally.record(no_answer(&[peer], &[peer], &[]));
+		tally.record(no_answer(&[peer], &[peer], &[]));
+		assert!(!tally.covered(), "fewer than three fetches");
+		// A peer connected since is asked too.
+		let newcomer = PeerId::random();
+		tally.record(no_answer(&[peer, newcomer], &[peer], &[]));
+		assert!(!tally.covered());
 	}
 }

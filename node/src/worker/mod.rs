@@ -30,7 +30,7 @@ pub mod state_protocol;
 mod tx;
 
 use std::{
-	collections::{BTreeMap, BTreeSet, HashMap},
+	collections::{BTreeMap, HashMap},
 	path::PathBuf,
 	sync::Arc,
 	time::{Duration, Instant},
@@ -137,10 +137,13 @@ struct ProjectWork {
 	/// Batches whose current result has a vote of this node (submitted, or found on
 	/// chain), whose body it voted unavailable, or whose round closed before it could
 	/// vote. A batch that runs again leaves it: its new result may need a new vote.
-	attested: BTreeSet<u64>,
+	/// Each with the Merkle root of the batch it was for: after a reorg another batch
+	/// may have its number, and that one is not attested.
+	attested: BTreeMap<u64, H256>,
 	/// Batches from the next one to run whose commitment no body can match (its CID
 	/// names none, or names a body here that contradicts it): voted unavailable at once.
-	unservable: BTreeSet<u64>,
+	/// Keyed with their Merkle roots, as `attested`.
+	unservable: BTreeMap<u64, H256>,
 	/// Batches whose finalized state differed from the one computed here, and how many
 	/// times.
 	diverged: BTreeMap<u64, u32>,

@@ -2,11 +2,13 @@
 //! the body of a committed batch they lack; and [`Peers`], the requester shared with
 //! `/w3b/state/1`. A request is the body's CIDv1 (36 bytes);
 //! the response is the body, or nothing when the peer does not have it. The requester
-//! asks several peers at once, checks each answer against the commitment (CID, size,
-//! count, Merkle root) and takes the first that matches, so a peer can waste its time
-//! but never feed it a wrong batch; a peer answering wrong bytes loses reputation. A
-//! peer that never answers delays the requester's unavailability vote on a withheld
-//! body (see `fetch::FAILED_AFTER`), no more.
+//! asks several peers at once (the next ones in turn on every request), takes the first
+//! answer that is what the CID names and stores it; the worker checks it against each
+//! commitment naming the CID when it loads it (size, count, Merkle root), so a peer can
+//! waste its time but never feed it a wrong batch; a peer answering other bytes loses
+//! reputation. The requester votes a body unavailable only once every connected peer
+//! was asked and does not serve it (see `fetch::Tally::covered`): a peer that never
+//! answers delays that vote on a withheld body, no more.
 
 use std::{
 	collections::{HashMap, HashSet},
@@ -186,16 +188,20 @@ impl Peers {
 		Check: Fn(Vec<u8>) -> Checked,
 		Checked: std::future::Future<Output = Result<T, String>>,
 	{
-		let mut peers: Vec<_> = self.sync.peers_info().await.map_err(|_| NoAnswer::Unreachable)?;
+		let mut peers: Vec<PeerId> = match self.sync.peers_info().await {
+			Ok(peers) => peers.into_iter().map(|(peer, _)| peer).collect(),
+			Err(_) => Vec::new(),
+		};
 		// A stable order to rotate through (the list comes from a map).
-		peers.sort_by_key(|(peer, _)| peer.to_bytes());
+		peers.sort_by_key(|peer| peer.to_bytes());
 		if !peers.is_empty() {
 			let start = self.rotation.fetch_add(PEERS_AT_ONCE, Ordering::Relaxed);
 			let len = peers.len();
 			peers.rotate_left(start % len);
 		}
+		let mut no_answer = NoAnswer { connected: peers.clone(), ..Default::default() };
 		let mut asked = FuturesUnordered::new();
-		for (peer, _) in peers.into_iter().take(PEERS_AT_ONCE) {
+		for peer in peers.into_iter().take(PEERS_AT_ONCE) {
 			let (network, request) = (self.network.clone(), request.clone());
 			asked.push(async move {
 				let answer = network
@@ -210,11 +216,9 @@ impl Peers {
 				(peer, answer)
 			});
 		}
-		let mut outcome =
-			if asked.is_empty() { NoAnswer::Unreachable } else { NoAnswer::NotServed };
 		while let Some((peer, answer)) = asked.next().await {
 			match answer {
-				Ok((bytes, _)) if bytes.is_empty() => {}
+				Ok((bytes, _)) if bytes.is_empty() => no_answer.without.push(peer),
 				Ok((bytes, _)) => match check(bytes).await {
 					Ok(answer) => return Ok(answer),
 					Err(e) => {
@@ -223,46 +227,57 @@ impl Peers {
 							peer,
 							ReputationChange::new(-(1 << 12), "w3b: wrong answer"),
 						);
+						no_answer.without.push(peer);
 					}
 				},
 				Err(e) => {
 					log::debug!(target: "w3b", "asking {peer} on {protocol}: {e}");
-					outcome = NoAnswer::Unreachable;
+					no_answer.failed.push(peer);
 				}
 			}
 		}
-		Err(outcome)
+		Err(no_answer)
 	}
 
 	/// The body of the batch committed as `header` from the first of the connected peers
 	/// that answers it right (checked against the commitment).
 	pub async fn fetch_body(&self, header: &BatchHeader) -> Result<Vec<u8>, NoAnswer> {
-		// A CID that does not parse names no body anyone could serve.
-		let cid = w3b_storage::body::cid_of(header).map_err(|_| NoAnswer::NotServed)?;
-		self.first_valid(PROTOCOL, cid.to_bytes(), |body| check_off_runtime(header, body)).await
+		// A CID that does not parse names no body anyone could serve (the worker votes
+		// such a commitment unavailable without asking).
+		let Ok(cid) = w3b_storage::body::cid_of(header) else { return Err(NoAnswer::default()) };
+		self.first_valid(PROTOCOL, cid.to_bytes(), |body| content_of(cid, body)).await
 	}
 }
 
-/// Why a request to peers brought nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoAnswer {
-	/// Every peer asked answered, and none with it: they do not have it.
-	NotServed,
-	/// No peer was connected, or one did not answer in time or refused the request (a
-	/// busy peer's inbound queue is full): the one that has it may not have been heard.
-	Unreachable,
+/// How a request to peers went when no peer brought an answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NoAnswer {
+	/// The peers connected when it was sent (some were asked: see [`Peers::first_valid`]).
+	pub connected: Vec<PeerId>,
+	/// Peers that answered without it (or with something else).
+	pub without: Vec<PeerId>,
+	/// Peers that did not answer in time or refused the request (a busy peer's inbound
+	/// queue is full): the one that has it may be among them.
+	pub failed: Vec<PeerId>,
 }
 
-/// Checks `body` against the commitment `header` on a blocking thread.
-/// (Hashing and decoding up to 32 MiB: off the async runtime.)
-async fn check_off_runtime(header: &BatchHeader, body: Vec<u8>) -> Result<Vec<u8>, String> {
-	let header = header.clone();
-	tokio::task::spawn_blocking(move || w3b_storage::check_body(&header, &body).map(|_| body))
-		.await
-		.unwrap_or(Err(w3b_storage::BodyError::Undecodable))
-		.map_err(|e| e.to_string())
+/// Accepts `body` if it is what `cid` names (hashing up to 32 MiB: off the async
+/// runtime). Whether it matches the commitment it was asked for is not checked here: a
+/// copy of a commitment may name an honest body under another size or count, and the
+/// body is what the honest commitment needs; the worker checks it against each
+/// commitment when it loads it. A peer sending the body the CID names is never
+/// penalised.
+async fn content_of(cid: Cid, body: Vec<u8>) -> Result<Vec<u8>, String> {
+	tokio::task::spawn_blocking(move || {
+		if Cid::of(&body) == cid {
+			Ok(body)
+		} else {
+			Err(format!("bytes that are not {cid}"))
+		}
+	})
+	.await
+	.map_err(|e| e.to_string())?
 }
-
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -95,7 +95,7 @@ impl Worker {
 					// their votes, cast on our state, are void: they are cast again.
 					work.state.discard_from(seq);
 					work.results.clear();
-					work.attested.retain(|voted| *voted <= seq);
+					work.attested.retain(|voted, _| *voted <= seq);
 					work.next_exec = work.next_exec.min(seq);
 					if let Some(m) = &metrics {
 						m.state_divergences.inc();
@@ -296,7 +296,7 @@ impl Worker {
 		work.syncing = None;
 		work.diverged.remove(&seq);
 		work.results.clear();
-		work.attested.retain(|voted| *voted <= seq);
+		work.attested.retain(|voted, _| *voted <= seq);
 		work.next_exec = seq + 1;
 		if let Some(kept) = work.kept.get_mut(&seq) {
 			kept.settled = true;

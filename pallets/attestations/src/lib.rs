@@ -467,8 +467,8 @@ pub mod pallet {
 				.committed_at;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
-				committed_at > seat.since &&
-					committed_at.saturating_add(T::AbsencePeriod::get()) <= now,
+				committed_at > seat.since
+					&& committed_at.saturating_add(T::AbsencePeriod::get()) <= now,
 				Error::<T>::NotAbsent
 			);
 			ensure!(

@@ -157,14 +157,8 @@ pub mod pallet {
 	/// Every seat that holds a bond: applications, members and given-up seats still
 	/// unbonding, by project and operator.
 	#[pallet::storage]
-	pub type Seats<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		ProjectId,
-		Blake2_128Concat,
-		T::AccountId,
-		SeatOf<T>,
-	>;
+	pub type Seats<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Blake2_128Concat, T::AccountId, SeatOf<T>>;
 
 	/// Events of this pallet.
 	#[pallet::event]

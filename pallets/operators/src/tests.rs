@@ -453,10 +453,7 @@ fn a_seat_given_up_stays_bonded_for_the_unbonding_period() {
 		let op = OPERATORS[0];
 		register(op);
 		assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(op), p));
-		assert_noop!(
-			Operators::withdraw_seat(RuntimeOrigin::signed(op), p),
-			Error::<Test>::NoSeat
-		);
+		assert_noop!(Operators::withdraw_seat(RuntimeOrigin::signed(op), p), Error::<Test>::NoSeat);
 		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(op), p));
 		let unlock_at = 1 + UNBONDING_PERIOD;
 		assert_eq!(Operators::seat(p, &op).unwrap().status, SeatStatus::Leaving { unlock_at });
