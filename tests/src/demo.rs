@@ -45,6 +45,9 @@ pub struct ProjectSpec {
 	pub attestation_deadline: u32,
 	/// Seconds operators keep a settled batch's data (0: for ever).
 	pub retain_secs: u64,
+	/// Members the project needs to be Active (to commit); all of `operators` when
+	/// `None`.
+	pub min_operators: Option<u32>,
 }
 
 /// Creates the project as its owner, uploads and registers its applet, registers the
@@ -63,7 +66,7 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 	let config = ProjectConfig {
 		env: env.try_into().map_err(|_| "too many environment variables")?,
 		fuel_per_batch: w3b_primitives::project::MAX_FUEL_PER_BATCH,
-		min_operators: spec.operators.len() as u32,
+		min_operators: spec.min_operators.unwrap_or(spec.operators.len() as u32),
 		attestation_deadline: spec.attestation_deadline,
 		reward_per_batch: UNIT / 100,
 		retention: RetentionPolicy { max_age_secs: spec.retain_secs, max_bytes: 0 },

@@ -65,6 +65,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 		devices: registered,
 		attestation_deadline: 20,
 		retain_secs: 0,
+		min_operators: None,
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
 
@@ -80,6 +81,7 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 		devices: vec![stalled_device],
 		attestation_deadline: 600,
 		retain_secs: 0,
+		min_operators: None,
 	};
 	let stalled = setup_project(&alice, &stalled_spec, TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
 	let bob_url = format!("http://127.0.0.1:{}/v1/projects/{stalled}/events", net.http[1]);

@@ -106,6 +106,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		// batch (the test checks his vote on each); nothing here is meant to expire.
 		attestation_deadline: 100,
 		retain_secs: 0,
+		min_operators: None,
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
 	let attacker = ed25519::Pair::generate().0;
@@ -125,6 +126,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		devices: vec![bookkeeper.clone()],
 		// Its bodies are let go a second after their proofs settle (the newest is kept).
 		retain_secs: 1,
+		min_operators: None,
 		..spec.clone()
 	};
 	let ledger = setup_project(&alice, &ledger_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));

@@ -95,6 +95,7 @@ fn main() -> Result<()> {
 		attestation_deadline: 20,
 		// Operators let go of settled data after two minutes: a long run stays bounded.
 		retain_secs: 120,
+		min_operators: None,
 	};
 	let project = setup_project(&rpc, &spec, Duration::from_secs(120))?;
 	println!(
