@@ -3,8 +3,11 @@
 //! several can wait in the pool at once, and remembered until a final block used their
 //! nonce (what a reorganisation took out of the best chain may still land). When the
 //! pool dropped a transaction (and with it every later one of ours, which depend on
-//! it), they are sent again in order with their nonces, at most [`MAX_RESENDS`] times;
-//! one the pool no longer takes gives its nonce to the next call.
+//! it), they are sent again in order with their nonces, at most [`MAX_RESENDS`] times.
+//! When that does not help (the pool refuses one now, or it was resent enough), the
+//! calls from the stuck nonce on are signed again with new nonces from the chain's, once
+//! ([`MAX_RENUMBERS`]), skipping only those the pool refuses: a vote the worker counts
+//! as cast is not lost because the call before it was.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -32,7 +35,11 @@ pub type Pool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
 const NONCE_STALL_BLOCKS: BlockNumber = 10;
 /// Times one transaction is sent again before its nonce goes to the next call.
 const MAX_RESENDS: u32 = 2;
-/// Most calls remembered while finality stalls (the oldest are forgotten first).
+/// Times one call is signed again with a new nonce after its nonce got stuck.
+const MAX_RENUMBERS: u32 = 1;
+/// Most calls remembered while finality stalls: past it new calls are refused (and tried
+/// again later by their callers) rather than the oldest forgotten, which are the ones a
+/// resend needs.
 const MAX_REMEMBERED: usize = 4_096;
 
 /// The signed calls waiting in `pool` (ready or not), with their signers.
@@ -61,6 +68,8 @@ struct Sent {
 	at: BlockNumber,
 	/// Times it was sent again.
 	resends: u32,
+	/// Times it was signed again with a new nonce.
+	renumbers: u32,
 }
 
 /// How the pool took a transaction.
@@ -116,8 +125,8 @@ impl TxSender {
 	/// Follows the chain's nonce at block `at` (number `number`): if it has not moved for
 	/// a while though we sent transactions after it, the one with the chain's nonce was
 	/// dropped (after a reorganisation, or evicted), and the pool dropped the later ones
-	/// with it: they are sent again in order. If the pool refuses the first (or it was
-	/// sent [`MAX_RESENDS`] times already), numbering restarts from the chain's nonce.
+	/// with it: they are sent again in order. If the pool refuses one (or it was sent
+	/// [`MAX_RESENDS`] times already), they are signed again from the chain's nonce.
 	pub async fn observe(&mut self, at: Hash, number: BlockNumber) {
 		if !self.sent.is_empty() {
 			let finalized = self.client.info().finalized_hash;
@@ -152,7 +161,8 @@ impl TxSender {
 			if resends >= MAX_RESENDS {
 				break;
 			}
-			match self.submit_with_nonce(at, number, call, n, resends + 1).await {
+			let renumbers = self.sent.get(&n).map_or(0, |sent| sent.renumbers);
+			match self.submit_with_nonce(at, number, call, n, resends + 1, renumbers).await {
 				Ok(Pooled::Added) => resent += 1,
 				// Still in the pool: not dropped, only waiting (for a block with room).
 				Ok(Pooled::NonceTaken) if n == nonce => return,
@@ -175,7 +185,32 @@ impl TxSender {
 			"operator nonce stuck at {nonce} (sent up to {:?}): renumbering",
 			self.next_nonce
 		);
-		self.next_nonce = None;
+		self.renumber(at, number, nonce).await;
+	}
+
+	/// Signs the calls sent from `nonce` (the chain's, stuck) on again with nonces from
+	/// `nonce`, in order: each at most [`MAX_RENUMBERS`] times; a call the pool refuses
+	/// now (a vote whose round closed, say) is skipped and gives its nonce to the next.
+	async fn renumber(&mut self, at: Hash, number: BlockNumber, nonce: Nonce) {
+		let stuck = self.sent.split_off(&nonce);
+		let mut next = nonce;
+		for (old, sent) in stuck {
+			if sent.renumbers >= MAX_RENUMBERS {
+				log::warn!(target: "w3b", "operator transaction {old} given up after a renumbering");
+				continue;
+			}
+			let renumbers = sent.renumbers + 1;
+			match self.submit_with_nonce(at, number, sent.call, next, 0, renumbers).await {
+				Ok(Pooled::Added) => next += 1,
+				// One of ours holds the nonce in the pool after all: numbering goes on from
+				// the chain's nonce with the next call.
+				Ok(Pooled::NonceTaken) => {
+					log::warn!(target: "w3b", "operator nonce {next} is taken in the pool: call {old} dropped");
+				}
+				Err(e) => log::warn!(target: "w3b", "operator transaction {old} is refused now: {e}"),
+			}
+		}
+		self.next_nonce = (next > nonce).then_some(next);
 	}
 
 	/// The calls sent that may still land on top of best block `at`: those whose nonce
@@ -196,8 +231,11 @@ impl TxSender {
 			.account_nonce(at, self.account())
 			.map_err(|e| e.to_string())?;
 		let number = self.client.number(at).ok().flatten().unwrap_or_default();
+		if self.sent.len() >= MAX_REMEMBERED {
+			return Err(format!("{MAX_REMEMBERED} transactions wait for finality already"));
+		}
 		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
-		match self.submit_with_nonce(at, number, call, nonce, 0).await? {
+		match self.submit_with_nonce(at, number, call, nonce, 0, 0).await? {
 			Pooled::Added => {
 				self.next_nonce = Some(nonce + 1);
 				Ok(())
@@ -219,6 +257,7 @@ impl TxSender {
 		call: RuntimeCall,
 		nonce: Nonce,
 		resends: u32,
+		renumbers: u32,
 	) -> Result<Pooled, String> {
 		let (spec_version, transaction_version) = match self.versions {
 			Some((read_at, spec, tx)) if read_at == at => (spec, tx),
@@ -259,10 +298,7 @@ impl TxSender {
 				Err(e) => return Err(e.to_string()),
 			},
 		}
-		self.sent.insert(nonce, Sent { call, at: number, resends });
-		while self.sent.len() > MAX_REMEMBERED {
-			self.sent.pop_first();
-		}
+		self.sent.insert(nonce, Sent { call, at: number, resends, renumbers });
 		Ok(Pooled::Added)
 	}
 }
