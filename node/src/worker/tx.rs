@@ -207,7 +207,9 @@ impl TxSender {
 				Ok(Pooled::NonceTaken) => {
 					log::warn!(target: "w3b", "operator nonce {next} is taken in the pool: call {old} dropped");
 				}
-				Err(e) => log::warn!(target: "w3b", "operator transaction {old} is refused now: {e}"),
+				Err(e) => {
+					log::warn!(target: "w3b", "operator transaction {old} is refused now: {e}")
+				}
 			}
 		}
 		self.next_nonce = (next > nonce).then_some(next);

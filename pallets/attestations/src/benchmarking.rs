@@ -169,8 +169,10 @@ mod benchmarks {
 		}
 	}
 
-	/// Removing a silent member from a full subnet: the batch the absence is counted from
-	/// is committed after it joined, the period passed, and it never voted.
+	/// Removing a silent member from a full subnet, the longest check: of the last
+	/// [`absence_scan`] settled batches, all committed after it joined, the older ones
+	/// closed early (a quorum voted their bodies unavailable: they do not count) and the
+	/// last [`Config::AbsenceLimit`] stayed open until their deadline.
 	#[benchmark]
 	fn remove_absent() {
 		frame_system::Pallet::<T>::set_block_number(1u32.into());
@@ -179,13 +181,27 @@ mod benchmarks {
 		pallet_operators::Seats::<T>::mutate(project, &silent, |seat| {
 			seat.as_mut().expect("a member").since = 0u32.into()
 		});
-		// Batch 0 is the first of the last AbsenceLimit settled ones.
-		Heads::<T>::insert(
-			project,
-			Head { next: u64::from(T::AbsenceLimit::get()), state_root: H256::zero() },
-		);
+		let scan = absence_scan::<T>();
+		let counted_from = scan - u64::from(T::AbsenceLimit::get());
+		let batch = pallet_commitments::Batches::<T>::get(project, 0).expect("committed");
+		let proof = Proofs::<T>::get(project, 0).expect("round opened");
+		for seq in 0..scan {
+			let mut batch = batch.clone();
+			batch.header.seq = seq;
+			pallet_commitments::Batches::<T>::insert(project, seq, batch);
+			let settled_at =
+				if seq < counted_from { proof.deadline } else { proof.deadline + 1u32.into() };
+			let proof = Proof {
+				status: ProofStatus::Expired,
+				settled_at: Some(settled_at),
+				..proof.clone()
+			};
+			Proofs::<T>::insert(project, seq, proof);
+		}
+		pallet_commitments::NextBatchSeq::<T>::insert(project, scan);
+		Heads::<T>::insert(project, Head { next: scan, state_root: H256::zero() });
 		frame_system::Pallet::<T>::set_block_number(
-			T::AbsencePeriod::get().saturating_add(1u32.into()),
+			T::AbsencePeriod::get().saturating_add(2u32.into()),
 		);
 		let caller: T::AccountId = account("caller", 0, SEED);
 

@@ -47,11 +47,12 @@
 //!   finalized batch and run the later ones again on it.
 //!
 //! Operators that leave the subnet during a round still vote in it; operators that join
-//! vote from the next batch on. A member that votes on none of [`Config::AbsenceLimit`]
-//! settled batches in a row (over at least [`Config::AbsencePeriod`] blocks) may be
-//! removed from the subnet by anyone ([`Pallet::remove_absent`]): silent members count in
-//! every quorum base, and more than a third of them would make every proof expire. Accepted attestations are free (operators only pay for
-//! the ones that fail).
+//! vote from the next batch on. A member that votes on none of the last
+//! [`Config::AbsenceLimit`] rounds open until their deadline (over at least
+//! [`Config::AbsencePeriod`] blocks) may be removed from the subnet by anyone
+//! ([`Pallet::remove_absent`]): silent members count in every quorum base, and more than
+//! a third of them would make every proof expire. Accepted attestations are free
+//! (operators only pay for the ones that fail).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -269,10 +270,11 @@ pub mod pallet {
 		NoQuorum,
 		/// The operator is not in the project's subnet.
 		NotMember,
-		/// The operator voted on one of the project's last [`Config::AbsenceLimit`]
-		/// settled batches, was not a member when the first of them was committed, or
-		/// they span fewer than [`Config::AbsencePeriod`] blocks (or are out of the
-		/// commitment window).
+		/// The operator voted on one of the project's last [`Config::AbsenceLimit`] rounds
+		/// that stayed open until their deadline, was not a member when one of them was
+		/// committed, or they span fewer than [`Config::AbsencePeriod`] blocks (or are not
+		/// among the last [`absence_scan`] settled batches, or out of the commitment
+		/// window).
 		NotAbsent,
 	}
 
@@ -432,15 +434,18 @@ pub mod pallet {
 		}
 
 		/// Removes `operator` from `project`'s subnet for absence: it voted on none of the
-		/// project's last [`Config::AbsenceLimit`] settled batches, all committed while it
-		/// was a member (so it was a voter of each), over at least
-		/// [`Config::AbsencePeriod`] blocks. A silent member keeps counting in every round's
-		/// quorum base; once silent members are more than a third, every proof expires.
-		/// Removed, they stop counting from the next commitment on. Their seat bonds unbond
-		/// as for a member that left (absence is not slashed: a crashed honest node is
-		/// absent too).
+		/// project's last [`Config::AbsenceLimit`] rounds that stayed open for votes until
+		/// their deadline (finalized, or expired at the deadline; a round a quorum closed
+		/// early by voting the body unavailable does not count, so withholding bodies from
+		/// a slow member cannot make it look absent), all committed while it was a member
+		/// (so it was a voter of each), the oldest at least [`Config::AbsencePeriod`]
+		/// blocks ago. A silent member keeps counting in every round's quorum base; once
+		/// silent members are more than a third, every proof expires. Removed, they stop
+		/// counting from the next commitment on. Their seat bonds unbond as for a member
+		/// that left (absence is not slashed: a crashed honest node is absent too).
 		///
-		/// - Origin: any signed account; free when it removes the operator.
+		/// - Origin: any signed account (it pays the fee: the check reads up to
+		///   [`absence_scan`] batches).
 		///
 		/// Emits the operators pallet's `OperatorRemoved` (reason `Absent`). Errors:
 		/// [`Error::NotMember`], [`Error::NotAbsent`].
@@ -452,38 +457,59 @@ pub mod pallet {
 			operator: T::AccountId,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let seat = pallet_operators::Pallet::<T>::seat(project, &operator)
-				.filter(|seat| seat.status == SeatStatus::Member)
-				.ok_or(Error::<T>::NotMember)?;
-			let head = Self::advance_head(project);
-			let first = head
-				.next
-				.checked_sub(u64::from(T::AbsenceLimit::get()))
-				.ok_or(Error::<T>::NotAbsent)?;
-			// Batches are numbered in the order they were committed: all from `first` on
-			// were committed after this one.
-			let committed_at = pallet_commitments::Pallet::<T>::batch(project, first)
-				.ok_or(Error::<T>::NotAbsent)?
-				.committed_at;
-			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(
-				committed_at > seat.since
-					&& committed_at.saturating_add(T::AbsencePeriod::get()) <= now,
-				Error::<T>::NotAbsent
-			);
-			ensure!(
-				LastVotes::<T>::get(project, &operator).is_none_or(|last| last < first),
-				Error::<T>::NotAbsent
-			);
+			Self::ensure_absent(project, &operator)?;
 			pallet_operators::Pallet::<T>::remove(project, &operator, RemovalReason::Absent)
 				.map_err(|_| Error::<T>::NotMember)?;
 			LastVotes::<T>::remove(project, &operator);
-			Ok(Pays::No.into())
+			Ok(().into())
 		}
 	}
 }
 
+/// Most settled batches [`Pallet::remove_absent`] reads back from the head to find
+/// [`Config::AbsenceLimit`] rounds that stayed open until their deadline.
+pub fn absence_scan<T: Config>() -> u64 {
+	4 * u64::from(T::AbsenceLimit::get())
+}
+
 impl<T: Config> Pallet<T> {
+	/// Whether member `operator` of `project` is absent (see [`Pallet::remove_absent`]).
+	fn ensure_absent(project: ProjectId, operator: &T::AccountId) -> Result<(), Error<T>> {
+		let seat = pallet_operators::Pallet::<T>::seat(project, operator)
+			.filter(|seat| seat.status == SeatStatus::Member)
+			.ok_or(Error::<T>::NotMember)?;
+		let head = Self::advance_head(project);
+		let last_vote = LastVotes::<T>::get(project, operator);
+		let floor = head.next.saturating_sub(absence_scan::<T>());
+		let (mut seq, mut counted, mut oldest) = (head.next, 0, None);
+		while counted < T::AbsenceLimit::get() {
+			ensure!(seq > floor, Error::<T>::NotAbsent);
+			seq -= 1;
+			ensure!(last_vote.is_none_or(|last| last < seq), Error::<T>::NotAbsent);
+			// Pruned: too old to judge by.
+			let batch = pallet_commitments::Pallet::<T>::batch(project, seq)
+				.ok_or(Error::<T>::NotAbsent)?;
+			// Committed before it became a member (or in that block): it was no voter.
+			ensure!(batch.committed_at > seat.since, Error::<T>::NotAbsent);
+			let proof = Proofs::<T>::get(project, seq).ok_or(Error::<T>::NotAbsent)?;
+			let open_to_deadline = match proof.status {
+				ProofStatus::Finalized => true,
+				ProofStatus::Expired => proof.settled_at.is_some_and(|at| at > proof.deadline),
+				ProofStatus::Pending => false,
+			};
+			if open_to_deadline {
+				counted += 1;
+				oldest = Some(batch.committed_at);
+			}
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(
+			oldest.is_some_and(|at| at.saturating_add(T::AbsencePeriod::get()) <= now),
+			Error::<T>::NotAbsent
+		);
+		Ok(())
+	}
+
 	/// Records `operator`'s vote for batch `batch_seq` and settles the proof when the vote
 	/// completes a quorum. `result` is the state root and outputs behind a vote on a
 	/// state.
