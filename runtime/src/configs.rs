@@ -205,6 +205,9 @@ impl pallet_commitments::Config for Runtime {
 
 impl pallet_attestations::Config for Runtime {
 	type MaxRoundsPerBlock = ConstU32<256>;
+	// A project with 256 batches not settled commits no more until they settle: a
+	// busy honest one has a few dozen (4 committers, 20-block deadlines).
+	type MaxOpenRounds = ConstU32<256>;
 	// 18 s: operators see the settlement final, run again and vote on the agreed state.
 	type SettleGrace = ConstU32<6>;
 	// A member silent for 100 batches in a row over at least an hour may be removed: long

@@ -135,6 +135,10 @@ pub mod pallet {
 		/// Most rounds that may close in one block (bounds the work of `on_initialize`).
 		#[pallet::constant]
 		type MaxRoundsPerBlock: Get<u32>;
+		/// Most batches of one project not settled at once: a commitment beyond is refused
+		/// ([`Error::TooManyOpenRounds`]).
+		#[pallet::constant]
+		type MaxOpenRounds: Get<u32>;
 		/// Blocks a batch keeps for votes once the batches ahead of it settled: its
 		/// deadline moves to at least this many blocks after, so that operators whose
 		/// votes ran on a state that turned out void can run it again and vote, rather
@@ -257,8 +261,12 @@ pub mod pallet {
 		AlreadyAttested,
 		/// The Merkle root is not the one of the batch with this number.
 		WrongBatch,
-		/// Too many rounds already close in the block this one would.
+		/// Too many rounds already close in the block this one would and in each of the
+		/// [`MAX_HEAD_STEPS`] blocks after it.
 		TooManyRounds,
+		/// The project has [`Config::MaxOpenRounds`] batches not settled yet: its
+		/// operators settle them before committing more.
+		TooManyOpenRounds,
 		/// The vote ran the batch on another state than the project's agreed one (the
 		/// state after its last finalized batch): it could never count.
 		StaleState,
@@ -724,17 +732,32 @@ impl<T: Config> Pallet<T> {
 		if proof.status != ProofStatus::Pending || proof.deadline >= wanted {
 			return;
 		}
-		for later in 0..MAX_HEAD_STEPS {
-			let deadline = wanted.saturating_add(later.into());
-			let closes = deadline.saturating_add(1u32.into());
-			if Closing::<T>::try_mutate(closes, |c| c.try_push((project, batch_seq))).is_ok() {
+		match Self::schedule_close(project, batch_seq, wanted) {
+			Some(deadline) => {
 				proof.deadline = deadline;
 				Proofs::<T>::insert(project, batch_seq, proof);
-				return;
+			}
+			None => {
+				Proofs::<T>::insert(project, batch_seq, proof);
+				Self::expire(project, batch_seq, now);
 			}
 		}
-		Proofs::<T>::insert(project, batch_seq, proof);
-		Self::expire(project, batch_seq, now);
+	}
+
+	/// Schedules the round of batch `batch_seq` of `project` to close after block
+	/// `wanted`, or after one of the next [`MAX_HEAD_STEPS`] blocks when that one's
+	/// closings are full; returns the deadline it got, `None` if all were full. So one
+	/// project's rounds filling a block's closings delay other projects' deadlines by a
+	/// block or a few, and never refuse their commitments.
+	fn schedule_close(
+		project: ProjectId,
+		batch_seq: u64,
+		wanted: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) -> Option<frame_system::pallet_prelude::BlockNumberFor<T>> {
+		(0..MAX_HEAD_STEPS).map(|later| wanted.saturating_add(later.into())).find(|deadline| {
+			let closes = deadline.saturating_add(1u32.into());
+			Closing::<T>::try_mutate(closes, |c| c.try_push((project, batch_seq))).is_ok()
+		})
 	}
 
 	/// The most walking a project's head costs, with the grace of its new head (a call
@@ -767,11 +790,13 @@ impl<T: Config> Pallet<T> {
 		let deadline = pallet_projects::ProjectInfos::<T>::get(project)
 			.map(|info| info.config.attestation_deadline)
 			.unwrap_or_default();
+		// A project's unsettled batches are bounded: one project's junk commitments cannot
+		// take every closing slot from the others.
+		let unsettled = header.seq.saturating_sub(Self::head(project).next);
+		ensure!(unsettled < u64::from(T::MaxOpenRounds::get()), Error::<T>::TooManyOpenRounds);
 		let now = frame_system::Pallet::<T>::block_number();
-		let deadline = now.saturating_add(deadline);
-		Closing::<T>::try_mutate(deadline.saturating_add(1u32.into()), |closing| {
-			closing.try_push((project, header.seq)).map_err(|_| Error::<T>::TooManyRounds)
-		})?;
+		let deadline = Self::schedule_close(project, header.seq, now.saturating_add(deadline))
+			.ok_or(Error::<T>::TooManyRounds)?;
 		let voters = BoundedVec::truncate_from(pallet_operators::Pallet::<T>::members(project));
 		Proofs::<T>::insert(
 			project,

@@ -24,6 +24,8 @@ pub const DEADLINE: u64 = 5;
 pub const REWARD: u64 = 40;
 /// Rounds that may close in one block.
 pub const MAX_ROUNDS_PER_BLOCK: u32 = 3;
+/// Most unsettled batches of one project.
+pub const MAX_OPEN_ROUNDS: u32 = 6;
 /// Blocks a batch keeps for votes once the batches ahead of it settled.
 pub const SETTLE_GRACE: u64 = 3;
 /// Settled batches in a row without a vote before a member may be removed.
@@ -103,6 +105,7 @@ impl pallet_commitments::Config for Test {
 
 impl pallet_attestations::Config for Test {
 	type MaxRoundsPerBlock = ConstU32<MAX_ROUNDS_PER_BLOCK>;
+	type MaxOpenRounds = ConstU32<MAX_OPEN_ROUNDS>;
 	type SettleGrace = ConstU64<SETTLE_GRACE>;
 	type AbsenceLimit = ConstU32<ABSENCE_LIMIT>;
 	type AbsencePeriod = ConstU64<ABSENCE_PERIOD>;

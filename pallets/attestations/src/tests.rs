@@ -492,30 +492,67 @@ fn vote_reads_the_open_round() {
 	});
 }
 
+/// A commitment of `project` by its first member with Merkle root `root`.
+fn commit_root(project: ProjectId, root: u64) -> DispatchResultWithPostInfo {
+	let mut cid = vec![1, 0x55, 0x12, 0x20];
+	cid.extend_from_slice(&[0; 32]);
+	Commitments::commit_batch(
+		RuntimeOrigin::signed(Operators::members(project)[0]),
+		project,
+		H256::from_low_u64_be(root),
+		1,
+		1,
+		cid.try_into().unwrap(),
+	)
+}
+
+/// Rounds closing in one block are bounded; a round whose deadline block is full closes
+/// after one of the next blocks instead, and only when all of those are full too is a
+/// commitment refused.
 #[test]
 fn rounds_closing_in_one_block_are_bounded() {
 	new_test_ext().execute_with(|| {
-		let projects: Vec<ProjectId> =
-			(0..=MAX_ROUNDS_PER_BLOCK).map(|_| project_with(&OPERATORS[..1])).collect();
-		for p in &projects[..MAX_ROUNDS_PER_BLOCK as usize] {
-			commit(*p);
+		let per_project = 3;
+		let blocks = MAX_HEAD_STEPS;
+		let projects: Vec<ProjectId> = (0..blocks)
+			.map(|i| project_with(&OPERATORS[i as usize % OPERATORS.len()..][..1]))
+			.collect();
+		let first_deadline = 1 + DEADLINE;
+		for p in &projects {
+			for _ in 0..per_project {
+				let seq = commit(*p);
+				let deadline = Proofs::<Test>::get(p, seq).unwrap().deadline;
+				assert!((first_deadline..first_deadline + u64::from(blocks)).contains(&deadline));
+			}
 		}
-		let last = *projects.last().unwrap();
-		let mut cid = vec![1, 0x55, 0x12, 0x20];
-		cid.extend_from_slice(&[0; 32]);
-		assert_noop!(
-			Commitments::commit_batch(
-				RuntimeOrigin::signed(OPERATORS[0]),
-				last,
-				H256::zero(),
-				1,
-				1,
-				cid.try_into().unwrap()
-			),
-			Error::<Test>::TooManyRounds
-		);
+		for later in 0..u64::from(blocks) {
+			let closes = first_deadline + later + 1;
+			assert_eq!(Closing::<Test>::get(closes).len() as u32, MAX_ROUNDS_PER_BLOCK);
+		}
+		let last = projects[0];
+		assert_noop!(commit_root(last, 1_000), Error::<Test>::TooManyRounds);
 		run_to_block(2);
 		commit(last);
+	});
+}
+
+/// The junk-commitment flood: one project's operators commit without end. Its unsettled
+/// batches are capped, so it cannot take the closings of other projects, whose
+/// commitments go on.
+#[test]
+fn one_project_cannot_hold_more_than_its_open_rounds() {
+	new_test_ext().execute_with(|| {
+		let (flooder, honest) = (project_with(&OPERATORS[..1]), project_with(&OPERATORS[1..2]));
+		for _ in 0..MAX_OPEN_ROUNDS {
+			commit(flooder);
+		}
+		assert_noop!(commit_root(flooder, 1_000), Error::<Test>::TooManyOpenRounds);
+		let seq = commit(honest);
+		assert_ok!(vote(OPERATORS[1], honest, seq, GOOD));
+		// Settling its first batch makes room for one more.
+		assert_ok!(vote(OPERATORS[0], flooder, 0, GOOD));
+		assert_ok!(commit_root(flooder, 1_000));
+		assert_noop!(commit_root(flooder, 1_001), Error::<Test>::TooManyOpenRounds);
 	});
 }
 

@@ -4,8 +4,8 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-01, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -46,21 +46,23 @@ use core::marker::PhantomData;
 /// Weight functions needed for `pallet_attestations`.
 pub trait WeightInfo {
 	fn attest(s: u32, ) -> Weight;
-	fn remove_absent() -> Weight;
 	fn close_rounds(r: u32, ) -> Weight;
+	fn remove_absent() -> Weight;
 }
 
 /// Weights for `pallet_attestations` measured on the reference machine, using the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Attestations::Proofs` (r:2 w:1)
-	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
-	/// Storage: `Attestations::Rounds` (r:1 w:1)
-	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Heads` (r:1 w:1)
 	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::NextBatchSeq` (r:1 w:0)
 	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Proofs` (r:2 w:1)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Rounds` (r:1 w:1)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::LastVotes` (r:1 w:1)
+	/// Proof: `Attestations::LastVotes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:44 w:44)
@@ -68,22 +70,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `s` is `[1, 64]`.
 	fn attest(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `737 + s * (193 ±0)`
+		//  Measured:  `970 + s * (202 ±0)`
 		//  Estimated: `39152 + s * (1736 ±5)`
-		// Minimum execution time: 909_043_000 picoseconds.
-		Weight::from_parts(702_064_268, 39152)
-			// Standard Error: 277_780
-			.saturating_add(Weight::from_parts(220_040_719, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		// Minimum execution time: 1_143_355_000 picoseconds.
+		Weight::from_parts(1_024_539_109, 39152)
+			// Standard Error: 290_640
+			.saturating_add(Weight::from_parts(231_025_950, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
-	}
-	fn remove_absent() -> Weight {
-		Weight::from_parts(400_000_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
@@ -100,41 +97,68 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8329 + r * (171 ±0)`
 		//  Estimated: `7575 + r * (19081 ±0)`
-		// Minimum execution time: 54_914_000 picoseconds.
-		Weight::from_parts(93_414_796, 7575)
-			// Standard Error: 151_325
-			.saturating_add(Weight::from_parts(194_455_859, 0).saturating_mul(r.into()))
+		// Minimum execution time: 83_617_000 picoseconds.
+		Weight::from_parts(85_270_000, 7575)
+			// Standard Error: 133_938
+			.saturating_add(Weight::from_parts(290_276_285, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
 	}
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Heads` (r:1 w:0)
+	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::NextBatchSeq` (r:1 w:0)
+	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::LastVotes` (r:1 w:1)
+	/// Proof: `Attestations::LastVotes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::Batches` (r:100 w:0)
+	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Proofs` (r:100 w:0)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
+	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Subnets` (r:1 w:1)
+	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	fn remove_absent() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `41439`
+		//  Estimated: `1909090`
+		// Minimum execution time: 13_896_157_000 picoseconds.
+		Weight::from_parts(14_739_740_000, 1909090)
+			.saturating_add(T::DbWeight::get().reads(207_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn attest(s: u32, ) -> Weight {
-		Weight::from_parts(702_064_268, 39152)
-			.saturating_add(Weight::from_parts(220_040_719, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(1_024_539_109, 39152)
+			.saturating_add(Weight::from_parts(231_025_950, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
 	}
-	fn remove_absent() -> Weight {
-		Weight::from_parts(400_000_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
-	}
 	fn close_rounds(r: u32, ) -> Weight {
-		Weight::from_parts(93_414_796, 7575)
-			.saturating_add(Weight::from_parts(194_455_859, 0).saturating_mul(r.into()))
+		Weight::from_parts(85_270_000, 7575)
+			.saturating_add(Weight::from_parts(290_276_285, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
+	}
+	fn remove_absent() -> Weight {
+		Weight::from_parts(14_739_740_000, 1909090)
+			.saturating_add(RocksDbWeight::get().reads(207_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 }

@@ -4,8 +4,8 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-11-23, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -68,13 +68,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn register_operator() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `107`
 		//  Estimated: `4214`
-		// Minimum execution time: 433_942_000 picoseconds.
-		Weight::from_parts(453_287_000, 4214)
+		// Minimum execution time: 492_403_000 picoseconds.
+		Weight::from_parts(517_912_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -84,8 +84,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `494`
 		//  Estimated: `4214`
-		// Minimum execution time: 122_650_000 picoseconds.
-		Weight::from_parts(131_953_000, 4214)
+		// Minimum execution time: 171_732_000 picoseconds.
+		Weight::from_parts(180_008_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -94,13 +94,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `652`
 		//  Estimated: `4214`
-		// Minimum execution time: 445_154_000 picoseconds.
-		Weight::from_parts(467_678_000, 4214)
+		// Minimum execution time: 536_837_000 picoseconds.
+		Weight::from_parts(569_268_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -110,8 +110,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `634`
 		//  Estimated: `4214`
-		// Minimum execution time: 129_108_000 picoseconds.
-		Weight::from_parts(137_242_000, 4214)
+		// Minimum execution time: 181_119_000 picoseconds.
+		Weight::from_parts(195_727_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -120,13 +120,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `812`
 		//  Estimated: `4214`
-		// Minimum execution time: 411_068_000 picoseconds.
-		Weight::from_parts(425_689_000, 4214)
+		// Minimum execution time: 509_977_000 picoseconds.
+		Weight::from_parts(588_584_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -134,17 +134,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
 	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Admissions` (r:1 w:0)
+	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(41), added: 2516, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Subnets` (r:1 w:1)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn join_subnet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4126`
+		//  Measured:  `5946`
 		//  Estimated: `15112`
-		// Minimum execution time: 332_012_000 picoseconds.
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 1_140_610_000 picoseconds.
+		Weight::from_parts(1_235_968_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
 	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Subnets` (r:1 w:1)
@@ -153,12 +163,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn leave_subnet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4167`
+		//  Measured:  `5162`
 		//  Estimated: `15112`
-		// Minimum execution time: 321_057_000 picoseconds.
-		Weight::from_parts(339_085_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 601_358_000 picoseconds.
+		Weight::from_parts(683_502_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
@@ -168,8 +178,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `369`
 		//  Estimated: `15112`
-		// Minimum execution time: 448_320_000 picoseconds.
-		Weight::from_parts(472_460_000, 15112)
+		// Minimum execution time: 557_146_000 picoseconds.
+		Weight::from_parts(583_745_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -181,44 +191,70 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `472`
 		//  Estimated: `15112`
-		// Minimum execution time: 483_677_000 picoseconds.
-		Weight::from_parts(505_072_000, 15112)
+		// Minimum execution time: 609_844_000 picoseconds.
+		Weight::from_parts(636_244_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Admissions` (r:0 w:1)
+	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(41), added: 2516, mode: `MaxEncodedLen`)
 	fn set_admission_policy() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4126`
+		//  Measured:  `266`
 		//  Estimated: `15112`
-		// Minimum execution time: 332_012_000 picoseconds.
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 190_688_000 picoseconds.
+		Weight::from_parts(197_971_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
+	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Subnets` (r:1 w:1)
+	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn admit_operator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4126`
+		//  Measured:  `5155`
 		//  Estimated: `15112`
-		// Minimum execution time: 332_012_000 picoseconds.
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 655_480_000 picoseconds.
+		Weight::from_parts(715_413_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
+	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Subnets` (r:1 w:1)
+	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn remove_operator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4126`
+		//  Measured:  `5162`
 		//  Estimated: `15112`
-		// Minimum execution time: 332_012_000 picoseconds.
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 624_762_000 picoseconds.
+		Weight::from_parts(694_964_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	fn withdraw_seat() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4126`
-		//  Estimated: `15112`
-		// Minimum execution time: 332_012_000 picoseconds.
-		Weight::from_parts(354_498_000, 15112)
+		//  Measured:  `409`
+		//  Estimated: `3604`
+		// Minimum execution time: 512_151_000 picoseconds.
+		Weight::from_parts(546_946_000, 3604)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -227,67 +263,67 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_operator() -> Weight {
-		Weight::from_parts(453_287_000, 4214)
+		Weight::from_parts(517_912_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn update_operator() -> Weight {
-		Weight::from_parts(131_953_000, 4214)
+		Weight::from_parts(180_008_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(467_678_000, 4214)
+		Weight::from_parts(569_268_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(137_242_000, 4214)
+		Weight::from_parts(195_727_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(425_689_000, 4214)
+		Weight::from_parts(588_584_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn join_subnet() -> Weight {
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(1_235_968_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn leave_subnet() -> Weight {
-		Weight::from_parts(339_085_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(683_502_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn fund_reward_pool() -> Weight {
-		Weight::from_parts(472_460_000, 15112)
+		Weight::from_parts(583_745_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_reward_pool() -> Weight {
-		Weight::from_parts(505_072_000, 15112)
+		Weight::from_parts(636_244_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn set_admission_policy() -> Weight {
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(197_971_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(715_413_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(354_498_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(694_964_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn withdraw_seat() -> Weight {
-		Weight::from_parts(354_498_000, 15112)
+		Weight::from_parts(546_946_000, 3604)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
