@@ -200,12 +200,15 @@ impl TxSender {
 				continue;
 			}
 			let renumbers = sent.renumbers + 1;
-			match self.submit_with_nonce(at, number, sent.call, next, 0, renumbers).await {
+			match self.submit_with_nonce(at, number, sent.call.clone(), next, 0, renumbers).await {
 				Ok(Pooled::Added) => next += 1,
-				// One of ours holds the nonce in the pool after all: numbering goes on from
-				// the chain's nonce with the next call.
+				// One of ours holds the nonce in the pool after all (this very call, when it
+				// was only waiting and is signed again under its own nonce): it stays there,
+				// remembered under it, and the next call takes the nonce after.
 				Ok(Pooled::NonceTaken) => {
-					log::warn!(target: "w3b", "operator nonce {next} is taken in the pool: call {old} dropped");
+					let kept = Sent { resends: MAX_RESENDS, renumbers, ..sent };
+					self.sent.insert(next, kept);
+					next += 1;
 				}
 				Err(e) => {
 					log::warn!(target: "w3b", "operator transaction {old} is refused now: {e}")
