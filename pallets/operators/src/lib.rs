@@ -550,14 +550,8 @@ pub mod pallet {
 		#[pallet::weight(<T as Config>::WeightInfo::leave_subnet())]
 		pub fn leave_subnet(origin: OriginFor<T>, project: ProjectId) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
-			let seat = Seats::<T>::get(project, &operator).ok_or(Error::<T>::NotMember)?;
-			match seat.status {
-				SeatStatus::Member => {
-					let size = Self::give_up_seat(project, &operator, seat);
-					Self::deposit_event(Event::SubnetLeft { project, operator, size });
-				}
-				SeatStatus::Applied => Self::release_seat(project, operator, seat),
-				SeatStatus::Leaving { .. } => return Err(Error::<T>::NotMember.into()),
+			if let Some(size) = Self::vacate(project, &operator)? {
+				Self::deposit_event(Event::SubnetLeft { project, operator, size });
 			}
 			Ok(())
 		}
@@ -735,16 +729,23 @@ impl<T: Config> Pallet<T> {
 		operator: &T::AccountId,
 		reason: RemovalReason,
 	) -> Result<(), Error<T>> {
-		let seat = Seats::<T>::get(project, operator).ok_or(Error::<T>::NotMember)?;
-		match seat.status {
-			SeatStatus::Member => {
-				Self::give_up_seat(project, operator, seat);
-			}
-			SeatStatus::Applied => Self::release_seat(project, operator.clone(), seat),
-			SeatStatus::Leaving { .. } => return Err(Error::<T>::NotMember),
-		}
+		Self::vacate(project, operator)?;
 		Self::deposit_event(Event::OperatorRemoved { project, operator: operator.clone(), reason });
 		Ok(())
+	}
+
+	/// Takes member `operator` out of `project`'s subnet, its seat bond unbonding
+	/// (`Some` subnet size), or releases an applicant's bond at once (`None`).
+	fn vacate(project: ProjectId, operator: &T::AccountId) -> Result<Option<u32>, Error<T>> {
+		let seat = Seats::<T>::get(project, operator).ok_or(Error::<T>::NotMember)?;
+		match seat.status {
+			SeatStatus::Member => Ok(Some(Self::give_up_seat(project, operator, seat))),
+			SeatStatus::Applied => {
+				Self::release_seat(project, operator.clone(), seat);
+				Ok(None)
+			}
+			SeatStatus::Leaving { .. } => Err(Error::<T>::NotMember),
+		}
 	}
 
 	/// Takes the bond of `operator`'s seat in `project` (member, applicant or still
