@@ -792,7 +792,9 @@ impl<T: Config> Pallet<T> {
 			.unwrap_or_default();
 		// A project's unsettled batches are bounded: one project's junk commitments cannot
 		// take every closing slot from the others.
-		let unsettled = header.seq.saturating_sub(Self::head(project).next);
+		// The stored head (votes walk it): at most an overestimate, without reading the
+		// proofs ahead of it on every commitment.
+		let unsettled = header.seq.saturating_sub(Heads::<T>::get(project).next);
 		ensure!(unsettled < u64::from(T::MaxOpenRounds::get()), Error::<T>::TooManyOpenRounds);
 		let now = frame_system::Pallet::<T>::block_number();
 		let deadline = Self::schedule_close(project, header.seq, now.saturating_add(deadline))
