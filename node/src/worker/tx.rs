@@ -150,18 +150,17 @@ impl TxSender {
 			return;
 		}
 		self.chain_nonce.1 = number;
-		let stalled: Vec<(Nonce, RuntimeCall, u32)> = self
+		// A renumbering leaves nothing above our next nonce: these are the calls after it.
+		let stalled: Vec<(Nonce, RuntimeCall, u32, u32)> = self
 			.sent
-			// Not past our next nonce: entries above it are leftovers of a renumbering.
-			.range(nonce..self.next_nonce.unwrap_or(nonce))
-			.map(|(n, sent)| (*n, sent.call.clone(), sent.resends))
+			.range(nonce..)
+			.map(|(n, sent)| (*n, sent.call.clone(), sent.resends, sent.renumbers))
 			.collect();
 		let mut resent = 0;
-		for (n, call, resends) in stalled {
+		for (n, call, resends, renumbers) in stalled {
 			if resends >= MAX_RESENDS {
 				break;
 			}
-			let renumbers = self.sent.get(&n).map_or(0, |sent| sent.renumbers);
 			match self.submit_with_nonce(at, number, call, n, resends + 1, renumbers).await {
 				Ok(Pooled::Added) => resent += 1,
 				// Still in the pool: not dropped, only waiting (for a block with room).
@@ -230,15 +229,15 @@ impl TxSender {
 
 	/// Signs `call` and puts it in the pool, on top of block `at`.
 	pub async fn submit(&mut self, at: Hash, call: RuntimeCall) -> Result<(), String> {
+		if self.sent.len() >= MAX_REMEMBERED {
+			return Err(format!("{MAX_REMEMBERED} transactions wait for finality already"));
+		}
 		let chain_nonce = self
 			.client
 			.runtime_api()
 			.account_nonce(at, self.account())
 			.map_err(|e| e.to_string())?;
 		let number = self.client.number(at).ok().flatten().unwrap_or_default();
-		if self.sent.len() >= MAX_REMEMBERED {
-			return Err(format!("{MAX_REMEMBERED} transactions wait for finality already"));
-		}
 		let nonce = self.next_nonce.map_or(chain_nonce, |next| next.max(chain_nonce));
 		match self.submit_with_nonce(at, number, call, nonce, 0, 0).await? {
 			Pooled::Added => {
