@@ -68,6 +68,11 @@ impl Worker {
 			};
 			let status = proof.as_ref().map(|p| p.status);
 			if status == Some(ProofStatus::Expired) {
+				// What fetches of its body found out is of no use any more (and the peers
+				// it names must not pile up).
+				if let Ok(cid) = Cid::from_bytes(&commitment.header.cid) {
+					self.fetches.forget(&cid);
+				}
 				self.work(project)?.next_exec += 1;
 				continue;
 			}

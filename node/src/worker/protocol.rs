@@ -239,8 +239,8 @@ impl Peers {
 		Err(no_answer)
 	}
 
-	/// The body of the batch committed as `header` from the first of the connected peers
-	/// that answers it right (checked against the commitment).
+	/// The body `header`'s CID names, from the first of the connected peers that sends it
+	/// (checked against the CID only: see [`content_of`]).
 	pub async fn fetch_body(&self, header: &BatchHeader) -> Result<Vec<u8>, NoAnswer> {
 		// A CID that does not parse names no body anyone could serve (the worker votes
 		// such a commitment unavailable without asking).
@@ -278,6 +278,7 @@ async fn content_of(cid: Cid, body: Vec<u8>) -> Result<Vec<u8>, String> {
 	.await
 	.map_err(|e| e.to_string())?
 }
+
 #[cfg(test)]
 mod tests {
 	use super::*;
