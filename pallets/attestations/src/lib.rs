@@ -262,7 +262,7 @@ pub mod pallet {
 		/// The Merkle root is not the one of the batch with this number.
 		WrongBatch,
 		/// Too many rounds already close in the block this one would and in each of the
-		/// [`MAX_HEAD_STEPS`] blocks after it.
+		/// next ones, [`MAX_HEAD_STEPS`] blocks in all.
 		TooManyRounds,
 		/// The project has [`Config::MaxOpenRounds`] batches not settled yet: its
 		/// operators settle them before committing more.
@@ -745,8 +745,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Schedules the round of batch `batch_seq` of `project` to close after block
-	/// `wanted`, or after one of the next [`MAX_HEAD_STEPS`] blocks when that one's
-	/// closings are full; returns the deadline it got, `None` if all were full. So one
+	/// `wanted`, or after one of the blocks following it when that one's closings are
+	/// full ([`MAX_HEAD_STEPS`] blocks tried in all); returns the deadline it got, `None` if all were full. So one
 	/// project's rounds filling a block's closings delay other projects' deadlines by a
 	/// block or a few, and never refuse their commitments.
 	fn schedule_close(
