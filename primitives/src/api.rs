@@ -46,8 +46,6 @@ sp_api::decl_runtime_apis! {
 		fn next_batch_seq(project: ProjectId) -> u64;
 		/// A batch still in the commitment window.
 		fn batch(project: ProjectId, seq: u64) -> Option<Commitment<AccountId, BlockNumber>>;
-		/// The Merkle root of any committed batch, pruned or not.
-		fn batch_root(project: ProjectId, seq: u64) -> Option<H256>;
 		/// The number of the project's batch that `committer` committed with this Merkle
 		/// root, if any.
 		fn batch_seq_of_root(project: ProjectId, committer: AccountId, root: H256) -> Option<u64>;

@@ -154,5 +154,8 @@ pub enum RemovalReason {
 	/// It attested none of the project's recent batches (see the attestations pallet).
 	Absent,
 	/// It committed a batch the chain found invalid: its seat's bond was slashed.
-	Slashed,
+	InvalidBatch,
+	/// It voted against the finalized result of the project's rounds many times in a row
+	/// (see the attestations pallet): its seat's bond was slashed.
+	Dissent,
 }

@@ -200,9 +200,6 @@ impl_runtime_apis! {
 			Commitments::batch(project, seq)
 		}
 
-		fn batch_root(project: ProjectId, seq: u64) -> Option<H256> {
-			Commitments::batch_root(project, seq)
-		}
 
 		fn batch_seq_of_root(project: ProjectId, committer: AccountId, root: H256) -> Option<u64> {
 			Commitments::batch_seq_of_root(project, &committer, root)

@@ -9,7 +9,7 @@ use crate::{
 	RuntimeViewFunction, SessionKeys, System, Validators, EXISTENTIAL_DEPOSIT, SESSION_PERIOD,
 	SLOT_DURATION, VERSION,
 };
-use crate::{Attestations, Operators, Timestamp, DAYS, MICRO_UNIT, MINUTES, UNIT};
+use crate::{Attestations, Operators, Timestamp, DAYS, MICRO_UNIT, MILLI_UNIT, MINUTES, UNIT};
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -200,6 +200,9 @@ impl pallet_commitments::Config for Runtime {
 	type MaxPrunePerCommit = ConstU32<4>;
 	type Observer = Attestations;
 	type Proofs = Attestations;
+	// About what a vote in a round of four would pay in fees (its weight, about 5.6 ms,
+	// at one unit per picosecond): committing a batch pays for its round's free votes.
+	type VoteFee = ConstU128<{ 6 * MILLI_UNIT }>;
 	type WeightInfo = pallet_commitments::weights::SubstrateWeight<Runtime>;
 }
 
@@ -214,5 +217,9 @@ impl pallet_attestations::Config for Runtime {
 	// enough for a validator to restart or upgrade its node.
 	type AbsenceLimit = ConstU32<100>;
 	type AbsencePeriod = ConstU32<{ 60 * MINUTES }>;
+	// An operator that votes against 8 finalized rounds in a row of a project loses its
+	// seat there and the seat's bond: lying is never cheap, and an honest node that
+	// disagrees now and then (a crash mid-batch, a lost race) agrees in between.
+	type DissentLimit = ConstU32<8>;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }

@@ -16,6 +16,7 @@ use w3b_primitives::{
 	message::signed_message_hash,
 	project::{code_hash, ProjectConfig, ProjectStatus, Strategy, DEFAULT_EVENT_TYPE},
 	proof::{output_root, Output, Outputs, ProofStatus, Vote},
+	traits::ProofInspect,
 	validity::Evidence,
 	DeviceKey, DeviceSignature, Message,
 };
@@ -268,7 +269,7 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 		for _ in 0..10 {
 			next_block();
 		}
-		assert!(pallet_attestations::Rounds::<Runtime>::get(project, 0).is_none());
+		assert!(<pallet_attestations::Pallet<Runtime> as ProofInspect>::is_settled(project, 0));
 		assert_eq!(
 			<Runtime as W3bstreamApiV1<_, _, _, _>>::proof(project, 0).unwrap().status,
 			ProofStatus::Finalized

@@ -133,9 +133,10 @@ pub trait W3bApi<BlockHash, AccountId> {
 	#[method(name = "w3b_getOperator")]
 	fn operator(&self, operator: AccountId, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
 
-	/// A committed batch: its header and committer while in the commitment window, its
-	/// Merkle root alone once pruned (`"pruned": true`); with `"messages"` (in batch
-	/// order, each as devices send it plus its `hash`) when this node has the body.
+	/// A committed batch: its header and committer while in the commitment window,
+	/// `"pruned": true` alone once pruned (ask an archive node at an earlier block); with
+	/// `"messages"` (in batch order, each as devices send it plus its `hash`) when this
+	/// node has the body.
 	#[method(name = "w3b_getBatch", blocking)]
 	fn batch(
 		&self,
@@ -443,11 +444,11 @@ where
 		batch_seq: u64,
 		at: Option<Block::Hash>,
 	) -> RpcResult<Option<Value>> {
-		let (batch, root) = self.read(at, |api, at| {
-			Ok((api.batch(at, project, batch_seq)?, api.batch_root(at, project, batch_seq)?))
+		let (batch, next) = self.read(at, |api, at| {
+			Ok((api.batch(at, project, batch_seq)?, api.next_batch_seq(at, project)?))
 		})?;
-		Ok(match (batch, root) {
-			(Some(batch), _) => {
+		Ok(match batch {
+			Some(batch) => {
 				let body = match &self.data {
 					Some(data) => {
 						let _slot = data.slot()?;
@@ -465,10 +466,10 @@ where
 				}
 				Some(json)
 			}
-			(None, Some(root)) => Some(
-				json!({"project": project, "seq": batch_seq, "merkleRoot": root, "pruned": true}),
-			),
-			(None, None) => None,
+			None if batch_seq < next => {
+				Some(json!({"project": project, "seq": batch_seq, "pruned": true}))
+			}
+			None => None,
 		})
 	}
 

@@ -153,6 +153,11 @@ pub mod pallet {
 		/// so that a busy project does not remove an operator restarting its node.
 		#[pallet::constant]
 		type AbsencePeriod: Get<BlockNumberFor<Self>>;
+		/// Finalized rounds in a row a voter may vote against (another root on the agreed
+		/// state, or the body unavailable) before its seat is slashed and it leaves the
+		/// subnet.
+		#[pallet::constant]
+		type DissentLimit: Get<u32>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -162,6 +167,19 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type LastVotes<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Blake2_128Concat, T::AccountId, u64>;
+
+	/// How many finalized rounds in a row each operator voted against, per project (an
+	/// agreeing vote ends the run): at [`Config::DissentLimit`] its seat is slashed.
+	#[pallet::storage]
+	pub type Dissents<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Blake2_128Concat,
+		T::AccountId,
+		u32,
+		ValueQuery,
+	>;
 
 	/// Proofs of the batches in the commitment window.
 	#[pallet::storage]
@@ -587,6 +605,7 @@ impl<T: Config> Pallet<T> {
 					batch_seq,
 					votes: round.votes.len() as u32,
 				});
+				Self::free_closing_slot(project, batch_seq, proof.deadline);
 				Proofs::<T>::insert(project, batch_seq, proof);
 				// The round is over: no vote counts any more.
 				Rounds::<T>::remove(project, batch_seq);
@@ -606,9 +625,16 @@ impl<T: Config> Pallet<T> {
 				Rounds::<T>::insert(project, batch_seq, round);
 			}
 			_ => {
-				// Finalized (expired proofs were refused above): a late vote.
+				// Finalized (expired proofs were refused above): a late vote, until the
+				// deadline (its round no longer holds a closing slot).
+				let now = frame_system::Pallet::<T>::block_number();
+				ensure!(now <= proof.deadline, Error::<T>::AttestationClosed);
 				let agreed = proof.output_root == Some(vote.output_root)
 					&& proof.previous_state_root == vote.previous;
+				if let (Some(previous), Some(root)) = (proof.previous_state_root, proof.output_root)
+				{
+					Self::judge(project, &operator, &vote, previous, root);
+				}
 				if agreed {
 					proof.agreed += 1;
 					pallet_operators::Pallet::<T>::pay_rewards(
@@ -685,8 +711,50 @@ impl<T: Config> Pallet<T> {
 			&agreeing,
 			proof.subnet_size,
 		);
+		for (voter, vote) in &round.votes {
+			Self::judge(project, voter, vote, previous, root);
+		}
+		// Late votes are still taken until the deadline, but the round no longer needs to
+		// close: its slot goes to another round.
+		Self::free_closing_slot(project, batch_seq, proof.deadline);
 		Proofs::<T>::insert(project, batch_seq, proof);
 		Self::advance_head(project);
+	}
+
+	/// Counts `voter`'s `vote` on a round of `project` finalized as `root` on the agreed
+	/// state `previous`: a vote against it (another root on that state, or the body
+	/// unavailable when a quorum ran it) adds to the voter's [`Dissents`] in a row, and
+	/// the [`Config::DissentLimit`]th slashes its seat (its bond goes to the project's
+	/// reward pool); an agreeing vote ends the run. A vote that ran on a state the
+	/// project left behind is not judged: it was void, not against anything.
+	fn judge(project: ProjectId, voter: &T::AccountId, vote: &Vote, previous: H256, root: H256) {
+		if vote.previous.is_some_and(|p| p != previous) {
+			return;
+		}
+		if vote.previous.is_some() && vote.output_root == root {
+			Dissents::<T>::remove(project, voter);
+			return;
+		}
+		let dissents = Dissents::<T>::mutate(project, voter, |n| {
+			*n = n.saturating_add(1);
+			*n
+		});
+		if dissents >= T::DissentLimit::get() {
+			Dissents::<T>::remove(project, voter);
+			LastVotes::<T>::remove(project, voter);
+			pallet_operators::Pallet::<T>::slash_seat(project, voter, RemovalReason::Dissent);
+		}
+	}
+
+	/// Takes batch `batch_seq` of `project` out of the rounds closing after `deadline`.
+	fn free_closing_slot(
+		project: ProjectId,
+		batch_seq: u64,
+		deadline: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) {
+		Closing::<T>::mutate(deadline.saturating_add(1u32.into()), |closing| {
+			closing.retain(|entry| *entry != (project, batch_seq))
+		});
 	}
 
 	/// `project`'s head walked past the batches settled at its front, at most `steps` of
@@ -869,8 +937,9 @@ impl<T: Config> Pallet<T> {
 		Proofs::<T>::get(project, batch_seq)
 	}
 
-	/// `who`'s vote for batch `batch_seq` of `project`, while its round is open; `None`
-	/// if it has not voted or the round is closed.
+	/// `who`'s vote for batch `batch_seq` of `project`, while its round is kept (an
+	/// expired round is dropped at once, a finalized one when its batch is pruned);
+	/// `None` if it has not voted or the round is gone.
 	pub fn vote(project: ProjectId, batch_seq: u64, who: &T::AccountId) -> Option<Vote> {
 		Rounds::<T>::get(project, batch_seq)?
 			.votes
@@ -921,10 +990,14 @@ impl<T: Config> BatchObserver for Pallet<T> {
 
 impl<T: Config> ProofInspect for Pallet<T> {
 	fn is_settled(project: ProjectId, seq: u64) -> bool {
+		// A finalized round takes late votes until its deadline; an expired one none.
 		// Behind the head too: pruning never takes a batch the head has not passed.
-		Proofs::<T>::get(project, seq).is_some_and(|p| p.status != ProofStatus::Pending)
-			&& !Rounds::<T>::contains_key(project, seq)
-			&& seq < Heads::<T>::get(project).next
+		let now = frame_system::Pallet::<T>::block_number();
+		Proofs::<T>::get(project, seq).is_some_and(|p| match p.status {
+			ProofStatus::Pending => false,
+			ProofStatus::Finalized => p.deadline < now,
+			ProofStatus::Expired => true,
+		}) && seq < Heads::<T>::get(project).next
 	}
 
 	fn is_expired(project: ProjectId, seq: u64) -> bool {

@@ -32,6 +32,8 @@ pub const SETTLE_GRACE: u64 = 3;
 pub const ABSENCE_LIMIT: u32 = 3;
 /// Blocks those batches must span at least.
 pub const ABSENCE_PERIOD: u64 = 10;
+/// Finalized rounds in a row a voter may vote against before its seat is slashed.
+pub const DISSENT_LIMIT: u32 = 3;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -100,6 +102,7 @@ impl pallet_commitments::Config for Test {
 	type MaxPrunePerCommit = ConstU32<2>;
 	type Observer = Attestations;
 	type Proofs = Attestations;
+	type VoteFee = ConstU64<1>;
 	type WeightInfo = ();
 }
 
@@ -109,6 +112,7 @@ impl pallet_attestations::Config for Test {
 	type SettleGrace = ConstU64<SETTLE_GRACE>;
 	type AbsenceLimit = ConstU32<ABSENCE_LIMIT>;
 	type AbsencePeriod = ConstU64<ABSENCE_PERIOD>;
+	type DissentLimit = ConstU32<DISSENT_LIMIT>;
 	type WeightInfo = ();
 }
 

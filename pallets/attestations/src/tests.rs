@@ -584,6 +584,8 @@ fn quorum_holds_for_every_vote_pattern() {
 		for size in 1..=6usize {
 			let p = project_with(&OPERATORS[..size]);
 			for pattern in 0..3usize.pow(size as u32) {
+				// Only the quorum is under test: nobody loses its seat for dissent here.
+				let _ = Dissents::<Test>::clear(u32::MAX, None);
 				let seq = commit(p);
 				let mut counts = [0u32; 2];
 				let mut code = pattern;
@@ -875,11 +877,15 @@ fn a_batch_keeps_a_grace_after_the_ones_before_it_settle() {
 			assert_ok!(vote_on(*o, p, second, H256::zero(), NEXT));
 		}
 		assert_eq!(proof(p, second).status, ProofStatus::Finalized);
-		// Its round closes at its new deadline, not before.
+		// Its round takes late votes until its new deadline, not after.
 		run_to_block(2 + DEADLINE + SETTLE_GRACE);
-		assert!(Rounds::<Test>::get(p, second).is_some());
+		assert!(!Attestations::is_settled(p, second));
 		run_to_block(3 + DEADLINE + SETTLE_GRACE);
-		assert!(Rounds::<Test>::get(p, second).is_none());
+		assert!(Attestations::is_settled(p, second));
+		assert_noop!(
+			vote_on(OPERATORS[3], p, second, H256::zero(), NEXT),
+			Error::<Test>::AttestationClosed
+		);
 	});
 }
 
@@ -1056,5 +1062,122 @@ fn rounds_closed_early_by_unavailability_do_not_count_as_absence() {
 		}
 		run_to_block(System::block_number() + ABSENCE_PERIOD);
 		assert_ok!(remove(slow));
+	});
+}
+
+/// The repeated liar: a member voting another root than the finalized one
+/// [`DISSENT_LIMIT`] rounds in a row loses its seat, and its seat bond goes to the
+/// project's reward pool.
+#[test]
+fn voting_against_finalized_rounds_in_a_row_slashes_the_seat() {
+	new_test_ext().execute_with(|| {
+		let (honest, liar) = (&OPERATORS[..3], OPERATORS[3]);
+		let p = project_with(&OPERATORS[..4]);
+		let pool = Operators::reward_pool_balance(p);
+		for round in 1..=DISSENT_LIMIT {
+			let seq = commit(p);
+			assert_ok!(vote(liar, p, seq, BAD));
+			for &who in honest {
+				assert_ok!(vote(who, p, seq, GOOD));
+			}
+			assert_eq!(proof(p, seq).status, ProofStatus::Finalized);
+			assert_eq!(Operators::is_member(p, &liar), round < DISSENT_LIMIT, "round {round}");
+		}
+		System::assert_has_event(
+			pallet_operators::Event::SeatSlashed { project: p, operator: liar, amount: 500 }.into(),
+		);
+		System::assert_has_event(
+			pallet_operators::Event::OperatorRemoved {
+				project: p,
+				operator: liar,
+				reason: w3b_primitives::operator::RemovalReason::Dissent,
+			}
+			.into(),
+		);
+		// Each finalization paid the quorum (3 of 4, a quarter of the reward each); the
+		// slashed bond came in.
+		let paid = u64::from(DISSENT_LIMIT) * 3 * (REWARD / 4);
+		assert_eq!(Operators::reward_pool_balance(p), pool - paid + 500);
+		assert_eq!(Dissents::<Test>::get(p, liar), 0);
+		// The subnet goes on without it.
+		let seq = commit(p);
+		assert_eq!(Rounds::<Test>::get(p, seq).unwrap().voters.into_inner(), honest);
+	});
+}
+
+/// What counts as voting against a finalized round: another root or the body
+/// unavailable on the agreed state, in time or late. A vote that ran on a state the
+/// project left behind is void, not against anything; an agreeing vote ends the run.
+#[test]
+fn only_votes_against_the_agreed_result_count_and_agreeing_ends_the_run() {
+	new_test_ext().execute_with(|| {
+		let (honest, dave) = (&OPERATORS[..3], OPERATORS[3]);
+		let p = project_with(&OPERATORS[..4]);
+		let quorum_votes = |seq| {
+			for &who in honest {
+				assert_ok!(vote(who, p, seq, GOOD));
+			}
+			assert_eq!(proof(p, seq).status, ProofStatus::Finalized);
+		};
+		let seq = commit(p);
+		assert_ok!(vote(dave, p, seq, BAD));
+		quorum_votes(seq);
+		// Unavailable, while a quorum ran it.
+		let seq = commit(p);
+		assert_ok!(unavailable(dave, p, seq));
+		quorum_votes(seq);
+		assert_eq!(Dissents::<Test>::get(p, dave), 2);
+		let seq = commit(p);
+		assert_ok!(vote(dave, p, seq, GOOD));
+		quorum_votes(seq);
+		assert_eq!(Dissents::<Test>::get(p, dave), 0);
+
+		// Dave runs the next batch ahead, on a state the batch before it does not leave.
+		let (first, second) = (commit(p), commit(p));
+		assert_ok!(vote_on(dave, p, second, BAD, BAD));
+		quorum_votes(first);
+		quorum_votes(second);
+		assert_eq!(Dissents::<Test>::get(p, dave), 0, "a void vote is not judged");
+
+		// Late: after the quorum, before the deadline.
+		for _ in 0..DISSENT_LIMIT {
+			let seq = commit(p);
+			quorum_votes(seq);
+			assert_ok!(vote(dave, p, seq, BAD));
+		}
+		assert!(!Operators::is_member(p, &dave));
+	});
+}
+
+/// A round finalized frees its closing slot at once (another round takes it), and still
+/// takes late votes until its deadline; after it, none, and the batch counts as settled.
+#[test]
+fn a_finalized_round_frees_its_closing_slot() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..1]);
+		let seq = commit(p);
+		let deadline = proof(p, seq).deadline;
+		assert!(Closing::<Test>::get(deadline + 1).contains(&(p, seq)));
+		assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		assert!(Closing::<Test>::get(deadline + 1).is_empty());
+		// Three times as many rounds as one block closes, all with one deadline, once
+		// each finalizes before the next is committed.
+		for _ in 0..3 * MAX_ROUNDS_PER_BLOCK {
+			let seq = commit(p);
+			assert_eq!(proof(p, seq).deadline, deadline);
+			assert_ok!(vote(OPERATORS[0], p, seq, GOOD));
+		}
+
+		let q = project_with(&OPERATORS[..4]);
+		let seq = commit(q);
+		for &who in &OPERATORS[..3] {
+			assert_ok!(vote(who, q, seq, GOOD));
+		}
+		let deadline = proof(q, seq).deadline;
+		run_to_block(deadline);
+		assert!(!Attestations::is_settled(q, seq), "late votes are still taken");
+		run_to_block(deadline + 1);
+		assert!(Attestations::is_settled(q, seq));
+		assert_noop!(vote(OPERATORS[3], q, seq, GOOD), Error::<Test>::AttestationClosed);
 	});
 }

@@ -23,7 +23,10 @@
 //! committer: a member that copies another's root from the transaction pool and commits
 //! it first only commits a batch of its own, it never blocks the honest commitment. A
 //! batch holds at most [`MAX_BATCH_MESSAGES`] messages and [`MAX_BATCH_BYTES`] bytes. A
-//! commitment opens the batch's attestation round ([`Config::Observer`]).
+//! commitment opens the batch's attestation round ([`Config::Observer`]), whose votes
+//! are free: the committer pays for them up front, [`Config::VoteFee`] per member of
+//! the subnet (burnt with the commitment's own fee), so members of a project cannot fill
+//! blocks with free votes on junk batches of their own.
 //!
 //! Anyone can name a committer who sealed a message that could never count
 //! ([`Pallet::report_invalid_batch`]): evidence of a message of a batch in the window,
@@ -39,8 +42,11 @@
 //! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
 //! (maximum age, maximum bytes) says its data may go. Older batches are pruned a few at
 //! a time on later commitments ([`Config::MaxPrunePerCommit`]), and only once their
-//! proof is settled. A pruned batch keeps its Merkle root in [`BatchRoots`], so a
-//! message of any batch ever committed can still be proven against the chain.
+//! proof is settled. Nothing of a pruned batch stays in the state (its header, its
+//! entry in [`RootSeqs`], its report, its proof and round), so the chain's state grows
+//! with the window, not with its history: a message of a pruned batch is proven against
+//! the chain's state at an earlier block (an archive node) or its `BatchCommitted`
+//! event.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -58,12 +64,19 @@ pub mod weights;
 pub use pallet::*;
 pub use weights::WeightInfo;
 
-use frame_support::traits::{Get, UnixTime};
+use frame_support::traits::{
+	fungible::Mutate,
+	tokens::{Fortitude, Precision, Preservation},
+	Get, UnixTime,
+};
+use pallet_projects::BalanceOf;
 use sp_core::H256;
+use sp_runtime::traits::Saturating;
 use w3b_primitives::{
 	batch::{is_body_cid, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
 	merkle::verify_proof,
 	message::signed_message_hash,
+	operator::RemovalReason,
 	proof::Commitment,
 	traits::{BatchObserver, ProofInspect, SubnetInspect},
 	validity::{self, Context, Evidence, Invalid},
@@ -106,6 +119,10 @@ pub mod pallet {
 		type Observer: BatchObserver;
 		/// Tells which batches' proofs are settled (only those are pruned).
 		type Proofs: ProofInspect;
+		/// Paid by a committer for each voter of its batch's round (the subnet's members):
+		/// what a vote would cost in fees, were votes not free. Burnt.
+		#[pallet::constant]
+		type VoteFee: Get<BalanceOf<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -127,14 +144,11 @@ pub mod pallet {
 	pub type Batches<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, CommitmentOf<T>>;
 
-	/// The Merkle root of every batch ever committed, pruned or not.
-	#[pallet::storage]
-	pub type BatchRoots<T> =
-		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, u64, H256>;
-
-	/// The batch number of every Merkle root ever committed, per project and committer: a
+	/// The batch number of each Merkle root in the window, per project and committer: a
 	/// batch its committer resubmits after a crash is recognised and refused. Keyed by
-	/// committer too, so a root copied by another member never blocks its author.
+	/// committer too, so a root copied by another member never blocks its author. Pruned
+	/// with the batch (a batch resubmitted after that long is committed again, and its
+	/// messages are replays the devices' replay windows refuse).
 	#[pallet::storage]
 	pub type RootSeqs<T: Config> = StorageDoubleMap<
 		_,
@@ -179,7 +193,7 @@ pub mod pallet {
 			/// The operator that committed it.
 			committer: T::AccountId,
 		},
-		/// A batch left the window (its root stays in [`BatchRoots`]).
+		/// A batch left the window: nothing of it stays in the state.
 		BatchPruned {
 			/// The project.
 			project: ProjectId,
@@ -212,6 +226,9 @@ pub mod pallet {
 		ProjectNotActive,
 		/// The caller is not in the project's subnet.
 		NotSubnetMember,
+		/// The caller cannot pay [`Config::VoteFee`] for each voter of the batch's round
+		/// (keeping its account alive).
+		CannotPayVotes,
 		/// The caller already committed a batch with this Merkle root for the project, and
 		/// its proof did not expire.
 		BatchAlreadyCommitted,
@@ -251,13 +268,15 @@ pub mod pallet {
 		///   [`MAX_BATCH_BYTES`]; `cid` its CIDv1 (raw codec, sha2-256: see
 		///   [`is_body_cid`]).
 		/// - The batch gets the project's next number ([`NextBatchSeq`]), given in the event.
+		/// - [`Config::VoteFee`] per member of the subnet is burnt from the caller: the
+		///   round's votes are free.
 		///
 		/// Emits [`Event::BatchCommitted`] and [`Event::BatchPruned`] per pruned batch.
 		/// Errors: [`Error::UnknownProject`], [`Error::ProjectNotActive`],
 		/// [`Error::NotSubnetMember`], [`Error::BatchAlreadyCommitted`],
 		/// [`Error::EmptyBatch`] (no message or no byte), [`Error::BatchTooLarge`],
-		/// [`Error::InvalidCid`], or the attestations pallet's error when the round cannot
-		/// be opened.
+		/// [`Error::InvalidCid`], [`Error::CannotPayVotes`], or the attestations pallet's
+		/// error when the round cannot be opened.
 		#[pallet::call_index(0)]
 		#[pallet::weight(<T as Config>::WeightInfo::commit_batch(T::MaxPrunePerCommit::get()))]
 		pub fn commit_batch(
@@ -293,6 +312,16 @@ pub mod pallet {
 			let seq = NextBatchSeq::<T>::get(project);
 			let header = BatchHeader { project, seq, merkle_root, count, bytes, cid: cid.clone() };
 			T::Observer::batch_committed(&header)?;
+			let voters = pallet_operators::Pallet::<T>::subnet_size(project);
+			let fee = T::VoteFee::get().saturating_mul(voters.into());
+			<T as pallet_projects::Config>::Currency::burn_from(
+				&committer,
+				fee,
+				Preservation::Preserve,
+				Precision::Exact,
+				Fortitude::Polite,
+			)
+			.map_err(|_| Error::<T>::CannotPayVotes)?;
 			Batches::<T>::insert(
 				project,
 				seq,
@@ -303,7 +332,6 @@ pub mod pallet {
 					committed_at_ms: Self::now_ms(),
 				},
 			);
-			BatchRoots::<T>::insert(project, seq, merkle_root);
 			RootSeqs::<T>::insert(project, root_key, seq);
 			NextBatchSeq::<T>::insert(project, seq + 1);
 			RetainedBytes::<T>::mutate(project, |total| *total = total.saturating_add(bytes));
@@ -391,7 +419,11 @@ pub mod pallet {
 			Reports::<T>::insert(project, batch_seq, (reporter.clone(), message_hash, reason));
 			// The committer answers with its seat: out of the subnet, its bond in the
 			// project's reward pool.
-			pallet_operators::Pallet::<T>::slash_seat(project, &batch.committer);
+			pallet_operators::Pallet::<T>::slash_seat(
+				project,
+				&batch.committer,
+				RemovalReason::InvalidBatch,
+			);
 			Self::deposit_event(Event::InvalidBatchReported {
 				project,
 				batch_seq,
@@ -436,6 +468,11 @@ impl<T: Config> Pallet<T> {
 			}
 			Batches::<T>::remove(project, oldest);
 			Reports::<T>::remove(project, oldest);
+			let root_key = (batch.committer.clone(), batch.header.merkle_root);
+			// A later commitment of the same root (after this one expired) owns the entry.
+			if RootSeqs::<T>::get(project, &root_key) == Some(oldest) {
+				RootSeqs::<T>::remove(project, root_key);
+			}
 			bytes = bytes.saturating_sub(batch.header.bytes);
 			T::Observer::batch_pruned(project, oldest);
 			Self::deposit_event(Event::BatchPruned { project, seq: oldest });
@@ -450,11 +487,6 @@ impl<T: Config> Pallet<T> {
 	/// A batch still in the window.
 	pub fn batch(project: ProjectId, seq: u64) -> Option<CommitmentOf<T>> {
 		Batches::<T>::get(project, seq)
-	}
-
-	/// The Merkle root of any committed batch.
-	pub fn batch_root(project: ProjectId, seq: u64) -> Option<H256> {
-		BatchRoots::<T>::get(project, seq)
 	}
 
 	/// The number of the batch of `project` that `committer` committed with Merkle root

@@ -30,6 +30,8 @@ pub const OUTSIDER: u64 = 20;
 pub const WINDOW: u32 = 4;
 /// Batches pruned per commitment at most.
 pub const MAX_PRUNE: u32 = 2;
+/// Paid by a committer per voter of its round.
+pub const VOTE_FEE: u64 = 7;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -163,6 +165,7 @@ impl pallet_commitments::Config for Test {
 	type MaxPrunePerCommit = ConstU32<MAX_PRUNE>;
 	type Observer = TestObserver;
 	type Proofs = TestProofs;
+	type VoteFee = ConstU64<VOTE_FEE>;
 	type WeightInfo = ();
 }
 

@@ -25,6 +25,11 @@ fn root(n: u64) -> H256 {
 	H256::from_low_u64_be(n + 1)
 }
 
+/// The Merkle root of batch `seq` while it is in the window.
+fn batch_root(project: ProjectId, seq: u64) -> Option<H256> {
+	Commitments::batch(project, seq).map(|batch| batch.header.merkle_root)
+}
+
 /// Commits batch `n` (the batch with Merkle root `root(n)`).
 fn commit(who: u64, project: ProjectId, n: u64, bytes: u64) -> DispatchResultWithPostInfo {
 	Commitments::commit_batch(RuntimeOrigin::signed(who), project, root(n), 3, bytes, cid())
@@ -49,7 +54,6 @@ fn commit_batch_records_header_root_and_opens_round() {
 			(batch.committer, batch.committed_at, batch.committed_at_ms),
 			(OPERATORS[1], 1, 1_000_000)
 		);
-		assert_eq!(Commitments::batch_root(p, 0), Some(root(0)));
 		assert_eq!(Commitments::next_batch_seq(p), 1);
 		assert_eq!(RetainedBytes::<Test>::get(p), 300);
 		assert_eq!(opened(), vec![header]);
@@ -78,10 +82,7 @@ fn the_chain_numbers_batches_without_gaps_and_refuses_a_root_twice() {
 		// Operators commit in any order; batches are numbered as they are included.
 		assert_ok!(commit(OPERATORS[0], p, 7, 10));
 		assert_ok!(commit(OPERATORS[1], p, 3, 10));
-		assert_eq!(
-			(Commitments::batch_root(p, 0), Commitments::batch_root(p, 1)),
-			(Some(root(7)), Some(root(3)))
-		);
+		assert_eq!((batch_root(p, 0), batch_root(p, 1)), (Some(root(7)), Some(root(3))));
 		assert_eq!(
 			(
 				Commitments::batch_seq_of_root(p, &OPERATORS[0], root(7)),
@@ -250,7 +251,7 @@ fn commit_batch_refuses_batches_over_the_limits() {
 }
 
 #[test]
-fn window_prunes_settled_batches_and_keeps_their_roots() {
+fn window_prunes_settled_batches_and_all_they_kept() {
 	new_test_ext().execute_with(|| {
 		let p = active_project(Default::default());
 		for seq in 0..WINDOW as u64 {
@@ -270,8 +271,10 @@ fn window_prunes_settled_batches_and_keeps_their_roots() {
 		assert!(!Batches::<Test>::contains_key(p, 1) && Batches::<Test>::contains_key(p, 2));
 		assert_eq!(OldestRetained::<Test>::get(p), 2);
 		assert_eq!(RetainedBytes::<Test>::get(p), 400);
-		assert_eq!(Commitments::batch_root(p, 0), Some(root(0)));
+		// Nothing of a pruned batch stays: a root its committer sends again is a new batch.
 		assert!(Commitments::batch(p, 0).is_none());
+		assert_eq!(Commitments::batch_seq_of_root(p, &OPERATORS[0], root(0)), None);
+		assert_eq!(Commitments::batch_seq_of_root(p, &OPERATORS[0], root(2)), Some(2));
 		// Batch 3 is not settled: pruning stops at it even when over the window.
 		assert_ok!(commit(OPERATORS[0], p, 6, 100));
 		assert_eq!(pruned(), vec![(p, 0), (p, 1), (p, 2)]);
@@ -793,5 +796,27 @@ fn report_invalid_batch_needs_a_batch_in_the_window_not_yet_reported() {
 		assert!(Reports::<Test>::get(p, seq).is_none());
 		assert_eq!(Commitments::invalid_batch_report(p, seq), None);
 		assert_noop!(report(p, seq, evidence(1)), Error::<Test>::UnknownBatch);
+	});
+}
+
+/// The round's votes are free because the committer paid for them: [`VOTE_FEE`] per
+/// member, burnt. A committer that cannot pay commits nothing.
+#[test]
+fn a_commitment_pays_for_its_round_s_votes() {
+	new_test_ext().execute_with(|| {
+		use frame_support::traits::fungible::{Inspect, Mutate};
+		let p = active_project(Default::default());
+		let (before, issuance) = (Balances::balance(&OPERATORS[0]), Balances::total_issuance());
+		assert_ok!(commit(OPERATORS[0], p, 0, 100));
+		let fee = VOTE_FEE * OPERATORS.len() as u64;
+		assert_eq!(Balances::balance(&OPERATORS[0]), before - fee);
+		assert_eq!(Balances::total_issuance(), issuance - fee);
+
+		// Just short of the fee (the account must stay alive): refused, nothing kept.
+		let existential = Balances::minimum_balance();
+		Balances::set_balance(&OPERATORS[1], existential + fee - 1);
+		assert_noop!(commit(OPERATORS[1], p, 1, 100), Error::<Test>::CannotPayVotes);
+		Balances::set_balance(&OPERATORS[1], existential + fee);
+		assert_ok!(commit(OPERATORS[1], p, 1, 100));
 	});
 }

@@ -749,16 +749,20 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Takes the bond of `operator`'s seat in `project` (member, applicant or still
-	/// unbonding) into the project's reward pool and the seat away. Returns the amount
-	/// taken (zero when it holds no seat).
-	pub fn slash_seat(project: ProjectId, operator: &T::AccountId) -> BalanceOf<T> {
+	/// unbonding) into the project's reward pool and the seat away; a member leaves the
+	/// subnet for `reason`. Returns the amount taken (zero when it holds no seat).
+	pub fn slash_seat(
+		project: ProjectId,
+		operator: &T::AccountId,
+		reason: RemovalReason,
+	) -> BalanceOf<T> {
 		let Some(seat) = Seats::<T>::take(project, operator) else { return Zero::zero() };
 		if seat.status == SeatStatus::Member {
 			Self::leave(project, operator);
 			Self::deposit_event(Event::OperatorRemoved {
 				project,
 				operator: operator.clone(),
-				reason: RemovalReason::Slashed,
+				reason,
 			});
 		}
 		let amount = CurrencyOf::<T>::transfer_on_hold(

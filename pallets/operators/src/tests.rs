@@ -504,10 +504,14 @@ fn a_slashed_seat_goes_to_the_reward_pool_and_its_operator_out() {
 		}
 		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(leaving), p));
 		let pool = Operators::reward_pool(p);
-		assert_eq!(Operators::slash_seat(p, &member), MIN_SEAT_BOND);
+		assert_eq!(Operators::slash_seat(p, &member, RemovalReason::InvalidBatch), MIN_SEAT_BOND);
 		System::assert_has_event(
-			Event::OperatorRemoved { project: p, operator: member, reason: RemovalReason::Slashed }
-				.into(),
+			Event::OperatorRemoved {
+				project: p,
+				operator: member,
+				reason: RemovalReason::InvalidBatch,
+			}
+			.into(),
 		);
 		System::assert_last_event(
 			Event::SeatSlashed { project: p, operator: member, amount: MIN_SEAT_BOND }.into(),
@@ -518,9 +522,13 @@ fn a_slashed_seat_goes_to_the_reward_pool_and_its_operator_out() {
 		assert_eq!(seat_held(member), 0);
 		assert_eq!(held(member), MIN_BOND, "the registration bond is not the seat's");
 		// A seat still unbonding answers for what its operator did as a member.
-		assert_eq!(Operators::slash_seat(p, &leaving), MIN_SEAT_BOND);
+		assert_eq!(Operators::slash_seat(p, &leaving, RemovalReason::InvalidBatch), MIN_SEAT_BOND);
 		assert_eq!(Balances::free_balance(pool), 2 * MIN_SEAT_BOND);
-		assert_eq!(Operators::slash_seat(p, &leaving), 0, "nothing is left to take");
+		assert_eq!(
+			Operators::slash_seat(p, &leaving, RemovalReason::InvalidBatch),
+			0,
+			"nothing is left to take"
+		);
 		assert_eq!(status(p), ProjectStatus::Pending);
 	});
 }
