@@ -45,6 +45,19 @@ impl BatchObserver for () {
 	fn batch_pruned(_: ProjectId, _: u64) {}
 }
 
+/// The commitment window of each project (implemented by `pallets/commitments`).
+pub trait BatchWindow<BlockNumber> {
+	/// The block that included the oldest batch of `project` still in the window, `None`
+	/// when it has none.
+	fn oldest_commitment(project: ProjectId) -> Option<BlockNumber>;
+}
+
+impl<BlockNumber> BatchWindow<BlockNumber> for () {
+	fn oldest_commitment(_: ProjectId) -> Option<BlockNumber> {
+		None
+	}
+}
+
 /// Whether a batch's proof is settled (implemented by `pallets/attestations`); only
 /// settled batches are pruned.
 pub trait ProofInspect {

@@ -9,7 +9,10 @@ use crate::{
 	RuntimeViewFunction, SessionKeys, System, Validators, EXISTENTIAL_DEPOSIT, SESSION_PERIOD,
 	SLOT_DURATION, VERSION,
 };
-use crate::{Attestations, Operators, Timestamp, DAYS, MICRO_UNIT, MILLI_UNIT, MINUTES, UNIT};
+use crate::{
+	Attestations, Commitments, Operators, Timestamp, DAYS, MICRO_UNIT, MILLISECS_PER_BLOCK,
+	MILLI_UNIT, MINUTES, UNIT,
+};
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -179,6 +182,18 @@ impl pallet_projects::Config for Runtime {
 	type MaxCodeSize = ConstU32<{ 1024 * 1024 }>;
 	type MaxApplets = ConstU32<16>;
 	type MaxDevices = ConstU32<100_000>;
+	// A record takes about 230 bytes: 0.01 W3B each, so 100,000 devices hold 1,000 W3B.
+	type DeviceDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
+	// A day and five minutes (the oldest and the newest a message may be at its
+	// commitment), and a block: what a revoked device sent before counts in no later batch.
+	type DeviceRemovalDelay = ConstU32<
+		{
+			((w3b_primitives::validity::MAX_AGE_MS + w3b_primitives::validity::MAX_AHEAD_MS)
+				/ MILLISECS_PER_BLOCK) as u32
+				+ 1
+		},
+	>;
+	type Batches = Commitments;
 	// 15 s to 30 min at 3 s blocks.
 	type MinAttestationDeadline = ConstU32<5>;
 	type MaxAttestationDeadline = ConstU32<600>;

@@ -66,6 +66,9 @@ impl pallet_projects::Config for Test {
 	type MaxCodeSize = ConstU32<4096>;
 	type MaxApplets = ConstU32<3>;
 	type MaxDevices = ConstU32<3>;
+	type DeviceDeposit = ConstU64<5>;
+	type DeviceRemovalDelay = ConstU64<10>;
+	type Batches = Commitments;
 	type MinAttestationDeadline = ConstU64<2>;
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = Operators;

@@ -78,7 +78,7 @@ use w3b_primitives::{
 	message::signed_message_hash,
 	operator::RemovalReason,
 	proof::Commitment,
-	traits::{BatchObserver, ProofInspect, SubnetInspect},
+	traits::{BatchObserver, BatchWindow, ProofInspect, SubnetInspect},
 	validity::{self, Context, Evidence, Invalid},
 	BatchHeader, Cid, ProjectId,
 };
@@ -434,6 +434,14 @@ pub mod pallet {
 			});
 			Ok(Pays::No.into())
 		}
+	}
+}
+
+impl<T: Config> BatchWindow<frame_system::pallet_prelude::BlockNumberFor<T>> for Pallet<T> {
+	fn oldest_commitment(
+		project: ProjectId,
+	) -> Option<frame_system::pallet_prelude::BlockNumberFor<T>> {
+		Batches::<T>::get(project, OldestRetained::<T>::get(project)).map(|b| b.committed_at)
 	}
 }
 

@@ -303,5 +303,34 @@ mod benchmarks {
 		);
 	}
 
+	#[benchmark]
+	fn remove_device() {
+		let owner = funded::<T>("owner", 0);
+		let project = create::<T>(&owner);
+		let key = DeviceKey::Ed25519([1; 32]);
+		Pallet::<T>::register_device(
+			RawOrigin::Signed(owner.clone()).into(),
+			project,
+			key.clone(),
+			None,
+		)
+		.unwrap();
+		Pallet::<T>::revoke_device(
+			RawOrigin::Signed(owner.clone()).into(),
+			project,
+			key.device_id(),
+		)
+		.unwrap();
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(
+			now + T::DeviceRemovalDelay::get() + 1u32.into(),
+		);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, key.device_id());
+
+		assert!(!Devices::<T>::contains_key(project, key.device_id()));
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

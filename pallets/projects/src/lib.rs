@@ -15,20 +15,27 @@
 //!   rewards, bridge target), transfers, pauses, resumes and closes it. Closing releases
 //!   the deposit, frees the name and the applets' code.
 //! - **Code.** [`Pallet::upload_code`] stores a WASM module under its `blake2_256` hash,
-//!   holding a deposit per byte. The module must be applet code
+//!   holding a deposit per byte from the uploader. The module must be applet code
 //!   ([`w3b_primitives::code::inspect_module`]): valid WebAssembly 2.0, imports only from
 //!   the W3bstream ABI and WASI, exports `memory` and `alloc`. Its exported functions are
 //!   recorded so strategies can only route to handlers that exist.
-//!   [`Pallet::remove_code`] returns the deposit once no applet uses the code.
+//!   [`Pallet::remove_code`] returns the deposit at any time: code applets still run is
+//!   left to them and goes with the last of them.
 //! - **Applets.** A project runs up to [`Config::MaxApplets`] applets, each a version of a
-//!   code hash with strategies (event type → handler, `DEFAULT` for the rest).
+//!   code hash with strategies (event type → handler, `DEFAULT` for the rest). Each
+//!   applet holds the deposit of the code it runs from the project's owner (the code's
+//!   deposit again, released when it moves to other code or is removed): code anyone
+//!   uploaded may be run by any project, and whoever makes the chain keep it pays for it.
 //!   [`Pallet::upgrade_applet`] moves an applet to new code; the project's key-value state
 //!   belongs to the project, not the code, so it is kept.
 //! - **Devices.** Up to [`Config::MaxDevices`] devices per project, each registered with
 //!   its public key (ed25519, sr25519 or secp256k1) and optionally its DID, and the block
-//!   of its registration. A revoked device stays recorded with the block of its
-//!   revocation (its key can never publish to the project again; its messages in batches
-//!   committed after that block do not count, [`w3b_primitives::validity`]).
+//!   of its registration, holding [`Config::DeviceDeposit`] from the owner. A revoked
+//!   device stays recorded with the block of its revocation (its messages in batches
+//!   committed after that block do not count, [`w3b_primitives::validity`]) until the
+//!   owner removes it ([`Pallet::remove_device`], the deposit comes back): once every
+//!   message it could have sent before is too old to count in a new batch, and no batch
+//!   committed before then is left in the commitment window.
 //! - **Lifecycle.** A new project is [`ProjectStatus::Pending`]; it becomes
 //!   [`ProjectStatus::Active`] as soon as `min_operators` operators are in its subnet
 //!   (the operators pallet tells this pallet through [`SubnetObserver`]), and drops back
@@ -60,12 +67,13 @@ use frame_support::{
 	BoundedVec,
 };
 use sp_core::H256;
+use sp_runtime::traits::{Saturating, Zero};
 use w3b_primitives::{
 	project::{
 		code_hash, Applet, CodeInfo, DeviceRecord, DeviceStatus, Did, MaxStrategies, Metadata,
 		Name, ProjectConfig, ProjectInfo, ProjectStatus, Strategy,
 	},
-	traits::{SubnetInspect, SubnetObserver},
+	traits::{BatchWindow, SubnetInspect, SubnetObserver},
 	AppletId, DeviceId, DeviceKey, ProjectId,
 };
 
@@ -119,15 +127,29 @@ pub mod pallet {
 		/// Most applets in one project.
 		#[pallet::constant]
 		type MaxApplets: Get<u32>;
-		/// Most devices ever registered in one project.
+		/// Most devices recorded in one project (revoked ones included, until removed).
 		#[pallet::constant]
 		type MaxDevices: Get<u32>;
+		/// Held from a project's owner for each device it registers, until the device's
+		/// record is removed.
+		#[pallet::constant]
+		type DeviceDeposit: Get<BalanceOf<Self>>;
+		/// Blocks after its revocation before a device's record may be removed: longer than
+		/// a message may wait for its commitment ([`w3b_primitives::validity::MAX_AGE_MS`]
+		/// and [`w3b_primitives::validity::MAX_AHEAD_MS`]), so that a message it sent
+		/// before can only be too old in any batch committed after that.
+		#[pallet::constant]
+		type DeviceRemovalDelay: Get<BlockNumberFor<Self>>;
 		/// Shortest attestation deadline a project may set, in blocks.
 		#[pallet::constant]
 		type MinAttestationDeadline: Get<BlockNumberFor<Self>>;
 		/// Longest attestation deadline a project may set, in blocks.
 		#[pallet::constant]
 		type MaxAttestationDeadline: Get<BlockNumberFor<Self>>;
+		/// The projects' commitment windows: a revoked device's record is kept while a
+		/// batch that may hold its messages is in its project's window (evidence against
+		/// that batch is checked against the record).
+		type Batches: BatchWindow<BlockNumberFor<Self>>;
 		/// Sizes of the projects' subnets.
 		type Subnets: SubnetInspect<Self::AccountId>;
 		/// Weights of this pallet's calls.
@@ -143,6 +165,12 @@ pub mod pallet {
 		/// Deposit of stored code.
 		#[codec(index = 1)]
 		CodeDeposit,
+		/// Deposit of an applet for the code it runs.
+		#[codec(index = 2)]
+		AppletDeposit,
+		/// Deposit of a device's record.
+		#[codec(index = 3)]
+		DeviceDeposit,
 	}
 
 	/// The id the next project gets.
@@ -172,6 +200,17 @@ pub mod pallet {
 	pub type Applets<T> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, AppletId, Applet>;
 
+	/// The deposit each applet holds for its code, and from whom.
+	#[pallet::storage]
+	pub type AppletDeposits<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Twox64Concat,
+		AppletId,
+		(T::AccountId, BalanceOf<T>),
+	>;
+
 	/// Number of applets of each project.
 	#[pallet::storage]
 	pub type AppletCount<T> = StorageMap<_, Blake2_128Concat, ProjectId, u32, ValueQuery>;
@@ -191,7 +230,18 @@ pub mod pallet {
 		DeviceRecord<BlockNumberFor<T>>,
 	>;
 
-	/// Number of devices ever registered in each project.
+	/// The deposit each device's record holds, and from whom.
+	#[pallet::storage]
+	pub type DeviceDeposits<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Identity,
+		DeviceId,
+		(T::AccountId, BalanceOf<T>),
+	>;
+
+	/// Number of devices recorded in each project (revoked ones until removed).
 	#[pallet::storage]
 	pub type DeviceCount<T> = StorageMap<_, Blake2_128Concat, ProjectId, u32, ValueQuery>;
 
@@ -240,10 +290,19 @@ pub mod pallet {
 			/// The deposit held.
 			deposit: BalanceOf<T>,
 		},
-		/// Code was removed and its deposit released.
+		/// Code was removed (by its uploader, or with the last applet that ran it once its
+		/// uploader had let it go).
 		CodeRemoved {
 			/// Its hash.
 			code_hash: H256,
+		},
+		/// The uploader took its deposit back while applets still run the code: it stays
+		/// as long as they do.
+		CodeLeftToApplets {
+			/// Its hash.
+			code_hash: H256,
+			/// Applets that run it.
+			applets: u32,
 		},
 		/// An applet was registered or upgraded.
 		AppletDeployed {
@@ -272,6 +331,13 @@ pub mod pallet {
 		},
 		/// A device was revoked.
 		DeviceRevoked {
+			/// The project.
+			project: ProjectId,
+			/// The device.
+			device: DeviceId,
+		},
+		/// A revoked device's record was removed and its deposit released.
+		DeviceRemoved {
 			/// The project.
 			project: ProjectId,
 			/// The device.
@@ -323,8 +389,6 @@ pub mod pallet {
 		UnknownCode,
 		/// Only the uploader may remove code.
 		NotCodeOwner,
-		/// Applets still run this code.
-		CodeInUse,
 		/// The project has [`Config::MaxApplets`] applets.
 		TooManyApplets,
 		/// No applet has this id in the project.
@@ -345,6 +409,11 @@ pub mod pallet {
 		UnknownDevice,
 		/// The device is already revoked.
 		DeviceAlreadyRevoked,
+		/// Only a revoked device's record can be removed.
+		DeviceNotRevoked,
+		/// The device was revoked less than [`Config::DeviceRemovalDelay`] blocks ago, or a
+		/// batch committed before that is still in the project's commitment window.
+		DeviceStillNeeded,
 	}
 
 	#[pallet::call]
@@ -495,8 +564,8 @@ pub mod pallet {
 		}
 
 		/// Closes a project for good: releases its deposit to the depositor, frees its name
-		/// and removes its applets (releasing their code). Its devices and history stay
-		/// recorded.
+		/// and removes its applets (releasing their code and deposits). Its devices and
+		/// history stay recorded.
 		///
 		/// - Origin: signed by the owner.
 		///
@@ -522,7 +591,7 @@ pub mod pallet {
 			ProjectNames::<T>::remove(&info.name);
 			let applets: Vec<(AppletId, Applet)> = Applets::<T>::drain_prefix(project).collect();
 			for (applet, record) in &applets {
-				Self::release_code(&record.code_hash);
+				Self::release_code(project, *applet, &record.code_hash);
 				Self::deposit_event(Event::AppletRemoved { project, applet: *applet });
 			}
 			AppletCount::<T>::remove(project);
@@ -579,28 +648,37 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Removes code no applet uses and releases its deposit.
+		/// Releases the uploader's deposit for code and removes the code, or, while applets
+		/// still run it, leaves it to them: each of them holds a deposit for it, and it goes
+		/// with the last of them. So pointing an applet at someone's code never locks their
+		/// deposit.
 		///
 		/// - Origin: signed by the uploader.
 		///
-		/// Emits [`Event::CodeRemoved`]. Errors: [`Error::UnknownCode`],
-		/// [`Error::NotCodeOwner`], [`Error::CodeInUse`].
+		/// Emits [`Event::CodeRemoved`] or [`Event::CodeLeftToApplets`]. Errors:
+		/// [`Error::UnknownCode`], [`Error::NotCodeOwner`].
 		#[pallet::call_index(7)]
 		#[pallet::weight(<T as Config>::WeightInfo::remove_code())]
 		pub fn remove_code(origin: OriginFor<T>, code_hash: H256) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let info = CodeInfos::<T>::get(code_hash).ok_or(Error::<T>::UnknownCode)?;
+			let mut info = CodeInfos::<T>::get(code_hash).ok_or(Error::<T>::UnknownCode)?;
 			ensure!(info.owner == who, Error::<T>::NotCodeOwner);
-			ensure!(info.refs == 0, Error::<T>::CodeInUse);
 			T::Currency::release(
 				&HoldReason::CodeDeposit.into(),
 				&who,
 				info.deposit,
 				Precision::BestEffort,
 			)?;
-			CodeInfos::<T>::remove(code_hash);
-			Code::<T>::remove(code_hash);
-			Self::deposit_event(Event::CodeRemoved { code_hash });
+			if info.refs == 0 {
+				CodeInfos::<T>::remove(code_hash);
+				Code::<T>::remove(code_hash);
+				Self::deposit_event(Event::CodeRemoved { code_hash });
+			} else {
+				info.deposit = Zero::zero();
+				let applets = info.refs;
+				CodeInfos::<T>::insert(code_hash, info);
+				Self::deposit_event(Event::CodeLeftToApplets { code_hash, applets });
+			}
 			Ok(())
 		}
 
@@ -608,14 +686,17 @@ pub mod pallet {
 		///
 		/// - Origin: signed by the project owner.
 		/// - `name`: non-empty UTF-8, unique among the project's applets.
-		/// - `code_hash`: stored code (anyone's).
+		/// - `code_hash`: stored code (anyone's). The code's deposit
+		///   ([`Pallet::code_deposit`] of its size) is held from the caller while the applet
+		///   runs it.
 		/// - `strategies`: at least one; event types non-empty and unique; every handler an
 		///   exported function of the code.
 		///
 		/// Emits [`Event::AppletDeployed`]. Errors: [`Error::UnknownProject`],
 		/// [`Error::NotOwner`], [`Error::ProjectClosed`], [`Error::InvalidName`],
 		/// [`Error::AppletNameTaken`], [`Error::TooManyApplets`], [`Error::UnknownCode`],
-		/// [`Error::NoStrategies`], [`Error::InvalidStrategy`], [`Error::UnknownHandler`].
+		/// [`Error::NoStrategies`], [`Error::InvalidStrategy`], [`Error::UnknownHandler`],
+		/// or the currency's error when the deposit cannot be held.
 		#[pallet::call_index(8)]
 		#[pallet::weight(<T as Config>::WeightInfo::register_applet(T::MaxApplets::get()))]
 		pub fn register_applet(
@@ -643,7 +724,7 @@ pub mod pallet {
 				*next += 1;
 				id
 			});
-			Self::acquire_code(&code_hash);
+			Self::acquire_code(project, applet, &code_hash, &who)?;
 			Applets::<T>::insert(
 				project,
 				applet,
@@ -657,12 +738,14 @@ pub mod pallet {
 		/// Moves an applet to new code and strategies, as its next version. The project's
 		/// key-value state is kept.
 		///
-		/// - Origin: signed by the project owner.
+		/// - Origin: signed by the project owner; the deposit for the old code is released
+		///   and the new code's held from the caller.
 		///
 		/// Emits [`Event::AppletDeployed`]. Errors: [`Error::UnknownProject`],
 		/// [`Error::NotOwner`], [`Error::ProjectClosed`], [`Error::UnknownApplet`],
 		/// [`Error::UnknownCode`], [`Error::NoStrategies`], [`Error::InvalidStrategy`],
-		/// [`Error::UnknownHandler`].
+		/// [`Error::UnknownHandler`], or the currency's error when the deposit cannot be
+		/// held.
 		#[pallet::call_index(9)]
 		#[pallet::weight(<T as Config>::WeightInfo::upgrade_applet())]
 		pub fn upgrade_applet(
@@ -676,8 +759,9 @@ pub mod pallet {
 			Self::ensure_owner_of_open(project, &who)?;
 			let mut record = Applets::<T>::get(project, applet).ok_or(Error::<T>::UnknownApplet)?;
 			Self::check_strategies(&code_hash, &strategies)?;
-			Self::acquire_code(&code_hash);
-			Self::release_code(&record.code_hash);
+			// Released first: the same code again holds its deposit again.
+			Self::release_code(project, applet, &record.code_hash);
+			Self::acquire_code(project, applet, &code_hash, &who)?;
 			record.code_hash = code_hash;
 			record.strategies = strategies;
 			record.version = record.version.saturating_add(1);
@@ -687,7 +771,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Removes an applet from a project, releasing its code.
+		/// Removes an applet from a project, releasing its code and its deposit.
 		///
 		/// - Origin: signed by the project owner.
 		///
@@ -703,7 +787,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::ensure_owner_of_open(project, &who)?;
 			let record = Applets::<T>::take(project, applet).ok_or(Error::<T>::UnknownApplet)?;
-			Self::release_code(&record.code_hash);
+			Self::release_code(project, applet, &record.code_hash);
 			AppletCount::<T>::mutate(project, |count| *count = count.saturating_sub(1));
 			Self::deposit_event(Event::AppletRemoved { project, applet });
 			Ok(())
@@ -712,11 +796,13 @@ pub mod pallet {
 		/// Registers a device under a project by its public key, optionally with its DID.
 		/// Its id is [`DeviceKey::device_id`].
 		///
-		/// - Origin: signed by the project owner.
+		/// - Origin: signed by the project owner; [`Config::DeviceDeposit`] is held from it
+		///   until the device's record is removed ([`Pallet::remove_device`]).
 		///
 		/// Emits [`Event::DeviceRegistered`]. Errors: [`Error::UnknownProject`],
 		/// [`Error::NotOwner`], [`Error::ProjectClosed`], [`Error::DeviceExists`] (also for
-		/// a revoked key), [`Error::TooManyDevices`].
+		/// a revoked key, until removed), [`Error::TooManyDevices`], or the currency's error
+		/// when the deposit cannot be held.
 		#[pallet::call_index(11)]
 		#[pallet::weight(<T as Config>::WeightInfo::register_device())]
 		pub fn register_device(
@@ -731,6 +817,9 @@ pub mod pallet {
 			ensure!(!Devices::<T>::contains_key(project, device), Error::<T>::DeviceExists);
 			let count = DeviceCount::<T>::get(project);
 			ensure!(count < T::MaxDevices::get(), Error::<T>::TooManyDevices);
+			let deposit = T::DeviceDeposit::get();
+			T::Currency::hold(&HoldReason::DeviceDeposit.into(), &who, deposit)?;
+			DeviceDeposits::<T>::insert(project, device, (who.clone(), deposit));
 			Devices::<T>::insert(
 				project,
 				device,
@@ -773,6 +862,50 @@ pub mod pallet {
 				Ok::<_, Error<T>>(())
 			})?;
 			Self::deposit_event(Event::DeviceRevoked { project, device });
+			Ok(())
+		}
+
+		/// Removes a revoked device's record and releases its deposit. Its key may then be
+		/// registered again (its old messages are too old to count, and its `seq`s that
+		/// counted stay in the project's state).
+		///
+		/// - Origin: signed by the project owner.
+		/// - The device was revoked more than [`Config::DeviceRemovalDelay`] blocks ago, and
+		///   the oldest batch in the project's commitment window was committed after that:
+		///   every batch that may hold one of its messages that counted is pruned, and no
+		///   later batch can hold one that counts.
+		///
+		/// Emits [`Event::DeviceRemoved`]. Errors: [`Error::UnknownProject`],
+		/// [`Error::NotOwner`], [`Error::ProjectClosed`], [`Error::UnknownDevice`],
+		/// [`Error::DeviceNotRevoked`], [`Error::DeviceStillNeeded`].
+		#[pallet::call_index(13)]
+		#[pallet::weight(<T as Config>::WeightInfo::remove_device())]
+		pub fn remove_device(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			device: DeviceId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_owner_of_open(project, &who)?;
+			let record = Devices::<T>::get(project, device).ok_or(Error::<T>::UnknownDevice)?;
+			let revoked_at = record.revoked_at.ok_or(Error::<T>::DeviceNotRevoked)?;
+			let until = revoked_at.saturating_add(T::DeviceRemovalDelay::get());
+			ensure!(
+				frame_system::Pallet::<T>::block_number() > until
+					&& T::Batches::oldest_commitment(project).is_none_or(|at| at > until),
+				Error::<T>::DeviceStillNeeded
+			);
+			Devices::<T>::remove(project, device);
+			DeviceCount::<T>::mutate(project, |count| *count = count.saturating_sub(1));
+			if let Some((depositor, deposit)) = DeviceDeposits::<T>::take(project, device) {
+				T::Currency::release(
+					&HoldReason::DeviceDeposit.into(),
+					&depositor,
+					deposit,
+					Precision::BestEffort,
+				)?;
+			}
+			Self::deposit_event(Event::DeviceRemoved { project, device });
 			Ok(())
 		}
 	}
@@ -861,20 +994,45 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	fn acquire_code(code_hash: &H256) {
-		CodeInfos::<T>::mutate(code_hash, |info| {
-			if let Some(info) = info {
-				info.refs = info.refs.saturating_add(1);
-			}
-		});
+	/// Makes applet `applet` of `project` one of the users of `code_hash`'s code, holding
+	/// the code's deposit from `who` for it.
+	fn acquire_code(
+		project: ProjectId,
+		applet: AppletId,
+		code_hash: &H256,
+		who: &T::AccountId,
+	) -> sp_runtime::DispatchResult {
+		let mut info = CodeInfos::<T>::get(code_hash).ok_or(Error::<T>::UnknownCode)?;
+		let deposit = Self::code_deposit(info.len);
+		T::Currency::hold(&HoldReason::AppletDeposit.into(), who, deposit)?;
+		AppletDeposits::<T>::insert(project, applet, (who.clone(), deposit));
+		info.refs = info.refs.saturating_add(1);
+		CodeInfos::<T>::insert(code_hash, info);
+		Ok(())
 	}
 
-	fn release_code(code_hash: &H256) {
-		CodeInfos::<T>::mutate(code_hash, |info| {
-			if let Some(info) = info {
-				info.refs = info.refs.saturating_sub(1);
-			}
-		});
+	/// Applet `applet` of `project` no longer runs `code_hash`'s code: its deposit is
+	/// released, and code its uploader let go is removed with its last applet.
+	fn release_code(project: ProjectId, applet: AppletId, code_hash: &H256) {
+		if let Some((depositor, deposit)) = AppletDeposits::<T>::take(project, applet) {
+			// Held by this pallet for exactly this amount: nothing is left to release if it
+			// fails.
+			let _ = T::Currency::release(
+				&HoldReason::AppletDeposit.into(),
+				&depositor,
+				deposit,
+				Precision::BestEffort,
+			);
+		}
+		let Some(mut info) = CodeInfos::<T>::get(code_hash) else { return };
+		info.refs = info.refs.saturating_sub(1);
+		if info.refs == 0 && info.deposit.is_zero() {
+			CodeInfos::<T>::remove(code_hash);
+			Code::<T>::remove(code_hash);
+			Self::deposit_event(Event::CodeRemoved { code_hash: *code_hash });
+		} else {
+			CodeInfos::<T>::insert(code_hash, info);
+		}
 	}
 
 	/// Moves `project` between Pending and Active for a subnet of `subnet_size`; Paused

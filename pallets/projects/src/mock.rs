@@ -11,7 +11,7 @@ use sp_runtime::BuildStorage;
 use std::collections::BTreeMap;
 use w3b_primitives::{
 	project::{Name, ProjectConfig},
-	traits::{SubnetInspect, SubnetObserver},
+	traits::{BatchWindow, SubnetInspect, SubnetObserver},
 	ProjectId,
 };
 
@@ -29,6 +29,10 @@ pub const PROJECT_DEPOSIT: u64 = 100;
 pub const CODE_DEPOSIT_BASE: u64 = 10;
 /// Largest code in the test runtime.
 pub const MAX_CODE_SIZE: u32 = 4096;
+/// Held per device record.
+pub const DEVICE_DEPOSIT: u64 = 5;
+/// Blocks after its revocation before a device record may go.
+pub const DEVICE_REMOVAL_DELAY: u64 = 10;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -67,6 +71,24 @@ impl SubnetInspect<u64> for TestSubnets {
 	}
 }
 
+thread_local! {
+	static OLDEST_COMMITMENTS: RefCell<BTreeMap<ProjectId, u64>> =
+		const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Commitment windows set by the tests.
+pub struct TestBatches;
+impl BatchWindow<u64> for TestBatches {
+	fn oldest_commitment(project: ProjectId) -> Option<u64> {
+		OLDEST_COMMITMENTS.with(|o| o.borrow().get(&project).copied())
+	}
+}
+
+/// Sets the block of the oldest batch in `project`'s commitment window.
+pub fn set_oldest_commitment(project: ProjectId, block: u64) {
+	OLDEST_COMMITMENTS.with(|o| o.borrow_mut().insert(project, block));
+}
+
 /// Sets `project`'s subnet size and tells the pallet, as the operators pallet does.
 pub fn set_subnet_size(project: ProjectId, size: u32) {
 	SUBNETS.with(|s| s.borrow_mut().insert(project, size));
@@ -82,6 +104,9 @@ impl pallet_projects::Config for Test {
 	type MaxCodeSize = ConstU32<MAX_CODE_SIZE>;
 	type MaxApplets = ConstU32<3>;
 	type MaxDevices = ConstU32<3>;
+	type DeviceDeposit = ConstU64<DEVICE_DEPOSIT>;
+	type DeviceRemovalDelay = ConstU64<DEVICE_REMOVAL_DELAY>;
+	type Batches = TestBatches;
 	type MinAttestationDeadline = ConstU64<2>;
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = TestSubnets;

@@ -348,33 +348,69 @@ fn upload_code_rejects_what_is_not_applet_code() {
 #[test]
 fn remove_code_only_by_owner_and_when_unused() {
 	new_test_ext().execute_with(|| {
-		let p = create(OWNER, "p", 1);
 		let code = upload(OTHER, &["start"]);
 		assert_noop!(
 			Projects::remove_code(RuntimeOrigin::signed(OWNER), H256::zero()),
 			Error::<Test>::UnknownCode
 		);
-		// Anyone's code can be used by an applet.
-		assert_ok!(Projects::register_applet(
-			RuntimeOrigin::signed(OWNER),
-			p,
-			name("a"),
-			code,
-			default_route()
-		));
 		assert_noop!(
 			Projects::remove_code(RuntimeOrigin::signed(OWNER), code),
 			Error::<Test>::NotCodeOwner
 		);
-		assert_noop!(
-			Projects::remove_code(RuntimeOrigin::signed(OTHER), code),
-			Error::<Test>::CodeInUse
-		);
-		assert_ok!(Projects::remove_applet(RuntimeOrigin::signed(OWNER), p, 0));
 		assert_ok!(Projects::remove_code(RuntimeOrigin::signed(OTHER), code));
 		assert_eq!(held(OTHER), 0);
 		assert!(Code::<Test>::get(code).is_none() && CodeInfos::<Test>::get(code).is_none());
 		System::assert_last_event(Event::CodeRemoved { code_hash: code }.into());
+	});
+}
+
+/// Pointing applets at someone's code never locks the uploader's deposit: each applet
+/// holds the code's deposit from its own project's owner; the uploader takes its deposit
+/// back at any time, and the code stays while applets run it, going with the last.
+#[test]
+fn applets_pay_for_the_code_they_run_and_never_lock_the_uploader() {
+	new_test_ext().execute_with(|| {
+		let (p, q) = (create(OWNER, "p", 1), create(OTHER, "q", 1));
+		let code = upload(OTHER, &["start"]);
+		let deposit = Projects::code_deposit(sample_module(&["start"], 0).len() as u32);
+		let (owner_held, other_held) = (held(OWNER), held(OTHER));
+		let register = |who, project, n: &str| {
+			Projects::register_applet(
+				RuntimeOrigin::signed(who),
+				project,
+				name(n),
+				code,
+				default_route(),
+			)
+		};
+		assert_ok!(register(OWNER, p, "a"));
+		assert_ok!(register(OWNER, p, "b"));
+		assert_ok!(register(OTHER, q, "a"));
+		assert_eq!(held(OWNER), owner_held + 2 * deposit);
+		assert_eq!(held(OTHER), other_held + deposit);
+		assert_eq!(AppletDeposits::<Test>::get(p, 1), Some((OWNER, deposit)));
+
+		// The uploader takes its upload deposit back while three applets run the code.
+		assert_ok!(Projects::remove_code(RuntimeOrigin::signed(OTHER), code));
+		System::assert_last_event(Event::CodeLeftToApplets { code_hash: code, applets: 3 }.into());
+		// Its upload deposit is back; its own project's applet still holds one.
+		assert_eq!(held(OTHER), other_held);
+		assert!(Code::<Test>::contains_key(code));
+		// Its applets go (one removed, one upgraded away, one with its closed project).
+		let v2 = upload(OWNER, &["start", "x"]);
+		assert_ok!(Projects::remove_applet(RuntimeOrigin::signed(OWNER), p, 0));
+		assert_ok!(Projects::upgrade_applet(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			1,
+			v2,
+			default_route()
+		));
+		assert_eq!(CodeInfos::<Test>::get(code).unwrap().refs, 1);
+		assert_ok!(Projects::close_project(RuntimeOrigin::signed(OTHER), q));
+		System::assert_has_event(Event::CodeRemoved { code_hash: code }.into());
+		assert!(!Code::<Test>::contains_key(code) && !CodeInfos::<Test>::contains_key(code));
+		assert_eq!(held(OTHER), 0, "nothing of the uploader's is held");
 	});
 }
 
@@ -529,6 +565,8 @@ fn devices_register_revoke_and_stay_bounded() {
 		assert_ok!(reg(OWNER, &keys[1]));
 		assert_ok!(reg(OWNER, &keys[2]));
 		assert_noop!(reg(OWNER, &keys[3]), Error::<Test>::TooManyDevices);
+		assert_eq!(held(OWNER), PROJECT_DEPOSIT + 3 * DEVICE_DEPOSIT);
+		assert_eq!(DeviceDeposits::<Test>::get(p, id), Some((OWNER, DEVICE_DEPOSIT)));
 		// The same key may be registered in another project.
 		let q = create(OWNER, "q", 1);
 		assert_ok!(Projects::register_device(
@@ -556,5 +594,50 @@ fn devices_register_revoke_and_stay_bounded() {
 		assert_eq!(Devices::<Test>::get(p, id).unwrap().revoked_at, Some(5));
 		// Revoked keys cannot come back.
 		assert_noop!(reg(OWNER, &keys[0]), Error::<Test>::DeviceExists);
+	});
+}
+
+/// A revoked device's record, and its deposit, go once nothing can need them: its
+/// messages are too old for any new batch, and the batches that may hold them are out
+/// of the commitment window. Its slot is free again, and so is its key.
+#[test]
+fn revoked_devices_are_removed_once_no_batch_needs_them() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let key = DeviceKey::Ed25519([1; 32]);
+		let id = key.device_id();
+		let reg = |key: &DeviceKey| {
+			Projects::register_device(RuntimeOrigin::signed(OWNER), p, key.clone(), None)
+		};
+		let remove = |who| Projects::remove_device(RuntimeOrigin::signed(who), p, id);
+		assert_ok!(reg(&key));
+		assert_noop!(remove(OWNER), Error::<Test>::DeviceNotRevoked);
+		assert_noop!(
+			Projects::remove_device(RuntimeOrigin::signed(OWNER), p, [9; 32].into()),
+			Error::<Test>::UnknownDevice
+		);
+		System::set_block_number(5);
+		assert_ok!(Projects::revoke_device(RuntimeOrigin::signed(OWNER), p, id));
+		assert_noop!(remove(OTHER), Error::<Test>::NotOwner);
+		// Not before the delay has passed.
+		let until = 5 + DEVICE_REMOVAL_DELAY;
+		System::set_block_number(until);
+		assert_noop!(remove(OWNER), Error::<Test>::DeviceStillNeeded);
+		// Nor while a batch committed before then is in the window.
+		System::set_block_number(until + 100);
+		set_oldest_commitment(p, until);
+		assert_noop!(remove(OWNER), Error::<Test>::DeviceStillNeeded);
+		set_oldest_commitment(p, until + 1);
+		let before = held(OWNER);
+		assert_ok!(remove(OWNER));
+		System::assert_last_event(Event::DeviceRemoved { project: p, device: id }.into());
+		assert_eq!(held(OWNER), before - DEVICE_DEPOSIT);
+		assert!(
+			Devices::<Test>::get(p, id).is_none() && DeviceDeposits::<Test>::get(p, id).is_none()
+		);
+		assert_eq!(DeviceCount::<Test>::get(p), 0);
+		// The key may come back, as a new registration.
+		assert_ok!(reg(&key));
+		assert_eq!(Devices::<Test>::get(p, id).unwrap().registered_at, until + 100);
 	});
 }

@@ -58,6 +58,7 @@ pub trait WeightInfo {
 	fn remove_applet() -> Weight;
 	fn register_device() -> Weight;
 	fn revoke_device() -> Weight;
+	fn remove_device() -> Weight;
 }
 
 /// Weights for `pallet_projects` measured on the reference machine, using the runtime's database weights.
@@ -279,6 +280,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(181_812_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}	fn remove_device() -> Weight {
+		Weight::from_parts(400_000_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 }
 
@@ -356,5 +361,9 @@ impl WeightInfo for () {
 		Weight::from_parts(181_812_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}	fn remove_device() -> Weight {
+		Weight::from_parts(400_000_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 }
