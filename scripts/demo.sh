@@ -11,6 +11,11 @@
 #   DURATION  seconds of publishing (default 60)
 #   RATE      messages per second, all devices together (default 100)
 #   DEVICES   simulated devices (default 20)
+#   PROJECTS  projects (default 1); more than one makes it a load test of the chain:
+#             each project has one operator (the validators in turn), its devices
+#             publish to that node, and the summary says how full blocks were. With
+#             W3B_NODE_ARGS="--w3b-seal-interval-ms 3000" each busy project commits once
+#             a block per operator.
 #   W3B_NET_DIR  where the nodes keep their data and logs (default /tmp/w3b-local-net)
 #   W3B_PROFILE  debug (default) or release: which build of w3b-node runs
 set -euo pipefail
@@ -66,4 +71,5 @@ fi
 
 "$target_dir/$profile/w3b-demo" --applet "$applet" --rpc 9944 \
 	--mqtt 1883,1885 --http 8081,8083 \
-	--devices "${DEVICES:-20}" --rate "${RATE:-100}" --duration "${DURATION:-60}"
+	--devices "${DEVICES:-20}" --rate "${RATE:-100}" --duration "${DURATION:-60}" \
+	--projects "${PROJECTS:-1}"

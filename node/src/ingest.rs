@@ -12,6 +12,7 @@ use std::{
 use sc_service::TaskManager;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_keystore::KeystorePtr;
 use w3b_ingest::{ChainView, IngestObserver, Ingestor, Limits};
 use w3b_primitives::{
 	api::W3bstreamApi, project::DeviceRecord, DeviceId, ProjectId, ProjectStatus,
@@ -28,21 +29,24 @@ type Hash = <Block as sp_runtime::traits::Block>::Hash;
 struct Cache {
 	at: Hash,
 	projects: HashMap<ProjectId, Option<ProjectStatus>>,
+	served: HashMap<ProjectId, bool>,
 	devices: HashMap<(ProjectId, DeviceId), Option<DeviceRecord<u32>>>,
 }
 
-/// Projects as of the best block and devices as of the finalized block (a device
-/// registered in a block can publish once that block is final), read through the
-/// runtime API and cached until the best block changes.
+/// Projects and their subnets as of the best block and devices as of the finalized block
+/// (a device registered in a block can publish once that block is final), read through
+/// the runtime API and cached until the best block changes. The node serves the projects
+/// whose subnet holds the operator key in `keystore`.
 pub struct RuntimeChainView {
 	client: Arc<FullClient>,
+	keystore: KeystorePtr,
 	cache: RwLock<Cache>,
 }
 
 impl RuntimeChainView {
-	/// A view over `client`.
-	pub fn new(client: Arc<FullClient>) -> Self {
-		RuntimeChainView { client, cache: RwLock::new(Cache::default()) }
+	/// A view over `client`, serving as the operator whose key is in `keystore`.
+	pub fn new(client: Arc<FullClient>, keystore: KeystorePtr) -> Self {
+		RuntimeChainView { client, keystore, cache: RwLock::new(Cache::default()) }
 	}
 
 	/// The cached answer at the best block, or `read` it and cache it.
@@ -77,6 +81,27 @@ impl ChainView for RuntimeChainView {
 			|c| &mut c.projects,
 			project,
 			|at| self.client.runtime_api().project(at, project).ok().flatten().map(|p| p.status),
+		)
+	}
+
+	/// Whether the node's operator is in the project's subnet: only then does its worker
+	/// commit the project's batches (when it runs: a node started with
+	/// `--w3b-worker=false` keeps what it stored until it runs one). Without an operator
+	/// key, no project is served.
+	fn serves(&self, project: ProjectId) -> bool {
+		self.cached(
+			|c| &mut c.served,
+			project,
+			|at| {
+				let Some(operator) = crate::worker::operator_key(&self.keystore) else {
+					return false;
+				};
+				let operator = w3b_runtime::AccountId::from(operator);
+				self.client
+					.runtime_api()
+					.subnet(at, project)
+					.is_ok_and(|members| members.contains(&operator))
+			},
 		)
 	}
 
@@ -141,9 +166,10 @@ pub fn ingestor(
 	args: &IngestArgs,
 	store: Arc<dyn MessageStore>,
 	client: Arc<FullClient>,
+	keystore: KeystorePtr,
 	observer: Option<Arc<dyn IngestObserver>>,
 ) -> Ingestor {
-	let chain = Arc::new(RuntimeChainView::new(client));
+	let chain = Arc::new(RuntimeChainView::new(client, keystore));
 	let rate = |per_second: f64| w3b_ingest::rate::Rate { per_second, burst: 2.0 * per_second };
 	let limits = Limits {
 		device_rate: rate(args.w3b_device_rate),

@@ -155,6 +155,7 @@ where
 		&ingest,
 		store.clone(),
 		client.clone(),
+		keystore_container.keystore(),
 		w3b_metrics.clone().map(|m| Arc::new(m) as Arc<dyn w3b_ingest::IngestObserver>),
 	));
 	let run_worker = ingest.w3b_worker.unwrap_or(config.role.is_authority());

@@ -170,6 +170,12 @@ impl pallet_sudo::Config for Runtime {
 parameter_types! {
 	/// Derives the projects' reward pool accounts.
 	pub const OperatorsPalletId: frame_support::PalletId = frame_support::PalletId(*b"w3b/oprs");
+	/// Where slashed seat bonds go: the treasury's account, which no call spends yet
+	/// (governance will).
+	pub TreasuryAccount: AccountId =
+		sp_runtime::traits::AccountIdConversion::into_account_truncating(
+			&frame_support::PalletId(*b"w3b/trsy"),
+		);
 }
 
 impl pallet_projects::Config for Runtime {
@@ -206,6 +212,7 @@ impl pallet_operators::Config for Runtime {
 	type MinSeatBond = ConstU128<{ 100 * UNIT }>;
 	type UnbondingPeriod = ConstU32<DAYS>;
 	type PalletId = OperatorsPalletId;
+	type Treasury = TreasuryAccount;
 	type WeightInfo = pallet_operators::weights::SubstrateWeight<Runtime>;
 }
 

@@ -54,67 +54,77 @@ pub struct ProjectSpec {
 /// devices and the operators and has them join; returns the project id once it is Active
 /// with every device registered.
 pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result<ProjectId> {
-	let owner = spec.owner;
-	let env = spec
-		.env
-		.iter()
-		.map(|(k, v)| EnvVar {
-			key: k.as_bytes().to_vec().try_into().expect("short key"),
-			value: v.as_bytes().to_vec().try_into().expect("short value"),
-		})
-		.collect::<Vec<_>>();
-	let config = ProjectConfig {
-		env: env.try_into().map_err(|_| "too many environment variables")?,
-		fuel_per_batch: w3b_primitives::project::MAX_FUEL_PER_BATCH,
-		min_operators: spec.min_operators.unwrap_or(spec.operators.len() as u32),
-		attestation_deadline: spec.attestation_deadline,
-		reward_per_batch: UNIT / 100,
-		retention: RetentionPolicy { max_age_secs: spec.retain_secs, max_bytes: 0 },
-		..Default::default()
-	};
-	rpc.submit(
-		owner,
-		pallet_projects::Call::create_project {
-			name: spec.name.as_bytes().to_vec().try_into().map_err(|_| "name too long")?,
-			metadata: Default::default(),
-			config,
+	Ok(setup_projects(rpc, std::slice::from_ref(spec), timeout)?[0])
+}
+
+/// Sets up each of `specs` as [`setup_project`] does, each step for all of them before
+/// waiting for it (a few blocks in all, not a few per project); returns their ids in the
+/// order of `specs`.
+pub fn setup_projects(
+	rpc: &Rpc,
+	specs: &[ProjectSpec],
+	timeout: Duration,
+) -> Result<Vec<ProjectId>> {
+	for spec in specs {
+		let name = spec.name.as_bytes().to_vec().try_into().map_err(|_| "name too long")?;
+		let config = project_config(spec)?;
+		rpc.submit(
+			spec.owner,
+			pallet_projects::Call::create_project { name, metadata: Default::default(), config }
+				.into(),
+		)?;
+	}
+	let mut projects = Vec::new();
+	for spec in specs {
+		let id = wait_rpc(rpc, "w3b_getProjectId", json!([spec.name]), timeout, |v| !v.is_null());
+		projects.push(serde_json::from_value::<ProjectId>(id)?);
+	}
+	let mut uploading = Vec::new();
+	for spec in specs {
+		let hash = code_hash(&spec.code);
+		if !uploading.contains(&hash) && rpc.call("w3b_getCodeInfo", json!([hash]))?.is_null() {
+			rpc.submit(
+				spec.owner,
+				pallet_projects::Call::upload_code { code: spec.code.clone() }.into(),
+			)?;
+			uploading.push(hash);
 		}
-		.into(),
-	)?;
-	let id = wait_rpc(rpc, "w3b_getProjectId", json!([spec.name]), timeout, |v| !v.is_null());
-	let project: ProjectId = serde_json::from_value(id)?;
-	let hash = code_hash(&spec.code);
-	let known = rpc.call("w3b_getCodeInfo", json!([hash]))?;
-	if known.is_null() {
-		rpc.submit(owner, pallet_projects::Call::upload_code { code: spec.code.clone() }.into())?;
+	}
+	for hash in uploading {
 		wait_rpc(rpc, "w3b_getCodeInfo", json!([hash]), timeout, |v| !v.is_null());
 	}
 	let strategies = vec![Strategy {
 		event_type: b"DEFAULT".to_vec().try_into().expect("short"),
 		handler: b"start".to_vec().try_into().expect("short"),
 	}];
-	rpc.submit(
-		owner,
-		pallet_projects::Call::register_applet {
-			project,
-			name: b"main".to_vec().try_into().expect("short"),
-			code_hash: hash,
-			strategies: strategies.try_into().expect("one strategy"),
-		}
-		.into(),
-	)?;
-	for device in &spec.devices {
-		let key = DeviceKey::Ed25519(device.public().0);
+	for (spec, &project) in specs.iter().zip(&projects) {
 		rpc.submit(
-			owner,
-			pallet_projects::Call::register_device { project, key, did: None }.into(),
+			spec.owner,
+			pallet_projects::Call::register_applet {
+				project,
+				name: b"main".to_vec().try_into().expect("short"),
+				code_hash: code_hash(&spec.code),
+				strategies: strategies.clone().try_into().expect("one strategy"),
+			}
+			.into(),
+		)?;
+		for device in &spec.devices {
+			let key = DeviceKey::Ed25519(device.public().0);
+			rpc.submit(
+				spec.owner,
+				pallet_projects::Call::register_device { project, key, did: None }.into(),
+			)?;
+		}
+		rpc.submit(
+			spec.owner,
+			pallet_operators::Call::fund_reward_pool { project, amount: 1_000 * UNIT }.into(),
 		)?;
 	}
-	rpc.submit(
-		owner,
-		pallet_operators::Call::fund_reward_pool { project, amount: 1_000 * UNIT }.into(),
-	)?;
-	for operator in &spec.operators {
+	let mut registering = Vec::new();
+	for operator in specs.iter().flat_map(|spec| &spec.operators) {
+		if registering.contains(operator) {
+			continue;
+		}
 		let registered = rpc.call("w3b_getOperator", json!([operator.to_account_id()]))?;
 		if registered.is_null() {
 			let call: RuntimeCall = pallet_operators::Call::register_operator {
@@ -125,19 +135,47 @@ pub fn setup_project(rpc: &Rpc, spec: &ProjectSpec, timeout: Duration) -> Result
 			.into();
 			rpc.submit(*operator, call)?;
 		}
+		registering.push(*operator);
 	}
-	for operator in &spec.operators {
+	for operator in &registering {
 		wait_rpc(rpc, "w3b_getOperator", json!([operator.to_account_id()]), timeout, |v| {
 			!v.is_null()
 		});
-		rpc.submit(*operator, pallet_operators::Call::join_subnet { project }.into())?;
 	}
-	wait_rpc(rpc, "w3b_getProject", json!([project]), timeout, |v| v["status"] == "Active");
-	for device in &spec.devices {
-		let id = DeviceKey::Ed25519(device.public().0).device_id();
-		crate::wait_device_final(rpc, project, id, timeout);
+	for (spec, &project) in specs.iter().zip(&projects) {
+		for operator in &spec.operators {
+			rpc.submit(*operator, pallet_operators::Call::join_subnet { project }.into())?;
+		}
 	}
-	Ok(project)
+	for (spec, &project) in specs.iter().zip(&projects) {
+		wait_rpc(rpc, "w3b_getProject", json!([project]), timeout, |v| v["status"] == "Active");
+		for device in &spec.devices {
+			let id = DeviceKey::Ed25519(device.public().0).device_id();
+			crate::wait_device_final(rpc, project, id, timeout);
+		}
+	}
+	Ok(projects)
+}
+
+/// The configuration `spec` asks for.
+fn project_config(spec: &ProjectSpec) -> Result<ProjectConfig> {
+	let env = spec
+		.env
+		.iter()
+		.map(|(k, v)| EnvVar {
+			key: k.as_bytes().to_vec().try_into().expect("short key"),
+			value: v.as_bytes().to_vec().try_into().expect("short value"),
+		})
+		.collect::<Vec<_>>();
+	Ok(ProjectConfig {
+		env: env.try_into().map_err(|_| "too many environment variables")?,
+		fuel_per_batch: w3b_primitives::project::MAX_FUEL_PER_BATCH,
+		min_operators: spec.min_operators.unwrap_or(spec.operators.len() as u32),
+		attestation_deadline: spec.attestation_deadline,
+		reward_per_batch: UNIT / 100,
+		retention: RetentionPolicy { max_age_secs: spec.retain_secs, max_bytes: 0 },
+		..Default::default()
+	})
 }
 
 /// How devices reach a node.
@@ -192,8 +230,18 @@ impl Publisher {
 		transports: &[Transport],
 		rate: f64,
 	) -> Self {
+		Self::start_counting(project, devices, transports, rate, Arc::default())
+	}
+
+	/// [`Publisher::start`], counting in `counters` (which several publishers may share).
+	pub fn start_counting(
+		project: ProjectId,
+		devices: Vec<ed25519::Pair>,
+		transports: &[Transport],
+		rate: f64,
+		counters: Arc<Counters>,
+	) -> Self {
 		let stop = Arc::new(AtomicBool::new(false));
-		let counters = Arc::new(Counters::default());
 		let mut shares: Vec<Vec<ed25519::Pair>> = vec![Vec::new(); transports.len()];
 		for (i, device) in devices.into_iter().enumerate() {
 			shares[i % transports.len()].push(device);
@@ -396,6 +444,35 @@ pub struct Progress {
 }
 
 impl Progress {
+	/// Adds what `other` saw (another project's monitor) to this.
+	pub fn absorb(&mut self, other: &Progress) {
+		self.committed += other.committed;
+		self.finalized += other.finalized;
+		self.expired += other.expired;
+		self.messages_final += other.messages_final;
+		self.outputs += other.outputs;
+		self.latencies.extend_from_slice(&other.latencies);
+	}
+
+	/// One line of progress, `elapsed` into the run.
+	pub fn line(&self, elapsed: Duration, counters: &Counters) -> String {
+		let fmt = |q| self.latency(q).map_or("-".into(), |s| format!("{s:.1}s"));
+		format!(
+			"[demo] {:>4}s | in {} sent, {} stored, {} refused | batches {} committed | proofs {} final ({} msgs, {} alerts), {} expired | latency p50 {} p99 {}",
+			elapsed.as_secs(),
+			counters.sent.load(Ordering::Relaxed),
+			counters.acked.load(Ordering::Relaxed),
+			counters.refused.load(Ordering::Relaxed),
+			self.committed,
+			self.finalized,
+			self.messages_final,
+			self.outputs,
+			self.expired,
+			fmt(0.5),
+			fmt(0.99),
+		)
+	}
+
 	/// The `q` quantile of the latencies (0..=1), in seconds.
 	pub fn latency(&self, q: f64) -> Option<f64> {
 		let mut sorted = self.latencies.clone();
@@ -463,21 +540,69 @@ impl Monitor {
 
 	/// One line of progress.
 	pub fn line(&self, elapsed: Duration, counters: &Counters) -> String {
-		let p = &self.progress;
-		let fmt = |q| p.latency(q).map_or("-".into(), |s| format!("{s:.1}s"));
+		self.progress.line(elapsed, counters)
+	}
+}
+
+/// How full the chain's blocks are: the normal-class weight and the extrinsics of each
+/// GRANDPA-final block, read through one node's RPC.
+pub struct ChainLoad {
+	rpc: Rpc,
+	/// The last block read.
+	scanned: u32,
+	/// Normal-class weight of each block read, in milliseconds of reference time.
+	pub weights_ms: Vec<f64>,
+	/// Extrinsics of each block read (the timestamp and other inherents included).
+	pub extrinsics: Vec<usize>,
+}
+
+impl ChainLoad {
+	/// Reads the blocks finalized after the current finalized one.
+	pub fn from_now(rpc: Rpc) -> Result<Self> {
+		let scanned = rpc.finalized_number()?;
+		Ok(ChainLoad { rpc, scanned, weights_ms: Vec::new(), extrinsics: Vec::new() })
+	}
+
+	/// Reads the blocks finalized since the last call.
+	pub fn poll(&mut self) -> Result<()> {
+		use codec::Decode;
+		let key = frame_support::storage::storage_prefix(b"System", b"BlockWeight");
+		let finalized = self.rpc.finalized_number()?;
+		for number in self.scanned + 1..=finalized {
+			let hash = self.rpc.block_hash(number)?;
+			let weight = self
+				.rpc
+				.storage_at(&key, hash)?
+				.map(|raw| {
+					frame_support::dispatch::PerDispatchClass::<frame_support::weights::Weight>::decode(
+						&mut &raw[..],
+					)
+				})
+				.transpose()?
+				.unwrap_or_default();
+			self.weights_ms.push(weight.normal.ref_time() as f64 / 1e9);
+			let block = self.rpc.call("chain_getBlock", json!([hash]))?;
+			self.extrinsics.push(block["block"]["extrinsics"].as_array().map_or(0, |x| x.len()));
+			self.scanned = number;
+		}
+		Ok(())
+	}
+
+	/// `blocks: N, weight avg A ms max M ms of L ms (P% at most), extrinsics avg E max X`.
+	pub fn summary(&self) -> String {
+		let limit_ms = w3b_runtime::configs::RuntimeBlockWeights::get()
+			.get(frame_support::dispatch::DispatchClass::Normal)
+			.max_total
+			.map_or(f64::NAN, |w| w.ref_time() as f64 / 1e9);
+		let blocks = self.weights_ms.len().max(1) as f64;
+		let avg = self.weights_ms.iter().sum::<f64>() / blocks;
+		let max = self.weights_ms.iter().copied().fold(0.0, f64::max);
+		let xt_avg = self.extrinsics.iter().sum::<usize>() as f64 / blocks;
+		let xt_max = self.extrinsics.iter().max().copied().unwrap_or(0);
 		format!(
-			"[demo] {:>4}s | in {} sent, {} stored, {} refused | batches {} committed | proofs {} final ({} msgs, {} alerts), {} expired | latency p50 {} p99 {}",
-			elapsed.as_secs(),
-			counters.sent.load(Ordering::Relaxed),
-			counters.acked.load(Ordering::Relaxed),
-			counters.refused.load(Ordering::Relaxed),
-			p.committed,
-			p.finalized,
-			p.messages_final,
-			p.outputs,
-			p.expired,
-			fmt(0.5),
-			fmt(0.99),
+			"{} blocks; normal-class weight avg {avg:.0} ms, max {max:.0} ms of {limit_ms:.0} ms ({:.0}% at most); extrinsics avg {xt_avg:.1}, max {xt_max}",
+			self.weights_ms.len(),
+			100.0 * max / limit_ms,
 		)
 	}
 }

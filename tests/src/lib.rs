@@ -558,42 +558,53 @@ pub fn signed_message_with_hash(
 	(hash, json)
 }
 
-/// On a dev chain: Alice creates project 0 and registers `device` in it, Bob becomes an
-/// operator and joins its subnet; returns once the project is Active and the device
-/// registered.
-pub fn active_project_with_device(rpc: &Rpc, device: &sp_core::ed25519::Pair, timeout: Duration) {
+/// On a dev chain: Alice creates project `name` and registers `device` in it, `operator`
+/// (registered as one if it is not yet) joins its subnet; returns the project once it is
+/// Active and the device's registration final. A dev node (`--dev`) operates as Alice:
+/// it takes messages only for projects she operates.
+pub fn active_project_with_device(
+	rpc: &Rpc,
+	name: &str,
+	operator: sp_keyring::Sr25519Keyring,
+	device: &sp_core::ed25519::Pair,
+	timeout: Duration,
+) -> w3b_primitives::ProjectId {
 	use sp_core::Pair;
-	use sp_keyring::Sr25519Keyring::{Alice, Bob};
+	use sp_keyring::Sr25519Keyring::Alice;
 	let key = w3b_primitives::DeviceKey::Ed25519(device.public().0);
 	let submit = |who, call: RuntimeCall| rpc.submit(who, call).expect("transaction accepted");
 	submit(
 		Alice,
 		pallet_projects::Call::create_project {
-			name: b"sensors".to_vec().try_into().expect("short"),
+			name: name.as_bytes().to_vec().try_into().expect("short"),
 			metadata: Default::default(),
 			config: Default::default(),
 		}
 		.into(),
 	);
+	let project = wait_rpc(rpc, "w3b_getProjectId", json!([name]), timeout, |v| !v.is_null());
+	let project: w3b_primitives::ProjectId = serde_json::from_value(project).expect("an id");
 	submit(
 		Alice,
-		pallet_projects::Call::register_device { project: 0, key: key.clone(), did: None }.into(),
+		pallet_projects::Call::register_device { project, key: key.clone(), did: None }.into(),
 	);
-	submit(
-		Bob,
-		pallet_operators::Call::register_operator {
-			bond: 100 * w3b_runtime::UNIT,
-			endpoints: Default::default(),
-			did: None,
-		}
-		.into(),
-	);
-	wait_rpc(rpc, "w3b_getOperator", json!([Bob.to_account_id().to_string()]), timeout, |v| {
-		!v.is_null()
-	});
-	submit(Bob, pallet_operators::Call::join_subnet { project: 0 }.into());
-	wait_rpc(rpc, "w3b_getProject", json!([0]), timeout, |v| v["status"] == "Active");
-	wait_device_final(rpc, 0, key.device_id(), timeout);
+	let account = operator.to_account_id().to_string();
+	if rpc.call("w3b_getOperator", json!([account])).expect("RPC answers").is_null() {
+		submit(
+			operator,
+			pallet_operators::Call::register_operator {
+				bond: 100 * w3b_runtime::UNIT,
+				endpoints: Default::default(),
+				did: None,
+			}
+			.into(),
+		);
+		wait_rpc(rpc, "w3b_getOperator", json!([account]), timeout, |v| !v.is_null());
+	}
+	submit(operator, pallet_operators::Call::join_subnet { project }.into());
+	wait_rpc(rpc, "w3b_getProject", json!([project]), timeout, |v| v["status"] == "Active");
+	wait_device_final(rpc, project, key.device_id(), timeout);
+	project
 }
 
 /// Waits until device `device` of `project` is registered in a finalized block (nodes

@@ -14,6 +14,7 @@ use std::{
 
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
 use sp_core::{ed25519, Pair};
+use sp_keyring::Sr25519Keyring::Alice;
 use w3b_e2e_tests::{
 	active_project_with_device, dev_node_key, metric, signed_message, Node, NodeConfig,
 };
@@ -82,7 +83,7 @@ fn a_node_killed_while_the_broker_holds_its_messages_loses_none() {
 	let mut node = Node::start(config, dir.path()).expect("node starts");
 	node.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready");
 	let device = ed25519::Pair::from_seed(&[8; 32]);
-	active_project_with_device(&node.rpc(), &device, STEP);
+	active_project_with_device(&node.rpc(), "sensors", Alice, &device, STEP);
 	// The device is known at the finalized block once a message is stored.
 	w3b_e2e_tests::wait_for("the first message to be stored", STEP, || {
 		publish(broker.port, &device, 1..=1);

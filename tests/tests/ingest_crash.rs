@@ -9,6 +9,7 @@ use std::{
 
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
 use sp_core::{ed25519, Pair};
+use sp_keyring::Sr25519Keyring::Alice;
 use w3b_e2e_tests::{
 	active_project_with_device, dev_node_key, free_port, signed_message, Node, NodeConfig,
 };
@@ -27,6 +28,9 @@ fn config(mqtt: u16) -> NodeConfig {
 			mqtt.to_string(),
 			"--w3b-device-rate".into(),
 			"1000000".into(),
+			// Nothing sealed: every stored message stays in the pending list, where the
+			// test counts them.
+			"--w3b-worker=false".into(),
 		],
 	}
 }
@@ -38,7 +42,7 @@ fn acknowledged_messages_survive_sigkill() {
 	let mut node = Node::start(config(mqtt), dir.path()).expect("node starts");
 	node.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready");
 	let device = ed25519::Pair::from_seed(&[7; 32]);
-	active_project_with_device(&node.rpc(), &device, STEP);
+	active_project_with_device(&node.rpc(), "sensors", Alice, &device, STEP);
 
 	// One device publishing as fast as the node acknowledges, 100 in flight.
 	let mut options = MqttOptions::new("crash-device", "127.0.0.1", mqtt);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sp_core::{ed25519, Pair};
+use sp_keyring::Sr25519Keyring::{Alice, Bob};
 use w3b_e2e_tests::{dev_node_key, free_port, Node, NodeConfig};
 
 const STEP: Duration = Duration::from_secs(60);
@@ -45,6 +46,8 @@ fn the_node_ingests_what_the_chain_allows() {
 				http.to_string(),
 				"--w3b-store".into(),
 				postgres.url(),
+				// Nothing sealed: the stored message stays pending, where the test finds it.
+				"--w3b-worker=false".into(),
 			],
 		},
 		dir.path(),
@@ -59,7 +62,7 @@ fn the_node_ingests_what_the_chain_allows() {
 	let (status, body) = post(http, &w3b_e2e_tests::signed_message(&device, 0, 1, b"early"));
 	assert_eq!((status, body["code"].as_str()), (404, Some("unknown_project")), "{body}");
 
-	w3b_e2e_tests::active_project_with_device(&rpc, &device, STEP);
+	w3b_e2e_tests::active_project_with_device(&rpc, "sensors", Alice, &device, STEP);
 	// The chain view follows the best block; give the node's cache a block to notice.
 	let accepted = w3b_e2e_tests::wait_for("the device to be accepted", STEP, || {
 		let (status, body) =
@@ -79,6 +82,18 @@ fn the_node_ingests_what_the_chain_allows() {
 	assert_eq!((status, body["code"].as_str()), (404, Some("unknown_device")));
 	let (status, body) = post(http, &w3b_e2e_tests::signed_message(&device, 0, 1, b"replay"));
 	assert_eq!((status, body["code"].as_str()), (409, Some("stale_seq")));
+	// A project whose subnet this node (Alice) is not in: stored here, the message would
+	// never be committed. Refused, so the device sends it to one of the project's
+	// operators; nothing is stored.
+	let elsewhere =
+		w3b_e2e_tests::active_project_with_device(&rpc, "elsewhere", Bob, &device, STEP);
+	let url = format!("http://127.0.0.1:{http}/v1/projects/{elsewhere}/events");
+	let message = w3b_e2e_tests::signed_message(&device, elsewhere, 1, b"{\"t\":22}");
+	let refused = ureq::post(&url).send_string(&message).expect_err("refused");
+	let ureq::Error::Status(status, response) = refused else { panic!("{refused}") };
+	let body: Value = response.into_json().unwrap();
+	assert_eq!((status, body["code"].as_str()), (421, Some("not_served")), "{body}");
+	assert!(database.pending(elsewhere).expect("pending messages").is_empty());
 	let health: Value =
 		ureq::get(&format!("http://127.0.0.1:{http}/health")).call().unwrap().into_json().unwrap();
 	assert_eq!(health["status"], "ok");

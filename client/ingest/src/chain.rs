@@ -1,7 +1,10 @@
 //! What ingestion needs to know from the chain, behind a trait so that the crate is
 //! tested without a node; the node implements it over the runtime's `W3bstreamApi`.
 
-use std::{collections::HashMap, sync::RwLock};
+use std::{
+	collections::{HashMap, HashSet},
+	sync::RwLock,
+};
 
 use w3b_primitives::{project::DeviceRecord, DeviceId, ProjectId, ProjectStatus};
 
@@ -9,6 +12,10 @@ use w3b_primitives::{project::DeviceRecord, DeviceId, ProjectId, ProjectStatus};
 pub trait ChainView: Send + Sync {
 	/// The status of a project, if it exists.
 	fn project_status(&self, project: ProjectId) -> Option<ProjectStatus>;
+	/// Whether this node commits the project's batches (its operator is in the project's
+	/// subnet). A message for a project the node does not serve would be stored and never
+	/// committed: it is refused instead, so that the device sends it to an operator.
+	fn serves(&self, project: ProjectId) -> bool;
 	/// A device of a project.
 	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>>;
 }
@@ -19,12 +26,24 @@ pub trait ChainView: Send + Sync {
 pub struct MemoryChain {
 	projects: RwLock<HashMap<ProjectId, ProjectStatus>>,
 	devices: RwLock<HashMap<(ProjectId, DeviceId), DeviceRecord<u32>>>,
+	unserved: RwLock<HashSet<ProjectId>>,
 }
 
 impl MemoryChain {
 	/// Sets a project's status.
 	pub fn set_project(&self, project: ProjectId, status: ProjectStatus) {
 		self.projects.write().expect("lock").insert(project, status);
+	}
+
+	/// Says whether this node serves `project` (every project is served until told
+	/// otherwise).
+	pub fn set_served(&self, project: ProjectId, served: bool) {
+		let mut unserved = self.unserved.write().expect("lock");
+		if served {
+			unserved.remove(&project);
+		} else {
+			unserved.insert(project);
+		}
 	}
 
 	/// Adds or replaces a device.
@@ -37,6 +56,10 @@ impl MemoryChain {
 impl ChainView for MemoryChain {
 	fn project_status(&self, project: ProjectId) -> Option<ProjectStatus> {
 		self.projects.read().expect("lock").get(&project).copied()
+	}
+
+	fn serves(&self, project: ProjectId) -> bool {
+		!self.unserved.read().expect("lock").contains(&project)
 	}
 
 	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>> {

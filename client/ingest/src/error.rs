@@ -14,6 +14,11 @@ pub enum IngestError {
 	/// The project is Pending, Paused or Closed.
 	#[error("project {0} is not active")]
 	ProjectNotActive(u64),
+	/// This node is not one of the project's operators: it would store the message and
+	/// never commit it. The project's operators and their endpoints are on chain
+	/// (`w3b_getSubnet`, `w3b_getOperator`).
+	#[error("this node is not an operator of project {0}: send to one of its operators")]
+	NotServed(u64),
 	/// The message names another project than the endpoint it was sent to.
 	#[error("the message is for project {message}, not {endpoint}")]
 	WrongProject {
@@ -79,6 +84,7 @@ impl IngestError {
 			IngestError::Malformed(_) => "malformed",
 			IngestError::UnknownProject(_) => "unknown_project",
 			IngestError::ProjectNotActive(_) => "project_not_active",
+			IngestError::NotServed(_) => "not_served",
 			IngestError::WrongProject { .. } => "wrong_project",
 			IngestError::UnknownDevice => "unknown_device",
 			IngestError::RevokedDevice => "revoked_device",

@@ -41,6 +41,7 @@ fn status(error: &IngestError) -> StatusCode {
 		IngestError::PayloadTooLarge { .. } | IngestError::TooManyMessages { .. } => {
 			StatusCode::PAYLOAD_TOO_LARGE
 		}
+		IngestError::NotServed(_) => StatusCode::MISDIRECTED_REQUEST,
 		IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
 		IngestError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
 	}

@@ -263,6 +263,9 @@ impl Ingestor {
 			Some(ProjectStatus::Active) => {}
 			Some(_) => return Err(IngestError::ProjectNotActive(message.project)),
 		}
+		if !self.chain.serves(message.project) {
+			return Err(IngestError::NotServed(message.project));
+		}
 		let device = self
 			.chain
 			.device(message.project, &message.device)

@@ -120,6 +120,8 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		("1", devices[0].message(2, 5, b"x").to_string(), 400, "wrong_project"),
 		("7", devices[0].message(7, 5, b"x").to_string(), 404, "unknown_project"),
 		("2", devices[0].message(2, 5, b"x").to_string(), 409, "project_not_active"),
+		// Stored here it would never be committed: the device is sent to an operator.
+		("3", devices[0].message(3, 5, b"x").to_string(), 421, "not_served"),
 		("1", good.to_string(), 409, "duplicate"),
 		("1", devices[0].message(1, 1, b"older").to_string(), 409, "stale_seq"),
 		("1", devices[0].message(1, 8, &[0u8; 2048]).to_string(), 413, "payload_too_large"),

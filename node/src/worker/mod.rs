@@ -63,6 +63,12 @@ type Hash = <Block as sp_runtime::traits::Block>::Hash;
 /// dev nodes (`--alice`, ...) get the dev account's key.
 pub const OPERATOR_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bo");
 
+/// The node's operator key (the first of [`OPERATOR_KEY_TYPE`] in its keystore), once
+/// there is one.
+pub fn operator_key(keystore: &KeystorePtr) -> Option<sp_core::sr25519::Public> {
+	keystore.sr25519_public_keys(OPERATOR_KEY_TYPE).into_iter().next()
+}
+
 /// What the worker needs from the node.
 pub struct WorkerParams {
 	/// The client.
@@ -253,7 +259,7 @@ impl Worker {
 	/// The operator key, once it is in the keystore.
 	fn operator(&mut self) -> Option<&mut tx::TxSender> {
 		if self.tx.is_none() {
-			let key = self.keystore.sr25519_public_keys(OPERATOR_KEY_TYPE).into_iter().next()?;
+			let key = operator_key(&self.keystore)?;
 			log::info!(
 				target: "w3b",
 				"👷 W3bstream worker operating as {}",

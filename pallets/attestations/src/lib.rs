@@ -51,8 +51,11 @@
 //! [`Config::AbsenceLimit`] rounds open until their deadline (over at least
 //! [`Config::AbsencePeriod`] blocks) may be removed from the subnet by anyone
 //! ([`Pallet::remove_absent`]): silent members count in every quorum base, and more than
-//! a third of them would make every proof expire. Accepted attestations are free
-//! (operators only pay for the ones that fail).
+//! a third of them would make every proof expire. A voter whose votes against the
+//! finalized results of a project's rounds outnumber its votes for them by
+//! [`Config::DissentLimit`] loses its seat and the seat's bond (see [`Dissents`]).
+//! Accepted attestations are free (operators only pay for the ones that fail; the
+//! committer paid for the round's votes).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -153,8 +156,8 @@ pub mod pallet {
 		/// so that a busy project does not remove an operator restarting its node.
 		#[pallet::constant]
 		type AbsencePeriod: Get<BlockNumberFor<Self>>;
-		/// Finalized rounds in a row a voter may vote against (another root on the agreed
-		/// state, or the body unavailable) before its seat is slashed and it leaves the
+		/// How many more finalized rounds a voter may vote against (another result than
+		/// the one finalized) than for before its seat is slashed and it leaves the
 		/// subnet.
 		#[pallet::constant]
 		type DissentLimit: Get<u32>;
@@ -168,8 +171,9 @@ pub mod pallet {
 	pub type LastVotes<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Blake2_128Concat, T::AccountId, u64>;
 
-	/// How many finalized rounds in a row each operator voted against, per project (an
-	/// agreeing vote ends the run): at [`Config::DissentLimit`] its seat is slashed.
+	/// How many more finalized rounds each operator voted against than for, per project
+	/// (never below zero): at [`Config::DissentLimit`] its seat is slashed (see
+	/// `judge`).
 	#[pallet::storage]
 	pub type Dissents<T: Config> = StorageDoubleMap<
 		_,
@@ -487,6 +491,7 @@ pub mod pallet {
 			pallet_operators::Pallet::<T>::remove(project, &operator, RemovalReason::Absent)
 				.map_err(|_| Error::<T>::NotMember)?;
 			LastVotes::<T>::remove(project, &operator);
+			Dissents::<T>::remove(project, &operator);
 			Ok(().into())
 		}
 	}
@@ -633,7 +638,8 @@ impl<T: Config> Pallet<T> {
 					&& proof.previous_state_root == vote.previous;
 				if let (Some(previous), Some(root)) = (proof.previous_state_root, proof.output_root)
 				{
-					Self::judge(project, &operator, &vote, previous, root);
+					let chained = Self::follows_finalized(project, batch_seq);
+					Self::judge(project, &operator, &vote, (previous, root), chained);
 				}
 				if agreed {
 					proof.agreed += 1;
@@ -711,8 +717,9 @@ impl<T: Config> Pallet<T> {
 			&agreeing,
 			proof.subnet_size,
 		);
+		let chained = Self::follows_finalized(project, batch_seq);
 		for (voter, vote) in &round.votes {
-			Self::judge(project, voter, vote, previous, root);
+			Self::judge(project, voter, vote, (previous, root), chained);
 		}
 		// Late votes are still taken until the deadline, but the round no longer needs to
 		// close: its slot goes to another round.
@@ -721,18 +728,39 @@ impl<T: Config> Pallet<T> {
 		Self::advance_head(project);
 	}
 
+	/// Whether batch `batch_seq` of `project` follows a finalized batch (or is the
+	/// first): then an honest voter that agreed on the batch before ran this one on the
+	/// state it was finalized on, and a vote on another state is no honest mistake.
+	fn follows_finalized(project: ProjectId, batch_seq: u64) -> bool {
+		batch_seq == 0
+			|| Proofs::<T>::get(project, batch_seq - 1)
+				.is_some_and(|p| p.status == ProofStatus::Finalized)
+	}
+
 	/// Counts `voter`'s `vote` on a round of `project` finalized as `root` on the agreed
-	/// state `previous`: a vote against it (another root on that state, or the body
-	/// unavailable when a quorum ran it) adds to the voter's [`Dissents`] in a row, and
-	/// the [`Config::DissentLimit`]th slashes its seat (its bond goes to the project's
-	/// reward pool); an agreeing vote ends the run. A vote that ran on a state the
-	/// project left behind is not judged: it was void, not against anything.
-	fn judge(project: ProjectId, voter: &T::AccountId, vote: &Vote, previous: H256, root: H256) {
-		if vote.previous.is_some_and(|p| p != previous) {
+	/// state `previous`. A vote for `root` on that state takes one from the voter's
+	/// [`Dissents`]; a vote against it adds one: another root on that state, or, when the
+	/// batch follows a finalized one (`chained`), a root on another state (a voter whose
+	/// earlier votes agreed ran it on `previous`). At [`Config::DissentLimit`] the voter's
+	/// seat is slashed. Not judged: a vote that the body is unavailable (whether a peer
+	/// served it is not the voter's to prove, and a committer can withhold it from one
+	/// voter), and a vote on another state after an expiry (void: an earlier batch's
+	/// fate changed the state under it).
+	fn judge(
+		project: ProjectId,
+		voter: &T::AccountId,
+		vote: &Vote,
+		(previous, root): (H256, H256),
+		chained: bool,
+	) {
+		let Some(voted_on) = vote.previous else { return };
+		if voted_on != previous && !chained {
 			return;
 		}
-		if vote.previous.is_some() && vote.output_root == root {
-			Dissents::<T>::remove(project, voter);
+		if voted_on == previous && vote.output_root == root {
+			Dissents::<T>::mutate_exists(project, voter, |n| {
+				*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0)
+			});
 			return;
 		}
 		let dissents = Dissents::<T>::mutate(project, voter, |n| {
@@ -802,6 +830,7 @@ impl<T: Config> Pallet<T> {
 		}
 		match Self::schedule_close(project, batch_seq, wanted) {
 			Some(deadline) => {
+				Self::free_closing_slot(project, batch_seq, proof.deadline);
 				proof.deadline = deadline;
 				Proofs::<T>::insert(project, batch_seq, proof);
 			}

@@ -15,6 +15,8 @@ use w3b_primitives::{project::ProjectConfig, traits::SubnetInspect, ProjectId};
 type Block = frame_system::mocking::MockBlock<Test>;
 
 /// Owns the projects.
+/// Where slashed bonds go.
+pub const TREASURY: u64 = 777;
 pub const OWNER: u64 = 1;
 /// Registered operators.
 pub const OPERATORS: [u64; 8] = [11, 12, 13, 14, 15, 16, 17, 18];
@@ -84,6 +86,7 @@ impl pallet_operators::Config for Test {
 	type MinSeatBond = ConstU64<500>;
 	type UnbondingPeriod = ConstU64<10>;
 	type PalletId = OperatorsPalletId;
+	type Treasury = ConstU64<TREASURY>;
 	type WeightInfo = ();
 }
 

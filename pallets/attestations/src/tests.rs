@@ -1066,8 +1066,8 @@ fn rounds_closed_early_by_unavailability_do_not_count_as_absence() {
 }
 
 /// The repeated liar: a member voting another root than the finalized one
-/// [`DISSENT_LIMIT`] rounds in a row loses its seat, and its seat bond goes to the
-/// project's reward pool.
+/// [`DISSENT_LIMIT`] rounds more than it agrees loses its seat, and its seat bond goes to
+/// the treasury.
 #[test]
 fn voting_against_finalized_rounds_in_a_row_slashes_the_seat() {
 	new_test_ext().execute_with(|| {
@@ -1095,9 +1095,10 @@ fn voting_against_finalized_rounds_in_a_row_slashes_the_seat() {
 			.into(),
 		);
 		// Each finalization paid the quorum (3 of 4, a quarter of the reward each); the
-		// slashed bond came in.
+		// slashed bond went to the treasury, not to the pool its owner may withdraw.
 		let paid = u64::from(DISSENT_LIMIT) * 3 * (REWARD / 4);
-		assert_eq!(Operators::reward_pool_balance(p), pool - paid + 500);
+		assert_eq!(Operators::reward_pool_balance(p), pool - paid);
+		assert_eq!(Balances::balance(&TREASURY), 500);
 		assert_eq!(Dissents::<Test>::get(p, liar), 0);
 		// The subnet goes on without it.
 		let seq = commit(p);
@@ -1105,11 +1106,12 @@ fn voting_against_finalized_rounds_in_a_row_slashes_the_seat() {
 	});
 }
 
-/// What counts as voting against a finalized round: another root or the body
-/// unavailable on the agreed state, in time or late. A vote that ran on a state the
-/// project left behind is void, not against anything; an agreeing vote ends the run.
+/// What counts against a voter: another root on the agreed state, in time or late, or a
+/// root on another state when the batch before was finalized (a voter that agreed on it
+/// ran this one on its state). Not a vote that the body was unavailable, nor one on a
+/// state an expiry left behind. Each agreeing vote takes one away.
 #[test]
-fn only_votes_against_the_agreed_result_count_and_agreeing_ends_the_run() {
+fn only_votes_against_the_agreed_result_count() {
 	new_test_ext().execute_with(|| {
 		let (honest, dave) = (&OPERATORS[..3], OPERATORS[3]);
 		let p = project_with(&OPERATORS[..4]);
@@ -1119,33 +1121,46 @@ fn only_votes_against_the_agreed_result_count_and_agreeing_ends_the_run() {
 			}
 			assert_eq!(proof(p, seq).status, ProofStatus::Finalized);
 		};
+		let dissents = || Dissents::<Test>::get(p, dave);
 		let seq = commit(p);
 		assert_ok!(vote(dave, p, seq, BAD));
 		quorum_votes(seq);
-		// Unavailable, while a quorum ran it.
+		assert_eq!(dissents(), 1);
+		// Unavailable while a quorum ran it: not judged (the committer may have kept the
+		// body from Dave alone).
 		let seq = commit(p);
 		assert_ok!(unavailable(dave, p, seq));
 		quorum_votes(seq);
-		assert_eq!(Dissents::<Test>::get(p, dave), 2);
-		let seq = commit(p);
-		assert_ok!(vote(dave, p, seq, GOOD));
-		quorum_votes(seq);
-		assert_eq!(Dissents::<Test>::get(p, dave), 0);
+		assert_eq!(dissents(), 1);
+		for (dave_votes, after) in [(GOOD, 0), (BAD, 1), (BAD, 2), (GOOD, 1)] {
+			let seq = commit(p);
+			assert_ok!(vote(dave, p, seq, dave_votes));
+			quorum_votes(seq);
+			assert_eq!(dissents(), after);
+		}
 
-		// Dave runs the next batch ahead, on a state the batch before it does not leave.
+		// Dave runs the next batch ahead on a state the batch before it does not leave;
+		// that one is finalized: his vote is against the result.
 		let (first, second) = (commit(p), commit(p));
 		assert_ok!(vote_on(dave, p, second, BAD, BAD));
 		quorum_votes(first);
 		quorum_votes(second);
-		assert_eq!(Dissents::<Test>::get(p, dave), 0, "a void vote is not judged");
+		assert_eq!(dissents(), 2);
+		// The same after a batch that expired: void, not judged.
+		let (expiring, next) = (commit(p), commit(p));
+		assert_ok!(vote_on(dave, p, next, BAD, BAD));
+		run_to_block(proof(p, expiring).deadline + 1);
+		assert_eq!(proof(p, expiring).status, ProofStatus::Expired);
+		quorum_votes(next);
+		assert_eq!(dissents(), 2);
 
 		// Late: after the quorum, before the deadline.
-		for _ in 0..DISSENT_LIMIT {
-			let seq = commit(p);
-			quorum_votes(seq);
-			assert_ok!(vote(dave, p, seq, BAD));
-		}
+		let seq = commit(p);
+		quorum_votes(seq);
+		assert_ok!(vote(dave, p, seq, BAD));
+		// Three (DISSENT_LIMIT) more against than for: slashed out.
 		assert!(!Operators::is_member(p, &dave));
+		assert_eq!(dissents(), 0);
 	});
 }
 

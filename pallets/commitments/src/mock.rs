@@ -21,6 +21,8 @@ use w3b_primitives::{
 type Block = frame_system::mocking::MockBlock<Test>;
 
 /// Owns the project.
+/// Where slashed bonds go.
+pub const TREASURY: u64 = 777;
 pub const OWNER: u64 = 1;
 /// Operators in the project's subnet.
 pub const OPERATORS: [u64; 3] = [11, 12, 13];
@@ -81,6 +83,7 @@ impl pallet_operators::Config for Test {
 	type MinSeatBond = ConstU64<500>;
 	type UnbondingPeriod = ConstU64<10>;
 	type PalletId = OperatorsPalletId;
+	type Treasury = ConstU64<TREASURY>;
 	type WeightInfo = ();
 }
 

@@ -460,7 +460,7 @@ fn report_invalid_batch_names_the_committer_and_is_free() {
 			.into(),
 		);
 		// The committer answers with its seat: out of the subnet, its seat bond in the
-		// project's reward pool.
+		// treasury.
 		let committer = OPERATORS[0];
 		assert!(!Operators::is_member(p, &committer));
 		assert!(Operators::seat(p, &committer).is_none());
@@ -468,7 +468,7 @@ fn report_invalid_batch_names_the_committer_and_is_free() {
 			pallet_operators::Event::SeatSlashed { project: p, operator: committer, amount: 500 }
 				.into(),
 		);
-		assert_eq!(Balances::free_balance(Operators::reward_pool(p)), 500);
+		assert_eq!(Balances::free_balance(TREASURY), 500);
 		// A refused report slashes nobody.
 		let honest = OPERATORS[1];
 		let seat = Operators::seat(p, &honest).unwrap();

@@ -118,6 +118,10 @@ pub mod pallet {
 		/// Derives the projects' reward pool accounts.
 		#[pallet::constant]
 		type PalletId: Get<PalletId>;
+		/// Where slashed seat bonds go: an account no project owner controls (see
+		/// [`Pallet::slash_seat`]).
+		#[pallet::constant]
+		type Treasury: Get<Self::AccountId>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -749,8 +753,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Takes the bond of `operator`'s seat in `project` (member, applicant or still
-	/// unbonding) into the project's reward pool and the seat away; a member leaves the
-	/// subnet for `reason`. Returns the amount taken (zero when it holds no seat).
+	/// unbonding) into the chain's [`Config::Treasury`] and the seat away; a member leaves
+	/// the subnet for `reason`. Not into the project's reward pool: its owner may withdraw
+	/// that, and a slash must never pay whoever can provoke it (an owner controls its
+	/// applets, a committer the bodies it serves). Returns the amount taken (zero when it
+	/// holds no seat).
 	pub fn slash_seat(
 		project: ProjectId,
 		operator: &T::AccountId,
@@ -768,13 +775,13 @@ impl<T: Config> Pallet<T> {
 		let amount = CurrencyOf::<T>::transfer_on_hold(
 			&HoldReason::SeatBond.into(),
 			operator,
-			&Self::reward_pool(project),
+			&T::Treasury::get(),
 			seat.bond,
 			Precision::BestEffort,
 			Restriction::Free,
 			Fortitude::Force,
 		)
-		// The pool cannot take less than the existential deposit: the bond is burnt
+		// The treasury cannot take less than the existential deposit: the bond is burnt
 		// rather than left with the operator.
 		.or_else(|_| {
 			CurrencyOf::<T>::burn_held(

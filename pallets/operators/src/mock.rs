@@ -13,6 +13,8 @@ use w3b_primitives::{project::ProjectConfig, ProjectId};
 type Block = frame_system::mocking::MockBlock<Test>;
 
 /// Owns the project in the tests.
+/// Where slashed bonds go.
+pub const TREASURY: u64 = 777;
 pub const OWNER: u64 = 1;
 /// Operators with plenty of funds.
 pub const OPERATORS: [u64; 4] = [11, 12, 13, 14];
@@ -74,6 +76,7 @@ impl pallet_operators::Config for Test {
 	type MinSeatBond = ConstU64<MIN_SEAT_BOND>;
 	type UnbondingPeriod = ConstU64<UNBONDING_PERIOD>;
 	type PalletId = OperatorsPalletId;
+	type Treasury = ConstU64<TREASURY>;
 	type WeightInfo = ();
 }
 

@@ -494,7 +494,7 @@ fn a_seat_given_up_stays_bonded_for_the_unbonding_period() {
 }
 
 #[test]
-fn a_slashed_seat_goes_to_the_reward_pool_and_its_operator_out() {
+fn a_slashed_seat_goes_to_the_treasury_and_its_operator_out() {
 	new_test_ext().execute_with(|| {
 		let p = create_project(1, 0);
 		let (member, leaving) = (OPERATORS[0], OPERATORS[1]);
@@ -503,7 +503,7 @@ fn a_slashed_seat_goes_to_the_reward_pool_and_its_operator_out() {
 			assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(op), p));
 		}
 		assert_ok!(Operators::leave_subnet(RuntimeOrigin::signed(leaving), p));
-		let pool = Operators::reward_pool(p);
+		let treasury = TREASURY;
 		assert_eq!(Operators::slash_seat(p, &member, RemovalReason::InvalidBatch), MIN_SEAT_BOND);
 		System::assert_has_event(
 			Event::OperatorRemoved {
@@ -518,12 +518,14 @@ fn a_slashed_seat_goes_to_the_reward_pool_and_its_operator_out() {
 		);
 		assert!(!Operators::is_member(p, &member) && Operators::seat(p, &member).is_none());
 		assert!(OperatorInfos::<Test>::get(member).unwrap().subnets.is_empty());
-		assert_eq!(Balances::free_balance(pool), MIN_SEAT_BOND);
+		// Not the project's pool: its owner could withdraw what it provoked.
+		assert_eq!(Balances::free_balance(treasury), MIN_SEAT_BOND);
+		assert_eq!(Operators::reward_pool_balance(p), 0);
 		assert_eq!(seat_held(member), 0);
 		assert_eq!(held(member), MIN_BOND, "the registration bond is not the seat's");
 		// A seat still unbonding answers for what its operator did as a member.
 		assert_eq!(Operators::slash_seat(p, &leaving, RemovalReason::InvalidBatch), MIN_SEAT_BOND);
-		assert_eq!(Balances::free_balance(pool), 2 * MIN_SEAT_BOND);
+		assert_eq!(Balances::free_balance(treasury), 2 * MIN_SEAT_BOND);
 		assert_eq!(
 			Operators::slash_seat(p, &leaving, RemovalReason::InvalidBatch),
 			0,

@@ -759,9 +759,12 @@ pub mod pallet {
 			Self::ensure_owner_of_open(project, &who)?;
 			let mut record = Applets::<T>::get(project, applet).ok_or(Error::<T>::UnknownApplet)?;
 			Self::check_strategies(&code_hash, &strategies)?;
-			// Released first: the same code again holds its deposit again.
-			Self::release_code(project, applet, &record.code_hash);
-			Self::acquire_code(project, applet, &code_hash, &who)?;
+			// The same code again keeps its reference and deposit (released first, code its
+			// uploader let go would be removed with its last applet).
+			if code_hash != record.code_hash {
+				Self::release_code(project, applet, &record.code_hash);
+				Self::acquire_code(project, applet, &code_hash, &who)?;
+			}
 			record.code_hash = code_hash;
 			record.strategies = strategies;
 			record.version = record.version.saturating_add(1);

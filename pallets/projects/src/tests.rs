@@ -503,6 +503,11 @@ fn upgrade_applet_moves_code_references_and_bumps_version() {
 		assert_ok!(up(OWNER, 0, v2, default_route()));
 		assert_eq!(CodeInfos::<Test>::get(v2).unwrap().refs, 1);
 		assert_eq!(Applets::<Test>::get(p, 0).unwrap().version, 3);
+		// Also once its uploader let it go: the applet alone keeps it.
+		assert_ok!(Projects::remove_code(RuntimeOrigin::signed(OWNER), v2));
+		assert_ok!(up(OWNER, 0, v2, default_route()));
+		assert_eq!(CodeInfos::<Test>::get(v2).unwrap().refs, 1);
+		assert!(Code::<Test>::contains_key(v2));
 	});
 }
 

@@ -5,9 +5,17 @@
 //! GRANDPA-final proofs, printing one progress line every two seconds and a summary
 //! with the publish-to-final-proof latency and the sustained rate.
 //!
+//! With `--projects N` (N > 1) it is a load test of the chain: N projects with the
+//! same applet, each with one operator (the validators take turns) and its share of the
+//! devices publishing to that operator's node, and a summary of how full the finalized
+//! blocks were (normal-class weight and extrinsics per block). Endpoint ports are read
+//! as `scripts/local-net.sh` lays them out (MQTT 1883 + i, HTTP 8080 + i for Alice, Bob,
+//! Charlie, Dave): a node takes messages only for the projects it operates.
+//!
 //! ```text
 //! w3b-demo --applet FILE.wasm [--rpc PORT] [--mqtt PORT,PORT] [--http PORT,PORT]
 //!          [--devices N] [--rate MSGS_PER_SEC] [--duration SECS] [--drain SECS]
+//!          [--projects N]
 //! ```
 
 use std::{
@@ -16,11 +24,14 @@ use std::{
 };
 
 use sp_core::{ed25519, Pair};
-use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use sp_keyring::Sr25519Keyring::{self, Alice, Bob, Charlie, Dave};
 use w3b_e2e_tests::{
-	demo::{setup_project, Counters, Monitor, ProjectSpec, Publisher, Transport},
+	demo::{
+		setup_projects, ChainLoad, Counters, Monitor, Progress, ProjectSpec, Publisher, Transport,
+	},
 	Result, Rpc,
 };
+use w3b_primitives::operator::MaxSubnetsPerOperator;
 
 struct Options {
 	applet: String,
@@ -31,6 +42,7 @@ struct Options {
 	rate: f64,
 	duration: u64,
 	drain: u64,
+	projects: usize,
 }
 
 fn parse() -> Result<Options> {
@@ -43,6 +55,7 @@ fn parse() -> Result<Options> {
 		rate: 100.0,
 		duration: 60,
 		drain: 60,
+		projects: 1,
 	};
 	let ports = |v: &str| -> Result<Vec<u16>> {
 		v.split(',').filter(|p| !p.is_empty()).map(|p| Ok(p.parse()?)).collect()
@@ -59,6 +72,7 @@ fn parse() -> Result<Options> {
 			"--rate" => options.rate = value.parse()?,
 			"--duration" => options.duration = value.parse()?,
 			"--drain" => options.drain = value.parse()?,
+			"--projects" => options.projects = value.parse()?,
 			other => return Err(format!("unknown option {other} (see the source's header)").into()),
 		}
 	}
@@ -68,7 +82,21 @@ fn parse() -> Result<Options> {
 	if options.devices == 0 || options.mqtt.len() + options.http.len() == 0 {
 		return Err("at least one device and one MQTT or HTTP port are needed".into());
 	}
+	if options.projects == 0 {
+		return Err("--projects must be at least 1".into());
+	}
 	Ok(options)
+}
+
+/// The endpoints, MQTT ones first, each with the validator behind it as
+/// `scripts/local-net.sh` numbers the ports (`None` for a port it does not use).
+fn endpoints(options: &Options) -> Vec<(Transport, Option<Sr25519Keyring>)> {
+	let validator = |port: u16, first: u16| {
+		[Alice, Bob, Charlie, Dave].get(usize::from(port.wrapping_sub(first))).copied()
+	};
+	let mqtt = options.mqtt.iter().map(|&port| (Transport::Mqtt(port), validator(port, 1883)));
+	let http = options.http.iter().map(|&port| (Transport::Http(port), validator(port, 8080)));
+	mqtt.chain(http).collect()
 }
 
 fn main() -> Result<()> {
@@ -76,18 +104,23 @@ fn main() -> Result<()> {
 	let rpc = Rpc::new(options.rpc);
 	let code = std::fs::read(&options.applet)
 		.map_err(|e| format!("reading the applet {}: {e}", options.applet))?;
+	let endpoints = endpoints(&options);
+	let most = endpoints.len() * <MaxSubnetsPerOperator as sp_core::Get<u32>>::get() as usize;
+	if options.projects > 1 && options.projects > most {
+		return Err(format!(
+			"at most {most} projects: each of the {} endpoints' operators joins at most {} subnets",
+			endpoints.len(),
+			most / endpoints.len()
+		)
+		.into());
+	}
+	let transports: Vec<Transport> = endpoints.iter().map(|(t, _)| *t).collect();
 	let devices: Vec<ed25519::Pair> =
-		(0..options.devices).map(|_| ed25519::Pair::generate().0).collect();
+		(0..options.devices.max(options.projects)).map(|_| ed25519::Pair::generate().0).collect();
 	let name = format!("demo-{}", std::process::id());
-	println!(
-		"[demo] setting up project {name}: applet {} ({} bytes), {} devices, operators Alice, Bob, Charlie, Dave",
-		options.applet,
-		code.len(),
-		devices.len()
-	);
-	let spec = ProjectSpec {
+	let base = ProjectSpec {
 		owner: sp_keyring::Sr25519Keyring::Ferdie,
-		name,
+		name: name.clone(),
 		code,
 		env: vec![("THRESHOLD".into(), "32".into())],
 		operators: vec![Alice, Bob, Charlie, Dave],
@@ -97,55 +130,117 @@ fn main() -> Result<()> {
 		retain_secs: 120,
 		min_operators: None,
 	};
-	let project = setup_project(&rpc, &spec, Duration::from_secs(120))?;
+	// One project with every validator as operator and every endpoint, or N with one
+	// operator each, publishing to its node.
+	let lanes: Vec<(ProjectSpec, Vec<Transport>)> = if options.projects == 1 {
+		vec![(base, transports.clone())]
+	} else {
+		(0..options.projects)
+			.map(|k| {
+				let (transport, operator) = endpoints[k % endpoints.len()];
+				let operator =
+					operator.ok_or_else(|| {
+						format!("{transport:?} is not one of scripts/local-net.sh's validators' endpoints")
+					})?;
+				let spec = ProjectSpec {
+					name: format!("{name}-{k}"),
+					operators: vec![operator],
+					devices: devices.iter().skip(k).step_by(options.projects).cloned().collect(),
+					// One operator: a subnet of one finalizes alone.
+					min_operators: Some(1),
+					..base.clone()
+				};
+				Ok((spec, vec![transport]))
+			})
+			.collect::<Result<_>>()?
+	};
 	println!(
-		"[demo] project {project} is Active; publishing {} messages/s for {}s",
-		options.rate, options.duration
+		"[demo] setting up {} project(s) ({name}): applet {} ({} bytes), {} devices, operators {}",
+		lanes.len(),
+		options.applet,
+		lanes[0].0.code.len(),
+		devices.len(),
+		if lanes.len() == 1 { "Alice, Bob, Charlie, Dave" } else { "one each, in turn" },
+	);
+	let specs: Vec<ProjectSpec> = lanes.iter().map(|(spec, _)| spec.clone()).collect();
+	let setup_started = Instant::now();
+	let projects = setup_projects(&rpc, &specs, Duration::from_secs(300))?;
+	println!(
+		"[demo] project(s) {}..={} Active in {:.0}s; publishing {} messages/s for {}s",
+		projects[0],
+		projects[projects.len() - 1],
+		setup_started.elapsed().as_secs_f64(),
+		options.rate,
+		options.duration
 	);
 
-	let transports: Vec<Transport> = options
-		.mqtt
-		.iter()
-		.map(|p| Transport::Mqtt(*p))
-		.chain(options.http.iter().map(|p| Transport::Http(*p)))
-		.collect();
 	let start = Instant::now();
-	let publisher = Publisher::start(project, devices, &transports, options.rate);
-	let counters = publisher.counters.clone();
-	let mut monitor = Monitor::new(rpc, project);
+	let counters = std::sync::Arc::new(Counters::default());
+	let per_project = options.rate / projects.len() as f64;
+	let publishers: Vec<Publisher> = lanes
+		.into_iter()
+		.zip(&projects)
+		.map(|((spec, transports), &project)| {
+			Publisher::start_counting(
+				project,
+				spec.devices,
+				&transports,
+				per_project,
+				counters.clone(),
+			)
+		})
+		.collect();
+	let mut monitors: Vec<Monitor> =
+		projects.iter().map(|&project| Monitor::new(rpc.clone(), project)).collect();
+	let mut load = ChainLoad::from_now(rpc.clone())?;
 	let mut last_line = Instant::now();
-	// Polls the chain every 250 ms and prints a line every two seconds.
-	let mut follow = |monitor: &mut Monitor, counters: &Counters| {
-		std::thread::sleep(Duration::from_millis(250));
-		if let Err(e) = monitor.poll(counters) {
-			eprintln!("[demo] reading progress: {e}");
+	// Each monitor reads a few RPCs per poll: with many projects, poll less often.
+	let poll_every = Duration::from_millis(if monitors.len() == 1 { 250 } else { 2000 });
+	let progress = |monitors: &[Monitor]| {
+		let mut total = Progress::default();
+		for monitor in monitors {
+			total.absorb(&monitor.progress);
+		}
+		total
+	};
+	// Polls the chain and prints a line every two seconds.
+	let mut follow = |monitors: &mut Vec<Monitor>, load: &mut ChainLoad, counters: &Counters| {
+		std::thread::sleep(poll_every);
+		for monitor in monitors.iter_mut() {
+			if let Err(e) = monitor.poll(counters) {
+				eprintln!("[demo] reading progress: {e}");
+			}
+		}
+		if let Err(e) = load.poll() {
+			eprintln!("[demo] reading blocks: {e}");
 		}
 		if last_line.elapsed() >= Duration::from_secs(2) {
-			println!("{}", monitor.line(start.elapsed(), counters));
+			println!("{}", progress(monitors).line(start.elapsed(), counters));
 			last_line = Instant::now();
 		}
 	};
 	let publish_until = start + Duration::from_secs(options.duration);
 	while Instant::now() < publish_until {
-		follow(&mut monitor, &counters);
+		follow(&mut monitors, &mut load, &counters);
 	}
-	let counters = publisher.stop();
+	for publisher in publishers {
+		publisher.stop();
+	}
 	let published_for = start.elapsed();
 	println!("[demo] publishing stopped; waiting up to {}s for the last proofs", options.drain);
 	let drain_until = Instant::now() + Duration::from_secs(options.drain);
-	while Instant::now() < drain_until
-		&& monitor.progress.messages_final < counters.acked.load(Ordering::Relaxed)
-	{
-		follow(&mut monitor, &counters);
-	}
-	println!("{}", monitor.line(start.elapsed(), &counters));
-	let p = &monitor.progress;
 	let acked = counters.acked.load(Ordering::Relaxed);
+	while Instant::now() < drain_until && progress(&monitors).messages_final < acked {
+		follow(&mut monitors, &mut load, &counters);
+	}
+	let p = progress(&monitors);
+	println!("{}", p.line(start.elapsed(), &counters));
 	let fmt = |q| p.latency(q).map_or("-".into(), |s| format!("{s:.2}s"));
 	println!(
-		"[demo] summary: {acked} messages stored, {} in finalized proofs ({} batches, {} expired); \
+		"[demo] summary: {} project(s), {acked} messages stored, {} in finalized proofs ({} batches, {} expired); \
 		 sustained {:.0} msgs/s through the pipeline over {:.0}s; latency publish -> final proof \
 		 p50 {} p99 {} (block time {}s)",
+		projects.len(),
 		p.messages_final,
 		p.finalized,
 		p.expired,
@@ -155,6 +250,7 @@ fn main() -> Result<()> {
 		fmt(0.99),
 		w3b_primitives::MILLISECS_PER_BLOCK / 1000,
 	);
+	println!("[demo] chain load: {}", load.summary());
 	if p.messages_final < acked {
 		return Err(format!(
 			"{} stored messages are not in a finalized proof",

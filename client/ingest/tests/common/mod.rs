@@ -81,12 +81,15 @@ pub fn register(chain: &MemoryChain, project: u64, device: &Device, status: Devi
 	);
 }
 
-/// Project 1 Active, project 2 Paused; devices 0-2 (ed25519, sr25519, secp256k1)
-/// registered in both, device 3 (ed25519) revoked in project 1.
+/// Project 1 Active, project 2 Paused, project 3 Active but not served by this node;
+/// devices 0-2 (ed25519, sr25519, secp256k1) registered in all, device 3 (ed25519)
+/// revoked in project 1.
 pub fn fixture() -> (Arc<MemoryChain>, [Device; 4]) {
 	let chain = Arc::new(MemoryChain::default());
 	chain.set_project(1, ProjectStatus::Active);
 	chain.set_project(2, ProjectStatus::Paused);
+	chain.set_project(3, ProjectStatus::Active);
+	chain.set_served(3, false);
 	let devices = [
 		Device::Ed(ed25519::Pair::from_seed(&[1; 32])),
 		Device::Sr(sr25519::Pair::from_seed(&[2; 32])),
@@ -96,6 +99,7 @@ pub fn fixture() -> (Arc<MemoryChain>, [Device; 4]) {
 	for device in &devices[..3] {
 		register(&chain, 1, device, DeviceStatus::Active);
 		register(&chain, 2, device, DeviceStatus::Active);
+		register(&chain, 3, device, DeviceStatus::Active);
 	}
 	register(&chain, 1, &devices[3], DeviceStatus::Revoked);
 	(chain, devices)
