@@ -158,7 +158,9 @@ pub fn setup_projects(
 }
 
 /// The configuration `spec` asks for.
-fn project_config(spec: &ProjectSpec) -> Result<ProjectConfig> {
+fn project_config(
+	spec: &ProjectSpec,
+) -> Result<ProjectConfig<w3b_runtime::Balance, w3b_runtime::BlockNumber>> {
 	let env = spec
 		.env
 		.iter()
@@ -580,7 +582,8 @@ impl ChainLoad {
 				})
 				.transpose()?
 				.unwrap_or_default();
-			self.weights_ms.push(weight.normal.ref_time() as f64 / 1e9);
+			let normal = weight.get(frame_support::dispatch::DispatchClass::Normal);
+			self.weights_ms.push(normal.ref_time() as f64 / 1e9);
 			let block = self.rpc.call("chain_getBlock", json!([hash]))?;
 			self.extrinsics.push(block["block"]["extrinsics"].as_array().map_or(0, |x| x.len()));
 			self.scanned = number;

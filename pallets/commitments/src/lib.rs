@@ -244,6 +244,10 @@ pub mod pallet {
 		UnknownBatch,
 		/// The batch was already reported.
 		AlreadyReported,
+		/// The project was closed more than its pallet's `DeviceRemovalDelay` ago: its
+		/// devices' records may be gone, so evidence against its batches is no longer
+		/// taken.
+		EvidenceTooLate,
 		/// The evidence does not hold: an inclusion proof does not verify against the
 		/// batch's root and count, or the two positions of a duplicate are the same.
 		BadEvidence,
@@ -367,8 +371,9 @@ pub mod pallet {
 		/// slashed as well).
 		///
 		/// Emits [`Event::InvalidBatchReported`] and the operators pallet's
-		/// `SeatSlashed`. Errors: [`Error::UnknownBatch`] (not in the window), [`Error::AlreadyReported`], [`Error::BadEvidence`],
-		/// [`Error::MessageValid`].
+		/// `SeatSlashed`. Errors: [`Error::UnknownBatch`] (not in the window),
+		/// [`Error::AlreadyReported`], [`Error::BadEvidence`], [`Error::MessageValid`],
+		/// [`Error::EvidenceTooLate`] (once a closed project's devices' records may go).
 		///
 		/// ## Complexity
 		/// Hashing the message (at most [`validity::MAX_PAYLOAD`] bytes of payload), one
@@ -383,6 +388,14 @@ pub mod pallet {
 			evidence: Evidence,
 		) -> DispatchResultWithPostInfo {
 			let reporter = ensure_signed(origin)?;
+			if let Some(closed_at) = pallet_projects::ClosedAt::<T>::get(project) {
+				let until = closed_at
+					.saturating_add(<T as pallet_projects::Config>::DeviceRemovalDelay::get());
+				ensure!(
+					frame_system::Pallet::<T>::block_number() <= until,
+					Error::<T>::EvidenceTooLate
+				);
+			}
 			let batch = Batches::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
 			ensure!(!Reports::<T>::contains_key(project, batch_seq), Error::<T>::AlreadyReported);
 			let (root, count) = (batch.header.merkle_root, batch.header.count);

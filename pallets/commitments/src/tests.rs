@@ -820,3 +820,25 @@ fn a_commitment_pays_for_its_round_s_votes() {
 		assert_ok!(commit(OPERATORS[1], p, 1, 100));
 	});
 }
+
+/// A closed project's batches answer to evidence until its devices' records may go
+/// (`DeviceRemovalDelay` after the closing), and not after: a record removed then must
+/// not make an honest committer's device look unknown.
+#[test]
+fn evidence_against_a_closed_project_is_taken_until_its_devices_may_go() {
+	new_test_ext().execute_with(|| {
+		let p = project_with_device();
+		let stranger = pair(9);
+		let forged = message(p, &key(&stranger), 1);
+		let signature = sign(&stranger, &forged);
+		let hashes = [signed(&pair(1), &message(p, &key(&pair(1)), 1)), leaf(&forged, &signature)];
+		let seq = commit_hashes(p, &hashes);
+		assert_ok!(Projects::close_project(RuntimeOrigin::signed(OWNER), p));
+		let delay: u64 = <Test as pallet_projects::Config>::DeviceRemovalDelay::get();
+		System::set_block_number(System::block_number() + delay + 1);
+		let evidence = || invalid(forged.clone(), signature.clone(), &hashes, 1);
+		assert_noop!(report(p, seq, evidence()), Error::<Test>::EvidenceTooLate);
+		System::set_block_number(System::block_number() - 1);
+		assert_ok!(report(p, seq, evidence()));
+	});
+}

@@ -181,6 +181,10 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ProjectInfos<T: Config> = StorageMap<_, Blake2_128Concat, ProjectId, ProjectOf<T>>;
 
+	/// The block each closed project was closed in.
+	#[pallet::storage]
+	pub type ClosedAt<T: Config> = StorageMap<_, Blake2_128Concat, ProjectId, BlockNumberFor<T>>;
+
 	/// Ids of open projects by name.
 	#[pallet::storage]
 	pub type ProjectNames<T> = StorageMap<_, Blake2_128Concat, Name, ProjectId>;
@@ -412,7 +416,8 @@ pub mod pallet {
 		/// Only a revoked device's record can be removed.
 		DeviceNotRevoked,
 		/// The device was revoked less than [`Config::DeviceRemovalDelay`] blocks ago, or a
-		/// batch committed before that is still in the project's commitment window.
+		/// batch committed before that is still in the project's commitment window (or the
+		/// project was closed less than [`Config::DeviceRemovalDelay`] blocks ago).
 		DeviceStillNeeded,
 	}
 
@@ -565,7 +570,8 @@ pub mod pallet {
 
 		/// Closes a project for good: releases its deposit to the depositor, frees its name
 		/// and removes its applets (releasing their code and deposits). Its devices and
-		/// history stay recorded.
+		/// history stay recorded; the devices' records (and deposits) may go
+		/// [`Config::DeviceRemovalDelay`] blocks later ([`Pallet::remove_device`]).
 		///
 		/// - Origin: signed by the owner.
 		///
@@ -589,6 +595,7 @@ pub mod pallet {
 				Precision::BestEffort,
 			)?;
 			ProjectNames::<T>::remove(&info.name);
+			ClosedAt::<T>::insert(project, frame_system::Pallet::<T>::block_number());
 			let applets: Vec<(AppletId, Applet)> = Applets::<T>::drain_prefix(project).collect();
 			for (applet, record) in &applets {
 				Self::release_code(project, *applet, &record.code_hash);
@@ -868,19 +875,21 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Removes a revoked device's record and releases its deposit. Its key may then be
-		/// registered again (its old messages are too old to count, and its `seq`s that
-		/// counted stay in the project's state).
+		/// Removes a revoked device's record, or any device's of a closed project, and
+		/// releases its deposit. Its key may then be registered again (its old messages
+		/// are too old to count, and its `seq`s that counted stay in the project's state).
 		///
 		/// - Origin: signed by the project owner.
 		/// - The device was revoked more than [`Config::DeviceRemovalDelay`] blocks ago, and
 		///   the oldest batch in the project's commitment window was committed after that:
 		///   every batch that may hold one of its messages that counted is pruned, and no
-		///   later batch can hold one that counts.
+		///   later batch can hold one that counts. Or the project was closed more than
+		///   [`Config::DeviceRemovalDelay`] blocks ago: it commits no batch any more, and
+		///   evidence against its batches is no longer taken.
 		///
 		/// Emits [`Event::DeviceRemoved`]. Errors: [`Error::UnknownProject`],
-		/// [`Error::NotOwner`], [`Error::ProjectClosed`], [`Error::UnknownDevice`],
-		/// [`Error::DeviceNotRevoked`], [`Error::DeviceStillNeeded`].
+		/// [`Error::NotOwner`], [`Error::UnknownDevice`], [`Error::DeviceNotRevoked`],
+		/// [`Error::DeviceStillNeeded`].
 		#[pallet::call_index(13)]
 		#[pallet::weight(<T as Config>::WeightInfo::remove_device())]
 		pub fn remove_device(
@@ -889,15 +898,20 @@ pub mod pallet {
 			device: DeviceId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::ensure_owner_of_open(project, &who)?;
+			let info = ProjectInfos::<T>::get(project).ok_or(Error::<T>::UnknownProject)?;
+			ensure!(info.owner == who, Error::<T>::NotOwner);
 			let record = Devices::<T>::get(project, device).ok_or(Error::<T>::UnknownDevice)?;
-			let revoked_at = record.revoked_at.ok_or(Error::<T>::DeviceNotRevoked)?;
-			let until = revoked_at.saturating_add(T::DeviceRemovalDelay::get());
-			ensure!(
-				frame_system::Pallet::<T>::block_number() > until
-					&& T::Batches::oldest_commitment(project).is_none_or(|at| at > until),
-				Error::<T>::DeviceStillNeeded
-			);
+			let now = frame_system::Pallet::<T>::block_number();
+			let removable = match ClosedAt::<T>::get(project) {
+				Some(closed_at) => now > closed_at.saturating_add(T::DeviceRemovalDelay::get()),
+				None => {
+					let revoked_at = record.revoked_at.ok_or(Error::<T>::DeviceNotRevoked)?;
+					let until = revoked_at.saturating_add(T::DeviceRemovalDelay::get());
+					now > until
+						&& T::Batches::oldest_commitment(project).is_none_or(|at| at > until)
+				}
+			};
+			ensure!(removable, Error::<T>::DeviceStillNeeded);
 			Devices::<T>::remove(project, device);
 			DeviceCount::<T>::mutate(project, |count| *count = count.saturating_sub(1));
 			if let Some((depositor, deposit)) = DeviceDeposits::<T>::take(project, device) {

@@ -646,3 +646,26 @@ fn revoked_devices_are_removed_once_no_batch_needs_them() {
 		assert_eq!(Devices::<Test>::get(p, id).unwrap().registered_at, until + 100);
 	});
 }
+
+/// A closed project's devices (revoked or not) go, with their deposits, once evidence
+/// against its batches is no longer taken: [`DEVICE_REMOVAL_DELAY`] after the closing,
+/// whatever its commitment window still holds.
+#[test]
+fn a_closed_project_s_devices_go_after_the_delay() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let key = DeviceKey::Ed25519([1; 32]);
+		assert_ok!(Projects::register_device(RuntimeOrigin::signed(OWNER), p, key.clone(), None));
+		set_oldest_commitment(p, 1);
+		System::set_block_number(5);
+		assert_ok!(Projects::close_project(RuntimeOrigin::signed(OWNER), p));
+		assert_eq!(ClosedAt::<Test>::get(p), Some(5));
+		let remove = |who| Projects::remove_device(RuntimeOrigin::signed(who), p, key.device_id());
+		System::set_block_number(5 + DEVICE_REMOVAL_DELAY);
+		assert_noop!(remove(OWNER), Error::<Test>::DeviceStillNeeded);
+		System::set_block_number(6 + DEVICE_REMOVAL_DELAY);
+		assert_noop!(remove(OTHER), Error::<Test>::NotOwner);
+		assert_ok!(remove(OWNER));
+		assert_eq!(held(OWNER), 0, "the project's and the device's deposits are back");
+	});
+}
