@@ -165,6 +165,12 @@ where
 			.sr25519_generate_new(crate::worker::OPERATOR_KEY_TYPE, Some(seed))
 			.map_err(|e| ServiceError::Other(format!("inserting the dev operator key: {e}")))?;
 	}
+	if !run_worker && crate::worker::operator_key(&keystore_container.keystore()).is_some() {
+		// Ingestion takes the messages of the projects this key operates: they wait.
+		log::warn!(
+			"👷 this node has an operator key but runs no W3bstream worker: it stores the messages of the projects its operator serves and commits none until it runs one (--w3b-worker=true)"
+		);
+	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,

@@ -239,9 +239,9 @@ impl pallet_attestations::Config for Runtime {
 	// enough for a validator to restart or upgrade its node.
 	type AbsenceLimit = ConstU32<100>;
 	type AbsencePeriod = ConstU32<{ 60 * MINUTES }>;
-	// An operator that votes against 8 finalized rounds in a row of a project loses its
-	// seat there and the seat's bond: lying is never cheap, and an honest node that
-	// disagrees now and then (a crash mid-batch, a lost race) agrees in between.
+	// An operator whose votes against a project's finalized results outnumber its votes
+	// for them by 8 loses its seat there and the seat's bond: lying is never cheap, and an
+	// honest node that disagrees now and then (a crash mid-batch) agrees in between.
 	type DissentLimit = ConstU32<8>;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }

@@ -189,7 +189,17 @@ impl EventResult {
 	pub fn succeeded(&self) -> bool {
 		self.outcome == Outcome::Returned(0)
 	}
+
+	/// Whether the wall-clock backstop stopped the event (not its code, not fuel): its
+	/// failure depends on how fast this machine ran it, so another operator may well have
+	/// seen it succeed.
+	pub fn hit_wall_clock(&self) -> bool {
+		matches!(&self.outcome, Outcome::Failed(reason) if reason == WALL_CLOCK_TIMEOUT)
+	}
 }
+
+/// Why an event the wall-clock backstop stopped failed.
+pub const WALL_CLOCK_TIMEOUT: &str = "timed out (wall-clock backstop)";
 
 /// The result of a batch.
 #[derive(Debug, Clone)]
@@ -599,7 +609,7 @@ impl Executor {
 fn describe(error: wasmtime::Error) -> String {
 	match error.downcast_ref::<Trap>() {
 		Some(Trap::OutOfFuel) => "out of fuel".into(),
-		Some(Trap::Interrupt) => "timed out (wall-clock backstop)".into(),
+		Some(Trap::Interrupt) => WALL_CLOCK_TIMEOUT.into(),
 		Some(Trap::StackOverflow) => "stack overflow".into(),
 		Some(trap) => trap.to_string(),
 		// Host errors (abort, proc_exit, instantiation) under wasmtime's context.

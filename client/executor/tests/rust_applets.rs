@@ -214,6 +214,7 @@ fn a_spinning_event_past_the_wall_clock_backstop_is_stopped() {
 		"{:?}",
 		result.events[0]
 	);
+	assert!(result.events[0].hit_wall_clock(), "told apart from any other failure");
 	assert!(
 		result.events[0].fuel < w3b_executor::MAX_FUEL_PER_EVENT,
 		"stopped before its fuel ran out"

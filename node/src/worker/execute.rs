@@ -249,6 +249,18 @@ impl Worker {
 			if void_after.is_some_and(|expired| expired < seq) {
 				continue;
 			}
+			if outcome.wall_clock > 0 {
+				// Another operator may have run those events to the end: voting this result
+				// could make an honest node a dissenter. Not voting is absence, what a node
+				// that cannot keep up with the project's applets should show.
+				log::warn!(
+					target: "w3b",
+					"project {project}: batch {seq}: {} events hit the wall-clock backstop: not voting its result",
+					outcome.wall_clock
+				);
+				self.work(project)?.attested.insert(seq, outcome.merkle_root);
+				continue;
+			}
 			let (open, cast) = {
 				let api = self.client.runtime_api();
 				// Votes count until the deadline (a vote sent now lands in the next block),
@@ -554,6 +566,7 @@ impl Worker {
 			counted: verdicts.counted.len() as u64,
 			refused: verdicts.refused.clone(),
 			outputs: result.outputs,
+			wall_clock: result.events.iter().filter(|e| e.hit_wall_clock()).count(),
 		};
 		Ok(outcome)
 	}

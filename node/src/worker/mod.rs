@@ -118,6 +118,9 @@ struct Outcome {
 	refused: Vec<(u32, Invalid)>,
 	/// The outputs voted with the root.
 	outputs: Vec<w3b_primitives::proof::Output>,
+	/// Events the wall-clock backstop stopped: the result depends on this machine's
+	/// speed, and is not voted.
+	wall_clock: usize,
 }
 
 /// The worker's view of one project.

@@ -165,8 +165,8 @@ pub mod pallet {
 		type WeightInfo: WeightInfo;
 	}
 
-	/// The last batch each operator voted on (any vote, unavailability included), per
-	/// project: what [`Pallet::remove_absent`] checks.
+	/// The last batch each operator voted on having run it (an unavailability vote is no
+	/// presence), per project: what [`Pallet::remove_absent`] checks.
 	#[pallet::storage]
 	pub type LastVotes<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Blake2_128Concat, T::AccountId, u64>;
@@ -463,8 +463,9 @@ pub mod pallet {
 			Ok((Some(weight.saturating_add(Self::head_weight())), Pays::No).into())
 		}
 
-		/// Removes `operator` from `project`'s subnet for absence: it voted on none of the
-		/// project's last [`Config::AbsenceLimit`] rounds that stayed open for votes until
+		/// Removes `operator` from `project`'s subnet for absence: it ran none of the
+		/// project's last [`Config::AbsenceLimit`] rounds (no vote on a state; saying the
+		/// body is unavailable is no work) that stayed open for votes until
 		/// their deadline (finalized, or expired at the deadline; a round a quorum closed
 		/// early by voting the body unavailable does not count, so withholding bodies from
 		/// a slow member cannot make it look absent), all committed while it was a member
@@ -490,8 +491,8 @@ pub mod pallet {
 			Self::ensure_absent(project, &operator)?;
 			pallet_operators::Pallet::<T>::remove(project, &operator, RemovalReason::Absent)
 				.map_err(|_| Error::<T>::NotMember)?;
+			// Its dissents stay: leaving by absence does not wipe them.
 			LastVotes::<T>::remove(project, &operator);
-			Dissents::<T>::remove(project, &operator);
 			Ok(().into())
 		}
 	}
@@ -565,6 +566,16 @@ impl<T: Config> Pallet<T> {
 		if let (Some(base), Some(previous)) = (base, vote.previous) {
 			ensure!(previous == base, Error::<T>::StaleState);
 		}
+		if proof.status == ProofStatus::Finalized {
+			// A late vote, until the deadline (the round no longer holds a closing slot),
+			// and only on the state it was finalized on: its voter knows that state now.
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now <= proof.deadline, Error::<T>::AttestationClosed);
+			ensure!(
+				vote.previous.is_none_or(|p| Some(p) == proof.previous_state_root),
+				Error::<T>::StaleState
+			);
+		}
 		match round.votes.iter().position(|(voter, _)| voter == &operator) {
 			Some(index) => {
 				// Only a vote that ran on a state the project left behind is cast again:
@@ -583,9 +594,13 @@ impl<T: Config> Pallet<T> {
 				.try_push((operator.clone(), vote))
 				.map_err(|_| Error::<T>::NotEligible)?,
 		}
-		LastVotes::<T>::mutate(project, &operator, |last| {
-			*last = Some(last.map_or(batch_seq, |last| last.max(batch_seq)))
-		});
+		// Presence is running the batch: a member saying "unavailable" on every batch
+		// does no work and must not stay in every quorum base for it.
+		if vote.previous.is_some() {
+			LastVotes::<T>::mutate(project, &operator, |last| {
+				*last = Some(last.map_or(batch_seq, |last| last.max(batch_seq)))
+			});
+		}
 		Self::deposit_event(Event::Attested {
 			project,
 			batch_seq,
@@ -630,16 +645,12 @@ impl<T: Config> Pallet<T> {
 				Rounds::<T>::insert(project, batch_seq, round);
 			}
 			_ => {
-				// Finalized (expired proofs were refused above): a late vote, until the
-				// deadline (its round no longer holds a closing slot).
-				let now = frame_system::Pallet::<T>::block_number();
-				ensure!(now <= proof.deadline, Error::<T>::AttestationClosed);
+				// Finalized (expired proofs were refused above): a late vote (checked above).
 				let agreed = proof.output_root == Some(vote.output_root)
 					&& proof.previous_state_root == vote.previous;
 				if let (Some(previous), Some(root)) = (proof.previous_state_root, proof.output_root)
 				{
-					let chained = Self::follows_finalized(project, batch_seq);
-					Self::judge(project, &operator, &vote, (previous, root), chained);
+					Self::judge(project, &operator, &vote, (previous, root));
 				}
 				if agreed {
 					proof.agreed += 1;
@@ -717,9 +728,8 @@ impl<T: Config> Pallet<T> {
 			&agreeing,
 			proof.subnet_size,
 		);
-		let chained = Self::follows_finalized(project, batch_seq);
 		for (voter, vote) in &round.votes {
-			Self::judge(project, voter, vote, (previous, root), chained);
+			Self::judge(project, voter, vote, (previous, root));
 		}
 		// Late votes are still taken until the deadline, but the round no longer needs to
 		// close: its slot goes to another round.
@@ -728,36 +738,23 @@ impl<T: Config> Pallet<T> {
 		Self::advance_head(project);
 	}
 
-	/// Whether batch `batch_seq` of `project` follows a finalized batch (or is the
-	/// first): then an honest voter that agreed on the batch before ran this one on the
-	/// state it was finalized on, and a vote on another state is no honest mistake.
-	fn follows_finalized(project: ProjectId, batch_seq: u64) -> bool {
-		batch_seq == 0
-			|| Proofs::<T>::get(project, batch_seq - 1)
-				.is_some_and(|p| p.status == ProofStatus::Finalized)
-	}
-
 	/// Counts `voter`'s `vote` on a round of `project` finalized as `root` on the agreed
-	/// state `previous`. A vote for `root` on that state takes one from the voter's
-	/// [`Dissents`]; a vote against it adds one: another root on that state, or, when the
-	/// batch follows a finalized one (`chained`), a root on another state (a voter whose
-	/// earlier votes agreed ran it on `previous`). At [`Config::DissentLimit`] the voter's
-	/// seat is slashed. Not judged: a vote that the body is unavailable (whether a peer
-	/// served it is not the voter's to prove, and a committer can withhold it from one
-	/// voter), and a vote on another state after an expiry (void: an earlier batch's
-	/// fate changed the state under it).
+	/// state `previous`, if it ran on that state: for `root` it takes one from the voter's
+	/// [`Dissents`], against it (another root) it adds one, and at
+	/// [`Config::DissentLimit`] the voter's seat is slashed. Not judged: a vote that the
+	/// body is unavailable (whether a peer served it is not the voter's to prove, and a
+	/// committer can withhold it from one voter), and a vote on another state (cast before
+	/// the batches ahead settled, when nobody knew the agreed state: it never counts).
 	fn judge(
 		project: ProjectId,
 		voter: &T::AccountId,
 		vote: &Vote,
 		(previous, root): (H256, H256),
-		chained: bool,
 	) {
-		let Some(voted_on) = vote.previous else { return };
-		if voted_on != previous && !chained {
+		if vote.previous != Some(previous) {
 			return;
 		}
-		if voted_on == previous && vote.output_root == root {
+		if vote.output_root == root {
 			Dissents::<T>::mutate_exists(project, voter, |n| {
 				*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0)
 			});

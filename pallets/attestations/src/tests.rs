@@ -233,9 +233,10 @@ fn late_votes_count_until_the_deadline() {
 			assert_ok!(vote(*op, p, seq, GOOD));
 		}
 		assert_eq!(proof(p, seq).agreed, 4);
-		// Already finalized with 4 of 5 (quorum 4): a late dissent is recorded, not paid.
+		// Already finalized with 4 of 5 (quorum 4): a late dissent (on the state the batch
+		// was finalized on) is recorded, not paid.
 		let before = balance(OPERATORS[4]);
-		assert_ok!(vote(OPERATORS[4], p, seq, BAD));
+		assert_ok!(vote_on(OPERATORS[4], p, seq, H256::zero(), BAD));
 		System::assert_last_event(
 			Event::LateAttestation {
 				project: p,
@@ -587,6 +588,8 @@ fn quorum_holds_for_every_vote_pattern() {
 				// Only the quorum is under test: nobody loses its seat for dissent here.
 				let _ = Dissents::<Test>::clear(u32::MAX, None);
 				let seq = commit(p);
+				// Everyone ran it on the same state (votes after the quorum are late).
+				let previous = Attestations::head(p).state_root;
 				let mut counts = [0u32; 2];
 				let mut code = pattern;
 				for op in &OPERATORS[..size] {
@@ -594,7 +597,7 @@ fn quorum_holds_for_every_vote_pattern() {
 					code /= 3;
 					if choice < 2 {
 						counts[choice] += 1;
-						assert_ok!(vote(*op, p, seq, [GOOD, BAD][choice]));
+						assert_ok!(vote_on(*op, p, seq, previous, [GOOD, BAD][choice]));
 					}
 				}
 				let q = quorum(size as u32);
@@ -1106,10 +1109,10 @@ fn voting_against_finalized_rounds_in_a_row_slashes_the_seat() {
 	});
 }
 
-/// What counts against a voter: another root on the agreed state, in time or late, or a
-/// root on another state when the batch before was finalized (a voter that agreed on it
-/// ran this one on its state). Not a vote that the body was unavailable, nor one on a
-/// state an expiry left behind. Each agreeing vote takes one away.
+/// What counts against a voter: another root on the agreed state, in time or late. Not
+/// a vote that the body was unavailable, nor one cast ahead on a state that turned out
+/// not to be the agreed one (nobody knew it then). Each agreeing vote takes one away. A
+/// late vote on another state is refused (by then the voter knows the agreed state).
 #[test]
 fn only_votes_against_the_agreed_result_count() {
 	new_test_ext().execute_with(|| {
@@ -1139,28 +1142,48 @@ fn only_votes_against_the_agreed_result_count() {
 			assert_eq!(dissents(), after);
 		}
 
-		// Dave runs the next batch ahead on a state the batch before it does not leave;
-		// that one is finalized: his vote is against the result.
+		// Dave runs the next batch ahead, on a state the batch before it does not leave:
+		// void, not judged.
 		let (first, second) = (commit(p), commit(p));
 		assert_ok!(vote_on(dave, p, second, BAD, BAD));
 		quorum_votes(first);
 		quorum_votes(second);
-		assert_eq!(dissents(), 2);
-		// The same after a batch that expired: void, not judged.
-		let (expiring, next) = (commit(p), commit(p));
-		assert_ok!(vote_on(dave, p, next, BAD, BAD));
-		run_to_block(proof(p, expiring).deadline + 1);
-		assert_eq!(proof(p, expiring).status, ProofStatus::Expired);
-		quorum_votes(next);
-		assert_eq!(dissents(), 2);
+		assert_eq!(dissents(), 1);
 
-		// Late: after the quorum, before the deadline.
+		// Late, on another state: refused; on the agreed state against it: counted.
+		let seq = commit(p);
+		quorum_votes(seq);
+		assert_noop!(vote_on(dave, p, seq, BAD, BAD), Error::<Test>::StaleState);
+		assert_ok!(vote(dave, p, seq, BAD));
+		assert_eq!(dissents(), 2);
 		let seq = commit(p);
 		quorum_votes(seq);
 		assert_ok!(vote(dave, p, seq, BAD));
 		// Three (DISSENT_LIMIT) more against than for: slashed out.
 		assert!(!Operators::is_member(p, &dave));
 		assert_eq!(dissents(), 0);
+	});
+}
+
+/// A member that says "unavailable" on every batch runs nothing: it does not count as
+/// present, and is removed for absence like a silent one.
+#[test]
+fn unavailability_votes_are_no_presence() {
+	new_test_ext().execute_with(|| {
+		let (honest, squatter) = (&OPERATORS[..3], OPERATORS[3]);
+		let p = project_with(&OPERATORS[..4]);
+		run_to_block(2);
+		for _ in 0..ABSENCE_LIMIT {
+			let seq = commit(p);
+			assert_ok!(unavailable(squatter, p, seq));
+			for &who in honest {
+				assert_ok!(vote(who, p, seq, GOOD));
+			}
+			run_to_block(System::block_number() + 1);
+		}
+		run_to_block(System::block_number() + ABSENCE_PERIOD + DEADLINE);
+		assert_ok!(Attestations::remove_absent(RuntimeOrigin::signed(OWNER), p, squatter));
+		assert!(!Operators::is_member(p, &squatter));
 	});
 }
 

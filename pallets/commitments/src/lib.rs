@@ -36,7 +36,7 @@
 //! of the window, wrong project), or of one message at two positions of the batch. The
 //! first accepted report of a batch is kept ([`Reports`]) and is free; a refused report
 //! pays its fee. The committer loses its seat in the project and the seat's bond, which
-//! goes to the project's reward pool (`pallet_operators::Pallet::slash_seat`).
+//! goes to the chain's treasury (`pallet_operators::Pallet::slash_seat`).
 //!
 //! Commitment headers are kept as a window per project: at most
 //! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
@@ -366,9 +366,9 @@ pub mod pallet {
 		///   the signatures and inclusion proofs at two different positions of the batch
 		///   (reason [`Invalid::Duplicate`]).
 		///
-		/// The committer's seat in the project is slashed: its bond goes to the project's
-		/// reward pool and the committer leaves the subnet (a seat still unbonding is
-		/// slashed as well).
+		/// The committer's seat in the project is slashed: its bond goes to the chain's
+		/// treasury and the committer leaves the subnet (a seat still unbonding is slashed
+		/// as well).
 		///
 		/// Emits [`Event::InvalidBatchReported`] and the operators pallet's
 		/// `SeatSlashed`. Errors: [`Error::UnknownBatch`] (not in the window),
@@ -431,7 +431,7 @@ pub mod pallet {
 			};
 			Reports::<T>::insert(project, batch_seq, (reporter.clone(), message_hash, reason));
 			// The committer answers with its seat: out of the subnet, its bond in the
-			// project's reward pool.
+			// treasury.
 			pallet_operators::Pallet::<T>::slash_seat(
 				project,
 				&batch.committer,

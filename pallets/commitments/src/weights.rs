@@ -56,7 +56,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Subnets` (r:1 w:0)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
-	/// Storage: `Commitments::RootSeqs` (r:1 w:1)
+	/// Storage: `Commitments::RootSeqs` (r:2 w:1)
 	/// Proof: `Commitments::RootSeqs` (`max_values`: None, `max_size`: Some(112), added: 2587, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::NextBatchSeq` (r:1 w:1)
 	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
@@ -64,6 +64,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Timestamp::Now` (r:1 w:0)
 	/// Proof: `Timestamp::Now` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::RetainedBytes` (r:1 w:1)
@@ -74,27 +76,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Proofs` (r:4 w:5)
 	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
-	/// Storage: `Attestations::Rounds` (r:4 w:5)
+	/// Storage: `Attestations::Rounds` (r:0 w:5)
 	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Reports` (r:0 w:4)
 	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
-	/// Storage: `Commitments::BatchRoots` (r:0 w:1)
-	/// Proof: `Commitments::BatchRoots` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 4]`.
 	fn commit_batch(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2329 + p * (1094 ±0)`
+		//  Measured:  `2432 + p * (1094 ±0)`
 		//  Estimated: `15112 + p * (19358 ±79)`
-		// Minimum execution time: 1_168_121_000 picoseconds.
-		Weight::from_parts(1_259_881_533, 15112)
-			// Standard Error: 1_410_880
-			.saturating_add(Weight::from_parts(330_712_000, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
+		// Minimum execution time: 1_594_411_000 picoseconds.
+		Weight::from_parts(2_319_263_247, 15112)
+			// Standard Error: 11_312_866
+			.saturating_add(Weight::from_parts(626_177_063, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 19358).saturating_mul(p.into()))
 	}
+	/// Storage: `Projects::ClosedAt` (r:1 w:0)
+	/// Proof: `Projects::ClosedAt` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Batches` (r:1 w:0)
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Reports` (r:1 w:1)
@@ -110,16 +112,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn report_invalid_batch() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1425`
+		//  Measured:  `1442`
 		//  Estimated: `15112`
-		// Minimum execution time: 1_611_713_000 picoseconds.
-		Weight::from_parts(1_711_120_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(10_u64))
+		// Minimum execution time: 2_014_399_000 picoseconds.
+		Weight::from_parts(3_008_613_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 }
@@ -127,17 +129,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn commit_batch(p: u32, ) -> Weight {
-		Weight::from_parts(1_259_881_533, 15112)
-			.saturating_add(Weight::from_parts(330_712_000, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(p.into())))
+		Weight::from_parts(2_319_263_247, 15112)
+			.saturating_add(Weight::from_parts(626_177_063, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 19358).saturating_mul(p.into()))
 	}
 	fn report_invalid_batch() -> Weight {
-		Weight::from_parts(1_711_120_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
+		Weight::from_parts(3_008_613_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 }

@@ -242,7 +242,7 @@ pub mod pallet {
 			/// Why.
 			reason: RemovalReason,
 		},
-		/// A seat's bond was taken into the project's reward pool.
+		/// A seat's bond was taken into the treasury ([`Config::Treasury`]).
 		SeatSlashed {
 			/// The project.
 			project: ProjectId,

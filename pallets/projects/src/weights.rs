@@ -4,8 +4,8 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-01, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -69,7 +69,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::NextProjectId` (r:1 w:1)
 	/// Proof: `Projects::NextProjectId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:0 w:1)
@@ -77,9 +77,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_project() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `109`
-		//  Estimated: `3593`
-		// Minimum execution time: 568_851_000 picoseconds.
-		Weight::from_parts(591_233_000, 3593)
+		//  Estimated: `3640`
+		// Minimum execution time: 658_896_000 picoseconds.
+		Weight::from_parts(977_895_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -89,8 +89,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `324`
 		//  Estimated: `15112`
-		// Minimum execution time: 137_533_000 picoseconds.
-		Weight::from_parts(145_298_000, 15112)
+		// Minimum execution time: 211_126_000 picoseconds.
+		Weight::from_parts(352_111_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -102,8 +102,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `328`
 		//  Estimated: `15112`
-		// Minimum execution time: 338_063_000 picoseconds.
-		Weight::from_parts(351_877_000, 15112)
+		// Minimum execution time: 423_585_000 picoseconds.
+		Weight::from_parts(722_736_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `324`
 		//  Estimated: `15112`
-		// Minimum execution time: 137_476_000 picoseconds.
-		Weight::from_parts(146_398_000, 15112)
+		// Minimum execution time: 205_065_000 picoseconds.
+		Weight::from_parts(358_663_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -126,8 +126,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `328`
 		//  Estimated: `15112`
-		// Minimum execution time: 162_536_000 picoseconds.
-		Weight::from_parts(172_168_000, 15112)
+		// Minimum execution time: 256_511_000 picoseconds.
+		Weight::from_parts(433_794_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -136,28 +136,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Applets` (r:17 w:16)
 	/// Proof: `Projects::Applets` (`max_values`: None, `max_size`: Some(4363), added: 6838, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::AppletDeposits` (r:16 w:16)
+	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectNames` (r:0 w:1)
 	/// Proof: `Projects::ProjectNames` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::ClosedAt` (r:0 w:1)
+	/// Proof: `Projects::ClosedAt` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletCount` (r:0 w:1)
 	/// Proof: `Projects::AppletCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[0, 16]`.
 	fn close_project(a: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `898 + a * (518 ±0)`
+		//  Measured:  `983 + a * (566 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 514_130_000 picoseconds.
-		Weight::from_parts(548_133_285, 15112)
-			// Standard Error: 321_511
-			.saturating_add(Weight::from_parts(190_998_171, 0).saturating_mul(a.into()))
+		// Minimum execution time: 716_334_000 picoseconds.
+		Weight::from_parts(1_175_787_832, 15112)
+			// Standard Error: 8_107_273
+			.saturating_add(Weight::from_parts(824_637_491, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(a.into())))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(a.into())))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(a.into())))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
@@ -165,7 +169,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 1047552]`.
@@ -173,10 +177,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `109`
 		//  Estimated: `12003`
-		// Minimum execution time: 673_269_000 picoseconds.
-		Weight::from_parts(827_420_336, 12003)
-			// Standard Error: 6
-			.saturating_add(Weight::from_parts(7_084, 0).saturating_mul(c.into()))
+		// Minimum execution time: 1_108_730_000 picoseconds.
+		Weight::from_parts(1_673_300_820, 12003)
+			// Standard Error: 170
+			.saturating_add(Weight::from_parts(21_181, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -185,15 +189,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	fn remove_code() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `438`
 		//  Estimated: `12003`
-		// Minimum execution time: 446_742_000 picoseconds.
-		Weight::from_parts(463_315_000, 12003)
+		// Minimum execution time: 597_080_000 picoseconds.
+		Weight::from_parts(1_008_281_000, 12003)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -207,18 +211,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::NextAppletId` (r:1 w:1)
 	/// Proof: `Projects::NextAppletId` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::AppletDeposits` (r:0 w:1)
+	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[0, 15]`.
 	fn register_applet(a: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `736 + a * (518 ±0)`
+		//  Measured:  `932 + a * (518 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 430_032_000 picoseconds.
-		Weight::from_parts(458_281_606, 15112)
-			// Standard Error: 345_988
-			.saturating_add(Weight::from_parts(113_767_436, 0).saturating_mul(a.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 1_219_348_000 picoseconds.
+		Weight::from_parts(1_747_726_322, 15112)
+			// Standard Error: 2_329_982
+			.saturating_add(Weight::from_parts(253_126_184, 0).saturating_mul(a.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
@@ -227,31 +237,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::Applets` (`max_values`: None, `max_size`: Some(4363), added: 6838, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::CodeInfos` (r:2 w:2)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::AppletDeposits` (r:1 w:1)
+	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn upgrade_applet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1445`
+		//  Measured:  `1752`
 		//  Estimated: `23016`
-		// Minimum execution time: 498_531_000 picoseconds.
-		Weight::from_parts(510_145_000, 23016)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 1_427_327_000 picoseconds.
+		Weight::from_parts(2_452_871_000, 23016)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Applets` (r:1 w:1)
 	/// Proof: `Projects::Applets` (`max_values`: None, `max_size`: Some(4363), added: 6838, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::AppletDeposits` (r:1 w:1)
+	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletCount` (r:1 w:1)
 	/// Proof: `Projects::AppletCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn remove_applet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1235`
+		//  Measured:  `1542`
 		//  Estimated: `15112`
-		// Minimum execution time: 326_952_000 picoseconds.
-		Weight::from_parts(337_491_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 919_234_000 picoseconds.
+		Weight::from_parts(1_530_351_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
@@ -259,14 +281,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceCount` (r:1 w:1)
 	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
+	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn register_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `324`
+		//  Measured:  `482`
 		//  Estimated: `15112`
-		// Minimum execution time: 209_078_000 picoseconds.
-		Weight::from_parts(217_915_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		// Minimum execution time: 711_665_000 picoseconds.
+		Weight::from_parts(1_173_321_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
@@ -274,15 +302,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
 	fn revoke_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `477`
+		//  Measured:  `510`
 		//  Estimated: `15112`
-		// Minimum execution time: 174_052_000 picoseconds.
-		Weight::from_parts(181_812_000, 15112)
+		// Minimum execution time: 256_922_000 picoseconds.
+		Weight::from_parts(439_855_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}	fn remove_device() -> Weight {
-		Weight::from_parts(400_000_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+	}
+	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::Devices` (r:1 w:1)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::ClosedAt` (r:1 w:0)
+	/// Proof: `Projects::ClosedAt` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::OldestRetained` (r:1 w:0)
+	/// Proof: `Commitments::OldestRetained` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::Batches` (r:1 w:0)
+	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCount` (r:1 w:1)
+	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceDeposits` (r:1 w:1)
+	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	fn remove_device() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `884`
+		//  Estimated: `15112`
+		// Minimum execution time: 839_615_000 picoseconds.
+		Weight::from_parts(1_359_069_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 }
@@ -290,80 +341,81 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_project() -> Weight {
-		Weight::from_parts(591_233_000, 3593)
+		Weight::from_parts(977_895_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn transfer_project() -> Weight {
-		Weight::from_parts(145_298_000, 15112)
+		Weight::from_parts(352_111_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_config() -> Weight {
-		Weight::from_parts(351_877_000, 15112)
+		Weight::from_parts(722_736_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn pause_project() -> Weight {
-		Weight::from_parts(146_398_000, 15112)
+		Weight::from_parts(358_663_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_project() -> Weight {
-		Weight::from_parts(172_168_000, 15112)
+		Weight::from_parts(433_794_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_project(a: u32, ) -> Weight {
-		Weight::from_parts(548_133_285, 15112)
-			.saturating_add(Weight::from_parts(190_998_171, 0).saturating_mul(a.into()))
+		Weight::from_parts(1_175_787_832, 15112)
+			.saturating_add(Weight::from_parts(824_637_491, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(a.into())))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(a.into())))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(a.into())))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upload_code(c: u32, ) -> Weight {
-		Weight::from_parts(827_420_336, 12003)
-			.saturating_add(Weight::from_parts(7_084, 0).saturating_mul(c.into()))
+		Weight::from_parts(1_673_300_820, 12003)
+			.saturating_add(Weight::from_parts(21_181, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_code() -> Weight {
-		Weight::from_parts(463_315_000, 12003)
+		Weight::from_parts(1_008_281_000, 12003)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_applet(a: u32, ) -> Weight {
-		Weight::from_parts(458_281_606, 15112)
-			.saturating_add(Weight::from_parts(113_767_436, 0).saturating_mul(a.into()))
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(1_747_726_322, 15112)
+			.saturating_add(Weight::from_parts(253_126_184, 0).saturating_mul(a.into()))
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upgrade_applet() -> Weight {
-		Weight::from_parts(510_145_000, 23016)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(2_452_871_000, 23016)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn remove_applet() -> Weight {
-		Weight::from_parts(337_491_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(1_530_351_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_device() -> Weight {
-		Weight::from_parts(217_915_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		Weight::from_parts(1_173_321_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn revoke_device() -> Weight {
-		Weight::from_parts(181_812_000, 15112)
+		Weight::from_parts(439_855_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}	fn remove_device() -> Weight {
-		Weight::from_parts(400_000_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+	}
+	fn remove_device() -> Weight {
+		Weight::from_parts(1_359_069_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 }
