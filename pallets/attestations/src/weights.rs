@@ -61,26 +61,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:1 w:1)
 	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
-	/// Storage: `Attestations::LastVotes` (r:1 w:1)
+	/// Storage: `Attestations::LastVotes` (r:1 w:22)
 	/// Proof: `Attestations::LastVotes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
-	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
+	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:44 w:44)
+	/// Storage: `System::Account` (r:66 w:66)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Dissents` (r:64 w:64)
+	/// Proof: `Attestations::Dissents` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Seats` (r:21 w:21)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorInfos` (r:21 w:21)
+	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Subnets` (r:1 w:1)
+	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:21 w:21)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Closing` (r:1 w:1)
+	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 64]`.
 	fn attest(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `970 + s * (202 ±0)`
-		//  Estimated: `39152 + s * (1736 ±5)`
-		// Minimum execution time: 1_143_355_000 picoseconds.
-		Weight::from_parts(1_024_539_109, 39152)
-			// Standard Error: 290_640
-			.saturating_add(Weight::from_parts(231_025_950, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
+		//  Measured:  `5327 + s * (405 ±0)`
+		//  Estimated: `39152 + s * (2612 ±0)`
+		// Minimum execution time: 1_438_018_000 picoseconds.
+		Weight::from_parts(1_910_981_698, 39152)
+			// Standard Error: 9_117_088
+			.saturating_add(Weight::from_parts(745_584_949, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2612).saturating_mul(s.into()))
 	}
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
@@ -97,10 +109,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8329 + r * (171 ±0)`
 		//  Estimated: `7575 + r * (19081 ±0)`
-		// Minimum execution time: 83_617_000 picoseconds.
-		Weight::from_parts(85_270_000, 7575)
-			// Standard Error: 133_938
-			.saturating_add(Weight::from_parts(290_276_285, 0).saturating_mul(r.into()))
+		// Minimum execution time: 95_980_000 picoseconds.
+		Weight::from_parts(129_232_000, 7575)
+			// Standard Error: 2_364_494
+			.saturating_add(Weight::from_parts(483_048_468, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -127,10 +139,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn remove_absent() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `41439`
+		//  Measured:  `41406`
 		//  Estimated: `1909090`
-		// Minimum execution time: 13_896_157_000 picoseconds.
-		Weight::from_parts(14_739_740_000, 1909090)
+		// Minimum execution time: 16_134_827_000 picoseconds.
+		Weight::from_parts(26_263_877_000, 1909090)
 			.saturating_add(T::DbWeight::get().reads(207_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -139,17 +151,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn attest(s: u32, ) -> Weight {
-		Weight::from_parts(1_024_539_109, 39152)
-			.saturating_add(Weight::from_parts(231_025_950, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 1736).saturating_mul(s.into()))
+		Weight::from_parts(1_910_981_698, 39152)
+			.saturating_add(Weight::from_parts(745_584_949, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2612).saturating_mul(s.into()))
 	}
 	fn close_rounds(r: u32, ) -> Weight {
-		Weight::from_parts(85_270_000, 7575)
-			.saturating_add(Weight::from_parts(290_276_285, 0).saturating_mul(r.into()))
+		Weight::from_parts(129_232_000, 7575)
+			.saturating_add(Weight::from_parts(483_048_468, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -157,7 +169,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
 	}
 	fn remove_absent() -> Weight {
-		Weight::from_parts(14_739_740_000, 1909090)
+		Weight::from_parts(26_263_877_000, 1909090)
 			.saturating_add(RocksDbWeight::get().reads(207_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
