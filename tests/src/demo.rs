@@ -325,6 +325,9 @@ enum Sink {
 		driver: thread::JoinHandle<()>,
 		acks: std::sync::mpsc::Receiver<()>,
 		topic: String,
+		/// Publishes of this connection not answered yet (counters may be shared by
+		/// other publishers).
+		unanswered: u64,
 	},
 	/// HTTP batches.
 	Http { url: String, agent: ureq::Agent },
@@ -334,7 +337,9 @@ impl Sink {
 	fn open(transport: Transport, project: ProjectId) -> Self {
 		match transport {
 			Transport::Mqtt(port) => {
-				let id = format!("w3b-demo-{port}-{}", std::process::id());
+				// One client id per project: publishers of several projects to one broker
+				// must not take each other's session over.
+				let id = format!("w3b-demo-{port}-{project}-{}", std::process::id());
 				let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
 				// A persistent session: what the node did not acknowledge (over the rate)
 				// is sent again after it hangs up.
@@ -361,7 +366,7 @@ impl Sink {
 					}
 				});
 				let topic = format!("w3b/projects/{project}/events");
-				Sink::Mqtt { client, driver, acks, topic }
+				Sink::Mqtt { client, driver, acks, topic, unanswered: 0 }
 			}
 			Transport::Http(port) => Sink::Http {
 				url: format!("http://127.0.0.1:{port}/v1/projects/{project}/events"),
@@ -372,14 +377,18 @@ impl Sink {
 
 	fn send(&mut self, batch: Vec<(H256, String)>, counters: &Counters) {
 		match self {
-			Sink::Mqtt { client, topic, acks, .. } => {
+			Sink::Mqtt { client, topic, acks, unanswered, .. } => {
 				for (_, json) in batch {
 					let qos = rumqttc::QoS::AtLeastOnce;
 					if client.publish(topic.as_str(), qos, false, json).is_err() {
 						counters.refused.fetch_add(1, Ordering::Relaxed);
+					} else {
+						*unanswered += 1;
 					}
 				}
-				counters.acked.fetch_add(acks.try_iter().count() as u64, Ordering::Relaxed);
+				let answered = acks.try_iter().count() as u64;
+				*unanswered = unanswered.saturating_sub(answered);
+				counters.acked.fetch_add(answered, Ordering::Relaxed);
 			}
 			Sink::Http { url, agent } => {
 				let body = format!(
@@ -410,14 +419,12 @@ impl Sink {
 
 	/// Waits a little for the last acknowledgements, then disconnects.
 	fn close(self, counters: &Counters) {
-		if let Sink::Mqtt { client, driver, acks, .. } = self {
+		if let Sink::Mqtt { client, driver, acks, mut unanswered, .. } = self {
 			// Until every publish is answered; the deadline only bounds a node that died.
 			let deadline = Instant::now() + Duration::from_secs(60);
-			while counters.acked.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed)
-				< counters.sent.load(Ordering::Relaxed)
-				&& Instant::now() < deadline
-			{
+			while unanswered > 0 && Instant::now() < deadline {
 				if acks.recv_timeout(Duration::from_millis(100)).is_ok() {
+					unanswered -= 1;
 					counters.acked.fetch_add(1, Ordering::Relaxed);
 				}
 			}

@@ -8,9 +8,11 @@
 //! With `--projects N` (N > 1) it is a load test of the chain: N projects with the
 //! same applet, each with one operator (the validators take turns) and its share of the
 //! devices publishing to that operator's node, and a summary of how full the finalized
-//! blocks were (normal-class weight and extrinsics per block). Endpoint ports are read
-//! as `scripts/local-net.sh` lays them out (MQTT 1883 + i, HTTP 8080 + i for Alice, Bob,
-//! Charlie, Dave): a node takes messages only for the projects it operates.
+//! blocks were (normal-class weight and extrinsics per block). Ports are read as
+//! `scripts/local-net.sh` lays them out (MQTT 1883 + i, HTTP 8080 + i, RPC 9944 + i for
+//! Alice, Bob, Charlie, Dave): a node takes messages only for the projects it operates,
+//! and only it holds their batches' bodies, so each project is followed through its
+//! operator's RPC.
 //!
 //! ```text
 //! w3b-demo --applet FILE.wasm [--rpc PORT] [--mqtt PORT,PORT] [--http PORT,PORT]
@@ -88,11 +90,16 @@ fn parse() -> Result<Options> {
 	Ok(options)
 }
 
-/// The endpoints, MQTT ones first, each with the validator behind it as
-/// `scripts/local-net.sh` numbers the ports (`None` for a port it does not use).
-fn endpoints(options: &Options) -> Vec<(Transport, Option<Sr25519Keyring>)> {
+/// The validators of `scripts/local-net.sh`, in the order of its ports.
+const VALIDATORS: [Sr25519Keyring; 4] = [Alice, Bob, Charlie, Dave];
+
+/// The endpoints, MQTT ones first, each with the index in [`VALIDATORS`] of the node
+/// behind it as `scripts/local-net.sh` numbers the ports (`None` for a port it does not
+/// use).
+fn endpoints(options: &Options) -> Vec<(Transport, Option<u16>)> {
 	let validator = |port: u16, first: u16| {
-		[Alice, Bob, Charlie, Dave].get(usize::from(port.wrapping_sub(first))).copied()
+		let index = port.wrapping_sub(first);
+		(usize::from(index) < VALIDATORS.len()).then_some(index)
 	};
 	let mqtt = options.mqtt.iter().map(|&port| (Transport::Mqtt(port), validator(port, 1883)));
 	let http = options.http.iter().map(|&port| (Transport::Http(port), validator(port, 8080)));
@@ -132,25 +139,25 @@ fn main() -> Result<()> {
 	};
 	// One project with every validator as operator and every endpoint, or N with one
 	// operator each, publishing to its node.
-	let lanes: Vec<(ProjectSpec, Vec<Transport>)> = if options.projects == 1 {
-		vec![(base, transports.clone())]
+	let lanes: Vec<(ProjectSpec, Vec<Transport>, Rpc)> = if options.projects == 1 {
+		vec![(base, transports.clone(), rpc.clone())]
 	} else {
 		(0..options.projects)
 			.map(|k| {
-				let (transport, operator) = endpoints[k % endpoints.len()];
-				let operator =
-					operator.ok_or_else(|| {
+				let (transport, validator) = endpoints[k % endpoints.len()];
+				let validator =
+					validator.ok_or_else(|| {
 						format!("{transport:?} is not one of scripts/local-net.sh's validators' endpoints")
 					})?;
 				let spec = ProjectSpec {
 					name: format!("{name}-{k}"),
-					operators: vec![operator],
+					operators: vec![VALIDATORS[usize::from(validator)]],
 					devices: devices.iter().skip(k).step_by(options.projects).cloned().collect(),
 					// One operator: a subnet of one finalizes alone.
 					min_operators: Some(1),
 					..base.clone()
 				};
-				Ok((spec, vec![transport]))
+				Ok((spec, vec![transport], Rpc::new(options.rpc + validator)))
 			})
 			.collect::<Result<_>>()?
 	};
@@ -162,7 +169,7 @@ fn main() -> Result<()> {
 		devices.len(),
 		if lanes.len() == 1 { "Alice, Bob, Charlie, Dave" } else { "one each, in turn" },
 	);
-	let specs: Vec<ProjectSpec> = lanes.iter().map(|(spec, _)| spec.clone()).collect();
+	let specs: Vec<ProjectSpec> = lanes.iter().map(|(spec, ..)| spec.clone()).collect();
 	let setup_started = Instant::now();
 	let projects = setup_projects(&rpc, &specs, Duration::from_secs(300))?;
 	println!(
@@ -177,21 +184,18 @@ fn main() -> Result<()> {
 	let start = Instant::now();
 	let counters = std::sync::Arc::new(Counters::default());
 	let per_project = options.rate / projects.len() as f64;
-	let publishers: Vec<Publisher> = lanes
-		.into_iter()
-		.zip(&projects)
-		.map(|((spec, transports), &project)| {
-			Publisher::start_counting(
-				project,
-				spec.devices,
-				&transports,
-				per_project,
-				counters.clone(),
-			)
-		})
-		.collect();
-	let mut monitors: Vec<Monitor> =
-		projects.iter().map(|&project| Monitor::new(rpc.clone(), project)).collect();
+	let mut publishers = Vec::new();
+	let mut monitors = Vec::new();
+	for ((spec, transports, operator_rpc), &project) in lanes.into_iter().zip(&projects) {
+		publishers.push(Publisher::start_counting(
+			project,
+			spec.devices,
+			&transports,
+			per_project,
+			counters.clone(),
+		));
+		monitors.push(Monitor::new(operator_rpc, project));
+	}
 	let mut load = ChainLoad::from_now(rpc.clone())?;
 	let mut last_line = Instant::now();
 	// Each monitor reads a few RPCs per poll: with many projects, poll less often.
