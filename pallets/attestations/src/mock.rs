@@ -34,7 +34,8 @@ pub const SETTLE_GRACE: u64 = 3;
 pub const ABSENCE_LIMIT: u32 = 3;
 /// Blocks those batches must span at least.
 pub const ABSENCE_PERIOD: u64 = 10;
-/// Finalized rounds in a row a voter may vote against before its seat is slashed.
+/// How many more finalized rounds a voter may vote against than for before its seat is
+/// slashed.
 pub const DISSENT_LIMIT: u32 = 3;
 
 frame_support::construct_runtime!(

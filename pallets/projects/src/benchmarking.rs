@@ -112,6 +112,21 @@ fn register_applets<T: Config>(owner: &T::AccountId, project: ProjectId, code: H
 	}
 }
 
+/// A funded owner's project with one ed25519 device registered.
+fn registered_device<T: Config>() -> (T::AccountId, ProjectId, DeviceKey) {
+	let owner = funded::<T>("owner", 0);
+	let project = create::<T>(&owner);
+	let key = DeviceKey::Ed25519([1; 32]);
+	Pallet::<T>::register_device(
+		RawOrigin::Signed(owner.clone()).into(),
+		project,
+		key.clone(),
+		None,
+	)
+	.unwrap();
+	(owner, project, key)
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -282,16 +297,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn revoke_device() {
-		let owner = funded::<T>("owner", 0);
-		let project = create::<T>(&owner);
-		let key = DeviceKey::Ed25519([1; 32]);
-		Pallet::<T>::register_device(
-			RawOrigin::Signed(owner.clone()).into(),
-			project,
-			key.clone(),
-			None,
-		)
-		.unwrap();
+		let (owner, project, key) = registered_device::<T>();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), project, key.device_id());
@@ -305,16 +311,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn remove_device() {
-		let owner = funded::<T>("owner", 0);
-		let project = create::<T>(&owner);
-		let key = DeviceKey::Ed25519([1; 32]);
-		Pallet::<T>::register_device(
-			RawOrigin::Signed(owner.clone()).into(),
-			project,
-			key.clone(),
-			None,
-		)
-		.unwrap();
+		let (owner, project, key) = registered_device::<T>();
 		Pallet::<T>::revoke_device(
 			RawOrigin::Signed(owner.clone()).into(),
 			project,
