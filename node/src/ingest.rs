@@ -40,13 +40,30 @@ struct Cache {
 pub struct RuntimeChainView {
 	client: Arc<FullClient>,
 	keystore: KeystorePtr,
+	/// The operator's account, read from the keystore once it holds the key (as the
+	/// worker does: both then serve as the same operator).
+	operator: std::sync::OnceLock<w3b_runtime::AccountId>,
 	cache: RwLock<Cache>,
 }
 
 impl RuntimeChainView {
 	/// A view over `client`, serving as the operator whose key is in `keystore`.
 	pub fn new(client: Arc<FullClient>, keystore: KeystorePtr) -> Self {
-		RuntimeChainView { client, keystore, cache: RwLock::new(Cache::default()) }
+		RuntimeChainView {
+			client,
+			keystore,
+			operator: std::sync::OnceLock::new(),
+			cache: RwLock::new(Cache::default()),
+		}
+	}
+
+	/// The node's operator account, once its key is in the keystore.
+	fn operator(&self) -> Option<&w3b_runtime::AccountId> {
+		if let Some(operator) = self.operator.get() {
+			return Some(operator);
+		}
+		let key = crate::worker::operator_key(&self.keystore)?;
+		Some(self.operator.get_or_init(|| key.into()))
 	}
 
 	/// The cached answer at the best block, or `read` it and cache it.
@@ -93,14 +110,11 @@ impl ChainView for RuntimeChainView {
 			|c| &mut c.served,
 			project,
 			|at| {
-				let Some(operator) = crate::worker::operator_key(&self.keystore) else {
-					return false;
-				};
-				let operator = w3b_runtime::AccountId::from(operator);
+				let Some(operator) = self.operator() else { return false };
 				self.client
 					.runtime_api()
 					.subnet(at, project)
-					.is_ok_and(|members| members.contains(&operator))
+					.is_ok_and(|members| members.contains(operator))
 			},
 		)
 	}

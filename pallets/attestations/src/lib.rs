@@ -840,9 +840,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Schedules the round of batch `batch_seq` of `project` to close after block
 	/// `wanted`, or after one of the blocks following it when that one's closings are
-	/// full ([`MAX_HEAD_STEPS`] blocks tried in all); returns the deadline it got, `None` if all were full. So one
-	/// project's rounds filling a block's closings delay other projects' deadlines by a
-	/// block or a few, and never refuse their commitments.
+	/// full ([`MAX_HEAD_STEPS`] blocks tried in all); returns the deadline it got, `None`
+	/// if all were full. So one project's rounds filling a block's closings delay other
+	/// projects' deadlines by a block or a few, and never refuse their commitments.
 	fn schedule_close(
 		project: ProjectId,
 		batch_seq: u64,

@@ -388,9 +388,7 @@ pub mod pallet {
 			evidence: Evidence,
 		) -> DispatchResultWithPostInfo {
 			let reporter = ensure_signed(origin)?;
-			if let Some(closed_at) = pallet_projects::ClosedAt::<T>::get(project) {
-				let until = closed_at
-					.saturating_add(<T as pallet_projects::Config>::DeviceRemovalDelay::get());
+			if let Some(until) = pallet_projects::Pallet::<T>::devices_kept_until(project) {
 				ensure!(
 					frame_system::Pallet::<T>::block_number() <= until,
 					Error::<T>::EvidenceTooLate

@@ -902,8 +902,8 @@ pub mod pallet {
 			ensure!(info.owner == who, Error::<T>::NotOwner);
 			let record = Devices::<T>::get(project, device).ok_or(Error::<T>::UnknownDevice)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			let removable = match ClosedAt::<T>::get(project) {
-				Some(closed_at) => now > closed_at.saturating_add(T::DeviceRemovalDelay::get()),
+			let removable = match Self::devices_kept_until(project) {
+				Some(until) => now > until,
 				None => {
 					let revoked_at = record.revoked_at.ok_or(Error::<T>::DeviceNotRevoked)?;
 					let until = revoked_at.saturating_add(T::DeviceRemovalDelay::get());
@@ -938,6 +938,15 @@ fn status_for(min_operators: u32, subnet_size: u32) -> ProjectStatus {
 }
 
 impl<T: Config> Pallet<T> {
+	/// For a closed project, the last block its devices' records are kept, and evidence
+	/// against its batches taken: [`Config::DeviceRemovalDelay`] blocks after its closing.
+	/// `None` while the project is open.
+	pub fn devices_kept_until(
+		project: ProjectId,
+	) -> Option<frame_system::pallet_prelude::BlockNumberFor<T>> {
+		ClosedAt::<T>::get(project).map(|at| at.saturating_add(T::DeviceRemovalDelay::get()))
+	}
+
 	/// The deposit held for `len` bytes of code.
 	pub fn code_deposit(len: u32) -> BalanceOf<T> {
 		use sp_runtime::traits::Saturating;
