@@ -357,6 +357,10 @@ fn no_minority_operator_can_bend_a_proof() {
 	assert!(metric(ports[3], "w3b_state_syncs_total", &[]) > 0.0, "Dave never took changes");
 	assert_eq!(counted_everywhere(4), acked(&diverge));
 	assert_eq!(counted(ports[3], 4, "counted"), acked(&diverge), "Dave caught up with project 4");
+	// Wrong now and then, right more often: his dissents never reached the limit.
+	let subnet = alice.call("w3b_getSubnet", json!([4])).unwrap();
+	let subnet: Vec<AccountId> = serde_json::from_value(subnet).unwrap();
+	assert!(subnet.contains(&Dave.to_account_id()), "project 4: Dave lost his seat");
 
 	// 5: executing late, across the upgrade, Dave agreed on every batch.
 	for proof in proofs_now(5) {

@@ -22,10 +22,11 @@ pub enum Attack {
 	Hijack,
 	/// Commits its batches and never serves their bodies.
 	Withhold,
-	/// Computes a wrong state for each batch the first time it runs it, and for the
-	/// batches numbered 3, 11, 19... every time (a faulty node that must find out and
-	/// recover: by running the batch again, or where that does not help by taking the
-	/// agreed changes from its peers).
+	/// Computes a wrong state the first time it runs the batches numbered 0, 8, 16...,
+	/// and every time for those numbered 3, 11, 19... (a node faulty now and then that
+	/// must find out and recover: by running the batch again, or where that does not help
+	/// by taking the agreed changes from its peers). Two wrong votes in eight stay below
+	/// the dissent limit: such a node keeps its seat.
 	Diverge,
 	/// Votes a wrong root (its state stays right).
 	WrongRoot,
