@@ -9,6 +9,9 @@ scripts/setup.sh
 echo "[test] the README's known-answer vectors, computed independently"
 python3 scripts/vectors.py --check README.md
 
+echo "[test] bridge contracts: compiled with solc, tested against ganache"
+(cd contracts && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
 echo "[test] building w3b-node (the end-to-end tests run it)"
 cargo build -p w3b-node --locked
 
