@@ -73,6 +73,38 @@ test('digests and roots are the ones computed independently (EIP-712, output tre
 	}
 });
 
+test('the appchain hashes messages as the contract does (vectors shared with primitives/src/bridge.rs)', async () => {
+	const set = lib.validators(4);
+	const { bridge } = await bridgeFor(set);
+	const contract = `0x${'b1'.repeat(20)}`;
+	const genesis = `0x${'01'.repeat(32)}`;
+	const domain = lib.domain(contract, lib.CHAIN_ID, genesis);
+	const batch = { setId: 3n, nonce: 7n, blockNumber: 1234n, outputsRoot: `0x${'22'.repeat(32)}` };
+	assert.equal(
+		ethers.TypedDataEncoder.hash(domain, lib.BATCH_TYPES, batch),
+		'0x8e13c3317d72fef631aa29c8f2bf7a912ba2cb0a2f62b06c39be492897c30908',
+	);
+	const change = { setId: 4n, setHash: `0x${'33'.repeat(32)}`, firstNonce: 9n };
+	assert.equal(
+		ethers.TypedDataEncoder.hash(domain, lib.SET_CHANGE_TYPES, change),
+		'0xed939f31d1d44ca064cbb02b2f1ca301fe9f691fca079695e48c9617b869500f',
+	);
+	const addresses = ['0a', '0b', '0c', '0d'].map((b) => ethers.getAddress(`0x${b.repeat(20)}`));
+	assert.equal(
+		await bridge.validatorSetHash(addresses, 3),
+		'0x5bd9080a1ec01df1915c0e9d657b33482a998e5f0d51cb2969ff232a97792985',
+	);
+	const outs = [
+		{ projectId: 7n, batchSeq: 3n, kind: lib.KIND_CALL, to: `0x${'cc'.repeat(20)}`, clientId: 'device-1', data: '0x40c1' },
+		{ projectId: 7n, batchSeq: 3n, kind: lib.KIND_PROCESS, to: `0x${'dd'.repeat(20)}`, clientId: 'device-1', data: ethers.hexlify(ethers.toUtf8Bytes('alert')) },
+		{ projectId: 8n, batchSeq: 1n, kind: lib.KIND_PROCESS, to: `0x${'dd'.repeat(20)}`, clientId: '', data: '0x' },
+	].map((o) => ({ ...o, to: ethers.getAddress(o.to) }));
+	assert.equal(await bridge.outputsRoot(outs), '0x33126883d5184272b214c07ca8df0c86f3cb0b8338dab68af5628925b860916c');
+	assert.deepEqual(lib.proof(outs, 2), ['0x59f742f1e2855496fdf75b605089edb17fbfd7c9836d236e3e893567d7395c56']);
+	// The address of the key primitives' tests derive from the seed 0x0101...01.
+	assert.equal(new ethers.Wallet(`0x${'01'.repeat(32)}`).address, '0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1');
+});
+
 test('a relayed batch delivers each output once, to the right receiver, with its project and data', async () => {
 	const set = lib.validators(4);
 	const { bridge, address, batch, digest } = await bridgeFor(set);
