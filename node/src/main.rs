@@ -8,6 +8,7 @@
 // sc-cli's and sc-service's error types are large by design; every command returns them.
 #![allow(clippy::result_large_err)]
 
+mod bridge;
 mod chain_spec;
 mod cli;
 mod client;

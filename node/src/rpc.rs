@@ -38,18 +38,20 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ w3b_primitives::api::W3bstreamApi<Block, AccountId, Balance, BlockNumber>
+		+ w3b_primitives::api::BridgeApi<Block>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
-	use w3b_rpc::{W3b, W3bApiServer};
+	use w3b_rpc::{W3b, W3bApiServer, W3bBridge, W3bBridgeApiServer};
 
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool, data } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(W3bBridge::<_, Block>::new(client.clone()).into_rpc())?;
 	module.merge(
 		W3b::<_, Block, AccountId, Balance, BlockNumber>::new(client).with_data(data).into_rpc(),
 	)?;

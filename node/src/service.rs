@@ -317,6 +317,12 @@ where
 	})?;
 
 	if role.is_authority() {
+		// Bridge signatures: what a relayer carries to the EVM chains.
+		task_manager.spawn_handle().spawn(
+			"w3b-bridge-signer",
+			Some("w3b"),
+			crate::bridge::run(client.clone(), transaction_pool.clone(), keystore_container.keystore()),
+		);
 		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
 			task_manager.spawn_handle(),
 			client.clone(),

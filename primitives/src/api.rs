@@ -3,9 +3,10 @@
 
 use alloc::vec::Vec;
 use codec::Codec;
-use sp_core::H256;
+use sp_core::{H160, H256};
 
 use crate::{
+	bridge::{BridgeAuthorityId, BridgeMessage, RelayBatch, RelaySetChange},
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, FinalizedProof, Head, Proof, Vote},
@@ -66,5 +67,24 @@ sp_api::decl_runtime_apis! {
 		/// The accepted report against batch `seq`, if any: reporter, the message hash
 		/// shown and why it could never count.
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)>;
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// What validators sign for the IoTeX bridge, and what relayers hand to its contract.
+	pub trait BridgeApi {
+		/// The messages the validator holding `key` has not signed yet (the recent batches
+		/// and hand-overs of every target chain whose signing set holds the key), with the
+		/// key's index in that set and the EIP-712 digest to sign; at most `limit`.
+		fn bridge_to_sign(key: BridgeAuthorityId, limit: u32) -> Vec<(BridgeMessage, u32, H256)>;
+		/// Batch `nonce` of EVM chain `chain`, with its signing set and signatures.
+		fn bridge_batch(chain: u64, nonce: u64) -> Option<RelayBatch>;
+		/// The hand-over of `chain`'s contract to set `set_id`, with the old set's signatures.
+		fn bridge_set_change(chain: u64, set_id: u64) -> Option<RelaySetChange>;
+		/// Target chains: chain id, contract, the nonce of the next batch, the set the
+		/// contract was deployed with.
+		fn bridge_targets() -> Vec<(u64, H160, u64, u64)>;
+		/// The current validator set: id, addresses (ascending) and threshold.
+		fn bridge_set() -> Option<(u64, Vec<H160>, u32)>;
 	}
 }

@@ -80,3 +80,36 @@ impl ProofInspect for () {
 	#[cfg(feature = "runtime-benchmarks")]
 	fn settle(_: ProjectId, _: u64) {}
 }
+
+/// Where each project's outputs are delivered by default (implemented by
+/// `pallets/projects`).
+pub trait BridgeTargets {
+	/// The receiver `project` set for its outputs, if any.
+	fn bridge_target(project: ProjectId) -> Option<crate::project::BridgeTarget>;
+}
+
+impl BridgeTargets for () {
+	fn bridge_target(_: ProjectId) -> Option<crate::project::BridgeTarget> {
+		None
+	}
+}
+
+/// Told the agreed outputs of each proof finalized (implemented by `pallets/bridge`).
+pub trait FinalizedOutputs {
+	/// Batch `batch_seq` of `project` was finalized with `outputs`.
+	fn outputs_finalized(project: ProjectId, batch_seq: u64, outputs: &[crate::proof::Output]);
+}
+
+impl FinalizedOutputs for () {
+	fn outputs_finalized(_: ProjectId, _: u64, _: &[crate::proof::Output]) {}
+}
+
+/// Told when the validators' bridge keys change (implemented by `pallets/bridge`).
+pub trait BridgeSetObserver {
+	/// From now on the validators sign with `keys`.
+	fn bridge_set_changed(keys: &[crate::bridge::BridgeAuthorityId]);
+}
+
+impl BridgeSetObserver for () {
+	fn bridge_set_changed(_: &[crate::bridge::BridgeAuthorityId]) {}
+}

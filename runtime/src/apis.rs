@@ -16,8 +16,9 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
-use sp_core::H256;
+use sp_core::{H160, H256};
 use w3b_primitives::{
+	bridge::{BridgeAuthorityId, BridgeMessage, RelayBatch, RelaySetChange},
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, Proof},
@@ -148,6 +149,32 @@ impl_runtime_apis! {
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			// `KeyOwnerProof` is `Void`: there are no ownership proofs to make.
 			None
+		}
+	}
+
+	impl w3b_primitives::api::BridgeApi<Block> for Runtime {
+		fn bridge_to_sign(key: BridgeAuthorityId, limit: u32) -> Vec<(BridgeMessage, u32, H256)> {
+			pallet_bridge::Pallet::<Runtime>::to_sign(&key, limit)
+		}
+
+		fn bridge_batch(chain: u64, nonce: u64) -> Option<RelayBatch> {
+			pallet_bridge::Pallet::<Runtime>::relay_batch(chain, nonce)
+		}
+
+		fn bridge_set_change(chain: u64, set_id: u64) -> Option<RelaySetChange> {
+			pallet_bridge::Pallet::<Runtime>::relay_set_change(chain, set_id)
+		}
+
+		fn bridge_targets() -> Vec<(u64, H160, u64, u64)> {
+			pallet_bridge::Targets::<Runtime>::iter()
+				.map(|(chain, t)| (chain, t.contract, t.next_nonce, t.first_set))
+				.collect()
+		}
+
+		fn bridge_set() -> Option<(u64, Vec<H160>, u32)> {
+			let id = pallet_bridge::CurrentSetId::<Runtime>::get();
+			let set = pallet_bridge::Sets::<Runtime>::get(id)?;
+			Some((id, set.addresses.into_inner(), set.threshold))
 		}
 	}
 

@@ -10,6 +10,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_operators, Operators]
 	[pallet_commitments, Commitments]
 	[pallet_attestations, Attestations]
+	[pallet_bridge, Bridge]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

@@ -10,7 +10,7 @@ use crate::{
 	SLOT_DURATION, VERSION,
 };
 use crate::{
-	Attestations, Commitments, Operators, Timestamp, DAYS, MICRO_UNIT, MILLISECS_PER_BLOCK,
+	Attestations, Bridge, Commitments, Operators, Projects, Timestamp, DAYS, MICRO_UNIT, MILLISECS_PER_BLOCK,
 	MILLI_UNIT, MINUTES, UNIT,
 };
 use frame_support::{
@@ -28,6 +28,7 @@ use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
 	traits::{ConvertInto, One, OpaqueKeys},
+	transaction_validity::TransactionPriority,
 	Perbill,
 };
 
@@ -123,6 +124,7 @@ impl pallet_transaction_payment::Config for Runtime {
 impl pallet_validators::Config for Runtime {
 	type UpdateOrigin = EnsureRoot<AccountId>;
 	type MaxValidators = ConstU32<MAX_VALIDATORS>;
+	type BridgeSets = Bridge;
 	type WeightInfo = pallet_validators::weights::SubstrateWeight<Runtime>;
 }
 
@@ -244,5 +246,21 @@ impl pallet_attestations::Config for Runtime {
 	// for them by 8 loses its seat there and the seat's bond: lying is never cheap, and an
 	// honest node that disagrees now and then (a crash mid-batch) agrees in between.
 	type DissentLimit = ConstU32<8>;
+	type Outputs = Bridge;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_bridge::Config for Runtime {
+	type TargetOrigin = EnsureRoot<AccountId>;
+	type Projects = Projects;
+	// IoTeX mainnet and testnet, and room for two more.
+	type MaxTargets = ConstU32<4>;
+	// 64 outputs cost about 800,000 gas to deliver in one transaction.
+	type MaxBatchOutputs = ConstU32<64>;
+	type MaxAuthorities = ConstU32<MAX_VALIDATORS>;
+	// A day of batches at one a block: relayers keep what they relayed.
+	type KeptBatches = ConstU64<{ DAYS as u64 }>;
+	// Ahead of operators' transactions: a signature is what a relayer waits for.
+	type SignaturePriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
+	type WeightInfo = pallet_bridge::weights::SubstrateWeight<Runtime>;
 }

@@ -158,7 +158,17 @@ pub fn immortal_signed_payload(
 	tx_version: u32,
 	genesis: Hash,
 ) -> SignedPayload {
-	let extension: TxExtension = (
+	let extension = immortal_extension(nonce);
+	// What each extension adds to the signed payload without travelling in the
+	// transaction: versions, genesis hash, and the era's birth block (genesis for an
+	// immortal transaction).
+	let implicit = ((), (), spec_version, tx_version, genesis, genesis, (), (), (), ());
+	SignedPayload::from_raw(call, extension, implicit)
+}
+
+/// The extensions of an immortal transaction with no tip and `nonce`.
+fn immortal_extension(nonce: Nonce) -> TxExtension {
+	(
 		frame_system::AuthorizeCall::new(),
 		frame_system::CheckNonZeroSender::new(),
 		frame_system::CheckSpecVersion::new(),
@@ -169,12 +179,13 @@ pub fn immortal_signed_payload(
 		frame_system::CheckWeight::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::from(0),
 		frame_system::WeightReclaim::new(),
-	);
-	// What each extension adds to the signed payload without travelling in the
-	// transaction: versions, genesis hash, and the era's birth block (genesis for an
-	// immortal transaction).
-	let implicit = ((), (), spec_version, tx_version, genesis, genesis, (), (), (), ());
-	SignedPayload::from_raw(call, extension, implicit)
+	)
+}
+
+/// A general transaction of `call`: no signer, no fee, no nonce; the call's own
+/// `authorize` decides whether it is valid (the bridge's signature calls).
+pub fn general_transaction(call: RuntimeCall) -> UncheckedExtrinsic {
+	UncheckedExtrinsic::new_transaction(call, immortal_extension(0))
 }
 
 /// The transaction of `payload` signed by `signer` with `signature`.
@@ -272,4 +283,7 @@ mod runtime {
 	/// Attestation of batch results by 2/3 of a subnet.
 	#[runtime::pallet_index(23)]
 	pub type Attestations = pallet_attestations;
+
+	#[runtime::pallet_index(24)]
+	pub type Bridge = pallet_bridge;
 }

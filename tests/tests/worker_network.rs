@@ -10,7 +10,9 @@
 //! applet attacks the host (floods, huge allocations, endless loops) is finalized by all
 //! four: its events fail the same way everywhere, and no node's memory balloons; and a
 //! project whose applet keeps its readings in SQL ends with the same rows in every
-//! node's database.
+//! node's database. The weather project's alerts are bridged: every finalized output is
+//! in a bridge batch for IoTeX testnet, once, and every batch carries the signatures of
+//! at least two thirds of the validators, in the order the contract takes them.
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -38,6 +40,12 @@ use w3b_primitives::{
 };
 
 const TIMEOUT: Duration = Duration::from_secs(180);
+/// The EVM chain the weather project's alerts are bridged to (IoTeX testnet).
+const BRIDGE_CHAIN: u64 = 4690;
+/// Its `W3bBridge` (no EVM node here: the chain side only needs the address).
+const BRIDGE_CONTRACT: sp_core::H160 = sp_core::H160([0xb1; 20]);
+/// The contract the alerts call.
+const ALERT_RECEIVER: sp_core::H160 = sp_core::H160([0xab; 20]);
 
 /// What the hostile applet's `start` does, by payload (see `sdk/examples/hostile`).
 const ATTACKS: [&str; 10] = [
@@ -91,6 +99,19 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	.expect("validators start");
 	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(40)) };
 	let [alice, bob, charlie, _dave] = [0, 1, 2, 3].map(|i| net.nodes[i].rpc());
+	// Governance (sudo, on this chain) registers the bridge contract of IoTeX testnet.
+	let set_target = w3b_runtime::RuntimeCall::Bridge(pallet_bridge::Call::set_target {
+		chain: BRIDGE_CHAIN,
+		contract: BRIDGE_CONTRACT,
+	});
+	alice
+		.submit(Alice, w3b_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(set_target) }))
+		.unwrap_or_else(|e| fail(&e));
+	w3b_e2e_tests::wait_for("the bridge target", TIMEOUT, || {
+		let targets = alice.call("w3b_bridgeTargets", json!([]))?;
+		Ok(targets.as_array().is_some_and(|t| !t.is_empty()).then_some(()))
+	})
+	.unwrap_or_else(|e| fail(&e));
 
 	let devices: Vec<ed25519::Pair> = (0..6).map(|_| ed25519::Pair::generate().0).collect();
 	let rpc_device = ed25519::Pair::generate().0;
@@ -100,7 +121,12 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		owner: sp_keyring::Sr25519Keyring::Ferdie,
 		name: "weather".into(),
 		code: applets::applet_code("alert"),
-		env: vec![("THRESHOLD".into(), "30".into())],
+		// Alerts go to a contract on IoTeX testnet, called with the alert as data.
+		env: vec![
+			("THRESHOLD".into(), "30".into()),
+			("CHAIN_ID".into(), BRIDGE_CHAIN.to_string()),
+			("RECEIVER".into(), sp_core::bytes::to_hex(ALERT_RECEIVER.as_bytes(), false)),
+		],
 		operators: vec![Alice, Bob, Charlie, Dave],
 		devices: registered,
 		// Long enough that Dave, busy with the hostile project, still votes on every
@@ -518,4 +544,77 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	.unwrap_or_else(|e| fail(&e));
 	println!("[worker_network] Alice counted {batches_total} proofs final, {alice_batches} batches of hers committed");
 	assert!(metric(alice_metrics, "w3b_execution_seconds_count", &[]) > 0.0);
+
+	check_bridge(&alice, project).unwrap_or_else(|e| fail(&e));
+}
+
+/// Every output the weather project's finalized proofs hold is in one bridge batch for
+/// `BRIDGE_CHAIN`, in order; every batch gets signatures of at least two thirds of the
+/// validator set, each recovering to the signer named at its place, ascending.
+fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
+	use w3b_primitives::bridge::{eth_address, BridgeDomain, SendTx};
+	let next = rpc.call("w3b_getNextBatchSeq", json!([project]))?.as_u64().ok_or("seq")?;
+	let mut finalized = Vec::new();
+	for seq in 0..next {
+		let proof = rpc.call("w3b_getProof", json!([project, seq]))?;
+		if proof["status"] != "Finalized" {
+			continue;
+		}
+		for output in proof["outputs"].as_array().ok_or("outputs")? {
+			let bytes = sp_core::bytes::from_hex(output.as_str().ok_or("hex")?).map_err(|e| format!("{e:?}"))?;
+			let tx = SendTx::decode(&mut &bytes[..])?;
+			finalized.push((seq, tx.data.to_vec()));
+		}
+	}
+	assert!(!finalized.is_empty(), "no alert was finalized");
+	let genesis = rpc.block_hash(0)?;
+	let domain = BridgeDomain { chain_id: BRIDGE_CHAIN, contract: BRIDGE_CONTRACT, genesis };
+	let batches = w3b_e2e_tests::wait_for("every bridge batch signed", TIMEOUT, || {
+		let targets = rpc.call("w3b_bridgeTargets", json!([]))?;
+		let next_nonce = targets[0]["nextNonce"].as_u64().ok_or("nextNonce")?;
+		let batches: Vec<Value> = (0..next_nonce)
+			.map(|nonce| rpc.call("w3b_bridgeBatch", json!([BRIDGE_CHAIN, nonce])))
+			.collect::<w3b_e2e_tests::Result<_>>()?;
+		let bridged: usize = batches.iter().map(|b| b["outputs"].as_array().map_or(0, Vec::len)).sum();
+		let done = bridged == finalized.len() && batches.iter().all(|b| b["complete"] == true);
+		Ok(done.then_some(batches))
+	})?;
+	let mut bridged = Vec::new();
+	for batch in &batches {
+		for output in batch["outputs"].as_array().ok_or("outputs")? {
+			assert_eq!(output["projectId"], project);
+			assert_eq!(output["kind"], "call");
+			assert_eq!(output["to"], json!(ALERT_RECEIVER));
+			let data = sp_core::bytes::from_hex(output["data"].as_str().ok_or("data")?).map_err(|e| format!("{e:?}"))?;
+			bridged.push((output["batchSeq"].as_u64().ok_or("batchSeq")?, data));
+		}
+		let signers: Vec<sp_core::H160> = serde_json::from_value(batch["signers"].clone())?;
+		let threshold = batch["threshold"].as_u64().ok_or("threshold")? as usize;
+		assert_eq!((signers.len(), threshold), (4, 3), "the four validators, three to sign");
+		let digest = domain.batch_digest(
+			batch["setId"].as_u64().ok_or("setId")?,
+			batch["nonce"].as_u64().ok_or("nonce")?,
+			batch["blockNumber"].as_u64().ok_or("blockNumber")?,
+			serde_json::from_value(batch["outputsRoot"].clone())?,
+		);
+		let mut recovered = Vec::new();
+		for signature in batch["signatures"].as_array().ok_or("signatures")? {
+			let mut bytes = sp_core::bytes::from_hex(signature.as_str().ok_or("hex")?).map_err(|e| format!("{e:?}"))?;
+			assert!(bytes[64] == 27 || bytes[64] == 28, "v is 27 or 28");
+			bytes[64] -= 27;
+			let signature = sp_core::ecdsa::Signature::from_slice(&bytes).ok_or("65 bytes")?;
+			let key = signature.recover_prehashed(&digest.0).ok_or("recovers")?;
+			recovered.push(eth_address(&key.into()).ok_or("a point")?);
+		}
+		assert!(recovered.len() >= threshold, "batch {}: {} signatures", batch["nonce"], recovered.len());
+		assert!(recovered.windows(2).all(|w| w[0] < w[1]), "signers ascending: {recovered:?}");
+		assert!(recovered.iter().all(|a| signers.contains(a)), "signers in the set: {recovered:?}");
+	}
+	assert_eq!(bridged, finalized, "each finalized output bridged once, in order");
+	println!(
+		"[worker_network] {} alerts bridged in {} batches, each signed by at least 3 of 4 validators",
+		bridged.len(),
+		batches.len()
+	);
+	Ok(())
 }

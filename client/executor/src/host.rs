@@ -379,7 +379,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 			let max_len =
 				<w3b_primitives::proof::MaxOutputLen as sp_core::Get<u32>>::get() as usize;
 			let state = caller.data_mut();
-			// The output is SCALE((chain id, payload)): a little over the payload.
+			// The output is a SCALE `SendTx`: a little over the payload's bytes.
 			if usize::try_from(size).map_or(true, |len| len > max_len)
 				|| state.outputs.len() >= state.outputs_room
 			{
@@ -391,8 +391,15 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 			let Some(payload) = read(&caller, ptr, size) else {
 				return Ok(TRANS_DATA_FROM_VM_FAILED);
 			};
-			let output = codec::Encode::encode(&(chain_id as u32, payload));
 			let state = caller.data_mut();
+			let tx = match send_tx(chain_id, &payload) {
+				Ok(tx) => tx,
+				Err(why) => {
+					state.log("error", format!("ws_send_tx: {why}").as_bytes());
+					return Ok(HOST_INTERNAL);
+				},
+			};
+			let output = codec::Encode::encode(&tx);
 			if output.len() > max_len {
 				state.log("error", b"ws_send_tx: output too large");
 				return Ok(HOST_INTERNAL);
@@ -604,4 +611,56 @@ pub(crate) fn event_seed(merkle_root: &H256, event: u32) -> [u8; 32] {
 	buf.extend_from_slice(merkle_root.as_bytes());
 	buf.extend_from_slice(&event.to_le_bytes());
 	sp_crypto_hashing::blake2_256(&buf)
+}
+
+/// The transaction an applet hands `ws_send_tx` on chain `chain_id`: W3bstream's JSON
+/// `{"to": "0x<address>", "value": "0", "data": "0x<hex>"}`, plus an optional `clientId`
+/// for `IDapp.process`. `to` absent, empty or the zero address means the project's own
+/// receiver; `value` must be zero (the bridge moves no funds); `data` starting with `0x`
+/// is hex, any other string its UTF-8 bytes. Other keys are ignored.
+pub fn send_tx(chain_id: i32, payload: &[u8]) -> Result<w3b_primitives::bridge::SendTx, String> {
+	use serde_json::Value;
+	let chain_id = u64::try_from(chain_id).map_err(|_| format!("chain id {chain_id} is negative"))?;
+	let tx: serde_json::Map<String, Value> = serde_json::from_slice(payload)
+		.map_err(|e| format!("not a JSON object {{\"to\", \"value\", \"data\"}}: {e}"))?;
+	let text = |key: &str| match tx.get(key) {
+		None | Some(Value::Null) => Ok(""),
+		Some(Value::String(text)) => Ok(text.as_str()),
+		Some(other) => Err(format!("{key} must be a string, not {other}")),
+	};
+	let hex = |key: &str, text: &str| {
+		sp_core::bytes::from_hex(text).map_err(|e| format!("{key} is not hex: {e:?}"))
+	};
+	let to = match text("to")? {
+		"" => None,
+		address => {
+			let bytes = hex("to", address)?;
+			let address = <[u8; 20]>::try_from(bytes.as_slice())
+				.map_err(|_| format!("to must be 20 bytes, not {}", bytes.len()))?;
+			(address != [0; 20]).then_some(sp_core::H160(address))
+		},
+	};
+	let zero = match tx.get("value") {
+		None | Some(Value::Null) => true,
+		Some(Value::Number(n)) => n.as_u64() == Some(0),
+		Some(Value::String(v)) =>
+			v.is_empty() || v == "0" || (v.starts_with("0x") && v[2..].bytes().all(|b| b == b'0')),
+		Some(_) => false,
+	};
+	if !zero {
+		return Err("value must be 0: the bridge moves no funds".into());
+	}
+	let data = match text("data")? {
+		hex_data if hex_data.starts_with("0x") => hex("data", hex_data)?,
+		raw => raw.as_bytes().to_vec(),
+	};
+	let client_id = text("clientId")?.as_bytes().to_vec();
+	Ok(w3b_primitives::bridge::SendTx {
+		chain_id,
+		to,
+		client_id: client_id
+			.try_into()
+			.map_err(|_| "clientId is longer than 64 bytes".to_string())?,
+		data: data.try_into().map_err(|_| "data is longer than an output".to_string())?,
+	})
 }

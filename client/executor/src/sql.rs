@@ -11,6 +11,8 @@
 //! `CURRENT_TIMESTAMP`), what depends on the connection's history (`changes()`,
 //! `last_insert_rowid()`, `total_changes()`), `ATTACH` (files) and `PRAGMA`; so are
 //! transaction statements (`BEGIN`, `COMMIT`, `SAVEPOINT`...), which belong to the host.
+//! The functions among them are also shadowed by ones that fail, because SQLite runs a
+//! schema's expressions (`DEFAULT`, `CHECK`) without asking the authorizer.
 //! A query (`ws_get_sql_db`) must be read-only: only `ws_set_sql_db` statements change
 //! the database, so that replaying them ([`SqlDb::replay`]) rebuilds it exactly. A batch
 //! runs inside a savepoint that the caller releases when its proof is finalized or rolls
@@ -30,6 +32,7 @@ use std::{
 };
 
 use rusqlite::{
+	functions::FunctionFlags,
 	hooks::{AuthAction, AuthContext, Authorization},
 	limits::Limit,
 	types::{Value as SqlValue, ValueRef},
@@ -161,6 +164,7 @@ impl SqlDb {
 		conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
 		// Before the authorizer, which refuses PRAGMA to applets.
 		let page_size: u64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+		refuse_builtin_functions(&conn)?;
 		conn.pragma_update(None, "max_page_count", MAX_SQL_DB_BYTES / page_size)?;
 		conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_SQL_VALUE_LEN)?;
 		conn.set_limit(Limit::SQLITE_LIMIT_COLUMN, MAX_SQL_COLUMNS)?;
@@ -370,6 +374,29 @@ impl SqlDb {
 }
 
 /// The statement and its parameters.
+/// Shadows every built-in function applets may not call with one that fails. The
+/// authorizer is not asked about the expressions of a table's schema (a column's
+/// `DEFAULT`, a `CHECK`), which SQLite evaluates at each insert: without this,
+/// `DEFAULT (random())` or `DEFAULT CURRENT_TIMESTAMP` would store what no two operators
+/// agree on. A function the connection defines wins over SQLite's own of the same name,
+/// for every number of arguments when it takes any number.
+fn refuse_builtin_functions(conn: &Connection) -> Result<(), SqlError> {
+	let names: Vec<String> = conn
+		.prepare("SELECT DISTINCT name FROM pragma_function_list")?
+		.query_map([], |row| row.get(0))?
+		.collect::<Result<_, _>>()?;
+	for name in names {
+		if ALLOWED_FUNCTIONS.contains(&name.to_ascii_lowercase().as_str()) {
+			continue;
+		}
+		let refusal = format!("{name}() is not deterministic across operators");
+		conn.create_scalar_function(name.as_str(), -1, FunctionFlags::SQLITE_UTF8, move |_| {
+			Err::<i64, _>(rusqlite::Error::UserFunctionError(refusal.clone().into()))
+		})?;
+	}
+	Ok(())
+}
+
 fn parse_request(request: &[u8]) -> Result<(String, Vec<SqlValue>), SqlError> {
 	let text = std::str::from_utf8(request).map_err(|_| SqlError::Malformed("not UTF-8".into()))?;
 	let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
@@ -491,6 +518,36 @@ mod tests {
 		}
 		assert_eq!(db.query(b"SELECT count(*) AS n FROM t").unwrap(), br#"[{"n":0}]"#);
 		assert!(db.query(b"SELECT abs(-1)").is_ok());
+	}
+
+	#[test]
+	fn schema_expressions_cannot_reach_a_refused_function() {
+		// SQLite evaluates DEFAULT and CHECK expressions without asking the authorizer:
+		// each pair is refused at the schema or at the insert, or two operators would
+		// store different rows.
+		let db = SqlDb::in_memory().unwrap();
+		for (i, (column, insert)) in [
+			("b DEFAULT (random())", "(a) VALUES (1)"),
+			("b DEFAULT CURRENT_TIMESTAMP", "(a) VALUES (1)"),
+			("b DEFAULT (datetime('now'))", "(a) VALUES (1)"),
+			("b DEFAULT (changes())", "(a) VALUES (1)"),
+			("b DEFAULT (last_insert_rowid())", "(a) VALUES (1)"),
+			("b DEFAULT (sqlite_version())", "(a) VALUES (1)"),
+			("b CHECK (b < random())", "VALUES (1, 1)"),
+			("b CHECK (b <> julianday('now'))", "VALUES (1, 1)"),
+		]
+		.into_iter()
+		.enumerate()
+		{
+			let schema = format!("CREATE TABLE t{i} (a, {column})");
+			let insert = format!("INSERT INTO t{i} {insert}");
+			let stored = db.exec(schema.as_bytes()).is_ok() && db.exec(insert.as_bytes()).is_ok();
+			assert!(!stored, "{schema}; {insert}: a value no two operators agree on was stored");
+		}
+		// Allowed functions still work there.
+		db.exec(b"CREATE TABLE ok (a, b DEFAULT (upper('x')) CHECK (length(b) = 1))").unwrap();
+		db.exec(b"INSERT INTO ok (a) VALUES (1)").unwrap();
+		assert_eq!(db.query(b"SELECT b FROM ok").unwrap(), br#"[{"b":"X"}]"#);
 	}
 
 	#[test]

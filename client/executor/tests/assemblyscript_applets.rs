@@ -96,10 +96,10 @@ fn send_tx_and_metrics() {
 	assert_eq!(event.outcome, Outcome::Returned(0), "{event:?}");
 	assert_eq!(event.metrics, [r#"{"sent":1}"#]);
 	assert_eq!(result.outputs.len(), 1);
-	let (chain, tx) = <(u32, Vec<u8>)>::decode(&mut &result.outputs[0][..]).unwrap();
-	assert_eq!(chain, 4690);
-	let tx = String::from_utf8(tx).unwrap();
-	assert!(tx.contains("0xb73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51") && tx.contains("40c10f19"));
+	let tx = w3b_primitives::bridge::SendTx::decode(&mut &result.outputs[0][..]).unwrap();
+	assert_eq!(tx.chain_id, 4690);
+	let to: sp_core::H160 = "b73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51".parse().unwrap();
+	assert_eq!((tx.to, &tx.data[..]), (Some(to), &[0x40, 0xc1, 0x0f, 0x19][..]));
 	assert!(event.logs.iter().any(|l| l.message.starts_with("tx 0x")));
 }
 

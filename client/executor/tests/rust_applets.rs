@@ -12,6 +12,7 @@ use std::{
 use codec::Decode;
 use common::*;
 use sp_core::H256;
+use w3b_primitives::bridge::SendTx;
 use w3b_executor::{EngineConfig, Executor, ExecutorError, Outcome, SqlDb, StateView};
 
 fn executor() -> Executor {
@@ -107,18 +108,17 @@ fn alert_applet_emits_bridge_outputs_above_threshold() {
 		message(1, "DEFAULT", br#"{"temperature":35.5}"#),
 		message(2, "DEFAULT", b"not json"),
 	];
-	let env = [("THRESHOLD", "30"), ("CHAIN_ID", "4689"), ("RECEIVER", "0xabc")];
+	let receiver = "0x00000000000000000000000000000000000000ab";
+	let env = [("THRESHOLD", "30"), ("CHAIN_ID", "4689"), ("RECEIVER", receiver)];
 	let result = exec.run_batch(&batch(&applets, &messages, &env), empty_state(), None).unwrap();
 	assert_eq!(result.events[0].outcome, Outcome::Returned(0));
 	assert_eq!(result.events[1].outcome, Outcome::Returned(0));
 	assert_eq!(result.events[2].outcome, Outcome::Returned(1));
 	assert_eq!(result.outputs.len(), 1);
-	let (chain, payload) = <(u32, Vec<u8>)>::decode(&mut &result.outputs[0][..]).unwrap();
-	assert_eq!(chain, 4689);
-	assert_eq!(
-		String::from_utf8(payload).unwrap(),
-		r#"{"to":"0xabc","value":"0","data":"alert:35.5"}"#
-	);
+	let tx = SendTx::decode(&mut &result.outputs[0][..]).unwrap();
+	assert_eq!(tx.chain_id, 4689);
+	assert_eq!(tx.to, Some(sp_core::H160::from_low_u64_be(0xab)));
+	assert_eq!(&tx.data[..], b"alert:35.5");
 	assert!(result.events[1].logs[0].message.starts_with("alert 35.5 > 30: output 0x"));
 	assert_eq!(
 		result.output_root,
@@ -452,4 +452,42 @@ fn a_write_interrupted_by_fuel_fails_its_event_only() {
 	replayed.replay(result.sql_statements.iter().map(Vec::as_slice), 0).unwrap();
 	assert_eq!(replayed.query(b"SELECT v FROM t ORDER BY v").unwrap(), br#"[{"v":1},{"v":2}]"#);
 	assert_eq!(result.sql_statements.len(), 3);
+}
+
+/// `ws_send_tx` takes W3bstream's transaction JSON and nothing an operator could read
+/// otherwise: a value, a malformed address, a negative chain id are refused.
+#[test]
+fn send_tx_takes_w3bstreams_transaction_json() {
+	use w3b_executor::send_tx;
+	let tx = send_tx(4690, br#"{"to":"0xb73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51","value":"0","data":"0x40c10f19"}"#)
+		.unwrap();
+	assert_eq!(tx.chain_id, 4690);
+	assert_eq!(
+		tx.to.unwrap(),
+		"b73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51".parse::<sp_core::H160>().unwrap()
+	);
+	assert_eq!(&tx.data[..], [0x40, 0xc1, 0x0f, 0x19]);
+	// No address, the zero address: the project's receiver; raw text data; a client id.
+	for json in [
+		r#"{"data":"reading 7","clientId":"dev-1"}"#,
+		r#"{"to":"0x0000000000000000000000000000000000000000","value":0,"data":"reading 7","clientId":"dev-1"}"#,
+		r#"{"to":"","value":"0x00","data":"reading 7","clientId":"dev-1","gas":"21000"}"#,
+	] {
+		let tx = send_tx(1, json.as_bytes()).unwrap();
+		assert_eq!((tx.to, &tx.data[..], &tx.client_id[..]), (None, &b"reading 7"[..], &b"dev-1"[..]), "{json}");
+	}
+	for (json, why) in [
+		(r#"{"to":"0x01","data":"0x"}"#, "20 bytes"),
+		(r#"{"to":"0xzz","data":"0x"}"#, "not hex"),
+		(r#"{"value":"1","data":"0x"}"#, "value must be 0"),
+		(r#"{"value":5}"#, "value must be 0"),
+		(r#"{"data":"0x123"}"#, "not hex"),
+		(r#"{"data":7}"#, "must be a string"),
+		(r#"["to"]"#, "JSON object"),
+		(r#"{"clientId":"0123456789012345678901234567890123456789012345678901234567890123456789"}"#, "clientId"),
+	] {
+		let error = send_tx(1, json.as_bytes()).unwrap_err();
+		assert!(error.contains(why), "{json}: {error}");
+	}
+	assert!(send_tx(-1, b"{}").unwrap_err().contains("negative"));
 }

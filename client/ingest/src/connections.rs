@@ -4,6 +4,7 @@
 
 use std::{
 	collections::HashMap,
+	future::Future,
 	net::{IpAddr, SocketAddr},
 	pin::Pin,
 	sync::{Arc, Mutex},
@@ -27,15 +28,20 @@ pub struct ConnectionLimits {
 	pub max_per_address: usize,
 	/// Time a new MQTT connection has to send its whole CONNECT.
 	pub connect_timeout: Duration,
+	/// Time an HTTP client has to send a whole request, from its connection or from the
+	/// node's last answer on it: a client dribbling bytes (slowloris) or saying nothing
+	/// is closed then.
+	pub request_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
-	/// 10,000 connections, 256 per sender, 10 s to CONNECT.
+	/// 10,000 connections, 256 per sender, 10 s to CONNECT, 30 s per HTTP request.
 	fn default() -> Self {
 		ConnectionLimits {
 			max_connections: 10_000,
 			max_per_address: 256,
 			connect_timeout: Duration::from_secs(10),
+			request_timeout: Duration::from_secs(30),
 		}
 	}
 }
@@ -130,10 +136,14 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Limi
 	}
 }
 
-/// A connection that keeps its place in [`Open`] while it lives.
+/// A connection that keeps its place in [`Open`] while it lives, and fails its reads once
+/// the client took longer than the request timeout since the connection or the node's
+/// last answer (whatever it sent meanwhile).
 pub struct LimitedStream {
 	stream: TcpStream,
 	_admitted: Admitted,
+	timeout: Duration,
+	deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl axum::serve::Listener for LimitedListener {
@@ -153,7 +163,10 @@ impl axum::serve::Listener for LimitedListener {
 			};
 			match self.open.admit(peer.ip(), &self.limits) {
 				Some(admitted) => {
-					return (LimitedStream { stream, _admitted: admitted }, Peer(peer))
+					let timeout = self.limits.request_timeout;
+					let deadline = Box::pin(tokio::time::sleep(timeout));
+					let stream = LimitedStream { stream, _admitted: admitted, timeout, deadline };
+					return (stream, Peer(peer));
 				}
 				None => self.ingestor.observe_refusal("too_many_connections"),
 			}
@@ -171,6 +184,11 @@ impl AsyncRead for LimitedStream {
 		cx: &mut Context<'_>,
 		buf: &mut ReadBuf<'_>,
 	) -> Poll<std::io::Result<()>> {
+		// Polled first, so the task wakes when the deadline passes even if the client
+		// sends nothing more.
+		if self.deadline.as_mut().poll(cx).is_ready() {
+			return Poll::Ready(Err(std::io::ErrorKind::TimedOut.into()));
+		}
 		Pin::new(&mut self.stream).poll_read(cx, buf)
 	}
 }
@@ -181,7 +199,13 @@ impl AsyncWrite for LimitedStream {
 		cx: &mut Context<'_>,
 		buf: &[u8],
 	) -> Poll<std::io::Result<usize>> {
-		Pin::new(&mut self.stream).poll_write(cx, buf)
+		let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+		if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+			// The node answered: the client's time for its next request starts now.
+			let next = tokio::time::Instant::now() + self.timeout;
+			self.deadline.as_mut().reset(next);
+		}
+		written
 	}
 
 	fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

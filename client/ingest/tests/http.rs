@@ -340,3 +340,55 @@ fn connections_over_the_cap_are_closed_at_once() {
 	let health = ureq::get(&format!("http://{addr}/health")).call().unwrap();
 	assert_eq!(health.status(), 200, "places are given back");
 }
+
+/// Slow clients (slowloris): a connection that dribbles its request a byte at a time, or
+/// says nothing, is closed once the request timeout passes, so such clients cannot hold
+/// the connection places for ever; a client pausing less between requests keeps its
+/// connection.
+#[test]
+fn clients_too_slow_to_send_a_request_are_closed() {
+	use std::{
+		io::{Read, Write},
+		time::{Duration, Instant},
+	};
+	let (chain, _) = fixture();
+	let dir = tempfile::tempdir().unwrap();
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+	let ingestor = Arc::new(Ingestor::new(store, chain as Arc<dyn ChainView>, Limits::default()));
+	let runtime =
+		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let addr = listener.local_addr().unwrap();
+	let limits = w3b_ingest::connections::ConnectionLimits {
+		request_timeout: Duration::from_secs(2),
+		..Default::default()
+	};
+	runtime.spawn(w3b_ingest::http::serve(listener, ingestor, 1 << 20, limits));
+
+	// The dribbler would take 60 s to finish its headers.
+	let request = b"GET /health HTTP/1.1\r\nHost: w3b\r\nX-Slow: 0123456789012345678901234567890123456789\r\n\r\n";
+	let mut dribbler = std::net::TcpStream::connect(addr).unwrap();
+	let started = Instant::now();
+	let closed = request.iter().any(|byte| {
+		std::thread::sleep(Duration::from_millis(600));
+		dribbler.write_all(&[*byte]).and_then(|_| dribbler.flush()).is_err()
+			|| started.elapsed() > Duration::from_secs(30)
+	});
+	assert!(closed, "the dribbling client was served to the end");
+	assert!(started.elapsed() < Duration::from_secs(30), "the dribbling client was never closed");
+
+	let mut silent = std::net::TcpStream::connect(addr).unwrap();
+	silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+	assert_eq!(silent.read(&mut [0u8; 16]).unwrap_or(0), 0, "the silent client was closed");
+
+	// An honest client: a request, a pause shorter than the timeout, another request.
+	let mut honest = std::net::TcpStream::connect(addr).unwrap();
+	honest.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	for _ in 0..2 {
+		honest.write_all(b"GET /health HTTP/1.1\r\nHost: w3b\r\n\r\n").unwrap();
+		let mut answer = [0u8; 256];
+		let n = honest.read(&mut answer).unwrap();
+		assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+		std::thread::sleep(Duration::from_millis(1000));
+	}
+}

@@ -193,6 +193,7 @@ async fn connections_are_capped_and_silent_ones_closed() {
 		max_connections: 100,
 		max_per_address: 2,
 		connect_timeout: Duration::from_millis(500),
+		..Default::default()
 	};
 	let (port, _, tally) = start_with(dir.path(), Limits::default(), connections).await;
 	let connect = || TcpStream::connect(("127.0.0.1", port));

@@ -13,6 +13,9 @@
 
 #![deny(missing_docs)]
 
+mod bridge;
+pub use bridge::{W3bBridge, W3bBridgeApiServer};
+
 use std::{marker::PhantomData, sync::Arc};
 
 use codec::{Codec, Encode};

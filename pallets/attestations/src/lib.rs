@@ -86,7 +86,7 @@ use sp_runtime::{traits::Saturating, DispatchResult};
 use w3b_primitives::{
 	operator::{MaxSubnetSize, RemovalReason, SeatStatus},
 	proof::{output_root, quorum, unavailable_root, Head, Outputs, Proof, ProofStatus, Vote},
-	traits::{BatchObserver, ProofInspect, SubnetInspect},
+	traits::{BatchObserver, FinalizedOutputs, ProofInspect, SubnetInspect},
 	BatchHeader, ProjectId,
 };
 
@@ -161,6 +161,8 @@ pub mod pallet {
 		/// subnet.
 		#[pallet::constant]
 		type DissentLimit: Get<u32>;
+		/// Told the agreed outputs of each finalized proof (the bridge).
+		type Outputs: FinalizedOutputs;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -734,6 +736,7 @@ impl<T: Config> Pallet<T> {
 		// Late votes are still taken until the deadline, but the round no longer needs to
 		// close: its slot goes to another round.
 		Self::free_closing_slot(project, batch_seq, proof.deadline);
+		T::Outputs::outputs_finalized(project, batch_seq, &proof.outputs);
 		Proofs::<T>::insert(project, batch_seq, proof);
 		Self::advance_head(project);
 	}

@@ -120,6 +120,7 @@ impl pallet_attestations::Config for Test {
 	type AbsenceLimit = ConstU32<ABSENCE_LIMIT>;
 	type AbsencePeriod = ConstU64<ABSENCE_PERIOD>;
 	type DissentLimit = ConstU32<DISSENT_LIMIT>;
+	type Outputs = ();
 	type WeightInfo = ();
 }
 

@@ -73,7 +73,7 @@ use w3b_primitives::{
 		code_hash, Applet, CodeInfo, DeviceRecord, DeviceStatus, Did, MaxStrategies, Metadata,
 		Name, ProjectConfig, ProjectInfo, ProjectStatus, Strategy,
 	},
-	traits::{BatchWindow, SubnetInspect, SubnetObserver},
+	traits::{BatchWindow, BridgeTargets, SubnetInspect, SubnetObserver},
 	AppletId, DeviceId, DeviceKey, ProjectId,
 };
 
@@ -1097,5 +1097,11 @@ fn ensure_owner_of<T: Config>(info: &ProjectOf<T>, who: &T::AccountId) -> Result
 impl<T: Config> SubnetObserver for Pallet<T> {
 	fn subnet_changed(project: ProjectId, size: u32) {
 		Self::update_status(project, size);
+	}
+}
+
+impl<T: Config> BridgeTargets for Pallet<T> {
+	fn bridge_target(project: ProjectId) -> Option<w3b_primitives::project::BridgeTarget> {
+		ProjectInfos::<T>::get(project)?.config.bridge
 	}
 }

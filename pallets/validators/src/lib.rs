@@ -62,7 +62,7 @@ use alloc::vec::Vec;
 use frame_support::{traits::OneSessionHandler, BoundedVec};
 use sp_runtime::{traits::Convert, BoundToRuntimeAppPublic};
 use sp_staking::SessionIndex;
-use w3b_primitives::bridge::BridgeAuthorityId;
+use w3b_primitives::{bridge::BridgeAuthorityId, traits::BridgeSetObserver};
 
 const LOG_TARGET: &str = "runtime::validators";
 
@@ -91,6 +91,9 @@ pub mod pallet {
 		/// [`BridgeAuthorities`].
 		#[pallet::constant]
 		type MaxValidators: Get<u32>;
+
+		/// Told the active validators' bridge keys whenever they change (the bridge).
+		type BridgeSets: BridgeSetObserver;
 
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
@@ -390,7 +393,8 @@ impl<T: Config> Pallet<T> {
 	fn store_bridge_authorities(keys: impl Iterator<Item = BridgeAuthorityId>) {
 		// pallet-session never hands over more validators than the SessionManager (this
 		// pallet) queued, and that set is bounded by MaxValidators.
-		let keys = BoundedVec::truncate_from(keys.collect());
+		let keys: BoundedVec<_, T::MaxValidators> = BoundedVec::truncate_from(keys.collect());
+		T::BridgeSets::bridge_set_changed(&keys);
 		BridgeAuthorities::<T>::put(keys);
 	}
 }

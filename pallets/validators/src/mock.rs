@@ -77,6 +77,7 @@ impl pallet_session::Config for Test {
 impl pallet_validators::Config for Test {
 	type UpdateOrigin = frame_system::EnsureRoot<u64>;
 	type MaxValidators = ConstU32<6>;
+	type BridgeSets = ();
 	type WeightInfo = ();
 }
 
