@@ -44,8 +44,9 @@ contract W3bBridge {
     /// @notice The output goes to `IDapp(to).process(projectId, batchSeq, clientId, data)`.
     uint8 public constant KIND_PROCESS = 0;
     /// @notice The output is a call to `to` with `data`, followed by the project id as 32
-    /// bytes (the way ERC-2771 appends a sender), so a contract called by the bridge can
-    /// tell which project asked.
+    /// bytes (the way ERC-2771 appends a sender), made by `forwarder` (not the bridge
+    /// itself: a project's plain call must never pass for another project's `process`),
+    /// so a contract called by the forwarder can tell which project asked.
     uint8 public constant KIND_CALL = 1;
     /// @notice Most outputs in one bridge batch (one word of the delivered bitmap).
     uint256 public constant MAX_OUTPUTS = 256;
@@ -75,6 +76,8 @@ contract W3bBridge {
     /// @notice The appchain's genesis hash: the EIP-712 domain's salt, so signatures of
     /// another chain with the same validators never verify here.
     bytes32 public immutable genesisHash;
+    /// @notice Where `KIND_CALL` outputs come from.
+    W3bCallForwarder public immutable forwarder;
 
     /// @notice The current validator set: its id, hash and the first nonce it signs.
     uint64 public setId;
@@ -148,6 +151,7 @@ contract W3bBridge {
     constructor(bytes32 genesisHash_, uint64 setId_, address[] memory signers, uint256 threshold) {
         _checkSet(signers, threshold);
         genesisHash = genesisHash_;
+        forwarder = new W3bCallForwarder();
         setId = setId_;
         setHash = validatorSetHash(signers, threshold);
         emit ValidatorSetChanged(setId_, setHash, 0);
@@ -355,10 +359,14 @@ contract W3bBridge {
         // could starve a receiver and have its output reported failed.
         if (gasleft() < DELIVERY_GAS + DELIVERY_GAS / 63 + 20_000) revert InsufficientGas();
         bytes memory call;
+        address callee = output.to;
         if (output.kind == KIND_PROCESS) {
             call = abi.encodeCall(IDapp.process, (output.projectId, output.batchSeq, output.clientId, output.data));
         } else if (output.kind == KIND_CALL) {
-            call = abi.encodePacked(output.data, uint256(output.projectId));
+            call = abi.encodeCall(
+                W3bCallForwarder.forward, (output.to, abi.encodePacked(output.data, uint256(output.projectId)))
+            );
+            callee = address(forwarder);
         } else {
             emit OutputFailed(nonce, index, output.projectId, "unknown kind");
             return false;
@@ -367,7 +375,7 @@ contract W3bBridge {
             emit OutputFailed(nonce, index, output.projectId, "receiver is not a contract");
             return false;
         }
-        (bool ok, bytes memory reason) = _call(output.to, call);
+        (bool ok, bytes memory reason) = _call(callee, call);
         if (ok) {
             emit OutputDelivered(nonce, index, output.projectId, output.batchSeq);
         } else {
@@ -447,6 +455,37 @@ contract W3bBridge {
             mstore(0x00, left)
             mstore(0x20, right)
             hash := keccak256(0x00, 0x40)
+        }
+    }
+}
+
+/// @title Makes the plain calls that W3bstream applets ask for (`KIND_CALL` outputs)
+/// @notice A separate sender, so that a receiver trusting the bridge for `IDapp.process`
+/// cannot be handed a forged `process` by another project's plain call. Contracts that
+/// take plain calls check that the caller is this forwarder and read the project id from
+/// the last 32 bytes of the call data.
+contract W3bCallForwarder {
+    /// @notice The bridge that deployed it: the only caller it serves.
+    address public immutable bridge;
+
+    error NotBridge();
+
+    constructor() {
+        bridge = msg.sender;
+    }
+
+    /// @notice Calls `to` with `data`; reverts with (at most 256 bytes of) the callee's
+    /// reason if it fails.
+    function forward(address to, bytes calldata data) external {
+        if (msg.sender != bridge) revert NotBridge();
+        bytes memory payload = data;
+        assembly ("memory-safe") {
+            if iszero(call(gas(), to, 0, add(payload, 0x20), mload(payload), 0, 0)) {
+                let size := returndatasize()
+                if gt(size, 256) { size := 256 }
+                returndatacopy(0, 0, size)
+                revert(0, size)
+            }
         }
     }
 }

@@ -3,9 +3,13 @@ pragma solidity ^0.8.24;
 
 import {IDapp} from "../src/IDapp.sol";
 
+interface IBridge {
+    function forwarder() external view returns (address);
+}
+
 /// A dApp as W3bstream v2 receivers are written: it trusts the bridge and one project,
-/// and records what it is given. It also takes plain calls (`KIND_CALL` outputs), reading
-/// the project id the bridge appends to the call data.
+/// and records what it is given. It also takes plain calls (`KIND_CALL` outputs) from
+/// the bridge's forwarder, reading the project id appended to the call data.
 contract RecordingReceiver is IDapp {
     struct Record {
         uint256 projectId;
@@ -15,6 +19,7 @@ contract RecordingReceiver is IDapp {
     }
 
     address public immutable bridge;
+    address public immutable forwarder;
     uint256 public immutable projectId;
     Record[] public records;
     /// Calls taken through `note`, with the project id the bridge appended.
@@ -22,10 +27,12 @@ contract RecordingReceiver is IDapp {
     uint256[] public noteProjects;
 
     error NotBridge(address caller);
+    error NotForwarder(address caller);
     error NotMyProject(uint256 projectId);
 
     constructor(address bridge_, uint256 projectId_) {
         bridge = bridge_;
+        forwarder = IBridge(bridge_).forwarder();
         projectId = projectId_;
     }
 
@@ -38,7 +45,7 @@ contract RecordingReceiver is IDapp {
     }
 
     function note(bytes calldata text) external {
-        if (msg.sender != bridge) revert NotBridge(msg.sender);
+        if (msg.sender != forwarder) revert NotForwarder(msg.sender);
         // The last 32 bytes of the call data: the project the bridge delivers for.
         uint256 project = uint256(bytes32(msg.data[msg.data.length - 32:]));
         if (project != projectId) revert NotMyProject(project);

@@ -323,6 +323,24 @@ test('plain calls carry their project id, and a receiver refuses another project
 	assert.deepEqual(await Promise.all([0, 1, 2].map((i) => bridge.isDelivered(0n, i))), [true, false, false]);
 	// Nobody but the bridge gets a receiver to record anything.
 	assert.equal(await lib.revertName(dapp.contract.process, 7n, 1n, 'x', '0x01'), 'NotBridge');
+	assert.equal(await lib.revertName(dapp.contract.note, '0x01'), 'NotForwarder');
+	const forwarder = new ethers.Contract(await bridge.forwarder(), lib.artifact('W3bCallForwarder').abi, net.relayer);
+	assert.equal(await lib.revertName(forwarder.forward, dapp.address, note('x')), 'NotBridge');
+});
+
+test("a project's plain call cannot pass for another project's process", async () => {
+	const set = lib.validators(3);
+	const { bridge, address, batch, digest } = await bridgeFor(set);
+	const dapp = await receiver('RecordingReceiver', address, 7n);
+	// Project 8 calls project 7's receiver with a process() for project 7.
+	const forged = dapp.contract.interface.encodeFunctionData('process', [7n, 1n, 'forged', '0x666f72676564']);
+	const outs = [{ projectId: 8n, batchSeq: 1n, kind: lib.KIND_CALL, to: dapp.address, clientId: '', data: forged }];
+	const b = batch(0n, lib.outputsRoot(outs));
+	const receipt = await (await bridge.relay(b, set.addresses, set.threshold, lib.sign(set.wallets, digest(b)), outs, GAS)).wait();
+	const failed = receipt.logs.map((l) => bridge.interface.parseLog(l)).filter((e) => e?.name === 'OutputFailed');
+	assert.equal(failed.length, 1);
+	assert.equal(dapp.contract.interface.parseError(failed[0].args.reason).name, 'NotBridge');
+	assert.equal(await dapp.contract.recordCount(), 0n);
 });
 
 test('the set hands over: the new set signs, the old one only what it owes and only for a day', async () => {

@@ -191,5 +191,6 @@ module.exports = {
 	outputs,
 	revertName,
 	revertDeploy,
+	artifact,
 	ethers,
 };

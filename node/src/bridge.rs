@@ -35,38 +35,42 @@ pub async fn run(client: Arc<FullClient>, pool: Arc<Pool>, keystore: KeystorePtr
 	while let Some(finalized) = finality.next().await {
 		for key in keystore.ecdsa_public_keys(BRIDGE_KEY_TYPE) {
 			let key = BridgeAuthorityId::from(key);
-			let to_sign =
-				match client.runtime_api().bridge_to_sign(finalized.hash, key.clone(), MAX_PER_BLOCK) {
-					Ok(to_sign) => to_sign,
-					Err(e) => {
-						log::warn!(target: "w3b::bridge", "reading what to sign: {e}");
-						continue;
-					},
-				};
+			let to_sign = match client.runtime_api().bridge_to_sign(
+				finalized.hash,
+				key.clone(),
+				MAX_PER_BLOCK,
+			) {
+				Ok(to_sign) => to_sign,
+				Err(e) => {
+					log::warn!(target: "w3b::bridge", "reading what to sign: {e}");
+					continue;
+				}
+			};
 			for (message, signer, digest) in to_sign {
-				let signature = match keystore.ecdsa_sign_prehashed(
-					BRIDGE_KEY_TYPE,
-					key.as_ref(),
-					&digest.0,
-				) {
-					Ok(Some(signature)) => to_eth_signature(signature),
-					other => {
-						log::warn!(target: "w3b::bridge", "signing {message:?}: {other:?}");
-						continue;
-					},
-				};
+				let signature =
+					match keystore.ecdsa_sign_prehashed(BRIDGE_KEY_TYPE, key.as_ref(), &digest.0) {
+						Ok(Some(signature)) => to_eth_signature(signature),
+						other => {
+							log::warn!(target: "w3b::bridge", "signing {message:?}: {other:?}");
+							continue;
+						}
+					};
 				let call = match message {
-					BridgeMessage::Batch { chain, nonce } =>
-						pallet_bridge::Call::sign_batch { chain, nonce, signer, signature },
-					BridgeMessage::SetChange { chain, set_id } =>
-						pallet_bridge::Call::sign_set_change { chain, set_id, signer, signature },
+					BridgeMessage::Batch { chain, nonce } => {
+						pallet_bridge::Call::sign_batch { chain, nonce, signer, signature }
+					}
+					BridgeMessage::SetChange { chain, set_id } => {
+						pallet_bridge::Call::sign_set_change { chain, set_id, signer, signature }
+					}
 				};
 				let xt = w3b_runtime::general_transaction(RuntimeCall::Bridge(call));
 				let best = client.info().best_hash;
 				match pool.submit_one(best, TransactionSource::Local, xt.into()).await {
 					Ok(_) => log::debug!(target: "w3b::bridge", "✍️  signed {message:?}"),
 					// Still in the pool from an earlier block, most likely.
-					Err(e) => log::debug!(target: "w3b::bridge", "signature for {message:?} not pooled: {e}"),
+					Err(e) => {
+						log::debug!(target: "w3b::bridge", "signature for {message:?} not pooled: {e}")
+					}
 				}
 			}
 		}

@@ -321,7 +321,11 @@ where
 		task_manager.spawn_handle().spawn(
 			"w3b-bridge-signer",
 			Some("w3b"),
-			crate::bridge::run(client.clone(), transaction_pool.clone(), keystore_container.keystore()),
+			crate::bridge::run(
+				client.clone(),
+				transaction_pool.clone(),
+				keystore_container.keystore(),
+			),
 		);
 		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
 			task_manager.spawn_handle(),

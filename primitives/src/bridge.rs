@@ -139,12 +139,14 @@ fn layers(leaves: Vec<H256>) -> Vec<Vec<H256>> {
 	let mut all = alloc::vec![leaves];
 	while all.last().map_or(false, |layer| layer.len() > 1) {
 		let below = all.last().expect("checked above");
-		let mut above: Vec<H256> = below.chunks(2).map(|pair| match pair {
-			[left, right] => hash_pair(left, right),
-			[alone] => *alone,
-			_ => unreachable!("chunks of two"),
-		})
-		.collect();
+		let mut above: Vec<H256> = below
+			.chunks(2)
+			.map(|pair| match pair {
+				[left, right] => hash_pair(left, right),
+				[alone] => *alone,
+				_ => unreachable!("chunks of two"),
+			})
+			.collect();
 		above.shrink_to_fit();
 		all.push(above);
 	}
@@ -227,9 +229,17 @@ impl BridgeDomain {
 	}
 
 	/// The digest validators sign for a bridge batch.
-	pub fn batch_digest(&self, set_id: u64, nonce: u64, block_number: u64, outputs_root: H256) -> H256 {
+	pub fn batch_digest(
+		&self,
+		set_id: u64,
+		nonce: u64,
+		block_number: u64,
+		outputs_root: H256,
+	) -> H256 {
 		self.typed(keccak_words(&[
-			keccak_256(b"BridgeBatch(uint64 setId,uint64 nonce,uint64 blockNumber,bytes32 outputsRoot)"),
+			keccak_256(
+				b"BridgeBatch(uint64 setId,uint64 nonce,uint64 blockNumber,bytes32 outputsRoot)",
+			),
 			word(set_id),
 			word(nonce),
 			word(block_number),
@@ -327,7 +337,6 @@ pub struct SendTx {
 	pub data: BoundedVec<u8, crate::proof::MaxOutputLen>,
 }
 
-
 /// A message a validator signs for the bridge.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
@@ -402,14 +411,15 @@ mod tests {
 	}
 
 	fn outputs() -> Vec<BridgeOutput> {
-		let output = |project, batch_seq, kind, to: u8, client_id: &[u8], data: &[u8]| BridgeOutput {
-			project,
-			batch_seq,
-			kind,
-			to: H160([to; 20]),
-			client_id: client_id.to_vec().try_into().unwrap(),
-			data: data.to_vec().try_into().unwrap(),
-		};
+		let output =
+			|project, batch_seq, kind, to: u8, client_id: &[u8], data: &[u8]| BridgeOutput {
+				project,
+				batch_seq,
+				kind,
+				to: H160([to; 20]),
+				client_id: client_id.to_vec().try_into().unwrap(),
+				data: data.to_vec().try_into().unwrap(),
+			};
 		alloc::vec![
 			output(7, 3, OutputKind::Call, 0xcc, b"device-1", &[0x40, 0xc1]),
 			output(7, 3, OutputKind::Process, 0xdd, b"device-1", b"alert"),
@@ -440,7 +450,9 @@ mod tests {
 		);
 		assert_eq!(
 			output_proof(4690, &outputs(), 2),
-			Some(alloc::vec![h256("59f742f1e2855496fdf75b605089edb17fbfd7c9836d236e3e893567d7395c56")])
+			Some(alloc::vec![h256(
+				"59f742f1e2855496fdf75b605089edb17fbfd7c9836d236e3e893567d7395c56"
+			)])
 		);
 		assert_eq!(output_proof(4690, &outputs(), 3), None);
 	}

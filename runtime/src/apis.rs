@@ -167,7 +167,9 @@ impl_runtime_apis! {
 
 		fn bridge_targets() -> Vec<(u64, H160, u64, u64)> {
 			pallet_bridge::Targets::<Runtime>::iter()
-				.map(|(chain, t)| (chain, t.contract, t.next_nonce, t.first_set))
+				.map(|(chain, t)| {
+					(chain, t.contract, pallet_bridge::NextNonces::<Runtime>::get(chain), t.first_set)
+				})
 				.collect()
 		}
 

@@ -10,8 +10,8 @@ use crate::{
 	SLOT_DURATION, VERSION,
 };
 use crate::{
-	Attestations, Bridge, Commitments, Operators, Projects, Timestamp, DAYS, MICRO_UNIT, MILLISECS_PER_BLOCK,
-	MILLI_UNIT, MINUTES, UNIT,
+	Attestations, Bridge, Commitments, Operators, Projects, Timestamp, DAYS, MICRO_UNIT,
+	MILLISECS_PER_BLOCK, MILLI_UNIT, MINUTES, UNIT,
 };
 use frame_support::{
 	derive_impl,

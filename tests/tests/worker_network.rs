@@ -105,7 +105,10 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		contract: BRIDGE_CONTRACT,
 	});
 	alice
-		.submit(Alice, w3b_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(set_target) }))
+		.submit(
+			Alice,
+			w3b_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(set_target) }),
+		)
 		.unwrap_or_else(|e| fail(&e));
 	w3b_e2e_tests::wait_for("the bridge target", TIMEOUT, || {
 		let targets = alice.call("w3b_bridgeTargets", json!([]))?;
@@ -561,7 +564,8 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 			continue;
 		}
 		for output in proof["outputs"].as_array().ok_or("outputs")? {
-			let bytes = sp_core::bytes::from_hex(output.as_str().ok_or("hex")?).map_err(|e| format!("{e:?}"))?;
+			let bytes = sp_core::bytes::from_hex(output.as_str().ok_or("hex")?)
+				.map_err(|e| format!("{e:?}"))?;
 			let tx = SendTx::decode(&mut &bytes[..])?;
 			finalized.push((seq, tx.data.to_vec()));
 		}
@@ -575,7 +579,8 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 		let batches: Vec<Value> = (0..next_nonce)
 			.map(|nonce| rpc.call("w3b_bridgeBatch", json!([BRIDGE_CHAIN, nonce])))
 			.collect::<w3b_e2e_tests::Result<_>>()?;
-		let bridged: usize = batches.iter().map(|b| b["outputs"].as_array().map_or(0, Vec::len)).sum();
+		let bridged: usize =
+			batches.iter().map(|b| b["outputs"].as_array().map_or(0, Vec::len)).sum();
 		let done = bridged == finalized.len() && batches.iter().all(|b| b["complete"] == true);
 		Ok(done.then_some(batches))
 	})?;
@@ -585,7 +590,8 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 			assert_eq!(output["projectId"], project);
 			assert_eq!(output["kind"], "call");
 			assert_eq!(output["to"], json!(ALERT_RECEIVER));
-			let data = sp_core::bytes::from_hex(output["data"].as_str().ok_or("data")?).map_err(|e| format!("{e:?}"))?;
+			let data = sp_core::bytes::from_hex(output["data"].as_str().ok_or("data")?)
+				.map_err(|e| format!("{e:?}"))?;
 			bridged.push((output["batchSeq"].as_u64().ok_or("batchSeq")?, data));
 		}
 		let signers: Vec<sp_core::H160> = serde_json::from_value(batch["signers"].clone())?;
@@ -599,14 +605,21 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 		);
 		let mut recovered = Vec::new();
 		for signature in batch["signatures"].as_array().ok_or("signatures")? {
-			let mut bytes = sp_core::bytes::from_hex(signature.as_str().ok_or("hex")?).map_err(|e| format!("{e:?}"))?;
+			let mut bytes = sp_core::bytes::from_hex(signature.as_str().ok_or("hex")?)
+				.map_err(|e| format!("{e:?}"))?;
 			assert!(bytes[64] == 27 || bytes[64] == 28, "v is 27 or 28");
 			bytes[64] -= 27;
-			let signature = sp_core::ecdsa::Signature::from_slice(&bytes).ok_or("65 bytes")?;
+			let bytes: [u8; 65] = bytes.try_into().map_err(|_| "65 bytes")?;
+			let signature = sp_core::ecdsa::Signature::from_raw(bytes);
 			let key = signature.recover_prehashed(&digest.0).ok_or("recovers")?;
 			recovered.push(eth_address(&key.into()).ok_or("a point")?);
 		}
-		assert!(recovered.len() >= threshold, "batch {}: {} signatures", batch["nonce"], recovered.len());
+		assert!(
+			recovered.len() >= threshold,
+			"batch {}: {} signatures",
+			batch["nonce"],
+			recovered.len()
+		);
 		assert!(recovered.windows(2).all(|w| w[0] < w[1]), "signers ascending: {recovered:?}");
 		assert!(recovered.iter().all(|a| signers.contains(a)), "signers in the set: {recovered:?}");
 	}

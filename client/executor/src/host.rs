@@ -397,7 +397,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 				Err(why) => {
 					state.log("error", format!("ws_send_tx: {why}").as_bytes());
 					return Ok(HOST_INTERNAL);
-				},
+				}
 			};
 			let output = codec::Encode::encode(&tx);
 			if output.len() > max_len {
@@ -620,7 +620,8 @@ pub(crate) fn event_seed(merkle_root: &H256, event: u32) -> [u8; 32] {
 /// is hex, any other string its UTF-8 bytes. Other keys are ignored.
 pub fn send_tx(chain_id: i32, payload: &[u8]) -> Result<w3b_primitives::bridge::SendTx, String> {
 	use serde_json::Value;
-	let chain_id = u64::try_from(chain_id).map_err(|_| format!("chain id {chain_id} is negative"))?;
+	let chain_id =
+		u64::try_from(chain_id).map_err(|_| format!("chain id {chain_id} is negative"))?;
 	let tx: serde_json::Map<String, Value> = serde_json::from_slice(payload)
 		.map_err(|e| format!("not a JSON object {{\"to\", \"value\", \"data\"}}: {e}"))?;
 	let text = |key: &str| match tx.get(key) {
@@ -638,13 +639,14 @@ pub fn send_tx(chain_id: i32, payload: &[u8]) -> Result<w3b_primitives::bridge::
 			let address = <[u8; 20]>::try_from(bytes.as_slice())
 				.map_err(|_| format!("to must be 20 bytes, not {}", bytes.len()))?;
 			(address != [0; 20]).then_some(sp_core::H160(address))
-		},
+		}
 	};
 	let zero = match tx.get("value") {
 		None | Some(Value::Null) => true,
 		Some(Value::Number(n)) => n.as_u64() == Some(0),
-		Some(Value::String(v)) =>
-			v.is_empty() || v == "0" || (v.starts_with("0x") && v[2..].bytes().all(|b| b == b'0')),
+		Some(Value::String(v)) => {
+			v.is_empty() || v == "0" || (v.starts_with("0x") && v[2..].bytes().all(|b| b == b'0'))
+		}
 		Some(_) => false,
 	};
 	if !zero {

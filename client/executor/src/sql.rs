@@ -193,10 +193,13 @@ impl SqlDb {
 			| AuthAction::CreateTempTable { .. }
 			| AuthAction::CreateTempTrigger { .. }
 			| AuthAction::CreateTempView { .. } => Authorization::Deny,
-			// Page layout, which differs between a database and its replay.
+			// Page layout, which differs between a database and its replay, whether read
+			// as `dbstat` or through a virtual table of that module under another name
+			// (no virtual table is needed by applets: none may be made).
 			AuthAction::Read { table_name, .. } if table_name.eq_ignore_ascii_case("dbstat") => {
 				Authorization::Deny
 			}
+			AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => Authorization::Deny,
 			AuthAction::Attach { .. }
 			| AuthAction::Detach { .. }
 			| AuthAction::Pragma { .. }
@@ -505,6 +508,7 @@ mod tests {
 			"CREATE TEMP TABLE x (v)",
 			"CREATE TEMPORARY VIEW w AS SELECT 1",
 			"SELECT * FROM dbstat",
+			"CREATE VIRTUAL TABLE s USING dbstat(main)",
 			"SELECT instr('abc', 'b')",
 			"SELECT replace('abc', 'b', 'c')",
 			"SELECT 'abc' LIKE 'a%'",

@@ -12,8 +12,8 @@ use std::{
 use codec::Decode;
 use common::*;
 use sp_core::H256;
-use w3b_primitives::bridge::SendTx;
 use w3b_executor::{EngineConfig, Executor, ExecutorError, Outcome, SqlDb, StateView};
+use w3b_primitives::bridge::SendTx;
 
 fn executor() -> Executor {
 	Executor::new(engine_config()).expect("engine")
@@ -459,8 +459,11 @@ fn a_write_interrupted_by_fuel_fails_its_event_only() {
 #[test]
 fn send_tx_takes_w3bstreams_transaction_json() {
 	use w3b_executor::send_tx;
-	let tx = send_tx(4690, br#"{"to":"0xb73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51","value":"0","data":"0x40c10f19"}"#)
-		.unwrap();
+	let tx = send_tx(
+		4690,
+		br#"{"to":"0xb73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51","value":"0","data":"0x40c10f19"}"#,
+	)
+	.unwrap();
 	assert_eq!(tx.chain_id, 4690);
 	assert_eq!(
 		tx.to.unwrap(),
@@ -474,7 +477,11 @@ fn send_tx_takes_w3bstreams_transaction_json() {
 		r#"{"to":"","value":"0x00","data":"reading 7","clientId":"dev-1","gas":"21000"}"#,
 	] {
 		let tx = send_tx(1, json.as_bytes()).unwrap();
-		assert_eq!((tx.to, &tx.data[..], &tx.client_id[..]), (None, &b"reading 7"[..], &b"dev-1"[..]), "{json}");
+		assert_eq!(
+			(tx.to, &tx.data[..], &tx.client_id[..]),
+			(None, &b"reading 7"[..], &b"dev-1"[..]),
+			"{json}"
+		);
 	}
 	for (json, why) in [
 		(r#"{"to":"0x01","data":"0x"}"#, "20 bytes"),
@@ -484,7 +491,10 @@ fn send_tx_takes_w3bstreams_transaction_json() {
 		(r#"{"data":"0x123"}"#, "not hex"),
 		(r#"{"data":7}"#, "must be a string"),
 		(r#"["to"]"#, "JSON object"),
-		(r#"{"clientId":"0123456789012345678901234567890123456789012345678901234567890123456789"}"#, "clientId"),
+		(
+			r#"{"clientId":"0123456789012345678901234567890123456789012345678901234567890123456789"}"#,
+			"clientId",
+		),
 	] {
 		let error = send_tx(1, json.as_bytes()).unwrap_err();
 		assert!(error.contains(why), "{json}: {error}");

@@ -388,7 +388,11 @@ fn clients_too_slow_to_send_a_request_are_closed() {
 		honest.write_all(b"GET /health HTTP/1.1\r\nHost: w3b\r\n\r\n").unwrap();
 		let mut answer = [0u8; 256];
 		let n = honest.read(&mut answer).unwrap();
-		assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+		assert!(
+			answer[..n].starts_with(b"HTTP/1.1 200"),
+			"{}",
+			String::from_utf8_lossy(&answer[..n])
+		);
 		std::thread::sleep(Duration::from_millis(1000));
 	}
 }

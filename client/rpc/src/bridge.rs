@@ -29,15 +29,21 @@ pub trait W3bBridgeApi<BlockHash> {
 
 	/// Batch `nonce` of `chain` as `W3bBridge.relay` takes it: `{setId, nonce,
 	/// blockNumber, outputsRoot, outputs: [{projectId, batchSeq, kind, to, clientId, data,
-	/// proof}], signers, threshold, signatures, complete}`; signatures in their signers'
-	/// order, `complete` once there are `threshold` of them.
+	/// leaf, proof}], signers, threshold, signatures, complete}`; `clientId` and `data` as
+	/// hex (the bytes the leaf is over), signatures in their signers' order, `complete`
+	/// once there are `threshold` of them.
 	#[method(name = "w3b_bridgeBatch")]
 	fn batch(&self, chain: u64, nonce: u64, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
 
 	/// The hand-over of `chain`'s contract to set `setId` as
 	/// `W3bBridge.changeValidatorSet` takes it.
 	#[method(name = "w3b_bridgeSetChange")]
-	fn set_change(&self, chain: u64, set_id: u64, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
+	fn set_change(
+		&self,
+		chain: u64,
+		set_id: u64,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Value>>;
 }
 
 /// Serves [`W3bBridgeApiServer`] from `C`'s runtime API.
@@ -60,7 +66,7 @@ fn output_json(chain: u64, outputs: &[BridgeOutput], index: usize) -> Value {
 		"batchSeq": o.batch_seq,
 		"kind": match o.kind { OutputKind::Process => "process", OutputKind::Call => "call" },
 		"to": o.to,
-		"clientId": String::from_utf8_lossy(&o.client_id),
+		"clientId": hex(&o.client_id),
 		"data": hex(&o.data),
 		"leaf": output_leaf(chain, index as u32, o),
 		"proof": output_proof(chain, outputs, index as u32).unwrap_or_default(),
@@ -130,13 +136,15 @@ where
 
 	fn set(&self, at: Option<Block::Hash>) -> RpcResult<Option<Value>> {
 		let set = self.read(at, |api, at| api.bridge_set(at))?;
-		Ok(set.map(|(id, signers, threshold)| {
-			json!({"setId": id, "signers": signers, "threshold": threshold})
-		}))
+		Ok(set.map(
+			|(id, signers, threshold)| json!({"setId": id, "signers": signers, "threshold": threshold}),
+		))
 	}
 
 	fn batch(&self, chain: u64, nonce: u64, at: Option<Block::Hash>) -> RpcResult<Option<Value>> {
-		Ok(self.read(at, |api, at| api.bridge_batch(at, chain, nonce))?.map(|b| batch_json(chain, b)))
+		Ok(self
+			.read(at, |api, at| api.bridge_batch(at, chain, nonce))?
+			.map(|b| batch_json(chain, b)))
 	}
 
 	fn set_change(

@@ -17,7 +17,7 @@ fn setup<T: Config>() -> Vec<BridgeAuthorityId> {
 	GenesisHash::<T>::put(H256::repeat_byte(1));
 	Pallet::<T>::bridge_set_changed(&keys);
 	let first_set = CurrentSetId::<T>::get();
-	Targets::<T>::insert(CHAIN, Target { contract: H160::repeat_byte(0xb1), next_nonce: 0, first_set });
+	Targets::<T>::insert(CHAIN, Target { contract: H160::repeat_byte(0xb1), first_set });
 	keys
 }
 
@@ -132,7 +132,7 @@ mod benchmarks {
 			Pallet::<T>::queue(CHAIN, output(i));
 		}
 		// A pruned batch too.
-		Targets::<T>::mutate(CHAIN, |t| t.as_mut().expect("target").next_nonce = T::KeptBatches::get());
+		NextNonces::<T>::insert(CHAIN, T::KeptBatches::get());
 		let block = frame_system::Pallet::<T>::block_number() + 2u32.into();
 		#[block]
 		{

@@ -74,8 +74,7 @@ use sp_core::{H160, H256};
 use w3b_primitives::{
 	bridge::{
 		eth_address, outputs_root, set_hash, threshold, BridgeAuthorityId, BridgeDomain,
-		BridgeMessage, BridgeOutput, EthSignature, OutputKind, RelayBatch, RelaySetChange,
-		SendTx,
+		BridgeMessage, BridgeOutput, EthSignature, OutputKind, RelayBatch, RelaySetChange, SendTx,
 	},
 	proof::Output,
 	traits::{BridgeSetObserver, BridgeTargets, FinalizedOutputs},
@@ -117,8 +116,6 @@ pub struct ValidatorSet<MaxAuthorities: Get<u32>> {
 pub struct Target {
 	/// The `W3bBridge` contract.
 	pub contract: H160,
-	/// The nonce of the chain's next batch.
-	pub next_nonce: u64,
 	/// The set the contract was deployed with.
 	pub first_set: u64,
 }
@@ -142,6 +139,8 @@ pub struct Batch<
 	MaxOutputs: Get<u32>,
 	MaxAuthorities: Get<u32>,
 > {
+	/// The contract it is for (a moved target's earlier batches stay its old contract's).
+	pub contract: H160,
 	/// The set that signs it.
 	pub set_id: u64,
 	/// The block that sealed it.
@@ -169,6 +168,8 @@ pub struct Batch<
 #[scale_info(skip_type_params(MaxAuthorities))]
 #[codec(mel_bound())]
 pub struct SetChange<MaxAuthorities: Get<u32>> {
+	/// The contract it is for.
+	pub contract: H160,
 	/// The first nonce the new set signs.
 	pub first_nonce: u64,
 	/// The new set's hash.
@@ -256,23 +257,21 @@ pub mod pallet {
 
 	/// Target chains, by EVM chain id.
 	#[pallet::storage]
-	pub type Targets<T: Config> =
-		CountedStorageMap<_, Twox64Concat, u64, Target, OptionQuery>;
+	pub type Targets<T: Config> = CountedStorageMap<_, Twox64Concat, u64, Target, OptionQuery>;
+
+	/// The nonce of each chain's next batch; kept when a target is removed or moved, so
+	/// that no nonce is ever used twice.
+	#[pallet::storage]
+	pub type NextNonces<T: Config> = StorageMap<_, Twox64Concat, u64, u64, ValueQuery>;
 
 	/// Outputs waiting for the next batch of each chain.
 	#[pallet::storage]
-	pub type Pending<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		u64,
-		BoundedVec<BridgeOutput, T::MaxBatchOutputs>,
-		ValueQuery,
-	>;
+	pub type Pending<T: Config> =
+		StorageMap<_, Twox64Concat, u64, BoundedVec<BridgeOutput, T::MaxBatchOutputs>, ValueQuery>;
 
 	/// The chains with outputs waiting (what the next block seals).
 	#[pallet::storage]
-	pub type PendingChains<T: Config> =
-		StorageValue<_, BoundedVec<u64, T::MaxTargets>, ValueQuery>;
+	pub type PendingChains<T: Config> = StorageValue<_, BoundedVec<u64, T::MaxTargets>, ValueQuery>;
 
 	/// Bridge batches, by chain and nonce.
 	#[pallet::storage]
@@ -418,7 +417,8 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Registers (or moves) the `W3bBridge` contract of EVM chain `chain`. The contract
 		/// must have been deployed with the current validator set ([`CurrentSetId`]) and
-		/// this chain's genesis hash; a moved target keeps its nonces.
+		/// this chain's genesis hash. Nonces go on where they were: batches sealed before a
+		/// move stay the old contract's.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::set_target())]
 		pub fn set_target(origin: OriginFor<T>, chain: u64, contract: H160) -> DispatchResult {
@@ -426,23 +426,16 @@ pub mod pallet {
 			ensure!(GenesisHash::<T>::exists(), Error::<T>::NoGenesisHash);
 			let set_id = CurrentSetId::<T>::get();
 			ensure!(set_id > 0, Error::<T>::NoValidatorSet);
-			let next_nonce = match Targets::<T>::get(chain) {
-				Some(target) => target.next_nonce,
-				None => {
-					ensure!(
-						Targets::<T>::count() < T::MaxTargets::get(),
-						Error::<T>::TooManyTargets
-					);
-					0
-				},
-			};
-			Targets::<T>::insert(chain, Target { contract, next_nonce, first_set: set_id });
+			if !Targets::<T>::contains_key(chain) {
+				ensure!(Targets::<T>::count() < T::MaxTargets::get(), Error::<T>::TooManyTargets);
+			}
+			Targets::<T>::insert(chain, Target { contract, first_set: set_id });
 			Self::deposit_event(Event::TargetSet { chain, contract, set_id });
 			Ok(())
 		}
 
 		/// Stops bridging to `chain`: its waiting outputs are dropped, its batches stay
-		/// until pruned.
+		/// until pruned, its nonces are kept for a later target.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::remove_target())]
 		pub fn remove_target(origin: OriginFor<T>, chain: u64) -> DispatchResult {
@@ -470,8 +463,12 @@ pub mod pallet {
 			signature: EthSignature,
 		) -> DispatchResult {
 			ensure_authorized(origin)?;
-			let (mut batch, threshold) = Self::check_batch_signature(chain, nonce, signer, &signature)?;
-			batch.signatures.try_push((signer, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
+			let (mut batch, threshold) =
+				Self::check_batch_signature(chain, nonce, signer, &signature)?;
+			batch
+				.signatures
+				.try_push((signer, signature))
+				.map_err(|_| Error::<T>::AlreadySigned)?;
 			let signatures = batch.signatures.len() as u32;
 			Batches::<T>::insert(chain, nonce, batch);
 			Self::deposit_event(Event::BatchSigned {
@@ -500,7 +497,10 @@ pub mod pallet {
 			ensure_authorized(origin)?;
 			let (mut change, threshold) =
 				Self::check_set_change_signature(chain, set_id, signer, &signature)?;
-			change.signatures.try_push((signer, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
+			change
+				.signatures
+				.try_push((signer, signature))
+				.map_err(|_| Error::<T>::AlreadySigned)?;
 			let signatures = change.signatures.len() as u32;
 			SetChanges::<T>::insert(chain, set_id, change);
 			Self::deposit_event(Event::SetChangeSigned {
@@ -516,10 +516,9 @@ pub mod pallet {
 }
 
 impl<T: Config> Pallet<T> {
-	/// The EIP-712 domain of `chain`'s contract.
-	pub fn domain(chain: u64) -> Option<BridgeDomain> {
-		let target = Targets::<T>::get(chain)?;
-		Some(BridgeDomain { chain_id: chain, contract: target.contract, genesis: GenesisHash::<T>::get()? })
+	/// The EIP-712 domain of `contract` on `chain`.
+	pub fn domain(chain: u64, contract: H160) -> Option<BridgeDomain> {
+		Some(BridgeDomain { chain_id: chain, contract, genesis: GenesisHash::<T>::get()? })
 	}
 
 	/// The digest of batch `nonce` of `chain`, the batch, and how many signatures it needs.
@@ -527,17 +526,28 @@ impl<T: Config> Pallet<T> {
 		let batch = Batches::<T>::get(chain, nonce)?;
 		let set = Sets::<T>::get(batch.set_id)?;
 		let block: u64 = sp_runtime::SaturatedConversion::saturated_into(batch.block_number);
-		let digest =
-			Self::domain(chain)?.batch_digest(batch.set_id, nonce, block, batch.outputs_root);
+		let digest = Self::domain(chain, batch.contract)?.batch_digest(
+			batch.set_id,
+			nonce,
+			block,
+			batch.outputs_root,
+		);
 		Some((digest, batch, set.threshold))
 	}
 
 	/// The digest of the hand-over of `chain` to set `set_id`, the hand-over, and how many
 	/// signatures of the set before it needs.
-	pub fn set_change_digest(chain: u64, set_id: u64) -> Option<(H256, SetChange<T::MaxAuthorities>, u32)> {
+	pub fn set_change_digest(
+		chain: u64,
+		set_id: u64,
+	) -> Option<(H256, SetChange<T::MaxAuthorities>, u32)> {
 		let change = SetChanges::<T>::get(chain, set_id)?;
 		let old = Sets::<T>::get(set_id.checked_sub(1)?)?;
-		let digest = Self::domain(chain)?.set_change_digest(set_id, change.set_hash, change.first_nonce);
+		let digest = Self::domain(chain, change.contract)?.set_change_digest(
+			set_id,
+			change.set_hash,
+			change.first_nonce,
+		);
 		Some((digest, change, old.threshold))
 	}
 
@@ -622,13 +632,12 @@ impl<T: Config> Pallet<T> {
 	/// Seals the outputs waiting for `chain` into its next batch.
 	fn seal(chain: u64) {
 		let outputs = Pending::<T>::take(chain);
-		let Some(mut target) = Targets::<T>::get(chain) else { return };
+		let Some(target) = Targets::<T>::get(chain) else { return };
 		if outputs.is_empty() {
 			return;
 		}
-		let nonce = target.next_nonce;
-		target.next_nonce += 1;
-		Targets::<T>::insert(chain, &target);
+		let nonce = NextNonces::<T>::get(chain);
+		NextNonces::<T>::insert(chain, nonce + 1);
 		let set_id = CurrentSetId::<T>::get();
 		let outputs_root = outputs_root(chain, &outputs);
 		let count = outputs.len() as u32;
@@ -636,6 +645,7 @@ impl<T: Config> Pallet<T> {
 			chain,
 			nonce,
 			Batch {
+				contract: target.contract,
 				set_id,
 				block_number: frame_system::Pallet::<T>::block_number(),
 				outputs_root,
@@ -646,7 +656,13 @@ impl<T: Config> Pallet<T> {
 		if let Some(old) = nonce.checked_sub(T::KeptBatches::get()) {
 			Batches::<T>::remove(chain, old);
 		}
-		Self::deposit_event(Event::BatchSealed { chain, nonce, set_id, outputs: count, outputs_root });
+		Self::deposit_event(Event::BatchSealed {
+			chain,
+			nonce,
+			set_id,
+			outputs: count,
+			outputs_root,
+		});
 	}
 
 	/// Queues one output for `chain`, sealing a full batch first.
@@ -677,8 +693,9 @@ impl<T: Config> Pallet<T> {
 		match tx.to {
 			Some(to) => Ok((OutputKind::Call, to)),
 			None => match T::Projects::bridge_target(project) {
-				Some(target) if target.chain_id == tx.chain_id =>
-					Ok((OutputKind::Process, target.receiver)),
+				Some(target) if target.chain_id == tx.chain_id => {
+					Ok((OutputKind::Process, target.receiver))
+				}
 				_ => Err(DropReason::NoReceiver),
 			},
 		}
@@ -704,8 +721,9 @@ impl<T: Config> FinalizedOutputs for Pallet<T> {
 						data: tx.data,
 					},
 				),
-				Err(reason) =>
-					Self::deposit_event(Event::OutputDropped { project, batch_seq, index, reason }),
+				Err(reason) => {
+					Self::deposit_event(Event::OutputDropped { project, batch_seq, index, reason })
+				}
 			}
 		}
 	}
@@ -749,7 +767,8 @@ impl<T: Config> BridgeSetObserver for Pallet<T> {
 				chain,
 				set_id,
 				SetChange {
-					first_nonce: target.next_nonce,
+					contract: target.contract,
+					first_nonce: NextNonces::<T>::get(chain),
 					set_hash: hash,
 					signatures: BoundedVec::new(),
 				},
@@ -772,7 +791,7 @@ impl<T: Config> Pallet<T> {
 			Sets::<T>::get(set_id)?.keys.iter().position(|k| k == key).map(|i| i as u32)
 		};
 		let mut found = Vec::new();
-		for (chain, target) in Targets::<T>::iter() {
+		for chain in Targets::<T>::iter_keys() {
 			let current = CurrentSetId::<T>::get();
 			for set_id in current.saturating_sub(1).max(1)..=current {
 				let Some(change) = SetChanges::<T>::get(chain, set_id) else { continue };
@@ -783,8 +802,8 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 			}
-			let from = target.next_nonce.saturating_sub(SIGNING_WINDOW);
-			for nonce in from..target.next_nonce {
+			let next = NextNonces::<T>::get(chain);
+			for nonce in next.saturating_sub(SIGNING_WINDOW)..next {
 				if found.len() >= limit as usize {
 					return found;
 				}

@@ -1,6 +1,6 @@
 use crate::{
-	mock::*, Batches, CurrentSetId, DropReason, Error, Event, GenesisHash, Pending, SetChanges,
-	Sets, Targets,
+	mock::*, Batches, CurrentSetId, DropReason, Error, Event, GenesisHash, NextNonces, Pending,
+	SetChanges, Sets, Targets,
 };
 use codec::Encode;
 use frame_support::{
@@ -11,7 +11,7 @@ use sp_core::{Pair, H160, H256};
 use sp_runtime::BuildStorage;
 use sp_runtime::DispatchError;
 use w3b_primitives::{
-	bridge::{outputs_root, BridgeOutput, OutputKind, SendTx},
+	bridge::{outputs_root, BridgeDomain, BridgeOutput, OutputKind, SendTx},
 	proof::Output,
 	traits::{BridgeSetObserver, FinalizedOutputs},
 };
@@ -60,8 +60,8 @@ fn signed_by(i: u8, nonce: u64) -> (u32, [u8; 65]) {
 fn the_genesis_hash_is_the_parent_of_block_one() {
 	new_test_ext().execute_with(|| {
 		assert_eq!(GenesisHash::<Test>::get(), Some(H256([1; 32])));
-		let domain = Bridge::domain(CHAIN).unwrap();
-		assert_eq!((domain.chain_id, domain.contract, domain.genesis), (CHAIN, CONTRACT, H256([1; 32])));
+		let domain = Bridge::domain(CHAIN, CONTRACT).unwrap();
+		assert_eq!(domain.genesis, H256([1; 32]));
 	});
 }
 
@@ -112,7 +112,7 @@ fn outputs_are_routed_as_calls_or_to_the_projects_receiver_and_sealed_next_block
 				outputs_root: batch.outputs_root
 			}]
 		);
-		assert_eq!(Targets::<Test>::get(CHAIN).unwrap().next_nonce, 1);
+		assert_eq!(NextNonces::<Test>::get(CHAIN), 1);
 		// A block with nothing waiting seals nothing.
 		run_to(3);
 		assert!(Batches::<Test>::get(CHAIN, 1).is_none());
@@ -130,7 +130,8 @@ fn outputs_that_cannot_be_delivered_are_dropped_with_their_reason() {
 			1,
 			&[malformed, send_tx(4689, Some(RECEIVER), b"x"), send_tx(CHAIN, None, b"y")],
 		);
-		let dropped = |index, reason| Event::OutputDropped { project: PROJECT, batch_seq: 1, index, reason };
+		let dropped =
+			|index, reason| Event::OutputDropped { project: PROJECT, batch_seq: 1, index, reason };
 		assert_eq!(
 			events(),
 			vec![
@@ -202,8 +203,9 @@ fn a_signature_that_is_not_the_signers_over_this_batch_is_refused() {
 		finalize_and_seal(1, &[send_tx(CHAIN, Some(RECEIVER), b"x")]);
 		finalize_and_seal(2, &[send_tx(CHAIN, Some(RECEIVER), b"y")]);
 		let (signer, signature) = signed_by(1, 0);
-		let sign_batch =
-			|nonce, signer, signature| Bridge::sign_batch(authorized(), CHAIN, nonce, signer, signature);
+		let sign_batch = |nonce, signer, signature| {
+			Bridge::sign_batch(authorized(), CHAIN, nonce, signer, signature)
+		};
 		// Another member's index, another batch, an unknown batch or index.
 		assert_noop!(sign_batch(0, (signer + 1) % 4, signature), Error::<Test>::BadSignature);
 		assert_noop!(sign_batch(1, signer, signature), Error::<Test>::BadSignature);
@@ -211,7 +213,10 @@ fn a_signature_that_is_not_the_signers_over_this_batch_is_refused() {
 		assert_noop!(sign_batch(0, 4, signature), Error::<Test>::UnknownSigner);
 		// Someone outside the set, signing as a member.
 		let digest = Bridge::batch_digest(CHAIN, 0).unwrap().0;
-		assert_noop!(sign_batch(0, signer, sign(&validator(9), digest)), Error::<Test>::BadSignature);
+		assert_noop!(
+			sign_batch(0, signer, sign(&validator(9), digest)),
+			Error::<Test>::BadSignature
+		);
 		// The malleated twin (high s, v flipped), and v as a recovery id (0 or 1).
 		let mut twin = signature;
 		twin[32..64].copy_from_slice(&order_minus(&signature[32..64]));
@@ -248,11 +253,16 @@ fn the_pool_takes_a_signature_only_if_it_verifies_and_once_per_signer() {
 		let (valid, _) = call.authorize(TransactionSource::External).unwrap().unwrap();
 		assert_eq!(valid.provides.len(), 1);
 		let other = signed_by(1, 0);
-		let other_call =
-			crate::Call::<Test>::sign_batch { chain: CHAIN, nonce: 0, signer: other.0, signature: other.1 };
+		let other_call = crate::Call::<Test>::sign_batch {
+			chain: CHAIN,
+			nonce: 0,
+			signer: other.0,
+			signature: other.1,
+		};
 		let (other_valid, _) = other_call.authorize(TransactionSource::External).unwrap().unwrap();
 		assert_ne!(valid.provides, other_valid.provides, "signers do not replace each other");
-		let forged = crate::Call::<Test>::sign_batch { chain: CHAIN, nonce: 0, signer: other.0, signature };
+		let forged =
+			crate::Call::<Test>::sign_batch { chain: CHAIN, nonce: 0, signer: other.0, signature };
 		assert_eq!(
 			forged.authorize(TransactionSource::External).unwrap(),
 			Err(TransactionValidityError::Invalid(InvalidTransaction::BadProof))
@@ -303,13 +313,25 @@ fn a_new_set_signs_later_batches_and_the_old_set_hands_over_each_contract() {
 			));
 			assert_eq!(
 				events().last(),
-				Some(&Event::SetChangeSigned { chain: CHAIN, set_id: 2, signer, signatures: n as u32 + 1, complete: n == 2 })
+				Some(&Event::SetChangeSigned {
+					chain: CHAIN,
+					set_id: 2,
+					signer,
+					signatures: n as u32 + 1,
+					complete: n == 2
+				})
 			);
 		}
 		// Validator 5 signing in the place of validator 2, who has not signed.
 		let place_of_2 = index_in(&old, 2).unwrap() as u32;
 		assert_noop!(
-			Bridge::sign_set_change(authorized(), CHAIN, 2, place_of_2, sign(&validator(5), digest)),
+			Bridge::sign_set_change(
+				authorized(),
+				CHAIN,
+				2,
+				place_of_2,
+				sign(&validator(5), digest)
+			),
 			Error::<Test>::BadSignature
 		);
 		assert_noop!(
@@ -339,15 +361,42 @@ fn targets_are_governance_s_to_set_and_remove() {
 		let moved = H160([0xb2; 20]);
 		assert_ok!(Bridge::set_target(RuntimeOrigin::root(), CHAIN, moved));
 		let target = Targets::<Test>::get(CHAIN).unwrap();
-		assert_eq!((target.contract, target.next_nonce, target.first_set), (moved, 1, 1));
+		assert_eq!(
+			(target.contract, NextNonces::<Test>::get(CHAIN), target.first_set),
+			(moved, 1, 1)
+		);
+		// The batch sealed before the move is still the old contract's, and its signatures
+		// verify against it; the next one is the new contract's.
+		let (old_digest, old_batch, _) = Bridge::batch_digest(CHAIN, 0).unwrap();
+		assert_eq!(old_batch.contract, CONTRACT);
+		assert_eq!(
+			old_digest,
+			BridgeDomain { chain_id: CHAIN, contract: CONTRACT, genesis: H256([1; 32]) }
+				.batch_digest(1, 0, 2, old_batch.outputs_root)
+		);
+		let (signer, signature) = signed_by(0, 0);
+		assert_ok!(Bridge::sign_batch(authorized(), CHAIN, 0, signer, signature));
+		finalize_and_seal(3, &[send_tx(CHAIN, Some(RECEIVER), b"w")]);
+		assert_eq!(Batches::<Test>::get(CHAIN, 1).unwrap().contract, moved);
 		// Removing one drops what waits for it.
 		Bridge::outputs_finalized(PROJECT, 2, &[send_tx(CHAIN, Some(RECEIVER), b"y")]);
-		assert_noop!(Bridge::remove_target(RuntimeOrigin::signed(1), CHAIN), DispatchError::BadOrigin);
+		assert_noop!(
+			Bridge::remove_target(RuntimeOrigin::signed(1), CHAIN),
+			DispatchError::BadOrigin
+		);
 		assert_ok!(Bridge::remove_target(RuntimeOrigin::root(), CHAIN));
 		assert!(Pending::<Test>::get(CHAIN).is_empty());
 		run_to(System::block_number() + 1);
-		assert!(Batches::<Test>::get(CHAIN, 1).is_none());
-		assert_noop!(Bridge::remove_target(RuntimeOrigin::root(), CHAIN), Error::<Test>::UnknownTarget);
+		assert!(Batches::<Test>::get(CHAIN, 2).is_none());
+		assert_noop!(
+			Bridge::remove_target(RuntimeOrigin::root(), CHAIN),
+			Error::<Test>::UnknownTarget
+		);
+		// Registered again: nonces go on, none is used twice.
+		assert_ok!(Bridge::set_target(RuntimeOrigin::root(), CHAIN, CONTRACT));
+		finalize_and_seal(4, &[send_tx(CHAIN, Some(RECEIVER), b"v")]);
+		assert_eq!(Batches::<Test>::get(CHAIN, 2).unwrap().contract, CONTRACT);
+		assert_eq!(Batches::<Test>::get(CHAIN, 1).unwrap().contract, moved);
 	});
 }
 
