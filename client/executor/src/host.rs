@@ -616,8 +616,8 @@ pub(crate) fn event_seed(merkle_root: &H256, event: u32) -> [u8; 32] {
 /// The transaction an applet hands `ws_send_tx` on chain `chain_id`: W3bstream's JSON
 /// `{"to": "0x<address>", "value": "0", "data": "0x<hex>"}`, plus an optional `clientId`
 /// for `IDapp.process`. `to` absent, empty or the zero address means the project's own
-/// receiver; `value` must be zero (the bridge moves no funds); `data` starting with `0x`
-/// is hex, any other string its UTF-8 bytes. Other keys are ignored.
+/// receiver; `value` must be zero (the bridge moves no funds); `data` is hex, with or
+/// without `0x` (W3bstream's AssemblyScript SDK strips it). Other keys are ignored.
 pub fn send_tx(chain_id: i32, payload: &[u8]) -> Result<w3b_primitives::bridge::SendTx, String> {
 	use serde_json::Value;
 	let chain_id =
@@ -653,8 +653,8 @@ pub fn send_tx(chain_id: i32, payload: &[u8]) -> Result<w3b_primitives::bridge::
 		return Err("value must be 0: the bridge moves no funds".into());
 	}
 	let data = match text("data")? {
-		hex_data if hex_data.starts_with("0x") => hex("data", hex_data)?,
-		raw => raw.as_bytes().to_vec(),
+		"" => Vec::new(),
+		data => hex("data", data)?,
 	};
 	let client_id = text("clientId")?.as_bytes().to_vec();
 	Ok(w3b_primitives::bridge::SendTx {

@@ -470,11 +470,12 @@ fn send_tx_takes_w3bstreams_transaction_json() {
 		"b73eE6EB5b1984c78CCcC49eA7Ad773E71d74F51".parse::<sp_core::H160>().unwrap()
 	);
 	assert_eq!(&tx.data[..], [0x40, 0xc1, 0x0f, 0x19]);
-	// No address, the zero address: the project's receiver; raw text data; a client id.
+	// No address, the zero address: the project's receiver; hex data with or without 0x
+	// (W3bstream's AssemblyScript SDK strips it); a client id.
 	for json in [
-		r#"{"data":"reading 7","clientId":"dev-1"}"#,
-		r#"{"to":"0x0000000000000000000000000000000000000000","value":0,"data":"reading 7","clientId":"dev-1"}"#,
-		r#"{"to":"","value":"0x00","data":"reading 7","clientId":"dev-1","gas":"21000"}"#,
+		r#"{"data":"0x72656164696e672037","clientId":"dev-1"}"#,
+		r#"{"to":"0x0000000000000000000000000000000000000000","value":0,"data":"72656164696e672037","clientId":"dev-1"}"#,
+		r#"{"to":"","value":"0x00","data":"72656164696e672037","clientId":"dev-1","gas":"21000"}"#,
 	] {
 		let tx = send_tx(1, json.as_bytes()).unwrap();
 		assert_eq!(
@@ -489,6 +490,7 @@ fn send_tx_takes_w3bstreams_transaction_json() {
 		(r#"{"value":"1","data":"0x"}"#, "value must be 0"),
 		(r#"{"value":5}"#, "value must be 0"),
 		(r#"{"data":"0x123"}"#, "not hex"),
+		(r#"{"data":"reading 7"}"#, "not hex"),
 		(r#"{"data":7}"#, "must be a string"),
 		(r#"["to"]"#, "JSON object"),
 		(

@@ -26,7 +26,10 @@ pub extern "C" fn start(rid: i32) -> i32 {
 	}
 	let chain_id: i32 = env_or("CHAIN_ID", "4690").parse().unwrap_or(4690);
 	let receiver = env_or("RECEIVER", "0x0000000000000000000000000000000000000000");
-	let tx = format!("{{\"to\":\"{receiver}\",\"value\":\"0\",\"data\":\"alert:{temperature}\"}}");
+	// W3bstream's transaction JSON: the data is hex.
+	let data: String =
+		format!("alert:{temperature}").bytes().map(|byte| format!("{byte:02x}")).collect();
+	let tx = format!("{{\"to\":\"{receiver}\",\"value\":\"0\",\"data\":\"0x{data}\"}}");
 	match sdk::send_tx(chain_id, &tx) {
 		Ok(id) => {
 			sdk::log(&format!("alert {temperature} > {threshold}: output {id}"));
