@@ -630,6 +630,10 @@ pub fn send_tx(chain_id: i32, payload: &[u8]) -> Result<w3b_primitives::bridge::
 		Some(other) => Err(format!("{key} must be a string, not {other}")),
 	};
 	let hex = |key: &str, text: &str| {
+		// Whole bytes only: an odd digit would be read as a leading zero.
+		if text.trim_start_matches("0x").len() % 2 == 1 {
+			return Err(format!("{key} is not hex: an odd number of digits"));
+		}
 		sp_core::bytes::from_hex(text).map_err(|e| format!("{key} is not hex: {e:?}"))
 	};
 	let to = match text("to")? {
