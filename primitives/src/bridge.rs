@@ -170,8 +170,18 @@ pub fn outputs_root(chain_id: u64, outputs: &[BridgeOutput]) -> H256 {
 /// The Merkle path of output `index`: its siblings from the leaf up, none where its node
 /// moved up alone (what `W3bBridge.deliverOne` takes). `None` past the end.
 pub fn output_proof(chain_id: u64, outputs: &[BridgeOutput], index: u32) -> Option<Vec<H256>> {
-	let mut i = usize::try_from(index).ok().filter(|i| *i < outputs.len())?;
+	let index = usize::try_from(index).ok().filter(|i| *i < outputs.len())?;
+	Some(path(&layers(leaves(chain_id, outputs)), index))
+}
+
+/// The Merkle paths of all `outputs`, in order, from one build of the tree.
+pub fn output_proofs(chain_id: u64, outputs: &[BridgeOutput]) -> Vec<Vec<H256>> {
 	let all = layers(leaves(chain_id, outputs));
+	(0..outputs.len()).map(|index| path(&all, index)).collect()
+}
+
+/// The siblings of leaf `i` in the tree `all` (leaves first), from the leaf up.
+fn path(all: &[Vec<H256>], mut i: usize) -> Vec<H256> {
 	let mut siblings = Vec::new();
 	for layer in &all[..all.len() - 1] {
 		let sibling = if i % 2 == 1 { i - 1 } else { i + 1 };
@@ -180,7 +190,7 @@ pub fn output_proof(chain_id: u64, outputs: &[BridgeOutput], index: u32) -> Opti
 		}
 		i /= 2;
 	}
-	Some(siblings)
+	siblings
 }
 
 /// Where a bridge contract lives: what its EIP-712 domain is made of.
@@ -338,7 +348,7 @@ pub struct SendTx {
 }
 
 /// A message a validator signs for the bridge.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 pub enum BridgeMessage {

@@ -8,10 +8,11 @@ use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use serde_json::{json, Value};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_core::H256;
 use sp_runtime::traits::Block as BlockT;
 use w3b_primitives::{
 	api::BridgeApi,
-	bridge::{output_leaf, output_proof, BridgeOutput, OutputKind, RelayBatch, RelaySetChange},
+	bridge::{output_leaf, output_proofs, BridgeOutput, OutputKind, RelayBatch, RelaySetChange},
 };
 
 use crate::{hex, runtime_error};
@@ -59,8 +60,7 @@ impl<C, Block> W3bBridge<C, Block> {
 	}
 }
 
-fn output_json(chain: u64, outputs: &[BridgeOutput], index: usize) -> Value {
-	let o = &outputs[index];
+fn output_json(chain: u64, index: usize, o: &BridgeOutput, proof: Vec<H256>) -> Value {
 	json!({
 		"projectId": o.project,
 		"batchSeq": o.batch_seq,
@@ -69,7 +69,7 @@ fn output_json(chain: u64, outputs: &[BridgeOutput], index: usize) -> Value {
 		"clientId": hex(&o.client_id),
 		"data": hex(&o.data),
 		"leaf": output_leaf(chain, index as u32, o),
-		"proof": output_proof(chain, outputs, index as u32).unwrap_or_default(),
+		"proof": proof,
 	})
 }
 
@@ -80,7 +80,9 @@ fn batch_json(chain: u64, b: RelayBatch) -> Value {
 		"nonce": b.nonce,
 		"blockNumber": b.block_number,
 		"outputsRoot": b.outputs_root,
-		"outputs": (0..b.outputs.len()).map(|i| output_json(chain, &b.outputs, i)).collect::<Vec<_>>(),
+		"outputs": b.outputs.iter().zip(output_proofs(chain, &b.outputs)).enumerate()
+			.map(|(i, (o, proof))| output_json(chain, i, o, proof))
+			.collect::<Vec<_>>(),
 		"signers": b.signers,
 		"threshold": b.threshold,
 		"complete": b.signatures.len() >= b.threshold as usize,

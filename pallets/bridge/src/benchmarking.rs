@@ -43,9 +43,7 @@ fn signature<T: Config>(set_id: u64, index: usize, digest: H256) -> (u32, EthSig
 
 /// A sealed batch of `MaxBatchOutputs` outputs at nonce 0, signed by all but one needed.
 fn signed_batch<T: Config>() -> (u32, EthSignature) {
-	for i in 0..T::MaxBatchOutputs::get() {
-		Pallet::<T>::queue(CHAIN, output(i));
-	}
+	Pallet::<T>::queue(CHAIN, (0..T::MaxBatchOutputs::get()).map(output));
 	Pallet::<T>::seal(CHAIN);
 	let (digest, mut batch, threshold) = Pallet::<T>::batch_digest(CHAIN, 0).expect("sealed");
 	let set_id = batch.set_id;
@@ -72,7 +70,7 @@ mod benchmarks {
 	#[benchmark]
 	fn remove_target() {
 		setup::<T>();
-		Pallet::<T>::queue(CHAIN, output(0));
+		Pallet::<T>::queue(CHAIN, [output(0)]);
 		#[extrinsic_call]
 		_(RawOrigin::Root, CHAIN);
 		assert!(!Targets::<T>::contains_key(CHAIN));
@@ -128,9 +126,7 @@ mod benchmarks {
 	#[benchmark]
 	fn seal(o: Linear<1, { T::MaxBatchOutputs::get() }>) {
 		setup::<T>();
-		for i in 0..o {
-			Pallet::<T>::queue(CHAIN, output(i));
-		}
+		Pallet::<T>::queue(CHAIN, (0..o).map(output));
 		// A pruned batch too.
 		NextNonces::<T>::insert(CHAIN, T::KeptBatches::get());
 		let block = frame_system::Pallet::<T>::block_number() + 2u32.into();

@@ -523,6 +523,14 @@ impl<T: Config> Pallet<T> {
 
 	/// The digest of batch `nonce` of `chain`, the batch, and how many signatures it needs.
 	pub fn batch_digest(chain: u64, nonce: u64) -> Option<(H256, BatchOf<T>, u32)> {
+		Self::signed_batch(chain, nonce).map(|(digest, batch, set)| (digest, batch, set.threshold))
+	}
+
+	/// The digest of batch `nonce` of `chain`, the batch, and the set that signs it.
+	fn signed_batch(
+		chain: u64,
+		nonce: u64,
+	) -> Option<(H256, BatchOf<T>, ValidatorSet<T::MaxAuthorities>)> {
 		let batch = Batches::<T>::get(chain, nonce)?;
 		let set = Sets::<T>::get(batch.set_id)?;
 		let block: u64 = sp_runtime::SaturatedConversion::saturated_into(batch.block_number);
@@ -532,7 +540,7 @@ impl<T: Config> Pallet<T> {
 			block,
 			batch.outputs_root,
 		);
-		Some((digest, batch, set.threshold))
+		Some((digest, batch, set))
 	}
 
 	/// The digest of the hand-over of `chain` to set `set_id`, the hand-over, and how many
@@ -541,6 +549,16 @@ impl<T: Config> Pallet<T> {
 		chain: u64,
 		set_id: u64,
 	) -> Option<(H256, SetChange<T::MaxAuthorities>, u32)> {
+		Self::signed_set_change(chain, set_id)
+			.map(|(digest, change, old)| (digest, change, old.threshold))
+	}
+
+	/// The digest of the hand-over of `chain` to set `set_id`, the hand-over, and the set
+	/// before it (which signs it).
+	fn signed_set_change(
+		chain: u64,
+		set_id: u64,
+	) -> Option<(H256, SetChange<T::MaxAuthorities>, ValidatorSet<T::MaxAuthorities>)> {
 		let change = SetChanges::<T>::get(chain, set_id)?;
 		let old = Sets::<T>::get(set_id.checked_sub(1)?)?;
 		let digest = Self::domain(chain, change.contract)?.set_change_digest(
@@ -548,7 +566,7 @@ impl<T: Config> Pallet<T> {
 			change.set_hash,
 			change.first_nonce,
 		);
-		Some((digest, change, old.threshold))
+		Some((digest, change, old))
 	}
 
 	fn check_batch_signature(
@@ -557,10 +575,10 @@ impl<T: Config> Pallet<T> {
 		signer: u32,
 		signature: &EthSignature,
 	) -> Result<(BatchOf<T>, u32), Error<T>> {
-		let (digest, batch, threshold) =
-			Self::batch_digest(chain, nonce).ok_or(Error::<T>::UnknownBatch)?;
-		Self::check_signature(batch.set_id, signer, &batch.signatures, digest, signature)?;
-		Ok((batch, threshold))
+		let (digest, batch, set) =
+			Self::signed_batch(chain, nonce).ok_or(Error::<T>::UnknownBatch)?;
+		Self::check_signature(&set, signer, &batch.signatures, digest, signature)?;
+		Ok((batch, set.threshold))
 	}
 
 	fn check_set_change_signature(
@@ -569,21 +587,20 @@ impl<T: Config> Pallet<T> {
 		signer: u32,
 		signature: &EthSignature,
 	) -> Result<(SetChange<T::MaxAuthorities>, u32), Error<T>> {
-		let (digest, change, threshold) =
-			Self::set_change_digest(chain, set_id).ok_or(Error::<T>::UnknownSetChange)?;
-		Self::check_signature(set_id - 1, signer, &change.signatures, digest, signature)?;
-		Ok((change, threshold))
+		let (digest, change, old) =
+			Self::signed_set_change(chain, set_id).ok_or(Error::<T>::UnknownSetChange)?;
+		Self::check_signature(&old, signer, &change.signatures, digest, signature)?;
+		Ok((change, old.threshold))
 	}
 
-	/// `signature` is set `set_id`'s member `signer`'s over `digest`, and new among `so_far`.
+	/// `signature` is `set`'s member `signer`'s over `digest`, and new among `so_far`.
 	fn check_signature(
-		set_id: u64,
+		set: &ValidatorSet<T::MaxAuthorities>,
 		signer: u32,
 		so_far: &[(u32, EthSignature)],
 		digest: H256,
 		signature: &EthSignature,
 	) -> Result<(), Error<T>> {
-		let set = Sets::<T>::get(set_id).ok_or(Error::<T>::UnknownSigner)?;
 		let key = set.keys.get(signer as usize).ok_or(Error::<T>::UnknownSigner)?;
 		if so_far.iter().any(|(who, _)| *who == signer) {
 			return Err(Error::<T>::AlreadySigned);
@@ -665,23 +682,27 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Queues one output for `chain`, sealing a full batch first.
-	fn queue(chain: u64, output: BridgeOutput) {
+	/// Queues `outputs` for `chain` (reading and writing its waiting outputs once),
+	/// sealing each batch that fills up.
+	fn queue(chain: u64, outputs: impl IntoIterator<Item = BridgeOutput>) {
 		let mut pending = Pending::<T>::get(chain);
-		if pending.is_full() {
-			Self::seal(chain);
-			pending = BoundedVec::new();
+		for output in outputs {
+			if pending.is_full() {
+				Pending::<T>::insert(chain, core::mem::take(&mut pending));
+				Self::seal(chain);
+			}
+			// Not full: sealed above.
+			let _ = pending.try_push(output);
 		}
 		if pending.is_empty() {
-			// Bounded by MaxTargets: only registered chains get here.
-			PendingChains::<T>::mutate(|chains| {
-				if !chains.contains(&chain) {
-					let _ = chains.try_push(chain);
-				}
-			});
+			return;
 		}
-		// Not full: sealed above.
-		let _ = pending.try_push(output);
+		// Bounded by MaxTargets: only registered chains get here.
+		PendingChains::<T>::mutate(|chains| {
+			if !chains.contains(&chain) {
+				let _ = chains.try_push(chain);
+			}
+		});
 		Pending::<T>::insert(chain, pending);
 	}
 
@@ -704,27 +725,32 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> FinalizedOutputs for Pallet<T> {
 	fn outputs_finalized(project: ProjectId, batch_seq: u64, outputs: &[Output]) {
+		let mut by_chain: alloc::collections::BTreeMap<u64, Vec<BridgeOutput>> = Default::default();
 		for (index, raw) in outputs.iter().enumerate() {
-			let index = index as u32;
 			let routed = SendTx::decode_all(&mut &raw[..])
 				.map_err(|_| DropReason::Malformed)
 				.and_then(|tx| Self::route(project, &tx).map(|route| (tx, route)));
 			match routed {
-				Ok((tx, (kind, to))) => Self::queue(
-					tx.chain_id,
-					BridgeOutput {
+				Ok((tx, (kind, to))) => {
+					by_chain.entry(tx.chain_id).or_default().push(BridgeOutput {
 						project,
 						batch_seq,
 						kind,
 						to,
 						client_id: tx.client_id,
 						data: tx.data,
-					},
-				),
-				Err(reason) => {
-					Self::deposit_event(Event::OutputDropped { project, batch_seq, index, reason })
+					})
 				}
+				Err(reason) => Self::deposit_event(Event::OutputDropped {
+					project,
+					batch_seq,
+					index: index as u32,
+					reason,
+				}),
 			}
+		}
+		for (chain, outputs) in by_chain {
+			Self::queue(chain, outputs);
 		}
 	}
 }
@@ -787,19 +813,19 @@ impl<T: Config> Pallet<T> {
 	/// the key and lacks its signature, each with the key's index in that set and the
 	/// digest; at most `limit`.
 	pub fn to_sign(key: &BridgeAuthorityId, limit: u32) -> Vec<(BridgeMessage, u32, H256)> {
-		let index_in = |set_id: u64| {
-			Sets::<T>::get(set_id)?.keys.iter().position(|k| k == key).map(|i| i as u32)
+		let index_in = |set: &ValidatorSet<T::MaxAuthorities>| {
+			set.keys.iter().position(|k| k == key).map(|i| i as u32)
 		};
+		let current = CurrentSetId::<T>::get();
 		let mut found = Vec::new();
 		for chain in Targets::<T>::iter_keys() {
-			let current = CurrentSetId::<T>::get();
 			for set_id in current.saturating_sub(1).max(1)..=current {
-				let Some(change) = SetChanges::<T>::get(chain, set_id) else { continue };
-				let Some(signer) = set_id.checked_sub(1).and_then(index_in) else { continue };
+				let Some((digest, change, old)) = Self::signed_set_change(chain, set_id) else {
+					continue;
+				};
+				let Some(signer) = index_in(&old) else { continue };
 				if change.signatures.iter().all(|(who, _)| *who != signer) {
-					if let Some((digest, ..)) = Self::set_change_digest(chain, set_id) {
-						found.push((BridgeMessage::SetChange { chain, set_id }, signer, digest));
-					}
+					found.push((BridgeMessage::SetChange { chain, set_id }, signer, digest));
 				}
 			}
 			let next = NextNonces::<T>::get(chain);
@@ -807,8 +833,8 @@ impl<T: Config> Pallet<T> {
 				if found.len() >= limit as usize {
 					return found;
 				}
-				let Some((digest, batch, _)) = Self::batch_digest(chain, nonce) else { continue };
-				let Some(signer) = index_in(batch.set_id) else { continue };
+				let Some((digest, batch, set)) = Self::signed_batch(chain, nonce) else { continue };
+				let Some(signer) = index_in(&set) else { continue };
 				if batch.signatures.iter().all(|(who, _)| *who != signer) {
 					found.push((BridgeMessage::Batch { chain, nonce }, signer, digest));
 				}
@@ -821,8 +847,7 @@ impl<T: Config> Pallet<T> {
 	/// Batch `nonce` of `chain` as a relayer hands it to the contract: signatures ordered
 	/// by signer (the set's order: ascending addresses).
 	pub fn relay_batch(chain: u64, nonce: u64) -> Option<RelayBatch> {
-		let (_, batch, _) = Self::batch_digest(chain, nonce)?;
-		let set = Sets::<T>::get(batch.set_id)?;
+		let (_, batch, set) = Self::signed_batch(chain, nonce)?;
 		Some(RelayBatch {
 			set_id: batch.set_id,
 			nonce,
@@ -837,9 +862,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The hand-over of `chain`'s contract to set `set_id` as a relayer hands it over.
 	pub fn relay_set_change(chain: u64, set_id: u64) -> Option<RelaySetChange> {
-		let (_, change, _) = Self::set_change_digest(chain, set_id)?;
+		let (_, change, old) = Self::signed_set_change(chain, set_id)?;
 		let new = Sets::<T>::get(set_id)?;
-		let old = Sets::<T>::get(set_id - 1)?;
 		Some(RelaySetChange {
 			set_id,
 			first_nonce: change.first_nonce,
