@@ -53,6 +53,16 @@ contract RecordingReceiver is IDapp {
         noteProjects.push(project);
     }
 
+    /// Any other call from the forwarder (an applet's `ws_send_tx` whose data is not a
+    /// call of `note`, such as the alert example's text) is recorded as a note too.
+    fallback() external {
+        if (msg.sender != forwarder) revert NotForwarder(msg.sender);
+        uint256 project = uint256(bytes32(msg.data[msg.data.length - 32:]));
+        if (project != projectId) revert NotMyProject(project);
+        notes.push(msg.data[:msg.data.length - 32]);
+        noteProjects.push(project);
+    }
+
     function recordCount() external view returns (uint256) {
         return records.length;
     }

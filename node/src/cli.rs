@@ -43,6 +43,10 @@ pub enum Subcommand {
 	/// Applet developer tools.
 	#[command(subcommand)]
 	Applet(AppletCmd),
+
+	/// The bridge's EVM side: deploy the `W3bBridge` contract, relay signed batches to it.
+	#[command(subcommand)]
+	Bridge(w3b_bridge::BridgeCmd),
 }
 
 /// `w3b-node applet ...`.

@@ -162,6 +162,10 @@ pub fn run() -> sc_cli::Result<()> {
 				}
 			}
 		}
+		Some(Subcommand::Bridge(cmd)) => {
+			sc_cli::LoggerBuilder::new("").init()?;
+			cmd.run().map_err(|e| sc_cli::Error::Application(Box::new(e)))
+		}
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))

@@ -10,9 +10,11 @@
 //! applet attacks the host (floods, huge allocations, endless loops) is finalized by all
 //! four: its events fail the same way everywhere, and no node's memory balloons; and a
 //! project whose applet keeps its readings in SQL ends with the same rows in every
-//! node's database. The weather project's alerts are bridged: every finalized output is
-//! in a bridge batch for IoTeX testnet, once, and every batch carries the signatures of
-//! at least two thirds of the validators, in the order the contract takes them.
+//! node's database. The weather project's alerts are bridged to an EVM chain (ganache
+//! with IoTeX testnet's chain id): `w3b-node bridge deploy` deploys the contract for the
+//! validators' set, governance registers it, and `w3b-node bridge relay` (killed and
+//! restarted mid-run) delivers every finalized alert to the receiver contract exactly
+//! once, in order, each bridge batch signed by at least two thirds of the validators.
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -27,8 +29,14 @@ use codec::Decode;
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
 use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+use alloy::{
+	network::EthereumWallet,
+	providers::{Provider, ProviderBuilder},
+	signers::local::PrivateKeySigner,
+};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Monitor, ProjectSpec, Publisher, Transport},
+	evm::{Ganache, RecordingReceiver, DEPLOYER_KEY, RELAYER_KEY},
 	metric,
 	network::Validators,
 	signed_message_with_hash, Rpc,
@@ -40,12 +48,10 @@ use w3b_primitives::{
 };
 
 const TIMEOUT: Duration = Duration::from_secs(180);
-/// The EVM chain the weather project's alerts are bridged to (IoTeX testnet).
-const BRIDGE_CHAIN: u64 = 4690;
-/// Its `W3bBridge` (no EVM node here: the chain side only needs the address).
-const BRIDGE_CONTRACT: sp_core::H160 = sp_core::H160([0xb1; 20]);
-/// The contract the alerts call.
-const ALERT_RECEIVER: sp_core::H160 = sp_core::H160([0xab; 20]);
+/// The EVM chain the weather project's alerts are bridged to (IoTeX testnet's id).
+const BRIDGE_CHAIN: u64 = w3b_e2e_tests::evm::CHAIN_ID;
+/// The weather project: the first this test creates.
+const WEATHER: u64 = 0;
 
 /// What the hostile applet's `start` does, by payload (see `sdk/examples/hostile`).
 const ATTACKS: [&str; 10] = [
@@ -99,10 +105,35 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	.expect("validators start");
 	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(40)) };
 	let [alice, bob, charlie, _dave] = [0, 1, 2, 3].map(|i| net.nodes[i].rpc());
-	// Governance (sudo, on this chain) registers the bridge contract of IoTeX testnet.
+	let runtime = tokio::runtime::Runtime::new().expect("tokio");
+	// An EVM chain, the bridge deployed on it for the validators' set (by the node's own
+	// command, as an operator would) and the receiver the weather alerts call.
+	let evm = Ganache::start(&[]).unwrap_or_else(|e| fail(&e));
+	let alice_url = format!("http://127.0.0.1:{}", net.nodes[0].rpc_port);
+	let deployed = std::process::Command::new(w3b_e2e_tests::node_binary())
+		.args(["bridge", "deploy", "--node-url", &alice_url, "--evm-url", &evm.url])
+		.env("W3B_BRIDGE_KEY", DEPLOYER_KEY)
+		.output()
+		.expect("w3b-node runs");
+	assert!(deployed.status.success(), "bridge deploy: {}", String::from_utf8_lossy(&deployed.stderr));
+	let deployed: Value = serde_json::from_slice(&deployed.stdout).expect("deploy prints JSON");
+	let bridge_contract: sp_core::H160 = serde_json::from_value(deployed["bridge"].clone()).unwrap();
+	let deployer = ProviderBuilder::new()
+		.wallet(EthereumWallet::from(DEPLOYER_KEY.parse::<PrivateKeySigner>().unwrap()))
+		.connect_http(evm.url.parse().unwrap())
+		.erased();
+	let receiver = runtime
+		.block_on(RecordingReceiver::deploy(
+			deployer.clone(),
+			bridge_contract.0.into(),
+			alloy::primitives::U256::from(WEATHER),
+		))
+		.expect("receiver deploys");
+	let alert_receiver = sp_core::H160(receiver.address().0 .0);
+	// Governance (sudo, on this chain) registers the contract.
 	let set_target = w3b_runtime::RuntimeCall::Bridge(pallet_bridge::Call::set_target {
 		chain: BRIDGE_CHAIN,
-		contract: BRIDGE_CONTRACT,
+		contract: bridge_contract,
 	});
 	alice
 		.submit(
@@ -115,6 +146,28 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		Ok(targets.as_array().is_some_and(|t| !t.is_empty()).then_some(()))
 	})
 	.unwrap_or_else(|e| fail(&e));
+	// A relayer, with its own key, reading Alice's node.
+	let relayer_port = w3b_e2e_tests::free_port();
+	let relayer_dir = dir.path().join("relayer");
+	let start_relayer = || {
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(dir.path().join("relayer.log"))
+			.expect("relayer log");
+		std::process::Command::new(w3b_e2e_tests::node_binary())
+			.args(["bridge", "relay", "--node-url", &alice_url, "--evm-url", &evm.url])
+			.args(["--chain-id", &BRIDGE_CHAIN.to_string(), "--poll-ms", "500"])
+			.arg("--state-dir")
+			.arg(&relayer_dir)
+			.args(["--prometheus-port", &relayer_port.to_string()])
+			.env("W3B_BRIDGE_KEY", RELAYER_KEY)
+			.stdout(log.try_clone().unwrap())
+			.stderr(log)
+			.spawn()
+			.expect("the relayer starts")
+	};
+	let mut relayer = Relayer(start_relayer());
 
 	let devices: Vec<ed25519::Pair> = (0..6).map(|_| ed25519::Pair::generate().0).collect();
 	let rpc_device = ed25519::Pair::generate().0;
@@ -128,7 +181,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		env: vec![
 			("THRESHOLD".into(), "30".into()),
 			("CHAIN_ID".into(), BRIDGE_CHAIN.to_string()),
-			("RECEIVER".into(), sp_core::bytes::to_hex(ALERT_RECEIVER.as_bytes(), false)),
+			("RECEIVER".into(), sp_core::bytes::to_hex(alert_receiver.as_bytes(), false)),
 		],
 		operators: vec![Alice, Bob, Charlie, Dave],
 		devices: registered,
@@ -140,6 +193,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		min_operators: Some(3),
 	};
 	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+	assert_eq!(project, WEATHER, "the receiver was deployed for the first project");
 	let attacker = ed25519::Pair::generate().0;
 	let hostile_spec = ProjectSpec {
 		name: "hostile".into(),
@@ -163,7 +217,6 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let ledger = setup_project(&alice, &ledger_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
 
 	// A dApp subscribes to finalized proofs before any data flows.
-	let runtime = tokio::runtime::Runtime::new().expect("tokio");
 	let mut subscription = runtime.block_on(async {
 		use jsonrpsee::{
 			core::client::SubscriptionClientT, rpc_params, ws_client::WsClientBuilder,
@@ -255,7 +308,12 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		charlie.call("w3b_submitEvent", json!([hostile, message])).unwrap_or_else(|e| fail(&e));
 	}
 
-	std::thread::sleep(Duration::from_secs(15));
+	std::thread::sleep(Duration::from_secs(7));
+	// The relayer is killed mid-run, and started again a while later.
+	relayer.0.kill().expect("kill the relayer");
+	relayer.0.wait().expect("the relayer exits");
+	std::thread::sleep(Duration::from_secs(8));
+	relayer = Relayer(start_relayer());
 	let counters = publisher.stop();
 	let attacked = attack.stop();
 	println!("[worker_network] attacks on Alice: {attacked:?}");
@@ -548,13 +606,41 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	println!("[worker_network] Alice counted {batches_total} proofs final, {alice_batches} batches of hers committed");
 	assert!(metric(alice_metrics, "w3b_execution_seconds_count", &[]) > 0.0);
 
-	check_bridge(&alice, project).unwrap_or_else(|e| fail(&e));
+	let delivered = Delivered { bridge: bridge_contract, receiver, runtime: &runtime };
+	check_bridge(&alice, project, &delivered).unwrap_or_else(|e| fail(&e));
+	let failures = std::fs::read_to_string(relayer_dir.join("failures.jsonl")).unwrap_or_default();
+	assert!(failures.is_empty(), "the relayer gave up on: {failures}");
+	w3b_e2e_tests::wait_for("the restarted relayer at the last batch", TIMEOUT, || {
+		let sealed = alice.call("w3b_bridgeTargets", json!([]))?[0]["nextNonce"].as_u64();
+		let relayed = metric(relayer_port, "w3b_relayer_next_nonce", &[]) as u64;
+		Ok((Some(relayed) == sealed).then_some(()))
+	})
+	.unwrap_or_else(|e| fail(&e));
+	drop(relayer);
+}
+
+/// The relayer process, killed when dropped (a failing test leaves none behind).
+struct Relayer(std::process::Child);
+
+impl Drop for Relayer {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+/// Where the bridge delivers on the EVM chain.
+struct Delivered<'a> {
+	bridge: sp_core::H160,
+	receiver: RecordingReceiver::RecordingReceiverInstance<alloy::providers::DynProvider>,
+	runtime: &'a tokio::runtime::Runtime,
 }
 
 /// Every output the weather project's finalized proofs hold is in one bridge batch for
 /// `BRIDGE_CHAIN`, in order; every batch gets signatures of at least two thirds of the
-/// validator set, each recovering to the signer named at its place, ascending.
-fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
+/// validator set, each recovering to the signer named at its place, ascending; and the
+/// receiver contract recorded each output once, in order, for this project.
+fn check_bridge(rpc: &Rpc, project: u64, delivered: &Delivered) -> w3b_e2e_tests::Result<()> {
 	use w3b_primitives::bridge::{eth_address, BridgeDomain, SendTx};
 	let next = rpc.call("w3b_getNextBatchSeq", json!([project]))?.as_u64().ok_or("seq")?;
 	let mut finalized = Vec::new();
@@ -572,7 +658,7 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 	}
 	assert!(!finalized.is_empty(), "no alert was finalized");
 	let genesis = rpc.block_hash(0)?;
-	let domain = BridgeDomain { chain_id: BRIDGE_CHAIN, contract: BRIDGE_CONTRACT, genesis };
+	let domain = BridgeDomain { chain_id: BRIDGE_CHAIN, contract: delivered.bridge, genesis };
 	let batches = w3b_e2e_tests::wait_for("every bridge batch signed", TIMEOUT, || {
 		let targets = rpc.call("w3b_bridgeTargets", json!([]))?;
 		let next_nonce = targets[0]["nextNonce"].as_u64().ok_or("nextNonce")?;
@@ -589,7 +675,7 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 		for output in batch["outputs"].as_array().ok_or("outputs")? {
 			assert_eq!(output["projectId"], project);
 			assert_eq!(output["kind"], "call");
-			assert_eq!(output["to"], json!(ALERT_RECEIVER));
+			assert_eq!(output["to"], json!(sp_core::H160(delivered.receiver.address().0 .0)));
 			let data = sp_core::bytes::from_hex(output["data"].as_str().ok_or("data")?)
 				.map_err(|e| format!("{e:?}"))?;
 			bridged.push((output["batchSeq"].as_u64().ok_or("batchSeq")?, data));
@@ -624,8 +710,26 @@ fn check_bridge(rpc: &Rpc, project: u64) -> w3b_e2e_tests::Result<()> {
 		assert!(recovered.iter().all(|a| signers.contains(a)), "signers in the set: {recovered:?}");
 	}
 	assert_eq!(bridged, finalized, "each finalized output bridged once, in order");
+	let receiver = &delivered.receiver;
+	let notes = w3b_e2e_tests::wait_for("every alert delivered", TIMEOUT, || {
+		delivered.runtime.block_on(async {
+			let count = receiver.noteCount().call().await?.to::<u64>();
+			if count < finalized.len() as u64 {
+				return Ok(None);
+			}
+			let mut notes = Vec::new();
+			for i in 0..count {
+				let index = alloy::primitives::U256::from(i);
+				let project_id = receiver.noteProjects(index).call().await?.to::<u64>();
+				notes.push((project_id, receiver.notes(index).call().await?.to_vec()));
+			}
+			Ok::<_, w3b_e2e_tests::Error>(Some(notes))
+		})
+	})?;
+	let expected: Vec<(u64, Vec<u8>)> = finalized.iter().map(|(_, data)| (project, data.clone())).collect();
+	assert_eq!(notes, expected, "each alert delivered once, in order, for its project");
 	println!(
-		"[worker_network] {} alerts bridged in {} batches, each signed by at least 3 of 4 validators",
+		"[worker_network] {} alerts bridged in {} batches, each signed by at least 3 of 4 validators, delivered once each",
 		bridged.len(),
 		batches.len()
 	);

@@ -1,0 +1,88 @@
+//! The bridge's EVM side: deploying `W3bBridge` and relaying what the appchain's
+//! validators signed to it.
+//!
+//! The appchain gathers finalized outputs addressed to an EVM chain into bridge batches
+//! and its validators sign them (`pallets/bridge`, `node/src/bridge.rs`); the node serves
+//! them, signatures included, over `w3b_bridgeBatch`. The relayer here reads them from
+//! any node and hands them to the contract. It is permissionless: the contract checks
+//! every signature and every Merkle path, so a relayer can delay a delivery but never
+//! forge, alter or repeat one. What the relayer owes is liveness and economy:
+//!
+//! - **Idempotent.** Before every transaction it reads what the contract already has
+//!   (a verified batch, the delivered bitmap) and asks the EVM node to simulate the call
+//!   (`eth_estimateGas`); "already verified" and "already delivered" are success. After
+//!   a transaction it reads the contract again: the bitmap, not the receipt, says what
+//!   was delivered.
+//! - **Restart-safe.** Its only state ([`state`]) is the next batch to relay and the
+//!   outputs waiting for a retry, written after the contract confirmed them; on start it
+//!   waits out its own transactions still pending. A restart at any point neither loses
+//!   a batch (the cursor moves only past confirmed work) nor repeats one (the contract's
+//!   state is read first).
+//! - **One nonce manager per key, fee bumping, confirmations** ([`evm`]): transactions
+//!   are signed with explicit nonces; one not mined in time is sent again with the same
+//!   nonce and a higher gas price, up to a cap; a receipt counts after the configured
+//!   number of confirmations.
+//! - **Retries for transient errors only** (a node or EVM endpoint down, a timeout:
+//!   backoff up to a minute); a batch the contract refuses, a batch pruned before it was
+//!   relayed and an output whose receiver kept failing are written to a record of
+//!   permanent failures (`failures.jsonl`) and skipped.
+//! - **Prometheus metrics** ([`metrics`]).
+
+pub mod cli;
+pub mod contract;
+pub mod evm;
+pub mod metrics;
+pub mod node;
+pub mod relayer;
+pub mod state;
+
+pub use cli::BridgeCmd;
+
+/// What can go wrong talking to the appchain node, the EVM chain or the disk.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+	/// The appchain node could not be reached or answered with an error.
+	#[error("appchain node: {0}")]
+	Node(String),
+	/// The appchain node answered something the relayer cannot read.
+	#[error("appchain node answered an unreadable {what}: {reason}")]
+	NodeAnswer { what: &'static str, reason: String },
+	/// The EVM endpoint could not be reached, timed out or answered with a server error.
+	#[error("EVM endpoint: {0}")]
+	Evm(String),
+	/// The contract refuses the call (its custom error, decoded where it is known).
+	#[error("the contract refuses {call}: {reason}")]
+	Refused { call: &'static str, reason: String },
+	/// The relayer's key cannot pay for its transactions.
+	#[error("the relayer's account {0} cannot pay for gas: fund it")]
+	InsufficientFunds(String),
+	/// A transaction was not mined even at the highest gas price allowed.
+	#[error("transaction with nonce {nonce} not mined at the highest gas price allowed ({gas_price} wei)")]
+	NotMined { nonce: u64, gas_price: u128 },
+	/// The relayer's state or failure record could not be read or written.
+	#[error("relayer state {path}: {reason}")]
+	State { path: String, reason: String },
+	/// A setting or key is unusable.
+	#[error("{0}")]
+	Config(String),
+}
+
+impl Error {
+	/// Whether waiting and trying again may help (an endpoint down, a fee spike, an
+	/// account to top up), as opposed to a refusal that will not change.
+	pub fn is_transient(&self) -> bool {
+		matches!(
+			self,
+			Error::Node(_) | Error::Evm(_) | Error::InsufficientFunds(_) | Error::NotMined { .. }
+		)
+	}
+}
+
+/// Results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Makes rustls use ring (already in the tree) for TLS to `https://` endpoints such as
+/// IoTeX's; called before the first connection. Calling it again does nothing.
+pub fn install_tls_provider() {
+	let _ = rustls::crypto::ring::default_provider().install_default();
+}

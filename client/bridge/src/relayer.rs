@@ -1,0 +1,405 @@
+//! The relay loop for one EVM chain: batches in nonce order (each with the validator-set
+//! hand-overs it needs first), then the retries that are due.
+
+use std::time::Duration;
+
+use alloy::{
+	network::ReceiptResponse,
+	primitives::{Address, Bytes, U256},
+	providers::Provider,
+	rpc::types::TransactionReceipt,
+	sol_types::SolEvent,
+};
+use tracing::{info, warn};
+
+use crate::{
+	contract::{CallError, W3bBridge, W3bBridgeErrors, W3bBridgeInstance},
+	evm::{SendOptions, Sender},
+	metrics::Metrics,
+	node::{BatchSource, SignedBatch},
+	state::{now, Failure, RelayState, Retry, StateStore},
+	Error, Result,
+};
+
+/// What the relayer relays and how patiently.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+	/// The EVM chain id the appchain knows the target by.
+	pub chain: u64,
+	/// The contract expected; the one the appchain registered is used if none is given,
+	/// and a mismatch stops the relayer.
+	pub contract: Option<Address>,
+	/// Where to start when the state directory is new.
+	pub from_nonce: u64,
+	/// How long to wait when there is nothing to do.
+	pub poll: Duration,
+	/// Deliveries tried for an output (the first with its batch) before it is recorded
+	/// as a failure.
+	pub max_attempts: u32,
+	/// The wait before the first retry; it doubles with each attempt, up to an hour.
+	pub retry_after: Duration,
+}
+
+/// Relays one chain's batches from `S` to its contract through `P`.
+pub struct Relayer<S, P> {
+	source: S,
+	bridge: W3bBridgeInstance<P>,
+	sender: Sender<P>,
+	store: StateStore,
+	state: RelayState,
+	config: RelayConfig,
+	metrics: Metrics,
+}
+
+/// The longest wait between retries of an output, and between attempts after a
+/// transient error.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
+const MAX_ERROR_WAIT: Duration = Duration::from_secs(60);
+
+impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
+	/// A relayer sending from `from` (whose key `provider`'s wallet holds), resuming
+	/// from `store`'s state.
+	pub async fn new(
+		source: S,
+		provider: P,
+		from: Address,
+		config: RelayConfig,
+		options: SendOptions,
+		store: StateStore,
+		metrics: Metrics,
+	) -> Result<Self> {
+		let target = source.target(config.chain).await?.ok_or_else(|| {
+			Error::Config(format!(
+				"the appchain has no bridge contract for chain {} (governance registers it with bridge.setTarget)",
+				config.chain
+			))
+		})?;
+		if let Some(expected) = config.contract {
+			if expected != target.contract {
+				return Err(Error::Config(format!(
+					"the appchain's contract for chain {} is {}, not {expected}",
+					config.chain, target.contract
+				)));
+			}
+		}
+		let code = provider.get_code_at(target.contract).await.map_err(crate::evm::evm_error)?;
+		if code.is_empty() {
+			return Err(Error::Config(format!(
+				"no contract at {} on the EVM endpoint: is it chain {}?",
+				target.contract, config.chain
+			)));
+		}
+		let state = store.load(config.chain, target.contract)?.unwrap_or(RelayState {
+			chain: config.chain,
+			contract: target.contract,
+			next_nonce: config.from_nonce,
+			retries: Default::default(),
+		});
+		let sender = Sender::new(provider.clone(), from, options, metrics.clone()).await?;
+		info!(
+			target: "w3b-relayer",
+			chain = config.chain,
+			contract = %target.contract,
+			from = %from,
+			next_nonce = state.next_nonce,
+			retries = state.retries.len(),
+			"relaying"
+		);
+		Ok(Relayer { source, bridge: W3bBridge::new(target.contract, provider), sender, store, state, config, metrics })
+	}
+
+	/// Where the relayer is.
+	pub fn state(&self) -> &RelayState {
+		&self.state
+	}
+
+	/// Relays until a permanent error (a contract that changed, a refused hand-over, a
+	/// state file that cannot be written); transient errors are retried with backoff.
+	pub async fn run(mut self) -> Result<()> {
+		let mut error_wait = Duration::from_secs(1);
+		loop {
+			match self.step().await {
+				Ok(progress) => {
+					error_wait = Duration::from_secs(1);
+					if !progress {
+						tokio::time::sleep(self.config.poll).await;
+					}
+				},
+				Err(e) if e.is_transient() => {
+					self.metrics.transient_errors.inc();
+					warn!(target: "w3b-relayer", error = %e, retry_in = ?error_wait, "will retry");
+					tokio::time::sleep(error_wait).await;
+					error_wait = (error_wait * 2).min(MAX_ERROR_WAIT);
+				},
+				Err(e) => return Err(e),
+			}
+		}
+	}
+
+	/// One pass: relays every batch that is ready, in order, then the retries that are
+	/// due. Returns whether it did anything.
+	pub async fn step(&mut self) -> Result<bool> {
+		let chain = self.config.chain;
+		let target = self.source.target(chain).await?.ok_or_else(|| {
+			Error::Config(format!("the appchain no longer has a bridge contract for chain {chain}"))
+		})?;
+		if target.contract != self.state.contract {
+			return Err(Error::Config(format!(
+				"the appchain now registers contract {} for chain {chain} (was {}): start a relayer for it with its own --state-dir",
+				target.contract, self.state.contract
+			)));
+		}
+		self.metrics.next_nonce.set(self.state.next_nonce);
+		self.metrics.batches_behind.set(target.next_nonce.saturating_sub(self.state.next_nonce));
+		let mut progress = false;
+		while self.state.next_nonce < target.next_nonce {
+			let nonce = self.state.next_nonce;
+			match self.source.batch(chain, nonce).await? {
+				None => {
+					self.fail(nonce, None, "batch pruned", "the appchain pruned it before it was relayed".into())?;
+				},
+				Some(batch) if !batch.complete => break,
+				Some(batch) => {
+					if !self.ensure_set(batch.batch.setId).await? {
+						break;
+					}
+					self.relay_batch(&batch).await?;
+				},
+			}
+			self.state.next_nonce = nonce + 1;
+			self.store.save(&self.state)?;
+			self.metrics.next_nonce.set(self.state.next_nonce);
+			progress = true;
+		}
+		let due: Vec<u64> =
+			self.state.retries.iter().filter(|(_, retry)| retry.next_at <= now()).map(|(nonce, _)| *nonce).collect();
+		for nonce in due {
+			self.retry(nonce).await?;
+			progress = true;
+		}
+		self.metrics.retries_waiting.set(self.state.retries.len() as u64);
+		Ok(progress)
+	}
+
+	/// Brings the contract to validator set `set_id` if it is behind, relaying the
+	/// hand-overs in order. False while a hand-over is not signed yet.
+	async fn ensure_set(&mut self, set_id: u64) -> Result<bool> {
+		let mut current = self.bridge.setId().call().await.map_err(contract_error)?;
+		while current < set_id {
+			let next = current + 1;
+			let Some(change) = self.source.set_change(self.config.chain, next).await? else {
+				warn!(target: "w3b-relayer", set = next, "batches need set {set_id}, but the appchain has no hand-over to set {next} yet");
+				return Ok(false);
+			};
+			if !change.complete {
+				return Ok(false);
+			}
+			let input = self
+				.bridge
+				.changeValidatorSet(
+					change.set_id,
+					change.new_signers,
+					change.new_threshold,
+					change.first_nonce,
+					change.signers,
+					change.threshold,
+					change.signatures,
+				)
+				.calldata()
+				.clone();
+			match self.sender.estimate(self.state.contract, &input).await {
+				Ok(gas) => {
+					let receipt = self.sender.send(self.state.contract, input, gas).await?;
+					if receipt.status() {
+						self.metrics.set_changes_relayed.inc();
+						info!(target: "w3b-relayer", set = next, tx = %receipt.transaction_hash, "validator set handed over");
+					}
+				},
+				// Relayed by someone else meanwhile.
+				Err(CallError::Contract(W3bBridgeErrors::SetIdNotIncreasing(_))) => {},
+				Err(e) => return Err(call_failure("changeValidatorSet", e)),
+			}
+			let after = self.bridge.setId().call().await.map_err(contract_error)?;
+			if after <= current {
+				return Err(Error::Evm(format!("the hand-over to set {next} was not applied; trying again")));
+			}
+			current = after;
+		}
+		Ok(true)
+	}
+
+	/// Has the contract verify `batch` and deliver its outputs, unless it has verified
+	/// it already; outputs left undelivered are scheduled for a retry.
+	async fn relay_batch(&mut self, signed: &SignedBatch) -> Result<()> {
+		let nonce = signed.batch.nonce;
+		let mut root = self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?;
+		if root.is_zero() {
+			let input = self
+				.bridge
+				.relay(
+					signed.batch.clone(),
+					signed.signers.clone(),
+					signed.threshold,
+					signed.signatures.clone(),
+					signed.outputs.clone(),
+				)
+				.calldata()
+				.clone();
+			match self.sender.estimate(self.state.contract, &input).await {
+				Ok(gas) => {
+					let receipt = self.sender.send(self.state.contract, input, gas).await?;
+					self.log_failed_outputs(&receipt);
+					if receipt.status() {
+						self.metrics.batches_relayed.inc();
+						self.metrics.outputs_delivered.inc_by(delivered_in(&receipt));
+						info!(
+							target: "w3b-relayer",
+							nonce,
+							outputs = signed.outputs.len(),
+							gas = receipt.gas_used(),
+							tx = %receipt.transaction_hash,
+							"batch relayed"
+						);
+					}
+				},
+				Err(CallError::Contract(W3bBridgeErrors::BatchKnown(_))) => {},
+				Err(e @ (CallError::Transient(_) | CallError::InsufficientFunds(_))) => {
+					return Err(call_failure("relay", e))
+				},
+				Err(refused) => {
+					return self.fail(nonce, None, "batch refused", refused.describe());
+				},
+			}
+			root = self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?;
+			if root.is_zero() {
+				return Err(Error::Evm(format!("batch {nonce} is not verified after its transaction; trying again")));
+			}
+		} else {
+			self.metrics.batches_found_verified.inc();
+		}
+		if root != signed.batch.outputsRoot {
+			// Only validators signing two batches with one nonce could do this.
+			return self.fail(nonce, None, "batch refused", format!("the contract verified another root for nonce {nonce}: {root}"));
+		}
+		if self.undelivered(nonce, signed.outputs.len()).await? > 0 {
+			let wait = self.config.retry_after.as_secs();
+			self.state.retries.insert(nonce, Retry { attempts: 1, next_at: now() + wait });
+		}
+		Ok(())
+	}
+
+	/// Delivers batch `nonce`'s outputs that are still undelivered; after the last
+	/// attempt they are recorded as failures.
+	async fn retry(&mut self, nonce: u64) -> Result<()> {
+		let Some(retry) = self.state.retries.get(&nonce).cloned() else { return Ok(()) };
+		let Some(signed) = self.source.batch(self.config.chain, nonce).await? else {
+			self.state.retries.remove(&nonce);
+			return self.fail(nonce, None, "batch pruned", "pruned by the appchain before its outputs were delivered".into());
+		};
+		let before = self.undelivered(nonce, signed.outputs.len()).await?;
+		let mut reasons = Vec::new();
+		if before > 0 {
+			let input = self.bridge.deliver(nonce, signed.outputs.clone()).calldata().clone();
+			match self.sender.estimate(self.state.contract, &input).await {
+				Ok(gas) => {
+					let receipt = self.sender.send(self.state.contract, input, gas).await?;
+					reasons = self.log_failed_outputs(&receipt);
+					self.metrics.outputs_delivered.inc_by(delivered_in(&receipt));
+				},
+				Err(e @ (CallError::Transient(_) | CallError::InsufficientFunds(_))) => {
+					return Err(call_failure("deliver", e))
+				},
+				Err(refused) => reasons.push((None, refused.describe())),
+			}
+		}
+		let left = self.undelivered(nonce, signed.outputs.len()).await?;
+		if left == 0 {
+			self.state.retries.remove(&nonce);
+			info!(target: "w3b-relayer", nonce, attempts = retry.attempts + 1, "every output delivered");
+		} else if retry.attempts + 1 >= self.config.max_attempts {
+			self.state.retries.remove(&nonce);
+			let bits = self.bridge.deliveredBits(nonce).call().await.map_err(contract_error)?;
+			for index in 0..signed.outputs.len() {
+				if !bits.bit(index) {
+					let reason = reasons
+						.iter()
+						.find(|(i, _)| *i == Some(index as u64) || i.is_none())
+						.map(|(_, reason)| reason.clone())
+						.unwrap_or_default();
+					self.fail(nonce, Some(index as u64), "output undelivered", reason)?;
+				}
+			}
+		} else {
+			let wait = (self.config.retry_after * 2u32.saturating_pow(retry.attempts)).min(MAX_RETRY_WAIT);
+			self.state.retries.insert(nonce, Retry { attempts: retry.attempts + 1, next_at: now() + wait.as_secs() });
+		}
+		self.store.save(&self.state)
+	}
+
+	/// How many of batch `nonce`'s `count` outputs the contract has not delivered.
+	async fn undelivered(&self, nonce: u64, count: usize) -> Result<u32> {
+		let bits = self.bridge.deliveredBits(nonce).call().await.map_err(contract_error)?;
+		let all = if count >= 256 { U256::MAX } else { (U256::from(1) << count) - U256::from(1) };
+		Ok((all & !bits).count_ones() as u32)
+	}
+
+	/// Logs the `OutputFailed` events of `receipt`; returns (output, reason) for each.
+	fn log_failed_outputs(&self, receipt: &TransactionReceipt) -> Vec<(Option<u64>, String)> {
+		let mut failed = Vec::new();
+		for event in events::<W3bBridge::OutputFailed>(receipt) {
+			let reason = revert_reason(&event.reason);
+			self.metrics.output_failures.inc();
+			warn!(target: "w3b-relayer", nonce = event.nonce, index = %event.index, project = event.projectId, %reason, "receiver failed");
+			failed.push((Some(event.index.to::<u64>()), reason));
+		}
+		failed
+	}
+
+	/// Records a permanent failure (and logs it).
+	fn fail(&mut self, nonce: u64, output: Option<u64>, what: &'static str, reason: String) -> Result<()> {
+		warn!(target: "w3b-relayer", nonce, output, what, %reason, "recorded as a failure");
+		self.metrics.permanent_failures.inc();
+		self.store.record(&Failure { time: now(), chain: self.config.chain, nonce, output, what, reason })
+	}
+}
+
+/// The `E` events the bridge emitted in `receipt` (alloy's decoding does not check the
+/// event's signature: it is checked here, so that one event never passes for another
+/// with a similar layout).
+fn events<'a, E: SolEvent + 'a>(receipt: &'a TransactionReceipt) -> impl Iterator<Item = E> + 'a {
+	let bridge = receipt.to;
+	receipt
+		.inner
+		.logs()
+		.iter()
+		.filter(move |log| Some(log.address()) == bridge && log.topic0() == Some(&E::SIGNATURE_HASH))
+		.filter_map(|log| log.log_decode::<E>().ok().map(|decoded| decoded.inner.data))
+}
+
+/// How many `OutputDelivered` events `receipt` holds.
+fn delivered_in(receipt: &TransactionReceipt) -> u64 {
+	events::<W3bBridge::OutputDelivered>(receipt).count() as u64
+}
+
+/// A receiver's revert reason in words: `Error(string)`'s text, else the bytes in hex.
+fn revert_reason(data: &Bytes) -> String {
+	use alloy::sol_types::SolError;
+	match alloy::sol_types::Revert::abi_decode(data) {
+		Ok(revert) => revert.reason,
+		Err(_) if data.is_empty() => "reverted without a reason".into(),
+		Err(_) => format!("{data}"),
+	}
+}
+
+fn contract_error(error: alloy::contract::Error) -> Error {
+	Error::Evm(error.to_string())
+}
+
+/// A simulated call's failure as this crate's error.
+fn call_failure(call: &'static str, error: CallError) -> Error {
+	match error {
+		CallError::Transient(reason) => Error::Evm(reason),
+		CallError::InsufficientFunds(reason) => Error::InsufficientFunds(reason),
+		refused => Error::Refused { call, reason: refused.describe() },
+	}
+}
