@@ -48,6 +48,8 @@ impl Ganache {
 	/// Starts ganache (Shanghai, a 60M gas block limit, the two keys above funded with
 	/// 1,000 ETH each) with `extra` options, and waits until it listens.
 	pub fn start(extra: &[&str]) -> Result<Self> {
+		// alloy's HTTP client needs rustls's crypto provider chosen first.
+		w3b_bridge::install_tls_provider();
 		let bin = repository_root().join("contracts/node_modules/.bin/ganache");
 		if !bin.exists() {
 			return Err(format!("{} is missing: run `npm ci` in contracts/ (scripts/test.sh does)", bin.display()).into());

@@ -116,7 +116,6 @@ async fn setup(set: &ValidatorSet) -> Setup {
 
 /// `setup` with more ganache options, and blocks mined by the test while `mining` is set.
 async fn setup_with(set: &ValidatorSet, ganache_options: &[&str], mining: Option<Arc<AtomicBool>>) -> Setup {
-	w3b_bridge::install_tls_provider();
 	let ganache = Ganache::start(ganache_options).expect("ganache starts");
 	let producer = mining.map(|mining| ganache.produce_blocks(mining));
 	let deployer = ProviderBuilder::new()
