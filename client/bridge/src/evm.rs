@@ -90,7 +90,15 @@ impl<P: Provider> Sender<P> {
 	/// price cap; whichever of them is mined is the one returned.
 	pub async fn send(&mut self, to: Address, input: Bytes, estimate: u64) -> Result<TransactionReceipt> {
 		let nonce = self.next_nonce;
-		let gas = gas_limit(estimate);
+		let block_gas_limit = self
+			.provider
+			.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+			.await
+			.map_err(evm_error)?
+			.map(|block| block.header.gas_limit)
+			.unwrap_or(u64::MAX);
+		// Never above what a block holds: the transaction would be refused outright.
+		let gas = gas_limit(estimate).min(block_gas_limit);
 		let mut price = self.provider.get_gas_price().await.map_err(evm_error)?.clamp(1, self.options.max_gas_price);
 		let mut sent: Vec<TxHash> = Vec::new();
 		loop {
@@ -119,11 +127,15 @@ impl<P: Provider> Sender<P> {
 						continue;
 					}
 					if sent.is_empty() {
-						// Nothing of ours is in the pool for this nonce: whatever the error
-						// (the nonce was taken by another sender with this key, a node that
-						// dropped our transactions...), count from the account's nonce again.
+						// Nothing of ours is known for this nonce: whatever the error (the
+						// nonce was taken by another sender with this key, a node that
+						// dropped our transactions...), count again from the account's
+						// mined nonce. Not the pending one: a transaction the endpoint took
+						// before failing to answer would count, and the next one would
+						// queue behind it at a nonce that may never be mined; at the mined
+						// nonce the next attempt replaces it instead.
 						self.next_nonce =
-							self.provider.get_transaction_count(self.from).pending().await.map_err(evm_error)?;
+							self.provider.get_transaction_count(self.from).latest().await.map_err(evm_error)?;
 					}
 					match CallError::from_transport(e) {
 						CallError::InsufficientFunds(reason) => return Err(Error::InsufficientFunds(reason)),
@@ -166,14 +178,19 @@ impl<P: Provider> Sender<P> {
 	}
 
 	/// `receipt` once its block has the confirmations asked for, read again then (a
-	/// reorganisation may have dropped it: `None`, it is back in the pool).
+	/// reorganisation may have dropped it: `None`, it is back in the pool). An endpoint
+	/// whose head stops for ten bump periods is an error.
 	async fn confirmed(&self, receipt: TransactionReceipt) -> Result<Option<TransactionReceipt>> {
 		let Some(mined_in) = receipt.block_number() else { return Ok(None) };
 		let wanted = mined_in + self.options.confirmations.max(1) - 1;
+		let deadline = Instant::now() + self.options.bump_after * 10;
 		loop {
 			let head = self.provider.get_block_number().await.map_err(evm_error)?;
 			if head >= wanted {
 				break;
+			}
+			if Instant::now() > deadline {
+				return Err(Error::Evm(format!("the EVM head stays at {head}, below block {wanted} for confirmations")));
 			}
 			tokio::time::sleep(self.options.poll).await;
 		}

@@ -44,7 +44,8 @@ pub enum Error {
 	/// The appchain node could not be reached or answered with an error.
 	#[error("appchain node: {0}")]
 	Node(String),
-	/// The appchain node answered something the relayer cannot read.
+	/// The appchain node answered something the relayer cannot read (retried: another
+	/// answer, or another node behind the same address, may do).
 	#[error("appchain node answered an unreadable {what}: {reason}")]
 	NodeAnswer { what: &'static str, reason: String },
 	/// The EVM endpoint could not be reached, timed out or answered with a server error.
@@ -73,7 +74,10 @@ impl Error {
 	pub fn is_transient(&self) -> bool {
 		matches!(
 			self,
-			Error::Node(_) | Error::Evm(_) | Error::InsufficientFunds(_) | Error::NotMined { .. }
+			Error::Node(_) |
+				Error::NodeAnswer { .. } |
+				Error::Evm(_) | Error::InsufficientFunds(_) |
+				Error::NotMined { .. }
 		)
 	}
 }

@@ -54,7 +54,9 @@ pub struct SignedSetChange {
 }
 
 /// Where signed batches come from: an appchain node ([`NodeClient`]), or anything that
-/// answers the same questions.
+/// answers the same questions. The answers after a `target` are read from the same
+/// state as it (one block of one node), so that "sealed but not there" means pruned,
+/// never "asked a node that is behind".
 pub trait BatchSource: Send + Sync {
 	/// The target registered for `chain`, if any.
 	fn target(&self, chain: u64) -> impl Future<Output = Result<Option<Target>>> + Send;
@@ -64,16 +66,19 @@ pub trait BatchSource: Send + Sync {
 	fn set_change(&self, chain: u64, set_id: u64) -> impl Future<Output = Result<Option<SignedSetChange>>> + Send;
 }
 
-/// An appchain node's JSON-RPC endpoint (`http://` or `https://`).
+/// An appchain node's JSON-RPC endpoint (`http://` or `https://`). `target` reads the
+/// node's finalized head; the batches and hand-overs asked for after it are read at
+/// that block.
 pub struct NodeClient {
 	client: RpcClient,
+	pinned: std::sync::Mutex<Option<B256>>,
 }
 
 impl NodeClient {
 	/// A client of the node at `url`.
 	pub fn new(url: &str) -> Result<Self> {
 		let url = url.parse().map_err(|e| Error::Config(format!("node URL {url}: {e}")))?;
-		Ok(NodeClient { client: ClientBuilder::default().http(url) })
+		Ok(NodeClient { client: ClientBuilder::default().http(url), pinned: Default::default() })
 	}
 
 	async fn call<P>(&self, method: &'static str, params: P) -> Result<Value>
@@ -84,6 +89,11 @@ impl NodeClient {
 			.request::<P, Value>(method, params)
 			.await
 			.map_err(|e| Error::Node(format!("{method}: {e}")))
+	}
+
+	/// The block reads are pinned to.
+	fn pinned(&self) -> Option<B256> {
+		*self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 	}
 
 	/// The appchain's genesis hash and current validator set (`set id, signers,
@@ -189,7 +199,10 @@ impl TryFrom<OutputJson> for Output {
 
 impl BatchSource for NodeClient {
 	async fn target(&self, chain: u64) -> Result<Option<Target>> {
-		let targets: Vec<TargetJson> = parse("bridge targets", self.call("w3b_bridgeTargets", ()).await?)?;
+		let head: B256 = parse("finalized head", self.call("chain_getFinalizedHead", ()).await?)?;
+		*self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(head);
+		let targets: Vec<TargetJson> =
+			parse("bridge targets", self.call("w3b_bridgeTargets", (head,)).await?)?;
 		Ok(targets
 			.into_iter()
 			.find(|t| t.chain == chain)
@@ -197,7 +210,7 @@ impl BatchSource for NodeClient {
 	}
 
 	async fn batch(&self, chain: u64, nonce: u64) -> Result<Option<SignedBatch>> {
-		let value = self.call("w3b_bridgeBatch", (chain, nonce)).await?;
+		let value = self.call("w3b_bridgeBatch", (chain, nonce, self.pinned())).await?;
 		let Some(b) = parse::<Option<BatchJson>>("bridge batch", value)? else { return Ok(None) };
 		if b.nonce != nonce {
 			return Err(Error::NodeAnswer { what: "bridge batch", reason: format!("nonce {} for {nonce}", b.nonce) });
@@ -218,7 +231,7 @@ impl BatchSource for NodeClient {
 	}
 
 	async fn set_change(&self, chain: u64, set_id: u64) -> Result<Option<SignedSetChange>> {
-		let value = self.call("w3b_bridgeSetChange", (chain, set_id)).await?;
+		let value = self.call("w3b_bridgeSetChange", (chain, set_id, self.pinned())).await?;
 		let Some(c) = parse::<Option<SetChangeJson>>("set change", value)? else { return Ok(None) };
 		Ok(Some(SignedSetChange {
 			set_id: c.set_id,

@@ -49,12 +49,17 @@ pub struct Relayer<S, P> {
 	state: RelayState,
 	config: RelayConfig,
 	metrics: Metrics,
+	/// Relay transactions reverted on chain, by nonce.
+	reverted: std::collections::BTreeMap<u64, u32>,
 }
 
 /// The longest wait between retries of an output, and between attempts after a
 /// transient error.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 const MAX_ERROR_WAIT: Duration = Duration::from_secs(60);
+/// Relay transactions of one batch mined but reverted (the state moved between the
+/// simulation and the block) before the batch is recorded as a failure.
+const MAX_REVERTED: u32 = 3;
 
 impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 	/// A relayer sending from `from` (whose key `provider`'s wallet holds), resuming
@@ -105,7 +110,16 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 			retries = state.retries.len(),
 			"relaying"
 		);
-		Ok(Relayer { source, bridge: W3bBridge::new(target.contract, provider), sender, store, state, config, metrics })
+		Ok(Relayer {
+			source,
+			bridge: W3bBridge::new(target.contract, provider),
+			sender,
+			store,
+			state,
+			config,
+			metrics,
+			reverted: Default::default(),
+		})
 	}
 
 	/// Where the relayer is.
@@ -155,8 +169,14 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		while self.state.next_nonce < target.next_nonce {
 			let nonce = self.state.next_nonce;
 			match self.source.batch(chain, nonce).await? {
+				// Sealed (below the target's next nonce, read at the same block) but gone:
+				// pruned, unless someone relayed it meanwhile.
 				None => {
-					self.fail(nonce, None, "batch pruned", "the appchain pruned it before it was relayed".into())?;
+					if self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?.is_zero() {
+						self.fail(nonce, None, "batch pruned", "the appchain pruned it before it was relayed".into())?;
+					} else {
+						self.metrics.batches_found_verified.inc();
+					}
 				},
 				Some(batch) if !batch.complete => break,
 				Some(batch) => {
@@ -263,23 +283,48 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 					}
 				},
 				Err(CallError::Contract(W3bBridgeErrors::BatchKnown(_))) => {},
+				// The deliveries do not fit in one transaction (receivers that may each use
+				// their whole gas allowance): verify only; the outputs go by retries.
+				Err(CallError::Contract(W3bBridgeErrors::InsufficientGas(_))) => self.submit_only(signed).await?,
+				// The contract will never take this set's signature for this nonce again.
+				Err(CallError::Contract(
+					ref stale @ (W3bBridgeErrors::StaleSet(_) | W3bBridgeErrors::UnknownSet(_)),
+				)) => {
+					return self.fail(nonce, None, "batch refused", format!("{stale:?}"));
+				},
 				Err(e @ (CallError::Transient(_) | CallError::InsufficientFunds(_))) => {
 					return Err(call_failure("relay", e))
 				},
+				// Signatures, root or outputs that do not verify: the appchain verified them
+				// before sealing, so the node serves something else than it sealed (or lies).
+				// Never skipped: tried again until the node serves the batch it signed.
 				Err(refused) => {
-					return self.fail(nonce, None, "batch refused", refused.describe());
+					return Err(Error::Node(format!(
+						"batch {nonce} as the node serves it is refused by the contract ({}): not skipping it",
+						refused.describe()
+					)));
 				},
 			}
 			root = self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?;
 			if root.is_zero() {
+				let reverted = self.reverted.entry(nonce).or_default();
+				*reverted += 1;
+				if *reverted >= MAX_REVERTED {
+					self.reverted.remove(&nonce);
+					return self.fail(nonce, None, "batch refused", format!("{MAX_REVERTED} transactions reverted on chain"));
+				}
 				return Err(Error::Evm(format!("batch {nonce} is not verified after its transaction; trying again")));
 			}
+			self.reverted.remove(&nonce);
 		} else {
 			self.metrics.batches_found_verified.inc();
 		}
 		if root != signed.batch.outputsRoot {
-			// Only validators signing two batches with one nonce could do this.
-			return self.fail(nonce, None, "batch refused", format!("the contract verified another root for nonce {nonce}: {root}"));
+			// The contract verified what a quorum signed: the node serves something else.
+			return Err(Error::Node(format!(
+				"batch {nonce}: the node serves root {} but the contract verified {root}",
+				signed.batch.outputsRoot
+			)));
 		}
 		if self.undelivered(nonce, signed.outputs.len()).await? > 0 {
 			let wait = self.config.retry_after.as_secs();
@@ -288,14 +333,45 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		Ok(())
 	}
 
+	/// Has the contract verify `signed` without delivering anything.
+	async fn submit_only(&mut self, signed: &SignedBatch) -> Result<()> {
+		let input = self
+			.bridge
+			.submitBatch(signed.batch.clone(), signed.signers.clone(), signed.threshold, signed.signatures.clone())
+			.calldata()
+			.clone();
+		match self.sender.estimate(self.state.contract, &input).await {
+			Ok(gas) => {
+				let receipt = self.sender.send(self.state.contract, input, gas).await?;
+				if receipt.status() {
+					self.metrics.batches_relayed.inc();
+					info!(target: "w3b-relayer", nonce = signed.batch.nonce, tx = %receipt.transaction_hash, "batch verified (outputs follow)");
+				}
+				Ok(())
+			},
+			Err(CallError::Contract(W3bBridgeErrors::BatchKnown(_))) => Ok(()),
+			Err(e) => Err(call_failure("submitBatch", e)),
+		}
+	}
+
 	/// Delivers batch `nonce`'s outputs that are still undelivered; after the last
 	/// attempt they are recorded as failures.
 	async fn retry(&mut self, nonce: u64) -> Result<()> {
 		let Some(retry) = self.state.retries.get(&nonce).cloned() else { return Ok(()) };
 		let Some(signed) = self.source.batch(self.config.chain, nonce).await? else {
+			self.fail(nonce, None, "batch pruned", "pruned by the appchain before its outputs were delivered".into())?;
 			self.state.retries.remove(&nonce);
-			return self.fail(nonce, None, "batch pruned", "pruned by the appchain before its outputs were delivered".into());
+			return self.store.save(&self.state);
 		};
+		// The outputs must be those the contract verified: a node serving fewer (or other)
+		// outputs would otherwise make the undelivered ones look delivered.
+		let verified = self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?;
+		let served = self.bridge.outputsRoot(signed.outputs.clone()).call().await.map_err(contract_error)?;
+		if served != verified {
+			return Err(Error::Node(format!(
+				"batch {nonce}: the node serves outputs with root {served}, the contract verified {verified}"
+			)));
+		}
 		let before = self.undelivered(nonce, signed.outputs.len()).await?;
 		let mut reasons = Vec::new();
 		if before > 0 {
@@ -317,8 +393,9 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 			self.state.retries.remove(&nonce);
 			info!(target: "w3b-relayer", nonce, attempts = retry.attempts + 1, "every output delivered");
 		} else if retry.attempts + 1 >= self.config.max_attempts {
-			self.state.retries.remove(&nonce);
+			// Everything read before anything is written: a failed read leaves the retry.
 			let bits = self.bridge.deliveredBits(nonce).call().await.map_err(contract_error)?;
+			self.state.retries.remove(&nonce);
 			for index in 0..signed.outputs.len() {
 				if !bits.bit(index) {
 					let reason = reasons

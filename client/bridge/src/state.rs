@@ -62,16 +62,23 @@ pub fn now() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// The relayer's directory.
+/// The relayer's directory, locked while it is open: two relayers never share one (nor,
+/// so, their key's nonces).
 pub struct StateStore {
 	dir: PathBuf,
+	_lock: File,
 }
 
 impl StateStore {
-	/// The store in `dir`, created if needed.
+	/// The store in `dir`, created if needed; an error if another relayer has it open.
 	pub fn open(dir: &Path) -> Result<Self> {
 		fs::create_dir_all(dir).map_err(|e| state_error(dir, e))?;
-		Ok(StateStore { dir: dir.to_path_buf() })
+		let path = dir.join("lock");
+		let lock = File::create(&path).map_err(|e| state_error(&path, e))?;
+		lock.try_lock().map_err(|_| {
+			Error::Config(format!("{} is in use by another relayer", dir.display()))
+		})?;
+		Ok(StateStore { dir: dir.to_path_buf(), _lock: lock })
 	}
 
 	fn state_path(&self) -> PathBuf {
@@ -125,8 +132,17 @@ impl StateStore {
 		let path = self.failures_path();
 		let mut line = serde_json::to_vec(failure).map_err(|e| state_error(&path, e))?;
 		line.push(b'\n');
-		let append = || -> std::io::Result<()> {
+		let mut append = || -> std::io::Result<()> {
 			let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+			// A line a crash cut short stays alone on its line.
+			let length = file.metadata()?.len();
+			if length > 0 {
+				let mut last = [0u8];
+				std::os::unix::fs::FileExt::read_at(&File::open(&path)?, &mut last, length - 1)?;
+				if last[0] != b'\n' {
+					line.insert(0, b'\n');
+				}
+			}
 			file.write_all(&line)?;
 			file.sync_all()
 		};
@@ -151,6 +167,7 @@ mod tests {
 		let mut state = RelayState { chain: 4690, contract, next_nonce: 12, retries: BTreeMap::new() };
 		state.retries.insert(9, Retry { attempts: 2, next_at: 1_700_000_000 });
 		store.save(&state).unwrap();
+		drop(store);
 
 		let reopened = StateStore::open(dir.path()).unwrap();
 		assert_eq!(reopened.load(4690, contract).unwrap(), Some(state));
@@ -179,6 +196,29 @@ mod tests {
 		assert_eq!(lines.len(), 2);
 		assert_eq!(lines[1]["nonce"], 5);
 		assert_eq!(lines[1]["what"], "output undelivered");
+	}
+
+	#[test]
+	fn one_relayer_per_directory() {
+		let dir = tempfile::tempdir().unwrap();
+		let first = StateStore::open(dir.path()).unwrap();
+		let second = StateStore::open(dir.path()).err().expect("the directory is locked");
+		assert!(second.to_string().contains("in use by another relayer"), "{second}");
+		drop(first);
+		StateStore::open(dir.path()).expect("free again");
+	}
+
+	#[test]
+	fn a_line_cut_short_by_a_crash_does_not_swallow_the_next() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = StateStore::open(dir.path()).unwrap();
+		fs::write(store.failures_path(), b"{\"time\":1,\"cha").unwrap();
+		let failure =
+			Failure { time: 2, chain: 4690, nonce: 1, output: None, what: "batch pruned", reason: String::new() };
+		store.record(&failure).unwrap();
+		let text = fs::read_to_string(store.failures_path()).unwrap();
+		let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+		assert_eq!(last["nonce"], 1);
 	}
 
 	#[test]
