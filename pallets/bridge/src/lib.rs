@@ -198,6 +198,10 @@ pub enum DropReason {
 	UnknownChain,
 	/// It names no address and the project has no receiver on its chain.
 	NoReceiver,
+	/// Its client id is not UTF-8: the contract takes it as a Solidity `string`, and no
+	/// relayer could hand it over (a quorum finalizing such an output could otherwise
+	/// hold up every later batch for the chain).
+	ClientIdNotUtf8,
 }
 
 /// A batch as this runtime stores it.
@@ -710,6 +714,9 @@ impl<T: Config> Pallet<T> {
 	fn route(project: ProjectId, tx: &SendTx) -> Result<(OutputKind, H160), DropReason> {
 		if !Targets::<T>::contains_key(tx.chain_id) {
 			return Err(DropReason::UnknownChain);
+		}
+		if core::str::from_utf8(&tx.client_id).is_err() {
+			return Err(DropReason::ClientIdNotUtf8);
 		}
 		match tx.to {
 			Some(to) => Ok((OutputKind::Call, to)),

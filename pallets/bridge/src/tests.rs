@@ -125,10 +125,24 @@ fn outputs_that_cannot_be_delivered_are_dropped_with_their_reason() {
 		// The project's receiver is on another chain.
 		set_receiver(PROJECT, 4689, RECEIVER);
 		let malformed: Output = b"{\"to\":\"0x\"}".to_vec().try_into().unwrap();
+		let not_utf8: Output = SendTx {
+			chain_id: CHAIN,
+			to: Some(RECEIVER),
+			client_id: vec![0xff, 0xfe].try_into().unwrap(),
+			data: b"z".to_vec().try_into().unwrap(),
+		}
+		.encode()
+		.try_into()
+		.unwrap();
 		Bridge::outputs_finalized(
 			PROJECT,
 			1,
-			&[malformed, send_tx(4689, Some(RECEIVER), b"x"), send_tx(CHAIN, None, b"y")],
+			&[
+				malformed,
+				send_tx(4689, Some(RECEIVER), b"x"),
+				send_tx(CHAIN, None, b"y"),
+				not_utf8,
+			],
 		);
 		let dropped =
 			|index, reason| Event::OutputDropped { project: PROJECT, batch_seq: 1, index, reason };
@@ -138,6 +152,7 @@ fn outputs_that_cannot_be_delivered_are_dropped_with_their_reason() {
 				dropped(0, DropReason::Malformed),
 				dropped(1, DropReason::UnknownChain),
 				dropped(2, DropReason::NoReceiver),
+				dropped(3, DropReason::ClientIdNotUtf8),
 			]
 		);
 		run_to(2);
