@@ -164,7 +164,11 @@ pub fn run() -> sc_cli::Result<()> {
 		}
 		Some(Subcommand::Bridge(cmd)) => {
 			sc_cli::LoggerBuilder::new("").init()?;
-			cmd.run().map_err(|e| sc_cli::Error::Application(Box::new(e)))
+			if let Err(error) = cmd.run() {
+				eprintln!("error: {error}");
+				std::process::exit(1);
+			}
+			Ok(())
 		}
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;

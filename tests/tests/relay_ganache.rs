@@ -35,6 +35,8 @@ use w3b_e2e_tests::evm::{FlakyReceiver, Ganache, RecordingReceiver, DEPLOYER_KEY
 
 const CHAIN: u64 = w3b_e2e_tests::evm::CHAIN_ID;
 const PROJECT: u64 = 7;
+/// The appchain genesis the contracts here are deployed for.
+const GENESIS: B256 = B256::repeat_byte(0x5e);
 
 /// A validator set: keys ascending by address, and the appchain's threshold.
 struct ValidatorSet {
@@ -69,6 +71,7 @@ impl ValidatorSet {
 struct Book {
 	contract: Address,
 	next_nonce: u64,
+	first_set: u64,
 	batches: BTreeMap<u64, SignedBatch>,
 	changes: BTreeMap<u64, SignedSetChange>,
 }
@@ -79,7 +82,7 @@ struct BookSource(Arc<Mutex<Book>>);
 impl BatchSource for BookSource {
 	async fn target(&self, _chain: u64) -> Result<Option<Target>> {
 		let book = self.0.lock().unwrap();
-		Ok(Some(Target { contract: book.contract, next_nonce: book.next_nonce }))
+		Ok(Some(Target { contract: book.contract, next_nonce: book.next_nonce, first_set: book.first_set }))
 	}
 
 	async fn batch(&self, _chain: u64, nonce: u64) -> Result<Option<SignedBatch>> {
@@ -88,6 +91,10 @@ impl BatchSource for BookSource {
 
 	async fn set_change(&self, _chain: u64, set_id: u64) -> Result<Option<SignedSetChange>> {
 		Ok(self.0.lock().unwrap().changes.get(&set_id).cloned())
+	}
+
+	async fn genesis_hash(&self) -> Result<B256> {
+		Ok(GENESIS)
 	}
 }
 
@@ -122,8 +129,7 @@ async fn setup_with(set: &ValidatorSet, ganache_options: &[&str], mining: Option
 		.wallet(EthereumWallet::from(DEPLOYER_KEY.parse::<PrivateKeySigner>().unwrap()))
 		.connect_http(ganache.url.parse().unwrap())
 		.erased();
-	let genesis = B256::repeat_byte(0x5e);
-	let bridge = W3bBridge::deploy(&deployer, genesis, set.id, set.addresses(), U256::from(set.threshold))
+	let bridge = W3bBridge::deploy(&deployer, GENESIS, set.id, set.addresses(), U256::from(set.threshold))
 		.await
 		.expect("bridge deploys");
 	let receiver = RecordingReceiver::deploy(&deployer, *bridge.address(), U256::from(PROJECT))
@@ -132,6 +138,7 @@ async fn setup_with(set: &ValidatorSet, ganache_options: &[&str], mining: Option
 	let (bridge, receiver) = (*bridge.address(), *receiver.address());
 	let source = BookSource::default();
 	source.0.lock().unwrap().contract = bridge;
+	source.0.lock().unwrap().first_set = set.id;
 	Setup {
 		ganache,
 		_producer: producer,
@@ -491,4 +498,19 @@ async fn a_transaction_not_mined_in_time_is_replaced_at_a_higher_price() {
 	}
 	let (processed, _) = s.received().await;
 	assert_eq!(processed, vec!["batch 0 output 0", "batch 1 output 0"]);
+}
+
+/// A contract deployed for a set older than the one current when it was registered can
+/// never be handed over: the relayer stops and says what to do, instead of waiting.
+#[tokio::test]
+async fn a_contract_deployed_for_an_older_set_is_reported() {
+	let old = ValidatorSet::new(1, 4);
+	let s = setup(&old).await;
+	let new = ValidatorSet::new(2, 4);
+	s.source.0.lock().unwrap().first_set = 2;
+	s.source.add(s.seal(&new, 0, s.outputs(0, 2), 3).await);
+	let (mut relayer, _) = s.relayer(config(), options()).await;
+	let error = relayer.step().await.err().expect("the relayer stops");
+	assert!(!error.is_transient(), "{error}");
+	assert!(error.to_string().contains("deploy it again"), "{error}");
 }

@@ -48,8 +48,9 @@ pub struct Endpoints {
 	/// The EVM chain's JSON-RPC endpoint.
 	#[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8545")]
 	pub evm_url: String,
-	/// A file holding the EVM account's private key (hex). Without it the key is read
-	/// from the environment variable W3B_BRIDGE_KEY.
+	/// A file holding the EVM account's private key (64 hex digits, 0x optional). Without
+	/// it the key is read from the environment variable W3B_BRIDGE_KEY (the file wins if
+	/// both are given).
 	#[arg(long, value_name = "FILE")]
 	pub key_file: Option<PathBuf>,
 }
@@ -72,12 +73,14 @@ pub struct RelayCmd {
 	/// The contract expected (default: the one the appchain registered for the chain).
 	#[arg(long, value_name = "ADDRESS")]
 	pub contract: Option<Address>,
-	/// Where the relayer keeps its progress and its record of failures (one directory
-	/// per contract).
+	/// The directory where the relayer keeps its progress (`relayer.json`), its record of
+	/// failures (`failures.jsonl`) and a lock (one relayer at a time); give each contract
+	/// its own.
 	#[arg(long, value_name = "DIR")]
 	pub state_dir: PathBuf,
-	/// The first batch to relay when the state directory is new.
-	#[arg(long, default_value_t = 0)]
+	/// The first batch to relay when the state directory is new (a relayer joining late
+	/// may start near `nextNonce` of `w3b_bridgeTargets`).
+	#[arg(long, value_name = "NONCE", default_value_t = 0)]
 	pub from_nonce: u64,
 	/// Blocks on top of a transaction's (its own included) before it counts.
 	#[arg(long, default_value_t = 1)]
@@ -86,7 +89,7 @@ pub struct RelayCmd {
 	#[arg(long, default_value_t = 60)]
 	pub bump_after_secs: u64,
 	/// The highest gas price paid, in gwei.
-	#[arg(long, default_value_t = 10_000)]
+	#[arg(long, value_name = "GWEI", default_value_t = 10_000)]
 	pub max_gas_price_gwei: u64,
 	/// Milliseconds between looks for new batches, receipts and blocks.
 	#[arg(long, default_value_t = 2_000)]
@@ -136,37 +139,38 @@ impl Endpoints {
 				KEY_VARIABLE.to_string(),
 			),
 		};
-		text.trim().parse().map_err(|_| Error::Config(format!("{from} does not hold a hex secp256k1 private key")))
+		text.trim().parse().map_err(|_| {
+			Error::Config(format!("{from} does not hold a secp256k1 private key: 64 hex digits, 0x optional"))
+		})
 	}
 
 	/// A provider that signs with the key; nonces, gas and prices are set by the caller.
 	fn evm(&self) -> Result<(impl Provider + Clone, Address)> {
 		let signer = self.signer()?;
 		let from = signer.address();
-		let url = self.evm_url.parse().map_err(|e| Error::Config(format!("EVM URL {}: {e}", self.evm_url)))?;
-		let provider =
-			ProviderBuilder::new().disable_recommended_fillers().wallet(EthereumWallet::from(signer)).connect_http(url);
+		let provider = ProviderBuilder::new()
+			.disable_recommended_fillers()
+			.wallet(EthereumWallet::from(signer))
+			.connect_client(crate::rpc_client(&self.evm_url, "--evm-url")?);
 		Ok((provider, from))
 	}
 }
 
 impl DeployCmd {
 	async fn run(&self) -> Result<()> {
+		let signer = self.endpoints.signer()?;
+		let from = signer.address();
 		let node = NodeClient::new(&self.endpoints.node_url)?;
 		let (genesis, set_id, signers, threshold) = node.deployment().await?;
-		let signer = self.endpoints.signer()?;
-		let url = self
-			.endpoints
-			.evm_url
-			.parse()
-			.map_err(|e| Error::Config(format!("EVM URL {}: {e}", self.endpoints.evm_url)))?;
 		// Deployment is one transaction: alloy's usual fillers (nonce, gas, price) do.
-		let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
+		let provider = ProviderBuilder::new()
+			.wallet(EthereumWallet::from(signer))
+			.connect_client(crate::rpc_client(&self.endpoints.evm_url, "--evm-url")?);
 		let chain = provider.get_chain_id().await.map_err(evm_error)?;
 		info!(target: "w3b-relayer", chain, set_id, signers = signers.len(), %threshold, "deploying W3bBridge");
 		let bridge = W3bBridge::deploy(&provider, genesis, set_id, signers, threshold)
 			.await
-			.map_err(|e| Error::Evm(format!("deploying W3bBridge: {e}")))?;
+			.map_err(|e| Error::Evm(format!("deploying W3bBridge from {from}: {}", crate::with_causes(&e))))?;
 		let forwarder = bridge.forwarder().call().await.map_err(|e| Error::Evm(e.to_string()))?;
 		println!(
 			"{}",
@@ -183,6 +187,9 @@ impl RelayCmd {
 			Metrics::new(registry.as_ref()).map_err(|e| Error::Config(format!("Prometheus metrics: {e}")))?;
 		if let (Some(port), Some(registry)) = (self.prometheus_port, registry) {
 			let address = SocketAddr::from(([127, 0, 0, 1], port));
+			// Taken now rather than found out by the endpoint's task after the start.
+			std::net::TcpListener::bind(address)
+				.map_err(|e| Error::Config(format!("--prometheus-port {port}: {e}")))?;
 			tokio::spawn(async move {
 				if let Err(e) = prometheus_endpoint::init_prometheus(address, registry).await {
 					tracing::error!(target: "w3b-relayer", error = %e, "Prometheus endpoint stopped");

@@ -77,6 +77,11 @@ impl<P: Provider> Sender<P> {
 		self.from
 	}
 
+	/// The EVM chain's id, as its endpoint reports it.
+	pub fn chain_id(&self) -> u64 {
+		self.chain_id
+	}
+
 	/// Simulates a call of `to` with `input` from this account: the gas it needs, or
 	/// why it would fail.
 	pub async fn estimate(&self, to: Address, input: &Bytes) -> Result<u64, CallError> {
@@ -202,9 +207,10 @@ impl<P: Provider> Sender<P> {
 	}
 }
 
-/// An EVM endpoint failure, kept as words (every one of them is worth retrying).
+/// An EVM endpoint failure, kept as words with its causes (every one of them is worth
+/// retrying).
 pub fn evm_error(error: alloy::transports::TransportError) -> Error {
-	Error::Evm(error.to_string())
+	Error::Evm(format!("{} (--evm-url)", crate::with_causes(&error)))
 }
 
 #[cfg(test)]

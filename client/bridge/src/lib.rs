@@ -85,6 +85,37 @@ impl Error {
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How long one JSON-RPC request may take (a node that accepts and never answers must
+/// not hang the relayer).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A JSON-RPC client of `url` (given with the command-line flag `flag`) whose requests
+/// time out after [`REQUEST_TIMEOUT`].
+pub fn rpc_client(url: &str, flag: &str) -> Result<alloy::rpc::client::RpcClient> {
+	let parsed = url.parse().map_err(|e| Error::Config(format!("{flag} {url}: {e}")))?;
+	let http = reqwest::Client::builder()
+		.timeout(REQUEST_TIMEOUT)
+		.build()
+		.map_err(|e| Error::Config(format!("HTTP client for {flag}: {}", with_causes(&e))))?;
+	Ok(alloy::rpc::client::RpcClient::new_http_with_client(http, parsed))
+}
+
+/// `error` with the errors that caused it (`error sending request: connection refused`),
+/// which their own messages leave out.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+	let mut text = error.to_string();
+	let mut source = error.source();
+	while let Some(cause) = source {
+		let cause_text = cause.to_string();
+		if !text.contains(&cause_text) {
+			text.push_str(": ");
+			text.push_str(&cause_text);
+		}
+		source = cause.source();
+	}
+	text
+}
+
 /// Makes rustls use ring (already in the tree) for TLS to `https://` endpoints such as
 /// IoTeX's; called before the first connection. Calling it again does nothing.
 pub fn install_tls_provider() {

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use alloy::{
 	primitives::{Address, Bytes, B256, U256},
-	rpc::client::{ClientBuilder, RpcClient},
+	rpc::client::RpcClient,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,6 +23,9 @@ pub struct Target {
 	pub contract: Address,
 	/// How many batches the appchain has sealed for it (the next batch's nonce).
 	pub next_nonce: u64,
+	/// The validator set current when it was registered: hand-overs exist to the sets
+	/// after it only.
+	pub first_set: u64,
 }
 
 /// A bridge batch with what `W3bBridge.relay` needs besides the batch.
@@ -64,6 +67,8 @@ pub trait BatchSource: Send + Sync {
 	fn batch(&self, chain: u64, nonce: u64) -> impl Future<Output = Result<Option<SignedBatch>>> + Send;
 	/// The hand-over of `chain`'s contract to set `set_id`.
 	fn set_change(&self, chain: u64, set_id: u64) -> impl Future<Output = Result<Option<SignedSetChange>>> + Send;
+	/// The appchain's genesis hash (the contract's EIP-712 salt).
+	fn genesis_hash(&self) -> impl Future<Output = Result<B256>> + Send;
 }
 
 /// An appchain node's JSON-RPC endpoint (`http://` or `https://`). `target` reads the
@@ -71,14 +76,18 @@ pub trait BatchSource: Send + Sync {
 /// that block.
 pub struct NodeClient {
 	client: RpcClient,
+	url: String,
 	pinned: std::sync::Mutex<Option<B256>>,
 }
 
 impl NodeClient {
 	/// A client of the node at `url`.
 	pub fn new(url: &str) -> Result<Self> {
-		let url = url.parse().map_err(|e| Error::Config(format!("node URL {url}: {e}")))?;
-		Ok(NodeClient { client: ClientBuilder::default().http(url), pinned: Default::default() })
+		Ok(NodeClient {
+			client: crate::rpc_client(url, "--node-url")?,
+			url: url.to_string(),
+			pinned: Default::default(),
+		})
 	}
 
 	async fn call<P>(&self, method: &'static str, params: P) -> Result<Value>
@@ -88,7 +97,7 @@ impl NodeClient {
 		self.client
 			.request::<P, Value>(method, params)
 			.await
-			.map_err(|e| Error::Node(format!("{method}: {e}")))
+			.map_err(|e| Error::Node(format!("{method} at {} (--node-url): {}", self.url, crate::with_causes(&e))))
 	}
 
 	/// The block reads are pinned to.
@@ -99,7 +108,7 @@ impl NodeClient {
 	/// The appchain's genesis hash and current validator set (`set id, signers,
 	/// threshold`): what a new contract is deployed with.
 	pub async fn deployment(&self) -> Result<(B256, u64, Vec<Address>, U256)> {
-		let genesis: B256 = parse("genesis hash", self.call("chain_getBlockHash", (0u64,)).await?)?;
+		let genesis = self.genesis_hash().await?;
 		let set: Option<SetJson> = parse("bridge set", self.call("w3b_bridgeSet", ()).await?)?;
 		let set = set.ok_or_else(|| Error::Config("the appchain has no bridge validator set yet".into()))?;
 		Ok((genesis, set.set_id, set.signers, U256::from(set.threshold)))
@@ -116,6 +125,7 @@ struct TargetJson {
 	chain: u64,
 	contract: Address,
 	next_nonce: u64,
+	first_set: u64,
 }
 
 #[derive(Deserialize)]
@@ -206,7 +216,7 @@ impl BatchSource for NodeClient {
 		Ok(targets
 			.into_iter()
 			.find(|t| t.chain == chain)
-			.map(|t| Target { contract: t.contract, next_nonce: t.next_nonce }))
+			.map(|t| Target { contract: t.contract, next_nonce: t.next_nonce, first_set: t.first_set }))
 	}
 
 	async fn batch(&self, chain: u64, nonce: u64) -> Result<Option<SignedBatch>> {
@@ -228,6 +238,10 @@ impl BatchSource for NodeClient {
 			signatures: join_signatures(b.signatures)?,
 			complete: b.complete,
 		}))
+	}
+
+	async fn genesis_hash(&self) -> Result<B256> {
+		parse("genesis hash", self.call("chain_getBlockHash", (0u64,)).await?)
 	}
 
 	async fn set_change(&self, chain: u64, set_id: u64) -> Result<Option<SignedSetChange>> {

@@ -51,6 +51,8 @@ pub struct Relayer<S, P> {
 	metrics: Metrics,
 	/// Relay transactions reverted on chain, by nonce.
 	reverted: std::collections::BTreeMap<u64, u32>,
+	/// The set current when the contract was registered.
+	first_set: u64,
 }
 
 /// The longest wait between retries of an output, and between attempts after a
@@ -101,6 +103,26 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 			retries: Default::default(),
 		});
 		let sender = Sender::new(provider.clone(), from, options, metrics.clone()).await?;
+		if sender.chain_id() != config.chain {
+			return Err(Error::Config(format!(
+				"the EVM endpoint is chain {}, not {}: check --evm-url and --chain-id",
+				sender.chain_id(),
+				config.chain
+			)));
+		}
+		let bridge = W3bBridge::new(target.contract, provider.clone());
+		let genesis = source.genesis_hash().await?;
+		let salt = bridge.genesisHash().call().await.map_err(contract_error)?;
+		if salt != genesis {
+			return Err(Error::Config(format!(
+				"the contract at {} was deployed for the appchain with genesis {salt}, the node's is {genesis}",
+				target.contract
+			)));
+		}
+		let balance = provider.get_balance(from).await.map_err(crate::evm::evm_error)?;
+		if balance.is_zero() {
+			warn!(target: "w3b-relayer", %from, "the relayer's account holds nothing to pay for gas: fund it");
+		}
 		info!(
 			target: "w3b-relayer",
 			chain = config.chain,
@@ -112,13 +134,14 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		);
 		Ok(Relayer {
 			source,
-			bridge: W3bBridge::new(target.contract, provider),
+			bridge,
 			sender,
 			store,
 			state,
 			config,
 			metrics,
 			reverted: Default::default(),
+			first_set: target.first_set,
 		})
 	}
 
@@ -157,6 +180,7 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		let target = self.source.target(chain).await?.ok_or_else(|| {
 			Error::Config(format!("the appchain no longer has a bridge contract for chain {chain}"))
 		})?;
+		self.first_set = target.first_set;
 		if target.contract != self.state.contract {
 			return Err(Error::Config(format!(
 				"the appchain now registers contract {} for chain {chain} (was {}): start a relayer for it with its own --state-dir",
@@ -208,6 +232,14 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		while current < set_id {
 			let next = current + 1;
 			let Some(change) = self.source.set_change(self.config.chain, next).await? else {
+				if next <= self.first_set {
+					// Deployed for an older set than the one current at registration:
+					// no hand-over will ever lead from it.
+					return Err(Error::Config(format!(
+						"the contract is at validator set {current}, but the appchain registered it when set {} was current: deploy it again for the current set and register that",
+						self.first_set
+					)));
+				}
 				warn!(target: "w3b-relayer", set = next, "batches need set {set_id}, but the appchain has no hand-over to set {next} yet");
 				return Ok(false);
 			};
@@ -469,7 +501,7 @@ fn revert_reason(data: &Bytes) -> String {
 }
 
 fn contract_error(error: alloy::contract::Error) -> Error {
-	Error::Evm(error.to_string())
+	Error::Evm(format!("{} (--evm-url)", crate::with_causes(&error)))
 }
 
 /// A simulated call's failure as this crate's error.
