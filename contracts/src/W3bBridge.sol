@@ -83,11 +83,18 @@ contract W3bBridge {
     uint64 public setId;
     bytes32 public setHash;
     uint64 public setFirstNonce;
-    /// @notice The set before it: signs only nonces below `setFirstNonce`, and only until
-    /// `previousSetValidUntil`.
-    uint64 public previousSetId;
-    bytes32 public previousSetHash;
-    uint256 public previousSetValidUntil;
+    /// @notice A set that handed over: it still signs the nonces it owed (below the first
+    /// nonce of the set it handed over to) until its own window ends. Each set keeps its
+    /// window whatever comes after it: hand-overs relayed in quick succession (anyone may
+    /// relay them) cannot cut short the batches an older set still owes.
+    struct RetiredSet {
+        bytes32 hash;
+        uint64 endNonce;
+        uint64 validUntil;
+    }
+
+    /// @notice The sets that handed over, by set id.
+    mapping(uint64 => RetiredSet) public retiredSets;
 
     /// @notice Outputs root of each verified batch, by nonce (zero: not verified yet).
     mapping(uint64 => bytes32) public batchRoots;
@@ -113,9 +120,9 @@ contract W3bBridge {
     error WrongSet();
     error SetIdNotIncreasing(uint64 newSetId, uint64 setId);
     error FirstNonceDecreasing(uint64 firstNonce, uint64 setFirstNonce);
-    /// Neither the current set nor the previous one within its window.
+    /// Neither the current set nor one that handed over.
     error UnknownSet(uint64 setId);
-    /// The previous set signs only the nonces it owes, and only within its window.
+    /// A set that handed over signs only the nonces it owes, and only within its window.
     error StaleSet(uint64 setId, uint64 nonce);
     error BadSignatureLength();
     error NotEnoughSignatures(uint256 count, uint256 threshold);
@@ -224,8 +231,8 @@ contract W3bBridge {
     // ------------------------------------------------------------------ set changes
 
     /// @notice Hands over from the current set to a new one, signed by the current set.
-    /// The current set becomes the previous one: it may still sign the nonces below
-    /// `firstNonce` for `PREVIOUS_SET_WINDOW`.
+    /// The current set retires: it may still sign the nonces below `firstNonce` for
+    /// `PREVIOUS_SET_WINDOW`.
     function changeValidatorSet(
         uint64 newSetId,
         address[] calldata newSigners,
@@ -240,9 +247,7 @@ contract W3bBridge {
         _checkSet(newSigners, newThreshold);
         bytes32 newHash = validatorSetHash(newSigners, newThreshold);
         _verify(setChangeDigest(newSetId, newHash, firstNonce), setHash, signers, threshold, signatures);
-        previousSetId = setId;
-        previousSetHash = setHash;
-        previousSetValidUntil = block.timestamp + PREVIOUS_SET_WINDOW;
+        retiredSets[setId] = RetiredSet(setHash, firstNonce, uint64(block.timestamp + PREVIOUS_SET_WINDOW));
         setId = newSetId;
         setHash = newHash;
         setFirstNonce = firstNonce;
@@ -325,11 +330,12 @@ contract W3bBridge {
         bytes32 expected;
         if (batch.setId == setId) {
             expected = setHash;
-        } else if (batch.setId == previousSetId && previousSetHash != 0) {
-            if (block.timestamp > previousSetValidUntil || batch.nonce >= setFirstNonce) {
+        } else if (retiredSets[batch.setId].hash != 0) {
+            RetiredSet storage retired = retiredSets[batch.setId];
+            if (block.timestamp > retired.validUntil || batch.nonce >= retired.endNonce) {
                 revert StaleSet(batch.setId, batch.nonce);
             }
-            expected = previousSetHash;
+            expected = retired.hash;
         } else {
             revert UnknownSet(batch.setId);
         }

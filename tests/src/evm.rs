@@ -56,23 +56,37 @@ impl Ganache {
 		}
 		let port = free_port();
 		let funded = |key: &str| format!("{key},0x3635C9ADC5DEA00000");
-		let child = Command::new(bin)
+		let log = tempfile::NamedTempFile::new()?;
+		let mut child = Command::new(bin)
 			.args(["--chain.chainId", &CHAIN_ID.to_string(), "--chain.hardfork", "shanghai"])
 			.args(["--miner.blockGasLimit", "60000000", "--logging.quiet"])
 			.args(["--server.host", "127.0.0.1", "--server.port", &port.to_string()])
 			.args(["--wallet.accounts", &funded(RELAYER_KEY), "--wallet.accounts", &funded(DEPLOYER_KEY)])
 			.args(extra)
 			.stdout(Stdio::null())
+			.stderr(log.reopen()?)
 			.spawn()?;
-		let ganache = Ganache { child, url: format!("http://127.0.0.1:{port}") };
+		let url = format!("http://127.0.0.1:{port}");
+		// Ready when it answers JSON-RPC (an open port alone is not enough: ganache has
+		// been seen to accept a connection and then refuse the next ones while starting).
 		let deadline = Instant::now() + Duration::from_secs(90);
-		while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+		loop {
+			let answer = ureq::post(&url)
+				.send_json(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}));
+			if answer.is_ok() {
+				break;
+			}
+			if let Some(status) = child.try_wait()? {
+				let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+				return Err(format!("ganache exited ({status}) before answering on {port}: {stderr}").into());
+			}
 			if Instant::now() > deadline {
-				return Err(format!("ganache did not listen on {port} in 90 s").into());
+				let _ = child.kill();
+				return Err(format!("ganache did not answer on {port} in 90 s").into());
 			}
 			std::thread::sleep(Duration::from_millis(200));
 		}
-		Ok(ganache)
+		Ok(Ganache { child, url })
 	}
 
 	/// Mines a block every 100 ms while `mining` is set, for a chain started with an
