@@ -407,6 +407,25 @@ async fn failing_receivers_are_retried_then_recorded() {
 	assert_eq!(flaky.processed().call().await.unwrap(), U256::from(1), "delivered once");
 }
 
+/// An output whose failure no retry can change (its receiver is no contract) is
+/// recorded after one retry, not after the last attempt.
+#[tokio::test]
+async fn hopeless_deliveries_are_recorded_at_once() {
+	let set = ValidatorSet::new(1, 4);
+	let s = setup(&set).await;
+	let mut outputs = s.outputs(0, 1);
+	outputs.push(output(0, Address::repeat_byte(0xee), 1, b"to nobody".to_vec().into()));
+	s.source.add(s.seal(&set, 0, outputs, 3).await);
+	let (mut relayer, metrics) = s.relayer(RelayConfig { max_attempts: 8, ..config() }, options()).await;
+	assert!(relayer.step().await.unwrap());
+	assert!(relayer.state().retries.is_empty(), "given up after one retry");
+	assert_eq!(metrics.output_failures.get(), 2, "the relay and one retry");
+	let failures = s.failures();
+	assert_eq!(failures.len(), 1, "{failures:?}");
+	assert_eq!(failures[0]["output"], 1);
+	assert_eq!(failures[0]["reason"], "receiver is not a contract");
+}
+
 /// Batches of a new validator set wait for the hand-over, which the relayer relays
 /// first; afterwards the contract takes only the new set.
 #[tokio::test]

@@ -59,6 +59,9 @@ pub struct Relayer<S, P> {
 /// transient error.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(3600);
 const MAX_ERROR_WAIT: Duration = Duration::from_secs(60);
+/// Reasons the bridge gives for a delivery that no retry can change.
+const HOPELESS: [&str; 2] = ["receiver is not a contract", "unknown kind"];
+
 /// Relay transactions of one batch mined but reverted (the state moved between the
 /// simulation and the block) before the batch is recorded as a failure.
 const MAX_REVERTED: u32 = 3;
@@ -424,7 +427,9 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		if left == 0 {
 			self.state.retries.remove(&nonce);
 			info!(target: "w3b-relayer", nonce, attempts = retry.attempts + 1, "every output delivered");
-		} else if retry.attempts + 1 >= self.config.max_attempts {
+		} else if retry.attempts + 1 >= self.config.max_attempts ||
+			(!reasons.is_empty() && reasons.iter().all(|(_, reason)| HOPELESS.contains(&reason.as_str())))
+		{
 			// Everything read before anything is written: a failed read leaves the retry.
 			let bits = self.bridge.deliveredBits(nonce).call().await.map_err(contract_error)?;
 			self.state.retries.remove(&nonce);
@@ -496,7 +501,11 @@ fn revert_reason(data: &Bytes) -> String {
 	match alloy::sol_types::Revert::abi_decode(data) {
 		Ok(revert) => revert.reason,
 		Err(_) if data.is_empty() => "reverted without a reason".into(),
-		Err(_) => format!("{data}"),
+		// The bridge's own reasons ("receiver is not a contract") are plain text.
+		Err(_) => match std::str::from_utf8(data) {
+			Ok(text) if !text.chars().any(char::is_control) => text.to_string(),
+			_ => format!("{data}"),
+		},
 	}
 }
 
