@@ -52,7 +52,11 @@ impl Ganache {
 		w3b_bridge::install_tls_provider();
 		let bin = repository_root().join("contracts/node_modules/.bin/ganache");
 		if !bin.exists() {
-			return Err(format!("{} is missing: run `npm ci` in contracts/ (scripts/test.sh does)", bin.display()).into());
+			return Err(format!(
+				"{} is missing: run `npm ci` in contracts/ (scripts/test.sh does)",
+				bin.display()
+			)
+			.into());
 		}
 		let port = free_port();
 		let funded = |key: &str| format!("{key},0x3635C9ADC5DEA00000");
@@ -61,7 +65,12 @@ impl Ganache {
 			.args(["--chain.chainId", &CHAIN_ID.to_string(), "--chain.hardfork", "shanghai"])
 			.args(["--miner.blockGasLimit", "60000000", "--logging.quiet"])
 			.args(["--server.host", "127.0.0.1", "--server.port", &port.to_string()])
-			.args(["--wallet.accounts", &funded(RELAYER_KEY), "--wallet.accounts", &funded(DEPLOYER_KEY)])
+			.args([
+				"--wallet.accounts",
+				&funded(RELAYER_KEY),
+				"--wallet.accounts",
+				&funded(DEPLOYER_KEY),
+			])
 			.args(extra)
 			.stdout(Stdio::null())
 			.stderr(log.reopen()?)
@@ -71,14 +80,18 @@ impl Ganache {
 		// been seen to accept a connection and then refuse the next ones while starting).
 		let deadline = Instant::now() + Duration::from_secs(90);
 		loop {
-			let answer = ureq::post(&url)
-				.send_json(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}));
+			let answer = ureq::post(&url).send_json(
+				serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}),
+			);
 			if answer.is_ok() {
 				break;
 			}
 			if let Some(status) = child.try_wait()? {
 				let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
-				return Err(format!("ganache exited ({status}) before answering on {port}: {stderr}").into());
+				return Err(format!(
+					"ganache exited ({status}) before answering on {port}: {stderr}"
+				)
+				.into());
 			}
 			if Instant::now() > deadline {
 				let _ = child.kill();

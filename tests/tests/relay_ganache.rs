@@ -47,7 +47,8 @@ struct ValidatorSet {
 
 impl ValidatorSet {
 	fn new(id: u64, size: usize) -> Self {
-		let mut keys: Vec<PrivateKeySigner> = (0..size).map(|_| PrivateKeySigner::random()).collect();
+		let mut keys: Vec<PrivateKeySigner> =
+			(0..size).map(|_| PrivateKeySigner::random()).collect();
 		keys.sort_by_key(|k| k.address());
 		ValidatorSet { id, keys, threshold: (2 * size).div_ceil(3) }
 	}
@@ -82,7 +83,11 @@ struct BookSource(Arc<Mutex<Book>>);
 impl BatchSource for BookSource {
 	async fn target(&self, _chain: u64) -> Result<Option<Target>> {
 		let book = self.0.lock().unwrap();
-		Ok(Some(Target { contract: book.contract, next_nonce: book.next_nonce, first_set: book.first_set }))
+		Ok(Some(Target {
+			contract: book.contract,
+			next_nonce: book.next_nonce,
+			first_set: book.first_set,
+		}))
 	}
 
 	async fn batch(&self, _chain: u64, nonce: u64) -> Result<Option<SignedBatch>> {
@@ -122,16 +127,21 @@ async fn setup(set: &ValidatorSet) -> Setup {
 }
 
 /// `setup` with more ganache options, and blocks mined by the test while `mining` is set.
-async fn setup_with(set: &ValidatorSet, ganache_options: &[&str], mining: Option<Arc<AtomicBool>>) -> Setup {
+async fn setup_with(
+	set: &ValidatorSet,
+	ganache_options: &[&str],
+	mining: Option<Arc<AtomicBool>>,
+) -> Setup {
 	let ganache = Ganache::start(ganache_options).expect("ganache starts");
 	let producer = mining.map(|mining| ganache.produce_blocks(mining));
 	let deployer = ProviderBuilder::new()
 		.wallet(EthereumWallet::from(DEPLOYER_KEY.parse::<PrivateKeySigner>().unwrap()))
 		.connect_http(ganache.url.parse().unwrap())
 		.erased();
-	let bridge = W3bBridge::deploy(&deployer, GENESIS, set.id, set.addresses(), U256::from(set.threshold))
-		.await
-		.expect("bridge deploys");
+	let bridge =
+		W3bBridge::deploy(&deployer, GENESIS, set.id, set.addresses(), U256::from(set.threshold))
+			.await
+			.expect("bridge deploys");
 	let receiver = RecordingReceiver::deploy(&deployer, *bridge.address(), U256::from(PROJECT))
 		.await
 		.expect("receiver deploys");
@@ -155,7 +165,9 @@ impl Setup {
 		W3bBridge::new(self.bridge, self.deployer.clone())
 	}
 
-	fn receiver(&self) -> RecordingReceiver::RecordingReceiverInstance<alloy::providers::DynProvider> {
+	fn receiver(
+		&self,
+	) -> RecordingReceiver::RecordingReceiverInstance<alloy::providers::DynProvider> {
 		RecordingReceiver::new(self.receiver, self.deployer.clone())
 	}
 
@@ -167,7 +179,8 @@ impl Setup {
 				if i % 2 == 0 {
 					output(0, self.receiver, nonce * 100 + i, text.into_bytes().into())
 				} else {
-					let call = RecordingReceiver::noteCall { text: text.into_bytes().into() }.abi_encode();
+					let call =
+						RecordingReceiver::noteCall { text: text.into_bytes().into() }.abi_encode();
 					output(1, self.receiver, nonce * 100 + i, call.into())
 				}
 			})
@@ -175,7 +188,13 @@ impl Setup {
 	}
 
 	/// Batch `nonce` over `outputs`, signed by the first `signers` of `set`.
-	async fn seal(&self, set: &ValidatorSet, nonce: u64, outputs: Vec<Output>, signers: usize) -> SignedBatch {
+	async fn seal(
+		&self,
+		set: &ValidatorSet,
+		nonce: u64,
+		outputs: Vec<Output>,
+		signers: usize,
+	) -> SignedBatch {
 		let bridge = self.bridge();
 		let root = bridge.outputsRoot(outputs.clone()).call().await.unwrap();
 		let batch = Batch { setId: set.id, nonce, blockNumber: 1_000 + nonce, outputsRoot: root };
@@ -190,7 +209,11 @@ impl Setup {
 		}
 	}
 
-	async fn relayer(&self, config: RelayConfig, options: SendOptions) -> (Relayer<BookSource, alloy::providers::DynProvider>, Metrics) {
+	async fn relayer(
+		&self,
+		config: RelayConfig,
+		options: SendOptions,
+	) -> (Relayer<BookSource, alloy::providers::DynProvider>, Metrics) {
 		let signer: PrivateKeySigner = RELAYER_KEY.parse().unwrap();
 		let from = signer.address();
 		let provider = ProviderBuilder::new()
@@ -200,9 +223,17 @@ impl Setup {
 			.erased();
 		let metrics = Metrics::new(None).unwrap();
 		let store = StateStore::open(self.state_dir.path()).unwrap();
-		let relayer = Relayer::new(self.source.clone(), provider, from, config, options, store, metrics.clone())
-			.await
-			.expect("relayer starts");
+		let relayer = Relayer::new(
+			self.source.clone(),
+			provider,
+			from,
+			config,
+			options,
+			store,
+			metrics.clone(),
+		)
+		.await
+		.expect("relayer starts");
 		(relayer, metrics)
 	}
 
@@ -228,7 +259,10 @@ impl Setup {
 		let mut noted = Vec::new();
 		for i in 0..notes {
 			let note = receiver.notes(U256::from(i)).call().await.unwrap();
-			assert_eq!(receiver.noteProjects(U256::from(i)).call().await.unwrap(), U256::from(PROJECT));
+			assert_eq!(
+				receiver.noteProjects(U256::from(i)).call().await.unwrap(),
+				U256::from(PROJECT)
+			);
 			noted.push(String::from_utf8(note.to_vec()).unwrap());
 		}
 		(processed, noted)
@@ -236,7 +270,14 @@ impl Setup {
 }
 
 fn output(kind: u8, to: Address, batch_seq: u64, data: Bytes) -> Output {
-	Output { projectId: PROJECT, batchSeq: batch_seq, kind, to, clientId: format!("device-{batch_seq}"), data }
+	Output {
+		projectId: PROJECT,
+		batchSeq: batch_seq,
+		kind,
+		to,
+		clientId: format!("device-{batch_seq}"),
+		data,
+	}
 }
 
 fn config() -> RelayConfig {
@@ -288,7 +329,8 @@ async fn every_output_is_delivered_once_across_a_restart() {
 
 	// The relayer was killed after batches 1 and 2 were mined but before it saved them.
 	let path = s.state_dir.path().join("relayer.json");
-	let mut saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+	let mut saved: serde_json::Value =
+		serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
 	saved["nextNonce"] = 1.into();
 	std::fs::write(&path, saved.to_string()).unwrap();
 	for nonce in 3..5 {
@@ -305,7 +347,11 @@ async fn every_output_is_delivered_once_across_a_restart() {
 	let (processed, noted) = s.received().await;
 	let expected = |parity: u64| -> Vec<String> {
 		(0..5u64)
-			.flat_map(|nonce| (0..4u64).filter(move |i| i % 2 == parity).map(move |i| format!("batch {nonce} output {i}")))
+			.flat_map(|nonce| {
+				(0..4u64)
+					.filter(move |i| i % 2 == parity)
+					.map(move |i| format!("batch {nonce} output {i}"))
+			})
 			.collect()
 	};
 	assert_eq!(processed, expected(0), "each process output once, in order");
@@ -326,10 +372,8 @@ async fn a_lying_node_cannot_make_the_relayer_skip_a_batch_and_replays_change_no
 	let signed = s.seal(&set, 1, s.outputs(1, 2), 4).await;
 
 	let mut under = signed.clone();
-	under.signatures = set.sign(
-		s.bridge().batchDigest(signed.batch.clone()).call().await.unwrap(),
-		2,
-	);
+	under.signatures =
+		set.sign(s.bridge().batchDigest(signed.batch.clone()).call().await.unwrap(), 2);
 	let strangers = ValidatorSet::new(1, 4);
 	let mut forged = s.seal(&strangers, 1, s.outputs(1, 2), 3).await;
 	forged.signers = set.addresses();
@@ -337,7 +381,9 @@ async fn a_lying_node_cannot_make_the_relayer_skip_a_batch_and_replays_change_no
 	altered.outputs[0].data = b"not what the validators signed".to_vec().into();
 
 	let (mut relayer, metrics) = s.relayer(config(), options()).await;
-	for (lie, error) in [(under, "NotEnoughSignatures"), (forged, "SignerNotInSet"), (altered, "RootMismatch")] {
+	for (lie, error) in
+		[(under, "NotEnoughSignatures"), (forged, "SignerNotInSet"), (altered, "RootMismatch")]
+	{
 		s.source.add(lie);
 		for _ in 0..2 {
 			let refused = relayer.step().await.err().expect("the lie is refused");
@@ -402,7 +448,11 @@ async fn failing_receivers_are_retried_then_recorded() {
 	assert_eq!(failures[0]["reason"], "receiver is down");
 	let bridge = s.bridge();
 	for (index, delivered) in [(0, true), (1, true), (2, true), (3, false)] {
-		assert_eq!(bridge.isDelivered(0, U256::from(index)).call().await.unwrap(), delivered, "output {index}");
+		assert_eq!(
+			bridge.isDelivered(0, U256::from(index)).call().await.unwrap(),
+			delivered,
+			"output {index}"
+		);
 	}
 	assert_eq!(flaky.processed().call().await.unwrap(), U256::from(1), "delivered once");
 }
@@ -416,7 +466,8 @@ async fn hopeless_deliveries_are_recorded_at_once() {
 	let mut outputs = s.outputs(0, 1);
 	outputs.push(output(0, Address::repeat_byte(0xee), 1, b"to nobody".to_vec().into()));
 	s.source.add(s.seal(&set, 0, outputs, 3).await);
-	let (mut relayer, metrics) = s.relayer(RelayConfig { max_attempts: 8, ..config() }, options()).await;
+	let (mut relayer, metrics) =
+		s.relayer(RelayConfig { max_attempts: 8, ..config() }, options()).await;
 	assert!(relayer.step().await.unwrap());
 	assert!(relayer.state().retries.is_empty(), "given up after one retry");
 	assert_eq!(metrics.output_failures.get(), 2, "the relay and one retry");
@@ -442,7 +493,8 @@ async fn a_set_change_is_relayed_before_the_new_sets_batches() {
 	assert_eq!(relayer.state().next_nonce, 1, "batch 1 waits for the hand-over");
 
 	let bridge = s.bridge();
-	let new_hash = bridge.validatorSetHash(new.addresses(), U256::from(new.threshold)).call().await.unwrap();
+	let new_hash =
+		bridge.validatorSetHash(new.addresses(), U256::from(new.threshold)).call().await.unwrap();
 	let digest = bridge.setChangeDigest(2, new_hash, 1).call().await.unwrap();
 	let mut change = SignedSetChange {
 		set_id: 2,
@@ -484,8 +536,9 @@ async fn a_transaction_not_mined_in_time_is_replaced_at_a_higher_price() {
 	// Blocks only when the test mines them.
 	let s = setup_with(&set, &["--miner.blockTime", "3600"], Some(mining.clone())).await;
 	s.source.add(s.seal(&set, 0, s.outputs(0, 2), 3).await);
-	let (mut relayer, metrics) =
-		s.relayer(config(), SendOptions { bump_after: Duration::from_millis(700), ..options() }).await;
+	let (mut relayer, metrics) = s
+		.relayer(config(), SendOptions { bump_after: Duration::from_millis(700), ..options() })
+		.await;
 	mining.store(false, Ordering::SeqCst);
 	// Blocks again once the relayer has replaced its transaction twice.
 	let bumps = metrics.fee_bumps.clone();

@@ -25,15 +25,15 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use codec::Decode;
-use serde_json::{json, Value};
-use sp_core::{ed25519, Pair, H256};
-use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 use alloy::{
 	network::EthereumWallet,
 	providers::{Provider, ProviderBuilder},
 	signers::local::PrivateKeySigner,
 };
+use codec::Decode;
+use serde_json::{json, Value};
+use sp_core::{ed25519, Pair, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Monitor, ProjectSpec, Publisher, Transport},
 	evm::{Ganache, RecordingReceiver, DEPLOYER_KEY, RELAYER_KEY},
@@ -115,9 +115,14 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		.env("W3B_BRIDGE_KEY", DEPLOYER_KEY)
 		.output()
 		.expect("w3b-node runs");
-	assert!(deployed.status.success(), "bridge deploy: {}", String::from_utf8_lossy(&deployed.stderr));
+	assert!(
+		deployed.status.success(),
+		"bridge deploy: {}",
+		String::from_utf8_lossy(&deployed.stderr)
+	);
 	let deployed: Value = serde_json::from_slice(&deployed.stdout).expect("deploy prints JSON");
-	let bridge_contract: sp_core::H160 = serde_json::from_value(deployed["bridge"].clone()).unwrap();
+	let bridge_contract: sp_core::H160 =
+		serde_json::from_value(deployed["bridge"].clone()).unwrap();
 	let deployer = ProviderBuilder::new()
 		.wallet(EthereumWallet::from(DEPLOYER_KEY.parse::<PrivateKeySigner>().unwrap()))
 		.connect_http(evm.url.parse().unwrap())
@@ -627,14 +632,21 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let log = std::fs::read_to_string(dir.path().join("relayer.log")).unwrap();
 	let relayed: Vec<u64> = log
 		.lines()
-		.filter_map(|line| line.split("batch relayed nonce=").nth(1)?.split(' ').next()?.parse().ok())
+		.filter_map(|line| {
+			line.split("batch relayed nonce=").nth(1)?.split(' ').next()?.parse().ok()
+		})
 		.collect();
-	assert!(relayed.windows(2).all(|w| w[0] < w[1]), "each batch relayed once, in order: {relayed:?}");
+	assert!(
+		relayed.windows(2).all(|w| w[0] < w[1]),
+		"each batch relayed once, in order: {relayed:?}"
+	);
 	assert_eq!(log.matches("relaying chain=").count(), 2, "one restart");
-	let sealed = alice.call("w3b_bridgeTargets", json!([])).unwrap()[0]["nextNonce"].as_u64().unwrap();
+	let sealed =
+		alice.call("w3b_bridgeTargets", json!([])).unwrap()[0]["nextNonce"].as_u64().unwrap();
 	let bridge = w3b_bridge::contract::W3bBridge::new(bridge_contract.0.into(), deployer.clone());
 	for nonce in 0..sealed {
-		let root = runtime.block_on(async { bridge.batchRoots(nonce).call().await }).expect("batchRoots");
+		let root =
+			runtime.block_on(async { bridge.batchRoots(nonce).call().await }).expect("batchRoots");
 		assert!(!root.is_zero(), "batch {nonce} verified by the contract");
 	}
 	drop(relayer);
@@ -747,7 +759,8 @@ fn check_bridge(rpc: &Rpc, project: u64, delivered: &Delivered) -> w3b_e2e_tests
 			Ok::<_, w3b_e2e_tests::Error>(Some(notes))
 		})
 	})?;
-	let expected: Vec<(u64, Vec<u8>)> = finalized.iter().map(|(_, data)| (project, data.clone())).collect();
+	let expected: Vec<(u64, Vec<u8>)> =
+		finalized.iter().map(|(_, data)| (project, data.clone())).collect();
 	assert_eq!(notes, expected, "each alert delivered once, in order, for its project");
 	println!(
 		"[worker_network] {} alerts bridged in {} batches, each signed by at least 3 of 4 validators, delivered once each",

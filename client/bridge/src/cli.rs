@@ -129,7 +129,8 @@ impl Endpoints {
 	fn signer(&self) -> Result<PrivateKeySigner> {
 		let (text, from) = match &self.key_file {
 			Some(path) => (
-				std::fs::read_to_string(path).map_err(|e| Error::Config(format!("key file {}: {e}", path.display())))?,
+				std::fs::read_to_string(path)
+					.map_err(|e| Error::Config(format!("key file {}: {e}", path.display())))?,
 				path.display().to_string(),
 			),
 			None => (
@@ -140,7 +141,9 @@ impl Endpoints {
 			),
 		};
 		text.trim().parse().map_err(|_| {
-			Error::Config(format!("{from} does not hold a secp256k1 private key: 64 hex digits, 0x optional"))
+			Error::Config(format!(
+				"{from} does not hold a secp256k1 private key: 64 hex digits, 0x optional"
+			))
 		})
 	}
 
@@ -170,7 +173,9 @@ impl DeployCmd {
 		info!(target: "w3b-relayer", chain, set_id, signers = signers.len(), %threshold, "deploying W3bBridge");
 		let bridge = W3bBridge::deploy(&provider, genesis, set_id, signers, threshold)
 			.await
-			.map_err(|e| Error::Evm(format!("deploying W3bBridge from {from}: {}", crate::with_causes(&e))))?;
+			.map_err(|e| {
+				Error::Evm(format!("deploying W3bBridge from {from}: {}", crate::with_causes(&e)))
+			})?;
 		let forwarder = bridge.forwarder().call().await.map_err(|e| Error::Evm(e.to_string()))?;
 		println!(
 			"{}",
@@ -183,8 +188,8 @@ impl DeployCmd {
 impl RelayCmd {
 	async fn run(&self) -> Result<()> {
 		let registry = self.prometheus_port.map(|_| prometheus_endpoint::Registry::new());
-		let metrics =
-			Metrics::new(registry.as_ref()).map_err(|e| Error::Config(format!("Prometheus metrics: {e}")))?;
+		let metrics = Metrics::new(registry.as_ref())
+			.map_err(|e| Error::Config(format!("Prometheus metrics: {e}")))?;
 		if let (Some(port), Some(registry)) = (self.prometheus_port, registry) {
 			let address = SocketAddr::from(([127, 0, 0, 1], port));
 			// Taken now rather than found out by the endpoint's task after the start.

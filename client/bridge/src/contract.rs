@@ -2,11 +2,7 @@
 //! compiled artifact (`contracts/artifacts/W3bBridge.json`, the ABI and bytecode the
 //! contract tests check against a fresh solc build), so this side cannot drift from it.
 
-use alloy::{
-	rpc::json_rpc::ErrorPayload,
-	sol_types::SolError,
-	transports::TransportError,
-};
+use alloy::{rpc::json_rpc::ErrorPayload, sol_types::SolError, transports::TransportError};
 
 alloy::sol!(
 	#[sol(rpc, all_derives)]
@@ -43,9 +39,14 @@ impl CallError {
 			return CallError::Contract(known);
 		}
 		let message = payload.message.to_lowercase();
-		if message.contains("insufficient funds") || message.contains("sender doesn't have enough funds") {
+		if message.contains("insufficient funds")
+			|| message.contains("sender doesn't have enough funds")
+		{
 			CallError::InsufficientFunds(payload.message.to_string())
-		} else if message.contains("revert") || message.contains("out of gas") || message.contains("invalid opcode") {
+		} else if message.contains("revert")
+			|| message.contains("out of gas")
+			|| message.contains("invalid opcode")
+		{
 			let reason = payload
 				.as_revert_data()
 				.and_then(|data| alloy::sol_types::Revert::abi_decode(&data).ok())

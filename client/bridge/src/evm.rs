@@ -53,12 +53,18 @@ impl<P: Provider> Sender<P> {
 	/// A sender for `from` (whose key `provider`'s wallet holds). Transactions of `from`
 	/// still pending (sent before a restart) are waited for first, for at most four
 	/// bump periods, so that the contract's state read next includes them.
-	pub async fn new(provider: P, from: Address, options: SendOptions, metrics: Metrics) -> Result<Self> {
+	pub async fn new(
+		provider: P,
+		from: Address,
+		options: SendOptions,
+		metrics: Metrics,
+	) -> Result<Self> {
 		let chain_id = provider.get_chain_id().await.map_err(evm_error)?;
 		let deadline = Instant::now() + options.bump_after * 4;
 		let next_nonce = loop {
 			let latest = provider.get_transaction_count(from).latest().await.map_err(evm_error)?;
-			let pending = provider.get_transaction_count(from).pending().await.map_err(evm_error)?;
+			let pending =
+				provider.get_transaction_count(from).pending().await.map_err(evm_error)?;
 			if pending <= latest {
 				break latest;
 			}
@@ -85,7 +91,10 @@ impl<P: Provider> Sender<P> {
 	/// Simulates a call of `to` with `input` from this account: the gas it needs, or
 	/// why it would fail.
 	pub async fn estimate(&self, to: Address, input: &Bytes) -> Result<u64, CallError> {
-		let call = TransactionRequest::default().with_from(self.from).with_to(to).with_input(input.clone());
+		let call = TransactionRequest::default()
+			.with_from(self.from)
+			.with_to(to)
+			.with_input(input.clone());
 		self.provider.estimate_gas(call).await.map_err(CallError::from_transport)
 	}
 
@@ -93,7 +102,12 @@ impl<P: Provider> Sender<P> {
 	/// returns its receipt once it has the configured confirmations. A transaction not
 	/// mined within the bump period is replaced (same nonce, higher price) until the
 	/// price cap; whichever of them is mined is the one returned.
-	pub async fn send(&mut self, to: Address, input: Bytes, estimate: u64) -> Result<TransactionReceipt> {
+	pub async fn send(
+		&mut self,
+		to: Address,
+		input: Bytes,
+		estimate: u64,
+	) -> Result<TransactionReceipt> {
 		let nonce = self.next_nonce;
 		let block_gas_limit = self
 			.provider
@@ -104,7 +118,12 @@ impl<P: Provider> Sender<P> {
 			.unwrap_or(u64::MAX);
 		// Never above what a block holds: the transaction would be refused outright.
 		let gas = gas_limit(estimate).min(block_gas_limit);
-		let mut price = self.provider.get_gas_price().await.map_err(evm_error)?.clamp(1, self.options.max_gas_price);
+		let mut price = self
+			.provider
+			.get_gas_price()
+			.await
+			.map_err(evm_error)?
+			.clamp(1, self.options.max_gas_price);
 		let mut sent: Vec<TxHash> = Vec::new();
 		loop {
 			let tx = TransactionRequest::default()
@@ -119,7 +138,7 @@ impl<P: Provider> Sender<P> {
 				Ok(pending) => {
 					sent.push(*pending.tx_hash());
 					self.metrics.transactions_sent.inc();
-				},
+				}
 				Err(e) => {
 					let message = e.to_string().to_lowercase();
 					if message.contains("underpriced") {
@@ -139,17 +158,25 @@ impl<P: Provider> Sender<P> {
 						// before failing to answer would count, and the next one would
 						// queue behind it at a nonce that may never be mined; at the mined
 						// nonce the next attempt replaces it instead.
-						self.next_nonce =
-							self.provider.get_transaction_count(self.from).latest().await.map_err(evm_error)?;
+						self.next_nonce = self
+							.provider
+							.get_transaction_count(self.from)
+							.latest()
+							.await
+							.map_err(evm_error)?;
 					}
 					match CallError::from_transport(e) {
-						CallError::InsufficientFunds(reason) => return Err(Error::InsufficientFunds(reason)),
+						CallError::InsufficientFunds(reason) => {
+							return Err(Error::InsufficientFunds(reason))
+						}
 						other if sent.is_empty() => return Err(Error::Evm(other.describe())),
 						// "already known", "nonce too low" after a send of ours, a time-out:
 						// one of the transactions sent may still be mined: wait for it.
-						other => warn!(target: "w3b-relayer", nonce, error = %other.describe(), "replacement not accepted"),
+						other => {
+							warn!(target: "w3b-relayer", nonce, error = %other.describe(), "replacement not accepted")
+						}
 					}
-				},
+				}
 			}
 			if let Some(receipt) = self.wait_for_any(&sent).await? {
 				self.next_nonce = nonce + 1;
@@ -170,7 +197,9 @@ impl<P: Provider> Sender<P> {
 		let deadline = Instant::now() + self.options.bump_after;
 		while Instant::now() < deadline {
 			for hash in sent {
-				let Some(receipt) = self.provider.get_transaction_receipt(*hash).await.map_err(evm_error)? else {
+				let Some(receipt) =
+					self.provider.get_transaction_receipt(*hash).await.map_err(evm_error)?
+				else {
 					continue;
 				};
 				if let Some(confirmed) = self.confirmed(receipt).await? {
@@ -195,14 +224,20 @@ impl<P: Provider> Sender<P> {
 				break;
 			}
 			if Instant::now() > deadline {
-				return Err(Error::Evm(format!("the EVM head stays at {head}, below block {wanted} for confirmations")));
+				return Err(Error::Evm(format!(
+					"the EVM head stays at {head}, below block {wanted} for confirmations"
+				)));
 			}
 			tokio::time::sleep(self.options.poll).await;
 		}
 		if self.options.confirmations <= 1 {
 			return Ok(Some(receipt));
 		}
-		let again = self.provider.get_transaction_receipt(receipt.transaction_hash).await.map_err(evm_error)?;
+		let again = self
+			.provider
+			.get_transaction_receipt(receipt.transaction_hash)
+			.await
+			.map_err(evm_error)?;
 		Ok(again.filter(|r| r.block_hash == receipt.block_hash))
 	}
 }

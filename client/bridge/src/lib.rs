@@ -74,10 +74,11 @@ impl Error {
 	pub fn is_transient(&self) -> bool {
 		matches!(
 			self,
-			Error::Node(_) |
-				Error::NodeAnswer { .. } |
-				Error::Evm(_) | Error::InsufficientFunds(_) |
-				Error::NotMined { .. }
+			Error::Node(_)
+				| Error::NodeAnswer { .. }
+				| Error::Evm(_)
+				| Error::InsufficientFunds(_)
+				| Error::NotMined { .. }
 		)
 	}
 }

@@ -51,13 +51,34 @@ impl Metrics {
 			}
 		};
 		Ok(Metrics {
-			batches_relayed: counter("batches_relayed_total", "Batches verified by this relayer's transactions")?,
-			batches_found_verified: counter("batches_found_verified_total", "Batches found verified already")?,
-			outputs_delivered: counter("outputs_delivered_total", "Outputs delivered by this relayer's transactions")?,
-			output_failures: counter("output_failures_total", "Deliveries that failed at the receiver")?,
-			permanent_failures: counter("permanent_failures_total", "Failures given up on and recorded")?,
-			set_changes_relayed: counter("set_changes_relayed_total", "Validator-set hand-overs relayed")?,
-			transactions_sent: counter("transactions_sent_total", "Transactions sent, replacements included")?,
+			batches_relayed: counter(
+				"batches_relayed_total",
+				"Batches verified by this relayer's transactions",
+			)?,
+			batches_found_verified: counter(
+				"batches_found_verified_total",
+				"Batches found verified already",
+			)?,
+			outputs_delivered: counter(
+				"outputs_delivered_total",
+				"Outputs delivered by this relayer's transactions",
+			)?,
+			output_failures: counter(
+				"output_failures_total",
+				"Deliveries that failed at the receiver",
+			)?,
+			permanent_failures: counter(
+				"permanent_failures_total",
+				"Failures given up on and recorded",
+			)?,
+			set_changes_relayed: counter(
+				"set_changes_relayed_total",
+				"Validator-set hand-overs relayed",
+			)?,
+			transactions_sent: counter(
+				"transactions_sent_total",
+				"Transactions sent, replacements included",
+			)?,
 			fee_bumps: counter("fee_bumps_total", "Replacements at a higher gas price")?,
 			gas_used: counter("gas_used_total", "Gas used by mined transactions")?,
 			transient_errors: counter("transient_errors_total", "Errors retried later")?,

@@ -64,9 +64,17 @@ pub trait BatchSource: Send + Sync {
 	/// The target registered for `chain`, if any.
 	fn target(&self, chain: u64) -> impl Future<Output = Result<Option<Target>>> + Send;
 	/// Batch `nonce` for `chain` (`None`: not sealed yet, or pruned).
-	fn batch(&self, chain: u64, nonce: u64) -> impl Future<Output = Result<Option<SignedBatch>>> + Send;
+	fn batch(
+		&self,
+		chain: u64,
+		nonce: u64,
+	) -> impl Future<Output = Result<Option<SignedBatch>>> + Send;
 	/// The hand-over of `chain`'s contract to set `set_id`.
-	fn set_change(&self, chain: u64, set_id: u64) -> impl Future<Output = Result<Option<SignedSetChange>>> + Send;
+	fn set_change(
+		&self,
+		chain: u64,
+		set_id: u64,
+	) -> impl Future<Output = Result<Option<SignedSetChange>>> + Send;
 	/// The appchain's genesis hash (the contract's EIP-712 salt).
 	fn genesis_hash(&self) -> impl Future<Output = Result<B256>> + Send;
 }
@@ -94,10 +102,13 @@ impl NodeClient {
 	where
 		P: serde::Serialize + Clone + Send + Sync + std::fmt::Debug + Unpin + 'static,
 	{
-		self.client
-			.request::<P, Value>(method, params)
-			.await
-			.map_err(|e| Error::Node(format!("{method} at {} (--node-url): {}", self.url, crate::with_causes(&e))))
+		self.client.request::<P, Value>(method, params).await.map_err(|e| {
+			Error::Node(format!(
+				"{method} at {} (--node-url): {}",
+				self.url,
+				crate::with_causes(&e)
+			))
+		})
 	}
 
 	/// The block reads are pinned to.
@@ -110,7 +121,8 @@ impl NodeClient {
 	pub async fn deployment(&self) -> Result<(B256, u64, Vec<Address>, U256)> {
 		let genesis = self.genesis_hash().await?;
 		let set: Option<SetJson> = parse("bridge set", self.call("w3b_bridgeSet", ()).await?)?;
-		let set = set.ok_or_else(|| Error::Config("the appchain has no bridge validator set yet".into()))?;
+		let set = set
+			.ok_or_else(|| Error::Config("the appchain has no bridge validator set yet".into()))?;
 		Ok((genesis, set.set_id, set.signers, U256::from(set.threshold)))
 	}
 }
@@ -178,7 +190,10 @@ struct SetJson {
 /// bytes long (the contract would refuse the whole bundle otherwise).
 fn join_signatures(signatures: Vec<Bytes>) -> Result<Bytes> {
 	if let Some(bad) = signatures.iter().find(|s| s.len() != 65) {
-		return Err(Error::NodeAnswer { what: "signature", reason: format!("{} bytes, not 65", bad.len()) });
+		return Err(Error::NodeAnswer {
+			what: "signature",
+			reason: format!("{} bytes, not 65", bad.len()),
+		});
 	}
 	Ok(signatures.concat().into())
 }
@@ -213,17 +228,21 @@ impl BatchSource for NodeClient {
 		*self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(head);
 		let targets: Vec<TargetJson> =
 			parse("bridge targets", self.call("w3b_bridgeTargets", (head,)).await?)?;
-		Ok(targets
-			.into_iter()
-			.find(|t| t.chain == chain)
-			.map(|t| Target { contract: t.contract, next_nonce: t.next_nonce, first_set: t.first_set }))
+		Ok(targets.into_iter().find(|t| t.chain == chain).map(|t| Target {
+			contract: t.contract,
+			next_nonce: t.next_nonce,
+			first_set: t.first_set,
+		}))
 	}
 
 	async fn batch(&self, chain: u64, nonce: u64) -> Result<Option<SignedBatch>> {
 		let value = self.call("w3b_bridgeBatch", (chain, nonce, self.pinned())).await?;
 		let Some(b) = parse::<Option<BatchJson>>("bridge batch", value)? else { return Ok(None) };
 		if b.nonce != nonce {
-			return Err(Error::NodeAnswer { what: "bridge batch", reason: format!("nonce {} for {nonce}", b.nonce) });
+			return Err(Error::NodeAnswer {
+				what: "bridge batch",
+				reason: format!("nonce {} for {nonce}", b.nonce),
+			});
 		}
 		Ok(Some(SignedBatch {
 			batch: Batch {

@@ -164,13 +164,13 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 					if !progress {
 						tokio::time::sleep(self.config.poll).await;
 					}
-				},
+				}
 				Err(e) if e.is_transient() => {
 					self.metrics.transient_errors.inc();
 					warn!(target: "w3b-relayer", error = %e, retry_in = ?error_wait, "will retry");
 					tokio::time::sleep(error_wait).await;
 					error_wait = (error_wait * 2).min(MAX_ERROR_WAIT);
-				},
+				}
 				Err(e) => return Err(e),
 			}
 		}
@@ -199,27 +199,38 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 				// Sealed (below the target's next nonce, read at the same block) but gone:
 				// pruned, unless someone relayed it meanwhile.
 				None => {
-					if self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?.is_zero() {
-						self.fail(nonce, None, "batch pruned", "the appchain pruned it before it was relayed".into())?;
+					if self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?.is_zero()
+					{
+						self.fail(
+							nonce,
+							None,
+							"batch pruned",
+							"the appchain pruned it before it was relayed".into(),
+						)?;
 					} else {
 						self.metrics.batches_found_verified.inc();
 					}
-				},
+				}
 				Some(batch) if !batch.complete => break,
 				Some(batch) => {
 					if !self.ensure_set(batch.batch.setId).await? {
 						break;
 					}
 					self.relay_batch(&batch).await?;
-				},
+				}
 			}
 			self.state.next_nonce = nonce + 1;
 			self.store.save(&self.state)?;
 			self.metrics.next_nonce.set(self.state.next_nonce);
 			progress = true;
 		}
-		let due: Vec<u64> =
-			self.state.retries.iter().filter(|(_, retry)| retry.next_at <= now()).map(|(nonce, _)| *nonce).collect();
+		let due: Vec<u64> = self
+			.state
+			.retries
+			.iter()
+			.filter(|(_, retry)| retry.next_at <= now())
+			.map(|(nonce, _)| *nonce)
+			.collect();
 		for nonce in due {
 			self.retry(nonce).await?;
 			progress = true;
@@ -269,14 +280,16 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 						self.metrics.set_changes_relayed.inc();
 						info!(target: "w3b-relayer", set = next, tx = %receipt.transaction_hash, "validator set handed over");
 					}
-				},
+				}
 				// Relayed by someone else meanwhile.
-				Err(CallError::Contract(W3bBridgeErrors::SetIdNotIncreasing(_))) => {},
+				Err(CallError::Contract(W3bBridgeErrors::SetIdNotIncreasing(_))) => {}
 				Err(e) => return Err(call_failure("changeValidatorSet", e)),
 			}
 			let after = self.bridge.setId().call().await.map_err(contract_error)?;
 			if after <= current {
-				return Err(Error::Evm(format!("the hand-over to set {next} was not applied; trying again")));
+				return Err(Error::Evm(format!(
+					"the hand-over to set {next} was not applied; trying again"
+				)));
 			}
 			current = after;
 		}
@@ -316,20 +329,22 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 							"batch relayed"
 						);
 					}
-				},
-				Err(CallError::Contract(W3bBridgeErrors::BatchKnown(_))) => {},
+				}
+				Err(CallError::Contract(W3bBridgeErrors::BatchKnown(_))) => {}
 				// The deliveries do not fit in one transaction (receivers that may each use
 				// their whole gas allowance): verify only; the outputs go by retries.
-				Err(CallError::Contract(W3bBridgeErrors::InsufficientGas(_))) => self.submit_only(signed).await?,
+				Err(CallError::Contract(W3bBridgeErrors::InsufficientGas(_))) => {
+					self.submit_only(signed).await?
+				}
 				// The contract will never take this set's signature for this nonce again.
 				Err(CallError::Contract(
 					ref stale @ (W3bBridgeErrors::StaleSet(_) | W3bBridgeErrors::UnknownSet(_)),
 				)) => {
 					return self.fail(nonce, None, "batch refused", format!("{stale:?}"));
-				},
+				}
 				Err(e @ (CallError::Transient(_) | CallError::InsufficientFunds(_))) => {
 					return Err(call_failure("relay", e))
-				},
+				}
 				// Signatures, root or outputs that do not verify: the appchain verified them
 				// before sealing, so the node serves something else than it sealed (or lies).
 				// Never skipped: tried again until the node serves the batch it signed.
@@ -338,7 +353,7 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 						"batch {nonce} as the node serves it is refused by the contract ({}): not skipping it",
 						refused.describe()
 					)));
-				},
+				}
 			}
 			root = self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?;
 			if root.is_zero() {
@@ -346,9 +361,16 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 				*reverted += 1;
 				if *reverted >= MAX_REVERTED {
 					self.reverted.remove(&nonce);
-					return self.fail(nonce, None, "batch refused", format!("{MAX_REVERTED} transactions reverted on chain"));
+					return self.fail(
+						nonce,
+						None,
+						"batch refused",
+						format!("{MAX_REVERTED} transactions reverted on chain"),
+					);
 				}
-				return Err(Error::Evm(format!("batch {nonce} is not verified after its transaction; trying again")));
+				return Err(Error::Evm(format!(
+					"batch {nonce} is not verified after its transaction; trying again"
+				)));
 			}
 			self.reverted.remove(&nonce);
 		} else {
@@ -372,7 +394,12 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 	async fn submit_only(&mut self, signed: &SignedBatch) -> Result<()> {
 		let input = self
 			.bridge
-			.submitBatch(signed.batch.clone(), signed.signers.clone(), signed.threshold, signed.signatures.clone())
+			.submitBatch(
+				signed.batch.clone(),
+				signed.signers.clone(),
+				signed.threshold,
+				signed.signatures.clone(),
+			)
 			.calldata()
 			.clone();
 		match self.sender.estimate(self.state.contract, &input).await {
@@ -383,7 +410,7 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 					info!(target: "w3b-relayer", nonce = signed.batch.nonce, tx = %receipt.transaction_hash, "batch verified (outputs follow)");
 				}
 				Ok(())
-			},
+			}
 			Err(CallError::Contract(W3bBridgeErrors::BatchKnown(_))) => Ok(()),
 			Err(e) => Err(call_failure("submitBatch", e)),
 		}
@@ -394,14 +421,20 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 	async fn retry(&mut self, nonce: u64) -> Result<()> {
 		let Some(retry) = self.state.retries.get(&nonce).cloned() else { return Ok(()) };
 		let Some(signed) = self.source.batch(self.config.chain, nonce).await? else {
-			self.fail(nonce, None, "batch pruned", "pruned by the appchain before its outputs were delivered".into())?;
+			self.fail(
+				nonce,
+				None,
+				"batch pruned",
+				"pruned by the appchain before its outputs were delivered".into(),
+			)?;
 			self.state.retries.remove(&nonce);
 			return self.store.save(&self.state);
 		};
 		// The outputs must be those the contract verified: a node serving fewer (or other)
 		// outputs would otherwise make the undelivered ones look delivered.
 		let verified = self.bridge.batchRoots(nonce).call().await.map_err(contract_error)?;
-		let served = self.bridge.outputsRoot(signed.outputs.clone()).call().await.map_err(contract_error)?;
+		let served =
+			self.bridge.outputsRoot(signed.outputs.clone()).call().await.map_err(contract_error)?;
 		if served != verified {
 			return Err(Error::Node(format!(
 				"batch {nonce}: the node serves outputs with root {served}, the contract verified {verified}"
@@ -416,10 +449,10 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 					let receipt = self.sender.send(self.state.contract, input, gas).await?;
 					reasons = self.log_failed_outputs(&receipt);
 					self.metrics.outputs_delivered.inc_by(delivered_in(&receipt));
-				},
+				}
 				Err(e @ (CallError::Transient(_) | CallError::InsufficientFunds(_))) => {
 					return Err(call_failure("deliver", e))
-				},
+				}
 				Err(refused) => reasons.push((None, refused.describe())),
 			}
 		}
@@ -427,8 +460,9 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		if left == 0 {
 			self.state.retries.remove(&nonce);
 			info!(target: "w3b-relayer", nonce, attempts = retry.attempts + 1, "every output delivered");
-		} else if retry.attempts + 1 >= self.config.max_attempts ||
-			(!reasons.is_empty() && reasons.iter().all(|(_, reason)| HOPELESS.contains(&reason.as_str())))
+		} else if retry.attempts + 1 >= self.config.max_attempts
+			|| (!reasons.is_empty()
+				&& reasons.iter().all(|(_, reason)| HOPELESS.contains(&reason.as_str())))
 		{
 			// Everything read before anything is written: a failed read leaves the retry.
 			let bits = self.bridge.deliveredBits(nonce).call().await.map_err(contract_error)?;
@@ -444,8 +478,12 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 				}
 			}
 		} else {
-			let wait = (self.config.retry_after * 2u32.saturating_pow(retry.attempts)).min(MAX_RETRY_WAIT);
-			self.state.retries.insert(nonce, Retry { attempts: retry.attempts + 1, next_at: now() + wait.as_secs() });
+			let wait =
+				(self.config.retry_after * 2u32.saturating_pow(retry.attempts)).min(MAX_RETRY_WAIT);
+			self.state.retries.insert(
+				nonce,
+				Retry { attempts: retry.attempts + 1, next_at: now() + wait.as_secs() },
+			);
 		}
 		self.store.save(&self.state)
 	}
@@ -470,10 +508,23 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 	}
 
 	/// Records a permanent failure (and logs it).
-	fn fail(&mut self, nonce: u64, output: Option<u64>, what: &'static str, reason: String) -> Result<()> {
+	fn fail(
+		&mut self,
+		nonce: u64,
+		output: Option<u64>,
+		what: &'static str,
+		reason: String,
+	) -> Result<()> {
 		warn!(target: "w3b-relayer", nonce, output, what, %reason, "recorded as a failure");
 		self.metrics.permanent_failures.inc();
-		self.store.record(&Failure { time: now(), chain: self.config.chain, nonce, output, what, reason })
+		self.store.record(&Failure {
+			time: now(),
+			chain: self.config.chain,
+			nonce,
+			output,
+			what,
+			reason,
+		})
 	}
 }
 
@@ -486,7 +537,9 @@ fn events<'a, E: SolEvent + 'a>(receipt: &'a TransactionReceipt) -> impl Iterato
 		.inner
 		.logs()
 		.iter()
-		.filter(move |log| Some(log.address()) == bridge && log.topic0() == Some(&E::SIGNATURE_HASH))
+		.filter(move |log| {
+			Some(log.address()) == bridge && log.topic0() == Some(&E::SIGNATURE_HASH)
+		})
 		.filter_map(|log| log.log_decode::<E>().ok().map(|decoded| decoded.inner.data))
 }
 

@@ -164,7 +164,8 @@ mod tests {
 		let store = StateStore::open(dir.path()).unwrap();
 		let contract = Address::repeat_byte(7);
 		assert_eq!(store.load(4690, contract).unwrap(), None);
-		let mut state = RelayState { chain: 4690, contract, next_nonce: 12, retries: BTreeMap::new() };
+		let mut state =
+			RelayState { chain: 4690, contract, next_nonce: 12, retries: BTreeMap::new() };
 		state.retries.insert(9, Retry { attempts: 2, next_at: 1_700_000_000 });
 		store.save(&state).unwrap();
 		drop(store);
@@ -192,7 +193,8 @@ mod tests {
 			store.record(&failure).unwrap();
 		}
 		let text = fs::read_to_string(store.failures_path()).unwrap();
-		let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+		let lines: Vec<serde_json::Value> =
+			text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
 		assert_eq!(lines.len(), 2);
 		assert_eq!(lines[1]["nonce"], 5);
 		assert_eq!(lines[1]["what"], "output undelivered");
@@ -213,8 +215,14 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let store = StateStore::open(dir.path()).unwrap();
 		fs::write(store.failures_path(), b"{\"time\":1,\"cha").unwrap();
-		let failure =
-			Failure { time: 2, chain: 4690, nonce: 1, output: None, what: "batch pruned", reason: String::new() };
+		let failure = Failure {
+			time: 2,
+			chain: 4690,
+			nonce: 1,
+			output: None,
+			what: "batch pruned",
+			reason: String::new(),
+		};
 		store.record(&failure).unwrap();
 		let text = fs::read_to_string(store.failures_path()).unwrap();
 		let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();

@@ -137,12 +137,7 @@ fn outputs_that_cannot_be_delivered_are_dropped_with_their_reason() {
 		Bridge::outputs_finalized(
 			PROJECT,
 			1,
-			&[
-				malformed,
-				send_tx(4689, Some(RECEIVER), b"x"),
-				send_tx(CHAIN, None, b"y"),
-				not_utf8,
-			],
+			&[malformed, send_tx(4689, Some(RECEIVER), b"x"), send_tx(CHAIN, None, b"y"), not_utf8],
 		);
 		let dropped =
 			|index, reason| Event::OutputDropped { project: PROJECT, batch_seq: 1, index, reason };
