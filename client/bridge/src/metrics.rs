@@ -1,6 +1,8 @@
 //! The relayer's Prometheus metrics (`--prometheus-port`), all prefixed `w3b_relayer_`.
 
-use prometheus_endpoint::{register, Counter, Gauge, PrometheusError, Registry, U64};
+use prometheus_endpoint::{
+	prometheus::core::Collector, register, Counter, Gauge, PrometheusError, Registry, U64,
+};
 
 /// Counters and gauges of one relayer.
 #[derive(Clone)]
@@ -36,19 +38,11 @@ pub struct Metrics {
 impl Metrics {
 	/// The metrics, registered in `registry` if there is one.
 	pub fn new(registry: Option<&Registry>) -> Result<Self, PrometheusError> {
-		let counter = |name: &str, help: &str| -> Result<Counter<U64>, PrometheusError> {
-			let counter = Counter::new(format!("w3b_relayer_{name}"), help)?;
-			match registry {
-				Some(registry) => register(counter, registry),
-				None => Ok(counter),
-			}
+		let counter = |name: &str, help: &str| {
+			registered(Counter::new(format!("w3b_relayer_{name}"), help)?, registry)
 		};
-		let gauge = |name: &str, help: &str| -> Result<Gauge<U64>, PrometheusError> {
-			let gauge = Gauge::new(format!("w3b_relayer_{name}"), help)?;
-			match registry {
-				Some(registry) => register(gauge, registry),
-				None => Ok(gauge),
-			}
+		let gauge = |name: &str, help: &str| {
+			registered(Gauge::new(format!("w3b_relayer_{name}"), help)?, registry)
 		};
 		Ok(Metrics {
 			batches_relayed: counter(
@@ -86,5 +80,16 @@ impl Metrics {
 			batches_behind: gauge("batches_behind", "Sealed batches not relayed yet")?,
 			retries_waiting: gauge("retries_waiting", "Batches with outputs waiting for a retry")?,
 		})
+	}
+}
+
+/// `metric`, registered in `registry` if there is one.
+fn registered<M: Clone + Collector + 'static>(
+	metric: M,
+	registry: Option<&Registry>,
+) -> Result<M, PrometheusError> {
+	match registry {
+		Some(registry) => register(metric, registry),
+		None => Ok(metric),
 	}
 }

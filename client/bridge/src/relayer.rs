@@ -273,9 +273,8 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 				)
 				.calldata()
 				.clone();
-			match self.sender.estimate(self.state.contract, &input).await {
-				Ok(gas) => {
-					let receipt = self.sender.send(self.state.contract, input, gas).await?;
+			match self.transact(input).await? {
+				Ok(receipt) => {
 					if receipt.status() {
 						self.metrics.set_changes_relayed.inc();
 						info!(target: "w3b-relayer", set = next, tx = %receipt.transaction_hash, "validator set handed over");
@@ -313,9 +312,8 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 				)
 				.calldata()
 				.clone();
-			match self.sender.estimate(self.state.contract, &input).await {
-				Ok(gas) => {
-					let receipt = self.sender.send(self.state.contract, input, gas).await?;
+			match self.transact(input).await? {
+				Ok(receipt) => {
 					self.log_failed_outputs(&receipt);
 					if receipt.status() {
 						self.metrics.batches_relayed.inc();
@@ -402,9 +400,8 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 			)
 			.calldata()
 			.clone();
-		match self.sender.estimate(self.state.contract, &input).await {
-			Ok(gas) => {
-				let receipt = self.sender.send(self.state.contract, input, gas).await?;
+		match self.transact(input).await? {
+			Ok(receipt) => {
 				if receipt.status() {
 					self.metrics.batches_relayed.inc();
 					info!(target: "w3b-relayer", nonce = signed.batch.nonce, tx = %receipt.transaction_hash, "batch verified (outputs follow)");
@@ -444,9 +441,8 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		let mut reasons = Vec::new();
 		if before > 0 {
 			let input = self.bridge.deliver(nonce, signed.outputs.clone()).calldata().clone();
-			match self.sender.estimate(self.state.contract, &input).await {
-				Ok(gas) => {
-					let receipt = self.sender.send(self.state.contract, input, gas).await?;
+			match self.transact(input).await? {
+				Ok(receipt) => {
 					reasons = self.log_failed_outputs(&receipt);
 					self.metrics.outputs_delivered.inc_by(delivered_in(&receipt));
 				}
@@ -486,6 +482,15 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 			);
 		}
 		self.store.save(&self.state)
+	}
+
+	/// Simulates a call of the contract with `input` and, if it would succeed, sends it:
+	/// the receipt, or why the simulation fails.
+	async fn transact(&mut self, input: Bytes) -> Result<Result<TransactionReceipt, CallError>> {
+		match self.sender.estimate(self.state.contract, &input).await {
+			Ok(gas) => Ok(Ok(self.sender.send(self.state.contract, input, gas).await?)),
+			Err(refused) => Ok(Err(refused)),
+		}
 	}
 
 	/// How many of batch `nonce`'s `count` outputs the contract has not delivered.
