@@ -196,6 +196,9 @@ impl<P: Provider> Sender<P> {
 	async fn wait_for_any(&self, sent: &[TxHash]) -> Result<Option<TransactionReceipt>> {
 		let deadline = Instant::now() + self.options.bump_after;
 		while Instant::now() < deadline {
+			// A node that mines more than one of them (ganache does) leaves one that
+			// succeeded and reverted twins: the one that succeeded is the answer.
+			let mut mined = None;
 			for hash in sent {
 				let Some(receipt) =
 					self.provider.get_transaction_receipt(*hash).await.map_err(evm_error)?
@@ -203,8 +206,14 @@ impl<P: Provider> Sender<P> {
 					continue;
 				};
 				if let Some(confirmed) = self.confirmed(receipt).await? {
-					return Ok(Some(confirmed));
+					if confirmed.status() {
+						return Ok(Some(confirmed));
+					}
+					mined.get_or_insert(confirmed);
 				}
+			}
+			if mined.is_some() {
+				return Ok(mined);
 			}
 			tokio::time::sleep(self.options.poll).await;
 		}
