@@ -160,8 +160,28 @@ pub struct IngestArgs {
 	#[arg(long, value_name = "BYTES", default_value_t = 8 << 20,
 		value_parser = clap::value_parser!(u64).range(1..=w3b_primitives::batch::MAX_BATCH_BYTES))]
 	pub w3b_max_batch_bytes: u64,
+	/// An EVM chain's JSON-RPC endpoint, `CHAIN_ID=URL` (repeat for several chains): the
+	/// worker reads there the contract logs its projects subscribed to and votes what it
+	/// saw. Without one for a chain, the node does not observe that chain's logs (the
+	/// other members of the subnet still can).
+	#[arg(long, value_name = "CHAIN_ID=URL", value_parser = parse_evm_endpoint)]
+	pub w3b_evm_url: Vec<(u64, String)>,
 	/// Test only: misbehave as a byzantine operator, `MODE=PROJECT` (modes: forge,
 	/// poison-outputs, hijack, withhold, diverge, wrong-root, lag).
 	#[arg(long, hide = true, value_name = "MODE=PROJECT")]
 	pub w3b_byzantine: Vec<String>,
+}
+
+/// Parses `CHAIN_ID=URL`.
+fn parse_evm_endpoint(value: &str) -> Result<(u64, String), String> {
+	let (chain, url) =
+		value.split_once('=').ok_or_else(|| {
+			format!("expected CHAIN_ID=URL (e.g. 4690=https://babel-api.testnet.iotex.io), got {value:?}")
+		})?;
+	let chain: u64 =
+		chain.trim().parse().map_err(|_| format!("{chain:?} is not a chain id (a number)"))?;
+	if !(url.starts_with("http://") || url.starts_with("https://")) {
+		return Err(format!("{url:?} is not an http(s) URL"));
+	}
+	Ok((chain, url.to_string()))
 }

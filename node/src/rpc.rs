@@ -38,6 +38,7 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ w3b_primitives::api::W3bstreamApi<Block, AccountId, Balance, BlockNumber>
+		+ w3b_primitives::api::InboundApi<Block, AccountId>
 		+ w3b_primitives::api::BridgeApi<Block>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,

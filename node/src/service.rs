@@ -295,6 +295,7 @@ where
 			byzantine,
 			withheld,
 			metrics: w3b_metrics,
+			evm_endpoints: ingest.w3b_evm_url.clone(),
 		})
 		.map_err(|e| ServiceError::Other(format!("starting the W3bstream worker: {e}")))?;
 		task_manager.spawn_essential_handle().spawn("w3b-worker", Some("w3b"), worker.run());

@@ -7,6 +7,7 @@ use sp_core::{H160, H256};
 
 use crate::{
 	bridge::{BridgeAuthorityId, BridgeMessage, RelayBatch, RelaySetChange},
+	inbound::Subscription,
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, FinalizedProof, Head, Proof, Vote},
@@ -86,5 +87,22 @@ sp_api::decl_runtime_apis! {
 		fn bridge_targets() -> Vec<(u64, H160, u64, u64)>;
 		/// The current validator set: id, addresses (ascending) and threshold.
 		fn bridge_set() -> Option<(u64, Vec<H160>, u32)>;
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// What operators read to observe EVM logs for their projects, and the bodies of the
+	/// batches made on chain.
+	pub trait InboundApi<AccountId>
+	where
+		AccountId: Codec,
+	{
+		/// A project's subscriptions: id, subscription and cursor (the first EVM block of
+		/// the open range).
+		fn subscriptions(project: ProjectId) -> Vec<(u32, Subscription, u64)>;
+		/// The hash of the observation `who` voted on the open range of a subscription.
+		fn observation_vote(project: ProjectId, subscription: u32, who: AccountId) -> Option<H256>;
+		/// The body of batch `seq` if it was made on chain (and is in the window).
+		fn on_chain_body(project: ProjectId, seq: u64) -> Option<Vec<u8>>;
 	}
 }

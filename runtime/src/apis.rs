@@ -152,6 +152,20 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl w3b_primitives::api::InboundApi<Block, AccountId> for Runtime {
+		fn subscriptions(project: ProjectId) -> Vec<(u32, w3b_primitives::inbound::Subscription, u64)> {
+			pallet_inbound::Pallet::<Runtime>::subscriptions(project)
+		}
+
+		fn observation_vote(project: ProjectId, subscription: u32, who: AccountId) -> Option<H256> {
+			pallet_inbound::Pallet::<Runtime>::vote_of(project, subscription, &who)
+		}
+
+		fn on_chain_body(project: ProjectId, seq: u64) -> Option<Vec<u8>> {
+			pallet_commitments::Pallet::<Runtime>::on_chain_body(project, seq)
+		}
+	}
+
 	impl w3b_primitives::api::BridgeApi<Block> for Runtime {
 		fn bridge_to_sign(key: BridgeAuthorityId, limit: u32) -> Vec<(BridgeMessage, u32, H256)> {
 			pallet_bridge::Pallet::<Runtime>::to_sign(&key, limit)

@@ -11,6 +11,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_commitments, Commitments]
 	[pallet_attestations, Attestations]
 	[pallet_bridge, Bridge]
+	[pallet_inbound, Inbound]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

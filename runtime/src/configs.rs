@@ -264,3 +264,7 @@ impl pallet_bridge::Config for Runtime {
 	type SignaturePriority = ConstU64<{ TransactionPriority::MAX / 2 }>;
 	type WeightInfo = pallet_bridge::weights::SubstrateWeight<Runtime>;
 }
+
+impl pallet_inbound::Config for Runtime {
+	type WeightInfo = pallet_inbound::weights::SubstrateWeight<Runtime>;
+}

@@ -284,6 +284,11 @@ mod runtime {
 	#[runtime::pallet_index(23)]
 	pub type Attestations = pallet_attestations;
 
+	/// The IoTeX bridge: finalized outputs in batches the validators sign.
 	#[runtime::pallet_index(24)]
 	pub type Bridge = pallet_bridge;
+
+	/// EVM contract logs as project events, accepted by a quorum of the subnet.
+	#[runtime::pallet_index(25)]
+	pub type Inbound = pallet_inbound;
 }

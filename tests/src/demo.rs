@@ -33,8 +33,10 @@ pub struct ProjectSpec {
 	pub owner: Sr25519Keyring,
 	/// Unique name.
 	pub name: String,
-	/// The applet's WASM (its `start` handler gets every event).
+	/// The applet's WASM.
 	pub code: Vec<u8>,
+	/// Its routes, event type to handler: `DEFAULT` to `start` when empty.
+	pub routes: Vec<(String, String)>,
 	/// Environment for the applet.
 	pub env: Vec<(String, String)>,
 	/// Operators that join the subnet (all must join before it is Active).
@@ -93,18 +95,23 @@ pub fn setup_projects(
 	for hash in uploading {
 		wait_rpc(rpc, "w3b_getCodeInfo", json!([hash]), timeout, |v| !v.is_null());
 	}
-	let strategies = vec![Strategy {
-		event_type: b"DEFAULT".to_vec().try_into().expect("short"),
-		handler: b"start".to_vec().try_into().expect("short"),
-	}];
 	for (spec, &project) in specs.iter().zip(&projects) {
+		let default_route = [("DEFAULT".to_string(), "start".to_string())];
+		let routes = if spec.routes.is_empty() { &default_route[..] } else { &spec.routes[..] };
+		let strategies: Vec<Strategy> = routes
+			.iter()
+			.map(|(event_type, handler)| Strategy {
+				event_type: event_type.as_bytes().to_vec().try_into().expect("short"),
+				handler: handler.as_bytes().to_vec().try_into().expect("short"),
+			})
+			.collect();
 		rpc.submit(
 			spec.owner,
 			pallet_projects::Call::register_applet {
 				project,
 				name: b"main".to_vec().try_into().expect("short"),
 				code_hash: code_hash(&spec.code),
-				strategies: strategies.clone().try_into().expect("one strategy"),
+				strategies: strategies.try_into().expect("a few strategies"),
 			}
 			.into(),
 		)?;

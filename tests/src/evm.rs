@@ -29,6 +29,13 @@ alloy::sol!(
 	"../contracts/artifacts/FlakyReceiver.json"
 );
 
+alloy::sol!(
+	/// A contract whose `Reading` logs a project subscribes to.
+	#[sol(rpc, all_derives)]
+	LogEmitter,
+	"../contracts/artifacts/LogEmitter.json"
+);
+
 /// IoTeX testnet's chain id, the bridge's test target.
 pub const CHAIN_ID: u64 = 4690;
 /// A relayer's key, funded in every ganache started here.
@@ -100,6 +107,25 @@ impl Ganache {
 			std::thread::sleep(Duration::from_millis(200));
 		}
 		Ok(Ganache { child, url })
+	}
+
+	/// Mines `blocks` empty blocks now; returns the number of the last.
+	pub fn mine(&self, blocks: u32) -> Result<u64> {
+		let request = |method: &str| {
+			ureq::post(&self.url)
+				.send_json(
+					serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}),
+				)
+				.map_err(|e| format!("ganache {method}: {e}"))?
+				.into_json::<serde_json::Value>()
+				.map_err(|e| format!("ganache {method}: {e}"))
+		};
+		for _ in 0..blocks {
+			request("evm_mine")?;
+		}
+		let head = request("eth_blockNumber")?;
+		let head = head["result"].as_str().ok_or("eth_blockNumber: no result")?;
+		Ok(u64::from_str_radix(head.trim_start_matches("0x"), 16)?)
 	}
 
 	/// Mines a block every 100 ms while `mining` is set, for a chain started with an

@@ -117,6 +117,7 @@ fn no_minority_operator_can_bend_a_proof() {
 			owner: Ferdie,
 			name: (*name).into(),
 			code: applets::applet_code(if *name == "poison" { "alert" } else { "counter" }),
+			routes: vec![],
 			env: vec![("THRESHOLD".into(), "25".into())],
 			operators: if *name == "abstain" {
 				vec![Alice, Dave]

@@ -15,6 +15,11 @@
 //! validators' set, governance registers it, and `w3b-node bridge relay` (killed and
 //! restarted mid-run) delivers every finalized alert to the receiver contract exactly
 //! once, in order, each bridge batch signed by at least two thirds of the validators.
+//! Inbound, a project whose applet is built with W3bstream's AssemblyScript SDK
+//! subscribes to a contract's logs: each log emitted on the EVM chain reaches the applet
+//! once, run by all four operators, although Dave's EVM endpoint lies (another chain,
+//! where a forged log was emitted and the real ones never were); the applet's alerts
+//! and the logs' data it sends on are delivered back to the EVM chain once each.
 
 #[path = "../../client/executor/tests/common/mod.rs"]
 mod applets;
@@ -36,7 +41,7 @@ use sp_core::{ed25519, Pair, H256};
 use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Monitor, ProjectSpec, Publisher, Transport},
-	evm::{Ganache, RecordingReceiver, DEPLOYER_KEY, RELAYER_KEY},
+	evm::{Ganache, LogEmitter, RecordingReceiver, DEPLOYER_KEY, RELAYER_KEY},
 	metric,
 	network::Validators,
 	signed_message_with_hash, Rpc,
@@ -52,6 +57,8 @@ const TIMEOUT: Duration = Duration::from_secs(180);
 const BRIDGE_CHAIN: u64 = w3b_e2e_tests::evm::CHAIN_ID;
 /// The weather project: the first this test creates.
 const WEATHER: u64 = 0;
+/// The project watching the EVM chain's logs: the fourth.
+const CHAINWATCH: u64 = 3;
 
 /// What the hostile applet's `start` does, by payload (see `sdk/examples/hostile`).
 const ATTACKS: [&str; 10] = [
@@ -91,24 +98,40 @@ fn batch_messages(rpc: &Rpc, project: u64, count: u64) -> Vec<(u64, H256, Vec<H2
 #[test]
 fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let dir = w3b_e2e_tests::test_dir();
+	let runtime = tokio::runtime::Runtime::new().expect("tokio");
+	// An EVM chain, and the one Dave's EVM endpoint shows him: the same contract whose
+	// logs the chainwatch project takes is the deployer's first on both (so at the same
+	// address), but the logs differ.
+	let evm = Ganache::start(&[]).expect("ganache starts");
+	let lying_evm = Ganache::start(&[]).expect("ganache starts");
+	let emitters = [&evm, &lying_evm].map(|chain| {
+		let deployer = ProviderBuilder::new()
+			.wallet(EthereumWallet::from(DEPLOYER_KEY.parse::<PrivateKeySigner>().unwrap()))
+			.connect_http(chain.url.parse().unwrap())
+			.erased();
+		runtime.block_on(LogEmitter::deploy(deployer)).expect("the log emitter deploys")
+	});
+	assert_eq!(emitters[0].address(), emitters[1].address());
 	let net = Validators::start(dir.path(), |i| {
+		let evm_url = |ganache: &Ganache| {
+			format!("--w3b-evm-url={}={}", w3b_e2e_tests::evm::CHAIN_ID, ganache.url)
+		};
 		match i {
 			// Alice's endpoints are attacked: a small budget per sender address shows.
 			// Bursts of 800 (twice the rate): an attacker's request of a thousand
 			// messages is refused whole, before any check, however slowly it sends.
-			0 => vec!["--w3b-sender-rate=400".into()],
-			// Dave votes a wrong root for the project (the first this test creates).
-			3 => vec!["--w3b-byzantine=wrong-root=0".into()],
-			_ => vec![],
+			0 => vec!["--w3b-sender-rate=400".into(), evm_url(&evm)],
+			// Dave votes a wrong root for the project (the first this test creates),
+			// and his EVM endpoint lies.
+			3 => vec!["--w3b-byzantine=wrong-root=0".into(), evm_url(&lying_evm)],
+			_ => vec![evm_url(&evm)],
 		}
 	})
 	.expect("validators start");
 	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(40)) };
 	let [alice, bob, charlie, _dave] = [0, 1, 2, 3].map(|i| net.nodes[i].rpc());
-	let runtime = tokio::runtime::Runtime::new().expect("tokio");
-	// An EVM chain, the bridge deployed on it for the validators' set (by the node's own
-	// command, as an operator would) and the receiver the weather alerts call.
-	let evm = Ganache::start(&[]).unwrap_or_else(|e| fail(&e));
+	// The bridge deployed for the validators' set (by the node's own command, as an
+	// operator would) and the receivers the alerts call.
 	let alice_url = format!("http://127.0.0.1:{}", net.nodes[0].rpc_port);
 	let deployed = std::process::Command::new(w3b_e2e_tests::node_binary())
 		.args(["bridge", "deploy", "--node-url", &alice_url, "--evm-url", &evm.url])
@@ -135,6 +158,13 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		))
 		.expect("receiver deploys");
 	let alert_receiver = sp_core::H160(receiver.address().0 .0);
+	let chainwatch_receiver = runtime
+		.block_on(RecordingReceiver::deploy(
+			deployer.clone(),
+			bridge_contract.0.into(),
+			alloy::primitives::U256::from(CHAINWATCH),
+		))
+		.expect("receiver deploys");
 	// Governance (sudo, on this chain) registers the contract.
 	let set_target = w3b_runtime::RuntimeCall::Bridge(pallet_bridge::Call::set_target {
 		chain: BRIDGE_CHAIN,
@@ -182,6 +212,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		owner: sp_keyring::Sr25519Keyring::Ferdie,
 		name: "weather".into(),
 		code: applets::applet_code("alert"),
+		routes: vec![],
 		// Alerts go to a contract on IoTeX testnet, called with the alert as data.
 		env: vec![
 			("THRESHOLD".into(), "30".into()),
@@ -220,6 +251,86 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 		..spec.clone()
 	};
 	let ledger = setup_project(&alice, &ledger_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+	// The chainwatch project: an AssemblyScript applet taking device readings (alerts
+	// above 30) and the logs of the emitter contract, routed to `on_log`.
+	let watcher = ed25519::Pair::generate().0;
+	let chainwatch_spec = ProjectSpec {
+		name: "chainwatch".into(),
+		code: applets::assemblyscript_code("chainwatch"),
+		routes: vec![("DEFAULT".into(), "start".into()), ("EVM_LOG".into(), "on_log".into())],
+		env: vec![
+			("THRESHOLD".into(), "30".into()),
+			("CHAIN_ID".into(), BRIDGE_CHAIN.to_string()),
+			("RECEIVER".into(), sp_core::bytes::to_hex(&chainwatch_receiver.address().0 .0, false)),
+		],
+		devices: vec![watcher.clone()],
+		min_operators: None,
+		..spec.clone()
+	};
+	let chainwatch = setup_project(&alice, &chainwatch_spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+	assert_eq!(chainwatch, CHAINWATCH, "the receiver was deployed for the fourth project");
+	// It subscribes to the emitter's `Reading` logs from the next block on: ranges of 5
+	// blocks, 2 blocks deep.
+	let emitted_from = evm.mine(0).unwrap_or_else(|e| fail(&e)) + 1;
+	let emitter_address = sp_core::H160(emitters[0].address().0 .0);
+	let reading_topic = {
+		use alloy::sol_types::SolEvent;
+		H256(LogEmitter::Reading::SIGNATURE_HASH.0)
+	};
+	let subscribe = pallet_inbound::Call::subscribe {
+		project: chainwatch,
+		subscription: w3b_primitives::inbound::Subscription {
+			chain_id: BRIDGE_CHAIN,
+			contract: emitter_address,
+			topics: vec![Some(reading_topic)].try_into().unwrap(),
+			confirmations: 2,
+			blocks_per_range: 5,
+			event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+		},
+		from_block: emitted_from,
+	};
+	alice.submit(spec.owner, subscribe.into()).unwrap_or_else(|e| fail(&e));
+	// Three readings on the real chain; on Dave's, a forged one at the same height.
+	let lying_head = lying_evm.mine(0).unwrap_or_else(|e| fail(&e));
+	lying_evm.mine((emitted_from.saturating_sub(lying_head)) as u32).unwrap_or_else(|e| fail(&e));
+	let forged_reading = runtime
+		.block_on(async {
+			emitters[1]
+				.emitReading(alloy::primitives::U256::from(9), b"forged".to_vec().into())
+				.send()
+				.await?
+				.get_receipt()
+				.await
+		})
+		.unwrap_or_else(|e| fail(&e));
+	assert!(forged_reading.status());
+	// Sent with the deployer's provider: its nonces follow the receivers' deployments.
+	let emitter = LogEmitter::new(*emitters[0].address(), deployer.clone());
+	for sensor in 1..=3u64 {
+		let receipt = runtime
+			.block_on(async {
+				emitter
+					.emitReading(
+						alloy::primitives::U256::from(sensor),
+						format!("reading-{sensor}").into_bytes().into(),
+					)
+					.send()
+					.await?
+					.get_receipt()
+					.await
+			})
+			.unwrap_or_else(|e| fail(&e));
+		assert!(receipt.status());
+	}
+	// Blocks on top of the readings on both chains: every range holding them gets deep
+	// enough to be observed.
+	for chain in [&evm, &lying_evm] {
+		chain.mine(12).unwrap_or_else(|e| fail(&e));
+	}
+	// A reading above the threshold from the project's device.
+	let (_, json) = signed_message_with_hash(&watcher, chainwatch, 1, br#"{"temperature": 41}"#);
+	let message: Value = serde_json::from_str(&json).expect("JSON");
+	charlie.call("w3b_submitEvent", json!([chainwatch, message])).unwrap_or_else(|e| fail(&e));
 
 	// A dApp subscribes to finalized proofs before any data flows.
 	let mut subscription = runtime.block_on(async {
@@ -583,7 +694,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	// Alice's worker counted each proof it saw final and each batch of hers the chain
 	// took, exactly: the chain's own counts, once every project is quiet and settled.
 	let (mut batches_total, mut alice_batches) = (0, 0);
-	for p in [project, hostile, ledger] {
+	for p in [project, hostile, ledger, chainwatch] {
 		let next = alice.call("w3b_getNextBatchSeq", json!([p])).unwrap().as_u64().unwrap();
 		for seq in 0..next {
 			let proof = alice.call("w3b_getProof", json!([p, seq])).unwrap();
@@ -592,7 +703,9 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 			let committer: w3b_runtime::AccountId =
 				serde_json::from_value(batch["committer"].clone())
 					.unwrap_or_else(|e| fail(&format!("project {p} batch {seq}: {e}: {batch}")));
-			alice_batches += u64::from(committer == Alice.to_account_id());
+			// A batch the chain made from logs is credited to a voter, not sealed by it.
+			alice_batches +=
+				u64::from(committer == Alice.to_account_id() && batch["madeOnChain"] == false);
 		}
 	}
 	w3b_e2e_tests::wait_for("Alice's worker metrics to match the chain", TIMEOUT, || {
@@ -616,8 +729,30 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	relayer.0.wait().expect("the relayer exits");
 	std::thread::sleep(Duration::from_secs(2));
 	relayer = Relayer(start_relayer());
-	let delivered = Delivered { bridge: bridge_contract, receiver, runtime: &runtime };
-	check_bridge(&alice, project, &delivered).unwrap_or_else(|e| fail(&e));
+	// The chainwatch project's outputs are all final before the bridge is checked: its
+	// alert and one per log (the logs come in once the chain took their ranges).
+	w3b_e2e_tests::wait_for("the chainwatch project's four outputs final", TIMEOUT, || {
+		let next = alice.call("w3b_getNextBatchSeq", json!([chainwatch]))?.as_u64().ok_or("seq")?;
+		let mut outputs = 0;
+		for seq in 0..next {
+			let proof = alice.call("w3b_getProof", json!([chainwatch, seq]))?;
+			outputs += proof["outputs"].as_array().map_or(0, Vec::len);
+		}
+		Ok((outputs >= 4).then_some(()))
+	})
+	.unwrap_or_else(|e| fail(&e));
+	let delivered = Delivered {
+		bridge: bridge_contract,
+		receivers: vec![(project, receiver), (chainwatch, chainwatch_receiver)],
+		runtime: &runtime,
+	};
+	let bridged = check_bridge(&alice, &delivered).unwrap_or_else(|e| fail(&e));
+	let dave_votes = net.nodes[3].log_lines(&["voting EVM blocks"]);
+	check_inbound(&alice, &bridged[&chainwatch], &evm, emitter_address, emitted_from)
+		.unwrap_or_else(|e| fail(&e));
+	// Dave observed his chain and voted what it showed (his votes that came before the
+	// quorum are on chain, outvoted; those after it were no-ops), and none of it got in.
+	assert!(dave_votes.contains("1 logs"), "Dave voted his forged log: {dave_votes}");
 	let failures = std::fs::read_to_string(relayer_dir.join("failures.jsonl")).unwrap_or_default();
 	assert!(failures.is_empty(), "the relayer gave up on: {failures}");
 	w3b_e2e_tests::wait_for("the restarted relayer at the last batch", TIMEOUT, || {
@@ -662,34 +797,50 @@ impl Drop for Relayer {
 	}
 }
 
+type Receiver = RecordingReceiver::RecordingReceiverInstance<alloy::providers::DynProvider>;
+
 /// Where the bridge delivers on the EVM chain.
 struct Delivered<'a> {
 	bridge: sp_core::H160,
-	receiver: RecordingReceiver::RecordingReceiverInstance<alloy::providers::DynProvider>,
+	/// The projects whose outputs are bridged, each with the receiver its outputs call.
+	receivers: Vec<(u64, Receiver)>,
 	runtime: &'a tokio::runtime::Runtime,
 }
 
-/// Every output the weather project's finalized proofs hold is in one bridge batch for
-/// `BRIDGE_CHAIN`, in order; every batch gets signatures of at least two thirds of the
-/// validator set, each recovering to the signer named at its place, ascending; and the
-/// receiver contract recorded each output once, in order, for this project.
-fn check_bridge(rpc: &Rpc, project: u64, delivered: &Delivered) -> w3b_e2e_tests::Result<()> {
+/// The finalized outputs of a project: batch and call data, in order.
+type Outputs = Vec<(u64, Vec<u8>)>;
+
+/// Every output the projects' finalized proofs hold is in one bridge batch for
+/// `BRIDGE_CHAIN`, in each project's order; every batch gets signatures of at least two
+/// thirds of the validator set, each recovering to the signer named at its place,
+/// ascending; and each project's receiver contract recorded each of its outputs once, in
+/// order, for that project. Returns the outputs by project.
+fn check_bridge(
+	rpc: &Rpc,
+	delivered: &Delivered,
+) -> w3b_e2e_tests::Result<std::collections::BTreeMap<u64, Outputs>> {
 	use w3b_primitives::bridge::{eth_address, BridgeDomain, SendTx};
-	let next = rpc.call("w3b_getNextBatchSeq", json!([project]))?.as_u64().ok_or("seq")?;
-	let mut finalized = Vec::new();
-	for seq in 0..next {
-		let proof = rpc.call("w3b_getProof", json!([project, seq]))?;
-		if proof["status"] != "Finalized" {
-			continue;
+	let mut finalized = std::collections::BTreeMap::new();
+	for (project, _) in &delivered.receivers {
+		let project = *project;
+		let next = rpc.call("w3b_getNextBatchSeq", json!([project]))?.as_u64().ok_or("seq")?;
+		let mut outputs = Vec::new();
+		for seq in 0..next {
+			let proof = rpc.call("w3b_getProof", json!([project, seq]))?;
+			if proof["status"] != "Finalized" {
+				continue;
+			}
+			for output in proof["outputs"].as_array().ok_or("outputs")? {
+				let bytes = sp_core::bytes::from_hex(output.as_str().ok_or("hex")?)
+					.map_err(|e| format!("{e:?}"))?;
+				let tx = SendTx::decode(&mut &bytes[..])?;
+				outputs.push((seq, tx.data.to_vec()));
+			}
 		}
-		for output in proof["outputs"].as_array().ok_or("outputs")? {
-			let bytes = sp_core::bytes::from_hex(output.as_str().ok_or("hex")?)
-				.map_err(|e| format!("{e:?}"))?;
-			let tx = SendTx::decode(&mut &bytes[..])?;
-			finalized.push((seq, tx.data.to_vec()));
-		}
+		assert!(!outputs.is_empty(), "project {project}: no alert was finalized");
+		finalized.insert(project, outputs);
 	}
-	assert!(!finalized.is_empty(), "no alert was finalized");
+	let total: usize = finalized.values().map(Vec::len).sum();
 	let genesis = rpc.block_hash(0)?;
 	let domain = BridgeDomain { chain_id: BRIDGE_CHAIN, contract: delivered.bridge, genesis };
 	let batches = w3b_e2e_tests::wait_for("every bridge batch signed", TIMEOUT, || {
@@ -700,18 +851,24 @@ fn check_bridge(rpc: &Rpc, project: u64, delivered: &Delivered) -> w3b_e2e_tests
 			.collect::<w3b_e2e_tests::Result<_>>()?;
 		let bridged: usize =
 			batches.iter().map(|b| b["outputs"].as_array().map_or(0, Vec::len)).sum();
-		let done = bridged == finalized.len() && batches.iter().all(|b| b["complete"] == true);
+		let done = bridged == total && batches.iter().all(|b| b["complete"] == true);
 		Ok(done.then_some(batches))
 	})?;
-	let mut bridged = Vec::new();
+	let mut bridged: std::collections::BTreeMap<u64, Outputs> = Default::default();
 	for batch in &batches {
 		for output in batch["outputs"].as_array().ok_or("outputs")? {
-			assert_eq!(output["projectId"], project);
+			let project = output["projectId"].as_u64().ok_or("projectId")?;
+			let (_, receiver) = delivered
+				.receivers
+				.iter()
+				.find(|(p, _)| *p == project)
+				.ok_or_else(|| format!("an output of project {project}: {output}"))?;
 			assert_eq!(output["kind"], "call");
-			assert_eq!(output["to"], json!(sp_core::H160(delivered.receiver.address().0 .0)));
+			assert_eq!(output["to"], json!(sp_core::H160(receiver.address().0 .0)));
 			let data = sp_core::bytes::from_hex(output["data"].as_str().ok_or("data")?)
 				.map_err(|e| format!("{e:?}"))?;
-			bridged.push((output["batchSeq"].as_u64().ok_or("batchSeq")?, data));
+			let seq = output["batchSeq"].as_u64().ok_or("batchSeq")?;
+			bridged.entry(project).or_default().push((seq, data));
 		}
 		let signers: Vec<sp_core::H160> = serde_json::from_value(batch["signers"].clone())?;
 		let threshold = batch["threshold"].as_u64().ok_or("threshold")? as usize;
@@ -743,29 +900,111 @@ fn check_bridge(rpc: &Rpc, project: u64, delivered: &Delivered) -> w3b_e2e_tests
 		assert!(recovered.iter().all(|a| signers.contains(a)), "signers in the set: {recovered:?}");
 	}
 	assert_eq!(bridged, finalized, "each finalized output bridged once, in order");
-	let receiver = &delivered.receiver;
-	let notes = w3b_e2e_tests::wait_for("every alert delivered", TIMEOUT, || {
-		delivered.runtime.block_on(async {
-			let count = receiver.noteCount().call().await?.to::<u64>();
-			if count < finalized.len() as u64 {
-				return Ok(None);
-			}
-			let mut notes = Vec::new();
-			for i in 0..count {
-				let index = alloy::primitives::U256::from(i);
-				let project_id = receiver.noteProjects(index).call().await?.to::<u64>();
-				notes.push((project_id, receiver.notes(index).call().await?.to_vec()));
-			}
-			Ok::<_, w3b_e2e_tests::Error>(Some(notes))
-		})
-	})?;
-	let expected: Vec<(u64, Vec<u8>)> =
-		finalized.iter().map(|(_, data)| (project, data.clone())).collect();
-	assert_eq!(notes, expected, "each alert delivered once, in order, for its project");
+	for (project, receiver) in &delivered.receivers {
+		let expected: Vec<(u64, Vec<u8>)> =
+			finalized[project].iter().map(|(_, data)| (*project, data.clone())).collect();
+		let notes = w3b_e2e_tests::wait_for("every alert delivered", TIMEOUT, || {
+			delivered.runtime.block_on(async {
+				let count = receiver.noteCount().call().await?.to::<u64>();
+				if count < expected.len() as u64 {
+					return Ok(None);
+				}
+				let mut notes = Vec::new();
+				for i in 0..count {
+					let index = alloy::primitives::U256::from(i);
+					let project_id = receiver.noteProjects(index).call().await?.to::<u64>();
+					notes.push((project_id, receiver.notes(index).call().await?.to_vec()));
+				}
+				Ok::<_, w3b_e2e_tests::Error>(Some(notes))
+			})
+		})?;
+		assert_eq!(notes, expected, "each alert delivered once, in order, for project {project}");
+	}
 	println!(
-		"[worker_network] {} alerts bridged in {} batches, each signed by at least 3 of 4 validators, delivered once each",
-		bridged.len(),
+		"[worker_network] {total} alerts of {} projects bridged in {} batches, each signed by at least 3 of 4 validators, delivered once each",
+		finalized.len(),
 		batches.len()
+	);
+	Ok(finalized)
+}
+
+/// The chainwatch project's logs: every `Reading` the emitter logged on the real chain
+/// from `from_block` on is in exactly one batch the chain made, all four operators ran
+/// that batch and agreed (their votes are the finalized root), the applet sent each
+/// log's data on once (`outputs`: the project's finalized outputs), and nothing of the
+/// forged log Dave's endpoint showed him got in; Dave voted, and was outvoted.
+fn check_inbound(
+	rpc: &Rpc,
+	outputs: &Outputs,
+	evm: &Ganache,
+	emitter: sp_core::H160,
+	from_block: u64,
+) -> w3b_e2e_tests::Result<()> {
+	use pallet_inbound::Event::{Observed, RangeAccepted};
+	// The logs, as the real chain has them.
+	let answer: Value = ureq::post(&evm.url)
+		.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [{
+			"address": emitter,
+			"fromBlock": format!("{from_block:#x}"),
+			"toBlock": "latest",
+		}]}))?
+		.into_json()?;
+	let logs: Vec<Vec<u8>> = answer["result"]
+		.as_array()
+		.ok_or("eth_getLogs")?
+		.iter()
+		.map(|log| sp_core::bytes::from_hex(log["data"].as_str().unwrap_or_default()))
+		.collect::<Result<_, _>>()
+		.map_err(|e| format!("{e:?}"))?;
+	assert_eq!(logs.len(), 3, "the three readings");
+	let sent: Vec<&Vec<u8>> = outputs.iter().map(|(_, data)| data).collect();
+	for data in &logs {
+		assert_eq!(sent.iter().filter(|d| **d == data).count(), 1, "each log's data sent on once");
+	}
+	assert!(sent.contains(&&b"alert:41".to_vec()), "the device's alert: {sent:?}");
+	assert_eq!(sent.len(), logs.len() + 1, "nothing else: {sent:?}");
+	// The batches the chain made from them, and who observed what.
+	let head = rpc.finalized_number()?;
+	let (mut log_batches, mut observed) = (Vec::new(), Vec::new());
+	for number in 1..=head {
+		for event in rpc.events_at(rpc.block_hash(number)?)? {
+			match event {
+				w3b_runtime::RuntimeEvent::Inbound(RangeAccepted {
+					project,
+					batch_seq: Some(seq),
+					logs,
+					..
+				}) if project == CHAINWATCH => log_batches.push((seq, logs)),
+				w3b_runtime::RuntimeEvent::Inbound(Observed {
+					project, who, observation, ..
+				}) if project == CHAINWATCH => observed.push((who, observation)),
+				_ => {}
+			}
+		}
+	}
+	assert_eq!(log_batches.iter().map(|(_, n)| n).sum::<u32>(), 3, "{log_batches:?}");
+	for (seq, count) in &log_batches {
+		let batch = rpc.call("w3b_getBatch", json!([CHAINWATCH, seq]))?;
+		assert_eq!(batch["madeOnChain"], true, "{batch}");
+		assert_eq!(batch["messages"].as_array().map(Vec::len), Some(*count as usize), "{batch}");
+		let proof = w3b_e2e_tests::wait_for("all four votes on a log batch", TIMEOUT, || {
+			let proof = rpc.call("w3b_getProof", json!([CHAINWATCH, seq]))?;
+			Ok((proof["agreed"] == 4).then_some(proof))
+		})?;
+		assert_eq!(proof["status"], "Finalized", "{proof}");
+	}
+	let honest: HashSet<H256> = observed
+		.iter()
+		.filter(|(who, _)| *who == Alice.to_account_id())
+		.map(|(_, hash)| *hash)
+		.collect();
+	let dave: Vec<H256> =
+		observed.iter().filter(|(who, _)| *who == Dave.to_account_id()).map(|(_, h)| *h).collect();
+	let outvoted = dave.iter().filter(|hash| !honest.contains(hash)).count();
+	println!(
+		"[worker_network] 3 logs reached the applet in {} batches made on chain, run by all four operators; {outvoted} of Dave's {} recorded observations differed from Alice's",
+		log_batches.len(),
+		dave.len()
 	);
 	Ok(())
 }

@@ -1,5 +1,6 @@
 //! The bridge's EVM side: deploying `W3bBridge` and relaying what the appchain's
-//! validators signed to it.
+//! validators signed to it; and, inbound, reading the contract logs operators observe
+//! for their projects ([`logs`]).
 //!
 //! The appchain gathers finalized outputs addressed to an EVM chain into bridge batches
 //! and its validators sign them (`pallets/bridge`, `node/src/bridge.rs`); the node serves
@@ -31,6 +32,7 @@
 pub mod cli;
 pub mod contract;
 pub mod evm;
+pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod relayer;

@@ -5,9 +5,7 @@ mod common;
 
 use std::{
 	collections::BTreeMap,
-	path::{Path, PathBuf},
-	process::Command,
-	sync::{Arc, Mutex, OnceLock},
+	sync::{Arc, Mutex},
 };
 
 use codec::Decode;
@@ -15,29 +13,8 @@ use common::{applet, batch, message};
 use w3b_executor::{EngineConfig, Executor, Outcome, SqlDb, StateView};
 use w3b_primitives::project::code_hash;
 
-/// Installs the npm packages (once) and compiles `sdk/assemblyscript/assembly/*.ts`.
-fn build_dir() -> &'static Path {
-	static DIR: OnceLock<PathBuf> = OnceLock::new();
-	DIR.get_or_init(|| {
-		let dir = common::workspace().join("sdk/assemblyscript");
-		let npm = |args: &[&str]| {
-			let status = Command::new("npm")
-				.args(args)
-				.current_dir(&dir)
-				.status()
-				.expect("npm runs (scripts/setup.sh installs Node.js and npm)");
-			assert!(status.success(), "npm {args:?} failed");
-		};
-		if !dir.join("node_modules/@w3bstream/wasm-sdk").exists() {
-			npm(&["ci", "--no-audit", "--no-fund"]);
-		}
-		npm(&["run", "build"]);
-		dir.join("build")
-	})
-}
-
 fn load(exec: &Executor, name: &str) -> sp_core::H256 {
-	let code = std::fs::read(build_dir().join(format!("{name}.wasm"))).expect("applet built");
+	let code = common::assemblyscript_code(name);
 	let hash = code_hash(&code);
 	exec.load(hash, &code).unwrap_or_else(|e| panic!("{name}: {e}"));
 	hash
@@ -127,4 +104,52 @@ fn trace_and_seeded_random_are_deterministic() {
 	assert!(event.logs[1].message.starts_with("random 0."), "{:?}", event.logs);
 	let again = run("random", &[b""], &[], None);
 	assert_eq!(again.events[0].logs, event.logs);
+}
+
+#[test]
+fn threshold_alerts_and_contract_logs_become_bridge_outputs() {
+	use w3b_primitives::{bridge::SendTx, inbound};
+	let exec = Executor::new(EngineConfig::default()).unwrap();
+	let code = load(&exec, "chainwatch");
+	let applets = [applet(0, code, &[("DEFAULT", "start"), ("EVM_LOG", "on_log")])];
+	let subscription = inbound::Subscription {
+		chain_id: 4690,
+		contract: sp_core::H160::repeat_byte(0xc0),
+		topics: Default::default(),
+		confirmations: 1,
+		blocks_per_range: 10,
+		event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+	};
+	let log = inbound::EvmLog {
+		block_number: 12,
+		block_hash: sp_core::H256::repeat_byte(1),
+		transaction_hash: sp_core::H256::repeat_byte(2),
+		log_index: 0,
+		topics: Default::default(),
+		data: vec![0xca, 0xfe].try_into().unwrap(),
+		data_truncated: false,
+	};
+	let messages = [
+		message(0, "DEFAULT", br#"{"temperature": 25}"#),
+		message(1, "DEFAULT", br#"{"temperature": 31}"#),
+		message(2, "EVM_LOG", &inbound::log_payload(&subscription, &log)),
+		message(3, "DEFAULT", b"{}"),
+	];
+	let receiver = "0x00000000000000000000000000000000000000aa";
+	let env = [("THRESHOLD", "30"), ("CHAIN_ID", "4690"), ("RECEIVER", receiver)];
+	let base: Arc<dyn StateView> = Arc::new(BTreeMap::<Vec<u8>, Vec<u8>>::new());
+	let result = exec.run_batch(&batch(&applets, &messages, &env), base, None).unwrap();
+	let outcomes: Vec<_> = result.events.iter().map(|e| e.outcome.clone()).collect();
+	assert_eq!(
+		outcomes,
+		[Outcome::Returned(0), Outcome::Returned(0), Outcome::Returned(0), Outcome::Returned(1)]
+	);
+	let sent: Vec<SendTx> =
+		result.outputs.iter().map(|o| SendTx::decode(&mut &o[..]).unwrap()).collect();
+	let to = Some(sp_core::H160::from_low_u64_be(0xaa));
+	assert_eq!(
+		sent.iter().map(|tx| (tx.chain_id, tx.to, tx.data.to_vec())).collect::<Vec<_>>(),
+		[(4690, to, b"alert:31".to_vec()), (4690, to, vec![0xca, 0xfe])]
+	);
+	assert!(result.events[2].logs.iter().any(|l| l.message == "log of block 12"));
 }

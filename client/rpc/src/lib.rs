@@ -33,7 +33,7 @@ use sp_core::{Bytes, H256};
 use sp_runtime::traits::Block as BlockT;
 use w3b_ingest::{wire::WireMessage, IngestError, Ingestor};
 use w3b_primitives::{
-	api::W3bstreamApi,
+	api::{InboundApi, W3bstreamApi},
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, Proof},
@@ -136,8 +136,10 @@ pub trait W3bApi<BlockHash, AccountId> {
 	#[method(name = "w3b_getOperator")]
 	fn operator(&self, operator: AccountId, at: Option<BlockHash>) -> RpcResult<Option<Value>>;
 
-	/// A committed batch: its header and committer while in the commitment window,
-	/// `"pruned": true` alone once pruned (ask an archive node at an earlier block); with
+	/// A committed batch: its header and committer while in the commitment window, and
+	/// `madeOnChain` (the chain made it from EVM logs a quorum of the subnet observed;
+	/// its committer is the member whose vote completed the quorum), `"pruned": true`
+	/// alone once pruned (ask an archive node at an earlier block); with
 	/// `"messages"` (in batch order, each as devices send it plus its `hash`) when this
 	/// node has the body.
 	#[method(name = "w3b_getBatch", blocking)]
@@ -375,7 +377,7 @@ impl<C, Block, AccountId, Balance, BlockNumber> W3b<C, Block, AccountId, Balance
 where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: W3bstreamApi<Block, AccountId, Balance, BlockNumber> + InboundApi<Block, AccountId>,
 	AccountId: Codec,
 	Balance: Codec,
 	BlockNumber: Codec,
@@ -396,7 +398,7 @@ impl<C, Block, AccountId, Balance, BlockNumber> W3bApiServer<Block::Hash, Accoun
 where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: W3bstreamApi<Block, AccountId, Balance, BlockNumber> + InboundApi<Block, AccountId>,
 	AccountId: Codec + Serialize + DeserializeOwned + Send + Sync + 'static,
 	Balance: Codec + ToString + Send + Sync + 'static,
 	BlockNumber: Codec + Serialize + Send + Sync + 'static,
@@ -447,8 +449,12 @@ where
 		batch_seq: u64,
 		at: Option<Block::Hash>,
 	) -> RpcResult<Option<Value>> {
-		let (batch, next) = self.read(at, |api, at| {
-			Ok((api.batch(at, project, batch_seq)?, api.next_batch_seq(at, project)?))
+		let (batch, next, made_on_chain) = self.read(at, |api, at| {
+			Ok((
+				api.batch(at, project, batch_seq)?,
+				api.next_batch_seq(at, project)?,
+				api.on_chain_body(at, project, batch_seq)?.is_some(),
+			))
 		})?;
 		Ok(match batch {
 			Some(batch) => {
@@ -460,6 +466,7 @@ where
 					None => Ok(None),
 				};
 				let mut json = batch_json(batch);
+				json["madeOnChain"] = json!(made_on_chain);
 				match body {
 					Ok(Some(body)) => {
 						json["messages"] = body.messages.iter().map(message_json).collect()

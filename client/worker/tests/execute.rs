@@ -90,6 +90,7 @@ impl Fixture {
 			fuel_per_batch: 1_000_000_000,
 			applets: &self.applets,
 			devices: &self.devices,
+			made_on_chain: false,
 		}
 	}
 }

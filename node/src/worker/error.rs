@@ -39,6 +39,9 @@ pub enum WorkerError {
 		/// Why it failed.
 		reason: String,
 	},
+	/// A setting is unusable (an EVM endpoint's URL).
+	#[error("{0}")]
+	Config(String),
 	/// The chain lacks something it should hold (a block, code on chain).
 	#[error("{0}")]
 	Missing(String),

@@ -82,8 +82,14 @@ impl Worker {
 				break;
 			}
 			let header = commitment.header;
+			let made_on_chain = self.body_from_chain(at, &header)?;
 			let body = match load_body(&*self.vfs, &header) {
 				Ok(Some(body)) => body,
+				Ok(None) if made_on_chain => {
+					return Err(WorkerError::Missing(format!(
+						"the body of batch {seq}, made on chain, does not match its commitment"
+					)))
+				}
 				Ok(None) => {
 					log::debug!(
 						target: "w3b",
@@ -115,7 +121,7 @@ impl Worker {
 				committed_at: commitment.committed_at,
 				committed_at_ms: commitment.committed_at_ms,
 			};
-			let outcome = self.run_batch(&header, &body, context)?;
+			let outcome = self.run_batch(&header, &body, context, made_on_chain)?;
 			let work = self.work(project)?;
 			work.next_exec += 1;
 			if let Ok(cid) = Cid::from_bytes(&header.cid) {
@@ -171,7 +177,9 @@ impl Worker {
 			// No body can match a CID that names none, or a commitment its body contradicts.
 			match cid {
 				Some(cid) if !self.work(project)?.unservable.contains_key(&seq) => {
-					if self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
+					if self.vfs.is_pinned(&cid).map_err(WorkerError::State)?
+						|| self.body_from_chain(at, &commitment.header)?
+					{
 						continue;
 					}
 					if !self.fetches.given_up(&cid) {
@@ -474,12 +482,35 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Judges and executes one batch with the context of its commitment.
+	/// Whether batch `header` was made on chain (from the EVM logs a quorum of the subnet
+	/// observed): then its body, read from the chain as of `at`, is put in the VFS unless
+	/// it is there, so that it is run, served and kept like any other.
+	pub(super) fn body_from_chain(
+		&self,
+		at: Hash,
+		header: &BatchHeader,
+	) -> Result<bool, WorkerError> {
+		let Some(body) = self.client.runtime_api().on_chain_body(at, header.project, header.seq)?
+		else {
+			return Ok(false);
+		};
+		let cid = Cid::from_bytes(&header.cid).map_err(|e| {
+			WorkerError::Missing(format!("batch {} has an unreadable CID: {e}", header.seq))
+		})?;
+		if !self.vfs.is_pinned(&cid).map_err(WorkerError::State)? {
+			self.vfs.put(&body).map_err(WorkerError::State)?;
+		}
+		Ok(true)
+	}
+
+	/// Judges and executes one batch with the context of its commitment; the messages of
+	/// a batch `made_on_chain` all count (a quorum accepted them: no device signed them).
 	fn run_batch(
 		&mut self,
 		header: &BatchHeader,
 		body: &BatchBody,
 		context: Context<BlockNumber>,
+		made_on_chain: bool,
 	) -> Result<Outcome, WorkerError> {
 		let (project, seq) = (header.project, header.seq);
 		// The context: the state before the block that included the commitment.
@@ -512,6 +543,7 @@ impl Worker {
 			fuel_per_batch: info.config.fuel_per_batch,
 			applets: &applets,
 			devices: &devices,
+			made_on_chain,
 		};
 		let executor = self.executor.clone();
 		let diverge = self.byzantine.on(project, Attack::Diverge);

@@ -23,6 +23,7 @@ mod commit;
 mod error;
 mod execute;
 mod fetch;
+mod inbound;
 pub mod metrics;
 pub mod protocol;
 mod settle;
@@ -43,7 +44,11 @@ use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::KeyTypeId, H256};
 use sp_keystore::KeystorePtr;
 use w3b_executor::{EngineConfig, Executor};
-use w3b_primitives::{api::W3bstreamApi, validity::Invalid, ProjectId, ProjectStatus};
+use w3b_primitives::{
+	api::{InboundApi, W3bstreamApi},
+	validity::Invalid,
+	ProjectId, ProjectStatus,
+};
 use w3b_runtime::{opaque::Block, BlockNumber};
 use w3b_storage::{retention::BatchInfo, MessageStore, Vfs};
 use w3b_worker::{sql::ProjectSql, BatchLimits, ProjectState, SealedBatch};
@@ -98,6 +103,8 @@ pub struct WorkerParams {
 	pub withheld: Withheld,
 	/// Metrics, if the node has a Prometheus endpoint.
 	pub metrics: Option<Metrics>,
+	/// The EVM endpoints logs are observed on: chain id and JSON-RPC URL.
+	pub evm_endpoints: Vec<(u64, String)>,
 }
 
 /// The result of a batch run here, until its proof is settled.
@@ -187,6 +194,7 @@ pub struct Worker {
 	projects: HashMap<ProjectId, ProjectWork>,
 	fetches: fetch::Fetches,
 	changes_fetches: fetch::ChangesFetches,
+	logs: inbound::LogObserver,
 	recent_changes: RecentChanges,
 	/// Roots already copied (byzantine test node only).
 	hijacked: std::collections::HashSet<H256>,
@@ -199,7 +207,9 @@ impl Worker {
 	pub fn new(params: WorkerParams) -> Result<Self, WorkerError> {
 		std::fs::create_dir_all(&params.state_dir).map_err(WorkerError::State)?;
 		let executor = Executor::new(EngineConfig::default())?;
+		let logs = inbound::LogObserver::new(&params.evm_endpoints).map_err(WorkerError::Config)?;
 		Ok(Worker {
+			logs,
 			client: params.client,
 			keystore: params.keystore,
 			store: params.store,
@@ -244,6 +254,9 @@ impl Worker {
 						let best = self.client.info().best_hash;
 						self.on_best_block(best, Some(project)).await;
 					}
+				}
+				Some((range, read)) = self.logs.next() => {
+					self.vote_logs(range, read).await;
 				}
 				Some((request, changes)) = self.changes_fetches.next() => {
 					if self.take_changes(request, changes) {
@@ -361,9 +374,66 @@ impl Worker {
 			return self.request_changes(project, seq, finalized);
 		}
 		self.execute_committed(project, at, number).await?;
+		if work_active(&self.projects, project) {
+			self.observe_logs(project, at, number)?;
+		}
 		self.settle(project, finalized)?;
 		self.apply_retention(project, &info.config.retention);
 		Ok(())
+	}
+
+	/// Reads the open range of each of the project's subscriptions that this node has
+	/// not voted on yet.
+	fn observe_logs(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+	) -> Result<(), WorkerError> {
+		let Some(me) = self.operator_account() else { return Ok(()) };
+		let subscriptions = self.client.runtime_api().subscriptions(at, project)?;
+		for (id, subscription, cursor) in subscriptions {
+			if self.client.runtime_api().observation_vote(at, project, id, me.clone())?.is_some() {
+				continue;
+			}
+			self.logs.request(project, id, &subscription, cursor, number);
+		}
+		Ok(())
+	}
+
+	/// Votes what a read of a range found, on top of the best block.
+	async fn vote_logs(
+		&mut self,
+		range: inbound::RangeKey,
+		read: Result<Option<w3b_primitives::inbound::Observation>, String>,
+	) {
+		let (project, id, from_block) = range;
+		let observation = match read {
+			Ok(Some(observation)) => observation,
+			Ok(None) => return,
+			Err(e) => {
+				log::warn!(target: "w3b", "project {project}: reading logs of subscription {id} from EVM block {from_block}: {e}");
+				return;
+			}
+		};
+		let hash = observation.hash();
+		if self.logs.last_sent(&range) == Some(hash) {
+			return;
+		}
+		let info = self.client.info();
+		let (best, number) = (info.best_hash, info.best_number);
+		log::info!(
+			target: "w3b",
+			"🔭 project {project}: voting EVM blocks {from_block}..={} of subscription {id}: {} logs",
+			observation.to_block,
+			observation.logs.len()
+		);
+		let call: w3b_runtime::RuntimeCall =
+			pallet_inbound::Call::observe { project, id, observation }.into();
+		match self.submit(best, call, "an observation").await {
+			Ok(()) => self.logs.sent(range, hash, number),
+			Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
+		}
 	}
 
 	fn state_path(&self, project: ProjectId) -> PathBuf {
@@ -381,6 +451,11 @@ impl Worker {
 			.get_mut(&project)
 			.ok_or_else(|| WorkerError::Missing(format!("project {project} is not loaded")))
 	}
+}
+
+/// Whether `project` was Active at the last best block.
+fn work_active(projects: &HashMap<ProjectId, ProjectWork>, project: ProjectId) -> bool {
+	projects.get(&project).is_some_and(|work| work.active)
 }
 
 /// A sealed batch's commitment call.

@@ -282,6 +282,7 @@ impl Worker {
 			.runtime_api()
 			.batch(finalized, project, seq)?
 			.ok_or_else(|| WorkerError::Missing(format!("batch {seq} is not on chain")))?;
+		self.body_from_chain(finalized, &commitment.header)?;
 		let body = w3b_storage::load_body(&*self.vfs, &commitment.header)?
 			.ok_or_else(|| WorkerError::Missing(format!("the body of batch {seq}")))?;
 		let (encoded, refused) = (codec::Encode::encode(&changes), changes.refused.clone());

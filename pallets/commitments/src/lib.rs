@@ -38,6 +38,11 @@
 //! pays its fee. The committer loses its seat in the project and the seat's bond, which
 //! goes to the chain's treasury (`pallet_operators::Pallet::slash_seat`).
 //!
+//! Another pallet may commit a batch whose body it made on chain ([`Pallet::commit_on_chain`]:
+//! the EVM logs a quorum of the subnet observed, from `pallets/inbound`). Its body is
+//! kept in [`OnChainBodies`] with its header, so every operator reads it from the chain;
+//! no operator sealed it, so no report can be made against it.
+//!
 //! Commitment headers are kept as a window per project: at most
 //! [`Config::CommitmentWindow`] batches, fewer when the project's retention policy
 //! (maximum age, maximum bytes) says its data may go. Older batches are pruned a few at
@@ -69,11 +74,15 @@ use frame_support::traits::{
 	tokens::{Fortitude, Precision, Preservation},
 	Get, UnixTime,
 };
+use frame_support::{
+	ensure,
+	pallet_prelude::{BoundedVec, ConstU32, DispatchError},
+};
 use pallet_projects::BalanceOf;
 use sp_core::H256;
 use sp_runtime::traits::Saturating;
 use w3b_primitives::{
-	batch::{is_body_cid, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
+	batch::{is_body_cid, BODY_CID_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES},
 	merkle::verify_proof,
 	message::signed_message_hash,
 	operator::RemovalReason,
@@ -82,6 +91,9 @@ use w3b_primitives::{
 	validity::{self, Context, Evidence, Invalid},
 	BatchHeader, Cid, ProjectId,
 };
+
+/// Largest body a batch made on chain may have, in bytes.
+pub const MAX_ON_CHAIN_BODY: u32 = 128 * 1024;
 
 /// A commitment as this runtime stores it.
 pub type CommitmentOf<T> = Commitment<
@@ -157,6 +169,18 @@ pub mod pallet {
 		Blake2_128Concat,
 		(T::AccountId, H256),
 		u64,
+	>;
+
+	/// The bodies of the batches in the window that were made on chain
+	/// ([`Pallet::commit_on_chain`]), SCALE encoded as any batch body.
+	#[pallet::storage]
+	pub type OnChainBodies<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Twox64Concat,
+		u64,
+		BoundedVec<u8, ConstU32<MAX_ON_CHAIN_BODY>>,
 	>;
 
 	/// The accepted report against each batch in the window: reporter, the hash of the
@@ -257,6 +281,11 @@ pub mod pallet {
 		/// signature is bad (the Merkle leaves do not bind signatures, so a proof holds for
 		/// any signature).
 		MessageValid,
+		/// The batch was made on chain from what a quorum of the subnet observed: no
+		/// operator sealed it.
+		MadeOnChain,
+		/// A body made on chain is larger than [`MAX_ON_CHAIN_BODY`] bytes.
+		OnChainBodyTooLarge,
 	}
 
 	#[pallet::call]
@@ -314,7 +343,7 @@ pub mod pallet {
 			ensure!(is_body_cid(&cid), Error::<T>::InvalidCid);
 
 			let seq = NextBatchSeq::<T>::get(project);
-			let header = BatchHeader { project, seq, merkle_root, count, bytes, cid: cid.clone() };
+			let header = BatchHeader { project, seq, merkle_root, count, bytes, cid };
 			T::Observer::batch_committed(&header)?;
 			let voters = pallet_operators::Pallet::<T>::subnet_size(project);
 			let fee = T::VoteFee::get().saturating_mul(voters.into());
@@ -326,28 +355,8 @@ pub mod pallet {
 				Fortitude::Polite,
 			)
 			.map_err(|_| Error::<T>::CannotPayVotes)?;
-			Batches::<T>::insert(
-				project,
-				seq,
-				Commitment {
-					header,
-					committer: committer.clone(),
-					committed_at: frame_system::Pallet::<T>::block_number(),
-					committed_at_ms: Self::now_ms(),
-				},
-			);
 			RootSeqs::<T>::insert(project, root_key, seq);
-			NextBatchSeq::<T>::insert(project, seq + 1);
-			RetainedBytes::<T>::mutate(project, |total| *total = total.saturating_add(bytes));
-			Self::deposit_event(Event::BatchCommitted {
-				project,
-				seq,
-				merkle_root,
-				count,
-				bytes,
-				cid,
-				committer,
-			});
+			Self::record(header, committer);
 			let pruned = Self::prune(project);
 			Ok(Some(<T as Config>::WeightInfo::commit_batch(pruned)).into())
 		}
@@ -395,6 +404,7 @@ pub mod pallet {
 				);
 			}
 			let batch = Batches::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
+			ensure!(!OnChainBodies::<T>::contains_key(project, batch_seq), Error::<T>::MadeOnChain);
 			ensure!(!Reports::<T>::contains_key(project, batch_seq), Error::<T>::AlreadyReported);
 			let (root, count) = (batch.header.merkle_root, batch.header.count);
 			let (message_hash, reason) = match evidence {
@@ -461,6 +471,78 @@ impl<T: Config> Pallet<T> {
 		T::Time::now().as_millis() as u64
 	}
 
+	/// Stores the commitment of `header`, numbered `header.seq` (the project's next),
+	/// and tells it.
+	fn record(header: BatchHeader, committer: T::AccountId) {
+		let BatchHeader { project, seq, merkle_root, count, bytes, ref cid } = header;
+		let cid = cid.clone();
+		Batches::<T>::insert(
+			project,
+			seq,
+			Commitment {
+				header,
+				committer: committer.clone(),
+				committed_at: frame_system::Pallet::<T>::block_number(),
+				committed_at_ms: Self::now_ms(),
+			},
+		);
+		NextBatchSeq::<T>::insert(project, seq + 1);
+		RetainedBytes::<T>::mutate(project, |total| *total = total.saturating_add(bytes));
+		Self::deposit_event(Event::BatchCommitted {
+			project,
+			seq,
+			merkle_root,
+			count,
+			bytes,
+			cid,
+			committer,
+		});
+	}
+
+	/// Commits the next batch of `project` with a body made on chain (SCALE encoded as
+	/// any batch body, `count` messages under `merkle_root`), kept in [`OnChainBodies`]
+	/// while the batch is in the window, and opens its round. `committer` is the account
+	/// the batch is credited to (whose transaction made it); it pays no vote fee: what
+	/// made the body (a quorum's votes) was paid for. Prunes old batches as
+	/// [`Pallet::commit_batch`] does. Returns the batch's number.
+	///
+	/// Errors: [`Error::UnknownProject`], [`Error::ProjectNotActive`],
+	/// [`Error::EmptyBatch`], [`Error::BatchTooLarge`], [`Error::OnChainBodyTooLarge`], or
+	/// the attestations pallet's error when the round cannot be opened. Nothing is
+	/// written on an error.
+	pub fn commit_on_chain(
+		project: ProjectId,
+		committer: T::AccountId,
+		body: alloc::vec::Vec<u8>,
+		merkle_root: H256,
+		count: u32,
+	) -> Result<u64, DispatchError> {
+		match pallet_projects::Pallet::<T>::status(project) {
+			None => return Err(Error::<T>::UnknownProject.into()),
+			Some(status) => ensure!(status.is_processing(), Error::<T>::ProjectNotActive),
+		}
+		ensure!(count > 0 && !body.is_empty(), Error::<T>::EmptyBatch);
+		ensure!(count <= MAX_BATCH_MESSAGES, Error::<T>::BatchTooLarge);
+		let bytes = body.len() as u64;
+		let body: BoundedVec<u8, ConstU32<MAX_ON_CHAIN_BODY>> =
+			body.try_into().map_err(|_| Error::<T>::OnChainBodyTooLarge)?;
+		let mut cid = BODY_CID_PREFIX.to_vec();
+		cid.extend_from_slice(&sp_io::hashing::sha2_256(&body));
+		let cid: Cid = cid.try_into().map_err(|_| Error::<T>::InvalidCid)?;
+		let seq = NextBatchSeq::<T>::get(project);
+		let header = BatchHeader { project, seq, merkle_root, count, bytes, cid };
+		T::Observer::batch_committed(&header)?;
+		OnChainBodies::<T>::insert(project, seq, body);
+		Self::record(header, committer);
+		Self::prune(project);
+		Ok(seq)
+	}
+
+	/// The body of batch `seq` of `project`, if it was made on chain and is in the window.
+	pub fn on_chain_body(project: ProjectId, seq: u64) -> Option<alloc::vec::Vec<u8>> {
+		OnChainBodies::<T>::get(project, seq).map(|body| body.into_inner())
+	}
+
 	/// Prunes the oldest settled batches of `project` that are outside the window or the
 	/// retention policy, at most [`Config::MaxPrunePerCommit`]. Returns how many.
 	fn prune(project: ProjectId) -> u32 {
@@ -487,6 +569,7 @@ impl<T: Config> Pallet<T> {
 			}
 			Batches::<T>::remove(project, oldest);
 			Reports::<T>::remove(project, oldest);
+			OnChainBodies::<T>::remove(project, oldest);
 			let root_key = (batch.committer.clone(), batch.header.merkle_root);
 			// A later commitment of the same root (after this one expired) owns the entry.
 			if RootSeqs::<T>::get(project, &root_key) == Some(oldest) {

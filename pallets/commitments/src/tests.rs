@@ -842,3 +842,123 @@ fn evidence_against_a_closed_project_is_taken_until_its_devices_may_go() {
 		assert_ok!(report(p, seq, evidence()));
 	});
 }
+
+/// A batch of logs, as `pallets/inbound` makes one.
+fn log_batch(project: ProjectId, logs: u64) -> w3b_primitives::inbound::LogBatch {
+	use w3b_primitives::inbound::{batch_body, cut_range, EvmLog, Subscription};
+	let subscription = Subscription {
+		chain_id: 4690,
+		contract: sp_core::H160::repeat_byte(1),
+		topics: Default::default(),
+		confirmations: 1,
+		blocks_per_range: 10,
+		event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+	};
+	let logs = (0..logs)
+		.map(|i| EvmLog {
+			block_number: 5,
+			block_hash: H256::repeat_byte(5),
+			transaction_hash: H256::repeat_byte(6),
+			log_index: i as u32,
+			topics: Default::default(),
+			data: vec![i as u8; 8].try_into().unwrap(),
+			data_truncated: false,
+		})
+		.collect();
+	batch_body(project, &subscription, &cut_range(5, 14, logs), 1_000_000)
+}
+
+#[test]
+fn a_batch_made_on_chain_keeps_its_body_in_the_window_and_pays_no_vote_fee() {
+	new_test_ext().execute_with(|| {
+		use frame_support::traits::fungible::Inspect;
+		let p = active_project(Default::default());
+		assert_ok!(commit(OPERATORS[0], p, 0, 100));
+		let batch = log_batch(p, 3);
+		let before = Balances::balance(&OPERATORS[1]);
+		let seq = Commitments::commit_on_chain(
+			p,
+			OPERATORS[1],
+			batch.body.clone(),
+			batch.merkle_root,
+			batch.count,
+		)
+		.unwrap();
+		assert_eq!(seq, 1);
+		assert_eq!(Balances::balance(&OPERATORS[1]), before);
+		let header = Commitments::batch(p, 1).unwrap().header;
+		let mut cid = BODY_CID_PREFIX.to_vec();
+		cid.extend_from_slice(&sp_io::hashing::sha2_256(&batch.body));
+		assert_eq!(
+			(header.merkle_root, header.count, header.bytes, header.cid.to_vec()),
+			(batch.merkle_root, 3, batch.body.len() as u64, cid)
+		);
+		assert_eq!(opened().last(), Some(&header));
+		assert_eq!(Commitments::on_chain_body(p, 1), Some(batch.body));
+		assert_eq!(Commitments::on_chain_body(p, 0), None, "an operator's batch");
+		// Device batches go on after it.
+		assert_ok!(commit(OPERATORS[0], p, 2, 100));
+		assert_eq!(Commitments::next_batch_seq(p), 3);
+		// Pruned with its header.
+		for seq in 0..4 {
+			settle(p, seq);
+			assert_ok!(commit(OPERATORS[0], p, 3 + seq, 100));
+		}
+		assert!(Commitments::batch(p, 1).is_none());
+		assert_eq!(Commitments::on_chain_body(p, 1), None);
+	});
+}
+
+#[test]
+fn a_batch_made_on_chain_is_refused_when_it_could_not_be_committed() {
+	new_test_ext().execute_with(|| {
+		let p = active_project(Default::default());
+		let batch = log_batch(p, 2);
+		let commit_logs = |body: Vec<u8>, count| {
+			Commitments::commit_on_chain(p, OPERATORS[0], body, batch.merkle_root, count)
+		};
+		assert_noop!(commit_logs(vec![], 0), Error::<Test>::EmptyBatch);
+		assert_noop!(
+			commit_logs(vec![0; MAX_ON_CHAIN_BODY as usize + 1], 2),
+			Error::<Test>::OnChainBodyTooLarge
+		);
+		refuse_rounds(true);
+		assert_noop!(
+			commit_logs(batch.body.clone(), 2),
+			DispatchError::Other("no room for the round")
+		);
+		refuse_rounds(false);
+		assert_noop!(
+			Commitments::commit_on_chain(
+				99,
+				OPERATORS[0],
+				batch.body.clone(),
+				batch.merkle_root,
+				2
+			),
+			Error::<Test>::UnknownProject
+		);
+		assert_ok!(Projects::pause_project(RuntimeOrigin::signed(OWNER), p));
+		assert_noop!(commit_logs(batch.body.clone(), 2), Error::<Test>::ProjectNotActive);
+	});
+}
+
+/// The attack: a log's message names no registered device, so as evidence it would show
+/// an "unknown device" and slash whoever's transaction made the batch.
+#[test]
+fn nobody_is_blamed_for_a_batch_made_on_chain() {
+	new_test_ext().execute_with(|| {
+		let p = active_project(Default::default());
+		let batch = log_batch(p, 2);
+		Commitments::commit_on_chain(p, OPERATORS[0], batch.body.clone(), batch.merkle_root, 2)
+			.unwrap();
+		let messages: Vec<(Message, DeviceSignature, u64)> =
+			codec::Decode::decode(&mut &batch.body[..]).unwrap();
+		let leaves: Vec<_> = messages.iter().map(|(m, s, _)| leaf(m, s)).collect();
+		let (message, signature, _) = messages[0].clone();
+		let evidence =
+			Evidence::Invalid { message, signature, proof: merkle_proof(&leaves, 0).unwrap() };
+		assert_noop!(report(p, 0, evidence), Error::<Test>::MadeOnChain);
+		assert!(pallet_operators::Pallet::<Test>::is_member(p, &OPERATORS[0]));
+	});
+}

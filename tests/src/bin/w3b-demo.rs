@@ -129,6 +129,7 @@ fn main() -> Result<()> {
 		owner: sp_keyring::Sr25519Keyring::Ferdie,
 		name: name.clone(),
 		code,
+		routes: vec![],
 		env: vec![("THRESHOLD".into(), "32".into())],
 		operators: vec![Alice, Bob, Charlie, Dave],
 		devices: devices.clone(),

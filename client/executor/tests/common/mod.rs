@@ -89,6 +89,31 @@ pub fn applet_code(name: &str) -> Vec<u8> {
 	std::fs::read(dir.join(format!("applet_{name}.wasm"))).expect("applet built")
 }
 
+/// The code of AssemblyScript applet `name` (`sdk/assemblyscript/assembly/NAME.ts`, built
+/// with W3bstream's `@w3bstream/wasm-sdk` from npm): the packages are installed and
+/// every applet compiled once per test binary.
+pub fn assemblyscript_code(name: &str) -> Vec<u8> {
+	static DIR: OnceLock<PathBuf> = OnceLock::new();
+	let dir = DIR.get_or_init(|| {
+		let dir = workspace().join("sdk/assemblyscript");
+		let npm = |args: &[&str]| {
+			let status = Command::new("npm")
+				.args(args)
+				.current_dir(&dir)
+				.status()
+				.expect("npm runs (scripts/setup.sh installs Node.js and npm)");
+			assert!(status.success(), "npm {args:?} failed");
+		};
+		if !dir.join("node_modules/@w3bstream/wasm-sdk").exists() {
+			npm(&["ci", "--no-audit", "--no-fund"]);
+		}
+		npm(&["run", "build"]);
+		dir.join("build")
+	});
+	std::fs::read(dir.join(format!("{name}.wasm")))
+		.unwrap_or_else(|e| panic!("AssemblyScript applet {name}: {e}"))
+}
+
 /// Loads example applet `name` into `executor`; returns its code hash.
 pub fn load(executor: &Executor, name: &str) -> H256 {
 	let code = applet_code(name);
