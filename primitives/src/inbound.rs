@@ -21,6 +21,12 @@ use sp_runtime::BoundedVec;
 use crate::{merkle::merkle_root, message::signed_message_hash, project::EventType};
 use crate::{DeviceId, DeviceSignature, Message, ProjectId};
 
+/// What the event type of every log starts with (`evm:Transfer`, ...): device messages
+/// with such an event type are refused (at ingestion, and as committed: see
+/// [`crate::validity::Invalid::ReservedEventType`]), so that an applet's handler for
+/// logs only ever sees logs a quorum observed.
+pub const LOG_EVENT_PREFIX: &[u8] = b"evm:";
+
 /// Most subscriptions of one project.
 pub const MAX_SUBSCRIPTIONS: u32 = 8;
 /// Most topics of a log (the EVM's LOG4).
@@ -63,7 +69,8 @@ pub struct Subscription {
 	/// range once all of it is `confirmations` deep, so a log waits for at most this many
 	/// blocks on top of its confirmations.
 	pub blocks_per_range: u32,
-	/// The event type the logs get (routed to a handler by the applets' strategies).
+	/// The event type the logs get (routed to a handler by the applets' strategies),
+	/// starting with [`LOG_EVENT_PREFIX`].
 	pub event_type: EventType,
 }
 
@@ -293,7 +300,7 @@ mod tests {
 			topics: BoundedVec::truncate_from(vec![Some(H256::repeat_byte(1))]),
 			confirmations: 2,
 			blocks_per_range: 10,
-			event_type: BoundedVec::truncate_from(b"EVM_LOG".to_vec()),
+			event_type: BoundedVec::truncate_from(b"evm:Reading".to_vec()),
 		}
 	}
 

@@ -69,6 +69,9 @@ pub enum Invalid {
 	Replayed,
 	/// Its `seq` is more than [`REPLAY_WINDOW`] behind the device's highest counted one.
 	SeqTooOld,
+	/// Its event type starts with [`crate::inbound::LOG_EVENT_PREFIX`]: those are the
+	/// contract logs' that a quorum observed, and no device may pose as one.
+	ReservedEventType,
 }
 
 impl Invalid {
@@ -85,6 +88,7 @@ impl Invalid {
 			Invalid::Duplicate => "duplicate",
 			Invalid::Replayed => "replayed",
 			Invalid::SeqTooOld => "seq_too_old",
+			Invalid::ReservedEventType => "reserved_event_type",
 		}
 	}
 
@@ -103,6 +107,7 @@ impl Invalid {
 				| Invalid::BadSignature
 				| Invalid::Oversized
 				| Invalid::Duplicate
+				| Invalid::ReservedEventType
 		)
 	}
 }
@@ -133,6 +138,9 @@ pub fn check_unsigned<BlockNumber: PartialOrd + Copy>(
 		|| message.event_type.len() > MAX_EVENT_TYPE
 	{
 		return Err(Invalid::Oversized);
+	}
+	if message.event_type.starts_with(crate::inbound::LOG_EVENT_PREFIX) {
+		return Err(Invalid::ReservedEventType);
 	}
 	if message.timestamp_ms.saturating_add(MAX_AGE_MS) < context.committed_at_ms {
 		return Err(Invalid::TooOld);
@@ -367,6 +375,12 @@ mod tests {
 		assert_eq!(with(|m| m.payload = vec![0; MAX_PAYLOAD + 1]), Err(Invalid::Oversized));
 		assert_eq!(with(|m| m.payload = vec![0; MAX_PAYLOAD]), Ok(()));
 		assert_eq!(with(|m| m.event_type.clear()), Err(Invalid::Oversized));
+		// A device posing as a contract log.
+		assert_eq!(
+			with(|m| m.event_type = b"evm:Transfer".to_vec()),
+			Err(Invalid::ReservedEventType)
+		);
+		assert_eq!(with(|m| m.event_type = b"EVM:Transfer".to_vec()), Ok(()));
 		assert_eq!(with(|m| m.timestamp_ms -= MAX_AGE_MS), Err(Invalid::TooOld));
 		assert_eq!(with(|m| m.timestamp_ms += MAX_AHEAD_MS + 1001), Err(Invalid::TooNew));
 		assert_eq!(with(|m| m.device = H256::repeat_byte(9)), Err(Invalid::UnknownDevice));
@@ -399,7 +413,8 @@ mod tests {
 	#[test]
 	fn only_what_no_honest_node_acknowledges_is_a_committer_fault() {
 		use Invalid::*;
-		let faults = [WrongProject, UnknownDevice, BadSignature, Oversized, Duplicate];
+		let faults =
+			[WrongProject, UnknownDevice, BadSignature, Oversized, Duplicate, ReservedEventType];
 		let races = [RevokedDevice, TooOld, TooNew, Replayed, SeqTooOld];
 		assert!(faults.iter().all(Invalid::is_committer_fault));
 		assert!(races.iter().all(|r| !r.is_committer_fault()));

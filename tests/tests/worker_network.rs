@@ -257,7 +257,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	let chainwatch_spec = ProjectSpec {
 		name: "chainwatch".into(),
 		code: applets::assemblyscript_code("chainwatch"),
-		routes: vec![("DEFAULT".into(), "start".into()), ("EVM_LOG".into(), "on_log".into())],
+		routes: vec![("DEFAULT".into(), "start".into()), ("evm:Reading".into(), "on_log".into())],
 		env: vec![
 			("THRESHOLD".into(), "30".into()),
 			("CHAIN_ID".into(), BRIDGE_CHAIN.to_string()),
@@ -285,7 +285,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 			topics: vec![Some(reading_topic)].try_into().unwrap(),
 			confirmations: 2,
 			blocks_per_range: 5,
-			event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+			event_type: b"evm:Reading".to_vec().try_into().unwrap(),
 		},
 		from_block: emitted_from,
 	};
@@ -295,12 +295,11 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	lying_evm.mine((emitted_from.saturating_sub(lying_head)) as u32).unwrap_or_else(|e| fail(&e));
 	let forged_reading = runtime
 		.block_on(async {
-			emitters[1]
+			let pending = emitters[1]
 				.emitReading(alloy::primitives::U256::from(9), b"forged".to_vec().into())
 				.send()
-				.await?
-				.get_receipt()
-				.await
+				.await?;
+			Ok::<_, w3b_e2e_tests::Error>(pending.get_receipt().await?)
 		})
 		.unwrap_or_else(|e| fail(&e));
 	assert!(forged_reading.status());
@@ -309,15 +308,14 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	for sensor in 1..=3u64 {
 		let receipt = runtime
 			.block_on(async {
-				emitter
+				let pending = emitter
 					.emitReading(
 						alloy::primitives::U256::from(sensor),
 						format!("reading-{sensor}").into_bytes().into(),
 					)
 					.send()
-					.await?
-					.get_receipt()
-					.await
+					.await?;
+				Ok::<_, w3b_e2e_tests::Error>(pending.get_receipt().await?)
 			})
 			.unwrap_or_else(|e| fail(&e));
 		assert!(receipt.status());

@@ -111,14 +111,14 @@ fn threshold_alerts_and_contract_logs_become_bridge_outputs() {
 	use w3b_primitives::{bridge::SendTx, inbound};
 	let exec = Executor::new(EngineConfig::default()).unwrap();
 	let code = load(&exec, "chainwatch");
-	let applets = [applet(0, code, &[("DEFAULT", "start"), ("EVM_LOG", "on_log")])];
+	let applets = [applet(0, code, &[("DEFAULT", "start"), ("evm:Reading", "on_log")])];
 	let subscription = inbound::Subscription {
 		chain_id: 4690,
 		contract: sp_core::H160::repeat_byte(0xc0),
 		topics: Default::default(),
 		confirmations: 1,
 		blocks_per_range: 10,
-		event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+		event_type: b"evm:Reading".to_vec().try_into().unwrap(),
 	};
 	let log = inbound::EvmLog {
 		block_number: 12,
@@ -132,7 +132,7 @@ fn threshold_alerts_and_contract_logs_become_bridge_outputs() {
 	let messages = [
 		message(0, "DEFAULT", br#"{"temperature": 25}"#),
 		message(1, "DEFAULT", br#"{"temperature": 31}"#),
-		message(2, "EVM_LOG", &inbound::log_payload(&subscription, &log)),
+		message(2, "evm:Reading", &inbound::log_payload(&subscription, &log)),
 		message(3, "DEFAULT", b"{}"),
 	];
 	let receiver = "0x00000000000000000000000000000000000000aa";

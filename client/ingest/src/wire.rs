@@ -76,6 +76,11 @@ fn message(
 	if event_type.is_empty() || event_type.len() > 64 {
 		return Err(IngestError::Malformed("event_type must be 1 to 64 bytes".into()));
 	}
+	if event_type.as_bytes().starts_with(w3b_primitives::inbound::LOG_EVENT_PREFIX) {
+		return Err(IngestError::Malformed(
+			"event types starting with \"evm:\" are reserved for contract logs".into(),
+		));
+	}
 	Ok(Message {
 		project,
 		device: H256::from_slice(device),

@@ -126,6 +126,13 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		("1", devices[0].message(1, 1, b"older").to_string(), 409, "stale_seq"),
 		("1", devices[0].message(1, 8, &[0u8; 2048]).to_string(), 413, "payload_too_large"),
 		("1", devices[0].message_at(1, 8, b"x", old).to_string(), 400, "clock_skew"),
+		// A device posing as a contract log a quorum observed.
+		(
+			"1",
+			devices[0].message_typed(1, 9, "evm:Reading", b"{}", now_ms()).to_string(),
+			400,
+			"malformed",
+		),
 		("1", "{not json".into(), 400, "malformed"),
 		("1", json!({"project": 1}).to_string(), 400, "malformed"),
 		("abc", good.to_string(), 400, "malformed"),

@@ -13,8 +13,10 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::H256;
 use w3b_primitives::{
-	api::W3bstreamApi, proof::Outputs, validity::Context, AppletId, BatchHeader, ProjectId,
-	ProofStatus,
+	api::{InboundApi, W3bstreamApi},
+	proof::Outputs,
+	validity::Context,
+	AppletId, BatchHeader, ProjectId, ProofStatus,
 };
 use w3b_runtime::{BlockNumber, RuntimeCall};
 use w3b_storage::{load_body, BatchBody, Cid, LoadError};

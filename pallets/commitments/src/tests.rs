@@ -852,7 +852,7 @@ fn log_batch(project: ProjectId, logs: u64) -> w3b_primitives::inbound::LogBatch
 		topics: Default::default(),
 		confirmations: 1,
 		blocks_per_range: 10,
-		event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+		event_type: b"evm:Reading".to_vec().try_into().unwrap(),
 	};
 	let logs = (0..logs)
 		.map(|i| EvmLog {

@@ -60,8 +60,8 @@ use frame_support::{
 use sp_core::H256;
 use w3b_primitives::{
 	inbound::{
-		batch_body, Observation, Subscription, MAX_CONFIRMATIONS, MAX_RANGE_BLOCKS,
-		MAX_SUBSCRIPTIONS,
+		batch_body, Observation, Subscription, LOG_EVENT_PREFIX, MAX_CONFIRMATIONS,
+		MAX_RANGE_BLOCKS, MAX_SUBSCRIPTIONS,
 	},
 	operator::MaxSubnetSize,
 	proof::quorum,
@@ -201,7 +201,8 @@ pub mod pallet {
 		ProjectClosed,
 		/// The project has [`MAX_SUBSCRIPTIONS`] subscriptions already.
 		TooManySubscriptions,
-		/// A chain id of 0, the zero contract address, an empty event type, 0 or more than
+		/// A chain id of 0, the zero contract address, an event type that is not `evm:`
+		/// and a name ([`LOG_EVENT_PREFIX`]), 0 or more than
 		/// [`MAX_RANGE_BLOCKS`] blocks per range, or more than [`MAX_CONFIRMATIONS`]
 		/// confirmations.
 		InvalidSubscription,
@@ -223,8 +224,8 @@ pub mod pallet {
 		/// `from_block` on.
 		///
 		/// - Origin: signed by the project's owner; the project not closed.
-		/// - `subscription`: chain id not 0, contract not the zero address, event type not
-		///   empty, 1 to [`MAX_RANGE_BLOCKS`] blocks per range, at most
+		/// - `subscription`: chain id not 0, contract not the zero address, event type
+		///   `evm:` and a name (no device may send such an event type), 1 to [`MAX_RANGE_BLOCKS`] blocks per range, at most
 		///   [`MAX_CONFIRMATIONS`] confirmations; at most [`MAX_SUBSCRIPTIONS`] per project.
 		///
 		/// Emits [`Event::Subscribed`] with the new id. Errors: [`Error::UnknownProject`],
@@ -243,7 +244,8 @@ pub mod pallet {
 			ensure!(
 				subscription.chain_id != 0
 					&& !subscription.contract.is_zero()
-					&& !subscription.event_type.is_empty()
+					&& subscription.event_type.len() > LOG_EVENT_PREFIX.len()
+					&& subscription.event_type.starts_with(LOG_EVENT_PREFIX)
 					&& (1..=MAX_RANGE_BLOCKS).contains(&subscription.blocks_per_range)
 					&& subscription.confirmations <= MAX_CONFIRMATIONS,
 				Error::<T>::InvalidSubscription

@@ -117,7 +117,7 @@ pub fn subscription() -> Subscription {
 		topics: vec![Some(H256::repeat_byte(0xe1))].try_into().unwrap(),
 		confirmations: 3,
 		blocks_per_range: 10,
-		event_type: b"EVM_LOG".to_vec().try_into().unwrap(),
+		event_type: b"evm:Reading".to_vec().try_into().unwrap(),
 	}
 }
 

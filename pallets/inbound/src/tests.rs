@@ -5,6 +5,8 @@
 use crate::{mock::*, *};
 use codec::Decode;
 use frame_support::{assert_noop, assert_ok};
+use sp_core::H160;
+use sp_runtime::DispatchResult;
 use w3b_primitives::{
 	inbound::{cut_range, source_id, EvmLog, LOG_SIGNATURE},
 	DeviceSignature, Message,
@@ -45,6 +47,8 @@ fn subscribe_checks_owner_and_subscription() {
 			Subscription { chain_id: 0, ..subscription() },
 			Subscription { contract: H160::zero(), ..subscription() },
 			Subscription { event_type: Default::default(), ..subscription() },
+			Subscription { event_type: b"Reading".to_vec().try_into().unwrap(), ..subscription() },
+			Subscription { event_type: b"evm:".to_vec().try_into().unwrap(), ..subscription() },
 			Subscription { blocks_per_range: 0, ..subscription() },
 			Subscription { blocks_per_range: MAX_RANGE_BLOCKS + 1, ..subscription() },
 			Subscription { confirmations: MAX_CONFIRMATIONS + 1, ..subscription() },
@@ -101,7 +105,7 @@ fn a_quorum_s_observation_becomes_a_batch_made_on_chain() {
 				(message.seq, message.timestamp_ms, *received),
 				(log.block_number, NOW_MS, NOW_MS)
 			);
-			assert_eq!(message.event_type, b"EVM_LOG".to_vec());
+			assert_eq!(message.event_type, b"evm:Reading".to_vec());
 			assert_eq!(*signature, LOG_SIGNATURE);
 		}
 		let payload: &str = core::str::from_utf8(&messages[1].0.payload).unwrap();

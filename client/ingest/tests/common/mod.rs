@@ -57,12 +57,24 @@ impl Device {
 	}
 
 	pub fn message_at(&self, project: u64, seq: u64, payload: &[u8], timestamp_ms: u64) -> Value {
+		self.message_typed(project, seq, "TEMPERATURE", payload, timestamp_ms)
+	}
+
+	/// A signed message with event type `event_type`.
+	pub fn message_typed(
+		&self,
+		project: u64,
+		seq: u64,
+		event_type: &str,
+		payload: &[u8],
+		timestamp_ms: u64,
+	) -> Value {
 		let message = Message {
 			project,
 			device: self.key().device_id(),
 			seq,
 			timestamp_ms,
-			event_type: b"TEMPERATURE".to_vec(),
+			event_type: event_type.as_bytes().to_vec(),
 			payload: payload.to_vec(),
 			encrypted: false,
 		};
