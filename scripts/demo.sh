@@ -5,7 +5,11 @@
 # operators, simulated devices publishing signed readings over MQTT (to Alice and
 # Charlie) and HTTP (to Bob and Dave), and a live line of messages in, batches
 # committed, proofs finalized and latency, until DURATION seconds of publishing and the
-# last proofs are final. Prints a summary; the network stops at the end.
+# last proofs are final. The alerts then go on to an EVM chain: ganache (IoTeX
+# testnet's chain id 4690) with the bridge contract deployed by `w3b-node bridge
+# deploy`, a receiver contract per project and `w3b-node bridge relay` delivering to
+# them; the live line counts the deliveries. Prints a summary; everything stops at the
+# end.
 #
 # Environment:
 #   DURATION  seconds of publishing (default 60)
@@ -18,6 +22,7 @@
 #             a block per operator.
 #   W3B_NET_DIR  where the nodes keep their data and logs (default /tmp/w3b-local-net)
 #   W3B_PROFILE  debug (default) or release: which build of w3b-node runs
+#   BRIDGE    on (default) or off: the EVM side (ganache, bridge, relayer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +36,13 @@ cargo build -p w3b-node -p w3b-e2e-tests --bin w3b-node --bin w3b-demo --locked 
 cargo build --release --locked --target wasm32-unknown-unknown -p applet-alert \
 	--manifest-path sdk/Cargo.toml --target-dir "$target_dir/applets"
 applet="$target_dir/applets/wasm32-unknown-unknown/release/applet_alert.wasm"
+# The EVM side runs ganache from the contracts' npm packages.
+bridge=${BRIDGE:-on}
+if [ "$bridge" = on ]; then
+	(cd contracts && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# w3b-demo runs `w3b-node bridge deploy|relay` with the build just made.
+export W3B_NODE="$target_dir/$profile/w3b-node"
 
 net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
 export W3B_NET_DIR=$net_dir
@@ -72,4 +84,4 @@ fi
 "$target_dir/$profile/w3b-demo" --applet "$applet" --rpc 9944 \
 	--mqtt 1883,1885 --http 8081,8083 \
 	--devices "${DEVICES:-20}" --rate "${RATE:-100}" --duration "${DURATION:-60}" \
-	--projects "${PROJECTS:-1}"
+	--projects "${PROJECTS:-1}" --bridge "$bridge" --bridge-dir "$net_dir.bridge"

@@ -165,7 +165,7 @@ pub fn setup_projects(
 }
 
 /// The configuration `spec` asks for.
-fn project_config(
+pub fn project_config(
 	spec: &ProjectSpec,
 ) -> Result<ProjectConfig<w3b_runtime::Balance, w3b_runtime::BlockNumber>> {
 	let env = spec

@@ -27,6 +27,7 @@ use sp_runtime::MultiSignature;
 use w3b_runtime::{AccountId, Header, RuntimeCall, UncheckedExtrinsic};
 
 pub mod demo;
+pub mod demo_bridge;
 pub mod evm;
 pub mod hostile;
 pub mod network;

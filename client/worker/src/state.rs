@@ -183,7 +183,8 @@ impl ProjectState {
 	/// `body`), as final, once they lead from the finalized state here to `expected`, the
 	/// root the quorum finalized: the way out for a node that cannot compute a batch the
 	/// way the network did. Pending results from `seq` on are discarded (they ran on
-	/// another state).
+	/// another state). A batch `made_on_chain` (from EVM logs) refuses nothing and takes
+	/// no replay window, as when it runs ([`crate::verify::Verdicts::all_count`]).
 	pub fn adopt(
 		&mut self,
 		seq: u64,
@@ -191,6 +192,7 @@ impl ProjectState {
 		body: &BatchBody,
 		agreed: AgreedChanges,
 		expected: H256,
+		made_on_chain: bool,
 	) -> Result<(), AdoptError> {
 		if self.finalized_through.is_some_and(|through| through >= seq) {
 			return Err(AdoptError::NotNext { seq, through: self.finalized_through });
@@ -202,12 +204,18 @@ impl ProjectState {
 		// The refused list is committed to by the root; the windows follow from it.
 		let indices: Vec<usize> = agreed.refused.iter().map(|(index, _)| *index as usize).collect();
 		let in_order = indices.windows(2).all(|pair| pair[0] < pair[1]);
-		if !in_order || indices.last().is_some_and(|last| *last >= body.messages.len()) {
+		if !in_order
+			|| indices.last().is_some_and(|last| *last >= body.messages.len())
+			|| (made_on_chain && !indices.is_empty())
+		{
 			return Err(AdoptError::Refused);
 		}
 		let refused: std::collections::BTreeSet<usize> = indices.into_iter().collect();
 		let mut windows = Windows::new();
-		for (index, stored) in body.messages.iter().enumerate() {
+		// Log messages share their source's id and take their EVM block number as seq:
+		// they are not a device's sequence.
+		let counted_by_device = if made_on_chain { &[][..] } else { &body.messages[..] };
+		for (index, stored) in counted_by_device.iter().enumerate() {
 			if refused.contains(&index) {
 				continue;
 			}

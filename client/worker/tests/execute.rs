@@ -209,7 +209,7 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	other_sql.sql.push(b"DROP TABLE readings".to_vec());
 	for lie in [more_writes, replay_counted, other_sql] {
 		let refused =
-			faulty.adopt(1, &header1.merkle_root, &body1, lie, finalized_root).unwrap_err();
+			faulty.adopt(1, &header1.merkle_root, &body1, lie, finalized_root, false).unwrap_err();
 		assert!(matches!(refused, w3b_worker::state::AdoptError::WrongRoot { .. }), "{refused}");
 		assert_eq!(faulty.finalized_through(), before.finalized_through());
 		assert_eq!(faulty.finalized_root(), before.finalized_root());
@@ -223,17 +223,17 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 		listed.refused = refused;
 		let root = listed.state_root(&faulty.finalized_root(), &header1.merkle_root);
 		assert_eq!(
-			faulty.adopt(1, &header1.merkle_root, &body1, listed, root),
+			faulty.adopt(1, &header1.merkle_root, &body1, listed, root, false),
 			Err(w3b_worker::state::AdoptError::Refused)
 		);
 	}
 	// Changes for a batch already final here are not taken either.
 	assert_eq!(
-		faulty.adopt(0, &header0.merkle_root, &body0, agreed.clone(), finalized_root),
+		faulty.adopt(0, &header0.merkle_root, &body0, agreed.clone(), finalized_root, false),
 		Err(w3b_worker::state::AdoptError::NotNext { seq: 0, through: Some(0) })
 	);
 
-	faulty.adopt(1, &header1.merkle_root, &body1, agreed, finalized_root).unwrap();
+	faulty.adopt(1, &header1.merkle_root, &body1, agreed, finalized_root, false).unwrap();
 	assert_eq!(faulty.finalized_through(), Some(1));
 	assert_eq!(faulty.finalized_root(), honest.finalized_root());
 	assert_eq!(faulty.finalized(b"count"), honest.finalized(b"count"));
@@ -244,6 +244,57 @@ fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead
 	let on_faulty = execute_batch(executor, &project, &header2, &body2, &mut faulty, None).unwrap();
 	assert_eq!(on_faulty.verdicts.refused, [(0, Invalid::Replayed)]);
 	assert_eq!(on_faulty.result.output_root, on_honest.result.output_root);
+}
+
+#[test]
+fn a_batch_made_on_chain_is_adopted_though_its_logs_share_a_source_and_block() {
+	let fixture = Fixture::new();
+	let executor = &fixture.executor;
+	let project = ProjectContext { made_on_chain: true, ..fixture.project() };
+	// Two logs of one contract in EVM block 7: one source id, seq 7 for both.
+	let source = w3b_primitives::inbound::source_id(4690, &sp_core::H160::repeat_byte(5));
+	let log = |payload: &[u8]| StoredMessage {
+		message: Message {
+			project: 1,
+			device: source,
+			seq: 7,
+			timestamp_ms: NOW,
+			event_type: b"evm:Reading".to_vec(),
+			payload: payload.to_vec(),
+			encrypted: false,
+		},
+		signature: w3b_primitives::inbound::LOG_SIGNATURE,
+		received_ms: NOW,
+	};
+	let (header, body) = batch(0, vec![log(b"first"), log(b"second")]);
+	let mut honest = ProjectState::default();
+	let executed = execute_batch(executor, &project, &header, &body, &mut honest, None).unwrap();
+	assert_eq!(executed.verdicts.counted, [0, 1]);
+	assert_eq!(count(&executed), 2);
+	let agreed = w3b_worker::state::AgreedChanges::decode(
+		&mut &honest.changes(0).unwrap().encode_agreed()[..],
+	)
+	.unwrap();
+	let root = executed.result.state_root;
+
+	// Read as a device's batch, the second log would replay the first.
+	let mut syncing = ProjectState::default();
+	assert_eq!(
+		syncing.adopt(0, &header.merkle_root, &body, agreed.clone(), root, false),
+		Err(w3b_worker::state::AdoptError::Replay { index: 1 })
+	);
+	// A made-on-chain batch refuses nothing: a refused list is a lie.
+	let mut with_refusal = agreed.clone();
+	with_refusal.refused = vec![(1, Invalid::Replayed)];
+	let lie_root = with_refusal.state_root(&syncing.finalized_root(), &header.merkle_root);
+	assert_eq!(
+		syncing.adopt(0, &header.merkle_root, &body, with_refusal, lie_root, true),
+		Err(w3b_worker::state::AdoptError::Refused)
+	);
+	syncing.adopt(0, &header.merkle_root, &body, agreed, root, true).unwrap();
+	assert_eq!(syncing.finalized_through(), Some(0));
+	assert_eq!(syncing.finalized_root(), root);
+	assert_eq!(syncing.finalized(b"count"), Some(&2u64.to_le_bytes().to_vec()));
 }
 
 /// What the example SQL applet logged last in `executed`: the number of rows.

@@ -17,9 +17,11 @@ use w3b_primitives::{
 };
 use w3b_runtime::BlockNumber;
 
-/// Blocks a vote waits to be seen on chain before the range is read and voted again
-/// (the transaction may have been dropped).
-const RESEND_AFTER_BLOCKS: BlockNumber = 10;
+/// Blocks between two reads of a range still open: a vote may have been dropped or undone
+/// (a failed acceptance reverts it), or the endpoint may answer differently now (the
+/// first answer came from a lagging or forked node), so each open range is read again
+/// and voted again when the chain does not hold what this node now sees.
+const REREAD_AFTER_BLOCKS: BlockNumber = 10;
 
 /// A subscription's range: project, subscription id, first EVM block.
 pub type RangeKey = (ProjectId, u32, u64);
@@ -32,8 +34,9 @@ pub type Read = (RangeKey, Result<Option<Observation>, String>);
 pub struct LogObserver {
 	readers: HashMap<u64, LogReader>,
 	in_flight: HashSet<RangeKey>,
-	/// The last vote sent per range, with the best block it was sent at.
-	sent: HashMap<RangeKey, (H256, BlockNumber)>,
+	/// The best block at which each open range was last read to the end (voted, or
+	/// found voted already).
+	checked: HashMap<RangeKey, BlockNumber>,
 	/// Chains a subscription names that this node has no endpoint for (told once).
 	told_missing: HashSet<u64>,
 	done_tx: mpsc::UnboundedSender<Read>,
@@ -52,7 +55,7 @@ impl LogObserver {
 		Ok(LogObserver {
 			readers,
 			in_flight: HashSet::new(),
-			sent: HashMap::new(),
+			checked: HashMap::new(),
 			told_missing: HashSet::new(),
 			done_tx,
 			done_rx,
@@ -60,8 +63,8 @@ impl LogObserver {
 	}
 
 	/// Starts reading the range of `subscription` from `cursor`, unless a read of it is
-	/// under way, this node sent a vote on it lately (best block `number`), or it has no
-	/// endpoint for the subscription's chain.
+	/// under way, it was checked lately (before best block `number`), or this node has no
+	/// endpoint for the subscription's chain. Returns whether a read started.
 	pub fn request(
 		&mut self,
 		project: ProjectId,
@@ -69,10 +72,10 @@ impl LogObserver {
 		subscription: &Subscription,
 		cursor: u64,
 		number: BlockNumber,
-	) {
+	) -> bool {
 		let key = (project, id, cursor);
-		if self.sent.get(&key).is_some_and(|(_, at)| number < at + RESEND_AFTER_BLOCKS) {
-			return;
+		if self.checked.get(&key).is_some_and(|at| number < at + REREAD_AFTER_BLOCKS) {
+			return false;
 		}
 		let Some(reader) = self.readers.get(&subscription.chain_id).cloned() else {
 			if self.told_missing.insert(subscription.chain_id) {
@@ -82,10 +85,10 @@ impl LogObserver {
 					subscription.chain_id
 				);
 			}
-			return;
+			return false;
 		};
 		if !self.in_flight.insert(key) {
-			return;
+			return false;
 		}
 		let last = cursor.saturating_add(u64::from(subscription.blocks_per_range.max(1)) - 1);
 		let query = LogQuery {
@@ -104,6 +107,7 @@ impl LogObserver {
 			};
 			let _ = done.send((key, read));
 		});
+		true
 	}
 
 	/// Waits for a read to end.
@@ -113,18 +117,40 @@ impl LogObserver {
 		Some(read)
 	}
 
-	/// Records that a vote of `hash` on `key` was sent at best block `number`; forgets
-	/// the ranges the chain moved past.
-	pub fn sent(&mut self, key: RangeKey, hash: H256, number: BlockNumber) {
-		self.sent.retain(|(project, id, cursor), _| {
+	/// Records that `key` was read to the end at best block `number` (a vote sent, or the
+	/// chain found holding it); forgets the ranges the chain moved past.
+	pub fn checked(&mut self, key: RangeKey, number: BlockNumber) {
+		self.checked.retain(|(project, id, cursor), _| {
 			(*project, *id) != (key.0, key.1) || *cursor >= key.2
 		});
-		self.sent.insert(key, (hash, number));
+		self.checked.insert(key, number);
 	}
+}
 
-	/// The vote last sent on `key`, if any.
-	pub fn last_sent(&self, key: &RangeKey) -> Option<H256> {
-		self.sent.get(key).map(|(hash, _)| *hash)
+/// What to do with an observation of a range read to the end.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+	/// Vote it: the chain holds no vote of this node on the range, or another one.
+	Vote,
+	/// The chain holds this very vote.
+	Voted,
+	/// The range is no longer the open one (accepted meanwhile).
+	Closed,
+}
+
+/// Decides on `observation` given, at the best block, the subscription's open range
+/// (`None`: it is gone) and this node's vote on it.
+pub fn decide(
+	observation: &Observation,
+	open_from: Option<u64>,
+	on_chain_vote: Option<H256>,
+) -> Decision {
+	if open_from != Some(observation.from_block) {
+		Decision::Closed
+	} else if on_chain_vote == Some(observation.hash()) {
+		Decision::Voted
+	} else {
+		Decision::Vote
 	}
 }
 
@@ -169,5 +195,45 @@ mod tests {
 		assert!(log.data_truncated);
 		assert_eq!(log.data.len(), MAX_LOG_DATA as usize);
 		assert_eq!((observation.from_block, observation.to_block), (5, 9));
+	}
+
+	#[test]
+	fn a_vote_is_sent_again_when_the_chain_lost_it_and_changed_when_the_answer_changed() {
+		let seen = observation(10, 14, Vec::new());
+		let other = H256::repeat_byte(1);
+		// Never voted, or the vote was undone (a failed acceptance reverts it).
+		assert_eq!(decide(&seen, Some(10), None), Decision::Vote);
+		// Voted something else (the endpoint answered differently before).
+		assert_eq!(decide(&seen, Some(10), Some(other)), Decision::Vote);
+		assert_eq!(decide(&seen, Some(10), Some(seen.hash())), Decision::Voted);
+		// Accepted meanwhile, or the subscription is gone.
+		assert_eq!(decide(&seen, Some(15), None), Decision::Closed);
+		assert_eq!(decide(&seen, None, None), Decision::Closed);
+	}
+
+	#[tokio::test]
+	async fn an_open_range_is_read_again_every_few_blocks() {
+		// Nothing listens there: reads end with an error.
+		let mut observer = LogObserver::new(&[(4690, "http://127.0.0.1:1".into())]).unwrap();
+		let subscription = Subscription {
+			chain_id: 4690,
+			contract: Default::default(),
+			topics: Default::default(),
+			confirmations: 2,
+			blocks_per_range: 5,
+			event_type: BoundedVec::truncate_from(b"evm:Reading".to_vec()),
+		};
+		assert!(observer.request(1, 0, &subscription, 10, 100));
+		// One read of a range at a time.
+		assert!(!observer.request(1, 0, &subscription, 10, 101));
+		let (key, read) = observer.next().await.unwrap();
+		assert_eq!(key, (1, 0, 10));
+		assert!(read.is_err());
+		observer.checked(key, 101);
+		assert!(!observer.request(1, 0, &subscription, 10, 101 + REREAD_AFTER_BLOCKS - 1));
+		assert!(observer.request(1, 0, &subscription, 10, 101 + REREAD_AFTER_BLOCKS));
+		// A chain this node has no endpoint for is not read.
+		let elsewhere = Subscription { chain_id: 1, ..subscription };
+		assert!(!observer.request(1, 1, &elsewhere, 0, 200));
 	}
 }

@@ -382,26 +382,26 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Reads the open range of each of the project's subscriptions that this node has
-	/// not voted on yet.
+	/// Reads the open range of each of the project's subscriptions (again every few
+	/// blocks while it stays open: see [`inbound::LogObserver::request`]).
 	fn observe_logs(
 		&mut self,
 		project: ProjectId,
 		at: Hash,
 		number: BlockNumber,
 	) -> Result<(), WorkerError> {
-		let Some(me) = self.operator_account() else { return Ok(()) };
+		if self.operator_account().is_none() {
+			return Ok(());
+		}
 		let subscriptions = self.client.runtime_api().subscriptions(at, project)?;
 		for (id, subscription, cursor) in subscriptions {
-			if self.client.runtime_api().observation_vote(at, project, id, me.clone())?.is_some() {
-				continue;
-			}
 			self.logs.request(project, id, &subscription, cursor, number);
 		}
 		Ok(())
 	}
 
-	/// Votes what a read of a range found, on top of the best block.
+	/// Votes what a read of a range found, on top of the best block, unless the chain
+	/// holds that vote already or accepted the range meanwhile.
 	async fn vote_logs(
 		&mut self,
 		range: inbound::RangeKey,
@@ -416,22 +416,40 @@ impl Worker {
 				return;
 			}
 		};
-		let hash = observation.hash();
-		if self.logs.last_sent(&range) == Some(hash) {
-			return;
-		}
+		let Some(me) = self.operator_account() else { return };
 		let info = self.client.info();
 		let (best, number) = (info.best_hash, info.best_number);
+		let api = self.client.runtime_api();
+		let on_chain = api.subscriptions(best, project).and_then(|subscriptions| {
+			let open_from = subscriptions
+				.into_iter()
+				.find(|(subscription, _, _)| *subscription == id)
+				.map(|(_, _, cursor)| cursor);
+			Ok((open_from, api.observation_vote(best, project, id, me)?))
+		});
+		let (open_from, voted) = match on_chain {
+			Ok(on_chain) => on_chain,
+			Err(e) => {
+				log::warn!(target: "w3b", "project {project}: reading subscription {id} at the best block: {e}");
+				return;
+			}
+		};
+		match inbound::decide(&observation, open_from, voted) {
+			inbound::Decision::Closed => return,
+			inbound::Decision::Voted => return self.logs.checked(range, number),
+			inbound::Decision::Vote => {}
+		}
 		log::info!(
 			target: "w3b",
-			"🔭 project {project}: voting EVM blocks {from_block}..={} of subscription {id}: {} logs",
+			"🔭 project {project}: voting EVM blocks {from_block}..={} of subscription {id}: {} logs{}",
 			observation.to_block,
-			observation.logs.len()
+			observation.logs.len(),
+			if voted.is_some() { " (the endpoint now answers differently: vote changed)" } else { "" },
 		);
 		let call: w3b_runtime::RuntimeCall =
 			pallet_inbound::Call::observe { project, id, observation }.into();
 		match self.submit(best, call, "an observation").await {
-			Ok(()) => self.logs.sent(range, hash, number),
+			Ok(()) => self.logs.checked(range, number),
 			Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
 		}
 	}

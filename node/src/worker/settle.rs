@@ -282,7 +282,7 @@ impl Worker {
 			.runtime_api()
 			.batch(finalized, project, seq)?
 			.ok_or_else(|| WorkerError::Missing(format!("batch {seq} is not on chain")))?;
-		self.body_from_chain(finalized, &commitment.header)?;
+		let made_on_chain = self.body_from_chain(finalized, &commitment.header)?;
 		let body = w3b_storage::load_body(&*self.vfs, &commitment.header)?
 			.ok_or_else(|| WorkerError::Missing(format!("the body of batch {seq}")))?;
 		let (encoded, refused) = (codec::Encode::encode(&changes), changes.refused.clone());
@@ -290,7 +290,14 @@ impl Worker {
 		let work = self.work(project)?;
 		// Saved before it replaces the state here: a failed save changes nothing.
 		let mut state = work.state.clone();
-		state.adopt(seq, &commitment.header.merkle_root, &body, changes, state_root)?;
+		state.adopt(
+			seq,
+			&commitment.header.merkle_root,
+			&body,
+			changes,
+			state_root,
+			made_on_chain,
+		)?;
 		state.save(&path).map_err(WorkerError::State)?;
 		work.state = state;
 		work.sql.catch_up(&mut work.state)?;

@@ -22,9 +22,7 @@ fn subscription() -> Subscription {
 		topics: BoundedVec::truncate_from(alloc::vec![Some(H256::repeat_byte(1)); 4]),
 		confirmations: 12,
 		blocks_per_range: MAX_RANGE_BLOCKS,
-		event_type: BoundedVec::truncate_from(
-			[LOG_EVENT_PREFIX, &[b'e'; 60][..]].concat(),
-		),
+		event_type: BoundedVec::truncate_from([LOG_EVENT_PREFIX, &[b'e'; 60][..]].concat()),
 	}
 }
 

@@ -17,8 +17,14 @@
 //! ```text
 //! w3b-demo --applet FILE.wasm [--rpc PORT] [--mqtt PORT,PORT] [--http PORT,PORT]
 //!          [--devices N] [--rate MSGS_PER_SEC] [--duration SECS] [--drain SECS]
-//!          [--projects N]
+//!          [--projects N] [--bridge on|off] [--bridge-dir DIR]
 //! ```
+//!
+//! With `--bridge on` (the default) the alerts go on to an EVM chain
+//! ([`w3b_e2e_tests::demo_bridge`]): ganache with IoTeX testnet's chain id, the bridge
+//! deployed by `w3b-node bridge deploy` and registered by sudo, a receiver contract per
+//! project, and `w3b-node bridge relay` (state and log in `--bridge-dir`); the live line
+//! counts the alerts the receivers recorded.
 
 use std::{
 	sync::atomic::Ordering,
@@ -31,6 +37,7 @@ use w3b_e2e_tests::{
 	demo::{
 		setup_projects, ChainLoad, Counters, Monitor, Progress, ProjectSpec, Publisher, Transport,
 	},
+	demo_bridge::EvmSide,
 	Result, Rpc,
 };
 use w3b_primitives::operator::MaxSubnetsPerOperator;
@@ -45,6 +52,8 @@ struct Options {
 	duration: u64,
 	drain: u64,
 	projects: usize,
+	bridge: bool,
+	bridge_dir: std::path::PathBuf,
 }
 
 fn parse() -> Result<Options> {
@@ -58,6 +67,8 @@ fn parse() -> Result<Options> {
 		duration: 60,
 		drain: 60,
 		projects: 1,
+		bridge: true,
+		bridge_dir: std::env::temp_dir().join(format!("w3b-demo-bridge-{}", std::process::id())),
 	};
 	let ports = |v: &str| -> Result<Vec<u16>> {
 		v.split(',').filter(|p| !p.is_empty()).map(|p| Ok(p.parse()?)).collect()
@@ -75,6 +86,14 @@ fn parse() -> Result<Options> {
 			"--duration" => options.duration = value.parse()?,
 			"--drain" => options.drain = value.parse()?,
 			"--projects" => options.projects = value.parse()?,
+			"--bridge" => {
+				options.bridge = match value.as_str() {
+					"on" => true,
+					"off" => false,
+					other => return Err(format!("--bridge on|off, not {other}").into()),
+				}
+			}
+			"--bridge-dir" => options.bridge_dir = value.into(),
 			other => return Err(format!("unknown option {other} (see the source's header)").into()),
 		}
 	}
@@ -172,7 +191,29 @@ fn main() -> Result<()> {
 	);
 	let specs: Vec<ProjectSpec> = lanes.iter().map(|(spec, ..)| spec.clone()).collect();
 	let setup_started = Instant::now();
+	let node_url = format!("http://127.0.0.1:{}", options.rpc);
+	let mut evm = if options.bridge {
+		let evm = EvmSide::start(&rpc, &node_url)?;
+		println!(
+			"[demo] EVM chain {} at {}: bridge {:?} deployed for the validators and registered",
+			w3b_e2e_tests::evm::CHAIN_ID,
+			evm.evm_url(),
+			evm.bridge
+		);
+		Some(evm)
+	} else {
+		None
+	};
 	let projects = setup_projects(&rpc, &specs, Duration::from_secs(300))?;
+	if let Some(evm) = &mut evm {
+		let receiving: Vec<_> = projects.iter().copied().zip(&specs).collect();
+		evm.receive_for(&rpc, &receiving)?;
+		evm.start_relayer(&node_url, &options.bridge_dir)?;
+		println!(
+			"[demo] a receiver contract per project; relayer running (log: {})",
+			options.bridge_dir.join("relayer.log").display()
+		);
+	}
 	println!(
 		"[demo] project(s) {}..={} Active in {:.0}s; publishing {} messages/s for {}s",
 		projects[0],
@@ -198,6 +239,21 @@ fn main() -> Result<()> {
 		monitors.push(Monitor::new(operator_rpc, project));
 	}
 	let mut load = ChainLoad::from_now(rpc.clone())?;
+	// The alerts the receivers recorded (None without an EVM side or when unreadable),
+	// and how the live line says it.
+	let bridged = |evm: &mut Option<EvmSide>| -> (Option<u64>, String) {
+		let Some(evm) = evm else { return (None, String::new()) };
+		if !evm.relayer_running() {
+			return (None, " | relayer stopped (see its log)".into());
+		}
+		match evm.delivered() {
+			Ok(n) => {
+				(Some(n), format!(" | {n} delivered on chain {}", w3b_e2e_tests::evm::CHAIN_ID))
+			}
+			Err(e) => (None, format!(" | deliveries unknown: {e}")),
+		}
+	};
+	let bridge_on = evm.is_some();
 	let mut last_line = Instant::now();
 	// Each monitor reads a few RPCs per poll: with many projects, poll less often.
 	let poll_every = Duration::from_millis(if monitors.len() == 1 { 250 } else { 2000 });
@@ -208,7 +264,8 @@ fn main() -> Result<()> {
 		}
 		total
 	};
-	// Polls the chain and prints a line every two seconds.
+	// Polls the chain and prints a line every two seconds; returns what the receivers
+	// recorded.
 	let mut follow = |monitors: &mut Vec<Monitor>, load: &mut ChainLoad, counters: &Counters| {
 		std::thread::sleep(poll_every);
 		for monitor in monitors.iter_mut() {
@@ -219,10 +276,12 @@ fn main() -> Result<()> {
 		if let Err(e) = load.poll() {
 			eprintln!("[demo] reading blocks: {e}");
 		}
+		let (delivered, bridge_line) = bridged(&mut evm);
 		if last_line.elapsed() >= Duration::from_secs(2) {
-			println!("{}", progress(monitors).line(start.elapsed(), counters));
+			println!("{}{bridge_line}", progress(monitors).line(start.elapsed(), counters));
 			last_line = Instant::now();
 		}
+		delivered
 	};
 	let publish_until = start + Duration::from_secs(options.duration);
 	while Instant::now() < publish_until {
@@ -238,8 +297,21 @@ fn main() -> Result<()> {
 	while Instant::now() < drain_until && progress(&monitors).messages_final < acked {
 		follow(&mut monitors, &mut load, &counters);
 	}
+	// The last alerts reach the EVM chain a few blocks after their proofs are final.
+	if bridge_on {
+		let outputs = progress(&monitors).outputs;
+		println!(
+			"[demo] waiting up to {}s for the relayer to deliver {outputs} alerts",
+			options.drain
+		);
+		let deliver_until = Instant::now() + Duration::from_secs(options.drain);
+		while Instant::now() < deliver_until
+			&& follow(&mut monitors, &mut load, &counters).unwrap_or(0) < outputs
+		{}
+	}
 	let p = progress(&monitors);
-	println!("{}", p.line(start.elapsed(), &counters));
+	let (delivered, bridge_line) = bridged(&mut evm);
+	println!("{}{bridge_line}", p.line(start.elapsed(), &counters));
 	let fmt = |q| p.latency(q).map_or("-".into(), |s| format!("{s:.2}s"));
 	println!(
 		"[demo] summary: {} project(s), {acked} messages stored, {} in finalized proofs ({} batches, {} expired); \
@@ -260,6 +332,16 @@ fn main() -> Result<()> {
 		return Err(format!(
 			"{} stored messages are not in a finalized proof",
 			acked - p.messages_final
+		)
+		.into());
+	}
+	if let Some(delivered) = delivered.filter(|&n| n < p.outputs) {
+		return Err(format!(
+			"{} of {} finalized alerts were not delivered on chain {} (relayer log: {})",
+			p.outputs - delivered,
+			p.outputs,
+			w3b_e2e_tests::evm::CHAIN_ID,
+			options.bridge_dir.join("relayer.log").display(),
 		)
 		.into());
 	}
