@@ -82,7 +82,7 @@ use frame_support::{
 	BoundedVec,
 };
 use sp_core::H256;
-use sp_runtime::{traits::Saturating, DispatchResult};
+use sp_runtime::{traits::Saturating, DispatchError, DispatchResult};
 use w3b_primitives::{
 	operator::{MaxSubnetSize, RemovalReason, SeatStatus},
 	proof::{output_root, quorum, unavailable_root, Head, Outputs, Proof, ProofStatus, Vote},
@@ -116,6 +116,14 @@ pub struct Round<AccountId> {
 /// order only by expiring, so the walk rarely takes more than one step; a longer run of
 /// expired batches is walked by the next calls.
 pub const MAX_HEAD_STEPS: u32 = 16;
+
+/// Most batches made on chain whose proofs expired that wait to be committed again
+/// ([`Recommits`]); one expiring beyond is lost ([`Event::RecommitFailed`]).
+pub const MAX_RECOMMIT_QUEUE: u32 = 256;
+
+/// Most of them committed again at the start of one block: each costs a commitment, so
+/// a burst of expiries spreads over the next blocks rather than overfilling one.
+pub const MAX_RECOMMITS_PER_BLOCK: u32 = 4;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -211,6 +219,12 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Batches made on chain whose proofs expired, oldest first, each to be committed again
+	/// as its project's next batch ([`MAX_RECOMMITS_PER_BLOCK`] a block).
+	#[pallet::storage]
+	pub type Recommits<T: Config> =
+		StorageValue<_, BoundedVec<(ProjectId, u64), ConstU32<MAX_RECOMMIT_QUEUE>>, ValueQuery>;
+
 	/// Events of this pallet.
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -268,6 +282,28 @@ pub mod pallet {
 			/// Votes received.
 			votes: u32,
 		},
+		/// A batch made on chain whose proof expired was committed again, with the same
+		/// body, as the project's next batch: its messages exist nowhere else.
+		Recommitted {
+			/// The project.
+			project: ProjectId,
+			/// The expired batch.
+			batch_seq: u64,
+			/// The batch it was committed again as.
+			as_seq: u64,
+		},
+		/// A batch made on chain whose proof expired could not be committed again: its
+		/// messages are lost to the project (its owner subscribes to the range again).
+		RecommitFailed {
+			/// The project.
+			project: ProjectId,
+			/// The expired batch.
+			batch_seq: u64,
+			/// Why: the project is no longer active, its open rounds are at their cap, the
+			/// batch left the window, or too many wait already
+			/// ([`Error::TooManyRecommits`]).
+			error: DispatchError,
+		},
 	}
 
 	/// Errors of this pallet.
@@ -308,6 +344,8 @@ pub mod pallet {
 		/// among the last [`absence_scan`] settled batches, or out of the commitment
 		/// window).
 		NotAbsent,
+		/// [`MAX_RECOMMIT_QUEUE`] batches made on chain wait to be committed again already.
+		TooManyRecommits,
 	}
 
 	#[pallet::hooks]
@@ -319,9 +357,12 @@ pub mod pallet {
 			for (project, batch_seq) in &closing {
 				Self::close_round(*project, *batch_seq, now);
 			}
-			// Each closed round may walk its project's head.
+			let recommitted = Self::recommit_expired();
+			// Each closed round may walk its project's head and queue its batch.
 			<T as Config>::WeightInfo::close_rounds(closing.len() as u32)
 				.saturating_add(Self::head_weight().saturating_mul(closing.len() as u64))
+				.saturating_add(T::DbWeight::get().reads_writes(1, 1))
+				.saturating_add(Self::recommit_weight().saturating_mul(u64::from(recommitted)))
 		}
 	}
 
@@ -629,6 +670,7 @@ impl<T: Config> Pallet<T> {
 				});
 				Self::free_closing_slot(project, batch_seq, proof.deadline);
 				Proofs::<T>::insert(project, batch_seq, proof);
+				Self::queue_recommit(project, batch_seq);
 				// The round is over: no vote counts any more.
 				Rounds::<T>::remove(project, batch_seq);
 				Self::advance_head(project);
@@ -952,13 +994,67 @@ impl<T: Config> Pallet<T> {
 		now: frame_system::pallet_prelude::BlockNumberFor<T>,
 	) {
 		let votes = Rounds::<T>::take(project, batch_seq).map_or(0, |r| r.votes.len() as u32);
-		Proofs::<T>::mutate(project, batch_seq, |proof| {
-			if let Some(proof) = proof.as_mut().filter(|p| p.status == ProofStatus::Pending) {
-				proof.status = ProofStatus::Expired;
-				proof.settled_at = Some(now);
-				Self::deposit_event(Event::ProofExpired { project, batch_seq, votes });
-			}
+		let expired = Proofs::<T>::mutate(project, batch_seq, |proof| {
+			let proof = proof.as_mut().filter(|p| p.status == ProofStatus::Pending)?;
+			proof.status = ProofStatus::Expired;
+			proof.settled_at = Some(now);
+			Self::deposit_event(Event::ProofExpired { project, batch_seq, votes });
+			Some(())
 		});
+		if expired.is_some() {
+			Self::queue_recommit(project, batch_seq);
+		}
+	}
+
+	/// Queues batch `batch_seq` of `project`, whose proof just expired, to be committed
+	/// again if it was made on chain.
+	fn queue_recommit(project: ProjectId, batch_seq: u64) {
+		if !pallet_commitments::Pallet::<T>::made_on_chain(project, batch_seq) {
+			return;
+		}
+		if Recommits::<T>::mutate(|queue| queue.try_push((project, batch_seq))).is_err() {
+			Self::deposit_event(Event::RecommitFailed {
+				project,
+				batch_seq,
+				error: Error::<T>::TooManyRecommits.into(),
+			});
+		}
+	}
+
+	/// Commits again up to [`MAX_RECOMMITS_PER_BLOCK`] queued batches; returns how many
+	/// it tried.
+	fn recommit_expired() -> u32 {
+		let mut queue = Recommits::<T>::get();
+		if queue.is_empty() {
+			return 0;
+		}
+		let taken = queue.len().min(MAX_RECOMMITS_PER_BLOCK as usize);
+		for (project, batch_seq) in queue.drain(..taken) {
+			match pallet_commitments::Pallet::<T>::recommit_on_chain(project, batch_seq) {
+				Ok(as_seq) => {
+					Self::deposit_event(Event::Recommitted { project, batch_seq, as_seq })
+				}
+				Err(error) => {
+					Self::deposit_event(Event::RecommitFailed { project, batch_seq, error })
+				}
+			}
+		}
+		Recommits::<T>::put(queue);
+		taken as u32
+	}
+
+	/// The most committing a batch made on chain again costs: reading its body and
+	/// header, and a commitment that prunes as much as one may.
+	fn recommit_weight() -> Weight {
+		let prune = <T as pallet_commitments::Config>::MaxPrunePerCommit::get();
+		<<T as pallet_commitments::Config>::WeightInfo as pallet_commitments::WeightInfo>::commit_batch(
+			prune,
+		)
+			.saturating_add(T::DbWeight::get().reads_writes(2, 1))
+			.saturating_add(Weight::from_parts(
+				0,
+				2 * u64::from(pallet_commitments::MAX_ON_CHAIN_BODY),
+			))
 	}
 
 	/// The proof of a batch in the window.

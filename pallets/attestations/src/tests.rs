@@ -1219,3 +1219,86 @@ fn a_finalized_round_frees_its_closing_slot() {
 		assert_noop!(vote(OPERATORS[3], q, seq, GOOD), Error::<Test>::AttestationClosed);
 	});
 }
+
+/// Commits the project's next batch with a body made on chain (as `pallets/inbound` does
+/// with logs a quorum observed); returns its number.
+fn commit_made_on_chain(project: ProjectId, body: &[u8]) -> u64 {
+	let committer = Operators::members(project)[0];
+	pallet_commitments::Pallet::<Test>::commit_on_chain(
+		project,
+		committer,
+		body.to_vec(),
+		H256::repeat_byte(7),
+		2,
+	)
+	.unwrap()
+}
+
+#[test]
+fn a_batch_made_on_chain_whose_proof_expires_is_committed_again() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let device_batch = commit(p);
+		let logs = commit_made_on_chain(p, b"two logs");
+		// Not a quorum: both proofs expire (a third of the subnet withholding its votes).
+		assert_ok!(vote(OPERATORS[0], p, device_batch, GOOD));
+		// The logs' batch gets its grace once the device batch ahead of it expired.
+		run_to_block(3 + DEADLINE + SETTLE_GRACE);
+		assert_eq!(proof(p, logs).status, ProofStatus::Expired);
+		// The logs exist nowhere but on chain: they come back as the next batch, with the
+		// same body and root, credited to the same operator. A device batch does not (its
+		// messages are still in its committer's store, sealed again from there).
+		let again = logs + 1;
+		System::assert_has_event(
+			Event::Recommitted { project: p, batch_seq: logs, as_seq: again }.into(),
+		);
+		assert_eq!(Commitments::next_batch_seq(p), again + 1);
+		assert_eq!(
+			pallet_commitments::Pallet::<Test>::on_chain_body(p, again),
+			Some(b"two logs".to_vec())
+		);
+		let (old, new) =
+			(Commitments::batch(p, logs).unwrap(), Commitments::batch(p, again).unwrap());
+		assert_eq!(
+			(new.header.merkle_root, new.header.count, new.header.cid, new.committer),
+			(old.header.merkle_root, old.header.count, old.header.cid, old.committer)
+		);
+		assert_eq!(proof(p, again).status, ProofStatus::Pending);
+		// Its round runs like any other: the quorum finalizes it this time.
+		let previous = Attestations::head(p).state_root;
+		for operator in &OPERATORS[..3] {
+			assert_ok!(Attestations::attest(
+				RuntimeOrigin::signed(*operator),
+				p,
+				again,
+				H256::repeat_byte(7),
+				previous,
+				GOOD,
+				outputs_of(GOOD),
+			));
+		}
+		assert_eq!(proof(p, again).status, ProofStatus::Finalized);
+	});
+}
+
+#[test]
+fn a_batch_made_on_chain_is_not_committed_again_while_its_project_is_paused() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let logs = commit_made_on_chain(p, b"two logs");
+		assert_ok!(Projects::pause_project(RuntimeOrigin::signed(OWNER), p));
+		run_to_block(2 + DEADLINE);
+		assert_eq!(proof(p, logs).status, ProofStatus::Expired);
+		System::assert_has_event(
+			Event::RecommitFailed {
+				project: p,
+				batch_seq: logs,
+				error: pallet_commitments::Error::<Test>::ProjectNotActive.into(),
+			}
+			.into(),
+		);
+		// Nothing half done: no batch, no round, and the queue is empty again.
+		assert_eq!(Commitments::next_batch_seq(p), logs + 1);
+		assert!(Recommits::<Test>::get().is_empty());
+	});
+}

@@ -404,7 +404,7 @@ pub mod pallet {
 				);
 			}
 			let batch = Batches::<T>::get(project, batch_seq).ok_or(Error::<T>::UnknownBatch)?;
-			ensure!(!OnChainBodies::<T>::contains_key(project, batch_seq), Error::<T>::MadeOnChain);
+			ensure!(!Self::made_on_chain(project, batch_seq), Error::<T>::MadeOnChain);
 			ensure!(!Reports::<T>::contains_key(project, batch_seq), Error::<T>::AlreadyReported);
 			let (root, count) = (batch.header.merkle_root, batch.header.count);
 			let (message_hash, reason) = match evidence {
@@ -536,6 +536,30 @@ impl<T: Config> Pallet<T> {
 		Self::record(header, committer);
 		Self::prune(project);
 		Ok(seq)
+	}
+
+	/// Commits batch `seq` of `project`, made on chain, again as the project's next batch:
+	/// the same body, Merkle root, count and committer. Its proof expired, and its messages
+	/// (contract logs a quorum observed) exist nowhere but in its body, which pruning would
+	/// drop; a device batch is sealed again from its committer's store instead.
+	///
+	/// Errors: [`Error::UnknownBatch`] if no batch made on chain has this number in the
+	/// window, or [`Pallet::commit_on_chain`]'s.
+	pub fn recommit_on_chain(project: ProjectId, seq: u64) -> Result<u64, DispatchError> {
+		let body = OnChainBodies::<T>::get(project, seq).ok_or(Error::<T>::UnknownBatch)?;
+		let batch = Batches::<T>::get(project, seq).ok_or(Error::<T>::UnknownBatch)?;
+		Self::commit_on_chain(
+			project,
+			batch.committer,
+			body.into_inner(),
+			batch.header.merkle_root,
+			batch.header.count,
+		)
+	}
+
+	/// Whether batch `seq` of `project` was made on chain (and is in the window).
+	pub fn made_on_chain(project: ProjectId, seq: u64) -> bool {
+		OnChainBodies::<T>::contains_key(project, seq)
 	}
 
 	/// The body of batch `seq` of `project`, if it was made on chain and is in the window.
