@@ -141,6 +141,27 @@ impl EvmSide {
 		})
 	}
 
+	/// Whether the bridge contract trusts the validator set the appchain at `rpc` signs
+	/// with now (`w3b_bridgeSet`): the same set id and the hash of its signers and
+	/// threshold. Returns the contract's set id with it.
+	pub fn follows_set(&self, rpc: &Rpc) -> Result<(bool, u64)> {
+		let set = rpc.call("w3b_bridgeSet", json!([]))?;
+		let set_id = set["setId"].as_u64().ok_or("w3b_bridgeSet without a setId")?;
+		let signers: Vec<alloy::primitives::Address> =
+			serde_json::from_value(set["signers"].clone())?;
+		let threshold = set["threshold"].as_u64().ok_or("w3b_bridgeSet without a threshold")?;
+		let bridge = w3b_bridge::contract::W3bBridge::new(self.bridge.0.into(), &self.deployer);
+		self.runtime.block_on(async {
+			let (contract_set, contract_hash) =
+				(bridge.setId().call().await?, bridge.setHash().call().await?);
+			let hash = bridge
+				.validatorSetHash(signers, alloy::primitives::U256::from(threshold))
+				.call()
+				.await?;
+			Ok((contract_set == set_id && contract_hash == hash, contract_set))
+		})
+	}
+
 	/// The chain's JSON-RPC endpoint.
 	pub fn evm_url(&self) -> &str {
 		&self.ganache.url

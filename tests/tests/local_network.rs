@@ -1,6 +1,7 @@
 //! Four validators on loopback: blocks are produced and finalized, finality survives one
 //! stopped validator, and a fifth validator added through sudo joins the authority set
-//! and votes.
+//! and votes; the bridge contract on an EVM chain (ganache) is handed over to the new
+//! validator set by the relayer, signed by the old one.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityList;
 use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, Pair};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-use w3b_e2e_tests::{dev_node_key, wait_for, Node, NodeConfig, Result};
+use w3b_e2e_tests::{demo_bridge::EvmSide, dev_node_key, wait_for, Node, NodeConfig, Result};
 use w3b_runtime::{genesis_config_presets::dev_session_keys, AccountId, Runtime, RuntimeCall};
 
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -124,6 +125,15 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	);
 	with_logs(&[&bob], bob.wait_finalized(finalized + 5, Duration::from_secs(30)));
 
+	// The bridge to an EVM chain, deployed for the four and registered, with a relayer:
+	// the contract must follow the set change below though no outputs flow.
+	let alice_url = format!("http://127.0.0.1:{}", alice.rpc_port);
+	let mut evm = with_logs(&[&alice], EvmSide::start(&rpc, &alice_url));
+	let relayer_dir = dir.path().join("relayer");
+	with_logs(&[&alice], evm.start_relayer(&alice_url, &relayer_dir));
+	let (follows, first_set) = evm.follows_set(&rpc).expect("the contract's set");
+	assert!(follows, "deployed for the current set");
+
 	// A fifth validator: Eve starts a node, registers her session keys, and sudo adds her.
 	let mut eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
 	rpc.submit(Sr25519Keyring::Eve, session_keys_call(Sr25519Keyring::Eve))
@@ -174,6 +184,32 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 		.expect("session validators")
 		.expect("session validators are set");
 	assert_eq!(session_validators.len(), 5, "the session set is the four plus Eve");
+
+	// The old set (three of the four: Dave is down) signs the hand-over to the five, and
+	// the relayer carries it to the contract.
+	let relayed_at = Instant::now();
+	let relayer_log =
+		|| std::fs::read_to_string(relayer_dir.join("relayer.log")).unwrap_or_default();
+	let handed_over = wait_for("the bridge contract at the five's set", SET_CHANGE_TIMEOUT, || {
+		if !evm.relayer_running() {
+			return Err("the relayer stopped".into());
+		}
+		let (follows, set) = evm.follows_set(&rpc)?;
+		Ok((follows && set > first_set).then_some(set))
+	});
+	let handed_over = with_logs(
+		&[&alice],
+		handed_over.map_err(|e| format!("{e}\n----- relayer log -----\n{}", relayer_log()).into()),
+	);
+	let signers = rpc.call("w3b_bridgeSet", serde_json::json!([])).expect("w3b_bridgeSet")
+		["signers"]
+		.as_array()
+		.map(Vec::len);
+	assert_eq!(signers, Some(5), "the bridge set is the five validators' w3b_ keys");
+	println!(
+		"[e2e] the bridge contract handed over from set {first_set} to {handed_over} in {:?}",
+		relayed_at.elapsed()
+	);
 
 	// Dave is still down, so finality now needs four of five votes: Eve's included.
 	let finalized = rpc.finalized_number().expect("finalized head");

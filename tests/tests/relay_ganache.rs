@@ -527,6 +527,47 @@ async fn a_set_change_is_relayed_before_the_new_sets_batches() {
 	assert!(failures[0]["reason"].as_str().unwrap().contains("StaleSet"), "{failures:?}");
 }
 
+/// A hand-over the old set signed is relayed once every sealed batch is, though no batch
+/// of the new set exists yet; the new set's first batch then verifies.
+#[tokio::test]
+async fn a_set_change_is_relayed_while_no_batch_needs_it() {
+	let old = ValidatorSet::new(1, 4);
+	let s = setup(&old).await;
+	s.source.add(s.seal(&old, 0, s.outputs(0, 2), 3).await);
+	let new = ValidatorSet::new(2, 5);
+	let bridge = s.bridge();
+	let new_hash =
+		bridge.validatorSetHash(new.addresses(), U256::from(new.threshold)).call().await.unwrap();
+	let digest = bridge.setChangeDigest(2, new_hash, 1).call().await.unwrap();
+	s.source.0.lock().unwrap().changes.insert(
+		2,
+		SignedSetChange {
+			set_id: 2,
+			new_signers: new.addresses(),
+			new_threshold: U256::from(new.threshold),
+			first_nonce: 1,
+			signers: old.addresses(),
+			threshold: U256::from(old.threshold),
+			signatures: old.sign(digest, 3),
+			complete: true,
+		},
+	);
+	let (mut relayer, metrics) = s.relayer(config(), options()).await;
+	drain(&mut relayer).await;
+	assert_eq!(relayer.state().next_nonce, 1);
+	assert_eq!(metrics.set_changes_relayed.get(), 1);
+	assert_eq!(bridge.setId().call().await.unwrap(), 2);
+	assert_eq!(bridge.setHash().call().await.unwrap(), new_hash);
+	// Idle again: nothing more to hand over, nothing sent.
+	let sent = metrics.transactions_sent.get();
+	assert!(!relayer.step().await.unwrap());
+	assert_eq!(metrics.transactions_sent.get(), sent);
+	s.source.add(s.seal(&new, 1, s.outputs(1, 2), 4).await);
+	drain(&mut relayer).await;
+	let (processed, _) = s.received().await;
+	assert_eq!(processed, vec!["batch 0 output 0", "batch 1 output 0"]);
+}
+
 /// A transaction the chain does not mine in time is sent again with the same nonce at a
 /// higher price, and the batch is verified once.
 #[tokio::test]

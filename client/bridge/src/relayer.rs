@@ -224,6 +224,9 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 			self.metrics.next_nonce.set(self.state.next_nonce);
 			progress = true;
 		}
+		if self.state.next_nonce == target.next_nonce {
+			progress |= self.hand_over_ahead().await?;
+		}
 		let due: Vec<u64> = self
 			.state
 			.retries
@@ -237,6 +240,19 @@ impl<S: BatchSource, P: Provider + Clone> Relayer<S, P> {
 		}
 		self.metrics.retries_waiting.set(self.state.retries.len() as u64);
 		Ok(progress)
+	}
+
+	/// Relays the appchain's next hand-over as soon as the old set signed it, though no
+	/// batch needs the new set yet: the contract follows the appchain's validators while
+	/// no outputs flow, rather than learning of a change sessions late. Only once every
+	/// sealed batch is relayed, so none signed by the old set meets a contract that moved
+	/// on. True if it handed over.
+	async fn hand_over_ahead(&mut self) -> Result<bool> {
+		let current = self.bridge.setId().call().await.map_err(contract_error)?;
+		match self.source.set_change(self.config.chain, current + 1).await? {
+			Some(change) if change.complete => self.ensure_set(current + 1).await,
+			_ => Ok(false),
+		}
 	}
 
 	/// Brings the contract to validator set `set_id` if it is behind, relaying the
