@@ -1,7 +1,11 @@
 //! Four validators on loopback: blocks are produced and finalized, finality survives one
 //! stopped validator, and a fifth validator added through sudo joins the authority set
 //! and votes; the bridge contract on an EVM chain (ganache) is handed over to the new
-//! validator set by the relayer, signed by the old one.
+//! validator set by the relayer, signed by the old one, and an output bridged after it
+//! verifies with the new set.
+
+#[path = "../../client/executor/tests/common/mod.rs"]
+mod applets;
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +14,11 @@ use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityList;
 use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, Pair};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-use w3b_e2e_tests::{demo_bridge::EvmSide, dev_node_key, wait_for, Node, NodeConfig, Result};
+use w3b_e2e_tests::{
+	demo::{reading, setup_project, ProjectSpec},
+	demo_bridge::EvmSide,
+	dev_node_key, wait_for, Node, NodeConfig, Result,
+};
 use w3b_runtime::{genesis_config_presets::dev_session_keys, AccountId, Runtime, RuntimeCall};
 
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -209,6 +217,45 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	println!(
 		"[e2e] the bridge contract handed over from set {first_set} to {handed_over} in {:?}",
 		relayed_at.elapsed()
+	);
+
+	// Later outputs verify with the new set: a project run by the three validators up
+	// raises an alert, sealed into a bridge batch of the five's set, and the relayer
+	// delivers it to the project's receiver.
+	let device = ed25519::Pair::generate().0;
+	let spec = ProjectSpec {
+		owner: Sr25519Keyring::Ferdie,
+		name: "alerts".into(),
+		code: applets::applet_code("alert"),
+		routes: vec![],
+		env: vec![("THRESHOLD".into(), "30".into())],
+		operators: vec![Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie],
+		devices: vec![device.clone()],
+		attestation_deadline: 20,
+		retain_secs: 0,
+		min_operators: None,
+	};
+	let project = with_logs(&[&alice], setup_project(&rpc, &spec, Duration::from_secs(180)));
+	with_logs(&[&alice], evm.receive_for(&rpc, &[(project, &spec)]));
+	// The demo's readings spike to 35 °C every 100th.
+	let (_, message) = reading(&device, project, 100);
+	let message: serde_json::Value = serde_json::from_str(&message).expect("JSON");
+	rpc.call("w3b_submitEvent", serde_json::json!([project, message])).expect("submitted");
+	let delivered = wait_for("the alert delivered", Duration::from_secs(240), || {
+		Ok((evm.delivered()? >= 1).then_some(()))
+	});
+	with_logs(
+		&[&alice, &eve],
+		delivered.map_err(|e| format!("{e}\n----- relayer log -----\n{}", relayer_log()).into()),
+	);
+	let batch = rpc
+		.call("w3b_bridgeBatch", serde_json::json!([w3b_e2e_tests::evm::CHAIN_ID, 0]))
+		.expect("w3b_bridgeBatch");
+	assert_eq!(batch["setId"].as_u64(), Some(handed_over), "signed by the five: {batch}");
+	assert_eq!(evm.delivered().expect("delivered"), 1, "delivered once");
+	println!(
+		"[e2e] an alert of the five's set delivered on chain {}",
+		w3b_e2e_tests::evm::CHAIN_ID
 	);
 
 	// Dave is still down, so finality now needs four of five votes: Eve's included.
