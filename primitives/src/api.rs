@@ -7,7 +7,7 @@ use sp_core::{H160, H256};
 
 use crate::{
 	bridge::{BridgeAuthorityId, BridgeMessage, RelayBatch, RelaySetChange},
-	inbound::Subscription,
+	inbound::{Cursor, Subscription},
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
 	proof::{Commitment, FinalizedProof, Head, Proof, Vote},
@@ -97,9 +97,9 @@ sp_api::decl_runtime_apis! {
 	where
 		AccountId: Codec,
 	{
-		/// A project's subscriptions: id, subscription and cursor (the first EVM block of
-		/// the open range).
-		fn subscriptions(project: ProjectId) -> Vec<(u32, Subscription, u64)>;
+		/// A project's subscriptions: id, subscription and cursor (where the open range
+		/// starts).
+		fn subscriptions(project: ProjectId) -> Vec<(u32, Subscription, Cursor)>;
 		/// The hash of the observation `who` voted on the open range of a subscription.
 		fn observation_vote(project: ProjectId, subscription: u32, who: AccountId) -> Option<H256>;
 		/// The body of batch `seq` if it was made on chain (and is in the window).

@@ -34,8 +34,8 @@ pub type MaxTopics = ConstU32<4>;
 /// Longest log data taken, in bytes: a log with more data than this is observed with
 /// its data cut and `data_truncated` set, identically by every operator.
 pub const MAX_LOG_DATA: u32 = 1024;
-/// Most logs in one observation: a range holding more is cut to whole blocks
-/// ([`cut_range`]).
+/// Most logs in one observation: a range holding more is cut to whole blocks, or inside
+/// a block that alone holds more ([`cut_range`]).
 pub const MAX_RANGE_LOGS: u32 = 32;
 /// Most EVM blocks one range spans.
 pub const MAX_RANGE_BLOCKS: u32 = 1000;
@@ -95,21 +95,62 @@ pub struct EvmLog {
 	pub data_truncated: bool,
 }
 
+/// Where a subscription's next range starts: the first EVM block not fully observed and
+/// the first log index in it not observed yet (past 0 only once a block held more
+/// matching logs than one observation: the rest of it comes in the next range).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Hash,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub struct Cursor {
+	/// The block.
+	pub block: u64,
+	/// The first log index in it still to observe.
+	pub log_index: u32,
+}
+
+impl Cursor {
+	/// The start of `block`.
+	pub fn at_block(block: u64) -> Self {
+		Cursor { block, log_index: 0 }
+	}
+
+	/// Whether `log` comes at or after the cursor.
+	fn admits(&self, log: &EvmLog) -> bool {
+		(log.block_number, log.log_index) >= (self.block, self.log_index)
+	}
+}
+
 /// What an operator saw in one range of EVM blocks of a subscription: every matching
-/// log of blocks `from_block..=to_block`, in (block, index) order.
+/// log from the cursor to the end of block `to_block`, in (block, index) order, or, when
+/// `partial`, the first [`MAX_RANGE_LOGS`] of a block that holds more.
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct Observation {
-	/// First block of the range (the subscription's cursor).
-	pub from_block: u64,
+	/// Where the range starts (the subscription's cursor).
+	pub from: Cursor,
 	/// Last block of the range.
 	pub to_block: u64,
 	/// The logs.
 	pub logs: BoundedVec<EvmLog, ConstU32<MAX_RANGE_LOGS>>,
-	/// Logs of the range's only block past [`MAX_RANGE_LOGS`], left out (a block with
-	/// more matching logs than an observation holds).
-	pub omitted: u32,
+	/// Whether `to_block` holds more matching logs than these (all [`MAX_RANGE_LOGS`] of
+	/// them in it): the next range starts inside it, after the last one.
+	pub partial: bool,
 }
 
 impl Observation {
@@ -121,61 +162,76 @@ impl Observation {
 		H256(blake2_256(&buf))
 	}
 
-	/// Whether it is well formed for a range starting at `from_block` of a subscription
-	/// with ranges of `blocks_per_range` blocks: within the range, logs in strictly
-	/// ascending (block, index) order and inside it, `omitted` only for a range of one
-	/// block that is full.
-	pub fn is_well_formed(&self, from_block: u64, blocks_per_range: u32) -> bool {
-		let last = from_block.saturating_add(u64::from(blocks_per_range.max(1)) - 1);
+	/// Where the next range starts once this one is accepted: after `to_block`, or
+	/// after the last log when `partial`.
+	pub fn next_cursor(&self) -> Cursor {
+		match self.logs.last().filter(|_| self.partial) {
+			Some(last) => {
+				Cursor { block: self.to_block, log_index: last.log_index.saturating_add(1) }
+			}
+			None => Cursor::at_block(self.to_block.saturating_add(1)),
+		}
+	}
+
+	/// Whether it is well formed for a range starting at `cursor` of a subscription with
+	/// ranges of `blocks_per_range` blocks: within the range, logs in strictly ascending
+	/// (block, index) order, none before the cursor or past `to_block`, and `partial`
+	/// only when [`MAX_RANGE_LOGS`] logs all in `to_block` leave room for a next index
+	/// (so the cursor always moves on).
+	pub fn is_well_formed(&self, cursor: Cursor, blocks_per_range: u32) -> bool {
+		let last = cursor.block.saturating_add(u64::from(blocks_per_range.max(1)) - 1);
 		let ordered = self
 			.logs
 			.windows(2)
 			.all(|w| (w[0].block_number, w[0].log_index) < (w[1].block_number, w[1].log_index));
-		let inside =
-			self.logs.iter().all(|l| (self.from_block..=self.to_block).contains(&l.block_number));
-		let omitted_ok = self.omitted == 0
-			|| (self.from_block == self.to_block && self.logs.len() as u32 == MAX_RANGE_LOGS);
-		self.from_block == from_block
-			&& self.to_block >= from_block
+		let inside = self.logs.iter().all(|l| cursor.admits(l) && l.block_number <= self.to_block);
+		let partial_ok = !self.partial
+			|| (self.logs.len() as u32 == MAX_RANGE_LOGS
+				&& self.logs.iter().all(|l| l.block_number == self.to_block)
+				&& self.logs.last().is_some_and(|l| l.log_index < u32::MAX));
+		self.from == cursor
+			&& self.to_block >= cursor.block
 			&& self.to_block <= last
 			&& ordered
-			&& inside && omitted_ok
+			&& inside && partial_ok
 	}
 }
 
-/// The observation of a range `from_block..=last_block` given all its matching logs in
-/// (block, index) order: the longest run of whole blocks whose logs fit in
-/// [`MAX_RANGE_LOGS`] (the next range starts after it); when the first block alone holds
-/// more, that block with its first logs and the count of the others. Every operator
-/// that saw the same logs makes the same observation.
-pub fn cut_range(from_block: u64, last_block: u64, mut logs: Vec<EvmLog>) -> Observation {
+/// The observation of a range from `from` to the end of block `last_block` given the
+/// matching logs of its blocks in (block, index) order (those before the cursor, left
+/// from a block observed in part, are dropped): the longest run of whole blocks whose
+/// logs fit in [`MAX_RANGE_LOGS`] (the next range starts after it); when the first block
+/// with logs alone holds more, its first logs, `partial` (the next range takes the
+/// rest of it). Every operator that saw the same logs makes the same observation, and
+/// no log is left out.
+pub fn cut_range(from: Cursor, last_block: u64, mut logs: Vec<EvmLog>) -> Observation {
+	logs.retain(|l| from.admits(l) && l.block_number <= last_block);
 	let max = MAX_RANGE_LOGS as usize;
 	if logs.len() <= max {
 		return Observation {
-			from_block,
+			from,
 			to_block: last_block,
 			logs: BoundedVec::truncate_from(logs),
-			omitted: 0,
+			partial: false,
 		};
 	}
 	// The block of the first log that does not fit ends the range before it.
 	let overflow_block = logs[max].block_number;
 	if logs[0].block_number == overflow_block {
-		let in_block = logs.iter().take_while(|l| l.block_number == overflow_block).count();
 		logs.truncate(max);
 		return Observation {
-			from_block,
-			to_block: overflow_block.max(from_block),
+			from,
+			to_block: overflow_block,
 			logs: BoundedVec::truncate_from(logs),
-			omitted: (in_block - max) as u32,
+			partial: true,
 		};
 	}
 	logs.retain(|l| l.block_number < overflow_block);
 	Observation {
-		from_block,
+		from,
 		to_block: overflow_block - 1,
 		logs: BoundedVec::truncate_from(logs),
-		omitted: 0,
+		partial: false,
 	}
 }
 
@@ -307,44 +363,69 @@ mod tests {
 	#[test]
 	fn a_range_that_fits_is_kept_whole() {
 		let logs = vec![log(5, 0), log(7, 1)];
-		let observation = cut_range(5, 14, logs.clone());
+		let observation = cut_range(Cursor::at_block(5), 14, logs.clone());
 		assert_eq!(
-			(observation.to_block, observation.logs.to_vec(), observation.omitted),
-			(14, logs, 0)
+			(observation.to_block, observation.logs.to_vec(), observation.partial),
+			(14, logs, false)
 		);
-		assert!(observation.is_well_formed(5, 10));
-		assert!(!observation.is_well_formed(6, 10), "another cursor");
-		assert!(!observation.is_well_formed(5, 9), "past the range");
+		assert_eq!(observation.next_cursor(), Cursor::at_block(15));
+		assert!(observation.is_well_formed(Cursor::at_block(5), 10));
+		assert!(!observation.is_well_formed(Cursor::at_block(6), 10), "another cursor");
+		assert!(!observation.is_well_formed(Cursor::at_block(5), 9), "past the range");
 	}
 
 	#[test]
 	fn a_full_range_ends_before_the_block_that_overflows() {
 		let mut logs: Vec<_> = (0..20).map(|i| log(5, i)).collect();
 		logs.extend((0..20).map(|i| log(6, i)));
-		let observation = cut_range(5, 14, logs);
-		assert_eq!((observation.to_block, observation.logs.len(), observation.omitted), (5, 20, 0));
-		assert!(observation.is_well_formed(5, 10));
+		let observation = cut_range(Cursor::at_block(5), 14, logs);
+		assert_eq!(
+			(observation.to_block, observation.logs.len(), observation.partial),
+			(5, 20, false)
+		);
+		assert!(observation.is_well_formed(Cursor::at_block(5), 10));
+		assert_eq!(observation.next_cursor(), Cursor::at_block(6));
 	}
 
 	#[test]
-	fn a_block_with_too_many_logs_is_cut_and_counted() {
-		let logs: Vec<_> = (0..40).map(|i| log(5, i)).collect();
-		let observation = cut_range(5, 14, logs);
-		assert_eq!((observation.to_block, observation.logs.len(), observation.omitted), (5, 32, 8));
-		assert!(observation.is_well_formed(5, 10));
-		let mut lying = observation.clone();
+	fn a_block_with_too_many_logs_is_observed_in_parts_and_none_is_left_out() {
+		// 40 logs in block 5 (indexes 0, 2, 4, ...: other contracts' logs between), 3 in
+		// block 6.
+		let all: Vec<_> = (0..40).map(|i| log(5, 2 * i)).chain((0..3).map(|i| log(6, i))).collect();
+		let first = cut_range(Cursor::at_block(5), 14, all.clone());
+		assert_eq!((first.to_block, first.logs.len(), first.partial), (5, 32, true));
+		assert!(first.is_well_formed(Cursor::at_block(5), 10));
+		let cursor = first.next_cursor();
+		assert_eq!(cursor, Cursor { block: 5, log_index: 63 });
+		// The next range starts inside block 5 and takes the rest of it and more; the
+		// endpoint's answer for the range still holds the logs already taken.
+		let second = cut_range(cursor, 14, all.clone());
+		assert_eq!((second.to_block, second.logs.len(), second.partial), (14, 11, false));
+		assert!(second.is_well_formed(cursor, 10));
+		let mut seen: Vec<EvmLog> = first.logs.to_vec();
+		seen.extend(second.logs.to_vec());
+		assert_eq!(seen, all, "every log once, in order");
+		// Logs before the cursor, a partial range of several blocks or of fewer logs
+		// than an observation holds are not well formed.
+		let mut lying = second.clone();
+		lying.logs = BoundedVec::truncate_from(vec![log(5, 62)]);
+		assert!(!lying.is_well_formed(cursor, 10), "a log taken already");
+		let mut lying = first.clone();
 		lying.to_block = 6;
-		assert!(!lying.is_well_formed(5, 10), "omitted logs only for a one-block range");
+		assert!(!lying.is_well_formed(Cursor::at_block(5), 10), "partial across blocks");
+		let mut lying = cut_range(Cursor::at_block(5), 5, all[..3].to_vec());
+		lying.partial = true;
+		assert!(!lying.is_well_formed(Cursor::at_block(5), 10), "partial but not full");
 	}
 
 	#[test]
 	fn unordered_or_outside_logs_are_not_well_formed() {
-		let mut observation = cut_range(5, 14, vec![log(7, 1), log(7, 0)]);
-		assert!(!observation.is_well_formed(5, 10));
+		let mut observation = cut_range(Cursor::at_block(5), 14, vec![log(7, 1), log(7, 0)]);
+		assert!(!observation.is_well_formed(Cursor::at_block(5), 10));
 		observation.logs = BoundedVec::truncate_from(vec![log(15, 0)]);
-		assert!(!observation.is_well_formed(5, 10));
+		assert!(!observation.is_well_formed(Cursor::at_block(5), 10));
 		observation.logs = BoundedVec::truncate_from(vec![log(7, 0), log(7, 0)]);
-		assert!(!observation.is_well_formed(5, 10), "a log twice");
+		assert!(!observation.is_well_formed(Cursor::at_block(5), 10), "a log twice");
 	}
 
 	#[test]
@@ -362,7 +443,7 @@ mod tests {
 
 	#[test]
 	fn the_body_decodes_as_messages_with_the_log_signature() {
-		let observation = cut_range(5, 14, vec![log(5, 0), log(9, 2)]);
+		let observation = cut_range(Cursor::at_block(5), 14, vec![log(5, 0), log(9, 2)]);
 		let batch = batch_body(3, &subscription(), &observation, 1_700_000_000_000);
 		let decoded: Vec<(Message, DeviceSignature, u64)> =
 			Decode::decode(&mut &batch.body[..]).unwrap();
@@ -379,7 +460,7 @@ mod tests {
 
 	#[test]
 	fn observations_differing_anywhere_hash_apart() {
-		let base = cut_range(5, 14, vec![log(5, 0)]);
+		let base = cut_range(Cursor::at_block(5), 14, vec![log(5, 0)]);
 		let mut other_block = base.clone();
 		other_block.logs[0].block_hash = H256::repeat_byte(9);
 		let mut other_end = base.clone();

@@ -153,7 +153,7 @@ impl_runtime_apis! {
 	}
 
 	impl w3b_primitives::api::InboundApi<Block, AccountId> for Runtime {
-		fn subscriptions(project: ProjectId) -> Vec<(u32, w3b_primitives::inbound::Subscription, u64)> {
+		fn subscriptions(project: ProjectId) -> Vec<(u32, w3b_primitives::inbound::Subscription, w3b_primitives::inbound::Cursor)> {
 			pallet_inbound::Pallet::<Runtime>::subscriptions(project)
 		}
 

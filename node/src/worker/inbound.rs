@@ -12,7 +12,7 @@ use sp_runtime::BoundedVec;
 use tokio::sync::mpsc;
 use w3b_bridge::logs::{LogQuery, LogReader, RawLog};
 use w3b_primitives::{
-	inbound::{cut_range, EvmLog, Observation, Subscription, MAX_LOG_DATA},
+	inbound::{cut_range, Cursor, EvmLog, Observation, Subscription, MAX_LOG_DATA},
 	ProjectId,
 };
 use w3b_runtime::BlockNumber;
@@ -23,8 +23,8 @@ use w3b_runtime::BlockNumber;
 /// and voted again when the chain does not hold what this node now sees.
 const REREAD_AFTER_BLOCKS: BlockNumber = 10;
 
-/// A subscription's range: project, subscription id, first EVM block.
-pub type RangeKey = (ProjectId, u32, u64);
+/// A subscription's range: project, subscription id, where it starts.
+pub type RangeKey = (ProjectId, u32, Cursor);
 
 /// What one read found: the observation to vote, `None` while the range is not deep
 /// enough, or why the endpoint could not tell.
@@ -70,7 +70,7 @@ impl LogObserver {
 		project: ProjectId,
 		id: u32,
 		subscription: &Subscription,
-		cursor: u64,
+		cursor: Cursor,
 		number: BlockNumber,
 	) -> bool {
 		let key = (project, id, cursor);
@@ -90,11 +90,11 @@ impl LogObserver {
 		if !self.in_flight.insert(key) {
 			return false;
 		}
-		let last = cursor.saturating_add(u64::from(subscription.blocks_per_range.max(1)) - 1);
+		let last = cursor.block.saturating_add(u64::from(subscription.blocks_per_range.max(1)) - 1);
 		let query = LogQuery {
 			contract: subscription.contract.0,
 			topics: subscription.topics.iter().map(|t| t.map(|t| t.0)).collect(),
-			from: cursor,
+			from: cursor.block,
 			to: last,
 			confirmations: subscription.confirmations,
 		};
@@ -138,14 +138,14 @@ pub enum Decision {
 	Closed,
 }
 
-/// Decides on `observation` given, at the best block, the subscription's open range
-/// (`None`: it is gone) and this node's vote on it.
+/// Decides on `observation` given, at the best block, where the subscription's open range
+/// starts (`None`: it is gone) and this node's vote on it.
 pub fn decide(
 	observation: &Observation,
-	open_from: Option<u64>,
+	open_from: Option<Cursor>,
 	on_chain_vote: Option<H256>,
 ) -> Decision {
-	if open_from != Some(observation.from_block) {
+	if open_from != Some(observation.from) {
 		Decision::Closed
 	} else if on_chain_vote == Some(observation.hash()) {
 		Decision::Voted
@@ -154,10 +154,10 @@ pub fn decide(
 	}
 }
 
-/// The observation of blocks `from..=last` given the logs the endpoint returned (in
-/// order): data cut at [`MAX_LOG_DATA`] bytes, then the range cut to what one
-/// observation holds ([`cut_range`]).
-fn observation(from: u64, last: u64, logs: Vec<RawLog>) -> Observation {
+/// The observation of the range from `from` to the end of block `last` given the logs
+/// the endpoint returned for its blocks (in order): data cut at [`MAX_LOG_DATA`] bytes,
+/// then the range cut to what one observation holds ([`cut_range`]).
+fn observation(from: Cursor, last: u64, logs: Vec<RawLog>) -> Observation {
 	let logs = logs
 		.into_iter()
 		.map(|log| {
@@ -190,24 +190,27 @@ mod tests {
 			topics: vec![[4; 32]],
 			data: vec![7; MAX_LOG_DATA as usize + 1],
 		};
-		let observation = observation(5, 9, vec![raw]);
+		let observation = observation(Cursor::at_block(5), 9, vec![raw]);
 		let log = &observation.logs[0];
 		assert!(log.data_truncated);
 		assert_eq!(log.data.len(), MAX_LOG_DATA as usize);
-		assert_eq!((observation.from_block, observation.to_block), (5, 9));
+		assert_eq!((observation.from, observation.to_block), (Cursor::at_block(5), 9));
 	}
 
 	#[test]
 	fn a_vote_is_sent_again_when_the_chain_lost_it_and_changed_when_the_answer_changed() {
-		let seen = observation(10, 14, Vec::new());
+		let open = Cursor::at_block(10);
+		let seen = observation(open, 14, Vec::new());
 		let other = H256::repeat_byte(1);
 		// Never voted, or the vote was undone (a failed acceptance reverts it).
-		assert_eq!(decide(&seen, Some(10), None), Decision::Vote);
+		assert_eq!(decide(&seen, Some(open), None), Decision::Vote);
 		// Voted something else (the endpoint answered differently before).
-		assert_eq!(decide(&seen, Some(10), Some(other)), Decision::Vote);
-		assert_eq!(decide(&seen, Some(10), Some(seen.hash())), Decision::Voted);
-		// Accepted meanwhile, or the subscription is gone.
-		assert_eq!(decide(&seen, Some(15), None), Decision::Closed);
+		assert_eq!(decide(&seen, Some(open), Some(other)), Decision::Vote);
+		assert_eq!(decide(&seen, Some(open), Some(seen.hash())), Decision::Voted);
+		// Accepted meanwhile (to the block's end, or to the middle of a block), or the
+		// subscription is gone.
+		assert_eq!(decide(&seen, Some(Cursor::at_block(15)), None), Decision::Closed);
+		assert_eq!(decide(&seen, Some(Cursor { block: 10, log_index: 7 }), None), Decision::Closed);
 		assert_eq!(decide(&seen, None, None), Decision::Closed);
 	}
 
@@ -223,17 +226,18 @@ mod tests {
 			blocks_per_range: 5,
 			event_type: BoundedVec::truncate_from(b"evm:Reading".to_vec()),
 		};
-		assert!(observer.request(1, 0, &subscription, 10, 100));
+		let open = Cursor::at_block(10);
+		assert!(observer.request(1, 0, &subscription, open, 100));
 		// One read of a range at a time.
-		assert!(!observer.request(1, 0, &subscription, 10, 101));
+		assert!(!observer.request(1, 0, &subscription, open, 101));
 		let (key, read) = observer.next().await.unwrap();
-		assert_eq!(key, (1, 0, 10));
+		assert_eq!(key, (1, 0, open));
 		assert!(read.is_err());
 		observer.checked(key, 101);
-		assert!(!observer.request(1, 0, &subscription, 10, 101 + REREAD_AFTER_BLOCKS - 1));
-		assert!(observer.request(1, 0, &subscription, 10, 101 + REREAD_AFTER_BLOCKS));
+		assert!(!observer.request(1, 0, &subscription, open, 101 + REREAD_AFTER_BLOCKS - 1));
+		assert!(observer.request(1, 0, &subscription, open, 101 + REREAD_AFTER_BLOCKS));
 		// A chain this node has no endpoint for is not read.
 		let elsewhere = Subscription { chain_id: 1, ..subscription };
-		assert!(!observer.request(1, 1, &elsewhere, 0, 200));
+		assert!(!observer.request(1, 1, &elsewhere, Cursor::default(), 200));
 	}
 }

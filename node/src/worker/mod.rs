@@ -407,12 +407,12 @@ impl Worker {
 		range: inbound::RangeKey,
 		read: Result<Option<w3b_primitives::inbound::Observation>, String>,
 	) {
-		let (project, id, from_block) = range;
+		let (project, id, from) = range;
 		let observation = match read {
 			Ok(Some(observation)) => observation,
 			Ok(None) => return,
 			Err(e) => {
-				log::warn!(target: "w3b", "project {project}: reading logs of subscription {id} from EVM block {from_block}: {e}");
+				log::warn!(target: "w3b", "project {project}: reading logs of subscription {id} from EVM block {} (log {}): {e}", from.block, from.log_index);
 				return;
 			}
 		};
@@ -441,9 +441,11 @@ impl Worker {
 		}
 		log::info!(
 			target: "w3b",
-			"🔭 project {project}: voting EVM blocks {from_block}..={} of subscription {id}: {} logs{}",
+			"🔭 project {project}: voting EVM blocks {}..={} of subscription {id}: {} logs{}{}",
+			from.block,
 			observation.to_block,
 			observation.logs.len(),
+			if observation.partial { " (the block holds more: the next range takes them)" } else { "" },
 			if voted.is_some() { " (the endpoint now answers differently: vote changed)" } else { "" },
 		);
 		let call: w3b_runtime::RuntimeCall =

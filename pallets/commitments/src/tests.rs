@@ -845,7 +845,7 @@ fn evidence_against_a_closed_project_is_taken_until_its_devices_may_go() {
 
 /// A batch of logs, as `pallets/inbound` makes one.
 fn log_batch(project: ProjectId, logs: u64) -> w3b_primitives::inbound::LogBatch {
-	use w3b_primitives::inbound::{batch_body, cut_range, EvmLog, Subscription};
+	use w3b_primitives::inbound::{batch_body, cut_range, Cursor, EvmLog, Subscription};
 	let subscription = Subscription {
 		chain_id: 4690,
 		contract: sp_core::H160::repeat_byte(1),
@@ -865,7 +865,7 @@ fn log_batch(project: ProjectId, logs: u64) -> w3b_primitives::inbound::LogBatch
 			data_truncated: false,
 		})
 		.collect();
-	batch_body(project, &subscription, &cut_range(5, 14, logs), 1_000_000)
+	batch_body(project, &subscription, &cut_range(Cursor::at_block(5), 14, logs), 1_000_000)
 }
 
 #[test]

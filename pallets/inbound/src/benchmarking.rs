@@ -9,7 +9,7 @@ use frame_system::RawOrigin;
 use sp_core::H160;
 use sp_runtime::{traits::Saturating, BoundedVec};
 use w3b_primitives::{
-	inbound::{cut_range, EvmLog, MAX_LOG_DATA, MAX_RANGE_LOGS},
+	inbound::{cut_range, Cursor, EvmLog, MAX_LOG_DATA, MAX_RANGE_LOGS},
 	project::ProjectConfig,
 };
 
@@ -81,7 +81,7 @@ fn full_observation(salt: u8) -> Observation {
 			data_truncated: true,
 		})
 		.collect();
-	cut_range(0, u64::from(MAX_RANGE_BLOCKS) - 1, logs)
+	cut_range(Cursor::at_block(0), u64::from(MAX_RANGE_BLOCKS) - 1, logs)
 }
 
 #[benchmarks]
@@ -166,7 +166,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(last), project, 0, observation);
 
-		assert_eq!(Cursors::<T>::get(project, 0), Some(u64::from(MAX_RANGE_BLOCKS)));
+		assert_eq!(
+			Cursors::<T>::get(project, 0),
+			Some(Cursor::at_block(u64::from(MAX_RANGE_BLOCKS)))
+		);
 		assert_eq!(pallet_commitments::Pallet::<T>::next_batch_seq(project), 1);
 	}
 

@@ -13,13 +13,15 @@
 //! A project's owner subscribes the project to the logs of one contract on one EVM chain
 //! ([`Pallet::subscribe`]: chain id, contract, topic filter, confirmation depth, blocks
 //! per range, the event type the logs get), from a given EVM block on. The chain keeps
-//! a cursor per subscription ([`Cursors`]): the first EVM block not observed yet.
+//! a cursor per subscription ([`Cursors`]): the first EVM block not fully observed yet
+//! and the first log index in it still to observe.
 //!
 //! Each operator of the subnet whose node watches that chain reads the logs of the range
 //! starting at the cursor once all of it is `confirmations` deep, and votes what it saw
 //! ([`Pallet::observe`]): the range's end and every matching log with its block hash,
 //! transaction, index, topics and data ([`Observation`], cut by
-//! [`w3b_primitives::inbound::cut_range`] when it holds more logs than one batch may).
+//! [`w3b_primitives::inbound::cut_range`] when it holds more logs than one batch may:
+//! to whole blocks, or inside a block holding more, whose rest the next range takes).
 //! As soon as [`quorum`]`(subnet size)` members (at least 2/3) voted the same
 //! observation, it is accepted: its logs become a batch of the project made on chain
 //! (`pallet_commitments::Pallet::commit_on_chain`), numbered among the project's
@@ -60,7 +62,7 @@ use frame_support::{
 use sp_core::H256;
 use w3b_primitives::{
 	inbound::{
-		batch_body, Observation, Subscription, LOG_EVENT_PREFIX, MAX_CONFIRMATIONS,
+		batch_body, Cursor, Observation, Subscription, LOG_EVENT_PREFIX, MAX_CONFIRMATIONS,
 		MAX_RANGE_BLOCKS, MAX_SUBSCRIPTIONS,
 	},
 	operator::MaxSubnetSize,
@@ -111,11 +113,11 @@ pub mod pallet {
 	pub type NextSubscriptionId<T> =
 		StorageMap<_, Blake2_128Concat, ProjectId, SubscriptionId, ValueQuery>;
 
-	/// Each subscription's cursor: the first EVM block not observed yet, where the open
-	/// range starts.
+	/// Each subscription's cursor, where the open range starts: the first EVM block not
+	/// fully observed yet and the first log index in it still to observe.
 	#[pallet::storage]
 	pub type Cursors<T> =
-		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, SubscriptionId, u64>;
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Twox64Concat, SubscriptionId, Cursor>;
 
 	/// The votes on each subscription's open range: voter and the hash of the observation
 	/// it voted, in the order they voted (one per voter; a new vote replaces the voter's
@@ -177,14 +179,15 @@ pub mod pallet {
 			project: ProjectId,
 			/// The subscription.
 			id: SubscriptionId,
-			/// First EVM block of the range.
-			from_block: u64,
+			/// Where the range started.
+			from: Cursor,
 			/// Last EVM block of the range.
 			to_block: u64,
 			/// Logs taken.
 			logs: u32,
-			/// Logs of the range's one block left out (more than an observation holds).
-			omitted: u32,
+			/// Where the next range starts: inside `to_block` when it held more logs than
+			/// an observation does.
+			next: Cursor,
 			/// The batch they became (`None` for a range without logs).
 			batch_seq: Option<u64>,
 		},
@@ -214,7 +217,8 @@ pub mod pallet {
 		ProjectNotActive,
 		/// The observation does not start at the subscription's cursor, or is not well
 		/// formed: it ends before it starts or past the range, holds logs outside it or out
-		/// of (block, index) order, or counts omitted logs for a range of several blocks.
+		/// of (block, index) order or before the cursor, or is `partial` without a full
+		/// observation's worth of logs all in its last block.
 		MalformedObservation,
 	}
 
@@ -257,7 +261,7 @@ pub mod pallet {
 			let id = NextSubscriptionId::<T>::get(project);
 			NextSubscriptionId::<T>::insert(project, id + 1);
 			Subscriptions::<T>::insert(project, id, subscription);
-			Cursors::<T>::insert(project, id, from_block);
+			Cursors::<T>::insert(project, id, Cursor::at_block(from_block));
 			Self::deposit_event(Event::Subscribed { project, id, from_block });
 			Ok(())
 		}
@@ -330,7 +334,7 @@ pub mod pallet {
 				Error::<T>::NotSubnetMember
 			);
 			let cursor = Cursors::<T>::get(project, id).unwrap_or_default();
-			if observation.from_block < cursor {
+			if observation.from < cursor {
 				return Ok(());
 			}
 			ensure!(
@@ -402,15 +406,16 @@ impl<T: Config> Pallet<T> {
 				batch.count,
 			)?)
 		};
-		Cursors::<T>::insert(project, id, observation.to_block.saturating_add(1));
+		let next = observation.next_cursor();
+		Cursors::<T>::insert(project, id, next);
 		Self::close_range(project, id);
 		Self::deposit_event(Event::RangeAccepted {
 			project,
 			id,
-			from_block: observation.from_block,
+			from: observation.from,
 			to_block: observation.to_block,
 			logs: observation.logs.len() as u32,
-			omitted: observation.omitted,
+			next,
 			batch_seq,
 		});
 		Ok(())
@@ -425,7 +430,7 @@ impl<T: Config> Pallet<T> {
 	/// The subscriptions of `project` with their cursors.
 	pub fn subscriptions(
 		project: ProjectId,
-	) -> alloc::vec::Vec<(SubscriptionId, Subscription, u64)> {
+	) -> alloc::vec::Vec<(SubscriptionId, Subscription, Cursor)> {
 		Subscriptions::<T>::iter_prefix(project)
 			.map(|(id, subscription)| {
 				(id, subscription, Cursors::<T>::get(project, id).unwrap_or_default())

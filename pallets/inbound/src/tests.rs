@@ -8,7 +8,7 @@ use frame_support::{assert_noop, assert_ok};
 use sp_core::H160;
 use sp_runtime::DispatchResult;
 use w3b_primitives::{
-	inbound::{cut_range, source_id, EvmLog, LOG_SIGNATURE},
+	inbound::{cut_range, log_message, source_id, EvmLog, LOG_SIGNATURE, MAX_RANGE_LOGS},
 	DeviceSignature, Message,
 };
 
@@ -20,7 +20,7 @@ fn subscribed() -> (ProjectId, SubscriptionId) {
 
 /// The observation of the range from 100 holding `logs`.
 fn seen(logs: Vec<EvmLog>) -> Observation {
-	cut_range(100, 109, logs)
+	cut_range(Cursor::at_block(100), 109, logs)
 }
 
 fn vote(who: u64, p: ProjectId, id: SubscriptionId, observation: &Observation) -> DispatchResult {
@@ -87,10 +87,10 @@ fn a_quorum_s_observation_becomes_a_batch_made_on_chain() {
 			Event::RangeAccepted {
 				project: p,
 				id,
-				from_block: 100,
+				from: Cursor::at_block(100),
 				to_block: 109,
 				logs: 2,
-				omitted: 0,
+				next: Cursor::at_block(110),
 				batch_seq: Some(0),
 			}
 			.into(),
@@ -112,7 +112,7 @@ fn a_quorum_s_observation_becomes_a_batch_made_on_chain() {
 		assert!(payload.contains("\"blockNumber\":107") && payload.contains("\"logIndex\":4"));
 		assert!(payload.contains(&format!("\"data\":\"0x{}\"", "7365636f6e64")), "{payload}");
 		// The next range opens; nothing of this one stays.
-		assert_eq!(Cursors::<Test>::get(p, id), Some(110));
+		assert_eq!(Cursors::<Test>::get(p, id), Some(Cursor::at_block(110)));
 		assert!(Votes::<Test>::get((p, id)).is_empty());
 		assert_eq!(Candidates::<Test>::iter_prefix((p, id)).count(), 0);
 		// The fourth member's vote, late, does nothing and is no error.
@@ -159,18 +159,18 @@ fn a_range_without_logs_moves_the_cursor_without_a_batch() {
 			Event::RangeAccepted {
 				project: p,
 				id,
-				from_block: 100,
+				from: Cursor::at_block(100),
 				to_block: 109,
 				logs: 0,
-				omitted: 0,
+				next: Cursor::at_block(110),
 				batch_seq: None,
 			}
 			.into(),
 		);
-		assert_eq!(Cursors::<Test>::get(p, id), Some(110));
+		assert_eq!(Cursors::<Test>::get(p, id), Some(Cursor::at_block(110)));
 		assert_eq!(Commitments::next_batch_seq(p), 0);
 		// The next range starts at the cursor.
-		let next = cut_range(110, 119, vec![log(111, 0, b"x")]);
+		let next = cut_range(Cursor::at_block(110), 119, vec![log(111, 0, b"x")]);
 		assert_ok!(vote(OPERATORS[0], p, id, &next));
 		assert_eq!(Inbound::vote_of(p, id, &OPERATORS[0]), Some(next.hash()));
 	});
@@ -186,9 +186,9 @@ fn malformed_and_unauthorized_observations_are_refused() {
 		assert_noop!(vote(OPERATORS[0], 99, id, &ok), Error::<Test>::UnknownProject);
 		let malformed = [
 			// Ahead of the cursor.
-			cut_range(105, 109, vec![]),
+			cut_range(Cursor::at_block(105), 109, vec![]),
 			// Past the range of 10 blocks.
-			cut_range(100, 110, vec![]),
+			cut_range(Cursor::at_block(100), 110, vec![]),
 			// A log outside the range.
 			Observation { to_block: 102, ..seen(vec![log(103, 0, b"x")]) },
 			// Logs out of order, or one log twice.
@@ -200,8 +200,8 @@ fn malformed_and_unauthorized_observations_are_refused() {
 				logs: vec![log(104, 1, b"x"), log(104, 1, b"x")].try_into().unwrap(),
 				..seen(vec![])
 			},
-			// Omitted logs claimed for a range of several blocks.
-			Observation { omitted: 3, ..seen(vec![]) },
+			// A partial range without a full observation's logs in its last block.
+			Observation { partial: true, ..seen(vec![log(101, 0, b"x")]) },
 		];
 		for observation in malformed {
 			assert_noop!(
@@ -288,5 +288,49 @@ fn a_paused_project_takes_no_vote_until_it_resumes() {
 		assert_ok!(Projects::resume_project(RuntimeOrigin::signed(OWNER), p));
 		assert_ok!(vote(OPERATORS[2], p, id, &observation));
 		assert_eq!(Commitments::next_batch_seq(p), 1);
+	});
+}
+
+#[test]
+fn a_block_with_more_logs_than_an_observation_comes_in_parts_and_none_is_lost() {
+	new_test_ext().execute_with(|| {
+		let (p, id) = subscribed();
+		// Block 103 holds 40 matching logs, block 105 one more.
+		let all: Vec<EvmLog> = (0..40)
+			.map(|i| log(103, i, b"burst"))
+			.chain(core::iter::once(log(105, 0, b"after")))
+			.collect();
+		let first = seen(all.clone());
+		assert!(first.partial);
+		for op in &OPERATORS[..3] {
+			assert_ok!(vote(*op, p, id, &first));
+		}
+		let cursor = Cursor { block: 103, log_index: MAX_RANGE_LOGS };
+		assert_eq!(Cursors::<Test>::get(p, id), Some(cursor));
+		// A range that goes back over logs taken already is refused.
+		let again = Observation { from: cursor, ..seen(all[..1].to_vec()) };
+		assert_noop!(vote(OPERATORS[0], p, id, &again), Error::<Test>::MalformedObservation);
+		// The rest of block 103 and the range after it, from the same endpoint answer.
+		let second = cut_range(cursor, 112, all.clone());
+		for op in &OPERATORS[..3] {
+			assert_ok!(vote(*op, p, id, &second));
+		}
+		System::assert_last_event(
+			Event::RangeAccepted {
+				project: p,
+				id,
+				from: cursor,
+				to_block: 112,
+				logs: 9,
+				next: Cursor::at_block(113),
+				batch_seq: Some(1),
+			}
+			.into(),
+		);
+		let executed: Vec<Message> =
+			[body_of(p, 0), body_of(p, 1)].concat().into_iter().map(|(m, ..)| m).collect();
+		let expected: Vec<Message> =
+			all.iter().map(|l| log_message(p, &subscription(), l, NOW_MS)).collect();
+		assert_eq!(executed, expected, "every log once, in order");
 	});
 }
