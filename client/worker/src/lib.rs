@@ -2,10 +2,12 @@
 //! messages into a batch whose header goes on chain ([`seal`]); judging which messages
 //! of a committed batch count ([`verify`]); a project's state that advances only with
 //! finalized proofs and rolls back on expiry ([`state`]), and its SQL database with the
-//! same life ([`sql`]); executing a batch on that state ([`execute`]). The node drives them from block imports (`node/src/worker`).
+//! same life ([`sql`]); executing a batch on that state ([`execute`]); files a crash leaves whole
+//! ([`durable`]). The node drives them from block imports (`node/src/worker`).
 
 #![deny(missing_docs)]
 
+pub mod durable;
 pub mod execute;
 pub mod seal;
 pub mod sql;

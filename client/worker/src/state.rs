@@ -254,18 +254,10 @@ impl ProjectState {
 	/// leaves the previous or the new file, never a torn one. Pending batches are not
 	/// saved; after a restart they run again.
 	pub fn save(&self, path: &Path) -> io::Result<()> {
-		use std::io::Write;
-		let tmp = path.with_extension("tmp");
-		let mut file = std::fs::File::create(&tmp)?;
-		file.write_all(FILE_VERSION)?;
 		let saved = (&self.finalized, &self.finalized_windows, self.finalized_root);
-		file.write_all(&(saved, self.finalized_through, &self.sql_unreplayed).encode())?;
-		file.sync_all()?;
-		std::fs::rename(&tmp, path)?;
-		if let Some(dir) = path.parent() {
-			std::fs::File::open(dir)?.sync_all()?;
-		}
-		Ok(())
+		let mut bytes = FILE_VERSION.to_vec();
+		(saved, self.finalized_through, &self.sql_unreplayed).encode_to(&mut bytes);
+		crate::durable::write(path, &bytes)
 	}
 
 	/// The finalized state saved at `path`; the empty state if there is no file.

@@ -192,6 +192,11 @@ impl Worker {
 				}
 				_ => {}
 			}
+			// A body made on chain is in every node's state: the chain refuses to hear it
+			// is unavailable. One that cannot be run here expires at its deadline.
+			if self.client.runtime_api().on_chain_body(at, project, seq)?.is_some() {
+				continue;
+			}
 			// One vote per batch: not if this node voted already (before it ran again).
 			let voted = match self.operator_account() {
 				Some(me) => self.client.runtime_api().vote(at, project, seq, me)?.is_some(),

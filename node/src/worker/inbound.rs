@@ -118,10 +118,12 @@ impl LogObserver {
 	}
 
 	/// Records that `key` was read to the end at best block `number` (a vote sent, or the
-	/// chain found holding it); forgets the ranges the chain moved past.
+	/// chain found holding it); forgets the ranges the chain moved past, and those due
+	/// for a new read anyway (of subscriptions since removed, say).
 	pub fn checked(&mut self, key: RangeKey, number: BlockNumber) {
-		self.checked.retain(|(project, id, cursor), _| {
-			(*project, *id) != (key.0, key.1) || *cursor >= key.2
+		self.checked.retain(|(project, id, cursor), at| {
+			((*project, *id) != (key.0, key.1) || *cursor >= key.2)
+				&& number < *at + REREAD_AFTER_BLOCKS
 		});
 		self.checked.insert(key, number);
 	}
@@ -239,5 +241,22 @@ mod tests {
 		// A chain this node has no endpoint for is not read.
 		let elsewhere = Subscription { chain_id: 1, ..subscription };
 		assert!(!observer.request(1, 1, &elsewhere, Cursor::default(), 200));
+	}
+
+	#[test]
+	fn ranges_of_removed_subscriptions_are_forgotten() {
+		let mut observer = LogObserver::new(&[]).unwrap();
+		// A thousand subscriptions, each read once and removed since.
+		for id in 0..1_000 {
+			observer.checked((1, id, Cursor::at_block(10)), 100);
+		}
+		// The chain moved past a range: it is forgotten at once.
+		observer.checked((1, 0, Cursor::at_block(15)), 101);
+		assert!(!observer.checked.contains_key(&(1, 0, Cursor::at_block(10))));
+		// Once due for a new read, nothing is worth keeping of the others.
+		observer.checked((2, 0, Cursor::at_block(10)), 100 + REREAD_AFTER_BLOCKS);
+		let mut kept: Vec<_> = observer.checked.keys().copied().collect();
+		kept.sort();
+		assert_eq!(kept, [(1, 0, Cursor::at_block(15)), (2, 0, Cursor::at_block(10))]);
 	}
 }

@@ -286,6 +286,7 @@ impl Worker {
 				self.pool.clone(),
 				self.keystore.clone(),
 				key,
+				&self.state_dir.join("operator-transactions"),
 			));
 		}
 		self.tx.as_mut()

@@ -8,8 +8,18 @@
 //! calls from the stuck nonce on are signed again with new nonces from the chain's, once
 //! ([`MAX_RENUMBERS`]), skipping only those the pool refuses: a vote the worker counts
 //! as cast is not lost because the call before it was.
+//!
+//! The calls sent are also kept in a journal file, written before each reaches the
+//! pool: the transactions are immortal, so after a crash they may still sit in the
+//! peers' pools and land. A restarted node reads the journal and counts them as sent
+//! (resending them under their own nonces if they were lost) instead of signing the
+//! same votes again under new nonces, which the chain would refuse for a fee.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+	collections::BTreeMap,
+	path::{Path, PathBuf},
+	sync::Arc,
+};
 
 use codec::{Decode, Encode};
 use frame_system_rpc_runtime_api::AccountNonceApi;
@@ -62,6 +72,7 @@ pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
 }
 
 /// A call sent with a nonce.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
 struct Sent {
 	call: RuntimeCall,
 	/// The best block number it was last sent on.
@@ -81,6 +92,58 @@ enum Pooled {
 	NonceTaken,
 }
 
+/// The first bytes of a journal file: its format.
+const JOURNAL_FORMAT: &[u8] = b"w3b-operator-transactions-1\n";
+
+/// The file keeping the calls sent until a final block used their nonces.
+struct Journal {
+	path: PathBuf,
+}
+
+impl Journal {
+	/// The calls the journal at `path` holds: none if there is no file, or if it cannot
+	/// be read (written by another version, say), which is logged: the node then works as
+	/// one that never sent anything.
+	fn load(path: &Path) -> (Self, BTreeMap<Nonce, Sent>) {
+		let journal = Journal { path: path.to_owned() };
+		let bytes = match std::fs::read(path) {
+			Ok(bytes) => bytes,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+				return (journal, BTreeMap::new())
+			}
+			Err(e) => {
+				log::warn!(target: "w3b", "reading {}: {e}: starting with no sent transactions", path.display());
+				return (journal, BTreeMap::new());
+			}
+		};
+		let sent = bytes
+			.strip_prefix(JOURNAL_FORMAT)
+			.ok_or_else(|| "not a journal of this version".to_string())
+			.and_then(|mut rest| {
+				let sent = BTreeMap::<Nonce, Sent>::decode(&mut rest).map_err(|e| e.to_string())?;
+				rest.is_empty().then_some(sent).ok_or_else(|| "trailing bytes".to_string())
+			});
+		match sent {
+			Ok(sent) => (journal, sent),
+			Err(e) => {
+				log::warn!(target: "w3b", "{}: {e}: starting with no sent transactions", path.display());
+				(journal, BTreeMap::new())
+			}
+		}
+	}
+
+	/// Writes `sent` durably. A failure is logged, not returned: the call still goes
+	/// out (a node that cannot write its journal should vote rather than fall silent;
+	/// after a crash it may then vote twice, for a fee).
+	fn save(&self, sent: &BTreeMap<Nonce, Sent>) {
+		let mut bytes = JOURNAL_FORMAT.to_vec();
+		sent.encode_to(&mut bytes);
+		if let Err(e) = w3b_worker::durable::write(&self.path, &bytes) {
+			log::warn!(target: "w3b", "writing {}: {e}", self.path.display());
+		}
+	}
+}
+
 /// Signs and submits the operator's transactions.
 pub struct TxSender {
 	client: Arc<FullClient>,
@@ -93,26 +156,40 @@ pub struct TxSender {
 	chain_nonce: (Nonce, BlockNumber),
 	/// The calls sent, by nonce, until the finalized chain's nonce passed theirs.
 	sent: BTreeMap<Nonce, Sent>,
+	/// Where `sent` is kept across restarts.
+	journal: Journal,
 	/// The runtime's spec and transaction versions, and the block they were read at.
 	versions: Option<(Hash, u32, u32)>,
 }
 
 impl TxSender {
-	/// A sender for `operator`, whose key is in `keystore`.
+	/// A sender for `operator`, whose key is in `keystore`, keeping the calls it sent in
+	/// the journal at `journal` (and taking over those a previous run left there).
 	pub fn new(
 		client: Arc<FullClient>,
 		pool: Arc<Pool>,
 		keystore: KeystorePtr,
 		operator: sr25519::Public,
+		journal: &Path,
 	) -> Self {
+		let (journal, sent) = Journal::load(journal);
+		if let Some((first, last)) = sent.first_key_value().zip(sent.last_key_value()) {
+			log::info!(
+				target: "w3b",
+				"operator transactions {}..={} sent before a restart: waiting for them to land",
+				first.0,
+				last.0
+			);
+		}
 		TxSender {
 			client,
 			pool,
 			keystore,
 			operator,
-			next_nonce: None,
+			next_nonce: sent.last_key_value().map(|(nonce, _)| nonce + 1),
 			chain_nonce: (0, 0),
-			sent: BTreeMap::new(),
+			sent,
+			journal,
 			versions: None,
 		}
 	}
@@ -131,7 +208,10 @@ impl TxSender {
 		if !self.sent.is_empty() {
 			let finalized = self.client.info().finalized_hash;
 			if let Ok(nonce) = self.client.runtime_api().account_nonce(finalized, self.account()) {
-				self.sent = self.sent.split_off(&nonce);
+				if self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
+					self.sent = self.sent.split_off(&nonce);
+					self.journal.save(&self.sent);
+				}
 			}
 		}
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
@@ -207,6 +287,7 @@ impl TxSender {
 				Ok(Pooled::NonceTaken) => {
 					let kept = Sent { resends: MAX_RESENDS, renumbers, ..sent };
 					self.sent.insert(next, kept);
+					self.journal.save(&self.sent);
 					next += 1;
 				}
 				Err(e) => {
@@ -214,6 +295,7 @@ impl TxSender {
 				}
 			}
 		}
+		self.journal.save(&self.sent);
 		self.next_nonce = (next > nonce).then_some(next);
 	}
 
@@ -292,17 +374,66 @@ impl TxSender {
 		);
 		let opaque =
 			OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode()).map_err(|e| e.to_string())?;
-		match self.pool.submit_one(at, TransactionSource::Local, opaque).await {
-			Ok(_) => {}
+		// Journaled before it can reach a peer, and taken back out if the pool refuses it.
+		let replaced = self.sent.insert(nonce, Sent { call, at: number, resends, renumbers });
+		self.journal.save(&self.sent);
+		let refused = match self.pool.submit_one(at, TransactionSource::Local, opaque).await {
+			Ok(_) => return Ok(Pooled::Added),
 			Err(e) => match e.into_pool_error() {
 				Ok(PoolError::AlreadyImported(_) | PoolError::TooLowPriority { .. }) => {
-					return Ok(Pooled::NonceTaken)
+					Ok(Pooled::NonceTaken)
 				}
-				Ok(e) => return Err(e.to_string()),
-				Err(e) => return Err(e.to_string()),
+				Ok(e) => Err(e.to_string()),
+				Err(e) => Err(e.to_string()),
 			},
-		}
-		self.sent.insert(nonce, Sent { call, at: number, resends, renumbers });
-		Ok(Pooled::Added)
+		};
+		match replaced {
+			Some(replaced) => self.sent.insert(nonce, replaced),
+			None => self.sent.remove(&nonce),
+		};
+		self.journal.save(&self.sent);
+		refused
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn sent(batch_seq: u64, at: BlockNumber) -> Sent {
+		let call = pallet_attestations::Call::attest_unavailable {
+			project: 7,
+			batch_seq,
+			merkle_root: sp_core::H256::repeat_byte(batch_seq as u8),
+		};
+		Sent { call: call.into(), at, resends: 1, renumbers: 0 }
+	}
+
+	#[test]
+	fn the_calls_sent_before_a_restart_are_read_back() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("operator-transactions");
+		let (journal, none) = Journal::load(&path);
+		assert!(none.is_empty(), "no file: nothing was sent");
+		let calls = BTreeMap::from([(41, sent(5, 90)), (42, sent(6, 91))]);
+		journal.save(&calls);
+		assert_eq!(Journal::load(&path).1, calls);
+		journal.save(&BTreeMap::new());
+		assert!(Journal::load(&path).1.is_empty(), "what became final is forgotten");
+	}
+
+	#[test]
+	fn an_unreadable_journal_is_no_journal() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("operator-transactions");
+		let (journal, _) = Journal::load(&path);
+		journal.save(&BTreeMap::from([(41, sent(5, 90))]));
+		let whole = std::fs::read(&path).unwrap();
+		std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
+		assert!(Journal::load(&path).1.is_empty(), "a cut journal");
+		std::fs::write(&path, [&whole[..], &[0]].concat()).unwrap();
+		assert!(Journal::load(&path).1.is_empty(), "trailing bytes");
+		std::fs::write(&path, b"another format").unwrap();
+		assert!(Journal::load(&path).1.is_empty(), "another version's journal");
 	}
 }

@@ -121,6 +121,10 @@ pub const MAX_HEAD_STEPS: u32 = 16;
 /// ([`Recommits`]); one expiring beyond is lost ([`Event::RecommitFailed`]).
 pub const MAX_RECOMMIT_QUEUE: u32 = 256;
 
+/// Most of them of one project: a project whose own operators let its batches expire
+/// loses its logs past this, and leaves the rest of the queue to the others.
+pub const MAX_RECOMMITS_PER_PROJECT: u32 = 16;
+
 /// Most of them committed again at the start of one block: each costs a commitment, so
 /// a burst of expiries spreads over the next blocks rather than overfilling one.
 pub const MAX_RECOMMITS_PER_BLOCK: u32 = 4;
@@ -220,7 +224,9 @@ pub mod pallet {
 	>;
 
 	/// Batches made on chain whose proofs expired, oldest first, each to be committed again
-	/// as its project's next batch ([`MAX_RECOMMITS_PER_BLOCK`] a block).
+	/// as its project's next batch ([`MAX_RECOMMITS_PER_BLOCK`] a block). One that cannot
+	/// be for now (its project's open rounds, or the closing slots, are full) goes back to
+	/// the end. While queued a batch is not settled: pruning leaves its body alone.
 	#[pallet::storage]
 	pub type Recommits<T: Config> =
 		StorageValue<_, BoundedVec<(ProjectId, u64), ConstU32<MAX_RECOMMIT_QUEUE>>, ValueQuery>;
@@ -299,9 +305,8 @@ pub mod pallet {
 			project: ProjectId,
 			/// The expired batch.
 			batch_seq: u64,
-			/// Why: the project is no longer active, its open rounds are at their cap, the
-			/// batch left the window, or too many wait already
-			/// ([`Error::TooManyRecommits`]).
+			/// Why: the project is no longer active, or too many wait already, in all or of
+			/// this project ([`Error::TooManyRecommits`]).
 			error: DispatchError,
 		},
 	}
@@ -344,8 +349,12 @@ pub mod pallet {
 		/// among the last [`absence_scan`] settled batches, or out of the commitment
 		/// window).
 		NotAbsent,
-		/// [`MAX_RECOMMIT_QUEUE`] batches made on chain wait to be committed again already.
+		/// [`MAX_RECOMMIT_QUEUE`] batches made on chain wait to be committed again already,
+		/// or [`MAX_RECOMMITS_PER_PROJECT`] of the project.
 		TooManyRecommits,
+		/// The batch was made on chain: its body is in the chain's state, available to
+		/// every node, and cannot be voted unavailable.
+		BodyOnChain,
 	}
 
 	#[pallet::hooks]
@@ -427,7 +436,8 @@ pub mod pallet {
 		/// Same origin and rules as [`Pallet::attest`] (one vote per batch: a body that
 		/// arrives later does not let the operator vote again), and weighs no more. Emits
 		/// [`Event::Attested`], and [`Event::BodyUnavailable`] or
-		/// [`Event::LateAttestation`]. Errors: those of [`Pallet::attest`].
+		/// [`Event::LateAttestation`]. Errors: those of [`Pallet::attest`], and
+		/// [`Error::BodyOnChain`] for a batch made on chain.
 		#[pallet::call_index(1)]
 		#[pallet::weight(Pallet::<T>::vote_weight())]
 		pub fn attest_unavailable(
@@ -437,6 +447,10 @@ pub mod pallet {
 			merkle_root: H256,
 		) -> DispatchResultWithPostInfo {
 			let operator = ensure_signed(origin)?;
+			ensure!(
+				!pallet_commitments::Pallet::<T>::made_on_chain(project, batch_seq),
+				Error::<T>::BodyOnChain
+			);
 			let vote = Vote { previous: None, output_root: unavailable_root() };
 			Self::record_vote(operator, project, batch_seq, merkle_root, vote, Default::default())
 		}
@@ -1012,7 +1026,14 @@ impl<T: Config> Pallet<T> {
 		if !pallet_commitments::Pallet::<T>::made_on_chain(project, batch_seq) {
 			return;
 		}
-		if Recommits::<T>::mutate(|queue| queue.try_push((project, batch_seq))).is_err() {
+		let queued = Recommits::<T>::mutate(|queue| {
+			let of_project = queue.iter().filter(|(p, _)| *p == project).count() as u32;
+			if of_project >= MAX_RECOMMITS_PER_PROJECT {
+				return Err(());
+			}
+			queue.try_push((project, batch_seq)).map_err(|_| ())
+		});
+		if queued.is_err() {
 			Self::deposit_event(Event::RecommitFailed {
 				project,
 				batch_seq,
@@ -1029,10 +1050,18 @@ impl<T: Config> Pallet<T> {
 			return 0;
 		}
 		let taken = queue.len().min(MAX_RECOMMITS_PER_BLOCK as usize);
-		for (project, batch_seq) in queue.drain(..taken) {
+		let tried: Vec<_> = queue.drain(..taken).collect();
+		// Full rounds free up as batches settle: what they refuse waits its turn again.
+		let for_now: [DispatchError; 2] =
+			[Error::<T>::TooManyOpenRounds.into(), Error::<T>::TooManyRounds.into()];
+		for (project, batch_seq) in tried {
 			match pallet_commitments::Pallet::<T>::recommit_on_chain(project, batch_seq) {
 				Ok(as_seq) => {
 					Self::deposit_event(Event::Recommitted { project, batch_seq, as_seq })
+				}
+				// Cannot overflow: it was taken out just now.
+				Err(error) if for_now.contains(&error) => {
+					let _ = queue.try_push((project, batch_seq));
 				}
 				Err(error) => {
 					Self::deposit_event(Event::RecommitFailed { project, batch_seq, error })
@@ -1118,10 +1147,12 @@ impl<T: Config> ProofInspect for Pallet<T> {
 		// A finalized round takes late votes until its deadline; an expired one none.
 		// Behind the head too: pruning never takes a batch the head has not passed.
 		let now = frame_system::Pallet::<T>::block_number();
+		// An expired batch made on chain waiting to be committed again is not settled:
+		// its body is all there is of its messages.
 		Proofs::<T>::get(project, seq).is_some_and(|p| match p.status {
 			ProofStatus::Pending => false,
 			ProofStatus::Finalized => p.deadline < now,
-			ProofStatus::Expired => true,
+			ProofStatus::Expired => !Recommits::<T>::get().contains(&(project, seq)),
 		}) && seq < Heads::<T>::get(project).next
 	}
 

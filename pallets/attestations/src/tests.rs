@@ -1302,3 +1302,99 @@ fn a_batch_made_on_chain_is_not_committed_again_while_its_project_is_paused() {
 		assert!(Recommits::<Test>::get().is_empty());
 	});
 }
+
+#[test]
+fn a_batch_made_on_chain_cannot_be_voted_unavailable() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let logs = commit_made_on_chain(p, b"two logs");
+		// Its body is in the chain's state, which every node has: "unavailable" is a lie,
+		// and a free one that would expire the batch at once, to be committed again,
+		// without end, taking the recommit queue from every other project.
+		for &who in &OPERATORS[..3] {
+			assert_noop!(
+				Attestations::attest_unavailable(
+					RuntimeOrigin::signed(who),
+					p,
+					logs,
+					H256::repeat_byte(7)
+				),
+				Error::<Test>::BodyOnChain
+			);
+		}
+	});
+}
+
+#[test]
+fn one_project_cannot_take_the_recommit_queue_from_the_others() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let q = project_with(&OPERATORS[4..]);
+		let (p_logs, q_logs) =
+			(commit_made_on_chain(p, b"p's logs"), commit_made_on_chain(q, b"q's logs"));
+		// p's batches made on chain expired by the dozen (its own operators withholding
+		// their votes): they hold its share of the queue.
+		let first = p_logs + 100;
+		let held = (first..first + u64::from(MAX_RECOMMITS_PER_PROJECT)).map(|seq| (p, seq));
+		Recommits::<Test>::put(BoundedVec::truncate_from(held.collect::<Vec<_>>()));
+
+		Attestations::queue_recommit(p, p_logs);
+		System::assert_last_event(
+			Event::RecommitFailed {
+				project: p,
+				batch_seq: p_logs,
+				error: Error::<Test>::TooManyRecommits.into(),
+			}
+			.into(),
+		);
+		Attestations::queue_recommit(q, q_logs);
+		let queue = Recommits::<Test>::get();
+		assert_eq!(queue.last(), Some(&(q, q_logs)), "another project still gets a place");
+		assert_eq!(queue.len() as u32, MAX_RECOMMITS_PER_PROJECT + 1);
+	});
+}
+
+#[test]
+fn a_queued_batch_made_on_chain_is_neither_pruned_nor_dropped_while_it_waits() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let logs = commit_made_on_chain(p, b"two logs");
+		let deadline = proof(p, logs).deadline;
+		run_to_block(deadline);
+		// Four batches (of a project since closed) are ahead of it in the queue: when its
+		// proof expires, it waits a block.
+		let ahead = (1_000..1_004).map(|seq| (99, seq)).collect::<Vec<_>>();
+		Recommits::<Test>::put(BoundedVec::truncate_from(ahead));
+		run_to_block(deadline + 1);
+		assert_eq!(proof(p, logs).status, ProofStatus::Expired);
+		assert_eq!(Recommits::<Test>::get().into_inner(), vec![(p, logs)]);
+		// Expired, but not settled for pruning: its body is all there is of its logs.
+		assert!(!Attestations::is_settled(p, logs));
+
+		// Meanwhile the project's operators fill its open rounds: committing it again
+		// fails for now, and it stays in the queue rather than being lost.
+		while Commitments::next_batch_seq(p) <= logs + u64::from(MAX_OPEN_ROUNDS) {
+			commit(p);
+		}
+		run_to_block(deadline + 2);
+		assert_eq!(Recommits::<Test>::get().into_inner(), vec![(p, logs)]);
+		assert!(!System::events().iter().any(|record| matches!(
+			record.event,
+			RuntimeEvent::Attestations(Event::RecommitFailed { project, .. }) if project == p
+		)));
+
+		// Once one of them settles, it is committed again.
+		let settled = logs + 1;
+		for &who in &OPERATORS[..3] {
+			assert_ok!(vote(who, p, settled, GOOD));
+		}
+		assert_eq!(proof(p, settled).status, ProofStatus::Finalized);
+		let again = Commitments::next_batch_seq(p);
+		run_to_block(deadline + 3);
+		System::assert_has_event(
+			Event::Recommitted { project: p, batch_seq: logs, as_seq: again }.into(),
+		);
+		assert!(Recommits::<Test>::get().is_empty());
+		assert!(Attestations::is_settled(p, logs), "now its body lives on in the new batch");
+	});
+}
