@@ -24,6 +24,18 @@ use crate::{cli::IngestArgs, client::FullClient};
 
 type Hash = <Block as sp_runtime::traits::Block>::Hash;
 
+/// Most answers of one kind cached at one best block: past it, answers are read and not
+/// kept, so a flood of made-up device ids (each charged to its sender's budget first)
+/// costs runtime calls, not memory.
+const MAX_CACHED: usize = 65_536;
+
+/// Keeps `value` for `key` unless `map` holds [`MAX_CACHED`] answers already.
+fn remember<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+	if map.len() < MAX_CACHED {
+		map.insert(key, value);
+	}
+}
+
 /// What was read at one best block.
 #[derive(Default)]
 struct Cache {
@@ -86,7 +98,7 @@ impl RuntimeChainView {
 		let value = read(best);
 		let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
 		if cache.at == best {
-			select(&mut cache).insert(key, value.clone());
+			remember(select(&mut cache), key, value.clone());
 		}
 		value
 	}
@@ -308,5 +320,22 @@ mod tests {
 		assert_eq!(broker_client_id(&one).unwrap(), id, "the same after a restart");
 		assert_ne!(broker_client_id(&two).unwrap(), id, "another node's");
 		std::fs::remove_dir_all(&base).unwrap();
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn made_up_device_ids_fill_the_cache_only_to_its_bound() {
+		let mut devices = HashMap::new();
+		for id in 0..MAX_CACHED as u64 + 1_000 {
+			let device = DeviceId::from_low_u64_be(id);
+			remember(&mut devices, (7, device), None::<DeviceRecord<u32>>);
+		}
+		assert_eq!(devices.len(), MAX_CACHED);
+		// What was cached first stays cached: an honest device read early keeps its entry.
+		assert!(devices.contains_key(&(7, DeviceId::from_low_u64_be(0))));
 	}
 }

@@ -48,6 +48,8 @@ fn the_node_ingests_what_the_chain_allows() {
 				postgres.url(),
 				// Nothing sealed: the stored message stays pending, where the test finds it.
 				"--w3b-worker=false".into(),
+				// 10 messages a second (bursts of 20) per sender, and for all RPC callers.
+				"--w3b-sender-rate=10".into(),
 			],
 		},
 		dir.path(),
@@ -82,6 +84,24 @@ fn the_node_ingests_what_the_chain_allows() {
 	assert_eq!((status, body["code"].as_str()), (404, Some("unknown_device")));
 	let (status, body) = post(http, &w3b_e2e_tests::signed_message(&device, 0, 1, b"replay"));
 	assert_eq!((status, body["code"].as_str()), (409, Some("stale_seq")));
+
+	// `w3b_submitEvent` callers share one sender budget, charged before any check: a
+	// flood of junk over RPC costs the node at most that many checks, and leaves the
+	// devices' own endpoint alone.
+	let mut refused_for_now = 0;
+	for seq in 1..=60 {
+		let junk: Value =
+			serde_json::from_str(&w3b_e2e_tests::signed_message(&stranger, 0, seq, b"x")).unwrap();
+		let error = rpc.call("w3b_submitEvent", serde_json::json!([0, junk])).expect_err("junk");
+		if error.to_string().contains("rate_limited") {
+			refused_for_now += 1;
+		} else {
+			assert!(error.to_string().contains("unknown_device"), "{error}");
+		}
+	}
+	assert!(refused_for_now >= 30, "{refused_for_now} of 60 refused before any check");
+	let (status, body) = post(http, &w3b_e2e_tests::signed_message(&device, 0, 2, b"{\"t\":23}"));
+	assert_eq!(status, 202, "{body}");
 	// A project whose subnet this node (Alice) is not in: stored here, the message would
 	// never be committed. Refused, so the device sends it to one of the project's
 	// operators; nothing is stored.

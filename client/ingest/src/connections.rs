@@ -46,6 +46,11 @@ impl Default for ConnectionLimits {
 	}
 }
 
+/// The sender every JSON-RPC submission (`w3b_submitEvent`) is charged to: the RPC server
+/// does not tell its methods who calls, so they share one budget (an address no peer
+/// has); `--rpc-rate-limit` bounds each connection besides.
+pub const RPC_SENDER: IpAddr = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+
 /// Who a peer address counts as: an IPv4 address (IPv4-mapped IPv6 included), or the /64
 /// of an IPv6 one (a single host gets at least a /64 and could rotate through it).
 pub fn sender_of(address: IpAddr) -> IpAddr {

@@ -111,12 +111,16 @@ async fn ingest_retrying(
 ) -> Result<(), IngestError> {
 	let mut attempt = 0;
 	loop {
-		let (ingestor, message, signature) = (ingestor.clone(), message.clone(), signature.clone());
+		let (task, message, signature) = (ingestor.clone(), message.clone(), signature.clone());
 		let result = tokio::task::spawn_blocking(move || {
-			ingestor.ingest(project, vec![(message, signature)], now_ms()).remove(0)
+			task.ingest(project, vec![(message, signature)], now_ms()).remove(0)
 		})
 		.await
-		.unwrap_or_else(|e| Err(IngestError::Storage(e.to_string())));
+		.unwrap_or_else(|e| {
+			let error = IngestError::Storage(format!("ingestion failed: {e}"));
+			ingestor.observe_refusal(error.code());
+			Err(error)
+		});
 		attempt += 1;
 		if !result.as_ref().is_err_and(IngestError::is_transient) || attempt >= RETRIES {
 			return result.map(|_| ());

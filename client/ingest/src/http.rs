@@ -144,16 +144,27 @@ async fn post_events(
 		}
 	}
 	let sender = peer.ip();
+	let observer = ingestor.clone();
 	let ingested = tokio::task::spawn_blocking(move || {
 		ingestor.ingest_from(sender, project, decoded, now_ms())
 	})
 	.await
-	.unwrap_or_default();
+	// The ingestion failed as a whole (it panicked): nothing it had is known stored.
+	.unwrap_or_else(|e| {
+		tracing::error!(target: "w3b::ingest", error = %e, "HTTP ingestion failed");
+		Vec::new()
+	});
 	let mut ingested = ingested.into_iter();
 	let results: Vec<Result<sp_core::H256, IngestError>> = results
 		.into_iter()
 		.map(|r| {
-			r.unwrap_or_else(|| ingested.next().unwrap_or(Err(IngestError::Storage("lost".into()))))
+			r.unwrap_or_else(|| {
+				ingested.next().unwrap_or_else(|| {
+					let error = IngestError::Storage("ingestion failed".into());
+					observer.observe_refusal(error.code());
+					Err(error)
+				})
+			})
 		})
 		.collect();
 	if !is_batch {

@@ -167,8 +167,8 @@ impl Ingestor {
 
 	/// Checks and stores `messages` (message, signature bytes) sent to the endpoint of
 	/// `endpoint_project` at `now_ms`. Answers per message, in order: the message hash
-	/// once durably stored, or why it was refused. Charges no sender: for trusted
-	/// sources (the node's own broker, its RPC); see [`Ingestor::ingest_from`].
+	/// once durably stored, or why it was refused. Charges no sender: for a trusted
+	/// source (the node's own broker); see [`Ingestor::ingest_from`].
 	pub fn ingest(
 		&self,
 		endpoint_project: ProjectId,

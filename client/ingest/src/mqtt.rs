@@ -239,6 +239,7 @@ impl Connection {
 			}
 		}
 		let ingestor = self.ingestor.clone();
+		let observer = self.ingestor.clone();
 		let sender = self.peer.ip();
 		let sent: Vec<usize> = batches.iter().flat_map(|(_, slots, _)| slots.clone()).collect();
 		let results = tokio::task::spawn_blocking(move || {
@@ -253,7 +254,12 @@ impl Connection {
 		.await
 		// The ingestion failed as a whole (it panicked): nothing it had is known stored.
 		.unwrap_or_else(|e| {
-			let failed = || Err(IngestError::Storage(format!("ingestion failed: {e}")));
+			tracing::error!(target: "w3b::ingest", error = %e, "MQTT ingestion failed");
+			let failed = || {
+				let error = IngestError::Storage(format!("ingestion failed: {e}"));
+				observer.observe_refusal(error.code());
+				Err(error)
+			};
 			sent.into_iter().map(|slot| (slot, failed())).collect()
 		});
 		for (slot, result) in results {

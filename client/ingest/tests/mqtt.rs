@@ -7,10 +7,10 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{fixture, Tally};
+use common::{fixture, mqtt_endpoint, Tally};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
-use w3b_ingest::{mqtt::ConnectionLimits, ChainView, Ingestor, Limits};
+use w3b_ingest::{mqtt::ConnectionLimits, Limits};
 use w3b_storage::{EmbeddedStore, MessageStore};
 
 /// Runs the MQTT endpoint on loopback; returns its port, the store and what the
@@ -27,14 +27,7 @@ async fn start_with(
 ) -> (u16, Arc<EmbeddedStore>, Arc<Tally>) {
 	let (chain, _) = fixture();
 	let store = Arc::new(EmbeddedStore::open(dir).unwrap());
-	let tally = Arc::new(Tally::default());
-	let ingestor = Arc::new(
-		Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits)
-			.with_observer(tally.clone()),
-	);
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let port = listener.local_addr().unwrap().port();
-	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, connections));
+	let (port, tally) = mqtt_endpoint(store.clone(), chain, limits, connections).await;
 	(port, store, tally)
 }
 

@@ -165,7 +165,9 @@ pub trait W3bApi<BlockHash, AccountId> {
 
 	/// Checks and stores a device message (the JSON object devices send over HTTP);
 	/// answers its hash once durably stored, or error [`MESSAGE_REFUSED`] with the
-	/// ingestion error code in `data.code`.
+	/// ingestion error code in `data.code`. All callers share one sender budget
+	/// (`--w3b-sender-rate`, [`w3b_ingest::connections::RPC_SENDER`]), charged before
+	/// anything is checked.
 	#[method(name = "w3b_submitEvent", blocking)]
 	fn submit_event(&self, project: ProjectId, message: Value) -> RpcResult<H256>;
 
@@ -505,7 +507,8 @@ where
 		let wire: WireMessage = serde_json::from_value(message)
 			.map_err(|e| refused(IngestError::Malformed(e.to_string())))?;
 		let parts = wire.into_parts().map_err(refused)?;
-		let result = data.ingestor.ingest(project, vec![parts], w3b_ingest::now_ms());
+		let sender = w3b_ingest::connections::RPC_SENDER;
+		let result = data.ingestor.ingest_from(sender, project, vec![parts], w3b_ingest::now_ms());
 		result
 			.into_iter()
 			.next()

@@ -185,3 +185,20 @@ impl w3b_ingest::IngestObserver for Tally {
 		self.refused.lock().unwrap().push(code);
 	}
 }
+
+/// Runs the MQTT endpoint on loopback over `store` and `chain`; returns its port and what
+/// the ingestor reported.
+pub async fn mqtt_endpoint(
+	store: Arc<dyn w3b_storage::MessageStore>,
+	chain: Arc<dyn w3b_ingest::ChainView>,
+	limits: w3b_ingest::Limits,
+	connections: w3b_ingest::mqtt::ConnectionLimits,
+) -> (u16, Arc<Tally>) {
+	let tally = Arc::new(Tally::default());
+	let ingestor =
+		Arc::new(w3b_ingest::Ingestor::new(store, chain, limits).with_observer(tally.clone()));
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let port = listener.local_addr().unwrap().port();
+	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, connections));
+	(port, tally)
+}
