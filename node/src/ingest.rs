@@ -321,11 +321,6 @@ mod tests {
 		assert_ne!(broker_client_id(&two).unwrap(), id, "another node's");
 		std::fs::remove_dir_all(&base).unwrap();
 	}
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
 
 	#[test]
 	fn made_up_device_ids_fill_the_cache_only_to_its_bound() {
