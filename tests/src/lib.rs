@@ -227,6 +227,14 @@ impl Node {
 		self.restart()
 	}
 
+	/// Starts the process again after [`Node::kill`] with command-line argument `old`
+	/// replaced by `new`, for good.
+	pub fn restart_replacing(&mut self, old: &str, new: &str) -> Result<()> {
+		let arg = self.config.extra_args.iter_mut().find(|arg| *arg == old);
+		*arg.ok_or_else(|| format!("{} was not started with {old}", self.identity))? = new.into();
+		self.restart()
+	}
+
 	/// Whether the process is running.
 	pub fn is_running(&mut self) -> bool {
 		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))

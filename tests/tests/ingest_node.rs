@@ -126,6 +126,24 @@ fn the_node_ingests_what_the_chain_allows() {
 	})
 	.unwrap();
 	assert_eq!((replay.0, replay.1["code"].as_str()), (409, Some("stale_seq")), "{:?}", replay.1);
+
+	// With its worker on, the node seals what PostgreSQL holds, commits it, runs it and
+	// finalizes its proof (Alice is the project's only operator).
+	node.restart_replacing("--w3b-worker=false", "--w3b-worker=true").expect("restarts");
+	node.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready again");
+	let batch = w3b_e2e_tests::wait_for("the stored messages in a finalized proof", STEP, || {
+		let proof = rpc.call("w3b_getProof", serde_json::json!([0, 0]))?;
+		if proof["status"] != "Finalized" {
+			return Ok(None);
+		}
+		Ok(Some(rpc.call("w3b_getBatch", serde_json::json!([0, 0]))?))
+	})
+	.unwrap();
+	let hashes: Vec<&Value> =
+		batch["messages"].as_array().unwrap().iter().map(|m| &m["hash"]).collect();
+	assert_eq!(hashes.len(), 2, "{batch}");
+	assert!(hashes.contains(&&accepted["hash"]), "{batch}");
+	assert!(database.pending(0).expect("pending messages").is_empty(), "sealed from PostgreSQL");
 	drop(node);
 
 	// A store or VFS the node cannot use stops it at once, saying why.
