@@ -10,7 +10,9 @@
 //!   and an explanation: the appchain only takes messages signed by a registered device.
 //! - `GET /health`: the process is up. `GET /ready`: it can store messages.
 //!
-//! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`.
+//! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`. A
+//! body is charged to its sender's budget before it is parsed, by its size
+//! ([`crate::BYTES_PER_CHARGE`]), and parsed off the async threads.
 
 use std::sync::Arc;
 
@@ -124,49 +126,49 @@ async fn post_events(
 			return early_refusal(&ingestor, IngestError::Malformed(rejection.body_text()))
 		}
 	};
-	let (messages, is_batch) = match wire::parse_body(&body, protobuf) {
-		Ok(parsed) => parsed,
-		Err(e) => return early_refusal(&ingestor, e),
-	};
-	// Messages that do not even decode are answered without going further.
-	let mut results: Vec<Option<Result<sp_core::H256, IngestError>>> = Vec::new();
-	let mut decoded = Vec::new();
-	for message in messages {
-		match message {
-			Ok(parts) => {
-				results.push(None);
-				decoded.push(parts);
-			}
-			Err(e) => {
-				ingestor.observe_refusal(e.code());
-				results.push(Some(Err(e)));
+	// The body is paid for before it is parsed: a sender of junk costs the node at most
+	// its budget's worth of parsing, and the parsing happens off the async threads.
+	let sender = peer.ip();
+	let prepaid = body.len().div_ceil(crate::BYTES_PER_CHARGE).max(1);
+	if !ingestor.charge_sender(sender, prepaid, now_ms()) {
+		return early_refusal(&ingestor, IngestError::RateLimited("sender"));
+	}
+	let observer = ingestor.clone();
+	let answered = tokio::task::spawn_blocking(move || {
+		let (messages, is_batch) = wire::parse_body(&body, protobuf)?;
+		// Messages that do not even decode are answered without going further.
+		let mut results: Vec<Option<Result<sp_core::H256, IngestError>>> = Vec::new();
+		let mut decoded = Vec::new();
+		for message in messages {
+			match message {
+				Ok(parts) => {
+					results.push(None);
+					decoded.push(parts);
+				}
+				Err(e) => {
+					ingestor.observe_refusal(e.code());
+					results.push(Some(Err(e)));
+				}
 			}
 		}
-	}
-	let sender = peer.ip();
-	let observer = ingestor.clone();
-	let ingested = tokio::task::spawn_blocking(move || {
-		ingestor.ingest_from(sender, project, decoded, now_ms())
+		let mut ingested =
+			ingestor.ingest_prepaid(sender, prepaid, project, decoded, now_ms()).into_iter();
+		let results: Vec<_> = results
+			.into_iter()
+			.map(|r| r.unwrap_or_else(|| ingested.next().expect("an answer per message")))
+			.collect();
+		Ok((results, is_batch))
 	})
-	.await
-	// The ingestion failed as a whole (it panicked): nothing it had is known stored.
-	.unwrap_or_else(|e| {
-		tracing::error!(target: "w3b::ingest", error = %e, "HTTP ingestion failed");
-		Vec::new()
-	});
-	let mut ingested = ingested.into_iter();
-	let results: Vec<Result<sp_core::H256, IngestError>> = results
-		.into_iter()
-		.map(|r| {
-			r.unwrap_or_else(|| {
-				ingested.next().unwrap_or_else(|| {
-					let error = IngestError::Storage("ingestion failed".into());
-					observer.observe_refusal(error.code());
-					Err(error)
-				})
-			})
-		})
-		.collect();
+	.await;
+	let (results, is_batch) = match answered {
+		Ok(Ok(answered)) => answered,
+		Ok(Err(e)) => return early_refusal(&observer, e),
+		// The ingestion failed as a whole (it panicked): nothing it had is known stored.
+		Err(e) => {
+			tracing::error!(target: "w3b::ingest", error = %e, "HTTP ingestion failed");
+			return early_refusal(&observer, IngestError::Storage("ingestion failed".into()));
+		}
+	};
 	if !is_batch {
 		return match results.into_iter().next() {
 			Some(Ok(hash)) => (StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response(),

@@ -35,6 +35,11 @@ pub use chain::{ChainView, MemoryChain};
 pub use error::{ErrorBody, IngestError};
 use rate::{Buckets, Rate};
 
+/// Bytes of a request body worth one message of its sender's budget: a body is charged
+/// for the larger of its messages and its size in these units, before it is parsed (an
+/// honest message is a few hundred bytes; 4 MiB of junk costs 1,024).
+pub const BYTES_PER_CHARGE: usize = 4096;
+
 /// Limits on what devices send.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -156,7 +161,28 @@ impl Ingestor {
 		messages: Vec<(Message, Vec<u8>)>,
 		now_ms: u64,
 	) -> Vec<Result<H256, IngestError>> {
-		if !self.senders.take_many(connections::sender_of(sender), messages.len(), now_ms) {
+		self.ingest_prepaid(sender, 0, endpoint_project, messages, now_ms)
+	}
+
+	/// Charges `sender` `units` of its budget before any work is done (a request body
+	/// before it is parsed, see [`BYTES_PER_CHARGE`]); false, with nothing charged, past
+	/// its rate.
+	pub fn charge_sender(&self, sender: IpAddr, units: usize, now_ms: u64) -> bool {
+		self.senders.take_many(connections::sender_of(sender), units, now_ms)
+	}
+
+	/// [`Ingestor::ingest_from`] for messages whose sender paid `prepaid` units already
+	/// ([`Ingestor::charge_sender`]): only the messages beyond those are charged.
+	pub fn ingest_prepaid(
+		&self,
+		sender: IpAddr,
+		prepaid: usize,
+		endpoint_project: ProjectId,
+		messages: Vec<(Message, Vec<u8>)>,
+		now_ms: u64,
+	) -> Vec<Result<H256, IngestError>> {
+		let due = messages.len().saturating_sub(prepaid);
+		if due > 0 && !self.charge_sender(sender, due, now_ms) {
 			let results: Vec<_> =
 				messages.iter().map(|_| Err(IngestError::RateLimited("sender"))).collect();
 			self.observe(&results);

@@ -219,6 +219,34 @@ fn a_sender_pays_for_its_messages_before_any_is_checked() {
 }
 
 #[test]
+fn a_body_is_paid_for_by_its_size_before_it_is_parsed() {
+	let (chain, devices) = fixture();
+	let tally = Arc::new(Tally::default());
+	let limits =
+		Limits { sender_rate: Rate { per_second: 0.001, burst: 100.0 }, ..Limits::default() };
+	let server = start_observed(chain, limits, 4 << 20, Some(tally.clone()));
+	// 1 MiB of junk JSON costs 256 units, more than the sender has: refused for now
+	// without being parsed (the refusal is the rate's, not the junk's).
+	let junk = format!("[{}]", "[".repeat(1 << 20));
+	let (status, body) = post(&server, "1", &junk);
+	assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+	assert_eq!(tally.refused_sorted(), ["rate_limited"]);
+	// Nothing was charged for it: the sender's honest message still gets through, and
+	// costs one unit, not two (its body pays for it).
+	let (status, body) = post(&server, "1", &devices[0].message(1, 1, b"ok").to_string());
+	assert_eq!(status, 202, "{body}");
+	// 99 units left: a batch of 99 small messages is paid by their count.
+	let batch: Vec<Value> = (2..=100).map(|seq| devices[0].message(1, seq, b"ok")).collect();
+	let (status, body) = post(&server, "1", &Value::Array(batch).to_string());
+	assert_eq!(status, 200, "{body}");
+	assert!(body["results"].as_array().unwrap().iter().all(|r| r["hash"].is_string()), "{body}");
+	let (status, body) =
+		post(&server, "1", &devices[0].message(1, 101, b"one too many").to_string());
+	assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+	assert_eq!(server.store.pending(1).unwrap().len(), 100);
+}
+
+#[test]
 fn more_messages_than_a_request_may_hold_are_refused_before_decoding() {
 	use prost::Message as _;
 	use w3b_ingest::wire::{ProtoBatch, ProtoMessage, MAX_MESSAGES_PER_REQUEST};
