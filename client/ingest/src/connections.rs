@@ -32,16 +32,22 @@ pub struct ConnectionLimits {
 	/// node's last answer on it: a client dribbling bytes (slowloris) or saying nothing
 	/// is closed then.
 	pub request_timeout: Duration,
+	/// Bytes per second that earn an HTTP client more time: each byte it sends pushes its
+	/// deadline by `1 / min_request_rate` s, so a large body over a slow link gets
+	/// through while a client dribbling a few bytes still meets the timeout.
+	pub min_request_rate: u32,
 }
 
 impl Default for ConnectionLimits {
-	/// 10,000 connections, 256 per sender, 10 s to CONNECT, 30 s per HTTP request.
+	/// 10,000 connections, 256 per sender, 10 s to CONNECT, 30 s per HTTP request plus
+	/// a second per 8 KiB it sends (a 4 MiB body over a 64 kbit/s link: 30 s + 512 s).
 	fn default() -> Self {
 		ConnectionLimits {
 			max_connections: 10_000,
 			max_per_address: 256,
 			connect_timeout: Duration::from_secs(10),
 			request_timeout: Duration::from_secs(30),
+			min_request_rate: 8 << 10,
 		}
 	}
 }
@@ -143,11 +149,13 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Limi
 
 /// A connection that keeps its place in [`Open`] while it lives, and fails its reads once
 /// the client took longer than the request timeout since the connection or the node's
-/// last answer (whatever it sent meanwhile).
+/// last answer, plus the time the bytes it sent since earned it
+/// ([`ConnectionLimits::min_request_rate`]).
 pub struct LimitedStream {
 	stream: TcpStream,
 	_admitted: Admitted,
 	timeout: Duration,
+	min_rate: u32,
 	deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -170,7 +178,9 @@ impl axum::serve::Listener for LimitedListener {
 				Some(admitted) => {
 					let timeout = self.limits.request_timeout;
 					let deadline = Box::pin(tokio::time::sleep(timeout));
-					let stream = LimitedStream { stream, _admitted: admitted, timeout, deadline };
+					let min_rate = self.limits.min_request_rate.max(1);
+					let stream =
+						LimitedStream { stream, _admitted: admitted, timeout, min_rate, deadline };
 					return (stream, Peer(peer));
 				}
 				None => self.ingestor.observe_refusal("too_many_connections"),
@@ -194,7 +204,15 @@ impl AsyncRead for LimitedStream {
 		if self.deadline.as_mut().poll(cx).is_ready() {
 			return Poll::Ready(Err(std::io::ErrorKind::TimedOut.into()));
 		}
-		Pin::new(&mut self.stream).poll_read(cx, buf)
+		let before = buf.filled().len();
+		let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+		let received = buf.filled().len() - before;
+		if received > 0 {
+			let earned = Duration::from_secs_f64(received as f64 / f64::from(self.min_rate));
+			let later = self.deadline.deadline() + earned;
+			self.deadline.as_mut().reset(later);
+		}
+		read
 	}
 }
 

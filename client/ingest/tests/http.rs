@@ -416,6 +416,28 @@ fn clients_too_slow_to_send_a_request_are_closed() {
 	silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
 	assert_eq!(silent.read(&mut [0u8; 16]).unwrap_or(0), 0, "the silent client was closed");
 
+	// A large body over a slow link earns its time: 512 KiB at about 100 KiB/s takes
+	// twice the timeout, and is answered.
+	let slow_link = std::net::TcpStream::connect(addr).unwrap();
+	let body = format!("[{}{{}}]", "{},".repeat((512 << 10) / 3 - 1));
+	let head = format!(
+		"POST /v1/projects/1/events HTTP/1.1\r\nHost: w3b\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+		body.len()
+	);
+	let started = Instant::now();
+	let mut writer = slow_link.try_clone().unwrap();
+	writer.write_all(head.as_bytes()).unwrap();
+	for chunk in body.as_bytes().chunks(10 << 10) {
+		std::thread::sleep(Duration::from_millis(100));
+		writer.write_all(chunk).expect("the slow link is not cut off");
+	}
+	let mut answer = String::new();
+	let mut reader = std::io::BufReader::new(slow_link);
+	std::io::BufRead::read_line(&mut reader, &mut answer).unwrap();
+	assert!(started.elapsed() > Duration::from_secs(4), "the body took twice the timeout");
+	// Over the per-request message cap: refused, but answered, not cut off.
+	assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
 	// An honest client: a request, a pause shorter than the timeout, another request.
 	let mut honest = std::net::TcpStream::connect(addr).unwrap();
 	honest.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -601,6 +601,23 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn past_the_data_call_slots_a_call_is_refused_not_queued() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Arc::new(w3b_storage::EmbeddedStore::open(&dir.path().join("m")).unwrap());
+		let vfs = Arc::new(w3b_storage::FsVfs::open(&dir.path().join("v")).unwrap());
+		let chain = Arc::new(w3b_ingest::MemoryChain::default());
+		let ingestor = Arc::new(Ingestor::new(store, chain, w3b_ingest::Limits::default()));
+		let (proofs, _) = tokio::sync::broadcast::channel(1);
+		let data = NodeData::new(ingestor, vfs, proofs);
+		let running: Vec<_> = (0..MAX_DATA_CALLS).map(|_| data.slot().unwrap()).collect();
+		let refused = data.slot().expect_err("one call too many");
+		assert_eq!(refused.code(), UNAVAILABLE);
+		assert!(refused.message().contains("try again"), "{}", refused.message());
+		drop(running);
+		assert!(data.slot().is_ok(), "slots come back when calls end");
+	}
 	use w3b_primitives::{
 		project::{DeviceStatus, ProjectConfig, ProjectStatus},
 		DeviceKey,
