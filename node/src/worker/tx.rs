@@ -93,19 +93,26 @@ enum Pooled {
 }
 
 /// The first bytes of a journal file: its format.
-const JOURNAL_FORMAT: &[u8] = b"w3b-operator-transactions-1\n";
+const JOURNAL_FORMAT: &[u8] = b"w3b-operator-transactions-2\n";
+
+/// Whose calls a journal holds: the chain (genesis hash), the signing account, and the
+/// runtime's transaction version the calls were encoded for. A journal of another owner
+/// (the base path reused for another chain, a rotated key, an upgrade that changed the
+/// calls' encoding) is not this node's to resend.
+type JournalOwner = (Hash, AccountId, u32);
 
 /// The file keeping the calls sent until a final block used their nonces.
 struct Journal {
 	path: PathBuf,
+	owner: JournalOwner,
 }
 
 impl Journal {
-	/// The calls the journal at `path` holds: none if there is no file, or if it cannot
-	/// be read (written by another version, say), which is logged: the node then works as
-	/// one that never sent anything.
-	fn load(path: &Path) -> (Self, BTreeMap<Nonce, Sent>) {
-		let journal = Journal { path: path.to_owned() };
+	/// The calls the journal at `path` holds for `owner`: none if there is no file, or if
+	/// it cannot be read (written by another version, say) or belongs to another owner,
+	/// which is logged: the node then works as one that never sent anything.
+	fn load(path: &Path, owner: JournalOwner) -> (Self, BTreeMap<Nonce, Sent>) {
+		let journal = Journal { path: path.to_owned(), owner };
 		let bytes = match std::fs::read(path) {
 			Ok(bytes) => bytes,
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -120,6 +127,10 @@ impl Journal {
 			.strip_prefix(JOURNAL_FORMAT)
 			.ok_or_else(|| "not a journal of this version".to_string())
 			.and_then(|mut rest| {
+				let owner = JournalOwner::decode(&mut rest).map_err(|e| e.to_string())?;
+				if owner != journal.owner {
+					return Err("written for another chain, account or runtime".to_string());
+				}
 				let sent = BTreeMap::<Nonce, Sent>::decode(&mut rest).map_err(|e| e.to_string())?;
 				rest.is_empty().then_some(sent).ok_or_else(|| "trailing bytes".to_string())
 			});
@@ -137,6 +148,7 @@ impl Journal {
 	/// after a crash it may then vote twice, for a fee).
 	fn save(&self, sent: &BTreeMap<Nonce, Sent>) {
 		let mut bytes = JOURNAL_FORMAT.to_vec();
+		self.owner.encode_to(&mut bytes);
 		sent.encode_to(&mut bytes);
 		if let Err(e) = w3b_worker::durable::write(&self.path, &bytes) {
 			log::warn!(target: "w3b", "writing {}: {e}", self.path.display());
@@ -158,6 +170,9 @@ pub struct TxSender {
 	sent: BTreeMap<Nonce, Sent>,
 	/// Where `sent` is kept across restarts.
 	journal: Journal,
+	/// Calls were read back from the journal and not looked at yet: they may never have
+	/// reached a pool, so they are sent again at once rather than after a stall.
+	restored: bool,
 	/// The runtime's spec and transaction versions, and the block they were read at.
 	versions: Option<(Hash, u32, u32)>,
 }
@@ -172,7 +187,11 @@ impl TxSender {
 		operator: sr25519::Public,
 		journal: &Path,
 	) -> Self {
-		let (journal, sent) = Journal::load(journal);
+		let info = client.info();
+		let tx_version =
+			client.runtime_api().version(info.best_hash).map_or(0, |v| v.transaction_version);
+		let owner = (info.genesis_hash, AccountId::from(operator), tx_version);
+		let (journal, sent) = Journal::load(journal, owner);
 		if let Some((first, last)) = sent.first_key_value().zip(sent.last_key_value()) {
 			log::info!(
 				target: "w3b",
@@ -188,6 +207,7 @@ impl TxSender {
 			operator,
 			next_nonce: sent.last_key_value().map(|(nonce, _)| nonce + 1),
 			chain_nonce: (0, 0),
+			restored: !sent.is_empty(),
 			sent,
 			journal,
 			versions: None,
@@ -217,16 +237,19 @@ impl TxSender {
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
 			return;
 		};
+		let restored = std::mem::take(&mut self.restored);
 		if nonce != self.chain_nonce.0 {
 			self.chain_nonce = (nonce, number);
-			return;
+			if !restored {
+				return;
+			}
 		}
 		if !self.next_nonce.is_some_and(|next| next > nonce) {
 			return;
 		}
 		let since =
 			self.sent.get(&nonce).map_or(self.chain_nonce.1, |s| s.at.max(self.chain_nonce.1));
-		if number.saturating_sub(since) <= NONCE_STALL_BLOCKS {
+		if !restored && number.saturating_sub(since) <= NONCE_STALL_BLOCKS {
 			return;
 		}
 		self.chain_nonce.1 = number;
@@ -400,6 +423,8 @@ impl TxSender {
 mod tests {
 	use super::*;
 
+	const OWNER: JournalOwner = (Hash::repeat_byte(1), AccountId::new([7; 32]), 1);
+
 	fn sent(batch_seq: u64, at: BlockNumber) -> Sent {
 		let call = pallet_attestations::Call::attest_unavailable {
 			project: 7,
@@ -413,27 +438,36 @@ mod tests {
 	fn the_calls_sent_before_a_restart_are_read_back() {
 		let dir = tempfile::tempdir().unwrap();
 		let path = dir.path().join("operator-transactions");
-		let (journal, none) = Journal::load(&path);
+		let (journal, none) = Journal::load(&path, OWNER);
 		assert!(none.is_empty(), "no file: nothing was sent");
 		let calls = BTreeMap::from([(41, sent(5, 90)), (42, sent(6, 91))]);
 		journal.save(&calls);
-		assert_eq!(Journal::load(&path).1, calls);
+		assert_eq!(Journal::load(&path, OWNER).1, calls);
+		// Not this node's: another chain, another key, calls encoded for another runtime.
+		let (genesis, account, version) = OWNER;
+		for other in [
+			(Hash::repeat_byte(2), account.clone(), version),
+			(genesis, AccountId::new([3; 32]), version),
+			(genesis, account, version + 1),
+		] {
+			assert!(Journal::load(&path, other.clone()).1.is_empty(), "{other:?}");
+		}
 		journal.save(&BTreeMap::new());
-		assert!(Journal::load(&path).1.is_empty(), "what became final is forgotten");
+		assert!(Journal::load(&path, OWNER).1.is_empty(), "what became final is forgotten");
 	}
 
 	#[test]
 	fn an_unreadable_journal_is_no_journal() {
 		let dir = tempfile::tempdir().unwrap();
 		let path = dir.path().join("operator-transactions");
-		let (journal, _) = Journal::load(&path);
+		let (journal, _) = Journal::load(&path, OWNER);
 		journal.save(&BTreeMap::from([(41, sent(5, 90))]));
 		let whole = std::fs::read(&path).unwrap();
 		std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
-		assert!(Journal::load(&path).1.is_empty(), "a cut journal");
+		assert!(Journal::load(&path, OWNER).1.is_empty(), "a cut journal");
 		std::fs::write(&path, [&whole[..], &[0]].concat()).unwrap();
-		assert!(Journal::load(&path).1.is_empty(), "trailing bytes");
+		assert!(Journal::load(&path, OWNER).1.is_empty(), "trailing bytes");
 		std::fs::write(&path, b"another format").unwrap();
-		assert!(Journal::load(&path).1.is_empty(), "another version's journal");
+		assert!(Journal::load(&path, OWNER).1.is_empty(), "another version's journal");
 	}
 }

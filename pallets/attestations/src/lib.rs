@@ -125,6 +125,40 @@ pub const MAX_RECOMMIT_QUEUE: u32 = 256;
 /// loses its logs past this, and leaves the rest of the queue to the others.
 pub const MAX_RECOMMITS_PER_PROJECT: u32 = 16;
 
+/// Times one body is committed again: a body whose batches keep expiring (a quorum that
+/// never forms, logs no applet can run) is dropped after this, rather than going round
+/// the queue for ever.
+pub const MAX_RECOMMIT_GENERATIONS: u8 = 3;
+
+/// Times a queued batch waits its turn again for room (its project's open rounds, or
+/// the closing slots, full): past it the batch is dropped, so that a project kept at
+/// its cap cannot hold the place, nor stop its own pruning, for ever.
+pub const MAX_RECOMMIT_TRIES: u8 = 64;
+
+/// A batch made on chain waiting in [`Recommits`] to be committed again.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	scale_info::TypeInfo,
+	codec::MaxEncodedLen,
+)]
+pub struct Recommit {
+	/// The project.
+	pub project: ProjectId,
+	/// The expired batch.
+	pub batch_seq: u64,
+	/// Times its body was committed again before this expiry.
+	pub generation: u8,
+	/// Times committing it found no room.
+	pub tries: u8,
+}
+
 /// Most of them committed again at the start of one block: each costs a commitment, so
 /// a burst of expiries spreads over the next blocks rather than overfilling one.
 pub const MAX_RECOMMITS_PER_BLOCK: u32 = 4;
@@ -229,7 +263,13 @@ pub mod pallet {
 	/// the end. While queued a batch is not settled: pruning leaves its body alone.
 	#[pallet::storage]
 	pub type Recommits<T: Config> =
-		StorageValue<_, BoundedVec<(ProjectId, u64), ConstU32<MAX_RECOMMIT_QUEUE>>, ValueQuery>;
+		StorageValue<_, BoundedVec<Recommit, ConstU32<MAX_RECOMMIT_QUEUE>>, ValueQuery>;
+
+	/// How many times the body of each batch committed again was committed again before
+	/// (1 for the first recommit), until the batch is pruned.
+	#[pallet::storage]
+	pub type RecommitGenerations<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, ProjectId, Twox64Concat, u64, u8, OptionQuery>;
 
 	/// Events of this pallet.
 	#[pallet::event]
@@ -305,8 +345,9 @@ pub mod pallet {
 			project: ProjectId,
 			/// The expired batch.
 			batch_seq: u64,
-			/// Why: the project is no longer active, or too many wait already, in all or of
-			/// this project ([`Error::TooManyRecommits`]).
+			/// Why: the project is no longer active, too many wait already, in all or of
+			/// this project ([`Error::TooManyRecommits`]), or the body was committed again
+			/// or waited for room too often ([`Error::RecommitsExhausted`]).
 			error: DispatchError,
 		},
 	}
@@ -355,6 +396,9 @@ pub mod pallet {
 		/// The batch was made on chain: its body is in the chain's state, available to
 		/// every node, and cannot be voted unavailable.
 		BodyOnChain,
+		/// A batch made on chain was committed again [`MAX_RECOMMIT_GENERATIONS`] times
+		/// already, or found no room [`MAX_RECOMMIT_TRIES`] times.
+		RecommitsExhausted,
 	}
 
 	#[pallet::hooks]
@@ -1026,12 +1070,18 @@ impl<T: Config> Pallet<T> {
 		if !pallet_commitments::Pallet::<T>::made_on_chain(project, batch_seq) {
 			return;
 		}
+		let generation = RecommitGenerations::<T>::get(project, batch_seq).unwrap_or(0);
+		if generation >= MAX_RECOMMIT_GENERATIONS {
+			let error = Error::<T>::RecommitsExhausted.into();
+			Self::deposit_event(Event::RecommitFailed { project, batch_seq, error });
+			return;
+		}
 		let queued = Recommits::<T>::mutate(|queue| {
-			let of_project = queue.iter().filter(|(p, _)| *p == project).count() as u32;
+			let of_project = queue.iter().filter(|r| r.project == project).count() as u32;
 			if of_project >= MAX_RECOMMITS_PER_PROJECT {
 				return Err(());
 			}
-			queue.try_push((project, batch_seq)).map_err(|_| ())
+			queue.try_push(Recommit { project, batch_seq, generation, tries: 0 }).map_err(|_| ())
 		});
 		if queued.is_err() {
 			Self::deposit_event(Event::RecommitFailed {
@@ -1054,16 +1104,23 @@ impl<T: Config> Pallet<T> {
 		// Full rounds free up as batches settle: what they refuse waits its turn again.
 		let for_now: [DispatchError; 2] =
 			[Error::<T>::TooManyOpenRounds.into(), Error::<T>::TooManyRounds.into()];
-		for (project, batch_seq) in tried {
+		for recommit in tried {
+			let Recommit { project, batch_seq, generation, tries } = recommit;
 			match pallet_commitments::Pallet::<T>::recommit_on_chain(project, batch_seq) {
 				Ok(as_seq) => {
+					RecommitGenerations::<T>::insert(project, as_seq, generation + 1);
 					Self::deposit_event(Event::Recommitted { project, batch_seq, as_seq })
 				}
 				// Cannot overflow: it was taken out just now.
-				Err(error) if for_now.contains(&error) => {
-					let _ = queue.try_push((project, batch_seq));
+				Err(error) if for_now.contains(&error) && tries + 1 < MAX_RECOMMIT_TRIES => {
+					let _ = queue.try_push(Recommit { tries: tries + 1, ..recommit });
 				}
 				Err(error) => {
+					let error = if for_now.contains(&error) {
+						Error::<T>::RecommitsExhausted.into()
+					} else {
+						error
+					};
 					Self::deposit_event(Event::RecommitFailed { project, batch_seq, error })
 				}
 			}
@@ -1139,6 +1196,7 @@ impl<T: Config> BatchObserver for Pallet<T> {
 	fn batch_pruned(project: ProjectId, seq: u64) {
 		Proofs::<T>::remove(project, seq);
 		Rounds::<T>::remove(project, seq);
+		RecommitGenerations::<T>::remove(project, seq);
 	}
 }
 
@@ -1152,7 +1210,9 @@ impl<T: Config> ProofInspect for Pallet<T> {
 		Proofs::<T>::get(project, seq).is_some_and(|p| match p.status {
 			ProofStatus::Pending => false,
 			ProofStatus::Finalized => p.deadline < now,
-			ProofStatus::Expired => !Recommits::<T>::get().contains(&(project, seq)),
+			ProofStatus::Expired => {
+				!Recommits::<T>::get().iter().any(|r| (r.project, r.batch_seq) == (project, seq))
+			}
 		}) && seq < Heads::<T>::get(project).next
 	}
 

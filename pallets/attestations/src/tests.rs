@@ -1220,6 +1220,11 @@ fn a_finalized_round_frees_its_closing_slot() {
 	});
 }
 
+/// Batch `batch_seq` of `project` queued to be committed again for the first time.
+fn queued(project: ProjectId, batch_seq: u64) -> Recommit {
+	Recommit { project, batch_seq, generation: 0, tries: 0 }
+}
+
 /// Commits the project's next batch with a body made on chain (as `pallets/inbound` does
 /// with logs a quorum observed); returns its number.
 fn commit_made_on_chain(project: ProjectId, body: &[u8]) -> u64 {
@@ -1335,7 +1340,7 @@ fn one_project_cannot_take_the_recommit_queue_from_the_others() {
 		// p's batches made on chain expired by the dozen (its own operators withholding
 		// their votes): they hold its share of the queue.
 		let first = p_logs + 100;
-		let held = (first..first + u64::from(MAX_RECOMMITS_PER_PROJECT)).map(|seq| (p, seq));
+		let held = (first..first + u64::from(MAX_RECOMMITS_PER_PROJECT)).map(|seq| queued(p, seq));
 		Recommits::<Test>::put(BoundedVec::truncate_from(held.collect::<Vec<_>>()));
 
 		Attestations::queue_recommit(p, p_logs);
@@ -1349,7 +1354,7 @@ fn one_project_cannot_take_the_recommit_queue_from_the_others() {
 		);
 		Attestations::queue_recommit(q, q_logs);
 		let queue = Recommits::<Test>::get();
-		assert_eq!(queue.last(), Some(&(q, q_logs)), "another project still gets a place");
+		assert_eq!(queue.last(), Some(&queued(q, q_logs)), "another project still gets a place");
 		assert_eq!(queue.len() as u32, MAX_RECOMMITS_PER_PROJECT + 1);
 	});
 }
@@ -1363,11 +1368,11 @@ fn a_queued_batch_made_on_chain_is_neither_pruned_nor_dropped_while_it_waits() {
 		run_to_block(deadline);
 		// Four batches (of a project since closed) are ahead of it in the queue: when its
 		// proof expires, it waits a block.
-		let ahead = (1_000..1_004).map(|seq| (99, seq)).collect::<Vec<_>>();
+		let ahead = (1_000..1_004).map(|seq| queued(99, seq)).collect::<Vec<_>>();
 		Recommits::<Test>::put(BoundedVec::truncate_from(ahead));
 		run_to_block(deadline + 1);
 		assert_eq!(proof(p, logs).status, ProofStatus::Expired);
-		assert_eq!(Recommits::<Test>::get().into_inner(), vec![(p, logs)]);
+		assert_eq!(Recommits::<Test>::get().into_inner(), vec![queued(p, logs)]);
 		// Expired, but not settled for pruning: its body is all there is of its logs.
 		assert!(!Attestations::is_settled(p, logs));
 
@@ -1377,7 +1382,8 @@ fn a_queued_batch_made_on_chain_is_neither_pruned_nor_dropped_while_it_waits() {
 			commit(p);
 		}
 		run_to_block(deadline + 2);
-		assert_eq!(Recommits::<Test>::get().into_inner(), vec![(p, logs)]);
+		let waited = Recommit { tries: 1, ..queued(p, logs) };
+		assert_eq!(Recommits::<Test>::get().into_inner(), vec![waited]);
 		assert!(!System::events().iter().any(|record| matches!(
 			record.event,
 			RuntimeEvent::Attestations(Event::RecommitFailed { project, .. }) if project == p
@@ -1396,5 +1402,86 @@ fn a_queued_batch_made_on_chain_is_neither_pruned_nor_dropped_while_it_waits() {
 		);
 		assert!(Recommits::<Test>::get().is_empty());
 		assert!(Attestations::is_settled(p, logs), "now its body lives on in the new batch");
+	});
+}
+
+#[test]
+fn a_body_is_committed_again_a_bounded_number_of_times() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let mut logs = commit_made_on_chain(p, b"logs nobody runs");
+		// Its operators never vote: each batch of the body expires, and comes back.
+		for generation in 1..=MAX_RECOMMIT_GENERATIONS {
+			let deadline = proof(p, logs).deadline;
+			run_to_block(deadline + 1);
+			let again = Commitments::next_batch_seq(p) - 1;
+			System::assert_has_event(
+				Event::Recommitted { project: p, batch_seq: logs, as_seq: again }.into(),
+			);
+			assert_eq!(RecommitGenerations::<Test>::get(p, again), Some(generation));
+			logs = again;
+		}
+		// The last one expires for good: dropped, and settled for pruning.
+		run_to_block(proof(p, logs).deadline + 1);
+		System::assert_has_event(
+			Event::RecommitFailed {
+				project: p,
+				batch_seq: logs,
+				error: Error::<Test>::RecommitsExhausted.into(),
+			}
+			.into(),
+		);
+		assert!(Recommits::<Test>::get().is_empty());
+		assert!(Attestations::is_settled(p, logs));
+	});
+}
+
+#[test]
+fn a_batch_that_never_finds_room_is_dropped_after_its_tries() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let logs = commit_made_on_chain(p, b"two logs");
+		let deadline = proof(p, logs).deadline;
+		run_to_block(deadline);
+		// It waits behind four others a block, during which its project fills its rounds
+		// and keeps them full: it goes back to the end of the queue each block.
+		let ahead = (1_000..1_004).map(|seq| queued(99, seq)).collect::<Vec<_>>();
+		Recommits::<Test>::put(BoundedVec::truncate_from(ahead));
+		run_to_block(deadline + 1);
+		// Each block its operators finalize the two oldest batches and commit two more,
+		// so the rounds are full whenever the queue looks.
+		let keep_full = || {
+			for _ in 0..2 {
+				let head = Attestations::head(p).next;
+				if head < Commitments::next_batch_seq(p) {
+					for &who in &OPERATORS[..3] {
+						assert_ok!(vote(who, p, head, GOOD));
+					}
+				}
+			}
+			while Commitments::next_batch_seq(p)
+				< Attestations::head(p).next + u64::from(MAX_OPEN_ROUNDS)
+			{
+				commit(p);
+			}
+		};
+		keep_full();
+		let first_try = deadline + 2;
+		while System::block_number() < first_try + u64::from(MAX_RECOMMIT_TRIES) - 2 {
+			run_to_block(System::block_number() + 1);
+			keep_full();
+		}
+		assert!(!Attestations::is_settled(p, logs), "still waiting for room");
+		run_to_block(first_try + u64::from(MAX_RECOMMIT_TRIES) - 1);
+		System::assert_has_event(
+			Event::RecommitFailed {
+				project: p,
+				batch_seq: logs,
+				error: Error::<Test>::RecommitsExhausted.into(),
+			}
+			.into(),
+		);
+		assert!(Recommits::<Test>::get().is_empty());
+		assert!(Attestations::is_settled(p, logs), "pruning may go on");
 	});
 }
