@@ -21,6 +21,21 @@ use tokio::{
 	net::{TcpSocket, TcpStream},
 };
 
+/// What the hostile applet's `start` does, by payload (see `sdk/examples/hostile`): each
+/// asks the engine for far more than it gives (time, memory, stack, host-call work).
+pub const APPLET_ATTACKS: [&str; 10] = [
+	"spin",
+	"grow",
+	"recurse",
+	"gather",
+	"huge_random",
+	"fill_random",
+	"flood_metrics",
+	"hoard_data",
+	"flood_state",
+	"flood_log",
+];
+
 /// MQTT connections the flood holds open at most.
 pub const FLOOD_CONNECTIONS: usize = 600;
 /// Slow clients at once.

@@ -146,18 +146,7 @@ fn outcomes(report: &Value) -> Vec<(Value, u64)> {
 fn hostile_applets_fail_their_events_within_a_hard_memory_limit() {
 	let dir = tempfile::tempdir().unwrap();
 	let cgroup = MemoryCgroup::create(LIMIT);
-	let attacks = [
-		"spin",
-		"grow",
-		"recurse",
-		"gather",
-		"huge_random",
-		"fill_random",
-		"flood_metrics",
-		"hoard_data",
-		"flood_state",
-		"flood_log",
-	];
+	let attacks = w3b_e2e_tests::hostile::APPLET_ATTACKS;
 	let queries = [
 		// Rows without end, counted, sorted, concatenated.
 		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",

@@ -42,6 +42,7 @@ use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave};
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, Monitor, ProjectSpec, Publisher, Transport},
 	evm::{Ganache, LogEmitter, RecordingReceiver, DEPLOYER_KEY, RELAYER_KEY},
+	hostile::APPLET_ATTACKS,
 	metric,
 	network::Validators,
 	signed_message_with_hash, Rpc,
@@ -59,20 +60,6 @@ const BRIDGE_CHAIN: u64 = w3b_e2e_tests::evm::CHAIN_ID;
 const WEATHER: u64 = 0;
 /// The project watching the EVM chain's logs: the fourth.
 const CHAINWATCH: u64 = 3;
-
-/// What the hostile applet's `start` does, by payload (see `sdk/examples/hostile`).
-const ATTACKS: [&str; 10] = [
-	"spin",
-	"grow",
-	"recurse",
-	"gather",
-	"huge_random",
-	"fill_random",
-	"flood_metrics",
-	"hoard_data",
-	"flood_state",
-	"flood_log",
-];
 
 /// Most resident memory a node may reach in this test (the attacks above ask for
 /// gigabytes each).
@@ -415,7 +402,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	}
 
 	// The hostile project's device asks for every attack, twice.
-	for (seq, attack) in ATTACKS.iter().chain(ATTACKS.iter()).enumerate() {
+	for (seq, attack) in APPLET_ATTACKS.iter().chain(APPLET_ATTACKS.iter()).enumerate() {
 		let (_, json) =
 			signed_message_with_hash(&attacker, hostile, seq as u64 + 1, attack.as_bytes());
 		let message: Value = serde_json::from_str(&json).expect("JSON");
@@ -612,7 +599,7 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 	// refused, identically everywhere), and every node is up with bounded memory.
 	let mut hostile_monitor = Monitor::new(bob.clone(), hostile);
 	let quiet = Default::default();
-	while hostile_monitor.progress.messages_final < 2 * ATTACKS.len() as u64 {
+	while hostile_monitor.progress.messages_final < 2 * APPLET_ATTACKS.len() as u64 {
 		if Instant::now() > deadline {
 			fail(&format!("hostile: {}", hostile_monitor.line(Duration::ZERO, &quiet)));
 		}

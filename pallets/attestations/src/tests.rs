@@ -1225,6 +1225,20 @@ fn queued(project: ProjectId, batch_seq: u64) -> Recommit {
 	Recommit { project, batch_seq, generation: 0, tries: 0 }
 }
 
+/// A project whose batch made on chain expires while four batches (of a project since
+/// closed) are ahead of it in the queue, so that it waits a block: the project, the
+/// batch and its deadline, the block run to being the one after it.
+fn expire_behind_four_queued() -> (ProjectId, u64, u64) {
+	let p = project_with(&OPERATORS[..4]);
+	let logs = commit_made_on_chain(p, b"two logs");
+	let deadline = proof(p, logs).deadline;
+	run_to_block(deadline);
+	let ahead = (1_000..1_004).map(|seq| queued(99, seq)).collect::<Vec<_>>();
+	Recommits::<Test>::put(BoundedVec::truncate_from(ahead));
+	run_to_block(deadline + 1);
+	(p, logs, deadline)
+}
+
 /// Commits the project's next batch with a body made on chain (as `pallets/inbound` does
 /// with logs a quorum observed); returns its number.
 fn commit_made_on_chain(project: ProjectId, body: &[u8]) -> u64 {
@@ -1362,15 +1376,7 @@ fn one_project_cannot_take_the_recommit_queue_from_the_others() {
 #[test]
 fn a_queued_batch_made_on_chain_is_neither_pruned_nor_dropped_while_it_waits() {
 	new_test_ext().execute_with(|| {
-		let p = project_with(&OPERATORS[..4]);
-		let logs = commit_made_on_chain(p, b"two logs");
-		let deadline = proof(p, logs).deadline;
-		run_to_block(deadline);
-		// Four batches (of a project since closed) are ahead of it in the queue: when its
-		// proof expires, it waits a block.
-		let ahead = (1_000..1_004).map(|seq| queued(99, seq)).collect::<Vec<_>>();
-		Recommits::<Test>::put(BoundedVec::truncate_from(ahead));
-		run_to_block(deadline + 1);
+		let (p, logs, deadline) = expire_behind_four_queued();
 		assert_eq!(proof(p, logs).status, ProofStatus::Expired);
 		assert_eq!(Recommits::<Test>::get().into_inner(), vec![queued(p, logs)]);
 		// Expired, but not settled for pruning: its body is all there is of its logs.
@@ -1439,15 +1445,9 @@ fn a_body_is_committed_again_a_bounded_number_of_times() {
 #[test]
 fn a_batch_that_never_finds_room_is_dropped_after_its_tries() {
 	new_test_ext().execute_with(|| {
-		let p = project_with(&OPERATORS[..4]);
-		let logs = commit_made_on_chain(p, b"two logs");
-		let deadline = proof(p, logs).deadline;
-		run_to_block(deadline);
 		// It waits behind four others a block, during which its project fills its rounds
 		// and keeps them full: it goes back to the end of the queue each block.
-		let ahead = (1_000..1_004).map(|seq| queued(99, seq)).collect::<Vec<_>>();
-		Recommits::<Test>::put(BoundedVec::truncate_from(ahead));
-		run_to_block(deadline + 1);
+		let (p, logs, deadline) = expire_behind_four_queued();
 		// Each block its operators finalize the two oldest batches and commit two more,
 		// so the rounds are full whenever the queue looks.
 		let keep_full = || {
