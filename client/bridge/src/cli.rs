@@ -53,6 +53,11 @@ pub struct Endpoints {
 	/// both are given).
 	#[arg(long, value_name = "FILE")]
 	pub key_file: Option<PathBuf>,
+	/// Seconds one request to the EVM endpoint may take. Simulating a large batch
+	/// (`eth_estimateGas` runs it, often several times) on a busy development node takes
+	/// tens of seconds; a request that takes longer is retried.
+	#[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+	pub evm_timeout_secs: u64,
 }
 
 /// `w3b-node bridge deploy`.
@@ -109,7 +114,6 @@ pub struct RelayCmd {
 impl BridgeCmd {
 	/// Runs the command to its end (for `relay`: until a permanent error).
 	pub fn run(&self) -> Result<()> {
-		crate::install_tls_provider();
 		let runtime = tokio::runtime::Builder::new_multi_thread()
 			.worker_threads(2)
 			.enable_all()
@@ -125,6 +129,11 @@ impl BridgeCmd {
 }
 
 impl Endpoints {
+	/// How long one request to the EVM endpoint may take.
+	fn evm_timeout(&self) -> std::time::Duration {
+		std::time::Duration::from_secs(self.evm_timeout_secs)
+	}
+
 	/// The EVM key, from the file or the environment.
 	fn signer(&self) -> Result<PrivateKeySigner> {
 		let (text, from) = match &self.key_file {
@@ -154,7 +163,7 @@ impl Endpoints {
 		let provider = ProviderBuilder::new()
 			.disable_recommended_fillers()
 			.wallet(EthereumWallet::from(signer))
-			.connect_client(crate::rpc_client(&self.evm_url, "--evm-url")?);
+			.connect_client(crate::rpc_client(&self.evm_url, "--evm-url", self.evm_timeout())?);
 		Ok((provider, from))
 	}
 }
@@ -166,9 +175,9 @@ impl DeployCmd {
 		let node = NodeClient::new(&self.endpoints.node_url)?;
 		let (genesis, set_id, signers, threshold) = node.deployment().await?;
 		// Deployment is one transaction: alloy's usual fillers (nonce, gas, price) do.
-		let provider = ProviderBuilder::new()
-			.wallet(EthereumWallet::from(signer))
-			.connect_client(crate::rpc_client(&self.endpoints.evm_url, "--evm-url")?);
+		let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_client(
+			crate::rpc_client(&self.endpoints.evm_url, "--evm-url", self.endpoints.evm_timeout())?,
+		);
 		let chain = provider.get_chain_id().await.map_err(evm_error)?;
 		info!(target: "w3b-relayer", chain, set_id, signers = signers.len(), %threshold, "deploying W3bBridge");
 		let bridge = W3bBridge::deploy(&provider, genesis, set_id, signers, threshold)

@@ -88,16 +88,21 @@ impl Error {
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// How long one JSON-RPC request may take (a node that accepts and never answers must
-/// not hang the relayer).
+/// How long one JSON-RPC request may take unless told otherwise (a node that accepts and
+/// never answers must not hang the relayer).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A JSON-RPC client of `url` (given with the command-line flag `flag`) whose requests
-/// time out after [`REQUEST_TIMEOUT`].
-pub fn rpc_client(url: &str, flag: &str) -> Result<alloy::rpc::client::RpcClient> {
+/// time out after `timeout`.
+pub fn rpc_client(
+	url: &str,
+	flag: &str,
+	timeout: std::time::Duration,
+) -> Result<alloy::rpc::client::RpcClient> {
 	let parsed = url.parse().map_err(|e| Error::Config(format!("{flag} {url}: {e}")))?;
+	install_tls_provider();
 	let http = reqwest::Client::builder()
-		.timeout(REQUEST_TIMEOUT)
+		.timeout(timeout)
 		.build()
 		.map_err(|e| Error::Config(format!("HTTP client for {flag}: {}", with_causes(&e))))?;
 	Ok(alloy::rpc::client::RpcClient::new_http_with_client(http, parsed))
@@ -120,7 +125,37 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
 }
 
 /// Makes rustls use ring (already in the tree) for TLS to `https://` endpoints such as
-/// IoTeX's; called before the first connection. Calling it again does nothing.
+/// IoTeX's; called before each client is built. Calling it again does nothing.
 pub fn install_tls_provider() {
 	let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// An endpoint that accepts the connection and never answers fails the request after
+	/// the timeout given, instead of holding the relayer.
+	#[tokio::test]
+	async fn a_silent_endpoint_times_out() {
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let url = format!("http://{}", listener.local_addr().unwrap());
+		let (done, finished) = std::sync::mpsc::channel::<()>();
+		let silent = std::thread::spawn(move || {
+			let (socket, _) = listener.accept().unwrap();
+			// Holds the connection until the test is over (or 10 s).
+			let _ = finished.recv_timeout(std::time::Duration::from_secs(10));
+			drop(socket);
+		});
+		let client = rpc_client(&url, "--evm-url", std::time::Duration::from_millis(300)).unwrap();
+		let started = std::time::Instant::now();
+		let answer: Result<String, _> = client.request_noparams("eth_blockNumber").await;
+		assert!(answer.is_err(), "a silent endpoint answered: {answer:?}");
+		assert!(
+			started.elapsed() < std::time::Duration::from_secs(4),
+			"the request waited for the endpoint to hang up, not for the timeout"
+		);
+		done.send(()).unwrap();
+		silent.join().unwrap();
+	}
 }

@@ -53,10 +53,9 @@ pub struct LogReader {
 impl LogReader {
 	/// A reader of the endpoint at `url` (named by `flag` in errors).
 	pub fn new(url: &str, flag: &str) -> Result<Self> {
-		crate::install_tls_provider();
 		let provider = ProviderBuilder::new()
 			.disable_recommended_fillers()
-			.connect_client(crate::rpc_client(url, flag)?)
+			.connect_client(crate::rpc_client(url, flag, crate::REQUEST_TIMEOUT)?)
 			.erased();
 		Ok(LogReader { provider })
 	}

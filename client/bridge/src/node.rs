@@ -92,7 +92,7 @@ impl NodeClient {
 	/// A client of the node at `url`.
 	pub fn new(url: &str) -> Result<Self> {
 		Ok(NodeClient {
-			client: crate::rpc_client(url, "--node-url")?,
+			client: crate::rpc_client(url, "--node-url", crate::REQUEST_TIMEOUT)?,
 			url: url.to_string(),
 			pinned: Default::default(),
 		})
