@@ -14,6 +14,7 @@ pub mod batch;
 pub mod bridge;
 pub mod code;
 pub mod device;
+pub mod did;
 pub mod inbound;
 pub mod merkle;
 pub mod message;
