@@ -40,12 +40,13 @@ where
 		+ w3b_primitives::api::W3bstreamApi<Block, AccountId, Balance, BlockNumber>
 		+ w3b_primitives::api::InboundApi<Block, AccountId>
 		+ w3b_primitives::api::BridgeApi<Block>
+		+ w3b_primitives::api::DidApi<Block, AccountId, Balance, BlockNumber>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
-	use w3b_rpc::{W3b, W3bApiServer, W3bBridge, W3bBridgeApiServer};
+	use w3b_rpc::{W3b, W3bApiServer, W3bBridge, W3bBridgeApiServer, W3bDid, W3bDidApiServer};
 
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool, data } = deps;
@@ -53,6 +54,9 @@ where
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(W3bBridge::<_, Block>::new(client.clone()).into_rpc())?;
+	module.merge(
+		W3bDid::<_, Block, AccountId, Balance, BlockNumber>::new(client.clone()).into_rpc(),
+	)?;
 	module.merge(
 		W3b::<_, Block, AccountId, Balance, BlockNumber>::new(client).with_data(data).into_rpc(),
 	)?;

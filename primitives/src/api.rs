@@ -7,6 +7,7 @@ use sp_core::{H160, H256};
 
 use crate::{
 	bridge::{BridgeAuthorityId, BridgeMessage, RelayBatch, RelaySetChange},
+	did::{DidId, DidState},
 	inbound::{Cursor, Subscription},
 	operator::OperatorInfo,
 	project::{Applet, CodeInfo, DeviceRecord, ProjectInfo},
@@ -104,5 +105,18 @@ sp_api::decl_runtime_apis! {
 		fn observation_vote(project: ProjectId, subscription: u32, who: AccountId) -> Option<H256>;
 		/// The body of batch `seq` if it was made on chain (and is in the window).
 		fn on_chain_body(project: ProjectId, seq: u64) -> Option<Vec<u8>>;
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// What resolvers read about `did:w3b` DIDs.
+	pub trait DidApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// What the chain holds about a DID at this block.
+		fn did(id: DidId) -> DidState<AccountId, Balance, BlockNumber>;
 	}
 }

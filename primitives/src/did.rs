@@ -274,6 +274,22 @@ impl<BlockNumber: Encode> DidOperation<BlockNumber> {
 	}
 }
 
+/// What the chain holds about a DID at some block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub enum DidState<AccountId, Balance, BlockNumber> {
+	/// Active, with its document and the keys it retired (oldest first).
+	Active {
+		/// The document.
+		document: DidDocument<AccountId, Balance, BlockNumber>,
+		/// The keys it retired.
+		retired: alloc::vec::Vec<RetiredKey<BlockNumber>>,
+	},
+	/// Deactivated in this block, for good.
+	Deactivated(BlockNumber),
+	/// Never created (as of this block).
+	Unknown,
+}
+
 /// `did:w3b:<base58 of id>`.
 #[cfg(feature = "std")]
 pub fn format_did(id: &DidId) -> alloc::string::String {

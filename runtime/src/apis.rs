@@ -166,6 +166,12 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl w3b_primitives::api::DidApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn did(id: w3b_primitives::did::DidId) -> w3b_primitives::did::DidState<AccountId, Balance, BlockNumber> {
+			pallet_did::Pallet::<Runtime>::state(id)
+		}
+	}
+
 	impl w3b_primitives::api::BridgeApi<Block> for Runtime {
 		fn bridge_to_sign(key: BridgeAuthorityId, limit: u32) -> Vec<(BridgeMessage, u32, H256)> {
 			pallet_bridge::Pallet::<Runtime>::to_sign(&key, limit)

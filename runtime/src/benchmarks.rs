@@ -12,6 +12,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_attestations, Attestations]
 	[pallet_bridge, Bridge]
 	[pallet_inbound, Inbound]
+	[pallet_did, Did]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

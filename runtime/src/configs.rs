@@ -209,6 +209,17 @@ impl pallet_projects::Config for Runtime {
 	type WeightInfo = pallet_projects::weights::SubstrateWeight<Runtime>;
 }
 
+impl pallet_did::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	// The largest document and its 32 retired keys take about 4.6 KB: 0.2 W3B, at the
+	// rate of a device's record (0.01 W3B for about 230 bytes).
+	type DidDeposit = ConstU128<{ 200 * MILLI_UNIT }>;
+	// An hour at 3 s blocks: a signed operation cannot be kept and used months later.
+	type MaxOperationValidity = ConstU32<1200>;
+	type WeightInfo = pallet_did::weights::SubstrateWeight<Runtime>;
+}
+
 impl pallet_operators::Config for Runtime {
 	type MinBond = ConstU128<{ 100 * UNIT }>;
 	type MinSeatBond = ConstU128<{ 100 * UNIT }>;

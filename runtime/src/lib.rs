@@ -291,4 +291,8 @@ mod runtime {
 	/// EVM contract logs as project events, accepted by a quorum of the subnet.
 	#[runtime::pallet_index(25)]
 	pub type Inbound = pallet_inbound;
+
+	/// `did:w3b` decentralized identifiers.
+	#[runtime::pallet_index(26)]
+	pub type Did = pallet_did;
 }

@@ -1,6 +1,8 @@
 //! The W3bstream protocol through a real node: signed transactions create a project,
 //! upload code, register an applet and a device, an operator joins, commits a batch and
-//! attests it; every step is read back through the `w3b_*` JSON-RPC methods.
+//! attests it; every step is read back through the `w3b_*` JSON-RPC methods. A device's
+//! `did:w3b` DID is created, rotated to a secp256k1 key and deactivated, by operations
+//! the device signs and another account submits, and resolved at each step.
 
 use std::time::Duration;
 
@@ -177,4 +179,90 @@ fn protocol_state_is_served_over_json_rpc() {
 	assert_eq!(proof["previousStateRoot"], json!(H256::zero()), "the project's first batch");
 	assert_eq!(proof["outputs"], json!([hex_0x(b"alert")]));
 	assert_eq!((proof["agreed"].as_u64(), proof["subnetSize"].as_u64()), (Some(1), Some(1)));
+
+	did_lifecycle(&rpc, &submit);
+}
+
+/// A device's DID: created (signed by its ed25519 key, submitted by Alice), its key
+/// rotated to secp256k1 (so it is also its IoTeX ioID), deactivated; resolved after each
+/// step, and as of the block it was created in.
+fn did_lifecycle(rpc: &Rpc, submit: &dyn Fn(sp_keyring::Sr25519Keyring, RuntimeCall) -> H256) {
+	use w3b_primitives::did::{format_did, io_did, DidAction, DidCreation, DidOperation};
+	let genesis = rpc.block_hash(0).unwrap();
+	let valid_until = rpc.best_number().unwrap() + 100;
+	let device = sp_core::ed25519::Pair::from_seed(&[21; 32]);
+	let first_key = DeviceKey::Ed25519(device.public().0);
+	let creation = DidCreation {
+		authentication: first_key.clone(),
+		assertion: None,
+		delegation: None,
+		key_agreement: Default::default(),
+		services: Default::default(),
+		controller: None,
+		submitter: Alice.to_account_id(),
+		valid_until,
+	};
+	let did = creation.did();
+	let did_text = format_did(&did);
+	let signature = w3b_primitives::DeviceSignature::Ed25519(
+		device.sign(creation.signing_hash(&genesis).as_bytes()).0,
+	);
+	submit(Alice, pallet_did::Call::create { creation, signature }.into());
+	let created =
+		wait_rpc(rpc, "w3b_resolveDid", json!([did_text]), |v| !v["didDocument"].is_null());
+	let first_method = w3b_ssi::verification_method_id(&did, &first_key);
+	assert_eq!(created["didDocument"]["id"], did_text);
+	assert_eq!(created["didDocument"]["authentication"], json!([first_method]));
+	assert_eq!(
+		created["didDocument"]["verificationMethod"][0]["publicKeyMultibase"],
+		w3b_ssi::document::public_key_multibase(&first_key)
+	);
+	let created_at = created["didDocumentMetadata"]["w3b"]["createdAt"].as_u64().unwrap();
+
+	// The device moves to a secp256k1 key.
+	let second = sp_core::ecdsa::Pair::from_seed(&[22; 32]);
+	let second_key = DeviceKey::Secp256k1(second.public().0);
+	let rotation = DidOperation {
+		did,
+		counter: 1,
+		valid_until,
+		action: DidAction::SetAuthenticationKey(second_key.clone()),
+	};
+	let signature = w3b_primitives::DeviceSignature::Ed25519(
+		device.sign(rotation.signing_hash(&genesis).as_bytes()).0,
+	);
+	submit(Alice, pallet_did::Call::update { operation: rotation, signature }.into());
+	let rotated = wait_rpc(rpc, "w3b_resolveDid", json!([did_text]), |v| {
+		v["didDocumentMetadata"]["w3b"]["counter"] == 1
+	});
+	let second_method = w3b_ssi::verification_method_id(&did, &second_key);
+	assert_eq!(rotated["didDocument"]["id"], did_text, "a rotation keeps the identifier");
+	assert_eq!(rotated["didDocument"]["authentication"], json!([second_method]));
+	assert_eq!(rotated["didDocument"]["alsoKnownAs"], json!([io_did(&second_key).unwrap()]));
+	let retired = &rotated["didDocumentMetadata"]["w3b"]["retiredKeys"];
+	assert_eq!(retired[0]["id"], first_method);
+	assert_eq!(retired[0]["since"].as_u64(), Some(created_at));
+	// The document as of its creation block still shows the first key.
+	let then = rpc.block_hash(created_at as u32).unwrap();
+	let old = rpc.call("w3b_resolveDid", json!([did_text, then])).unwrap();
+	assert_eq!(old["didDocument"]["authentication"], json!([first_method]));
+
+	// Deactivated by the new key; the old one could no longer sign anything.
+	let deactivation = DidOperation { did, counter: 2, valid_until, action: DidAction::Deactivate };
+	let signature = w3b_primitives::DeviceSignature::Secp256k1(
+		second.sign_prehashed(&deactivation.signing_hash(&genesis).0).0,
+	);
+	submit(Alice, pallet_did::Call::update { operation: deactivation, signature }.into());
+	let gone = wait_rpc(rpc, "w3b_resolveDid", json!([did_text]), |v| {
+		v["didDocumentMetadata"]["deactivated"] == true
+	});
+	assert_eq!(gone["didDocument"]["id"], did_text);
+	assert!(gone["didDocument"].get("authentication").is_none());
+
+	// Errors as DID Resolution names them.
+	let unknown = format_did(&H256::repeat_byte(5));
+	let answer = rpc.call("w3b_resolveDid", json!([unknown])).unwrap();
+	assert_eq!(answer["didResolutionMetadata"]["error"], "notFound");
+	let answer = rpc.call("w3b_resolveDid", json!(["did:key:z6Mk"])).unwrap();
+	assert_eq!(answer["didResolutionMetadata"]["error"], "methodNotSupported");
 }

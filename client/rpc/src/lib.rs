@@ -14,7 +14,9 @@
 #![deny(missing_docs)]
 
 mod bridge;
+mod did;
 pub use bridge::{W3bBridge, W3bBridgeApiServer};
+pub use did::{W3bDid, W3bDidApiServer};
 
 use std::{marker::PhantomData, sync::Arc};
 

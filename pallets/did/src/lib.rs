@@ -60,7 +60,7 @@ use sp_core::H256;
 use sp_runtime::traits::{Saturating, Zero};
 use w3b_primitives::{
 	did::{
-		DidAction, DidCreation, DidDocument, DidId, DidOperation, KeyEntry, KeyPurpose,
+		DidAction, DidCreation, DidDocument, DidId, DidOperation, DidState, KeyEntry, KeyPurpose,
 		MaxRetiredKeys, RetiredKey, Service,
 	},
 	DeviceKey, DeviceSignature,
@@ -486,14 +486,19 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The document of `did`, if it is active.
-	pub fn document(did: DidId) -> Option<DidDocumentOf<T>> {
-		Dids::<T>::get(did)
-	}
-
-	/// The block `did` was deactivated in, if it was.
-	pub fn deactivated_at(did: DidId) -> Option<frame_system::pallet_prelude::BlockNumberFor<T>> {
-		Tombstones::<T>::get(did)
+	/// What the chain holds about `did`, for resolvers.
+	pub fn state(
+		did: DidId,
+	) -> DidState<T::AccountId, BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>> {
+		if let Some(at) = Tombstones::<T>::get(did) {
+			return DidState::Deactivated(at);
+		}
+		match Dids::<T>::get(did) {
+			Some(document) => {
+				DidState::Active { document, retired: RetiredKeys::<T>::get(did).into_inner() }
+			}
+			None => DidState::Unknown,
+		}
 	}
 
 	/// The key that held `purpose` for `did` at block `at`: the current one if it was

@@ -10,8 +10,8 @@ use sp_core::{ecdsa, ed25519, sr25519, Pair, H256};
 use sp_runtime::{BoundedVec, DispatchResult};
 use w3b_primitives::{
 	did::{
-		did_id_of, DidAction, DidCreation, DidId, DidOperation, KeyPurpose, MaxRetiredKeys,
-		Service, X25519Key,
+		did_id_of, DidAction, DidCreation, DidId, DidOperation, DidState, KeyPurpose,
+		MaxRetiredKeys, Service, X25519Key,
 	},
 	DeviceKey, DeviceSignature,
 };
@@ -291,7 +291,9 @@ fn a_rotated_key_verifies_what_it_signed_before_and_signs_nothing_after() {
 		);
 		assert_eq!(Did::key_at(did, KeyPurpose::Authentication, 4), Some(first.key()));
 		assert_eq!(Did::key_at(did, KeyPurpose::Authentication, 5), Some(second.key()));
-		assert_eq!(RetiredKeys::<Test>::get(did).len(), 1);
+		let DidState::Active { retired, .. } = Did::state(did) else { panic!("active") };
+		assert_eq!(retired, RetiredKeys::<Test>::get(did).into_inner());
+		assert_eq!(retired.len(), 1);
 		assert_noop!(
 			update(did, &first, DidAction::AddService(service("a"))),
 			Error::<Test>::BadSignature
@@ -442,6 +444,8 @@ fn deactivation_releases_the_deposit_and_leaves_a_tombstone() {
 		assert!(Dids::<Test>::get(did).is_none());
 		assert!(RetiredKeys::<Test>::get(did).is_empty());
 		assert_eq!(Tombstones::<Test>::get(did), Some(3));
+		assert_eq!(Did::state(did), DidState::Deactivated(3));
+		assert_eq!(Did::state(Signer::ed(5).did()), DidState::Unknown);
 		assert_eq!(Did::key_at(did, KeyPurpose::Authentication, 2), None);
 		// Never changed, never created again (not even by its first key).
 		assert_noop!(
