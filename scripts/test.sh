@@ -21,6 +21,6 @@ cargo test --workspace --locked -- --nocapture
 echo "[test] pallet benchmarks, run once each as tests"
 SKIP_WASM_BUILD=1 cargo test --features runtime-benchmarks --locked \
 	-p pallet-validators -p pallet-projects -p pallet-operators -p pallet-commitments \
-	-p pallet-attestations -p pallet-bridge -p pallet-inbound
+	-p pallet-attestations -p pallet-bridge -p pallet-inbound -p pallet-did
 
 echo "[test] all tests passed"

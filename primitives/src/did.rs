@@ -214,6 +214,23 @@ pub struct DidCreation<AccountId, BlockNumber> {
 	pub valid_until: BlockNumber,
 }
 
+impl<AccountId, BlockNumber> DidCreation<AccountId, BlockNumber> {
+	/// A creation of the DID of `authentication` with no other key, no service and no
+	/// controller, submitted by `submitter` until block `valid_until`.
+	pub fn new(authentication: DeviceKey, submitter: AccountId, valid_until: BlockNumber) -> Self {
+		DidCreation {
+			authentication,
+			assertion: None,
+			delegation: None,
+			key_agreement: Default::default(),
+			services: Default::default(),
+			controller: None,
+			submitter,
+			valid_until,
+		}
+	}
+}
+
 impl<AccountId: Encode, BlockNumber: Encode> DidCreation<AccountId, BlockNumber> {
 	/// The identifier the DID gets.
 	pub fn did(&self) -> DidId {

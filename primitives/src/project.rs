@@ -267,16 +267,31 @@ pub enum DeviceStatus {
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct DeviceRecord<BlockNumber> {
-	/// The key its messages are signed with.
+	/// The key its messages are signed with. For a device registered by its `did:w3b`
+	/// DID ([`DeviceRecord::by_did`]) the chain stores the key of its registration and
+	/// serves its DID's authentication key as of the block it is read at.
 	pub key: DeviceKey,
-	/// Its DID, when it has one (its DID document lists `key`).
+	/// A DID its owner gave for it (`did:io:...`, `did:key:...`), as the owner wrote it;
+	/// the chain does not resolve it.
 	pub did: Option<Did>,
+	/// The `did:w3b` DID it was registered by: its id is the DID's identifier, and its
+	/// messages verify against the DID's authentication key (rotating the key does not
+	/// register the device again).
+	pub by_did: Option<crate::did::DidId>,
 	/// Active or revoked.
 	pub status: DeviceStatus,
 	/// Block of registration.
 	pub registered_at: BlockNumber,
 	/// Block of revocation, once revoked: messages committed after it do not count.
 	pub revoked_at: Option<BlockNumber>,
+}
+
+impl<BlockNumber> DeviceRecord<BlockNumber> {
+	/// The device's id: its DID's identifier if it was registered by one, else its key's
+	/// id ([`DeviceKey::device_id`]).
+	pub fn id(&self) -> crate::DeviceId {
+		self.by_did.unwrap_or_else(|| self.key.device_id())
+	}
 }
 
 /// Hash under which code is stored: `blake2_256` of the module bytes.

@@ -113,3 +113,30 @@ pub trait BridgeSetObserver {
 impl BridgeSetObserver for () {
 	fn bridge_set_changed(_: &[crate::bridge::BridgeAuthorityId]) {}
 }
+
+/// What other pallets read about `did:w3b` DIDs (implemented by `pallets/did`).
+pub trait DidKeys<BlockNumber> {
+	/// The DID's authentication key and the block it was set in, while the DID is
+	/// active.
+	fn authentication_key(did: &crate::did::DidId) -> Option<(crate::DeviceKey, BlockNumber)>;
+	/// The block the DID was deactivated in, if it was.
+	fn deactivated_at(did: &crate::did::DidId) -> Option<BlockNumber>;
+	/// Makes an active DID whose authentication key is `key`, for other pallets'
+	/// benchmarks.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_did(key: crate::DeviceKey) -> crate::did::DidId;
+}
+
+/// No DIDs (a runtime without the DID pallet).
+impl<BlockNumber> DidKeys<BlockNumber> for () {
+	fn authentication_key(_: &crate::did::DidId) -> Option<(crate::DeviceKey, BlockNumber)> {
+		None
+	}
+	fn deactivated_at(_: &crate::did::DidId) -> Option<BlockNumber> {
+		None
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_did(_: crate::DeviceKey) -> crate::did::DidId {
+		unimplemented!("a runtime without DIDs benchmarks no DID call")
+	}
+}

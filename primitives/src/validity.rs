@@ -149,7 +149,7 @@ pub fn check_unsigned<BlockNumber: PartialOrd + Copy>(
 		return Err(Invalid::TooNew);
 	}
 	let device = device.ok_or(Invalid::UnknownDevice)?;
-	if device.key.device_id() != message.device || device.registered_at >= context.committed_at {
+	if device.id() != message.device || device.registered_at >= context.committed_at {
 		return Err(Invalid::UnknownDevice);
 	}
 	if device.revoked_at.is_some_and(|at| at < context.committed_at) {
@@ -344,6 +344,7 @@ mod tests {
 		DeviceRecord {
 			key: DeviceKey::Ed25519(pair.public().0),
 			did: None,
+			by_did: None,
 			status: if revoked_at.is_some() { DeviceStatus::Revoked } else { DeviceStatus::Active },
 			registered_at,
 			revoked_at,

@@ -223,13 +223,13 @@ impl_runtime_apis! {
 		}
 
 		fn device(project: ProjectId, device: DeviceId) -> Option<DeviceRecord<BlockNumber>> {
-			pallet_projects::Devices::<Runtime>::get(project, device)
+			pallet_projects::Pallet::<Runtime>::device(project, device)
 		}
 
 		fn devices(project: ProjectId, devices: Vec<DeviceId>) -> Vec<Option<DeviceRecord<BlockNumber>>> {
 			devices
 				.into_iter()
-				.map(|device| pallet_projects::Devices::<Runtime>::get(project, device))
+				.map(|device| pallet_projects::Pallet::<Runtime>::device(project, device))
 				.collect()
 		}
 

@@ -206,6 +206,7 @@ impl pallet_projects::Config for Runtime {
 	type MinAttestationDeadline = ConstU32<5>;
 	type MaxAttestationDeadline = ConstU32<600>;
 	type Subnets = Operators;
+	type Dids = crate::Did;
 	type WeightInfo = pallet_projects::weights::SubstrateWeight<Runtime>;
 }
 

@@ -549,9 +549,23 @@ pub fn signed_message_with_hash(
 	payload: &[u8],
 ) -> (H256, String) {
 	use sp_core::Pair;
+	let id = w3b_primitives::DeviceKey::Ed25519(device.public().0).device_id();
+	signed_message_as(device, id, project, seq, payload)
+}
+
+/// A message of the device whose id is `id` (its DID's identifier, for a device
+/// registered by its DID) signed by `device`'s key, and its hash.
+pub fn signed_message_as(
+	device: &sp_core::ed25519::Pair,
+	id: w3b_primitives::DeviceId,
+	project: u64,
+	seq: u64,
+	payload: &[u8],
+) -> (H256, String) {
+	use sp_core::Pair;
 	let message = w3b_primitives::Message {
 		project,
-		device: w3b_primitives::DeviceKey::Ed25519(device.public().0).device_id(),
+		device: id,
 		seq,
 		timestamp_ms: std::time::SystemTime::now()
 			.duration_since(std::time::UNIX_EPOCH)

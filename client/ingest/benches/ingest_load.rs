@@ -142,6 +142,7 @@ fn main() {
 			DeviceRecord {
 				key: device.key(),
 				did: None,
+				by_did: None,
 				status: DeviceStatus::Active,
 				registered_at: 1,
 				revoked_at: None,

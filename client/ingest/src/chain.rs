@@ -48,7 +48,7 @@ impl MemoryChain {
 
 	/// Adds or replaces a device.
 	pub fn set_device(&self, project: ProjectId, record: DeviceRecord<u32>) {
-		let id = record.key.device_id();
+		let id = record.id();
 		self.devices.write().expect("lock").insert((project, id), record);
 	}
 }

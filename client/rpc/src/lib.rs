@@ -327,6 +327,7 @@ fn device_json<N: Serialize>(id: DeviceId, d: DeviceRecord<N>) -> Value {
 		"curve": curve,
 		"publicKey": key,
 		"did": d.did.as_deref().map(|did| text(did)),
+		"byDid": d.by_did.as_ref().map(w3b_primitives::did::format_did),
 		"status": d.status,
 		"registeredAt": d.registered_at,
 		"revokedAt": d.revoked_at,
@@ -651,12 +652,14 @@ mod tests {
 		let record = DeviceRecord::<u32> {
 			key: DeviceKey::Secp256k1([2; 33]),
 			did: Some(b"did:io:0x1".to_vec().try_into().unwrap()),
+			by_did: Some(H256::repeat_byte(1)),
 			status: DeviceStatus::Revoked,
 			registered_at: 1,
 			revoked_at: Some(1),
 		};
 		let json = device_json(H256::zero(), record);
 		assert_eq!(json["curve"], "secp256k1");
+		assert_eq!(json["byDid"], w3b_primitives::did::format_did(&H256::repeat_byte(1)));
 		assert_eq!(json["publicKey"], format!("0x{}", "02".repeat(33)));
 		assert_eq!(json["did"], "did:io:0x1");
 		assert_eq!(json["status"], "Revoked");

@@ -160,6 +160,7 @@ mod tests {
 			let record = DeviceRecord {
 				key: DeviceKey::Ed25519(pair.public().0),
 				did: None,
+				by_did: None,
 				status: DeviceStatus::Active,
 				registered_at: 1,
 				revoked_at: None,

@@ -32,6 +32,7 @@ impl Device {
 		DeviceRecord {
 			key: DeviceKey::Ed25519(self.0.public().0),
 			did: None,
+			by_did: None,
 			status: DeviceStatus::Active,
 			registered_at: 1,
 			revoked_at: None,

@@ -281,6 +281,10 @@ pub mod pallet {
 		/// signature is bad (the Merkle leaves do not bind signatures, so a proof holds for
 		/// any signature).
 		MessageValid,
+		/// The message's device is registered by a DID whose authentication key changed
+		/// within a day before the commitment or since: a bad signature may be a key the
+		/// DID held when the committer took the message, so it proves no fault.
+		SignatureNotJudged,
 		/// The batch was made on chain from what a quorum of the subnet observed: no
 		/// operator sealed it.
 		MadeOnChain,
@@ -382,6 +386,7 @@ pub mod pallet {
 		/// Emits [`Event::InvalidBatchReported`] and the operators pallet's
 		/// `SeatSlashed`. Errors: [`Error::UnknownBatch`] (not in the window),
 		/// [`Error::AlreadyReported`], [`Error::BadEvidence`], [`Error::MessageValid`],
+		/// [`Error::SignatureNotJudged`],
 		/// [`Error::EvidenceTooLate`] (once a closed project's devices' records may go).
 		///
 		/// ## Complexity
@@ -417,11 +422,21 @@ pub mod pallet {
 						committed_at: batch.committed_at,
 						committed_at_ms: batch.committed_at_ms,
 					};
-					let device = pallet_projects::Devices::<T>::get(project, message.device);
+					let device = pallet_projects::Pallet::<T>::device(project, message.device);
 					let reason = validity::check(&context, &message, &signature, device.as_ref())
 						.err()
 						.filter(Invalid::is_committer_fault)
 						.ok_or(Error::<T>::MessageValid)?;
+					ensure!(
+						reason != Invalid::BadSignature
+							|| device.as_ref().is_some_and(|d| {
+								pallet_projects::Pallet::<T>::signature_judged(
+									d,
+									batch.committed_at,
+								)
+							}),
+						Error::<T>::SignatureNotJudged
+					);
 					(message_hash, reason)
 				}
 				Evidence::Duplicate { message_hash, first, second } => {

@@ -39,6 +39,7 @@ frame_support::construct_runtime!(
 	pub enum Test {
 		System: frame_system,
 		Balances: pallet_balances,
+		DidRegistry: pallet_did,
 		Projects: pallet_projects,
 		Operators: pallet_operators,
 		Commitments: pallet_commitments,
@@ -56,6 +57,14 @@ impl pallet_balances::Config for Test {
 	type AccountStore = System;
 }
 
+impl pallet_did::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DidDeposit = ConstU64<1>;
+	type MaxOperationValidity = ConstU64<100>;
+	type WeightInfo = ();
+}
+
 impl pallet_projects::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -71,6 +80,7 @@ impl pallet_projects::Config for Test {
 	type MinAttestationDeadline = ConstU64<2>;
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = Operators;
+	type Dids = DidRegistry;
 	type WeightInfo = ();
 }
 

@@ -9,6 +9,7 @@ use frame_support::{
 use sp_core::{ecdsa, ed25519, sr25519, Pair};
 use sp_runtime::DispatchError;
 use w3b_primitives::{
+	did::{DidAction, DidCreation, DidOperation},
 	merkle::{merkle_proof, merkle_root, MerkleProof},
 	message::signed_message_hash,
 	project::RetentionPolicy,
@@ -960,5 +961,87 @@ fn nobody_is_blamed_for_a_batch_made_on_chain() {
 			Evidence::Invalid { message, signature, proof: merkle_proof(&leaves, 0).unwrap() };
 		assert_noop!(report(p, 0, evidence), Error::<Test>::MadeOnChain);
 		assert!(pallet_operators::Pallet::<Test>::is_member(p, &OPERATORS[0]));
+	});
+}
+
+/// Creates the DID of `pair`'s key (submitted by [`OWNER`]; the genesis hash is
+/// [`System::block_hash`] of 0) and registers the device by it in `project`.
+fn register_by_did(project: ProjectId, pair: &ed25519::Pair) -> H256 {
+	let creation = DidCreation::new(key(pair), OWNER, System::block_number());
+	let signature = DeviceSignature::Ed25519(
+		pair.sign(creation.signing_hash(&System::block_hash(0)).as_bytes()).0,
+	);
+	let did = creation.did();
+	assert_ok!(DidRegistry::create(RuntimeOrigin::signed(OWNER), creation, signature));
+	assert_ok!(Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), project, did));
+	did
+}
+
+/// Applies `action` to `did`, signed by `pair`, as operation `counter`.
+fn did_update(did: H256, pair: &ed25519::Pair, counter: u64, action: DidAction) {
+	let operation = DidOperation { did, counter, valid_until: System::block_number(), action };
+	let signature = DeviceSignature::Ed25519(
+		pair.sign(operation.signing_hash(&System::block_hash(0)).as_bytes()).0,
+	);
+	assert_ok!(DidRegistry::update(RuntimeOrigin::signed(OWNER), operation, signature));
+}
+
+#[test]
+fn a_device_registered_by_its_did_is_judged_by_the_key_its_did_had() {
+	new_test_ext().execute_with(|| {
+		let p = active_project(Default::default());
+		let (first, second) = (pair(1), pair(2));
+		let did = register_by_did(p, &first);
+		let device_message = |seq| Message { device: did, ..message(p, &key(&first), seq) };
+		// Long after the DID's key was set (a day, in the mock 10 blocks): a signature
+		// that is not its key's is its committer's fault.
+		System::set_block_number(20);
+		let m = device_message(1);
+		assert_eq!(reason_of(p, m.clone(), sign(&pair(9), &m)), Ok(Invalid::BadSignature));
+		let m = device_message(2);
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&first, &m)),
+			Err(Error::<Test>::MessageValid.into())
+		);
+		// The device rotates its key: a message signed by the old key no longer counts,
+		// but its committer may have taken it before the rotation: nobody is to blame.
+		did_update(did, &first, 1, DidAction::SetAuthenticationKey(key(&second)));
+		System::set_block_number(21);
+		let m = device_message(3);
+		let record = Projects::device(p, did).unwrap();
+		assert_eq!(record.key, key(&second));
+		let context = Context { project: p, committed_at: 21, committed_at_ms: COMMIT_MS };
+		assert_eq!(
+			validity::check(&context, &m, &sign(&first, &m), Some(&record)),
+			Err(Invalid::BadSignature)
+		);
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&first, &m)),
+			Err(Error::<Test>::SignatureNotJudged.into())
+		);
+		let m = device_message(4);
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&second, &m)),
+			Err(Error::<Test>::MessageValid.into())
+		);
+		// A day after the rotation, a forged signature is proof again.
+		System::set_block_number(31);
+		let m = device_message(5);
+		assert_eq!(reason_of(p, m.clone(), sign(&first, &m)), Ok(Invalid::BadSignature));
+		// A deactivated DID is a revoked device: its messages stop counting, nobody is blamed.
+		did_update(did, &second, 2, DidAction::Deactivate);
+		System::set_block_number(32);
+		let m = device_message(6);
+		let record = Projects::device(p, did).unwrap();
+		assert_eq!(record.revoked_at, Some(31));
+		let context = Context { project: p, committed_at: 32, committed_at_ms: COMMIT_MS };
+		assert_eq!(
+			validity::check(&context, &m, &sign(&second, &m), Some(&record)),
+			Err(Invalid::RevokedDevice)
+		);
+		assert_eq!(
+			reason_of(p, m.clone(), sign(&pair(9), &m)),
+			Err(Error::<Test>::MessageValid.into())
+		);
 	});
 }

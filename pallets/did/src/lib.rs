@@ -522,3 +522,42 @@ impl<T: Config> Pallet<T> {
 			.map(|retired| retired.key)
 	}
 }
+
+impl<T: Config> w3b_primitives::traits::DidKeys<frame_system::pallet_prelude::BlockNumberFor<T>>
+	for Pallet<T>
+{
+	fn authentication_key(
+		did: &DidId,
+	) -> Option<(DeviceKey, frame_system::pallet_prelude::BlockNumberFor<T>)> {
+		Dids::<T>::get(did)
+			.map(|document| (document.authentication.key, document.authentication.since))
+	}
+
+	fn deactivated_at(did: &DidId) -> Option<frame_system::pallet_prelude::BlockNumberFor<T>> {
+		Tombstones::<T>::get(did)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_did(key: DeviceKey) -> DidId {
+		let did = w3b_primitives::did::did_id_of(&key);
+		let now = frame_system::Pallet::<T>::block_number();
+		let depositor: T::AccountId = frame_benchmarking::whitelisted_caller();
+		Dids::<T>::insert(
+			did,
+			DidDocument {
+				authentication: KeyEntry { key, since: now },
+				assertion: None,
+				delegation: None,
+				key_agreement: Default::default(),
+				services: Default::default(),
+				controller: None,
+				counter: 0,
+				depositor,
+				deposit: Zero::zero(),
+				created_at: now,
+				updated_at: now,
+			},
+		);
+		did
+	}
+}

@@ -64,6 +64,7 @@ impl pallet_projects::Config for Test {
 	type MinAttestationDeadline = ConstU64<2>;
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = Operators;
+	type Dids = ();
 	type WeightInfo = ();
 }
 

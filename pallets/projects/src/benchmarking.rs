@@ -296,6 +296,18 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn register_device_by_did() {
+		let owner = funded::<T>("owner", 0);
+		let project = create::<T>(&owner);
+		let did = T::Dids::benchmark_did(DeviceKey::Secp256k1([2; 33]));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, did);
+
+		assert!(Devices::<T>::contains_key(project, did));
+	}
+
+	#[benchmark]
 	fn revoke_device() {
 		let (owner, project, key) = registered_device::<T>();
 

@@ -69,11 +69,12 @@ use frame_support::{
 use sp_core::H256;
 use sp_runtime::traits::{Saturating, Zero};
 use w3b_primitives::{
+	did::DidId,
 	project::{
 		code_hash, Applet, CodeInfo, DeviceRecord, DeviceStatus, Did, MaxStrategies, Metadata,
 		Name, ProjectConfig, ProjectInfo, ProjectStatus, Strategy,
 	},
-	traits::{BatchWindow, BridgeTargets, SubnetInspect, SubnetObserver},
+	traits::{BatchWindow, BridgeTargets, DidKeys, SubnetInspect, SubnetObserver},
 	AppletId, DeviceId, DeviceKey, ProjectId,
 };
 
@@ -152,6 +153,8 @@ pub mod pallet {
 		type Batches: BatchWindow<BlockNumberFor<Self>>;
 		/// Sizes of the projects' subnets.
 		type Subnets: SubnetInspect<Self::AccountId>;
+		/// The `did:w3b` DIDs devices may be registered by.
+		type Dids: DidKeys<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -411,6 +414,8 @@ pub mod pallet {
 		TooManyDevices,
 		/// No device has this id in the project.
 		UnknownDevice,
+		/// The DID named is not an active `did:w3b` DID.
+		UnknownDid,
 		/// The device is already revoked.
 		DeviceAlreadyRevoked,
 		/// Only a revoked device's record can be removed.
@@ -822,28 +827,32 @@ pub mod pallet {
 			did: Option<Did>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::ensure_owner_of_open(project, &who)?;
-			let device = key.device_id();
-			ensure!(!Devices::<T>::contains_key(project, device), Error::<T>::DeviceExists);
-			let count = DeviceCount::<T>::get(project);
-			ensure!(count < T::MaxDevices::get(), Error::<T>::TooManyDevices);
-			let deposit = T::DeviceDeposit::get();
-			T::Currency::hold(&HoldReason::DeviceDeposit.into(), &who, deposit)?;
-			DeviceDeposits::<T>::insert(project, device, (who.clone(), deposit));
-			Devices::<T>::insert(
-				project,
-				device,
-				DeviceRecord {
-					key,
-					did,
-					status: DeviceStatus::Active,
-					registered_at: frame_system::Pallet::<T>::block_number(),
-					revoked_at: None,
-				},
-			);
-			DeviceCount::<T>::insert(project, count + 1);
-			Self::deposit_event(Event::DeviceRegistered { project, device });
-			Ok(())
+			Self::insert_device(&who, project, key, did, None)
+		}
+
+		/// Registers a device under a project by its `did:w3b` DID: its id is the DID's
+		/// identifier, and its messages verify against the DID's authentication key as of
+		/// each batch's commitment, so the device rotates its key without being registered
+		/// again (a message signed by a key it rotated away from no longer counts). A DID
+		/// deactivated counts as the device's revocation.
+		///
+		/// - Origin: signed by the project owner; [`Config::DeviceDeposit`] is held from it
+		///   until the device's record is removed ([`Pallet::remove_device`]).
+		///
+		/// Emits [`Event::DeviceRegistered`]. Errors: [`Error::UnknownDid`],
+		/// [`Error::UnknownProject`], [`Error::NotOwner`], [`Error::ProjectClosed`],
+		/// [`Error::DeviceExists`], [`Error::TooManyDevices`], or the currency's error when
+		/// the deposit cannot be held.
+		#[pallet::call_index(14)]
+		#[pallet::weight(<T as Config>::WeightInfo::register_device_by_did())]
+		pub fn register_device_by_did(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			did: DidId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let (key, _) = T::Dids::authentication_key(&did).ok_or(Error::<T>::UnknownDid)?;
+			Self::insert_device(&who, project, key, None, Some(did))
 		}
 
 		/// Revokes a device: its messages are refused from now on, for good. Records the
@@ -958,6 +967,81 @@ impl<T: Config> Pallet<T> {
 	/// A project's status, if it exists.
 	pub fn status(project: ProjectId) -> Option<ProjectStatus> {
 		ProjectInfos::<T>::get(project).map(|info| info.status)
+	}
+
+	/// Records a device for `who`, the owner of `project`, which is open.
+	fn insert_device(
+		who: &T::AccountId,
+		project: ProjectId,
+		key: DeviceKey,
+		did: Option<Did>,
+		by_did: Option<DidId>,
+	) -> sp_runtime::DispatchResult {
+		Self::ensure_owner_of_open(project, who)?;
+		let device = by_did.unwrap_or_else(|| key.device_id());
+		frame_support::ensure!(
+			!Devices::<T>::contains_key(project, device),
+			Error::<T>::DeviceExists
+		);
+		let count = DeviceCount::<T>::get(project);
+		frame_support::ensure!(count < T::MaxDevices::get(), Error::<T>::TooManyDevices);
+		let deposit = T::DeviceDeposit::get();
+		T::Currency::hold(&HoldReason::DeviceDeposit.into(), who, deposit)?;
+		DeviceDeposits::<T>::insert(project, device, (who.clone(), deposit));
+		Devices::<T>::insert(
+			project,
+			device,
+			DeviceRecord {
+				key,
+				did,
+				by_did,
+				status: DeviceStatus::Active,
+				registered_at: frame_system::Pallet::<T>::block_number(),
+				revoked_at: None,
+			},
+		);
+		DeviceCount::<T>::insert(project, count + 1);
+		Self::deposit_event(Event::DeviceRegistered { project, device });
+		Ok(())
+	}
+
+	/// `project`'s device `device` as of this block: for a device registered by its DID,
+	/// with the DID's authentication key, and revoked from the DID's deactivation on.
+	pub fn device(
+		project: ProjectId,
+		device: DeviceId,
+	) -> Option<DeviceRecord<frame_system::pallet_prelude::BlockNumberFor<T>>> {
+		let mut record = Devices::<T>::get(project, device)?;
+		if let Some(did) = record.by_did {
+			match T::Dids::authentication_key(&did) {
+				Some((key, _)) => record.key = key,
+				None => {
+					let deactivated = T::Dids::deactivated_at(&did)
+						.unwrap_or_else(frame_system::Pallet::<T>::block_number);
+					record.status = DeviceStatus::Revoked;
+					record.revoked_at =
+						Some(record.revoked_at.map_or(deactivated, |at| at.min(deactivated)));
+				}
+			}
+		}
+		Some(record)
+	}
+
+	/// Whether a bad signature of `record`'s device in a batch committed at
+	/// `committed_at` is its committer's fault as far as the chain can tell now: always
+	/// for a device registered by its key; for one registered by its DID, only if the
+	/// DID's authentication key has not changed since [`Config::DeviceRemovalDelay`]
+	/// blocks before the commitment (the oldest a message may be at its commitment). A
+	/// message the committer acknowledged under the key the DID had then, rotated away
+	/// before the commitment, does not count, and its committer is not to blame.
+	pub fn signature_judged(
+		record: &DeviceRecord<frame_system::pallet_prelude::BlockNumberFor<T>>,
+		committed_at: frame_system::pallet_prelude::BlockNumberFor<T>,
+	) -> bool {
+		let Some(did) = record.by_did else { return true };
+		T::Dids::authentication_key(&did).is_some_and(|(_, since)| {
+			since.saturating_add(T::DeviceRemovalDelay::get()) <= committed_at
+		})
 	}
 
 	/// Whether `who` owns `project`, which exists.

@@ -38,6 +38,7 @@ frame_support::construct_runtime!(
 	pub enum Test {
 		System: frame_system,
 		Balances: pallet_balances,
+		DidRegistry: pallet_did,
 		Projects: pallet_projects,
 	}
 );
@@ -95,6 +96,14 @@ pub fn set_subnet_size(project: ProjectId, size: u32) {
 	Projects::subnet_changed(project, size);
 }
 
+impl pallet_did::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DidDeposit = ConstU64<1>;
+	type MaxOperationValidity = ConstU64<100>;
+	type WeightInfo = ();
+}
+
 impl pallet_projects::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -110,6 +119,7 @@ impl pallet_projects::Config for Test {
 	type MinAttestationDeadline = ConstU64<2>;
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = TestSubnets;
+	type Dids = DidRegistry;
 	type WeightInfo = ();
 }
 

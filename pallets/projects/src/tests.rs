@@ -669,3 +669,62 @@ fn a_closed_project_s_devices_go_after_the_delay() {
 		assert_eq!(held(OWNER), 0, "the project's and the device's deposits are back");
 	});
 }
+
+/// The DID of `pair`'s key, created by [`OWNER`].
+fn did_of(pair: &sp_core::ed25519::Pair) -> DidId {
+	use sp_core::Pair;
+	let creation = w3b_primitives::did::DidCreation::new(
+		DeviceKey::Ed25519(pair.public().0),
+		OWNER,
+		System::block_number(),
+	);
+	let hash = creation.signing_hash(&System::block_hash(0));
+	let signature = w3b_primitives::DeviceSignature::Ed25519(pair.sign(hash.as_bytes()).0);
+	let did = creation.did();
+	assert_ok!(DidRegistry::create(RuntimeOrigin::signed(OWNER), creation, signature));
+	did
+}
+
+#[test]
+fn a_device_registered_by_its_did_is_served_with_the_did_s_key() {
+	new_test_ext().execute_with(|| {
+		use sp_core::Pair;
+		let p = create(OWNER, "p", 1);
+		let first = sp_core::ed25519::Pair::from_seed(&[1; 32]);
+		let second = sp_core::ed25519::Pair::from_seed(&[2; 32]);
+		assert_noop!(
+			Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), p, H256::repeat_byte(4)),
+			Error::<Test>::UnknownDid
+		);
+		let did = did_of(&first);
+		assert_noop!(
+			Projects::register_device_by_did(RuntimeOrigin::signed(OTHER), p, did),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), p, did));
+		assert_noop!(
+			Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), p, did),
+			Error::<Test>::DeviceExists
+		);
+		// Its id is the DID's; the deposit is a device's.
+		let record = Projects::device(p, did).unwrap();
+		assert_eq!((record.id(), record.by_did), (did, Some(did)));
+		assert_eq!(record.key, DeviceKey::Ed25519(first.public().0));
+		assert_eq!(DeviceDeposits::<Test>::get(p, did), Some((OWNER, DEVICE_DEPOSIT)));
+		// The DID rotates its key: the device is served with the new one, not registered
+		// again.
+		let operation = w3b_primitives::did::DidOperation {
+			did,
+			counter: 1,
+			valid_until: System::block_number(),
+			action: w3b_primitives::did::DidAction::SetAuthenticationKey(DeviceKey::Ed25519(
+				second.public().0,
+			)),
+		};
+		let hash = operation.signing_hash(&System::block_hash(0));
+		let signature = w3b_primitives::DeviceSignature::Ed25519(first.sign(hash.as_bytes()).0);
+		assert_ok!(DidRegistry::update(RuntimeOrigin::signed(OTHER), operation, signature));
+		assert_eq!(Projects::device(p, did).unwrap().key, DeviceKey::Ed25519(second.public().0));
+		assert_eq!(Projects::device(p, did).unwrap().status, DeviceStatus::Active);
+	});
+}

@@ -57,6 +57,7 @@ pub trait WeightInfo {
 	fn upgrade_applet() -> Weight;
 	fn remove_applet() -> Weight;
 	fn register_device() -> Weight;
+	fn register_device_by_did() -> Weight;
 	fn revoke_device() -> Weight;
 	fn remove_device() -> Weight;
 }
@@ -287,6 +288,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
 	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	fn register_device_by_did() -> Weight {
+		Weight::from_parts(1_173_321_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
 	fn register_device() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `482`
@@ -402,6 +408,11 @@ impl WeightInfo for () {
 		Weight::from_parts(1_530_351_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
+	fn register_device_by_did() -> Weight {
+		Weight::from_parts(1_173_321_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn register_device() -> Weight {
 		Weight::from_parts(1_173_321_000, 15112)

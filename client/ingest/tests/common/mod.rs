@@ -89,7 +89,14 @@ impl Device {
 pub fn register(chain: &MemoryChain, project: u64, device: &Device, status: DeviceStatus) {
 	chain.set_device(
 		project,
-		DeviceRecord { key: device.key(), did: None, status, registered_at: 1, revoked_at: None },
+		DeviceRecord {
+			key: device.key(),
+			did: None,
+			by_did: None,
+			status,
+			registered_at: 1,
+			revoked_at: None,
+		},
 	);
 }
 
