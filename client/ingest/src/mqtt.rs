@@ -27,7 +27,7 @@ use tokio::{
 };
 
 pub use crate::connections::ConnectionLimits;
-use crate::{connections::Open, now_ms, wire, IngestError, Ingestor};
+use crate::{connections::Open, now_ms, wire, IngestError, Ingestor, BYTES_PER_CHARGE};
 
 /// Messages of one project to ingest together: their outcome slots and the messages
 /// (message, signature bytes).
@@ -39,6 +39,17 @@ pub const MAX_PACKET: usize = 256 << 10;
 /// Longest a connection may stay silent: its keep-alive and a half (MQTT 3.1.1, 3.1.2.10),
 /// at most this.
 const MAX_IDLE: Duration = Duration::from_secs(600);
+
+/// Longest client id accepted, in bytes: the id names the client's error topic, written
+/// with every refusal reported to it.
+pub const MAX_CLIENT_ID: usize = 256;
+
+/// Error reports written to one client in a burst at most, in bytes, and per second
+/// after it: a refusal costs the client a few bytes and the node a report of a hundred
+/// or more, so past this refusals go unreported (they are still counted, and a device
+/// that sends what it should gets few).
+const ERROR_REPORT_BURST: f64 = (64 << 10) as f64;
+const ERROR_REPORT_RATE: f64 = (16 << 10) as f64;
 
 /// Longest a client may take to read what the node answers.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -98,6 +109,8 @@ struct Connection {
 	client_id: String,
 	errors_subscribed: bool,
 	out: BytesMut,
+	/// Bytes of error reports the client may be sent now, and when that was reckoned.
+	report_allowance: (f64, std::time::Instant),
 }
 
 impl Connection {
@@ -109,6 +122,7 @@ impl Connection {
 			client_id: String::new(),
 			errors_subscribed: false,
 			out: BytesMut::new(),
+			report_allowance: (ERROR_REPORT_BURST, std::time::Instant::now()),
 		}
 	}
 
@@ -132,6 +146,13 @@ impl Connection {
 				}
 				match packet {
 					Ok(Packet::Connect(connect)) => {
+						if connect.client_id.len() > MAX_CLIENT_ID {
+							ConnAck::new(ConnectReturnCode::BadClientId, false)
+								.write(&mut self.out)
+								.ok();
+							self.flush().await?;
+							return Ok(());
+						}
 						self.client_id = connect.client_id;
 						connected = true;
 						idle = match connect.keep_alive {
@@ -206,6 +227,21 @@ impl Connection {
 		Ok(())
 	}
 
+	/// Whether a report of `bytes` may be written to the client now (and takes them from
+	/// its allowance if so).
+	fn may_report(&mut self, bytes: usize) -> bool {
+		let (allowance, reckoned) = &mut self.report_allowance;
+		let now = std::time::Instant::now();
+		*allowance = (*allowance + now.duration_since(*reckoned).as_secs_f64() * ERROR_REPORT_RATE)
+			.min(ERROR_REPORT_BURST);
+		*reckoned = now;
+		if *allowance < bytes as f64 {
+			return false;
+		}
+		*allowance -= bytes as f64;
+		true
+	}
+
 	/// Ingests `publishes` and writes their acknowledgements. Returns true when one was
 	/// refused for now: it and the ones after it are not acknowledged, and the client
 	/// must send them again.
@@ -214,6 +250,19 @@ impl Connection {
 		// project, in order.
 		let mut outcomes: Vec<(u16, QoS, Option<IngestError>)> = Vec::new();
 		let mut batches: Vec<ProjectBatch> = Vec::new();
+		let sender = self.peer.ip();
+		// Every publish costs its sender before it is decoded, as a message or by its
+		// size, whichever is more (see `BYTES_PER_CHARGE`): junk is paid for like messages.
+		let units: usize =
+			publishes.iter().map(|p| p.payload.len().div_ceil(BYTES_PER_CHARGE).max(1)).sum();
+		if !self.ingestor.charge_sender(sender, units, now_ms()) {
+			let refusal = IngestError::RateLimited("sender");
+			for _ in &publishes {
+				self.ingestor.observe_refusal(refusal.code());
+			}
+			tracing::debug!(target: "w3b::ingest", client = %self.client_id, "over its sender's rate: closing, to come back later");
+			return true;
+		}
 		for publish in publishes {
 			let slot = outcomes.len();
 			let decoded = if publish.qos == QoS::ExactlyOnce {
@@ -240,14 +289,16 @@ impl Connection {
 		}
 		let ingestor = self.ingestor.clone();
 		let observer = self.ingestor.clone();
-		let sender = self.peer.ip();
 		let sent: Vec<usize> = batches.iter().flat_map(|(_, slots, _)| slots.clone()).collect();
 		let results = tokio::task::spawn_blocking(move || {
 			let now = now_ms();
 			batches
 				.into_iter()
 				.flat_map(|(project, slots, messages)| {
-					slots.into_iter().zip(ingestor.ingest_from(sender, project, messages, now))
+					let paid = messages.len();
+					slots
+						.into_iter()
+						.zip(ingestor.ingest_prepaid(sender, paid, project, messages, now))
 				})
 				.collect::<Vec<_>>()
 		})
@@ -277,9 +328,10 @@ impl Connection {
 				if self.errors_subscribed {
 					let body = json!({"code": e.code(), "message": e.to_string(), "pkid": pkid});
 					let topic = format!("w3b/errors/{}", self.client_id);
-					Publish::new(topic, QoS::AtMostOnce, body.to_string())
-						.write(&mut self.out)
-						.ok();
+					let report = Publish::new(topic, QoS::AtMostOnce, body.to_string());
+					if self.may_report(report.size()) {
+						report.write(&mut self.out).ok();
+					}
 				}
 			}
 			if qos == QoS::AtLeastOnce {

@@ -228,3 +228,73 @@ async fn connections_are_capped_and_silent_ones_closed() {
 	assert!(!closed_within(&mut client, Duration::from_millis(1200)).await, "within 1.5 s");
 	assert!(closed_within(&mut client, Duration::from_secs(2)).await, "silent past 1.5 s");
 }
+
+/// Everything the endpoint sends on `stream` until it closes it or `within` passes.
+async fn drain(stream: &mut tokio::net::TcpStream, within: Duration) -> (usize, bool) {
+	use tokio::io::AsyncReadExt;
+	let deadline = tokio::time::Instant::now() + within;
+	let mut buffer = vec![0u8; 64 << 10];
+	let mut total = 0;
+	loop {
+		match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+			Ok(Ok(0)) | Ok(Err(_)) => return (total, true),
+			Ok(Ok(read)) => total += read,
+			Err(_) => return (total, false),
+		}
+	}
+}
+
+/// A connected client subscribed to its error topic, on a raw socket.
+async fn raw_client(port: u16, client_id: &str) -> tokio::net::TcpStream {
+	use tokio::io::AsyncWriteExt;
+	let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+	let mut packets = bytes::BytesMut::new();
+	rumqttc::mqttbytes::v4::Connect::new(client_id).write(&mut packets).unwrap();
+	rumqttc::mqttbytes::v4::Subscribe::new(format!("w3b/errors/{client_id}"), QoS::AtMostOnce)
+		.write(&mut packets)
+		.unwrap();
+	stream.write_all(&packets).await.unwrap();
+	stream
+}
+
+/// A client cannot make the endpoint write much more than it sends: every refused
+/// publish is reported on the client's error topic, so 4-byte junk publishes (empty
+/// topic and payload) once each cost the node a report of some hundred bytes plus the
+/// client id (up to 64 KiB). Client ids are short, publishes are charged to their
+/// sender before they are decoded, and error reports stop at a bound per read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_publishes_cost_their_sender_and_get_no_flood_of_reports() {
+	use tokio::io::AsyncWriteExt;
+	let dir = tempfile::tempdir().unwrap();
+	let limits = Limits {
+		sender_rate: w3b_ingest::rate::Rate { per_second: 1_000.0, burst: 20_000.0 },
+		..Limits::default()
+	};
+	let (port, store, tally) = start_with(dir.path(), limits, ConnectionLimits::default()).await;
+	let junk = [0x30u8, 0x02, 0x00, 0x00].repeat(15_000);
+
+	// A client id of 60,000 bytes is refused at CONNECT.
+	let long = "x".repeat(60_000);
+	let mut stream = raw_client(port, &long).await;
+	stream.write_all(&junk).await.ok();
+	let (sent, closed) = drain(&mut stream, Duration::from_secs(5)).await;
+	assert!(closed, "a client with a 60,000-byte id was served");
+	assert!(sent < 64, "{sent} bytes sent to a client whose id was refused");
+
+	// Within its sender's budget (1,000 a second, bursts of 20,000): 15,000 junk
+	// publishes (60 KB) get a bounded answer, not 15,000 reports (about 2 MB).
+	let mut stream = raw_client(port, "junk").await;
+	stream.write_all(&junk).await.unwrap();
+	let (sent, _) = drain(&mut stream, Duration::from_secs(3)).await;
+	assert!(sent < 256 << 10, "{sent} bytes of reports for 60 KB of junk");
+	assert!(tally.refused_sorted().contains(&"malformed"));
+
+	// The sender's budget runs out during the next flood: the rest is refused before it
+	// is decoded, and the client is closed to come back later.
+	let mut stream = raw_client(port, "junk-again").await;
+	stream.write_all(&junk).await.ok();
+	let (sent, closed) = drain(&mut stream, Duration::from_secs(5)).await;
+	assert!(closed && sent < 128 << 10, "{sent} bytes, closed: {closed}");
+	assert!(tally.refused_sorted().contains(&"rate_limited"));
+	assert!(store.pending(1).unwrap().is_empty());
+}

@@ -67,7 +67,8 @@ fn full_creation<T: Config>(
 		services: (0..services).map(service).collect::<Vec<_>>().try_into().expect("fits"),
 		controller,
 		submitter: who.clone(),
-		valid_until: frame_system::Pallet::<T>::block_number(),
+		// The benchmark may run its call a block after the setup.
+		valid_until: frame_system::Pallet::<T>::block_number().saturating_add(1u32.into()),
 	}
 }
 
@@ -116,7 +117,8 @@ fn signed_operation<T: Config>(
 	let operation = DidOperation {
 		did,
 		counter: 1,
-		valid_until: frame_system::Pallet::<T>::block_number(),
+		// The benchmark may run its call a block after the setup.
+		valid_until: frame_system::Pallet::<T>::block_number().saturating_add(1u32.into()),
 		action,
 	};
 	let signature = sign(key, operation.signing_hash(&Pallet::<T>::genesis()));
