@@ -145,6 +145,13 @@ impl ChainView for RuntimeChainView {
 			},
 		)
 	}
+
+	/// Whether the device is registered at the best block (not final yet, when
+	/// [`RuntimeChainView::device`] does not know it).
+	fn device_pending(&self, project: ProjectId, device: &DeviceId) -> bool {
+		let best = self.client.info().best_hash;
+		self.client.runtime_api().device(best, project, *device).ok().flatten().is_some()
+	}
 }
 
 /// The message store `choice` names (`--w3b-store`): the embedded one under

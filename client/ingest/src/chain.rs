@@ -16,8 +16,13 @@ pub trait ChainView: Send + Sync {
 	/// subnet). A message for a project the node does not serve would be stored and never
 	/// committed: it is refused instead, so that the device sends it to an operator.
 	fn serves(&self, project: ProjectId) -> bool;
-	/// A device of a project.
+	/// A device of a project, as of the finalized block.
 	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>>;
+	/// Whether a device [`ChainView::device`] does not know yet is registered in a block
+	/// not final yet: its messages are refused for now, not for good.
+	fn device_pending(&self, _project: ProjectId, _device: &DeviceId) -> bool {
+		false
+	}
 }
 
 /// A chain view held in memory, updated by whoever owns it (tests, a cache the node
@@ -26,6 +31,7 @@ pub trait ChainView: Send + Sync {
 pub struct MemoryChain {
 	projects: RwLock<HashMap<ProjectId, ProjectStatus>>,
 	devices: RwLock<HashMap<(ProjectId, DeviceId), DeviceRecord<u32>>>,
+	pending_devices: RwLock<HashSet<(ProjectId, DeviceId)>>,
 	unserved: RwLock<HashSet<ProjectId>>,
 }
 
@@ -43,6 +49,16 @@ impl MemoryChain {
 			unserved.remove(&project);
 		} else {
 			unserved.insert(project);
+		}
+	}
+
+	/// Says whether a device is registered in a block not final yet.
+	pub fn set_device_pending(&self, project: ProjectId, device: DeviceId, pending: bool) {
+		let mut devices = self.pending_devices.write().expect("lock");
+		if pending {
+			devices.insert((project, device));
+		} else {
+			devices.remove(&(project, device));
 		}
 	}
 
@@ -64,5 +80,9 @@ impl ChainView for MemoryChain {
 
 	fn device(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>> {
 		self.devices.read().expect("lock").get(&(project, *device)).cloned()
+	}
+
+	fn device_pending(&self, project: ProjectId, device: &DeviceId) -> bool {
+		self.pending_devices.read().expect("lock").contains(&(project, *device))
 	}
 }

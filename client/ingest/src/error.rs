@@ -30,6 +30,10 @@ pub enum IngestError {
 	/// No device with this id is registered in the project.
 	#[error("unknown device")]
 	UnknownDevice,
+	/// The device is registered in a block not final yet: the node takes its messages
+	/// once it is (a reorganisation could still take the registration away).
+	#[error("the device's registration is not final yet: send again in a few seconds")]
+	DeviceNotFinal,
 	/// The device was revoked.
 	#[error("the device is revoked")]
 	RevokedDevice,
@@ -87,6 +91,7 @@ impl IngestError {
 			IngestError::NotServed(_) => "not_served",
 			IngestError::WrongProject { .. } => "wrong_project",
 			IngestError::UnknownDevice => "unknown_device",
+			IngestError::DeviceNotFinal => "device_not_final",
 			IngestError::RevokedDevice => "revoked_device",
 			IngestError::BadSignature => "bad_signature",
 			IngestError::PayloadTooLarge { .. } => "payload_too_large",
@@ -99,11 +104,14 @@ impl IngestError {
 		}
 	}
 
-	/// Whether the node may take this message later (over the rate now, or storage
-	/// failing): it must not be acknowledged as handled, so the device or broker sends it
-	/// again. Every other refusal is final.
+	/// Whether the node may take this message later (over the rate now, storage
+	/// failing, the device's registration not final yet): it must not be acknowledged as
+	/// handled, so the device or broker sends it again. Every other refusal is final.
 	pub fn is_transient(&self) -> bool {
-		matches!(self, IngestError::RateLimited(_) | IngestError::Storage(_))
+		matches!(
+			self,
+			IngestError::RateLimited(_) | IngestError::Storage(_) | IngestError::DeviceNotFinal
+		)
 	}
 
 	/// The JSON body of this refusal: `{"code": ..., "message": ...}`.

@@ -45,7 +45,7 @@ fn status(error: &IngestError) -> StatusCode {
 		}
 		IngestError::NotServed(_) => StatusCode::MISDIRECTED_REQUEST,
 		IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-		IngestError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+		IngestError::Storage(_) | IngestError::DeviceNotFinal => StatusCode::SERVICE_UNAVAILABLE,
 	}
 }
 

@@ -292,10 +292,13 @@ impl Ingestor {
 		if !self.chain.serves(message.project) {
 			return Err(IngestError::NotServed(message.project));
 		}
-		let device = self
-			.chain
-			.device(message.project, &message.device)
-			.ok_or(IngestError::UnknownDevice)?;
+		let device = self.chain.device(message.project, &message.device).ok_or_else(|| {
+			if self.chain.device_pending(message.project, &message.device) {
+				IngestError::DeviceNotFinal
+			} else {
+				IngestError::UnknownDevice
+			}
+		})?;
 		if device.status == DeviceStatus::Revoked {
 			return Err(IngestError::RevokedDevice);
 		}

@@ -453,3 +453,22 @@ fn clients_too_slow_to_send_a_request_are_closed() {
 		std::thread::sleep(Duration::from_millis(1000));
 	}
 }
+
+/// A device whose registration is in a block not final yet is refused for now (503, a
+/// transient refusal: over MQTT no PUBACK), not for good: a device told "unknown" would
+/// drop the message. Once the registration is final it is taken.
+#[test]
+fn a_device_not_final_yet_is_refused_for_now() {
+	let (chain, _) = fixture();
+	let newcomer = Device::Ed(ed25519::Pair::from_seed(&[12; 32]));
+	let id = newcomer.key().device_id();
+	chain.set_device_pending(1, id, true);
+	let server = start(chain.clone(), Limits::default(), 64 << 10);
+	let message = newcomer.message(1, 1, b"first").to_string();
+	let (status, body) = post(&server, "1", &message);
+	assert_eq!((status, body["code"].as_str()), (503, Some("device_not_final")), "{body}");
+	assert!(server.store.pending(1).unwrap().is_empty());
+	chain.set_device_pending(1, id, false);
+	common::register(&chain, 1, &newcomer, w3b_primitives::project::DeviceStatus::Active);
+	assert_eq!(post(&server, "1", &message).0, 202);
+}
