@@ -266,16 +266,25 @@ where
 	let byzantine = crate::worker::Byzantine::parse(&ingest.w3b_byzantine)
 		.map_err(|e| ServiceError::Other(format!("--w3b-byzantine: {e}")))?;
 	let withheld = crate::worker::Withheld::default();
+	// One room for the answers of both protocols.
+	let answers = crate::worker::protocol::AnswersInFlight::new(
+		crate::worker::protocol::MAX_ANSWERS_IN_FLIGHT,
+	);
 	task_manager.spawn_handle().spawn(
 		"w3b-batch-protocol",
 		Some("w3b"),
-		crate::worker::protocol::serve(batch_requests, vfs.clone(), withheld.clone()),
+		crate::worker::protocol::serve(
+			batch_requests,
+			vfs.clone(),
+			withheld.clone(),
+			answers.clone(),
+		),
 	);
 	let recent_changes = crate::worker::RecentChanges::default();
 	task_manager.spawn_handle().spawn(
 		"w3b-state-protocol",
 		Some("w3b"),
-		crate::worker::state_protocol::serve(state_requests, recent_changes.clone()),
+		crate::worker::state_protocol::serve(state_requests, recent_changes.clone(), answers),
 	);
 	if run_worker {
 		let worker = crate::worker::Worker::new(crate::worker::WorkerParams {

@@ -11,15 +11,19 @@
 //! - `GET /health`: the process is up. `GET /ready`: it can store messages.
 //!
 //! Bodies over the size limit are refused with `413 {"code": "payload_too_large"}`. A
-//! body is charged to its sender's budget before it is parsed, by its size
-//! ([`crate::BYTES_PER_CHARGE`]), and parsed off the async threads.
+//! body is charged to its sender's budget by the length it announces
+//! ([`crate::BYTES_PER_CHARGE`]; without `Content-Length`, as the largest body) before it
+//! is read, read only while the bodies in memory stay under [`MAX_BUFFERED_BODIES`], and
+//! parsed off the async threads. HTTP/1.1 only.
 
 use std::sync::Arc;
 
 use axum::{
-	body::Bytes,
-	extract::{rejection::BytesRejection, ConnectInfo, DefaultBodyLimit, Path, State},
-	http::{header::CONTENT_TYPE, HeaderMap, StatusCode},
+	extract::{ConnectInfo, Path, State},
+	http::{
+		header::{CONTENT_LENGTH, CONTENT_TYPE},
+		StatusCode,
+	},
 	response::{IntoResponse, Response},
 	routing::{get, post},
 	Json, Router,
@@ -60,35 +64,66 @@ fn early_refusal(ingestor: &Ingestor, error: IngestError) -> Response {
 	refusal(error)
 }
 
+/// Request bodies held in memory at once, in bytes, across all connections: past this a
+/// request is refused for now (`rate_limited`) before its body is read.
+pub const MAX_BUFFERED_BODIES: usize = 256 << 20;
+
+/// What the handlers share.
+#[derive(Clone)]
+struct Endpoint {
+	ingestor: Arc<Ingestor>,
+	max_body: usize,
+	/// Bytes of request bodies that may be read into memory now.
+	buffered: Arc<tokio::sync::Semaphore>,
+}
+
 /// Serves the endpoint on `listener`, with request bodies limited to `max_body` bytes
-/// and connections within `limits`, until the task is dropped.
+/// and connections within `limits`, until the task is dropped. HTTP/1.1 only: one
+/// HTTP/2 connection carries a hundred requests at once and keeps itself alive with
+/// pings, past every per-connection limit.
 pub async fn serve(
 	listener: tokio::net::TcpListener,
 	ingestor: Arc<Ingestor>,
 	max_body: usize,
 	limits: crate::connections::ConnectionLimits,
 ) -> std::io::Result<()> {
+	use axum::serve::Listener;
 	let app = router(ingestor.clone(), max_body);
-	let listener = crate::connections::LimitedListener::new(listener, limits, ingestor);
-	axum::serve(listener, app.into_make_service_with_connect_info::<crate::connections::Peer>())
-		.await
+	let mut listener = crate::connections::LimitedListener::new(listener, limits, ingestor);
+	loop {
+		let (stream, peer) = listener.accept().await;
+		let service = hyper_util::service::TowerToHyperService::new(
+			app.clone().layer(axum::Extension(ConnectInfo(peer))),
+		);
+		tokio::spawn(async move {
+			let connection = hyper::server::conn::http1::Builder::new()
+				.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+			if let Err(e) = connection.await {
+				tracing::trace!(target: "w3b::ingest", error = %e, "HTTP connection ended");
+			}
+		});
+	}
 }
 
 /// The router, with request bodies limited to `max_body` bytes (served with the peer's
 /// address, see [`serve`]).
 fn router(ingestor: Arc<Ingestor>, max_body: usize) -> Router {
+	let endpoint = Endpoint {
+		ingestor,
+		max_body,
+		buffered: Arc::new(tokio::sync::Semaphore::new(MAX_BUFFERED_BODIES)),
+	};
 	Router::new()
 		.route("/v1/projects/{project}/events", post(post_events))
 		// W3bstream's event endpoint: the same signed messages, for existing clients.
 		.route("/srv-applet-mgr/v0/event/{project}", post(post_events))
 		.route("/health", get(|| async { Json(json!({"status": "ok"})) }))
 		.route("/ready", get(ready))
-		.layer(DefaultBodyLimit::max(max_body))
-		.with_state(ingestor)
+		.with_state(endpoint)
 }
 
-async fn ready(State(ingestor): State<Arc<Ingestor>>) -> Response {
-	let store = ingestor.store().clone();
+async fn ready(State(endpoint): State<Endpoint>) -> Response {
+	let store = endpoint.ingestor.store().clone();
 	// The writer answers only when it is alive.
 	match tokio::task::spawn_blocking(move || store.append(Vec::new())).await {
 		Ok(Ok(_)) => Json(json!({"status": "ready"})).into_response(),
@@ -98,12 +133,13 @@ async fn ready(State(ingestor): State<Arc<Ingestor>>) -> Response {
 }
 
 async fn post_events(
-	State(ingestor): State<Arc<Ingestor>>,
+	State(endpoint): State<Endpoint>,
 	ConnectInfo(crate::connections::Peer(peer)): ConnectInfo<crate::connections::Peer>,
 	Path(project): Path<String>,
-	headers: HeaderMap,
-	body: Result<Bytes, BytesRejection>,
+	request: axum::extract::Request,
 ) -> Response {
+	let ingestor = endpoint.ingestor.clone();
+	let headers = request.headers();
 	let protobuf = headers
 		.get(CONTENT_TYPE)
 		.and_then(|v| v.to_str().ok())
@@ -112,27 +148,45 @@ async fn post_events(
 		let error = IngestError::Malformed(format!("project `{project}` is not a number"));
 		return early_refusal(&ingestor, error);
 	};
-	let body = match body {
-		Ok(body) => body,
-		Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+	// The body is paid for before a byte of it is read, by the length it announces (a
+	// body without one as the largest there may be): a sender of junk costs the node at
+	// most its budget's worth of memory and parsing, and the parsing happens off the
+	// async threads. Then it takes its place among the bodies held in memory.
+	let announced = headers
+		.get(CONTENT_LENGTH)
+		.and_then(|v| v.to_str().ok())
+		.and_then(|v| v.parse::<usize>().ok());
+	let size = match announced {
+		Some(size) if size > endpoint.max_body => {
 			ingestor.observe_refusal("payload_too_large");
+			let message =
+				format!("a body of {size} bytes is over the limit of {}", endpoint.max_body);
 			return (
 				StatusCode::PAYLOAD_TOO_LARGE,
-				Json(json!({"code": "payload_too_large", "message": rejection.body_text()})),
+				Json(json!({"code": "payload_too_large", "message": message})),
 			)
 				.into_response();
 		}
-		Err(rejection) => {
-			return early_refusal(&ingestor, IngestError::Malformed(rejection.body_text()))
-		}
+		Some(size) => size,
+		None => endpoint.max_body,
 	};
-	// The body is paid for before it is parsed: a sender of junk costs the node at most
-	// its budget's worth of parsing, and the parsing happens off the async threads.
 	let sender = peer.ip();
-	let prepaid = body.len().div_ceil(crate::BYTES_PER_CHARGE).max(1);
+	let prepaid = size.div_ceil(crate::BYTES_PER_CHARGE).max(1);
 	if !ingestor.charge_sender(sender, prepaid, now_ms()) {
 		return early_refusal(&ingestor, IngestError::RateLimited("sender"));
 	}
+	let Ok(_buffered) = endpoint.buffered.clone().try_acquire_many_owned(size.max(1) as u32) else {
+		return early_refusal(&ingestor, IngestError::RateLimited("node"));
+	};
+	let body = match axum::body::to_bytes(request.into_body(), size).await {
+		Ok(body) => body,
+		Err(e) => {
+			return early_refusal(
+				&ingestor,
+				IngestError::Malformed(format!("the body does not match its length: {e}")),
+			)
+		}
+	};
 	let observer = ingestor.clone();
 	let answered = tokio::task::spawn_blocking(move || {
 		let (messages, is_batch) = wire::parse_body(&body, protobuf)?;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use common::{fixture, Device, Tally};
 use serde_json::{json, Value};
@@ -471,4 +471,65 @@ fn a_device_not_final_yet_is_refused_for_now() {
 	chain.set_device_pending(1, id, false);
 	common::register(&chain, 1, &newcomer, w3b_primitives::project::DeviceStatus::Active);
 	assert_eq!(post(&server, "1", &message).0, 202);
+}
+
+/// Reads what `stream` gets until the server closes it or `within` passes.
+fn read_answer(stream: &mut std::net::TcpStream, within: Duration) -> (String, bool) {
+	use std::io::Read;
+	stream.set_read_timeout(Some(within)).unwrap();
+	let mut answer = Vec::new();
+	let mut buffer = [0u8; 4096];
+	loop {
+		match stream.read(&mut buffer) {
+			Ok(0) => return (String::from_utf8_lossy(&answer).into(), true),
+			Ok(n) => answer.extend_from_slice(&buffer[..n]),
+			Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+				return (String::from_utf8_lossy(&answer).into(), true)
+			}
+			Err(_) => return (String::from_utf8_lossy(&answer).into(), false),
+		}
+	}
+}
+
+/// Request bodies are held in memory only once paid for: a body is charged to its sender
+/// by its announced length before a byte of it is read (so 4 MiB bodies left hanging
+/// cost their sender the budget of 1,024 messages each), and HTTP/2, whose one
+/// connection carries a hundred such bodies and keeps itself alive with pings, is not
+/// spoken.
+#[test]
+fn bodies_are_paid_for_before_they_are_read_and_http2_is_refused() {
+	use std::io::Write;
+	let (chain, _) = fixture();
+	let limits =
+		Limits { sender_rate: Rate { per_second: 0.001, burst: 3_000.0 }, ..Limits::default() };
+	let server = start(chain, limits, 4 << 20);
+	// HTTP/2 with prior knowledge: the connection is closed without an HTTP/2 answer.
+	let mut h2 = std::net::TcpStream::connect(server.addr).unwrap();
+	h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").unwrap();
+	let (answer, closed) = read_answer(&mut h2, Duration::from_secs(5));
+	assert!(closed, "an HTTP/2 connection stays open");
+	assert!(!answer.as_bytes().starts_with(&[0, 0]), "answered in HTTP/2 frames: {answer:?}");
+	// Three bodies of 4 MiB announced, none sent: the third is over the sender's budget
+	// (3,000 units, 1,024 a body) and refused at once, before its body.
+	let announce = |stream: &mut std::net::TcpStream| {
+		let head = format!(
+			"POST /v1/projects/1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+			4 << 20
+		);
+		stream.write_all(head.as_bytes()).unwrap();
+	};
+	let mut hanging: Vec<std::net::TcpStream> = Vec::new();
+	for _ in 0..2 {
+		let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+		announce(&mut stream);
+		hanging.push(stream);
+	}
+	std::thread::sleep(Duration::from_millis(300));
+	let mut third = std::net::TcpStream::connect(server.addr).unwrap();
+	announce(&mut third);
+	let (answer, _) = read_answer(&mut third, Duration::from_secs(3));
+	assert!(answer.starts_with("HTTP/1.1 429"), "{answer:?}");
+	assert!(answer.contains("rate_limited"), "{answer:?}");
+	drop(hanging);
+	assert!(server.store.pending(1).unwrap().is_empty());
 }

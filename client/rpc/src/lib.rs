@@ -463,12 +463,14 @@ where
 		})?;
 		Ok(match batch {
 			Some(batch) => {
-				let body = match &self.data {
+				// The slot is held until the answer is built: its JSON is a few times the
+				// body's size.
+				let (_slot, body) = match &self.data {
 					Some(data) => {
-						let _slot = data.slot()?;
-						body_of(&*data.vfs, &batch.header)?
+						let slot = data.slot()?;
+						(Some(slot), body_of(&*data.vfs, &batch.header)?)
 					}
-					None => Ok(None),
+					None => (None, Ok(None)),
 				};
 				let mut json = batch_json(batch);
 				json["madeOnChain"] = json!(made_on_chain);

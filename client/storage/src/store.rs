@@ -19,7 +19,7 @@
 use std::{
 	collections::{BTreeMap, HashMap, HashSet},
 	fs::{self, File, OpenOptions},
-	io::{self, BufReader, Read, Write},
+	io::{self, BufReader, Read, Seek, Write},
 	os::unix::fs::FileExt,
 	path::{Path, PathBuf},
 	sync::{
@@ -253,7 +253,29 @@ fn frame(record: &Record) -> Vec<u8> {
 	framed
 }
 
+/// How far past a record that does not read back the log is searched for good ones: more
+/// than the largest record (a sealed batch of 20,000 hashes is about 640 KB).
+const DAMAGE_WINDOW: u64 = 8 << 20;
+
+/// The record framed at the start of `bytes`, and its length, if one is (length, CRC and
+/// encoding all good).
+fn framed_record(bytes: &[u8]) -> Option<(Record, u32)> {
+	let header: &[u8; 8] = bytes.get(..8)?.try_into().ok()?;
+	let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
+	let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
+	let payload = bytes.get(8..8 + len as usize)?;
+	if crc32fast::hash(payload) != crc {
+		return None;
+	}
+	Record::decode(&mut &payload[..]).ok().map(|record| (record, len))
+}
+
 /// Replays the log at `path` into an index; cuts a torn tail. Returns the index.
+///
+/// Only the end of the log can be torn (a crash during the last write): a record that
+/// does not read back with good records after it is damage, not a tear, and cutting
+/// there would drop acknowledged messages. Then nothing is cut and the store does not
+/// open (`InvalidData`, naming the offset).
 fn replay(path: &Path) -> io::Result<Index> {
 	let mut index = Index::default();
 	let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
@@ -278,6 +300,33 @@ fn replay(path: &Path) -> io::Result<Index> {
 		at += 8 + u64::from(len);
 	}
 	if at < total {
+		// A record that reads back after the bad one, followed by another or by the end
+		// of the log, shows the log goes on; looked for within a window larger than any
+		// record.
+		let mut rest = Vec::new();
+		let mut file_at = &file;
+		file_at.seek(io::SeekFrom::Start(at))?;
+		file_at.take(DAMAGE_WINDOW).read_to_end(&mut rest)?;
+		let whole = at + rest.len() as u64 == total;
+		let goes_on = |i: usize| match framed_record(&rest[i..]) {
+			Some((_, len)) => {
+				let end = i + 8 + len as usize;
+				(end == rest.len() && whole) || framed_record(&rest[end..]).is_some()
+			}
+			None => false,
+		};
+		if let Some(next) = (1..rest.len()).find(|&i| goes_on(i)) {
+			return Err(io::Error::new(
+				io::ErrorKind::InvalidData,
+				format!(
+					"{}: the record at offset {at} is damaged and good records follow (the \
+					 next at offset {}): not cut, to lose no acknowledged message; restore \
+					 the file or move it aside",
+					path.display(),
+					at + next as u64
+				),
+			));
+		}
 		tracing::warn!(target: "w3b::storage", path = %path.display(), kept = at, cut = total - at, "cutting a torn record off the message log");
 		file.set_len(at)?;
 		file.sync_all()?;
@@ -313,6 +362,8 @@ impl EmbeddedStore {
 	pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
 		fs::create_dir_all(dir)?;
 		let path = dir.join("messages.log");
+		// A compaction a crash interrupted: the log it was replacing is whole.
+		let _ = fs::remove_file(path.with_extension("compact"));
 		let index = Arc::new(RwLock::new(replay(&path)?));
 		let file = OpenOptions::new().append(true).open(&path)?;
 		let reader = Arc::new(RwLock::new(File::open(&path)?));
@@ -466,6 +517,8 @@ fn write_loop(log: Log, mut file: File, requests: Receiver<Request>, options: St
 	// Set when a failed write could not be undone: the log's end is then unknown, and
 	// nothing may be acknowledged past it.
 	let mut failed: Option<String> = None;
+	// The log's length when compacting it last failed.
+	let mut compaction_failed_at: Option<u64> = None;
 	while let Ok(first) = requests.recv() {
 		let mut group = vec![first];
 		while group.len() < MAX_GROUP {
@@ -494,7 +547,10 @@ fn write_loop(log: Log, mut file: File, requests: Receiver<Request>, options: St
 					let result = match &failed {
 						Some(reason) => Err(StoreError::Failed(reason.clone())),
 						None => compact(&log).map(|new| {
-							file = new;
+							file = new.file;
+							if !new.directory_synced {
+								failed = Some(UNSYNCED_COMPACTION.into());
+							}
 							index.read().expect("index lock").len
 						}),
 					};
@@ -503,15 +559,28 @@ fn write_loop(log: Log, mut file: File, requests: Receiver<Request>, options: St
 			}
 		}
 		failed = failed.or(write_group(&mut file, index, appends));
-		if failed.is_none() && index.read().expect("index lock").wants_compaction(&options) {
+		let len = index.read().expect("index lock").len;
+		let retry_due = compaction_failed_at
+			.is_none_or(|at| len >= at.saturating_add(options.compact_min_dead_bytes));
+		if failed.is_none()
+			&& retry_due
+			&& index.read().expect("index lock").wants_compaction(&options)
+		{
 			match compact(&log) {
 				Ok(new) => {
-					file = new;
+					file = new.file;
+					if !new.directory_synced {
+						failed = Some(UNSYNCED_COMPACTION.into());
+					}
+					compaction_failed_at = None;
 					let size = index.read().expect("index lock").len;
 					tracing::info!(target: "w3b::storage", bytes = size, "message log compacted");
 				}
-				// The old log is still whole and in use: try again after the next group.
+				// The old log is still whole and in use: try again once it grew by as much
+				// as a compaction needs to be worth it (a full disk is not rewritten
+				// after every group).
 				Err(e) => {
+					compaction_failed_at = Some(len);
 					tracing::warn!(target: "w3b::storage", error = %e, "compacting the message log failed")
 				}
 			}
@@ -610,12 +679,32 @@ fn write_group(
 
 /// Rewrites the log from the index into a new file, swaps it in (with the reader) and
 /// returns it (opened for appending).
-fn compact(log: &Log) -> Result<File, StoreError> {
+/// A compacted log in the old one's place.
+struct Compacted {
+	/// The new log, opened for appends.
+	file: File,
+	/// Whether the rename is durable: if not, a crash could bring back the old log without
+	/// what is appended to the new one, so the store must take nothing more.
+	directory_synced: bool,
+}
+
+/// Rewrites the log with only what the index still needs; on failure the old log stays
+/// whole and in use and the partial new one is removed (it would hold disk space a full
+/// disk needs).
+fn compact(log: &Log) -> Result<Compacted, StoreError> {
+	let tmp = log.path.with_extension("compact");
+	let compacted = compact_into(log, &tmp);
+	if compacted.is_err() {
+		let _ = fs::remove_file(&tmp);
+	}
+	compacted
+}
+
+fn compact_into(log: &Log, tmp: &Path) -> Result<Compacted, StoreError> {
 	let path = log.path.as_path();
 	let mut index = log.index.write().expect("index lock");
 	let old = File::open(path)?;
-	let tmp = path.with_extension("compact");
-	let mut out = io::BufWriter::new(File::create(&tmp)?);
+	let mut out = io::BufWriter::new(File::create(tmp)?);
 	let mut fresh = Index::default();
 	let mut at = 0u64;
 	let mut keep =
@@ -662,18 +751,24 @@ fn compact(log: &Log) -> Result<File, StoreError> {
 	file.sync_all()?;
 	// Everything that can fail before the new log takes the old one's name: after the
 	// rename the store must use the new file (appends to the old one would be lost).
-	let appender = OpenOptions::new().append(true).open(&tmp)?;
-	let reader = File::open(&tmp)?;
-	fs::rename(&tmp, path)?;
-	// If this sync fails, a crash may bring back the old log: it holds everything the new
-	// one does.
-	if let Some(dir) = path.parent() {
-		if let Err(e) = File::open(dir).and_then(|dir| dir.sync_all()) {
-			tracing::warn!(target: "w3b::storage", error = %e, "syncing the directory after compaction failed");
+	let appender = OpenOptions::new().append(true).open(tmp)?;
+	let reader = File::open(tmp)?;
+	fs::rename(tmp, path)?;
+	let directory_synced = match path.parent().map(|dir| File::open(dir).and_then(|d| d.sync_all()))
+	{
+		Some(Err(e)) => {
+			tracing::error!(target: "w3b::storage", error = %e, "syncing the directory after compaction failed");
+			false
 		}
-	}
+		_ => true,
+	};
 	fresh.len = at;
 	*log.reader.write().expect("reader lock") = reader;
 	*index = fresh;
-	Ok(appender)
+	Ok(Compacted { file: appender, directory_synced })
 }
+
+/// Why the store takes nothing more after a compaction whose rename may not survive a
+/// crash.
+const UNSYNCED_COMPACTION: &str =
+	"the directory could not be synced after the log was compacted: a crash could bring back the old log without later messages";

@@ -154,6 +154,49 @@ fn a_torn_tail_is_cut_and_the_rest_kept() {
 	assert_eq!(EmbeddedStore::open(dir.path()).unwrap().pending(1).unwrap().len(), 2);
 }
 
+/// A record damaged in the middle of the log (a flipped bit, a bad sector) is not a
+/// torn tail: cutting the log there would drop every acknowledged message after it. The
+/// store refuses to open, says where, and leaves the file as it is.
+#[test]
+fn a_damaged_record_before_good_ones_stops_the_store_instead_of_cutting() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
+	let first = stored(1, 1, 1, b"first");
+	store.append(vec![first.clone()]).unwrap();
+	let first_end = store.log_size();
+	for seq in 2..=20 {
+		store.append(vec![stored(1, 1, seq, b"later")]).unwrap();
+	}
+	drop(store);
+	let path = dir.path().join("messages.log");
+	let mut bytes = std::fs::read(&path).unwrap();
+	let before = bytes.len();
+	// A bit of the first record's payload flips.
+	bytes[first_end as usize - 3] ^= 0x10;
+	std::fs::write(&path, &bytes).unwrap();
+	let error = EmbeddedStore::open(dir.path()).err().expect("a damaged log was opened");
+	let text = error.to_string();
+	assert!(text.contains("damaged") && text.contains("offset 0"), "{text}");
+	assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, before, "the log was cut");
+}
+
+/// A compaction a crash interrupted leaves its partial file behind: on a full disk that
+/// space is what the store needs. Opening the store removes it (the log it was replacing
+/// is whole).
+#[test]
+fn a_compaction_left_half_done_is_removed_at_opening() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
+	let kept = stored(1, 1, 1, b"kept");
+	store.append(vec![kept.clone()]).unwrap();
+	drop(store);
+	let leftover = dir.path().join("messages.compact");
+	std::fs::write(&leftover, vec![7u8; 1 << 20]).unwrap();
+	let store = EmbeddedStore::open(dir.path()).unwrap();
+	assert!(!leftover.exists(), "the half-done compaction is still there");
+	assert_eq!(store.get(&kept.message.hash()).unwrap(), Some(kept));
+}
+
 /// Child side of the crash test: appends from several threads (devices), each from the
 /// seq after its last stored one, until killed, printing each acknowledged hash.
 #[test]

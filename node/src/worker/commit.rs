@@ -21,7 +21,10 @@ use super::{byzantine::Attack, commit_call, Hash, ProjectWork, Worker, WorkerErr
 /// Blocks a commitment may wait for inclusion before it is submitted again (the chain
 /// refuses the same commitment twice from one operator, so resubmitting is safe).
 const RESUBMIT_AFTER_BLOCKS: BlockNumber = 10;
-/// Local batches checked for a missing commitment after a restart.
+/// Local batches checked for a missing commitment after a restart. A project seals no
+/// more while this many of its batches wait for inclusion: a batch sealed further back
+/// would not be found again after a restart, and its acknowledged messages would be
+/// pruned with the batches around it (they wait in the store, unsealed, instead).
 const RECOVERY_WINDOW: u64 = 64;
 /// Batches one project seals at once at most (a backlog drains over a few rounds).
 const MAX_SEALS_PER_ROUND: usize = 4;
@@ -210,6 +213,16 @@ impl Worker {
 			// acknowledged.
 			.filter(|(_, work)| work.active)
 			.filter(|(project, work)| {
+				let room = (work.in_flight.len() as u64) < RECOVERY_WINDOW;
+				if !room {
+					log::warn!(
+						target: "w3b",
+						"project {project}: {RECOVERY_WINDOW} batches wait for inclusion: sealing no more until some are included"
+					);
+				}
+				room
+			})
+			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
 				pending >= self.limits.max_messages
 					|| (pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
@@ -233,6 +246,9 @@ impl Worker {
 		for _ in 0..MAX_SEALS_PER_ROUND {
 			let (store, vfs, limits) = (self.store.clone(), self.vfs.clone(), self.limits);
 			let work = self.work(project)?;
+			if work.in_flight.len() as u64 >= RECOVERY_WINDOW {
+				return Ok(());
+			}
 			work.last_seal = Instant::now();
 			let local = work.next_local;
 			let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else {

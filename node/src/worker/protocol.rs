@@ -106,6 +106,36 @@ impl ServeBudget {
 	}
 }
 
+/// Bytes of answers this node holds for peers at once, over both worker protocols: a
+/// budget per peer does not bound the node, since peer ids cost nothing.
+pub const MAX_ANSWERS_IN_FLIGHT: usize = 256 << 20;
+
+/// The answers held for peers until the network has them written out: each holds its
+/// bytes' place from when it is made until the network reports it sent or failed (at
+/// most twice the request timeout). Past [`MAX_ANSWERS_IN_FLIGHT`] requests are refused
+/// as over budget.
+#[derive(Clone)]
+pub struct AnswersInFlight(Arc<tokio::sync::Semaphore>);
+
+impl AnswersInFlight {
+	/// Room for `bytes` of answers.
+	pub fn new(bytes: usize) -> Self {
+		AnswersInFlight(Arc::new(tokio::sync::Semaphore::new(bytes)))
+	}
+
+	/// A place for an answer of `bytes`, held until the returned sender (the answer's
+	/// `sent_feedback`) is fired or dropped; `None` when there is no room now.
+	pub fn hold(&self, bytes: usize) -> Option<futures::channel::oneshot::Sender<()>> {
+		let place = self.0.clone().try_acquire_many_owned(bytes.max(1) as u32).ok()?;
+		let (sent, done) = futures::channel::oneshot::channel();
+		tokio::spawn(async move {
+			let _ = tokio::time::timeout(2 * REQUEST_TIMEOUT, done).await;
+			drop(place);
+		});
+		Some(sent)
+	}
+}
+
 /// The answer to a request refused because its peer used up its serve budget: no
 /// reputation change (it may be a catching-up operator), it asks again later.
 pub fn over_budget(request: IncomingRequest) {
@@ -125,6 +155,7 @@ pub async fn serve(
 	requests: async_channel::Receiver<IncomingRequest>,
 	vfs: Arc<dyn Vfs>,
 	withheld: Withheld,
+	in_flight: AnswersInFlight,
 ) {
 	let mut budget = ServeBudget::default();
 	while let Ok(request) = requests.recv().await {
@@ -142,17 +173,23 @@ pub async fn serve(
 			}
 			Err(_) => Err(()),
 		};
-		let reputation_changes = match &result {
+		let (reputation_changes, sent_feedback) = match &result {
 			Ok(body) => {
+				let Some(sent) = in_flight.hold(body.len()) else {
+					over_budget(request);
+					continue;
+				};
 				budget.record(request.peer, body.len());
-				Vec::new()
+				(Vec::new(), Some(sent))
 			}
-			Err(()) => vec![ReputationChange::new(-(1 << 10), "w3b: malformed batch request")],
+			Err(()) => {
+				(vec![ReputationChange::new(-(1 << 10), "w3b: malformed batch request")], None)
+			}
 		};
 		let _ = request.pending_response.send(OutgoingResponse {
 			result,
 			reputation_changes,
-			sent_feedback: None,
+			sent_feedback,
 		});
 	}
 }
@@ -282,6 +319,30 @@ async fn content_of(cid: Cid, body: Vec<u8>) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// Many peers (peer ids cost nothing) asking for large answers they never read hold
+	/// at most the room given; an answer sent, or dropped unsent, gives its room back.
+	#[tokio::test]
+	async fn answers_held_for_peers_are_bounded_across_peers() {
+		let room = AnswersInFlight::new(3 * MAX_BODY as usize);
+		let mut held: Vec<_> =
+			std::iter::from_fn(|| room.hold(MAX_BODY as usize)).take(10).collect();
+		assert_eq!(held.len(), 3, "room for three of the largest answers");
+		assert!(room.hold(1).is_none(), "an answer held past the room");
+		// One is written out, one is dropped by the network: two places come back.
+		held.pop().unwrap().send(()).unwrap();
+		drop(held.pop());
+		let mut freed = None;
+		for _ in 0..100 {
+			if let Some(place) = room.hold(2 * MAX_BODY as usize) {
+				freed = Some(place);
+				break;
+			}
+			tokio::time::sleep(Duration::from_millis(10)).await;
+		}
+		assert!(freed.is_some(), "a sent answer's room never came back");
+		assert!(room.hold(1).is_none());
+	}
 
 	#[test]
 	fn a_peer_is_served_its_budget_per_window_and_others_theirs() {

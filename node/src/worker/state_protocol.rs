@@ -26,7 +26,7 @@ use w3b_runtime::opaque::Block;
 use w3b_worker::state::AgreedChanges;
 
 use super::{
-	protocol::{over_budget, request_response_config, Peers, ServeBudget},
+	protocol::{over_budget, request_response_config, AnswersInFlight, Peers, ServeBudget},
 	Hash,
 };
 
@@ -134,27 +134,46 @@ impl RecentChanges {
 }
 
 /// Answers requests from the changes kept in `recent` until the network stops.
-pub async fn serve(requests: async_channel::Receiver<IncomingRequest>, recent: RecentChanges) {
+pub async fn serve(
+	requests: async_channel::Receiver<IncomingRequest>,
+	recent: RecentChanges,
+	in_flight: AnswersInFlight,
+) {
 	let mut budget = ServeBudget::default();
 	while let Ok(request) = requests.recv().await {
 		if !budget.allows(&request.peer) {
 			over_budget(request);
 			continue;
 		}
-		let (result, reputation_changes) = match ChangesRequest::decode(&mut &request.payload[..]) {
+		let asked = ChangesRequest::decode(&mut &request.payload[..]);
+		let (result, reputation_changes, sent_feedback) = match asked {
 			Ok(asked) => {
-				let changes = recent.get(&asked).map(|c| c.to_vec()).unwrap_or_default();
+				let kept = recent.get(&asked);
+				let size = kept.as_ref().map_or(0, |c| c.len());
+				let Some(sent) = in_flight.hold(size) else {
+					over_budget(request);
+					continue;
+				};
+				// Copying up to 40 MiB: off the async runtime.
+				let changes = match kept {
+					Some(kept) => {
+						tokio::task::spawn_blocking(move || kept.to_vec()).await.unwrap_or_default()
+					}
+					None => Vec::new(),
+				};
 				budget.record(request.peer, changes.len());
-				(Ok(changes), Vec::new())
+				(Ok(changes), Vec::new(), Some(sent))
 			}
-			Err(_) => {
-				(Err(()), vec![ReputationChange::new(-(1 << 10), "w3b: malformed state request")])
-			}
+			Err(_) => (
+				Err(()),
+				vec![ReputationChange::new(-(1 << 10), "w3b: malformed state request")],
+				None,
+			),
 		};
 		let _ = request.pending_response.send(OutgoingResponse {
 			result,
 			reputation_changes,
-			sent_feedback: None,
+			sent_feedback,
 		});
 	}
 }

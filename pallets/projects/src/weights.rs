@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -70,17 +70,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::NextProjectId` (r:1 w:1)
 	/// Proof: `Projects::NextProjectId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:0 w:1)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn create_project() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `109`
-		//  Estimated: `3640`
-		// Minimum execution time: 658_896_000 picoseconds.
-		Weight::from_parts(977_895_000, 3640)
+		//  Measured:  `145`
+		//  Estimated: `3658`
+		// Minimum execution time: 617_446_000 picoseconds.
+		Weight::from_parts(702_565_000, 3658)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -88,10 +88,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn transfer_project() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `324`
+		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 211_126_000 picoseconds.
-		Weight::from_parts(352_111_000, 15112)
+		// Minimum execution time: 190_647_000 picoseconds.
+		Weight::from_parts(209_803_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -101,10 +101,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn set_config() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `328`
+		//  Measured:  `365`
 		//  Estimated: `15112`
-		// Minimum execution time: 423_585_000 picoseconds.
-		Weight::from_parts(722_736_000, 15112)
+		// Minimum execution time: 384_950_000 picoseconds.
+		Weight::from_parts(414_676_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -112,10 +112,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn pause_project() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `324`
+		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 205_065_000 picoseconds.
-		Weight::from_parts(358_663_000, 15112)
+		// Minimum execution time: 191_178_000 picoseconds.
+		Weight::from_parts(196_969_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -125,10 +125,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn resume_project() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `328`
+		//  Measured:  `365`
 		//  Estimated: `15112`
-		// Minimum execution time: 256_511_000 picoseconds.
-		Weight::from_parts(433_794_000, 15112)
+		// Minimum execution time: 226_835_000 picoseconds.
+		Weight::from_parts(232_495_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -137,7 +137,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Applets` (r:17 w:16)
 	/// Proof: `Projects::Applets` (`max_values`: None, `max_size`: Some(4363), added: 6838, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletDeposits` (r:16 w:16)
@@ -153,12 +153,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `a` is `[0, 16]`.
 	fn close_project(a: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `983 + a * (566 ±0)`
+		//  Measured:  `1020 + a * (566 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 716_334_000 picoseconds.
-		Weight::from_parts(1_175_787_832, 15112)
-			// Standard Error: 8_107_273
-			.saturating_add(Weight::from_parts(824_637_491, 0).saturating_mul(a.into()))
+		// Minimum execution time: 606_656_000 picoseconds.
+		Weight::from_parts(619_609_000, 15112)
+			// Standard Error: 7_092_576
+			.saturating_add(Weight::from_parts(633_939_499, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -170,18 +170,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 1047552]`.
 	fn upload_code(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `109`
+		//  Measured:  `145`
 		//  Estimated: `12003`
-		// Minimum execution time: 1_108_730_000 picoseconds.
-		Weight::from_parts(1_673_300_820, 12003)
-			// Standard Error: 170
-			.saturating_add(Weight::from_parts(21_181, 0).saturating_mul(c.into()))
+		// Minimum execution time: 697_475_000 picoseconds.
+		Weight::from_parts(1_362_495_742, 12003)
+			// Standard Error: 122
+			.saturating_add(Weight::from_parts(12_918, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -190,15 +190,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	fn remove_code() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `438`
+		//  Measured:  `475`
 		//  Estimated: `12003`
-		// Minimum execution time: 597_080_000 picoseconds.
-		Weight::from_parts(1_008_281_000, 12003)
+		// Minimum execution time: 509_233_000 picoseconds.
+		Weight::from_parts(579_915_000, 12003)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -215,18 +215,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletDeposits` (r:0 w:1)
 	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[0, 15]`.
 	fn register_applet(a: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `932 + a * (518 ±0)`
+		//  Measured:  `969 + a * (518 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 1_219_348_000 picoseconds.
-		Weight::from_parts(1_747_726_322, 15112)
-			// Standard Error: 2_329_982
-			.saturating_add(Weight::from_parts(253_126_184, 0).saturating_mul(a.into()))
+		// Minimum execution time: 915_794_000 picoseconds.
+		Weight::from_parts(1_018_024_839, 15112)
+			// Standard Error: 5_411_023
+			.saturating_add(Weight::from_parts(189_275_050, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -243,13 +243,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn upgrade_applet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1752`
+		//  Measured:  `1789`
 		//  Estimated: `23016`
-		// Minimum execution time: 1_427_327_000 picoseconds.
-		Weight::from_parts(2_452_871_000, 23016)
+		// Minimum execution time: 1_221_937_000 picoseconds.
+		Weight::from_parts(1_275_829_000, 23016)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -262,63 +262,81 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletCount` (r:1 w:1)
 	/// Proof: `Projects::AppletCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn remove_applet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1542`
+		//  Measured:  `1579`
 		//  Estimated: `15112`
-		// Minimum execution time: 919_234_000 picoseconds.
-		Weight::from_parts(1_530_351_000, 15112)
+		// Minimum execution time: 788_887_000 picoseconds.
+		Weight::from_parts(821_708_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
-	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceCount` (r:1 w:1)
 	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
+	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
+	fn register_device() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `519`
+		//  Estimated: `15112`
+		// Minimum execution time: 638_144_000 picoseconds.
+		Weight::from_parts(667_730_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	/// Storage: `Did::Dids` (r:1 w:0)
+	/// Proof: `Did::Dids` (`max_values`: None, `max_size`: Some(3247), added: 5722, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::Devices` (r:1 w:1)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCount` (r:1 w:1)
+	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
 	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn register_device_by_did() -> Weight {
-		Weight::from_parts(1_173_321_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
-	}
-	fn register_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `482`
+		//  Measured:  `707`
 		//  Estimated: `15112`
-		// Minimum execution time: 711_665_000 picoseconds.
-		Weight::from_parts(1_173_321_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 701_623_000 picoseconds.
+		Weight::from_parts(733_873_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
-	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
 	fn revoke_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `510`
+		//  Measured:  `548`
 		//  Estimated: `15112`
-		// Minimum execution time: 256_922_000 picoseconds.
-		Weight::from_parts(439_855_000, 15112)
+		// Minimum execution time: 249_707_000 picoseconds.
+		Weight::from_parts(255_839_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
-	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ClosedAt` (r:1 w:0)
 	/// Proof: `Projects::ClosedAt` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::OldestRetained` (r:1 w:0)
@@ -332,13 +350,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn remove_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `884`
+		//  Measured:  `922`
 		//  Estimated: `15112`
-		// Minimum execution time: 839_615_000 picoseconds.
-		Weight::from_parts(1_359_069_000, 15112)
+		// Minimum execution time: 752_058_000 picoseconds.
+		Weight::from_parts(787_534_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -347,33 +365,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_project() -> Weight {
-		Weight::from_parts(977_895_000, 3640)
+		Weight::from_parts(702_565_000, 3658)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn transfer_project() -> Weight {
-		Weight::from_parts(352_111_000, 15112)
+		Weight::from_parts(209_803_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_config() -> Weight {
-		Weight::from_parts(722_736_000, 15112)
+		Weight::from_parts(414_676_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn pause_project() -> Weight {
-		Weight::from_parts(358_663_000, 15112)
+		Weight::from_parts(196_969_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_project() -> Weight {
-		Weight::from_parts(433_794_000, 15112)
+		Weight::from_parts(232_495_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_project(a: u32, ) -> Weight {
-		Weight::from_parts(1_175_787_832, 15112)
-			.saturating_add(Weight::from_parts(824_637_491, 0).saturating_mul(a.into()))
+		Weight::from_parts(619_609_000, 15112)
+			.saturating_add(Weight::from_parts(633_939_499, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -381,51 +399,51 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upload_code(c: u32, ) -> Weight {
-		Weight::from_parts(1_673_300_820, 12003)
-			.saturating_add(Weight::from_parts(21_181, 0).saturating_mul(c.into()))
+		Weight::from_parts(1_362_495_742, 12003)
+			.saturating_add(Weight::from_parts(12_918, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_code() -> Weight {
-		Weight::from_parts(1_008_281_000, 12003)
+		Weight::from_parts(579_915_000, 12003)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_applet(a: u32, ) -> Weight {
-		Weight::from_parts(1_747_726_322, 15112)
-			.saturating_add(Weight::from_parts(253_126_184, 0).saturating_mul(a.into()))
+		Weight::from_parts(1_018_024_839, 15112)
+			.saturating_add(Weight::from_parts(189_275_050, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upgrade_applet() -> Weight {
-		Weight::from_parts(2_452_871_000, 23016)
+		Weight::from_parts(1_275_829_000, 23016)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn remove_applet() -> Weight {
-		Weight::from_parts(1_530_351_000, 15112)
+		Weight::from_parts(821_708_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
-	fn register_device_by_did() -> Weight {
-		Weight::from_parts(1_173_321_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
-	}
 	fn register_device() -> Weight {
-		Weight::from_parts(1_173_321_000, 15112)
+		Weight::from_parts(667_730_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
+	fn register_device_by_did() -> Weight {
+		Weight::from_parts(733_873_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
 	fn revoke_device() -> Weight {
-		Weight::from_parts(439_855_000, 15112)
+		Weight::from_parts(255_839_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_device() -> Weight {
-		Weight::from_parts(1_359_069_000, 15112)
+		Weight::from_parts(787_534_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
