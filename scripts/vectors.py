@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Known-answer vectors for the formats devices and dApps implement: a message's SCALE
 encoding and hash, a device id, an ed25519 device signature, the signed-message leaf
-and the batch Merkle tree.
+and the batch Merkle tree; a did:w3b DID of the same key, its creation and a rotation
+signed by it.
 
 Computed here from the written rules (README, "Known-answer vectors") with Python's
 own blake2b and a SCALE encoder written for this script, not by the Rust code they
@@ -60,6 +61,51 @@ def message_encoding(device: bytes) -> bytes:
     )
 
 
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+# did:w3b: the chain's genesis hash, the submitting account and the last block used
+# below, and the key the DID rotates to.
+GENESIS = bytes([0x11] * 32)
+SUBMITTER = bytes([0x22] * 32)
+VALID_UNTIL = 100
+NEXT_KEY = bytes([0x33] * 32)
+
+
+def base58(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    text = ""
+    while number:
+        number, digit = divmod(number, 58)
+        text = BASE58[digit] + text
+    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + text
+
+
+def did_vectors(public: bytes, key) -> list:
+    """The DID of the ed25519 key `public` (DeviceKey variant 0), a creation of it with
+    nothing else, and an operation rotating its authentication key to NEXT_KEY."""
+    device_key = b"\x00" + public
+    did = blake2_256(scale_bytes(b"w3b/did/id") + device_key)
+    # DidCreation { authentication, assertion: None, delegation: None, key_agreement: [],
+    # services: [], controller: None, submitter, valid_until (u32) }
+    creation = (device_key + b"\x00" + b"\x00" + compact(0) + compact(0) + b"\x00"
+                + SUBMITTER + VALID_UNTIL.to_bytes(4, "little"))
+    creation_hash = blake2_256(scale_bytes(b"w3b/did/create") + GENESIS + creation)
+    # DidOperation { did, counter, valid_until, action: SetAuthenticationKey (0) }
+    operation = (did + u64(1) + VALID_UNTIL.to_bytes(4, "little")
+                 + b"\x00" + b"\x00" + NEXT_KEY)
+    operation_hash = blake2_256(scale_bytes(b"w3b/did/operation") + GENESIS + operation)
+    return [
+        ("did_id", did),
+        ("did_string", "did:w3b:" + base58(did)),
+        ("did_creation_scale", creation),
+        ("did_creation_hash", creation_hash),
+        ("did_creation_signature", key.sign(creation_hash)),
+        ("did_rotation_scale", operation),
+        ("did_rotation_hash", operation_hash),
+        ("did_rotation_signature", key.sign(operation_hash)),
+    ]
+
+
 def leaf(item: bytes) -> bytes:
     return blake2_256(LEAF_TAG + item)
 
@@ -115,6 +161,7 @@ def vectors() -> list:
         signed = blake2_256(SIGNED_MESSAGE_TAG + message_hash + b"\x00" + signature)
         out += [("message_scale", encoded), ("message_hash", message_hash),
                 ("signature", signature), ("signed_message_hash", signed)]
+        out += did_vectors(public, key)
     # The tree over items i = blake2_256(u32 LE i), i = 0, 1, ...
     items = [blake2_256(i.to_bytes(4, "little")) for i in range(5)]
     out.append(("leaf_0", leaf(items[0])))
@@ -127,7 +174,8 @@ def vectors() -> list:
 
 
 def lines() -> list:
-    return [f"{name} = 0x{value.hex()}" for name, value in vectors()]
+    return [f"{name} = {value}" if isinstance(value, str) else f"{name} = 0x{value.hex()}"
+            for name, value in vectors()]
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ use sp_blockchain::HeaderBackend;
 use sp_keystore::KeystorePtr;
 use w3b_ingest::{ChainView, IngestObserver, Ingestor, Limits};
 use w3b_primitives::{
-	api::W3bstreamApi, project::DeviceRecord, DeviceId, ProjectId, ProjectStatus,
+	api::W3bstreamApi, project::DeviceRecord, DeviceId, DeviceKey, ProjectId, ProjectStatus,
 };
 use w3b_runtime::opaque::Block;
 use w3b_storage::{EmbeddedStore, MessageStore};
@@ -144,6 +144,15 @@ impl ChainView for RuntimeChainView {
 				self.client.runtime_api().device(finalized, project, *device).ok().flatten()
 			},
 		)
+	}
+
+	/// The key of a device registered by DID at the best block, when it is not the one at
+	/// the finalized block (its DID rotated it in a block not final yet).
+	fn pending_key(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceKey> {
+		let finalized = self.device(project, device)?;
+		let best = self.client.info().best_hash;
+		let current = self.client.runtime_api().device(best, project, *device).ok().flatten()?;
+		(current.by_did.is_some() && current.key != finalized.key).then_some(current.key)
 	}
 
 	/// Whether the device is registered at the best block (not final yet, when

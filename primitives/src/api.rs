@@ -69,6 +69,10 @@ sp_api::decl_runtime_apis! {
 		/// The accepted report against batch `seq`, if any: reporter, the message hash
 		/// shown and why it could never count.
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)>;
+		/// Whether a bad signature of `device` in a batch committed at `committed_at` would
+		/// prove its committer's fault as of this block (not for a device registered by a
+		/// DID whose key changed around the commitment).
+		fn signature_judged(project: ProjectId, device: DeviceId, committed_at: BlockNumber) -> bool;
 	}
 }
 

@@ -76,7 +76,7 @@ pub struct X25519Key(pub [u8; 32]);
 )]
 pub struct Service {
 	/// The fragment naming it in the document (`did:w3b:...#<id>`): letters, digits,
-	/// `-`, `_` and `.`.
+	/// `-`, `_` and `.`, not starting with `k-` or `x-` (the keys' fragments).
 	pub id: BoundedVec<u8, MaxServiceIdLen>,
 	/// Its type (`LinkedDomains`, `MQTTEndpoint`, ...): printable ASCII without spaces.
 	pub service_type: BoundedVec<u8, MaxServiceTypeLen>,
@@ -94,6 +94,9 @@ impl Service {
 		};
 		!self.id.is_empty()
 			&& self.id.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+			// `k-` and `x-` name keys in the document.
+			&& !self.id.starts_with(b"k-")
+			&& !self.id.starts_with(b"x-")
 			&& graphic(&self.service_type)
 			&& graphic(&self.endpoint)
 	}
@@ -344,9 +347,16 @@ impl std::error::Error for DidParseError {}
 #[cfg(feature = "std")]
 pub fn parse_did(did: &str) -> Result<DidId, DidParseError> {
 	let encoded = did.strip_prefix(METHOD_PREFIX).ok_or(DidParseError::NotW3b)?;
-	let bytes = bs58::decode(encoded).into_vec().map_err(|_| DidParseError::BadIdentifier)?;
-	let bytes: [u8; 32] = bytes.try_into().map_err(|_| DidParseError::BadIdentifier)?;
-	Ok(H256(bytes))
+	// 32 bytes are at most 44 base58 digits; base58 decoding costs the square of the
+	// length, so nothing longer is decoded (a resolver is asked by strangers).
+	if encoded.len() > 44 {
+		return Err(DidParseError::BadIdentifier);
+	}
+	let mut bytes = [0u8; 32];
+	match bs58::decode(encoded).onto(&mut bytes[..]) {
+		Ok(32) => Ok(H256(bytes)),
+		_ => Err(DidParseError::BadIdentifier),
+	}
 }
 
 /// The IoTeX ioID of a secp256k1 key: `did:io:0x<address>`, the address being the last
@@ -380,6 +390,9 @@ mod tests {
 		assert_eq!(parse_did("did:io:0x00"), Err(DidParseError::NotW3b));
 		assert_eq!(parse_did("did:w3b:0OIl"), Err(DidParseError::BadIdentifier));
 		assert_eq!(parse_did("did:w3b:abc"), Err(DidParseError::BadIdentifier));
+		// A long identifier is refused before it is decoded (decoding costs its square).
+		let long = format!("did:w3b:{}", "z".repeat(1 << 20));
+		assert_eq!(parse_did(&long), Err(DidParseError::BadIdentifier));
 	}
 
 	#[test]
@@ -413,6 +426,7 @@ mod tests {
 		assert!(service(b"mqtt-1", b"MQTTEndpoint", b"mqtts://node.example:8883").is_well_formed());
 		assert!(!service(b"", b"T", b"x").is_well_formed());
 		assert!(!service(b"a#b", b"T", b"x").is_well_formed());
+		assert!(!service(b"k-0123", b"T", b"x").is_well_formed(), "a key's fragment");
 		assert!(!service(b"a", b"T y", b"x").is_well_formed());
 		assert!(!service(b"a", b"T", b"http://x/\"").is_well_formed());
 		assert!(!service(b"a", b"T", b"").is_well_formed());

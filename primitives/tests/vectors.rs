@@ -88,3 +88,40 @@ fn the_batch_tree_hashes_as_published() {
 	assert_eq!(proof.siblings.to_vec(), expected);
 	assert!(verify_proof(&h256(ROOTS[3].1), 5, &items[2], &proof));
 }
+
+const DID_ID: &str = "0xce6f9fe22ea55fb0314e0c75e2e26d1b145376965d3f16956ccef534cd57c378";
+const DID_STRING: &str = "did:w3b:Etqi1XPVX4foC32fUn249x73pQcSq4A9A221DUPMmQf1";
+const DID_CREATION_SCALE: &str = "0x0003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b80000000000222222222222222222222222222222222222222222222222222222222222222264000000";
+const DID_CREATION_HASH: &str =
+	"0x5d2e5abee50bd0b4ac2efd1832feb4d51e929100a4054c078de1405ced4df223";
+const DID_CREATION_SIGNATURE: &str = "0x9b5217f20dc55059a78711cf7afe20365699b9e2b2c45292a05ed53e8c0654fbf774977c68b77d094694bf745a002c44dfda202d8855057be3cded827e8fc900";
+const DID_ROTATION_SCALE: &str = "0xce6f9fe22ea55fb0314e0c75e2e26d1b145376965d3f16956ccef534cd57c37801000000000000006400000000003333333333333333333333333333333333333333333333333333333333333333";
+const DID_ROTATION_HASH: &str =
+	"0x986a7935da8ec820f6cbc4b5ede5c2bfbd2dead17e4a457f2ee8c4dba25fc82a";
+const DID_ROTATION_SIGNATURE: &str = "0xc0086632a66f3d31561048532a8b65852d105d3124cae88e0210e2b2eee775d20d0cae4996fa15258f456179be9fcc2d091b69983d9b6ae5947398d31defd401";
+
+#[test]
+fn a_did_its_creation_and_a_rotation_hash_and_sign_as_published() {
+	use w3b_primitives::did::{format_did, DidAction, DidCreation, DidOperation};
+	let seed: [u8; 32] = bytes(DEVICE_SEED).try_into().unwrap();
+	let device = ed25519::Pair::from_seed(&seed);
+	let key = DeviceKey::Ed25519(device.public().0);
+	let genesis = H256::repeat_byte(0x11);
+	let creation = DidCreation::<[u8; 32], u32>::new(key, [0x22; 32], 100);
+	assert_eq!(creation.did(), h256(DID_ID));
+	assert_eq!(format_did(&creation.did()), DID_STRING);
+	assert_eq!(creation.encode(), bytes(DID_CREATION_SCALE));
+	let hash = creation.signing_hash(&genesis);
+	assert_eq!(hash, h256(DID_CREATION_HASH));
+	assert_eq!(device.sign(hash.as_bytes()).0.to_vec(), bytes(DID_CREATION_SIGNATURE));
+	let rotation = DidOperation::<u32> {
+		did: creation.did(),
+		counter: 1,
+		valid_until: 100,
+		action: DidAction::SetAuthenticationKey(DeviceKey::Ed25519([0x33; 32])),
+	};
+	assert_eq!(rotation.encode(), bytes(DID_ROTATION_SCALE));
+	let hash = rotation.signing_hash(&genesis);
+	assert_eq!(hash, h256(DID_ROTATION_HASH));
+	assert_eq!(device.sign(hash.as_bytes()).0.to_vec(), bytes(DID_ROTATION_SIGNATURE));
+}

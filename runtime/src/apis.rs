@@ -294,6 +294,12 @@ impl_runtime_apis! {
 		fn invalid_batch_report(project: ProjectId, seq: u64) -> Option<(AccountId, H256, Invalid)> {
 			Commitments::invalid_batch_report(project, seq)
 		}
+
+		fn signature_judged(project: ProjectId, device: DeviceId, committed_at: BlockNumber) -> bool {
+			pallet_projects::Pallet::<Runtime>::device(project, device).is_none_or(|record| {
+				pallet_projects::Pallet::<Runtime>::signature_judged(&record, committed_at)
+			})
+		}
 	}
 
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {

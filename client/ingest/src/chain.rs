@@ -6,7 +6,7 @@ use std::{
 	sync::RwLock,
 };
 
-use w3b_primitives::{project::DeviceRecord, DeviceId, ProjectId, ProjectStatus};
+use w3b_primitives::{project::DeviceRecord, DeviceId, DeviceKey, ProjectId, ProjectStatus};
 
 /// Projects and devices as the chain has them.
 pub trait ChainView: Send + Sync {
@@ -23,6 +23,11 @@ pub trait ChainView: Send + Sync {
 	fn device_pending(&self, _project: ProjectId, _device: &DeviceId) -> bool {
 		false
 	}
+	/// For a device registered by DID whose DID changed its authentication key in a block
+	/// not final yet, the new key: messages under it are refused for now, not for good.
+	fn pending_key(&self, _project: ProjectId, _device: &DeviceId) -> Option<DeviceKey> {
+		None
+	}
 }
 
 /// A chain view held in memory, updated by whoever owns it (tests, a cache the node
@@ -32,6 +37,7 @@ pub struct MemoryChain {
 	projects: RwLock<HashMap<ProjectId, ProjectStatus>>,
 	devices: RwLock<HashMap<(ProjectId, DeviceId), DeviceRecord<u32>>>,
 	pending_devices: RwLock<HashSet<(ProjectId, DeviceId)>>,
+	pending_keys: RwLock<HashMap<(ProjectId, DeviceId), DeviceKey>>,
 	unserved: RwLock<HashSet<ProjectId>>,
 }
 
@@ -62,6 +68,15 @@ impl MemoryChain {
 		}
 	}
 
+	/// Sets (or clears) the key a DID device's DID set in a block not final yet.
+	pub fn set_pending_key(&self, project: ProjectId, device: DeviceId, key: Option<DeviceKey>) {
+		let mut keys = self.pending_keys.write().expect("lock");
+		match key {
+			Some(key) => keys.insert((project, device), key),
+			None => keys.remove(&(project, device)),
+		};
+	}
+
 	/// Adds or replaces a device.
 	pub fn set_device(&self, project: ProjectId, record: DeviceRecord<u32>) {
 		let id = record.id();
@@ -84,5 +99,9 @@ impl ChainView for MemoryChain {
 
 	fn device_pending(&self, project: ProjectId, device: &DeviceId) -> bool {
 		self.pending_devices.read().expect("lock").contains(&(project, *device))
+	}
+
+	fn pending_key(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceKey> {
+		self.pending_keys.read().expect("lock").get(&(project, *device)).cloned()
 	}
 }

@@ -132,6 +132,23 @@ async fn ready(State(endpoint): State<Endpoint>) -> Response {
 	}
 }
 
+/// Reads and drops the body of a request refused before it was read, up to `limit`
+/// bytes, nothing of it kept: a client still sending it then reads the answer instead of
+/// a broken pipe (a body left unread closes the connection under it).
+fn discard(body: axum::body::Body, limit: usize) {
+	use futures::StreamExt;
+	tokio::spawn(async move {
+		let mut stream = body.into_data_stream();
+		let mut read = 0;
+		while let Some(Ok(chunk)) = stream.next().await {
+			read += chunk.len();
+			if read > limit {
+				break;
+			}
+		}
+	});
+}
+
 async fn post_events(
 	State(endpoint): State<Endpoint>,
 	ConnectInfo(crate::connections::Peer(peer)): ConnectInfo<crate::connections::Peer>,
@@ -173,9 +190,11 @@ async fn post_events(
 	let sender = peer.ip();
 	let prepaid = size.div_ceil(crate::BYTES_PER_CHARGE).max(1);
 	if !ingestor.charge_sender(sender, prepaid, now_ms()) {
+		discard(request.into_body(), endpoint.max_body);
 		return early_refusal(&ingestor, IngestError::RateLimited("sender"));
 	}
 	let Ok(_buffered) = endpoint.buffered.clone().try_acquire_many_owned(size.max(1) as u32) else {
+		discard(request.into_body(), endpoint.max_body);
 		return early_refusal(&ingestor, IngestError::RateLimited("node"));
 	};
 	let body = match axum::body::to_bytes(request.into_body(), size).await {

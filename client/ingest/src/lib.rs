@@ -99,6 +99,18 @@ struct Candidate {
 	message: Message,
 	key: DeviceKey,
 	signature: DeviceSignature,
+	/// For a device registered by DID whose key changed in a block not final yet: the new
+	/// key and the signature read for it.
+	pending: Option<(DeviceKey, DeviceSignature)>,
+}
+
+/// Whether `message` is signed by the device's key-to-be (`pending`): then it is refused
+/// for now, not for good.
+fn signed_by_pending_key(
+	pending: &Option<(DeviceKey, DeviceSignature)>,
+	message: &Message,
+) -> bool {
+	pending.as_ref().is_some_and(|(key, signature)| key.verify(&message.hash(), signature))
 }
 
 /// Milliseconds since the epoch, now.
@@ -216,7 +228,12 @@ impl Ingestor {
 		let mut indices = Vec::new();
 		for (candidate, ok) in candidates.into_iter().zip(verified) {
 			if !ok {
-				results[candidate.index] = Err(IngestError::BadSignature);
+				results[candidate.index] =
+					Err(if signed_by_pending_key(&candidate.pending, &candidate.message) {
+						IngestError::DeviceNotFinal
+					} else {
+						IngestError::BadSignature
+					});
 				continue;
 			}
 			// Rate limits count messages that would be stored, not garbage.
@@ -317,8 +334,22 @@ impl Ingestor {
 				return Err(IngestError::StaleSeq { seq: message.seq, last });
 			}
 		}
-		let signature = wire::signature_for(&device.key, signature)?;
-		Ok(Candidate { index: 0, message, key: device.key, signature })
+		let pending = device
+			.by_did
+			.and_then(|_| self.chain.pending_key(message.project, &message.device))
+			.and_then(|key| Some((key.clone(), wire::signature_for(&key, signature).ok()?)));
+		let signature = match wire::signature_for(&device.key, signature) {
+			Ok(signature) => signature,
+			// Another curve than the DID's key at the finalized block: maybe its next key's.
+			Err(refusal) => {
+				return Err(if signed_by_pending_key(&pending, &message) {
+					IngestError::DeviceNotFinal
+				} else {
+					refusal
+				})
+			}
+		};
+		Ok(Candidate { index: 0, message, key: device.key, signature, pending })
 	}
 }
 

@@ -533,3 +533,41 @@ fn bodies_are_paid_for_before_they_are_read_and_http2_is_refused() {
 	drop(hanging);
 	assert!(server.store.pending(1).unwrap().is_empty());
 }
+
+/// A device registered by DID that rotated its key in a block not final yet: a message
+/// under the new key is refused for now (`device_not_final`: over MQTT no PUBACK, so
+/// the device sends it again), not as a bad signature (final: it would be dropped).
+/// Once the rotation is final, the new key is taken and the old one refused.
+#[test]
+fn a_did_key_rotation_not_final_yet_refuses_the_new_key_for_now() {
+	let (chain, _) = fixture();
+	let old = Device::Ed(ed25519::Pair::from_seed(&[13; 32]));
+	let new = Device::Ecdsa(sp_core::ecdsa::Pair::from_seed(&[14; 32]));
+	let did = H256::repeat_byte(0xd1);
+	let record = |device: &Device| w3b_primitives::DeviceRecord {
+		key: device.key(),
+		did: None,
+		by_did: Some(did),
+		status: w3b_primitives::project::DeviceStatus::Active,
+		registered_at: 1,
+		revoked_at: None,
+	};
+	chain.set_device(1, record(&old));
+	chain.set_pending_key(1, did, Some(new.key()));
+	let server = start(chain.clone(), Limits::default(), 64 << 10);
+	let (status, body) = post(&server, "1", &new.message_as(did, 1, 1, b"new key").to_string());
+	assert_eq!((status, body["code"].as_str()), (503, Some("device_not_final")), "{body}");
+	// A key the DID never had is a bad signature all the same.
+	let stranger = Device::Ed(ed25519::Pair::from_seed(&[15; 32]));
+	let (status, body) = post(&server, "1", &stranger.message_as(did, 1, 2, b"x").to_string());
+	assert_eq!((status, body["code"].as_str()), (401, Some("bad_signature")), "{body}");
+	let (status, _) = post(&server, "1", &old.message_as(did, 1, 3, b"old key").to_string());
+	assert_eq!(status, 202);
+	// The rotation is final.
+	chain.set_pending_key(1, did, None);
+	chain.set_device(1, record(&new));
+	assert_eq!(post(&server, "1", &new.message_as(did, 1, 4, b"new key").to_string()).0, 202);
+	// The old key's 64-byte signature does not even fit the new secp256k1 key.
+	let (status, body) = post(&server, "1", &old.message_as(did, 1, 5, b"old key").to_string());
+	assert_eq!((status, body["code"].as_str()), (400, Some("malformed")), "{body}");
+}

@@ -3,14 +3,17 @@
 //! Keys are `Multikey` verification methods (`publicKeyMultibase`: `z` + base58btc of
 //! the key's multicodec prefix and bytes: ed25519-pub, secp256k1-pub (compressed),
 //! sr25519-pub, x25519-pub), named `#k-` and the first 8 bytes of the `blake2_256` of
-//! the key in hex, so a key keeps its id when it changes purpose and two keys never
-//! share one. A secp256k1 authentication key also names the DID's IoTeX ioID in
-//! `alsoKnownAs` (`did:io:0x<address>`).
+//! the key in hex, so a key keeps its id when it changes purpose. A secp256k1
+//! authentication key that named the DID (its creation proves it is the holder's) also
+//! names the DID's IoTeX ioID in `alsoKnownAs` (`did:io:0x<address>`).
 
 use codec::Encode;
 use serde_json::{json, Map, Value};
 use w3b_primitives::{
-	did::{format_did, io_did, parse_did, DidDocument, DidId, DidParseError, DidState, X25519Key},
+	did::{
+		did_id_of, format_did, io_did, parse_did, DidDocument, DidId, DidParseError, DidState,
+		X25519Key,
+	},
 	DeviceKey,
 };
 
@@ -99,8 +102,13 @@ pub fn did_document<AccountId, Balance, BlockNumber: Copy>(
 	if let Some(controller) = &document.controller {
 		out.insert("controller".into(), json!([format_did(did), format_did(controller)]));
 	}
-	if let Some(io) = io_did(&document.authentication.key) {
-		out.insert("alsoKnownAs".into(), json!([io]));
+	// Only the key that named the DID proved it is the holder's (its creation is signed
+	// by it); a key set by an operation could be anyone's public key, and its alias would
+	// claim another's IoTeX identity.
+	if did_id_of(&document.authentication.key) == *did {
+		if let Some(io) = io_did(&document.authentication.key) {
+			out.insert("alsoKnownAs".into(), json!([io]));
+		}
 	}
 	out.insert("verificationMethod".into(), Value::Array(methods));
 	out.insert("authentication".into(), json!(authentication));
@@ -291,6 +299,9 @@ mod tests {
 		let did = did_id_of(&key);
 		let doc = did_document(&did, &document(key.clone()));
 		assert_eq!(doc["alsoKnownAs"], json!([io_did(&key).unwrap()]));
+		// A key an operation set (anyone's public key, maybe) claims no alias.
+		let other = did_id_of(&DeviceKey::Ed25519([1; 32]));
+		assert!(did_document(&other, &document(key.clone())).get("alsoKnownAs").is_none());
 		// secp256k1-pub multicodec 0xe701 over a compressed key: zQ3s.
 		let multibase = doc["verificationMethod"][0]["publicKeyMultibase"].as_str().unwrap();
 		assert!(multibase.starts_with("zQ3s"), "{multibase}");

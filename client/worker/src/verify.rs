@@ -43,13 +43,22 @@ impl Verdicts {
 
 	/// The first refused message that shows the chain its committer at fault, if any.
 	pub fn first_fault(&self) -> Option<(u32, Invalid)> {
-		first_fault(&self.refused)
+		first_fault(&self.refused, |_, _| true)
 	}
 }
 
-/// The first of `refused` that shows the chain its batch's committer at fault, if any.
-pub fn first_fault(refused: &[(u32, Invalid)]) -> Option<(u32, Invalid)> {
-	refused.iter().copied().find(|(_, reason)| reason.is_committer_fault())
+/// The first of `refused` that shows the chain its batch's committer at fault, if any,
+/// among those `judged` says the chain will judge (a bad signature of a device whose DID
+/// changed its key around the commitment proves nothing, and a report of it would fail
+/// and cost its sender: the committer could hide its real faults behind one).
+pub fn first_fault(
+	refused: &[(u32, Invalid)],
+	judged: impl Fn(u32, Invalid) -> bool,
+) -> Option<(u32, Invalid)> {
+	refused
+		.iter()
+		.copied()
+		.find(|(index, reason)| reason.is_committer_fault() && judged(*index, *reason))
 }
 
 /// Judges every message of `body`, committed in `context`: `devices` holds the records
@@ -222,6 +231,11 @@ mod tests {
 			]
 		);
 		assert_eq!(verdicts.first_fault(), Some((1, Invalid::UnknownDevice)));
+		// A fault the chain would not judge is passed over for the next one.
+		let refused = [(0, Invalid::BadSignature), (3, Invalid::Oversized)];
+		let unjudged_signatures = |_, reason| reason != Invalid::BadSignature;
+		assert_eq!(first_fault(&refused, unjudged_signatures), Some((3, Invalid::Oversized)));
+		assert_eq!(first_fault(&refused[..1], unjudged_signatures), None);
 		let mut expected = ReplayWindow::default();
 		for seq in [1, 2, 5] {
 			expected.admit(seq).unwrap();

@@ -15,7 +15,7 @@ use sp_core::H256;
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
 	proof::Outputs,
-	validity::Context,
+	validity::{Context, Invalid},
 	AppletId, BatchHeader, ProjectId, ProofStatus,
 };
 use w3b_runtime::{BlockNumber, RuntimeCall};
@@ -136,7 +136,8 @@ impl Worker {
 				});
 			}
 			work.results.insert(seq, outcome.clone());
-			if let Err(e) = self.report(at, &header, &body, &commitment.committer, &outcome).await {
+			let committer = (&commitment.committer, commitment.committed_at);
+			if let Err(e) = self.report(at, &header, &body, committer, &outcome).await {
 				log::warn!(target: "w3b", "project {project}: batch {seq}: {e}");
 			}
 		}
@@ -650,10 +651,22 @@ impl Worker {
 		at: Hash,
 		header: &BatchHeader,
 		body: &BatchBody,
-		committer: &w3b_runtime::AccountId,
+		(committer, committed_at): (&w3b_runtime::AccountId, BlockNumber),
 		outcome: &Outcome,
 	) -> Result<(), WorkerError> {
-		let Some((index, reason)) = w3b_worker::verify::first_fault(&outcome.refused) else {
+		let client = self.client.clone();
+		let judged = |index: u32, reason: Invalid| {
+			reason != Invalid::BadSignature
+				|| body.messages.get(index as usize).is_some_and(|stored| {
+					let device = stored.message.device;
+					client
+						.runtime_api()
+						.signature_judged(at, header.project, device, committed_at)
+						.unwrap_or(false)
+				})
+		};
+		let Some((index, reason)) = w3b_worker::verify::first_fault(&outcome.refused, judged)
+		else {
 			return Ok(());
 		};
 		let me = self.operator_account();

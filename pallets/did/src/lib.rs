@@ -188,9 +188,13 @@ pub mod pallet {
 		/// The signature is not the authentication key's (or, for an operation, the
 		/// controller's authentication key's) over this request on this chain.
 		BadSignature,
-		/// The operation's counter is not above the DID's last one: it was applied
-		/// already, or a later one was.
-		StaleCounter,
+		/// The operation's counter is not the DID's next one (its last one plus one): it
+		/// was applied already, another was, or it skips ahead (a counter far ahead would
+		/// lock out every operation signed in the meantime, the controller's included).
+		WrongCounter,
+		/// While the DID has an active controller, only the controller changes or removes
+		/// it: a thief of the DID's own key cannot lock the controller out.
+		ControllerOnly,
 		/// A service's id, type or endpoint is empty or has characters it may not have.
 		BadService,
 		/// The DID has a service with this id.
@@ -294,7 +298,8 @@ pub mod pallet {
 		/// Emits [`Event::DidUpdated`], or [`Event::DidDeactivated`] for
 		/// [`DidAction::Deactivate`]. Errors: [`Error::Expired`],
 		/// [`Error::ValidityTooLong`], [`Error::Deactivated`], [`Error::NotFound`],
-		/// [`Error::StaleCounter`], [`Error::BadSignature`], and the action's own:
+		/// [`Error::WrongCounter`], [`Error::BadSignature`], [`Error::ControllerOnly`], and
+		/// the action's own:
 		/// [`Error::KeyUnchanged`], [`Error::BadService`], [`Error::ServiceExists`],
 		/// [`Error::ServiceNotFound`], [`Error::TooManyServices`],
 		/// [`Error::KeyAgreementExists`], [`Error::KeyAgreementNotFound`],
@@ -312,16 +317,26 @@ pub mod pallet {
 			let did = operation.did;
 			ensure!(!Tombstones::<T>::contains_key(did), Error::<T>::Deactivated);
 			let mut document = Dids::<T>::get(did).ok_or(Error::<T>::NotFound)?;
-			ensure!(operation.counter > document.counter, Error::<T>::StaleCounter);
+			ensure!(
+				Some(operation.counter) == document.counter.checked_add(1),
+				Error::<T>::WrongCounter
+			);
 			let hash = operation.signing_hash(&Self::genesis());
 			let by_controller = || {
 				document.controller.and_then(Dids::<T>::get).is_some_and(|controller| {
 					controller.authentication.key.verify(&hash, &signature)
 				})
 			};
+			let by_subject = document.authentication.key.verify(&hash, &signature);
+			let by_controller = !by_subject && by_controller();
+			ensure!(by_subject || by_controller, Error::<T>::BadSignature);
+			// A controller no longer active controls nothing: the DID's own key may then
+			// replace it.
 			ensure!(
-				document.authentication.key.verify(&hash, &signature) || by_controller(),
-				Error::<T>::BadSignature
+				!matches!(operation.action, DidAction::SetController(_))
+					|| document.controller.is_none_or(|c| !Dids::<T>::contains_key(c))
+					|| by_controller,
+				Error::<T>::ControllerOnly
 			);
 			let now = frame_system::Pallet::<T>::block_number();
 			if operation.action == DidAction::Deactivate {

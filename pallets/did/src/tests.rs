@@ -234,15 +234,20 @@ fn an_operation_is_applied_once_soon_and_on_this_chain_only() {
 		assert_ok!(submit(op.clone(), &holder));
 		assert_eq!(last_event(), Event::DidUpdated { did, counter: 1 });
 		// Replayed: refused.
-		assert_noop!(submit(op, &holder), Error::<Test>::StaleCounter);
-		// Counters may skip but never go back.
-		assert_ok!(submit(operation(did, 10, DidAction::AddService(service("b"))), &holder));
+		assert_noop!(submit(op, &holder), Error::<Test>::WrongCounter);
+		// Counters neither go back nor skip ahead: one far ahead (u64::MAX) would lock out
+		// every other operation for good.
 		assert_noop!(
-			submit(operation(did, 9, DidAction::RemoveService(service("b").id)), &holder),
-			Error::<Test>::StaleCounter
+			submit(operation(did, u64::MAX, DidAction::AddService(service("b"))), &holder),
+			Error::<Test>::WrongCounter
+		);
+		assert_ok!(submit(operation(did, 2, DidAction::AddService(service("b"))), &holder));
+		assert_noop!(
+			submit(operation(did, 1, DidAction::RemoveService(service("b").id)), &holder),
+			Error::<Test>::WrongCounter
 		);
 		// Signed for another chain.
-		let foreign = operation(did, 11, DidAction::RemoveService(service("b").id));
+		let foreign = operation(did, 3, DidAction::RemoveService(service("b").id));
 		let signature = holder.sign(foreign.signing_hash(&H256::repeat_byte(1)));
 		assert_noop!(
 			Did::update(RuntimeOrigin::signed(BOB), foreign.clone(), signature),
@@ -257,10 +262,10 @@ fn an_operation_is_applied_once_soon_and_on_this_chain_only() {
 			Error::<Test>::BadSignature
 		);
 		// Held back past its last block, or signed to stay valid for too long.
-		let mut late = operation(did, 11, DidAction::RemoveService(service("b").id));
+		let mut late = operation(did, 3, DidAction::RemoveService(service("b").id));
 		late.valid_until = now() - 1;
 		assert_noop!(submit(late, &holder), Error::<Test>::Expired);
-		let mut far = operation(did, 11, DidAction::RemoveService(service("b").id));
+		let mut far = operation(did, 3, DidAction::RemoveService(service("b").id));
 		far.valid_until = now() + MAX_VALIDITY + 1;
 		assert_noop!(submit(far, &holder), Error::<Test>::ValidityTooLong);
 		// A stranger's key.
@@ -364,6 +369,11 @@ fn a_controller_signs_for_the_did_until_it_is_removed() {
 			Error::<Test>::ControllerNotFound
 		);
 		assert_ok!(update(device_did, &device, DidAction::SetController(Some(owner_did))));
+		// A thief of the device's key cannot lock the controller out.
+		assert_noop!(
+			update(device_did, &device, DidAction::SetController(None)),
+			Error::<Test>::ControllerOnly
+		);
 		// The controller rotates the device's key (a device that lost its key).
 		let replacement = Signer::ed(3);
 		assert_ok!(update(device_did, &owner, DidAction::SetAuthenticationKey(replacement.key())));
@@ -375,6 +385,7 @@ fn a_controller_signs_for_the_did_until_it_is_removed() {
 			update(device_did, &owner, DidAction::RemoveService(service("a").id)),
 			Error::<Test>::BadSignature
 		);
+		// Its controller gone for good, the DID's own key removes it.
 		assert_ok!(update(device_did, &replacement, DidAction::SetController(None)));
 		assert!(Dids::<Test>::get(device_did).unwrap().controller.is_none());
 	});

@@ -69,9 +69,27 @@ impl Device {
 		payload: &[u8],
 		timestamp_ms: u64,
 	) -> Value {
+		self.signed(self.key().device_id(), project, seq, event_type, payload, timestamp_ms)
+	}
+
+	/// A message of the device whose id is `device` (a DID's identifier, for a device
+	/// registered by DID) signed with this key.
+	pub fn message_as(&self, device: H256, project: u64, seq: u64, payload: &[u8]) -> Value {
+		self.signed(device, project, seq, "TEMPERATURE", payload, now_ms())
+	}
+
+	fn signed(
+		&self,
+		device: H256,
+		project: u64,
+		seq: u64,
+		event_type: &str,
+		payload: &[u8],
+		timestamp_ms: u64,
+	) -> Value {
 		let message = Message {
 			project,
-			device: self.key().device_id(),
+			device,
 			seq,
 			timestamp_ms,
 			event_type: event_type.as_bytes().to_vec(),
