@@ -43,6 +43,7 @@ struct Cache {
 	projects: HashMap<ProjectId, Option<ProjectStatus>>,
 	served: HashMap<ProjectId, bool>,
 	devices: HashMap<(ProjectId, DeviceId), Option<DeviceRecord<u32>>>,
+	best_devices: HashMap<(ProjectId, DeviceId), Option<DeviceRecord<u32>>>,
 }
 
 /// Projects and their subnets as of the best block and devices as of the finalized block
@@ -102,6 +103,16 @@ impl RuntimeChainView {
 		}
 		value
 	}
+
+	/// The device as of the best block (cached like the rest: unknown devices are what
+	/// strangers send).
+	fn device_at_best(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceRecord<u32>> {
+		self.cached(
+			|c| &mut c.best_devices,
+			(project, *device),
+			|best| self.client.runtime_api().device(best, project, *device).ok().flatten(),
+		)
+	}
 }
 
 impl ChainView for RuntimeChainView {
@@ -150,16 +161,14 @@ impl ChainView for RuntimeChainView {
 	/// the finalized block (its DID rotated it in a block not final yet).
 	fn pending_key(&self, project: ProjectId, device: &DeviceId) -> Option<DeviceKey> {
 		let finalized = self.device(project, device)?;
-		let best = self.client.info().best_hash;
-		let current = self.client.runtime_api().device(best, project, *device).ok().flatten()?;
+		let current = self.device_at_best(project, device)?;
 		(current.by_did.is_some() && current.key != finalized.key).then_some(current.key)
 	}
 
 	/// Whether the device is registered at the best block (not final yet, when
 	/// [`RuntimeChainView::device`] does not know it).
 	fn device_pending(&self, project: ProjectId, device: &DeviceId) -> bool {
-		let best = self.client.info().best_hash;
-		self.client.runtime_api().device(best, project, *device).ok().flatten().is_some()
+		self.device_at_best(project, device).is_some()
 	}
 }
 

@@ -368,12 +368,8 @@ pub fn io_did(key: &DeviceKey) -> Option<alloc::string::String> {
 	use k256::elliptic_curve::sec1::ToEncodedPoint;
 	let uncompressed = public.to_encoded_point(false);
 	let hash = sp_io::hashing::keccak_256(&uncompressed.as_bytes()[1..]);
-	Some(alloc::format!("did:io:0x{}", hex_lower(&hash[12..])))
-}
-
-#[cfg(feature = "std")]
-fn hex_lower(bytes: &[u8]) -> alloc::string::String {
-	bytes.iter().map(|b| alloc::format!("{b:02x}")).collect()
+	let address: &[u8] = &hash[12..];
+	Some(alloc::format!("did:io:0x{}", sp_core::hexdisplay::HexDisplay::from(&address)))
 }
 
 #[cfg(test)]

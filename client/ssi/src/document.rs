@@ -39,7 +39,8 @@ fn key_agreement_id(did: &DidId, key: &X25519Key) -> String {
 }
 
 fn hex8(bytes: &[u8]) -> String {
-	sp_io::hashing::blake2_256(bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
+	let hash = sp_io::hashing::blake2_256(bytes);
+	sp_core::hexdisplay::HexDisplay::from(&&hash[..8]).to_string()
 }
 
 fn multibase(prefix: [u8; 2], key: &[u8]) -> String {
