@@ -12,6 +12,9 @@ python3 scripts/vectors.py --check README.md
 echo "[test] bridge contracts: compiled with solc, tested against ganache"
 (cd contracts && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
+echo "[test] the independent VC-JOSE implementation the credential test runs against"
+(cd tests/vc-interop && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "[test] building w3b-node (the end-to-end tests run it)"
 cargo build -p w3b-node --locked
 
@@ -21,6 +24,6 @@ cargo test --workspace --locked -- --nocapture
 echo "[test] pallet benchmarks, run once each as tests"
 SKIP_WASM_BUILD=1 cargo test --features runtime-benchmarks --locked \
 	-p pallet-validators -p pallet-projects -p pallet-operators -p pallet-commitments \
-	-p pallet-attestations -p pallet-bridge -p pallet-inbound -p pallet-did
+	-p pallet-attestations -p pallet-bridge -p pallet-inbound -p pallet-did -p pallet-credentials
 
 echo "[test] all tests passed"

@@ -47,6 +47,10 @@ pub enum Subcommand {
 	/// The bridge's EVM side: deploy the `W3bBridge` contract, relay signed batches to it.
 	#[command(subcommand)]
 	Bridge(w3b_bridge::BridgeCmd),
+
+	/// The node's SSI wallet: its DID, and W3C verifiable credentials it issues, revokes
+	/// and verifies.
+	Wallet(crate::wallet::WalletCmd),
 }
 
 /// `w3b-node applet ...`.
@@ -131,7 +135,12 @@ pub struct IngestArgs {
 	/// costs the node at most this much work.
 	#[arg(long, value_name = "N", default_value_t = 10_000.0)]
 	pub w3b_sender_rate: f64,
-	/// Address the ingestion endpoints listen on.
+	/// Serve the identity endpoint on this port: DID resolution in the Universal
+	/// Resolver's driver interface (`GET /1.0/identifiers/{did}`) and the node wallet's
+	/// status lists (`GET /1.0/status/{issuer}/{revocation|suspension}`).
+	#[arg(long, value_name = "PORT")]
+	pub w3b_identity_port: Option<u16>,
+	/// Address the ingestion and identity endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,
 	/// Where acknowledged messages are kept: `embedded` (a log under the base path) or a

@@ -13,9 +13,11 @@ mod chain_spec;
 mod cli;
 mod client;
 mod command;
+mod identity;
 mod ingest;
 mod rpc;
 mod service;
+mod wallet;
 mod worker;
 
 // jemalloc instead of glibc's malloc: a validator's many threads (network, import,

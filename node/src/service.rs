@@ -350,7 +350,7 @@ where
 		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
 			StartAuraParams {
 				slot_duration,
-				client,
+				client: client.clone(),
 				select_chain,
 				block_import,
 				proposer_factory,
@@ -418,6 +418,14 @@ where
 		);
 	}
 
+	if let Some(port) = ingest.w3b_identity_port {
+		crate::identity::start(
+			std::net::SocketAddr::new(ingest.w3b_listen, port),
+			client.clone(),
+			keystore_container.keystore(),
+			&task_manager,
+		)?;
+	}
 	crate::ingest::start(&ingest, ingestor, &w3b_dir, &task_manager)
 		.map_err(ServiceError::Other)?;
 

@@ -7,6 +7,7 @@ use sp_core::{H160, H256};
 
 use crate::{
 	bridge::{BridgeAuthorityId, BridgeMessage, RelayBatch, RelaySetChange},
+	credential::{CredentialHash, CredentialRecord, CredentialStatus},
 	did::{DidId, DidState},
 	inbound::{Cursor, Subscription},
 	operator::OperatorInfo,
@@ -122,5 +123,25 @@ sp_api::decl_runtime_apis! {
 	{
 		/// What the chain holds about a DID at this block.
 		fn did(id: DidId) -> DidState<AccountId, Balance, BlockNumber>;
+	}
+}
+
+sp_api::decl_runtime_apis! {
+	/// What verifiers read about anchored credentials.
+	pub trait CredentialsApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// An anchored credential's record, with its status as verifiers must take it
+		/// (revoked once its issuer is deactivated) and the block that status holds from.
+		fn credential(
+			hash: CredentialHash,
+		) -> Option<(CredentialRecord<AccountId, Balance, BlockNumber>, CredentialStatus, BlockNumber)>;
+		/// The credential at `index` of `issuer`'s status lists.
+		fn status_entry(issuer: DidId, index: u32) -> Option<CredentialHash>;
+		/// The indices of `issuer`'s status lists whose credentials are not active.
+		fn status_list(issuer: DidId) -> Vec<(u32, CredentialStatus)>;
 	}
 }

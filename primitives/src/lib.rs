@@ -13,6 +13,7 @@ pub mod api;
 pub mod batch;
 pub mod bridge;
 pub mod code;
+pub mod credential;
 pub mod device;
 pub mod did;
 pub mod inbound;

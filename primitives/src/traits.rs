@@ -119,10 +119,13 @@ pub trait DidKeys<BlockNumber> {
 	/// The DID's authentication key and the block it was set in, while the DID is
 	/// active.
 	fn authentication_key(did: &crate::did::DidId) -> Option<(crate::DeviceKey, BlockNumber)>;
+	/// The DID's assertion key (the one that signs credentials it issues), while the DID
+	/// is active and has one.
+	fn assertion_key(did: &crate::did::DidId) -> Option<crate::DeviceKey>;
 	/// The block the DID was deactivated in, if it was.
 	fn deactivated_at(did: &crate::did::DidId) -> Option<BlockNumber>;
-	/// Makes an active DID whose authentication key is `key`, for other pallets'
-	/// benchmarks.
+	/// Makes an active DID whose authentication and assertion key is `key`, for other
+	/// pallets' benchmarks.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn benchmark_did(key: crate::DeviceKey) -> crate::did::DidId;
 }
@@ -130,6 +133,9 @@ pub trait DidKeys<BlockNumber> {
 /// No DIDs (a runtime without the DID pallet).
 impl<BlockNumber> DidKeys<BlockNumber> for () {
 	fn authentication_key(_: &crate::did::DidId) -> Option<(crate::DeviceKey, BlockNumber)> {
+		None
+	}
+	fn assertion_key(_: &crate::did::DidId) -> Option<crate::DeviceKey> {
 		None
 	}
 	fn deactivated_at(_: &crate::did::DidId) -> Option<BlockNumber> {

@@ -172,6 +172,33 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl w3b_primitives::api::CredentialsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn credential(
+			hash: w3b_primitives::credential::CredentialHash,
+		) -> Option<(
+			w3b_primitives::credential::CredentialRecord<AccountId, Balance, BlockNumber>,
+			w3b_primitives::credential::CredentialStatus,
+			BlockNumber,
+		)> {
+			let record = pallet_credentials::Credentials::<Runtime>::get(hash)?;
+			let (status, since) = pallet_credentials::Pallet::<Runtime>::effective_status(&record);
+			Some((record, status, since))
+		}
+
+		fn status_entry(
+			issuer: w3b_primitives::did::DidId,
+			index: u32,
+		) -> Option<w3b_primitives::credential::CredentialHash> {
+			pallet_credentials::StatusIndices::<Runtime>::get(issuer, index)
+		}
+
+		fn status_list(
+			issuer: w3b_primitives::did::DidId,
+		) -> Vec<(u32, w3b_primitives::credential::CredentialStatus)> {
+			pallet_credentials::Pallet::<Runtime>::status_list(issuer)
+		}
+	}
+
 	impl w3b_primitives::api::BridgeApi<Block> for Runtime {
 		fn bridge_to_sign(key: BridgeAuthorityId, limit: u32) -> Vec<(BridgeMessage, u32, H256)> {
 			pallet_bridge::Pallet::<Runtime>::to_sign(&key, limit)

@@ -13,6 +13,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_bridge, Bridge]
 	[pallet_inbound, Inbound]
 	[pallet_did, Did]
+	[pallet_credentials, Credentials]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

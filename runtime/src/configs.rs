@@ -207,6 +207,7 @@ impl pallet_projects::Config for Runtime {
 	type MaxAttestationDeadline = ConstU32<600>;
 	type Subnets = Operators;
 	type Dids = crate::Did;
+	type Credentials = crate::Credentials;
 	type WeightInfo = pallet_projects::weights::SubstrateWeight<Runtime>;
 }
 
@@ -219,6 +220,18 @@ impl pallet_did::Config for Runtime {
 	// An hour at 3 s blocks: a signed operation cannot be kept and used months later.
 	type MaxOperationValidity = ConstU32<1200>;
 	type WeightInfo = pallet_did::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_credentials::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = crate::Did;
+	// A record, its status-list entry and what its subject holds take about 300 bytes:
+	// 0.01 W3B, the rate of a device's record.
+	type CredentialDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
+	// An hour at 3 s blocks, as for DID operations.
+	type MaxOperationValidity = ConstU32<1200>;
+	type WeightInfo = pallet_credentials::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_operators::Config for Runtime {

@@ -295,4 +295,8 @@ mod runtime {
 	/// `did:w3b` decentralized identifiers.
 	#[runtime::pallet_index(26)]
 	pub type Did = pallet_did;
+
+	/// The credential registry: anchored credentials and their status.
+	#[runtime::pallet_index(27)]
+	pub type Credentials = pallet_credentials;
 }

@@ -196,6 +196,11 @@ impl Node {
 		Ok(())
 	}
 
+	/// The node's base path (its database and keystore).
+	pub fn base_path(&self) -> &Path {
+		&self.base_path
+	}
+
 	/// The multiaddress other nodes use to reach this one.
 	pub fn multiaddr(&self) -> String {
 		format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.p2p_port, self.peer_id)

@@ -1,14 +1,22 @@
-//! A device registered by its `did:w3b` DID, on a dev node with its worker (Alice
-//! operates the project): it publishes, rotates its key (one operation it signs, no new
-//! registration), publishes again under the new key while its old key is refused, and is
-//! refused once its DID is deactivated. Both accepted messages count in finalized proofs.
+//! A device registered by its `did:w3b` DID under a project that requires a
+//! manufacturer's credential, on a dev node with its worker (Alice operates the project):
+//! the node's wallet (the manufacturer) registers its DID and issues the device a
+//! `GenuineDeviceCredential`, which verifies in the node and in an independent VC-JOSE
+//! implementation (panva/jose, through the identity endpoint's DID resolution and status
+//! lists); one that implementation issues verifies in the node. The device registers,
+//! publishes, rotates its key (one operation it signs, no new registration), publishes
+//! again under the new key while its old key is refused; the manufacturer revokes the
+//! credential: within a block both verifiers refuse it, and the device is refused. Both
+//! accepted messages count in finalized proofs.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair};
 use sp_keyring::Sr25519Keyring::Alice;
-use w3b_e2e_tests::{dev_node_key, free_port, metric, wait_for, Node, NodeConfig, Rpc};
+use w3b_e2e_tests::{
+	dev_node_key, free_port, metric, node_binary, repository_root, wait_for, Node, NodeConfig, Rpc,
+};
 use w3b_primitives::{
 	did::{DidAction, DidCreation, DidOperation},
 	DeviceKey, DeviceSignature,
@@ -27,6 +35,38 @@ fn post(port: u16, project: u64, body: &str) -> (u16, Value) {
 	(response.status(), response.into_json().unwrap_or(Value::Null))
 }
 
+/// Runs `w3b-node wallet ARGS` on `node`'s keystore: exit success and stdout.
+fn wallet(node: &Node, args: &[&str]) -> (bool, String) {
+	let output = std::process::Command::new(node_binary())
+		.arg("wallet")
+		.args(args)
+		.arg("--chain")
+		.arg("dev")
+		.arg("--base-path")
+		.arg(node.base_path())
+		.args(["--rpc-url", &format!("http://127.0.0.1:{}", node.rpc_port)])
+		.output()
+		.expect("w3b-node runs");
+	let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+	eprintln!("wallet {args:?}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+	(output.status.success(), stdout)
+}
+
+/// Runs the independent VC-JOSE implementation: exit success and stdout.
+fn jose(args: &[&str]) -> (bool, String) {
+	let dir = repository_root().join("tests/vc-interop");
+	assert!(dir.join("node_modules/jose").exists(), "run `npm ci` in tests/vc-interop");
+	let output = std::process::Command::new("node")
+		.current_dir(&dir)
+		.arg("vc.mjs")
+		.args(args)
+		.output()
+		.expect("node runs");
+	let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
+	eprintln!("jose {}: {stdout}\n{}", args[0], String::from_utf8_lossy(&output.stderr));
+	(output.status.success(), stdout)
+}
+
 /// Waits until the device's record at the finalized block satisfies `done`.
 fn wait_device(rpc: &Rpc, project: u64, did: sp_core::H256, done: impl Fn(&Value) -> bool) {
 	wait_for("the device's change to be final", STEP, || {
@@ -41,13 +81,19 @@ fn wait_device(rpc: &Rpc, project: u64, did: sp_core::H256, done: impl Fn(&Value
 fn a_device_rotates_its_did_key_without_registering_again() {
 	let dir = w3b_e2e_tests::test_dir();
 	let http = free_port();
+	let identity = free_port();
 	let mut node = Node::start(
 		NodeConfig {
 			identity: "alice",
 			chain: "dev".into(),
 			node_key: dev_node_key(1),
 			bootnodes: vec![],
-			extra_args: vec!["--w3b-http-port".into(), http.to_string()],
+			extra_args: vec![
+				"--w3b-http-port".into(),
+				http.to_string(),
+				"--w3b-identity-port".into(),
+				identity.to_string(),
+			],
 		},
 		dir.path(),
 	)
@@ -85,6 +131,69 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 		Ok((!resolved["didDocument"].is_null()).then_some(()))
 	})
 	.unwrap();
+	let device_did = w3b_primitives::did::format_did(&did);
+
+	// The node's wallet is the manufacturer: its DID on chain (Bob pays).
+	let (ok, init) = wallet(&node, &["init"]);
+	assert!(ok, "{init}");
+	let manufacturer: Value = serde_json::from_str(&init).unwrap();
+	let manufacturer = manufacturer["did"].as_str().unwrap().to_string();
+	assert!(wallet(&node, &["create-did", "--payer", "//Bob"]).0);
+	let resolver = format!("http://127.0.0.1:{identity}");
+	let resolved = ureq::get(&format!("{resolver}/1.0/identifiers/{manufacturer}")).call().unwrap();
+	assert_eq!(resolved.content_type(), "application/did-resolution");
+	let resolved: Value = resolved.into_json().unwrap();
+	assert_eq!(resolved["didDocument"]["id"], json!(manufacturer));
+	match ureq::get(&format!("{resolver}/1.0/identifiers/did:w3b:1111")).call() {
+		Err(ureq::Error::Status(code, _)) => assert!(code == 400 || code == 404, "{code}"),
+		other => panic!("an unknown DID resolved: {other:?}"),
+	}
+
+	// The project admits only devices with the manufacturer's credential.
+	let policy = w3b_primitives::credential::CredentialPolicy {
+		credential_type: w3b_primitives::credential::credential_type_of("GenuineDeviceCredential"),
+		issuers: vec![w3b_primitives::did::parse_did(&manufacturer).unwrap()].try_into().unwrap(),
+	};
+	submit(
+		pallet_projects::Call::set_device_credential_policy { project, policy: Some(policy) }
+			.into(),
+	);
+	let (ok, credential) = wallet(
+		&node,
+		&[
+			"issue",
+			"--type",
+			"GenuineDeviceCredential",
+			"--subject",
+			&device_did,
+			"--claims",
+			r#"{"model":"T-1000","batch":"2026-11"}"#,
+			"--status-base",
+			&resolver,
+			"--payer",
+			"//Bob",
+		],
+	);
+	assert!(ok, "{credential}");
+	let (ok, outcome) = wallet(&node, &["verify", &credential]);
+	assert!(ok, "{outcome}");
+	let outcome: Value = serde_json::from_str(&outcome).unwrap();
+	assert_eq!(outcome["status"], "active");
+	assert_eq!(outcome["subject"], json!(device_did));
+	let (ok, outcome) = jose(&["verify", &credential, &resolver]);
+	assert!(ok, "the independent verifier refused the node's credential: {outcome}");
+	// A credential issued elsewhere (a did:key wallet) verifies in the node.
+	let (ok, foreign) = jose(&["issue", &device_did]);
+	assert!(ok);
+	let (ok, outcome) = wallet(&node, &["verify", &foreign]);
+	assert!(ok, "the node refused the independent issuer's credential: {outcome}");
+	// Tampered with: refused by both.
+	let mut tampered = credential.clone();
+	tampered.pop();
+	tampered.push(if credential.ends_with('A') { 'B' } else { 'A' });
+	assert!(!wallet(&node, &["verify", &tampered]).0);
+	assert!(!jose(&["verify", &tampered, &resolver]).0);
+
 	submit(pallet_projects::Call::register_device_by_did { project, did }.into());
 	wait_device(&rpc, project, did, |record| !record.is_null());
 	let record = rpc.call("w3b_getDevice", json!([project, did])).unwrap();
@@ -123,11 +232,21 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	wait_for("the second message to count", STEP, || Ok((counted(project) >= 2.0).then_some(())))
 		.unwrap();
 
-	// Deactivated: the device is revoked.
-	let deactivation = DidOperation { did, counter: 2, valid_until, action: DidAction::Deactivate };
-	let signature =
-		DeviceSignature::Ed25519(second.sign(deactivation.signing_hash(&genesis).as_bytes()).0);
-	submit(pallet_did::Call::update { operation: deactivation, signature }.into());
+	// The manufacturer revokes the credential: within a block of the revocation both
+	// verifiers refuse it, and the device is revoked.
+	let (ok, record) = wallet(&node, &["set-status", &credential, "--status", "revoked", "--payer", "//Bob"]);
+	assert!(ok, "{record}");
+	let record: Value = serde_json::from_str(&record).unwrap();
+	let revoked_at = record["statusSince"].as_u64().unwrap();
+	let (ok, outcome) = wallet(&node, &["verify", &credential]);
+	assert!(!ok);
+	assert!(outcome.contains("revoked since block"), "{outcome}");
+	let (ok, outcome) = jose(&["verify", &credential, &resolver]);
+	assert!(!ok, "{outcome}");
+	assert!(outcome.contains("revocation: set"), "{outcome}");
+	// Both refused it while the revocation was at most two blocks old (one block, and
+	// slack for a slow machine running the verifiers).
+	assert!(rpc.best_number().unwrap() as u64 <= revoked_at + 2, "checked soon after");
 	wait_device(&rpc, project, did, |record| record["status"] == "Revoked");
 	let refused = wait_for("the revoked device to be refused", STEP, || {
 		let (status, body) = post(http, project, &message(&second, 4));

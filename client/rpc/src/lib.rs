@@ -16,7 +16,7 @@
 mod bridge;
 mod did;
 pub use bridge::{W3bBridge, W3bBridgeApiServer};
-pub use did::{W3bDid, W3bDidApiServer};
+pub use did::{status_name, ChainAt, W3bDid, W3bDidApiServer};
 
 use std::{marker::PhantomData, sync::Arc};
 
@@ -254,6 +254,10 @@ fn message_json(stored: &w3b_storage::StoredMessage) -> Value {
 
 fn runtime_error(error: impl std::fmt::Display) -> ErrorObjectOwned {
 	ErrorObject::owned(RUNTIME_ERROR, format!("runtime API call failed: {error}"), None::<()>)
+}
+
+fn invalid_params(message: String) -> ErrorObjectOwned {
+	ErrorObject::owned(jsonrpsee::types::error::INVALID_PARAMS_CODE, message, None::<()>)
 }
 
 fn text(bytes: &[u8]) -> String {

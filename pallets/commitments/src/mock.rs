@@ -81,6 +81,7 @@ impl pallet_projects::Config for Test {
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = Operators;
 	type Dids = DidRegistry;
+	type Credentials = ();
 	type WeightInfo = ();
 }
 

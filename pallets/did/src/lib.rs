@@ -548,6 +548,10 @@ impl<T: Config> w3b_primitives::traits::DidKeys<frame_system::pallet_prelude::Bl
 			.map(|document| (document.authentication.key, document.authentication.since))
 	}
 
+	fn assertion_key(did: &DidId) -> Option<DeviceKey> {
+		Dids::<T>::get(did).and_then(|document| document.assertion).map(|entry| entry.key)
+	}
+
 	fn deactivated_at(did: &DidId) -> Option<frame_system::pallet_prelude::BlockNumberFor<T>> {
 		Tombstones::<T>::get(did)
 	}
@@ -560,8 +564,8 @@ impl<T: Config> w3b_primitives::traits::DidKeys<frame_system::pallet_prelude::Bl
 		Dids::<T>::insert(
 			did,
 			DidDocument {
-				authentication: KeyEntry { key, since: now },
-				assertion: None,
+				authentication: KeyEntry { key: key.clone(), since: now },
+				assertion: Some(KeyEntry { key, since: now }),
 				delegation: None,
 				key_agreement: Default::default(),
 				services: Default::default(),

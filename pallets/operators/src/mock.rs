@@ -65,6 +65,7 @@ impl pallet_projects::Config for Test {
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = Operators;
 	type Dids = ();
+	type Credentials = ();
 	type WeightInfo = ();
 }
 

@@ -23,6 +23,22 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	who
 }
 
+/// A device credential policy trusting the most issuers (active DIDs).
+fn full_policy<T: Config>() -> CredentialPolicy {
+	let max = <w3b_primitives::credential::MaxTrustedIssuers as Get<u32>>::get();
+	let issuers = (0..max)
+		.map(|i| {
+			let mut key = [3u8; 33];
+			key[1..5].copy_from_slice(&i.to_le_bytes());
+			T::Dids::benchmark_did(DeviceKey::Secp256k1(key))
+		})
+		.collect::<Vec<_>>();
+	CredentialPolicy {
+		credential_type: w3b_primitives::credential::credential_type_of("GenuineDeviceCredential"),
+		issuers: issuers.try_into().expect("fits"),
+	}
+}
+
 /// The largest configuration: every environment variable, keys and values at full length.
 fn full_config<T: Config>() -> ConfigOf<T> {
 	let env = (0..<MaxEnvVars as Get<u32>>::get())
@@ -300,11 +316,28 @@ mod benchmarks {
 		let owner = funded::<T>("owner", 0);
 		let project = create::<T>(&owner);
 		let did = T::Dids::benchmark_did(DeviceKey::Secp256k1([2; 33]));
+		// The worst case: a policy trusting the most issuers, the credential from the last.
+		let policy = full_policy::<T>();
+		let issuer = *policy.issuers.last().expect("issuers");
+		T::Credentials::benchmark_credential(issuer, did, policy.credential_type);
+		DeviceCredentialPolicies::<T>::insert(project, policy);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), project, did);
 
-		assert!(Devices::<T>::contains_key(project, did));
+		assert!(DeviceCredentials::<T>::contains_key(project, did));
+	}
+
+	#[benchmark]
+	fn set_device_credential_policy() {
+		let owner = funded::<T>("owner", 0);
+		let project = create::<T>(&owner);
+		let policy = full_policy::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), project, Some(policy));
+
+		assert!(DeviceCredentialPolicies::<T>::contains_key(project));
 	}
 
 	#[benchmark]

@@ -69,6 +69,7 @@ use frame_support::{
 use sp_core::H256;
 use sp_runtime::traits::{Saturating, Zero};
 use w3b_primitives::{
+	credential::{CredentialHash, CredentialPolicy, CredentialStatus, CredentialsInspect},
 	did::DidId,
 	project::{
 		code_hash, Applet, CodeInfo, DeviceRecord, DeviceStatus, Did, MaxStrategies, Metadata,
@@ -155,6 +156,8 @@ pub mod pallet {
 		type Subnets: SubnetInspect<Self::AccountId>;
 		/// The `did:w3b` DIDs devices may be registered by.
 		type Dids: DidKeys<BlockNumberFor<Self>>;
+		/// The credentials a project may require of its devices.
+		type Credentials: CredentialsInspect<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -236,6 +239,17 @@ pub mod pallet {
 		DeviceId,
 		DeviceRecord<BlockNumberFor<T>>,
 	>;
+
+	/// The credential each project requires of its devices, when its owner set one.
+	#[pallet::storage]
+	pub type DeviceCredentialPolicies<T: Config> =
+		StorageMap<_, Blake2_128Concat, ProjectId, CredentialPolicy>;
+
+	/// The credential each device registered under a credential policy was admitted
+	/// with: revoking or suspending it revokes the device.
+	#[pallet::storage]
+	pub type DeviceCredentials<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Identity, DeviceId, CredentialHash>;
 
 	/// The deposit each device's record holds, and from whom.
 	#[pallet::storage]
@@ -350,6 +364,13 @@ pub mod pallet {
 			/// The device.
 			device: DeviceId,
 		},
+		/// A project's owner set or cleared the credential its devices must hold.
+		DeviceCredentialPolicySet {
+			/// The project.
+			project: ProjectId,
+			/// The policy, `None` when cleared.
+			policy: Option<CredentialPolicy>,
+		},
 	}
 
 	/// Errors of this pallet.
@@ -416,6 +437,12 @@ pub mod pallet {
 		UnknownDevice,
 		/// The DID named is not an active `did:w3b` DID.
 		UnknownDid,
+		/// The project requires its devices to hold a credential: they register by their
+		/// DID, which must hold an active credential of the policy's type from one of its
+		/// issuers.
+		CredentialRequired,
+		/// A credential policy must trust at least one issuer.
+		NoTrustedIssuer,
 		/// The device is already revoked.
 		DeviceAlreadyRevoked,
 		/// Only a revoked device's record can be removed.
@@ -827,6 +854,10 @@ pub mod pallet {
 			did: Option<Did>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			ensure!(
+				!DeviceCredentialPolicies::<T>::contains_key(project),
+				Error::<T>::CredentialRequired
+			);
 			Self::insert_device(&who, project, key, did, None)
 		}
 
@@ -839,10 +870,14 @@ pub mod pallet {
 		/// - Origin: signed by the project owner; [`Config::DeviceDeposit`] is held from it
 		///   until the device's record is removed ([`Pallet::remove_device`]).
 		///
+		/// Under a device credential policy ([`Pallet::set_device_credential_policy`]) the
+		/// DID must hold an active credential the policy accepts; the device is revoked
+		/// from the block that credential is revoked or suspended in.
+		///
 		/// Emits [`Event::DeviceRegistered`]. Errors: [`Error::UnknownDid`],
-		/// [`Error::UnknownProject`], [`Error::NotOwner`], [`Error::ProjectClosed`],
-		/// [`Error::DeviceExists`], [`Error::TooManyDevices`], or the currency's error when
-		/// the deposit cannot be held.
+		/// [`Error::CredentialRequired`], [`Error::UnknownProject`], [`Error::NotOwner`],
+		/// [`Error::ProjectClosed`], [`Error::DeviceExists`], [`Error::TooManyDevices`], or
+		/// the currency's error when the deposit cannot be held.
 		#[pallet::call_index(14)]
 		#[pallet::weight(<T as Config>::WeightInfo::register_device_by_did())]
 		pub fn register_device_by_did(
@@ -852,7 +887,47 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let (key, _) = T::Dids::authentication_key(&did).ok_or(Error::<T>::UnknownDid)?;
-			Self::insert_device(&who, project, key, None, Some(did))
+			let credential = match DeviceCredentialPolicies::<T>::get(project) {
+				Some(policy) => Some(
+					policy
+						.active_credential::<_, T::Credentials>(&did)
+						.ok_or(Error::<T>::CredentialRequired)?,
+				),
+				None => None,
+			};
+			Self::insert_device(&who, project, key, None, Some(did))?;
+			if let Some(credential) = credential {
+				DeviceCredentials::<T>::insert(project, did, credential);
+			}
+			Ok(())
+		}
+
+		/// Sets or clears the credential `project`'s devices must hold to register:
+		/// devices register by their DID from then on. Devices registered before keep
+		/// their registration.
+		///
+		/// - Origin: signed by the project owner.
+		///
+		/// Emits [`Event::DeviceCredentialPolicySet`]. Errors: [`Error::UnknownProject`],
+		/// [`Error::NotOwner`], [`Error::ProjectClosed`], [`Error::NoTrustedIssuer`].
+		#[pallet::call_index(15)]
+		#[pallet::weight(<T as Config>::WeightInfo::set_device_credential_policy())]
+		pub fn set_device_credential_policy(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			policy: Option<CredentialPolicy>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_owner_of_open(project, &who)?;
+			match &policy {
+				Some(policy) => {
+					ensure!(!policy.issuers.is_empty(), Error::<T>::NoTrustedIssuer);
+					DeviceCredentialPolicies::<T>::insert(project, policy);
+				}
+				None => DeviceCredentialPolicies::<T>::remove(project),
+			}
+			Self::deposit_event(Event::DeviceCredentialPolicySet { project, policy });
+			Ok(())
 		}
 
 		/// Revokes a device: its messages are refused from now on, for good. Records the
@@ -909,7 +984,7 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let info = ProjectInfos::<T>::get(project).ok_or(Error::<T>::UnknownProject)?;
 			ensure!(info.owner == who, Error::<T>::NotOwner);
-			let record = Devices::<T>::get(project, device).ok_or(Error::<T>::UnknownDevice)?;
+			let record = Self::device(project, device).ok_or(Error::<T>::UnknownDevice)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			let removable = match Self::devices_kept_until(project) {
 				Some(until) => now > until,
@@ -922,6 +997,7 @@ pub mod pallet {
 			};
 			ensure!(removable, Error::<T>::DeviceStillNeeded);
 			Devices::<T>::remove(project, device);
+			DeviceCredentials::<T>::remove(project, device);
 			DeviceCount::<T>::mutate(project, |count| *count = count.saturating_sub(1));
 			if let Some((depositor, deposit)) = DeviceDeposits::<T>::take(project, device) {
 				T::Currency::release(
@@ -1006,7 +1082,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// `project`'s device `device` as of this block: for a device registered by its DID,
-	/// with the DID's authentication key, and revoked from the DID's deactivation on.
+	/// with the DID's authentication key, and revoked from the DID's deactivation on; for
+	/// one admitted with a credential, revoked from the block that credential stopped
+	/// being active in (revoked, suspended, or its issuer deactivated).
 	pub fn device(
 		project: ProjectId,
 		device: DeviceId,
@@ -1022,6 +1100,16 @@ impl<T: Config> Pallet<T> {
 					record.revoked_at =
 						Some(record.revoked_at.map_or(deactivated, |at| at.min(deactivated)));
 				}
+			}
+		}
+		if let Some(credential) = DeviceCredentials::<T>::get(project, device) {
+			let (status, since) = T::Credentials::status(&credential).unwrap_or((
+				CredentialStatus::Revoked,
+				frame_system::Pallet::<T>::block_number(),
+			));
+			if status != CredentialStatus::Active {
+				record.status = DeviceStatus::Revoked;
+				record.revoked_at = Some(record.revoked_at.map_or(since, |at| at.min(since)));
 			}
 		}
 		Some(record)

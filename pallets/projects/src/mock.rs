@@ -39,6 +39,7 @@ frame_support::construct_runtime!(
 		System: frame_system,
 		Balances: pallet_balances,
 		DidRegistry: pallet_did,
+		CredentialRegistry: pallet_credentials,
 		Projects: pallet_projects,
 	}
 );
@@ -104,6 +105,15 @@ impl pallet_did::Config for Test {
 	type WeightInfo = ();
 }
 
+impl pallet_credentials::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = DidRegistry;
+	type CredentialDeposit = ConstU64<1>;
+	type MaxOperationValidity = ConstU64<100>;
+	type WeightInfo = ();
+}
+
 impl pallet_projects::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -120,6 +130,7 @@ impl pallet_projects::Config for Test {
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = TestSubnets;
 	type Dids = DidRegistry;
+	type Credentials = CredentialRegistry;
 	type WeightInfo = ();
 }
 

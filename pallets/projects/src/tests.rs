@@ -728,3 +728,169 @@ fn a_device_registered_by_its_did_is_served_with_the_did_s_key() {
 		assert_eq!(Projects::device(p, did).unwrap().status, DeviceStatus::Active);
 	});
 }
+
+/// An issuer DID whose authentication and assertion key is `pair`'s, created by
+/// [`OWNER`].
+fn issuer_of(pair: &sp_core::ed25519::Pair) -> DidId {
+	use sp_core::Pair;
+	let key = DeviceKey::Ed25519(pair.public().0);
+	let mut creation =
+		w3b_primitives::did::DidCreation::new(key.clone(), OWNER, System::block_number());
+	creation.assertion = Some(key);
+	let hash = creation.signing_hash(&System::block_hash(0));
+	let signature = w3b_primitives::DeviceSignature::Ed25519(pair.sign(hash.as_bytes()).0);
+	let did = creation.did();
+	assert_ok!(DidRegistry::create(RuntimeOrigin::signed(OWNER), creation, signature));
+	did
+}
+
+fn genuine() -> H256 {
+	w3b_primitives::credential::credential_type_of("GenuineDeviceCredential")
+}
+
+/// `issuer` (its key `pair`) anchors a credential of `credential_type` about `subject`;
+/// returns its hash.
+fn anchor_credential(
+	pair: &sp_core::ed25519::Pair,
+	subject: DidId,
+	credential_type: H256,
+	index: u32,
+) -> H256 {
+	use sp_core::Pair;
+	let anchor = w3b_primitives::credential::CredentialAnchor {
+		issuer: w3b_primitives::did::did_id_of(&DeviceKey::Ed25519(pair.public().0)),
+		hash: H256::from_low_u64_be(u64::from(index) + 1000),
+		credential_type,
+		subject: Some(subject),
+		status_index: index,
+		submitter: OTHER,
+		valid_until: System::block_number(),
+	};
+	let hash = anchor.signing_hash(&System::block_hash(0));
+	let signature = w3b_primitives::DeviceSignature::Ed25519(pair.sign(hash.as_bytes()).0);
+	let credential = anchor.hash;
+	assert_ok!(CredentialRegistry::anchor(RuntimeOrigin::signed(OTHER), anchor, signature));
+	credential
+}
+
+/// `pair`, the issuer, sets credential `hash`'s status.
+fn set_credential_status(
+	pair: &sp_core::ed25519::Pair,
+	hash: H256,
+	status: CredentialStatus,
+) {
+	use sp_core::Pair;
+	let revision = pallet_credentials::Credentials::<Test>::get(hash).unwrap().revision + 1;
+	let change = w3b_primitives::credential::StatusChange {
+		hash,
+		revision,
+		status,
+		valid_until: System::block_number(),
+	};
+	let signing_hash = change.signing_hash(&System::block_hash(0));
+	let signature = w3b_primitives::DeviceSignature::Ed25519(pair.sign(signing_hash.as_bytes()).0);
+	assert_ok!(CredentialRegistry::set_status(RuntimeOrigin::signed(OTHER), change, signature));
+}
+
+fn policy(issuers: Vec<DidId>) -> CredentialPolicy {
+	CredentialPolicy { credential_type: genuine(), issuers: issuers.try_into().unwrap() }
+}
+
+#[test]
+fn set_device_credential_policy_is_for_the_owner_and_trusts_someone() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let manufacturer = issuer_of(&sp_core::ed25519::Pair::from_seed(&[7; 32]));
+		let set = |who, policy| {
+			Projects::set_device_credential_policy(RuntimeOrigin::signed(who), p, policy)
+		};
+		assert_noop!(set(OTHER, Some(policy(vec![manufacturer]))), Error::<Test>::NotOwner);
+		assert_noop!(set(OWNER, Some(policy(vec![]))), Error::<Test>::NoTrustedIssuer);
+		assert_noop!(
+			Projects::set_device_credential_policy(
+				RuntimeOrigin::signed(OWNER),
+				p + 1,
+				Some(policy(vec![manufacturer]))
+			),
+			Error::<Test>::UnknownProject
+		);
+		assert_ok!(set(OWNER, Some(policy(vec![manufacturer]))));
+		System::assert_last_event(
+			Event::DeviceCredentialPolicySet { project: p, policy: Some(policy(vec![manufacturer])) }
+				.into(),
+		);
+		assert_eq!(DeviceCredentialPolicies::<Test>::get(p), Some(policy(vec![manufacturer])));
+		assert_ok!(set(OWNER, None));
+		assert_eq!(DeviceCredentialPolicies::<Test>::get(p), None);
+	});
+}
+
+#[test]
+fn under_a_credential_policy_only_credentialed_dids_register() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let manufacturer_key = sp_core::ed25519::Pair::from_seed(&[7; 32]);
+		let manufacturer = issuer_of(&manufacturer_key);
+		let stranger_key = sp_core::ed25519::Pair::from_seed(&[8; 32]);
+		issuer_of(&stranger_key);
+		assert_ok!(Projects::set_device_credential_policy(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			Some(policy(vec![manufacturer]))
+		));
+		let register = |did| Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), p, did);
+		// By key: refused, the project wants credentials.
+		assert_noop!(
+			Projects::register_device(RuntimeOrigin::signed(OWNER), p, DeviceKey::Ed25519([1; 32]), None),
+			Error::<Test>::CredentialRequired
+		);
+		let device = did_of(&sp_core::ed25519::Pair::from_seed(&[1; 32]));
+		assert_noop!(register(device), Error::<Test>::CredentialRequired);
+		// A credential from an issuer the project does not trust, or of another type.
+		anchor_credential(&stranger_key, device, genuine(), 1);
+		anchor_credential(&manufacturer_key, device, H256::repeat_byte(1), 2);
+		assert_noop!(register(device), Error::<Test>::CredentialRequired);
+		// A suspended one.
+		let credential = anchor_credential(&manufacturer_key, device, genuine(), 3);
+		set_credential_status(&manufacturer_key, credential, CredentialStatus::Suspended);
+		assert_noop!(register(device), Error::<Test>::CredentialRequired);
+		set_credential_status(&manufacturer_key, credential, CredentialStatus::Active);
+		assert_ok!(register(device));
+		assert_eq!(DeviceCredentials::<Test>::get(p, device), Some(credential));
+	});
+}
+
+#[test]
+fn a_device_is_revoked_from_the_block_its_credential_stops_holding() {
+	new_test_ext().execute_with(|| {
+		let p = create(OWNER, "p", 1);
+		let manufacturer_key = sp_core::ed25519::Pair::from_seed(&[7; 32]);
+		let manufacturer = issuer_of(&manufacturer_key);
+		assert_ok!(Projects::set_device_credential_policy(
+			RuntimeOrigin::signed(OWNER),
+			p,
+			Some(policy(vec![manufacturer]))
+		));
+		let device = did_of(&sp_core::ed25519::Pair::from_seed(&[1; 32]));
+		let credential = anchor_credential(&manufacturer_key, device, genuine(), 0);
+		assert_ok!(Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), p, device));
+		assert_eq!(Projects::device(p, device).unwrap().status, DeviceStatus::Active);
+		// Suspended at block 4: revoked from 4 while it lasts.
+		System::set_block_number(4);
+		set_credential_status(&manufacturer_key, credential, CredentialStatus::Suspended);
+		let record = Projects::device(p, device).unwrap();
+		assert_eq!((record.status, record.revoked_at), (DeviceStatus::Revoked, Some(4)));
+		System::set_block_number(5);
+		set_credential_status(&manufacturer_key, credential, CredentialStatus::Active);
+		assert_eq!(Projects::device(p, device).unwrap().revoked_at, None);
+		// Revoked at block 6: for good.
+		System::set_block_number(6);
+		set_credential_status(&manufacturer_key, credential, CredentialStatus::Revoked);
+		let record = Projects::device(p, device).unwrap();
+		assert_eq!((record.status, record.revoked_at), (DeviceStatus::Revoked, Some(6)));
+		// The owner removes it once the delay has passed, as any revoked device.
+		System::set_block_number(7 + DEVICE_REMOVAL_DELAY);
+		assert_ok!(Projects::remove_device(RuntimeOrigin::signed(OWNER), p, device));
+		assert_eq!(DeviceCredentials::<Test>::get(p, device), None);
+	});
+}

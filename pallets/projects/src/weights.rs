@@ -58,6 +58,7 @@ pub trait WeightInfo {
 	fn remove_applet() -> Weight;
 	fn register_device() -> Weight;
 	fn register_device_by_did() -> Weight;
+	fn set_device_credential_policy() -> Weight;
 	fn revoke_device() -> Weight;
 	fn remove_device() -> Weight;
 }
@@ -320,6 +321,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
+	fn set_device_credential_policy() -> Weight {
+		Weight::from_parts(400_000_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
@@ -436,6 +442,11 @@ impl WeightInfo for () {
 		Weight::from_parts(733_873_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn set_device_credential_policy() -> Weight {
+		Weight::from_parts(400_000_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_device() -> Weight {
 		Weight::from_parts(255_839_000, 15112)

@@ -1,0 +1,469 @@
+//! Verifying a VC-JOSE credential against the chain: the issuer's key as its DID had it,
+//! the signature, the validity period, and the credential's anchor and status.
+//!
+//! A `did:w3b` issuer's key is the DID's assertion key at the block the credential was
+//! anchored in (a key rotated since still verifies what it signed then), or its current
+//! one for a credential never anchored. A `did:key` issuer (ed25519 or secp256k1) names
+//! its key. A credential naming W3bstream status lists must be anchored, and is refused
+//! unless its anchor is active; one with no status entry and no anchor verifies on its
+//! signature alone, as with any VC verifier.
+
+use serde_json::{json, Value};
+use sp_core::H256;
+use w3b_primitives::{
+	credential::{credential_hash_of, CredentialStatus, CredentialType},
+	did::{format_did, parse_did, DidId, DidState, KeyPurpose},
+	DeviceKey,
+};
+
+use crate::{
+	credential::{did_key, parse_date_time, Jws},
+	document::{public_key_multibase, verification_method_id},
+};
+
+/// What the chain says about an anchored credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+	/// Its issuer.
+	pub issuer: DidId,
+	/// Its type.
+	pub credential_type: CredentialType,
+	/// Its subject, if a `did:w3b` DID.
+	pub subject: Option<DidId>,
+	/// Its status as verifiers take it.
+	pub status: CredentialStatus,
+	/// The block that status holds from.
+	pub status_since: u64,
+	/// The block it was anchored in.
+	pub anchored_at: u64,
+}
+
+/// What a verifier reads from the chain (at its best block).
+pub trait Chain {
+	/// The chain's account ids.
+	type AccountId;
+	/// The chain's balances.
+	type Balance;
+	/// The chain's block numbers.
+	type BlockNumber: Copy + Into<u64>;
+	/// The state of a `did:w3b` DID.
+	fn did(
+		&self,
+		did: DidId,
+	) -> Result<DidState<Self::AccountId, Self::Balance, Self::BlockNumber>, String>;
+	/// The anchor of the credential `hash`.
+	fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String>;
+}
+
+/// The key that held `purpose` for a DID in `state` at block `at` (now if `None`).
+pub fn key_at<AccountId, Balance, BlockNumber: Copy + Into<u64>>(
+	state: &DidState<AccountId, Balance, BlockNumber>,
+	purpose: KeyPurpose,
+	at: Option<u64>,
+) -> Option<DeviceKey> {
+	let DidState::Active { document, retired } = state else { return None };
+	let current = document.key(purpose);
+	let Some(at) = at else { return current.map(|entry| entry.key.clone()) };
+	if let Some(entry) = current.filter(|entry| entry.since.into() <= at) {
+		return Some(entry.key.clone());
+	}
+	retired
+		.iter()
+		.find(|r| r.purpose == purpose && r.since.into() <= at && at < r.until.into())
+		.map(|r| r.key.clone())
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+	/// Whether the credential holds: every check passed.
+	pub verified: bool,
+	/// The hash the chain names it by.
+	pub hash: Option<H256>,
+	/// Its issuer.
+	pub issuer: Option<String>,
+	/// Its subject's id.
+	pub subject: Option<String>,
+	/// Its types.
+	pub types: Vec<String>,
+	/// `active`, `suspended`, `revoked`, or `unanchored`.
+	pub status: Option<&'static str>,
+	/// The block it was anchored in.
+	pub anchored_at: Option<u64>,
+	/// What failed, in words.
+	pub errors: Vec<String>,
+}
+
+impl Verification {
+	/// As JSON (the `w3b_verifyCredential` answer and `wallet verify --json`).
+	pub fn to_json(&self) -> Value {
+		json!({
+			"verified": self.verified,
+			"hash": self.hash,
+			"issuer": self.issuer,
+			"subject": self.subject,
+			"types": self.types,
+			"status": self.status,
+			"anchoredAt": self.anchored_at,
+			"errors": self.errors,
+		})
+	}
+}
+
+/// Verifies the compact VC-JOSE credential `compact` at Unix time `now` against `chain`.
+pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verification {
+	let mut outcome = Verification {
+		verified: false,
+		hash: None,
+		issuer: None,
+		subject: None,
+		types: Vec::new(),
+		status: None,
+		anchored_at: None,
+		errors: Vec::new(),
+	};
+	let jws = match Jws::parse(compact) {
+		Ok(jws) => jws,
+		Err(e) => {
+			outcome.errors.push(e.to_string());
+			return outcome;
+		}
+	};
+	let hash = credential_hash_of(&jws.payload);
+	outcome.hash = Some(hash);
+	let claims = &jws.claims;
+	outcome.types = claims["type"]
+		.as_array()
+		.map(|types| types.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+		.unwrap_or_default();
+	outcome.subject = claims["credentialSubject"]["id"].as_str().map(String::from);
+	let issuer = claims["issuer"].as_str().or_else(|| claims["issuer"]["id"].as_str());
+	outcome.issuer = issuer.map(String::from);
+	let errors = &mut outcome.errors;
+	if jws.header["typ"].as_str().is_some_and(|typ| typ != "vc+jwt") {
+		errors.push(format!("the header's typ is {}, not vc+jwt", jws.header["typ"]));
+	}
+	if claims["@context"].get(0).and_then(Value::as_str) != Some(crate::credential::VC_CONTEXT) {
+		errors.push("the first @context is not the VC 2.0 context".into());
+	}
+	if !outcome.types.iter().any(|t| t == "VerifiableCredential") {
+		errors.push("the type list lacks VerifiableCredential".into());
+	}
+	let Some(issuer) = issuer else {
+		errors.push("no issuer".into());
+		return outcome;
+	};
+	let Some(kid) = jws.kid() else {
+		errors.push("the header names no key (kid)".into());
+		return outcome;
+	};
+	if kid.split('#').next() != Some(issuer) {
+		errors.push(format!("the key {kid} is not the issuer's ({issuer})"));
+		return outcome;
+	}
+
+	let anchor = match chain.anchor(hash) {
+		Ok(anchor) => anchor,
+		Err(e) => {
+			errors.push(format!("reading the credential's anchor: {e}"));
+			return outcome;
+		}
+	};
+	// The issuer's key.
+	let key = if let Some(key) = did_key(issuer) {
+		let method = format!("{issuer}#{}", public_key_multibase(&key));
+		if kid != method {
+			errors.push(format!("the key {kid} is not {method}"));
+		}
+		Some(key)
+	} else {
+		match parse_did(issuer) {
+			Err(e) => {
+				errors.push(format!("issuer {issuer}: {e}"));
+				None
+			}
+			Ok(did) => match chain.did(did) {
+				Err(e) => {
+					errors.push(format!("resolving {issuer}: {e}"));
+					None
+				}
+				Ok(state) => {
+					let at = anchor.as_ref().map(|anchor| anchor.anchored_at);
+					match key_at(&state, KeyPurpose::AssertionMethod, at) {
+						None => {
+							errors.push(match state {
+								DidState::Deactivated(at) => format!(
+									"issuer {issuer} was deactivated at block {}",
+									Into::<u64>::into(at)
+								),
+								DidState::Unknown => format!("issuer {issuer} does not exist"),
+								DidState::Active { .. } => {
+									format!("issuer {issuer} had no assertion key then")
+								}
+							});
+							None
+						}
+						Some(key) => {
+							if kid != verification_method_id(&did, &key) {
+								errors.push(format!(
+									"the key {kid} is not the issuer's assertion key {}",
+									verification_method_id(&did, &key)
+								));
+							}
+							Some(key)
+						}
+					}
+				}
+			},
+		}
+	};
+	if let Some(key) = key {
+		if let Err(e) = jws.verify(&key) {
+			errors.push(e.to_string());
+		}
+	}
+
+	// Validity period.
+	for (field, must_be_past) in [("validFrom", true), ("validUntil", false)] {
+		if let Some(value) = claims.get(field) {
+			match value.as_str().and_then(parse_date_time) {
+				None => errors.push(format!("{field} is not a UTC date-time")),
+				Some(at) if must_be_past && at > now => {
+					errors.push(format!("not valid before {}", value.as_str().unwrap_or_default()))
+				}
+				Some(at) if !must_be_past && at <= now => {
+					errors.push(format!("expired at {}", value.as_str().unwrap_or_default()))
+				}
+				Some(_) => {}
+			}
+		}
+	}
+
+	// Status.
+	let names_status_list = claims["credentialStatus"]
+		.as_array()
+		.is_some_and(|entries| entries.iter().any(|e| e["type"] == "BitstringStatusListEntry"))
+		|| claims["credentialStatus"]["type"] == "BitstringStatusListEntry";
+	match anchor {
+		Some(anchor) => {
+			outcome.anchored_at = Some(anchor.anchored_at);
+			if Some(format_did(&anchor.issuer).as_str()) != Some(issuer) {
+				errors.push(format!(
+					"the chain anchors this credential for {}, not {issuer}",
+					format_did(&anchor.issuer)
+				));
+			}
+			outcome.status = Some(match anchor.status {
+				CredentialStatus::Active => "active",
+				CredentialStatus::Suspended => "suspended",
+				CredentialStatus::Revoked => "revoked",
+			});
+			if anchor.status != CredentialStatus::Active {
+				errors.push(format!(
+					"{} since block {}",
+					outcome.status.unwrap_or_default(),
+					anchor.status_since
+				));
+			}
+		}
+		None => {
+			outcome.status = Some("unanchored");
+			if names_status_list {
+				errors.push(
+					"the credential names status lists but is not anchored on this chain".into(),
+				);
+			}
+		}
+	}
+	outcome.verified = outcome.errors.is_empty();
+	outcome
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::credential::{credential_header, encode, status_entries, VC_CONTEXT};
+	use sp_core::{ed25519, Pair};
+	use std::{cell::RefCell, collections::BTreeMap};
+	use w3b_primitives::did::{did_id_of, DidDocument, KeyEntry, RetiredKey};
+
+	/// A chain in memory: DID states and anchors the test sets.
+	#[derive(Default)]
+	struct Memory {
+		dids: RefCell<BTreeMap<DidId, DidState<(), (), u64>>>,
+		anchors: RefCell<BTreeMap<H256, Anchor>>,
+	}
+
+	impl Chain for Memory {
+		type AccountId = ();
+		type Balance = ();
+		type BlockNumber = u64;
+		fn did(&self, did: DidId) -> Result<DidState<(), (), u64>, String> {
+			Ok(self.dids.borrow().get(&did).cloned().unwrap_or(DidState::Unknown))
+		}
+		fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String> {
+			Ok(self.anchors.borrow().get(&hash).cloned())
+		}
+	}
+
+	fn key_of(pair: &ed25519::Pair) -> DeviceKey {
+		DeviceKey::Ed25519(pair.public().0)
+	}
+
+	/// An issuer DID whose authentication key is `pair`'s and assertion key is
+	/// `assertion`'s since block 1.
+	fn issuer(chain: &Memory, pair: &ed25519::Pair, assertion: &ed25519::Pair) -> DidId {
+		let did = did_id_of(&key_of(pair));
+		let document = DidDocument {
+			authentication: KeyEntry { key: key_of(pair), since: 1 },
+			assertion: Some(KeyEntry { key: key_of(assertion), since: 1 }),
+			delegation: None,
+			key_agreement: Default::default(),
+			services: Default::default(),
+			controller: None,
+			counter: 0,
+			depositor: (),
+			deposit: (),
+			created_at: 1,
+			updated_at: 1,
+		};
+		chain.dids.borrow_mut().insert(did, DidState::Active { document, retired: vec![] });
+		did
+	}
+
+	fn credential(issuer: &str, extra: Value) -> Value {
+		let mut credential = json!({
+			"@context": [VC_CONTEXT],
+			"type": ["VerifiableCredential", "GenuineDeviceCredential"],
+			"issuer": issuer,
+			"validFrom": "2026-01-01T00:00:00Z",
+			"credentialSubject": {"id": "did:w3b:subject", "model": "T-1000"},
+		});
+		if let (Some(target), Value::Object(extra)) = (credential.as_object_mut(), extra) {
+			target.extend(extra);
+		}
+		credential
+	}
+
+	fn sign(pair: &ed25519::Pair, kid: &str, payload: &Value) -> String {
+		encode(credential_header(kid), payload, &key_of(pair), |input| pair.sign(input).0.to_vec())
+			.unwrap()
+	}
+
+	const NOW: u64 = 1_796_378_400;
+
+	fn anchor(chain: &Memory, compact: &str, issuer: DidId, status: CredentialStatus) {
+		let hash = credential_hash_of(&Jws::parse(compact).unwrap().payload);
+		chain.anchors.borrow_mut().insert(
+			hash,
+			Anchor {
+				issuer,
+				credential_type: H256::zero(),
+				subject: None,
+				status,
+				status_since: 5,
+				anchored_at: 3,
+			},
+		);
+	}
+
+	#[test]
+	fn an_anchored_active_credential_verifies_and_a_revoked_one_does_not() {
+		let chain = Memory::default();
+		let (auth, assertion) = (ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
+		let did = issuer(&chain, &auth, &assertion);
+		let name = format_did(&did);
+		let kid = verification_method_id(&did, &key_of(&assertion));
+		let payload =
+			credential(&name, json!({"credentialStatus": status_entries("http://n", &name, 4)}));
+		let compact = sign(&assertion, &kid, &payload);
+		// Not anchored: it names status lists, so it is refused.
+		let outcome = verify_credential(&compact, &chain, NOW);
+		assert!(!outcome.verified);
+		assert_eq!(outcome.status, Some("unanchored"));
+		anchor(&chain, &compact, did, CredentialStatus::Active);
+		let outcome = verify_credential(&compact, &chain, NOW);
+		assert!(outcome.verified, "{:?}", outcome.errors);
+		assert_eq!(outcome.issuer.as_deref(), Some(name.as_str()));
+		assert_eq!(outcome.subject.as_deref(), Some("did:w3b:subject"));
+		assert_eq!(outcome.anchored_at, Some(3));
+		for (status, word) in
+			[(CredentialStatus::Suspended, "suspended"), (CredentialStatus::Revoked, "revoked")]
+		{
+			anchor(&chain, &compact, did, status);
+			let outcome = verify_credential(&compact, &chain, NOW);
+			assert!(!outcome.verified);
+			assert_eq!(outcome.status, Some(word));
+			assert_eq!(outcome.errors, vec![format!("{word} since block 5")]);
+		}
+	}
+
+	#[test]
+	fn the_issuers_authentication_key_or_a_strangers_does_not_sign_credentials() {
+		let chain = Memory::default();
+		let (auth, assertion) = (ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
+		let did = issuer(&chain, &auth, &assertion);
+		let name = format_did(&did);
+		let payload = credential(&name, json!({}));
+		let by_authentication =
+			sign(&auth, &verification_method_id(&did, &key_of(&auth)), &payload);
+		assert!(!verify_credential(&by_authentication, &chain, NOW).verified);
+		// A stranger's signature under the issuer's kid.
+		let stranger = ed25519::Pair::from_seed(&[9; 32]);
+		let forged =
+			sign(&stranger, &verification_method_id(&did, &key_of(&assertion)), &payload);
+		let outcome = verify_credential(&forged, &chain, NOW);
+		assert_eq!(outcome.errors, vec!["the signature does not verify".to_string()]);
+		// A kid of another DID than the issuer.
+		let other = sign(&assertion, "did:w3b:other#k-1", &payload);
+		assert!(!verify_credential(&other, &chain, NOW).verified);
+	}
+
+	#[test]
+	fn a_rotated_key_verifies_what_it_signed_while_it_held() {
+		let chain = Memory::default();
+		let (auth, old) = (ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
+		let did = issuer(&chain, &auth, &old);
+		let name = format_did(&did);
+		let kid = verification_method_id(&did, &key_of(&old));
+		let compact = sign(&old, &kid, &credential(&name, json!({})));
+		anchor(&chain, &compact, did, CredentialStatus::Active);
+		// Rotated at block 10: the anchor (block 3) was under the old key.
+		let new = ed25519::Pair::from_seed(&[3; 32]);
+		if let Some(DidState::Active { document, retired }) = chain.dids.borrow_mut().get_mut(&did) {
+			document.assertion = Some(KeyEntry { key: key_of(&new), since: 10 });
+			retired.push(RetiredKey {
+				purpose: KeyPurpose::AssertionMethod,
+				key: key_of(&old),
+				since: 1,
+				until: 10,
+			});
+		}
+		assert!(verify_credential(&compact, &chain, NOW).verified);
+		// Signed by the old key but never anchored: checked against the current key.
+		let unanchored = sign(&old, &kid, &credential(&name, json!({"n": 2})));
+		assert!(!verify_credential(&unanchored, &chain, NOW).verified);
+	}
+
+	#[test]
+	fn did_key_issuers_and_validity_periods() {
+		let chain = Memory::default();
+		let pair = ed25519::Pair::from_seed(&[5; 32]);
+		let multibase = public_key_multibase(&key_of(&pair));
+		let issuer = format!("did:key:{multibase}");
+		let kid = format!("{issuer}#{multibase}");
+		let compact = sign(&pair, &kid, &credential(&issuer, json!({})));
+		let outcome = verify_credential(&compact, &chain, NOW);
+		assert!(outcome.verified, "{:?}", outcome.errors);
+		assert_eq!(outcome.status, Some("unanchored"));
+		let early = sign(&pair, &kid, &credential(&issuer, json!({"validFrom": "2027-01-01T00:00:00Z"})));
+		assert!(!verify_credential(&early, &chain, NOW).verified);
+		let expired =
+			sign(&pair, &kid, &credential(&issuer, json!({"validUntil": "2026-06-01T00:00:00Z"})));
+		assert_eq!(
+			verify_credential(&expired, &chain, NOW).errors,
+			vec!["expired at 2026-06-01T00:00:00Z".to_string()]
+		);
+		assert!(!verify_credential("not.a.jws", &chain, NOW).verified);
+	}
+}

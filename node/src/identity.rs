@@ -1,0 +1,167 @@
+//! The identity HTTP endpoint (`--w3b-identity-port`), for resolvers and verifiers that
+//! do not speak JSON-RPC:
+//!
+//! - `GET /1.0/identifiers/{did}`: the DID Resolution result of a `did:w3b` DID in the
+//!   shape of the Universal Resolver's driver interface (`application/did-resolution`;
+//!   400 `invalidDid`, 404 `notFound`, 410 deactivated, 501 `methodNotSupported`).
+//! - `GET /1.0/status/{issuer}/{revocation|suspension}`: the issuer's W3C Bitstring
+//!   Status List credential for that purpose, built from the chain's credential registry
+//!   at the best block and signed (VC-JOSE, `application/vc+jwt`) with the issuer's key,
+//!   which must be this node's wallet key (`w3b-node wallet init`); 404 otherwise. Built
+//!   per request: a revocation shows in the next block.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+	extract::{Path, State},
+	http::{header::CONTENT_TYPE, StatusCode},
+	response::{IntoResponse, Response},
+	routing::get,
+	Json, Router,
+};
+use sc_service::TaskManager;
+use serde_json::json;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_keystore::{Keystore, KeystorePtr};
+use w3b_primitives::{
+	api::{CredentialsApi, DidApi},
+	credential::CredentialStatus,
+	did::{format_did, parse_did, DidState},
+	DeviceKey,
+};
+use w3b_ssi::credential::{credential_header, date_time, encode, status_list_credential, status_list_url};
+
+use crate::{client::FullClient, wallet};
+
+/// What the handlers share.
+#[derive(Clone)]
+struct Identity {
+	client: Arc<FullClient>,
+	keystore: KeystorePtr,
+	/// The URL this endpoint is reached at, as the status lists name themselves.
+	base: String,
+}
+
+/// Starts the endpoint on `address` as a node task.
+pub fn start(
+	address: SocketAddr,
+	client: Arc<FullClient>,
+	keystore: KeystorePtr,
+	task_manager: &TaskManager,
+) -> Result<(), sc_service::Error> {
+	let listener = std::net::TcpListener::bind(address).map_err(|e| {
+		sc_service::Error::Other(format!("identity endpoint on {address}: {e}"))
+	})?;
+	listener.set_nonblocking(true).map_err(|e| sc_service::Error::Other(e.to_string()))?;
+	let base = format!("http://{address}");
+	let app = Router::new()
+		.route("/1.0/identifiers/{did}", get(resolve))
+		.route("/1.0/status/{issuer}/{purpose}", get(status_list))
+		.with_state(Identity { client, keystore, base });
+	log::info!(target: "w3b::identity", "identity endpoint (DID resolution, status lists) on {address}");
+	task_manager.spawn_handle().spawn("w3b-identity", None, async move {
+		match tokio::net::TcpListener::from_std(listener) {
+			Ok(listener) => {
+				if let Err(e) = axum::serve(listener, app).await {
+					log::error!(target: "w3b::identity", "identity endpoint stopped: {e}");
+				}
+			}
+			Err(e) => log::error!(target: "w3b::identity", "identity endpoint: {e}"),
+		}
+	});
+	Ok(())
+}
+
+fn error(status: StatusCode, code: &str, message: String) -> Response {
+	(status, Json(json!({"error": code, "message": message}))).into_response()
+}
+
+async fn resolve(State(identity): State<Identity>, Path(did): Path<String>) -> Response {
+	let at = identity.client.info().best_hash;
+	let found = match w3b_ssi::document::resolve(&did, |id| identity.client.runtime_api().did(at, id))
+	{
+		Ok(found) => found,
+		Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
+	};
+	let result = w3b_ssi::resolution(&found);
+	let status = match result["didResolutionMetadata"]["error"].as_str() {
+		Some("invalidDid") => StatusCode::BAD_REQUEST,
+		Some("notFound") => StatusCode::NOT_FOUND,
+		Some("methodNotSupported") => StatusCode::NOT_IMPLEMENTED,
+		_ if result["didDocumentMetadata"]["deactivated"] == json!(true) => StatusCode::GONE,
+		_ => StatusCode::OK,
+	};
+	(status, [(CONTENT_TYPE, "application/did-resolution")], result.to_string()).into_response()
+}
+
+async fn status_list(
+	State(identity): State<Identity>,
+	Path((issuer, purpose)): Path<(String, String)>,
+) -> Response {
+	let flagged = match purpose.as_str() {
+		"revocation" => CredentialStatus::Revoked,
+		"suspension" => CredentialStatus::Suspended,
+		_ => {
+			return error(
+				StatusCode::NOT_FOUND,
+				"notFound",
+				format!("{purpose:?} is not a status purpose: revocation or suspension"),
+			)
+		}
+	};
+	let issuer_id = match parse_did(&issuer) {
+		Ok(id) => id,
+		Err(e) => return error(StatusCode::BAD_REQUEST, "invalidDid", e.to_string()),
+	};
+	let Some(public) = wallet::identity_key(&identity.keystore)
+		.filter(|_| wallet::identity_did(&identity.keystore) == Some(issuer_id))
+	else {
+		return error(
+			StatusCode::NOT_FOUND,
+			"notFound",
+			format!("this node does not hold {issuer}'s key: ask the node of its wallet"),
+		);
+	};
+	let at = identity.client.info().best_hash;
+	let api = identity.client.runtime_api();
+	let key = DeviceKey::Ed25519(public.0);
+	// The issuer's statuses as of the best block; a deactivated issuer publishes nothing.
+	match api.did(at, issuer_id) {
+		Ok(DidState::Active { .. }) => {}
+		Ok(_) => return error(StatusCode::GONE, "deactivated", format!("{issuer} is not active")),
+		Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
+	}
+	let set: Vec<u32> = match api.status_list(at, issuer_id) {
+		Ok(entries) => entries
+			.into_iter()
+			.filter(|(_, status)| *status == flagged)
+			.map(|(index, _)| index)
+			.collect(),
+		Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
+	};
+	let url = status_list_url(&identity.base, &format_did(&issuer_id), &purpose);
+	let credential = status_list_credential(
+		&format_did(&issuer_id),
+		&url,
+		&purpose,
+		set,
+		&date_time(wallet::unix_now()),
+	);
+	let kid = w3b_ssi::verification_method_id(&issuer_id, &key);
+	let keystore = identity.keystore.clone();
+	match encode(credential_header(&kid), &credential, &key, |input| {
+		keystore
+			.ed25519_sign(wallet::IDENTITY_KEY_TYPE, &public, input)
+			.ok()
+			.flatten()
+			.map(|signature| signature.0.to_vec())
+			.unwrap_or_default()
+	}) {
+		Ok(compact) => {
+			(StatusCode::OK, [(CONTENT_TYPE, w3b_ssi::credential::CREDENTIAL_MEDIA_TYPE)], compact)
+				.into_response()
+		}
+		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
+	}
+}

@@ -1,0 +1,510 @@
+//! `w3b-node wallet ...`: the node's SSI wallet. Its identity key (ed25519, key type
+//! `w3bi`) lives in the node's keystore; the wallet registers the key's `did:w3b` DID,
+//! issues W3C VC 2.0 credentials secured with VC-JOSE (anchored in the chain's credential
+//! registry, with W3C Bitstring Status List entries), changes their status, and verifies
+//! credentials, talking to a node over JSON-RPC. Transactions are paid by the account of
+//! `--payer` (a secret URI: `//Alice` on dev chains, a mnemonic or `0x` seed otherwise);
+//! the DID-signed operations inside them are what authorize.
+
+use std::time::Duration;
+
+use codec::Encode;
+use sc_cli::{KeystoreParams, SharedParams, SubstrateCli};
+use serde_json::{json, Value};
+use sp_core::{crypto::KeyTypeId, ed25519, sr25519, Pair, H256};
+use sp_keystore::{Keystore, KeystorePtr};
+use w3b_primitives::{
+	credential::{
+		credential_hash_of, credential_type_of, CredentialAnchor, CredentialStatus, StatusChange,
+		STATUS_LIST_LENGTH,
+	},
+	did::{did_id_of, format_did, parse_did, DidCreation, DidId},
+	DeviceKey, DeviceSignature,
+};
+use w3b_runtime::RuntimeCall;
+use w3b_ssi::credential::{
+	credential_header, date_time, encode, status_entries, Jws, VC_CONTEXT,
+};
+
+/// The wallet's key type in the keystore.
+pub const IDENTITY_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bi");
+
+/// How long the wallet waits for a transaction's effect on the chain.
+const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `w3b-node wallet [--base-path DIR] [--chain CHAIN] [--rpc-url URL] ACTION`.
+#[derive(Debug, clap::Args)]
+pub struct WalletCmd {
+	/// What to do.
+	#[command(subcommand)]
+	pub action: WalletAction,
+	/// The node's JSON-RPC endpoint (HTTP).
+	#[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9944", global = true)]
+	pub rpc_url: String,
+	#[allow(missing_docs)]
+	#[clap(flatten)]
+	pub shared_params: SharedParams,
+	#[allow(missing_docs)]
+	#[clap(flatten)]
+	pub keystore_params: KeystoreParams,
+}
+
+/// A wallet action.
+#[derive(Debug, clap::Subcommand)]
+pub enum WalletAction {
+	/// Creates the wallet's identity key in the keystore unless it has one; prints its
+	/// DID and key. Runs offline.
+	Init,
+	/// Registers the wallet's DID on the chain (the key is its authentication and
+	/// assertion key): `wallet create-did --payer //Alice`.
+	CreateDid {
+		/// Secret URI of the account paying the fee and the DID's deposit.
+		#[arg(long, value_name = "SURI")]
+		payer: String,
+	},
+	/// Issues a credential: signs it, anchors it on the chain (with a random free
+	/// status-list index) and prints it (compact JWS, `application/vc+jwt`).
+	///
+	/// Example: `wallet issue --type GenuineDeviceCredential --subject did:w3b:...
+	/// --claims '{"model":"T-1000"}' --status-base http://node:9955 --payer //Alice`
+	Issue {
+		/// The credential's type (besides `VerifiableCredential`).
+		#[arg(long = "type", value_name = "TYPE")]
+		credential_type: String,
+		/// The subject's DID.
+		#[arg(long, value_name = "DID")]
+		subject: String,
+		/// Claims about the subject, a JSON object.
+		#[arg(long, value_name = "JSON", default_value = "{}")]
+		claims: String,
+		/// Base URL of the node serving the issuer's status lists
+		/// (`--w3b-identity-port`).
+		#[arg(long, value_name = "URL")]
+		status_base: String,
+		/// End of validity, in days from now.
+		#[arg(long, value_name = "DAYS")]
+		valid_days: Option<u64>,
+		/// Secret URI of the account paying the fee and the anchor's deposit.
+		#[arg(long, value_name = "SURI")]
+		payer: String,
+	},
+	/// Revokes (for good), suspends or reinstates a credential the wallet issued.
+	SetStatus {
+		/// The credential (compact JWS) or its `0x` hash.
+		credential: String,
+		/// `revoked`, `suspended` or `active`.
+		#[arg(long, value_parser = ["revoked", "suspended", "active"])]
+		status: String,
+		/// Secret URI of the account paying the fee.
+		#[arg(long, value_name = "SURI")]
+		payer: String,
+	},
+	/// Verifies a credential against the chain (issuer key, signature, validity, anchor
+	/// and status); prints the outcome as JSON and exits non-zero unless verified.
+	Verify {
+		/// The credential (compact JWS).
+		credential: String,
+	},
+}
+
+/// Why a wallet action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+	/// The keystore could not be opened or used.
+	#[error("keystore: {0}")]
+	Keystore(String),
+	/// The wallet has no identity key yet.
+	#[error("the keystore has no identity key: run `w3b-node wallet init` first")]
+	NoKey,
+	/// A JSON-RPC call failed.
+	#[error("JSON-RPC {method} at {url}: {message}")]
+	Rpc {
+		/// The method.
+		method: String,
+		/// The endpoint.
+		url: String,
+		/// What went wrong.
+		message: String,
+	},
+	/// An argument is wrong.
+	#[error("{0}")]
+	Argument(String),
+	/// The chain did not show the transaction's effect in time.
+	#[error("{0} did not happen within {1:?}: see the node's log for why the transaction failed")]
+	Timeout(&'static str, Duration),
+	/// The credential did not verify.
+	#[error("the credential does not verify: {0}")]
+	NotVerified(String),
+}
+
+impl From<WalletError> for sc_cli::Error {
+	fn from(e: WalletError) -> Self {
+		sc_cli::Error::Application(Box::new(e))
+	}
+}
+
+impl WalletCmd {
+	/// Runs the action.
+	pub fn run<C: SubstrateCli>(&self, cli: &C) -> Result<(), WalletError> {
+		let keystore = self.keystore(cli)?;
+		match &self.action {
+			WalletAction::Init => {
+				let public = match identity_key(&keystore) {
+					Some(public) => public,
+					None => keystore
+						.ed25519_generate_new(IDENTITY_KEY_TYPE, None)
+						.map_err(|e| WalletError::Keystore(e.to_string()))?,
+				};
+				let key = DeviceKey::Ed25519(public.0);
+				println!(
+					"{}",
+					json!({"did": format_did(&did_id_of(&key)), "publicKeyMultibase": w3b_ssi::document::public_key_multibase(&key)})
+				);
+				Ok(())
+			}
+			WalletAction::CreateDid { payer } => self.create_did(&keystore, payer),
+			WalletAction::Issue {
+				credential_type,
+				subject,
+				claims,
+				status_base,
+				valid_days,
+				payer,
+			} => self.issue(
+				&keystore,
+				credential_type,
+				subject,
+				claims,
+				status_base,
+				*valid_days,
+				payer,
+			),
+			WalletAction::SetStatus { credential, status, payer } => {
+				self.set_status(&keystore, credential, status, payer)
+			}
+			WalletAction::Verify { credential } => {
+				let outcome = self.rpc("w3b_verifyCredential", json!([credential]))?;
+				println!("{outcome}");
+				match outcome["verified"].as_bool() {
+					Some(true) => Ok(()),
+					_ => Err(WalletError::NotVerified(outcome["errors"].to_string())),
+				}
+			}
+		}
+	}
+
+	/// The node's keystore, as `key insert` finds it.
+	fn keystore<C: SubstrateCli>(&self, cli: &C) -> Result<KeystorePtr, WalletError> {
+		let keystore_error = |e: &dyn std::fmt::Display| WalletError::Keystore(e.to_string());
+		let base_path = self
+			.shared_params
+			.base_path()
+			.map_err(|e| keystore_error(&e))?
+			.unwrap_or_else(|| {
+				sc_service::BasePath::from_project("", "", &C::executable_name())
+			});
+		let chain_id = self.shared_params.chain_id(self.shared_params.is_dev());
+		let chain_spec = cli.load_spec(&chain_id).map_err(|e| keystore_error(&e))?;
+		let config_dir = base_path.config_dir(chain_spec.id());
+		match self.keystore_params.keystore_config(&config_dir).map_err(|e| keystore_error(&e))? {
+			sc_service::config::KeystoreConfig::Path { path, password } => {
+				let keystore = sc_keystore::LocalKeystore::open(path, password)
+					.map_err(|e| keystore_error(&e))?;
+				Ok(std::sync::Arc::new(keystore))
+			}
+			_ => Err(WalletError::Keystore("only a keystore on disk holds the wallet".into())),
+		}
+	}
+
+	/// Calls `method` with `params` on the node.
+	fn rpc(&self, method: &str, params: Value) -> Result<Value, WalletError> {
+		rpc_call(&self.rpc_url, method, params)
+	}
+
+	fn create_did(&self, keystore: &KeystorePtr, payer: &str) -> Result<(), WalletError> {
+		let public = identity_key(keystore).ok_or(WalletError::NoKey)?;
+		let key = DeviceKey::Ed25519(public.0);
+		let did = did_id_of(&key);
+		let payer = payer_pair(payer)?;
+		let chain = ChainInfo::read(self)?;
+		let mut creation =
+			DidCreation::new(key.clone(), payer.public().into(), chain.best + VALIDITY_BLOCKS);
+		creation.assertion = Some(key);
+		let signature = sign(keystore, &public, creation.signing_hash(&chain.genesis))?;
+		self.submit(&payer, &chain, pallet_did::Call::create { creation, signature }.into())?;
+		self.wait("the DID's creation", || {
+			let resolved = self.rpc("w3b_resolveDid", json!([format_did(&did)]))?;
+			Ok(!resolved["didDocument"]["assertionMethod"].is_null())
+		})?;
+		println!("{}", json!({"did": format_did(&did)}));
+		Ok(())
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	fn issue(
+		&self,
+		keystore: &KeystorePtr,
+		credential_type: &str,
+		subject: &str,
+		claims: &str,
+		status_base: &str,
+		valid_days: Option<u64>,
+		payer: &str,
+	) -> Result<(), WalletError> {
+		let public = identity_key(keystore).ok_or(WalletError::NoKey)?;
+		let key = DeviceKey::Ed25519(public.0);
+		let issuer = did_id_of(&key);
+		let issuer_name = format_did(&issuer);
+		let Value::Object(mut claims) = serde_json::from_str(claims)
+			.map_err(|e| WalletError::Argument(format!("--claims is not JSON: {e}")))?
+		else {
+			return Err(WalletError::Argument("--claims must be a JSON object".into()));
+		};
+		if credential_type.is_empty() || credential_type == "VerifiableCredential" {
+			return Err(WalletError::Argument(
+				"--type names the credential's own type, e.g. GenuineDeviceCredential".into(),
+			));
+		}
+		if !subject.starts_with("did:") {
+			return Err(WalletError::Argument(format!("--subject {subject:?} is not a DID")));
+		}
+		let subject_id = parse_did(subject).ok();
+		claims.insert("id".into(), json!(subject));
+		// A random free index: an index says nothing about the order of issuance.
+		let index = loop {
+			let index = rand::random::<u32>() % STATUS_LIST_LENGTH;
+			if self.rpc("w3b_statusEntry", json!([issuer_name, index]))?.is_null() {
+				break index;
+			}
+		};
+		let now = unix_now();
+		let mut credential = json!({
+			"@context": [VC_CONTEXT],
+			"type": ["VerifiableCredential", credential_type],
+			"issuer": issuer_name,
+			"validFrom": date_time(now),
+			"credentialSubject": claims,
+			"credentialStatus": status_entries(status_base, &issuer_name, index),
+		});
+		if let Some(days) = valid_days {
+			credential["validUntil"] = json!(date_time(now + days * 86_400));
+		}
+		let kid = w3b_ssi::verification_method_id(&issuer, &key);
+		let compact = encode(credential_header(&kid), &credential, &key, |input| {
+			keystore
+				.ed25519_sign(IDENTITY_KEY_TYPE, &public, input)
+				.ok()
+				.flatten()
+				.map(|signature| signature.0.to_vec())
+				.unwrap_or_default()
+		})
+		.map_err(|e| WalletError::Argument(e.to_string()))?;
+		let hash = credential_hash_of(&Jws::parse(&compact).expect("made just above").payload);
+		let payer = payer_pair(payer)?;
+		let chain = ChainInfo::read(self)?;
+		let anchor = CredentialAnchor {
+			issuer,
+			hash,
+			credential_type: credential_type_of(credential_type),
+			subject: subject_id,
+			status_index: index,
+			submitter: payer.public().into(),
+			valid_until: chain.best + VALIDITY_BLOCKS,
+		};
+		let signature = sign(keystore, &public, anchor.signing_hash(&chain.genesis))?;
+		self.submit(&payer, &chain, pallet_credentials::Call::anchor { anchor, signature }.into())?;
+		self.wait("the credential's anchoring", || {
+			Ok(!self.rpc("w3b_getCredential", json!([hash]))?.is_null())
+		})?;
+		println!("{compact}");
+		Ok(())
+	}
+
+	fn set_status(
+		&self,
+		keystore: &KeystorePtr,
+		credential: &str,
+		status: &str,
+		payer: &str,
+	) -> Result<(), WalletError> {
+		let public = identity_key(keystore).ok_or(WalletError::NoKey)?;
+		let hash: H256 = if credential.starts_with("0x") {
+			credential
+				.parse()
+				.map_err(|_| WalletError::Argument(format!("{credential:?} is not a hash")))?
+		} else {
+			let jws = Jws::parse(credential).map_err(|e| WalletError::Argument(e.to_string()))?;
+			credential_hash_of(&jws.payload)
+		};
+		let record = self.rpc("w3b_getCredential", json!([hash]))?;
+		if record.is_null() {
+			return Err(WalletError::Argument(format!("credential {hash:?} is not anchored")));
+		}
+		if record["issuer"] != json!(format_did(&did_id_of(&DeviceKey::Ed25519(public.0)))) {
+			return Err(WalletError::Argument(format!(
+				"credential {hash:?} was issued by {}, not by this wallet",
+				record["issuer"]
+			)));
+		}
+		let revision = record["revision"].as_u64().unwrap_or_default() as u32 + 1;
+		let status = match status {
+			"revoked" => CredentialStatus::Revoked,
+			"suspended" => CredentialStatus::Suspended,
+			_ => CredentialStatus::Active,
+		};
+		let payer = payer_pair(payer)?;
+		let chain = ChainInfo::read(self)?;
+		let change =
+			StatusChange { hash, revision, status, valid_until: chain.best + VALIDITY_BLOCKS };
+		let signature = sign(keystore, &public, change.signing_hash(&chain.genesis))?;
+		self.submit(&payer, &chain, pallet_credentials::Call::set_status { change, signature }.into())?;
+		self.wait("the status change", || {
+			let record = self.rpc("w3b_getCredential", json!([hash]))?;
+			Ok(record["revision"].as_u64() == Some(u64::from(revision)))
+		})?;
+		println!("{}", self.rpc("w3b_getCredential", json!([hash]))?);
+		Ok(())
+	}
+
+	/// Signs `call` as `payer` and submits it.
+	fn submit(
+		&self,
+		payer: &sr25519::Pair,
+		chain: &ChainInfo,
+		call: RuntimeCall,
+	) -> Result<(), WalletError> {
+		let account: w3b_runtime::AccountId = payer.public().into();
+		let nonce: u32 = serde_json::from_value(
+			self.rpc("system_accountNextIndex", json!([account.to_string()]))?,
+		)
+		.map_err(|e| WalletError::Argument(format!("nonce: {e}")))?;
+		let payload = w3b_runtime::immortal_signed_payload(
+			call,
+			nonce,
+			chain.spec_version,
+			chain.tx_version,
+			chain.genesis,
+		);
+		let signature = payload.using_encoded(|bytes| payer.sign(bytes));
+		let transaction = w3b_runtime::signed_transaction(
+			payload,
+			account,
+			sp_runtime::MultiSignature::Sr25519(signature),
+		);
+		let encoded = format!("0x{}", hex_string(&transaction.encode()));
+		self.rpc("author_submitExtrinsic", json!([encoded]))?;
+		Ok(())
+	}
+
+	/// Polls `done` until it holds, printing progress on stderr.
+	fn wait(
+		&self,
+		what: &'static str,
+		mut done: impl FnMut() -> Result<bool, WalletError>,
+	) -> Result<(), WalletError> {
+		let start = std::time::Instant::now();
+		eprint!("[wallet] waiting for {what}");
+		while start.elapsed() < INCLUSION_TIMEOUT {
+			if done()? {
+				eprintln!(" done ({:.1} s)", start.elapsed().as_secs_f64());
+				return Ok(());
+			}
+			eprint!(".");
+			std::thread::sleep(Duration::from_millis(500));
+		}
+		eprintln!();
+		Err(WalletError::Timeout(what, INCLUSION_TIMEOUT))
+	}
+}
+
+/// Blocks a signed operation stays valid for (the chain accepts up to 1,200).
+const VALIDITY_BLOCKS: u32 = 100;
+
+/// What signing a transaction needs from the chain.
+struct ChainInfo {
+	genesis: H256,
+	best: u32,
+	spec_version: u32,
+	tx_version: u32,
+}
+
+impl ChainInfo {
+	fn read(wallet: &WalletCmd) -> Result<ChainInfo, WalletError> {
+		let bad = |what: &str| WalletError::Argument(format!("the node answered no {what}"));
+		let genesis = wallet.rpc("chain_getBlockHash", json!([0]))?;
+		let genesis: H256 = serde_json::from_value(genesis).map_err(|_| bad("genesis hash"))?;
+		let header = wallet.rpc("chain_getHeader", json!([]))?;
+		let best = header["number"]
+			.as_str()
+			.and_then(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+			.ok_or_else(|| bad("best block"))?;
+		let version = wallet.rpc("state_getRuntimeVersion", json!([]))?;
+		Ok(ChainInfo {
+			genesis,
+			best,
+			spec_version: version["specVersion"].as_u64().ok_or_else(|| bad("specVersion"))?
+				as u32,
+			tx_version: version["transactionVersion"]
+				.as_u64()
+				.ok_or_else(|| bad("transactionVersion"))? as u32,
+		})
+	}
+}
+
+/// The wallet's identity key, if the keystore has one.
+pub fn identity_key(keystore: &KeystorePtr) -> Option<ed25519::Public> {
+	keystore.ed25519_public_keys(IDENTITY_KEY_TYPE).into_iter().next()
+}
+
+/// The `did:w3b` DID of the keystore's identity key.
+pub fn identity_did(keystore: &KeystorePtr) -> Option<DidId> {
+	identity_key(keystore).map(|public| did_id_of(&DeviceKey::Ed25519(public.0)))
+}
+
+/// The identity key's signature of `hash`, as the chain checks DID-signed requests.
+fn sign(
+	keystore: &KeystorePtr,
+	public: &ed25519::Public,
+	hash: H256,
+) -> Result<DeviceSignature, WalletError> {
+	keystore
+		.ed25519_sign(IDENTITY_KEY_TYPE, public, hash.as_bytes())
+		.map_err(|e| WalletError::Keystore(e.to_string()))?
+		.map(|signature| DeviceSignature::Ed25519(signature.0))
+		.ok_or(WalletError::NoKey)
+}
+
+fn payer_pair(suri: &str) -> Result<sr25519::Pair, WalletError> {
+	sr25519::Pair::from_string(suri, None)
+		.map_err(|e| WalletError::Argument(format!("--payer is not a secret URI: {e:?}")))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+	sp_core::hexdisplay::HexDisplay::from(&bytes).to_string()
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_secs())
+		.unwrap_or_default()
+}
+
+/// Calls `method` with `params` at `url` (JSON-RPC over HTTP).
+fn rpc_call(url: &str, method: &str, params: Value) -> Result<Value, WalletError> {
+	let error = |message: String| WalletError::Rpc {
+		method: method.to_string(),
+		url: url.to_string(),
+		message,
+	};
+	let response = ureq::post(url)
+		.timeout(Duration::from_secs(30))
+		.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+		.map_err(|e| error(e.to_string()))?;
+	let mut body: Value = response.into_json().map_err(|e| error(e.to_string()))?;
+	if let Some(e) = body.get("error") {
+		return Err(error(e.to_string()));
+	}
+	Ok(body["result"].take())
+}
