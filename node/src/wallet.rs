@@ -88,6 +88,24 @@ pub enum WalletAction {
 		#[arg(long, value_name = "SURI")]
 		payer: String,
 	},
+	/// Exports the finalized proof of a batch as a `W3bstreamProofCredential` (subject:
+	/// the chain's genesis hash, project, batch, Merkle root, output and state roots,
+	/// the block that finalized it, the quorum), anchored like any credential; verifiers
+	/// also check it against the chain's proof while the chain holds it.
+	ExportProof {
+		/// The project.
+		#[arg(long)]
+		project: u64,
+		/// The batch's sequence number.
+		#[arg(long)]
+		batch: u64,
+		/// Base URL of the node serving the issuer's status lists.
+		#[arg(long, value_name = "URL")]
+		status_base: String,
+		/// Secret URI of the account paying the fee and the anchor's deposit.
+		#[arg(long, value_name = "SURI")]
+		payer: String,
+	},
 	/// Revokes (for good), suspends or reinstates a credential the wallet issued.
 	SetStatus {
 		/// The credential (compact JWS) or its `0x` hash.
@@ -170,15 +188,72 @@ impl WalletCmd {
 				status_base,
 				valid_days,
 				payer,
-			} => self.issue(
-				&keystore,
-				credential_type,
-				subject,
-				claims,
-				status_base,
-				*valid_days,
-				payer,
-			),
+			} => {
+				let Value::Object(mut claims) = serde_json::from_str(claims)
+					.map_err(|e| WalletError::Argument(format!("--claims is not JSON: {e}")))?
+				else {
+					return Err(WalletError::Argument("--claims must be a JSON object".into()));
+				};
+				if credential_type.is_empty() || credential_type == "VerifiableCredential" {
+					return Err(WalletError::Argument(
+						"--type names the credential's own type, e.g. GenuineDeviceCredential"
+							.into(),
+					));
+				}
+				if !subject.starts_with("did:") {
+					return Err(WalletError::Argument(format!(
+						"--subject {subject:?} is not a DID"
+					)));
+				}
+				claims.insert("id".into(), json!(subject));
+				let compact = self.issue(
+					&keystore,
+					credential_type,
+					Value::Object(claims),
+					parse_did(subject).ok(),
+					status_base,
+					*valid_days,
+					payer,
+				)?;
+				println!("{compact}");
+				Ok(())
+			}
+			WalletAction::ExportProof { project, batch, status_base, payer } => {
+				let proof = self.rpc("w3b_getProof", json!([project, batch]))?;
+				if proof["status"] != "Finalized" {
+					return Err(WalletError::Argument(format!(
+						"batch {batch} of project {project} has no finalized proof (status: {})",
+						proof["status"]
+					)));
+				}
+				let genesis = self.rpc("chain_getBlockHash", json!([0]))?;
+				let genesis = genesis.as_str().unwrap_or_default().to_string();
+				let subject = json!({
+					"id": format!("urn:w3b:{genesis}:project:{project}:batch:{batch}"),
+					"chain": genesis,
+					"project": project,
+					"batch": batch,
+					"merkleRoot": proof["merkleRoot"],
+					"outputRoot": proof["outputRoot"],
+					"stateRoot": proof["stateRoot"],
+					"previousStateRoot": proof["previousStateRoot"],
+					"finalizedAt": proof["settledAt"],
+					"agreed": proof["agreed"],
+					"subnetSize": proof["subnetSize"],
+					"outputs": proof["outputs"],
+				});
+				let compact = self.issue(
+					&keystore,
+					w3b_ssi::verify::PROOF_CREDENTIAL,
+					subject,
+					None,
+					status_base,
+					None,
+					payer,
+				)?;
+				println!("{compact}");
+				Ok(())
+			}
 			WalletAction::SetStatus { credential, status, payer } => {
 				self.set_status(&keystore, credential, status, payer)
 			}
@@ -240,36 +315,24 @@ impl WalletCmd {
 		Ok(())
 	}
 
+	/// Signs a credential of `credential_type` about `subject` (its claims, with its
+	/// `id`), anchors it (about `subject_did` if a `did:w3b` DID) with a random free
+	/// status-list index, and returns it.
 	#[allow(clippy::too_many_arguments)]
 	fn issue(
 		&self,
 		keystore: &KeystorePtr,
 		credential_type: &str,
-		subject: &str,
-		claims: &str,
+		subject: Value,
+		subject_did: Option<DidId>,
 		status_base: &str,
 		valid_days: Option<u64>,
 		payer: &str,
-	) -> Result<(), WalletError> {
+	) -> Result<String, WalletError> {
 		let public = identity_key(keystore).ok_or(WalletError::NoKey)?;
 		let key = DeviceKey::Ed25519(public.0);
 		let issuer = did_id_of(&key);
 		let issuer_name = format_did(&issuer);
-		let Value::Object(mut claims) = serde_json::from_str(claims)
-			.map_err(|e| WalletError::Argument(format!("--claims is not JSON: {e}")))?
-		else {
-			return Err(WalletError::Argument("--claims must be a JSON object".into()));
-		};
-		if credential_type.is_empty() || credential_type == "VerifiableCredential" {
-			return Err(WalletError::Argument(
-				"--type names the credential's own type, e.g. GenuineDeviceCredential".into(),
-			));
-		}
-		if !subject.starts_with("did:") {
-			return Err(WalletError::Argument(format!("--subject {subject:?} is not a DID")));
-		}
-		let subject_id = parse_did(subject).ok();
-		claims.insert("id".into(), json!(subject));
 		// A random free index: an index says nothing about the order of issuance.
 		let index = loop {
 			let index = rand::random::<u32>() % STATUS_LIST_LENGTH;
@@ -283,7 +346,7 @@ impl WalletCmd {
 			"type": ["VerifiableCredential", credential_type],
 			"issuer": issuer_name,
 			"validFrom": date_time(now),
-			"credentialSubject": claims,
+			"credentialSubject": subject,
 			"credentialStatus": status_entries(status_base, &issuer_name, index),
 		});
 		if let Some(days) = valid_days {
@@ -306,7 +369,7 @@ impl WalletCmd {
 			issuer,
 			hash,
 			credential_type: credential_type_of(credential_type),
-			subject: subject_id,
+			subject: subject_did,
 			status_index: index,
 			submitter: payer.public().into(),
 			valid_until: chain.best + VALIDITY_BLOCKS,
@@ -316,8 +379,7 @@ impl WalletCmd {
 		self.wait("the credential's anchoring", || {
 			Ok(!self.rpc("w3b_getCredential", json!([hash]))?.is_null())
 		})?;
-		println!("{compact}");
-		Ok(())
+		Ok(compact)
 	}
 
 	fn set_status(

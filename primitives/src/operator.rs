@@ -5,7 +5,7 @@ use scale_info::TypeInfo;
 use sp_core::ConstU32;
 use sp_runtime::BoundedVec;
 
-use crate::{project::Did, ProjectId};
+use crate::{credential::CredentialPolicy, project::Did, ProjectId};
 
 /// Most operators in one project's subnet.
 pub type MaxSubnetSize = ConstU32<64>;
@@ -85,13 +85,24 @@ pub enum AdmissionPolicy<Balance> {
 		/// Held from the application on, as for [`AdmissionPolicy::Open`].
 		bond_per_seat: Balance,
 	},
+	/// An operator takes a seat by holding `bond_per_seat` if the DID it linked holds an
+	/// active credential `credential` accepts (say, an audit firm's "vetted operator"
+	/// credential); it loses the seat when the credential stops holding.
+	Credential {
+		/// Held as for [`AdmissionPolicy::Open`].
+		bond_per_seat: Balance,
+		/// The credential required.
+		credential: CredentialPolicy,
+	},
 }
 
 impl<Balance: Copy> AdmissionPolicy<Balance> {
 	/// What each seat holds under this policy.
 	pub fn bond_per_seat(&self) -> Balance {
 		match self {
-			Self::Open { bond_per_seat } | Self::Approved { bond_per_seat } => *bond_per_seat,
+			Self::Open { bond_per_seat }
+			| Self::Approved { bond_per_seat }
+			| Self::Credential { bond_per_seat, .. } => *bond_per_seat,
 		}
 	}
 }
@@ -158,4 +169,6 @@ pub enum RemovalReason {
 	/// It voted against the finalized result of the project's rounds many times in a row
 	/// (see the attestations pallet): its seat's bond was slashed.
 	Dissent,
+	/// The project admits by credential and the operator's no longer holds.
+	CredentialLost,
 }

@@ -5,9 +5,10 @@
 //! implementation (panva/jose, through the identity endpoint's DID resolution and status
 //! lists); one that implementation issues verifies in the node. The device registers,
 //! publishes, rotates its key (one operation it signs, no new registration), publishes
-//! again under the new key while its old key is refused; the manufacturer revokes the
-//! credential: within a block both verifiers refuse it, and the device is refused. Both
-//! accepted messages count in finalized proofs.
+//! again under the new key while its old key is refused; a finalized proof of the project
+//! is exported as a credential and verified (against the chain's proof too); the
+//! manufacturer revokes the credential: within two blocks both verifiers refuse it, and
+//! the device is refused. Both accepted messages count in finalized proofs.
 
 use std::time::Duration;
 
@@ -231,6 +232,31 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	assert_eq!(status, 202, "{body}");
 	wait_for("the second message to count", STEP, || Ok((counted(project) >= 2.0).then_some(())))
 		.unwrap();
+
+	// A finalized proof of the project, exported as a credential: it verifies in both
+	// implementations, and the node checks it against the chain's proof.
+	let batch = (0..rpc.call("w3b_nextBatchSeq", json!([project])).unwrap().as_u64().unwrap())
+		.find(|seq| rpc.call("w3b_getProof", json!([project, seq])).unwrap()["status"] == "Finalized")
+		.expect("a finalized batch");
+	let (ok, proof_credential) = wallet(
+		&node,
+		&[
+			"export-proof",
+			"--project",
+			&project.to_string(),
+			"--batch",
+			&batch.to_string(),
+			"--status-base",
+			&resolver,
+			"--payer",
+			"//Bob",
+		],
+	);
+	assert!(ok, "{proof_credential}");
+	let (ok, outcome) = wallet(&node, &["verify", &proof_credential]);
+	assert!(ok, "{outcome}");
+	assert_eq!(serde_json::from_str::<Value>(&outcome).unwrap()["proof"], "matches");
+	assert!(jose(&["verify", &proof_credential, &resolver]).0);
 
 	// The manufacturer revokes the credential: within a block of the revocation both
 	// verifiers refuse it, and the device is revoked.

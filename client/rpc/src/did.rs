@@ -14,11 +14,12 @@ use sp_blockchain::HeaderBackend;
 use sp_core::H256;
 use sp_runtime::traits::Block as BlockT;
 use w3b_primitives::{
-	api::{CredentialsApi, DidApi},
+	api::{CredentialsApi, DidApi, W3bstreamApi},
+	proof::ProofStatus,
 	credential::CredentialStatus,
 	did::{format_did, parse_did, DidId, DidState},
 };
-use w3b_ssi::verify::{Anchor, Chain};
+use w3b_ssi::verify::{Anchor, Chain, ProofFacts};
 
 use crate::{invalid_params, runtime_error};
 
@@ -85,7 +86,8 @@ where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block>,
 	C::Api: DidApi<Block, AccountId, Balance, BlockNumber>
-		+ CredentialsApi<Block, AccountId, Balance, BlockNumber>,
+		+ CredentialsApi<Block, AccountId, Balance, BlockNumber>
+		+ W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
 	AccountId: Codec,
 	Balance: Codec,
 	BlockNumber: Codec + Copy + Into<u64>,
@@ -107,6 +109,15 @@ where
 			status,
 			status_since: since.into(),
 			anchored_at: record.anchored_at.into(),
+		}))
+	}
+
+	fn proof(&self, project: u64, seq: u64) -> Result<Option<ProofFacts>, String> {
+		let proof =
+			self.client.runtime_api().proof(self.at, project, seq).map_err(|e| e.to_string())?;
+		Ok(proof.map(|proof| ProofFacts {
+			merkle_root: proof.merkle_root,
+			output_root: proof.output_root.filter(|_| proof.status == ProofStatus::Finalized),
 		}))
 	}
 }
@@ -134,7 +145,8 @@ where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: DidApi<Block, AccountId, Balance, BlockNumber>
-		+ CredentialsApi<Block, AccountId, Balance, BlockNumber>,
+		+ CredentialsApi<Block, AccountId, Balance, BlockNumber>
+		+ W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
 	AccountId: Codec + Send + Sync + 'static,
 	Balance: Codec + Send + Sync + 'static,
 	BlockNumber: Codec + Copy + Into<u64> + Send + Sync + 'static,

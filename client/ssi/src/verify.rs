@@ -38,6 +38,18 @@ pub struct Anchor {
 	pub anchored_at: u64,
 }
 
+/// What the chain holds about a batch's proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofFacts {
+	/// The batch's Merkle root.
+	pub merkle_root: H256,
+	/// The agreed output root, once finalized.
+	pub output_root: Option<H256>,
+}
+
+/// The type of a credential stating a finalized W3bstream proof.
+pub const PROOF_CREDENTIAL: &str = "W3bstreamProofCredential";
+
 /// What a verifier reads from the chain (at its best block).
 pub trait Chain {
 	/// The chain's account ids.
@@ -53,6 +65,8 @@ pub trait Chain {
 	) -> Result<DidState<Self::AccountId, Self::Balance, Self::BlockNumber>, String>;
 	/// The anchor of the credential `hash`.
 	fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String>;
+	/// The proof of batch `seq` of `project`, while the chain holds it.
+	fn proof(&self, project: u64, seq: u64) -> Result<Option<ProofFacts>, String>;
 }
 
 /// The key that held `purpose` for a DID in `state` at block `at` (now if `None`).
@@ -90,6 +104,9 @@ pub struct Verification {
 	pub status: Option<&'static str>,
 	/// The block it was anchored in.
 	pub anchored_at: Option<u64>,
+	/// For a proof credential: `matches` (the chain's finalized proof says the same) or
+	/// `pruned` (the chain no longer holds it; the anchor vouches for it).
+	pub proof: Option<&'static str>,
 	/// What failed, in words.
 	pub errors: Vec<String>,
 }
@@ -105,6 +122,7 @@ impl Verification {
 			"types": self.types,
 			"status": self.status,
 			"anchoredAt": self.anchored_at,
+			"proof": self.proof,
 			"errors": self.errors,
 		})
 	}
@@ -120,6 +138,7 @@ pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verific
 		types: Vec::new(),
 		status: None,
 		anchored_at: None,
+		proof: None,
 		errors: Vec::new(),
 	};
 	let jws = match Jws::parse(compact) {
@@ -275,8 +294,42 @@ pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verific
 			}
 		}
 	}
+	if outcome.types.iter().any(|t| t == PROOF_CREDENTIAL) {
+		match check_proof(&claims["credentialSubject"], chain) {
+			Ok(found) => outcome.proof = Some(found),
+			Err(e) => outcome.errors.push(e),
+		}
+	}
 	outcome.verified = outcome.errors.is_empty();
 	outcome
+}
+
+/// Checks a proof credential's subject against the chain's proof of its batch.
+fn check_proof(subject: &Value, chain: &impl Chain) -> Result<&'static str, String> {
+	let number = |field: &str| {
+		subject[field].as_u64().ok_or_else(|| format!("the proof's {field} is not a number"))
+	};
+	let root = |field: &str| {
+		subject[field]
+			.as_str()
+			.and_then(|text| text.parse::<H256>().ok())
+			.ok_or_else(|| format!("the proof's {field} is not a 0x hash"))
+	};
+	let (project, batch) = (number("project")?, number("batch")?);
+	let (merkle_root, output_root) = (root("merkleRoot")?, root("outputRoot")?);
+	match chain.proof(project, batch)? {
+		None => Ok("pruned"),
+		Some(facts) if facts.merkle_root != merkle_root => Err(format!(
+			"the chain's batch {batch} of project {project} has another Merkle root"
+		)),
+		Some(ProofFacts { output_root: None, .. }) => {
+			Err(format!("batch {batch} of project {project} is not finalized on chain"))
+		}
+		Some(ProofFacts { output_root: Some(agreed), .. }) if agreed != output_root => Err(
+			format!("the chain finalized batch {batch} of project {project} with another output root"),
+		),
+		Some(_) => Ok("matches"),
+	}
 }
 
 #[cfg(test)]
@@ -292,6 +345,7 @@ mod tests {
 	struct Memory {
 		dids: RefCell<BTreeMap<DidId, DidState<(), (), u64>>>,
 		anchors: RefCell<BTreeMap<H256, Anchor>>,
+		proofs: RefCell<BTreeMap<(u64, u64), ProofFacts>>,
 	}
 
 	impl Chain for Memory {
@@ -303,6 +357,9 @@ mod tests {
 		}
 		fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String> {
 			Ok(self.anchors.borrow().get(&hash).cloned())
+		}
+		fn proof(&self, project: u64, seq: u64) -> Result<Option<ProofFacts>, String> {
+			Ok(self.proofs.borrow().get(&(project, seq)).cloned())
 		}
 	}
 
@@ -465,5 +522,50 @@ mod tests {
 			vec!["expired at 2026-06-01T00:00:00Z".to_string()]
 		);
 		assert!(!verify_credential("not.a.jws", &chain, NOW).verified);
+	}
+
+	#[test]
+	fn a_proof_credential_must_say_what_the_chain_finalized() {
+		let chain = Memory::default();
+		let pair = ed25519::Pair::from_seed(&[5; 32]);
+		let multibase = public_key_multibase(&key_of(&pair));
+		let issuer = format!("did:key:{multibase}");
+		let kid = format!("{issuer}#{multibase}");
+		let proof = |output: H256| {
+			let mut payload = credential(&issuer, json!({}));
+			payload["type"] = json!(["VerifiableCredential", PROOF_CREDENTIAL]);
+			payload["credentialSubject"] = json!({
+				"id": "urn:w3b:test:project:3:batch:9",
+				"project": 3,
+				"batch": 9,
+				"merkleRoot": H256::repeat_byte(1),
+				"outputRoot": output,
+			});
+			sign(&pair, &kid, &payload)
+		};
+		let honest = proof(H256::repeat_byte(2));
+		let forged = proof(H256::repeat_byte(3));
+		// The chain no longer holds the batch: the anchor (here none) vouches.
+		assert_eq!(verify_credential(&honest, &chain, NOW).proof, Some("pruned"));
+		chain
+			.proofs
+			.borrow_mut()
+			.insert((3, 9), ProofFacts { merkle_root: H256::repeat_byte(1), output_root: None });
+		assert!(!verify_credential(&honest, &chain, NOW).verified, "not finalized yet");
+		chain.proofs.borrow_mut().insert(
+			(3, 9),
+			ProofFacts {
+				merkle_root: H256::repeat_byte(1),
+				output_root: Some(H256::repeat_byte(2)),
+			},
+		);
+		let outcome = verify_credential(&honest, &chain, NOW);
+		assert!(outcome.verified, "{:?}", outcome.errors);
+		assert_eq!(outcome.proof, Some("matches"));
+		let outcome = verify_credential(&forged, &chain, NOW);
+		assert_eq!(
+			outcome.errors,
+			vec!["the chain finalized batch 9 of project 3 with another output root".to_string()]
+		);
 	}
 }

@@ -5,10 +5,50 @@ use alloc::{format, vec};
 use frame_benchmarking::v2::*;
 use frame_support::{traits::fungible::Mutate, BoundedVec};
 use frame_system::RawOrigin;
+use sp_core::crypto::KeyTypeId;
 use w3b_primitives::{
+	credential::{credential_type_of, CredentialsInspect, MaxTrustedIssuers},
 	operator::{MaxEndpointLen, MaxSubnetSize, MaxSubnetsPerOperator, MaxUnlockChunks},
 	project::{MaxDidLen, ProjectConfig},
+	DeviceKey,
 };
+
+/// Where the benchmarks' keys live in the keystore.
+const KEY_TYPE: KeyTypeId = KeyTypeId(*b"bops");
+
+type DidsOf<T> = <T as pallet_projects::Config>::Dids;
+type CredentialsOf<T> = <T as pallet_projects::Config>::Credentials;
+
+/// A credential policy trusting the most issuers.
+fn full_credential_policy<T: Config>() -> CredentialPolicy {
+	let issuers = (0..<MaxTrustedIssuers as Get<u32>>::get())
+		.map(|i| {
+			let mut key = [3u8; 33];
+			key[1..5].copy_from_slice(&i.to_le_bytes());
+			DidsOf::<T>::benchmark_did(DeviceKey::Secp256k1(key))
+		})
+		.collect::<Vec<_>>();
+	CredentialPolicy {
+		credential_type: credential_type_of("VettedOperatorCredential"),
+		issuers: issuers.try_into().expect("fits"),
+	}
+}
+
+/// Links `operator` to a new DID; returns it.
+fn linked_did<T: Config>(operator: &T::AccountId, seed: u8) -> DidId {
+	let did = DidsOf::<T>::benchmark_did(DeviceKey::Secp256k1([seed; 33]));
+	OperatorDids::<T>::insert(operator, did);
+	DidOperators::<T>::insert(did, operator);
+	did
+}
+
+/// `project` admits by `credential`.
+fn admit_by_credential<T: Config>(project: ProjectId, credential: CredentialPolicy) {
+	Admissions::<T>::insert(
+		project,
+		AdmissionPolicy::Credential { bond_per_seat: T::MinSeatBond::get(), credential },
+	);
+}
 
 const SEED: u32 = 0;
 
@@ -157,13 +197,19 @@ mod benchmarks {
 		assert!(!OperatorInfos::<T>::contains_key(&who));
 	}
 
-	/// Worst case: the operator's last subnet slot, the subnet's last seat, and the project
-	/// becoming Active.
+	/// Worst case: the operator's last subnet slot, the subnet's last seat, the project
+	/// becoming Active, and admission by a credential from the last of the most trusted
+	/// issuers.
 	#[benchmark]
 	fn join_subnet() {
 		let who = funded::<T>("operator", 0);
 		register::<T>(&who);
 		let project = crowded::<T>(&who);
+		let policy = full_credential_policy::<T>();
+		let did = linked_did::<T>(&who, 9);
+		let issuer = *policy.issuers.last().expect("issuers");
+		CredentialsOf::<T>::benchmark_credential(issuer, did, policy.credential_type);
+		admit_by_credential::<T>(project, policy);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), project);
@@ -259,6 +305,48 @@ mod benchmarks {
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), project, who.clone());
+
+		assert!(!Pallet::<T>::is_member(project, &who));
+		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Pending));
+	}
+
+	/// Worst case: a secp256k1 DID key (a recovery), replacing an earlier link.
+	#[benchmark]
+	fn link_did() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		linked_did::<T>(&who, 8);
+		let key = sp_io::crypto::ecdsa_generate(KEY_TYPE, None);
+		let did = DidsOf::<T>::benchmark_did(DeviceKey::Secp256k1(key.0));
+		let valid_until = frame_system::Pallet::<T>::block_number() + 1u32.into();
+		let genesis = frame_system::Pallet::<T>::block_hash(
+			frame_system::pallet_prelude::BlockNumberFor::<T>::zero(),
+		);
+		let hash =
+			did_link_signing_hash(&H256::from_slice(genesis.as_ref()), &who, &did, &valid_until);
+		let signature = sp_io::crypto::ecdsa_sign_prehashed(KEY_TYPE, &key, &hash.0)
+			.expect("key in the keystore");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), did, valid_until, DeviceSignature::Secp256k1(signature.0));
+
+		assert_eq!(OperatorDids::<T>::get(&who), Some(did));
+	}
+
+	/// Worst case: the most trusted issuers, none with an active credential, a full
+	/// subnet, and the project falling back to Pending.
+	#[benchmark]
+	fn remove_uncredentialed() {
+		let who = funded::<T>("operator", 0);
+		register::<T>(&who);
+		let project = crowded::<T>(&who);
+		join::<T>(&who, project);
+		linked_did::<T>(&who, 9);
+		admit_by_credential::<T>(project, full_credential_policy::<T>());
+		let anyone = funded::<T>("anyone", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(anyone), project, who.clone());
 
 		assert!(!Pallet::<T>::is_member(project, &who));
 		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Pending));

@@ -66,8 +66,14 @@ use frame_support::{
 	PalletId,
 };
 use pallet_projects::BalanceOf;
+use codec::Encode;
+use sp_core::H256;
 use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
 use w3b_primitives::{
+	credential::CredentialPolicy,
+	did::DidId,
+	traits::DidKeys,
+	DeviceSignature,
 	operator::{
 		AdmissionPolicy, Endpoints, OperatorInfo, RemovalReason, Seat, SeatStatus, UnlockChunk,
 	},
@@ -75,6 +81,22 @@ use w3b_primitives::{
 	traits::{SubnetInspect, SubnetObserver},
 	ProjectId,
 };
+
+/// Most blocks a signed DID link may name ahead of its inclusion (an hour at 3 s blocks).
+pub const MAX_LINK_VALIDITY: u32 = 1_200;
+
+/// What a DID's authentication key signs to link the DID to `operator` on the chain whose
+/// genesis hash is `genesis`, until block `valid_until`.
+pub fn did_link_signing_hash<AccountId: Encode, BlockNumber: Encode>(
+	genesis: &H256,
+	operator: &AccountId,
+	did: &DidId,
+	valid_until: &BlockNumber,
+) -> H256 {
+	H256(sp_io::hashing::blake2_256(
+		&(b"w3b/operator/did".as_slice(), genesis, operator, did, valid_until).encode(),
+	))
+}
 
 /// The currency bonds and rewards are in: the one the projects pallet holds deposits in.
 type CurrencyOf<T> = <T as pallet_projects::Config>::Currency;
@@ -158,6 +180,16 @@ pub mod pallet {
 	pub type Admissions<T: Config> =
 		StorageMap<_, Blake2_128Concat, ProjectId, AdmissionPolicy<BalanceOf<T>>>;
 
+	/// The `did:w3b` DID each operator linked (proving control of it): what a project
+	/// admitting by credential checks.
+	#[pallet::storage]
+	pub type OperatorDids<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, DidId>;
+
+	/// The operator each linked DID belongs to: a DID is linked to one operator at a
+	/// time, so one credential does not seat many accounts.
+	#[pallet::storage]
+	pub type DidOperators<T: Config> = StorageMap<_, Blake2_128Concat, DidId, T::AccountId>;
+
 	/// Every seat that holds a bond: applications, members and given-up seats still
 	/// unbonding, by project and operator.
 	#[pallet::storage]
@@ -234,6 +266,13 @@ pub mod pallet {
 			bond: BalanceOf<T>,
 		},
 		/// An operator lost its seat (or application) without giving it up.
+		/// An operator linked its DID.
+		DidLinked {
+			/// The operator.
+			operator: T::AccountId,
+			/// The DID.
+			did: DidId,
+		},
 		OperatorRemoved {
 			/// The project.
 			project: ProjectId,
@@ -301,6 +340,21 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// The caller is already an operator.
 		AlreadyRegistered,
+		/// The project admits operators by credential: link a DID that holds an active
+		/// credential its policy accepts ([`Pallet::link_did`]).
+		CredentialRequired,
+		/// The operator's credential still holds: it keeps its seat.
+		CredentialHolds,
+		/// The DID is not an active `did:w3b` DID.
+		UnknownDid,
+		/// The DID is linked to another operator.
+		DidTaken,
+		/// The link's signature is not the DID's authentication key's over this link on
+		/// this chain.
+		BadDidSignature,
+		/// The link's last valid block has passed, or is more than
+		/// [`MAX_LINK_VALIDITY`] blocks ahead.
+		LinkNotValidNow,
 		/// The caller is not an operator.
 		NotOperator,
 		/// The bond would be below [`Config::MinBond`] (and not zero).
@@ -524,10 +578,15 @@ pub mod pallet {
 				return Err(Error::<T>::AlreadyMember.into());
 			}
 			let policy = Self::admission_policy(project);
+			if let AdmissionPolicy::Credential { credential, .. } = &policy {
+				ensure!(Self::holds_credential(&operator, credential), Error::<T>::CredentialRequired);
+			}
 			let bond = policy.bond_per_seat();
 			CurrencyOf::<T>::hold(&HoldReason::SeatBond.into(), &operator, bond)?;
 			let status = match policy {
-				AdmissionPolicy::Open { .. } => SeatStatus::Member,
+				AdmissionPolicy::Open { .. } | AdmissionPolicy::Credential { .. } => {
+					SeatStatus::Member
+				}
 				AdmissionPolicy::Approved { .. } => SeatStatus::Applied,
 			};
 			let since = frame_system::Pallet::<T>::block_number();
@@ -687,6 +746,81 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Links the caller, an operator, to `did`, a `did:w3b` DID whose authentication key
+		/// signed the link: projects that admit by credential check the credentials that
+		/// DID holds. Replaces the caller's earlier link.
+		///
+		/// - Origin: signed by an operator.
+		/// - `signature`: by the DID's authentication key over
+		///   [`did_link_signing_hash`]`(genesis, caller, did, valid_until)`.
+		///
+		/// Emits [`Event::DidLinked`]. Errors: [`Error::NotOperator`],
+		/// [`Error::LinkNotValidNow`], [`Error::UnknownDid`], [`Error::BadDidSignature`],
+		/// [`Error::DidTaken`].
+		#[pallet::call_index(13)]
+		#[pallet::weight(<T as Config>::WeightInfo::link_did())]
+		pub fn link_did(
+			origin: OriginFor<T>,
+			did: DidId,
+			valid_until: BlockNumberFor<T>,
+			signature: DeviceSignature,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			ensure!(OperatorInfos::<T>::contains_key(&operator), Error::<T>::NotOperator);
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(
+				valid_until >= now && valid_until <= now.saturating_add(MAX_LINK_VALIDITY.into()),
+				Error::<T>::LinkNotValidNow
+			);
+			let (key, _) = <T as pallet_projects::Config>::Dids::authentication_key(&did)
+				.ok_or(Error::<T>::UnknownDid)?;
+			let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+			let hash = did_link_signing_hash(
+				&H256::from_slice(genesis.as_ref()),
+				&operator,
+				&did,
+				&valid_until,
+			);
+			ensure!(key.verify(&hash, &signature), Error::<T>::BadDidSignature);
+			if let Some(holder) = DidOperators::<T>::get(did) {
+				ensure!(holder == operator, Error::<T>::DidTaken);
+			}
+			if let Some(previous) = OperatorDids::<T>::get(&operator) {
+				DidOperators::<T>::remove(previous);
+			}
+			OperatorDids::<T>::insert(&operator, did);
+			DidOperators::<T>::insert(did, &operator);
+			Self::deposit_event(Event::DidLinked { operator, did });
+			Ok(())
+		}
+
+		/// Takes `operator` out of `project`'s subnet (its seat bond unbonding, as when the
+		/// owner removes it) when the project admits by credential and the operator's no
+		/// longer holds (revoked, suspended, its issuer or the operator's DID deactivated,
+		/// or its DID unlinked). Anyone may call it.
+		///
+		/// - Origin: signed, any account.
+		///
+		/// Emits [`Event::OperatorRemoved`] (reason `CredentialLost`). Errors:
+		/// [`Error::CredentialHolds`] (also for a project that does not admit by
+		/// credential), [`Error::NotMember`].
+		#[pallet::call_index(14)]
+		#[pallet::weight(<T as Config>::WeightInfo::remove_uncredentialed())]
+		pub fn remove_uncredentialed(
+			origin: OriginFor<T>,
+			project: ProjectId,
+			operator: T::AccountId,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			let AdmissionPolicy::Credential { credential, .. } = Self::admission_policy(project)
+			else {
+				return Err(Error::<T>::CredentialHolds.into());
+			};
+			ensure!(!Self::holds_credential(&operator, &credential), Error::<T>::CredentialHolds);
+			Self::remove(project, &operator, RemovalReason::CredentialLost)?;
+			Ok(())
+		}
+
 		/// Releases the bond of the caller's seat in `project` given up at least
 		/// [`Config::UnbondingPeriod`] blocks ago.
 		///
@@ -713,6 +847,17 @@ pub mod pallet {
 }
 
 impl<T: Config> Pallet<T> {
+	/// Whether `operator` linked an active DID that holds an active credential `policy`
+	/// accepts.
+	pub fn holds_credential(operator: &T::AccountId, policy: &CredentialPolicy) -> bool {
+		OperatorDids::<T>::get(operator).is_some_and(|did| {
+			<T as pallet_projects::Config>::Dids::authentication_key(&did).is_some()
+				&& policy
+					.active_credential::<_, <T as pallet_projects::Config>::Credentials>(&did)
+					.is_some()
+		})
+	}
+
 	/// Who may take a seat in `project`'s subnet: the owner's policy, or open at
 	/// [`Config::MinSeatBond`] per seat.
 	pub fn admission_policy(project: ProjectId) -> AdmissionPolicy<BalanceOf<T>> {

@@ -1,5 +1,6 @@
 //! Test runtime: system, balances, the projects pallet (whose subnets this pallet
-//! keeps) and this pallet.
+//! keeps), the DID and credential pallets (admission by credential) and this pallet,
+//! with a keystore for the benchmarks' keys.
 
 use crate as pallet_operators;
 use frame_support::{
@@ -35,6 +36,8 @@ frame_support::construct_runtime!(
 		Balances: pallet_balances,
 		Projects: pallet_projects,
 		Operators: pallet_operators,
+		Dids: pallet_did,
+		Credentials: pallet_credentials,
 	}
 );
 
@@ -64,8 +67,25 @@ impl pallet_projects::Config for Test {
 	type MinAttestationDeadline = ConstU64<2>;
 	type MaxAttestationDeadline = ConstU64<100>;
 	type Subnets = Operators;
-	type Dids = ();
-	type Credentials = ();
+	type Dids = Dids;
+	type Credentials = Credentials;
+	type WeightInfo = ();
+}
+
+impl pallet_did::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type DidDeposit = ConstU64<1>;
+	type MaxOperationValidity = ConstU64<100>;
+	type WeightInfo = ();
+}
+
+impl pallet_credentials::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Dids = Dids;
+	type CredentialDeposit = ConstU64<1>;
+	type MaxOperationValidity = ConstU64<100>;
 	type WeightInfo = ();
 }
 
@@ -115,6 +135,12 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
+	ext.execute_with(|| {
+		frame_system::BlockHash::<Test>::insert(0, sp_core::H256::repeat_byte(0x99));
+		System::set_block_number(1)
+	});
 	ext
 }

@@ -534,3 +534,214 @@ fn a_slashed_seat_goes_to_the_treasury_and_its_operator_out() {
 		assert_eq!(status(p), ProjectStatus::Pending);
 	});
 }
+
+mod by_credential {
+	use super::*;
+	use sp_core::{ed25519, Pair, H256};
+	use w3b_primitives::{
+		credential::{credential_type_of, CredentialAnchor, CredentialPolicy, CredentialStatus, StatusChange},
+		did::{did_id_of, DidCreation, DidId},
+		DeviceKey, DeviceSignature,
+	};
+
+	fn genesis() -> H256 {
+		H256::repeat_byte(0x99)
+	}
+
+	fn key(pair: &ed25519::Pair) -> DeviceKey {
+		DeviceKey::Ed25519(pair.public().0)
+	}
+
+	fn sign(pair: &ed25519::Pair, hash: H256) -> DeviceSignature {
+		DeviceSignature::Ed25519(pair.sign(hash.as_bytes()).0)
+	}
+
+	/// Creates `pair`'s DID (also its assertion key), paid by [`OWNER`].
+	fn did(pair: &ed25519::Pair) -> DidId {
+		let mut creation = DidCreation::new(key(pair), OWNER, System::block_number() + 5);
+		creation.assertion = Some(key(pair));
+		let signature = sign(pair, creation.signing_hash(&genesis()));
+		assert_ok!(Dids::create(RuntimeOrigin::signed(OWNER), creation, signature));
+		did_id_of(&key(pair))
+	}
+
+	fn vetted() -> H256 {
+		credential_type_of("VettedOperatorCredential")
+	}
+
+	/// `issuer` anchors a credential of `credential_type` about `subject`.
+	fn anchor(issuer: &ed25519::Pair, subject: DidId, credential_type: H256, index: u32) -> H256 {
+		let anchor = CredentialAnchor {
+			issuer: did_id_of(&key(issuer)),
+			hash: H256::from_low_u64_be(u64::from(index) + 1),
+			credential_type,
+			subject: Some(subject),
+			status_index: index,
+			submitter: OWNER,
+			valid_until: System::block_number() + 5,
+		};
+		let signature = sign(issuer, anchor.signing_hash(&genesis()));
+		let hash = anchor.hash;
+		assert_ok!(Credentials::anchor(RuntimeOrigin::signed(OWNER), anchor, signature));
+		hash
+	}
+
+	fn revoke(issuer: &ed25519::Pair, hash: H256) {
+		let change = StatusChange {
+			hash,
+			revision: 1,
+			status: CredentialStatus::Revoked,
+			valid_until: System::block_number() + 5,
+		};
+		let signature = sign(issuer, change.signing_hash(&genesis()));
+		assert_ok!(Credentials::set_status(RuntimeOrigin::signed(OWNER), change, signature));
+	}
+
+	fn link(operator: u64, pair: &ed25519::Pair, did: DidId) -> sp_runtime::DispatchResult {
+		let valid_until = System::block_number() + 5;
+		let hash = did_link_signing_hash(&genesis(), &operator, &did, &valid_until);
+		Operators::link_did(RuntimeOrigin::signed(operator), did, valid_until, sign(pair, hash))
+	}
+
+	/// A project of [`OWNER`] needing one operator, admitting by a credential of
+	/// `issuer`'s; returns it.
+	fn project_by_credential(issuer: DidId) -> ProjectId {
+		let project = create_project(1, 0);
+		let credential =
+			CredentialPolicy { credential_type: vetted(), issuers: vec![issuer].try_into().unwrap() };
+		assert_ok!(Operators::set_admission_policy(
+			RuntimeOrigin::signed(OWNER),
+			project,
+			AdmissionPolicy::Credential { bond_per_seat: MIN_SEAT_BOND, credential }
+		));
+		project
+	}
+
+	#[test]
+	fn link_did_proves_control_and_binds_one_operator() {
+		new_test_ext().execute_with(|| {
+			let [a, b, ..] = OPERATORS;
+			let pair = ed25519::Pair::from_seed(&[1; 32]);
+			let operator_did = did(&pair);
+			assert_noop!(link(a, &pair, operator_did), Error::<Test>::NotOperator);
+			register(a);
+			register(b);
+			// Another key's signature, a DID that does not exist, a stale link.
+			assert_noop!(
+				link(a, &ed25519::Pair::from_seed(&[2; 32]), operator_did),
+				Error::<Test>::BadDidSignature
+			);
+			assert_noop!(link(a, &pair, H256::repeat_byte(3)), Error::<Test>::UnknownDid);
+			let hash = did_link_signing_hash(&genesis(), &a, &operator_did, &0u64);
+			assert_noop!(
+				Operators::link_did(RuntimeOrigin::signed(a), operator_did, 0, sign(&pair, hash)),
+				Error::<Test>::LinkNotValidNow
+			);
+			// A's link, replayed by B: the signature names A.
+			let valid_until = System::block_number() + 5;
+			let hash = did_link_signing_hash(&genesis(), &a, &operator_did, &valid_until);
+			assert_noop!(
+				Operators::link_did(
+					RuntimeOrigin::signed(b),
+					operator_did,
+					valid_until,
+					sign(&pair, hash)
+				),
+				Error::<Test>::BadDidSignature
+			);
+			assert_ok!(link(a, &pair, operator_did));
+			System::assert_last_event(Event::DidLinked { operator: a, did: operator_did }.into());
+			assert_eq!(OperatorDids::<Test>::get(a), Some(operator_did));
+			// The DID's holder cannot seat a second account with it.
+			assert_noop!(link(b, &pair, operator_did), Error::<Test>::DidTaken);
+			// A moves to another DID: the first is free again.
+			let other = ed25519::Pair::from_seed(&[4; 32]);
+			let other_did = did(&other);
+			assert_ok!(link(a, &other, other_did));
+			assert_eq!(DidOperators::<Test>::get(operator_did), None);
+			assert_ok!(link(b, &pair, operator_did));
+		});
+	}
+
+	#[test]
+	fn a_sybil_without_the_credential_takes_no_seat() {
+		new_test_ext().execute_with(|| {
+			let issuer_pair = ed25519::Pair::from_seed(&[10; 32]);
+			let issuer = did(&issuer_pair);
+			let project = project_by_credential(issuer);
+			// Fresh accounts, bonded: no linked DID, or one without the credential.
+			let [honest, sybil, second_sybil, _] = OPERATORS;
+			for who in [honest, sybil, second_sybil] {
+				register(who);
+			}
+			assert_noop!(
+				Operators::join_subnet(RuntimeOrigin::signed(sybil), project),
+				Error::<Test>::CredentialRequired
+			);
+			let sybil_pair = ed25519::Pair::from_seed(&[11; 32]);
+			let sybil_did = did(&sybil_pair);
+			assert_ok!(link(sybil, &sybil_pair, sybil_did));
+			// A credential of another type, and one the sybil issued itself.
+			anchor(&issuer_pair, sybil_did, H256::repeat_byte(1), 1);
+			anchor(&sybil_pair, sybil_did, vetted(), 2);
+			assert_noop!(
+				Operators::join_subnet(RuntimeOrigin::signed(sybil), project),
+				Error::<Test>::CredentialRequired
+			);
+			// The honest operator holds the trusted issuer's credential.
+			let honest_pair = ed25519::Pair::from_seed(&[12; 32]);
+			let honest_did = did(&honest_pair);
+			assert_ok!(link(honest, &honest_pair, honest_did));
+			anchor(&issuer_pair, honest_did, vetted(), 3);
+			assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(honest), project));
+			assert!(Pallet::<Test>::is_member(project, &honest));
+			// The honest DID cannot seat the second sybil account.
+			assert_noop!(link(second_sybil, &honest_pair, honest_did), Error::<Test>::DidTaken);
+		});
+	}
+
+	#[test]
+	fn anyone_removes_a_member_whose_credential_stopped_holding() {
+		new_test_ext().execute_with(|| {
+			let issuer_pair = ed25519::Pair::from_seed(&[10; 32]);
+			let issuer = did(&issuer_pair);
+			let project = project_by_credential(issuer);
+			let [member, ..] = OPERATORS;
+			register(member);
+			let pair = ed25519::Pair::from_seed(&[12; 32]);
+			let member_did = did(&pair);
+			assert_ok!(link(member, &pair, member_did));
+			let credential = anchor(&issuer_pair, member_did, vetted(), 3);
+			assert_ok!(Operators::join_subnet(RuntimeOrigin::signed(member), project));
+			assert_noop!(
+				Operators::remove_uncredentialed(RuntimeOrigin::signed(OUTSIDER), project, member),
+				Error::<Test>::CredentialHolds
+			);
+			revoke(&issuer_pair, credential);
+			assert_ok!(Operators::remove_uncredentialed(
+				RuntimeOrigin::signed(OUTSIDER),
+				project,
+				member
+			));
+			System::assert_has_event(
+				Event::OperatorRemoved {
+					project,
+					operator: member,
+					reason: RemovalReason::CredentialLost,
+				}
+				.into(),
+			);
+			assert!(!Pallet::<Test>::is_member(project, &member));
+			assert_noop!(
+				Operators::remove_uncredentialed(RuntimeOrigin::signed(OUTSIDER), project, member),
+				Error::<Test>::NotMember
+			);
+			// A project admitting openly removes nobody this way.
+			let open = create_project(1, 0);
+			assert_noop!(
+				Operators::remove_uncredentialed(RuntimeOrigin::signed(OUTSIDER), open, member),
+				Error::<Test>::CredentialHolds
+			);
+		});
+	}
+}

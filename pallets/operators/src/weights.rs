@@ -58,6 +58,8 @@ pub trait WeightInfo {
 	fn admit_operator() -> Weight;
 	fn remove_operator() -> Weight;
 	fn withdraw_seat() -> Weight;
+	fn link_did() -> Weight;
+	fn remove_uncredentialed() -> Weight;
 }
 
 /// Weights for `pallet_operators` measured on the reference machine, using the runtime's database weights.
@@ -258,6 +260,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
+	fn link_did() -> Weight {
+		Weight::from_parts(900_000_000, 8000)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	fn remove_uncredentialed() -> Weight {
+		Weight::from_parts(900_000_000, 15000)
+			.saturating_add(T::DbWeight::get().reads(16_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
@@ -326,5 +338,15 @@ impl WeightInfo for () {
 		Weight::from_parts(546_946_000, 3604)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn link_did() -> Weight {
+		Weight::from_parts(900_000_000, 8000)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn remove_uncredentialed() -> Weight {
+		Weight::from_parts(900_000_000, 15000)
+			.saturating_add(RocksDbWeight::get().reads(16_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 }
