@@ -8,7 +8,9 @@
 //!   Status List credential for that purpose, built from the chain's credential registry
 //!   at the best block and signed (VC-JOSE, `application/vc+jwt`) with the issuer's key,
 //!   which must be this node's wallet key (`w3b-node wallet init`); 404 otherwise. Built
-//!   per request: a revocation shows in the next block.
+//!   once per best block and purpose (an issuer's lists take up to 131,072 reads to
+//!   build: a flood of requests costs one build per block): a revocation shows in the
+//!   next block.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -41,7 +43,11 @@ struct Identity {
 	keystore: KeystorePtr,
 	/// The URL this endpoint is reached at, as the status lists name themselves.
 	base: String,
+	/// The last status list built for each purpose, with the best block it is of.
+	built: Arc<std::sync::Mutex<std::collections::HashMap<String, (Hash, String)>>>,
 }
+
+type Hash = <w3b_runtime::opaque::Block as sp_runtime::traits::Block>::Hash;
 
 /// Starts the endpoint on `address` as a node task.
 pub fn start(
@@ -58,7 +64,7 @@ pub fn start(
 	let app = Router::new()
 		.route("/1.0/identifiers/{did}", get(resolve))
 		.route("/1.0/status/{issuer}/{purpose}", get(status_list))
-		.with_state(Identity { client, keystore, base });
+		.with_state(Identity { client, keystore, base, built: Default::default() });
 	log::info!(target: "w3b::identity", "identity endpoint (DID resolution, status lists) on {address}");
 	task_manager.spawn_handle().spawn("w3b-identity", None, async move {
 		match tokio::net::TcpListener::from_std(listener) {
@@ -124,6 +130,14 @@ async fn status_list(
 		);
 	};
 	let at = identity.client.info().best_hash;
+	let key_of_list = format!("{issuer}/{purpose}");
+	if let Some((built_at, compact)) =
+		identity.built.lock().expect("no panic holding it").get(&key_of_list)
+	{
+		if *built_at == at {
+			return signed_list(compact.clone());
+		}
+	}
 	let api = identity.client.runtime_api();
 	let key = DeviceKey::Ed25519(public.0);
 	// The issuer's statuses as of the best block; a deactivated issuer publishes nothing.
@@ -159,9 +173,18 @@ async fn status_list(
 			.unwrap_or_default()
 	}) {
 		Ok(compact) => {
-			(StatusCode::OK, [(CONTENT_TYPE, w3b_ssi::credential::CREDENTIAL_MEDIA_TYPE)], compact)
-				.into_response()
+			identity
+				.built
+				.lock()
+				.expect("no panic holding it")
+				.insert(key_of_list, (at, compact.clone()));
+			signed_list(compact)
 		}
 		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
 	}
+}
+
+fn signed_list(compact: String) -> Response {
+	(StatusCode::OK, [(CONTENT_TYPE, w3b_ssi::credential::CREDENTIAL_MEDIA_TYPE)], compact)
+		.into_response()
 }
