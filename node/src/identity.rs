@@ -8,9 +8,10 @@
 //!   Status List credential for that purpose, built from the chain's credential registry
 //!   at the best block and signed (VC-JOSE, `application/vc+jwt`) with the issuer's key,
 //!   which must be this node's wallet key (`w3b-node wallet init`); 404 otherwise. Built
-//!   once per best block and purpose (an issuer's lists take up to 131,072 reads to
-//!   build: a flood of requests costs one build per block): a revocation shows in the
-//!   next block.
+//!   once per best block and purpose, one build at a time, off the async threads (an
+//!   issuer's lists take up to 131,072 reads to build: a flood of requests costs one
+//!   build per block): a revocation shows in the next block. A list is valid for a
+//!   minute (`validUntil`), so an old copy cannot hide a revocation for longer.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -32,7 +33,9 @@ use w3b_primitives::{
 	did::{format_did, parse_did, DidState},
 	DeviceKey,
 };
-use w3b_ssi::credential::{credential_header, date_time, encode, status_list_credential, status_list_url};
+use w3b_ssi::credential::{
+	credential_header, encode, status_list_credential, status_list_url, STATUS_LIST_VALIDITY_SECS,
+};
 
 use crate::{client::FullClient, wallet};
 
@@ -43,8 +46,9 @@ struct Identity {
 	keystore: KeystorePtr,
 	/// The URL this endpoint is reached at, as the status lists name themselves.
 	base: String,
-	/// The last status list built for each purpose, with the best block it is of.
-	built: Arc<std::sync::Mutex<std::collections::HashMap<String, (Hash, String)>>>,
+	/// The last status list built for each purpose, with the best block it is of and
+	/// when it was built.
+	built: Arc<tokio::sync::Mutex<std::collections::HashMap<String, (Hash, u64, String)>>>,
 }
 
 type Hash = <w3b_runtime::opaque::Block as sp_runtime::traits::Block>::Hash;
@@ -56,9 +60,8 @@ pub fn start(
 	keystore: KeystorePtr,
 	task_manager: &TaskManager,
 ) -> Result<(), sc_service::Error> {
-	let listener = std::net::TcpListener::bind(address).map_err(|e| {
-		sc_service::Error::Other(format!("identity endpoint on {address}: {e}"))
-	})?;
+	let listener = std::net::TcpListener::bind(address)
+		.map_err(|e| sc_service::Error::Other(format!("identity endpoint on {address}: {e}")))?;
 	listener.set_nonblocking(true).map_err(|e| sc_service::Error::Other(e.to_string()))?;
 	let base = format!("http://{address}");
 	let app = Router::new()
@@ -85,8 +88,9 @@ fn error(status: StatusCode, code: &str, message: String) -> Response {
 
 async fn resolve(State(identity): State<Identity>, Path(did): Path<String>) -> Response {
 	let at = identity.client.info().best_hash;
-	let found = match w3b_ssi::document::resolve(&did, |id| identity.client.runtime_api().did(at, id))
-	{
+	let found = match w3b_ssi::document::resolve(&did, |id| {
+		identity.client.runtime_api().did(at, id)
+	}) {
 		Ok(found) => found,
 		Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
 	};
@@ -129,59 +133,79 @@ async fn status_list(
 			format!("this node does not hold {issuer}'s key: ask the node of its wallet"),
 		);
 	};
+	// One build at a time (the others wait for it and take its result), off the async
+	// threads; a list is rebuilt at a new best block or when half its validity is gone.
+	let mut built = identity.built.lock().await;
 	let at = identity.client.info().best_hash;
 	let key_of_list = format!("{issuer}/{purpose}");
-	if let Some((built_at, compact)) =
-		identity.built.lock().expect("no panic holding it").get(&key_of_list)
-	{
-		if *built_at == at {
+	let now = wallet::unix_now();
+	if let Some((built_at, built_time, compact)) = built.get(&key_of_list) {
+		if *built_at == at && now < built_time + STATUS_LIST_VALIDITY_SECS / 2 {
 			return signed_list(compact.clone());
 		}
 	}
-	let api = identity.client.runtime_api();
-	let key = DeviceKey::Ed25519(public.0);
-	// The issuer's statuses as of the best block; a deactivated issuer publishes nothing.
-	match api.did(at, issuer_id) {
-		Ok(DidState::Active { .. }) => {}
-		Ok(_) => return error(StatusCode::GONE, "deactivated", format!("{issuer} is not active")),
-		Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
+	let (client, keystore, base) =
+		(identity.client.clone(), identity.keystore.clone(), identity.base.clone());
+	let build = tokio::task::spawn_blocking(move || {
+		build_list(&client, &keystore, &base, at, issuer_id, public, &purpose, flagged, now)
+	});
+	match build.await {
+		Ok(Ok(compact)) => {
+			built.insert(key_of_list, (at, now, compact.clone()));
+			signed_list(compact)
+		}
+		Ok(Err(response)) => response,
+		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
 	}
-	let set: Vec<u32> = match api.status_list(at, issuer_id) {
-		Ok(entries) => entries
-			.into_iter()
-			.filter(|(_, status)| *status == flagged)
-			.map(|(index, _)| index)
-			.collect(),
-		Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
+}
+
+/// `issuer`'s status list for `purpose` (the indices whose credentials are `flagged`) as
+/// of block `at`, signed with the wallet's key `public`.
+#[allow(clippy::too_many_arguments)]
+fn build_list(
+	client: &FullClient,
+	keystore: &KeystorePtr,
+	base: &str,
+	at: Hash,
+	issuer: w3b_primitives::did::DidId,
+	public: sp_core::ed25519::Public,
+	purpose: &str,
+	flagged: CredentialStatus,
+	now: u64,
+) -> Result<String, Response> {
+	let internal = |e: &dyn std::fmt::Display| {
+		error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string())
 	};
-	let url = status_list_url(&identity.base, &format_did(&issuer_id), &purpose);
-	let credential = status_list_credential(
-		&format_did(&issuer_id),
-		&url,
-		&purpose,
-		set,
-		&date_time(wallet::unix_now()),
-	);
-	let kid = w3b_ssi::verification_method_id(&issuer_id, &key);
-	let keystore = identity.keystore.clone();
-	match encode(credential_header(&kid), &credential, &key, |input| {
+	let api = client.runtime_api();
+	let name = format_did(&issuer);
+	// A deactivated issuer publishes nothing (verifiers learn it from its DID).
+	match api.did(at, issuer) {
+		Ok(DidState::Active { .. }) => {}
+		Ok(_) => {
+			return Err(error(StatusCode::GONE, "deactivated", format!("{name} is not active")))
+		}
+		Err(e) => return Err(internal(&e)),
+	}
+	let set: Vec<u32> = api
+		.status_list(at, issuer)
+		.map_err(|e| internal(&e))?
+		.into_iter()
+		.filter(|(_, status)| *status == flagged)
+		.map(|(index, _)| index)
+		.collect();
+	let url = status_list_url(base, &name, purpose);
+	let credential = status_list_credential(&name, &url, purpose, set, now);
+	let key = DeviceKey::Ed25519(public.0);
+	let kid = w3b_ssi::verification_method_id(&issuer, &key);
+	encode(credential_header(&kid), &credential, &key, |input| {
 		keystore
 			.ed25519_sign(wallet::IDENTITY_KEY_TYPE, &public, input)
 			.ok()
 			.flatten()
 			.map(|signature| signature.0.to_vec())
 			.unwrap_or_default()
-	}) {
-		Ok(compact) => {
-			identity
-				.built
-				.lock()
-				.expect("no panic holding it")
-				.insert(key_of_list, (at, compact.clone()));
-			signed_list(compact)
-		}
-		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internalError", e.to_string()),
-	}
+	})
+	.map_err(|e| internal(&e))
 }
 
 fn signed_list(compact: String) -> Response {

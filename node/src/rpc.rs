@@ -41,6 +41,7 @@ where
 		+ w3b_primitives::api::InboundApi<Block, AccountId>
 		+ w3b_primitives::api::BridgeApi<Block>
 		+ w3b_primitives::api::DidApi<Block, AccountId, Balance, BlockNumber>
+		+ w3b_primitives::api::CredentialsApi<Block, AccountId, Balance, BlockNumber>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 {

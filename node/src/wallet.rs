@@ -22,9 +22,7 @@ use w3b_primitives::{
 	DeviceKey, DeviceSignature,
 };
 use w3b_runtime::RuntimeCall;
-use w3b_ssi::credential::{
-	credential_header, date_time, encode, status_entries, Jws, VC_CONTEXT,
-};
+use w3b_ssi::credential::{credential_header, date_time, encode, status_entries, Jws, VC_CONTEXT};
 
 /// The wallet's key type in the keystore.
 pub const IDENTITY_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bi");
@@ -271,11 +269,8 @@ impl WalletCmd {
 	/// The node's keystore, as `key insert` finds it.
 	fn keystore<C: SubstrateCli>(&self, cli: &C) -> Result<KeystorePtr, WalletError> {
 		let keystore_error = |e: &dyn std::fmt::Display| WalletError::Keystore(e.to_string());
-		let base_path = self
-			.shared_params
-			.base_path()
-			.map_err(|e| keystore_error(&e))?
-			.unwrap_or_else(|| {
+		let base_path =
+			self.shared_params.base_path().map_err(|e| keystore_error(&e))?.unwrap_or_else(|| {
 				sc_service::BasePath::from_project("", "", &C::executable_name())
 			});
 		let chain_id = self.shared_params.chain_id(self.shared_params.is_dev());
@@ -377,7 +372,7 @@ impl WalletCmd {
 		let signature = sign(keystore, &public, anchor.signing_hash(&chain.genesis))?;
 		self.submit(&payer, &chain, pallet_credentials::Call::anchor { anchor, signature }.into())?;
 		self.wait("the credential's anchoring", || {
-			Ok(!self.rpc("w3b_getCredential", json!([hash]))?.is_null())
+			Ok(!self.rpc("w3b_getCredential", json!([issuer_name, hash]))?.is_null())
 		})?;
 		Ok(compact)
 	}
@@ -398,14 +393,12 @@ impl WalletCmd {
 			let jws = Jws::parse(credential).map_err(|e| WalletError::Argument(e.to_string()))?;
 			credential_hash_of(&jws.payload)
 		};
-		let record = self.rpc("w3b_getCredential", json!([hash]))?;
+		let issuer = did_id_of(&DeviceKey::Ed25519(public.0));
+		let issuer_name = format_did(&issuer);
+		let record = self.rpc("w3b_getCredential", json!([issuer_name, hash]))?;
 		if record.is_null() {
-			return Err(WalletError::Argument(format!("credential {hash:?} is not anchored")));
-		}
-		if record["issuer"] != json!(format_did(&did_id_of(&DeviceKey::Ed25519(public.0)))) {
 			return Err(WalletError::Argument(format!(
-				"credential {hash:?} was issued by {}, not by this wallet",
-				record["issuer"]
+				"this wallet ({issuer_name}) anchored no credential {hash:?}"
 			)));
 		}
 		let revision = record["revision"].as_u64().unwrap_or_default() as u32 + 1;
@@ -416,15 +409,24 @@ impl WalletCmd {
 		};
 		let payer = payer_pair(payer)?;
 		let chain = ChainInfo::read(self)?;
-		let change =
-			StatusChange { hash, revision, status, valid_until: chain.best + VALIDITY_BLOCKS };
+		let change = StatusChange {
+			issuer,
+			hash,
+			revision,
+			status,
+			valid_until: chain.best + VALIDITY_BLOCKS,
+		};
 		let signature = sign(keystore, &public, change.signing_hash(&chain.genesis))?;
-		self.submit(&payer, &chain, pallet_credentials::Call::set_status { change, signature }.into())?;
+		self.submit(
+			&payer,
+			&chain,
+			pallet_credentials::Call::set_status { change, signature }.into(),
+		)?;
 		self.wait("the status change", || {
-			let record = self.rpc("w3b_getCredential", json!([hash]))?;
+			let record = self.rpc("w3b_getCredential", json!([issuer_name, hash]))?;
 			Ok(record["revision"].as_u64() == Some(u64::from(revision)))
 		})?;
-		println!("{}", self.rpc("w3b_getCredential", json!([hash]))?);
+		println!("{}", self.rpc("w3b_getCredential", json!([issuer_name, hash]))?);
 		Ok(())
 	}
 
@@ -504,8 +506,7 @@ impl ChainInfo {
 		Ok(ChainInfo {
 			genesis,
 			best,
-			spec_version: version["specVersion"].as_u64().ok_or_else(|| bad("specVersion"))?
-				as u32,
+			spec_version: version["specVersion"].as_u64().ok_or_else(|| bad("specVersion"))? as u32,
 			tx_version: version["transactionVersion"]
 				.as_u64()
 				.ok_or_else(|| bad("transactionVersion"))? as u32,

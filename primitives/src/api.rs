@@ -134,9 +134,10 @@ sp_api::decl_runtime_apis! {
 		Balance: Codec,
 		BlockNumber: Codec,
 	{
-		/// An anchored credential's record, with its status as verifiers must take it
+		/// `issuer`'s anchored credential's record, with its status as verifiers must take it
 		/// (revoked once its issuer is deactivated) and the block that status holds from.
 		fn credential(
+			issuer: DidId,
 			hash: CredentialHash,
 		) -> Option<(CredentialRecord<AccountId, Balance, BlockNumber>, CredentialStatus, BlockNumber)>;
 		/// The credential at `index` of `issuer`'s status lists.

@@ -107,9 +107,13 @@ impl<AccountId: Encode, BlockNumber: Encode> CredentialAnchor<AccountId, BlockNu
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub struct StatusChange<BlockNumber> {
+	/// The credential's issuer (records are the issuer's: another DID anchoring the same
+	/// hash makes a record of its own).
+	pub issuer: DidId,
 	/// The credential.
 	pub hash: CredentialHash,
-	/// The record's revision after the change: its current one plus one.
+	/// The record's revision after the change: its current one plus one (any later one
+	/// for a revocation, so that a leaked signed change cannot hold a revocation off).
 	pub revision: u32,
 	/// The new status.
 	pub status: CredentialStatus,
@@ -168,16 +172,17 @@ pub struct CredentialPolicy {
 }
 
 impl CredentialPolicy {
-	/// The active credential `subject` holds under this policy, from the first trusted
-	/// issuer that gave one.
+	/// The active credential `subject` holds under this policy (its issuer and hash),
+	/// from the first trusted issuer that gave one.
 	pub fn active_credential<BlockNumber, C: CredentialsInspect<BlockNumber>>(
 		&self,
 		subject: &DidId,
-	) -> Option<CredentialHash> {
-		self.issuers.iter().find_map(|issuer| match C::held(subject, &self.credential_type, issuer)
-		{
-			Some((hash, CredentialStatus::Active, _)) => Some(hash),
-			_ => None,
+	) -> Option<(DidId, CredentialHash)> {
+		self.issuers.iter().find_map(|issuer| {
+			match C::held(subject, &self.credential_type, issuer) {
+				Some((hash, CredentialStatus::Active, _)) => Some((*issuer, hash)),
+				_ => None,
+			}
 		})
 	}
 }
@@ -193,8 +198,8 @@ pub trait CredentialsInspect<BlockNumber> {
 		credential_type: &CredentialType,
 		issuer: &DidId,
 	) -> Option<(CredentialHash, CredentialStatus, BlockNumber)>;
-	/// The status of credential `hash` and the block it was set in.
-	fn status(hash: &CredentialHash) -> Option<(CredentialStatus, BlockNumber)>;
+	/// The status of `issuer`'s credential `hash` and the block it was set in.
+	fn status(issuer: &DidId, hash: &CredentialHash) -> Option<(CredentialStatus, BlockNumber)>;
 	/// Anchors an active credential of `credential_type` by `issuer` about `subject`, for
 	/// other pallets' benchmarks.
 	#[cfg(feature = "runtime-benchmarks")]
@@ -214,7 +219,7 @@ impl<BlockNumber> CredentialsInspect<BlockNumber> for () {
 	) -> Option<(CredentialHash, CredentialStatus, BlockNumber)> {
 		None
 	}
-	fn status(_: &CredentialHash) -> Option<(CredentialStatus, BlockNumber)> {
+	fn status(_: &DidId, _: &CredentialHash) -> Option<(CredentialStatus, BlockNumber)> {
 		None
 	}
 	#[cfg(feature = "runtime-benchmarks")]

@@ -174,13 +174,14 @@ impl_runtime_apis! {
 
 	impl w3b_primitives::api::CredentialsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn credential(
+			issuer: w3b_primitives::did::DidId,
 			hash: w3b_primitives::credential::CredentialHash,
 		) -> Option<(
 			w3b_primitives::credential::CredentialRecord<AccountId, Balance, BlockNumber>,
 			w3b_primitives::credential::CredentialStatus,
 			BlockNumber,
 		)> {
-			let record = pallet_credentials::Credentials::<Runtime>::get(hash)?;
+			let record = pallet_credentials::Credentials::<Runtime>::get(issuer, hash)?;
 			let (status, since) = pallet_credentials::Pallet::<Runtime>::effective_status(&record);
 			Some((record, status, since))
 		}

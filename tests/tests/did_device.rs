@@ -236,7 +236,9 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	// A finalized proof of the project, exported as a credential: it verifies in both
 	// implementations, and the node checks it against the chain's proof.
 	let batch = (0..rpc.call("w3b_nextBatchSeq", json!([project])).unwrap().as_u64().unwrap())
-		.find(|seq| rpc.call("w3b_getProof", json!([project, seq])).unwrap()["status"] == "Finalized")
+		.find(|seq| {
+			rpc.call("w3b_getProof", json!([project, seq])).unwrap()["status"] == "Finalized"
+		})
 		.expect("a finalized batch");
 	let (ok, proof_credential) = wallet(
 		&node,
@@ -260,7 +262,8 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 
 	// The manufacturer revokes the credential: within a block of the revocation both
 	// verifiers refuse it, and the device is revoked.
-	let (ok, record) = wallet(&node, &["set-status", &credential, "--status", "revoked", "--payer", "//Bob"]);
+	let (ok, record) =
+		wallet(&node, &["set-status", &credential, "--status", "revoked", "--payer", "//Bob"]);
 	assert!(ok, "{record}");
 	let record: Value = serde_json::from_str(&record).unwrap();
 	let revoked_at = record["statusSince"].as_u64().unwrap();

@@ -88,13 +88,25 @@ async function verifyJws(compact, resolverBase, expectedTyp) {
 	return credential;
 }
 
+// Errors of `document`'s validity period: dates that do not parse are errors too.
+function validityErrors(document, what) {
+	const errors = [];
+	const now = Date.now();
+	for (const [field, mustBePast] of [['validFrom', true], ['validUntil', false]]) {
+		if (document[field] === undefined) continue;
+		const at = Date.parse(document[field]);
+		if (Number.isNaN(at)) errors.push(`${what}: ${field} is not a date-time`);
+		else if (mustBePast && at > now) errors.push(`${what}: not valid before ${document[field]}`);
+		else if (!mustBePast && at <= now) errors.push(`${what}: expired at ${document[field]}`);
+	}
+	return errors;
+}
+
 async function verify(compact, resolverBase) {
 	const errors = [];
 	try {
 		const credential = await verifyJws(compact, resolverBase, 'vc+jwt');
-		const now = Date.now();
-		if (credential.validFrom && Date.parse(credential.validFrom) > now) errors.push('not valid yet');
-		if (credential.validUntil && Date.parse(credential.validUntil) <= now) errors.push('expired');
+		errors.push(...validityErrors(credential, 'the credential'));
 		const entries = [credential.credentialStatus ?? []].flat();
 		for (const entry of entries) {
 			if (entry.type !== 'BitstringStatusListEntry') continue;
@@ -102,9 +114,19 @@ async function verify(compact, resolverBase) {
 			if (!response.ok) throw new Error(`status list ${entry.statusListCredential}: HTTP ${response.status}`);
 			const list = await verifyJws(await response.text(), resolverBase, 'vc+jwt');
 			if (list.issuer !== credential.issuer) throw new Error('the status list has another issuer');
+			if (!list.type?.includes('BitstringStatusListCredential')) throw new Error('not a status list');
+			if (list.id !== entry.statusListCredential) throw new Error('the status list is of another URL');
+			// A stale copy (kept by a cache or an attacker) must not hide a revocation.
+			if (!list.validUntil) throw new Error('the status list has no validUntil');
+			errors.push(...validityErrors(list, 'the status list'));
 			const subject = list.credentialSubject;
+			if (subject.type !== 'BitstringStatusList') throw new Error('not a BitstringStatusList');
 			if (subject.statusPurpose !== entry.statusPurpose) throw new Error('status purpose mismatch');
-			const bits = gunzipSync(Buffer.from(jose.base64url.decode(subject.encodedList.slice(1))));
+			if (!subject.encodedList?.startsWith('u')) throw new Error('encodedList is not multibase base64url');
+			// 16 KiB of bits: a larger inflation is a GZIP bomb.
+			const bits = gunzipSync(Buffer.from(jose.base64url.decode(subject.encodedList.slice(1))), {
+				maxOutputLength: 16384,
+			});
 			const index = Number(entry.statusListIndex);
 			if (bits[index >> 3] & (0x80 >> (index & 7))) errors.push(`${entry.statusPurpose}: set`);
 		}

@@ -15,9 +15,9 @@ use sp_core::H256;
 use sp_runtime::traits::Block as BlockT;
 use w3b_primitives::{
 	api::{CredentialsApi, DidApi, W3bstreamApi},
-	proof::ProofStatus,
 	credential::CredentialStatus,
 	did::{format_did, parse_did, DidId, DidState},
+	proof::ProofStatus,
 };
 use w3b_ssi::verify::{Anchor, Chain, ProofFacts};
 
@@ -33,12 +33,12 @@ pub trait W3bDidApi<BlockHash> {
 	#[method(name = "w3b_resolveDid")]
 	fn resolve(&self, did: String, at: Option<BlockHash>) -> RpcResult<Value>;
 
-	/// The anchor of the credential `hash` (`blake2_256` of its signed bytes): issuer,
-	/// type, subject, status-list index, `status` (`active`, `suspended` or `revoked`, as
-	/// verifiers take it), `statusSince`, `anchoredAt`, `revision`; `null` if not
-	/// anchored.
+	/// `issuer`'s anchor of the credential `hash` (`blake2_256` of its signed bytes):
+	/// issuer, type, subject, status-list index, `status` (`active`, `suspended` or
+	/// `revoked`, as verifiers take it), `statusSince`, `anchoredAt`, `revision`; `null`
+	/// if not anchored.
 	#[method(name = "w3b_getCredential")]
-	fn credential(&self, hash: H256, at: Option<BlockHash>) -> RpcResult<Value>;
+	fn credential(&self, issuer: String, hash: H256, at: Option<BlockHash>) -> RpcResult<Value>;
 
 	/// The hash of the credential at `index` of `issuer`'s status lists, `null` if the
 	/// index is free.
@@ -84,7 +84,7 @@ impl<C, Block, AccountId, Balance, BlockNumber> Chain
 	for ChainAt<'_, C, Block, AccountId, Balance, BlockNumber>
 where
 	Block: BlockT,
-	C: ProvideRuntimeApi<Block>,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
 	C::Api: DidApi<Block, AccountId, Balance, BlockNumber>
 		+ CredentialsApi<Block, AccountId, Balance, BlockNumber>
 		+ W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
@@ -100,8 +100,12 @@ where
 		self.client.runtime_api().did(self.at, did).map_err(|e| e.to_string())
 	}
 
-	fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String> {
-		let found = self.client.runtime_api().credential(self.at, hash).map_err(|e| e.to_string())?;
+	fn anchor(&self, issuer: DidId, hash: H256) -> Result<Option<Anchor>, String> {
+		let found = self
+			.client
+			.runtime_api()
+			.credential(self.at, issuer, hash)
+			.map_err(|e| e.to_string())?;
 		Ok(found.map(|(record, status, since)| Anchor {
 			issuer: record.issuer,
 			credential_type: record.credential_type,
@@ -109,6 +113,7 @@ where
 			status,
 			status_since: since.into(),
 			anchored_at: record.anchored_at.into(),
+			status_index: record.status_index,
 		}))
 	}
 
@@ -119,6 +124,10 @@ where
 			merkle_root: proof.merkle_root,
 			output_root: proof.output_root.filter(|_| proof.status == ProofStatus::Finalized),
 		}))
+	}
+
+	fn genesis(&self) -> H256 {
+		H256::from_slice(self.client.info().genesis_hash.as_ref())
 	}
 }
 
@@ -158,9 +167,11 @@ where
 		Ok(w3b_ssi::resolution(&found))
 	}
 
-	fn credential(&self, hash: H256, at: Option<Block::Hash>) -> RpcResult<Value> {
+	fn credential(&self, issuer: String, hash: H256, at: Option<Block::Hash>) -> RpcResult<Value> {
+		let issuer = parse_did(&issuer).map_err(|e| invalid_params(e.to_string()))?;
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
-		let found = self.client.runtime_api().credential(at, hash).map_err(runtime_error)?;
+		let found =
+			self.client.runtime_api().credential(at, issuer, hash).map_err(runtime_error)?;
 		Ok(found.map_or(Value::Null, |(record, status, since)| {
 			json!({
 				"hash": hash,

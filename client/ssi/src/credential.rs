@@ -75,9 +75,8 @@ impl Jws {
 		else {
 			return Err(JoseError::Malformed("three parts expected"));
 		};
-		let decode = |part: &str, what| {
-			URL_SAFE_NO_PAD.decode(part).map_err(|_| JoseError::Malformed(what))
-		};
+		let decode =
+			|part: &str, what| URL_SAFE_NO_PAD.decode(part).map_err(|_| JoseError::Malformed(what));
 		let header_bytes = decode(header, "header is not base64url")?;
 		let payload_bytes = decode(payload, "payload is not base64url")?;
 		let signature_bytes = decode(signature, "signature is not base64url")?;
@@ -114,7 +113,9 @@ impl Jws {
 						&sp_core::ed25519::Public::from_raw(*public),
 					)
 				}),
-			DeviceKey::Secp256k1(public) => es256k_verify(public, &self.signing_input, &self.signature),
+			DeviceKey::Secp256k1(public) => {
+				es256k_verify(public, &self.signing_input, &self.signature)
+			}
 			DeviceKey::Sr25519(_) => return Err(JoseError::UnsupportedKey),
 		};
 		verified.then_some(()).ok_or(JoseError::BadSignature)
@@ -233,25 +234,32 @@ pub fn status_bit(encoded: &str, index: u32) -> Result<bool, JoseError> {
 	Ok(byte & (0x80 >> (index % 8)) != 0)
 }
 
+/// How long a status list credential is valid for, in seconds: a copy kept by a cache
+/// or an attacker cannot hide a revocation for longer.
+pub const STATUS_LIST_VALIDITY_SECS: u64 = 60;
+
 /// A W3C Bitstring Status List credential (unsigned) of `issuer` for `purpose`, at `url`,
-/// with the bits at `set` set, valid from `valid_from` (an XML Schema date-time).
+/// with the bits at `set` set, valid from `now` (Unix seconds) for
+/// [`STATUS_LIST_VALIDITY_SECS`] (its `ttl` says to fetch it again after a block).
 pub fn status_list_credential(
 	issuer: &str,
 	url: &str,
 	purpose: &str,
 	set: impl IntoIterator<Item = u32>,
-	valid_from: &str,
+	now: u64,
 ) -> Value {
 	json!({
 		"@context": [VC_CONTEXT],
 		"id": url,
 		"type": ["VerifiableCredential", "BitstringStatusListCredential"],
 		"issuer": issuer,
-		"validFrom": valid_from,
+		"validFrom": date_time(now),
+		"validUntil": date_time(now + STATUS_LIST_VALIDITY_SECS),
 		"credentialSubject": {
 			"id": format!("{url}#list"),
 			"type": "BitstringStatusList",
 			"statusPurpose": purpose,
+			"ttl": w3b_primitives::MILLISECS_PER_BLOCK,
 			"encodedList": encode_status_list(set, STATUS_LIST_BITS),
 		},
 	})
@@ -290,7 +298,11 @@ pub fn parse_date_time(text: &str) -> Option<u64> {
 	let time = time.split('.').next()?;
 	let mut time = time.split(':').map(|p| p.parse::<u64>().ok());
 	let (hour, minute, second) = (time.next()??, time.next()??, time.next()??);
-	if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+	if !(1..=12).contains(&month)
+		|| !(1..=31).contains(&day)
+		|| hour > 23
+		|| minute > 59
+		|| second > 60
 	{
 		return None;
 	}
@@ -308,6 +320,11 @@ pub fn parse_date_time(text: &str) -> Option<u64> {
 /// self-certifying DIDs most wallets issue with.
 pub fn did_key(did: &str) -> Option<DeviceKey> {
 	let encoded = did.strip_prefix("did:key:")?.split('#').next()?;
+	// Base58 decoding takes time quadratic in the length: a key of 35 bytes takes at
+	// most 49 characters, refuse anything longer before decoding.
+	if encoded.len() > 50 {
+		return None;
+	}
 	let bytes = bs58::decode(encoded.strip_prefix('z')?).into_vec().ok()?;
 	match bytes.as_slice() {
 		[0xed, 0x01, key @ ..] => Some(DeviceKey::Ed25519(key.try_into().ok()?)),
@@ -330,8 +347,8 @@ mod tests {
 		let pair = ed25519::Pair::from_seed(&[1; 32]);
 		let key = DeviceKey::Ed25519(pair.public().0);
 		let payload = json!({"@context": [VC_CONTEXT], "type": ["VerifiableCredential"]});
-		let compact = encode(credential_header("did:w3b:x#k-1"), &payload, &key, ed_sign(&pair))
-			.unwrap();
+		let compact =
+			encode(credential_header("did:w3b:x#k-1"), &payload, &key, ed_sign(&pair)).unwrap();
 		let jws = Jws::parse(&compact).unwrap();
 		assert_eq!(jws.header["alg"], "EdDSA");
 		assert_eq!(jws.header["typ"], "vc+jwt");
@@ -362,8 +379,7 @@ mod tests {
 			secret.verifying_key().to_encoded_point(true).as_bytes().try_into().unwrap();
 		let key = DeviceKey::Secp256k1(public);
 		let compact = encode(credential_header("k"), &json!({"a": 1}), &key, |input| {
-			let signature: Signature =
-				secret.sign_prehash(&sha2::Sha256::digest(input)).unwrap();
+			let signature: Signature = secret.sign_prehash(&sha2::Sha256::digest(input)).unwrap();
 			signature.to_bytes().to_vec()
 		})
 		.unwrap();
@@ -384,7 +400,10 @@ mod tests {
 	#[test]
 	fn malformed_jws_are_refused_clearly() {
 		assert_eq!(Jws::parse("a.b").unwrap_err(), JoseError::Malformed("three parts expected"));
-		assert_eq!(Jws::parse("a.b.c.d").unwrap_err(), JoseError::Malformed("three parts expected"));
+		assert_eq!(
+			Jws::parse("a.b.c.d").unwrap_err(),
+			JoseError::Malformed("three parts expected")
+		);
 		assert_eq!(
 			Jws::parse("!!.e30.AA").unwrap_err(),
 			JoseError::Malformed("header is not base64url")
@@ -402,7 +421,8 @@ mod tests {
 		assert!(encoded.starts_with('u'));
 		// 16 KiB of mostly zeros compresses to a few dozen bytes.
 		assert!(encoded.len() < 200, "{}", encoded.len());
-		for (index, set) in [(0, true), (1, false), (7, true), (8, true), (9, false), (131_071, true)]
+		for (index, set) in
+			[(0, true), (1, false), (7, true), (8, true), (9, false), (131_071, true)]
 		{
 			assert_eq!(status_bit(&encoded, index), Ok(set), "bit {index}");
 		}
@@ -456,6 +476,8 @@ mod tests {
 		assert_eq!(did_key(&did), Some(key.clone()));
 		assert_eq!(did_key(&format!("{did}#frag")), Some(key));
 		assert_eq!(did_key("did:key:zabc"), None);
+		// A megabyte of base58 is refused before it is decoded.
+		assert_eq!(did_key(&format!("did:key:z{}", "2".repeat(1 << 20))), None);
 		assert_eq!(did_key("did:w3b:abc"), None);
 	}
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sp_core::H256;
 use w3b_primitives::{
 	credential::{credential_hash_of, CredentialStatus, CredentialType},
-	did::{format_did, parse_did, DidId, DidState, KeyPurpose},
+	did::{parse_did, DidId, DidState, KeyPurpose},
 	DeviceKey,
 };
 
@@ -36,6 +36,8 @@ pub struct Anchor {
 	pub status_since: u64,
 	/// The block it was anchored in.
 	pub anchored_at: u64,
+	/// Its index in the issuer's status lists.
+	pub status_index: u32,
 }
 
 /// What the chain holds about a batch's proof.
@@ -63,10 +65,12 @@ pub trait Chain {
 		&self,
 		did: DidId,
 	) -> Result<DidState<Self::AccountId, Self::Balance, Self::BlockNumber>, String>;
-	/// The anchor of the credential `hash`.
-	fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String>;
+	/// `issuer`'s anchor of the credential `hash`.
+	fn anchor(&self, issuer: DidId, hash: H256) -> Result<Option<Anchor>, String>;
 	/// The proof of batch `seq` of `project`, while the chain holds it.
 	fn proof(&self, project: u64, seq: u64) -> Result<Option<ProofFacts>, String>;
+	/// The chain's genesis hash.
+	fn genesis(&self) -> H256;
 }
 
 /// The key that held `purpose` for a DID in `state` at block `at` (now if `None`).
@@ -104,8 +108,7 @@ pub struct Verification {
 	pub status: Option<&'static str>,
 	/// The block it was anchored in.
 	pub anchored_at: Option<u64>,
-	/// For a proof credential: `matches` (the chain's finalized proof says the same) or
-	/// `pruned` (the chain no longer holds it; the anchor vouches for it).
+	/// For a proof credential: `matches` when the chain's finalized proof says the same.
 	pub proof: Option<&'static str>,
 	/// What failed, in words.
 	pub errors: Vec<String>,
@@ -181,8 +184,9 @@ pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verific
 		return outcome;
 	}
 
-	let anchor = match chain.anchor(hash) {
-		Ok(anchor) => anchor,
+	// Only the issuer's own anchor counts (another DID may anchor the same bytes).
+	let anchor = match parse_did(issuer).ok().map(|id| chain.anchor(id, hash)).transpose() {
+		Ok(anchor) => anchor.flatten(),
 		Err(e) => {
 			errors.push(format!("reading the credential's anchor: {e}"));
 			return outcome;
@@ -259,18 +263,32 @@ pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verific
 	}
 
 	// Status.
-	let names_status_list = claims["credentialStatus"]
-		.as_array()
-		.is_some_and(|entries| entries.iter().any(|e| e["type"] == "BitstringStatusListEntry"))
-		|| claims["credentialStatus"]["type"] == "BitstringStatusListEntry";
+	let entries: Vec<&Value> = match &claims["credentialStatus"] {
+		Value::Array(entries) => entries.iter().collect(),
+		Value::Null => Vec::new(),
+		entry => vec![entry],
+	};
+	let list_entries: Vec<&Value> =
+		entries.into_iter().filter(|e| e["type"] == "BitstringStatusListEntry").collect();
+	let names_status_list = !list_entries.is_empty();
 	match anchor {
 		Some(anchor) => {
 			outcome.anchored_at = Some(anchor.anchored_at);
-			if Some(format_did(&anchor.issuer).as_str()) != Some(issuer) {
-				errors.push(format!(
-					"the chain anchors this credential for {}, not {issuer}",
-					format_did(&anchor.issuer)
-				));
+			// What JSON-only verifiers read must be what the chain's status says: the
+			// anchored index, in the issuer's own lists.
+			for entry in &list_entries {
+				let purpose = entry["statusPurpose"].as_str().unwrap_or_default();
+				let index = entry["statusListIndex"].as_str().and_then(|i| i.parse::<u32>().ok());
+				let list = entry["statusListCredential"].as_str().unwrap_or_default();
+				if !matches!(purpose, "revocation" | "suspension")
+					|| index != Some(anchor.status_index)
+					|| !list.ends_with(&format!("/1.0/status/{issuer}/{purpose}"))
+				{
+					errors.push(format!(
+						"a status entry does not point at index {} of the issuer's lists",
+						anchor.status_index
+					));
+				}
 			}
 			outcome.status = Some(match anchor.status {
 				CredentialStatus::Active => "active",
@@ -304,7 +322,11 @@ pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verific
 	outcome
 }
 
-/// Checks a proof credential's subject against the chain's proof of its batch.
+/// Checks a proof credential's subject against the chain's proof of its batch: the
+/// chain named is this one, the output root is that of the state root and outputs the
+/// credential states, and the chain finalized this batch with these roots. A proof the
+/// chain no longer holds (pruned from the commitment window) or never held cannot be
+/// checked: nothing but the issuer's word vouches for it, and it is refused.
 fn check_proof(subject: &Value, chain: &impl Chain) -> Result<&'static str, String> {
 	let number = |field: &str| {
 		subject[field].as_u64().ok_or_else(|| format!("the proof's {field} is not a number"))
@@ -315,19 +337,42 @@ fn check_proof(subject: &Value, chain: &impl Chain) -> Result<&'static str, Stri
 			.and_then(|text| text.parse::<H256>().ok())
 			.ok_or_else(|| format!("the proof's {field} is not a 0x hash"))
 	};
+	if root("chain")? != chain.genesis() {
+		return Err("the proof is of another chain (its genesis hash differs)".into());
+	}
 	let (project, batch) = (number("project")?, number("batch")?);
 	let (merkle_root, output_root) = (root("merkleRoot")?, root("outputRoot")?);
+	let outputs = subject["outputs"]
+		.as_array()
+		.ok_or("the proof's outputs are not a list")?
+		.iter()
+		.map(|output| {
+			output
+				.as_str()
+				.and_then(|text| sp_core::bytes::from_hex(text).ok())
+				.and_then(|bytes| w3b_primitives::proof::Output::try_from(bytes).ok())
+				.ok_or_else(|| "an output of the proof is not 0x hex of an output".to_string())
+		})
+		.collect::<Result<Vec<_>, _>>()?;
+	if w3b_primitives::proof::output_root(&root("stateRoot")?, &outputs) != output_root {
+		return Err("the proof's output root is not that of its state root and outputs".into());
+	}
 	match chain.proof(project, batch)? {
-		None => Ok("pruned"),
-		Some(facts) if facts.merkle_root != merkle_root => Err(format!(
-			"the chain's batch {batch} of project {project} has another Merkle root"
+		None => Err(format!(
+			"the chain holds no proof of batch {batch} of project {project} (never committed, \
+			 or pruned from its window): it cannot be checked"
 		)),
+		Some(facts) if facts.merkle_root != merkle_root => {
+			Err(format!("the chain's batch {batch} of project {project} has another Merkle root"))
+		}
 		Some(ProofFacts { output_root: None, .. }) => {
 			Err(format!("batch {batch} of project {project} is not finalized on chain"))
 		}
-		Some(ProofFacts { output_root: Some(agreed), .. }) if agreed != output_root => Err(
-			format!("the chain finalized batch {batch} of project {project} with another output root"),
-		),
+		Some(ProofFacts { output_root: Some(agreed), .. }) if agreed != output_root => {
+			Err(format!(
+				"the chain finalized batch {batch} of project {project} with another output root"
+			))
+		}
 		Some(_) => Ok("matches"),
 	}
 }
@@ -338,13 +383,14 @@ mod tests {
 	use crate::credential::{credential_header, encode, status_entries, VC_CONTEXT};
 	use sp_core::{ed25519, Pair};
 	use std::{cell::RefCell, collections::BTreeMap};
+	use w3b_primitives::did::format_did;
 	use w3b_primitives::did::{did_id_of, DidDocument, KeyEntry, RetiredKey};
 
 	/// A chain in memory: DID states and anchors the test sets.
 	#[derive(Default)]
 	struct Memory {
 		dids: RefCell<BTreeMap<DidId, DidState<(), (), u64>>>,
-		anchors: RefCell<BTreeMap<H256, Anchor>>,
+		anchors: RefCell<BTreeMap<(DidId, H256), Anchor>>,
 		proofs: RefCell<BTreeMap<(u64, u64), ProofFacts>>,
 	}
 
@@ -355,11 +401,14 @@ mod tests {
 		fn did(&self, did: DidId) -> Result<DidState<(), (), u64>, String> {
 			Ok(self.dids.borrow().get(&did).cloned().unwrap_or(DidState::Unknown))
 		}
-		fn anchor(&self, hash: H256) -> Result<Option<Anchor>, String> {
-			Ok(self.anchors.borrow().get(&hash).cloned())
+		fn anchor(&self, issuer: DidId, hash: H256) -> Result<Option<Anchor>, String> {
+			Ok(self.anchors.borrow().get(&(issuer, hash)).cloned())
 		}
 		fn proof(&self, project: u64, seq: u64) -> Result<Option<ProofFacts>, String> {
 			Ok(self.proofs.borrow().get(&(project, seq)).cloned())
+		}
+		fn genesis(&self) -> H256 {
+			H256::repeat_byte(0x99)
 		}
 	}
 
@@ -412,7 +461,7 @@ mod tests {
 	fn anchor(chain: &Memory, compact: &str, issuer: DidId, status: CredentialStatus) {
 		let hash = credential_hash_of(&Jws::parse(compact).unwrap().payload);
 		chain.anchors.borrow_mut().insert(
-			hash,
+			(issuer, hash),
 			Anchor {
 				issuer,
 				credential_type: H256::zero(),
@@ -420,6 +469,7 @@ mod tests {
 				status,
 				status_since: 5,
 				anchored_at: 3,
+				status_index: 4,
 			},
 		);
 	}
@@ -427,7 +477,8 @@ mod tests {
 	#[test]
 	fn an_anchored_active_credential_verifies_and_a_revoked_one_does_not() {
 		let chain = Memory::default();
-		let (auth, assertion) = (ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
+		let (auth, assertion) =
+			(ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
 		let did = issuer(&chain, &auth, &assertion);
 		let name = format_did(&did);
 		let kid = verification_method_id(&did, &key_of(&assertion));
@@ -458,7 +509,8 @@ mod tests {
 	#[test]
 	fn the_issuers_authentication_key_or_a_strangers_does_not_sign_credentials() {
 		let chain = Memory::default();
-		let (auth, assertion) = (ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
+		let (auth, assertion) =
+			(ed25519::Pair::from_seed(&[1; 32]), ed25519::Pair::from_seed(&[2; 32]));
 		let did = issuer(&chain, &auth, &assertion);
 		let name = format_did(&did);
 		let payload = credential(&name, json!({}));
@@ -467,8 +519,7 @@ mod tests {
 		assert!(!verify_credential(&by_authentication, &chain, NOW).verified);
 		// A stranger's signature under the issuer's kid.
 		let stranger = ed25519::Pair::from_seed(&[9; 32]);
-		let forged =
-			sign(&stranger, &verification_method_id(&did, &key_of(&assertion)), &payload);
+		let forged = sign(&stranger, &verification_method_id(&did, &key_of(&assertion)), &payload);
 		let outcome = verify_credential(&forged, &chain, NOW);
 		assert_eq!(outcome.errors, vec!["the signature does not verify".to_string()]);
 		// A kid of another DID than the issuer.
@@ -487,7 +538,8 @@ mod tests {
 		anchor(&chain, &compact, did, CredentialStatus::Active);
 		// Rotated at block 10: the anchor (block 3) was under the old key.
 		let new = ed25519::Pair::from_seed(&[3; 32]);
-		if let Some(DidState::Active { document, retired }) = chain.dids.borrow_mut().get_mut(&did) {
+		if let Some(DidState::Active { document, retired }) = chain.dids.borrow_mut().get_mut(&did)
+		{
 			document.assertion = Some(KeyEntry { key: key_of(&new), since: 10 });
 			retired.push(RetiredKey {
 				purpose: KeyPurpose::AssertionMethod,
@@ -513,7 +565,8 @@ mod tests {
 		let outcome = verify_credential(&compact, &chain, NOW);
 		assert!(outcome.verified, "{:?}", outcome.errors);
 		assert_eq!(outcome.status, Some("unanchored"));
-		let early = sign(&pair, &kid, &credential(&issuer, json!({"validFrom": "2027-01-01T00:00:00Z"})));
+		let early =
+			sign(&pair, &kid, &credential(&issuer, json!({"validFrom": "2027-01-01T00:00:00Z"})));
 		assert!(!verify_credential(&early, &chain, NOW).verified);
 		let expired =
 			sign(&pair, &kid, &credential(&issuer, json!({"validUntil": "2026-06-01T00:00:00Z"})));
@@ -531,22 +584,28 @@ mod tests {
 		let multibase = public_key_multibase(&key_of(&pair));
 		let issuer = format!("did:key:{multibase}");
 		let kid = format!("{issuer}#{multibase}");
-		let proof = |output: H256| {
+		let state_root = H256::repeat_byte(4);
+		let outputs =
+			|byte: u8| vec![w3b_primitives::proof::Output::try_from(vec![byte; 3]).unwrap()];
+		let agreed = w3b_primitives::proof::output_root(&state_root, &outputs(1));
+		let proof = |chain_id: H256, output_root: H256, stated: u8| {
 			let mut payload = credential(&issuer, json!({}));
 			payload["type"] = json!(["VerifiableCredential", PROOF_CREDENTIAL]);
 			payload["credentialSubject"] = json!({
 				"id": "urn:w3b:test:project:3:batch:9",
+				"chain": chain_id,
 				"project": 3,
 				"batch": 9,
 				"merkleRoot": H256::repeat_byte(1),
-				"outputRoot": output,
+				"outputRoot": output_root,
+				"stateRoot": state_root,
+				"outputs": [format!("0x{stated:02x}{stated:02x}{stated:02x}")],
 			});
 			sign(&pair, &kid, &payload)
 		};
-		let honest = proof(H256::repeat_byte(2));
-		let forged = proof(H256::repeat_byte(3));
-		// The chain no longer holds the batch: the anchor (here none) vouches.
-		assert_eq!(verify_credential(&honest, &chain, NOW).proof, Some("pruned"));
+		let honest = proof(H256::repeat_byte(0x99), agreed, 1);
+		// Not held by the chain (pruned, or never committed): nothing vouches for it.
+		assert!(!verify_credential(&honest, &chain, NOW).verified);
 		chain
 			.proofs
 			.borrow_mut()
@@ -554,18 +613,26 @@ mod tests {
 		assert!(!verify_credential(&honest, &chain, NOW).verified, "not finalized yet");
 		chain.proofs.borrow_mut().insert(
 			(3, 9),
-			ProofFacts {
-				merkle_root: H256::repeat_byte(1),
-				output_root: Some(H256::repeat_byte(2)),
-			},
+			ProofFacts { merkle_root: H256::repeat_byte(1), output_root: Some(agreed) },
 		);
 		let outcome = verify_credential(&honest, &chain, NOW);
 		assert!(outcome.verified, "{:?}", outcome.errors);
 		assert_eq!(outcome.proof, Some("matches"));
-		let outcome = verify_credential(&forged, &chain, NOW);
+		// Outputs other than those the output root binds.
+		let doctored = proof(H256::repeat_byte(0x99), agreed, 2);
 		assert_eq!(
-			outcome.errors,
+			verify_credential(&doctored, &chain, NOW).errors,
+			vec!["the proof's output root is not that of its state root and outputs".to_string()]
+		);
+		// Another output root, consistent with other outputs: the chain did not finalize it.
+		let forged_root = w3b_primitives::proof::output_root(&state_root, &outputs(2));
+		let forged = proof(H256::repeat_byte(0x99), forged_root, 2);
+		assert_eq!(
+			verify_credential(&forged, &chain, NOW).errors,
 			vec!["the chain finalized batch 9 of project 3 with another output root".to_string()]
 		);
+		// Another chain's.
+		let foreign = proof(H256::repeat_byte(1), agreed, 1);
+		assert!(!verify_credential(&foreign, &chain, NOW).verified);
 	}
 }

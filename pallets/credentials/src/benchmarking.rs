@@ -64,23 +64,24 @@ mod benchmarks {
 	#[benchmark]
 	fn anchor() {
 		let who = funded::<T>();
-		let (anchor, signature, _) = signed_anchor::<T>(&who);
-		let hash = anchor.hash;
+		let (request, signature, _) = signed_anchor::<T>(&who);
+		let hash = request.hash;
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), anchor, signature);
+		_(RawOrigin::Signed(who), request, signature);
 
-		assert!(Credentials::<T>::contains_key(hash));
+		assert!(Credentials::<T>::iter().any(|(_, h, _)| h == hash));
 	}
 
 	#[benchmark]
 	fn set_status() {
 		let who = funded::<T>();
-		let (anchor, signature, key) = signed_anchor::<T>(&who);
-		let hash = anchor.hash;
-		Pallet::<T>::anchor(RawOrigin::Signed(who.clone()).into(), anchor, signature)
+		let (request, signature, key) = signed_anchor::<T>(&who);
+		let (issuer, hash) = (request.issuer, request.hash);
+		Pallet::<T>::anchor(RawOrigin::Signed(who.clone()).into(), request, signature)
 			.expect("anchored");
 		let change = StatusChange {
+			issuer,
 			hash,
 			revision: 1,
 			status: CredentialStatus::Revoked,
@@ -92,7 +93,7 @@ mod benchmarks {
 		_(RawOrigin::Signed(who), change, signature);
 
 		assert_eq!(
-			Credentials::<T>::get(hash).expect("anchored").status,
+			Credentials::<T>::get(issuer, hash).expect("anchored").status,
 			CredentialStatus::Revoked
 		);
 	}

@@ -122,10 +122,17 @@ pub mod pallet {
 		CredentialDeposit,
 	}
 
-	/// Anchored credentials.
+	/// Anchored credentials, by issuer: a record is its issuer's, so another DID
+	/// anchoring a credential's hash first blocks nothing.
 	#[pallet::storage]
-	pub type Credentials<T: Config> =
-		StorageMap<_, Blake2_128Concat, CredentialHash, CredentialRecordOf<T>>;
+	pub type Credentials<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		DidId,
+		Blake2_128Concat,
+		CredentialHash,
+		CredentialRecordOf<T>,
+	>;
 
 	/// The credential at each used index of each issuer's status lists.
 	#[pallet::storage]
@@ -188,7 +195,7 @@ pub mod pallet {
 		/// The signature is not the issuer's assertion key's over this request on this
 		/// chain.
 		BadSignature,
-		/// This credential is anchored already.
+		/// The issuer anchored this credential already.
 		AlreadyAnchored,
 		/// The status index is not below the status lists' length.
 		StatusIndexOutOfRange,
@@ -234,7 +241,10 @@ pub mod pallet {
 				key.verify(&anchor.signing_hash(&Self::genesis()), &signature),
 				Error::<T>::BadSignature
 			);
-			ensure!(!Credentials::<T>::contains_key(anchor.hash), Error::<T>::AlreadyAnchored);
+			ensure!(
+				!Credentials::<T>::contains_key(anchor.issuer, anchor.hash),
+				Error::<T>::AlreadyAnchored
+			);
 			ensure!(anchor.status_index < STATUS_LIST_LENGTH, Error::<T>::StatusIndexOutOfRange);
 			ensure!(
 				!StatusIndices::<T>::contains_key(anchor.issuer, anchor.status_index),
@@ -244,6 +254,7 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::CredentialDeposit.into(), &who, deposit)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			Credentials::<T>::insert(
+				anchor.issuer,
 				anchor.hash,
 				CredentialRecord {
 					issuer: anchor.issuer,
@@ -291,9 +302,15 @@ pub mod pallet {
 		) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::ensure_in_validity(change.valid_until)?;
-			let mut record = Credentials::<T>::get(change.hash).ok_or(Error::<T>::NotFound)?;
+			let mut record =
+				Credentials::<T>::get(change.issuer, change.hash).ok_or(Error::<T>::NotFound)?;
+			let next = record.revision.checked_add(1);
+			// A revocation may skip revisions: a signed change that leaked and was never
+			// applied cannot hold it off.
 			ensure!(
-				Some(change.revision) == record.revision.checked_add(1),
+				Some(change.revision) == next
+					|| (change.status == CredentialStatus::Revoked
+						&& change.revision > record.revision),
 				Error::<T>::WrongRevision
 			);
 			let key = T::Dids::assertion_key(&record.issuer).ok_or(Error::<T>::NoAssertionKey)?;
@@ -306,7 +323,7 @@ pub mod pallet {
 			record.status = change.status;
 			record.status_since = frame_system::Pallet::<T>::block_number();
 			record.revision = change.revision;
-			Credentials::<T>::insert(change.hash, record);
+			Credentials::<T>::insert(change.issuer, change.hash, record);
 			Self::deposit_event(Event::CredentialStatusChanged {
 				hash: change.hash,
 				status: change.status,
@@ -345,7 +362,9 @@ impl<T: Config> Pallet<T> {
 		record: &CredentialRecordOf<T>,
 	) -> (CredentialStatus, frame_system::pallet_prelude::BlockNumberFor<T>) {
 		match T::Dids::deactivated_at(&record.issuer) {
-			Some(at) if record.status != CredentialStatus::Revoked => (CredentialStatus::Revoked, at),
+			Some(at) if record.status != CredentialStatus::Revoked => {
+				(CredentialStatus::Revoked, at)
+			}
 			_ => (record.status, record.status_since),
 		}
 	}
@@ -357,7 +376,7 @@ impl<T: Config> Pallet<T> {
 	pub fn status_list(issuer: DidId) -> Vec<(u32, CredentialStatus)> {
 		StatusIndices::<T>::iter_prefix(issuer)
 			.filter_map(|(index, hash)| {
-				let record = Credentials::<T>::get(hash)?;
+				let record = Credentials::<T>::get(issuer, hash)?;
 				let (status, _) = Self::effective_status(&record);
 				(status != CredentialStatus::Active).then_some((index, status))
 			})
@@ -365,9 +384,7 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-impl<T: Config> CredentialsInspect<frame_system::pallet_prelude::BlockNumberFor<T>>
-	for Pallet<T>
-{
+impl<T: Config> CredentialsInspect<frame_system::pallet_prelude::BlockNumberFor<T>> for Pallet<T> {
 	fn held(
 		subject: &DidId,
 		credential_type: &CredentialType,
@@ -375,14 +392,15 @@ impl<T: Config> CredentialsInspect<frame_system::pallet_prelude::BlockNumberFor<
 	) -> Option<(CredentialHash, CredentialStatus, frame_system::pallet_prelude::BlockNumberFor<T>)>
 	{
 		let hash = Held::<T>::get((subject, credential_type, issuer))?;
-		let (status, since) = Self::status(&hash)?;
+		let (status, since) = Self::status(issuer, &hash)?;
 		Some((hash, status, since))
 	}
 
 	fn status(
+		issuer: &DidId,
 		hash: &CredentialHash,
 	) -> Option<(CredentialStatus, frame_system::pallet_prelude::BlockNumberFor<T>)> {
-		Credentials::<T>::get(hash).map(|record| Self::effective_status(&record))
+		Credentials::<T>::get(issuer, hash).map(|record| Self::effective_status(&record))
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
@@ -396,6 +414,7 @@ impl<T: Config> CredentialsInspect<frame_system::pallet_prelude::BlockNumberFor<
 		let now = frame_system::Pallet::<T>::block_number();
 		let status_index = StatusIndices::<T>::iter_prefix(issuer).count() as u32;
 		Credentials::<T>::insert(
+			issuer,
 			hash,
 			CredentialRecord {
 				issuer,

@@ -3,7 +3,7 @@
 //! reinstatement undoing a newer suspension), a status index reused to clear a revoked
 //! credential's bit, a rotated-out assertion key, a deactivated issuer.
 
-use crate::{mock::*, Credentials, Error, Event, HoldReason, Pallet, StatusIndices};
+use crate::{mock::*, Credentials as Records, Error, Event, HoldReason, Pallet, StatusIndices};
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
 use sp_core::{ecdsa, ed25519, Pair, H256};
 use sp_runtime::DispatchResult;
@@ -99,8 +99,15 @@ fn submit_anchor(anchor: CredentialAnchor<u64, u64>, signer: &Signer) -> Dispatc
 	Credentials::anchor(RuntimeOrigin::signed(anchor.submitter), anchor, signature)
 }
 
+/// The record of the credential `hash` (whoever anchored it).
+fn record(hash: H256) -> Option<crate::CredentialRecordOf<Test>> {
+	Records::<Test>::iter().find(|(_, h, _)| *h == hash).map(|(_, _, record)| record)
+}
+
+/// A change of the credential `hash` by the issuer that anchored it.
 fn change(hash: H256, revision: u32, status: CredentialStatus) -> StatusChange<u64> {
-	StatusChange { hash, revision, status, valid_until: now() + 5 }
+	let issuer = record(hash).map_or(H256::zero(), |record| record.issuer);
+	StatusChange { issuer, hash, revision, status, valid_until: now() + 5 }
 }
 
 fn submit_change(change: StatusChange<u64>, signer: &Signer) -> DispatchResult {
@@ -149,10 +156,10 @@ fn anchor_records_the_credential_and_holds_the_deposit() {
 				status_index: 7,
 			}
 		);
-		let record = Credentials::<Test>::get(hash).unwrap();
-		assert_eq!(record.issuer, issuer);
-		assert_eq!(record.status, CredentialStatus::Active);
-		assert_eq!((record.anchored_at, record.status_since, record.revision), (1, 1, 0));
+		let anchored = record(hash).unwrap();
+		assert_eq!(anchored.issuer, issuer);
+		assert_eq!(anchored.status, CredentialStatus::Active);
+		assert_eq!((anchored.anchored_at, anchored.status_since, anchored.revision), (1, 1, 0));
 		assert_eq!(StatusIndices::<Test>::get(issuer, 7), Some(hash));
 		assert_eq!(held_deposit(ALICE), CREDENTIAL_DEPOSIT);
 		assert_eq!(
@@ -173,7 +180,7 @@ fn an_anchor_without_a_subject_is_held_by_nobody() {
 		let hash = anchor.hash;
 		assert_ok!(submit_anchor(anchor, &assertion));
 		assert_eq!(
-			<Pallet<Test> as CredentialsInspect<u64>>::status(&hash),
+			<Pallet<Test> as CredentialsInspect<u64>>::status(&record(hash).unwrap().issuer, &hash),
 			Some((CredentialStatus::Active, 1))
 		);
 		assert_eq!(crate::Held::<Test>::iter().count(), 0);
@@ -242,7 +249,7 @@ fn a_front_runner_cannot_use_an_anchors_signature() {
 fn anchors_and_changes_are_valid_for_a_bounded_window() {
 	new_test_ext().execute_with(|| {
 		let (_, assertion, hash) = anchored();
-		let issuer = Credentials::<Test>::get(hash).unwrap().issuer;
+		let issuer = record(hash).unwrap().issuer;
 		let mut anchor = anchor_of(issuer, b"late", 1);
 		anchor.valid_until = now() + MAX_VALIDITY + 1;
 		assert_noop!(submit_anchor(anchor, &assertion), Error::<Test>::ValidityTooLong);
@@ -299,7 +306,7 @@ fn the_submitter_must_afford_the_deposit() {
 		anchor.submitter = POOR;
 		let signature = assertion.sign(anchor.signing_hash(&genesis()));
 		assert!(Credentials::anchor(RuntimeOrigin::signed(POOR), anchor, signature).is_err());
-		assert_eq!(Credentials::<Test>::iter().count(), 0);
+		assert_eq!(Records::<Test>::iter().count(), 0);
 	});
 }
 
@@ -328,7 +335,7 @@ fn suspension_reinstatement_and_revocation_show_in_the_status_lists() {
 		assert_ok!(submit_change(change(hash, 3, CredentialStatus::Revoked), &assertion));
 		assert_eq!(Pallet::<Test>::status_list(issuer), vec![(7, CredentialStatus::Revoked)]);
 		assert_eq!(
-			<Pallet<Test> as CredentialsInspect<u64>>::status(&hash),
+			<Pallet<Test> as CredentialsInspect<u64>>::status(&record(hash).unwrap().issuer, &hash),
 			Some((CredentialStatus::Revoked, 4))
 		);
 		// Revocation is final.
@@ -369,6 +376,10 @@ fn an_old_signed_change_cannot_undo_a_newer_one() {
 		);
 		assert_noop!(
 			submit_change(change(hash, 9, CredentialStatus::Active), &assertion),
+			Error::<Test>::WrongRevision
+		);
+		assert_noop!(
+			submit_change(change(hash, 3, CredentialStatus::Revoked), &assertion),
 			Error::<Test>::WrongRevision
 		);
 		assert_noop!(
@@ -432,7 +443,7 @@ fn a_deactivated_issuers_credentials_count_as_revoked() {
 		);
 		assert_eq!(Pallet::<Test>::status_list(issuer), vec![(3, CredentialStatus::Revoked)]);
 		// The record itself says what the issuer set; nobody can change it any more.
-		assert_eq!(Credentials::<Test>::get(hash).unwrap().status, CredentialStatus::Active);
+		assert_eq!(record(hash).unwrap().status, CredentialStatus::Active);
 		assert_noop!(
 			submit_change(change(hash, 1, CredentialStatus::Active), &assertion),
 			Error::<Test>::NoAssertionKey
@@ -454,5 +465,38 @@ fn a_newer_credential_replaces_what_a_subject_holds() {
 		);
 		// The revoked one keeps its bit.
 		assert_eq!(Pallet::<Test>::status_list(issuer), vec![(7, CredentialStatus::Revoked)]);
+	});
+}
+
+#[test]
+fn a_revocation_cannot_be_held_off_by_a_leaked_change() {
+	new_test_ext().execute_with(|| {
+		let (_, assertion, hash) = anchored();
+		// A reinstatement signed at revision 1 leaked; the issuer now revokes: its
+		// revocation may take a later revision, whichever lands first.
+		let leaked = change(hash, 1, CredentialStatus::Suspended);
+		let leaked_signature = assertion.sign(leaked.signing_hash(&genesis()));
+		assert_ok!(Credentials::set_status(RuntimeOrigin::signed(BOB), leaked, leaked_signature));
+		assert_ok!(submit_change(change(hash, 5, CredentialStatus::Revoked), &assertion));
+		assert_eq!(record(hash).unwrap().status, CredentialStatus::Revoked);
+		assert_eq!(record(hash).unwrap().revision, 5);
+	});
+}
+
+#[test]
+fn anchoring_a_credentials_hash_first_under_another_did_blocks_nothing() {
+	new_test_ext().execute_with(|| {
+		let squatter_assertion = Signer::ed(8);
+		let squatter = issuer_did(&Signer::ed(7), Some(&squatter_assertion));
+		let squatted = anchor_of(squatter, b"{\"credential\":1}", 7);
+		assert_ok!(submit_anchor(squatted, &squatter_assertion));
+		// The real issuer anchors the same bytes: its own record.
+		let (issuer, _, hash) = anchored();
+		assert_eq!(Records::<Test>::get(issuer, hash).unwrap().issuer, issuer);
+		assert_eq!(Records::<Test>::get(squatter, hash).unwrap().issuer, squatter);
+		// Each issuer changes only its own record.
+		let mut foreign = change(hash, 1, CredentialStatus::Revoked);
+		foreign.issuer = issuer;
+		assert_noop!(submit_change(foreign, &squatter_assertion), Error::<Test>::BadSignature);
 	});
 }

@@ -310,12 +310,11 @@ mod benchmarks {
 		assert_eq!(pallet_projects::Pallet::<T>::status(project), Some(ProjectStatus::Pending));
 	}
 
-	/// Worst case: a secp256k1 DID key (a recovery), replacing an earlier link.
+	/// Worst case: a secp256k1 DID key (a recovery).
 	#[benchmark]
 	fn link_did() {
 		let who = funded::<T>("operator", 0);
 		register::<T>(&who);
-		linked_did::<T>(&who, 8);
 		let key = sp_io::crypto::ecdsa_generate(KEY_TYPE, None);
 		let did = DidsOf::<T>::benchmark_did(DeviceKey::Secp256k1(key.0));
 		let valid_until = frame_system::Pallet::<T>::block_number() + 1u32.into();
@@ -328,7 +327,12 @@ mod benchmarks {
 			.expect("key in the keystore");
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), did, valid_until, DeviceSignature::Secp256k1(signature.0));
+		_(
+			RawOrigin::Signed(who.clone()),
+			did,
+			valid_until,
+			DeviceSignature::Secp256k1(signature.0),
+		);
 
 		assert_eq!(OperatorDids::<T>::get(&who), Some(did));
 	}

@@ -57,6 +57,7 @@ pub use pallet::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
+use codec::Encode;
 use frame_support::{
 	traits::{
 		fungible::{Inspect, Mutate, MutateHold},
@@ -66,20 +67,18 @@ use frame_support::{
 	PalletId,
 };
 use pallet_projects::BalanceOf;
-use codec::Encode;
 use sp_core::H256;
 use sp_runtime::traits::{AccountIdConversion, Saturating, Zero};
 use w3b_primitives::{
 	credential::CredentialPolicy,
 	did::DidId,
-	traits::DidKeys,
-	DeviceSignature,
 	operator::{
 		AdmissionPolicy, Endpoints, OperatorInfo, RemovalReason, Seat, SeatStatus, UnlockChunk,
 	},
 	project::{Did, ProjectStatus},
+	traits::DidKeys,
 	traits::{SubnetInspect, SubnetObserver},
-	ProjectId,
+	DeviceSignature, ProjectId,
 };
 
 /// Most blocks a signed DID link may name ahead of its inclusion (an hour at 3 s blocks).
@@ -265,7 +264,6 @@ pub mod pallet {
 			/// The seat bond held.
 			bond: BalanceOf<T>,
 		},
-		/// An operator lost its seat (or application) without giving it up.
 		/// An operator linked its DID.
 		DidLinked {
 			/// The operator.
@@ -273,6 +271,7 @@ pub mod pallet {
 			/// The DID.
 			did: DidId,
 		},
+		/// An operator lost its seat (or application) without giving it up.
 		OperatorRemoved {
 			/// The project.
 			project: ProjectId,
@@ -349,6 +348,9 @@ pub mod pallet {
 		UnknownDid,
 		/// The DID is linked to another operator.
 		DidTaken,
+		/// The operator linked a DID already: a link lasts until the operator deregisters
+		/// (re-linking would free the DID to seat another account with one credential).
+		DidAlreadyLinked,
 		/// The link's signature is not the DID's authentication key's over this link on
 		/// this chain.
 		BadDidSignature,
@@ -540,6 +542,9 @@ pub mod pallet {
 			Self::deposit_event(Event::Withdrawn { operator: operator.clone(), amount });
 			if info.bond.is_zero() && info.unlocking.is_empty() {
 				OperatorInfos::<T>::remove(&operator);
+				if let Some(did) = OperatorDids::<T>::take(&operator) {
+					DidOperators::<T>::remove(did);
+				}
 				Self::deposit_event(Event::OperatorDeregistered { operator });
 			} else {
 				OperatorInfos::<T>::insert(&operator, info);
@@ -579,7 +584,10 @@ pub mod pallet {
 			}
 			let policy = Self::admission_policy(project);
 			if let AdmissionPolicy::Credential { credential, .. } = &policy {
-				ensure!(Self::holds_credential(&operator, credential), Error::<T>::CredentialRequired);
+				ensure!(
+					Self::holds_credential(&operator, credential),
+					Error::<T>::CredentialRequired
+				);
 			}
 			let bond = policy.bond_per_seat();
 			CurrencyOf::<T>::hold(&HoldReason::SeatBond.into(), &operator, bond)?;
@@ -748,15 +756,16 @@ pub mod pallet {
 
 		/// Links the caller, an operator, to `did`, a `did:w3b` DID whose authentication key
 		/// signed the link: projects that admit by credential check the credentials that
-		/// DID holds. Replaces the caller's earlier link.
+		/// DID holds. Once only: the link lasts until the operator deregisters (a DID that
+		/// could move between accounts would seat them all with one credential).
 		///
 		/// - Origin: signed by an operator.
 		/// - `signature`: by the DID's authentication key over
 		///   [`did_link_signing_hash`]`(genesis, caller, did, valid_until)`.
 		///
 		/// Emits [`Event::DidLinked`]. Errors: [`Error::NotOperator`],
-		/// [`Error::LinkNotValidNow`], [`Error::UnknownDid`], [`Error::BadDidSignature`],
-		/// [`Error::DidTaken`].
+		/// [`Error::DidAlreadyLinked`], [`Error::LinkNotValidNow`], [`Error::UnknownDid`],
+		/// [`Error::BadDidSignature`], [`Error::DidTaken`].
 		#[pallet::call_index(13)]
 		#[pallet::weight(<T as Config>::WeightInfo::link_did())]
 		pub fn link_did(
@@ -767,6 +776,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
 			ensure!(OperatorInfos::<T>::contains_key(&operator), Error::<T>::NotOperator);
+			ensure!(!OperatorDids::<T>::contains_key(&operator), Error::<T>::DidAlreadyLinked);
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(
 				valid_until >= now && valid_until <= now.saturating_add(MAX_LINK_VALIDITY.into()),
@@ -782,12 +792,7 @@ pub mod pallet {
 				&valid_until,
 			);
 			ensure!(key.verify(&hash, &signature), Error::<T>::BadDidSignature);
-			if let Some(holder) = DidOperators::<T>::get(did) {
-				ensure!(holder == operator, Error::<T>::DidTaken);
-			}
-			if let Some(previous) = OperatorDids::<T>::get(&operator) {
-				DidOperators::<T>::remove(previous);
-			}
+			ensure!(!DidOperators::<T>::contains_key(did), Error::<T>::DidTaken);
 			OperatorDids::<T>::insert(&operator, did);
 			DidOperators::<T>::insert(did, &operator);
 			Self::deposit_event(Event::DidLinked { operator, did });

@@ -539,7 +539,9 @@ mod by_credential {
 	use super::*;
 	use sp_core::{ed25519, Pair, H256};
 	use w3b_primitives::{
-		credential::{credential_type_of, CredentialAnchor, CredentialPolicy, CredentialStatus, StatusChange},
+		credential::{
+			credential_type_of, CredentialAnchor, CredentialPolicy, CredentialStatus, StatusChange,
+		},
 		did::{did_id_of, DidCreation, DidId},
 		DeviceKey, DeviceSignature,
 	};
@@ -588,6 +590,7 @@ mod by_credential {
 
 	fn revoke(issuer: &ed25519::Pair, hash: H256) {
 		let change = StatusChange {
+			issuer: did_id_of(&key(issuer)),
 			hash,
 			revision: 1,
 			status: CredentialStatus::Revoked,
@@ -607,8 +610,10 @@ mod by_credential {
 	/// `issuer`'s; returns it.
 	fn project_by_credential(issuer: DidId) -> ProjectId {
 		let project = create_project(1, 0);
-		let credential =
-			CredentialPolicy { credential_type: vetted(), issuers: vec![issuer].try_into().unwrap() };
+		let credential = CredentialPolicy {
+			credential_type: vetted(),
+			issuers: vec![issuer].try_into().unwrap(),
+		};
 		assert_ok!(Operators::set_admission_policy(
 			RuntimeOrigin::signed(OWNER),
 			project,
@@ -652,13 +657,20 @@ mod by_credential {
 			assert_ok!(link(a, &pair, operator_did));
 			System::assert_last_event(Event::DidLinked { operator: a, did: operator_did }.into());
 			assert_eq!(OperatorDids::<Test>::get(a), Some(operator_did));
-			// The DID's holder cannot seat a second account with it.
+			// The DID's holder cannot seat a second account with it, nor move it: A's
+			// link lasts until A deregisters.
 			assert_noop!(link(b, &pair, operator_did), Error::<Test>::DidTaken);
-			// A moves to another DID: the first is free again.
 			let other = ed25519::Pair::from_seed(&[4; 32]);
 			let other_did = did(&other);
-			assert_ok!(link(a, &other, other_did));
-			assert_eq!(DidOperators::<Test>::get(operator_did), None);
+			assert_noop!(link(a, &other, other_did), Error::<Test>::DidAlreadyLinked);
+			// A deregisters: the DID is free for B.
+			assert_ok!(Operators::unbond(RuntimeOrigin::signed(a), MIN_BOND));
+			System::set_block_number(System::block_number() + UNBONDING_PERIOD + 1);
+			assert_ok!(Operators::withdraw_unbonded(RuntimeOrigin::signed(a)));
+			assert_eq!(
+				(OperatorDids::<Test>::get(a), DidOperators::<Test>::get(operator_did)),
+				(None, None)
+			);
 			assert_ok!(link(b, &pair, operator_did));
 		});
 	}

@@ -248,8 +248,14 @@ pub mod pallet {
 	/// The credential each device registered under a credential policy was admitted
 	/// with: revoking or suspending it revokes the device.
 	#[pallet::storage]
-	pub type DeviceCredentials<T: Config> =
-		StorageDoubleMap<_, Blake2_128Concat, ProjectId, Identity, DeviceId, CredentialHash>;
+	pub type DeviceCredentials<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		ProjectId,
+		Identity,
+		DeviceId,
+		(DidId, CredentialHash),
+	>;
 
 	/// The deposit each device's record holds, and from whom.
 	#[pallet::storage]
@@ -1102,11 +1108,9 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		if let Some(credential) = DeviceCredentials::<T>::get(project, device) {
-			let (status, since) = T::Credentials::status(&credential).unwrap_or((
-				CredentialStatus::Revoked,
-				frame_system::Pallet::<T>::block_number(),
-			));
+		if let Some((issuer, credential)) = DeviceCredentials::<T>::get(project, device) {
+			let (status, since) = T::Credentials::status(&issuer, &credential)
+				.unwrap_or((CredentialStatus::Revoked, frame_system::Pallet::<T>::block_number()));
 			if status != CredentialStatus::Active {
 				record.status = DeviceStatus::Revoked;
 				record.revoked_at = Some(record.revoked_at.map_or(since, |at| at.min(since)));

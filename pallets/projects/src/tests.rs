@@ -2,6 +2,7 @@
 
 use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use sp_core::Pair as _;
 use w3b_primitives::{
 	code::sample_module,
 	project::{EnvVar, Strategy, DEFAULT_EVENT_TYPE},
@@ -774,14 +775,12 @@ fn anchor_credential(
 }
 
 /// `pair`, the issuer, sets credential `hash`'s status.
-fn set_credential_status(
-	pair: &sp_core::ed25519::Pair,
-	hash: H256,
-	status: CredentialStatus,
-) {
+fn set_credential_status(pair: &sp_core::ed25519::Pair, hash: H256, status: CredentialStatus) {
 	use sp_core::Pair;
-	let revision = pallet_credentials::Credentials::<Test>::get(hash).unwrap().revision + 1;
+	let issuer = w3b_primitives::did::did_id_of(&DeviceKey::Ed25519(pair.public().0));
+	let revision = pallet_credentials::Credentials::<Test>::get(issuer, hash).unwrap().revision + 1;
 	let change = w3b_primitives::credential::StatusChange {
+		issuer,
 		hash,
 		revision,
 		status,
@@ -816,8 +815,11 @@ fn set_device_credential_policy_is_for_the_owner_and_trusts_someone() {
 		);
 		assert_ok!(set(OWNER, Some(policy(vec![manufacturer]))));
 		System::assert_last_event(
-			Event::DeviceCredentialPolicySet { project: p, policy: Some(policy(vec![manufacturer])) }
-				.into(),
+			Event::DeviceCredentialPolicySet {
+				project: p,
+				policy: Some(policy(vec![manufacturer])),
+			}
+			.into(),
 		);
 		assert_eq!(DeviceCredentialPolicies::<Test>::get(p), Some(policy(vec![manufacturer])));
 		assert_ok!(set(OWNER, None));
@@ -841,7 +843,12 @@ fn under_a_credential_policy_only_credentialed_dids_register() {
 		let register = |did| Projects::register_device_by_did(RuntimeOrigin::signed(OWNER), p, did);
 		// By key: refused, the project wants credentials.
 		assert_noop!(
-			Projects::register_device(RuntimeOrigin::signed(OWNER), p, DeviceKey::Ed25519([1; 32]), None),
+			Projects::register_device(
+				RuntimeOrigin::signed(OWNER),
+				p,
+				DeviceKey::Ed25519([1; 32]),
+				None
+			),
 			Error::<Test>::CredentialRequired
 		);
 		let device = did_of(&sp_core::ed25519::Pair::from_seed(&[1; 32]));
@@ -856,7 +863,7 @@ fn under_a_credential_policy_only_credentialed_dids_register() {
 		assert_noop!(register(device), Error::<Test>::CredentialRequired);
 		set_credential_status(&manufacturer_key, credential, CredentialStatus::Active);
 		assert_ok!(register(device));
-		assert_eq!(DeviceCredentials::<Test>::get(p, device), Some(credential));
+		assert_eq!(DeviceCredentials::<Test>::get(p, device), Some((manufacturer, credential)));
 	});
 }
 
