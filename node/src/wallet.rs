@@ -36,8 +36,13 @@ pub struct WalletCmd {
 	/// What to do.
 	#[command(subcommand)]
 	pub action: WalletAction,
+}
+
+/// Where the wallet's keystore is and which node it talks to (every action takes them).
+#[derive(Debug, clap::Args)]
+pub struct WalletOptions {
 	/// The node's JSON-RPC endpoint (HTTP).
-	#[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9944", global = true)]
+	#[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9944")]
 	pub rpc_url: String,
 	#[allow(missing_docs)]
 	#[clap(flatten)]
@@ -52,13 +57,20 @@ pub struct WalletCmd {
 pub enum WalletAction {
 	/// Creates the wallet's identity key in the keystore unless it has one; prints its
 	/// DID and key. Runs offline.
-	Init,
+	Init {
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
+	},
 	/// Registers the wallet's DID on the chain (the key is its authentication and
 	/// assertion key): `wallet create-did --payer //Alice`.
 	CreateDid {
 		/// Secret URI of the account paying the fee and the DID's deposit.
 		#[arg(long, value_name = "SURI")]
 		payer: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
 	},
 	/// Issues a credential: signs it, anchors it on the chain (with a random free
 	/// status-list index) and prints it (compact JWS, `application/vc+jwt`).
@@ -85,11 +97,15 @@ pub enum WalletAction {
 		/// Secret URI of the account paying the fee and the anchor's deposit.
 		#[arg(long, value_name = "SURI")]
 		payer: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
 	},
 	/// Exports the finalized proof of a batch as a `W3bstreamProofCredential` (subject:
 	/// the chain's genesis hash, project, batch, Merkle root, output and state roots,
-	/// the block that finalized it, the quorum), anchored like any credential; verifiers
-	/// also check it against the chain's proof while the chain holds it.
+	/// the block that finalized it, the quorum, the outputs), anchored like any
+	/// credential. `verify` also checks it against the chain's proof, which the chain
+	/// holds while the batch is in its commitment window.
 	ExportProof {
 		/// The project.
 		#[arg(long)]
@@ -103,6 +119,9 @@ pub enum WalletAction {
 		/// Secret URI of the account paying the fee and the anchor's deposit.
 		#[arg(long, value_name = "SURI")]
 		payer: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
 	},
 	/// Revokes (for good), suspends or reinstates a credential the wallet issued.
 	SetStatus {
@@ -114,12 +133,18 @@ pub enum WalletAction {
 		/// Secret URI of the account paying the fee.
 		#[arg(long, value_name = "SURI")]
 		payer: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
 	},
 	/// Verifies a credential against the chain (issuer key, signature, validity, anchor
 	/// and status); prints the outcome as JSON and exits non-zero unless verified.
 	Verify {
 		/// The credential (compact JWS).
 		credential: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
 	},
 }
 
@@ -164,7 +189,7 @@ impl WalletCmd {
 	pub fn run<C: SubstrateCli>(&self, cli: &C) -> Result<(), WalletError> {
 		let keystore = self.keystore(cli)?;
 		match &self.action {
-			WalletAction::Init => {
+			WalletAction::Init { .. } => {
 				let public = match identity_key(&keystore) {
 					Some(public) => public,
 					None => keystore
@@ -178,7 +203,7 @@ impl WalletCmd {
 				);
 				Ok(())
 			}
-			WalletAction::CreateDid { payer } => self.create_did(&keystore, payer),
+			WalletAction::CreateDid { payer, .. } => self.create_did(&keystore, payer),
 			WalletAction::Issue {
 				credential_type,
 				subject,
@@ -186,6 +211,7 @@ impl WalletCmd {
 				status_base,
 				valid_days,
 				payer,
+				..
 			} => {
 				let Value::Object(mut claims) = serde_json::from_str(claims)
 					.map_err(|e| WalletError::Argument(format!("--claims is not JSON: {e}")))?
@@ -216,7 +242,7 @@ impl WalletCmd {
 				println!("{compact}");
 				Ok(())
 			}
-			WalletAction::ExportProof { project, batch, status_base, payer } => {
+			WalletAction::ExportProof { project, batch, status_base, payer, .. } => {
 				let proof = self.rpc("w3b_getProof", json!([project, batch]))?;
 				if proof["status"] != "Finalized" {
 					return Err(WalletError::Argument(format!(
@@ -252,10 +278,10 @@ impl WalletCmd {
 				println!("{compact}");
 				Ok(())
 			}
-			WalletAction::SetStatus { credential, status, payer } => {
+			WalletAction::SetStatus { credential, status, payer, .. } => {
 				self.set_status(&keystore, credential, status, payer)
 			}
-			WalletAction::Verify { credential } => {
+			WalletAction::Verify { credential, .. } => {
 				let outcome = self.rpc("w3b_verifyCredential", json!([credential]))?;
 				println!("{outcome}");
 				match outcome["verified"].as_bool() {
@@ -266,17 +292,36 @@ impl WalletCmd {
 		}
 	}
 
+	/// The options of the action.
+	fn options(&self) -> &WalletOptions {
+		match &self.action {
+			WalletAction::Init { options }
+			| WalletAction::CreateDid { options, .. }
+			| WalletAction::Issue { options, .. }
+			| WalletAction::ExportProof { options, .. }
+			| WalletAction::SetStatus { options, .. }
+			| WalletAction::Verify { options, .. } => options,
+		}
+	}
+
 	/// The node's keystore, as `key insert` finds it.
 	fn keystore<C: SubstrateCli>(&self, cli: &C) -> Result<KeystorePtr, WalletError> {
 		let keystore_error = |e: &dyn std::fmt::Display| WalletError::Keystore(e.to_string());
-		let base_path =
-			self.shared_params.base_path().map_err(|e| keystore_error(&e))?.unwrap_or_else(|| {
-				sc_service::BasePath::from_project("", "", &C::executable_name())
-			});
-		let chain_id = self.shared_params.chain_id(self.shared_params.is_dev());
+		let base_path = self
+			.options()
+			.shared_params
+			.base_path()
+			.map_err(|e| keystore_error(&e))?
+			.unwrap_or_else(|| sc_service::BasePath::from_project("", "", &C::executable_name()));
+		let chain_id = self.options().shared_params.chain_id(self.options().shared_params.is_dev());
 		let chain_spec = cli.load_spec(&chain_id).map_err(|e| keystore_error(&e))?;
 		let config_dir = base_path.config_dir(chain_spec.id());
-		match self.keystore_params.keystore_config(&config_dir).map_err(|e| keystore_error(&e))? {
+		match self
+			.options()
+			.keystore_params
+			.keystore_config(&config_dir)
+			.map_err(|e| keystore_error(&e))?
+		{
 			sc_service::config::KeystoreConfig::Path { path, password } => {
 				let keystore = sc_keystore::LocalKeystore::open(path, password)
 					.map_err(|e| keystore_error(&e))?;
@@ -288,7 +333,7 @@ impl WalletCmd {
 
 	/// Calls `method` with `params` on the node.
 	fn rpc(&self, method: &str, params: Value) -> Result<Value, WalletError> {
-		rpc_call(&self.rpc_url, method, params)
+		rpc_call(&self.options().rpc_url, method, params)
 	}
 
 	fn create_did(&self, keystore: &KeystorePtr, payer: &str) -> Result<(), WalletError> {

@@ -49,7 +49,7 @@ fn wallet(node: &Node, args: &[&str]) -> (bool, String) {
 		.output()
 		.expect("w3b-node runs");
 	let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
-	eprintln!("wallet {args:?}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+	eprintln!("wallet {}: {stdout:.200}\n{}", args[0], String::from_utf8_lossy(&output.stderr));
 	(output.status.success(), stdout)
 }
 
@@ -64,7 +64,7 @@ fn jose(args: &[&str]) -> (bool, String) {
 		.output()
 		.expect("node runs");
 	let stdout = String::from_utf8_lossy(&output.stdout).trim().to_string();
-	eprintln!("jose {}: {stdout}\n{}", args[0], String::from_utf8_lossy(&output.stderr));
+	eprintln!("jose {}: {stdout:.200}\n{}", args[0], String::from_utf8_lossy(&output.stderr));
 	(output.status.success(), stdout)
 }
 
@@ -235,7 +235,7 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 
 	// A finalized proof of the project, exported as a credential: it verifies in both
 	// implementations, and the node checks it against the chain's proof.
-	let batch = (0..rpc.call("w3b_nextBatchSeq", json!([project])).unwrap().as_u64().unwrap())
+	let batch = (0..rpc.call("w3b_getNextBatchSeq", json!([project])).unwrap().as_u64().unwrap())
 		.find(|seq| {
 			rpc.call("w3b_getProof", json!([project, seq])).unwrap()["status"] == "Finalized"
 		})

@@ -47,7 +47,7 @@ pub trait W3bDidApi<BlockHash> {
 
 	/// Verifies a VC-JOSE credential (compact JWS) against the chain at the best block:
 	/// `{verified, hash, issuer, subject, types, status, anchoredAt, errors}`.
-	#[method(name = "w3b_verifyCredential")]
+	#[method(name = "w3b_verifyCredential", blocking)]
 	fn verify_credential(&self, credential: String) -> RpcResult<Value>;
 }
 
