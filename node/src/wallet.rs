@@ -1,8 +1,9 @@
 //! `w3b-node wallet ...`: the node's SSI wallet. Its identity key (ed25519, key type
 //! `w3bi`) lives in the node's keystore; the wallet registers the key's `did:w3b` DID,
 //! issues W3C VC 2.0 credentials secured with VC-JOSE (anchored in the chain's credential
-//! registry, with W3C Bitstring Status List entries), changes their status, and verifies
-//! credentials, talking to a node over JSON-RPC. Transactions are paid by the account of
+//! registry, with W3C Bitstring Status List entries), changes their status, presents
+//! credentials about its DID (VP-JOSE), and verifies credentials and presentations,
+//! talking to a node over JSON-RPC. Transactions are paid by the account of
 //! `--payer` (a secret URI: `//Alice` on dev chains, a mnemonic or `0x` seed otherwise);
 //! the DID-signed operations inside them are what authorize.
 
@@ -133,6 +134,38 @@ pub enum WalletAction {
 		/// Secret URI of the account paying the fee.
 		#[arg(long, value_name = "SURI")]
 		payer: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
+	},
+	/// Presents credentials about the wallet's DID to a verifier: prints a VP-JOSE
+	/// presentation (`vp+jwt`) signed by the wallet's key for the verifier's nonce and
+	/// audience. Runs offline.
+	Present {
+		/// A credential about the wallet's DID (repeat for several).
+		#[arg(long = "credential", value_name = "JWT", required = true)]
+		credentials: Vec<String>,
+		/// The verifier's challenge.
+		#[arg(long)]
+		nonce: String,
+		/// The verifier (its DID or URL).
+		#[arg(long)]
+		audience: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
+	},
+	/// Verifies a presentation made for `--nonce` and `--audience` against the chain;
+	/// prints the outcome as JSON and exits non-zero unless verified.
+	VerifyPresentation {
+		/// The presentation (compact JWS).
+		presentation: String,
+		/// The challenge it must answer.
+		#[arg(long)]
+		nonce: String,
+		/// The verifier it must be for.
+		#[arg(long)]
+		audience: String,
 		#[allow(missing_docs)]
 		#[clap(flatten)]
 		options: WalletOptions,
@@ -281,6 +314,43 @@ impl WalletCmd {
 			WalletAction::SetStatus { credential, status, payer, .. } => {
 				self.set_status(&keystore, credential, status, payer)
 			}
+			WalletAction::Present { credentials, nonce, audience, .. } => {
+				let public = identity_key(&keystore).ok_or(WalletError::NoKey)?;
+				let key = DeviceKey::Ed25519(public.0);
+				let holder = did_id_of(&key);
+				let kid = w3b_ssi::verification_method_id(&holder, &key);
+				let payload = w3b_ssi::credential::presentation(
+					&format_did(&holder),
+					credentials,
+					nonce,
+					audience,
+				);
+				let compact = encode(
+					w3b_ssi::credential::presentation_header(&kid),
+					&payload,
+					&key,
+					|input| {
+						keystore
+							.ed25519_sign(IDENTITY_KEY_TYPE, &public, input)
+							.ok()
+							.flatten()
+							.map(|signature| signature.0.to_vec())
+							.unwrap_or_default()
+					},
+				)
+				.map_err(|e| WalletError::Argument(e.to_string()))?;
+				println!("{compact}");
+				Ok(())
+			}
+			WalletAction::VerifyPresentation { presentation, nonce, audience, .. } => {
+				let outcome =
+					self.rpc("w3b_verifyPresentation", json!([presentation, nonce, audience]))?;
+				println!("{outcome}");
+				match outcome["verified"].as_bool() {
+					Some(true) => Ok(()),
+					_ => Err(WalletError::NotVerified(outcome["errors"].to_string())),
+				}
+			}
 			WalletAction::Verify { credential, .. } => {
 				let outcome = self.rpc("w3b_verifyCredential", json!([credential]))?;
 				println!("{outcome}");
@@ -300,6 +370,8 @@ impl WalletCmd {
 			| WalletAction::Issue { options, .. }
 			| WalletAction::ExportProof { options, .. }
 			| WalletAction::SetStatus { options, .. }
+			| WalletAction::Present { options, .. }
+			| WalletAction::VerifyPresentation { options, .. }
 			| WalletAction::Verify { options, .. } => options,
 		}
 	}

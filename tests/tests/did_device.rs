@@ -188,6 +188,25 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	assert!(ok);
 	let (ok, outcome) = wallet(&node, &["verify", &foreign]);
 	assert!(ok, "the node refused the independent issuer's credential: {outcome}");
+	// The wallet presents a credential about itself (from the did:key issuer) to a
+	// verifier's challenge; replayed to another challenge, it is refused.
+	let (ok, about_wallet) = jose(&["issue", &manufacturer]);
+	assert!(ok);
+	let (ok, presentation) = wallet(
+		&node,
+		&["present", "--credential", &about_wallet, "--nonce", "n-42", "--audience", "did:w3b:verifier"],
+	);
+	assert!(ok, "{presentation}");
+	let verify_presentation = |nonce: &str| {
+		wallet(
+			&node,
+			&["verify-presentation", &presentation, "--nonce", nonce, "--audience", "did:w3b:verifier"],
+		)
+	};
+	let (ok, outcome) = verify_presentation("n-42");
+	assert!(ok, "{outcome}");
+	assert!(!verify_presentation("n-43").0);
+
 	// Tampered with: refused by both.
 	let mut tampered = credential.clone();
 	tampered.pop();

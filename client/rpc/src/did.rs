@@ -49,6 +49,17 @@ pub trait W3bDidApi<BlockHash> {
 	/// `{verified, hash, issuer, subject, types, status, anchoredAt, errors}`.
 	#[method(name = "w3b_verifyCredential", blocking)]
 	fn verify_credential(&self, credential: String) -> RpcResult<Value>;
+
+	/// Verifies a VP-JOSE presentation (compact JWS, `typ: vp+jwt`) made for `nonce` and
+	/// `audience`: the holder's authentication key signed it, and every credential in it
+	/// verifies and is about the holder. `{verified, holder, credentials, errors}`.
+	#[method(name = "w3b_verifyPresentation", blocking)]
+	fn verify_presentation(
+		&self,
+		presentation: String,
+		nonce: String,
+		audience: String,
+	) -> RpcResult<Value>;
 }
 
 /// Serves [`W3bDidApiServer`] from `C`'s runtime API.
@@ -199,5 +210,25 @@ where
 			self.client.info().best_hash,
 		);
 		Ok(w3b_ssi::verify::verify_credential(&credential, &chain, unix_now()).to_json())
+	}
+
+	fn verify_presentation(
+		&self,
+		presentation: String,
+		nonce: String,
+		audience: String,
+	) -> RpcResult<Value> {
+		let chain = ChainAt::<C, Block, AccountId, Balance, BlockNumber>::new(
+			&self.client,
+			self.client.info().best_hash,
+		);
+		let outcome = w3b_ssi::verify::verify_presentation(
+			&presentation,
+			&chain,
+			unix_now(),
+			&nonce,
+			&audience,
+		);
+		Ok(outcome.to_json())
 	}
 }

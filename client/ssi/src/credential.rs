@@ -174,6 +174,27 @@ pub fn presentation_header(kid: &str) -> Value {
 	json!({"kid": kid, "typ": "vp+jwt", "cty": "vp"})
 }
 
+/// A presentation by `holder` of `credentials` (compact VC-JOSE credentials, enveloped
+/// as `data:application/vc+jwt,...`), for the verifier `audience` and its challenge
+/// `nonce`.
+pub fn presentation(holder: &str, credentials: &[String], nonce: &str, audience: &str) -> Value {
+	json!({
+		"@context": [VC_CONTEXT],
+		"type": ["VerifiablePresentation"],
+		"holder": holder,
+		"verifiableCredential": credentials
+			.iter()
+			.map(|credential| json!({
+				"@context": [VC_CONTEXT],
+				"id": format!("data:{CREDENTIAL_MEDIA_TYPE},{credential}"),
+				"type": "EnvelopedVerifiableCredential",
+			}))
+			.collect::<Vec<_>>(),
+		"nonce": nonce,
+		"aud": audience,
+	})
+}
+
 /// The URL of `issuer`'s status list for `purpose` (`revocation` or `suspension`) under
 /// the node base URL `base`.
 pub fn status_list_url(base: &str, issuer: &str, purpose: &str) -> String {

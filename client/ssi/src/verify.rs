@@ -131,6 +131,147 @@ impl Verification {
 	}
 }
 
+/// The key `did` held for `purpose` at block `at` (now if `None`), which the JWS header's
+/// `kid` must name: a `did:key` names its own; a `did:w3b` DID's is read from `chain`.
+fn signer_key(
+	chain: &impl Chain,
+	did: &str,
+	kid: &str,
+	purpose: KeyPurpose,
+	at: Option<u64>,
+) -> Result<DeviceKey, String> {
+	if let Some(key) = did_key(did) {
+		let method = format!("{did}#{}", public_key_multibase(&key));
+		return if kid == method { Ok(key) } else { Err(format!("the key {kid} is not {method}")) };
+	}
+	let id = parse_did(did).map_err(|e| format!("{did}: {e}"))?;
+	let state = chain.did(id).map_err(|e| format!("resolving {did}: {e}"))?;
+	let role = match purpose {
+		KeyPurpose::Authentication => "authentication",
+		KeyPurpose::AssertionMethod => "assertion",
+		KeyPurpose::CapabilityDelegation => "delegation",
+	};
+	let key = key_at(&state, purpose, at).ok_or_else(|| match &state {
+		DidState::Deactivated(at) => {
+			format!("{did} was deactivated at block {}", Into::<u64>::into(*at))
+		}
+		DidState::Unknown => format!("{did} does not exist"),
+		DidState::Active { .. } => format!("{did} had no {role} key then"),
+	})?;
+	let method = verification_method_id(&id, &key);
+	if kid != method {
+		return Err(format!("the key {kid} is not {did}'s {role} key {method}"));
+	}
+	Ok(key)
+}
+
+/// The outcome of a presentation's verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresentationVerification {
+	/// Whether the presentation holds: the holder signed it for this nonce and audience,
+	/// and every credential in it verifies and is about the holder.
+	pub verified: bool,
+	/// The holder.
+	pub holder: Option<String>,
+	/// Each credential's verification.
+	pub credentials: Vec<Verification>,
+	/// What failed, in words.
+	pub errors: Vec<String>,
+}
+
+impl PresentationVerification {
+	/// As JSON.
+	pub fn to_json(&self) -> Value {
+		json!({
+			"verified": self.verified,
+			"holder": self.holder,
+			"credentials": self.credentials.iter().map(Verification::to_json).collect::<Vec<_>>(),
+			"errors": self.errors,
+		})
+	}
+}
+
+/// Verifies the compact VP-JOSE presentation `compact` (`typ: vp+jwt`) at Unix time `now`
+/// against `chain`: signed by the holder's authentication key, for `nonce` and `audience`
+/// (so it is not replayed to another verifier or later), every enveloped credential
+/// verifies ([`verify_credential`]) and names the holder as its subject.
+pub fn verify_presentation(
+	compact: &str,
+	chain: &impl Chain,
+	now: u64,
+	nonce: &str,
+	audience: &str,
+) -> PresentationVerification {
+	let mut outcome = PresentationVerification {
+		verified: false,
+		holder: None,
+		credentials: Vec::new(),
+		errors: Vec::new(),
+	};
+	let jws = match Jws::parse(compact) {
+		Ok(jws) => jws,
+		Err(e) => {
+			outcome.errors.push(e.to_string());
+			return outcome;
+		}
+	};
+	let claims = &jws.claims;
+	let errors = &mut outcome.errors;
+	if jws.header["typ"] != "vp+jwt" {
+		errors.push(format!("the header's typ is {}, not vp+jwt", jws.header["typ"]));
+	}
+	if !claims["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "VerifiablePresentation"))
+	{
+		errors.push("the type list lacks VerifiablePresentation".into());
+	}
+	if claims["nonce"].as_str() != Some(nonce) {
+		errors.push("the presentation was made for another nonce".into());
+	}
+	if claims["aud"].as_str() != Some(audience) {
+		errors.push("the presentation was made for another audience".into());
+	}
+	let Some(holder) = claims["holder"].as_str() else {
+		errors.push("no holder".into());
+		return outcome;
+	};
+	outcome.holder = Some(holder.to_string());
+	let kid = jws.kid().unwrap_or_default();
+	if kid.split('#').next() != Some(holder) {
+		errors.push(format!("the key {kid} is not the holder's ({holder})"));
+	} else {
+		match signer_key(chain, holder, kid, KeyPurpose::Authentication, None) {
+			Ok(key) => {
+				if let Err(e) = jws.verify(&key) {
+					errors.push(e.to_string());
+				}
+			}
+			Err(e) => errors.push(e),
+		}
+	}
+	for envelope in claims["verifiableCredential"].as_array().into_iter().flatten() {
+		let Some(credential) = envelope["id"]
+			.as_str()
+			.and_then(|id| id.strip_prefix(&format!("data:{},", crate::credential::CREDENTIAL_MEDIA_TYPE)))
+		else {
+			errors.push("a credential is not an enveloped application/vc+jwt one".into());
+			continue;
+		};
+		let verification = verify_credential(credential, chain, now);
+		if !verification.verified {
+			errors.push("a credential does not verify".into());
+		}
+		if verification.subject.as_deref() != Some(holder) {
+			errors.push("a credential is about someone else than the holder".into());
+		}
+		outcome.credentials.push(verification);
+	}
+	if outcome.credentials.is_empty() {
+		outcome.errors.push("the presentation holds no credential".into());
+	}
+	outcome.verified = outcome.errors.is_empty();
+	outcome
+}
+
 /// Verifies the compact VC-JOSE credential `compact` at Unix time `now` against `chain`.
 pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verification {
 	let mut outcome = Verification {
@@ -193,51 +334,12 @@ pub fn verify_credential(compact: &str, chain: &impl Chain, now: u64) -> Verific
 		}
 	};
 	// The issuer's key.
-	let key = if let Some(key) = did_key(issuer) {
-		let method = format!("{issuer}#{}", public_key_multibase(&key));
-		if kid != method {
-			errors.push(format!("the key {kid} is not {method}"));
-		}
-		Some(key)
-	} else {
-		match parse_did(issuer) {
-			Err(e) => {
-				errors.push(format!("issuer {issuer}: {e}"));
-				None
-			}
-			Ok(did) => match chain.did(did) {
-				Err(e) => {
-					errors.push(format!("resolving {issuer}: {e}"));
-					None
-				}
-				Ok(state) => {
-					let at = anchor.as_ref().map(|anchor| anchor.anchored_at);
-					match key_at(&state, KeyPurpose::AssertionMethod, at) {
-						None => {
-							errors.push(match state {
-								DidState::Deactivated(at) => format!(
-									"issuer {issuer} was deactivated at block {}",
-									Into::<u64>::into(at)
-								),
-								DidState::Unknown => format!("issuer {issuer} does not exist"),
-								DidState::Active { .. } => {
-									format!("issuer {issuer} had no assertion key then")
-								}
-							});
-							None
-						}
-						Some(key) => {
-							if kid != verification_method_id(&did, &key) {
-								errors.push(format!(
-									"the key {kid} is not the issuer's assertion key {}",
-									verification_method_id(&did, &key)
-								));
-							}
-							Some(key)
-						}
-					}
-				}
-			},
+	let at = anchor.as_ref().map(|anchor| anchor.anchored_at);
+	let key = match signer_key(chain, issuer, kid, KeyPurpose::AssertionMethod, at) {
+		Ok(key) => Some(key),
+		Err(e) => {
+			errors.push(e);
+			None
 		}
 	};
 	if let Some(key) = key {
@@ -634,5 +736,46 @@ mod tests {
 		// Another chain's.
 		let foreign = proof(H256::repeat_byte(1), agreed, 1);
 		assert!(!verify_credential(&foreign, &chain, NOW).verified);
+	}
+
+	#[test]
+	fn a_presentation_binds_holder_nonce_and_audience() {
+		use crate::credential::{presentation, presentation_header};
+		let chain = Memory::default();
+		let issuer_pair = ed25519::Pair::from_seed(&[5; 32]);
+		let issuer_mb = public_key_multibase(&key_of(&issuer_pair));
+		let issuer = format!("did:key:{issuer_mb}");
+		let holder_pair = ed25519::Pair::from_seed(&[6; 32]);
+		let holder_mb = public_key_multibase(&key_of(&holder_pair));
+		let holder = format!("did:key:{holder_mb}");
+		let about = |subject: &str| {
+			let mut payload = credential(&issuer, json!({}));
+			payload["credentialSubject"]["id"] = json!(subject);
+			sign(&issuer_pair, &format!("{issuer}#{issuer_mb}"), &payload)
+		};
+		let present = |pair: &ed25519::Pair, credentials: &[String]| {
+			encode(
+				presentation_header(&format!("{holder}#{holder_mb}")),
+				&presentation(&holder, credentials, "n-1", "did:w3b:verifier"),
+				&key_of(pair),
+				|input| pair.sign(input).0.to_vec(),
+			)
+			.unwrap()
+		};
+		let mine = about(&holder);
+		let vp = present(&holder_pair, &[mine.clone()]);
+		let outcome = verify_presentation(&vp, &chain, NOW, "n-1", "did:w3b:verifier");
+		assert!(outcome.verified, "{:?}", outcome.errors);
+		assert_eq!(outcome.credentials.len(), 1);
+		// Replayed for another nonce or verifier.
+		assert!(!verify_presentation(&vp, &chain, NOW, "n-2", "did:w3b:verifier").verified);
+		assert!(!verify_presentation(&vp, &chain, NOW, "n-1", "did:w3b:other").verified);
+		// Someone else's credential, or signed by another key than the holder's.
+		let theirs = present(&holder_pair, &[about("did:w3b:someone")]);
+		assert!(!verify_presentation(&theirs, &chain, NOW, "n-1", "did:w3b:verifier").verified);
+		let stolen = present(&issuer_pair, &[mine]);
+		assert!(!verify_presentation(&stolen, &chain, NOW, "n-1", "did:w3b:verifier").verified);
+		let empty = present(&holder_pair, &[]);
+		assert!(!verify_presentation(&empty, &chain, NOW, "n-1", "did:w3b:verifier").verified);
 	}
 }
