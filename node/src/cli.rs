@@ -140,6 +140,11 @@ pub struct IngestArgs {
 	/// status lists (`GET /1.0/status/{issuer}/{revocation|suspension}`).
 	#[arg(long, value_name = "PORT")]
 	pub w3b_identity_port: Option<u16>,
+	/// The URL verifiers reach the identity endpoint at (behind a proxy or a DNS name):
+	/// status lists name themselves by it, and `wallet issue --status-base` must be it.
+	/// Default: `http://<--w3b-listen>:<--w3b-identity-port>`.
+	#[arg(long, value_name = "URL", requires = "w3b_identity_port")]
+	pub w3b_identity_url: Option<String>,
 	/// Address the ingestion and identity endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,

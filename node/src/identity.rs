@@ -53,9 +53,11 @@ struct Identity {
 
 type Hash = <w3b_runtime::opaque::Block as sp_runtime::traits::Block>::Hash;
 
-/// Starts the endpoint on `address` as a node task.
+/// Starts the endpoint on `address` as a node task; status lists name themselves under
+/// `public_url` (default `http://<address>`).
 pub fn start(
 	address: SocketAddr,
+	public_url: Option<String>,
 	client: Arc<FullClient>,
 	keystore: KeystorePtr,
 	task_manager: &TaskManager,
@@ -63,7 +65,9 @@ pub fn start(
 	let listener = std::net::TcpListener::bind(address)
 		.map_err(|e| sc_service::Error::Other(format!("identity endpoint on {address}: {e}")))?;
 	listener.set_nonblocking(true).map_err(|e| sc_service::Error::Other(e.to_string()))?;
-	let base = format!("http://{address}");
+	let base = public_url
+		.map(|url| url.trim_end_matches('/').to_string())
+		.unwrap_or_else(|| format!("http://{address}"));
 	let app = Router::new()
 		.route("/1.0/identifiers/{did}", get(resolve))
 		.route("/1.0/status/{issuer}/{purpose}", get(status_list))

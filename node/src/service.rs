@@ -421,6 +421,7 @@ where
 	if let Some(port) = ingest.w3b_identity_port {
 		crate::identity::start(
 			std::net::SocketAddr::new(ingest.w3b_listen, port),
+			ingest.w3b_identity_url.clone(),
 			client.clone(),
 			keystore_container.keystore(),
 			&task_manager,

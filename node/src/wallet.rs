@@ -31,7 +31,7 @@ pub const IDENTITY_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bi");
 /// How long the wallet waits for a transaction's effect on the chain.
 const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// `w3b-node wallet [--base-path DIR] [--chain CHAIN] [--rpc-url URL] ACTION`.
+/// `w3b-node wallet ACTION [--base-path DIR] [--chain CHAIN] [--rpc-url URL] ...`.
 #[derive(Debug, clap::Args)]
 pub struct WalletCmd {
 	/// What to do.
@@ -120,6 +120,17 @@ pub enum WalletAction {
 		/// Secret URI of the account paying the fee and the anchor's deposit.
 		#[arg(long, value_name = "SURI")]
 		payer: String,
+		#[allow(missing_docs)]
+		#[clap(flatten)]
+		options: WalletOptions,
+	},
+	/// Links an operator account to the wallet's DID (`operators.linkDid`, signed by the
+	/// DID's key, submitted and paid by the operator), so that projects admitting
+	/// operators by credential see the credentials the DID holds. Once per operator.
+	LinkOperator {
+		/// Secret URI of the operator's account.
+		#[arg(long, value_name = "SURI")]
+		operator: String,
 		#[allow(missing_docs)]
 		#[clap(flatten)]
 		options: WalletOptions,
@@ -314,6 +325,43 @@ impl WalletCmd {
 			WalletAction::SetStatus { credential, status, payer, .. } => {
 				self.set_status(&keystore, credential, status, payer)
 			}
+			WalletAction::LinkOperator { operator, .. } => {
+				let public = identity_key(&keystore).ok_or(WalletError::NoKey)?;
+				let did = did_id_of(&DeviceKey::Ed25519(public.0));
+				let operator = payer_pair(operator)?;
+				let account: w3b_runtime::AccountId = operator.public().into();
+				// `Operators::OperatorDids[account]`, read as raw storage.
+				let mut key = sp_io::hashing::twox_128(b"Operators").to_vec();
+				key.extend(sp_io::hashing::twox_128(b"OperatorDids"));
+				key.extend(sp_io::hashing::blake2_128(account.as_ref()));
+				key.extend(account.encode());
+				let key = format!("0x{}", hex_string(&key));
+				if !self.rpc("state_getStorage", json!([key]))?.is_null() {
+					return Err(WalletError::Argument(format!(
+						"operator {account} has linked a DID already: a link lasts until the \
+						 operator deregisters"
+					)));
+				}
+				let chain = ChainInfo::read(self)?;
+				let valid_until = chain.best + VALIDITY_BLOCKS;
+				let hash = pallet_operators::did_link_signing_hash(
+					&chain.genesis,
+					&account,
+					&did,
+					&valid_until,
+				);
+				let signature = sign(&keystore, &public, hash)?;
+				self.submit(
+					&operator,
+					&chain,
+					pallet_operators::Call::link_did { did, valid_until, signature }.into(),
+				)?;
+				self.wait("the link", || {
+					Ok(!self.rpc("state_getStorage", json!([key]))?.is_null())
+				})?;
+				println!("{}", json!({"operator": account.to_string(), "did": format_did(&did)}));
+				Ok(())
+			}
 			WalletAction::Present { credentials, nonce, audience, .. } => {
 				let public = identity_key(&keystore).ok_or(WalletError::NoKey)?;
 				let key = DeviceKey::Ed25519(public.0);
@@ -370,6 +418,7 @@ impl WalletCmd {
 			| WalletAction::Issue { options, .. }
 			| WalletAction::ExportProof { options, .. }
 			| WalletAction::SetStatus { options, .. }
+			| WalletAction::LinkOperator { options, .. }
 			| WalletAction::Present { options, .. }
 			| WalletAction::VerifyPresentation { options, .. }
 			| WalletAction::Verify { options, .. } => options,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair};
-use sp_keyring::Sr25519Keyring::Alice;
+use sp_keyring::Sr25519Keyring::{Alice, Bob};
 use w3b_e2e_tests::{
 	dev_node_key, free_port, metric, node_binary, repository_root, wait_for, Node, NodeConfig, Rpc,
 };
@@ -101,9 +101,10 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	.expect("node starts");
 	node.wait_rpc_ready(Duration::from_secs(180)).expect("rpc ready");
 	let rpc = node.rpc();
-	let submit = |call: w3b_runtime::RuntimeCall| {
-		rpc.submit(Alice, call).unwrap_or_else(|e| panic!("submit: {e}\n{}", node.log_tail(20)))
+	let submit_as = |who, call: w3b_runtime::RuntimeCall| {
+		rpc.submit(who, call).unwrap_or_else(|e| panic!("submit: {e}\n{}", node.log_tail(20)))
 	};
+	let submit = |call: w3b_runtime::RuntimeCall| submit_as(Alice, call);
 	let counted = |project: u64| {
 		metric(
 			node.prometheus_port,
@@ -140,6 +141,25 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	let manufacturer: Value = serde_json::from_str(&init).unwrap();
 	let manufacturer = manufacturer["did"].as_str().unwrap().to_string();
 	assert!(wallet(&node, &["create-did", "--payer", "//Bob"]).0);
+	// Bob, an operator, links the wallet's DID (signed by its key, submitted by Bob).
+	submit_as(
+		Bob,
+		pallet_operators::Call::register_operator {
+			bond: 100 * w3b_runtime::UNIT,
+			endpoints: Default::default(),
+			did: None,
+		}
+		.into(),
+	);
+	wait_for("Bob to be an operator", STEP, || {
+		let info = rpc.call("w3b_getOperator", json!([Bob.to_account_id().to_string()]))?;
+		Ok((!info.is_null()).then_some(()))
+	})
+	.unwrap();
+	let (ok, linked) = wallet(&node, &["link-operator", "--operator", "//Bob"]);
+	assert!(ok, "{linked}");
+	assert_eq!(serde_json::from_str::<Value>(&linked).unwrap()["did"], json!(manufacturer));
+	assert!(!wallet(&node, &["link-operator", "--operator", "//Bob"]).0, "links once");
 	let resolver = format!("http://127.0.0.1:{identity}");
 	let resolved = ureq::get(&format!("{resolver}/1.0/identifiers/{manufacturer}")).call().unwrap();
 	assert_eq!(resolved.content_type(), "application/did-resolution");
@@ -194,13 +214,28 @@ fn a_device_rotates_its_did_key_without_registering_again() {
 	assert!(ok);
 	let (ok, presentation) = wallet(
 		&node,
-		&["present", "--credential", &about_wallet, "--nonce", "n-42", "--audience", "did:w3b:verifier"],
+		&[
+			"present",
+			"--credential",
+			&about_wallet,
+			"--nonce",
+			"n-42",
+			"--audience",
+			"did:w3b:verifier",
+		],
 	);
 	assert!(ok, "{presentation}");
 	let verify_presentation = |nonce: &str| {
 		wallet(
 			&node,
-			&["verify-presentation", &presentation, "--nonce", nonce, "--audience", "did:w3b:verifier"],
+			&[
+				"verify-presentation",
+				&presentation,
+				"--nonce",
+				nonce,
+				"--audience",
+				"did:w3b:verifier",
+			],
 		)
 	};
 	let (ok, outcome) = verify_presentation("n-42");

@@ -220,8 +220,7 @@ pub fn verify_presentation(
 	if jws.header["typ"] != "vp+jwt" {
 		errors.push(format!("the header's typ is {}, not vp+jwt", jws.header["typ"]));
 	}
-	if !claims["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "VerifiablePresentation"))
-	{
+	if !claims["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "VerifiablePresentation")) {
 		errors.push("the type list lacks VerifiablePresentation".into());
 	}
 	if claims["nonce"].as_str() != Some(nonce) {
@@ -249,10 +248,9 @@ pub fn verify_presentation(
 		}
 	}
 	for envelope in claims["verifiableCredential"].as_array().into_iter().flatten() {
-		let Some(credential) = envelope["id"]
-			.as_str()
-			.and_then(|id| id.strip_prefix(&format!("data:{},", crate::credential::CREDENTIAL_MEDIA_TYPE)))
-		else {
+		let Some(credential) = envelope["id"].as_str().and_then(|id| {
+			id.strip_prefix(&format!("data:{},", crate::credential::CREDENTIAL_MEDIA_TYPE))
+		}) else {
 			errors.push("a credential is not an enveloped application/vc+jwt one".into());
 			continue;
 		};

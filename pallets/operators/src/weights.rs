@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -57,9 +57,9 @@ pub trait WeightInfo {
 	fn set_admission_policy() -> Weight;
 	fn admit_operator() -> Weight;
 	fn remove_operator() -> Weight;
-	fn withdraw_seat() -> Weight;
 	fn link_did() -> Weight;
 	fn remove_uncredentialed() -> Weight;
+	fn withdraw_seat() -> Weight;
 }
 
 /// Weights for `pallet_operators` measured on the reference machine, using the runtime's database weights.
@@ -70,13 +70,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn register_operator() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `107`
 		//  Estimated: `4214`
-		// Minimum execution time: 492_403_000 picoseconds.
-		Weight::from_parts(517_912_000, 4214)
+		// Minimum execution time: 335_891_000 picoseconds.
+		Weight::from_parts(376_471_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -86,8 +86,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `494`
 		//  Estimated: `4214`
-		// Minimum execution time: 171_732_000 picoseconds.
-		Weight::from_parts(180_008_000, 4214)
+		// Minimum execution time: 112_858_000 picoseconds.
+		Weight::from_parts(158_646_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -96,13 +96,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `652`
 		//  Estimated: `4214`
-		// Minimum execution time: 536_837_000 picoseconds.
-		Weight::from_parts(569_268_000, 4214)
+		// Minimum execution time: 365_074_000 picoseconds.
+		Weight::from_parts(520_666_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `634`
 		//  Estimated: `4214`
-		// Minimum execution time: 181_119_000 picoseconds.
-		Weight::from_parts(195_727_000, 4214)
+		// Minimum execution time: 119_438_000 picoseconds.
+		Weight::from_parts(170_704_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -122,14 +122,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorDids` (r:1 w:0)
+	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `812`
 		//  Estimated: `4214`
-		// Minimum execution time: 509_977_000 picoseconds.
-		Weight::from_parts(588_584_000, 4214)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 345_224_000 picoseconds.
+		Weight::from_parts(519_194_000, 4214)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
@@ -139,20 +141,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Operators::Seats` (r:1 w:1)
 	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Admissions` (r:1 w:0)
-	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(41), added: 2516, mode: `MaxEncodedLen`)
+	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(330), added: 2805, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorDids` (r:1 w:0)
+	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Dids` (r:1 w:0)
+	/// Proof: `Did::Dids` (`max_values`: None, `max_size`: Some(3247), added: 5722, mode: `MaxEncodedLen`)
+	/// Storage: `Credentials::Held` (r:8 w:0)
+	/// Proof: `Credentials::Held` (`max_values`: None, `max_size`: Some(176), added: 2651, mode: `MaxEncodedLen`)
+	/// Storage: `Credentials::Credentials` (r:1 w:0)
+	/// Proof: `Credentials::Credentials` (`max_values`: None, `max_size`: Some(258), added: 2733, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Tombstones` (r:1 w:0)
+	/// Proof: `Did::Tombstones` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Subnets` (r:1 w:1)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn join_subnet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5946`
-		//  Estimated: `15112`
-		// Minimum execution time: 1_140_610_000 picoseconds.
-		Weight::from_parts(1_235_968_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		//  Measured:  `7468`
+		//  Estimated: `22198`
+		// Minimum execution time: 1_307_418_000 picoseconds.
+		Weight::from_parts(2_067_050_000, 22198)
+			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Operators::Seats` (r:1 w:1)
@@ -165,10 +177,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn leave_subnet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5162`
+		//  Measured:  `5199`
 		//  Estimated: `15112`
-		// Minimum execution time: 601_358_000 picoseconds.
-		Weight::from_parts(683_502_000, 15112)
+		// Minimum execution time: 461_578_000 picoseconds.
+		Weight::from_parts(612_363_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -178,10 +190,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn fund_reward_pool() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `369`
+		//  Measured:  `406`
 		//  Estimated: `15112`
-		// Minimum execution time: 557_146_000 picoseconds.
-		Weight::from_parts(583_745_000, 15112)
+		// Minimum execution time: 387_067_000 picoseconds.
+		Weight::from_parts(626_584_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -191,23 +203,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn withdraw_reward_pool() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `472`
+		//  Measured:  `509`
 		//  Estimated: `15112`
-		// Minimum execution time: 609_844_000 picoseconds.
-		Weight::from_parts(636_244_000, 15112)
+		// Minimum execution time: 419_966_000 picoseconds.
+		Weight::from_parts(636_678_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Admissions` (r:0 w:1)
-	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(41), added: 2516, mode: `MaxEncodedLen`)
+	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(330), added: 2805, mode: `MaxEncodedLen`)
 	fn set_admission_policy() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `266`
+		//  Measured:  `303`
 		//  Estimated: `15112`
-		// Minimum execution time: 190_688_000 picoseconds.
-		Weight::from_parts(197_971_000, 15112)
+		// Minimum execution time: 128_531_000 picoseconds.
+		Weight::from_parts(164_615_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -221,10 +233,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn admit_operator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5155`
+		//  Measured:  `5192`
 		//  Estimated: `15112`
-		// Minimum execution time: 655_480_000 picoseconds.
-		Weight::from_parts(715_413_000, 15112)
+		// Minimum execution time: 479_755_000 picoseconds.
+		Weight::from_parts(613_974_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -238,11 +250,55 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn remove_operator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5162`
+		//  Measured:  `5199`
 		//  Estimated: `15112`
-		// Minimum execution time: 624_762_000 picoseconds.
-		Weight::from_parts(694_964_000, 15112)
+		// Minimum execution time: 407_707_000 picoseconds.
+		Weight::from_parts(578_612_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	/// Storage: `Operators::OperatorInfos` (r:1 w:0)
+	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorDids` (r:1 w:1)
+	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Dids` (r:1 w:0)
+	/// Proof: `Did::Dids` (`max_values`: None, `max_size`: Some(3247), added: 5722, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::DidOperators` (r:1 w:1)
+	/// Proof: `Operators::DidOperators` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	fn link_did() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `427`
+		//  Estimated: `6712`
+		// Minimum execution time: 294_519_000 picoseconds.
+		Weight::from_parts(410_752_000, 6712)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Operators::Admissions` (r:1 w:0)
+	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(330), added: 2805, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorDids` (r:1 w:0)
+	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Dids` (r:1 w:0)
+	/// Proof: `Did::Dids` (`max_values`: None, `max_size`: Some(3247), added: 5722, mode: `MaxEncodedLen`)
+	/// Storage: `Credentials::Held` (r:8 w:0)
+	/// Proof: `Credentials::Held` (`max_values`: None, `max_size`: Some(176), added: 2651, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Seats` (r:1 w:1)
+	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
+	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Operators::Subnets` (r:1 w:1)
+	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	fn remove_uncredentialed() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `6165`
+		//  Estimated: `22198`
+		// Minimum execution time: 784_348_000 picoseconds.
+		Weight::from_parts(1_055_863_000, 22198)
+			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Operators::Seats` (r:1 w:1)
@@ -250,103 +306,93 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn withdraw_seat() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `409`
-		//  Estimated: `3604`
-		// Minimum execution time: 512_151_000 picoseconds.
-		Weight::from_parts(546_946_000, 3604)
+		//  Estimated: `3676`
+		// Minimum execution time: 333_076_000 picoseconds.
+		Weight::from_parts(371_143_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	fn link_did() -> Weight {
-		Weight::from_parts(900_000_000, 8000)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	fn remove_uncredentialed() -> Weight {
-		Weight::from_parts(900_000_000, 15000)
-			.saturating_add(T::DbWeight::get().reads(16_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_operator() -> Weight {
-		Weight::from_parts(517_912_000, 4214)
+		Weight::from_parts(376_471_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn update_operator() -> Weight {
-		Weight::from_parts(180_008_000, 4214)
+		Weight::from_parts(158_646_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(569_268_000, 4214)
+		Weight::from_parts(520_666_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(195_727_000, 4214)
+		Weight::from_parts(170_704_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(588_584_000, 4214)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(519_194_000, 4214)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn join_subnet() -> Weight {
-		Weight::from_parts(1_235_968_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(2_067_050_000, 22198)
+			.saturating_add(RocksDbWeight::get().reads(19_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn leave_subnet() -> Weight {
-		Weight::from_parts(683_502_000, 15112)
+		Weight::from_parts(612_363_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn fund_reward_pool() -> Weight {
-		Weight::from_parts(583_745_000, 15112)
+		Weight::from_parts(626_584_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_reward_pool() -> Weight {
-		Weight::from_parts(636_244_000, 15112)
+		Weight::from_parts(636_678_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn set_admission_policy() -> Weight {
-		Weight::from_parts(197_971_000, 15112)
+		Weight::from_parts(164_615_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(715_413_000, 15112)
+		Weight::from_parts(613_974_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(694_964_000, 15112)
+		Weight::from_parts(578_612_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
-	fn withdraw_seat() -> Weight {
-		Weight::from_parts(546_946_000, 3604)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-	}
 	fn link_did() -> Weight {
-		Weight::from_parts(900_000_000, 8000)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(410_752_000, 6712)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn remove_uncredentialed() -> Weight {
-		Weight::from_parts(900_000_000, 15000)
-			.saturating_add(RocksDbWeight::get().reads(16_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+		Weight::from_parts(1_055_863_000, 22198)
+			.saturating_add(RocksDbWeight::get().reads(15_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn withdraw_seat() -> Weight {
+		Weight::from_parts(371_143_000, 3676)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 }

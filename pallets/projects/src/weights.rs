@@ -71,7 +71,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::NextProjectId` (r:1 w:1)
 	/// Proof: `Projects::NextProjectId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:0 w:1)
@@ -79,9 +79,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_project() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `145`
-		//  Estimated: `3658`
-		// Minimum execution time: 617_446_000 picoseconds.
-		Weight::from_parts(702_565_000, 3658)
+		//  Estimated: `3676`
+		// Minimum execution time: 424_883_000 picoseconds.
+		Weight::from_parts(515_588_000, 3676)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -91,8 +91,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 190_647_000 picoseconds.
-		Weight::from_parts(209_803_000, 15112)
+		// Minimum execution time: 123_113_000 picoseconds.
+		Weight::from_parts(135_121_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -104,8 +104,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `365`
 		//  Estimated: `15112`
-		// Minimum execution time: 384_950_000 picoseconds.
-		Weight::from_parts(414_676_000, 15112)
+		// Minimum execution time: 273_177_000 picoseconds.
+		Weight::from_parts(316_782_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -115,8 +115,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 191_178_000 picoseconds.
-		Weight::from_parts(196_969_000, 15112)
+		// Minimum execution time: 125_507_000 picoseconds.
+		Weight::from_parts(140_910_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -128,8 +128,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `365`
 		//  Estimated: `15112`
-		// Minimum execution time: 226_835_000 picoseconds.
-		Weight::from_parts(232_495_000, 15112)
+		// Minimum execution time: 148_441_000 picoseconds.
+		Weight::from_parts(188_140_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -138,7 +138,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Applets` (r:17 w:16)
 	/// Proof: `Projects::Applets` (`max_values`: None, `max_size`: Some(4363), added: 6838, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletDeposits` (r:16 w:16)
@@ -156,10 +156,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1020 + a * (566 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 606_656_000 picoseconds.
-		Weight::from_parts(619_609_000, 15112)
-			// Standard Error: 7_092_576
-			.saturating_add(Weight::from_parts(633_939_499, 0).saturating_mul(a.into()))
+		// Minimum execution time: 410_762_000 picoseconds.
+		Weight::from_parts(443_071_587, 15112)
+			// Standard Error: 5_425_463
+			.saturating_add(Weight::from_parts(443_520_438, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -171,7 +171,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 1047552]`.
@@ -179,10 +179,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `145`
 		//  Estimated: `12003`
-		// Minimum execution time: 697_475_000 picoseconds.
-		Weight::from_parts(1_362_495_742, 12003)
-			// Standard Error: 122
-			.saturating_add(Weight::from_parts(12_918, 0).saturating_mul(c.into()))
+		// Minimum execution time: 489_719_000 picoseconds.
+		Weight::from_parts(1_180_825_437, 12003)
+			// Standard Error: 161
+			.saturating_add(Weight::from_parts(11_108, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -191,15 +191,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	fn remove_code() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `475`
 		//  Estimated: `12003`
-		// Minimum execution time: 509_233_000 picoseconds.
-		Weight::from_parts(579_915_000, 12003)
+		// Minimum execution time: 342_991_000 picoseconds.
+		Weight::from_parts(430_392_000, 12003)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -216,7 +216,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletDeposits` (r:0 w:1)
 	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[0, 15]`.
@@ -224,10 +224,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `969 + a * (518 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 915_794_000 picoseconds.
-		Weight::from_parts(1_018_024_839, 15112)
-			// Standard Error: 5_411_023
-			.saturating_add(Weight::from_parts(189_275_050, 0).saturating_mul(a.into()))
+		// Minimum execution time: 620_855_000 picoseconds.
+		Weight::from_parts(537_320_774, 15112)
+			// Standard Error: 2_968_298
+			.saturating_add(Weight::from_parts(161_721_160, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -244,13 +244,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn upgrade_applet() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1789`
 		//  Estimated: `23016`
-		// Minimum execution time: 1_221_937_000 picoseconds.
-		Weight::from_parts(1_275_829_000, 23016)
+		// Minimum execution time: 836_356_000 picoseconds.
+		Weight::from_parts(1_009_204_000, 23016)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -263,7 +263,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletCount` (r:1 w:1)
@@ -272,11 +272,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1579`
 		//  Estimated: `15112`
-		// Minimum execution time: 788_887_000 picoseconds.
-		Weight::from_parts(821_708_000, 15112)
+		// Minimum execution time: 519_243_000 picoseconds.
+		Weight::from_parts(566_494_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
+	/// Storage: `Projects::DeviceCredentialPolicies` (r:1 w:0)
+	/// Proof: `Projects::DeviceCredentialPolicies` (`max_values`: None, `max_size`: Some(313), added: 2788, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
@@ -286,20 +288,28 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
 	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn register_device() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `519`
 		//  Estimated: `15112`
-		// Minimum execution time: 638_144_000 picoseconds.
-		Weight::from_parts(667_730_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 450_892_000 picoseconds.
+		Weight::from_parts(685_391_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Did::Dids` (r:1 w:0)
 	/// Proof: `Did::Dids` (`max_values`: None, `max_size`: Some(3247), added: 5722, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCredentialPolicies` (r:1 w:0)
+	/// Proof: `Projects::DeviceCredentialPolicies` (`max_values`: None, `max_size`: Some(313), added: 2788, mode: `MaxEncodedLen`)
+	/// Storage: `Credentials::Held` (r:8 w:0)
+	/// Proof: `Credentials::Held` (`max_values`: None, `max_size`: Some(176), added: 2651, mode: `MaxEncodedLen`)
+	/// Storage: `Credentials::Credentials` (r:1 w:0)
+	/// Proof: `Credentials::Credentials` (`max_values`: None, `max_size`: Some(258), added: 2733, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Tombstones` (r:1 w:0)
+	/// Proof: `Did::Tombstones` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
@@ -309,20 +319,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCredentials` (r:0 w:1)
+	/// Proof: `Projects::DeviceCredentials` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
 	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn register_device_by_did() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `707`
-		//  Estimated: `15112`
-		// Minimum execution time: 701_623_000 picoseconds.
-		Weight::from_parts(733_873_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+		//  Measured:  `1814`
+		//  Estimated: `22198`
+		// Minimum execution time: 812_691_000 picoseconds.
+		Weight::from_parts(910_206_000, 22198)
+			.saturating_add(T::DbWeight::get().reads(17_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
+	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
+	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCredentialPolicies` (r:0 w:1)
+	/// Proof: `Projects::DeviceCredentialPolicies` (`max_values`: None, `max_size`: Some(313), added: 2788, mode: `MaxEncodedLen`)
 	fn set_device_credential_policy() -> Weight {
-		Weight::from_parts(400_000_000, 15112)
+		// Proof Size summary in bytes:
+		//  Measured:  `361`
+		//  Estimated: `15112`
+		// Minimum execution time: 142_682_000 picoseconds.
+		Weight::from_parts(152_086_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -334,8 +354,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `548`
 		//  Estimated: `15112`
-		// Minimum execution time: 249_707_000 picoseconds.
-		Weight::from_parts(255_839_000, 15112)
+		// Minimum execution time: 156_984_000 picoseconds.
+		Weight::from_parts(227_799_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -343,6 +363,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:1)
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCredentials` (r:1 w:1)
+	/// Proof: `Projects::DeviceCredentials` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ClosedAt` (r:1 w:0)
 	/// Proof: `Projects::ClosedAt` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::OldestRetained` (r:1 w:0)
@@ -356,48 +378,48 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
 	fn remove_device() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `922`
 		//  Estimated: `15112`
-		// Minimum execution time: 752_058_000 picoseconds.
-		Weight::from_parts(787_534_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+		// Minimum execution time: 510_771_000 picoseconds.
+		Weight::from_parts(651_611_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_project() -> Weight {
-		Weight::from_parts(702_565_000, 3658)
+		Weight::from_parts(515_588_000, 3676)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn transfer_project() -> Weight {
-		Weight::from_parts(209_803_000, 15112)
+		Weight::from_parts(135_121_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_config() -> Weight {
-		Weight::from_parts(414_676_000, 15112)
+		Weight::from_parts(316_782_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn pause_project() -> Weight {
-		Weight::from_parts(196_969_000, 15112)
+		Weight::from_parts(140_910_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_project() -> Weight {
-		Weight::from_parts(232_495_000, 15112)
+		Weight::from_parts(188_140_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_project(a: u32, ) -> Weight {
-		Weight::from_parts(619_609_000, 15112)
-			.saturating_add(Weight::from_parts(633_939_499, 0).saturating_mul(a.into()))
+		Weight::from_parts(443_071_587, 15112)
+			.saturating_add(Weight::from_parts(443_520_438, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -405,57 +427,57 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upload_code(c: u32, ) -> Weight {
-		Weight::from_parts(1_362_495_742, 12003)
-			.saturating_add(Weight::from_parts(12_918, 0).saturating_mul(c.into()))
+		Weight::from_parts(1_180_825_437, 12003)
+			.saturating_add(Weight::from_parts(11_108, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_code() -> Weight {
-		Weight::from_parts(579_915_000, 12003)
+		Weight::from_parts(430_392_000, 12003)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_applet(a: u32, ) -> Weight {
-		Weight::from_parts(1_018_024_839, 15112)
-			.saturating_add(Weight::from_parts(189_275_050, 0).saturating_mul(a.into()))
+		Weight::from_parts(537_320_774, 15112)
+			.saturating_add(Weight::from_parts(161_721_160, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upgrade_applet() -> Weight {
-		Weight::from_parts(1_275_829_000, 23016)
+		Weight::from_parts(1_009_204_000, 23016)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn remove_applet() -> Weight {
-		Weight::from_parts(821_708_000, 15112)
+		Weight::from_parts(566_494_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_device() -> Weight {
-		Weight::from_parts(667_730_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
-	}
-	fn register_device_by_did() -> Weight {
-		Weight::from_parts(733_873_000, 15112)
+		Weight::from_parts(685_391_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
+	fn register_device_by_did() -> Weight {
+		Weight::from_parts(910_206_000, 22198)
+			.saturating_add(RocksDbWeight::get().reads(17_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
 	fn set_device_credential_policy() -> Weight {
-		Weight::from_parts(400_000_000, 15112)
+		Weight::from_parts(152_086_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_device() -> Weight {
-		Weight::from_parts(255_839_000, 15112)
+		Weight::from_parts(227_799_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_device() -> Weight {
-		Weight::from_parts(787_534_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+		Weight::from_parts(651_611_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 }
