@@ -217,9 +217,9 @@ pub enum WalletError {
 	/// The chain did not show the transaction's effect in time.
 	#[error("{0} did not happen within {1:?}: see the node's log for why the transaction failed")]
 	Timeout(&'static str, Duration),
-	/// The credential did not verify.
-	#[error("the credential does not verify: {0}")]
-	NotVerified(String),
+	/// The credential or presentation did not verify.
+	#[error("the {0} does not verify: {1}")]
+	NotVerified(&'static str, String),
 }
 
 impl From<WalletError> for sc_cli::Error {
@@ -396,7 +396,9 @@ impl WalletCmd {
 				println!("{outcome}");
 				match outcome["verified"].as_bool() {
 					Some(true) => Ok(()),
-					_ => Err(WalletError::NotVerified(outcome["errors"].to_string())),
+					_ => {
+						Err(WalletError::NotVerified("presentation", outcome["errors"].to_string()))
+					}
 				}
 			}
 			WalletAction::Verify { credential, .. } => {
@@ -404,7 +406,7 @@ impl WalletCmd {
 				println!("{outcome}");
 				match outcome["verified"].as_bool() {
 					Some(true) => Ok(()),
-					_ => Err(WalletError::NotVerified(outcome["errors"].to_string())),
+					_ => Err(WalletError::NotVerified("credential", outcome["errors"].to_string())),
 				}
 			}
 		}
