@@ -26,15 +26,15 @@ use sc_service::TaskManager;
 use serde_json::json;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
-use sp_keystore::{Keystore, KeystorePtr};
+use sp_keystore::KeystorePtr;
 use w3b_primitives::{
 	api::{CredentialsApi, DidApi},
 	credential::CredentialStatus,
-	did::{format_did, parse_did, DidState},
+	did::{did_id_of, format_did, parse_did, DidState},
 	DeviceKey,
 };
 use w3b_ssi::credential::{
-	credential_header, encode, status_list_credential, status_list_url, STATUS_LIST_VALIDITY_SECS,
+	credential_header, status_list_credential, status_list_url, STATUS_LIST_VALIDITY_SECS,
 };
 
 use crate::{client::FullClient, wallet};
@@ -129,7 +129,7 @@ async fn status_list(
 		Err(e) => return error(StatusCode::BAD_REQUEST, "invalidDid", e.to_string()),
 	};
 	let Some(public) = wallet::identity_key(&identity.keystore)
-		.filter(|_| wallet::identity_did(&identity.keystore) == Some(issuer_id))
+		.filter(|public| did_id_of(&DeviceKey::Ed25519(public.0)) == issuer_id)
 	else {
 		return error(
 			StatusCode::NOT_FOUND,
@@ -142,7 +142,7 @@ async fn status_list(
 	let mut built = identity.built.lock().await;
 	let at = identity.client.info().best_hash;
 	let key_of_list = format!("{issuer}/{purpose}");
-	let now = wallet::unix_now();
+	let now = w3b_ingest::now_ms() / 1000;
 	if let Some((built_at, built_time, compact)) = built.get(&key_of_list) {
 		if *built_at == at && now < built_time + STATUS_LIST_VALIDITY_SECS / 2 {
 			return signed_list(compact.clone());
@@ -201,15 +201,8 @@ fn build_list(
 	let credential = status_list_credential(&name, &url, purpose, set, now);
 	let key = DeviceKey::Ed25519(public.0);
 	let kid = w3b_ssi::verification_method_id(&issuer, &key);
-	encode(credential_header(&kid), &credential, &key, |input| {
-		keystore
-			.ed25519_sign(wallet::IDENTITY_KEY_TYPE, &public, input)
-			.ok()
-			.flatten()
-			.map(|signature| signature.0.to_vec())
-			.unwrap_or_default()
-	})
-	.map_err(|e| internal(&e))
+	wallet::identity_jws(keystore, &public, credential_header(&kid), &credential)
+		.map_err(|e| internal(&e))
 }
 
 fn signed_list(compact: String) -> Response {

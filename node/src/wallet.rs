@@ -335,7 +335,7 @@ impl WalletCmd {
 				key.extend(sp_io::hashing::twox_128(b"OperatorDids"));
 				key.extend(sp_io::hashing::blake2_128(account.as_ref()));
 				key.extend(account.encode());
-				let key = format!("0x{}", hex_string(&key));
+				let key = sp_core::bytes::to_hex(&key, false);
 				if !self.rpc("state_getStorage", json!([key]))?.is_null() {
 					return Err(WalletError::Argument(format!(
 						"operator {account} has linked a DID already: a link lasts until the \
@@ -373,20 +373,12 @@ impl WalletCmd {
 					nonce,
 					audience,
 				);
-				let compact = encode(
+				let compact = identity_jws(
+					&keystore,
+					&public,
 					w3b_ssi::credential::presentation_header(&kid),
 					&payload,
-					&key,
-					|input| {
-						keystore
-							.ed25519_sign(IDENTITY_KEY_TYPE, &public, input)
-							.ok()
-							.flatten()
-							.map(|signature| signature.0.to_vec())
-							.unwrap_or_default()
-					},
-				)
-				.map_err(|e| WalletError::Argument(e.to_string()))?;
+				)?;
 				println!("{compact}");
 				Ok(())
 			}
@@ -503,7 +495,7 @@ impl WalletCmd {
 				break index;
 			}
 		};
-		let now = unix_now();
+		let now = w3b_ingest::now_ms() / 1000;
 		let mut credential = json!({
 			"@context": [VC_CONTEXT],
 			"type": ["VerifiableCredential", credential_type],
@@ -516,15 +508,7 @@ impl WalletCmd {
 			credential["validUntil"] = json!(date_time(now + days * 86_400));
 		}
 		let kid = w3b_ssi::verification_method_id(&issuer, &key);
-		let compact = encode(credential_header(&kid), &credential, &key, |input| {
-			keystore
-				.ed25519_sign(IDENTITY_KEY_TYPE, &public, input)
-				.ok()
-				.flatten()
-				.map(|signature| signature.0.to_vec())
-				.unwrap_or_default()
-		})
-		.map_err(|e| WalletError::Argument(e.to_string()))?;
+		let compact = identity_jws(keystore, &public, credential_header(&kid), &credential)?;
 		let hash = credential_hash_of(&Jws::parse(&compact).expect("made just above").payload);
 		let payer = payer_pair(payer)?;
 		let chain = ChainInfo::read(self)?;
@@ -623,7 +607,7 @@ impl WalletCmd {
 			account,
 			sp_runtime::MultiSignature::Sr25519(signature),
 		);
-		let encoded = format!("0x{}", hex_string(&transaction.encode()));
+		let encoded = sp_core::bytes::to_hex(&transaction.encode(), false);
 		self.rpc("author_submitExtrinsic", json!([encoded]))?;
 		Ok(())
 	}
@@ -687,9 +671,22 @@ pub fn identity_key(keystore: &KeystorePtr) -> Option<ed25519::Public> {
 	keystore.ed25519_public_keys(IDENTITY_KEY_TYPE).into_iter().next()
 }
 
-/// The `did:w3b` DID of the keystore's identity key.
-pub fn identity_did(keystore: &KeystorePtr) -> Option<DidId> {
-	identity_key(keystore).map(|public| did_id_of(&DeviceKey::Ed25519(public.0)))
+/// `payload` as a compact JWS with the protected `header`, signed by the identity key
+/// `public` (EdDSA).
+pub fn identity_jws(
+	keystore: &KeystorePtr,
+	public: &ed25519::Public,
+	header: Value,
+	payload: &Value,
+) -> Result<String, WalletError> {
+	encode(header, payload, &DeviceKey::Ed25519(public.0), |input| {
+		keystore
+			.ed25519_sign(IDENTITY_KEY_TYPE, public, input)
+			.ok()
+			.flatten()
+			.map(|signature| signature.0.to_vec())
+	})
+	.map_err(|e| WalletError::Keystore(e.to_string()))
 }
 
 /// The identity key's signature of `hash`, as the chain checks DID-signed requests.
@@ -708,18 +705,6 @@ fn sign(
 fn payer_pair(suri: &str) -> Result<sr25519::Pair, WalletError> {
 	sr25519::Pair::from_string(suri, None)
 		.map_err(|e| WalletError::Argument(format!("--payer is not a secret URI: {e:?}")))
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-	sp_core::hexdisplay::HexDisplay::from(&bytes).to_string()
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-	std::time::SystemTime::now()
-		.duration_since(std::time::UNIX_EPOCH)
-		.map(|d| d.as_secs())
-		.unwrap_or_default()
 }
 
 /// Calls `method` with `params` at `url` (JSON-RPC over HTTP).

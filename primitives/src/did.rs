@@ -310,6 +310,25 @@ pub enum DidState<AccountId, Balance, BlockNumber> {
 	Unknown,
 }
 
+impl<AccountId, Balance, BlockNumber: Copy + PartialOrd> DidState<AccountId, Balance, BlockNumber> {
+	/// The key that held `purpose` at block `at` (now if `None`): the current one if it
+	/// was set by then, else the retired one whose period covers `at` (among those kept).
+	/// `None` for a DID not active, a block before its creation, or one older than the
+	/// retired keys kept.
+	pub fn key_at(&self, purpose: KeyPurpose, at: Option<BlockNumber>) -> Option<DeviceKey> {
+		let DidState::Active { document, retired } = self else { return None };
+		let current = document.key(purpose);
+		let Some(at) = at else { return current.map(|entry| entry.key.clone()) };
+		if let Some(entry) = current.filter(|entry| entry.since <= at) {
+			return Some(entry.key.clone());
+		}
+		retired
+			.iter()
+			.find(|r| r.purpose == purpose && r.since <= at && at < r.until)
+			.map(|r| r.key.clone())
+	}
+}
+
 /// `did:w3b:<base58 of id>`.
 #[cfg(feature = "std")]
 pub fn format_did(id: &DidId) -> alloc::string::String {

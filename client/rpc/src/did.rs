@@ -101,7 +101,7 @@ where
 		+ W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
 	AccountId: Codec,
 	Balance: Codec,
-	BlockNumber: Codec + Copy + Into<u64>,
+	BlockNumber: Codec + Copy + PartialOrd + Into<u64> + TryFrom<u64>,
 {
 	type AccountId = AccountId;
 	type Balance = Balance;
@@ -151,14 +151,6 @@ pub fn status_name(status: CredentialStatus) -> &'static str {
 	}
 }
 
-/// Seconds since the Unix epoch.
-fn unix_now() -> u64 {
-	std::time::SystemTime::now()
-		.duration_since(std::time::UNIX_EPOCH)
-		.map(|d| d.as_secs())
-		.unwrap_or_default()
-}
-
 impl<C, Block, AccountId, Balance, BlockNumber> W3bDidApiServer<Block::Hash>
 	for W3bDid<C, Block, AccountId, Balance, BlockNumber>
 where
@@ -169,7 +161,7 @@ where
 		+ W3bstreamApi<Block, AccountId, Balance, BlockNumber>,
 	AccountId: Codec + Send + Sync + 'static,
 	Balance: Codec + Send + Sync + 'static,
-	BlockNumber: Codec + Copy + Into<u64> + Send + Sync + 'static,
+	BlockNumber: Codec + Copy + PartialOrd + Into<u64> + TryFrom<u64> + Send + Sync + 'static,
 {
 	fn resolve(&self, did: String, at: Option<Block::Hash>) -> RpcResult<Value> {
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
@@ -209,7 +201,8 @@ where
 			&self.client,
 			self.client.info().best_hash,
 		);
-		Ok(w3b_ssi::verify::verify_credential(&credential, &chain, unix_now()).to_json())
+		Ok(w3b_ssi::verify::verify_credential(&credential, &chain, w3b_ingest::now_ms() / 1000)
+			.to_json())
 	}
 
 	fn verify_presentation(
@@ -225,7 +218,7 @@ where
 		let outcome = w3b_ssi::verify::verify_presentation(
 			&presentation,
 			&chain,
-			unix_now(),
+			w3b_ingest::now_ms() / 1000,
 			&nonce,
 			&audience,
 		);

@@ -45,6 +45,9 @@ pub enum JoseError {
 	/// An sr25519 key has no JOSE algorithm.
 	#[error("sr25519 keys cannot sign JOSE credentials: use an ed25519 or secp256k1 key")]
 	UnsupportedKey,
+	/// The signer could not sign (its key is gone).
+	#[error("the signing key could not sign")]
+	Signing,
 	/// The encoded status list is not `u` + base64url of a GZIP stream.
 	#[error("bad encoded status list: {0}")]
 	StatusList(String),
@@ -149,18 +152,18 @@ fn es256k_verify(public: &[u8; 33], input: &str, signature: &[u8]) -> bool {
 
 /// A compact JWS of `payload` with header `header` (its `alg` set from `key`), signed by
 /// `sign` (given the signing input; for ES256K it must sign its SHA-256 and return
-/// `r || s` in low-S form).
+/// `r || s` in low-S form; `None` when it cannot sign).
 pub fn encode(
 	mut header: Value,
 	payload: &Value,
 	key: &DeviceKey,
-	sign: impl FnOnce(&[u8]) -> Vec<u8>,
+	sign: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
 ) -> Result<String, JoseError> {
 	header["alg"] = json!(algorithm(key)?);
 	let header = URL_SAFE_NO_PAD.encode(header.to_string());
 	let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
 	let input = format!("{header}.{payload}");
-	let signature = sign(input.as_bytes());
+	let signature = sign(input.as_bytes()).ok_or(JoseError::Signing)?;
 	Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
@@ -359,8 +362,8 @@ mod tests {
 	use super::*;
 	use sp_core::{ecdsa, ed25519, Pair};
 
-	fn ed_sign(pair: &ed25519::Pair) -> impl FnOnce(&[u8]) -> Vec<u8> + '_ {
-		move |input| pair.sign(input).0.to_vec()
+	fn ed_sign(pair: &ed25519::Pair) -> impl FnOnce(&[u8]) -> Option<Vec<u8>> + '_ {
+		move |input| Some(pair.sign(input).0.to_vec())
 	}
 
 	#[test]
@@ -401,7 +404,7 @@ mod tests {
 		let key = DeviceKey::Secp256k1(public);
 		let compact = encode(credential_header("k"), &json!({"a": 1}), &key, |input| {
 			let signature: Signature = secret.sign_prehash(&sha2::Sha256::digest(input)).unwrap();
-			signature.to_bytes().to_vec()
+			Some(signature.to_bytes().to_vec())
 		})
 		.unwrap();
 		let mut jws = Jws::parse(&compact).unwrap();

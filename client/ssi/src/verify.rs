@@ -59,7 +59,7 @@ pub trait Chain {
 	/// The chain's balances.
 	type Balance;
 	/// The chain's block numbers.
-	type BlockNumber: Copy + Into<u64>;
+	type BlockNumber: Copy + PartialOrd + Into<u64> + TryFrom<u64>;
 	/// The state of a `did:w3b` DID.
 	fn did(
 		&self,
@@ -71,24 +71,6 @@ pub trait Chain {
 	fn proof(&self, project: u64, seq: u64) -> Result<Option<ProofFacts>, String>;
 	/// The chain's genesis hash.
 	fn genesis(&self) -> H256;
-}
-
-/// The key that held `purpose` for a DID in `state` at block `at` (now if `None`).
-pub fn key_at<AccountId, Balance, BlockNumber: Copy + Into<u64>>(
-	state: &DidState<AccountId, Balance, BlockNumber>,
-	purpose: KeyPurpose,
-	at: Option<u64>,
-) -> Option<DeviceKey> {
-	let DidState::Active { document, retired } = state else { return None };
-	let current = document.key(purpose);
-	let Some(at) = at else { return current.map(|entry| entry.key.clone()) };
-	if let Some(entry) = current.filter(|entry| entry.since.into() <= at) {
-		return Some(entry.key.clone());
-	}
-	retired
-		.iter()
-		.find(|r| r.purpose == purpose && r.since.into() <= at && at < r.until.into())
-		.map(|r| r.key.clone())
 }
 
 /// The outcome of a verification.
@@ -133,8 +115,8 @@ impl Verification {
 
 /// The key `did` held for `purpose` at block `at` (now if `None`), which the JWS header's
 /// `kid` must name: a `did:key` names its own; a `did:w3b` DID's is read from `chain`.
-fn signer_key(
-	chain: &impl Chain,
+fn signer_key<C: Chain>(
+	chain: &C,
 	did: &str,
 	kid: &str,
 	purpose: KeyPurpose,
@@ -151,7 +133,14 @@ fn signer_key(
 		KeyPurpose::AssertionMethod => "assertion",
 		KeyPurpose::CapabilityDelegation => "delegation",
 	};
-	let key = key_at(&state, purpose, at).ok_or_else(|| match &state {
+	// A block number the chain cannot have held no key.
+	let at = at.map(|at| C::BlockNumber::try_from(at).ok());
+	let key = match at {
+		Some(None) => None,
+		Some(Some(at)) => state.key_at(purpose, Some(at)),
+		None => state.key_at(purpose, None),
+	};
+	let key = key.ok_or_else(|| match &state {
 		DidState::Deactivated(at) => {
 			format!("{did} was deactivated at block {}", Into::<u64>::into(*at))
 		}
@@ -164,6 +153,9 @@ fn signer_key(
 	}
 	Ok(key)
 }
+
+/// Most credentials one presentation may hold.
+pub const MAX_PRESENTED_CREDENTIALS: usize = 16;
 
 /// The outcome of a presentation's verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,7 +239,18 @@ pub fn verify_presentation(
 			Err(e) => errors.push(e),
 		}
 	}
-	for envelope in claims["verifiableCredential"].as_array().into_iter().flatten() {
+	let envelopes = claims["verifiableCredential"].as_array().map_or(&[][..], Vec::as_slice);
+	// Each credential costs chain reads: a presentation a stranger sends is checked for at
+	// most this many.
+	if envelopes.len() > MAX_PRESENTED_CREDENTIALS {
+		outcome.errors.push(format!(
+			"the presentation holds {} credentials, more than the {MAX_PRESENTED_CREDENTIALS} \
+			 checked",
+			envelopes.len()
+		));
+		return outcome;
+	}
+	for envelope in envelopes {
 		let Some(credential) = envelope["id"].as_str().and_then(|id| {
 			id.strip_prefix(&format!("data:{},", crate::credential::CREDENTIAL_MEDIA_TYPE))
 		}) else {
@@ -552,8 +555,10 @@ mod tests {
 	}
 
 	fn sign(pair: &ed25519::Pair, kid: &str, payload: &Value) -> String {
-		encode(credential_header(kid), payload, &key_of(pair), |input| pair.sign(input).0.to_vec())
-			.unwrap()
+		encode(credential_header(kid), payload, &key_of(pair), |input| {
+			Some(pair.sign(input).0.to_vec())
+		})
+		.unwrap()
 	}
 
 	const NOW: u64 = 1_796_378_400;
@@ -756,7 +761,7 @@ mod tests {
 				presentation_header(&format!("{holder}#{holder_mb}")),
 				&presentation(&holder, credentials, "n-1", "did:w3b:verifier"),
 				&key_of(pair),
-				|input| pair.sign(input).0.to_vec(),
+				|input| Some(pair.sign(input).0.to_vec()),
 			)
 			.unwrap()
 		};

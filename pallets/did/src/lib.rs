@@ -525,16 +525,7 @@ impl<T: Config> Pallet<T> {
 		purpose: KeyPurpose,
 		at: frame_system::pallet_prelude::BlockNumberFor<T>,
 	) -> Option<DeviceKey> {
-		let document = Dids::<T>::get(did)?;
-		if let Some(current) = document.key(purpose) {
-			if current.since <= at {
-				return Some(current.key.clone());
-			}
-		}
-		RetiredKeys::<T>::get(did)
-			.into_iter()
-			.find(|retired| retired.purpose == purpose && retired.since <= at && at < retired.until)
-			.map(|retired| retired.key)
+		Self::state(did).key_at(purpose, Some(at))
 	}
 }
 
