@@ -5,6 +5,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
+	[pallet_governance, Governance]
 	[pallet_validators, Validators]
 	[pallet_projects, Projects]
 	[pallet_operators, Operators]

@@ -121,8 +121,54 @@ impl pallet_transaction_payment::Config for Runtime {
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
+/// The validator council (pallet-collective's first instance).
+pub type CouncilCollective = pallet_collective::Instance1;
+
+/// A council motion passed by at least two thirds of the validators: the quorum GRANDPA
+/// needs, so the validators who can finalize blocks are the ones who can govern.
+pub type CouncilTwoThirds =
+	pallet_collective::EnsureProportionAtLeast<AccountId, CouncilCollective, 2, 3>;
+
+/// Governance: a council motion of two thirds, or `Root` (sudo on the dev chain, and
+/// [`pallet_governance::Pallet::dispatch_as_root`]).
+pub type GovernanceOrigin =
+	frame_support::traits::EitherOfDiverse<EnsureRoot<AccountId>, CouncilTwoThirds>;
+
+parameter_types! {
+	/// A motion may use at most half a block.
+	pub MaxMotionWeight: Weight = Perbill::from_percent(50) * RuntimeBlockWeights::get().max_block;
+}
+
+impl pallet_collective::Config<CouncilCollective> for Runtime {
+	type RuntimeOrigin = RuntimeOrigin;
+	type Proposal = RuntimeCall;
+	type RuntimeEvent = RuntimeEvent;
+	// A week to gather votes; a motion with enough ayes closes at once.
+	type MotionDuration = ConstU32<{ 7 * DAYS }>;
+	// Bounds the cost of a membership change, which updates every open motion's votes.
+	type MaxProposals = ConstU32<32>;
+	type MaxMembers = ConstU32<MAX_VALIDATORS>;
+	// There is no prime member: a validator who does not vote is counted as against.
+	type DefaultVote = pallet_collective::PrimeDefaultVote;
+	type WeightInfo = pallet_collective::weights::SubstrateWeight<Runtime>;
+	// Members follow the validator set (pallet-validators); nobody sets them directly.
+	type SetMembersOrigin = frame_system::EnsureNever<()>;
+	type MaxProposalWeight = MaxMotionWeight;
+	type DisapproveOrigin = GovernanceOrigin;
+	type KillOrigin = GovernanceOrigin;
+	// Only validators propose, and a proposal needs no deposit from them.
+	type Consideration = ();
+}
+
+impl pallet_governance::Config for Runtime {
+	type RuntimeCall = RuntimeCall;
+	type RootOrigin = CouncilTwoThirds;
+	type WeightInfo = pallet_governance::weights::SubstrateWeight<Runtime>;
+}
+
 impl pallet_validators::Config for Runtime {
-	type UpdateOrigin = EnsureRoot<AccountId>;
+	type UpdateOrigin = GovernanceOrigin;
+	type Council = crate::Council;
 	type MaxValidators = ConstU32<MAX_VALIDATORS>;
 	type BridgeSets = Bridge;
 	type WeightInfo = pallet_validators::weights::SubstrateWeight<Runtime>;
@@ -276,7 +322,7 @@ impl pallet_attestations::Config for Runtime {
 }
 
 impl pallet_bridge::Config for Runtime {
-	type TargetOrigin = EnsureRoot<AccountId>;
+	type TargetOrigin = GovernanceOrigin;
 	type Projects = Projects;
 	// IoTeX mainnet and testnet, and room for two more.
 	type MaxTargets = ConstU32<4>;

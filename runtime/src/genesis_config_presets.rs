@@ -62,9 +62,9 @@ pub fn dev_session_keys(who: Sr25519Keyring) -> SessionKeys {
 	}
 }
 
-/// A genesis with `validators` as the PoA set, `root` as sudo, and the well-known
-/// accounts endowed.
-fn genesis(validators: Vec<Sr25519Keyring>, min_validators: u32, root: AccountId) -> Value {
+/// A genesis with `validators` as the PoA set (and so the council), `sudo` as the sudo
+/// key if any, and the well-known accounts endowed.
+fn genesis(validators: Vec<Sr25519Keyring>, min_validators: u32, sudo: Option<AccountId>) -> Value {
 	let endowed: Vec<(AccountId, u128)> =
 		Sr25519Keyring::well_known().map(|k| (k.to_account_id(), ENDOWMENT)).collect();
 	build_struct_json_patch!(RuntimeGenesisConfig {
@@ -79,17 +79,18 @@ fn genesis(validators: Vec<Sr25519Keyring>, min_validators: u32, root: AccountId
 				.map(|v| (v.to_account_id(), v.to_account_id(), dev_session_keys(*v)))
 				.collect::<Vec<_>>(),
 		},
-		sudo: SudoConfig { key: Some(root) },
+		sudo: SudoConfig { key: sudo },
 	})
 }
 
 /// `dev`: Alice is the only validator and sudo; blocks start at once.
 pub fn dev_genesis() -> Value {
-	genesis(vec![Sr25519Keyring::Alice], 1, Sr25519Keyring::Alice.to_account_id())
+	genesis(vec![Sr25519Keyring::Alice], 1, Some(Sr25519Keyring::Alice.to_account_id()))
 }
 
 /// `local`: Alice, Bob, Charlie and Dave validate, so one can fail and GRANDPA still
-/// gathers more than 2/3 of the votes; Alice is sudo. The set may not shrink below four.
+/// gathers more than 2/3 of the votes. There is no sudo key: the four are the council,
+/// and three of them pass a motion. The set may not shrink below four.
 pub fn local_genesis() -> Value {
 	genesis(
 		vec![
@@ -99,7 +100,7 @@ pub fn local_genesis() -> Value {
 			Sr25519Keyring::Dave,
 		],
 		4,
-		Sr25519Keyring::Alice.to_account_id(),
+		None,
 	)
 }
 

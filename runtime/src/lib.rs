@@ -3,8 +3,10 @@
 //! The FRAME runtime of the W3bstream appchain: a proof-of-authority chain whose
 //! validators author blocks with Aura every [`MILLISECS_PER_BLOCK`] milliseconds and
 //! finalize them with GRANDPA. The validator set is owned by `pallet-validators` and
-//! applied through `pallet-session`; on dev and local chains the sudo key is the
-//! governance that changes it.
+//! applied through `pallet-session`. Governance is the validator council
+//! (`pallet-collective`, members kept equal to the validator set): a motion of two thirds
+//! changes the set, bridge targets and, through `pallet-governance`, anything that needs
+//! `Root` (runtime upgrades). Only the dev chain has a sudo key.
 //!
 //! Modules:
 //! - [`configs`]: the `Config` of every pallet;
@@ -264,9 +266,18 @@ mod runtime {
 	#[runtime::pallet_index(7)]
 	pub type Grandpa = pallet_grandpa;
 
-	/// Governance on dev and local chains.
+	/// Sudo: a single key with `Root`, given only on the dev chain (no key elsewhere).
 	#[runtime::pallet_index(8)]
 	pub type Sudo = pallet_sudo;
+
+	/// The validator council: motions passed by the validators (its members follow
+	/// the validator set).
+	#[runtime::pallet_index(9)]
+	pub type Council = pallet_collective<Instance1>;
+
+	/// What a council motion may do as `Root` (runtime upgrades, system fixes).
+	#[runtime::pallet_index(10)]
+	pub type Governance = pallet_governance;
 
 	/// W3bstream projects: code, applets, devices, lifecycle.
 	#[runtime::pallet_index(20)]

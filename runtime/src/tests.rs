@@ -22,6 +22,7 @@ use w3b_primitives::{
 };
 
 use crate::{
+	configs::CouncilCollective,
 	genesis_config_presets::{get_preset, LOCAL_PRESET},
 	AccountId, AllPalletsWithSystem, Balances, Runtime, RuntimeCall, RuntimeEvent,
 	RuntimeGenesisConfig, RuntimeOrigin, System, MILLISECS_PER_BLOCK, UNIT,
@@ -298,5 +299,200 @@ fn api_reads_what_the_pallets_store() {
 		assert_eq!(<Runtime as W3bstreamApiV1<_, _, _, _>>::next_batch_seq(0), 0);
 		assert!(<Runtime as W3bstreamApiV1<_, _, _, _>>::operator(account(Sr25519Keyring::Bob))
 			.is_none());
+	});
+}
+
+/// What a council motion did: `Executed` with the call's result, or `Disapproved`.
+#[derive(Debug, PartialEq)]
+enum MotionOutcome {
+	Executed(sp_runtime::DispatchResult),
+	Disapproved,
+}
+
+/// Alice proposes `call` with `threshold` and votes aye (a proposal is not a vote); the
+/// other members vote as given; Ferdie, who is no member, closes it.
+fn motion(
+	call: impl Into<RuntimeCall>,
+	threshold: u32,
+	votes: &[(Sr25519Keyring, bool)],
+) -> MotionOutcome {
+	use sp_runtime::traits::Hash as _;
+	let call: RuntimeCall = call.into();
+	let length = codec::Encode::encoded_size(&call) as u32;
+	let hash = <Runtime as frame_system::Config>::Hashing::hash_of(&call);
+	let index = pallet_collective::ProposalCount::<Runtime, CouncilCollective>::get();
+	dispatch(
+		Sr25519Keyring::Alice,
+		pallet_collective::Call::<Runtime, CouncilCollective>::propose {
+			threshold,
+			proposal: Box::new(call),
+			length_bound: length,
+		},
+	);
+	for (who, approve) in [(Sr25519Keyring::Alice, true)].iter().chain(votes) {
+		dispatch(
+			*who,
+			pallet_collective::Call::<Runtime, CouncilCollective>::vote {
+				proposal: hash,
+				index,
+				approve: *approve,
+			},
+		);
+	}
+	dispatch(
+		Sr25519Keyring::Ferdie,
+		pallet_collective::Call::<Runtime, CouncilCollective>::close {
+			proposal_hash: hash,
+			index,
+			proposal_weight_bound: crate::configs::MaxMotionWeight::get(),
+			length_bound: length,
+		},
+	);
+	System::events()
+		.into_iter()
+		.rev()
+		.find_map(|record| match record.event {
+			RuntimeEvent::Council(pallet_collective::Event::Executed { proposal_hash, result })
+				if proposal_hash == hash =>
+			{
+				Some(MotionOutcome::Executed(result))
+			}
+			RuntimeEvent::Council(pallet_collective::Event::Disapproved { proposal_hash })
+				if proposal_hash == hash =>
+			{
+				Some(MotionOutcome::Disapproved)
+			}
+			_ => None,
+		})
+		.expect("the motion was closed")
+}
+
+/// Gives `who` the session keys `validators.add_validator` requires (what `session.setKeys`
+/// stores; its ownership proof is pallet-session's business and tested there).
+fn register_session_keys(who: Sr25519Keyring) {
+	pallet_session::NextKeys::<Runtime>::insert(
+		account(who),
+		crate::genesis_config_presets::dev_session_keys(who),
+	);
+}
+
+fn council() -> Vec<AccountId> {
+	pallet_collective::Members::<Runtime, CouncilCollective>::get()
+}
+
+#[test]
+fn the_local_chain_is_governed_by_its_validators_not_by_sudo() {
+	use Sr25519Keyring::{Alice, Bob, Charlie, Dave};
+	local_chain().execute_with(|| {
+		let mut validators: Vec<_> = [Alice, Bob, Charlie, Dave].map(account).to_vec();
+		validators.sort();
+		assert_eq!(council(), validators);
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+		let sudo = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
+			call: Box::new(RuntimeCall::System(frame_system::Call::remark { remark: vec![] })),
+		});
+		assert!(sudo.dispatch(RuntimeOrigin::signed(account(Alice))).is_err());
+	});
+}
+
+#[test]
+fn two_thirds_of_the_council_admit_and_remove_validators() {
+	use Sr25519Keyring::{Bob, Charlie, Dave, Eve};
+	local_chain().execute_with(|| {
+		register_session_keys(Eve);
+		let add_eve = pallet_validators::Call::<Runtime>::add_validator { who: account(Eve) };
+		assert_eq!(
+			motion(add_eve, 3, &[(Bob, true), (Charlie, true)]),
+			MotionOutcome::Executed(Ok(()))
+		);
+		assert!(pallet_validators::Validators::<Runtime>::get().contains(&account(Eve)));
+		assert!(council().contains(&account(Eve)), "an admitted validator joins the council");
+
+		// A misbehaving validator is removed by the others (3 of now 5 is not 2/3: four
+		// ayes are needed), and leaves the council with its seat.
+		let remove_dave =
+			pallet_validators::Call::<Runtime>::remove_validator { who: account(Dave) };
+		assert_eq!(
+			motion(remove_dave, 4, &[(Bob, true), (Charlie, true), (Eve, true), (Dave, false)]),
+			MotionOutcome::Executed(Ok(()))
+		);
+		assert!(!pallet_validators::Validators::<Runtime>::get().contains(&account(Dave)));
+		assert!(!council().contains(&account(Dave)));
+	});
+}
+
+#[test]
+fn a_minority_of_the_council_changes_nothing() {
+	use Sr25519Keyring::{Bob, Charlie, Dave, Eve};
+	local_chain().execute_with(|| {
+		register_session_keys(Eve);
+		let add_eve = || pallet_validators::Call::<Runtime>::add_validator { who: account(Eve) };
+
+		// Two ayes against two nays: disapproved.
+		assert_eq!(
+			motion(add_eve(), 3, &[(Bob, true), (Charlie, false), (Dave, false)]),
+			MotionOutcome::Disapproved
+		);
+		// A motion proposed with a low threshold executes with the origin of the votes it
+		// got, which is not two thirds: the call refuses it.
+		assert_eq!(
+			motion(add_eve(), 2, &[(Bob, true)]),
+			MotionOutcome::Executed(Err(sp_runtime::DispatchError::BadOrigin))
+		);
+		// A single member alone (threshold 1 executes at once) is refused the same way.
+		let call: RuntimeCall = add_eve().into();
+		dispatch(
+			Sr25519Keyring::Alice,
+			pallet_collective::Call::<Runtime, CouncilCollective>::propose {
+				threshold: 1,
+				length_bound: codec::Encode::encoded_size(&call) as u32,
+				proposal: Box::new(call),
+			},
+		);
+		// A signed validator, directly, is refused.
+		let direct: RuntimeCall = add_eve().into();
+		assert!(direct.dispatch(RuntimeOrigin::signed(account(Bob))).is_err());
+		assert!(!pallet_validators::Validators::<Runtime>::get().contains(&account(Eve)));
+
+		// Someone outside the council cannot even propose.
+		let call: RuntimeCall = add_eve().into();
+		let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+			threshold: 3,
+			length_bound: codec::Encode::encoded_size(&call) as u32,
+			proposal: Box::new(call),
+		});
+		assert!(propose.dispatch(RuntimeOrigin::signed(account(Eve))).is_err());
+	});
+}
+
+#[test]
+fn the_council_authorizes_a_runtime_upgrade_as_root_and_anyone_applies_it() {
+	use Sr25519Keyring::{Bob, Charlie};
+	local_chain().execute_with(|| {
+		let code_hash = H256::repeat_byte(0x42);
+		let authorize = RuntimeCall::System(frame_system::Call::authorize_upgrade { code_hash });
+		// `authorize_upgrade` is Root-only: the council's own origin is refused ...
+		assert_eq!(
+			motion(authorize.clone(), 3, &[(Bob, true), (Charlie, true)]),
+			MotionOutcome::Executed(Err(sp_runtime::DispatchError::BadOrigin))
+		);
+		let authorized =
+			frame_system::Event::<Runtime>::UpgradeAuthorized { code_hash, check_version: true };
+		assert!(!has_event(authorized.clone()));
+		// ... and `governance.dispatchAsRoot` carries it.
+		let as_root =
+			pallet_governance::Call::<Runtime>::dispatch_as_root { call: Box::new(authorize) };
+		assert_eq!(
+			motion(as_root, 3, &[(Bob, true), (Charlie, true)]),
+			MotionOutcome::Executed(Ok(()))
+		);
+		assert!(has_event(pallet_governance::Event::DispatchedAsRoot { result: Ok(()) }));
+		assert!(has_event(authorized));
+
+		// Code that does not match the hash is refused.
+		let wrong = RuntimeCall::System(frame_system::Call::apply_authorized_upgrade {
+			code: b"not the authorized code".to_vec(),
+		});
+		assert!(wrong.dispatch(RuntimeOrigin::signed(account(Charlie))).is_err());
 	});
 }

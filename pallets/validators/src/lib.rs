@@ -13,8 +13,12 @@
 //! and finalize them with GRANDPA. This pallet owns that set:
 //!
 //! - [`Pallet::add_validator`] and [`Pallet::remove_validator`] change it. They are
-//!   governance calls: the origin is [`Config::UpdateOrigin`], which is `Root` (through
-//!   sudo) on the dev and local chains.
+//!   governance calls: the origin is [`Config::UpdateOrigin`], which the runtime sets to
+//!   a motion of at least two thirds of the validator council (or `Root`, through sudo
+//!   on the dev chain only).
+//! - The council is the validator set: every change is handed to [`Config::Council`]
+//!   (pallet-collective's members) at once, so governance is always in the hands of the
+//!   validators it admitted and a removed validator loses its vote with its seat.
 //! - A candidate must have registered its session keys (`session.set_keys`: Aura,
 //!   GRANDPA and the secp256k1 bridge key) before it can be added, so that a new set never
 //!   names a validator that cannot author or vote.
@@ -59,7 +63,10 @@ pub use pallet::*;
 pub use weights::WeightInfo;
 
 use alloc::vec::Vec;
-use frame_support::{traits::OneSessionHandler, BoundedVec};
+use frame_support::{
+	traits::{ChangeMembers, OneSessionHandler},
+	BoundedVec,
+};
 use sp_runtime::{traits::Convert, BoundToRuntimeAppPublic};
 use sp_staking::SessionIndex;
 use w3b_primitives::{bridge::BridgeAuthorityId, traits::BridgeSetObserver};
@@ -82,10 +89,16 @@ pub mod pallet {
 	/// Configuration of the validator set.
 	#[pallet::config]
 	pub trait Config:
-		frame_system::Config<RuntimeEvent: From<Event<Self>>> + pallet_session::Config
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ pallet_session::Config<ValidatorId: Ord>
 	{
-		/// Who may add and remove validators (governance; `Root` on dev and local chains).
+		/// Who may add and remove validators: governance (two thirds of the council, or
+		/// `Root` through sudo on the dev chain).
 		type UpdateOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// The validator council: told the new set whenever a call or the genesis changes
+		/// it, so that the council is always exactly the validators governance admitted.
+		type Council: ChangeMembers<Self::ValidatorId>;
 
 		/// The set never grows beyond this many validators; bounds [`Validators`] and
 		/// [`BridgeAuthorities`].
@@ -166,6 +179,7 @@ pub mod pallet {
 			}
 			let set: BoundedVec<_, T::MaxValidators> =
 				set.try_into().expect("genesis has more validators than MaxValidators");
+			Pallet::<T>::update_council(&[], &set);
 			Validators::<T>::put(set);
 		}
 	}
@@ -233,8 +247,8 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Add `who` to the validator set.
 		///
-		/// The dispatch origin must be [`Config::UpdateOrigin`] (`Root` on dev and local
-		/// chains). `who` must have registered its session keys. The new validator
+		/// The dispatch origin must be [`Config::UpdateOrigin`] (a council motion, or
+		/// `Root` on the dev chain). `who` must have registered its session keys. The new validator
 		/// authors from the session after next.
 		///
 		/// Emits [`Event::ValidatorAdded`].
@@ -255,7 +269,9 @@ pub mod pallet {
 				pallet_session::NextKeys::<T>::contains_key(&validator),
 				Error::<T>::NoSessionKeys
 			);
+			let old = set.clone();
 			set.try_push(validator.clone()).map_err(|_| Error::<T>::TooManyValidators)?;
+			Self::update_council(&old, &set);
 			Validators::<T>::put(set);
 			SetChanged::<T>::put(true);
 			Self::deposit_event(Event::ValidatorAdded { validator });
@@ -264,8 +280,8 @@ pub mod pallet {
 
 		/// Remove `who` from the validator set.
 		///
-		/// The dispatch origin must be [`Config::UpdateOrigin`] (`Root` on dev and local
-		/// chains). The validator stops authoring from the session after next; its session
+		/// The dispatch origin must be [`Config::UpdateOrigin`] (a council motion, or
+		/// `Root` on the dev chain). The validator stops authoring from the session after next; its session
 		/// keys stay registered.
 		///
 		/// Emits [`Event::ValidatorRemoved`].
@@ -284,7 +300,9 @@ pub mod pallet {
 			let position =
 				set.iter().position(|v| v == &validator).ok_or(Error::<T>::NotValidator)?;
 			ensure!(set.len() > MinValidators::<T>::get() as usize, Error::<T>::TooFewValidators);
+			let old = set.clone();
 			set.remove(position);
+			Self::update_council(&old, &set);
 			Validators::<T>::put(set);
 			SetChanged::<T>::put(true);
 			Self::deposit_event(Event::ValidatorRemoved { validator });
@@ -293,8 +311,8 @@ pub mod pallet {
 
 		/// Set the smallest validator set that [`Pallet::remove_validator`] may leave.
 		///
-		/// The dispatch origin must be [`Config::UpdateOrigin`] (`Root` on dev and local
-		/// chains). `min_validators` must be at least 1 and at most the current set size.
+		/// The dispatch origin must be [`Config::UpdateOrigin`] (a council motion, or
+		/// `Root` on the dev chain). `min_validators` must be at least 1 and at most the current set size.
 		///
 		/// Emits [`Event::MinValidatorsSet`].
 		///
@@ -319,6 +337,18 @@ pub mod pallet {
 }
 
 impl<T: Config> Pallet<T> {
+	/// Makes the council's members `new` (the validator set was `old`).
+	///
+	/// The council changes at once, not with the session: a validator governance removed
+	/// for misbehaving votes on no further motion, and a new one votes from its admission.
+	fn update_council(old: &[T::ValidatorId], new: &[T::ValidatorId]) {
+		let mut old = old.to_vec();
+		let mut new = new.to_vec();
+		old.sort();
+		new.sort();
+		T::Council::set_members_sorted(&new, &old);
+	}
+
 	/// Invariants: the set is within its bounds and holds no duplicates.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {

@@ -5,7 +5,7 @@ use crate as pallet_validators;
 use codec::Encode;
 use frame_support::{
 	derive_impl,
-	traits::{ConstU32, ConstU64, Hooks},
+	traits::{ChangeMembers, ConstU32, ConstU64, Hooks},
 };
 use sp_core::{ecdsa, proof_of_possession::ProofOfPossessionGenerator, Pair};
 use sp_runtime::{impl_opaque_keys, traits::Convert, BuildStorage};
@@ -74,8 +74,22 @@ impl pallet_session::Config for Test {
 	type KeyDeposit = ConstU64<0>;
 }
 
+frame_support::parameter_types! {
+	/// The members [`MockCouncil`] was last given.
+	pub storage CouncilMembers: Vec<u64> = Vec::new();
+}
+
+/// A council that only records its members (the runtime uses pallet-collective).
+pub struct MockCouncil;
+impl ChangeMembers<u64> for MockCouncil {
+	fn change_members_sorted(_incoming: &[u64], _outgoing: &[u64], new: &[u64]) {
+		CouncilMembers::set(&new.to_vec());
+	}
+}
+
 impl pallet_validators::Config for Test {
 	type UpdateOrigin = frame_system::EnsureRoot<u64>;
+	type Council = MockCouncil;
 	type MaxValidators = ConstU32<6>;
 	type BridgeSets = ();
 	type WeightInfo = ();

@@ -279,3 +279,27 @@ fn empty_genesis_leaves_the_first_set_to_session_keys() {
 		assert_eq!(Session::validators(), vec![1, 2]);
 	});
 }
+
+#[test]
+fn the_council_follows_the_validator_set_at_once() {
+	new_test_ext().execute_with(|| {
+		// Genesis hands the initial set to the council, sorted.
+		assert_eq!(CouncilMembers::get(), GENESIS_VALIDATORS.to_vec());
+
+		// An admitted validator votes from its admission, before it authors.
+		assert_ok!(Validators::add_validator(RuntimeOrigin::root(), CANDIDATE));
+		assert_eq!(CouncilMembers::get(), vec![1, 2, 3, 4, CANDIDATE]);
+		assert_eq!(Session::validators(), GENESIS_VALIDATORS.to_vec());
+
+		// A removed validator loses its vote with its seat, while it still authors.
+		assert_ok!(Validators::remove_validator(RuntimeOrigin::root(), 2));
+		assert_eq!(CouncilMembers::get(), vec![1, 3, 4, CANDIDATE]);
+
+		// A refused change leaves the council alone.
+		assert_noop!(
+			Validators::remove_validator(RuntimeOrigin::signed(1), 3),
+			DispatchError::BadOrigin
+		);
+		assert_eq!(CouncilMembers::get(), vec![1, 3, 4, CANDIDATE]);
+	});
+}
