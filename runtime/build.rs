@@ -15,6 +15,13 @@ fn main() {
 			let workspace = std::path::Path::new(&manifest_dir).join("..");
 			std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace);
 		}
-		substrate_wasm_builder::WasmBuilder::build_using_defaults();
+		let builder = substrate_wasm_builder::WasmBuilder::init_with_defaults();
+		// The upgrade fixture (the next spec version, for the runtime-upgrade test) gets
+		// its own file names, so building it never replaces the runtime the node embeds.
+		if std::env::var_os("CARGO_FEATURE_UPGRADE_FIXTURE").is_some() {
+			builder.set_file_name("w3b_runtime_upgrade_fixture").build();
+		} else {
+			builder.build();
+		}
 	}
 }

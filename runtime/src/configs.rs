@@ -16,6 +16,7 @@ use crate::{
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
+	dynamic_params::dynamic_params,
 	parameter_types,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
@@ -166,6 +167,85 @@ impl pallet_governance::Config for Runtime {
 	type WeightInfo = pallet_governance::weights::SubstrateWeight<Runtime>;
 }
 
+/// What governance may change without a runtime upgrade: deposits, minimum bonds and
+/// round limits, stored by `pallet-parameters` and set by a council motion
+/// (`parameters.setParameter`). None of them bounds a storage item (those stay
+/// constants: changing one needs a migration), and deposits already held keep the
+/// amount they were taken at (each record stores its own), so a change applies to what
+/// is created after it.
+#[dynamic_params(RuntimeParameters, pallet_parameters::Parameters::<Runtime>)]
+pub mod dynamic_params {
+	use super::*;
+	use frame_support::dynamic_params::dynamic_pallet_params;
+
+	/// `pallet-projects`' deposits.
+	#[dynamic_pallet_params]
+	#[codec(index = 0)]
+	pub mod projects {
+		/// Held from a project's owner while the project is open.
+		#[codec(index = 0)]
+		pub static ProjectDeposit: Balance = 10 * UNIT;
+		/// Held for each uploaded module.
+		#[codec(index = 1)]
+		pub static CodeDepositBase: Balance = UNIT;
+		/// Held per byte of uploaded code: 1 MiB holds about 10.5 W3B.
+		#[codec(index = 2)]
+		pub static CodeDepositPerByte: Balance = 10 * MICRO_UNIT;
+		/// Held per registered device: a record takes about 230 bytes, so 0.01 W3B each
+		/// and 1,000 W3B for 100,000 devices.
+		#[codec(index = 3)]
+		pub static DeviceDeposit: Balance = 10 * MILLI_UNIT;
+	}
+
+	/// `pallet-operators`' minimum bonds.
+	#[dynamic_pallet_params]
+	#[codec(index = 1)]
+	pub mod operators {
+		/// The smallest bond of a registered operator.
+		#[codec(index = 0)]
+		pub static MinBond: Balance = 100 * UNIT;
+		/// The smallest bond a project may ask per seat in its subnet.
+		#[codec(index = 1)]
+		pub static MinSeatBond: Balance = 100 * UNIT;
+	}
+
+	/// Deposits of `pallet-did` and `pallet-credentials`.
+	#[dynamic_pallet_params]
+	#[codec(index = 2)]
+	pub mod identity {
+		/// Held per DID: the largest document and its 32 retired keys take about 4.6 KB,
+		/// 0.2 W3B at the rate of a device's record.
+		#[codec(index = 0)]
+		pub static DidDeposit: Balance = 200 * MILLI_UNIT;
+		/// Held per anchored credential (about 300 bytes with its status entry and what
+		/// its subject holds).
+		#[codec(index = 1)]
+		pub static CredentialDeposit: Balance = 10 * MILLI_UNIT;
+	}
+
+	/// `pallet-attestations`' round limits.
+	#[dynamic_pallet_params]
+	#[codec(index = 3)]
+	pub mod attestations {
+		/// A project with this many batches not settled commits no more until they
+		/// settle: a busy honest one has a few dozen (4 committers, 20-block deadlines).
+		#[codec(index = 0)]
+		pub static MaxOpenRounds: u32 = 256;
+		/// An operator whose votes against a project's finalized results outnumber its
+		/// votes for them by this many loses its seat there and the seat's bond.
+		#[codec(index = 1)]
+		pub static DissentLimit: u32 = 8;
+	}
+}
+
+impl pallet_parameters::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeParameters = RuntimeParameters;
+	type AdminOrigin = frame_support::traits::AsEnsureOriginWithArg<GovernanceOrigin>;
+	// Upstream's reference weights: one storage write, whatever the parameter.
+	type WeightInfo = ();
+}
+
 impl pallet_validators::Config for Runtime {
 	type UpdateOrigin = GovernanceOrigin;
 	type Council = crate::Council;
@@ -229,15 +309,13 @@ parameter_types! {
 impl pallet_projects::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type ProjectDeposit = ConstU128<{ 10 * UNIT }>;
-	type CodeDepositBase = ConstU128<UNIT>;
-	// 1 MiB of code holds about 10.5 UNIT.
-	type CodeDepositPerByte = ConstU128<{ 10 * MICRO_UNIT }>;
+	type ProjectDeposit = dynamic_params::projects::ProjectDeposit;
+	type CodeDepositBase = dynamic_params::projects::CodeDepositBase;
+	type CodeDepositPerByte = dynamic_params::projects::CodeDepositPerByte;
 	type MaxCodeSize = ConstU32<{ 1024 * 1024 }>;
 	type MaxApplets = ConstU32<16>;
 	type MaxDevices = ConstU32<100_000>;
-	// A record takes about 230 bytes: 0.01 W3B each, so 100,000 devices hold 1,000 W3B.
-	type DeviceDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
+	type DeviceDeposit = dynamic_params::projects::DeviceDeposit;
 	// A day and five minutes (the oldest and the newest a message may be at its
 	// commitment), and a block: what a revoked device sent before counts in no later batch.
 	type DeviceRemovalDelay = ConstU32<
@@ -260,9 +338,7 @@ impl pallet_projects::Config for Runtime {
 impl pallet_did::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	// The largest document and its 32 retired keys take about 4.6 KB: 0.2 W3B, at the
-	// rate of a device's record (0.01 W3B for about 230 bytes).
-	type DidDeposit = ConstU128<{ 200 * MILLI_UNIT }>;
+	type DidDeposit = dynamic_params::identity::DidDeposit;
 	// An hour at 3 s blocks: a signed operation cannot be kept and used months later.
 	type MaxOperationValidity = ConstU32<1200>;
 	type WeightInfo = pallet_did::weights::SubstrateWeight<Runtime>;
@@ -272,17 +348,15 @@ impl pallet_credentials::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Dids = crate::Did;
-	// A record, its status-list entry and what its subject holds take about 300 bytes:
-	// 0.01 W3B, the rate of a device's record.
-	type CredentialDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
+	type CredentialDeposit = dynamic_params::identity::CredentialDeposit;
 	// An hour at 3 s blocks, as for DID operations.
 	type MaxOperationValidity = ConstU32<1200>;
 	type WeightInfo = pallet_credentials::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_operators::Config for Runtime {
-	type MinBond = ConstU128<{ 100 * UNIT }>;
-	type MinSeatBond = ConstU128<{ 100 * UNIT }>;
+	type MinBond = dynamic_params::operators::MinBond;
+	type MinSeatBond = dynamic_params::operators::MinSeatBond;
 	type UnbondingPeriod = ConstU32<DAYS>;
 	type PalletId = OperatorsPalletId;
 	type Treasury = TreasuryAccount;
@@ -304,19 +378,16 @@ impl pallet_commitments::Config for Runtime {
 
 impl pallet_attestations::Config for Runtime {
 	type MaxRoundsPerBlock = ConstU32<256>;
-	// A project with 256 batches not settled commits no more until they settle: a
-	// busy honest one has a few dozen (4 committers, 20-block deadlines).
-	type MaxOpenRounds = ConstU32<256>;
+	type MaxOpenRounds = dynamic_params::attestations::MaxOpenRounds;
 	// 18 s: operators see the settlement final, run again and vote on the agreed state.
 	type SettleGrace = ConstU32<6>;
 	// A member silent for 100 batches in a row over at least an hour may be removed: long
 	// enough for a validator to restart or upgrade its node.
 	type AbsenceLimit = ConstU32<100>;
 	type AbsencePeriod = ConstU32<{ 60 * MINUTES }>;
-	// An operator whose votes against a project's finalized results outnumber its votes
-	// for them by 8 loses its seat there and the seat's bond: lying is never cheap, and an
-	// honest node that disagrees now and then (a crash mid-batch) agrees in between.
-	type DissentLimit = ConstU32<8>;
+	// Lying is never cheap, and an honest node that disagrees now and then (a crash
+	// mid-batch) agrees in between.
+	type DissentLimit = dynamic_params::attestations::DissentLimit;
 	type Outputs = Bridge;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }

@@ -74,12 +74,30 @@ impl_opaque_keys! {
 }
 
 /// The runtime version. `spec_version` must increase with every runtime upgrade.
+#[cfg(not(feature = "upgrade-fixture"))]
 #[runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
 	authoring_version: 1,
 	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// The runtime version of the upgrade fixture: this runtime as its next spec version,
+/// which the runtime-upgrade test enacts on a running network through governance
+/// (`cargo build -p w3b-runtime --features upgrade-fixture`; never a node's runtime).
+/// The `#[runtime_version]` attribute takes literals only, hence the second constant.
+#[cfg(feature = "upgrade-fixture")]
+#[runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
+	impl_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
+	authoring_version: 1,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -278,6 +296,10 @@ mod runtime {
 	/// What a council motion may do as `Root` (runtime upgrades, system fixes).
 	#[runtime::pallet_index(10)]
 	pub type Governance = pallet_governance;
+
+	/// Parameters governance changes without an upgrade (deposits, bonds, round limits).
+	#[runtime::pallet_index(11)]
+	pub type Parameters = pallet_parameters;
 
 	/// W3bstream projects: code, applets, devices, lifecycle.
 	#[runtime::pallet_index(20)]

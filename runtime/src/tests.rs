@@ -496,3 +496,42 @@ fn the_council_authorizes_a_runtime_upgrade_as_root_and_anyone_applies_it() {
 		assert!(wrong.dispatch(RuntimeOrigin::signed(account(Charlie))).is_err());
 	});
 }
+
+#[test]
+fn the_council_changes_parameters_without_an_upgrade() {
+	use crate::configs::dynamic_params::{attestations, projects};
+	use frame_support::traits::Get;
+	use Sr25519Keyring::{Alice, Bob, Charlie};
+	local_chain().execute_with(|| {
+		assert_eq!(projects::DeviceDeposit::get(), 10 * crate::MILLI_UNIT);
+		let set_deposit = |value| pallet_parameters::Call::<Runtime>::set_parameter {
+			key_value: crate::configs::RuntimeParameters::Projects(
+				projects::Parameters::DeviceDeposit(projects::DeviceDeposit, Some(value)),
+			),
+		};
+
+		// A validator alone, signed, is refused.
+		let direct: RuntimeCall = set_deposit(UNIT).into();
+		assert!(direct.dispatch(RuntimeOrigin::signed(account(Alice))).is_err());
+		assert_eq!(projects::DeviceDeposit::get(), 10 * crate::MILLI_UNIT);
+
+		// Two thirds of the council change it; the pallet reads the new value.
+		assert_eq!(
+			motion(set_deposit(UNIT), 3, &[(Bob, true), (Charlie, true)]),
+			MotionOutcome::Executed(Ok(()))
+		);
+		assert_eq!(projects::DeviceDeposit::get(), UNIT);
+		assert_eq!(<Runtime as pallet_projects::Config>::DeviceDeposit::get(), UNIT);
+
+		let dissent_limit = pallet_parameters::Call::<Runtime>::set_parameter {
+			key_value: crate::configs::RuntimeParameters::Attestations(
+				attestations::Parameters::DissentLimit(attestations::DissentLimit, Some(4)),
+			),
+		};
+		assert_eq!(
+			motion(dissent_limit, 3, &[(Bob, true), (Charlie, true)]),
+			MotionOutcome::Executed(Ok(()))
+		);
+		assert_eq!(<Runtime as pallet_attestations::Config>::DissentLimit::get(), 4);
+	});
+}

@@ -1,6 +1,6 @@
 //! The demo's EVM side: an EVM chain (ganache with IoTeX testnet's chain id), the
 //! bridge contract deployed for the validators' set by `w3b-node bridge deploy` and
-//! registered by governance (sudo on the local chain), one receiver contract per project
+//! registered by governance (a council motion on the local chain), one receiver contract per project
 //! (its `ProjectConfig.bridge`), and `w3b-node bridge relay` delivering the projects'
 //! finalized alerts to them. What the receivers recorded is the demo's "delivered".
 
@@ -17,7 +17,6 @@ use alloy::{
 };
 use serde_json::{json, Value};
 use sp_core::H160;
-use sp_keyring::Sr25519Keyring;
 use w3b_primitives::{project::BridgeTarget, ProjectId};
 
 use crate::{
@@ -43,7 +42,8 @@ pub struct EvmSide {
 
 impl EvmSide {
 	/// Starts the chain, deploys the bridge for the set the node at `node_url` serves,
-	/// and has Alice (sudo) register it.
+	/// and has the council register it (a motion of three
+	/// of the four validators).
 	pub fn start(rpc: &Rpc, node_url: &str) -> Result<Self> {
 		let ganache = Ganache::start(&[])?;
 		let deployed = Command::new(node_binary())
@@ -63,10 +63,7 @@ impl EvmSide {
 			chain: CHAIN_ID,
 			contract: bridge,
 		});
-		rpc.submit(
-			Sr25519Keyring::Alice,
-			w3b_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) }),
-		)?;
+		rpc.pass_motion(call, Duration::from_secs(120))?;
 		wait_for("the bridge registered", Duration::from_secs(120), || {
 			let targets = rpc.call("w3b_bridgeTargets", json!([]))?;
 			Ok(targets.as_array().is_some_and(|t| !t.is_empty()).then_some(()))

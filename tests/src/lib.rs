@@ -444,6 +444,71 @@ impl Rpc {
 		}
 	}
 
+	/// Governance on the local chain: Alice proposes `call` to the validator council,
+	/// Alice, Bob and Charlie (three of the four validators: two thirds) vote aye, and
+	/// Alice closes the motion. Returns once it executed; an error if it was disapproved
+	/// or the call failed. Votes are signed here, so a validator whose node is down still
+	/// votes.
+	pub fn pass_motion(&self, call: RuntimeCall, timeout: Duration) -> Result<()> {
+		use sp_runtime::traits::{BlakeTwo256, Hash as _};
+		type Council = pallet_collective::Call<w3b_runtime::Runtime, CouncilCollective>;
+		type CouncilCollective = w3b_runtime::configs::CouncilCollective;
+		let hash = BlakeTwo256::hash_of(&call);
+		let length_bound = call.encoded_size() as u32;
+		let voting_key =
+			pallet_collective::Voting::<w3b_runtime::Runtime, CouncilCollective>::hashed_key_for(
+				hash,
+			);
+		// `Votes { index, threshold, ayes, nays, end }` (its fields are private).
+		type Votes = (u32, u32, Vec<AccountId>, Vec<AccountId>, u32);
+		let voters = [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie];
+		self.submit(
+			Sr25519Keyring::Alice,
+			Council::propose { threshold: 3, proposal: Box::new(call), length_bound }.into(),
+		)?;
+		let (index, ..) = wait_for("the motion proposed", timeout, || {
+			self.storage_decoded::<Votes>(&voting_key)
+		})?;
+		for voter in voters {
+			self.submit(voter, Council::vote { proposal: hash, index, approve: true }.into())?;
+		}
+		wait_for("three ayes on the motion", timeout, || {
+			Ok(self.storage_decoded::<Votes>(&voting_key)?.filter(|v| v.2.len() >= 3))
+		})?;
+		let closed_from = self.best_number()?;
+		self.submit(
+			Sr25519Keyring::Alice,
+			Council::close {
+				proposal_hash: hash,
+				index,
+				proposal_weight_bound: w3b_runtime::configs::MaxMotionWeight::get(),
+				length_bound,
+			}
+			.into(),
+		)?;
+		wait_for("the motion closed", timeout, || {
+			Ok(self.storage(&voting_key)?.is_none().then_some(()))
+		})?;
+		for number in closed_from..=self.best_number()? {
+			for event in self.events_at(self.block_hash(number)?)? {
+				match event {
+					w3b_runtime::RuntimeEvent::Council(pallet_collective::Event::Executed {
+						proposal_hash,
+						result,
+					}) if proposal_hash == hash => {
+						return result
+							.map_err(|e| format!("the motion's call failed: {e:?}").into())
+					}
+					w3b_runtime::RuntimeEvent::Council(pallet_collective::Event::Disapproved {
+						proposal_hash,
+					}) if proposal_hash == hash => return Err("the motion was disapproved".into()),
+					_ => {}
+				}
+			}
+		}
+		Err("the motion closed but no block since says how".into())
+	}
+
 	fn submit_once(&self, signer: Sr25519Keyring, call: RuntimeCall) -> Result<H256> {
 		let account: AccountId = signer.to_account_id();
 		let nonce: u32 = serde_json::from_value(

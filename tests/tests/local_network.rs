@@ -1,5 +1,5 @@
 //! Four validators on loopback: blocks are produced and finalized, finality survives one
-//! stopped validator, and a fifth validator added through sudo joins the authority set
+//! stopped validator, and a fifth validator admitted by a council motion joins the authority set
 //! and votes; the bridge contract on an EVM chain (ganache) is handed over to the new
 //! validator set by the relayer, signed by the old one, and an output bridged after it
 //! verifies with the new set.
@@ -142,7 +142,7 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	let (follows, first_set) = evm.follows_set(&rpc).expect("the contract's set");
 	assert!(follows, "deployed for the current set");
 
-	// A fifth validator: Eve starts a node, registers her session keys, and sudo adds her.
+	// A fifth validator: Eve starts a node, registers her session keys, and the council admits her.
 	let mut eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
 	rpc.submit(Sr25519Keyring::Eve, session_keys_call(Sr25519Keyring::Eve))
 		.expect("set_keys is accepted by the pool");
@@ -155,12 +155,12 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 		}),
 	);
 
-	let add_eve = RuntimeCall::Sudo(pallet_sudo::Call::sudo {
-		call: Box::new(RuntimeCall::Validators(pallet_validators::Call::add_validator {
-			who: eve_account.clone(),
-		})),
+	// Three of the four validators (Dave's node is down, his vote is not needed) pass the
+	// council motion that admits her.
+	let add_eve = RuntimeCall::Validators(pallet_validators::Call::add_validator {
+		who: eve_account.clone(),
 	});
-	rpc.submit(Sr25519Keyring::Alice, add_eve).expect("sudo add_validator is accepted");
+	with_logs(&[&alice], rpc.pass_motion(add_eve, Duration::from_secs(120)));
 	let added_at = Instant::now();
 	let validators_key = pallet_validators::Validators::<Runtime>::hashed_key();
 	with_logs(
@@ -184,7 +184,7 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 		}),
 	);
 	println!(
-		"[e2e] eve in the Aura and GRANDPA sets {:?} after sudo add_validator",
+		"[e2e] eve in the Aura and GRANDPA sets {:?} after the council admitted her",
 		added_at.elapsed()
 	);
 	let session_validators: Vec<AccountId> = rpc

@@ -152,17 +152,12 @@ fn devices_to_finalized_proofs_with_a_byzantine_operator() {
 			alloy::primitives::U256::from(CHAINWATCH),
 		))
 		.expect("receiver deploys");
-	// Governance (sudo, on this chain) registers the contract.
+	// Governance (a council motion of three of the four validators) registers the contract.
 	let set_target = w3b_runtime::RuntimeCall::Bridge(pallet_bridge::Call::set_target {
 		chain: BRIDGE_CHAIN,
 		contract: bridge_contract,
 	});
-	alice
-		.submit(
-			Alice,
-			w3b_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(set_target) }),
-		)
-		.unwrap_or_else(|e| fail(&e));
+	alice.pass_motion(set_target, TIMEOUT).unwrap_or_else(|e| fail(&e));
 	w3b_e2e_tests::wait_for("the bridge target", TIMEOUT, || {
 		let targets = alice.call("w3b_bridgeTargets", json!([]))?;
 		Ok(targets.as_array().is_some_and(|t| !t.is_empty()).then_some(()))

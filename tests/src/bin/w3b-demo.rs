@@ -22,7 +22,7 @@
 //!
 //! With `--bridge on` (the default) the alerts go on to an EVM chain
 //! ([`w3b_e2e_tests::demo_bridge`]): ganache with IoTeX testnet's chain id, the bridge
-//! deployed by `w3b-node bridge deploy` and registered by sudo, a receiver contract per
+//! deployed by `w3b-node bridge deploy` and registered by a council motion, a receiver contract per
 //! project, and `w3b-node bridge relay` (state and log in `--bridge-dir`); the live line
 //! counts the alerts the receivers recorded.
 

@@ -1,0 +1,171 @@
+//! A forkless runtime upgrade of a running four-validator network, through governance,
+//! while devices publish.
+//!
+//! The council (three of the four validators) passes one motion,
+//! `governance.dispatchAsRoot(system.authorizeUpgrade(hash))`; Ferdie, no validator,
+//! submits the code with `system.applyAuthorizedUpgrade`. The new runtime is this one as
+//! its next spec version (the `upgrade-fixture` feature; `scripts/test.sh` builds it).
+//! What must hold: every node runs the new version, blocks and finality go on, the
+//! workers commit, execute and attest across the upgrade (the transactions they signed
+//! for the old version are signed again), and every message a node acknowledged is
+//! counted once, on every node, in a finalized proof.
+
+use std::{
+	path::PathBuf,
+	sync::atomic::Ordering,
+	time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+use sp_core::{ed25519, Pair, H256};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave, Ferdie};
+use w3b_e2e_tests::{
+	demo::{setup_project, ProjectSpec, Publisher, Transport},
+	metric,
+	network::Validators,
+	wait_for, Rpc,
+};
+use w3b_runtime::RuntimeCall;
+
+#[path = "../../client/executor/tests/common/mod.rs"]
+mod applets;
+
+const TIMEOUT: Duration = Duration::from_secs(240);
+/// Messages per second the devices send, in all.
+const RATE: f64 = 8.0;
+/// The fixture's spec version: one above the running runtime's.
+const NEXT_SPEC_VERSION: u64 = 101;
+
+/// The upgrade fixture's WASM, built next to the node's runtime.
+fn upgrade_fixture() -> Vec<u8> {
+	let path: PathBuf = w3b_e2e_tests::node_binary()
+		.parent()
+		.expect("the node binary is in a directory")
+		.join("wbuild/w3b-runtime/w3b_runtime_upgrade_fixture.compact.compressed.wasm");
+	std::fs::read(&path).unwrap_or_else(|e| {
+		panic!(
+			"{}: {e}; build it first: `cargo build -p w3b-runtime --features upgrade-fixture` \
+			 (scripts/test.sh does)",
+			path.display()
+		)
+	})
+}
+
+fn spec_version(rpc: &Rpc) -> u64 {
+	rpc.call("state_getRuntimeVersion", json!([])).expect("runtime version")["specVersion"]
+		.as_u64()
+		.expect("specVersion is a number")
+}
+
+fn counted(port: u16, project: u64) -> u64 {
+	let project = format!("project=\"{project}\"");
+	metric(port, "w3b_batch_messages_total", &[&project, "verdict=\"counted\""]) as u64
+}
+
+#[test]
+fn governance_upgrades_the_runtime_of_a_working_network() {
+	let code = upgrade_fixture();
+	let dir = w3b_e2e_tests::test_dir();
+	let net = Validators::start(dir.path(), |_| vec![]).expect("validators start");
+	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(80)) };
+	let alice = net.nodes[0].rpc();
+	let old_version = spec_version(&alice);
+	assert_eq!(old_version + 1, NEXT_SPEC_VERSION, "the fixture is the next version");
+
+	let spec = ProjectSpec {
+		owner: Ferdie,
+		name: "upgrade".into(),
+		code: applets::applet_code("counter"),
+		routes: vec![],
+		env: vec![],
+		operators: vec![Alice, Bob, Charlie, Dave],
+		devices: (0..4).map(|_| ed25519::Pair::generate().0).collect(),
+		attestation_deadline: 20,
+		retain_secs: 0,
+		min_operators: None,
+	};
+	let project = setup_project(&alice, &spec, TIMEOUT).unwrap_or_else(|e| fail(&e));
+	let publisher = Publisher::start(
+		project,
+		spec.devices.clone(),
+		&[Transport::Http(net.http[0]), Transport::Mqtt(net.mqtt[1])],
+		RATE,
+	);
+	let finalized_proofs = |rpc: &Rpc| -> u64 {
+		let next = rpc.call("w3b_getNextBatchSeq", json!([project])).unwrap().as_u64().unwrap();
+		(0..next)
+			.filter(|seq| {
+				rpc.call("w3b_getProof", json!([project, seq])).unwrap()["status"] == "Finalized"
+			})
+			.count() as u64
+	};
+	wait_for("proofs finalized before the upgrade", TIMEOUT, || {
+		Ok((finalized_proofs(&alice) >= 3).then_some(()))
+	})
+	.unwrap_or_else(|e| fail(&e));
+	let proofs_before = finalized_proofs(&alice);
+
+	// One motion authorizes the code by its hash; anyone submits the code.
+	let code_hash = H256(sp_core::hashing::blake2_256(&code));
+	let authorize = RuntimeCall::System(frame_system::Call::authorize_upgrade { code_hash });
+	let motion = pallet_governance::Call::dispatch_as_root { call: Box::new(authorize) };
+	let started = Instant::now();
+	alice.pass_motion(motion.into(), TIMEOUT).unwrap_or_else(|e| fail(&e));
+	println!("[upgrade] the council authorized {code_hash:?} in {:?}", started.elapsed());
+	alice
+		.submit(Ferdie, RuntimeCall::System(frame_system::Call::apply_authorized_upgrade { code }))
+		.unwrap_or_else(|e| fail(&e));
+	for node in &net.nodes {
+		let rpc = node.rpc();
+		wait_for(&format!("{} on the new runtime", node.identity), TIMEOUT, || {
+			Ok((spec_version(&rpc) == NEXT_SPEC_VERSION).then_some(()))
+		})
+		.unwrap_or_else(|e| fail(&e));
+	}
+	let upgraded_at = alice.best_number().unwrap();
+	println!(
+		"[upgrade] spec {NEXT_SPEC_VERSION} on all four nodes {:?} after the motion",
+		started.elapsed()
+	);
+
+	// The new runtime ran its upgrade hooks: the chain records the upgrade.
+	let last_upgrade: Option<(codec::Compact<u32>, String)> = alice
+		.storage_decoded(&frame_system::LastRuntimeUpgrade::<w3b_runtime::Runtime>::hashed_key())
+		.unwrap();
+	let (recorded, _) = last_upgrade.expect("LastRuntimeUpgrade is set");
+	assert_eq!(u64::from(recorded.0), NEXT_SPEC_VERSION);
+
+	// Blocks and finality go on; the workers keep committing and attesting.
+	let finalized = alice.finalized_number().unwrap();
+	net.nodes[0]
+		.wait_finalized(upgraded_at + 10, TIMEOUT)
+		.unwrap_or_else(|e| fail(&format!("finality stalled at #{finalized}: {e}")));
+	wait_for("proofs finalized on the new runtime", TIMEOUT, || {
+		Ok((finalized_proofs(&alice) >= proofs_before + 5).then_some(()))
+	})
+	.unwrap_or_else(|e| fail(&e));
+	let counters = publisher.stop();
+	let acked = counters.acked.load(Ordering::Relaxed);
+	assert!(acked > 0, "no message was acknowledged");
+
+	// Every acknowledged message counts once, on every node, and no proof expired.
+	let ports: Vec<u16> = net.nodes.iter().map(|n| n.prometheus_port).collect();
+	wait_for("every acknowledged message counted on every node", TIMEOUT, || {
+		let on: Vec<u64> = ports.iter().map(|port| counted(*port, project)).collect();
+		Ok(on.iter().all(|c| *c == acked).then_some(()))
+	})
+	.unwrap_or_else(|e| {
+		let on: Vec<u64> = ports.iter().map(|port| counted(*port, project)).collect();
+		fail(&format!("{e}: {acked} acknowledged, counted {on:?}"))
+	});
+	let next = alice.call("w3b_getNextBatchSeq", json!([project])).unwrap().as_u64().unwrap();
+	let proofs: Vec<Value> =
+		(0..next).map(|seq| alice.call("w3b_getProof", json!([project, seq])).unwrap()).collect();
+	let expired = proofs.iter().filter(|p| p["status"] == "Expired").count();
+	assert_eq!(expired, 0, "proofs expired across the upgrade: {proofs:?}");
+	println!(
+		"[upgrade] {acked} messages acknowledged, each counted once on all four nodes; {} \
+		 proofs finalized ({proofs_before} before the upgrade), none expired",
+		finalized_proofs(&alice)
+	);
+}
