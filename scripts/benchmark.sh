@@ -11,7 +11,7 @@ target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/debug/w3b-node"
 runtime="$target_dir/debug/wbuild/w3b-runtime/w3b_runtime.wasm"
 pallets=("$@")
-[ ${#pallets[@]} -eq 0 ] && pallets=(validators projects operators commitments attestations bridge inbound did credentials)
+[ ${#pallets[@]} -eq 0 ] && pallets=(validators projects operators commitments attestations bridge inbound did credentials governance)
 for pallet in "${pallets[@]}"; do
 	echo "[benchmark] pallet_$pallet"
 	"$node" benchmark pallet --runtime "$runtime" --genesis-builder runtime \

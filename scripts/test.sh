@@ -18,12 +18,20 @@ echo "[test] the independent VC-JOSE implementation the credential test runs aga
 echo "[test] building w3b-node (the end-to-end tests run it)"
 cargo build -p w3b-node --locked
 
+echo "[test] building the upgrade fixture: the runtime as its next spec version, which the"
+echo "       runtime-upgrade test enacts through governance (its own WASM file)"
+cargo build -p w3b-runtime --features upgrade-fixture --locked
+
 echo "[test] unit, runtime and end-to-end tests"
 cargo test --workspace --locked -- --nocapture
 
 echo "[test] pallet benchmarks, run once each as tests"
 SKIP_WASM_BUILD=1 cargo test --features runtime-benchmarks --locked \
 	-p pallet-validators -p pallet-projects -p pallet-operators -p pallet-commitments \
-	-p pallet-attestations -p pallet-bridge -p pallet-inbound -p pallet-did -p pallet-credentials
+	-p pallet-attestations -p pallet-bridge -p pallet-inbound -p pallet-did -p pallet-credentials \
+	-p pallet-governance
+
+echo "[test] try-runtime: upgrade hooks, storage versions and invariants on a working chain"
+SKIP_WASM_BUILD=1 cargo test -p w3b-runtime --features try-runtime --locked -- --nocapture
 
 echo "[test] all tests passed"

@@ -19,8 +19,11 @@
 // `construct_runtime` expands to a very deep type.
 #![recursion_limit = "256"]
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(feature = "upgrade-fixture")))]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+// The upgrade fixture's build names its files after itself (see `build.rs`).
+#[cfg(all(feature = "std", feature = "upgrade-fixture"))]
+include!(concat!(env!("OUT_DIR"), "/w3b_runtime_upgrade_fixture"));
 
 extern crate alloc;
 

@@ -76,7 +76,13 @@ fn has_event(event: impl Into<RuntimeEvent>) -> bool {
 
 #[test]
 fn a_whole_round_from_project_to_rewarded_proof() {
-	local_chain().execute_with(|| {
+	local_chain().execute_with(a_whole_round);
+}
+
+/// A project with an applet and a device, four operators, one batch committed and its
+/// proof finalized and rewarded (state for the other tests to build on).
+fn a_whole_round() {
+	{
 		use Sr25519Keyring::{Alice, Bob, Charlie, Dave, Eve};
 		let operators = [Bob, Charlie, Dave, Eve];
 
@@ -275,6 +281,20 @@ fn a_whole_round_from_project_to_rewarded_proof() {
 			<Runtime as W3bstreamApiV1<_, _, _, _>>::proof(project, 0).unwrap().status,
 			ProofStatus::Finalized
 		);
+	}
+}
+
+/// What `try-runtime on-runtime-upgrade` checks, on a chain with a project, a subnet
+/// and a finalized proof: every pallet's pre- and post-upgrade hooks, that no pallet's
+/// storage version in code differs from the one on chain (a storage change without its
+/// migration), and every pallet's `try_state` invariants.
+#[cfg(feature = "try-runtime")]
+#[test]
+fn runtime_upgrade_checks_pass_on_a_working_chain() {
+	local_chain().execute_with(|| {
+		a_whole_round();
+		crate::Executive::try_runtime_upgrade(frame_try_runtime::UpgradeCheckSelect::All)
+			.expect("pre/post upgrade and try-state checks pass");
 	});
 }
 
