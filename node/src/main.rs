@@ -9,6 +9,7 @@
 #![allow(clippy::result_large_err)]
 
 mod bridge;
+mod chain_rpc;
 mod chain_spec;
 mod cli;
 mod client;

@@ -7,12 +7,11 @@
 //! `--payer` (a secret URI: `//Alice` on dev chains, a mnemonic or `0x` seed otherwise);
 //! the DID-signed operations inside them are what authorize.
 
-use std::time::Duration;
-
+use crate::chain_rpc::{signer_pair, ChainRpc, ChainRpcError};
 use codec::Encode;
 use sc_cli::{KeystoreParams, SharedParams, SubstrateCli};
 use serde_json::{json, Value};
-use sp_core::{crypto::KeyTypeId, ed25519, sr25519, Pair, H256};
+use sp_core::{crypto::KeyTypeId, ed25519, Pair, H256};
 use sp_keystore::{Keystore, KeystorePtr};
 use w3b_primitives::{
 	credential::{
@@ -22,14 +21,10 @@ use w3b_primitives::{
 	did::{did_id_of, format_did, parse_did, DidCreation, DidId},
 	DeviceKey, DeviceSignature,
 };
-use w3b_runtime::RuntimeCall;
 use w3b_ssi::credential::{credential_header, date_time, encode, status_entries, Jws, VC_CONTEXT};
 
 /// The wallet's key type in the keystore.
 pub const IDENTITY_KEY_TYPE: KeyTypeId = KeyTypeId(*b"w3bi");
-
-/// How long the wallet waits for a transaction's effect on the chain.
-const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `w3b-node wallet ACTION [--base-path DIR] [--chain CHAIN] [--rpc-url URL] ...`.
 #[derive(Debug, clap::Args)]
@@ -201,22 +196,12 @@ pub enum WalletError {
 	/// The wallet has no identity key yet.
 	#[error("the keystore has no identity key: run `w3b-node wallet init` first")]
 	NoKey,
-	/// A JSON-RPC call failed.
-	#[error("JSON-RPC {method} at {url}: {message}")]
-	Rpc {
-		/// The method.
-		method: String,
-		/// The endpoint.
-		url: String,
-		/// What went wrong.
-		message: String,
-	},
+	/// The node could not be reached or refused a call.
+	#[error(transparent)]
+	Chain(#[from] ChainRpcError),
 	/// An argument is wrong.
 	#[error("{0}")]
 	Argument(String),
-	/// The chain did not show the transaction's effect in time.
-	#[error("{0} did not happen within {1:?}: see the node's log for why the transaction failed")]
-	Timeout(&'static str, Duration),
 	/// The credential or presentation did not verify.
 	#[error("the {0} does not verify: {1}")]
 	NotVerified(&'static str, String),
@@ -328,7 +313,7 @@ impl WalletCmd {
 			WalletAction::LinkOperator { operator, .. } => {
 				let public = identity_key(&keystore).ok_or(WalletError::NoKey)?;
 				let did = did_id_of(&DeviceKey::Ed25519(public.0));
-				let operator = payer_pair(operator)?;
+				let operator = signer_pair("--operator", operator)?;
 				let account: w3b_runtime::AccountId = operator.public().into();
 				// `Operators::OperatorDids[account]`, read as raw storage.
 				let mut key = sp_io::hashing::twox_128(b"Operators").to_vec();
@@ -342,7 +327,7 @@ impl WalletCmd {
 						 operator deregisters"
 					)));
 				}
-				let chain = ChainInfo::read(self)?;
+				let chain = self.chain().info()?;
 				let valid_until = chain.best + VALIDITY_BLOCKS;
 				let hash = pallet_operators::did_link_signing_hash(
 					&chain.genesis,
@@ -351,7 +336,7 @@ impl WalletCmd {
 					&valid_until,
 				);
 				let signature = sign(&keystore, &public, hash)?;
-				self.submit(
+				self.chain().submit(
 					&operator,
 					&chain,
 					pallet_operators::Call::link_did { did, valid_until, signature }.into(),
@@ -446,22 +431,40 @@ impl WalletCmd {
 		}
 	}
 
+	/// The node the wallet talks to.
+	fn chain(&self) -> ChainRpc {
+		ChainRpc::new(&self.options().rpc_url)
+	}
+
+	/// Polls `done` until it holds, with progress on stderr.
+	fn wait(
+		&self,
+		what: &'static str,
+		done: impl FnMut() -> Result<bool, WalletError>,
+	) -> Result<(), WalletError> {
+		self.chain().wait("wallet", what, done)
+	}
+
 	/// Calls `method` with `params` on the node.
 	fn rpc(&self, method: &str, params: Value) -> Result<Value, WalletError> {
-		rpc_call(&self.options().rpc_url, method, params)
+		Ok(self.chain().call(method, params)?)
 	}
 
 	fn create_did(&self, keystore: &KeystorePtr, payer: &str) -> Result<(), WalletError> {
 		let public = identity_key(keystore).ok_or(WalletError::NoKey)?;
 		let key = DeviceKey::Ed25519(public.0);
 		let did = did_id_of(&key);
-		let payer = payer_pair(payer)?;
-		let chain = ChainInfo::read(self)?;
+		let payer = signer_pair("--payer", payer)?;
+		let chain = self.chain().info()?;
 		let mut creation =
 			DidCreation::new(key.clone(), payer.public().into(), chain.best + VALIDITY_BLOCKS);
 		creation.assertion = Some(key);
 		let signature = sign(keystore, &public, creation.signing_hash(&chain.genesis))?;
-		self.submit(&payer, &chain, pallet_did::Call::create { creation, signature }.into())?;
+		self.chain().submit(
+			&payer,
+			&chain,
+			pallet_did::Call::create { creation, signature }.into(),
+		)?;
 		self.wait("the DID's creation", || {
 			let resolved = self.rpc("w3b_resolveDid", json!([format_did(&did)]))?;
 			Ok(!resolved["didDocument"]["assertionMethod"].is_null())
@@ -510,8 +513,8 @@ impl WalletCmd {
 		let kid = w3b_ssi::verification_method_id(&issuer, &key);
 		let compact = identity_jws(keystore, &public, credential_header(&kid), &credential)?;
 		let hash = credential_hash_of(&Jws::parse(&compact).expect("made just above").payload);
-		let payer = payer_pair(payer)?;
-		let chain = ChainInfo::read(self)?;
+		let payer = signer_pair("--payer", payer)?;
+		let chain = self.chain().info()?;
 		let anchor = CredentialAnchor {
 			issuer,
 			hash,
@@ -522,7 +525,11 @@ impl WalletCmd {
 			valid_until: chain.best + VALIDITY_BLOCKS,
 		};
 		let signature = sign(keystore, &public, anchor.signing_hash(&chain.genesis))?;
-		self.submit(&payer, &chain, pallet_credentials::Call::anchor { anchor, signature }.into())?;
+		self.chain().submit(
+			&payer,
+			&chain,
+			pallet_credentials::Call::anchor { anchor, signature }.into(),
+		)?;
 		self.wait("the credential's anchoring", || {
 			Ok(!self.rpc("w3b_getCredential", json!([issuer_name, hash]))?.is_null())
 		})?;
@@ -559,8 +566,8 @@ impl WalletCmd {
 			"suspended" => CredentialStatus::Suspended,
 			_ => CredentialStatus::Active,
 		};
-		let payer = payer_pair(payer)?;
-		let chain = ChainInfo::read(self)?;
+		let payer = signer_pair("--payer", payer)?;
+		let chain = self.chain().info()?;
 		let change = StatusChange {
 			issuer,
 			hash,
@@ -569,7 +576,7 @@ impl WalletCmd {
 			valid_until: chain.best + VALIDITY_BLOCKS,
 		};
 		let signature = sign(keystore, &public, change.signing_hash(&chain.genesis))?;
-		self.submit(
+		self.chain().submit(
 			&payer,
 			&chain,
 			pallet_credentials::Call::set_status { change, signature }.into(),
@@ -581,90 +588,10 @@ impl WalletCmd {
 		println!("{}", self.rpc("w3b_getCredential", json!([issuer_name, hash]))?);
 		Ok(())
 	}
-
-	/// Signs `call` as `payer` and submits it.
-	fn submit(
-		&self,
-		payer: &sr25519::Pair,
-		chain: &ChainInfo,
-		call: RuntimeCall,
-	) -> Result<(), WalletError> {
-		let account: w3b_runtime::AccountId = payer.public().into();
-		let nonce: u32 = serde_json::from_value(
-			self.rpc("system_accountNextIndex", json!([account.to_string()]))?,
-		)
-		.map_err(|e| WalletError::Argument(format!("nonce: {e}")))?;
-		let payload = w3b_runtime::immortal_signed_payload(
-			call,
-			nonce,
-			chain.spec_version,
-			chain.tx_version,
-			chain.genesis,
-		);
-		let signature = payload.using_encoded(|bytes| payer.sign(bytes));
-		let transaction = w3b_runtime::signed_transaction(
-			payload,
-			account,
-			sp_runtime::MultiSignature::Sr25519(signature),
-		);
-		let encoded = sp_core::bytes::to_hex(&transaction.encode(), false);
-		self.rpc("author_submitExtrinsic", json!([encoded]))?;
-		Ok(())
-	}
-
-	/// Polls `done` until it holds, printing progress on stderr.
-	fn wait(
-		&self,
-		what: &'static str,
-		mut done: impl FnMut() -> Result<bool, WalletError>,
-	) -> Result<(), WalletError> {
-		let start = std::time::Instant::now();
-		eprint!("[wallet] waiting for {what}");
-		while start.elapsed() < INCLUSION_TIMEOUT {
-			if done()? {
-				eprintln!(" done ({:.1} s)", start.elapsed().as_secs_f64());
-				return Ok(());
-			}
-			eprint!(".");
-			std::thread::sleep(Duration::from_millis(500));
-		}
-		eprintln!();
-		Err(WalletError::Timeout(what, INCLUSION_TIMEOUT))
-	}
 }
 
 /// Blocks a signed operation stays valid for (the chain accepts up to 1,200).
 const VALIDITY_BLOCKS: u32 = 100;
-
-/// What signing a transaction needs from the chain.
-struct ChainInfo {
-	genesis: H256,
-	best: u32,
-	spec_version: u32,
-	tx_version: u32,
-}
-
-impl ChainInfo {
-	fn read(wallet: &WalletCmd) -> Result<ChainInfo, WalletError> {
-		let bad = |what: &str| WalletError::Argument(format!("the node answered no {what}"));
-		let genesis = wallet.rpc("chain_getBlockHash", json!([0]))?;
-		let genesis: H256 = serde_json::from_value(genesis).map_err(|_| bad("genesis hash"))?;
-		let header = wallet.rpc("chain_getHeader", json!([]))?;
-		let best = header["number"]
-			.as_str()
-			.and_then(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).ok())
-			.ok_or_else(|| bad("best block"))?;
-		let version = wallet.rpc("state_getRuntimeVersion", json!([]))?;
-		Ok(ChainInfo {
-			genesis,
-			best,
-			spec_version: version["specVersion"].as_u64().ok_or_else(|| bad("specVersion"))? as u32,
-			tx_version: version["transactionVersion"]
-				.as_u64()
-				.ok_or_else(|| bad("transactionVersion"))? as u32,
-		})
-	}
-}
 
 /// The wallet's identity key, if the keystore has one.
 pub fn identity_key(keystore: &KeystorePtr) -> Option<ed25519::Public> {
@@ -700,27 +627,4 @@ fn sign(
 		.map_err(|e| WalletError::Keystore(e.to_string()))?
 		.map(|signature| DeviceSignature::Ed25519(signature.0))
 		.ok_or(WalletError::NoKey)
-}
-
-fn payer_pair(suri: &str) -> Result<sr25519::Pair, WalletError> {
-	sr25519::Pair::from_string(suri, None)
-		.map_err(|e| WalletError::Argument(format!("--payer is not a secret URI: {e:?}")))
-}
-
-/// Calls `method` with `params` at `url` (JSON-RPC over HTTP).
-fn rpc_call(url: &str, method: &str, params: Value) -> Result<Value, WalletError> {
-	let error = |message: String| WalletError::Rpc {
-		method: method.to_string(),
-		url: url.to_string(),
-		message,
-	};
-	let response = ureq::post(url)
-		.timeout(Duration::from_secs(30))
-		.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
-		.map_err(|e| error(e.to_string()))?;
-	let mut body: Value = response.into_json().map_err(|e| error(e.to_string()))?;
-	if let Some(e) = body.get("error") {
-		return Err(error(e.to_string()));
-	}
-	Ok(body["result"].take())
 }
