@@ -51,6 +51,10 @@ pub enum Subcommand {
 	/// The node's SSI wallet: its DID, and W3C verifiable credentials it issues, revokes
 	/// and verifies.
 	Wallet(crate::wallet::WalletCmd),
+
+	/// Governance without sudo: register a validator's session keys, propose, vote on and
+	/// close council motions, apply an authorized runtime upgrade.
+	Governance(crate::governance::GovernanceCmd),
 }
 
 /// `w3b-node applet ...`.

@@ -162,6 +162,13 @@ pub fn run() -> sc_cli::Result<()> {
 				}
 			}
 		}
+		Some(Subcommand::Governance(cmd)) => {
+			if let Err(error) = cmd.run() {
+				eprintln!("error: {error}");
+				std::process::exit(1);
+			}
+			Ok(())
+		}
 		Some(Subcommand::Wallet(cmd)) => {
 			if let Err(error) = cmd.run(&cli) {
 				eprintln!("error: {error}");

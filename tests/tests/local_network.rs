@@ -9,17 +9,17 @@ mod applets;
 
 use std::time::{Duration, Instant};
 
-use codec::Encode;
+use codec::Decode;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityList;
-use sp_core::{ecdsa, ed25519, proof_of_possession::ProofOfPossessionGenerator, Pair};
-use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+use sp_core::crypto::Ss58Codec;
+use sp_keyring::Sr25519Keyring;
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, ProjectSpec},
 	demo_bridge::EvmSide,
 	dev_node_key, wait_for, Node, NodeConfig, Result,
 };
-use w3b_runtime::{genesis_config_presets::dev_session_keys, AccountId, Runtime, RuntimeCall};
+use w3b_runtime::{AccountId, Runtime};
 
 const START_TIMEOUT: Duration = Duration::from_secs(180);
 /// Sessions are 10 blocks of 3 s and a set change takes up to two sessions.
@@ -30,6 +30,7 @@ fn start_validator(
 	index: u8,
 	bootnodes: Vec<String>,
 	dir: &std::path::Path,
+	extra_args: Vec<String>,
 ) -> Result<Node> {
 	let mut node = Node::start(
 		NodeConfig {
@@ -37,7 +38,7 @@ fn start_validator(
 			chain: "local".into(),
 			node_key: dev_node_key(index),
 			bootnodes,
-			extra_args: vec![],
+			extra_args,
 		},
 		dir,
 	)?;
@@ -45,21 +46,25 @@ fn start_validator(
 	Ok(node)
 }
 
-/// The session keys of `who` with the proof that `who` owns them, for `session.set_keys`.
-fn session_keys_call(who: Sr25519Keyring) -> RuntimeCall {
-	let owner = who.to_account_id().encode();
-	let seed = who.to_seed();
-	let aura_proof = who.pair().generate_proof_of_possession(&owner);
-	let grandpa_proof = ed25519::Pair::from_string(&seed, None)
-		.expect("dev seed")
-		.generate_proof_of_possession(&owner);
-	let bridge_proof = ecdsa::Pair::from_string(&seed, None)
-		.expect("dev seed")
-		.generate_proof_of_possession(&owner);
-	RuntimeCall::Session(pallet_session::Call::set_keys {
-		keys: dev_session_keys(who),
-		proof: (aura_proof, grandpa_proof, bridge_proof).encode(),
-	})
+/// Runs `w3b-node governance ARGS`; returns its JSON output (panics with the nodes' logs
+/// when it fails).
+fn governance(args: &[&str], nodes: &[&Node]) -> serde_json::Value {
+	let output = std::process::Command::new(w3b_e2e_tests::node_binary())
+		.arg("governance")
+		.args(args)
+		.output()
+		.expect("w3b-node runs");
+	if !output.status.success() {
+		for node in nodes {
+			eprintln!("----- last log lines of {} -----\n{}", node.identity, node.log_tail(30));
+		}
+		panic!(
+			"w3b-node governance {}: {}",
+			args.join(" "),
+			String::from_utf8_lossy(&output.stderr)
+		);
+	}
+	serde_json::from_slice(&output.stdout).expect("JSON on stdout")
 }
 
 fn with_logs<T>(nodes: &[&Node], result: Result<T>) -> T {
@@ -78,11 +83,13 @@ fn with_logs<T>(nodes: &[&Node], result: Result<T>) -> T {
 fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	let dir = w3b_e2e_tests::test_dir();
 	let started = Instant::now();
-	let alice = with_logs(&[], start_validator("alice", 1, vec![], dir.path()));
+	let alice = with_logs(&[], start_validator("alice", 1, vec![], dir.path(), vec![]));
 	let boot = vec![alice.multiaddr()];
-	let bob = start_validator("bob", 2, boot.clone(), dir.path()).expect("bob starts");
-	let charlie = start_validator("charlie", 3, boot.clone(), dir.path()).expect("charlie starts");
-	let mut dave = start_validator("dave", 4, boot.clone(), dir.path()).expect("dave starts");
+	let bob = start_validator("bob", 2, boot.clone(), dir.path(), vec![]).expect("bob starts");
+	let charlie =
+		start_validator("charlie", 3, boot.clone(), dir.path(), vec![]).expect("charlie starts");
+	let mut dave =
+		start_validator("dave", 4, boot.clone(), dir.path(), vec![]).expect("dave starts");
 
 	// Blocks are produced and finalized on every validator.
 	for node in [&alice, &bob, &charlie, &dave] {
@@ -142,25 +149,34 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 	let (follows, first_set) = evm.follows_set(&rpc).expect("the contract's set");
 	assert!(follows, "deployed for the current set");
 
-	// A fifth validator: Eve starts a node, registers her session keys, and the council admits her.
-	let mut eve = with_logs(&[], start_validator("eve", 5, boot, dir.path()));
-	rpc.submit(Sr25519Keyring::Eve, session_keys_call(Sr25519Keyring::Eve))
-		.expect("set_keys is accepted by the pool");
-	let eve_account: AccountId = Sr25519Keyring::Eve.to_account_id();
-	let next_keys_key = pallet_session::NextKeys::<Runtime>::hashed_key_for(&eve_account);
-	with_logs(
-		&[&alice, &eve],
-		wait_for("Eve's session keys on chain", Duration::from_secs(60), || {
-			Ok(rpc.storage(&next_keys_key)?.map(|_| ()))
-		}),
+	// A fifth validator, with exactly the commands of the README's validator section: Eve
+	// starts a node (serving unsafe RPC on localhost for `set-keys`), her node makes her
+	// session keys and she registers them; Alice proposes her admission, Bob and Charlie
+	// vote aye (three of the four: Dave's node is down, his vote is not needed), and the
+	// motion is closed.
+	let mut eve = with_logs(
+		&[],
+		start_validator("eve", 5, boot, dir.path(), vec!["--rpc-methods=unsafe".into()]),
 	);
-
-	// Three of the four validators (Dave's node is down, his vote is not needed) pass the
-	// council motion that admits her.
-	let add_eve = RuntimeCall::Validators(pallet_validators::Call::add_validator {
-		who: eve_account.clone(),
-	});
-	with_logs(&[&alice], rpc.pass_motion(add_eve, Duration::from_secs(120)));
+	let eve_url = format!("http://127.0.0.1:{}", eve.rpc_port);
+	let eve_account: AccountId = Sr25519Keyring::Eve.to_account_id();
+	let eve_ss58 = eve_account.to_ss58check();
+	let registered =
+		governance(&["set-keys", "--rpc-url", &eve_url, "--signer", "//Eve"], &[&alice, &eve]);
+	let keys = sp_core::bytes::from_hex(registered["keys"].as_str().expect("keys")).unwrap();
+	let eve_keys = w3b_runtime::SessionKeys::decode(&mut &keys[..]).expect("session keys");
+	let proposed = governance(
+		&["propose", "--add-validator", &eve_ss58, "--rpc-url", &alice_url, "--signer", "//Alice"],
+		&[&alice],
+	);
+	assert_eq!(proposed["threshold"], 3, "two thirds of four");
+	let motion = proposed["motion"].as_str().expect("the motion's hash").to_string();
+	for voter in ["//Bob", "//Charlie"] {
+		governance(&["vote", &motion, "--rpc-url", &alice_url, "--signer", voter], &[&alice]);
+	}
+	let closed =
+		governance(&["close", &motion, "--rpc-url", &alice_url, "--signer", "//Alice"], &[&alice]);
+	assert_eq!(closed["executed"], true, "{closed}");
 	let added_at = Instant::now();
 	let validators_key = pallet_validators::Validators::<Runtime>::hashed_key();
 	with_logs(
@@ -171,9 +187,10 @@ fn four_validators_finalize_survive_a_fault_and_admit_a_fifth() {
 		}),
 	);
 
-	// After the session change Eve is an Aura and a GRANDPA authority.
-	let eve_aura = AuraId::from(Sr25519Keyring::Eve.public());
-	let eve_grandpa = sp_consensus_grandpa::AuthorityId::from(Ed25519Keyring::Eve.public());
+	// After the session change Eve is an Aura and a GRANDPA authority, with the keys her
+	// node made.
+	let eve_aura = eve_keys.aura.clone();
+	let eve_grandpa = eve_keys.grandpa.clone();
 	with_logs(
 		&[&alice, &eve],
 		wait_for("Eve in the Aura and GRANDPA authority sets", SET_CHANGE_TIMEOUT, || {

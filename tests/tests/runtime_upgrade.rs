@@ -119,7 +119,7 @@ fn governance_upgrades_the_runtime_of_a_working_network() {
 	let proofs_before = finalized_proofs(&alice);
 
 	// One motion authorizes the code by its hash; anyone submits the code.
-	let code_hash = H256(sp_core::blake2_256(&code));
+	let code_hash = <sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(&code);
 	let authorize = RuntimeCall::System(frame_system::Call::authorize_upgrade { code_hash });
 	let motion = pallet_governance::Call::dispatch_as_root { call: Box::new(authorize) };
 	let started = Instant::now();
