@@ -4,8 +4,8 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-11-23, STEPS: `50`, REPEAT: `20`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -57,36 +57,51 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Validators::Validators` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Session::NextKeys` (r:1 w:0)
 	/// Proof: `Session::NextKeys` (`max_values`: None, `max_size`: None, mode: `Measured`)
+	/// Storage: `Council::Proposals` (r:1 w:0)
+	/// Proof: `Council::Proposals` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `Validators::SetChanged` (r:0 w:1)
 	/// Proof: `Validators::SetChanged` (`max_values`: Some(1), `max_size`: Some(1), added: 496, mode: `MaxEncodedLen`)
+	/// Storage: `Council::Members` (r:0 w:1)
+	/// Proof: `Council::Members` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `Council::Prime` (r:0 w:1)
+	/// Proof: `Council::Prime` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// The range of component `v` is `[1, 31]`.
 	fn add_validator(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `331 + v * (32 ±0)`
-		//  Estimated: `3796 + v * (32 ±0)`
-		// Minimum execution time: 162_587_000 picoseconds.
-		Weight::from_parts(174_218_230, 3796)
-			// Standard Error: 9_731
-			.saturating_add(Weight::from_parts(36_383, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		//  Measured:  `413 + v * (32 ±0)`
+		//  Estimated: `3878 + v * (32 ±0)`
+		// Minimum execution time: 187_179_000 picoseconds.
+		Weight::from_parts(204_337_837, 3878)
+			// Standard Error: 17_236
+			.saturating_add(Weight::from_parts(331_917, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
 	/// Storage: `Validators::Validators` (r:1 w:1)
 	/// Proof: `Validators::Validators` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Validators::MinValidators` (r:1 w:0)
 	/// Proof: `Validators::MinValidators` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Council::Proposals` (r:1 w:0)
+	/// Proof: `Council::Proposals` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `Validators::SetChanged` (r:0 w:1)
 	/// Proof: `Validators::SetChanged` (`max_values`: Some(1), `max_size`: Some(1), added: 496, mode: `MaxEncodedLen`)
+	/// Storage: `Council::Members` (r:0 w:1)
+	/// Proof: `Council::Members` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `Council::Prime` (r:0 w:1)
+	/// Proof: `Council::Prime` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// The range of component `v` is `[2, 32]`.
-	fn remove_validator(_v: u32, ) -> Weight {
+	fn remove_validator(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `90 + v * (32 ±0)`
-		//  Estimated: `2510`
-		// Minimum execution time: 117_085_000 picoseconds.
-		Weight::from_parts(125_843_907, 2510)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		//  Measured:  `171 + v * (32 ±0)`
+		//  Estimated: `2510 + v * (32 ±0)`
+		// Minimum execution time: 140_930_000 picoseconds.
+		Weight::from_parts(161_034_200, 2510)
+			// Standard Error: 24_830
+			.saturating_add(Weight::from_parts(920, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
 	/// Storage: `Validators::Validators` (r:1 w:0)
 	/// Proof: `Validators::Validators` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
@@ -96,8 +111,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1114`
 		//  Estimated: `2510`
-		// Minimum execution time: 107_011_000 picoseconds.
-		Weight::from_parts(114_243_000, 2510)
+		// Minimum execution time: 98_256_000 picoseconds.
+		Weight::from_parts(118_977_000, 2510)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -106,19 +121,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn add_validator(v: u32, ) -> Weight {
-		Weight::from_parts(174_218_230, 3796)
-			.saturating_add(Weight::from_parts(36_383, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		Weight::from_parts(204_337_837, 3878)
+			.saturating_add(Weight::from_parts(331_917, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
-	fn remove_validator(_v: u32, ) -> Weight {
-		Weight::from_parts(125_843_907, 2510)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	fn remove_validator(v: u32, ) -> Weight {
+		Weight::from_parts(161_034_200, 2510)
+			.saturating_add(Weight::from_parts(920, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
 	fn set_min_validators() -> Weight {
-		Weight::from_parts(114_243_000, 2510)
+		Weight::from_parts(118_977_000, 2510)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
