@@ -4,10 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use codec::Encode;
+use codec::{Decode, Encode};
 use serde_json::{json, Value};
 use sp_core::{sr25519, Pair, H256};
-use w3b_runtime::RuntimeCall;
+use sp_runtime::traits::{BlakeTwo256, Hash as _};
+use w3b_runtime::{RuntimeCall, RuntimeError, RuntimeEvent};
+
+/// An event with where it happened in its block.
+pub type EventRecord = frame_system::EventRecord<RuntimeEvent, H256>;
 
 /// How long a tool waits for a transaction's effect on the chain.
 const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -34,6 +38,9 @@ pub enum ChainRpcError {
 	/// The chain did not show the transaction's effect in time.
 	#[error("{0} did not happen within {1:?}: see the node's log for why the transaction failed")]
 	Timeout(&'static str, Duration),
+	/// The transaction was included and failed.
+	#[error("the transaction failed in block #{0}: {1}")]
+	Failed(u32, String),
 }
 
 /// A node's JSON-RPC endpoint.
@@ -126,6 +133,70 @@ impl ChainRpc {
 		let encoded = sp_core::bytes::to_hex(&transaction.encode(), false);
 		let hash = self.call("author_submitExtrinsic", json!([encoded]))?;
 		serde_json::from_value(hash).map_err(|_| ChainRpcError::Answer("transaction hash"))
+	}
+
+	/// Signs `call` as `payer`, submits it and waits until a best block includes it;
+	/// returns that block's number and events, or the error the call failed with.
+	pub fn submit_included(
+		&self,
+		tool: &str,
+		payer: &sr25519::Pair,
+		call: RuntimeCall,
+	) -> Result<(u32, Vec<EventRecord>), ChainRpcError> {
+		let chain = self.info()?;
+		let transaction = self.submit(payer, &chain, call)?;
+		let mut next = chain.best + 1;
+		let mut included = None;
+		self.wait(tool, "the transaction in a block", || {
+			let best = self.info()?.best;
+			while next <= best && included.is_none() {
+				let hash = self.call("chain_getBlockHash", json!([next]))?;
+				let block = self.call("chain_getBlock", json!([hash]))?;
+				let extrinsics =
+					block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
+				included = extrinsics
+					.iter()
+					.position(|xt| {
+						xt.as_str()
+							.and_then(|hex| sp_core::bytes::from_hex(hex).ok())
+							.is_some_and(|bytes| BlakeTwo256::hash(&bytes) == transaction)
+					})
+					.map(|index| (next, index as u32));
+				next += 1;
+			}
+			Ok::<_, ChainRpcError>(included.is_some())
+		})?;
+		let (number, index) = included.expect("the wait ends once the block is found");
+		let events = self.events_at(number)?;
+		for record in &events {
+			if record.phase != frame_system::Phase::ApplyExtrinsic(index) {
+				continue;
+			}
+			if let RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error,
+				..
+			}) = &record.event
+			{
+				let error = RuntimeError::from_dispatch_error(*dispatch_error)
+					.map(|e| format!("{e:?}"))
+					.unwrap_or_else(|| format!("{dispatch_error:?}"));
+				return Err(ChainRpcError::Failed(number, error));
+			}
+		}
+		Ok((number, events))
+	}
+
+	/// The events of block `number`.
+	pub fn events_at(&self, number: u32) -> Result<Vec<EventRecord>, ChainRpcError> {
+		let hash = self.call("chain_getBlockHash", json!([number]))?;
+		// `System::Events` (its storage type is private).
+		let key =
+			[sp_io::hashing::twox_128(b"System"), sp_io::hashing::twox_128(b"Events")].concat();
+		let events =
+			self.call("state_getStorage", json!([sp_core::bytes::to_hex(&key, false), hash]))?;
+		let Some(hex) = events.as_str() else { return Ok(Vec::new()) };
+		let bytes = sp_core::bytes::from_hex(hex).map_err(|_| ChainRpcError::Answer("events"))?;
+		Vec::decode(&mut &bytes[..]).map_err(|_| ChainRpcError::Answer("events of this runtime"))
 	}
 
 	/// Polls `done` until it holds, printing progress on stderr as `[tool] waiting for

@@ -23,7 +23,7 @@ use sp_core::{crypto::Ss58Codec, Pair, H256};
 use sp_runtime::traits::{BlakeTwo256, Hash as _};
 use w3b_runtime::{configs::CouncilCollective, AccountId, Runtime, RuntimeCall, RuntimeEvent};
 
-use crate::chain_rpc::{signer_pair, ChainRpc, ChainRpcError};
+use crate::chain_rpc::{signer_pair, ChainRpc, ChainRpcError, EventRecord};
 
 /// `w3b-node governance ACTION ...`.
 #[derive(Debug, clap::Args)]
@@ -39,9 +39,39 @@ pub struct SignerOptions {
 	/// The node's JSON-RPC endpoint (HTTP).
 	#[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9944")]
 	pub rpc_url: String,
-	/// The signing account's secret URI (`//Alice` on development chains).
+	/// The signing account's secret URI (`//Alice` on development chains); without it,
+	/// the environment variable `W3B_SIGNER` (which keeps a real secret out of the
+	/// process list and the shell's history).
 	#[arg(long, value_name = "SURI")]
-	pub signer: String,
+	pub signer: Option<String>,
+}
+
+impl SignerOptions {
+	/// The node, after a warning if its runtime is not the one this binary encodes for.
+	fn chain(&self) -> Result<ChainRpc, GovernanceError> {
+		let chain = ChainRpc::new(&self.rpc_url);
+		let info = chain.info()?;
+		if info.spec_version != w3b_runtime::VERSION.spec_version {
+			eprintln!(
+				"[governance] warning: the chain runs spec version {}, this w3b-node was built \
+				 for {}: calls and events are encoded as this binary knows them",
+				info.spec_version,
+				w3b_runtime::VERSION.spec_version
+			);
+		}
+		Ok(chain)
+	}
+
+	/// The signing account.
+	fn signer(&self) -> Result<sp_core::sr25519::Pair, GovernanceError> {
+		let suri = match &self.signer {
+			Some(suri) => suri.clone(),
+			None => std::env::var("W3B_SIGNER").map_err(|_| {
+				GovernanceError::Argument("give --signer SURI or set W3B_SIGNER".into())
+			})?,
+		};
+		Ok(signer_pair("--signer", &suri)?)
+	}
 }
 
 /// A governance action.
@@ -252,8 +282,8 @@ fn members(chain: &ChainRpc) -> Result<Vec<AccountId>, GovernanceError> {
 }
 
 fn set_keys(options: &SignerOptions) -> Result<(), GovernanceError> {
-	let chain = ChainRpc::new(&options.rpc_url);
-	let signer = signer_pair("--signer", &options.signer)?;
+	let chain = options.chain()?;
+	let signer = options.signer()?;
 	let owner: AccountId = signer.public().into();
 	let generated = chain.call(
 		"author_rotateKeysWithOwner",
@@ -266,18 +296,11 @@ fn set_keys(options: &SignerOptions) -> Result<(), GovernanceError> {
 	let keys = w3b_runtime::SessionKeys::decode(&mut &field("keys")?[..])
 		.map_err(|_| ChainRpcError::Answer("session keys of this runtime"))?;
 	let proof = field("proof")?;
-	let info = chain.info()?;
-	chain.submit(
+	chain.submit_included(
+		"governance",
 		&signer,
-		&info,
 		pallet_session::Call::<Runtime>::set_keys { keys: keys.clone(), proof }.into(),
 	)?;
-	let next_keys = pallet_session::NextKeys::<Runtime>::hashed_key_for(&owner);
-	chain.wait("governance", "the session keys on chain", || {
-		Ok::<_, GovernanceError>(
-			storage::<w3b_runtime::SessionKeys>(&chain, &next_keys)?.as_ref() == Some(&keys),
-		)
-	})?;
 	println!(
 		"{}",
 		json!({
@@ -290,39 +313,50 @@ fn set_keys(options: &SignerOptions) -> Result<(), GovernanceError> {
 }
 
 fn propose(options: &SignerOptions, call: RuntimeCall) -> Result<(), GovernanceError> {
-	let chain = ChainRpc::new(&options.rpc_url);
-	let signer = signer_pair("--signer", &options.signer)?;
+	let chain = options.chain()?;
+	let signer = options.signer()?;
 	let proposer: AccountId = signer.public().into();
 	let members = members(&chain)?;
 	if !members.contains(&proposer) {
-		return Err(GovernanceError::Argument(format!(
-			"{} is not a council member (the council is the validator set: {} members)",
-			proposer.to_ss58check(),
-			members.len()
-		)));
+		return Err(not_a_member(&proposer, &members));
 	}
 	// At least two thirds: what the calls' origin `EnsureProportionAtLeast<2, 3>` requires.
 	let threshold = (2 * members.len() as u32).div_ceil(3);
 	let motion = BlakeTwo256::hash_of(&call);
 	let length_bound = call.encoded_size() as u32;
-	let info = chain.info()?;
-	chain.submit(
+	let (_, events) = chain.submit_included(
+		"governance",
 		&signer,
-		&info,
 		CouncilCall::propose { threshold, proposal: Box::new(call), length_bound }.into(),
 	)?;
-	chain.wait("governance", "the motion on chain", || {
-		Ok::<_, GovernanceError>(voting(&chain, motion)?.is_some())
-	})?;
-	vote_and_wait(&chain, &signer, motion, true)?;
+	if threshold < 2 {
+		// A council of one: the collective executes the call at once, no motion opens.
+		return report_executed(motion, &events)
+			.unwrap_or(Err(GovernanceError::Motion(motion, "was not executed".into())));
+	}
+	vote_included(&chain, &signer, motion, true)?;
 	println!("{}", json!({"motion": motion, "threshold": threshold, "members": members.len()}));
 	Ok(())
 }
 
+fn not_a_member(who: &AccountId, members: &[AccountId]) -> GovernanceError {
+	GovernanceError::Argument(format!(
+		"{} is not a council member (the council is the validator set: {} members; \
+		 `w3b-node governance motions` lists them)",
+		who.to_ss58check(),
+		members.len()
+	))
+}
+
 fn vote(options: &SignerOptions, motion: H256, approve: bool) -> Result<(), GovernanceError> {
-	let chain = ChainRpc::new(&options.rpc_url);
-	let signer = signer_pair("--signer", &options.signer)?;
-	let votes = vote_and_wait(&chain, &signer, motion, approve)?;
+	let chain = options.chain()?;
+	let signer = options.signer()?;
+	let voter: AccountId = signer.public().into();
+	let members = members(&chain)?;
+	if !members.contains(&voter) {
+		return Err(not_a_member(&voter, &members));
+	}
+	let votes = vote_included(&chain, &signer, motion, approve)?;
 	println!(
 		"{}",
 		json!({"motion": motion, "ayes": votes.ayes.len(), "nays": votes.nays.len(), "threshold": votes.threshold})
@@ -330,126 +364,94 @@ fn vote(options: &SignerOptions, motion: H256, approve: bool) -> Result<(), Gove
 	Ok(())
 }
 
-fn vote_and_wait(
+/// Votes and returns the motion's votes once the vote is in a block (or the votes it was
+/// closed with, if this vote closed nothing but the motion is gone).
+fn vote_included(
 	chain: &ChainRpc,
 	signer: &sp_core::sr25519::Pair,
 	motion: H256,
 	approve: bool,
 ) -> Result<Votes, GovernanceError> {
-	let voter: AccountId = signer.public().into();
 	let votes = voting(chain, motion)?
 		.ok_or_else(|| GovernanceError::Motion(motion, "is not open".into()))?;
-	let info = chain.info()?;
-	chain.submit(
-		signer,
-		&info,
-		CouncilCall::vote { proposal: motion, index: votes.index, approve }.into(),
-	)?;
-	let mut counted = None;
-	chain.wait("governance", "the vote on chain", || {
-		counted = voting(chain, motion)?.filter(|v| {
-			if approve {
-				v.ayes.contains(&voter)
-			} else {
-				v.nays.contains(&voter)
-			}
-		});
-		Ok::<_, GovernanceError>(counted.is_some())
-	})?;
-	Ok(counted.expect("the wait ends when the vote is counted"))
+	let vote = CouncilCall::vote { proposal: motion, index: votes.index, approve };
+	chain.submit_included("governance", signer, vote.into())?;
+	Ok(voting(chain, motion)?.unwrap_or(votes))
+}
+
+/// What an executed motion did, from the events of its block: `None` if it is not there.
+/// A motion dispatched as Root succeeds whatever its inner call did: the inner result is
+/// `governance.DispatchedAsRoot`'s, in the same block.
+fn report_executed(motion: H256, events: &[EventRecord]) -> Option<Result<(), GovernanceError>> {
+	events.iter().find_map(|record| match &record.event {
+		RuntimeEvent::Council(pallet_collective::Event::Executed { proposal_hash, result })
+			if *proposal_hash == motion =>
+		{
+			let as_root = events.iter().find_map(|r| match &r.event {
+				RuntimeEvent::Governance(pallet_governance::Event::DispatchedAsRoot { result }) => {
+					Some(*result)
+				},
+				_ => None,
+			});
+			let outcome = result.and(as_root.unwrap_or(Ok(())));
+			println!(
+				"{}",
+				json!({"motion": motion, "executed": true, "ok": outcome.is_ok(), "result": format!("{outcome:?}")})
+			);
+			Some(outcome.map_err(|e| {
+				GovernanceError::Motion(motion, format!("was executed, but its call failed: {e:?}"))
+			}))
+		},
+		RuntimeEvent::Council(pallet_collective::Event::Disapproved { proposal_hash })
+			if *proposal_hash == motion =>
+		{
+			println!(
+				"{}",
+				json!({"motion": motion, "executed": false, "ok": false, "result": "disapproved"})
+			);
+			Some(Err(GovernanceError::Motion(motion, "was disapproved".into())))
+		},
+		_ => None,
+	})
 }
 
 fn close(options: &SignerOptions, motion: H256) -> Result<(), GovernanceError> {
-	let chain = ChainRpc::new(&options.rpc_url);
-	let signer = signer_pair("--signer", &options.signer)?;
+	let chain = options.chain()?;
+	let signer = options.signer()?;
 	let votes = voting(&chain, motion)?
 		.ok_or_else(|| GovernanceError::Motion(motion, "is not open".into()))?;
+	let members = members(&chain)?.len() as u32;
+	let best = chain.info()?.best;
+	let decided = votes.ayes.len() as u32 >= votes.threshold
+		|| votes.nays.len() as u32 > members.saturating_sub(votes.threshold);
+	if !decided && best < votes.end {
+		return Err(GovernanceError::Motion(
+			motion,
+			format!(
+				"cannot close yet: {} ayes and {} nays of {members} members, {} ayes needed; \
+				 it closes once enough members voted, or after block #{} (now #{best})",
+				votes.ayes.len(),
+				votes.nays.len(),
+				votes.threshold,
+				votes.end
+			),
+		));
+	}
 	let proposal: RuntimeCall = storage(
 		&chain,
 		&pallet_collective::ProposalOf::<Runtime, CouncilCollective>::hashed_key_for(motion),
 	)?
 	.ok_or_else(|| GovernanceError::Motion(motion, "has no proposal on chain".into()))?;
-	let info = chain.info()?;
-	let from = info.best;
-	chain.submit(
-		&signer,
-		&info,
-		CouncilCall::close {
-			proposal_hash: motion,
-			index: votes.index,
-			proposal_weight_bound: proposal.get_dispatch_info().call_weight,
-			length_bound: proposal.encoded_size() as u32,
-		}
-		.into(),
-	)?;
-	chain.wait("governance", "the motion closed", || {
-		Ok::<_, GovernanceError>(voting(&chain, motion)?.is_none())
-	})?;
-	// What happened is in the events of a block since the close was sent.
-	for number in from..=chain.info()?.best {
-		let records = events_at(&chain, number)?;
-		for record in &records {
-			match &record.event {
-				RuntimeEvent::Council(pallet_collective::Event::Executed {
-					proposal_hash,
-					result,
-				}) if *proposal_hash == motion => {
-					// A motion dispatched as Root succeeds whatever its inner call did: the
-					// inner result is `governance.DispatchedAsRoot`'s, in the same block.
-					let as_root = records.iter().find_map(|r| match &r.event {
-						RuntimeEvent::Governance(pallet_governance::Event::DispatchedAsRoot {
-							result,
-						}) => Some(*result),
-						_ => None,
-					});
-					let outcome = result.and(as_root.unwrap_or(Ok(())));
-					println!(
-						"{}",
-						json!({"motion": motion, "executed": true, "result": format!("{outcome:?}")})
-					);
-					return outcome.map_err(|e| {
-						GovernanceError::Motion(
-							motion,
-							format!("was executed, but its call failed: {e:?}"),
-						)
-					});
-				}
-				RuntimeEvent::Council(pallet_collective::Event::Disapproved { proposal_hash })
-					if *proposal_hash == motion =>
-				{
-					println!(
-						"{}",
-						json!({"motion": motion, "executed": false, "result": "disapproved"})
-					);
-					return Err(GovernanceError::Motion(
-						motion,
-						format!(
-							"was disapproved: {} ayes of {} needed",
-							votes.ayes.len(),
-							votes.threshold
-						),
-					));
-				}
-				_ => {}
-			}
-		}
-	}
-	Err(GovernanceError::Motion(motion, "was closed, but no block since says how".into()))
-}
-
-/// The events of block `number`.
-fn events_at(
-	chain: &ChainRpc,
-	number: u32,
-) -> Result<Vec<frame_system::EventRecord<RuntimeEvent, H256>>, GovernanceError> {
-	let hash = chain.call("chain_getBlockHash", json!([number]))?;
-	// `System::Events` (its storage type is private).
-	let key = [sp_io::hashing::twox_128(b"System"), sp_io::hashing::twox_128(b"Events")].concat();
-	let key = sp_core::bytes::to_hex(&key, false);
-	let events = chain.call("state_getStorage", json!([key, hash]))?;
-	let Some(hex) = events.as_str() else { return Ok(Vec::new()) };
-	let bytes = sp_core::bytes::from_hex(hex).map_err(|_| ChainRpcError::Answer("events"))?;
-	Ok(Vec::decode(&mut &bytes[..]).map_err(|_| ChainRpcError::Answer("events of this runtime"))?)
+	let close = CouncilCall::close {
+		proposal_hash: motion,
+		index: votes.index,
+		proposal_weight_bound: proposal.get_dispatch_info().call_weight,
+		length_bound: proposal.encoded_size() as u32,
+	};
+	let (_, events) = chain.submit_included("governance", &signer, close.into())?;
+	report_executed(motion, &events).unwrap_or_else(|| {
+		Err(GovernanceError::Motion(motion, "was closed, but its block says nothing of it".into()))
+	})
 }
 
 fn motions(chain: &ChainRpc) -> Result<Value, GovernanceError> {
@@ -480,8 +482,8 @@ fn motions(chain: &ChainRpc) -> Result<Value, GovernanceError> {
 }
 
 fn apply_upgrade(options: &SignerOptions, file: &PathBuf) -> Result<(), GovernanceError> {
-	let chain = ChainRpc::new(&options.rpc_url);
-	let signer = signer_pair("--signer", &options.signer)?;
+	let chain = options.chain()?;
+	let signer = options.signer()?;
 	let code = upgrade_code(file)?;
 	let code_hash = BlakeTwo256::hash(&code);
 	// `System::AuthorizedUpgrade`: `{ code_hash, check_version }`.
@@ -502,10 +504,9 @@ fn apply_upgrade(options: &SignerOptions, file: &PathBuf) -> Result<(), Governan
 		Some(_) => {}
 	}
 	let before = chain.call("state_getRuntimeVersion", json!([]))?["specVersion"].clone();
-	let info = chain.info()?;
-	chain.submit(
+	chain.submit_included(
+		"governance",
 		&signer,
-		&info,
 		frame_system::Call::<Runtime>::apply_authorized_upgrade { code }.into(),
 	)?;
 	let mut after = Value::Null;
