@@ -83,6 +83,10 @@ pub enum GovernanceAction {
 	///
 	/// Example: `w3b-node governance set-keys --rpc-url http://127.0.0.1:9945 --signer //Eve`
 	SetKeys {
+		/// Ask a node that is not on this machine (127.0.0.1, localhost, [::1]): only
+		/// over a channel you trust, since a node that lies hands you keys it holds.
+		#[arg(long)]
+		allow_remote: bool,
 		#[allow(missing_docs)]
 		#[clap(flatten)]
 		options: SignerOptions,
@@ -179,7 +183,7 @@ impl GovernanceCmd {
 	/// Runs the action.
 	pub fn run(&self) -> Result<(), GovernanceError> {
 		match &self.action {
-			GovernanceAction::SetKeys { options } => set_keys(options),
+			GovernanceAction::SetKeys { allow_remote, options } => set_keys(options, *allow_remote),
 			GovernanceAction::Propose {
 				add_validator,
 				remove_validator,
@@ -281,7 +285,17 @@ fn members(chain: &ChainRpc) -> Result<Vec<AccountId>, GovernanceError> {
 		.unwrap_or_default())
 }
 
-fn set_keys(options: &SignerOptions) -> Result<(), GovernanceError> {
+fn set_keys(options: &SignerOptions, allow_remote: bool) -> Result<(), GovernanceError> {
+	let local = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+		.iter()
+		.any(|prefix| options.rpc_url.starts_with(prefix));
+	if !local && !allow_remote {
+		return Err(GovernanceError::Argument(format!(
+			"{} is not this machine: the node that makes the keys holds them, so ask your own \
+			 node (through an SSH tunnel from elsewhere), or pass --allow-remote",
+			options.rpc_url
+		)));
+	}
 	let chain = options.chain()?;
 	let signer = options.signer()?;
 	let owner: AccountId = signer.public().into();
@@ -320,8 +334,8 @@ fn propose(options: &SignerOptions, call: RuntimeCall) -> Result<(), GovernanceE
 	if !members.contains(&proposer) {
 		return Err(not_a_member(&proposer, &members));
 	}
-	// At least two thirds: what the calls' origin `EnsureProportionAtLeast<2, 3>` requires.
-	let threshold = (2 * members.len() as u32).div_ceil(3);
+	// More than two thirds: the only threshold the chain lets a motion open with.
+	let threshold = w3b_runtime::configs::council_threshold(members.len() as u32);
 	let motion = BlakeTwo256::hash_of(&call);
 	let length_bound = call.encoded_size() as u32;
 	let (_, events) = chain.submit_included(
@@ -387,7 +401,8 @@ fn report_executed(motion: H256, events: &[EventRecord]) -> Option<Result<(), Go
 		RuntimeEvent::Council(pallet_collective::Event::Executed { proposal_hash, result })
 			if *proposal_hash == motion =>
 		{
-			let as_root = events.iter().find_map(|r| match &r.event {
+			// The transaction that executed the motion dispatched it: its events only.
+			let as_root = events.iter().filter(|r| r.phase == record.phase).find_map(|r| match &r.event {
 				RuntimeEvent::Governance(pallet_governance::Event::DispatchedAsRoot { result }) => {
 					Some(*result)
 				},
@@ -421,6 +436,16 @@ fn close(options: &SignerOptions, motion: H256) -> Result<(), GovernanceError> {
 	let votes = voting(&chain, motion)?
 		.ok_or_else(|| GovernanceError::Motion(motion, "is not open".into()))?;
 	let members = members(&chain)?.len() as u32;
+	if votes.threshold < w3b_runtime::configs::council_threshold(members) {
+		return Err(GovernanceError::Motion(
+			motion,
+			format!(
+				"cannot pass any more: it needs {} ayes, and the council, now {members} \
+				 members, more than two thirds; propose it again",
+				votes.threshold
+			),
+		));
+	}
 	let best = chain.info()?.best;
 	let decided = votes.ayes.len() as u32 >= votes.threshold
 		|| votes.nays.len() as u32 > members.saturating_sub(votes.threshold);
@@ -466,9 +491,17 @@ fn motions(chain: &ChainRpc) -> Result<Value, GovernanceError> {
 			chain,
 			&pallet_collective::ProposalOf::<Runtime, CouncilCollective>::hashed_key_for(motion),
 		)?;
+		// A node could answer another call than the one voted on: check its hash.
+		let call = proposal.map(|call| {
+			if BlakeTwo256::hash_of(&call) == motion {
+				format!("{call:?}")
+			} else {
+				"the node's answer does not match the motion's hash".to_string()
+			}
+		});
 		listed.push(json!({
 			"motion": motion,
-			"call": proposal.map(|call| format!("{call:?}")),
+			"call": call,
 			"threshold": votes.threshold,
 			"ayes": votes.ayes.iter().map(|a| a.to_ss58check()).collect::<Vec<_>>(),
 			"nays": votes.nays.iter().map(|a| a.to_ss58check()).collect::<Vec<_>>(),

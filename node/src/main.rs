@@ -22,6 +22,14 @@ mod service;
 mod wallet;
 mod worker;
 
+// The upgrade fixture is the runtime's next spec version for the upgrade test (built on
+// its own with `--features upgrade-fixture`); a node embedding it would start every new
+// chain on a version it never released.
+const _: () = assert!(
+	!w3b_runtime::UPGRADE_FIXTURE,
+	"w3b-node was built with w3b-runtime's upgrade-fixture feature (--all-features?)"
+);
+
 // jemalloc instead of glibc's malloc: a validator's many threads (network, import,
 // ingestion, the worker, wasmtime) each get a glibc arena that keeps freed memory, so
 // its resident size kept rising under load with a live heap that did not (measured in

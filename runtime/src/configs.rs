@@ -74,6 +74,7 @@ parameter_types! {
 
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
 impl frame_system::Config for Runtime {
+	type BaseCallFilter = GovernanceFilter;
 	type Block = Block;
 	type BlockWeights = RuntimeBlockWeights;
 	type BlockLength = RuntimeBlockLength;
@@ -125,15 +126,80 @@ impl pallet_transaction_payment::Config for Runtime {
 /// The validator council (pallet-collective's first instance).
 pub type CouncilCollective = pallet_collective::Instance1;
 
-/// A council motion passed by at least two thirds of the validators: the quorum GRANDPA
-/// needs, so the validators who can finalize blocks are the ones who can govern.
-pub type CouncilTwoThirds =
-	pallet_collective::EnsureProportionAtLeast<AccountId, CouncilCollective, 2, 3>;
+/// A council motion passed by more than two thirds of the validators: GRANDPA's quorum,
+/// so the validators who can finalize blocks are the ones who can govern (3 of 4, 4 of 5,
+/// 5 of 6).
+pub type CouncilSupermajority =
+	pallet_collective::EnsureProportionMoreThan<AccountId, CouncilCollective, 2, 3>;
 
-/// Governance: a council motion of two thirds, or `Root` (sudo on the dev chain, and
-/// [`pallet_governance::Pallet::dispatch_as_root`]).
+/// Governance: a council motion of more than two thirds, or `Root` (sudo on the dev
+/// chain, and [`pallet_governance::Pallet::dispatch_as_root`]).
 pub type GovernanceOrigin =
-	frame_support::traits::EitherOfDiverse<EnsureRoot<AccountId>, CouncilTwoThirds>;
+	frame_support::traits::EitherOfDiverse<EnsureRoot<AccountId>, CouncilSupermajority>;
+
+/// The ayes a motion needs in a council of `members`: more than two thirds.
+pub const fn council_threshold(members: u32) -> u32 {
+	2 * members / 3 + 1
+}
+
+/// Largest motion, in bytes: room for any governance call; code goes through
+/// `system.authorizeUpgrade`, whose motion holds only the hash.
+pub const MAX_MOTION_BYTES: usize = 16 * 1024;
+
+/// What the chain refuses before dispatch, whoever signs (`Root` is not filtered):
+/// - a council motion proposed at another threshold than [`council_threshold`] of the
+///   current council, or larger than [`MAX_MOTION_BYTES`]: a member cannot fill the
+///   motion queue with proposals that only its own vote keeps alive (at the required
+///   threshold, the others' nays disapprove one at once), nor pre-empt an honest motion
+///   with a copy at a threshold that makes it fail;
+/// - a parameter outside its bounds ([`parameter_in_bounds`]).
+pub struct GovernanceFilter;
+impl frame_support::traits::Contains<RuntimeCall> for GovernanceFilter {
+	fn contains(call: &RuntimeCall) -> bool {
+		match call {
+			RuntimeCall::Council(pallet_collective::Call::propose {
+				threshold, proposal, ..
+			}) => {
+				let members = pallet_collective::Members::<Runtime, CouncilCollective>::decode_len()
+					.unwrap_or(0) as u32;
+				*threshold == council_threshold(members)
+					&& codec::Encode::encoded_size(proposal.as_ref()) <= MAX_MOTION_BYTES
+			}
+			RuntimeCall::Parameters(pallet_parameters::Call::set_parameter { key_value }) => {
+				parameter_in_bounds(key_value)
+			}
+			_ => true,
+		}
+	}
+}
+
+/// Whether a parameter's new value keeps the chain's promises: projects can commit
+/// (`MaxOpenRounds` at least 16, at most the 256 rounds a block closes, so one project
+/// cannot crowd out the others' closing slots), an honest operator that disagrees now and
+/// then keeps its seat and a liar loses it (`DissentLimit` 4 to 64), and deposits and
+/// bonds stay payable (at most 1,000,000 W3B). Removing a value (back to its default)
+/// is always allowed.
+pub fn parameter_in_bounds(parameter: &RuntimeParameters) -> bool {
+	use dynamic_params::{attestations, identity, operators, projects};
+	const MAX_AMOUNT: Balance = 1_000_000 * UNIT;
+	let amount = |value: &Option<Balance>| value.is_none_or(|v| v <= MAX_AMOUNT);
+	match parameter {
+		RuntimeParameters::Attestations(attestations::Parameters::MaxOpenRounds(_, value)) => {
+			value.is_none_or(|v| (16..=256).contains(&v))
+		}
+		RuntimeParameters::Attestations(attestations::Parameters::DissentLimit(_, value)) => {
+			value.is_none_or(|v| (4..=64).contains(&v))
+		}
+		RuntimeParameters::Projects(projects::Parameters::ProjectDeposit(_, value))
+		| RuntimeParameters::Projects(projects::Parameters::CodeDepositBase(_, value))
+		| RuntimeParameters::Projects(projects::Parameters::CodeDepositPerByte(_, value))
+		| RuntimeParameters::Projects(projects::Parameters::DeviceDeposit(_, value))
+		| RuntimeParameters::Operators(operators::Parameters::MinBond(_, value))
+		| RuntimeParameters::Operators(operators::Parameters::MinSeatBond(_, value))
+		| RuntimeParameters::Identity(identity::Parameters::DidDeposit(_, value))
+		| RuntimeParameters::Identity(identity::Parameters::CredentialDeposit(_, value)) => amount(value),
+	}
+}
 
 parameter_types! {
 	/// A motion may use at most half a block.
@@ -144,7 +210,8 @@ impl pallet_collective::Config<CouncilCollective> for Runtime {
 	type RuntimeOrigin = RuntimeOrigin;
 	type Proposal = RuntimeCall;
 	type RuntimeEvent = RuntimeEvent;
-	// A week to gather votes; a motion with enough ayes closes at once.
+	// A week to gather votes; a motion closes as soon as it has enough ayes, or enough
+	// nays that it cannot get them.
 	type MotionDuration = ConstU32<{ 7 * DAYS }>;
 	// Bounds the cost of a membership change, which updates every open motion's votes.
 	type MaxProposals = ConstU32<32>;
@@ -163,7 +230,7 @@ impl pallet_collective::Config<CouncilCollective> for Runtime {
 
 impl pallet_governance::Config for Runtime {
 	type RuntimeCall = RuntimeCall;
-	type RootOrigin = CouncilTwoThirds;
+	type RootOrigin = CouncilSupermajority;
 	type WeightInfo = pallet_governance::weights::SubstrateWeight<Runtime>;
 }
 

@@ -25,6 +25,10 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 #[cfg(all(feature = "std", feature = "upgrade-fixture"))]
 include!(concat!(env!("OUT_DIR"), "/w3b_runtime_upgrade_fixture"));
 
+/// Whether this is the upgrade fixture (never a node's runtime: the node refuses to build
+/// with it).
+pub const UPGRADE_FIXTURE: bool = cfg!(feature = "upgrade-fixture");
+
 extern crate alloc;
 
 use alloc::vec::Vec;
@@ -34,6 +38,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod migrations;
 #[cfg(test)]
 mod tests;
 
@@ -76,14 +81,16 @@ impl_opaque_keys! {
 	}
 }
 
-/// The runtime version. `spec_version` must increase with every runtime upgrade.
+/// The runtime version. `spec_version` must increase with every runtime upgrade (101:
+/// the validator council, governance and parameters; networks on 100 are migrated by
+/// [`migrations::SeedCouncilFromValidators`]).
 #[cfg(not(feature = "upgrade-fixture"))]
 #[runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -100,7 +107,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("w3b-appchain"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -223,7 +230,7 @@ pub fn signed_transaction(
 
 /// Storage migrations to run at the next runtime upgrade.
 #[allow(unused_parens)]
-type Migrations = ();
+type Migrations = (migrations::SeedCouncilFromValidators,);
 
 /// Dispatches calls to the pallets and runs their hooks.
 pub type Executive = frame_executive::Executive<

@@ -284,7 +284,7 @@ fn a_whole_round() {
 	}
 }
 
-/// The storage versions the runtime running on the networks (spec 100) wrote: the state
+/// The storage versions the runtime running on the networks (spec 100 and 101) wrote: the state
 /// an upgrade starts from. A pallet whose code version moves past its entry must come
 /// with a migration in `Migrations` that brings the chain there; an entry rises only with
 /// the release that migrates it.
@@ -312,8 +312,11 @@ fn runtime_upgrade_checks_pass_on_a_working_chain() {
 	local_chain().execute_with(|| {
 		a_whole_round();
 		put_deployed_storage_versions();
+		// As on a chain that ran spec 100: no council yet.
+		pallet_collective::Members::<Runtime, CouncilCollective>::kill();
 		crate::Executive::try_runtime_upgrade(frame_try_runtime::UpgradeCheckSelect::All)
 			.expect("pre/post upgrade and try-state checks pass");
+		assert_eq!(council().len(), 4, "the migration seeded the council");
 	});
 }
 
@@ -447,8 +450,8 @@ fn two_thirds_of_the_council_admit_and_remove_validators() {
 		assert!(pallet_validators::Validators::<Runtime>::get().contains(&account(Eve)));
 		assert!(council().contains(&account(Eve)), "an admitted validator joins the council");
 
-		// A misbehaving validator is removed by the others (3 of now 5 is not 2/3: four
-		// ayes are needed), and leaves the council with its seat.
+		// A misbehaving validator is removed by the others (more than two thirds of now five
+		// is four ayes), and leaves the council with its seat.
 		let remove_dave =
 			pallet_validators::Call::<Runtime>::remove_validator { who: account(Dave) };
 		assert_eq!(
@@ -462,7 +465,7 @@ fn two_thirds_of_the_council_admit_and_remove_validators() {
 
 #[test]
 fn a_minority_of_the_council_changes_nothing() {
-	use Sr25519Keyring::{Bob, Charlie, Dave, Eve};
+	use Sr25519Keyring::{Alice, Bob, Charlie, Dave, Eve};
 	local_chain().execute_with(|| {
 		register_session_keys(Eve);
 		let add_eve = || pallet_validators::Call::<Runtime>::add_validator { who: account(Eve) };
@@ -472,22 +475,21 @@ fn a_minority_of_the_council_changes_nothing() {
 			motion(add_eve(), 3, &[(Bob, true), (Charlie, false), (Dave, false)]),
 			MotionOutcome::Disapproved
 		);
-		// A motion proposed with a low threshold executes with the origin of the votes it
-		// got, which is not two thirds: the call refuses it.
-		assert_eq!(
-			motion(add_eve(), 2, &[(Bob, true)]),
-			MotionOutcome::Executed(Err(sp_runtime::DispatchError::BadOrigin))
-		);
-		// A single member alone (threshold 1 executes at once) is refused the same way.
-		let call: RuntimeCall = add_eve().into();
-		dispatch(
-			Sr25519Keyring::Alice,
-			pallet_collective::Call::<Runtime, CouncilCollective>::propose {
-				threshold: 1,
+		// A motion proposed at a lower threshold than more than two thirds is refused
+		// before it opens (a copy at threshold 2 would execute, and fail, on two ayes).
+		for threshold in [1, 2, 4] {
+			let call: RuntimeCall = add_eve().into();
+			let propose = RuntimeCall::Council(pallet_collective::Call::propose {
+				threshold,
 				length_bound: codec::Encode::encoded_size(&call) as u32,
 				proposal: Box::new(call),
-			},
-		);
+			});
+			assert_eq!(
+				propose.dispatch(RuntimeOrigin::signed(account(Alice))).map_err(|e| e.error),
+				Err(frame_system::Error::<Runtime>::CallFiltered.into()),
+				"threshold {threshold}"
+			);
+		}
 		// A signed validator, directly, is refused.
 		let direct: RuntimeCall = add_eve().into();
 		assert!(direct.dispatch(RuntimeOrigin::signed(account(Bob))).is_err());
@@ -572,5 +574,38 @@ fn the_council_changes_parameters_without_an_upgrade() {
 			MotionOutcome::Executed(Ok(()))
 		);
 		assert_eq!(<Runtime as pallet_attestations::Config>::DissentLimit::get(), 4);
+
+		// Out of bounds, even by motion: a limit of 1 would slash an honest operator at
+		// its first disagreement; no open rounds would stop every project.
+		for out_of_bounds in [
+			attestations::Parameters::DissentLimit(attestations::DissentLimit, Some(1)),
+			attestations::Parameters::MaxOpenRounds(attestations::MaxOpenRounds, Some(0)),
+		] {
+			let call = pallet_parameters::Call::<Runtime>::set_parameter {
+				key_value: crate::configs::RuntimeParameters::Attestations(out_of_bounds),
+			};
+			assert_eq!(
+				motion(call, 3, &[(Bob, true), (Charlie, true)]),
+				MotionOutcome::Executed(Err(frame_system::Error::<Runtime>::CallFiltered.into()))
+			);
+		}
+		assert_eq!(<Runtime as pallet_attestations::Config>::DissentLimit::get(), 4);
+		assert_eq!(<Runtime as pallet_attestations::Config>::MaxOpenRounds::get(), 256);
+	});
+}
+
+#[test]
+fn a_chain_from_spec_100_gets_its_council_at_the_upgrade() {
+	use frame_support::traits::OnRuntimeUpgrade;
+	local_chain().execute_with(|| {
+		// Spec 100 had no council.
+		pallet_collective::Members::<Runtime, CouncilCollective>::kill();
+		crate::migrations::SeedCouncilFromValidators::on_runtime_upgrade();
+		let mut validators = pallet_validators::Validators::<Runtime>::get().into_inner();
+		validators.sort();
+		assert_eq!(council(), validators);
+		// Idempotent: a later upgrade leaves the council alone.
+		crate::migrations::SeedCouncilFromValidators::on_runtime_upgrade();
+		assert_eq!(council(), validators);
 	});
 }

@@ -445,7 +445,7 @@ impl Rpc {
 	}
 
 	/// Governance on the local chain: Alice proposes `call` to the validator council,
-	/// Alice, Bob and Charlie (three of the four validators: two thirds) vote aye, and
+	/// Alice, Bob and Charlie (three of the four validators: more than two thirds) vote aye, and
 	/// Alice closes the motion. Returns once it executed; an error if it was disapproved
 	/// or the call failed. Votes are signed here, so a validator whose node is down still
 	/// votes.
@@ -464,7 +464,12 @@ impl Rpc {
 		let voters = [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie];
 		self.submit(
 			Sr25519Keyring::Alice,
-			Council::propose { threshold: 3, proposal: Box::new(call), length_bound }.into(),
+			Council::propose {
+				threshold: w3b_runtime::configs::council_threshold(4),
+				proposal: Box::new(call),
+				length_bound,
+			}
+			.into(),
 		)?;
 		let (index, ..) = wait_for("the motion proposed", timeout, || {
 			self.storage_decoded::<Votes>(&voting_key)
@@ -490,18 +495,28 @@ impl Rpc {
 			Ok(self.storage(&voting_key)?.is_none().then_some(()))
 		})?;
 		for number in closed_from..=self.best_number()? {
-			for event in self.events_at(self.block_hash(number)?)? {
+			let events = self.events_at(self.block_hash(number)?)?;
+			// A motion dispatched as Root executes whatever its call did: the call's own
+			// result is `governance.DispatchedAsRoot`'s.
+			let as_root = events.iter().find_map(|event| match event {
+				w3b_runtime::RuntimeEvent::Governance(
+					pallet_governance::Event::DispatchedAsRoot { result },
+				) => Some(*result),
+				_ => None,
+			});
+			for event in &events {
 				match event {
 					w3b_runtime::RuntimeEvent::Council(pallet_collective::Event::Executed {
 						proposal_hash,
 						result,
-					}) if proposal_hash == hash => {
+					}) if *proposal_hash == hash => {
 						return result
+							.and(as_root.unwrap_or(Ok(())))
 							.map_err(|e| format!("the motion's call failed: {e:?}").into())
 					}
 					w3b_runtime::RuntimeEvent::Council(pallet_collective::Event::Disapproved {
 						proposal_hash,
-					}) if proposal_hash == hash => return Err("the motion was disapproved".into()),
+					}) if *proposal_hash == hash => return Err("the motion was disapproved".into()),
 					_ => {}
 				}
 			}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use codec::Decode;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityList;
-use sp_core::crypto::Ss58Codec;
+use sp_core::{crypto::Ss58Codec, ed25519, Pair};
 use sp_keyring::Sr25519Keyring;
 use w3b_e2e_tests::{
 	demo::{reading, setup_project, ProjectSpec},

@@ -23,7 +23,7 @@ use std::{
 };
 
 use serde_json::{json, Value};
-use sp_core::{ed25519, Pair, H256};
+use sp_core::{ed25519, Pair};
 use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Dave, Eve, Ferdie};
 use w3b_e2e_tests::{
 	demo::{setup_project, ProjectSpec, Publisher, Transport},
@@ -40,7 +40,7 @@ const TIMEOUT: Duration = Duration::from_secs(240);
 /// Messages per second the devices send, in all.
 const RATE: f64 = 8.0;
 /// The fixture's spec version: one above the running runtime's.
-const NEXT_SPEC_VERSION: u64 = 101;
+const NEXT_SPEC_VERSION: u64 = 102;
 
 /// The upgrade fixture's WASM, built next to the node's runtime, compressed as the
 /// chain accepts code (zstd: about a quarter of the 3.7 MB a debug build leaves, which
