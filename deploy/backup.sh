@@ -25,12 +25,26 @@
 #
 # Environment:
 #   W3B_BASE_PATH      the node's --base-path (default /var/lib/w3b-node)
-#   W3B_SERVICE        its systemd unit (default w3b-node)
+#   W3B_SERVICE        its systemd unit (default w3b-node), the one that runs with
+#                      W3B_BASE_PATH
 #   W3B_NODE_KEY_FILE  the node key, if the node runs with --node-key-file outside the
 #                      base path (by default BASE/chains/*/network/secret_ed25519 is saved)
 #
-# Run as root (the base path is private to the w3b user). The archives are created with
-# mode 0600; keep the keys archive as safe as the keys themselves.
+# "The node runs" means: the unit is active, or a process has files of this base path
+# open (a node holds BASE/chains/<id>/paritydb/full/lock and, with the embedded store,
+# BASE/w3b/messages/messages.log), or a w3b-node was started with --base-path BASE (or -d).
+# Other w3b-node processes (`bridge relay`, `governance ...`, a node of another base path)
+# do not count.
+#
+# Restore (deploy/README.md, "Backups"): stop the node, move BASE/w3b aside, then
+#   tar -xzf w3b-keys-....tar.gz -C BASE chains && tar -xzf w3b-data-....tar.gz -C BASE
+# and chown -R w3b:w3b BASE. A W3B_NODE_KEY_FILE is stored under its absolute path without
+# the leading / (e.g. etc/w3b-node/node-key): restore it with
+#   tar -xzf w3b-keys-....tar.gz -C / etc/w3b-node/node-key
+#
+# Run as root (the base path is private to the w3b user, and other users' open files are
+# visible to root only). The archives are created with mode 0600; keep the keys archive
+# as safe as the keys themselves.
 set -eu
 
 BASE=${W3B_BASE_PATH:-/var/lib/w3b-node}
@@ -61,6 +75,8 @@ if [ ! -d "$BASE" ]; then
 	echo "backup.sh: no base path $BASE (set W3B_BASE_PATH)" >&2
 	exit 1
 fi
+# The base path as /proc/PID/fd links name it: absolute, symbolic links resolved.
+base_real=$(cd "$BASE" && pwd -P)
 
 umask 077
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -88,15 +104,32 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# Whether a process has a file under BASE/chains or BASE/w3b open: the node of this base
+# path, whatever its command line (`ls` only reads the links; nothing is signalled).
+base_files_open() {
+	# shellcheck disable=SC2012
+	ls -l /proc/[0-9]*/fd/ 2>/dev/null |
+		grep -q -F -e " -> $base_real/chains/" -e " -> $base_real/w3b/"
+}
+
+# Whether a w3b-node runs with --base-path BASE (or -d BASE), as given or resolved.
+base_path_argument() {
+	command -v pgrep >/dev/null 2>&1 || return 1
+	for path in "$BASE" "$base_real"; do
+		# BASE as an extended regular expression that matches only itself.
+		path_re=$(printf '%s\n' "${path%/}" | sed 's/[][\\.*^$+?(){}|]/\\&/g')
+		if pgrep -f -- "w3b-node .*(--base-path[ =]|-d )$path_re/?( |\$)" >/dev/null 2>&1; then
+			return 0
+		fi
+	done
+	return 1
+}
+
 node_running() {
 	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$SERVICE" 2>/dev/null; then
 		return 0
 	fi
-	# A w3b-node started by hand (pgrep only looks; nothing is signalled).
-	if command -v pgrep >/dev/null 2>&1 && pgrep -x w3b-node >/dev/null 2>&1; then
-		return 0
-	fi
-	return 1
+	base_files_open || base_path_argument
 }
 
 # Prints an archive's name, size, checksum and contents.
@@ -154,20 +187,20 @@ if [ ! -d "$BASE/w3b" ]; then
 fi
 if node_running; then
 	if [ "$stop_node" = no ]; then
-		echo "NOT saved: $BASE/w3b (the node is running; a copy now would not be consistent)." >&2
+		echo "NOT saved: $BASE/w3b (the node is running, or a process has its files open; a copy now would not be consistent)." >&2
 		echo "  Run again with --stop-node, or: systemctl stop $SERVICE && $0 $target && systemctl start $SERVICE" >&2
 		echo "  (or copy it from a file-system snapshot of $BASE)" >&2
 		exit 3
 	fi
 	if ! command -v systemctl >/dev/null 2>&1 || ! systemctl is-active --quiet "$SERVICE" 2>/dev/null; then
-		echo "backup.sh: a w3b-node runs outside the $SERVICE unit: stop it yourself first" >&2
+		echo "backup.sh: a process outside the $SERVICE unit uses $BASE (a w3b-node started by hand?): stop it yourself first" >&2
 		exit 1
 	fi
 	echo "stopping $SERVICE for the copy of $BASE/w3b"
 	restart=yes
 	systemctl stop "$SERVICE"
 	if node_running; then
-		echo "backup.sh: w3b-node still runs after stopping $SERVICE" >&2
+		echo "backup.sh: $BASE is still in use after stopping $SERVICE (another w3b-node on it?)" >&2
 		exit 1
 	fi
 fi
