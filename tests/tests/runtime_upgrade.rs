@@ -64,10 +64,11 @@ fn upgrade_fixture() -> Vec<u8> {
 	.expect("the runtime compresses within the bomb limit")
 }
 
-fn spec_version(rpc: &Rpc) -> u64 {
-	rpc.call("state_getRuntimeVersion", json!([])).expect("runtime version")["specVersion"]
-		.as_u64()
-		.expect("specVersion is a number")
+/// The spec version a node runs. An error (a node may answer slowly while it compiles
+/// a new runtime) is for the caller's `wait_for` to retry.
+fn spec_version(rpc: &Rpc) -> w3b_e2e_tests::Result<u64> {
+	let version = rpc.call("state_getRuntimeVersion", json!([]))?;
+	Ok(version["specVersion"].as_u64().ok_or("specVersion is not a number")?)
 }
 
 fn counted(port: u16, project: u64) -> u64 {
@@ -82,7 +83,7 @@ fn governance_upgrades_the_runtime_of_a_working_network() {
 	let net = Validators::start(dir.path(), |_| vec![]).expect("validators start");
 	let fail = |e: &dyn std::fmt::Display| -> ! { panic!("{e}\n{}", net.logs(80)) };
 	let alice = net.nodes[0].rpc();
-	let old_version = spec_version(&alice);
+	let old_version = spec_version(&alice).expect("runtime version");
 	assert_eq!(old_version + 1, NEXT_SPEC_VERSION, "the fixture is the next version");
 
 	let spec = ProjectSpec {
@@ -131,7 +132,7 @@ fn governance_upgrades_the_runtime_of_a_working_network() {
 	for node in &net.nodes {
 		let rpc = node.rpc();
 		wait_for(&format!("{} on the new runtime", node.identity), TIMEOUT, || {
-			Ok((spec_version(&rpc) == NEXT_SPEC_VERSION).then_some(()))
+			Ok((spec_version(&rpc)? == NEXT_SPEC_VERSION).then_some(()))
 		})
 		.unwrap_or_else(|e| fail(&e));
 	}
@@ -141,12 +142,15 @@ fn governance_upgrades_the_runtime_of_a_working_network() {
 		started.elapsed()
 	);
 
-	// The new runtime ran its upgrade hooks: the chain records the upgrade.
-	let last_upgrade: Option<(codec::Compact<u32>, String)> = alice
-		.storage_decoded(&frame_system::LastRuntimeUpgrade::<w3b_runtime::Runtime>::hashed_key())
-		.unwrap();
-	let (recorded, _) = last_upgrade.expect("LastRuntimeUpgrade is set");
-	assert_eq!(u64::from(recorded.0), NEXT_SPEC_VERSION);
+	// The new runtime ran its upgrade hooks: the chain records the upgrade. The block that
+	// sets the code already reports the new version; the hooks run in the block after it.
+	let last_upgrade_key = frame_system::LastRuntimeUpgrade::<w3b_runtime::Runtime>::hashed_key();
+	wait_for("the upgrade hooks of the new runtime", TIMEOUT, || {
+		let recorded: Option<(codec::Compact<u32>, String)> =
+			alice.storage_decoded(&last_upgrade_key)?;
+		Ok(recorded.filter(|(spec, _)| u64::from(spec.0) == NEXT_SPEC_VERSION).map(|_| ()))
+	})
+	.unwrap_or_else(|e| fail(&e));
 
 	// Blocks and finality go on; the workers keep committing and attesting.
 	let finalized = alice.finalized_number().unwrap();
@@ -174,7 +178,11 @@ fn governance_upgrades_the_runtime_of_a_working_network() {
 	let joined_at = Instant::now();
 	let target = alice.finalized_number().unwrap();
 	eve.wait_finalized(target, TIMEOUT).unwrap_or_else(|e| fail(&e));
-	assert_eq!(spec_version(&eve.rpc()), NEXT_SPEC_VERSION, "Eve synced to the new runtime");
+	let eve_rpc = eve.rpc();
+	wait_for("Eve on the new runtime", TIMEOUT, || {
+		Ok((spec_version(&eve_rpc)? == NEXT_SPEC_VERSION).then_some(()))
+	})
+	.unwrap_or_else(|e| fail(&e));
 	println!(
 		"[upgrade] Eve synced {target} blocks across the upgrade in {:?}",
 		joined_at.elapsed()
