@@ -84,16 +84,21 @@ impl ChainRpc {
 		Ok(body["result"].take())
 	}
 
+	/// The best block's number.
+	pub fn best(&self) -> Result<u32, ChainRpcError> {
+		let header = self.call("chain_getHeader", json!([]))?;
+		header["number"]
+			.as_str()
+			.and_then(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+			.ok_or(ChainRpcError::Answer("best block"))
+	}
+
 	/// The chain's genesis, best block and runtime versions.
 	pub fn info(&self) -> Result<ChainInfo, ChainRpcError> {
 		let genesis = self.call("chain_getBlockHash", json!([0]))?;
 		let genesis: H256 =
 			serde_json::from_value(genesis).map_err(|_| ChainRpcError::Answer("genesis hash"))?;
-		let header = self.call("chain_getHeader", json!([]))?;
-		let best = header["number"]
-			.as_str()
-			.and_then(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).ok())
-			.ok_or(ChainRpcError::Answer("best block"))?;
+		let best = self.best()?;
 		let version = self.call("state_getRuntimeVersion", json!([]))?;
 		let number = |field: &'static str| {
 			version[field].as_u64().map(|n| n as u32).ok_or(ChainRpcError::Answer(field))
@@ -148,7 +153,7 @@ impl ChainRpc {
 		let mut next = chain.best + 1;
 		let mut included = None;
 		self.wait(tool, "the transaction in a block", || {
-			let best = self.info()?.best;
+			let best = self.best()?;
 			while next <= best && included.is_none() {
 				let hash = self.call("chain_getBlockHash", json!([next]))?;
 				let block = self.call("chain_getBlock", json!([hash]))?;
@@ -186,17 +191,30 @@ impl ChainRpc {
 		Ok((number, events))
 	}
 
+	/// The value under storage `key`, SCALE-decoded: at the best block, or at block `at`.
+	pub fn storage<T: Decode>(
+		&self,
+		key: &[u8],
+		at: Option<Value>,
+	) -> Result<Option<T>, ChainRpcError> {
+		let key = sp_core::bytes::to_hex(key, false);
+		let value = match at {
+			Some(at) => self.call("state_getStorage", json!([key, at]))?,
+			None => self.call("state_getStorage", json!([key]))?,
+		};
+		let Some(hex) = value.as_str() else { return Ok(None) };
+		let bytes =
+			sp_core::bytes::from_hex(hex).map_err(|_| ChainRpcError::Answer("storage hex"))?;
+		T::decode(&mut &bytes[..]).map(Some).map_err(|_| ChainRpcError::Answer("storage value"))
+	}
+
 	/// The events of block `number`.
 	pub fn events_at(&self, number: u32) -> Result<Vec<EventRecord>, ChainRpcError> {
 		let hash = self.call("chain_getBlockHash", json!([number]))?;
 		// `System::Events` (its storage type is private).
 		let key =
 			[sp_io::hashing::twox_128(b"System"), sp_io::hashing::twox_128(b"Events")].concat();
-		let events =
-			self.call("state_getStorage", json!([sp_core::bytes::to_hex(&key, false), hash]))?;
-		let Some(hex) = events.as_str() else { return Ok(Vec::new()) };
-		let bytes = sp_core::bytes::from_hex(hex).map_err(|_| ChainRpcError::Answer("events"))?;
-		Vec::decode(&mut &bytes[..]).map_err(|_| ChainRpcError::Answer("events of this runtime"))
+		Ok(self.storage(&key, Some(hash))?.unwrap_or_default())
 	}
 
 	/// Polls `done` until it holds, printing progress on stderr as `[tool] waiting for

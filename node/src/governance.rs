@@ -269,19 +269,16 @@ fn upgrade_code(file: &PathBuf) -> Result<Vec<u8>, GovernanceError> {
 	}
 }
 
-fn storage<T: Decode>(chain: &ChainRpc, key: &[u8]) -> Result<Option<T>, GovernanceError> {
-	let value = chain.call("state_getStorage", json!([sp_core::bytes::to_hex(key, false)]))?;
-	let Some(hex) = value.as_str() else { return Ok(None) };
-	let bytes = sp_core::bytes::from_hex(hex).map_err(|_| ChainRpcError::Answer("storage hex"))?;
-	T::decode(&mut &bytes[..]).map(Some).map_err(|_| ChainRpcError::Answer("storage value").into())
-}
-
 fn voting(chain: &ChainRpc, motion: H256) -> Result<Option<Votes>, GovernanceError> {
-	storage(chain, &pallet_collective::Voting::<Runtime, CouncilCollective>::hashed_key_for(motion))
+	Ok(chain.storage(
+		&pallet_collective::Voting::<Runtime, CouncilCollective>::hashed_key_for(motion),
+		None,
+	)?)
 }
 
 fn members(chain: &ChainRpc) -> Result<Vec<AccountId>, GovernanceError> {
-	Ok(storage(chain, &pallet_collective::Members::<Runtime, CouncilCollective>::hashed_key())?
+	Ok(chain
+		.storage(&pallet_collective::Members::<Runtime, CouncilCollective>::hashed_key(), None)?
 		.unwrap_or_default())
 }
 
@@ -446,7 +443,7 @@ fn close(options: &SignerOptions, motion: H256) -> Result<(), GovernanceError> {
 			),
 		));
 	}
-	let best = chain.info()?.best;
+	let best = chain.best()?;
 	let decided = votes.ayes.len() as u32 >= votes.threshold
 		|| votes.nays.len() as u32 > members.saturating_sub(votes.threshold);
 	if !decided && best < votes.end {
@@ -462,11 +459,12 @@ fn close(options: &SignerOptions, motion: H256) -> Result<(), GovernanceError> {
 			),
 		));
 	}
-	let proposal: RuntimeCall = storage(
-		&chain,
-		&pallet_collective::ProposalOf::<Runtime, CouncilCollective>::hashed_key_for(motion),
-	)?
-	.ok_or_else(|| GovernanceError::Motion(motion, "has no proposal on chain".into()))?;
+	let proposal: RuntimeCall = chain
+		.storage(
+			&pallet_collective::ProposalOf::<Runtime, CouncilCollective>::hashed_key_for(motion),
+			None,
+		)?
+		.ok_or_else(|| GovernanceError::Motion(motion, "has no proposal on chain".into()))?;
 	let close = CouncilCall::close {
 		proposal_hash: motion,
 		index: votes.index,
@@ -481,15 +479,15 @@ fn close(options: &SignerOptions, motion: H256) -> Result<(), GovernanceError> {
 
 fn motions(chain: &ChainRpc) -> Result<Value, GovernanceError> {
 	let members = members(chain)?;
-	let open: Vec<H256> =
-		storage(chain, &pallet_collective::Proposals::<Runtime, CouncilCollective>::hashed_key())?
-			.unwrap_or_default();
+	let open: Vec<H256> = chain
+		.storage(&pallet_collective::Proposals::<Runtime, CouncilCollective>::hashed_key(), None)?
+		.unwrap_or_default();
 	let mut listed = Vec::new();
 	for motion in open {
 		let Some(votes) = voting(chain, motion)? else { continue };
-		let proposal: Option<RuntimeCall> = storage(
-			chain,
+		let proposal: Option<RuntimeCall> = chain.storage(
 			&pallet_collective::ProposalOf::<Runtime, CouncilCollective>::hashed_key_for(motion),
+			None,
 		)?;
 		// A node could answer another call than the one voted on: check its hash.
 		let call = proposal.map(|call| {
@@ -522,7 +520,7 @@ fn apply_upgrade(options: &SignerOptions, file: &PathBuf) -> Result<(), Governan
 	// `System::AuthorizedUpgrade`: `{ code_hash, check_version }`.
 	let mut key = sp_io::hashing::twox_128(b"System").to_vec();
 	key.extend(sp_io::hashing::twox_128(b"AuthorizedUpgrade"));
-	let authorized: Option<(H256, bool)> = storage(&chain, &key)?;
+	let authorized: Option<(H256, bool)> = chain.storage(&key, None)?;
 	match authorized {
 		None => return Err(GovernanceError::Argument(
 			"no upgrade is authorized: the council passes `propose --authorize-upgrade FILE` first"
