@@ -1,9 +1,15 @@
 //! Executing a committed batch: its messages judged ([`crate::verify`]), then the
 //! project's applets over those that count, on the state the batch runs on, with the
 //! project's context as of the batch's commitment. The result goes into the project's
-//! pending state until its proof is final.
+//! pending state until its proof is final. [`execute_projects`] runs the batches of
+//! several projects at once, each project's in order.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	thread,
+	time::{Duration, Instant},
+};
 
 use sp_core::H256;
 use w3b_executor::{BatchInput, BatchResult, Executor, ExecutorError};
@@ -45,6 +51,8 @@ pub struct Executed {
 	pub verdicts: Verdicts,
 	/// What the applets did with them.
 	pub result: BatchResult,
+	/// How long judging and running it took.
+	pub elapsed: Duration,
 }
 
 /// Judges and runs batch `header`/`body` of a project and records its result in `state`;
@@ -58,6 +66,7 @@ pub fn execute_batch(
 	state: &mut ProjectState,
 	sql: Option<&mut ProjectSql>,
 ) -> Result<Executed, ExecutorError> {
+	let started = Instant::now();
 	let verdicts = if project.made_on_chain {
 		Verdicts::all_count(body)
 	} else {
@@ -110,5 +119,101 @@ pub fn execute_batch(
 			sql: result.sql_statements.clone(),
 		},
 	);
-	Ok(Executed { previous_state_root: prev_state_root, verdicts, result })
+	Ok(Executed {
+		previous_state_root: prev_state_root,
+		verdicts,
+		result,
+		elapsed: started.elapsed(),
+	})
+}
+
+/// One committed batch to run, with the project's context as of its commitment.
+pub struct BatchRun<'a> {
+	/// The chain as of the batch's commitment.
+	pub context: ProjectContext<'a>,
+	/// Its header, as committed.
+	pub header: &'a BatchHeader,
+	/// Its messages.
+	pub body: &'a BatchBody,
+}
+
+/// A project's committed batches to run, in order, on its state and SQL database.
+pub struct ProjectRuns<'a> {
+	/// The project's state (pending batches layered over the finalized state).
+	pub state: &'a mut ProjectState,
+	/// Its SQL database, if the node keeps one.
+	pub sql: Option<&'a mut ProjectSql>,
+	/// The batches, in the order of their numbers.
+	pub batches: Vec<BatchRun<'a>>,
+}
+
+/// Runs the batches of `projects` with [`execute_batch`]: each project's in order on its
+/// own state, different projects at the same time on at most `threads` threads (the
+/// projects with the most messages first, so that a long one does not start last).
+/// Projects share nothing but the engine, so the results are those of running them one
+/// after another.
+///
+/// Returns, for each project in the order given, the results of its batches in order; a
+/// batch that failed ends its project's list with its error (the batches after it build
+/// on its state, so they do not run).
+pub fn execute_projects(
+	executor: &Executor,
+	projects: Vec<ProjectRuns<'_>>,
+	threads: usize,
+) -> Vec<Vec<Result<Executed, ExecutorError>>> {
+	let count = projects.len();
+	let mut queue: Vec<(usize, ProjectRuns<'_>)> = projects.into_iter().enumerate().collect();
+	// Popped from the back: the largest last.
+	queue.sort_by_key(|(_, runs)| {
+		runs.batches.iter().map(|batch| batch.body.messages.len()).sum::<usize>()
+	});
+	let queue = Mutex::new(queue);
+	let results: Mutex<Vec<Option<Vec<Result<Executed, ExecutorError>>>>> =
+		Mutex::new((0..count).map(|_| None).collect());
+	let work = || loop {
+		let Some((index, runs)) = queue.lock().expect("queue lock").pop() else { return };
+		let executed = run_in_order(executor, runs);
+		results.lock().expect("results lock")[index] = Some(executed);
+	};
+	let threads = threads.clamp(1, count.max(1));
+	if threads == 1 {
+		work();
+	} else {
+		thread::scope(|scope| {
+			for _ in 0..threads {
+				scope.spawn(&work);
+			}
+		});
+	}
+	results
+		.into_inner()
+		.expect("results lock")
+		.into_iter()
+		.map(|executed| executed.expect("every project ran"))
+		.collect()
+}
+
+/// One project's batches in order, up to the first that fails.
+fn run_in_order(
+	executor: &Executor,
+	runs: ProjectRuns<'_>,
+) -> Vec<Result<Executed, ExecutorError>> {
+	let ProjectRuns { state, mut sql, batches } = runs;
+	let mut executed = Vec::with_capacity(batches.len());
+	for batch in batches {
+		let result = execute_batch(
+			executor,
+			&batch.context,
+			batch.header,
+			batch.body,
+			state,
+			sql.as_deref_mut(),
+		);
+		let failed = result.is_err();
+		executed.push(result);
+		if failed {
+			break;
+		}
+	}
+	executed
 }

@@ -17,7 +17,7 @@ use w3b_primitives::{
 };
 use w3b_storage::{load_body, BatchBody, EmbeddedStore, FsVfs, MessageStore, StoredMessage};
 use w3b_worker::{
-	execute::{execute_batch, Executed, ProjectContext},
+	execute::{execute_batch, execute_projects, BatchRun, Executed, ProjectContext, ProjectRuns},
 	seal_batch,
 	sql::ProjectSql,
 	BatchLimits, ProjectState,
@@ -40,13 +40,18 @@ impl Device {
 	}
 
 	fn stored(&self, seq: u64) -> StoredMessage {
+		self.stored_for(1, seq, "DEFAULT")
+	}
+
+	/// Message `seq` of project `project`, of type `event_type`, signed.
+	fn stored_for(&self, project: u64, seq: u64, event_type: &str) -> StoredMessage {
 		let message = Message {
-			project: 1,
+			project,
 			device: self.record().key.device_id(),
 			seq,
 			timestamp_ms: NOW - seq,
-			event_type: b"DEFAULT".to_vec(),
-			payload: b"device=d1".to_vec(),
+			event_type: event_type.as_bytes().to_vec(),
+			payload: format!("device=d{}", seq % 3).into_bytes(),
 			encrypted: false,
 		};
 		let signature = DeviceSignature::Ed25519(self.0.sign(message.hash().as_bytes()).0);
@@ -99,9 +104,18 @@ impl Fixture {
 /// Batch `seq` of project 1 holding `messages` (not sealed from a store), with the
 /// header its commitment would have.
 fn batch(seq: u64, messages: Vec<StoredMessage>) -> (w3b_primitives::BatchHeader, BatchBody) {
+	batch_of(1, seq, messages)
+}
+
+/// Batch `seq` of `project` holding `messages`, with the header its commitment would have.
+fn batch_of(
+	project: u64,
+	seq: u64,
+	messages: Vec<StoredMessage>,
+) -> (w3b_primitives::BatchHeader, BatchBody) {
 	let body = BatchBody { messages };
 	let header = w3b_primitives::BatchHeader {
-		project: 1,
+		project,
 		seq,
 		merkle_root: w3b_primitives::merkle::merkle_root(&body.leaves()),
 		count: body.messages.len() as u32,
@@ -373,4 +387,193 @@ fn a_projects_sql_database_lives_like_its_state() {
 			assert_eq!(executed.result.output_root, third.result.output_root);
 		}
 	}
+}
+
+/// What a run of one project's batches left: each batch's output and state roots, the
+/// events that failed, and the rows of its SQL database.
+#[derive(Debug, PartialEq)]
+struct Trace {
+	roots: Vec<(sp_core::H256, sp_core::H256)>,
+	failed: Vec<usize>,
+	refused: Vec<usize>,
+	sql_statements: usize,
+}
+
+impl Trace {
+	fn of(executed: &[Executed]) -> Self {
+		Trace {
+			roots: executed.iter().map(|e| (e.result.output_root, e.result.state_root)).collect(),
+			failed: executed
+				.iter()
+				.map(|e| e.result.events.iter().filter(|ev| !ev.succeeded()).count())
+				.collect(),
+			refused: executed.iter().map(|e| e.verdicts.refused.len()).collect(),
+			sql_statements: executed.iter().map(|e| e.result.sql_statements.len()).sum(),
+		}
+	}
+}
+
+#[test]
+fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
+	// Six projects, each with its own applets: a key-value counter, an applet whose
+	// events write and then trap (their writes discarded), one that tries refused
+	// calls, and (every other project) the SQL applet on its own database. Six batches
+	// each, of different sizes, with replays that do not count.
+	let executor = Executor::new(EngineConfig::default()).unwrap();
+	let (counter, hostile, sql) = (
+		applets::load(&executor, "counter"),
+		applets::load(&executor, "hostile"),
+		applets::load(&executor, "sql"),
+	);
+	let device = Device(ed25519::Pair::from_seed(&[3; 32]));
+	let devices = HashMap::from([(device.record().key.device_id(), device.record())]);
+	let projects: Vec<u64> = (1..=6).collect();
+	let applets_of = |project: u64| {
+		let mut list = vec![
+			applets::applet(0, counter, &[("DEFAULT", "start")]),
+			applets::applet(
+				1,
+				hostile,
+				&[("FAIL", "write_then_panic"), ("REFUSED", "nondeterministic")],
+			),
+		];
+		if project % 2 == 0 {
+			list.push(applets::applet(2, sql, &[("DEFAULT", "start")]));
+		}
+		list
+	};
+	let applets: HashMap<u64, Vec<_>> = projects.iter().map(|p| (*p, applets_of(*p))).collect();
+	let batches: HashMap<u64, Vec<_>> = projects
+		.iter()
+		.map(|&project| {
+			let mut seq = 0u64;
+			let list = (0..6u64)
+				.map(|b| {
+					let size = 5 + (project as u64 * 7 + b * 3) % 20;
+					let mut messages: Vec<_> = (0..size)
+						.map(|i| {
+							seq += 1;
+							let ty = ["DEFAULT", "DEFAULT", "FAIL", "REFUSED"][(i % 4) as usize];
+							device.stored_for(project, seq, ty)
+						})
+						.collect();
+					// A replay of the batch's first message: refused, in every run alike.
+					messages.push(messages[0].clone());
+					batch_of(project, b, messages)
+				})
+				.collect();
+			(project, list)
+		})
+		.collect();
+	let context = |project: u64| ProjectContext {
+		commitment: Context { project, committed_at: 10, committed_at_ms: NOW },
+		env: Arc::new(Vec::new()),
+		fuel_per_batch: 1_000_000_000,
+		applets: &applets[&project],
+		devices: &devices,
+		made_on_chain: false,
+	};
+
+	// One after another, with execute_batch alone: the reference.
+	let dir = tempfile::tempdir().unwrap();
+	let open_sql = |run: &str, project: u64| {
+		(project % 2 == 0)
+			.then(|| ProjectSql::open(&dir.path().join(format!("{run}-{project}.sql"))).unwrap())
+	};
+	let mut serial = Vec::new();
+	for &project in &projects {
+		let mut state = ProjectState::default();
+		let mut sql = open_sql("serial", project);
+		let executed: Vec<Executed> = batches[&project]
+			.iter()
+			.map(|(header, body)| {
+				execute_batch(&executor, &context(project), header, body, &mut state, sql.as_mut())
+					.unwrap()
+			})
+			.collect();
+		serial.push(Trace::of(&executed));
+	}
+	let trace = &serial[1];
+	assert!(trace.failed.iter().all(|f| *f > 0), "the trapping events failed: {trace:?}");
+	assert!(trace.refused.iter().all(|r| *r == 1), "each replay refused: {trace:?}");
+	assert!(trace.sql_statements > 0, "project 2 wrote SQL: {trace:?}");
+
+	// The same with execute_projects, on one thread and on more threads than cores.
+	for threads in [1, 2, 4] {
+		let mut states: Vec<ProjectState> =
+			projects.iter().map(|_| ProjectState::default()).collect();
+		let mut sqls: Vec<Option<ProjectSql>> =
+			projects.iter().map(|p| open_sql(&format!("threads{threads}"), *p)).collect();
+		let runs: Vec<ProjectRuns<'_>> = projects
+			.iter()
+			.zip(states.iter_mut().zip(sqls.iter_mut()))
+			.map(|(&project, (state, sql))| ProjectRuns {
+				state,
+				sql: sql.as_mut(),
+				batches: batches[&project]
+					.iter()
+					.map(|(header, body)| BatchRun { context: context(project), header, body })
+					.collect(),
+			})
+			.collect();
+		let results = execute_projects(&executor, runs, threads);
+		let traces: Vec<Trace> = results
+			.into_iter()
+			.map(|project| {
+				let executed: Vec<Executed> = project.into_iter().map(Result::unwrap).collect();
+				Trace::of(&executed)
+			})
+			.collect();
+		assert_eq!(traces, serial, "{threads} threads");
+		// The states hold the same pending roots for every batch.
+		for (state, trace) in states.iter().zip(&serial) {
+			for (seq, (_, state_root)) in trace.roots.iter().enumerate() {
+				assert_eq!(state.changes(seq as u64).map(|c| c.state_root), Some(*state_root));
+			}
+		}
+	}
+}
+
+#[test]
+fn a_failed_batch_ends_its_projects_run_and_not_the_others() {
+	let fixture = Fixture::new();
+	let device = &fixture.device;
+	let batches: Vec<_> = (0..3u64)
+		.map(|seq| batch(seq, vec![device.stored(seq * 2 + 1), device.stored(seq * 2 + 2)]))
+		.collect();
+	// The second project's applet runs code that is not loaded: its first batch fails.
+	let missing = [applets::applet(0, sp_core::H256::repeat_byte(0xee), &[])];
+	let (mut good, mut bad) = (ProjectState::default(), ProjectState::default());
+	let runs = vec![
+		ProjectRuns {
+			state: &mut good,
+			sql: None,
+			batches: batches
+				.iter()
+				.map(|(header, body)| BatchRun { context: fixture.project(), header, body })
+				.collect(),
+		},
+		ProjectRuns {
+			state: &mut bad,
+			sql: None,
+			batches: batches
+				.iter()
+				.map(|(header, body)| BatchRun {
+					context: ProjectContext { applets: &missing, ..fixture.project() },
+					header,
+					body,
+				})
+				.collect(),
+		},
+	];
+	let results = execute_projects(&fixture.executor, runs, 2);
+	assert_eq!(results[0].len(), 3);
+	assert!(results[0].iter().all(Result::is_ok));
+	assert_eq!(results[1].len(), 1, "nothing runs after the failed batch");
+	assert!(matches!(results[1][0], Err(w3b_executor::ExecutorError::UnknownCode(_))));
+	assert!(bad.changes(0).is_none(), "the failed batch left no result");
+	assert_eq!(
+		good.changes(2).map(|c| c.state_root),
+		Some(results[0][2].as_ref().unwrap().result.state_root)
+	);
 }

@@ -7,20 +7,22 @@
 //! project's batches in order and counts a vote only on the agreed state: a result
 //! computed on a state the chain has left behind is run again before it is voted.
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{collections::HashMap, sync::Arc};
 
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::H256;
+use w3b_executor::ExecutorError;
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
+	project::{Applet, DeviceRecord},
 	proof::Outputs,
 	validity::{Context, Invalid},
-	AppletId, BatchHeader, ProjectId, ProofStatus,
+	AppletId, BatchHeader, DeviceId, ProjectId, ProofStatus,
 };
 use w3b_runtime::{BlockNumber, RuntimeCall};
 use w3b_storage::{load_body, BatchBody, Cid, LoadError};
-use w3b_worker::execute::{execute_batch, ProjectContext};
+use w3b_worker::execute::{execute_projects, BatchRun, Executed, ProjectContext, ProjectRuns};
 
 use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
 
@@ -31,6 +33,34 @@ pub(super) const LOOK_AHEAD: u64 = 32;
 /// Most batches one node finalizes in one go (quorums reached while a batch ahead of
 /// them was open).
 const FINALIZE_RUN: u64 = 32;
+/// Most batches of one project read into memory to run in one round (a node catching up
+/// runs its backlog over several rounds).
+const MAX_READY_BATCHES: usize = 32;
+/// Most bytes of batch bodies of one project read into memory to run in one round (at
+/// least one batch).
+const MAX_READY_BYTES: u64 = 64 << 20;
+
+/// A committed batch whose body is here, with the project's context as of its
+/// commitment.
+pub(super) struct ReadyBatch {
+	header: BatchHeader,
+	body: BatchBody,
+	context: Context<BlockNumber>,
+	committer: w3b_runtime::AccountId,
+	/// Made on chain from EVM logs a quorum observed: its messages all count.
+	made_on_chain: bool,
+	env: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
+	fuel_per_batch: u64,
+	applets: Vec<(AppletId, Applet)>,
+	devices: HashMap<DeviceId, DeviceRecord<BlockNumber>>,
+}
+
+/// The next batch of a project to run, or (`ready` empty) to pass over: pruned before it
+/// ran here, or expired.
+pub(super) struct Step {
+	seq: u64,
+	ready: Option<Box<ReadyBatch>>,
+}
 
 /// An operator's votes that may still land, about one project.
 #[derive(Default)]
@@ -41,21 +71,45 @@ struct Waiting {
 }
 
 impl Worker {
-	/// Runs the project's batches committed since the last run, in order, reports the
-	/// committer of a batch holding an invalid message, and votes for every result whose
-	/// round is open. Stops at a batch whose body is not here yet (a fetch is under way).
-	pub(super) async fn execute_committed(
+	/// Reads the project's batches committed since the last run, in order, up to the
+	/// first whose body is not here yet (a fetch is under way), at most
+	/// [`MAX_READY_BATCHES`] or [`MAX_READY_BYTES`] of them: each ready to run with the
+	/// project's context as of its commitment, or marked as not to be run (pruned before
+	/// it ran here, or expired). Whether more batches wait than it read is returned too.
+	pub(super) fn ready_batches(
 		&mut self,
 		project: ProjectId,
 		at: Hash,
 		number: BlockNumber,
-	) -> Result<(), WorkerError> {
+	) -> Result<(Vec<Step>, bool), WorkerError> {
 		self.follow_reorg(project, at)?;
+		let mut steps = Vec::new();
+		let more = match self.read_steps(project, at, number, &mut steps) {
+			Ok(more) => more,
+			// The batches before the one that failed run now; it fails again first on the
+			// next block.
+			Err(e) if steps.is_empty() => return Err(e),
+			Err(e) => {
+				log::warn!(target: "w3b", "project {project}: {e}");
+				false
+			}
+		};
+		Ok((steps, more))
+	}
+
+	fn read_steps(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+		steps: &mut Vec<Step>,
+	) -> Result<bool, WorkerError> {
 		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
-		loop {
-			let seq = self.work(project)?.next_exec;
-			if seq >= next_batch {
-				break;
+		let mut seq = self.work(project)?.next_exec;
+		let mut bytes = 0u64;
+		while seq < next_batch {
+			if steps.len() >= MAX_READY_BATCHES || bytes >= MAX_READY_BYTES {
+				return Ok(true);
 			}
 			// The runtime API handle is not `Send`: one per read, none across an `await`.
 			let (commitment, proof) = {
@@ -65,7 +119,8 @@ impl Worker {
 			let Some(commitment) = commitment else {
 				// Pruned before this node ran it: its effect on the state is lost here.
 				log::warn!(target: "w3b", "project {project}: batch {seq} was pruned unrun");
-				self.work(project)?.next_exec += 1;
+				steps.push(Step { seq, ready: None });
+				seq += 1;
 				continue;
 			};
 			let status = proof.as_ref().map(|p| p.status);
@@ -75,7 +130,8 @@ impl Worker {
 				if let Ok(cid) = Cid::from_bytes(&commitment.header.cid) {
 					self.fetches.forget(&cid);
 				}
-				self.work(project)?.next_exec += 1;
+				steps.push(Step { seq, ready: None });
+				seq += 1;
 				continue;
 			}
 			if self.byzantine.on(project, Attack::Lag)
@@ -123,27 +179,108 @@ impl Worker {
 				committed_at: commitment.committed_at,
 				committed_at_ms: commitment.committed_at_ms,
 			};
-			let outcome = self.run_batch(&header, &body, context, made_on_chain)?;
+			bytes += header.bytes;
+			let ready =
+				self.ready_batch(header, body, context, commitment.committer, made_on_chain)?;
+			steps.push(Step { seq, ready: Some(Box::new(ready)) });
+			seq += 1;
+		}
+		Ok(false)
+	}
+
+	/// Runs the ready batches of every project in `ready` with the engine: each project's
+	/// in order, different projects in parallel on up to [`Worker::exec_threads`]
+	/// threads.
+	pub(super) fn run_ready(
+		&mut self,
+		ready: &[(ProjectId, Vec<Step>)],
+	) -> HashMap<ProjectId, Vec<Result<Executed, ExecutorError>>> {
+		let mut order = Vec::new();
+		let mut runs = Vec::new();
+		for (project, work) in self.projects.iter_mut() {
+			let Some((_, steps)) = ready.iter().find(|(p, _)| p == project) else { continue };
+			let batches: Vec<BatchRun<'_>> = steps
+				.iter()
+				.filter_map(|step| step.ready.as_deref())
+				.map(|ready| BatchRun {
+					context: ProjectContext {
+						commitment: ready.context,
+						env: ready.env.clone(),
+						fuel_per_batch: ready.fuel_per_batch,
+						applets: &ready.applets,
+						devices: &ready.devices,
+						made_on_chain: ready.made_on_chain,
+					},
+					header: &ready.header,
+					body: &ready.body,
+				})
+				.collect();
+			if batches.is_empty() {
+				continue;
+			}
+			order.push(*project);
+			runs.push(ProjectRuns { state: &mut work.state, sql: Some(&mut work.sql), batches });
+		}
+		if runs.is_empty() {
+			return HashMap::new();
+		}
+		let (executor, threads) = (&self.executor, self.exec_threads);
+		let results = tokio::task::block_in_place(|| execute_projects(executor, runs, threads));
+		order.into_iter().zip(results).collect()
+	}
+
+	/// Takes the results of the project's `steps` (run by [`Worker::run_ready`]) as this
+	/// node's, reports the committer of a batch holding an invalid message, and votes for
+	/// every result whose round is open.
+	pub(super) async fn conclude_batches(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+		steps: Vec<Step>,
+		executed: Vec<Result<Executed, ExecutorError>>,
+	) -> Result<(), WorkerError> {
+		let mut executed = executed.into_iter();
+		let mut failed = None;
+		for step in steps {
+			let Some(ready) = step.ready else {
+				self.work(project)?.next_exec = step.seq + 1;
+				continue;
+			};
+			let outcome = match executed.next() {
+				Some(Ok(done)) => self.outcome(&ready, done)?,
+				Some(Err(e)) => {
+					failed = Some(e);
+					break;
+				}
+				None => break,
+			};
+			let ReadyBatch { header, body, context, committer, .. } = *ready;
+			let seq = header.seq;
 			let work = self.work(project)?;
-			work.next_exec += 1;
+			work.next_exec = seq + 1;
 			if let Ok(cid) = Cid::from_bytes(&header.cid) {
 				work.kept.entry(seq).or_insert(w3b_storage::retention::BatchInfo {
 					seq,
-					committed_at_ms: commitment.committed_at_ms,
+					committed_at_ms: context.committed_at_ms,
 					bytes: header.bytes,
 					cid,
 					settled: false,
 				});
 			}
 			work.results.insert(seq, outcome.clone());
-			let committer = (&commitment.committer, commitment.committed_at);
-			if let Err(e) = self.report(at, &header, &body, committer, &outcome).await {
+			let committed = (&committer, context.committed_at);
+			if let Err(e) = self.report(at, &header, &body, committed, &outcome).await {
 				log::warn!(target: "w3b", "project {project}: batch {seq}: {e}");
 			}
 		}
 		let work = self.work(project)?;
 		let next_exec = work.next_exec;
 		work.unservable.retain(|seq, _| *seq >= next_exec);
+		if let Some(e) = failed {
+			return Err(e.into());
+		}
+		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
 		self.look_ahead(project, at, next_batch).await?;
 		self.vote(project, at, number).await?;
 		self.finalize_ready(project, at, number).await
@@ -511,17 +648,18 @@ impl Worker {
 		Ok(true)
 	}
 
-	/// Judges and executes one batch with the context of its commitment; the messages of
-	/// a batch `made_on_chain` all count (a quorum accepted them: no device signed them).
-	fn run_batch(
-		&mut self,
-		header: &BatchHeader,
-		body: &BatchBody,
+	/// Reads what running batch `header` needs: the project's context as of its commitment
+	/// (the state of the block before the one that included it), and loads the applets'
+	/// code into the engine.
+	fn ready_batch(
+		&self,
+		header: BatchHeader,
+		body: BatchBody,
 		context: Context<BlockNumber>,
+		committer: w3b_runtime::AccountId,
 		made_on_chain: bool,
-	) -> Result<Outcome, WorkerError> {
-		let (project, seq) = (header.project, header.seq);
-		// The context: the state before the block that included the commitment.
+	) -> Result<ReadyBatch, WorkerError> {
+		let project = header.project;
 		let before = context.committed_at.saturating_sub(1);
 		let context_hash = self
 			.client
@@ -545,28 +683,25 @@ impl Worker {
 		};
 		self.load_code(context_hash, &applets)?;
 		let env = info.config.env.iter().map(|v| (v.key.to_vec(), v.value.to_vec())).collect();
-		let project_context = ProjectContext {
-			commitment: context,
+		Ok(ReadyBatch {
+			header,
+			body,
+			context,
+			committer,
+			made_on_chain,
 			env: Arc::new(env),
 			fuel_per_batch: info.config.fuel_per_batch,
-			applets: &applets,
-			devices: &devices,
-			made_on_chain,
-		};
-		let executor = self.executor.clone();
+			applets,
+			devices,
+		})
+	}
+
+	/// This node's outcome of batch `ready`, run to `executed` (a byzantine test node
+	/// bends it here).
+	fn outcome(&mut self, ready: &ReadyBatch, executed: Executed) -> Result<Outcome, WorkerError> {
+		let (project, seq) = (ready.header.project, ready.header.seq);
 		let diverge = self.byzantine.on(project, Attack::Diverge);
 		let work = self.work(project)?;
-		let started = Instant::now();
-		let executed = tokio::task::block_in_place(|| {
-			execute_batch(
-				&executor,
-				&project_context,
-				header,
-				body,
-				&mut work.state,
-				Some(&mut work.sql),
-			)
-		})?;
 		let mut result = executed.result;
 		if diverge && ((seq % 8 == 0 && !work.diverged.contains_key(&seq)) || seq % 8 == 3) {
 			// A faulty node: its state after this batch is not what it should be.
@@ -585,8 +720,8 @@ impl Worker {
 			"⚙️  project {project}: batch {seq} ran {} events ({failed} failed) over {} of {} messages in {:?}: {}",
 			result.events.len(),
 			verdicts.counted.len(),
-			body.messages.len(),
-			started.elapsed(),
+			ready.body.messages.len(),
+			executed.elapsed,
 			result.output_root
 		);
 		if !verdicts.refused.is_empty() {
@@ -596,19 +731,18 @@ impl Worker {
 		}
 		if let Some(m) = &self.metrics {
 			m.batches_executed.inc();
-			m.execution_seconds.observe(started.elapsed().as_secs_f64());
+			m.execution_seconds.observe(executed.elapsed.as_secs_f64());
 		}
-		let outcome = Outcome {
+		Ok(Outcome {
 			previous: executed.previous_state_root,
-			merkle_root: header.merkle_root,
+			merkle_root: ready.header.merkle_root,
 			output_root: result.output_root,
 			state_root: result.state_root,
 			counted: verdicts.counted.len() as u64,
 			refused: verdicts.refused.clone(),
 			outputs: result.outputs,
 			wall_clock: result.events.iter().filter(|e| e.hit_wall_clock()).count(),
-		};
-		Ok(outcome)
+		})
 	}
 
 	/// Votes for batch `seq`'s result.
@@ -698,11 +832,7 @@ impl Worker {
 
 	/// Loads the applets' code, as of block `at`, into the engine (compiled once per code
 	/// hash).
-	fn load_code(
-		&self,
-		at: Hash,
-		applets: &[(AppletId, w3b_primitives::project::Applet)],
-	) -> Result<(), WorkerError> {
+	fn load_code(&self, at: Hash, applets: &[(AppletId, Applet)]) -> Result<(), WorkerError> {
 		for (_, applet) in applets {
 			if self.executor.is_loaded(&applet.code_hash) {
 				continue;

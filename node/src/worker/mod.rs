@@ -46,6 +46,7 @@ use sp_keystore::KeystorePtr;
 use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
+	project::RetentionPolicy,
 	validity::Invalid,
 	ProjectId, ProjectStatus,
 };
@@ -181,6 +182,8 @@ pub struct Worker {
 	store: Arc<dyn MessageStore>,
 	vfs: Arc<dyn Vfs>,
 	executor: Arc<Executor>,
+	/// Threads that run different projects' batches at once (the machine's cores).
+	exec_threads: usize,
 	state_dir: PathBuf,
 	limits: BatchLimits,
 	seal_interval: Duration,
@@ -218,6 +221,7 @@ impl Worker {
 			recent_changes: params.recent_changes,
 			vfs: params.vfs,
 			executor: Arc::new(executor),
+			exec_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
 			state_dir: params.state_dir,
 			limits: params.limits,
 			seal_interval: params.seal_interval,
@@ -352,34 +356,84 @@ impl Worker {
 			}
 		};
 		let finalized = self.client.info().finalized_hash;
-		for project in info.subnets.into_iter().filter(|p| only.is_none_or(|o| o == *p)) {
-			if let Err(e) = self.work_on(project, at, number, finalized).await {
-				log::warn!(target: "w3b", "project {project}: {e}");
+		let mut projects: Vec<ProjectId> =
+			info.subnets.into_iter().filter(|p| only.is_none_or(|o| o == *p)).collect();
+		// Rounds until every project's committed batches ran (or wait for a body): each
+		// round reads a bounded number of batches per project into memory, runs them
+		// (projects in parallel), then votes.
+		while !projects.is_empty() {
+			let mut ready = Vec::new();
+			for project in projects {
+				match self.prepare(project, at, number, finalized).await {
+					Ok(Some((retention, steps, more))) => {
+						ready.push((project, retention, steps, more))
+					}
+					Ok(None) => {}
+					Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
+				}
+			}
+			let runs: Vec<(ProjectId, Vec<execute::Step>)> = ready
+				.iter_mut()
+				.map(|(project, _, steps, _)| (*project, std::mem::take(steps)))
+				.collect();
+			let mut executed = self.run_ready(&runs);
+			projects = Vec::new();
+			for ((project, steps), (_, retention, _, more)) in runs.into_iter().zip(ready) {
+				let results = executed.remove(&project).unwrap_or_default();
+				match self
+					.conclude(project, at, number, finalized, &retention, steps, results)
+					.await
+				{
+					Ok(()) if more => projects.push(project),
+					Ok(()) => {}
+					Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
+				}
 			}
 		}
 	}
 
-	async fn work_on(
+	/// Before the project's batches run: follows its commitments, and reads the
+	/// batches to run ([`Worker::ready_batches`]) unless the node is taking agreed
+	/// changes from peers (then `None`).
+	async fn prepare(
 		&mut self,
 		project: ProjectId,
 		at: Hash,
 		number: BlockNumber,
 		finalized: Hash,
-	) -> Result<(), WorkerError> {
-		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(()) };
+	) -> Result<Option<(RetentionPolicy, Vec<execute::Step>, bool)>, WorkerError> {
+		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(None) };
 		let work = self.load_project(project, number)?;
 		work.active = info.status == ProjectStatus::Active;
 		let syncing = work.syncing;
 		self.confirm_commitments(project, at, number).await?;
 		if let Some(seq) = syncing {
-			return self.request_changes(project, seq, finalized);
+			self.request_changes(project, seq, finalized)?;
+			return Ok(None);
 		}
-		self.execute_committed(project, at, number).await?;
+		let (steps, more) = self.ready_batches(project, at, number)?;
+		Ok(Some((info.config.retention, steps, more)))
+	}
+
+	/// After the project's batches ran: takes their results, votes, reads its EVM logs,
+	/// settles what is final and applies retention.
+	#[allow(clippy::too_many_arguments)]
+	async fn conclude(
+		&mut self,
+		project: ProjectId,
+		at: Hash,
+		number: BlockNumber,
+		finalized: Hash,
+		retention: &RetentionPolicy,
+		steps: Vec<execute::Step>,
+		executed: Vec<Result<w3b_worker::execute::Executed, w3b_executor::ExecutorError>>,
+	) -> Result<(), WorkerError> {
+		self.conclude_batches(project, at, number, steps, executed).await?;
 		if work_active(&self.projects, project) {
 			self.observe_logs(project, at, number)?;
 		}
 		self.settle(project, finalized)?;
-		self.apply_retention(project, &info.config.retention);
+		self.apply_retention(project, retention);
 		Ok(())
 	}
 
