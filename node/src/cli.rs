@@ -169,9 +169,11 @@ pub struct IngestArgs {
 		value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
 			.range(1..=u64::from(w3b_primitives::batch::MAX_BATCH_MESSAGES)))]
 	pub w3b_max_batch: usize,
-	/// How often the messages received are sealed into a batch, in milliseconds (a
-	/// quarter of a block by default: a message waits little for the next block).
-	#[arg(long, value_name = "MS", default_value_t = 750)]
+	/// The longest a received message waits to be sealed into a batch, in
+	/// milliseconds. The worker seals once a block anyway, just before the next block is
+	/// authored (and at once when a batch is full): a shorter interval only adds
+	/// batches, each with its commitment and votes on chain.
+	#[arg(long, value_name = "MS", default_value_t = w3b_runtime::SLOT_DURATION)]
 	pub w3b_seal_interval_ms: u64,
 	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers
 	/// accept, so that a body is fetched in one request).

@@ -301,6 +301,7 @@ where
 				max_bytes: ingest.w3b_max_batch_bytes,
 			},
 			seal_interval: Duration::from_millis(ingest.w3b_seal_interval_ms),
+			slot_duration: Duration::from_millis(w3b_runtime::SLOT_DURATION),
 			byzantine,
 			withheld,
 			metrics: w3b_metrics,

@@ -570,13 +570,22 @@ pub struct ChainLoad {
 	pub weights_ms: Vec<f64>,
 	/// Extrinsics of each block read (the timestamp and other inherents included).
 	pub extrinsics: Vec<usize>,
+	/// Transactions (the extrinsics after the block's timestamp inherent) of the blocks
+	/// read, and their encoded bytes.
+	pub transactions: (usize, usize),
 }
 
 impl ChainLoad {
 	/// Reads the blocks finalized after the current finalized one.
 	pub fn from_now(rpc: Rpc) -> Result<Self> {
 		let scanned = rpc.finalized_number()?;
-		Ok(ChainLoad { rpc, scanned, weights_ms: Vec::new(), extrinsics: Vec::new() })
+		Ok(ChainLoad {
+			rpc,
+			scanned,
+			weights_ms: Vec::new(),
+			extrinsics: Vec::new(),
+			transactions: (0, 0),
+		})
 	}
 
 	/// Reads the blocks finalized since the last call.
@@ -599,10 +608,28 @@ impl ChainLoad {
 			let normal = weight.get(frame_support::dispatch::DispatchClass::Normal);
 			self.weights_ms.push(normal.ref_time() as f64 / 1e9);
 			let block = self.rpc.call("chain_getBlock", json!([hash]))?;
-			self.extrinsics.push(block["block"]["extrinsics"].as_array().map_or(0, |x| x.len()));
+			let extrinsics = block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
+			self.extrinsics.push(extrinsics.len());
+			for extrinsic in extrinsics.iter().skip(1) {
+				let hex = extrinsic.as_str().unwrap_or_default().trim_start_matches("0x");
+				self.transactions.0 += 1;
+				self.transactions.1 += hex.len() / 2;
+			}
 			self.scanned = number;
 		}
 		Ok(())
+	}
+
+	/// Transactions and their bytes on chain per 1,000 of `messages`.
+	pub fn per_thousand(&self, messages: u64) -> String {
+		let per = |n: usize| n as f64 * 1000.0 / messages.max(1) as f64;
+		format!(
+			"{} transactions ({} bytes) in those blocks: {:.1} transactions and {:.0} bytes per 1,000 messages final",
+			self.transactions.0,
+			self.transactions.1,
+			per(self.transactions.0),
+			per(self.transactions.1)
+		)
 	}
 
 	/// `blocks: N, weight avg A ms max M ms of L ms (P% at most), extrinsics avg E max X`.

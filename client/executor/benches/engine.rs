@@ -1,9 +1,12 @@
-//! Engine benchmark: prints events per second of the Rust key-value counter applet on
-//! one core and on all cores, the per-event engine overhead (instantiate + call +
-//! teardown of a handler that does nothing) with and without the pooling allocator, and
-//! the process's memory. Run with `cargo bench -p w3b-executor --bench engine`.
+//! Engine benchmark: prints the per-event engine overhead (instantiate + call + teardown
+//! of a handler that does nothing) with and without the pooling allocator, events per
+//! second of the Rust key-value counter applet on one core and on all cores (one
+//! project's batch per core, one engine), for each way of resetting a pooled memory,
+//! and the process's memory. Every figure is the median of three runs.
 //!
-//! Every loop is bounded: a fixed number of events per measurement.
+//! `cargo bench -p w3b-executor --bench engine [-- SECTION]`, SECTION one of `overhead`,
+//! `counter`, `reset` (default: all). Every loop is bounded: a fixed number of events
+//! per measurement.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -20,6 +23,7 @@ use w3b_executor::{EngineConfig, Executor, StateView};
 use w3b_primitives::{code::sample_module, project::code_hash, Message};
 
 const EVENTS: usize = 20_000;
+const REPEATS: usize = 3;
 
 fn rss_kib(field: &str) -> u64 {
 	std::fs::read_to_string("/proc/self/status")
@@ -36,6 +40,11 @@ fn empty() -> Arc<dyn StateView> {
 	Arc::new(BTreeMap::<Vec<u8>, Vec<u8>>::new())
 }
 
+fn median(mut runs: Vec<f64>) -> f64 {
+	runs.sort_by(f64::total_cmp);
+	runs[runs.len() / 2]
+}
+
 /// Runs `messages` through `code` in one batch; returns the wall time.
 fn run(exec: &Executor, code: H256, messages: &[Message]) -> Duration {
 	let applets = [applet(0, code, &[])];
@@ -48,67 +57,108 @@ fn run(exec: &Executor, code: H256, messages: &[Message]) -> Duration {
 	elapsed
 }
 
-fn overhead(pooling: bool) -> f64 {
-	let exec = Executor::new(EngineConfig { pooling, ..Default::default() }).unwrap();
+/// Microseconds per event of a no-op handler.
+fn overhead(config: EngineConfig) -> f64 {
+	let exec = Executor::new(config).unwrap();
 	let noop = sample_module(&["start"], 0);
 	let hash = code_hash(&noop);
 	exec.load(hash, &noop).unwrap();
 	let messages: Vec<Message> = (0..EVENTS as u64).map(|i| message(i, "DEFAULT", b"")).collect();
 	run(&exec, hash, &messages[..1000]); // warm up
-	run(&exec, hash, &messages).as_secs_f64() * 1e6 / EVENTS as f64
+	median(
+		(0..REPEATS)
+			.map(|_| run(&exec, hash, &messages).as_secs_f64() * 1e6 / EVENTS as f64)
+			.collect(),
+	)
+}
+
+fn counter_messages() -> Vec<Message> {
+	(0..EVENTS as u64)
+		.map(|i| message(i, "DEFAULT", format!("device=d{}", i % 100).as_bytes()))
+		.collect()
+}
+
+/// Events per second of the counter applet on `threads` threads at once (one batch
+/// each), with one engine for all (`shared`) or one per thread.
+fn counter_rate(config: &EngineConfig, threads: usize, shared: bool) -> f64 {
+	let messages = counter_messages();
+	let engines: Vec<(Arc<Executor>, H256)> = if shared {
+		let exec = Arc::new(Executor::new(config.clone()).unwrap());
+		let code = load(&exec, "counter");
+		vec![(exec, code); threads]
+	} else {
+		(0..threads)
+			.map(|_| {
+				let exec = Arc::new(Executor::new(config.clone()).unwrap());
+				let code = load(&exec, "counter");
+				(exec, code)
+			})
+			.collect()
+	};
+	for (exec, code) in &engines {
+		run(exec, *code, &messages[..1000]);
+	}
+	let runs = (0..REPEATS)
+		.map(|_| {
+			let start = Instant::now();
+			std::thread::scope(|s| {
+				for (exec, code) in &engines {
+					let messages = &messages;
+					s.spawn(move || run(exec, *code, messages));
+				}
+			});
+			(EVENTS * threads) as f64 / start.elapsed().as_secs_f64()
+		})
+		.collect();
+	median(runs)
 }
 
 fn main() {
+	let section = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+	let wanted = |name: &str| section.as_deref().is_none_or(|s| s == name);
 	let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-	println!("machine: {cores} cores, {}", std::env::consts::ARCH);
+	println!("machine: {cores} cores, {}; median of {REPEATS} runs", std::env::consts::ARCH);
 	let rss_start = rss_kib("VmRSS:");
 
-	let pooled = overhead(true);
-	let plain = overhead(false);
-	println!("engine overhead per event (instantiate + call + teardown, no-op handler):");
-	println!("  pooling allocator: {pooled:.2} us");
-	println!("  on-demand allocator: {plain:.2} us");
+	if wanted("overhead") {
+		let pooled = overhead(EngineConfig::default());
+		let plain = overhead(EngineConfig { pooling: false, ..Default::default() });
+		println!("engine overhead per event (instantiate + call + teardown, no-op handler):");
+		println!("  pooling allocator (default): {pooled:.2} us");
+		println!("  on-demand allocator: {plain:.2} us");
+	}
 
-	let exec = Arc::new(Executor::new(EngineConfig::default()).unwrap());
-	let counter = load(&exec, "counter");
-	let messages: Vec<Message> = (0..EVENTS as u64)
-		.map(|i| message(i, "DEFAULT", format!("device=d{}", i % 100).as_bytes()))
-		.collect();
-	run(&exec, counter, &messages[..1000]);
-	let one = run(&exec, counter, &messages);
-	let one_rate = EVENTS as f64 / one.as_secs_f64();
-	println!("key-value counter applet (Rust SDK), {EVENTS} events:");
-	println!("  one core: {one_rate:.0} events/s");
+	if wanted("counter") {
+		let config = EngineConfig::default();
+		println!("key-value counter applet (Rust SDK), {EVENTS} events per batch, default engine:");
+		let one = counter_rate(&config, 1, true);
+		println!("  one core: {one:.0} events/s");
+		let all = counter_rate(&config, cores, true);
+		println!(
+			"  {cores} cores ({cores} projects' batches in parallel, one engine): {all:.0} events/s ({:.2}x one core)",
+			all / one
+		);
+		let separate = counter_rate(&config, cores, false);
+		println!("  {cores} cores, one engine per thread: {separate:.0} events/s");
+	}
 
-	let start = Instant::now();
-	std::thread::scope(|s| {
-		for _ in 0..cores {
-			let exec = exec.clone();
-			let messages = &messages;
-			s.spawn(move || run(&exec, counter, messages));
+	if wanted("reset") {
+		// How a pooled memory is made fresh for the next instance: given back to the
+		// kernel (madvise: a TLB shootdown that interrupts every core running the
+		// process), or zeroed with memset up to `keep_resident_bytes`.
+		println!("counter applet by memory reset (keep_resident_bytes), one core / {cores} cores:");
+		for keep in [0usize, 64 << 10, 1088 << 10] {
+			let config = EngineConfig { keep_resident_bytes: keep, ..Default::default() };
+			let one = counter_rate(&config, 1, true);
+			let all = counter_rate(&config, cores, true);
+			println!(
+				"  {:>5} KiB memset: {one:.0} / {all:.0} events/s ({:.2}x)",
+				keep >> 10,
+				all / one
+			);
 		}
-	});
-	let all = start.elapsed();
-	let all_rate = (EVENTS * cores) as f64 / all.as_secs_f64();
-	println!("  {cores} cores ({cores} projects' batches in parallel): {all_rate:.0} events/s");
-	// The same with one engine per thread: tells engine-level contention (shared type
-	// registry, instance pool) from process-level contention (the kernel's memory map).
-	let engines: Vec<(Executor, H256)> = (0..cores)
-		.map(|_| {
-			let exec = Executor::new(EngineConfig::default()).unwrap();
-			let code = load(&exec, "counter");
-			(exec, code)
-		})
-		.collect();
-	let start = Instant::now();
-	std::thread::scope(|s| {
-		for (exec, code) in &engines {
-			let messages = &messages;
-			s.spawn(move || run(exec, *code, messages));
-		}
-	});
-	let separate = (EVENTS * cores) as f64 / start.elapsed().as_secs_f64();
-	println!("  {cores} cores, one engine per thread: {separate:.0} events/s");
+	}
+
 	println!(
 		"memory: RSS {} MiB at start, {} MiB now, peak {} MiB (pool: 64 instances x 64 MiB of reserved address space, resident only when touched)",
 		rss_start / 1024,

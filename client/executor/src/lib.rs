@@ -81,6 +81,10 @@ pub struct EngineConfig {
 	/// Most bytes of compiled code kept loaded; past it, the code used least recently is
 	/// dropped (and compiled again when needed).
 	pub max_module_cache_bytes: usize,
+	/// Bytes at the start of each pooled linear memory that are zeroed with `memset` when
+	/// an instance ends, instead of being given back to the kernel (`madvise`) (only with
+	/// `pooling`).
+	pub keep_resident_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -94,6 +98,7 @@ impl Default for EngineConfig {
 			max_wasm_stack: 512 << 10,
 			event_timeout: Duration::from_secs(2),
 			max_module_cache_bytes: 512 << 20,
+			keep_resident_bytes: 0,
 		}
 	}
 }
@@ -350,7 +355,9 @@ impl Executor {
 				// Give memory back to the kernel in batches: each decommit (madvise) of a
 				// slot interrupts every core running the process, which is what limits
 				// scaling across cores when instances are short-lived.
-				.decommit_batch_size(32);
+				.decommit_batch_size(32)
+				.linear_memory_keep_resident(config.keep_resident_bytes)
+				.table_keep_resident(config.keep_resident_bytes);
 			wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 		}
 		let engine = Engine::new(&wasm).map_err(|e| ExecutorError::Config(e.to_string()))?;
@@ -580,23 +587,31 @@ impl Executor {
 			Ok(instance) => instance,
 			Err(e) => return Outcome::Failed(format!("instantiation failed: {}", describe(e))),
 		};
+		// Exports are looked up as `Option`s: a failed typed lookup builds an error, and
+		// with `RUST_BACKTRACE` set every error captures a backtrace (most of an event's
+		// time).
 		let memory = instance.get_memory(&mut *store, "memory");
-		let alloc = instance.get_typed_func::<i32, i32>(&mut *store, "alloc").ok();
+		let alloc = instance
+			.get_func(&mut *store, "alloc")
+			.and_then(|alloc| alloc.typed::<i32, i32>(&*store).ok());
 		store.data_mut().memory = memory;
 		store.data_mut().alloc = alloc;
 		// WASI reactors (Rust and C applets for wasm32-wasip1) initialize their runtime here.
-		if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut *store, "_initialize") {
+		if let Some(initialize) = instance
+			.get_func(&mut *store, "_initialize")
+			.and_then(|initialize| initialize.typed::<(), ()>(&*store).ok())
+		{
 			if let Err(e) = initialize.call(&mut *store, ()) {
 				return Outcome::Failed(format!("_initialize: {}", describe(e)));
 			}
 		}
-		let func = match instance.get_typed_func::<i32, i32>(&mut *store, handler) {
-			Ok(func) => func,
-			Err(_) => {
-				return Outcome::Failed(format!(
-					"handler `{handler}` is not an exported function (i32) -> i32"
-				))
-			}
+		let Some(func) = instance
+			.get_func(&mut *store, handler)
+			.and_then(|func| func.typed::<i32, i32>(&*store).ok())
+		else {
+			return Outcome::Failed(format!(
+				"handler `{handler}` is not an exported function (i32) -> i32"
+			));
 		};
 		let rid = store.data().rid;
 		match func.call(&mut *store, rid) {

@@ -3,7 +3,10 @@
 //! this operator with the same CID, count and size, so a member who copies a root from
 //! the pool cannot pass its copy off as ours.
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{
+	collections::BTreeMap,
+	time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
 
 use codec::Encode;
 use sp_api::ProvideRuntimeApi;
@@ -28,6 +31,18 @@ const RESUBMIT_AFTER_BLOCKS: BlockNumber = 10;
 const RECOVERY_WINDOW: u64 = 64;
 /// Batches one project seals at once at most (a backlog drains over a few rounds).
 const MAX_SEALS_PER_ROUND: usize = 4;
+/// How long before a slot starts the messages received are sealed for its block: time
+/// for the commitment to reach the author's pool (the worker looks every 250 ms).
+pub(super) const SEAL_LEAD: Duration = Duration::from_millis(600);
+
+/// The slot starting within `lead` of `now` (slots of `slot` since the Unix epoch, as
+/// Aura counts them), if one does.
+fn next_slot(now: SystemTime, slot: Duration, lead: Duration) -> Option<u64> {
+	let slot_ms = slot.as_millis().max(1) as u64;
+	let now_ms = now.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+	let next = now_ms / slot_ms + 1;
+	(next * slot_ms - now_ms <= lead.as_millis() as u64).then_some(next)
+}
 
 /// A commitment this node submitted, until it is included.
 pub struct InFlight {
@@ -55,6 +70,7 @@ impl Worker {
 			let mut work = ProjectWork {
 				active: false,
 				last_seal: Instant::now(),
+				sealed_for_slot: None,
 				state,
 				sql,
 				next_local: last_sealed.map_or(0, |s| s + 1),
@@ -202,10 +218,13 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Seals for the Active projects whose seal interval passed or whose batch is full.
+	/// Seals for the Active projects that received messages, when the next block is
+	/// due within [`SEAL_LEAD`] (once per slot), when a batch is full, or when
+	/// `seal_interval` passed since the last seal.
 	pub(super) async fn seal_due(&mut self) {
 		let at = self.client.info().best_hash;
 		let Ok(Some(number)) = self.client.number(at) else { return };
+		let next_slot = next_slot(SystemTime::now(), self.slot_duration, SEAL_LEAD);
 		let due: Vec<ProjectId> = self
 			.projects
 			.iter()
@@ -224,12 +243,17 @@ impl Worker {
 			})
 			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
+				let before_block = next_slot.is_some_and(|slot| work.sealed_for_slot != Some(slot));
 				pending >= self.limits.max_messages
-					|| (pending > 0 && work.last_seal.elapsed() >= self.seal_interval)
+					|| (pending > 0
+						&& (before_block || work.last_seal.elapsed() >= self.seal_interval))
 			})
 			.map(|(project, _)| *project)
 			.collect();
 		for project in due {
+			if let Ok(work) = self.work(project) {
+				work.sealed_for_slot = next_slot.or(work.sealed_for_slot);
+			}
 			if let Err(e) = self.seal_and_commit(project, at, number).await {
 				log::warn!(target: "w3b", "project {project}: sealing: {e}");
 			}
@@ -369,4 +393,25 @@ impl Worker {
 
 fn poisoned() -> WorkerError {
 	WorkerError::Missing("the withheld set's lock is poisoned".into())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn messages_are_sealed_once_just_before_each_slot() {
+		let slot = Duration::from_secs(3);
+		let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+		// Slot 1000 starts at 3,000,000 ms: sealing for it from 2,999,400 ms on.
+		assert_eq!(next_slot(at(2_999_399), slot, SEAL_LEAD), None);
+		assert_eq!(next_slot(at(2_999_400), slot, SEAL_LEAD), Some(1000));
+		assert_eq!(next_slot(at(2_999_999), slot, SEAL_LEAD), Some(1000));
+		// At its start the block is being authored: the next window is for slot 1001.
+		assert_eq!(next_slot(at(3_000_000), slot, SEAL_LEAD), None);
+		assert_eq!(next_slot(at(3_002_500), slot, SEAL_LEAD), Some(1001));
+		// The worker looks every 250 ms: its looks hit the window of every slot.
+		let looks = (0..12_000u64).step_by(250).filter_map(|ms| next_slot(at(ms), slot, SEAL_LEAD));
+		assert_eq!(looks.collect::<std::collections::BTreeSet<_>>().len(), 4);
+	}
 }

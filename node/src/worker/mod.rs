@@ -15,8 +15,11 @@
 //!    changes from peers over [`state_protocol`]), or rolls it back on expiry; then lets
 //!    go of what the project's retention policy gives up.
 //!
-//! Sealing runs on its own clock: every `seal_interval` (and at once when a batch is
-//! full) the messages received for an Active project become a batch.
+//! Sealing runs on the chain's clock: the messages received for an Active project
+//! become a batch once a slot, just before the next block is authored (so that the
+//! commitment is in it), at once when a batch is full, and at the latest
+//! `seal_interval` after the last seal. On-chain commitments and votes then grow with
+//! the data and the blocks, not with a timer.
 
 pub mod byzantine;
 mod commit;
@@ -96,8 +99,11 @@ pub struct WorkerParams {
 	pub state_dir: PathBuf,
 	/// How large a batch may grow.
 	pub limits: BatchLimits,
-	/// How often received messages are sealed.
+	/// The longest a received message waits to be sealed.
 	pub seal_interval: Duration,
+	/// The chain's slot (block time): received messages are sealed once a slot, just
+	/// before the next block is authored.
+	pub slot_duration: Duration,
 	/// Test only: the attacks this node makes.
 	pub byzantine: Byzantine,
 	/// Bodies the node's `/w3b/batch/1` server refuses to serve (test only).
@@ -137,6 +143,8 @@ struct ProjectWork {
 	active: bool,
 	/// When it last sealed.
 	last_seal: Instant,
+	/// The slot before whose block it last sealed.
+	sealed_for_slot: Option<u64>,
 	state: ProjectState,
 	/// Its SQL database, with the life of `state`.
 	sql: ProjectSql,
@@ -187,6 +195,7 @@ pub struct Worker {
 	state_dir: PathBuf,
 	limits: BatchLimits,
 	seal_interval: Duration,
+	slot_duration: Duration,
 	byzantine: Byzantine,
 	withheld: Withheld,
 	metrics: Option<Metrics>,
@@ -225,6 +234,7 @@ impl Worker {
 			state_dir: params.state_dir,
 			limits: params.limits,
 			seal_interval: params.seal_interval,
+			slot_duration: params.slot_duration,
 			byzantine: params.byzantine,
 			withheld: params.withheld,
 			metrics: params.metrics,

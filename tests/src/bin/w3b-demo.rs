@@ -328,6 +328,7 @@ fn main() -> Result<()> {
 		w3b_primitives::MILLISECS_PER_BLOCK / 1000,
 	);
 	println!("[demo] chain load: {}", load.summary());
+	println!("[demo] on chain: {}", load.per_thousand(p.messages_final));
 	if p.messages_final < acked {
 		return Err(format!(
 			"{} stored messages are not in a finalized proof",
