@@ -33,8 +33,10 @@ export W3B_PROFILE=$profile
 echo "[demo] building w3b-node ($profile), w3b-demo and the example applet"
 cargo build -p w3b-node -p w3b-e2e-tests --bin w3b-node --bin w3b-demo --locked \
 	$([ "$profile" = release ] && echo --release)
-cargo build --release --locked --target wasm32-unknown-unknown -p applet-alert \
-	--manifest-path sdk/Cargo.toml --target-dir "$target_dir/applets"
+# From sdk/, whose .cargo/config.toml gives applets their stack size.
+applets_target=$(realpath -m "$target_dir/applets")
+(cd sdk && cargo build --release --locked --target wasm32-unknown-unknown -p applet-alert \
+	--target-dir "$applets_target")
 applet="$target_dir/applets/wasm32-unknown-unknown/release/applet_alert.wasm"
 # The EVM side runs ganache from the contracts' npm packages.
 bridge=${BRIDGE:-on}

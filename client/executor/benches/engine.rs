@@ -2,7 +2,8 @@
 //! of a handler that does nothing) with and without the pooling allocator, events per
 //! second of the Rust key-value counter applet on one core and on all cores (one
 //! project's batch per core, one engine), for each way of resetting a pooled memory,
-//! and the process's memory. Every figure is the median of three runs.
+//! and the process's memory. Every figure is the median of three runs. The Rust applets
+//! are built as the SDK builds them (sdk/.cargo/config.toml: a 64 KiB stack).
 //!
 //! `cargo bench -p w3b-executor --bench engine [-- SECTION]`, SECTION one of `overhead`,
 //! `counter`, `reset` (default: all). Every loop is bounded: a fixed number of events
@@ -17,7 +18,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use common::{applet, batch, load, message};
+use common::{applet, assemblyscript_code, batch, load, message};
 use sp_core::H256;
 use w3b_executor::{EngineConfig, Executor, StateView};
 use w3b_primitives::{code::sample_module, project::code_hash, Message};
@@ -48,7 +49,7 @@ fn median(mut runs: Vec<f64>) -> f64 {
 /// Runs `messages` through `code` in one batch; returns the wall time.
 fn run(exec: &Executor, code: H256, messages: &[Message]) -> Duration {
 	let applets = [applet(0, code, &[])];
-	let mut input = batch(&applets, messages, &[]);
+	let mut input = batch(&applets, messages, &[("GREETING", "hello")]);
 	input.fuel = u64::MAX;
 	let start = Instant::now();
 	let result = exec.run_batch(&input, empty(), None).expect("batch runs");
@@ -78,19 +79,41 @@ fn counter_messages() -> Vec<Message> {
 		.collect()
 }
 
-/// Events per second of the counter applet on `threads` threads at once (one batch
-/// each), with one engine for all (`shared`) or one per thread.
-fn counter_rate(config: &EngineConfig, threads: usize, shared: bool) -> f64 {
+/// The key-value counter applets: the Rust SDK's (a 1 MiB stack in 17 pages of memory)
+/// and the AssemblyScript SDK's (one page).
+#[derive(Clone, Copy)]
+enum Counter {
+	Rust,
+	AssemblyScript,
+}
+
+impl Counter {
+	fn load(self, exec: &Executor) -> H256 {
+		match self {
+			Counter::Rust => load(exec, "counter"),
+			Counter::AssemblyScript => {
+				let code = assemblyscript_code("kv");
+				let hash = code_hash(&code);
+				exec.load(hash, &code).expect("applet loads");
+				hash
+			}
+		}
+	}
+}
+
+/// Events per second of a counter applet on `threads` threads at once (one batch each),
+/// with one engine for all (`shared`) or one per thread.
+fn counter_rate(config: &EngineConfig, counter: Counter, threads: usize, shared: bool) -> f64 {
 	let messages = counter_messages();
 	let engines: Vec<(Arc<Executor>, H256)> = if shared {
 		let exec = Arc::new(Executor::new(config.clone()).unwrap());
-		let code = load(&exec, "counter");
+		let code = counter.load(&exec);
 		vec![(exec, code); threads]
 	} else {
 		(0..threads)
 			.map(|_| {
 				let exec = Arc::new(Executor::new(config.clone()).unwrap());
-				let code = load(&exec, "counter");
+				let code = counter.load(&exec);
 				(exec, code)
 			})
 			.collect()
@@ -131,14 +154,14 @@ fn main() {
 	if wanted("counter") {
 		let config = EngineConfig::default();
 		println!("key-value counter applet (Rust SDK), {EVENTS} events per batch, default engine:");
-		let one = counter_rate(&config, 1, true);
+		let one = counter_rate(&config, Counter::Rust, 1, true);
 		println!("  one core: {one:.0} events/s");
-		let all = counter_rate(&config, cores, true);
+		let all = counter_rate(&config, Counter::Rust, cores, true);
 		println!(
 			"  {cores} cores ({cores} projects' batches in parallel, one engine): {all:.0} events/s ({:.2}x one core)",
 			all / one
 		);
-		let separate = counter_rate(&config, cores, false);
+		let separate = counter_rate(&config, Counter::Rust, cores, false);
 		println!("  {cores} cores, one engine per thread: {separate:.0} events/s");
 	}
 
@@ -146,16 +169,22 @@ fn main() {
 		// How a pooled memory is made fresh for the next instance: given back to the
 		// kernel (madvise: a TLB shootdown that interrupts every core running the
 		// process), or zeroed with memset up to `keep_resident_bytes`.
-		println!("counter applet by memory reset (keep_resident_bytes), one core / {cores} cores:");
-		for keep in [0usize, 64 << 10, 1088 << 10] {
-			let config = EngineConfig { keep_resident_bytes: keep, ..Default::default() };
-			let one = counter_rate(&config, 1, true);
-			let all = counter_rate(&config, cores, true);
-			println!(
-				"  {:>5} KiB memset: {one:.0} / {all:.0} events/s ({:.2}x)",
-				keep >> 10,
-				all / one
-			);
+		println!(
+			"counter applets by memory reset (keep_resident_bytes), one core / {cores} cores:"
+		);
+		for (name, counter) in
+			[("Rust", Counter::Rust), ("AssemblyScript", Counter::AssemblyScript)]
+		{
+			for keep in [0usize, 256 << 10, 1088 << 10] {
+				let config = EngineConfig { keep_resident_bytes: keep, ..Default::default() };
+				let one = counter_rate(&config, counter, 1, true);
+				let all = counter_rate(&config, counter, cores, true);
+				println!(
+					"  {name}, {:>4} KiB memset: {one:.0} / {all:.0} events/s ({:.2}x)",
+					keep >> 10,
+					all / one
+				);
+			}
 		}
 	}
 

@@ -85,6 +85,100 @@ pub mod abi {
 /// What the host failed with.
 pub type Code = i32;
 
+/// The allocator of applets built with this crate (feature `arena`, on by default;
+/// without it Rust's own allocator is used, and an applet may set its own).
+///
+/// The engine runs every event in a fresh instance, so an event's allocations come
+/// from a 64 KiB arena in the module's initial memory, handed out in order (a block
+/// freed or grown while it is the last one gives back or takes room; others stay used
+/// until the event ends). Past the arena, Rust's allocator takes over. Rust's allocator
+/// alone grows the memory on an event's first allocation, and growing a memory costs
+/// the engine a system call that stops the other cores (see `keep_resident_bytes` in
+/// the engine); with the arena a small event never grows its memory.
+#[cfg(all(target_family = "wasm", feature = "arena"))]
+mod arena {
+	use core::{
+		alloc::{GlobalAlloc, Layout},
+		cell::UnsafeCell,
+		sync::atomic::{AtomicUsize, Ordering},
+	};
+	use std::alloc::System;
+
+	const ARENA_BYTES: usize = 64 << 10;
+
+	#[repr(C, align(16))]
+	struct Arena(UnsafeCell<[u8; ARENA_BYTES]>);
+
+	// SAFETY: applets have one thread; the arena's bytes are handed out once each.
+	unsafe impl Sync for Arena {}
+
+	static ARENA: Arena = Arena(UnsafeCell::new([0; ARENA_BYTES]));
+	/// Offset of the first free byte of the arena.
+	static USED: AtomicUsize = AtomicUsize::new(0);
+
+	fn base() -> usize {
+		ARENA.0.get() as usize
+	}
+
+	fn in_arena(ptr: *mut u8) -> bool {
+		(base()..base() + ARENA_BYTES).contains(&(ptr as usize))
+	}
+
+	/// Whether `ptr` of `size` bytes is the last block handed out.
+	fn is_last(ptr: *mut u8, size: usize) -> bool {
+		ptr as usize + size == base() + USED.load(Ordering::Relaxed)
+	}
+
+	struct EventArena;
+
+	unsafe impl GlobalAlloc for EventArena {
+		unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+			let used = USED.load(Ordering::Relaxed);
+			let start = (base() + used).next_multiple_of(layout.align());
+			match start.checked_add(layout.size()) {
+				Some(end) if end <= base() + ARENA_BYTES => {
+					USED.store(end - base(), Ordering::Relaxed);
+					start as *mut u8
+				}
+				_ => System.alloc(layout),
+			}
+		}
+
+		unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+			if !in_arena(ptr) {
+				return System.dealloc(ptr, layout);
+			}
+			if is_last(ptr, layout.size()) {
+				USED.store(ptr as usize - base(), Ordering::Relaxed);
+			}
+		}
+
+		unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+			if in_arena(ptr)
+				&& is_last(ptr, layout.size())
+				&& ptr as usize + new_size <= base() + ARENA_BYTES
+			{
+				USED.store(ptr as usize + new_size - base(), Ordering::Relaxed);
+				return ptr;
+			}
+			if !in_arena(ptr) {
+				return System.realloc(ptr, layout, new_size);
+			}
+			// SAFETY: `layout` with `new_size` is valid, as `realloc`'s caller promises.
+			let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+			let new = self.alloc(new_layout);
+			if !new.is_null() {
+				core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+				self.dealloc(ptr, layout);
+			}
+			new
+		}
+	}
+
+	#[global_allocator]
+	static ALLOCATOR: EventArena = EventArena;
+}
+
 /// Allocates `size` bytes for the host to write into; the applet owns them afterwards
 /// (the wrappers below take them back).
 #[no_mangle]

@@ -52,7 +52,9 @@ fn applets_target() -> PathBuf {
 /// Builds the applets of `sdk/` for `target` (with extra cargo `args`) and returns the
 /// directory of the `.wasm` files.
 fn build_applets(target: &str, args: &[&str]) -> PathBuf {
-	let manifest = workspace().join("sdk/Cargo.toml");
+	// From sdk/, so that cargo reads sdk/.cargo/config.toml (the applets' stack size).
+	let sdk = workspace().join("sdk");
+	let manifest = sdk.join("Cargo.toml");
 	let target_dir = applets_target();
 	let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 		.args(["build", "--release", "--locked", "--target", target])
@@ -61,6 +63,7 @@ fn build_applets(target: &str, args: &[&str]) -> PathBuf {
 		.arg(&manifest)
 		.arg("--target-dir")
 		.arg(&target_dir)
+		.current_dir(&sdk)
 		.status()
 		.expect("cargo runs");
 	assert!(status.success(), "building the example applets for {target} failed");
