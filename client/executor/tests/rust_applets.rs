@@ -503,3 +503,35 @@ fn send_tx_takes_w3bstreams_transaction_json() {
 	}
 	assert!(send_tx(-1, b"{}").unwrap_err().contains("negative"));
 }
+
+#[test]
+fn an_event_finds_nothing_an_earlier_event_left_in_memory() {
+	// An applet leaves a secret in its memory (in an allocation among the first pages,
+	// which the pool zeroes in place, and on every page of a memory grown to 2 MiB,
+	// which it gives back to the kernel); the next events, in the same pool slot, look
+	// for it through their whole memory. With every way of resetting a memory.
+	for keep_resident_bytes in [0, EngineConfig::default().keep_resident_bytes, 4 << 20] {
+		let exec = Executor::new(EngineConfig { keep_resident_bytes, ..engine_config() }).unwrap();
+		let hostile = load(&exec, "hostile");
+		let applets = [applet(0, hostile, &[("LEAVE", "leave_secret"), ("FIND", "find_secret")])];
+		let messages = [
+			message(0, "LEAVE", b"w3b-leak"),
+			message(1, "FIND", b"w3b-leak"),
+			message(2, "LEAVE", b"w3b-leak"),
+			message(3, "FIND", b"w3b-leak"),
+		];
+		let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+		let logs: Vec<&str> = result.events.iter().map(|e| e.logs[0].message.as_str()).collect();
+		// 512 copies in the allocation and one per grown page: the search sees them.
+		let left: usize = logs[0].strip_prefix("left ").unwrap().parse().unwrap();
+		assert!(left > 512, "{keep_resident_bytes}: {logs:?}");
+		assert_eq!(
+			logs,
+			["left", "found 0", "left", "found 0"].map(|l| match l {
+				"left" => logs[0],
+				other => other,
+			}),
+			"{keep_resident_bytes}"
+		);
+	}
+}

@@ -205,3 +205,44 @@ pub extern "C" fn sql_exec_payload(rid: i32) -> i32 {
 		Err(code) => code,
 	}
 }
+
+/// The secret of an event whose payload is `payload`: not a constant (the module's data
+/// would hold it) and not the payload itself (the next event's payload is in memory).
+fn secret_of(rid: i32) -> u64 {
+	let payload = sdk::get_data(rid).unwrap_or_default();
+	let mut bytes = [0u8; 8];
+	let n = payload.len().min(8);
+	bytes[..n].copy_from_slice(&payload[..n]);
+	!u64::from_le_bytes(bytes)
+}
+
+/// How many 8-byte words of the whole memory hold `secret`.
+fn count_secret(secret: u64) -> usize {
+	let size = core::arch::wasm32::memory_size(0) * 65536;
+	// SAFETY: every address read is inside the memory.
+	(0..size).step_by(8).filter(|at| unsafe { core::ptr::read_volatile(*at as *const u64) } == secret).count()
+}
+
+/// Leaves the event's secret in an allocation (the first pages of memory) and at the
+/// start of every page of a memory grown to 2 MiB; logs how many copies it sees.
+#[no_mangle]
+pub extern "C" fn leave_secret(rid: i32) -> i32 {
+	let secret = secret_of(rid);
+	core::mem::forget(vec![secret; 512]);
+	let start = core::arch::wasm32::memory_size(0) * 65536;
+	let size = memory_of(2);
+	for page in (start..size).step_by(65536) {
+		// SAFETY: the page was just grown and is this memory's.
+		unsafe { core::ptr::write_volatile(page as *mut u64, secret) };
+	}
+	sdk::log(&format!("left {}", count_secret(secret)));
+	0
+}
+
+/// Looks through the whole memory for the secret an earlier event left.
+#[no_mangle]
+pub extern "C" fn find_secret(rid: i32) -> i32 {
+	let found = count_secret(secret_of(rid));
+	sdk::log(&format!("found {found}"));
+	0
+}
