@@ -169,10 +169,12 @@ pub struct IngestArgs {
 		value_parser = clap::builder::RangedU64ValueParser::<usize>::new()
 			.range(1..=u64::from(w3b_primitives::batch::MAX_BATCH_MESSAGES)))]
 	pub w3b_max_batch: usize,
-	/// The longest a received message waits to be sealed into a batch, in
-	/// milliseconds. The worker seals once a block anyway, just before the next block is
-	/// authored (and at once when a batch is full): a shorter interval only adds
-	/// batches, each with its commitment and votes on chain.
+	/// How often the messages received are sealed into a batch, in milliseconds. By
+	/// default once a block (one slot), just before the block is authored so that the
+	/// commitment is in it; a multiple of the slot seals before every so many blocks
+	/// (fewer transactions, more latency); less than a slot seals this often and before
+	/// every block (more batches, each with its commitment and votes on chain, for no
+	/// less latency). A full batch (`--w3b-max-batch`) is sealed at once.
 	#[arg(long, value_name = "MS", default_value_t = w3b_runtime::SLOT_DURATION)]
 	pub w3b_seal_interval_ms: u64,
 	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers

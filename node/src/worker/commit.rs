@@ -71,6 +71,7 @@ impl Worker {
 				active: false,
 				last_seal: Instant::now(),
 				sealed_for_slot: None,
+				backlog: false,
 				state,
 				sql,
 				next_local: last_sealed.map_or(0, |s| s + 1),
@@ -218,13 +219,17 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Seals for the Active projects that received messages, when the next block is
-	/// due within [`SEAL_LEAD`] (once per slot), when a batch is full, or when
-	/// `seal_interval` passed since the last seal.
+	/// Seals for the Active projects that received messages: when the next block is due
+	/// within [`SEAL_LEAD`] (before every block, or every `seal_interval` rounded to
+	/// whole slots), when a batch is full, while the last round of seals left a backlog,
+	/// and, for an interval shorter than a slot, whenever it passed since the last seal.
 	pub(super) async fn seal_due(&mut self) {
 		let at = self.client.info().best_hash;
 		let Ok(Some(number)) = self.client.number(at) else { return };
 		let next_slot = next_slot(SystemTime::now(), self.slot_duration, SEAL_LEAD);
+		// An interval of several slots seals before every so many blocks.
+		let slots_per_seal =
+			(self.seal_interval.as_millis() / self.slot_duration.as_millis().max(1)).max(1) as u64;
 		let due: Vec<ProjectId> = self
 			.projects
 			.iter()
@@ -243,10 +248,13 @@ impl Worker {
 			})
 			.filter(|(project, work)| {
 				let pending = self.store.pending(**project).map(|m| m.len()).unwrap_or(0);
-				let before_block = next_slot.is_some_and(|slot| work.sealed_for_slot != Some(slot));
+				let before_block = next_slot.is_some_and(|slot| {
+					work.sealed_for_slot.is_none_or(|last| slot >= last + slots_per_seal)
+				});
+				let interval_passed = self.seal_interval < self.slot_duration
+					&& work.last_seal.elapsed() >= self.seal_interval;
 				pending >= self.limits.max_messages
-					|| (pending > 0
-						&& (before_block || work.last_seal.elapsed() >= self.seal_interval))
+					|| (pending > 0 && (before_block || work.backlog || interval_passed))
 			})
 			.map(|(project, _)| *project)
 			.collect();
@@ -276,6 +284,7 @@ impl Worker {
 			work.last_seal = Instant::now();
 			let local = work.next_local;
 			let Some(sealed) = seal_batch(&*store, &*vfs, project, local, limits)? else {
+				work.backlog = false;
 				return Ok(());
 			};
 			work.next_local += 1;
@@ -297,6 +306,9 @@ impl Worker {
 				self.commit_forgery(&sealed, at).await?;
 			}
 		}
+		// Batches full by bytes (large messages) may leave more than a batch waiting
+		// below the message count that seals at once: sealing goes on at the next look.
+		self.work(project)?.backlog = true;
 		Ok(())
 	}
 

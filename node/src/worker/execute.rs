@@ -39,6 +39,9 @@ const MAX_READY_BATCHES: usize = 32;
 /// Most bytes of batch bodies of one project read into memory to run in one round (at
 /// least one batch).
 const MAX_READY_BYTES: u64 = 64 << 20;
+/// Most bytes of batch bodies of all projects read into memory in one round: past it,
+/// the projects not yet read wait for the next round (the first always reads a batch).
+const MAX_ROUND_BYTES: u64 = 128 << 20;
 
 /// A committed batch whose body is here, with the project's context as of its
 /// commitment.
@@ -73,7 +76,8 @@ struct Waiting {
 impl Worker {
 	/// Reads the project's batches committed since the last run, in order, up to the
 	/// first whose body is not here yet (a fetch is under way), at most
-	/// [`MAX_READY_BATCHES`] or [`MAX_READY_BYTES`] of them: each ready to run with the
+	/// [`MAX_READY_BATCHES`] or [`MAX_READY_BYTES`] of them, and none once the round
+	/// read [`MAX_ROUND_BYTES`] (`round_bytes` so far): each ready to run with the
 	/// project's context as of its commitment, or marked as not to be run (pruned before
 	/// it ran here, or expired). Whether more batches wait than it read is returned too.
 	pub(super) fn ready_batches(
@@ -81,10 +85,11 @@ impl Worker {
 		project: ProjectId,
 		at: Hash,
 		number: BlockNumber,
+		round_bytes: &mut u64,
 	) -> Result<(Vec<Step>, bool), WorkerError> {
 		self.follow_reorg(project, at)?;
 		let mut steps = Vec::new();
-		let more = match self.read_steps(project, at, number, &mut steps) {
+		let more = match self.read_steps(project, at, number, &mut steps, round_bytes) {
 			Ok(more) => more,
 			// The batches before the one that failed run now; it fails again first on the
 			// next block.
@@ -103,12 +108,16 @@ impl Worker {
 		at: Hash,
 		number: BlockNumber,
 		steps: &mut Vec<Step>,
+		round_bytes: &mut u64,
 	) -> Result<bool, WorkerError> {
 		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
 		let mut seq = self.work(project)?.next_exec;
 		let mut bytes = 0u64;
 		while seq < next_batch {
-			if steps.len() >= MAX_READY_BATCHES || bytes >= MAX_READY_BYTES {
+			if steps.len() >= MAX_READY_BATCHES
+				|| bytes >= MAX_READY_BYTES
+				|| *round_bytes >= MAX_ROUND_BYTES
+			{
 				return Ok(true);
 			}
 			// The runtime API handle is not `Send`: one per read, none across an `await`.
@@ -180,6 +189,7 @@ impl Worker {
 				committed_at_ms: commitment.committed_at_ms,
 			};
 			bytes += header.bytes;
+			*round_bytes += header.bytes;
 			let ready =
 				self.ready_batch(header, body, context, commitment.committer, made_on_chain)?;
 			steps.push(Step { seq, ready: Some(Box::new(ready)) });
@@ -231,7 +241,8 @@ impl Worker {
 
 	/// Takes the results of the project's `steps` (run by [`Worker::run_ready`]) as this
 	/// node's, reports the committer of a batch holding an invalid message, and votes for
-	/// every result whose round is open.
+	/// every result whose round is open. Returns whether a batch is to run again because
+	/// the engine dropped its code from the cache (other projects' code loaded since).
 	pub(super) async fn conclude_batches(
 		&mut self,
 		project: ProjectId,
@@ -239,9 +250,9 @@ impl Worker {
 		number: BlockNumber,
 		steps: Vec<Step>,
 		executed: Vec<Result<Executed, ExecutorError>>,
-	) -> Result<(), WorkerError> {
+	) -> Result<bool, WorkerError> {
 		let mut executed = executed.into_iter();
-		let mut failed = None;
+		let (mut failed, mut again) = (None, false);
 		for step in steps {
 			let Some(ready) = step.ready else {
 				self.work(project)?.next_exec = step.seq + 1;
@@ -249,6 +260,11 @@ impl Worker {
 			};
 			let outcome = match executed.next() {
 				Some(Ok(done)) => self.outcome(&ready, done)?,
+				Some(Err(ExecutorError::UnknownCode(code))) => {
+					log::debug!(target: "w3b", "project {project}: code {code} was dropped from the engine's cache before batch {} ran: running it again", step.seq);
+					again = true;
+					break;
+				}
 				Some(Err(e)) => {
 					failed = Some(e);
 					break;
@@ -283,7 +299,8 @@ impl Worker {
 		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
 		self.look_ahead(project, at, next_batch).await?;
 		self.vote(project, at, number).await?;
-		self.finalize_ready(project, at, number).await
+		self.finalize_ready(project, at, number).await?;
+		Ok(again)
 	}
 
 	/// Fetches the bodies of the next batches ahead of running them, and votes a body

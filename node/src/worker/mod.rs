@@ -16,10 +16,10 @@
 //!    go of what the project's retention policy gives up.
 //!
 //! Sealing runs on the chain's clock: the messages received for an Active project
-//! become a batch once a slot, just before the next block is authored (so that the
-//! commitment is in it), at once when a batch is full, and at the latest
-//! `seal_interval` after the last seal. On-chain commitments and votes then grow with
-//! the data and the blocks, not with a timer.
+//! become a batch just before a block is authored (so that the commitment is in it),
+//! before every block or every `seal_interval` in whole slots, and at once when a batch
+//! is full. On-chain commitments and votes then grow with the data and the blocks, not
+//! with a timer.
 
 pub mod byzantine;
 mod commit;
@@ -99,7 +99,7 @@ pub struct WorkerParams {
 	pub state_dir: PathBuf,
 	/// How large a batch may grow.
 	pub limits: BatchLimits,
-	/// The longest a received message waits to be sealed.
+	/// How often received messages are sealed (rounded to whole slots from one slot up).
 	pub seal_interval: Duration,
 	/// The chain's slot (block time): received messages are sealed once a slot, just
 	/// before the next block is authored.
@@ -145,6 +145,8 @@ struct ProjectWork {
 	last_seal: Instant,
 	/// The slot before whose block it last sealed.
 	sealed_for_slot: Option<u64>,
+	/// Whether its last round of seals stopped at its limit with messages left.
+	backlog: bool,
 	state: ProjectState,
 	/// Its SQL database, with the life of `state`.
 	sql: ProjectSql,
@@ -371,10 +373,14 @@ impl Worker {
 		// Rounds until every project's committed batches ran (or wait for a body): each
 		// round reads a bounded number of batches per project into memory, runs them
 		// (projects in parallel), then votes.
+		// Projects whose code the engine had dropped from its cache before their batches
+		// ran (others' code loaded meanwhile): run again once, in a round of their own.
+		let mut reloaded = std::collections::HashSet::new();
 		while !projects.is_empty() {
 			let mut ready = Vec::new();
+			let mut round_bytes = 0u64;
 			for project in projects {
-				match self.prepare(project, at, number, finalized).await {
+				match self.prepare(project, at, number, finalized, &mut round_bytes).await {
 					Ok(Some((retention, steps, more))) => {
 						ready.push((project, retention, steps, more))
 					}
@@ -394,8 +400,10 @@ impl Worker {
 					.conclude(project, at, number, finalized, &retention, steps, results)
 					.await
 				{
-					Ok(()) if more => projects.push(project),
-					Ok(()) => {}
+					Ok(again) if more || (again && reloaded.insert(project)) => {
+						projects.push(project)
+					}
+					Ok(_) => {}
 					Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
 				}
 			}
@@ -411,6 +419,7 @@ impl Worker {
 		at: Hash,
 		number: BlockNumber,
 		finalized: Hash,
+		round_bytes: &mut u64,
 	) -> Result<Option<(RetentionPolicy, Vec<execute::Step>, bool)>, WorkerError> {
 		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(None) };
 		let work = self.load_project(project, number)?;
@@ -421,12 +430,13 @@ impl Worker {
 			self.request_changes(project, seq, finalized)?;
 			return Ok(None);
 		}
-		let (steps, more) = self.ready_batches(project, at, number)?;
+		let (steps, more) = self.ready_batches(project, at, number, round_bytes)?;
 		Ok(Some((info.config.retention, steps, more)))
 	}
 
 	/// After the project's batches ran: takes their results, votes, reads its EVM logs,
-	/// settles what is final and applies retention.
+	/// settles what is final and applies retention. Whether a batch is to run again
+	/// because its code was dropped from the engine's cache before it ran.
 	#[allow(clippy::too_many_arguments)]
 	async fn conclude(
 		&mut self,
@@ -437,14 +447,14 @@ impl Worker {
 		retention: &RetentionPolicy,
 		steps: Vec<execute::Step>,
 		executed: Vec<Result<w3b_worker::execute::Executed, w3b_executor::ExecutorError>>,
-	) -> Result<(), WorkerError> {
-		self.conclude_batches(project, at, number, steps, executed).await?;
+	) -> Result<bool, WorkerError> {
+		let again = self.conclude_batches(project, at, number, steps, executed).await?;
 		if work_active(&self.projects, project) {
 			self.observe_logs(project, at, number)?;
 		}
 		self.settle(project, finalized)?;
 		self.apply_retention(project, retention);
-		Ok(())
+		Ok(again)
 	}
 
 	/// Reads the open range of each of the project's subscriptions (again every few

@@ -239,10 +239,13 @@ pub extern "C" fn leave_secret(rid: i32) -> i32 {
 	0
 }
 
-/// Looks through the whole memory for the secret an earlier event left.
+/// Grows the memory to 2 MiB, as `leave_secret` did, and looks through all of it for
+/// the secret an earlier event left.
 #[no_mangle]
 pub extern "C" fn find_secret(rid: i32) -> i32 {
-	let found = count_secret(secret_of(rid));
+	let secret = secret_of(rid);
+	memory_of(2);
+	let found = count_secret(secret);
 	sdk::log(&format!("found {found}"));
 	0
 }
