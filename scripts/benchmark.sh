@@ -25,4 +25,4 @@ done
 # runtime would now end up in the next plain build of w3b-node. Rebuild the plain
 # runtime (FORCE_WASM_BUILD must change on every use).
 echo "[benchmark] restoring the runtime without benchmarks"
-FORCE_WASM_BUILD=$(date +%s) cargo build -p w3b-node --locked
+FORCE_WASM_BUILD=$(date +%s) scripts/build.sh

@@ -31,8 +31,7 @@ target_dir=${CARGO_TARGET_DIR:-target}
 profile=${W3B_PROFILE:-debug}
 export W3B_PROFILE=$profile
 echo "[demo] building w3b-node ($profile), w3b-demo and the example applet"
-cargo build -p w3b-node -p w3b-e2e-tests --bin w3b-node --bin w3b-demo --locked \
-	$([ "$profile" = release ] && echo --release)
+scripts/build.sh $([ "$profile" = release ] && echo --release)
 # From sdk/, whose .cargo/config.toml gives applets their stack size.
 applets_target=$(realpath -m "$target_dir/applets")
 (cd sdk && cargo build --release --locked --target wasm32-unknown-unknown -p applet-alert \

@@ -20,7 +20,7 @@ profile=${W3B_PROFILE:-debug}
 if [ -z "${W3B_SKIP_SETUP:-}" ]; then
 	scripts/setup.sh
 	echo "[local-net] building w3b-node ($profile)"
-	cargo build -p w3b-node --locked $([ "$profile" = release ] && echo --release)
+	scripts/build.sh $([ "$profile" = release ] && echo --release)
 fi
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/$profile/w3b-node"

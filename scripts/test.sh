@@ -16,7 +16,7 @@ echo "[test] the independent VC-JOSE implementation the credential test runs aga
 (cd tests/vc-interop && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "[test] building w3b-node (the end-to-end tests run it)"
-cargo build -p w3b-node --locked
+scripts/build.sh
 
 echo "[test] building the upgrade fixture: the runtime as its next spec version, which the"
 echo "       runtime-upgrade test enacts through governance (its own WASM file)"
