@@ -2,7 +2,8 @@
 //! project's applets over those that count, on the state the batch runs on, with the
 //! project's context as of the batch's commitment. The result goes into the project's
 //! pending state until its proof is final. [`execute_projects`] runs the batches of
-//! several projects at once, each project's in order.
+//! several projects at once, each project's in order, and hands each project's results
+//! back as soon as they are there.
 
 use std::{
 	collections::HashMap,
@@ -147,57 +148,61 @@ pub struct ProjectRuns<'a> {
 	pub batches: Vec<BatchRun<'a>>,
 }
 
-/// Runs the batches of `projects` with [`execute_batch`]: each project's in order on its
-/// own state, different projects at the same time on at most `threads` threads (the
-/// projects with the most messages first, so that a long one does not start last).
-/// Projects share nothing but the engine, so the results are those of running them one
-/// after another.
+/// A project's batches to run on another thread: owns what they borrow while they run.
+pub trait ProjectJob: Send + 'static {
+	/// The messages in its batches (the largest jobs start first, so that a long one
+	/// does not start last).
+	fn messages(&self) -> usize;
+	/// Its batches, in order, on its state and SQL database.
+	fn runs(&mut self) -> ProjectRuns<'_>;
+}
+
+/// The results of a job's batches in order; a batch that failed ends the list with its
+/// error (the batches after it build on its state, so they do not run).
+pub type JobResults = Vec<Result<Executed, ExecutorError>>;
+
+/// Starts the batches of `jobs` with [`execute_batch`] on at most `threads` threads of
+/// their own and returns at once: each job's batches in order on its own state,
+/// different jobs at the same time. `finished` gets each job back with its results as
+/// soon as that job is done, on the thread that ran it, so that a caller can take up a
+/// project's results (vote) while slower projects still run. Jobs share nothing but the
+/// engine, so the results are those of running them one after another.
 ///
-/// Returns, for each project in the order given, the results of its batches in order; a
-/// batch that failed ends its project's list with its error (the batches after it build
-/// on its state, so they do not run).
-pub fn execute_projects(
-	executor: &Executor,
-	projects: Vec<ProjectRuns<'_>>,
+/// A job whose batch panics is dropped without a call; once every job is done or dropped
+/// the threads end and `finished` with them.
+pub fn execute_projects<J: ProjectJob>(
+	executor: Arc<Executor>,
+	mut jobs: Vec<J>,
 	threads: usize,
-) -> Vec<Vec<Result<Executed, ExecutorError>>> {
-	let count = projects.len();
-	let mut queue: Vec<(usize, ProjectRuns<'_>)> = projects.into_iter().enumerate().collect();
-	// Popped from the back: the largest last.
-	queue.sort_by_key(|(_, runs)| {
-		runs.batches.iter().map(|batch| batch.body.messages.len()).sum::<usize>()
-	});
-	let queue = Mutex::new(queue);
-	let results: Mutex<Vec<Option<Vec<Result<Executed, ExecutorError>>>>> =
-		Mutex::new((0..count).map(|_| None).collect());
-	let work = || loop {
-		let Some((index, runs)) = queue.lock().expect("queue lock").pop() else { return };
-		let executed = run_in_order(executor, runs);
-		results.lock().expect("results lock")[index] = Some(executed);
-	};
-	let threads = threads.clamp(1, count.max(1));
-	if threads == 1 {
-		work();
-	} else {
-		thread::scope(|scope| {
-			for _ in 0..threads {
-				scope.spawn(&work);
-			}
-		});
+	finished: impl Fn(J, JobResults) + Send + Sync + 'static,
+) {
+	if jobs.is_empty() {
+		return;
 	}
-	results
-		.into_inner()
-		.expect("results lock")
-		.into_iter()
-		.map(|executed| executed.expect("every project ran"))
-		.collect()
+	// Popped from the back: the largest last.
+	jobs.sort_by_key(|job| job.messages());
+	let threads = threads.clamp(1, jobs.len());
+	let queue = Arc::new(Mutex::new(jobs));
+	let finished = Arc::new(finished);
+	for _ in 0..threads {
+		let (executor, queue, finished) = (executor.clone(), queue.clone(), finished.clone());
+		let work = move || loop {
+			let Some(mut job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
+				return;
+			};
+			let results = run_in_order(&executor, job.runs());
+			finished(job, results);
+		};
+		// A thread the system refuses: the jobs run here instead, on the caller's thread.
+		if let Err(e) = thread::Builder::new().name("w3b-exec".into()).spawn(work.clone()) {
+			tracing::warn!(target: "w3b::worker", "no thread to run batches on ({e}): running them here");
+			work();
+		}
+	}
 }
 
 /// One project's batches in order, up to the first that fails.
-fn run_in_order(
-	executor: &Executor,
-	runs: ProjectRuns<'_>,
-) -> Vec<Result<Executed, ExecutorError>> {
+fn run_in_order(executor: &Executor, runs: ProjectRuns<'_>) -> JobResults {
 	let ProjectRuns { state, mut sql, batches } = runs;
 	let mut executed = Vec::with_capacity(batches.len());
 	for batch in batches {

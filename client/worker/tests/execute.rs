@@ -17,7 +17,10 @@ use w3b_primitives::{
 };
 use w3b_storage::{load_body, BatchBody, EmbeddedStore, FsVfs, MessageStore, StoredMessage};
 use w3b_worker::{
-	execute::{execute_batch, execute_projects, BatchRun, Executed, ProjectContext, ProjectRuns},
+	execute::{
+		execute_batch, execute_projects, BatchRun, Executed, JobResults, ProjectContext,
+		ProjectJob, ProjectRuns,
+	},
 	seal_batch,
 	sql::ProjectSql,
 	BatchLimits, ProjectState,
@@ -65,7 +68,7 @@ struct Fixture {
 	_dir: tempfile::TempDir,
 	store: EmbeddedStore,
 	vfs: FsVfs,
-	executor: Executor,
+	executor: Arc<Executor>,
 	applets: [(AppletId, Applet); 1],
 	device: Device,
 	devices: HashMap<DeviceId, DeviceRecord<u32>>,
@@ -81,12 +84,33 @@ impl Fixture {
 		let dir = tempfile::tempdir().unwrap();
 		let store = EmbeddedStore::open(&dir.path().join("store")).unwrap();
 		let vfs = FsVfs::open(&dir.path().join("vfs")).unwrap();
-		let executor = Executor::new(EngineConfig::default()).unwrap();
+		let executor = Arc::new(Executor::new(EngineConfig::default()).unwrap());
 		let counter = applets::load(&executor, name);
 		let device = Device(ed25519::Pair::from_seed(&[3; 32]));
 		let devices = HashMap::from([(device.record().key.device_id(), device.record())]);
 		let applets = [applets::applet(0, counter, &[])];
 		Fixture { _dir: dir, store, vfs, executor, applets, device, devices }
+	}
+
+	/// Project `project`'s three batches of two messages from the device, to run with
+	/// `applets` by `execute_projects`.
+	fn job(&self, project: u64, applets: Vec<(AppletId, Applet)>) -> Job {
+		let batches = (0..3u64)
+			.map(|seq| {
+				let messages =
+					(1..=2).map(|i| self.device.stored_for(project, seq * 2 + i, "DEFAULT"));
+				batch_of(project, seq, messages.collect())
+			})
+			.collect();
+		Job {
+			project,
+			state: ProjectState::default(),
+			sql: None,
+			batches: Arc::new(batches),
+			applets: Arc::new(applets),
+			devices: Arc::new(self.devices.clone()),
+			gate: None,
+		}
 	}
 
 	fn project(&self) -> ProjectContext<'_> {
@@ -127,6 +151,68 @@ fn batch_of(
 
 fn count(executed: &Executed) -> u64 {
 	u64::from_le_bytes(executed.result.writes[b"count".as_slice()].clone().try_into().unwrap())
+}
+
+/// A project's batches for `execute_projects`, with what they borrow.
+struct Job {
+	project: u64,
+	state: ProjectState,
+	sql: Option<ProjectSql>,
+	batches: Arc<Vec<(w3b_primitives::BatchHeader, BatchBody)>>,
+	applets: Arc<Vec<(AppletId, Applet)>>,
+	devices: Arc<HashMap<DeviceId, DeviceRecord<u32>>>,
+	/// If set, the job waits for a word on it before its batches run.
+	gate: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl ProjectJob for Job {
+	fn messages(&self) -> usize {
+		self.batches.iter().map(|(_, body)| body.messages.len()).sum()
+	}
+
+	fn runs(&mut self) -> ProjectRuns<'_> {
+		if let Some(gate) = self.gate.take() {
+			let _ = gate.recv();
+		}
+		let Job { project, state, sql, batches, applets, devices, .. } = self;
+		ProjectRuns {
+			state,
+			sql: sql.as_mut(),
+			batches: batches
+				.iter()
+				.map(|(header, body)| BatchRun {
+					context: ProjectContext {
+						commitment: Context {
+							project: *project,
+							committed_at: 10,
+							committed_at_ms: NOW,
+						},
+						env: Arc::new(Vec::new()),
+						fuel_per_batch: 1_000_000_000,
+						applets,
+						devices,
+						made_on_chain: false,
+					},
+					header,
+					body,
+				})
+				.collect(),
+		}
+	}
+}
+
+/// Runs `jobs` with `execute_projects` and waits for all: each job back with its
+/// results, in the order the jobs were given.
+fn run_jobs(executor: &Arc<Executor>, jobs: Vec<Job>, threads: usize) -> Vec<(Job, JobResults)> {
+	let order: Vec<u64> = jobs.iter().map(|job| job.project).collect();
+	let (sender, finished) = std::sync::mpsc::channel();
+	execute_projects(executor.clone(), jobs, threads, move |job, results| {
+		sender.send((job, results)).unwrap()
+	});
+	let mut done: Vec<(Job, JobResults)> = finished.iter().collect();
+	assert_eq!(done.len(), order.len(), "every job came back");
+	done.sort_by_key(|(job, _)| order.iter().position(|p| *p == job.project));
+	done
 }
 
 #[test]
@@ -419,14 +505,14 @@ fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
 	// events write and then trap (their writes discarded), one that tries refused
 	// calls, and (every other project) the SQL applet on its own database. Six batches
 	// each, of different sizes, with replays that do not count.
-	let executor = Executor::new(EngineConfig::default()).unwrap();
+	let executor = Arc::new(Executor::new(EngineConfig::default()).unwrap());
 	let (counter, hostile, sql) = (
 		applets::load(&executor, "counter"),
 		applets::load(&executor, "hostile"),
 		applets::load(&executor, "sql"),
 	);
 	let device = Device(ed25519::Pair::from_seed(&[3; 32]));
-	let devices = HashMap::from([(device.record().key.device_id(), device.record())]);
+	let devices = Arc::new(HashMap::from([(device.record().key.device_id(), device.record())]));
 	let projects: Vec<u64> = (1..=6).collect();
 	let applets_of = |project: u64| {
 		let mut list = vec![
@@ -442,8 +528,9 @@ fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
 		}
 		list
 	};
-	let applets: HashMap<u64, Vec<_>> = projects.iter().map(|p| (*p, applets_of(*p))).collect();
-	let batches: HashMap<u64, Vec<_>> = projects
+	let applets: HashMap<u64, Arc<Vec<_>>> =
+		projects.iter().map(|p| (*p, Arc::new(applets_of(*p)))).collect();
+	let batches: HashMap<u64, Arc<Vec<_>>> = projects
 		.iter()
 		.map(|&project| {
 			let mut seq = 0u64;
@@ -462,7 +549,7 @@ fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
 					batch_of(project, b, messages)
 				})
 				.collect();
-			(project, list)
+			(project, Arc::new(list))
 		})
 		.collect();
 	let context = |project: u64| ProjectContext {
@@ -500,23 +587,20 @@ fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
 
 	// The same with execute_projects, on one thread and on more threads than cores.
 	for threads in [1, 2, 4] {
-		let mut states: Vec<ProjectState> =
-			projects.iter().map(|_| ProjectState::default()).collect();
-		let mut sqls: Vec<Option<ProjectSql>> =
-			projects.iter().map(|p| open_sql(&format!("threads{threads}"), *p)).collect();
-		let runs: Vec<ProjectRuns<'_>> = projects
+		let jobs: Vec<Job> = projects
 			.iter()
-			.zip(states.iter_mut().zip(sqls.iter_mut()))
-			.map(|(&project, (state, sql))| ProjectRuns {
-				state,
-				sql: sql.as_mut(),
-				batches: batches[&project]
-					.iter()
-					.map(|(header, body)| BatchRun { context: context(project), header, body })
-					.collect(),
+			.map(|&project| Job {
+				project,
+				state: ProjectState::default(),
+				sql: open_sql(&format!("threads{threads}"), project),
+				batches: batches[&project].clone(),
+				applets: applets[&project].clone(),
+				devices: devices.clone(),
+				gate: None,
 			})
 			.collect();
-		let results = execute_projects(&executor, runs, threads);
+		let (jobs, results): (Vec<Job>, Vec<JobResults>) =
+			run_jobs(&executor, jobs, threads).into_iter().unzip();
 		let traces: Vec<Trace> = results
 			.into_iter()
 			.map(|project| {
@@ -526,9 +610,9 @@ fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
 			.collect();
 		assert_eq!(traces, serial, "{threads} threads");
 		// The states hold the same pending roots for every batch.
-		for (state, trace) in states.iter().zip(&serial) {
+		for (job, trace) in jobs.iter().zip(&serial) {
 			for (seq, (_, state_root)) in trace.roots.iter().enumerate() {
-				assert_eq!(state.changes(seq as u64).map(|c| c.state_root), Some(*state_root));
+				assert_eq!(job.state.changes(seq as u64).map(|c| c.state_root), Some(*state_root));
 			}
 		}
 	}
@@ -537,43 +621,44 @@ fn projects_run_in_parallel_to_the_results_of_running_them_one_after_another() {
 #[test]
 fn a_failed_batch_ends_its_projects_run_and_not_the_others() {
 	let fixture = Fixture::new();
-	let device = &fixture.device;
-	let batches: Vec<_> = (0..3u64)
-		.map(|seq| batch(seq, vec![device.stored(seq * 2 + 1), device.stored(seq * 2 + 2)]))
-		.collect();
 	// The second project's applet runs code that is not loaded: its first batch fails.
-	let missing = [applets::applet(0, sp_core::H256::repeat_byte(0xee), &[])];
-	let (mut good, mut bad) = (ProjectState::default(), ProjectState::default());
-	let runs = vec![
-		ProjectRuns {
-			state: &mut good,
-			sql: None,
-			batches: batches
-				.iter()
-				.map(|(header, body)| BatchRun { context: fixture.project(), header, body })
-				.collect(),
-		},
-		ProjectRuns {
-			state: &mut bad,
-			sql: None,
-			batches: batches
-				.iter()
-				.map(|(header, body)| BatchRun {
-					context: ProjectContext { applets: &missing, ..fixture.project() },
-					header,
-					body,
-				})
-				.collect(),
-		},
-	];
-	let results = execute_projects(&fixture.executor, runs, 2);
-	assert_eq!(results[0].len(), 3);
-	assert!(results[0].iter().all(Result::is_ok));
-	assert_eq!(results[1].len(), 1, "nothing runs after the failed batch");
-	assert!(matches!(results[1][0], Err(w3b_executor::ExecutorError::UnknownCode(_))));
-	assert!(bad.changes(0).is_none(), "the failed batch left no result");
+	let missing = vec![applets::applet(0, sp_core::H256::repeat_byte(0xee), &[])];
+	let jobs = vec![fixture.job(1, fixture.applets.to_vec()), fixture.job(2, missing)];
+	let done = run_jobs(&fixture.executor, jobs, 2);
+	let ((good, good_results), (bad, bad_results)) = (&done[0], &done[1]);
+	assert_eq!(good_results.len(), 3);
+	assert!(good_results.iter().all(Result::is_ok));
+	assert_eq!(bad_results.len(), 1, "nothing runs after the failed batch");
+	assert!(matches!(bad_results[0], Err(w3b_executor::ExecutorError::UnknownCode(_))));
+	assert!(bad.state.changes(0).is_none(), "the failed batch left no result");
 	assert_eq!(
-		good.changes(2).map(|c| c.state_root),
-		Some(results[0][2].as_ref().unwrap().result.state_root)
+		good.state.changes(2).map(|c| c.state_root),
+		Some(good_results[2].as_ref().unwrap().result.state_root)
 	);
+}
+
+#[test]
+fn a_projects_results_come_back_while_a_slower_project_still_runs() {
+	// The first project cannot finish before the second's results are back (it waits
+	// for the test to hear of them): handing results back only once every project is
+	// done would leave the test waiting, and it fails after a minute.
+	let fixture = Fixture::new();
+	let (open, gate) = std::sync::mpsc::channel();
+	let slow = Job { gate: Some(gate), ..fixture.job(1, fixture.applets.to_vec()) };
+	let fast = fixture.job(2, fixture.applets.to_vec());
+	let (sender, finished) = std::sync::mpsc::channel();
+	execute_projects(fixture.executor.clone(), vec![slow, fast], 2, move |job, results| {
+		let _ = sender.send((job.project, results));
+	});
+	let wait = std::time::Duration::from_secs(60);
+	let (first, results) = finished
+		.recv_timeout(wait)
+		.expect("the second project's results came back while the first still ran");
+	assert_eq!(first, 2);
+	assert_eq!(results.len(), 3);
+	open.send(()).unwrap();
+	let (second, results) = finished.recv_timeout(wait).expect("the first project finished");
+	assert_eq!(second, 1);
+	assert!(results.iter().all(Result::is_ok));
+	assert_eq!(results.len(), 3);
 }

@@ -15,16 +15,18 @@ use sp_core::H256;
 use w3b_executor::ExecutorError;
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
-	project::{Applet, DeviceRecord},
+	project::{Applet, DeviceRecord, RetentionPolicy},
 	proof::Outputs,
 	validity::{Context, Invalid},
 	AppletId, BatchHeader, DeviceId, ProjectId, ProofStatus,
 };
 use w3b_runtime::{BlockNumber, RuntimeCall};
 use w3b_storage::{load_body, BatchBody, Cid, LoadError};
-use w3b_worker::execute::{execute_projects, BatchRun, Executed, ProjectContext, ProjectRuns};
+use w3b_worker::execute::{
+	execute_projects, BatchRun, Executed, JobResults, ProjectContext, ProjectJob, ProjectRuns,
+};
 
-use super::{byzantine::Attack, Hash, Outcome, Worker, WorkerError};
+use super::{byzantine::Attack, Hash, Outcome, ProjectWork, Worker, WorkerError};
 
 /// Blocks a batch waits before a lagging (byzantine test) node runs it.
 const LAG_BLOCKS: BlockNumber = 3;
@@ -63,6 +65,55 @@ pub(super) struct ReadyBatch {
 pub(super) struct Step {
 	seq: u64,
 	ready: Option<Box<ReadyBatch>>,
+}
+
+/// A project prepared for a round: its batches to run (or pass over), the retention to
+/// apply after, and whether more batches wait for the next round.
+pub(super) struct RoundProject {
+	pub(super) project: ProjectId,
+	pub(super) retention: RetentionPolicy,
+	pub(super) steps: Vec<Step>,
+	pub(super) more: bool,
+}
+
+/// A project's batches running on the engine's threads, with the project's work (its
+/// state and SQL database) taken along.
+pub(super) struct RoundJob {
+	pub(super) work: ProjectWork,
+	pub(super) round: RoundProject,
+}
+
+impl ProjectJob for RoundJob {
+	fn messages(&self) -> usize {
+		self.round
+			.steps
+			.iter()
+			.filter_map(|step| step.ready.as_ref())
+			.map(|r| r.body.messages.len())
+			.sum()
+	}
+
+	fn runs(&mut self) -> ProjectRuns<'_> {
+		let batches = self
+			.round
+			.steps
+			.iter()
+			.filter_map(|step| step.ready.as_deref())
+			.map(|ready| BatchRun {
+				context: ProjectContext {
+					commitment: ready.context,
+					env: ready.env.clone(),
+					fuel_per_batch: ready.fuel_per_batch,
+					applets: &ready.applets,
+					devices: &ready.devices,
+					made_on_chain: ready.made_on_chain,
+				},
+				header: &ready.header,
+				body: &ready.body,
+			})
+			.collect();
+		ProjectRuns { state: &mut self.work.state, sql: Some(&mut self.work.sql), batches }
+	}
 }
 
 /// An operator's votes that may still land, about one project.
@@ -198,48 +249,38 @@ impl Worker {
 		Ok(false)
 	}
 
-	/// Runs the ready batches of every project in `ready` with the engine: each project's
-	/// in order, different projects in parallel on up to [`Worker::exec_threads`]
-	/// threads.
-	pub(super) fn run_ready(
+	/// Starts the ready batches of every project in `ready` with the engine: each
+	/// project's in order, different projects in parallel on up to
+	/// [`Worker::exec_threads`] threads. A project leaves `self.projects` while its
+	/// batches run and comes back with its results on the channel returned, as soon as
+	/// they are there (a project nobody took back, its run having panicked, is loaded
+	/// from its saved state when next worked on). Projects without a batch to run are
+	/// returned as they are.
+	pub(super) fn start_ready(
 		&mut self,
-		ready: &[(ProjectId, Vec<Step>)],
-	) -> HashMap<ProjectId, Vec<Result<Executed, ExecutorError>>> {
-		let mut order = Vec::new();
-		let mut runs = Vec::new();
-		for (project, work) in self.projects.iter_mut() {
-			let Some((_, steps)) = ready.iter().find(|(p, _)| p == project) else { continue };
-			let batches: Vec<BatchRun<'_>> = steps
-				.iter()
-				.filter_map(|step| step.ready.as_deref())
-				.map(|ready| BatchRun {
-					context: ProjectContext {
-						commitment: ready.context,
-						env: ready.env.clone(),
-						fuel_per_batch: ready.fuel_per_batch,
-						applets: &ready.applets,
-						devices: &ready.devices,
-						made_on_chain: ready.made_on_chain,
-					},
-					header: &ready.header,
-					body: &ready.body,
-				})
-				.collect();
-			if batches.is_empty() {
-				continue;
+		ready: Vec<RoundProject>,
+	) -> (Vec<RoundProject>, tokio::sync::mpsc::UnboundedReceiver<(RoundJob, JobResults)>) {
+		let (sender, finished) = tokio::sync::mpsc::unbounded_channel();
+		let mut idle = Vec::new();
+		let mut jobs = Vec::new();
+		for round in ready {
+			let runs = round.steps.iter().any(|step| step.ready.is_some());
+			match self.projects.remove(&round.project) {
+				Some(work) if runs => jobs.push(RoundJob { work, round }),
+				Some(work) => {
+					self.projects.insert(round.project, work);
+					idle.push(round);
+				}
+				None => idle.push(round),
 			}
-			order.push(*project);
-			runs.push(ProjectRuns { state: &mut work.state, sql: Some(&mut work.sql), batches });
 		}
-		if runs.is_empty() {
-			return HashMap::new();
-		}
-		let (executor, threads) = (&self.executor, self.exec_threads);
-		let results = tokio::task::block_in_place(|| execute_projects(executor, runs, threads));
-		order.into_iter().zip(results).collect()
+		execute_projects(self.executor.clone(), jobs, self.exec_threads, move |job, results| {
+			let _ = sender.send((job, results));
+		});
+		(idle, finished)
 	}
 
-	/// Takes the results of the project's `steps` (run by [`Worker::run_ready`]) as this
+	/// Takes the results of the project's `steps` (run by [`Worker::start_ready`]) as this
 	/// node's, reports the committer of a batch holding an invalid message, and votes for
 	/// every result whose round is open. Returns whether a batch is to run again because
 	/// the engine dropped its code from the cache (other projects' code loaded since).

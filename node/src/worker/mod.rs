@@ -49,7 +49,6 @@ use sp_keystore::KeystorePtr;
 use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
-	project::RetentionPolicy,
 	validity::Invalid,
 	ProjectId, ProjectStatus,
 };
@@ -372,7 +371,8 @@ impl Worker {
 			info.subnets.into_iter().filter(|p| only.is_none_or(|o| o == *p)).collect();
 		// Rounds until every project's committed batches ran (or wait for a body): each
 		// round reads a bounded number of batches per project into memory, runs them
-		// (projects in parallel), then votes.
+		// (projects in parallel), and votes on each project's results as soon as they are
+		// there, so a slow project holds up only its own votes.
 		// Projects whose code the engine had dropped from its cache before their batches
 		// ran (others' code loaded meanwhile): run again once, in a round of their own.
 		let mut reloaded = std::collections::HashSet::new();
@@ -381,32 +381,28 @@ impl Worker {
 			let mut round_bytes = 0u64;
 			for project in projects {
 				match self.prepare(project, at, number, finalized, &mut round_bytes).await {
-					Ok(Some((retention, steps, more))) => {
-						ready.push((project, retention, steps, more))
-					}
+					Ok(Some(round)) => ready.push(round),
 					Ok(None) => {}
 					Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
 				}
 			}
-			let runs: Vec<(ProjectId, Vec<execute::Step>)> = ready
-				.iter_mut()
-				.map(|(project, _, steps, _)| (*project, std::mem::take(steps)))
-				.collect();
-			let mut executed = self.run_ready(&runs);
-			projects = Vec::new();
-			for ((project, steps), (_, retention, _, more)) in runs.into_iter().zip(ready) {
-				let results = executed.remove(&project).unwrap_or_default();
-				match self
-					.conclude(project, at, number, finalized, &retention, steps, results)
-					.await
-				{
-					Ok(again) if more || (again && reloaded.insert(project)) => {
-						projects.push(project)
-					}
-					Ok(_) => {}
-					Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
+			let (idle, mut finished) = self.start_ready(ready);
+			let mut next = Vec::new();
+			for round in idle {
+				let project = round.project;
+				if self.conclude(round, at, number, finalized, Vec::new(), &mut reloaded).await {
+					next.push(project);
 				}
 			}
+			while let Some((job, results)) = finished.recv().await {
+				let execute::RoundJob { work, round } = job;
+				let project = round.project;
+				self.projects.insert(project, work);
+				if self.conclude(round, at, number, finalized, results, &mut reloaded).await {
+					next.push(project);
+				}
+			}
+			projects = next;
 		}
 	}
 
@@ -420,7 +416,7 @@ impl Worker {
 		number: BlockNumber,
 		finalized: Hash,
 		round_bytes: &mut u64,
-	) -> Result<Option<(RetentionPolicy, Vec<execute::Step>, bool)>, WorkerError> {
+	) -> Result<Option<execute::RoundProject>, WorkerError> {
 		let Some(info) = self.client.runtime_api().project(at, project)? else { return Ok(None) };
 		let work = self.load_project(project, number)?;
 		work.active = info.status == ProjectStatus::Active;
@@ -431,30 +427,40 @@ impl Worker {
 			return Ok(None);
 		}
 		let (steps, more) = self.ready_batches(project, at, number, round_bytes)?;
-		Ok(Some((info.config.retention, steps, more)))
+		Ok(Some(execute::RoundProject { project, retention: info.config.retention, steps, more }))
 	}
 
 	/// After the project's batches ran: takes their results, votes, reads its EVM logs,
-	/// settles what is final and applies retention. Whether a batch is to run again
-	/// because its code was dropped from the engine's cache before it ran.
-	#[allow(clippy::too_many_arguments)]
+	/// settles what is final and applies retention. Whether the project is to have
+	/// another round: more batches wait, or (once per best block, `reloaded` keeps
+	/// track) a batch is to run again because its code was dropped from the engine's
+	/// cache before it ran.
 	async fn conclude(
 		&mut self,
-		project: ProjectId,
+		round: execute::RoundProject,
 		at: Hash,
 		number: BlockNumber,
 		finalized: Hash,
-		retention: &RetentionPolicy,
-		steps: Vec<execute::Step>,
-		executed: Vec<Result<w3b_worker::execute::Executed, w3b_executor::ExecutorError>>,
-	) -> Result<bool, WorkerError> {
-		let again = self.conclude_batches(project, at, number, steps, executed).await?;
-		if work_active(&self.projects, project) {
-			self.observe_logs(project, at, number)?;
+		executed: w3b_worker::execute::JobResults,
+		reloaded: &mut std::collections::HashSet<ProjectId>,
+	) -> bool {
+		let execute::RoundProject { project, retention, steps, more } = round;
+		let concluded = async {
+			let again = self.conclude_batches(project, at, number, steps, executed).await?;
+			if work_active(&self.projects, project) {
+				self.observe_logs(project, at, number)?;
+			}
+			self.settle(project, finalized)?;
+			self.apply_retention(project, &retention);
+			Ok::<_, WorkerError>(again)
+		};
+		match concluded.await {
+			Ok(again) => more || (again && reloaded.insert(project)),
+			Err(e) => {
+				log::warn!(target: "w3b", "project {project}: {e}");
+				false
+			}
 		}
-		self.settle(project, finalized)?;
-		self.apply_retention(project, retention);
-		Ok(again)
 	}
 
 	/// Reads the open range of each of the project's subscriptions (again every few
