@@ -168,8 +168,10 @@ pub type JobResults = Vec<Result<Executed, ExecutorError>>;
 /// project's results (vote) while slower projects still run. Jobs share nothing but the
 /// engine, so the results are those of running them one after another.
 ///
-/// A job whose batch panics is dropped without a call; once every job is done or dropped
-/// the threads end and `finished` with them.
+/// The caller's thread must be able to block: if the system refuses every thread, the
+/// jobs run there. A panic in a batch ends its thread and drops its job without a call
+/// (in the node, whose panic handler ends the process, it ends the node); once every job
+/// is done or dropped the threads end, and `finished` with them.
 pub fn execute_projects<J: ProjectJob>(
 	executor: Arc<Executor>,
 	mut jobs: Vec<J>,
@@ -184,20 +186,24 @@ pub fn execute_projects<J: ProjectJob>(
 	let threads = threads.clamp(1, jobs.len());
 	let queue = Arc::new(Mutex::new(jobs));
 	let finished = Arc::new(finished);
+	let work = move || loop {
+		let Some(mut job) = queue.lock().expect("queue lock").pop() else { return };
+		let results = run_in_order(&executor, job.runs());
+		finished(job, results);
+	};
+	let mut started = 0;
 	for _ in 0..threads {
-		let (executor, queue, finished) = (executor.clone(), queue.clone(), finished.clone());
-		let work = move || loop {
-			let Some(mut job) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
-				return;
-			};
-			let results = run_in_order(&executor, job.runs());
-			finished(job, results);
-		};
-		// A thread the system refuses: the jobs run here instead, on the caller's thread.
-		if let Err(e) = thread::Builder::new().name("w3b-exec".into()).spawn(work.clone()) {
-			tracing::warn!(target: "w3b::worker", "no thread to run batches on ({e}): running them here");
-			work();
+		match thread::Builder::new().name("w3b-exec".into()).spawn(work.clone()) {
+			Ok(_) => started += 1,
+			// The threads that started take every job.
+			Err(e) => {
+				tracing::warn!(target: "w3b::worker", "no thread to run batches on: {e}");
+				break;
+			}
 		}
+	}
+	if started == 0 {
+		work();
 	}
 }
 

@@ -76,8 +76,8 @@ pub(super) struct RoundProject {
 	pub(super) more: bool,
 }
 
-/// A project's batches running on the engine's threads, with the project's work (its
-/// state and SQL database) taken along.
+/// A project's batches running on a thread of [`execute_projects`], with the project's
+/// work (its state and SQL database) taken along.
 pub(super) struct RoundJob {
 	pub(super) work: ProjectWork,
 	pub(super) round: RoundProject,
@@ -253,9 +253,7 @@ impl Worker {
 	/// project's in order, different projects in parallel on up to
 	/// [`Worker::exec_threads`] threads. A project leaves `self.projects` while its
 	/// batches run and comes back with its results on the channel returned, as soon as
-	/// they are there (a project nobody took back, its run having panicked, is loaded
-	/// from its saved state when next worked on). Projects without a batch to run are
-	/// returned as they are.
+	/// they are there. Projects without a batch to run are returned as they are.
 	pub(super) fn start_ready(
 		&mut self,
 		ready: Vec<RoundProject>,
@@ -265,17 +263,18 @@ impl Worker {
 		let mut jobs = Vec::new();
 		for round in ready {
 			let runs = round.steps.iter().any(|step| step.ready.is_some());
-			match self.projects.remove(&round.project) {
-				Some(work) if runs => jobs.push(RoundJob { work, round }),
-				Some(work) => {
-					self.projects.insert(round.project, work);
-					idle.push(round);
-				}
+			match runs.then(|| self.projects.remove(&round.project)).flatten() {
+				Some(work) => jobs.push(RoundJob { work, round }),
 				None => idle.push(round),
 			}
 		}
-		execute_projects(self.executor.clone(), jobs, self.exec_threads, move |job, results| {
-			let _ = sender.send((job, results));
+		let (executor, threads) = (self.executor.clone(), self.exec_threads);
+		// Returns once the threads started; should the system refuse every thread, the
+		// batches run on this one, which must not then hold up the runtime's other tasks.
+		tokio::task::block_in_place(|| {
+			execute_projects(executor, jobs, threads, move |job, results| {
+				let _ = sender.send((job, results));
+			})
 		});
 		(idle, finished)
 	}

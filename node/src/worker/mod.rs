@@ -372,7 +372,9 @@ impl Worker {
 		// Rounds until every project's committed batches ran (or wait for a body): each
 		// round reads a bounded number of batches per project into memory, runs them
 		// (projects in parallel), and votes on each project's results as soon as they are
-		// there, so a slow project holds up only its own votes.
+		// there: a slow project does not hold up the votes of those that ran beside it
+		// (the next round, and the worker's other work, wait until it ends: fuel and the
+		// wall-clock backstop bound that).
 		// Projects whose code the engine had dropped from its cache before their batches
 		// ran (others' code loaded meanwhile): run again once, in a round of their own.
 		let mut reloaded = std::collections::HashSet::new();
