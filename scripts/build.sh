@@ -6,4 +6,11 @@
 # (`cargo test --workspace`) would then build it all again instead of reusing it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+-h | --help)
+	echo "usage: scripts/build.sh [--release] [other cargo build options]"
+	echo "Builds w3b-node and w3b-demo into \${CARGO_TARGET_DIR:-target}/{debug,release}/."
+	exit 0
+	;;
+esac
 exec cargo build --workspace --bin w3b-node --bin w3b-demo --locked "$@"
