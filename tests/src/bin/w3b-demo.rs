@@ -329,6 +329,14 @@ fn main() -> Result<()> {
 	);
 	println!("[demo] chain load: {}", load.summary());
 	println!("[demo] on chain: {}", load.per_thousand(p.messages_final));
+	if bridge_on {
+		let delivered = delivered.map_or("an unknown number".into(), |n| n.to_string());
+		println!(
+			"[demo] alerts: {} finalized, {delivered} delivered on chain {}",
+			p.outputs,
+			w3b_e2e_tests::evm::CHAIN_ID
+		);
+	}
 	if p.messages_final < acked {
 		return Err(format!(
 			"{} stored messages are not in a finalized proof",
