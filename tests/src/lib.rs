@@ -40,16 +40,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The `w3b-node` binary under test: `$W3B_NODE`, or `debug/w3b-node` in the cargo
 /// target directory (`$CARGO_TARGET_DIR` or the workspace's `target/`).
 pub fn node_binary() -> PathBuf {
-	if let Some(path) = std::env::var_os("W3B_NODE") {
+	built_binary("w3b-node", "W3B_NODE")
+}
+
+/// The `w3b` command line under test: `$W3B_CLI`, or `debug/w3b` in the cargo target
+/// directory (`scripts/build.sh` builds it).
+pub fn cli_binary() -> PathBuf {
+	built_binary("w3b", "W3B_CLI")
+}
+
+fn built_binary(name: &str, variable: &str) -> PathBuf {
+	if let Some(path) = std::env::var_os(variable) {
 		return PathBuf::from(path);
 	}
 	let target = std::env::var_os("CARGO_TARGET_DIR")
 		.map(PathBuf::from)
 		.unwrap_or_else(|| repository_root().join("target"));
-	let binary = target.join("debug/w3b-node");
+	let binary = target.join("debug").join(name);
 	assert!(
 		binary.exists(),
-		"{} does not exist: build the node first (`cargo build -p w3b-node`) or set W3B_NODE",
+		"{} does not exist: build it first (`scripts/build.sh`) or set {variable}",
 		binary.display()
 	);
 	binary

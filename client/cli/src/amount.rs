@@ -31,9 +31,9 @@ impl Token {
 		};
 		let cleaned = text.trim().trim_end_matches(&self.symbol).trim().replace('_', "");
 		let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
-		if whole.is_empty() && fraction.is_empty() ||
-			fraction.len() > self.decimals as usize ||
-			!whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+		if whole.is_empty() && fraction.is_empty()
+			|| fraction.len() > self.decimals as usize
+			|| !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
 		{
 			return Err(bad());
 		}
@@ -42,8 +42,8 @@ impl Token {
 		let fraction: u128 = if fraction.is_empty() {
 			0
 		} else {
-			fraction.parse::<u128>().map_err(|_| bad())? *
-				10u128.pow(self.decimals - fraction.len() as u32)
+			fraction.parse::<u128>().map_err(|_| bad())?
+				* 10u128.pow(self.decimals - fraction.len() as u32)
 		};
 		whole.checked_mul(scale).and_then(|w| w.checked_add(fraction)).ok_or_else(bad)
 	}
@@ -83,7 +83,8 @@ mod tests {
 	#[test]
 	fn bad_amounts_are_refused() {
 		let token = w3b();
-		for text in ["", ".", "-1", "1e3", "0.0000000000001", "abc", "1.2.3", "9".repeat(40).as_str()]
+		for text in
+			["", ".", "-1", "1e3", "0.0000000000001", "abc", "1.2.3", "9".repeat(40).as_str()]
 		{
 			assert!(token.parse(text).is_err(), "{text:?} was accepted");
 		}

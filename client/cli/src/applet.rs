@@ -62,7 +62,11 @@ pub struct AppletSpec {
 impl AppletSpec {
 	/// The applet `name` running the module at `wasm` with `strategies` (event type,
 	/// handler).
-	pub fn new(name: &str, wasm: &Path, strategies: Vec<(String, String)>) -> Result<Self, CliError> {
+	pub fn new(
+		name: &str,
+		wasm: &Path,
+		strategies: Vec<(String, String)>,
+	) -> Result<Self, CliError> {
 		let code = std::fs::read(wasm)
 			.map_err(|e| CliError::bad(format!("cannot read applet {}: {e}", wasm.display())))?;
 		if !code.starts_with(b"\0asm") {
@@ -76,7 +80,8 @@ impl AppletSpec {
 	}
 
 	fn strategies(&self) -> Result<BoundedVec<Static<Strategy>>, CliError> {
-		let too_long = |what: &str| CliError::bad(format!("{what} is longer than the chain allows"));
+		let too_long =
+			|what: &str| CliError::bad(format!("{what} is longer than the chain allows"));
 		self.strategies
 			.iter()
 			.map(|(event_type, handler)| {
@@ -135,8 +140,9 @@ pub async fn deploy(
 	let applets: Vec<Value> = chain.read("w3b_getApplets", rpc_params(&[project.into()])).await?;
 	let existing = applets.iter().find(|a| a["name"] == spec.name.as_str());
 	let action = match existing {
-		Some(applet) if applet["codeHash"] == hash.as_str() && spec.same_strategies(applet) =>
-			"unchanged",
+		Some(applet) if applet["codeHash"] == hash.as_str() && spec.same_strategies(applet) => {
+			"unchanged"
+		}
 		Some(applet) => {
 			let id = applet["id"]
 				.as_u64()
@@ -150,7 +156,7 @@ pub async fn deploy(
 			);
 			chain.submit(&format!("upgrade applet {}", spec.name), &call, signer).await?;
 			"upgraded"
-		},
+		}
 		None => {
 			let call = runtime::tx().projects().register_applet(
 				project,
@@ -160,7 +166,7 @@ pub async fn deploy(
 			);
 			chain.submit(&format!("register applet {}", spec.name), &call, signer).await?;
 			"registered"
-		},
+		}
 	};
 	Ok(json!({"applet": spec.name, "codeHash": hash, "uploaded": uploaded, "action": action}))
 }
@@ -168,8 +174,9 @@ pub async fn deploy(
 /// Parses `EVENT=handler`.
 fn strategy(text: &str) -> Result<(String, String), CliError> {
 	match text.split_once('=') {
-		Some((event, handler)) if !event.is_empty() && !handler.is_empty() =>
-			Ok((event.to_string(), handler.to_string())),
+		Some((event, handler)) if !event.is_empty() && !handler.is_empty() => {
+			Ok((event.to_string(), handler.to_string()))
+		}
 		_ => Err(CliError::bad(format!(
 			"--strategy {text:?}: write EVENT_TYPE=handler (DEFAULT=handler for any event)"
 		))),
@@ -179,7 +186,8 @@ fn strategy(text: &str) -> Result<(String, String), CliError> {
 pub async fn run(cmd: AppletCmd, context: &Context) -> Result<(), CliError> {
 	match cmd {
 		AppletCmd::Deploy { project, wasm, name, strategies } => {
-			let strategies = strategies.iter().map(|s| strategy(s)).collect::<Result<Vec<_>, _>>()?;
+			let strategies =
+				strategies.iter().map(|s| strategy(s)).collect::<Result<Vec<_>, _>>()?;
 			let name = match name {
 				Some(name) => name,
 				None => wasm
@@ -193,9 +201,12 @@ pub async fn run(cmd: AppletCmd, context: &Context) -> Result<(), CliError> {
 			let id = resolve(&chain, &project).await?;
 			let done = deploy(&chain, id, &spec, &signer).await?;
 			context.out.result(&done, || {
-				format!("applet {name} {} in project {project}", done["action"].as_str().unwrap_or(""))
+				format!(
+					"applet {name} {} in project {project}",
+					done["action"].as_str().unwrap_or("")
+				)
 			});
-		},
+		}
 		AppletCmd::List { project } => {
 			let chain = context.connect().await?;
 			let id = resolve(&chain, &project).await?;
@@ -207,7 +218,7 @@ pub async fn run(cmd: AppletCmd, context: &Context) -> Result<(), CliError> {
 					describe(&applets)
 				}
 			});
-		},
+		}
 		AppletCmd::Run { args } => {
 			let node = node_binary();
 			let status = std::process::Command::new(&node)
@@ -225,7 +236,7 @@ pub async fn run(cmd: AppletCmd, context: &Context) -> Result<(), CliError> {
 			if !status.success() {
 				return Err(CliError::Other(format!("w3b-node applet run failed ({status})")));
 			}
-		},
+		}
 	}
 	Ok(())
 }

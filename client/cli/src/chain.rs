@@ -33,8 +33,7 @@ pub struct Context {
 impl Context {
 	/// Connects to the node.
 	pub async fn connect(&self) -> Result<Chain, CliError> {
-		let unreachable =
-			|reason: String| CliError::Unreachable { url: self.url.clone(), reason };
+		let unreachable = |reason: String| CliError::Unreachable { url: self.url.clone(), reason };
 		let connecting = async {
 			let rpc = RpcClient::from_insecure_url(&self.url)
 				.await
@@ -91,7 +90,8 @@ impl Chain {
 			let nonce: u64 = self
 				.read("system_accountNextIndex", rpc_params(&[Value::from(signer.ss58())]))
 				.await?;
-			let params = DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
+			let params =
+				DefaultExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(nonce).build();
 			let mut transactions = self.api.tx().await.map_err(|e| self.unreachable(e))?;
 			let mut progress = transactions
 				.sign_and_submit_then_watch(call, signer, params)
@@ -107,27 +107,27 @@ impl Chain {
 				match status {
 					TransactionStatus::InBestBlock(block) => {
 						eprintln!("{what}: in block {:?}, waiting for finality", block.block_hash())
-					},
+					}
 					TransactionStatus::InFinalizedBlock(block) => {
 						return match block.wait_for_success().await {
 							Ok(events) => {
 								eprintln!("{what}: final in block {:?}", block.block_hash());
 								Ok(events)
-							},
+							}
 							Err(TransactionEventsError::ExtrinsicFailed(error)) => {
 								let (reason, hint) = dispatch_error(&error);
 								Err(refused(reason, hint))
-							},
+							}
 							Err(e) => Err(self.unreachable(e)),
 						};
-					},
-					TransactionStatus::Invalid { message } |
-					TransactionStatus::Dropped { message } |
-					TransactionStatus::Error { message } => {
+					}
+					TransactionStatus::Invalid { message }
+					| TransactionStatus::Dropped { message }
+					| TransactionStatus::Error { message } => {
 						let hint = refusal_hint(&message);
 						return Err(refused(message, hint));
-					},
-					_ => {},
+					}
+					_ => {}
 				}
 			}
 			Err(refused(
@@ -194,13 +194,13 @@ fn dispatch_error(error: &DispatchError) -> (String, Option<String>) {
 				let docs = details.variant.docs.join(" ");
 				let reason = if docs.is_empty() { name.clone() } else { format!("{name}: {docs}") };
 				(reason, module_hint(&name))
-			},
+			}
 			Err(_) => (module.details_string(), None),
 		},
 		DispatchError::Token(token) => {
 			let hint = Some("fund the signing account (it pays fees and deposits)".to_string());
 			(format!("token error: {token}"), hint)
-		},
+		}
 		other => (other.to_string(), None),
 	}
 }
@@ -208,14 +208,17 @@ fn dispatch_error(error: &DispatchError) -> (String, Option<String>) {
 /// What to do after a pallet error, for the errors users meet most.
 fn module_hint(name: &str) -> Option<String> {
 	let hint = match name {
-		"Projects.NotOwner" | "Operators.NotProjectOwner" =>
-			"sign with the project owner's key (--suri, --key-file or --keystore)",
+		"Projects.NotOwner" | "Operators.NotProjectOwner" => {
+			"sign with the project owner's key (--suri, --key-file or --keystore)"
+		}
 		"Projects.NameTaken" => "choose another name, or `w3b project show NAME` to see it",
 		"Projects.UnknownProject" => "`w3b project list` shows the projects",
-		"Projects.UnknownHandler" =>
-			"a --strategy names a function the module does not export; `w3b applet run` lists them",
-		"Projects.DeviceExists" =>
-			"the key is registered already (a revoked key stays until `device remove`)",
+		"Projects.UnknownHandler" => {
+			"a --strategy names a function the module does not export; `w3b applet run` lists them"
+		}
+		"Projects.DeviceExists" => {
+			"the key is registered already (a revoked key stays until `device remove`)"
+		}
 		"Operators.NotOperator" => "register first: `w3b operator register --bond AMOUNT`",
 		"Operators.BelowMinBond" => "bond at least the chain's minimum (100 W3B on dev chains)",
 		"Operators.AlreadyRegistered" => "this account is an operator already",

@@ -18,6 +18,8 @@ use crate::{
 
 /// Messages per HTTP request when sending many.
 const HTTP_BATCH: usize = 100;
+/// Pause before sending again what the node asked to have later.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 /// `w3b device ...`
 #[derive(Debug, clap::Subcommand)]
@@ -103,17 +105,20 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 				"publicKey": keys.file.public,
 			});
 			out.result(&shown, || describe(&shown));
-		},
+		}
 		DeviceCmd::Register { project, device_key, public } => {
 			let key = match (device_key, public) {
 				(Some(path), _) => DeviceKeys::load(&path)?.device_key(),
 				(None, Some(public)) => {
-					let bytes: [u8; 32] = crate::keys::parse_hex(&public, "--public")?
-						.try_into()
-						.map_err(|_| CliError::bad("--public must be a 32-byte ed25519 key"))?;
+					let bytes: [u8; 32] =
+						crate::keys::parse_hex(&public, "--public")?
+							.try_into()
+							.map_err(|_| CliError::bad("--public must be a 32-byte ed25519 key"))?;
 					w3b_primitives::DeviceKey::Ed25519(bytes)
-				},
-				(None, None) => return Err(CliError::bad("give --device-key FILE or --public HEX")),
+				}
+				(None, None) => {
+					return Err(CliError::bad("give --device-key FILE or --public HEX"))
+				}
 			};
 			let signer = context.signer()?;
 			let chain = context.connect().await?;
@@ -123,7 +128,7 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 			chain.submit(&format!("register device {device:?}"), &call, &signer).await?;
 			let shown = json!({"project": id, "deviceId": hex_0x(device.as_bytes())});
 			out.result(&shown, || format!("device {device:?} registered in project {project}"));
-		},
+		}
 		DeviceCmd::Revoke { project, device } => {
 			let device = parse_h256(&device, "the device id")?;
 			let signer = context.signer()?;
@@ -131,9 +136,10 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 			let id = resolve(&chain, &project).await?;
 			let call = runtime::tx().projects().revoke_device(id, device);
 			chain.submit(&format!("revoke device {device:?}"), &call, &signer).await?;
-			let shown = json!({"project": id, "deviceId": hex_0x(device.as_bytes()), "revoked": true});
+			let shown =
+				json!({"project": id, "deviceId": hex_0x(device.as_bytes()), "revoked": true});
 			out.result(&shown, || format!("device {device:?} revoked"));
-		},
+		}
 		DeviceCmd::List { project } => {
 			let chain = context.connect().await?;
 			let id = resolve(&chain, &project).await?;
@@ -148,7 +154,10 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 				let entry = entry.map_err(other)?;
 				let (_, device) = entry.key().map_err(other)?.decode().map_err(other)?;
 				let record: Value = chain
-					.read("w3b_getDevice", rpc_params(&[id.into(), hex_0x(device.as_bytes()).into()]))
+					.read(
+						"w3b_getDevice",
+						rpc_params(&[id.into(), hex_0x(device.as_bytes()).into()]),
+					)
 					.await?;
 				devices.push(record);
 			}
@@ -160,8 +169,17 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 					describe(&list)
 				}
 			});
-		},
-		DeviceCmd::Send { project, device_key, http, mqtt, count, event_type, payload, interval_ms } => {
+		}
+		DeviceCmd::Send {
+			project,
+			device_key,
+			http,
+			mqtt,
+			count,
+			event_type,
+			payload,
+			interval_ms,
+		} => {
 			let mut keys = DeviceKeys::load(&device_key)?;
 			let project = match project.parse::<ProjectId>() {
 				Ok(id) => id,
@@ -170,7 +188,9 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 			};
 			let template = payload.unwrap_or_else(|| r#"{"reading": {i}}"#.to_string());
 			let mut sender = match (&http, &mqtt) {
-				(Some(url), _) => Sender::Http { url: format!("{}/v1/projects/{project}/events", url.trim_end_matches('/')) },
+				(Some(url), _) => Sender::Http {
+					url: format!("{}/v1/projects/{project}/events", url.trim_end_matches('/')),
+				},
 				(None, Some(address)) => Sender::mqtt(address, project, context.timeout).await?,
 				(None, None) => return Err(CliError::bad("give --http URL or --mqtt HOST:PORT")),
 			};
@@ -178,16 +198,22 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 			let mut pending = Vec::new();
 			for i in 0..count {
 				let seq = keys.file.next_seq + pending.len() as u64;
-				let body = template.replace("{i}", &i.to_string()).replace("{seq}", &seq.to_string());
+				let body =
+					template.replace("{i}", &i.to_string()).replace("{seq}", &seq.to_string());
 				pending.push(signed(&keys, project, seq, &event_type, body.into_bytes()));
 				let last = i + 1 == count;
 				if pending.len() >= sender.batch() || last || interval_ms > 0 {
-					let hashes = within(context.timeout, "the node to acknowledge", sender.send(&pending)).await?;
+					let hashes =
+						within(context.timeout, "the node to acknowledge", sender.send(&pending))
+							.await?;
 					keys.file.next_seq += pending.len() as u64;
 					keys.save()?;
 					for ((message, _), hash) in pending.drain(..).zip(hashes) {
 						if out.json {
-							println!("{}", json!({"seq": message.seq, "hash": hex_0x(hash.as_bytes())}));
+							println!(
+								"{}",
+								json!({"seq": message.seq, "hash": hex_0x(hash.as_bytes())})
+							);
 						}
 						sent.push((message.seq, hash));
 					}
@@ -207,7 +233,7 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 					);
 				}
 			}
-		},
+		}
 	}
 	Ok(())
 }
@@ -219,7 +245,13 @@ fn other(e: impl std::fmt::Display) -> CliError {
 /// Message `seq` of the device, signed: the message and its JSON as devices send it
 /// (the form `client/ingest/src/wire.rs` documents; the CLI's end-to-end test sends it
 /// to real nodes).
-fn signed(keys: &DeviceKeys, project: ProjectId, seq: u64, event_type: &str, payload: Vec<u8>) -> (Message, Value) {
+fn signed(
+	keys: &DeviceKeys,
+	project: ProjectId,
+	seq: u64,
+	event_type: &str,
+	payload: Vec<u8>,
+) -> (Message, Value) {
 	let message = Message {
 		project,
 		device: keys.device_id(),
@@ -271,7 +303,8 @@ impl Sender {
 		let mut sender =
 			Sender::Mqtt { client, events, topic: format!("w3b/projects/{project}/events") };
 		// Connect now, so that an unreachable broker is reported as such.
-		within(timeout, "the MQTT broker to accept the connection", sender.wait_subscribed()).await?;
+		within(timeout, "the MQTT broker to accept the connection", sender.wait_subscribed())
+			.await?;
 		Ok(sender)
 	}
 
@@ -287,8 +320,13 @@ impl Sender {
 		loop {
 			match events.poll().await {
 				Ok(Event::Incoming(Packet::SubAck(_))) => return Ok(()),
-				Ok(_) => {},
-				Err(e) => return Err(CliError::Unreachable { url: "the MQTT endpoint".into(), reason: e.to_string() }),
+				Ok(_) => {}
+				Err(e) => {
+					return Err(CliError::Unreachable {
+						url: "the MQTT endpoint".into(),
+						reason: e.to_string(),
+					})
+				}
 			}
 		}
 	}
@@ -298,44 +336,88 @@ impl Sender {
 	async fn send(&mut self, messages: &[(Message, Value)]) -> Result<Vec<H256>, CliError> {
 		match self {
 			Sender::Http { url } => {
-				let body = Value::Array(messages.iter().map(|(_, wire)| wire.clone()).collect());
-				let url = url.clone();
-				let answer = tokio::task::spawn_blocking(move || ureq::post(&url).send_json(body))
-					.await
-					.map_err(other)?;
-				let answer: Value = match answer {
-					Ok(response) => response.into_json().map_err(other)?,
-					Err(ureq::Error::Status(status, response)) => {
-						let body = response.into_string().unwrap_or_default();
-						return Err(CliError::Refused {
-							what: "the readings".into(),
-							reason: format!("HTTP {status}: {body}"),
-							hint: None,
-						});
-					},
-					Err(e) => return Err(CliError::Unreachable { url: "the HTTP endpoint".into(), reason: e.to_string() }),
-				};
-				let mut hashes = Vec::new();
-				for (result, (message, _)) in answer["results"].as_array().into_iter().flatten().zip(messages) {
-					if let Some(hash) = result["hash"].as_str() {
-						hashes.push(parse_h256(hash, "the acknowledged hash")?);
-					} else {
-						return Err(CliError::Refused {
-							what: format!("reading seq {}", message.seq),
-							reason: result["error"].to_string(),
-							hint: refusal_hint(&result["error"]),
-						});
+				// Messages the node may take later (device registration not yet final
+				// on this node, rate limit, storage trouble) are sent again after a
+				// pause; one stored by an earlier attempt comes back as a duplicate,
+				// which is its acknowledgement. `--timeout` bounds the whole wait.
+				let mut hashes: Vec<Option<H256>> = vec![None; messages.len()];
+				let mut remaining: Vec<usize> = (0..messages.len()).collect();
+				while !remaining.is_empty() {
+					let body =
+						Value::Array(remaining.iter().map(|&i| messages[i].1.clone()).collect());
+					let post = url.clone();
+					let answer =
+						tokio::task::spawn_blocking(move || ureq::post(&post).send_json(body))
+							.await
+							.map_err(other)?;
+					let answer: Value = match answer {
+						Ok(response) => response.into_json().map_err(other)?,
+						Err(ureq::Error::Status(503 | 429, _)) => {
+							tokio::time::sleep(RETRY_PAUSE).await;
+							continue;
+						}
+						Err(ureq::Error::Status(status, response)) => {
+							let body = response.into_string().unwrap_or_default();
+							let error: Value =
+								serde_json::from_str(&body).unwrap_or(Value::String(body));
+							return Err(CliError::Refused {
+								what: "the readings".into(),
+								reason: format!("HTTP {status}: {error}"),
+								hint: refusal_hint(&error),
+							});
+						}
+						Err(e) => {
+							return Err(CliError::Unreachable {
+								url: "the HTTP endpoint".into(),
+								reason: e.to_string(),
+							})
+						}
+					};
+					let results = answer["results"].as_array().cloned().unwrap_or_default();
+					if results.len() != remaining.len() {
+						return Err(CliError::Other(format!("the node answered {answer}")));
 					}
+					let mut again = Vec::new();
+					for (&i, result) in remaining.iter().zip(&results) {
+						let message = &messages[i].0;
+						if let Some(hash) = result["hash"].as_str() {
+							hashes[i] = Some(parse_h256(hash, "the acknowledged hash")?);
+							continue;
+						}
+						let error = &result["error"];
+						match error["code"].as_str().unwrap_or_default() {
+							"duplicate" => hashes[i] = Some(message.hash()),
+							"device_not_final" | "rate_limited" | "storage_failure" => {
+								again.push(i)
+							}
+							_ => {
+								return Err(CliError::Refused {
+									what: format!("reading seq {}", message.seq),
+									reason: error.to_string(),
+									hint: refusal_hint(error),
+								})
+							}
+						}
+					}
+					if !again.is_empty() {
+						tokio::time::sleep(RETRY_PAUSE).await;
+					}
+					remaining = again;
 				}
-				if hashes.len() != messages.len() {
-					return Err(CliError::Other(format!("the node answered {answer}")));
-				}
-				Ok(hashes)
-			},
+				Ok(hashes
+					.into_iter()
+					.map(|hash| hash.expect("every message acknowledged"))
+					.collect())
+			}
 			Sender::Mqtt { client, events, topic } => {
 				for (_, wire) in messages {
 					client
-						.publish(topic.clone(), QoS::AtLeastOnce, false, wire.to_string().into_bytes())
+						.publish(
+							topic.clone(),
+							QoS::AtLeastOnce,
+							false,
+							wire.to_string().into_bytes(),
+						)
 						.await
 						.map_err(other)?;
 				}
@@ -344,19 +426,25 @@ impl Sender {
 					match events.poll().await {
 						Ok(Event::Incoming(Packet::PubAck(_))) => acknowledged += 1,
 						Ok(Event::Incoming(Packet::Publish(refusal))) => {
-							let error: Value = serde_json::from_slice(&refusal.payload).unwrap_or_default();
+							let error: Value =
+								serde_json::from_slice(&refusal.payload).unwrap_or_default();
 							return Err(CliError::Refused {
 								what: "a reading".into(),
 								reason: error.to_string(),
 								hint: refusal_hint(&error),
 							});
-						},
-						Ok(_) => {},
-						Err(e) => return Err(CliError::Unreachable { url: "the MQTT endpoint".into(), reason: e.to_string() }),
+						}
+						Ok(_) => {}
+						Err(e) => {
+							return Err(CliError::Unreachable {
+								url: "the MQTT endpoint".into(),
+								reason: e.to_string(),
+							})
+						}
 					}
 				}
 				Ok(messages.iter().map(|(message, _)| message.hash()).collect())
-			},
+			}
 		}
 	}
 }
@@ -364,9 +452,19 @@ impl Sender {
 /// What to do after the node refused a reading.
 fn refusal_hint(error: &Value) -> Option<String> {
 	let hint = match error["code"].as_str()? {
-		"stale_seq" => "the key file's next_seq is behind the node's: raise it past the last accepted",
-		"unknown_device" => "register the device first (`w3b device register`), and wait for the block to be final",
-		"unknown_project" | "not_served" => "this node does not take the project's messages: send to one of its operators",
+		"stale_seq" => {
+			"the key file's next_seq is behind the node's: raise it past the last accepted"
+		}
+		"unknown_device" => {
+			"register the device first (`w3b device register`), and wait for the block to be final"
+		}
+		"unknown_project" | "not_served" => {
+			"this node does not take the project's messages: send to one of its operators"
+		}
+		"project_not_active" => {
+			"the project takes messages once enough operators joined its subnet (min_operators)"
+		}
+		"revoked_device" => "the project's owner revoked this device",
 		_ => return None,
 	};
 	Some(hint.to_string())

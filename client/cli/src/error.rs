@@ -43,12 +43,13 @@ impl CliError {
 	/// What the user can do about it, when there is something to say.
 	pub fn hint(&self) -> Option<String> {
 		match self {
-			CliError::Unreachable { .. } => Some(
-				"start a node (`scripts/local-net.sh`) or point --url / W3B_URL at one".into(),
-			),
+			CliError::Unreachable { .. } => {
+				Some("start a node (`scripts/local-net.sh`) or point --url / W3B_URL at one".into())
+			}
 			CliError::Refused { hint, .. } => hint.clone(),
-			CliError::TimedOut { .. } =>
-				Some("is the chain producing and finalizing blocks? raise --timeout".into()),
+			CliError::TimedOut { .. } => {
+				Some("is the chain producing and finalizing blocks? raise --timeout".into())
+			}
 			_ => None,
 		}
 	}

@@ -55,8 +55,9 @@ impl AccountSigner {
 				 --key-file or --keystore",
 			));
 		};
-		let pair = sr25519::Pair::from_string(&suri, None)
-			.map_err(|e| CliError::bad(format!("the signing key is not a valid secret URI: {e:?}")))?;
+		let pair = sr25519::Pair::from_string(&suri, None).map_err(|e| {
+			CliError::bad(format!("the signing key is not a valid secret URI: {e:?}"))
+		})?;
 		Ok(AccountSigner { pair })
 	}
 
@@ -103,7 +104,7 @@ fn keystore_suri(dir: &Path, key_type: &str) -> Result<String, CliError> {
 			serde_json::from_str::<String>(&text).map_err(|e| {
 				CliError::bad(format!("keystore file {name} is not a JSON string: {e}"))
 			})
-		},
+		}
 		[] => Err(CliError::bad(format!(
 			"no {key_type} key in keystore {} (insert one with `w3b-node key insert`)",
 			dir.display()
@@ -186,9 +187,9 @@ impl DeviceKeys {
 			options.write(true).create(true).truncate(true);
 			#[cfg(unix)]
 			std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-			let mut out = options.open(&temp).map_err(|e| {
-				CliError::Other(format!("cannot write {}: {e}", temp.display()))
-			})?;
+			let mut out = options
+				.open(&temp)
+				.map_err(|e| CliError::Other(format!("cannot write {}: {e}", temp.display())))?;
 			out.write_all(text.as_bytes())?;
 			out.sync_all()?;
 		}

@@ -119,7 +119,7 @@ fn main() -> ExitCode {
 		Err(e) => {
 			eprintln!("error: cannot start the async runtime: {e}");
 			return ExitCode::FAILURE;
-		},
+		}
 	};
 	match runtime.block_on(run(cli)) {
 		Ok(()) => ExitCode::SUCCESS,
@@ -129,7 +129,7 @@ fn main() -> ExitCode {
 				eprintln!("hint: {hint}");
 			}
 			ExitCode::from(e.exit_code())
-		},
+		}
 	}
 }
 
@@ -147,6 +147,6 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 		Command::Completions { shell } => {
 			clap_complete::generate(shell, &mut Cli::command(), "w3b", &mut std::io::stdout());
 			Ok(())
-		},
+		}
 	}
 }

@@ -1,8 +1,8 @@
 //! `w3b operator ...`: register with a bond, join and leave subnets, status and rewards.
 
+use codec::Encode;
 use serde_json::{json, Value};
 use sp_core::crypto::Ss58Codec;
-use codec::Encode;
 use subxt::utils::AccountId32;
 
 use crate::{
@@ -67,9 +67,13 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 			chain.submit("register operator", &call, &signer).await?;
 			let shown = json!({"operator": signer.ss58(), "bond": bond.to_string()});
 			out.result(&shown, || {
-				format!("{} registered as an operator, bond {}", signer.ss58(), chain.token.format(bond))
+				format!(
+					"{} registered as an operator, bond {}",
+					signer.ss58(),
+					chain.token.format(bond)
+				)
 			});
-		},
+		}
 		OperatorCmd::Join { project } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
@@ -78,7 +82,7 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 			out.result(&json!({"operator": signer.ss58(), "project": id, "joined": true}), || {
 				format!("{} joined project {project}'s subnet", signer.ss58())
 			});
-		},
+		}
 		OperatorCmd::Leave { project } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
@@ -87,7 +91,7 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 			out.result(&json!({"operator": signer.ss58(), "project": id, "left": true}), || {
 				format!("{} left project {project}'s subnet", signer.ss58())
 			});
-		},
+		}
 		OperatorCmd::Status { account } => {
 			let account = account_or_signer(account, context)?;
 			let info = operator_info(&chain, &account).await?;
@@ -96,7 +100,7 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 				shown.extend(info);
 			}
 			out.result(&shown, || describe(&shown));
-		},
+		}
 		OperatorCmd::Rewards { account } => {
 			let account = account_or_signer(account, context)?;
 			let info = operator_info(&chain, &account).await?;
@@ -113,12 +117,17 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 				}));
 			}
 			let free = free_balance(&chain, &account).await?;
-			let shown = json!({"operator": ss58(&account), "free": free.to_string(), "subnets": subnets});
+			let shown =
+				json!({"operator": ss58(&account), "free": free.to_string(), "subnets": subnets});
 			out.result(&shown, || {
-				let mut lines = vec![format!("{}: balance {}", ss58(&account), chain.token.format(free))];
+				let mut lines =
+					vec![format!("{}: balance {}", ss58(&account), chain.token.format(free))];
 				for subnet in &subnets {
 					let amount = |key: &str| {
-						subnet[key].as_str().and_then(|a| a.parse().ok()).map(|a| chain.token.format(a))
+						subnet[key]
+							.as_str()
+							.and_then(|a| a.parse().ok())
+							.map(|a| chain.token.format(a))
 					};
 					lines.push(format!(
 						"  project {} ({}): {} per finalized batch, shared by the operators who agreed; pool {}",
@@ -130,7 +139,7 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 				}
 				lines.join("\n")
 			});
-		},
+		}
 	}
 	Ok(())
 }
@@ -139,7 +148,9 @@ fn account_or_signer(account: Option<String>, context: &Context) -> Result<Accou
 	match account {
 		Some(account) => parse_account(&account),
 		None => context.signer().map(|signer| signer.account()).map_err(|_| {
-			CliError::bad("name the operator's account, or give its key (--suri, --key-file, --keystore)")
+			CliError::bad(
+				"name the operator's account, or give its key (--suri, --key-file, --keystore)",
+			)
 		}),
 	}
 }

@@ -29,21 +29,22 @@ pub fn describe(value: &Value) -> String {
 fn write_value(out: &mut String, value: &Value, indent: usize) {
 	let pad = "  ".repeat(indent);
 	match value {
-		Value::Object(map) =>
+		Value::Object(map) => {
 			for (key, item) in map {
 				match item {
 					Value::Object(inner) if !inner.is_empty() => {
 						out.push_str(&format!("{pad}{key}:\n"));
 						write_value(out, item, indent + 1);
-					},
+					}
 					Value::Array(items) if items.iter().any(|i| i.is_object()) => {
 						out.push_str(&format!("{pad}{key}:\n"));
 						write_value(out, item, indent + 1);
-					},
+					}
 					_ => out.push_str(&format!("{pad}{key}: {}\n", scalar(item))),
 				}
-			},
-		Value::Array(items) =>
+			}
+		}
+		Value::Array(items) => {
 			for item in items {
 				if item.is_object() {
 					out.push_str(&format!("{pad}-\n"));
@@ -51,7 +52,8 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
 				} else {
 					out.push_str(&format!("{pad}- {}\n", scalar(item)));
 				}
-			},
+			}
+		}
 		other => out.push_str(&format!("{pad}{}\n", scalar(other))),
 	}
 }
@@ -60,6 +62,7 @@ fn scalar(value: &Value) -> String {
 	match value {
 		Value::String(text) => text.clone(),
 		Value::Null => "-".into(),
+		Value::Array(items) if items.is_empty() => "none".into(),
 		Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),
 		other => other.to_string(),
 	}

@@ -5,9 +5,9 @@ use std::{
 	path::{Path, PathBuf},
 };
 
+use codec::{Decode, Encode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use codec::{Decode, Encode};
 use w3b_primitives::{
 	project::{BridgeTarget, EnvVar, ProjectConfig, RetentionPolicy},
 	ProjectId,
@@ -34,7 +34,9 @@ use crate::{
 pub enum ProjectCmd {
 	/// Create a project (you pay its deposit and own it), configured from a project file
 	/// if given, and deploy the applets the file lists.
-	#[command(after_help = "Example: w3b project create thermo --file project.toml --suri //Alice")]
+	#[command(
+		after_help = "Example: w3b project create thermo --file project.toml --suri //Alice"
+	)]
 	Create {
 		/// A unique name.
 		name: String,
@@ -154,8 +156,9 @@ impl ProjectFile {
 	pub fn load(path: &Path) -> Result<Self, CliError> {
 		let text = std::fs::read_to_string(path)
 			.map_err(|e| CliError::bad(format!("cannot read {}: {e}", path.display())))?;
-		toml::from_str(&text)
-			.map_err(|e| CliError::bad(format!("{} is not a valid project file: {e}", path.display())))
+		toml::from_str(&text).map_err(|e| {
+			CliError::bad(format!("{} is not a valid project file: {e}", path.display()))
+		})
 	}
 
 	/// The on-chain configuration this file asks for (the chain's defaults for the rest).
@@ -168,9 +171,8 @@ impl ProjectFile {
 				value: bounded(value.as_bytes(), &format!("the value of env {key:?}"))?,
 			});
 		}
-		config.env = env
-			.try_into()
-			.map_err(|_| CliError::bad("too many [env] variables for the chain"))?;
+		config.env =
+			env.try_into().map_err(|_| CliError::bad("too many [env] variables for the chain"))?;
 		if let Some(min) = self.min_operators {
 			config.min_operators = min;
 		}
@@ -263,14 +265,16 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			let created = events
 				.find_first::<runtime::projects::events::ProjectCreated>()
 				.and_then(Result::ok)
-				.ok_or_else(|| CliError::Other("the chain did not report the new project".into()))?;
+				.ok_or_else(|| {
+					CliError::Other("the chain did not report the new project".into())
+				})?;
 			for spec in &applets {
 				applet::deploy(&chain, created.project, spec, &signer).await?;
 			}
 			out.result(&json!({"project": created.project, "name": name}), || {
 				format!("project {name} created: id {}", created.project)
 			});
-		},
+		}
 		ProjectCmd::Show { project } => {
 			let id = resolve(&chain, &project).await?;
 			let info: Value = chain.read("w3b_getProject", rpc_params(&[id.into()])).await?;
@@ -281,13 +285,16 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			shown["applets"] = applets;
 			shown["subnet"] = subnet;
 			out.result(&shown, || describe(&shown));
-		},
+		}
 		ProjectCmd::List { all } => {
 			let next = chain
 				.api
 				.at_current_block()
 				.await
-				.map_err(|e| CliError::Unreachable { url: context.url.clone(), reason: e.to_string() })?
+				.map_err(|e| CliError::Unreachable {
+					url: context.url.clone(),
+					reason: e.to_string(),
+				})?
 				.storage()
 				.fetch(runtime::storage().projects().next_project_id(), ())
 				.await
@@ -326,7 +333,7 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 					.collect::<Vec<_>>()
 					.join("\n")
 			});
-		},
+		}
 		ProjectCmd::Config { project, file } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
@@ -341,7 +348,7 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			out.result(&json!({"project": id, "configured": true}), || {
 				format!("project {project} configured")
 			});
-		},
+		}
 		ProjectCmd::Pause { project } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
@@ -350,7 +357,7 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			out.result(&json!({"project": id, "status": "Paused"}), || {
 				format!("project {project} paused")
 			});
-		},
+		}
 		ProjectCmd::Resume { project } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
@@ -359,7 +366,7 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			out.result(&json!({"project": id, "resumed": true}), || {
 				format!("project {project} resumed")
 			});
-		},
+		}
 		ProjectCmd::Close { project } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
@@ -368,19 +375,20 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			out.result(&json!({"project": id, "status": "Closed"}), || {
 				format!("project {project} closed")
 			});
-		},
+		}
 		ProjectCmd::Fund { project, amount } => {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
 			let plancks = chain.token.parse(&amount)?;
 			let call = runtime::tx().operators().fund_reward_pool(id, plancks);
-			chain
-				.submit(&format!("fund project {project}'s reward pool"), &call, &signer)
-				.await?;
+			chain.submit(&format!("fund project {project}'s reward pool"), &call, &signer).await?;
 			out.result(&json!({"project": id, "funded": plancks.to_string()}), || {
-				format!("{} moved into project {project}'s reward pool", chain.token.format(plancks))
+				format!(
+					"{} moved into project {project}'s reward pool",
+					chain.token.format(plancks)
+				)
 			});
-		},
+		}
 	}
 	Ok(())
 }

@@ -81,7 +81,7 @@ pub async fn run_batch(cmd: BatchCmd, context: &Context) -> Result<(), CliError>
 			}
 			batch["proofStatus"] = proof["status"].clone();
 			context.out.result(&batch, || describe(&batch));
-		},
+		}
 		BatchCmd::Proof { project, seq } => {
 			let id = resolve(&chain, &project).await?;
 			let head = chain.finalized_head().await?;
@@ -94,7 +94,7 @@ pub async fn run_batch(cmd: BatchCmd, context: &Context) -> Result<(), CliError>
 				)));
 			}
 			context.out.result(&proof, || describe(&proof));
-		},
+		}
 	}
 	Ok(())
 }
@@ -112,14 +112,18 @@ pub async fn run_message(cmd: MessageCmd, context: &Context) -> Result<(), CliEr
 		.and_then(|count| u32::try_from(count).ok())
 		.ok_or_else(|| CliError::Other(format!("the node's batch has no count: {batch}")))?;
 	let proof: Value = chain
-		.read("w3b_getMessageProof", rpc_params(&[id.into(), seq.into(), hash.clone().into(), head.clone().into()]))
+		.read(
+			"w3b_getMessageProof",
+			rpc_params(&[id.into(), seq.into(), hash.clone().into(), head.clone().into()]),
+		)
 		.await?;
 	if proof.is_null() {
 		return Err(CliError::NotFound(format!("message {hash} is not in batch {seq}")));
 	}
 	verify_inclusion(&root, leaf_count, &message_hash, &proof)?;
-	let status: Value =
-		chain.read("w3b_getProof", rpc_params(&[id.into(), seq.into(), head.clone().into()])).await?;
+	let status: Value = chain
+		.read("w3b_getProof", rpc_params(&[id.into(), seq.into(), head.clone().into()]))
+		.await?;
 	let shown = json!({
 		"project": id,
 		"batchSeq": seq,
@@ -168,7 +172,12 @@ fn verify_inclusion(
 }
 
 /// Batch `seq` of `project` at block `at` (the best block if none).
-async fn batch_at(chain: &Chain, project: u64, seq: u64, at: Option<&str>) -> Result<Value, CliError> {
+async fn batch_at(
+	chain: &Chain,
+	project: u64,
+	seq: u64,
+	at: Option<&str>,
+) -> Result<Value, CliError> {
 	let mut params = vec![project.into(), seq.into()];
 	if let Some(at) = at {
 		params.push(at.into());
@@ -176,7 +185,9 @@ async fn batch_at(chain: &Chain, project: u64, seq: u64, at: Option<&str>) -> Re
 	let batch: Value = chain.read("w3b_getBatch", rpc_params(&params)).await?;
 	if batch.is_null() {
 		let final_ = if at.is_some() { " in a finalized block" } else { "" };
-		return Err(CliError::NotFound(format!("batch {seq} of project {project} is not committed{final_}")));
+		return Err(CliError::NotFound(format!(
+			"batch {seq} of project {project} is not committed{final_}"
+		)));
 	}
 	if batch["pruned"] == true {
 		return Err(CliError::NotFound(format!(
@@ -203,9 +214,15 @@ pub async fn watch(args: WatchArgs, context: &Context) -> Result<(), CliError> {
 		let mut seen = 0u64;
 		while args.count.is_none_or(|count| seen < count) {
 			let Some(proof) = proofs.next().await else {
-				return Err(CliError::Unreachable { url: context.url.clone(), reason: "the node ended the subscription".into() });
+				return Err(CliError::Unreachable {
+					url: context.url.clone(),
+					reason: "the node ended the subscription".into(),
+				});
 			};
-			let mut proof = proof.map_err(|e| CliError::Unreachable { url: context.url.clone(), reason: e.to_string() })?;
+			let mut proof = proof.map_err(|e| CliError::Unreachable {
+				url: context.url.clone(),
+				reason: e.to_string(),
+			})?;
 			if proof["project"].as_u64() != Some(id) {
 				continue;
 			}
@@ -224,10 +241,10 @@ pub async fn watch(args: WatchArgs, context: &Context) -> Result<(), CliError> {
 			proof["messages"] = batch["count"].clone();
 			context.out.result(&proof, || {
 				format!(
-					"batch {seq}: {} messages, output root {}, agreed by {}, final in block {}, {} ms after commitment",
+					"batch {seq}: {} messages, output root {}, {} operators agreed, final in block {}, {} ms after commitment",
 					proof["messages"],
 					proof["outputRoot"].as_str().unwrap_or("?"),
-					proof["agreed"].as_array().map(Vec::len).unwrap_or_default(),
+					proof["agreed"],
 					proof["blockNumber"],
 					proof["commitToFinalMs"],
 				)
