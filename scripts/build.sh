@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the node (`w3b-node`), the demo driver (`w3b-demo`) and the command line (`w3b`),
-# debug unless given
-# `--release`. Every script builds through here, with the whole workspace selected:
-# cargo unifies features over the packages a command selects, so a build of fewer
-# packages compiles much of the node's stack with other features, and the tests
-# (`cargo test --workspace`) would then build it all again instead of reusing it.
+# Builds the node (`w3b-node`), the demo driver (`w3b-demo`) and the command line
+# (`w3b`), debug unless given `--release`. Every script builds through here, with the
+# whole workspace selected: cargo unifies features over the packages a command selects,
+# so a build of fewer packages compiles much of the node's stack with other features,
+# and the tests (`cargo test --workspace`) would then build it all again instead of
+# reusing it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
