@@ -26,6 +26,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v clang >/dev/null || missing+=(clang)
 command -v mold >/dev/null || missing+=(mold)
 command -v curl >/dev/null || missing+=(curl)
+# Chromium: the web console's tests drive it headless.
+command -v chromium >/dev/null || missing+=(chromium)
 # Python's cryptography: scripts/vectors.py computes the README's ed25519 vectors with it.
 python3 -c 'import cryptography' 2>/dev/null || missing+=(python3-cryptography)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,6 +15,8 @@ echo "[test] bridge contracts: compiled with solc, tested against ganache"
 echo "[test] the independent VC-JOSE implementation the credential test runs against"
 (cd tests/vc-interop && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "[test] the web console's libraries and its browser test's driver (puppeteer-core)"
+(cd console && npm ci --no-audit --no-fund --loglevel=error)
 echo "[test] building w3b-node (the end-to-end tests run it)"
 scripts/build.sh
 

@@ -149,7 +149,15 @@ pub struct IngestArgs {
 	/// Default: `http://<--w3b-listen>:<--w3b-identity-port>`.
 	#[arg(long, value_name = "URL", requires = "w3b_identity_port")]
 	pub w3b_identity_url: Option<String>,
-	/// Address the ingestion and identity endpoints listen on.
+	/// Serve the web console on this port: pages for projects, applets, devices, subnets
+	/// and proofs, live, talking to this node's JSON-RPC from the browser.
+	#[arg(long, value_name = "PORT")]
+	pub w3b_console_port: Option<u16>,
+	/// The console's files. Default: the `console/` directory of the source tree the
+	/// node was built from (run `npm ci` there once).
+	#[arg(long, value_name = "DIR", requires = "w3b_console_port")]
+	pub w3b_console_dir: Option<std::path::PathBuf>,
+	/// Address the ingestion, identity and console endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,
 	/// Where acknowledged messages are kept: `embedded` (a log under the base path) or a

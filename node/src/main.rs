@@ -14,6 +14,7 @@ mod chain_spec;
 mod cli;
 mod client;
 mod command;
+mod console;
 mod governance;
 mod identity;
 mod ingest;

@@ -143,6 +143,13 @@ where
 		other: (block_import, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
 	let w3b_dir = config.base_path.path().join("w3b");
+	// The port `--rpc-port` set (its first endpoint), for the console's page.
+	let rpc_port = config
+		.rpc
+		.addr
+		.as_ref()
+		.and_then(|endpoints| endpoints.first())
+		.map_or(config.rpc.port, |endpoint| endpoint.listen_addr.port());
 	let w3b_metrics = config
 		.prometheus_registry()
 		.map(crate::worker::Metrics::register)
@@ -427,6 +434,16 @@ where
 			keystore_container.keystore(),
 			&task_manager,
 		)?;
+	}
+	if let Some(port) = ingest.w3b_console_port {
+		let dir = ingest.w3b_console_dir.clone().unwrap_or_else(crate::console::default_dir);
+		crate::console::start(
+			std::net::SocketAddr::new(ingest.w3b_listen, port),
+			&dir,
+			rpc_port,
+			&task_manager,
+		)
+		.map_err(ServiceError::Other)?;
 	}
 	crate::ingest::start(&ingest, ingestor, &w3b_dir, &task_manager)
 		.map_err(ServiceError::Other)?;

@@ -67,7 +67,16 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
 #[test]
 fn a_project_life_with_w3b_alone() {
 	let dir = test_dir();
-	let network = Validators::start(dir.path(), |_| vec![]).expect("the network starts");
+	// Alice's node also serves the web console, tested at the end on this network.
+	let console_port = w3b_e2e_tests::free_port();
+	let network = Validators::start(dir.path(), |i| {
+		if i == 0 {
+			vec![format!("--w3b-console-port={console_port}")]
+		} else {
+			vec![]
+		}
+	})
+	.expect("the network starts");
 	let alice = network.nodes[0].rpc_port;
 	let bob = network.nodes[1].rpc_port;
 	let files = tempfile::tempdir().expect("temp dir");
@@ -203,7 +212,7 @@ strategies = { DEFAULT = "start" }
 	// `watch` follows the proofs while the device sends 100 readings to Bob's node.
 	let watcher = Command::new(cli_binary())
 		.args(["--url", &format!("ws://127.0.0.1:{alice}"), "--timeout", "150", "--json"])
-		.args(["watch", PROJECT, "--count", "2"])
+		.args(["watch", PROJECT, "--count", "1"])
 		.stdout(Stdio::piped())
 		.stderr(Stdio::inherit())
 		.spawn()
@@ -244,25 +253,27 @@ strategies = { DEFAULT = "start" }
 		.lines()
 		.map(|line| serde_json::from_str(line).expect("a JSON line"))
 		.collect();
-	assert_eq!(proofs.len(), 2, "{proofs:?}");
-	for proof in &proofs {
-		assert_eq!(proof["project"].as_u64(), created["project"].as_u64(), "{proof}");
-		assert!(proof["outputRoot"].is_string(), "{proof}");
-	}
+	assert_eq!(proofs.len(), 1, "{proofs:?}");
+	let proof = &proofs[0];
+	assert_eq!(proof["project"].as_u64(), created["project"].as_u64(), "{proof}");
+	assert_eq!(proof["agreed"], 2, "both operators agreed: {proof}");
+	assert!(proof["outputRoot"].is_string() && proof["messages"].as_u64() > Some(0), "{proof}");
 
 	// The last reading's inclusion proof, verified offline against the root committed
-	// in a finalized block, once its batch's proof is final.
+	// in a finalized block, once its batch's proof is final. Batch bodies are kept by
+	// the project's operators: Alice's node (not one) cannot give the proof.
 	let last = hashes.last().expect("100 hashes").clone();
+	fails(alice, &["message", "prove", PROJECT, "0", &last], 1, "ask one of their nodes");
 	let (seq, proved) = wait_for("the last reading's batch to be final", TIMEOUT, || {
 		for seq in 0..64u64 {
 			let shown =
-				w3b(alice, &["batch", "show", PROJECT, &seq.to_string(), "--messages", "--json"]);
+				w3b(bob, &["batch", "show", PROJECT, &seq.to_string(), "--messages", "--json"]);
 			if !shown.status.success() {
 				break;
 			}
 			if String::from_utf8_lossy(&shown.stdout).contains(&last[2..]) {
 				let proved =
-					w3b(alice, &["message", "prove", PROJECT, &seq.to_string(), &last, "--json"]);
+					w3b(bob, &["message", "prove", PROJECT, &seq.to_string(), &last, "--json"]);
 				if proved.status.success() {
 					let proved: Value = serde_json::from_slice(&proved.stdout)?;
 					if proved["proofStatus"] == "Finalized" {
@@ -277,7 +288,7 @@ strategies = { DEFAULT = "start" }
 	assert_eq!(proved["included"], true, "{proved}");
 	// A hash that is not in the batch: not found (exit 5), never "verified".
 	let other = format!("0x{}", "ab".repeat(32));
-	fails(alice, &["message", "prove", PROJECT, &seq.to_string(), &other], 5, "is not in batch");
+	fails(bob, &["message", "prove", PROJECT, &seq.to_string(), &other], 5, "is not in batch");
 
 	// Rewards: Bob agreed on finalized batches of a funded project.
 	w3b_json(alice, &["project", "fund", PROJECT, "10", "--suri", "//Alice"]);
@@ -290,6 +301,9 @@ strategies = { DEFAULT = "start" }
 			.any(|s| s["project"].as_u64() == created["project"].as_u64()),
 		"{rewards}"
 	);
+
+	// The web console in a real browser, on this network, while the device sends.
+	console_in_a_browser(console_port, alice, bob, &project, &device_key, &http);
 
 	// A revoked device is refused; the project closes.
 	let device_id = keygen["deviceId"].as_str().expect("a device id").to_string();
@@ -304,6 +318,44 @@ strategies = { DEFAULT = "start" }
 	.unwrap_or_else(|e| panic!("{e}"));
 	w3b_json(alice, &["project", "close", PROJECT, "--suri", "//Alice"]);
 	fails(alice, &["project", "show", PROJECT], 5, "no open project named");
+}
+
+/// The console's browser test (`console/test/console.test.mjs`, headless chromium)
+/// against Alice's node, while the device keeps Bob's node busy; then `w3b` sees the
+/// project the page created.
+fn console_in_a_browser(
+	port: u16,
+	alice: u16,
+	bob: u16,
+	project_id: &str,
+	device_key: &str,
+	http: &str,
+) {
+	let mut readings = Command::new(cli_binary())
+		.args(["--url", &format!("ws://127.0.0.1:{bob}"), "--timeout", "150"])
+		.args(["device", "send", project_id, "--device-key", device_key, "--http", http])
+		.args(["--count", "200", "--interval-ms", "250"])
+		.stdout(Stdio::null())
+		.spawn()
+		.expect("w3b device send runs");
+	let console = w3b_e2e_tests::repository_root().join("console");
+	let status = Command::new("node")
+		.arg("test/console.test.mjs")
+		.current_dir(&console)
+		.env("CONSOLE_URL", format!("http://127.0.0.1:{port}/"))
+		.env("PROJECT", PROJECT)
+		.env("PROJECT_ID", project_id)
+		.env("NEW_PROJECT", "made-in-the-console")
+		.env("SCREENSHOTS", console.join("screenshots"))
+		.status()
+		.expect("node runs the console test (scripts/test.sh installs it)");
+	// The readings end on their own (50 s): a device killed between a message's
+	// acknowledgement and saving its key file would fall behind the node's sequence.
+	let sent = readings.wait().expect("w3b device send ends");
+	assert!(status.success(), "the console's browser test failed (its output is above)");
+	assert!(sent.success(), "the readings sent during the console test were refused");
+	let made = w3b_json(alice, &["project", "show", "made-in-the-console"]);
+	assert_eq!(made["metadata"], "Created from the console", "{made}");
 }
 
 /// The metadata `w3b` was generated from is the running runtime's (v16).

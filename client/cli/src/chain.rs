@@ -80,6 +80,7 @@ impl Chain {
 		signer: &AccountSigner,
 	) -> Result<ExtrinsicEvents<SubstrateConfig>, CliError> {
 		let refused = |reason: String, hint: Option<String>| CliError::Refused {
+			by: "the chain",
 			what: what.to_string(),
 			reason,
 			hint,
@@ -146,9 +147,11 @@ impl Chain {
 		params: RpcParams,
 	) -> Result<T, CliError> {
 		within(self.timeout, &format!("{method} to answer"), async {
-			self.rpc.request(method, params).await.map_err(|e| CliError::Unreachable {
-				url: method.to_string(),
-				reason: e.to_string(),
+			self.rpc.request(method, params).await.map_err(|e| match e {
+				subxt::rpcs::Error::User(e) => {
+					CliError::NodeSaid { method: method.to_string(), message: e.message }
+				}
+				e => CliError::Unreachable { url: method.to_string(), reason: e.to_string() },
 			})
 		})
 		.await

@@ -361,6 +361,7 @@ impl Sender {
 							let error: Value =
 								serde_json::from_str(&body).unwrap_or(Value::String(body));
 							return Err(CliError::Refused {
+								by: "the node",
 								what: "the readings".into(),
 								reason: format!("HTTP {status}: {error}"),
 								hint: refusal_hint(&error),
@@ -392,6 +393,7 @@ impl Sender {
 							}
 							_ => {
 								return Err(CliError::Refused {
+									by: "the node",
 									what: format!("reading seq {}", message.seq),
 									reason: error.to_string(),
 									hint: refusal_hint(error),
@@ -429,6 +431,7 @@ impl Sender {
 							let error: Value =
 								serde_json::from_slice(&refusal.payload).unwrap_or_default();
 							return Err(CliError::Refused {
+								by: "the node",
 								what: "a reading".into(),
 								reason: error.to_string(),
 								hint: refusal_hint(&error),

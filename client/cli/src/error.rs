@@ -9,9 +9,10 @@ pub enum CliError {
 	/// The node cannot be reached or answered something unusable.
 	#[error("cannot reach the node at {url}: {reason}")]
 	Unreachable { url: String, reason: String },
-	/// The chain refused the transaction, or it failed when executed.
-	#[error("the chain refused {what}: {reason}")]
-	Refused { what: String, reason: String, hint: Option<String> },
+	/// The chain refused a transaction or it failed when executed, or a node refused a
+	/// device's message.
+	#[error("{by} refused {what}: {reason}")]
+	Refused { by: &'static str, what: String, reason: String, hint: Option<String> },
 	/// What was asked for does not exist.
 	#[error("{0}")]
 	NotFound(String),
@@ -21,6 +22,9 @@ pub enum CliError {
 	/// Waited longer than `--timeout`.
 	#[error("timed out after {secs} s waiting for {what}")]
 	TimedOut { what: String, secs: u64 },
+	/// The node answered a read with an error.
+	#[error("the node could not answer {method}: {message}")]
+	NodeSaid { method: String, message: String },
 	/// Anything else (a file that cannot be written, a broker that hangs up...).
 	#[error("{0}")]
 	Other(String),
@@ -30,7 +34,7 @@ impl CliError {
 	/// The process's exit code for this error (documented in `w3b --help`).
 	pub fn exit_code(&self) -> u8 {
 		match self {
-			CliError::Other(_) => 1,
+			CliError::Other(_) | CliError::NodeSaid { .. } => 1,
 			CliError::BadArgument(_) => 2,
 			CliError::Unreachable { .. } => 3,
 			CliError::Refused { .. } => 4,
@@ -47,6 +51,13 @@ impl CliError {
 				Some("start a node (`scripts/local-net.sh`) or point --url / W3B_URL at one".into())
 			}
 			CliError::Refused { hint, .. } => hint.clone(),
+			CliError::NodeSaid { message, .. }
+				if message.contains("does not have the body") ||
+					message.contains("keeps no W3bstream data") =>
+				Some(
+					"batch bodies are kept by the project's operators: ask one of their nodes (--url)"
+						.into(),
+				),
 			CliError::TimedOut { .. } => {
 				Some("is the chain producing and finalizing blocks? raise --timeout".into())
 			}

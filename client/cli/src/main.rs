@@ -59,7 +59,8 @@ pub mod runtime {}
   w3b message prove thermo 3 0x5f1c...
 
 Exit codes: 0 done, 1 other failure, 2 bad argument, 3 node unreachable,
-4 the chain refused the transaction, 5 not found, 6 a proof did not verify, 7 timed out."
+4 refused (a transaction by the chain, a reading by the node), 5 not found,
+6 a proof did not verify, 7 timed out."
 )]
 pub struct Cli {
 	/// The node's JSON-RPC endpoint (WebSocket).
