@@ -3,7 +3,7 @@
 # (Alice, Bob, Charlie, Dave) on 127.0.0.1, printing best and finalized blocks and
 # peer counts every block until Ctrl-C.
 #
-#   Alice:   RPC 9944, p2p 30333, Prometheus 9615
+#   Alice:   RPC 9944, p2p 30333, Prometheus 9615, web console http://127.0.0.1:8090
 #   Bob:     RPC 9945, p2p 30334, Prometheus 9616   (and so on)
 #
 # Environment:
@@ -19,8 +19,12 @@ cd "$(dirname "$0")/.."
 profile=${W3B_PROFILE:-debug}
 if [ -z "${W3B_SKIP_SETUP:-}" ]; then
 	scripts/setup.sh
-	echo "[local-net] building w3b-node ($profile)"
+	echo "[local-net] building w3b-node and w3b ($profile)"
 	scripts/build.sh $([ "$profile" = release ] && echo --release)
+	if [ ! -f console/vendor/polkadot.js ]; then
+		echo "[local-net] installing the web console's libraries"
+		(cd console && npm ci --no-audit --no-fund --loglevel=error)
+	fi
 fi
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/$profile/w3b-node"
@@ -57,6 +61,8 @@ for i in "${!validators[@]}"; do
 	args+=(${W3B_NODE_ARGS:-})
 	if [ "$name" != alice ]; then
 		args+=(--bootnodes "/ip4/127.0.0.1/tcp/30333/p2p/$alice_peer")
+	elif [ -f console/vendor/polkadot.js ]; then
+		args+=(--w3b-console-port 8090)
 	fi
 	"$node" "${args[@]}" >"$net_dir/$name.log" 2>&1 &
 	pids+=($!)
