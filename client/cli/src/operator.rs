@@ -75,22 +75,12 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 			});
 		}
 		OperatorCmd::Join { project } => {
-			let signer = context.signer()?;
-			let id = resolve(&chain, &project).await?;
-			let call = runtime::tx().operators().join_subnet(id);
-			chain.submit(&format!("join project {project}"), &call, &signer).await?;
-			out.result(&json!({"operator": signer.ss58(), "project": id, "joined": true}), || {
-				format!("{} joined project {project}'s subnet", signer.ss58())
-			});
+			let call = |id| runtime::tx().operators().join_subnet(id);
+			membership(&chain, context, &project, "join", "joined", call).await?;
 		}
 		OperatorCmd::Leave { project } => {
-			let signer = context.signer()?;
-			let id = resolve(&chain, &project).await?;
-			let call = runtime::tx().operators().leave_subnet(id);
-			chain.submit(&format!("leave project {project}"), &call, &signer).await?;
-			out.result(&json!({"operator": signer.ss58(), "project": id, "left": true}), || {
-				format!("{} left project {project}'s subnet", signer.ss58())
-			});
+			let call = |id| runtime::tx().operators().leave_subnet(id);
+			membership(&chain, context, &project, "leave", "left", call).await?;
 		}
 		OperatorCmd::Status { account } => {
 			let account = account_or_signer(account, context)?;
@@ -141,6 +131,24 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 			});
 		}
 	}
+	Ok(())
+}
+
+/// Signs and submits the signer's `call` on `project`'s subnet (`verb` it, and it has
+/// `done` so), and reports it.
+async fn membership<Call: subxt::tx::Payload>(
+	chain: &Chain,
+	context: &Context,
+	project: &str,
+	verb: &str,
+	done: &str,
+	call: impl FnOnce(u64) -> Call,
+) -> Result<(), CliError> {
+	let signer = context.signer()?;
+	let id = resolve(chain, project).await?;
+	chain.submit(&format!("{verb} project {project}'s subnet"), &call(id), &signer).await?;
+	let shown = json!({"operator": signer.ss58(), "project": id, "done": done});
+	context.out.result(&shown, || format!("{} {done} project {project}'s subnet", signer.ss58()));
 	Ok(())
 }
 

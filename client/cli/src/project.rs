@@ -350,31 +350,16 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			});
 		}
 		ProjectCmd::Pause { project } => {
-			let signer = context.signer()?;
-			let id = resolve(&chain, &project).await?;
-			let call = runtime::tx().projects().pause_project(id);
-			chain.submit(&format!("pause project {project}"), &call, &signer).await?;
-			out.result(&json!({"project": id, "status": "Paused"}), || {
-				format!("project {project} paused")
-			});
+			let call = |id| runtime::tx().projects().pause_project(id);
+			lifecycle(&chain, context, &project, "pause", "paused", call).await?;
 		}
 		ProjectCmd::Resume { project } => {
-			let signer = context.signer()?;
-			let id = resolve(&chain, &project).await?;
-			let call = runtime::tx().projects().resume_project(id);
-			chain.submit(&format!("resume project {project}"), &call, &signer).await?;
-			out.result(&json!({"project": id, "resumed": true}), || {
-				format!("project {project} resumed")
-			});
+			let call = |id| runtime::tx().projects().resume_project(id);
+			lifecycle(&chain, context, &project, "resume", "resumed", call).await?;
 		}
 		ProjectCmd::Close { project } => {
-			let signer = context.signer()?;
-			let id = resolve(&chain, &project).await?;
-			let call = runtime::tx().projects().close_project(id);
-			chain.submit(&format!("close project {project}"), &call, &signer).await?;
-			out.result(&json!({"project": id, "status": "Closed"}), || {
-				format!("project {project} closed")
-			});
+			let call = |id| runtime::tx().projects().close_project(id);
+			lifecycle(&chain, context, &project, "close", "closed", call).await?;
 		}
 		ProjectCmd::Fund { project, amount } => {
 			let signer = context.signer()?;
@@ -398,6 +383,25 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 fn generated(config: &ProjectConfig<u128, u32>) -> Result<GeneratedConfig<u128, u32>, CliError> {
 	GeneratedConfig::<u128, u32>::decode(&mut &config.encode()[..])
 		.map_err(|e| CliError::Other(format!("the runtime's ProjectConfig changed shape: {e}")))
+}
+
+/// Signs and submits the owner's call `call` on `project` (`verb` it, and it is
+/// `done`), and reports it.
+async fn lifecycle<Call: subxt::tx::Payload>(
+	chain: &Chain,
+	context: &Context,
+	project: &str,
+	verb: &str,
+	done: &str,
+	call: impl FnOnce(ProjectId) -> Call,
+) -> Result<(), CliError> {
+	let signer = context.signer()?;
+	let id = resolve(chain, project).await?;
+	chain.submit(&format!("{verb} project {project}"), &call(id), &signer).await?;
+	context
+		.out
+		.result(&json!({"project": id, "done": done}), || format!("project {project} {done}"));
+	Ok(())
 }
 
 /// The directory of `file` (relative paths in it are relative to that).
