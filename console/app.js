@@ -150,11 +150,16 @@ function perMinute(proofs, weight) {
 
 // ---------------------------------------------------------------- chain access
 
+/**
+ * The node the page talks to: the one `config.json` next to the page names (the node
+ * serving the console writes it; a web server serving these files may hold one), else
+ * port 9944 of the page's host. Never taken from the URL: a link must not be able to
+ * point this page, and the keys typed into it, at another node.
+ */
 async function rpcUrl() {
-  const asked = new URLSearchParams(location.search).get("rpc");
-  if (asked) return asked;
   try {
     const config = await (await fetch("config.json")).json();
+    if (config.rpc) return config.rpc;
     return `ws://${location.hostname}:${config.rpcPort}`;
   } catch {
     return `ws://${location.hostname || "127.0.0.1"}:9944`;
@@ -239,6 +244,7 @@ async function signAndFollow(tx, suri, outcome) {
     tx.signAndSend(pair, ({ status, dispatchError, events }) => {
       if (status.isInBlock) outcome.textContent = "In a block, waiting for finality…";
       if (status.isInvalid || status.isDropped || status.isUsurped) reject(new Error(`The node dropped the transaction (${status.type}).`));
+      if (status.isRetracted || status.isFinalityTimeout) reject(new Error(`The transaction's block left the chain (${status.type}): check before trying again.`));
       if (!status.isFinalized) return;
       if (dispatchError) {
         if (dispatchError.isModule) {
@@ -269,7 +275,8 @@ function actionForm(label, fields, submitText, action) {
       id: `${prefix}${field.name}`,
       type: field.type ?? "text",
       required: field.required,
-      autocomplete: field.autocomplete ?? "off",
+      // "one-time-code" keeps password managers from offering to save the key.
+      autocomplete: field.autocomplete ?? (field.type === "password" ? "one-time-code" : "off"),
       value: field.value,
       min: field.min,
       accept: field.accept,
@@ -291,6 +298,8 @@ function actionForm(label, fields, submitText, action) {
       outcome.className = "outcome error";
       outcome.textContent = error.message;
     } finally {
+      // The key is not kept in the page once used.
+      if (inputs.suri) inputs.suri.value = "";
       button.disabled = false;
     }
   });

@@ -15,5 +15,6 @@ case "${1:-}" in
 	;;
 esac
 cargo build --workspace --bin w3b-node --bin w3b-demo --locked "$@"
-# The command line is a workspace of its own (client/cli/Cargo.toml says why).
-cargo build --manifest-path client/cli/Cargo.toml --locked "$@"
+# The command line is a workspace of its own (client/cli/Cargo.toml says why), built
+# into the same target directory, next to w3b-node.
+cargo build --manifest-path client/cli/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}" --locked "$@"

@@ -25,7 +25,7 @@ echo "       runtime-upgrade test enacts through governance (its own WASM file)"
 cargo build -p w3b-runtime --features upgrade-fixture --locked
 
 echo "[test] the w3b command line's unit tests (its end-to-end test runs with the others)"
-cargo test --manifest-path client/cli/Cargo.toml --locked
+cargo test --manifest-path client/cli/Cargo.toml --target-dir "${CARGO_TARGET_DIR:-target}" --locked
 echo "[test] unit, runtime and end-to-end tests"
 cargo test --workspace --locked -- --nocapture
 

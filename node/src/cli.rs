@@ -157,7 +157,11 @@ pub struct IngestArgs {
 	/// node was built from (run `npm ci` there once).
 	#[arg(long, value_name = "DIR", requires = "w3b_console_port")]
 	pub w3b_console_dir: Option<std::path::PathBuf>,
-	/// Address the ingestion, identity and console endpoints listen on.
+	/// Address the console listens on. Loopback by default: its page asks for secret
+	/// keys, so serve it to other machines only behind HTTPS (a reverse proxy).
+	#[arg(long, value_name = "IP", default_value = "127.0.0.1", requires = "w3b_console_port")]
+	pub w3b_console_listen: std::net::IpAddr,
+	/// Address the ingestion and identity endpoints listen on.
 	#[arg(long, value_name = "IP", default_value_t = crate::ingest::DEFAULT_LISTEN)]
 	pub w3b_listen: std::net::IpAddr,
 	/// Where acknowledged messages are kept: `embedded` (a log under the base path) or a

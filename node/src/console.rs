@@ -10,6 +10,7 @@
 use std::{
 	net::SocketAddr,
 	path::{Component, Path, PathBuf},
+	sync::Arc,
 };
 
 use axum::{
@@ -22,8 +23,11 @@ use axum::{
 use sc_service::TaskManager;
 use serde_json::json;
 
-/// Largest file served: the console's biggest (a bundled library) is under 1 MiB.
-const MAX_FILE: u64 = 16 << 20;
+/// Largest file served: the console's biggest (a bundled library) is about 1 MiB.
+const MAX_FILE: u64 = 4 << 20;
+/// Files read at once: each is held in memory until sent, so a flood of requests costs
+/// at most this many files' worth.
+const MAX_READS: usize = 16;
 
 /// What every response carries: the console's scripts need this origin, WASM (the
 /// crypto library compiles its WASM) and WebSocket connections to nodes.
@@ -46,6 +50,8 @@ struct Console {
 	root: PathBuf,
 	/// This node's JSON-RPC port, for `/config.json`.
 	rpc_port: u16,
+	/// Permits to read a file (at most [`MAX_READS`] at once).
+	reads: Arc<tokio::sync::Semaphore>,
 }
 
 /// The console directory of a node built from this repository.
@@ -75,8 +81,15 @@ pub fn start(
 	let listener = std::net::TcpListener::bind(address)
 		.map_err(|e| format!("binding the console to {address}: {e}"))?;
 	listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+	if !address.ip().is_loopback() {
+		log::warn!(
+			"the W3bstream console on {address} is plain HTTP and its page asks for secret keys: \
+			 serve it to other machines only behind HTTPS"
+		);
+	}
 	log::info!("🖥️  W3bstream console on http://{address}");
-	let app = router(Console { root, rpc_port });
+	let reads = Arc::new(tokio::sync::Semaphore::new(MAX_READS));
+	let app = router(Console { root, rpc_port, reads });
 	task_manager.spawn_handle().spawn("w3b-console", Some("w3b"), async move {
 		match tokio::net::TcpListener::from_std(listener) {
 			Ok(listener) => {
@@ -92,10 +105,7 @@ pub fn start(
 
 fn router(console: Console) -> Router {
 	Router::new()
-		.route(
-			"/",
-			get(|State(c): State<Console>| async move { file(&c.root, "index.html").await }),
-		)
+		.route("/", get(|State(c): State<Console>| async move { file(&c, "index.html").await }))
 		.route("/config.json", get(config))
 		.route("/{*path}", get(static_file))
 		.with_state(console)
@@ -106,13 +116,14 @@ async fn config(State(console): State<Console>) -> Response {
 }
 
 async fn static_file(State(console): State<Console>, UrlPath(path): UrlPath<String>) -> Response {
-	file(&console.root, &path).await
+	file(&console, &path).await
 }
 
 /// The file at `path` under `root`, if `path` names one the console serves: plain
 /// components only (no `..`, no hidden files, nothing under `node_modules`), and still
 /// inside `root` once symbolic links are followed.
-async fn file(root: &Path, path: &str) -> Response {
+async fn file(console: &Console, path: &str) -> Response {
+	let root = &console.root;
 	let not_found = || secure((StatusCode::NOT_FOUND, "not found").into_response());
 	let relative = Path::new(path);
 	let plain = relative.components().all(|component| match component {
@@ -125,7 +136,8 @@ async fn file(root: &Path, path: &str) -> Response {
 	if !plain || path.is_empty() {
 		return not_found();
 	}
-	let Ok(full) = root.join(relative).canonicalize() else { return not_found() };
+	let Ok(_permit) = console.reads.acquire().await else { return not_found() };
+	let Ok(full) = tokio::fs::canonicalize(root.join(relative)).await else { return not_found() };
 	if !full.starts_with(root) {
 		return not_found();
 	}
@@ -181,7 +193,12 @@ mod tests {
 	}
 
 	async fn get_status(root: &Path, path: &str) -> (StatusCode, String) {
-		let response = file(root, path).await;
+		let console = Console {
+			root: root.to_path_buf(),
+			rpc_port: 9944,
+			reads: Arc::new(tokio::sync::Semaphore::new(MAX_READS)),
+		};
+		let response = file(&console, path).await;
 		let status = response.status();
 		let csp = response.headers().get(header::CONTENT_SECURITY_POLICY).is_some();
 		assert!(csp, "every response carries the content security policy");

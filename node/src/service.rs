@@ -438,7 +438,7 @@ where
 	if let Some(port) = ingest.w3b_console_port {
 		let dir = ingest.w3b_console_dir.clone().unwrap_or_else(crate::console::default_dir);
 		crate::console::start(
-			std::net::SocketAddr::new(ingest.w3b_listen, port),
+			std::net::SocketAddr::new(ingest.w3b_console_listen, port),
 			&dir,
 			rpc_port,
 			&task_manager,

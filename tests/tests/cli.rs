@@ -286,6 +286,23 @@ strategies = { DEFAULT = "start" }
 	})
 	.unwrap_or_else(|e| panic!("{e}\n{}", network.logs(30)));
 	assert_eq!(proved["included"], true, "{proved}");
+	assert_eq!(proved["blockTrusted"], false, "{proved}");
+	// Against a block the caller trusts (here: Alice's node's finalized head, asked of
+	// Bob's node), and against one Bob's node does not know.
+	let trusted: String = serde_json::from_value(
+		network.nodes[0].rpc().call("chain_getFinalizedHead", serde_json::json!([])).expect("head"),
+	)
+	.expect("a hash");
+	let at_trusted =
+		w3b_json(bob, &["message", "prove", PROJECT, &seq.to_string(), &last, "--at", &trusted]);
+	assert_eq!(at_trusted["blockTrusted"], true, "{at_trusted}");
+	let unknown = format!("0x{}", "01".repeat(32));
+	fails(
+		bob,
+		&["message", "prove", PROJECT, &seq.to_string(), &last, "--at", &unknown],
+		5,
+		"does not know block",
+	);
 	// A hash that is not in the batch: not found (exit 5), never "verified".
 	let other = format!("0x{}", "ab".repeat(32));
 	fails(bob, &["message", "prove", PROJECT, &seq.to_string(), &other], 5, "is not in batch");

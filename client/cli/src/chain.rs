@@ -3,10 +3,12 @@
 
 use std::{future::Future, time::Duration};
 
+use codec::Encode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use sp_core::H256;
 use subxt::{
-	config::DefaultExtrinsicParamsBuilder,
+	config::{substrate::SubstrateHeader, DefaultExtrinsicParamsBuilder},
 	error::{DispatchError, TransactionEventsError, TransactionStatusError},
 	extrinsics::ExtrinsicEvents,
 	rpcs::{client::RpcParams, RpcClient},
@@ -16,7 +18,7 @@ use subxt::{
 
 use crate::{
 	amount::Token,
-	keys::{AccountSigner, KeyOptions},
+	keys::{hex_0x, parse_hex, AccountSigner, KeyOptions},
 	output::Output,
 	CliError,
 };
@@ -151,10 +153,57 @@ impl Chain {
 				subxt::rpcs::Error::User(e) => {
 					CliError::NodeSaid { method: method.to_string(), message: e.message }
 				}
-				e => CliError::Unreachable { url: method.to_string(), reason: e.to_string() },
+				subxt::rpcs::Error::Deserialization(e) => CliError::NodeSaid {
+					method: method.to_string(),
+					message: format!("an answer of the wrong shape ({e})"),
+				},
+				e => CliError::Unreachable {
+					url: "the node".to_string(),
+					reason: format!("{method}: {e}"),
+				},
 			})
 		})
 		.await
+	}
+
+	/// The values of storage `keys` in the state of block `block`, checked here: the
+	/// header the node gives must hash to `block`, and the node's storage proof must
+	/// lead to that header's state root. A node can withhold them but not forge them.
+	pub async fn proved_storage(
+		&self,
+		block: H256,
+		keys: &[Vec<u8>],
+	) -> Result<Vec<Option<Vec<u8>>>, CliError> {
+		let at = format!("{block:?}");
+		let header: Option<SubstrateHeader<H256>> =
+			self.read("chain_getHeader", rpc_params(&[at.clone().into()])).await?;
+		let header = header
+			.ok_or_else(|| CliError::NotFound(format!("the node does not know block {at}")))?;
+		if H256(sp_crypto_hashing::blake2_256(&header.encode())) != block {
+			return Err(CliError::Unverified(format!(
+				"the node's header of block {at} does not hash to it"
+			)));
+		}
+		let hex_keys: Vec<Value> = keys.iter().map(|key| hex_0x(key).into()).collect();
+		let read: Value = self
+			.read("state_getReadProof", rpc_params(&[Value::Array(hex_keys), at.clone().into()]))
+			.await?;
+		let nodes = read["proof"]
+			.as_array()
+			.ok_or_else(|| CliError::Unverified(format!("the node's storage proof is {read}")))?
+			.iter()
+			.map(|node| parse_hex(node.as_str().unwrap_or_default(), "a proof node"))
+			.collect::<Result<Vec<_>, _>>()
+			.map_err(|e| CliError::Unverified(e.to_string()))?;
+		let values = sp_state_machine::read_proof_check::<sp_core::Blake2Hasher, _>(
+			header.state_root,
+			sp_state_machine::StorageProof::new(nodes),
+			keys,
+		)
+		.map_err(|e| {
+			CliError::Unverified(format!("the node's storage proof does not check: {e}"))
+		})?;
+		Ok(keys.iter().map(|key| values.get(key).cloned().flatten()).collect())
 	}
 
 	/// The hash of the latest finalized block.

@@ -91,14 +91,8 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 	let out = context.out;
 	match cmd {
 		DeviceCmd::Keygen { out: path } => {
-			if path.exists() {
-				return Err(CliError::bad(format!(
-					"{} exists: a device key is not replaced (choose another --out)",
-					path.display()
-				)));
-			}
 			let keys = DeviceKeys::generate(&path);
-			keys.save()?;
+			keys.create()?;
 			let shown = json!({
 				"file": path.display().to_string(),
 				"deviceId": keys.file.device_id,
@@ -190,6 +184,7 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 			let mut sender = match (&http, &mqtt) {
 				(Some(url), _) => Sender::Http {
 					url: format!("{}/v1/projects/{project}/events", url.trim_end_matches('/')),
+					timeout: context.timeout,
 				},
 				(None, Some(address)) => Sender::mqtt(address, project, context.timeout).await?,
 				(None, None) => return Err(CliError::bad("give --http URL or --mqtt HOST:PORT")),
@@ -203,11 +198,15 @@ pub async fn run(cmd: DeviceCmd, context: &Context) -> Result<(), CliError> {
 				pending.push(signed(&keys, project, seq, &event_type, body.into_bytes()));
 				let last = i + 1 == count;
 				if pending.len() >= sender.batch() || last || interval_ms > 0 {
+					// The numbers are used up before they are sent: whatever happens to
+					// the request (a refusal half way, a timeout after the node stored
+					// them), the next run starts past them. Gaps are fine: the node only
+					// wants each message's number above the last it took.
+					keys.file.next_seq += pending.len() as u64;
+					keys.save()?;
 					let hashes =
 						within(context.timeout, "the node to acknowledge", sender.send(&pending))
 							.await?;
-					keys.file.next_seq += pending.len() as u64;
-					keys.save()?;
 					for ((message, _), hash) in pending.drain(..).zip(hashes) {
 						if out.json {
 							println!(
@@ -280,7 +279,7 @@ fn signed(
 
 /// Where readings go.
 enum Sender {
-	Http { url: String },
+	Http { url: String, timeout: u64 },
 	Mqtt { client: AsyncClient, events: rumqttc::EventLoop, topic: String },
 }
 
@@ -335,7 +334,7 @@ impl Sender {
 	/// the node), or the node's refusal.
 	async fn send(&mut self, messages: &[(Message, Value)]) -> Result<Vec<H256>, CliError> {
 		match self {
-			Sender::Http { url } => {
+			Sender::Http { url, timeout } => {
 				// Messages the node may take later (device registration not yet final
 				// on this node, rate limit, storage trouble) are sent again after a
 				// pause; one stored by an earlier attempt comes back as a duplicate,
@@ -346,8 +345,12 @@ impl Sender {
 					let body =
 						Value::Array(remaining.iter().map(|&i| messages[i].1.clone()).collect());
 					let post = url.clone();
+					// A node that stalls is given up on: `--timeout` also bounds the
+					// wait, but cannot stop a blocking request.
+					let agent =
+						ureq::AgentBuilder::new().timeout(Duration::from_secs(*timeout)).build();
 					let answer =
-						tokio::task::spawn_blocking(move || ureq::post(&post).send_json(body))
+						tokio::task::spawn_blocking(move || agent.post(&post).send_json(body))
 							.await
 							.map_err(other)?;
 					let answer: Value = match answer {
@@ -382,7 +385,23 @@ impl Sender {
 					for (&i, result) in remaining.iter().zip(&results) {
 						let message = &messages[i].0;
 						if let Some(hash) = result["hash"].as_str() {
-							hashes[i] = Some(parse_h256(hash, "the acknowledged hash")?);
+							let acknowledged =
+								parse_h256(hash, "the acknowledged hash").map_err(|e| {
+									CliError::NodeSaid {
+										method: "HTTP ingestion".into(),
+										message: e.to_string(),
+									}
+								})?;
+							if acknowledged != message.hash() {
+								return Err(CliError::NodeSaid {
+									method: "HTTP ingestion".into(),
+									message: format!(
+										"it acknowledged reading seq {} with another hash ({hash})",
+										message.seq
+									),
+								});
+							}
+							hashes[i] = Some(acknowledged);
 							continue;
 						}
 						let error = &result["error"];

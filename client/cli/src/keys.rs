@@ -16,7 +16,8 @@ use crate::CliError;
 #[derive(Debug, Clone, clap::Args)]
 pub struct KeyOptions {
 	/// The signing key as a secret URI: a dev account (`//Alice`), a mnemonic phrase
-	/// (optionally with a derivation path) or a 32-byte hex seed.
+	/// (optionally with a derivation path) or a 32-byte hex seed. Prefer W3B_SURI for a
+	/// real key: a command line shows in `ps` and the shell's history.
 	#[arg(long, global = true, env = "W3B_SURI", hide_env_values = true)]
 	pub suri: Option<String>,
 
@@ -164,9 +165,11 @@ impl DeviceKeys {
 		let file: DeviceKeyFile = serde_json::from_str(&read(path)?).map_err(|e| {
 			CliError::bad(format!("{} is not a device key file: {e}", path.display()))
 		})?;
-		let seed: [u8; 32] = parse_hex(&file.seed, "seed")?
-			.try_into()
-			.map_err(|_| CliError::bad("the key file's seed is not 32 bytes"))?;
+		// Never echo the seed in an error.
+		let seed: [u8; 32] =
+			parse_hex(&file.seed, "seed").ok().and_then(|seed| seed.try_into().ok()).ok_or_else(
+				|| CliError::bad(format!("{}: the seed is not 32 bytes of hex", path.display())),
+			)?;
 		let pair = ed25519::Pair::from_seed(&seed);
 		if hex_0x(&pair.public().0) != file.public.to_lowercase() {
 			return Err(CliError::bad(format!(
@@ -177,23 +180,51 @@ impl DeviceKeys {
 		Ok(DeviceKeys { pair, file, path: path.to_path_buf() })
 	}
 
-	/// Writes the file (readable by its owner only), replacing it atomically.
+	/// Writes a new key file (readable by its owner only); refuses to replace a file.
+	pub fn create(&self) -> Result<(), CliError> {
+		self.write(false)
+	}
+
+	/// Rewrites the file (readable by its owner only), replacing it atomically.
 	pub fn save(&self) -> Result<(), CliError> {
+		self.write(true)
+	}
+
+	/// Writes the file through a new temporary file of its own in the same directory
+	/// (created with mode 0600, never an existing file or a link), synced, then moved
+	/// into place: a crash leaves the old file or the new one, never a mix.
+	fn write(&self, replace: bool) -> Result<(), CliError> {
+		use std::io::Write;
 		let text = serde_json::to_string_pretty(&self.file).expect("a key file is JSON");
-		let temp = self.path.with_extension("tmp");
-		{
-			use std::io::Write;
-			let mut options = std::fs::OpenOptions::new();
-			options.write(true).create(true).truncate(true);
-			#[cfg(unix)]
-			std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-			let mut out = options
-				.open(&temp)
-				.map_err(|e| CliError::Other(format!("cannot write {}: {e}", temp.display())))?;
-			out.write_all(text.as_bytes())?;
-			out.sync_all()?;
+		let dir = match self.path.parent() {
+			Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+			_ => PathBuf::from("."),
+		};
+		let failed = |e: std::io::Error| {
+			CliError::Other(format!("cannot write {}: {e}", self.path.display()))
+		};
+		let mut temp = tempfile::Builder::new()
+			.prefix(".w3b-key-")
+			.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+			.tempfile_in(&dir)
+			.map_err(failed)?;
+		temp.write_all(text.as_bytes()).map_err(failed)?;
+		temp.as_file().sync_all().map_err(failed)?;
+		if replace {
+			temp.persist(&self.path).map_err(|e| failed(e.error))?;
+		} else {
+			temp.persist_noclobber(&self.path).map_err(|e| {
+				if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+					CliError::bad(format!(
+						"{} exists: a device key is not replaced (choose another --out)",
+						self.path.display()
+					))
+				} else {
+					failed(e.error)
+				}
+			})?;
 		}
-		std::fs::rename(&temp, &self.path)?;
+		std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(failed)?;
 		Ok(())
 	}
 

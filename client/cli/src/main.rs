@@ -50,13 +50,14 @@ pub mod runtime {}
 	name = "w3b",
 	version,
 	about = "Manage W3bstream projects, applets, devices and operators, and check proofs.",
-	after_help = "Examples:
-  w3b project create thermo --file project.toml --suri //Alice
-  w3b applet deploy thermo counter.wasm --name counter --strategy DEFAULT=handle --suri //Alice
-  w3b device keygen --out sensor.key && w3b device register thermo --device-key sensor.key --suri //Alice
+	after_help = "Examples (the signing key in W3B_SURI keeps it out of `ps` and the shell's history):
+  export W3B_SURI='//Alice'
+  w3b project create thermo --file project.toml
+  w3b applet deploy thermo counter.wasm --name counter --strategy DEFAULT=handle
+  w3b device keygen --out sensor.key && w3b device register thermo --device-key sensor.key
   w3b device send thermo --device-key sensor.key --http http://127.0.0.1:8080 --count 10
   w3b watch thermo
-  w3b message prove thermo 3 0x5f1c...
+  w3b message prove thermo 3 0x5f1c... --at 0x<a finalized block hash you trust>
 
 Exit codes: 0 done, 1 other failure, 2 bad argument, 3 node unreachable,
 4 refused (a transaction by the chain, a reading by the node), 5 not found,
@@ -122,7 +123,10 @@ fn main() -> ExitCode {
 			return ExitCode::FAILURE;
 		}
 	};
-	match runtime.block_on(run(cli)) {
+	let result = runtime.block_on(run(cli));
+	// A request still blocked on a stalled node must not hold the process open.
+	runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+	match result {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(e) => {
 			eprintln!("error: {e}");

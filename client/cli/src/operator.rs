@@ -59,6 +59,7 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 		OperatorCmd::Register { bond, mqtt_endpoint, http_endpoint } => {
 			let signer = context.signer()?;
 			let bond = chain.token.parse(&bond)?;
+			crate::project::announce(&chain, bond);
 			let endpoints = runtime::runtime_types::w3b_primitives::operator::Endpoints {
 				mqtt: BoundedVec(mqtt_endpoint.into_bytes()),
 				http: BoundedVec(http_endpoint.into_bytes()),
@@ -122,7 +123,7 @@ pub async fn run(cmd: OperatorCmd, context: &Context) -> Result<(), CliError> {
 					lines.push(format!(
 						"  project {} ({}): {} per finalized batch, shared by the operators who agreed; pool {}",
 						subnet["project"],
-						subnet["name"].as_str().unwrap_or("?"),
+						crate::output::printable(subnet["name"].as_str().unwrap_or("?")),
 						amount("rewardPerBatch").unwrap_or_default(),
 						amount("rewardPool").unwrap_or_default(),
 					));

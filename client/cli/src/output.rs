@@ -58,9 +58,17 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
 	}
 }
 
+/// `text` with its control characters escaped: names and descriptions come from the
+/// chain, where anyone can put terminal escape sequences in them.
+pub fn printable(text: &str) -> String {
+	text.chars()
+		.map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+		.collect()
+}
+
 fn scalar(value: &Value) -> String {
 	match value {
-		Value::String(text) => text.clone(),
+		Value::String(text) => printable(text),
 		Value::Null => "-".into(),
 		Value::Array(items) if items.is_empty() => "none".into(),
 		Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),

@@ -18,7 +18,7 @@ use crate::{
 	applet::{self, AppletSpec},
 	chain::{rpc_params, Chain, Context},
 	keys::parse_hex,
-	output::describe,
+	output::{describe, printable},
 	runtime::{
 		self,
 		runtime_types::{
@@ -249,6 +249,14 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 	let out = context.out;
 	match cmd {
 		ProjectCmd::Create { name, file } => {
+			// Commands take a project by id or by name: a name of digits would be taken
+			// for another project's id.
+			if name.chars().all(|c| c.is_ascii_digit()) {
+				return Err(CliError::bad(format!(
+					"{name:?}: a project name needs a character that is not a digit \
+					 (commands would take it for a project id)"
+				)));
+			}
 			let signer = context.signer()?;
 			let (project_file, base) = match &file {
 				Some(path) => (ProjectFile::load(path)?, parent(path)),
@@ -325,7 +333,7 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 						format!(
 							"{:>4}  {:<24} {:<8} {}",
 							p["id"],
-							p["name"].as_str().unwrap_or("?"),
+							printable(p["name"].as_str().unwrap_or("?")),
 							p["status"].as_str().unwrap_or("?"),
 							p["owner"].as_str().unwrap_or("?")
 						)
@@ -365,6 +373,7 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 			let signer = context.signer()?;
 			let id = resolve(&chain, &project).await?;
 			let plancks = chain.token.parse(&amount)?;
+			announce(&chain, plancks);
 			let call = runtime::tx().operators().fund_reward_pool(id, plancks);
 			chain.submit(&format!("fund project {project}'s reward pool"), &call, &signer).await?;
 			out.result(&json!({"project": id, "funded": plancks.to_string()}), || {
@@ -383,6 +392,16 @@ pub async fn run(cmd: ProjectCmd, context: &Context) -> Result<(), CliError> {
 fn generated(config: &ProjectConfig<u128, u32>) -> Result<GeneratedConfig<u128, u32>, CliError> {
 	GeneratedConfig::<u128, u32>::decode(&mut &config.encode()[..])
 		.map_err(|e| CliError::Other(format!("the runtime's ProjectConfig changed shape: {e}")))
+}
+
+/// Says, before signing, what an amount is in plancks: the token's decimals are the
+/// node's word.
+pub fn announce(chain: &Chain, plancks: u128) {
+	eprintln!(
+		"amount: {} = {plancks} plancks ({} decimals, as the node says)",
+		chain.token.format(plancks),
+		chain.token.decimals
+	);
 }
 
 /// Signs and submits the owner's call `call` on `project` (`verb` it, and it is

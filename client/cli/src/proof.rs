@@ -2,11 +2,13 @@
 
 use codec::Decode;
 use serde_json::{json, Value};
+use sp_core::crypto::AccountId32;
 use sp_core::H256;
 use w3b_primitives::{
 	merkle::{verify_proof, MerkleProof},
 	message::signed_message_hash,
-	DeviceSignature,
+	proof::{Commitment, Proof},
+	BlockNumber, DeviceSignature,
 };
 
 use crate::{
@@ -14,7 +16,7 @@ use crate::{
 	keys::{parse_h256, parse_hex},
 	output::describe,
 	project::resolve,
-	CliError,
+	runtime, CliError,
 };
 
 /// `w3b batch ...`
@@ -44,8 +46,9 @@ pub enum BatchCmd {
 /// `w3b message ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum MessageCmd {
-	/// Fetch a message's Merkle inclusion proof and verify it here against the batch
-	/// root committed in a finalized block; exit code 6 if it does not verify.
+	/// Fetch a message's Merkle inclusion proof and check it here against the batch's
+	/// commitment, read with a storage proof from the state of a finalized block (the
+	/// node's finalized head, or `--at`); exit code 6 if anything does not verify.
 	Prove {
 		/// Project id or name.
 		project: String,
@@ -53,6 +56,11 @@ pub enum MessageCmd {
 		seq: u64,
 		/// The message's hash (as `device send` prints it).
 		hash: String,
+		/// The hash of a finalized block you trust (from your own node, a block
+		/// explorer...): then nothing the node says can make a false proof pass.
+		/// Default: the node's finalized head, which is the node's word.
+		#[arg(long, value_name = "BLOCK_HASH")]
+		at: Option<String>,
 	},
 }
 
@@ -100,48 +108,87 @@ pub async fn run_batch(cmd: BatchCmd, context: &Context) -> Result<(), CliError>
 }
 
 pub async fn run_message(cmd: MessageCmd, context: &Context) -> Result<(), CliError> {
-	let MessageCmd::Prove { project, seq, hash } = cmd;
+	let MessageCmd::Prove { project, seq, hash, at } = cmd;
 	let message_hash = parse_h256(&hash, "the message hash")?;
+	let trusted = at.as_deref().map(|at| parse_h256(at, "--at")).transpose()?;
 	let chain = context.connect().await?;
 	let id = resolve(&chain, &project).await?;
-	let head = chain.finalized_head().await?;
-	let batch = batch_at(&chain, id, seq, Some(&head)).await?;
-	let root = parse_h256(batch["merkleRoot"].as_str().unwrap_or_default(), "the batch root")?;
-	let leaf_count = batch["count"]
-		.as_u64()
-		.and_then(|count| u32::try_from(count).ok())
-		.ok_or_else(|| CliError::Other(format!("the node's batch has no count: {batch}")))?;
-	let proof: Value = chain
+	let block = match trusted {
+		Some(block) => block,
+		None => parse_h256(&chain.finalized_head().await?, "the node's finalized head")
+			.map_err(|e| CliError::Unverified(e.to_string()))?,
+	};
+	// The batch's commitment and proof record, from the block's state: a storage proof
+	// checked against the state root of the header that hashes to `block`.
+	let at_block =
+		chain.api.at_current_block().await.map_err(|e| CliError::Other(e.to_string()))?;
+	let storage_key = |entry: Result<Vec<u8>, subxt::error::StorageError>| {
+		entry.map_err(|e| CliError::Other(format!("the storage key: {e}")))
+	};
+	let storage = at_block.storage();
+	let commitment_key = storage_key(
+		storage
+			.entry(runtime::storage().commitments().batches())
+			.and_then(|entry| entry.fetch_key((id, seq))),
+	)?;
+	let proof_key = storage_key(
+		storage
+			.entry(runtime::storage().attestations().proofs())
+			.and_then(|entry| entry.fetch_key((id, seq))),
+	)?;
+	let values = chain.proved_storage(block, &[commitment_key, proof_key]).await?;
+	let commitment = match &values[0] {
+		Some(bytes) => Commitment::<AccountId32, BlockNumber>::decode(&mut &bytes[..])
+			.map_err(|e| CliError::Unverified(format!("the commitment does not decode: {e}")))?,
+		None => {
+			return Err(CliError::NotFound(format!(
+				"batch {seq} of project {project} is not in the commitment window at block \
+				 {block:?} (not committed yet, or pruned)"
+			)))
+		}
+	};
+	let record = values[1]
+		.as_ref()
+		.map(|bytes| Proof::<BlockNumber>::decode(&mut &bytes[..]))
+		.transpose()
+		.map_err(|e| CliError::Unverified(format!("the proof record does not decode: {e}")))?;
+	let root = commitment.header.merkle_root;
+	let leaf_count = commitment.header.count;
+	let answer: Value = chain
 		.read(
 			"w3b_getMessageProof",
-			rpc_params(&[id.into(), seq.into(), hash.clone().into(), head.clone().into()]),
+			rpc_params(&[id.into(), seq.into(), hash.clone().into(), format!("{block:?}").into()]),
 		)
 		.await?;
-	if proof.is_null() {
+	if answer.is_null() {
 		return Err(CliError::NotFound(format!("message {hash} is not in batch {seq}")));
 	}
-	verify_inclusion(&root, leaf_count, &message_hash, &proof)?;
-	let status: Value = chain
-		.read("w3b_getProof", rpc_params(&[id.into(), seq.into(), head.clone().into()]))
-		.await?;
+	let leaf_index = verify_inclusion(&root, leaf_count, &message_hash, &answer)?;
+	let status = record.as_ref().map(|r| format!("{:?}", r.status));
+	let output_root = record.as_ref().and_then(|r| r.output_root).map(|r| format!("{r:?}"));
 	let shown = json!({
 		"project": id,
 		"batchSeq": seq,
 		"messageHash": hash,
-		"merkleRoot": batch["merkleRoot"],
-		"leafIndex": proof["leafIndex"],
+		"merkleRoot": format!("{root:?}"),
+		"leafIndex": leaf_index,
 		"leafCount": leaf_count,
-		"finalizedBlock": head,
+		"block": format!("{block:?}"),
+		"blockTrusted": trusted.is_some(),
 		"included": true,
-		"proofStatus": status["status"],
-		"outputRoot": status["outputRoot"],
+		"proofStatus": status,
+		"outputRoot": output_root,
 	});
 	context.out.result(&shown, || {
+		let whose = if trusted.is_some() {
+			"the block you gave".to_string()
+		} else {
+			"the node's finalized head (pass --at to check against a block you trust)".to_string()
+		};
 		format!(
-			"verified: message {hash} is leaf {} of {leaf_count} of batch {seq}, root {} (finalized block {head}); batch proof {}",
-			proof["leafIndex"],
-			batch["merkleRoot"].as_str().unwrap_or("?"),
-			status["status"].as_str().unwrap_or("not yet attested")
+			"verified: message {hash} is leaf {leaf_index} of {leaf_count} of batch {seq}, \
+			 root {root:?}, committed in the state of block {block:?}, {whose}; batch proof {}",
+			status.as_deref().unwrap_or("not recorded (pruned or not attested yet)")
 		)
 	});
 	Ok(())
@@ -149,17 +196,21 @@ pub async fn run_message(cmd: MessageCmd, context: &Context) -> Result<(), CliEr
 
 /// Checks here, with the protocol's own hashing, that `proof` (a `w3b_getMessageProof`
 /// answer) puts `message_hash` in the tree of `leaf_count` leaves with `root`, both
-/// taken from the batch's commitment rather than from the proof.
+/// taken from the batch's commitment rather than from the answer; returns the leaf's
+/// index.
 fn verify_inclusion(
 	root: &H256,
 	leaf_count: u32,
 	message_hash: &H256,
 	proof: &Value,
-) -> Result<(), CliError> {
-	let field = |key: &str| proof[key].as_str().unwrap_or_default().to_string();
-	let signature = DeviceSignature::decode(&mut &parse_hex(&field("signature"), "signature")?[..])
+) -> Result<u32, CliError> {
+	let bytes = |key: &str| {
+		let text = proof[key].as_str().unwrap_or_default();
+		parse_hex(text, key).map_err(|e| CliError::Unverified(e.to_string()))
+	};
+	let signature = DeviceSignature::decode(&mut &bytes("signature")?[..])
 		.map_err(|e| CliError::Unverified(format!("the proof's signature does not decode: {e}")))?;
-	let merkle = MerkleProof::decode(&mut &parse_hex(&field("encoded"), "encoded")?[..])
+	let merkle = MerkleProof::decode(&mut &bytes("encoded")?[..])
 		.map_err(|e| CliError::Unverified(format!("the proof does not decode: {e}")))?;
 	// The leaf binds the message to the signature it was committed with.
 	let leaf = signed_message_hash(message_hash, &signature);
@@ -168,7 +219,60 @@ fn verify_inclusion(
 			"the path does not lead from message {message_hash:?} to the committed root {root:?}"
 		)));
 	}
-	Ok(())
+	Ok(merkle.leaf_index)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use codec::Encode;
+	use w3b_primitives::merkle::{merkle_proof, merkle_root};
+
+	/// A batch of four signed messages: its leaves, root and the answer a node gives for
+	/// leaf `index`.
+	fn batch(index: usize) -> (Vec<H256>, H256, H256, Value) {
+		let signature = DeviceSignature::Ed25519([7; 64]);
+		let hashes: Vec<H256> = (0..4u8).map(H256::repeat_byte).collect();
+		let leaves: Vec<H256> = hashes.iter().map(|h| signed_message_hash(h, &signature)).collect();
+		let root = merkle_root(&leaves);
+		let path = merkle_proof(&leaves, index).expect("a leaf of the batch");
+		let answer = json!({
+			"signature": format!("0x{}", hex::encode(signature.encode())),
+			"encoded": format!("0x{}", hex::encode(path.encode())),
+		});
+		(leaves, root, hashes[index], answer)
+	}
+
+	#[test]
+	fn a_message_of_the_batch_verifies() {
+		let (_, root, hash, answer) = batch(2);
+		assert_eq!(verify_inclusion(&root, 4, &hash, &answer).expect("verifies"), 2);
+	}
+
+	#[test]
+	fn what_a_lying_node_can_change_does_not_verify() {
+		let (_, root, hash, answer) = batch(2);
+		// Another root, another count, another message.
+		let unverified =
+			|result: Result<u32, CliError>| matches!(result, Err(CliError::Unverified(_)));
+		assert!(unverified(verify_inclusion(&H256::repeat_byte(9), 4, &hash, &answer)));
+		assert!(unverified(verify_inclusion(&root, 5, &hash, &answer)));
+		assert!(unverified(verify_inclusion(&root, 4, &H256::repeat_byte(9), &answer)));
+		// Another signature than the one committed: another leaf.
+		let mut forged = answer.clone();
+		forged["signature"] =
+			json!(format!("0x{}", hex::encode(DeviceSignature::Ed25519([8; 64]).encode())));
+		assert!(unverified(verify_inclusion(&root, 4, &hash, &forged)));
+		// A one-leaf tree made of the message itself is not the committed batch.
+		let single = json!({
+			"signature": answer["signature"],
+			"encoded": format!("0x{}", hex::encode(merkle_proof(&[hash], 0).expect("one leaf").encode())),
+		});
+		assert!(unverified(verify_inclusion(&root, 4, &hash, &single)));
+		// Garbage.
+		let garbage = json!({"signature": "0x00", "encoded": "zz"});
+		assert!(unverified(verify_inclusion(&root, 4, &hash, &garbage)));
+	}
 }
 
 /// Batch `seq` of `project` at block `at` (the best block if none).
@@ -183,6 +287,12 @@ async fn batch_at(
 		params.push(at.into());
 	}
 	let batch: Value = chain.read("w3b_getBatch", rpc_params(&params)).await?;
+	if !batch.is_null() && !batch.is_object() {
+		return Err(CliError::NodeSaid {
+			method: "w3b_getBatch".into(),
+			message: format!("an answer of the wrong shape: {batch}"),
+		});
+	}
 	if batch.is_null() {
 		let final_ = if at.is_some() { " in a finalized block" } else { "" };
 		return Err(CliError::NotFound(format!(
