@@ -40,11 +40,15 @@ impl CliError {
 			CliError::Refused { .. } => 4,
 			CliError::NotFound(_) => 5,
 			CliError::Unverified(_) => 6,
-			CliError::TimedOut { .. } => Some(
-				"is the chain producing and finalizing blocks? raise --timeout; a transaction \
-				 may still land after this: check (`project show`, `operator status`...) before \
-				 sending it again"
-					.into(),
+			CliError::TimedOut { .. } => 7,
+		}
+	}
+
+	/// What the user can do about it, when there is something to say.
+	pub fn hint(&self) -> Option<String> {
+		match self {
+			CliError::Unreachable { .. } => Some(
+				"start a node (`scripts/local-net.sh`) or point --url / W3B_URL at one".into(),
 			),
 			CliError::Refused { hint, .. } => hint.clone(),
 			CliError::NodeSaid { message, .. }
@@ -54,9 +58,12 @@ impl CliError {
 					"batch bodies are kept by the project's operators: ask one of their nodes (--url)"
 						.into(),
 				),
-			CliError::TimedOut { .. } => {
-				Some("is the chain producing and finalizing blocks? raise --timeout".into())
-			}
+			CliError::TimedOut { .. } => Some(
+				"is the chain producing and finalizing blocks? raise --timeout; a transaction \
+				 may still land after this: check (`project show`, `operator status`...) before \
+				 sending it again"
+					.into(),
+			),
 			_ => None,
 		}
 	}
