@@ -609,3 +609,30 @@ fn a_chain_from_spec_100_gets_its_council_at_the_upgrade() {
 		assert_eq!(council(), validators);
 	});
 }
+
+/// What a busy project of four operators costs a block when each operator seals once a
+/// block: four commitments (each pruning a batch out of the window) and, per batch, two
+/// votes that settle nothing, the vote that finalizes and a late one. Many such projects
+/// must fit in a block's normal class, or a full block pushes every project's votes to
+/// the next one.
+#[test]
+fn a_block_holds_the_commitments_and_votes_of_many_busy_projects() {
+	use frame_support::dispatch::DispatchClass;
+	use pallet_commitments::WeightInfo as _;
+	let normal = crate::configs::RuntimeBlockWeights::get().get(DispatchClass::Normal).clone();
+	let limit = normal.max_total.expect("normal transactions are limited");
+	let each = |weight: frame_support::weights::Weight| weight + normal.base_extrinsic;
+	let commitment = each(<Runtime as pallet_commitments::Config>::WeightInfo::commit_batch(1));
+	let counted = each(pallet_attestations::Pallet::<Runtime>::counted_vote_weight_for(4));
+	let settling = each(pallet_attestations::Pallet::<Runtime>::vote_weight_for(4));
+	let project = commitment * 4 + (counted * 2 + settling * 2) * 4;
+	let projects = limit.ref_time() / project.ref_time();
+	println!(
+		"commitment {:.2} ms, vote {:.2} ms (settling {:.2} ms), project {:.1} ms per block: {projects} projects",
+		commitment.ref_time() as f64 / 1e9,
+		counted.ref_time() as f64 / 1e9,
+		settling.ref_time() as f64 / 1e9,
+		project.ref_time() as f64 / 1e9,
+	);
+	assert!(projects >= 20, "{projects} busy projects fill a block");
+}

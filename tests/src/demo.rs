@@ -5,7 +5,7 @@
 //! finalized proof ([`Monitor`]). Used by `w3b-demo` and the end-to-end tests.
 
 use std::{
-	collections::HashMap,
+	collections::{BTreeMap, HashMap},
 	sync::{
 		atomic::{AtomicBool, AtomicU64, Ordering},
 		Arc, Mutex,
@@ -560,6 +560,27 @@ impl Monitor {
 	}
 }
 
+/// The weight each extrinsic of a block was charged, by its index, in milliseconds:
+/// from the `ExtrinsicSuccess`/`ExtrinsicFailed` events.
+fn charged_weights(
+	records: &[frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>],
+) -> BTreeMap<u32, f64> {
+	use frame_system::{Event, Phase};
+	records
+		.iter()
+		.filter_map(|record| {
+			let Phase::ApplyExtrinsic(index) = record.phase else { return None };
+			match &record.event {
+				w3b_runtime::RuntimeEvent::System(
+					Event::ExtrinsicSuccess { dispatch_info }
+					| Event::ExtrinsicFailed { dispatch_info, .. },
+				) => Some((index, dispatch_info.weight.ref_time() as f64 / 1e9)),
+				_ => None,
+			}
+		})
+		.collect()
+}
+
 /// How full the chain's blocks are: the normal-class weight and the extrinsics of each
 /// GRANDPA-final block, read through one node's RPC.
 pub struct ChainLoad {
@@ -573,6 +594,9 @@ pub struct ChainLoad {
 	/// Transactions (the extrinsics after the block's timestamp inherent) of the blocks
 	/// read, and their encoded bytes.
 	pub transactions: (usize, usize),
+	/// Per call (`Pallet.call`) of those transactions: how many, and the weight they were
+	/// charged (after refunds, the class's base included), in milliseconds.
+	pub calls: BTreeMap<String, (usize, f64)>,
 }
 
 impl ChainLoad {
@@ -585,12 +609,14 @@ impl ChainLoad {
 			weights_ms: Vec::new(),
 			extrinsics: Vec::new(),
 			transactions: (0, 0),
+			calls: BTreeMap::new(),
 		})
 	}
 
 	/// Reads the blocks finalized since the last call.
 	pub fn poll(&mut self) -> Result<()> {
 		use codec::Decode;
+		use frame_support::traits::GetCallMetadata;
 		let key = frame_support::storage::storage_prefix(b"System", b"BlockWeight");
 		let finalized = self.rpc.finalized_number()?;
 		for number in self.scanned + 1..=finalized {
@@ -610,10 +636,24 @@ impl ChainLoad {
 			let block = self.rpc.call("chain_getBlock", json!([hash]))?;
 			let extrinsics = block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
 			self.extrinsics.push(extrinsics.len());
-			for extrinsic in extrinsics.iter().skip(1) {
+			let charged = charged_weights(&self.rpc.event_records_at(hash)?);
+			for (index, extrinsic) in extrinsics.iter().enumerate().skip(1) {
 				let hex = extrinsic.as_str().unwrap_or_default().trim_start_matches("0x");
 				self.transactions.0 += 1;
 				self.transactions.1 += hex.len() / 2;
+				let call = crate::decode_hex(hex)
+					.ok()
+					.and_then(|raw| w3b_runtime::UncheckedExtrinsic::decode(&mut &raw[..]).ok())
+					.map_or_else(
+						|| "undecodable".to_string(),
+						|xt| {
+							let call = xt.function.get_call_metadata();
+							format!("{}.{}", call.pallet_name, call.function_name)
+						},
+					);
+				let entry = self.calls.entry(call).or_default();
+				entry.0 += 1;
+				entry.1 += charged.get(&(index as u32)).copied().unwrap_or_default();
 			}
 			self.scanned = number;
 		}
@@ -630,6 +670,25 @@ impl ChainLoad {
 			per(self.transactions.0),
 			per(self.transactions.1)
 		)
+	}
+
+	/// The calls that took the most weight, heaviest first: `Pallet.call N xN (W ms, P%)`.
+	pub fn by_call(&self) -> String {
+		let total: f64 = self.calls.values().map(|(_, ms)| ms).sum();
+		let mut calls: Vec<_> = self.calls.iter().collect();
+		calls.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+		calls
+			.iter()
+			.take(6)
+			.map(|(call, (count, ms))| {
+				format!(
+					"{call} x{count} ({:.2} ms each, {:.0}%)",
+					ms / (*count).max(1) as f64,
+					100.0 * ms / total.max(f64::MIN_POSITIVE)
+				)
+			})
+			.collect::<Vec<_>>()
+			.join(", ")
 	}
 
 	/// `blocks: N, weight avg A ms max M ms of L ms (P% at most), extrinsics avg E max X`.

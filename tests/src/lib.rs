@@ -416,13 +416,17 @@ impl Rpc {
 
 	/// The events of block `at`.
 	pub fn events_at(&self, at: H256) -> Result<Vec<w3b_runtime::RuntimeEvent>> {
+		Ok(self.event_records_at(at)?.into_iter().map(|r| r.event).collect())
+	}
+
+	/// The events of block `at` with the phase each was deposited in.
+	pub fn event_records_at(
+		&self,
+		at: H256,
+	) -> Result<Vec<frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>>> {
 		let key = frame_support::storage::storage_prefix(b"System", b"Events");
 		let Some(raw) = self.storage_at(&key, at)? else { return Ok(Vec::new()) };
-		let records =
-			Vec::<frame_system::EventRecord<w3b_runtime::RuntimeEvent, w3b_runtime::Hash>>::decode(
-				&mut &raw[..],
-			)?;
-		Ok(records.into_iter().map(|r| r.event).collect())
+		Ok(Vec::decode(&mut &raw[..])?)
 	}
 
 	/// Decoded storage value at `key`, if present.

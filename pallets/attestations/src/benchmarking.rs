@@ -137,6 +137,42 @@ mod benchmarks {
 		}
 	}
 
+	/// A vote that settles nothing, in the fullest round of `s` voters: every other voter
+	/// has voted, each for another root, so the round stays open after it. The outputs are
+	/// the most allowed, each as large as allowed (the output root is hashed over them).
+	#[benchmark]
+	fn attest_counted(s: Linear<2, { <MaxSubnetSize as Get<u32>>::get() }>) {
+		let (project, operators) = committed_batch::<T>(s);
+		for (i, operator) in operators[..s as usize - 1].iter().enumerate() {
+			Pallet::<T>::attest(
+				RawOrigin::Signed(operator.clone()).into(),
+				project,
+				0,
+				MERKLE_ROOT,
+				H256::zero(),
+				H256::repeat_byte(i as u8),
+				Outputs::default(),
+			)
+			.expect("voted");
+		}
+		let last = operators[s as usize - 1].clone();
+		let root = H256::repeat_byte(0xaa);
+
+		#[extrinsic_call]
+		attest(
+			RawOrigin::Signed(last),
+			project,
+			0,
+			MERKLE_ROOT,
+			H256::zero(),
+			root,
+			full_outputs(),
+		);
+
+		assert_eq!(Proofs::<T>::get(project, 0).unwrap().status, ProofStatus::Pending);
+		assert_eq!(Rounds::<T>::get(project, 0).unwrap().votes.len(), s as usize);
+	}
+
 	/// Closing `r` rounds of full subnets that all expire, each its project's head.
 	#[benchmark]
 	fn close_rounds(r: Linear<0, { T::MaxRoundsPerBlock::get() }>) {

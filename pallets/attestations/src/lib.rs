@@ -709,13 +709,17 @@ impl<T: Config> Pallet<T> {
 			output_root: vote.output_root,
 		});
 
-		let weight = Self::vote_weight_for(round.voters.len() as u32);
+		let voters = round.voters.len() as u32;
+		let weight = Self::vote_weight_for(voters);
+		// Most votes settle nothing: they weigh what recording them costs, so that a
+		// block's weight grows with the work its votes do, not with the worst case of each.
+		let counted = Self::counted_vote_weight_for(voters);
 		match proof.status {
 			ProofStatus::Pending if vote.previous.is_none() => {
 				let agreeing = Self::agreeing(&round, None, vote.output_root);
 				if (agreeing.len() as u32) < quorum(proof.subnet_size) {
 					Rounds::<T>::insert(project, batch_seq, round);
-					return Ok((Some(weight), Pays::No).into());
+					return Ok((Some(counted), Pays::No).into());
 				}
 				// A quorum could not get the body: it expires at once, whatever the batches
 				// before it.
@@ -735,16 +739,23 @@ impl<T: Config> Pallet<T> {
 			}
 			ProofStatus::Pending => {
 				// Only the head finalizes, on the agreed state.
-				if let Some(base) = base {
-					let agreeing = Self::agreeing(&round, Some(base), vote.output_root);
-					if agreeing.len() as u32 >= quorum(proof.subnet_size) {
+				let quorum_reached =
+					base.map(|base| (base, Self::agreeing(&round, Some(base), vote.output_root)));
+				match quorum_reached {
+					Some((base, agreeing))
+						if agreeing.len() as u32 >= quorum(proof.subnet_size) =>
+					{
 						let root = vote.output_root;
 						Self::finalize_proof(
 							project, batch_seq, proof, &round, agreeing, base, root, result,
 						);
+						Rounds::<T>::insert(project, batch_seq, round);
+					}
+					_ => {
+						Rounds::<T>::insert(project, batch_seq, round);
+						return Ok((Some(counted), Pays::No).into());
 					}
 				}
-				Rounds::<T>::insert(project, batch_seq, round);
 			}
 			_ => {
 				// Finalized (expired proofs were refused above): a late vote (checked above).
@@ -969,9 +980,16 @@ impl<T: Config> Pallet<T> {
 		once.saturating_mul(2)
 	}
 
-	/// The weight of a vote in a round of `voters`.
-	fn vote_weight_for(voters: u32) -> Weight {
+	/// The weight of a vote in a round of `voters` that settles its batch (or is late):
+	/// the most a vote in such a round is charged.
+	pub fn vote_weight_for(voters: u32) -> Weight {
 		<T as Config>::WeightInfo::attest(voters).saturating_add(Self::head_weight())
+	}
+
+	/// The weight of a vote in a round of `voters` that settles nothing: recorded, the
+	/// round still open.
+	pub fn counted_vote_weight_for(voters: u32) -> Weight {
+		<T as Config>::WeightInfo::attest_counted(voters).saturating_add(Self::head_weight())
 	}
 
 	/// The most a vote weighs.

@@ -109,6 +109,39 @@ fn commitment_opens_a_round_over_the_current_subnet() {
 	});
 }
 
+/// The weight a vote was charged.
+fn charged(result: DispatchResultWithPostInfo) -> Weight {
+	result.expect("vote counted").actual_weight.expect("votes say their weight")
+}
+
+#[test]
+fn votes_that_settle_nothing_weigh_what_recording_costs() {
+	new_test_ext().execute_with(|| {
+		let p = project_with(&OPERATORS[..4]);
+		let seq = commit(p);
+		let counted = Attestations::counted_vote_weight_for(4);
+		let finalizing = Attestations::vote_weight_for(4);
+		assert!(counted.ref_time() < finalizing.ref_time(), "{counted:?} {finalizing:?}");
+		assert_eq!(charged(vote(OPERATORS[0], p, seq, GOOD)), counted);
+		assert_eq!(charged(vote(OPERATORS[1], p, seq, BAD)), counted);
+		assert_eq!(charged(vote(OPERATORS[2], p, seq, GOOD)), counted);
+		assert_eq!(proof(p, seq).status, ProofStatus::Pending);
+		// The vote that completes the quorum pays the voters: it weighs the whole vote.
+		assert_eq!(charged(vote(OPERATORS[3], p, seq, GOOD)), finalizing);
+		assert_eq!(proof(p, seq).status, ProofStatus::Finalized);
+		assert!(finalizing.all_lte(Attestations::vote_weight()));
+
+		// Saying a body is unavailable, short of a quorum, is recorded as cheaply; the
+		// vote that expires the batch weighs the whole vote.
+		let seq = commit(p);
+		for operator in &OPERATORS[..2] {
+			assert_eq!(charged(unavailable(*operator, p, seq)), counted);
+		}
+		assert_eq!(charged(unavailable(OPERATORS[2], p, seq)), finalizing);
+		assert_eq!(proof(p, seq).status, ProofStatus::Expired);
+	});
+}
+
 #[test]
 fn four_operators_one_dissenter_finalize_and_get_paid() {
 	new_test_ext().execute_with(|| {

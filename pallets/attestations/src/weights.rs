@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -46,6 +46,7 @@ use core::marker::PhantomData;
 /// Weight functions needed for `pallet_attestations`.
 pub trait WeightInfo {
 	fn attest(s: u32, ) -> Weight;
+	fn attest_counted(s: u32, ) -> Weight;
 	fn close_rounds(r: u32, ) -> Weight;
 	fn remove_absent() -> Weight;
 }
@@ -69,6 +70,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Dissents` (r:64 w:64)
 	/// Proof: `Attestations::Dissents` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Seats` (r:21 w:21)
 	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorInfos` (r:21 w:21)
@@ -76,23 +79,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Operators::Subnets` (r:1 w:1)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:21 w:21)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[1, 64]`.
 	fn attest(s: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5327 + s * (405 ±0)`
-		//  Estimated: `39152 + s * (2612 ±0)`
-		// Minimum execution time: 1_438_018_000 picoseconds.
-		Weight::from_parts(1_910_981_698, 39152)
-			// Standard Error: 9_117_088
-			.saturating_add(Weight::from_parts(745_584_949, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
+		//  Measured:  `5406 + s * (405 ±0)`
+		//  Estimated: `39152 + s * (2612 ±5)`
+		// Minimum execution time: 1_004_497_000 picoseconds.
+		Weight::from_parts(930_323_831, 39152)
+			// Standard Error: 445_703
+			.saturating_add(Weight::from_parts(315_983_113, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 2612).saturating_mul(s.into()))
+	}
+	/// Storage: `Attestations::Heads` (r:1 w:0)
+	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::NextBatchSeq` (r:1 w:0)
+	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Proofs` (r:1 w:0)
+	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Rounds` (r:1 w:1)
+	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::LastVotes` (r:1 w:1)
+	/// Proof: `Attestations::LastVotes` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[2, 64]`.
+	fn attest_counted(s: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `607 + s * (137 ±0)`
+		//  Estimated: `20071`
+		// Minimum execution time: 320_588_000 picoseconds.
+		Weight::from_parts(345_968_296, 20071)
+			// Standard Error: 68_580
+			.saturating_add(Weight::from_parts(2_933_116, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
@@ -104,20 +129,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:256 w:256)
 	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::OnChainBodies` (r:256 w:0)
+	/// Proof: `Commitments::OnChainBodies` (`max_values`: None, `max_size`: Some(131116), added: 133591, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Recommits` (r:1 w:0)
+	/// Proof: `Attestations::Recommits` (`max_values`: Some(1), `max_size`: Some(4610), added: 5105, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 256]`.
 	fn close_rounds(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8329 + r * (171 ±0)`
-		//  Estimated: `7575 + r * (19081 ±0)`
-		// Minimum execution time: 95_980_000 picoseconds.
-		Weight::from_parts(129_232_000, 7575)
-			// Standard Error: 2_364_494
-			.saturating_add(Weight::from_parts(483_048_468, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
+		//  Measured:  `8368 + r * (171 ±0)`
+		//  Estimated: `7575 + r * (133591 ±0)`
+		// Minimum execution time: 67_680_000 picoseconds.
+		Weight::from_parts(15_415_435, 7575)
+			// Standard Error: 1_234_268
+			.saturating_add(Weight::from_parts(197_387_779, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 133591).saturating_mul(r.into()))
 	}
 	/// Storage: `Operators::Seats` (r:1 w:1)
 	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
@@ -139,10 +168,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn remove_absent() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `41406`
+		//  Measured:  `41482`
 		//  Estimated: `1909090`
-		// Minimum execution time: 16_134_827_000 picoseconds.
-		Weight::from_parts(26_263_877_000, 1909090)
+		// Minimum execution time: 7_426_545_000 picoseconds.
+		Weight::from_parts(7_718_950_000, 1909090)
 			.saturating_add(T::DbWeight::get().reads(207_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -151,25 +180,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn attest(s: u32, ) -> Weight {
-		Weight::from_parts(1_910_981_698, 39152)
-			.saturating_add(Weight::from_parts(745_584_949, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
+		Weight::from_parts(930_323_831, 39152)
+			.saturating_add(Weight::from_parts(315_983_113, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 2612).saturating_mul(s.into()))
 	}
+	fn attest_counted(s: u32, ) -> Weight {
+		Weight::from_parts(345_968_296, 20071)
+			.saturating_add(Weight::from_parts(2_933_116, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
 	fn close_rounds(r: u32, ) -> Weight {
-		Weight::from_parts(129_232_000, 7575)
-			.saturating_add(Weight::from_parts(483_048_468, 0).saturating_mul(r.into()))
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
-			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
+		Weight::from_parts(15_415_435, 7575)
+			.saturating_add(Weight::from_parts(197_387_779, 0).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 19081).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 133591).saturating_mul(r.into()))
 	}
 	fn remove_absent() -> Weight {
-		Weight::from_parts(26_263_877_000, 1909090)
+		Weight::from_parts(7_718_950_000, 1909090)
 			.saturating_add(RocksDbWeight::get().reads(207_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}

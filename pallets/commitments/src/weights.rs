@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -62,6 +62,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Commitments::NextBatchSeq` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Heads` (r:1 w:0)
 	/// Proof: `Attestations::Heads` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Closing` (r:1 w:1)
 	/// Proof: `Attestations::Closing` (`max_values`: None, `max_size`: Some(4110), added: 6585, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -78,31 +80,39 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Attestations::Proofs` (`max_values`: None, `max_size`: Some(16606), added: 19081, mode: `MaxEncodedLen`)
 	/// Storage: `Attestations::Rounds` (r:0 w:5)
 	/// Proof: `Attestations::Rounds` (`max_values`: None, `max_size`: Some(8300), added: 10775, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::RecommitGenerations` (r:0 w:4)
+	/// Proof: `Attestations::RecommitGenerations` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Reports` (r:0 w:4)
 	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::OnChainBodies` (r:0 w:4)
+	/// Proof: `Commitments::OnChainBodies` (`max_values`: None, `max_size`: Some(131116), added: 133591, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 4]`.
 	fn commit_batch(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2432 + p * (1094 ±0)`
-		//  Estimated: `15112 + p * (19358 ±79)`
-		// Minimum execution time: 1_594_411_000 picoseconds.
-		Weight::from_parts(2_319_263_247, 15112)
-			// Standard Error: 11_312_866
-			.saturating_add(Weight::from_parts(626_177_063, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
+		//  Measured:  `2510 + p * (1094 ±0)`
+		//  Estimated: `15112 + p * (19358 ±123)`
+		// Minimum execution time: 971_217_000 picoseconds.
+		Weight::from_parts(1_055_428_646, 15112)
+			// Standard Error: 840_157
+			.saturating_add(Weight::from_parts(199_152_810, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 19358).saturating_mul(p.into()))
 	}
 	/// Storage: `Projects::ClosedAt` (r:1 w:0)
 	/// Proof: `Projects::ClosedAt` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Batches` (r:1 w:0)
 	/// Proof: `Commitments::Batches` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Storage: `Commitments::OnChainBodies` (r:1 w:0)
+	/// Proof: `Commitments::OnChainBodies` (`max_values`: None, `max_size`: Some(131116), added: 133591, mode: `MaxEncodedLen`)
 	/// Storage: `Commitments::Reports` (r:1 w:1)
 	/// Proof: `Commitments::Reports` (`max_values`: None, `max_size`: Some(105), added: 2580, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Devices` (r:1 w:0)
-	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(231), added: 2706, mode: `MaxEncodedLen`)
+	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
+	/// Storage: `Projects::DeviceCredentials` (r:1 w:0)
+	/// Proof: `Projects::DeviceCredentials` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Seats` (r:1 w:1)
 	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
@@ -112,16 +122,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn report_invalid_batch() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1442`
-		//  Estimated: `15112`
-		// Minimum execution time: 2_014_399_000 picoseconds.
-		Weight::from_parts(3_008_613_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(11_u64))
+		//  Measured:  `1481`
+		//  Estimated: `134581`
+		// Minimum execution time: 1_140_910_000 picoseconds.
+		Weight::from_parts(1_210_163_000, 134581)
+			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 }
@@ -129,17 +139,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn commit_batch(p: u32, ) -> Weight {
-		Weight::from_parts(2_319_263_247, 15112)
-			.saturating_add(Weight::from_parts(626_177_063, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(11_u64))
+		Weight::from_parts(1_055_428_646, 15112)
+			.saturating_add(Weight::from_parts(199_152_810, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
-			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(p.into())))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 19358).saturating_mul(p.into()))
 	}
 	fn report_invalid_batch() -> Weight {
-		Weight::from_parts(3_008_613_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(11_u64))
+		Weight::from_parts(1_210_163_000, 134581)
+			.saturating_add(RocksDbWeight::get().reads(13_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 }

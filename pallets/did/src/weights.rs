@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -60,15 +60,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Did::Dids` (`max_values`: None, `max_size`: Some(3247), added: 5722, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn create() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `256`
+		//  Measured:  `260`
 		//  Estimated: `12434`
-		// Minimum execution time: 768_528_000 picoseconds.
-		Weight::from_parts(866_241_000, 12434)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 557_981_000 picoseconds.
+		Weight::from_parts(620_765_000, 12434)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Did::Tombstones` (r:1 w:0)
@@ -83,8 +85,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5196`
 		//  Estimated: `12434`
-		// Minimum execution time: 580_807_000 picoseconds.
-		Weight::from_parts(648_864_000, 12434)
+		// Minimum execution time: 407_527_000 picoseconds.
+		Weight::from_parts(452_044_000, 12434)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -98,8 +100,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3423`
 		//  Estimated: `12434`
-		// Minimum execution time: 529_882_000 picoseconds.
-		Weight::from_parts(859_990_000, 12434)
+		// Minimum execution time: 346_446_000 picoseconds.
+		Weight::from_parts(400_186_000, 12434)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -110,15 +112,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Did::RetiredKeys` (r:0 w:1)
 	/// Proof: `Did::RetiredKeys` (`max_values`: None, `max_size`: Some(1425), added: 3900, mode: `MaxEncodedLen`)
 	fn deactivate() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `3835`
 		//  Estimated: `12434`
-		// Minimum execution time: 830_824_000 picoseconds.
-		Weight::from_parts(961_610_000, 12434)
+		// Minimum execution time: 538_242_000 picoseconds.
+		Weight::from_parts(573_645_000, 12434)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -127,22 +129,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create() -> Weight {
-		Weight::from_parts(866_241_000, 12434)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(620_765_000, 12434)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn update_key() -> Weight {
-		Weight::from_parts(648_864_000, 12434)
+		Weight::from_parts(452_044_000, 12434)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn update_document() -> Weight {
-		Weight::from_parts(859_990_000, 12434)
+		Weight::from_parts(400_186_000, 12434)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn deactivate() -> Weight {
-		Weight::from_parts(961_610_000, 12434)
+		Weight::from_parts(573_645_000, 12434)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}

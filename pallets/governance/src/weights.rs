@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -55,14 +55,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 65_047_000 picoseconds.
-		Weight::from_parts(102_202_000, 0)
+		// Minimum execution time: 60_030_000 picoseconds.
+		Weight::from_parts(65_257_000, 0)
 	}
 }
 
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn dispatch_as_root() -> Weight {
-		Weight::from_parts(102_202_000, 0)
+		Weight::from_parts(65_257_000, 0)
 	}
 }

@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -67,17 +67,19 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
 	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn register_operator() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `107`
+		//  Measured:  `111`
 		//  Estimated: `4214`
-		// Minimum execution time: 335_891_000 picoseconds.
-		Weight::from_parts(376_471_000, 4214)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 356_511_000 picoseconds.
+		Weight::from_parts(364_743_000, 4214)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
@@ -86,35 +88,39 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `494`
 		//  Estimated: `4214`
-		// Minimum execution time: 112_858_000 picoseconds.
-		Weight::from_parts(158_646_000, 4214)
+		// Minimum execution time: 110_585_000 picoseconds.
+		Weight::from_parts(114_571_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
 	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `652`
+		//  Measured:  `656`
 		//  Estimated: `4214`
-		// Minimum execution time: 365_074_000 picoseconds.
-		Weight::from_parts(520_666_000, 4214)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 377_703_000 picoseconds.
+		Weight::from_parts(385_975_000, 4214)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
 	/// Proof: `Operators::OperatorInfos` (`max_values`: None, `max_size`: Some(749), added: 3224, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	fn unbond() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `634`
+		//  Measured:  `638`
 		//  Estimated: `4214`
-		// Minimum execution time: 119_438_000 picoseconds.
-		Weight::from_parts(170_704_000, 4214)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
+		// Minimum execution time: 135_762_000 picoseconds.
+		Weight::from_parts(142_432_000, 4214)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Operators::OperatorInfos` (r:1 w:1)
@@ -122,15 +128,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorDids` (r:1 w:0)
 	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn withdraw_unbonded() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `812`
 		//  Estimated: `4214`
-		// Minimum execution time: 345_224_000 picoseconds.
-		Weight::from_parts(519_194_000, 4214)
+		// Minimum execution time: 342_951_000 picoseconds.
+		Weight::from_parts(361_319_000, 4214)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -142,6 +148,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Operators::Seats` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Admissions` (r:1 w:0)
 	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(330), added: 2805, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorDids` (r:1 w:0)
 	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Did::Dids` (r:1 w:0)
@@ -155,16 +163,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Subnets` (r:1 w:1)
 	/// Proof: `Operators::Subnets` (`max_values`: None, `max_size`: Some(2074), added: 4549, mode: `MaxEncodedLen`)
 	fn join_subnet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `7468`
+		//  Measured:  `7472`
 		//  Estimated: `22198`
-		// Minimum execution time: 1_307_418_000 picoseconds.
-		Weight::from_parts(2_067_050_000, 22198)
-			.saturating_add(T::DbWeight::get().reads(19_u64))
+		// Minimum execution time: 1_159_047_000 picoseconds.
+		Weight::from_parts(1_276_202_000, 22198)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Operators::Seats` (r:1 w:1)
@@ -179,8 +187,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5199`
 		//  Estimated: `15112`
-		// Minimum execution time: 461_578_000 picoseconds.
-		Weight::from_parts(612_363_000, 15112)
+		// Minimum execution time: 421_168_000 picoseconds.
+		Weight::from_parts(463_321_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -192,8 +200,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `406`
 		//  Estimated: `15112`
-		// Minimum execution time: 387_067_000 picoseconds.
-		Weight::from_parts(626_584_000, 15112)
+		// Minimum execution time: 377_222_000 picoseconds.
+		Weight::from_parts(391_894_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -205,22 +213,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `509`
 		//  Estimated: `15112`
-		// Minimum execution time: 419_966_000 picoseconds.
-		Weight::from_parts(636_678_000, 15112)
+		// Minimum execution time: 406_426_000 picoseconds.
+		Weight::from_parts(414_888_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::Admissions` (r:0 w:1)
 	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(330), added: 2805, mode: `MaxEncodedLen`)
 	fn set_admission_policy() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `303`
+		//  Measured:  `307`
 		//  Estimated: `15112`
-		// Minimum execution time: 128_531_000 picoseconds.
-		Weight::from_parts(164_615_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
+		// Minimum execution time: 147_751_000 picoseconds.
+		Weight::from_parts(156_112_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
@@ -235,8 +245,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5192`
 		//  Estimated: `15112`
-		// Minimum execution time: 479_755_000 picoseconds.
-		Weight::from_parts(613_974_000, 15112)
+		// Minimum execution time: 400_868_000 picoseconds.
+		Weight::from_parts(458_773_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -252,8 +262,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5199`
 		//  Estimated: `15112`
-		// Minimum execution time: 407_707_000 picoseconds.
-		Weight::from_parts(578_612_000, 15112)
+		// Minimum execution time: 398_334_000 picoseconds.
+		Weight::from_parts(452_644_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -271,13 +281,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `427`
 		//  Estimated: `6712`
-		// Minimum execution time: 294_519_000 picoseconds.
-		Weight::from_parts(410_752_000, 6712)
+		// Minimum execution time: 285_635_000 picoseconds.
+		Weight::from_parts(314_559_000, 6712)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Operators::Admissions` (r:1 w:0)
 	/// Proof: `Operators::Admissions` (`max_values`: None, `max_size`: Some(330), added: 2805, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Operators::OperatorDids` (r:1 w:0)
 	/// Proof: `Operators::OperatorDids` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// Storage: `Did::Dids` (r:1 w:0)
@@ -294,11 +306,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn remove_uncredentialed() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6165`
+		//  Measured:  `6169`
 		//  Estimated: `22198`
-		// Minimum execution time: 784_348_000 picoseconds.
-		Weight::from_parts(1_055_863_000, 22198)
-			.saturating_add(T::DbWeight::get().reads(15_u64))
+		// Minimum execution time: 742_797_000 picoseconds.
+		Weight::from_parts(838_529_000, 22198)
+			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Operators::Seats` (r:1 w:1)
@@ -306,13 +318,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn withdraw_seat() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `409`
-		//  Estimated: `3676`
-		// Minimum execution time: 333_076_000 picoseconds.
-		Weight::from_parts(371_143_000, 3676)
+		//  Estimated: `3712`
+		// Minimum execution time: 336_952_000 picoseconds.
+		Weight::from_parts(366_526_000, 3712)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -321,77 +333,77 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_operator() -> Weight {
-		Weight::from_parts(376_471_000, 4214)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(364_743_000, 4214)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn update_operator() -> Weight {
-		Weight::from_parts(158_646_000, 4214)
+		Weight::from_parts(114_571_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn bond_extra() -> Weight {
-		Weight::from_parts(520_666_000, 4214)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(385_975_000, 4214)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(170_704_000, 4214)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
+		Weight::from_parts(142_432_000, 4214)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw_unbonded() -> Weight {
-		Weight::from_parts(519_194_000, 4214)
+		Weight::from_parts(361_319_000, 4214)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn join_subnet() -> Weight {
-		Weight::from_parts(2_067_050_000, 22198)
-			.saturating_add(RocksDbWeight::get().reads(19_u64))
+		Weight::from_parts(1_276_202_000, 22198)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn leave_subnet() -> Weight {
-		Weight::from_parts(612_363_000, 15112)
+		Weight::from_parts(463_321_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn fund_reward_pool() -> Weight {
-		Weight::from_parts(626_584_000, 15112)
+		Weight::from_parts(391_894_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_reward_pool() -> Weight {
-		Weight::from_parts(636_678_000, 15112)
+		Weight::from_parts(414_888_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn set_admission_policy() -> Weight {
-		Weight::from_parts(164_615_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
+		Weight::from_parts(156_112_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn admit_operator() -> Weight {
-		Weight::from_parts(613_974_000, 15112)
+		Weight::from_parts(458_773_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_operator() -> Weight {
-		Weight::from_parts(578_612_000, 15112)
+		Weight::from_parts(452_644_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn link_did() -> Weight {
-		Weight::from_parts(410_752_000, 6712)
+		Weight::from_parts(314_559_000, 6712)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn remove_uncredentialed() -> Weight {
-		Weight::from_parts(1_055_863_000, 22198)
-			.saturating_add(RocksDbWeight::get().reads(15_u64))
+		Weight::from_parts(838_529_000, 22198)
+			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn withdraw_seat() -> Weight {
-		Weight::from_parts(371_143_000, 3676)
+		Weight::from_parts(366_526_000, 3712)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -68,21 +68,23 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Projects::ProjectNames` (r:1 w:1)
 	/// Proof: `Projects::ProjectNames` (`max_values`: None, `max_size`: Some(90), added: 2565, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::NextProjectId` (r:1 w:1)
 	/// Proof: `Projects::NextProjectId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::ProjectInfos` (r:0 w:1)
 	/// Proof: `Projects::ProjectInfos` (`max_values`: None, `max_size`: Some(11647), added: 14122, mode: `MaxEncodedLen`)
 	fn create_project() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `145`
-		//  Estimated: `3676`
-		// Minimum execution time: 424_883_000 picoseconds.
-		Weight::from_parts(515_588_000, 3676)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		//  Measured:  `149`
+		//  Estimated: `3712`
+		// Minimum execution time: 448_348_000 picoseconds.
+		Weight::from_parts(475_329_000, 3712)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:1)
@@ -91,8 +93,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 123_113_000 picoseconds.
-		Weight::from_parts(135_121_000, 15112)
+		// Minimum execution time: 124_135_000 picoseconds.
+		Weight::from_parts(140_819_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -104,8 +106,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `365`
 		//  Estimated: `15112`
-		// Minimum execution time: 273_177_000 picoseconds.
-		Weight::from_parts(316_782_000, 15112)
+		// Minimum execution time: 272_976_000 picoseconds.
+		Weight::from_parts(279_286_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -115,8 +117,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 125_507_000 picoseconds.
-		Weight::from_parts(140_910_000, 15112)
+		// Minimum execution time: 127_730_000 picoseconds.
+		Weight::from_parts(138_326_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -128,8 +130,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `365`
 		//  Estimated: `15112`
-		// Minimum execution time: 148_441_000 picoseconds.
-		Weight::from_parts(188_140_000, 15112)
+		// Minimum execution time: 146_438_000 picoseconds.
+		Weight::from_parts(158_996_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -138,7 +140,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Applets` (r:17 w:16)
 	/// Proof: `Projects::Applets` (`max_values`: None, `max_size`: Some(4363), added: 6838, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletDeposits` (r:16 w:16)
@@ -156,10 +158,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1020 + a * (566 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 410_762_000 picoseconds.
-		Weight::from_parts(443_071_587, 15112)
-			// Standard Error: 5_425_463
-			.saturating_add(Weight::from_parts(443_520_438, 0).saturating_mul(a.into()))
+		// Minimum execution time: 411_664_000 picoseconds.
+		Weight::from_parts(487_254_133, 15112)
+			// Standard Error: 392_956
+			.saturating_add(Weight::from_parts(347_676_472, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -168,22 +170,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:2 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[0, 1047552]`.
 	fn upload_code(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `145`
+		//  Measured:  `149`
 		//  Estimated: `12003`
-		// Minimum execution time: 489_719_000 picoseconds.
-		Weight::from_parts(1_180_825_437, 12003)
-			// Standard Error: 161
-			.saturating_add(Weight::from_parts(11_108, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 550_551_000 picoseconds.
+		Weight::from_parts(753_246_102, 12003)
+			// Standard Error: 32
+			.saturating_add(Weight::from_parts(9_482, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
@@ -191,15 +195,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::Code` (r:0 w:1)
 	/// Proof: `Projects::Code` (`max_values`: None, `max_size`: Some(1048612), added: 1051087, mode: `MaxEncodedLen`)
 	fn remove_code() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `475`
 		//  Estimated: `12003`
-		// Minimum execution time: 342_991_000 picoseconds.
-		Weight::from_parts(430_392_000, 12003)
+		// Minimum execution time: 344_734_000 picoseconds.
+		Weight::from_parts(362_951_000, 12003)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -213,22 +217,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::NextAppletId` (r:1 w:1)
 	/// Proof: `Projects::NextAppletId` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:2 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletDeposits` (r:0 w:1)
 	/// Proof: `Projects::AppletDeposits` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[0, 15]`.
 	fn register_applet(a: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `969 + a * (518 ±0)`
+		//  Measured:  `973 + a * (518 ±0)`
 		//  Estimated: `15112 + a * (6838 ±0)`
-		// Minimum execution time: 620_855_000 picoseconds.
-		Weight::from_parts(537_320_774, 15112)
-			// Standard Error: 2_968_298
-			.saturating_add(Weight::from_parts(161_721_160, 0).saturating_mul(a.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		// Minimum execution time: 648_276_000 picoseconds.
+		Weight::from_parts(713_675_769, 15112)
+			// Standard Error: 310_204
+			.saturating_add(Weight::from_parts(95_845_503, 0).saturating_mul(a.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
@@ -244,14 +250,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:2 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	fn upgrade_applet() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1789`
+		//  Measured:  `1793`
 		//  Estimated: `23016`
-		// Minimum execution time: 836_356_000 picoseconds.
-		Weight::from_parts(1_009_204_000, 23016)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		// Minimum execution time: 873_772_000 picoseconds.
+		Weight::from_parts(910_106_000, 23016)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
@@ -263,7 +271,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::CodeInfos` (r:1 w:1)
 	/// Proof: `Projects::CodeInfos` (`max_values`: None, `max_size`: Some(8538), added: 11013, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::AppletCount` (r:1 w:1)
@@ -272,8 +280,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1579`
 		//  Estimated: `15112`
-		// Minimum execution time: 519_243_000 picoseconds.
-		Weight::from_parts(566_494_000, 15112)
+		// Minimum execution time: 523_179_000 picoseconds.
+		Weight::from_parts(555_627_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -285,19 +293,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceCount` (r:1 w:1)
 	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
 	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn register_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `519`
+		//  Measured:  `523`
 		//  Estimated: `15112`
-		// Minimum execution time: 450_892_000 picoseconds.
-		Weight::from_parts(685_391_000, 15112)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 472_044_000 picoseconds.
+		Weight::from_parts(497_812_000, 15112)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Did::Dids` (r:1 w:0)
@@ -316,21 +326,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Projects::Devices` (`max_values`: None, `max_size`: Some(264), added: 2739, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceCount` (r:1 w:1)
 	/// Proof: `Projects::DeviceCount` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:1 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceCredentials` (r:0 w:1)
 	/// Proof: `Projects::DeviceCredentials` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Projects::DeviceDeposits` (r:0 w:1)
 	/// Proof: `Projects::DeviceDeposits` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `MaxEncodedLen`)
 	fn register_device_by_did() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1814`
+		//  Measured:  `1818`
 		//  Estimated: `22198`
-		// Minimum execution time: 812_691_000 picoseconds.
-		Weight::from_parts(910_206_000, 22198)
-			.saturating_add(T::DbWeight::get().reads(17_u64))
+		// Minimum execution time: 841_674_000 picoseconds.
+		Weight::from_parts(896_656_000, 22198)
+			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Projects::ProjectInfos` (r:1 w:0)
@@ -341,8 +353,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `361`
 		//  Estimated: `15112`
-		// Minimum execution time: 142_682_000 picoseconds.
-		Weight::from_parts(152_086_000, 15112)
+		// Minimum execution time: 145_868_000 picoseconds.
+		Weight::from_parts(160_930_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -354,8 +366,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `548`
 		//  Estimated: `15112`
-		// Minimum execution time: 156_984_000 picoseconds.
-		Weight::from_parts(227_799_000, 15112)
+		// Minimum execution time: 159_347_000 picoseconds.
+		Weight::from_parts(167_390_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -378,13 +390,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(211), added: 2686, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn remove_device() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `922`
+		//  Measured:  `923`
 		//  Estimated: `15112`
-		// Minimum execution time: 510_771_000 picoseconds.
-		Weight::from_parts(651_611_000, 15112)
+		// Minimum execution time: 504_101_000 picoseconds.
+		Weight::from_parts(514_887_000, 15112)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -393,33 +405,33 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_project() -> Weight {
-		Weight::from_parts(515_588_000, 3676)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(475_329_000, 3712)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn transfer_project() -> Weight {
-		Weight::from_parts(135_121_000, 15112)
+		Weight::from_parts(140_819_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_config() -> Weight {
-		Weight::from_parts(316_782_000, 15112)
+		Weight::from_parts(279_286_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn pause_project() -> Weight {
-		Weight::from_parts(140_910_000, 15112)
+		Weight::from_parts(138_326_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_project() -> Weight {
-		Weight::from_parts(188_140_000, 15112)
+		Weight::from_parts(158_996_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn close_project(a: u32, ) -> Weight {
-		Weight::from_parts(443_071_587, 15112)
-			.saturating_add(Weight::from_parts(443_520_438, 0).saturating_mul(a.into()))
+		Weight::from_parts(487_254_133, 15112)
+			.saturating_add(Weight::from_parts(347_676_472, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -427,56 +439,56 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upload_code(c: u32, ) -> Weight {
-		Weight::from_parts(1_180_825_437, 12003)
-			.saturating_add(Weight::from_parts(11_108, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(753_246_102, 12003)
+			.saturating_add(Weight::from_parts(9_482, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_code() -> Weight {
-		Weight::from_parts(430_392_000, 12003)
+		Weight::from_parts(362_951_000, 12003)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_applet(a: u32, ) -> Weight {
-		Weight::from_parts(537_320_774, 15112)
-			.saturating_add(Weight::from_parts(161_721_160, 0).saturating_mul(a.into()))
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(713_675_769, 15112)
+			.saturating_add(Weight::from_parts(95_845_503, 0).saturating_mul(a.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(Weight::from_parts(0, 6838).saturating_mul(a.into()))
 	}
 	fn upgrade_applet() -> Weight {
-		Weight::from_parts(1_009_204_000, 23016)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(910_106_000, 23016)
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn remove_applet() -> Weight {
-		Weight::from_parts(566_494_000, 15112)
+		Weight::from_parts(555_627_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn register_device() -> Weight {
-		Weight::from_parts(685_391_000, 15112)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(497_812_000, 15112)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn register_device_by_did() -> Weight {
-		Weight::from_parts(910_206_000, 22198)
-			.saturating_add(RocksDbWeight::get().reads(17_u64))
+		Weight::from_parts(896_656_000, 22198)
+			.saturating_add(RocksDbWeight::get().reads(18_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn set_device_credential_policy() -> Weight {
-		Weight::from_parts(152_086_000, 15112)
+		Weight::from_parts(160_930_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke_device() -> Weight {
-		Weight::from_parts(227_799_000, 15112)
+		Weight::from_parts(167_390_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_device() -> Weight {
-		Weight::from_parts(651_611_000, 15112)
+		Weight::from_parts(514_887_000, 15112)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}

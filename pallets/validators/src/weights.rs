@@ -4,7 +4,7 @@
 //!
 //! Do not edit: run `scripts/benchmark.sh` to regenerate.
 //!
-//! DATE: 2026-12-04, STEPS: `50`, REPEAT: `20`
+//! DATE: 2026-12-05, STEPS: `50`, REPEAT: `20`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
@@ -70,10 +70,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `413 + v * (32 ±0)`
 		//  Estimated: `3878 + v * (32 ±0)`
-		// Minimum execution time: 187_179_000 picoseconds.
-		Weight::from_parts(204_337_837, 3878)
-			// Standard Error: 17_236
-			.saturating_add(Weight::from_parts(331_917, 0).saturating_mul(v.into()))
+		// Minimum execution time: 185_756_000 picoseconds.
+		Weight::from_parts(190_415_773, 3878)
+			// Standard Error: 4_701
+			.saturating_add(Weight::from_parts(190_945, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
@@ -95,10 +95,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `171 + v * (32 ±0)`
 		//  Estimated: `2510 + v * (32 ±0)`
-		// Minimum execution time: 140_930_000 picoseconds.
-		Weight::from_parts(161_034_200, 2510)
-			// Standard Error: 24_830
-			.saturating_add(Weight::from_parts(920, 0).saturating_mul(v.into()))
+		// Minimum execution time: 138_416_000 picoseconds.
+		Weight::from_parts(142_343_092, 2510)
+			// Standard Error: 3_757
+			.saturating_add(Weight::from_parts(172_357, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
@@ -111,8 +111,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1114`
 		//  Estimated: `2510`
-		// Minimum execution time: 98_256_000 picoseconds.
-		Weight::from_parts(118_977_000, 2510)
+		// Minimum execution time: 96_955_000 picoseconds.
+		Weight::from_parts(101_992_000, 2510)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -121,21 +121,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn add_validator(v: u32, ) -> Weight {
-		Weight::from_parts(204_337_837, 3878)
-			.saturating_add(Weight::from_parts(331_917, 0).saturating_mul(v.into()))
+		Weight::from_parts(190_415_773, 3878)
+			.saturating_add(Weight::from_parts(190_945, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
 	fn remove_validator(v: u32, ) -> Weight {
-		Weight::from_parts(161_034_200, 2510)
-			.saturating_add(Weight::from_parts(920, 0).saturating_mul(v.into()))
+		Weight::from_parts(142_343_092, 2510)
+			.saturating_add(Weight::from_parts(172_357, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 32).saturating_mul(v.into()))
 	}
 	fn set_min_validators() -> Weight {
-		Weight::from_parts(118_977_000, 2510)
+		Weight::from_parts(101_992_000, 2510)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}

@@ -328,6 +328,7 @@ fn main() -> Result<()> {
 		w3b_primitives::MILLISECS_PER_BLOCK / 1000,
 	);
 	println!("[demo] chain load: {}", load.summary());
+	println!("[demo] weight by call: {}", load.by_call());
 	println!("[demo] on chain: {}", load.per_thousand(p.messages_final));
 	if bridge_on {
 		let delivered = delivered.map_or("an unknown number".into(), |n| n.to_string());
