@@ -83,35 +83,64 @@ impl DeviceKey {
 /// the batch fails, one by one to find the bad ones), the others one by one.
 #[cfg(feature = "std")]
 pub fn verify_many(items: &[(&DeviceKey, H256, &DeviceSignature)]) -> alloc::vec::Vec<bool> {
-	let mut verified = alloc::vec![false; items.len()];
+	let batched = batchable(items);
+	let batch_verifies = ed25519_batch_verifies(items, &batched);
+	items
+		.iter()
+		.zip(batched)
+		.map(|((key, hash, signature), in_batch)| {
+			(in_batch && batch_verifies) || key.verify(hash, signature)
+		})
+		.collect()
+}
+
+/// Whether every `(key, message hash, signature)` verifies (see [`verify_many`]): one
+/// batch for the ed25519 signatures, and no look for the bad ones when it fails.
+#[cfg(feature = "std")]
+pub fn verify_all(items: &[(&DeviceKey, H256, &DeviceSignature)]) -> bool {
+	let batched = batchable(items);
+	items
+		.iter()
+		.zip(&batched)
+		.all(|((key, hash, signature), in_batch)| *in_batch || key.verify(hash, signature))
+		&& ed25519_batch_verifies(items, &batched)
+}
+
+/// Which of `items` go into an ed25519 batch: the ed25519 ones, when there are at least
+/// two (a batch of one costs more than checking the signature on its own).
+#[cfg(feature = "std")]
+fn batchable(items: &[(&DeviceKey, H256, &DeviceSignature)]) -> alloc::vec::Vec<bool> {
+	let ed25519: alloc::vec::Vec<bool> = items
+		.iter()
+		.map(|(key, _, signature)| {
+			matches!((key, signature), (DeviceKey::Ed25519(_), DeviceSignature::Ed25519(_)))
+		})
+		.collect();
+	if ed25519.iter().filter(|e| **e).count() < 2 {
+		return alloc::vec![false; items.len()];
+	}
+	ed25519
+}
+
+/// Whether the `batched` items all verify, as one ed25519 batch (true for none).
+#[cfg(feature = "std")]
+fn ed25519_batch_verifies(
+	items: &[(&DeviceKey, H256, &DeviceSignature)],
+	batched: &[bool],
+) -> bool {
 	let mut batch = ed25519_zebra::batch::Verifier::new();
-	let mut in_batch = alloc::vec::Vec::new();
-	for (i, (key, hash, signature)) in items.iter().enumerate() {
-		match (key, signature) {
-			(DeviceKey::Ed25519(key), DeviceSignature::Ed25519(sig)) => {
-				batch.queue((
-					ed25519_zebra::VerificationKeyBytes::from(*key),
-					ed25519_zebra::Signature::from(*sig),
-					hash.as_bytes(),
-				));
-				in_batch.push(i);
-			}
-			_ => verified[i] = key.verify(hash, signature),
+	let mut queued = false;
+	for ((key, hash, signature), _) in items.iter().zip(batched).filter(|(_, b)| **b) {
+		if let (DeviceKey::Ed25519(key), DeviceSignature::Ed25519(sig)) = (key, signature) {
+			batch.queue((
+				ed25519_zebra::VerificationKeyBytes::from(*key),
+				ed25519_zebra::Signature::from(*sig),
+				hash.as_bytes(),
+			));
+			queued = true;
 		}
 	}
-	if !in_batch.is_empty() {
-		if batch.verify(rand::thread_rng()).is_ok() {
-			for i in in_batch {
-				verified[i] = true;
-			}
-		} else {
-			for i in in_batch {
-				let (key, hash, signature) = &items[i];
-				verified[i] = key.verify(hash, signature);
-			}
-		}
-	}
-	verified
+	!queued || batch.verify(rand::thread_rng()).is_ok()
 }
 
 #[cfg(test)]
@@ -214,6 +243,16 @@ mod tests {
 		assert_eq!(verify_many(&items), expected);
 		// An all-good ed25519 batch.
 		assert_eq!(verify_many(&items[..4]), [true; 4]);
+		assert!(verify_all(&items[..4]));
+		// One bad signature, of either kind, and not all verify.
+		assert!(!verify_all(&items[..5]));
+		assert!(!verify_all(&[items[5], items[0]]));
+		// A lone ed25519 signature, good or bad, is checked on its own.
+		assert_eq!(verify_many(&items[3..5]), [true, false]);
+		assert_eq!(verify_many(&items[4..5]), [false]);
+		assert_eq!(verify_many(&items[3..4]), [true]);
+		assert!(verify_all(&items[3..4]) && !verify_all(&items[4..5]) && verify_all(&[]));
+		assert!(verify_many(&[]).is_empty());
 	}
 
 	#[test]

@@ -627,11 +627,15 @@ fn a_block_holds_the_commitments_and_votes_of_many_busy_projects() {
 	let settling = each(pallet_attestations::Pallet::<Runtime>::vote_weight_for(4));
 	let project = commitment * 4 + (counted * 2 + settling * 2) * 4;
 	let projects = limit.ref_time() / project.ref_time();
+	let admitted = pallet_attestations::Pallet::<Runtime>::vote_weight_for(
+		<w3b_primitives::operator::MaxSubnetSize as frame_support::traits::Get<u32>>::get(),
+	);
 	println!(
-		"commitment {:.2} ms, vote {:.2} ms (settling {:.2} ms), project {:.1} ms per block: {projects} projects",
+		"commitment {:.2} ms, vote {:.2} ms (settling {:.2} ms, admitted at {:.2} ms), project {:.1} ms per block: {projects} projects",
 		commitment.ref_time() as f64 / 1e9,
 		counted.ref_time() as f64 / 1e9,
 		settling.ref_time() as f64 / 1e9,
+		admitted.ref_time() as f64 / 1e9,
 		project.ref_time() as f64 / 1e9,
 	);
 	assert!(projects >= 20, "{projects} busy projects fill a block");

@@ -5,7 +5,9 @@
 //! second and p50/p99 acknowledgement latency for both.
 //!
 //! `cargo bench -p w3b-ingest --bench ingest_load`; `DEVICES` (default 16), `SECONDS`
-//! (default 10) and `PER_DEVICE` (most messages per device, default 20000) bound the run.
+//! (default 10) and `PER_DEVICE` (most messages per device, default 20000) bound the run;
+//! `INFLIGHT` (default 100) is how many unacknowledged messages each device may have
+//! (1: a device that waits for each acknowledgement, as most do).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -48,7 +50,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// Publishes each device's messages on its own connection to `port`, for at most
 /// `seconds`; returns the PUBACKs received and their latencies.
-async fn publish_all(port: u16, messages: &[Vec<String>], seconds: u64) -> Outcome {
+async fn publish_all(port: u16, messages: &[Vec<String>], inflight: u16, seconds: u64) -> Outcome {
 	let stop = Arc::new(AtomicBool::new(false));
 	let acked = Arc::new(AtomicU64::new(0));
 	let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -56,7 +58,7 @@ async fn publish_all(port: u16, messages: &[Vec<String>], seconds: u64) -> Outco
 	let mut tasks = Vec::new();
 	for (i, device_messages) in messages.iter().enumerate() {
 		let mut options = MqttOptions::new(format!("load-{i}"), "127.0.0.1", port);
-		options.set_keep_alive(Duration::from_secs(60)).set_inflight(100);
+		options.set_keep_alive(Duration::from_secs(60)).set_inflight(inflight);
 		let (client, mut eventloop) = AsyncClient::new(options, 200);
 		let (poll_stop, acked, latencies) = (stop.clone(), acked.clone(), latencies.clone());
 		let total = device_messages.len() as u64;
@@ -125,17 +127,25 @@ fn report(name: &str, outcome: &Outcome) -> f64 {
 	rate
 }
 
+/// A key seed of its own for each device.
+fn seed(device: usize) -> [u8; 32] {
+	let mut seed = [1; 32];
+	seed[..8].copy_from_slice(&(device as u64).to_le_bytes());
+	seed
+}
+
 fn main() {
 	let devices_n = env("DEVICES", 16) as usize;
 	let seconds = env("SECONDS", 10);
 	let per_device = env("PER_DEVICE", 20_000);
+	let inflight = env("INFLIGHT", 100).clamp(1, u64::from(u16::MAX)) as u16;
 	let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-	println!("machine: {cores} cores; {devices_n} devices, at most {seconds} s and {per_device} messages per device");
+	println!("machine: {cores} cores; {devices_n} devices with {inflight} messages in flight each, at most {seconds} s and {per_device} messages per device");
 
 	let chain = Arc::new(MemoryChain::default());
 	chain.set_project(1, ProjectStatus::Active);
 	let devices: Vec<Device> =
-		(0..devices_n).map(|i| Device::Ed(ed25519::Pair::from_seed(&[i as u8 + 1; 32]))).collect();
+		(0..devices_n).map(|i| Device::Ed(ed25519::Pair::from_seed(&seed(i)))).collect();
 	for device in &devices {
 		chain.set_device(
 			1,
@@ -185,7 +195,7 @@ fn main() {
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 		let port = listener.local_addr().unwrap().port();
 		tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, Default::default()));
-		publish_all(port, &messages, seconds).await
+		publish_all(port, &messages, inflight, seconds).await
 	});
 	let stored = store.pending(1).unwrap().len();
 	assert!(stored as u64 >= node.acked, "every acknowledged message is stored");
@@ -208,7 +218,7 @@ fn main() {
 			}
 		});
 		tokio::time::sleep(Duration::from_millis(300)).await;
-		let outcome = publish_all(broker.port, &messages, seconds).await;
+		let outcome = publish_all(broker.port, &messages, inflight, seconds).await;
 		tokio::time::sleep(Duration::from_millis(500)).await;
 		sub.abort();
 		let delivered = received.load(Ordering::Relaxed);
