@@ -94,18 +94,6 @@ pub fn verify_many(items: &[(&DeviceKey, H256, &DeviceSignature)]) -> alloc::vec
 		.collect()
 }
 
-/// Whether every `(key, message hash, signature)` verifies (see [`verify_many`]): one
-/// batch for the ed25519 signatures, and no look for the bad ones when it fails.
-#[cfg(feature = "std")]
-pub fn verify_all(items: &[(&DeviceKey, H256, &DeviceSignature)]) -> bool {
-	let batched = batchable(items);
-	items
-		.iter()
-		.zip(&batched)
-		.all(|((key, hash, signature), in_batch)| *in_batch || key.verify(hash, signature))
-		&& ed25519_batch_verifies(items, &batched)
-}
-
 /// Which of `items` go into an ed25519 batch: the ed25519 ones, when there are at least
 /// two (a batch of one costs more than checking the signature on its own).
 #[cfg(feature = "std")]
@@ -243,15 +231,11 @@ mod tests {
 		assert_eq!(verify_many(&items), expected);
 		// An all-good ed25519 batch.
 		assert_eq!(verify_many(&items[..4]), [true; 4]);
-		assert!(verify_all(&items[..4]));
-		// One bad signature, of either kind, and not all verify.
-		assert!(!verify_all(&items[..5]));
-		assert!(!verify_all(&[items[5], items[0]]));
-		// A lone ed25519 signature, good or bad, is checked on its own.
+		// Two ed25519 signatures, one bad: the batch fails, each is checked on its own.
 		assert_eq!(verify_many(&items[3..5]), [true, false]);
+		// A lone ed25519 signature, good or bad, is checked on its own.
 		assert_eq!(verify_many(&items[4..5]), [false]);
 		assert_eq!(verify_many(&items[3..4]), [true]);
-		assert!(verify_all(&items[3..4]) && !verify_all(&items[4..5]) && verify_all(&[]));
 		assert!(verify_many(&[]).is_empty());
 	}
 

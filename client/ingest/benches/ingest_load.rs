@@ -24,7 +24,9 @@ use std::{
 use common::{Device, Mosquitto};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use sp_core::{ed25519, Pair};
-use w3b_ingest::{rate::Rate, ChainView, Ingestor, Limits, MemoryChain};
+use w3b_ingest::{
+	connections::ConnectionLimits, rate::Rate, ChainView, Ingestor, Limits, MemoryChain,
+};
 use w3b_primitives::{
 	project::{DeviceRecord, DeviceStatus},
 	ProjectStatus,
@@ -194,7 +196,13 @@ fn main() {
 	let node = runtime.block_on(async {
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 		let port = listener.local_addr().unwrap().port();
-		tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, Default::default()));
+		// Every device connects from 127.0.0.1: one address may hold them all.
+		let defaults = ConnectionLimits::default();
+		let limits = ConnectionLimits {
+			max_per_address: defaults.max_per_address.max(devices_n),
+			..defaults
+		};
+		tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, limits));
 		publish_all(port, &messages, inflight, seconds).await
 	});
 	let stored = store.pending(1).unwrap().len();

@@ -4,10 +4,10 @@
 //! and its `seq` (strictly increasing per device, checked atomically with the store) —
 //! and stored durably before it is acknowledged. A refused message touches nothing.
 //!
-//! Ed25519 signatures are verified in batches, small requests of many connections
-//! together ([`verify`]); sr25519 and secp256k1 ones (recovered from the signature) one
-//! by one. The endpoints: HTTP in [`http`], MQTT in [`mqtt`], or an
-//! external MQTT broker in [`external`].
+//! Ed25519 signatures are verified in batches (each request's: a connection's burst or
+//! an HTTP body); sr25519 and secp256k1 ones (recovered from the signature) one by one.
+//! The endpoints: HTTP in [`http`], MQTT in [`mqtt`], or an external MQTT broker in
+//! [`external`].
 
 #![deny(missing_docs)]
 
@@ -18,7 +18,6 @@ pub mod external;
 pub mod http;
 pub mod mqtt;
 pub mod rate;
-pub mod verify;
 pub mod wire;
 
 use std::{
@@ -36,7 +35,6 @@ use w3b_storage::{MessageStore, Rejection, StoredMessage};
 pub use chain::{ChainView, MemoryChain};
 pub use error::{ErrorBody, IngestError};
 use rate::{Buckets, Rate};
-use verify::SharedVerifier;
 
 /// Bytes of a request body worth one message of its sender's budget: a body is charged
 /// for the larger of its messages and its size in these units, before it is parsed (an
@@ -93,7 +91,6 @@ pub struct Ingestor {
 	devices: Buckets<(ProjectId, H256)>,
 	projects: Buckets<ProjectId>,
 	senders: Buckets<IpAddr>,
-	verifier: SharedVerifier,
 	observer: Option<Arc<dyn IngestObserver>>,
 }
 
@@ -129,7 +126,6 @@ impl Ingestor {
 			devices: Buckets::new(limits.device_rate),
 			projects: Buckets::new(limits.project_rate),
 			senders: Buckets::new(limits.sender_rate),
-			verifier: SharedVerifier::default(),
 			store,
 			chain,
 			limits,
@@ -228,12 +224,7 @@ impl Ingestor {
 				Err(e) => results[index] = Err(e),
 			}
 		}
-		let verified = self.verifier.verify(
-			candidates
-				.iter()
-				.map(|c| (c.key.clone(), c.message.hash(), c.signature.clone()))
-				.collect(),
-		);
+		let verified = verify_signatures(&candidates);
 		let mut to_store = Vec::new();
 		let mut indices = Vec::new();
 		for (candidate, ok) in candidates.into_iter().zip(verified) {
@@ -361,4 +352,11 @@ impl Ingestor {
 		};
 		Ok(Candidate { index: 0, message, key: device.key, signature, pending })
 	}
+}
+
+/// Whether each candidate's signature verifies.
+fn verify_signatures(candidates: &[Candidate]) -> Vec<bool> {
+	let items: Vec<_> =
+		candidates.iter().map(|c| (&c.key, c.message.hash(), &c.signature)).collect();
+	w3b_primitives::device::verify_many(&items)
 }
