@@ -13,8 +13,9 @@ as_root() {
 }
 
 # Debian packages: protoc (libp2p's build), clang + mold (the linker set in
-# .cargo/config.toml), curl (scripts talk JSON-RPC with it), Node.js + npm (the engine's
-# tests compile AssemblyScript applets with W3bstream's npm SDK).
+# .cargo/config.toml; clang++ also compiles binaryen's C++, faster than g++), curl
+# (scripts talk JSON-RPC with it), Node.js + npm (the engine's tests compile
+# AssemblyScript applets with W3bstream's npm SDK).
 missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v node >/dev/null || missing+=(nodejs)
@@ -26,6 +27,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v clang >/dev/null || missing+=(clang)
 command -v mold >/dev/null || missing+=(mold)
 command -v curl >/dev/null || missing+=(curl)
+# OpenSSL's headers: libp2p's WebRTC transport links the system's OpenSSL
+# (.cargo/config.toml sets OPENSSL_NO_VENDOR) rather than building it from source.
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
 # Chromium: the web console's tests drive it headless.
 command -v chromium >/dev/null || missing+=(chromium)
 # Python's cryptography: scripts/vectors.py computes the README's ed25519 vectors with it.
