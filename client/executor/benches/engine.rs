@@ -3,7 +3,7 @@
 //! second of the Rust key-value counter applet on one core and on all cores (one
 //! project's batch per core, one engine), for each way of resetting a pooled memory,
 //! and the process's memory. Every figure is the median of three runs. The Rust applets
-//! are built as the SDK builds them (sdk/.cargo/config.toml: a 64 KiB stack).
+//! are built as the SDK builds them (sdk/.cargo/config.toml: a 32 KiB stack).
 //!
 //! `cargo bench -p w3b-executor --bench engine [-- SECTION]`, SECTION one of `overhead`,
 //! `counter`, `reset` (default: all). Every loop is bounded: a fixed number of events
@@ -79,8 +79,8 @@ fn counter_messages() -> Vec<Message> {
 		.collect()
 }
 
-/// The key-value counter applets: the Rust SDK's (a 1 MiB stack in 17 pages of memory)
-/// and the AssemblyScript SDK's (one page).
+/// The key-value counter applets: the Rust SDK's and the AssemblyScript SDK's (one page
+/// each).
 #[derive(Clone, Copy)]
 enum Counter {
 	Rust,

@@ -93,7 +93,7 @@ impl Default for EngineConfig {
 	/// Pooling, 64 concurrent instances of at most 64 MiB, 512 KiB of stack, 2 s, 512 MiB
 	/// of compiled code (a project's 16 applets of 1 MiB compile to well under it), memories
 	/// up to 256 KiB zeroed in place (AssemblyScript applets use one 64 KiB page, Rust
-	/// applets built with the SDK's 64 KiB stack two to four).
+	/// applets built with the SDK's 32 KiB stack and 16 KiB arena one or two).
 	fn default() -> Self {
 		EngineConfig {
 			pooling: true,

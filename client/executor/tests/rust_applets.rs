@@ -512,6 +512,31 @@ fn send_tx_takes_w3bstreams_transaction_json() {
 }
 
 #[test]
+fn an_applet_that_overflows_its_stack_in_memory_fails_its_own_event_only() {
+	// The SDK's applets keep Rust's stack in the first 32 KiB of their memory, below
+	// their data: an overflow runs below address 0 and traps before it can reach
+	// anything.
+	let exec = executor();
+	let hostile = load(&exec, "hostile");
+	let counter = load(&exec, "counter");
+	let applets = [
+		applet(0, hostile, &[("OVERFLOW", "overflow_stack")]),
+		applet(1, counter, &[("DEFAULT", "start")]),
+	];
+	let messages = [message(0, "OVERFLOW", b"x"), message(1, "DEFAULT", b"after")];
+	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+	let overflow = result.events.iter().find(|e| e.applet == 0).unwrap();
+	assert_eq!(
+		overflow.outcome,
+		Outcome::Failed("wasm trap: out of bounds memory access".into()),
+		"{:?}",
+		overflow.logs
+	);
+	assert!(result.events.iter().filter(|e| e.applet == 1).all(|e| e.succeeded()));
+	assert_eq!(result.writes[&b"count".to_vec()], 2u64.to_le_bytes());
+}
+
+#[test]
 fn an_event_finds_nothing_an_earlier_event_left_in_memory() {
 	// An applet leaves a secret in its memory (in an allocation among the first pages,
 	// which the pool zeroes in place, and on every page of a memory grown to 2 MiB,

@@ -89,7 +89,7 @@ pub type Code = i32;
 /// without it Rust's own allocator is used, and an applet may set its own).
 ///
 /// The engine runs every event in a fresh instance, so an event's allocations come
-/// from a 64 KiB arena in the module's initial memory, handed out in order (a block
+/// from a 16 KiB arena in the module's initial memory, handed out in order (a block
 /// freed or grown while it is the last one gives back or takes room; others stay used
 /// until the event ends). Past the arena, Rust's allocator takes over. Rust's allocator
 /// alone grows the memory on an event's first allocation, and growing a memory costs
@@ -104,7 +104,7 @@ mod arena {
 	};
 	use std::alloc::System;
 
-	const ARENA_BYTES: usize = 64 << 10;
+	const ARENA_BYTES: usize = 16 << 10;
 
 	#[repr(C, align(16))]
 	struct Arena(UnsafeCell<[u8; ARENA_BYTES]>);

@@ -52,6 +52,21 @@ pub extern "C" fn recurse(_rid: i32) -> i32 {
 	depth(0) as i32
 }
 
+fn stack_depth(n: u64) -> u64 {
+	// A frame whose address escapes lives on Rust's stack in linear memory, not on the
+	// engine's WASM stack.
+	let frame = [n as u8; 1024];
+	core::hint::black_box(&frame);
+	core::hint::black_box(stack_depth(n + 1)) + u64::from(frame[0])
+}
+
+/// Recurses through 1 KiB frames on the stack in linear memory until it runs below
+/// address 0 (the SDK's stack is the first 32 KiB).
+#[no_mangle]
+pub extern "C" fn overflow_stack(_rid: i32) -> i32 {
+	stack_depth(0) as i32
+}
+
 /// Hands the host pointers outside its memory.
 #[no_mangle]
 pub extern "C" fn bad_pointer(rid: i32) -> i32 {
