@@ -1,7 +1,7 @@
 //! Engine benchmark: prints the per-event engine overhead (instantiate + call + teardown
 //! of a handler that does nothing) with and without the pooling allocator, events per
 //! second of the Rust key-value counter applet on one core and on all cores (one
-//! project's batch per core, one engine), for each way of resetting a pooled memory,
+//! project's batch per core, one executor, a lane each), for each way of resetting a pooled memory,
 //! and the process's memory. Every figure is the median of three runs. The Rust applets
 //! are built as the SDK builds them (sdk/.cargo/config.toml: a 32 KiB stack).
 //!
@@ -102,7 +102,7 @@ impl Counter {
 }
 
 /// Events per second of a counter applet on `threads` threads at once (one batch each),
-/// with one engine for all (`shared`) or one per thread.
+/// with one executor for all (`shared`: its batches take a lane each) or one per thread.
 fn counter_rate(config: &EngineConfig, counter: Counter, threads: usize, shared: bool) -> f64 {
 	let messages = counter_messages();
 	let engines: Vec<(Arc<Executor>, H256)> = if shared {
@@ -158,11 +158,11 @@ fn main() {
 		println!("  one core: {one:.0} events/s");
 		let all = counter_rate(&config, Counter::Rust, cores, true);
 		println!(
-			"  {cores} cores ({cores} projects' batches in parallel, one engine): {all:.0} events/s ({:.2}x one core)",
+			"  {cores} cores ({cores} projects' batches in parallel, one executor): {all:.0} events/s ({:.2}x one core)",
 			all / one
 		);
 		let separate = counter_rate(&config, Counter::Rust, cores, false);
-		println!("  {cores} cores, one engine per thread: {separate:.0} events/s");
+		println!("  {cores} cores, one executor per thread: {separate:.0} events/s");
 	}
 
 	if wanted("reset") {

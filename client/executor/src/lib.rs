@@ -87,13 +87,20 @@ pub struct EngineConfig {
 	/// shootdown), which is what kept events from scaling across cores; zeroing costs
 	/// time per byte. A memory no larger than this is reset without a system call.
 	pub keep_resident_bytes: usize,
+	/// Engines, each with its own instance pool and its own copy of the compiled code,
+	/// that batches running at the same time take one each. Batches sharing one engine
+	/// contend for its pool's locks (two cores ran fewer events together than one alone);
+	/// each lane holds every loaded module, so compiled code takes this many times the
+	/// memory.
+	pub lanes: usize,
 }
 
 impl Default for EngineConfig {
 	/// Pooling, 64 concurrent instances of at most 64 MiB, 512 KiB of stack, 2 s, 512 MiB
 	/// of compiled code (a project's 16 applets of 1 MiB compile to well under it), memories
 	/// up to 256 KiB zeroed in place (AssemblyScript applets use one 64 KiB page, Rust
-	/// applets built with the SDK's 32 KiB stack and 16 KiB arena one or two).
+	/// applets built with the SDK's 32 KiB stack and 16 KiB arena one or two), a lane per
+	/// core (at most 8).
 	fn default() -> Self {
 		EngineConfig {
 			pooling: true,
@@ -103,6 +110,7 @@ impl Default for EngineConfig {
 			event_timeout: Duration::from_secs(2),
 			max_module_cache_bytes: 512 << 20,
 			keep_resident_bytes: 256 << 10,
+			lanes: thread::available_parallelism().map_or(1, |n| n.get().min(8)),
 		}
 	}
 }
@@ -278,7 +286,7 @@ struct CachedModule {
 	pre: InstancePre<HostState>,
 	/// Size of its compiled image.
 	bytes: usize,
-	/// When it was last used ([`ModuleCache::clock`]).
+	/// When it was last used ([`Executor::clock`]).
 	used: AtomicU64,
 }
 
@@ -287,19 +295,31 @@ struct CachedModule {
 struct ModuleCache {
 	modules: HashMap<H256, CachedModule>,
 	bytes: usize,
-	clock: AtomicU64,
 }
 
 impl ModuleCache {
 	fn get(&self, hash: &H256) -> Option<&InstancePre<HostState>> {
-		let module = self.modules.get(hash)?;
-		module.used.store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
-		Some(&module.pre)
+		self.modules.get(hash).map(|module| &module.pre)
 	}
 
-	/// Inserts `pre`, dropping the least recently used modules until it fits in `max`
-	/// bytes (a module larger than `max` alone is still kept: it is needed now).
-	fn insert(&mut self, hash: H256, pre: InstancePre<HostState>, bytes: usize, max: usize) {
+	/// Marks `hash` used at `tick`, if it is here.
+	fn touch(&self, hash: &H256, tick: u64) {
+		if let Some(module) = self.modules.get(hash) {
+			module.used.fetch_max(tick, Ordering::Relaxed);
+		}
+	}
+
+	/// Inserts `pre` (used at `tick`), dropping the least recently used modules until it
+	/// fits in `max` bytes (a module larger than `max` alone is still kept: it is needed
+	/// now).
+	fn insert(
+		&mut self,
+		hash: H256,
+		pre: InstancePre<HostState>,
+		bytes: usize,
+		max: usize,
+		tick: u64,
+	) {
 		while self.bytes + bytes > max {
 			let Some(oldest) = self
 				.modules
@@ -313,19 +333,59 @@ impl ModuleCache {
 			self.bytes -= dropped.bytes;
 			tracing::debug!(target: "w3b::executor", code = ?oldest, "compiled code dropped");
 		}
-		let used = AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed));
+		let used = AtomicU64::new(tick);
 		self.bytes += bytes;
 		self.modules.insert(hash, CachedModule { pre, bytes, used });
 	}
 }
 
-/// The applet engine. Load code once with [`Executor::load`], then run batches.
-pub struct Executor {
+/// One engine of the executor, with its instance pool and compiled code.
+struct Lane {
 	engine: Engine,
 	linker: Linker<HostState>,
 	modules: RwLock<ModuleCache>,
-	config: EngineConfig,
+	/// Whether a batch runs on this lane.
+	busy: AtomicBool,
 	_ticker: EpochTicker,
+}
+
+impl Lane {
+	fn new(wasm: &Config) -> Result<Self, ExecutorError> {
+		let engine = Engine::new(wasm).map_err(|e| ExecutorError::Config(e.to_string()))?;
+		let mut linker = Linker::new(&engine);
+		host::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
+		wasi::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
+		Ok(Lane {
+			_ticker: EpochTicker::start(engine.clone()),
+			engine,
+			linker,
+			modules: RwLock::new(ModuleCache::default()),
+			busy: AtomicBool::new(false),
+		})
+	}
+}
+
+/// A lane taken by one batch, given back when dropped.
+struct LaneGuard<'a> {
+	lane: &'a Lane,
+	taken: bool,
+}
+
+impl Drop for LaneGuard<'_> {
+	fn drop(&mut self) {
+		if self.taken {
+			self.lane.busy.store(false, Ordering::Release);
+		}
+	}
+}
+
+/// The applet engine. Load code once with [`Executor::load`], then run batches.
+pub struct Executor {
+	lanes: Vec<Lane>,
+	/// Counts uses of code, one count for every lane, so that the lanes drop the same
+	/// code first (a use is marked in every lane, once per batch rather than per event).
+	clock: AtomicU64,
+	config: EngineConfig,
 }
 
 impl Executor {
@@ -364,17 +424,23 @@ impl Executor {
 				.table_keep_resident(config.keep_resident_bytes);
 			wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 		}
-		let engine = Engine::new(&wasm).map_err(|e| ExecutorError::Config(e.to_string()))?;
-		let mut linker = Linker::new(&engine);
-		host::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
-		wasi::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
-		Ok(Executor {
-			_ticker: EpochTicker::start(engine.clone()),
-			engine,
-			linker,
-			modules: RwLock::new(ModuleCache::default()),
-			config,
-		})
+		let lanes = (0..config.lanes.max(1)).map(|_| Lane::new(&wasm)).collect::<Result<_, _>>()?;
+		Ok(Executor { lanes, clock: AtomicU64::new(0), config })
+	}
+
+	/// A lane no other batch runs on, or, when every lane is busy, one shared by the
+	/// calling thread's batches.
+	fn take_lane(&self) -> LaneGuard<'_> {
+		for lane in &self.lanes {
+			if lane.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+			{
+				return LaneGuard { lane, taken: true };
+			}
+		}
+		let mut hasher = std::collections::hash_map::DefaultHasher::new();
+		std::hash::Hash::hash(&thread::current().id(), &mut hasher);
+		let index = std::hash::Hasher::finish(&hasher) as usize % self.lanes.len();
+		LaneGuard { lane: &self.lanes[index], taken: false }
 	}
 
 	/// Compiles and links `wasm` (once per hash, while it stays in the bounded cache): it
@@ -389,28 +455,44 @@ impl Executor {
 			return Err(invalid("the code does not hash to this code hash".into()));
 		}
 		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
-		let module = Module::new(&self.engine, wasm).map_err(|e| invalid(e.to_string()))?;
-		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
-		let image = module.image_range();
-		let bytes = (image.end as usize).saturating_sub(image.start as usize);
-		self.modules.write().expect("module cache lock").insert(
-			hash,
-			pre,
-			bytes,
-			self.config.max_module_cache_bytes,
-		);
+		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+		for lane in &self.lanes {
+			if lane.modules.read().expect("module cache lock").modules.contains_key(&hash) {
+				lane.modules.read().expect("module cache lock").touch(&hash, tick);
+				continue;
+			}
+			let module = Module::new(&lane.engine, wasm).map_err(|e| invalid(e.to_string()))?;
+			let pre =
+				lane.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
+			let image = module.image_range();
+			let bytes = (image.end as usize).saturating_sub(image.start as usize);
+			lane.modules.write().expect("module cache lock").insert(
+				hash,
+				pre,
+				bytes,
+				self.config.max_module_cache_bytes,
+				tick,
+			);
+		}
 		Ok(())
 	}
 
-	/// Bytes of compiled code loaded (at most [`EngineConfig::max_module_cache_bytes`],
-	/// unless one module alone is larger).
+	/// Bytes of compiled code loaded in the lane that holds the most (each at most
+	/// [`EngineConfig::max_module_cache_bytes`], unless one module alone is larger).
 	pub fn cached_code_bytes(&self) -> usize {
-		self.modules.read().expect("module cache lock").bytes
+		self.lanes
+			.iter()
+			.map(|lane| lane.modules.read().expect("module cache lock").bytes)
+			.max()
+			.unwrap_or(0)
 	}
 
-	/// Whether code `hash` is loaded.
+	/// Whether code `hash` is loaded (in every lane: a lane may have dropped it to make
+	/// room, and [`Executor::load`] then compiles it there again).
 	pub fn is_loaded(&self, hash: &H256) -> bool {
-		self.modules.read().expect("module cache lock").modules.contains_key(hash)
+		self.lanes
+			.iter()
+			.all(|lane| lane.modules.read().expect("module cache lock").modules.contains_key(hash))
 	}
 
 	/// Runs `batch` over the state `base`; SQL goes to `sql` when the project has a
@@ -423,7 +505,16 @@ impl Executor {
 		base: Arc<dyn StateView>,
 		sql: Option<Arc<Mutex<SqlDb>>>,
 	) -> Result<BatchResult, ExecutorError> {
-		let modules = self.modules.read().expect("module cache lock");
+		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+		for lane in &self.lanes {
+			let modules = lane.modules.read().expect("module cache lock");
+			for (_, applet) in batch.applets {
+				modules.touch(&applet.code_hash, tick);
+			}
+		}
+		let taken = self.take_lane();
+		let lane = taken.lane;
+		let modules = lane.modules.read().expect("module cache lock");
 		for (_, applet) in batch.applets {
 			if modules.get(&applet.code_hash).is_none() {
 				return Err(ExecutorError::UnknownCode(applet.code_hash));
@@ -479,7 +570,7 @@ impl Executor {
 				};
 				event_index += 1;
 				let pre = modules.get(&applet.code_hash).expect("checked above");
-				let (outcome, state, burnt) = self.run_event(pre, state, &handler, fuel);
+				let (outcome, state, burnt) = self.run_event(lane, pre, state, &handler, fuel);
 				fuel_used += burnt;
 				writes = state.batch_writes;
 				report_room = state.report_room;
@@ -561,12 +652,13 @@ impl Executor {
 	/// fuel burnt.
 	fn run_event(
 		&self,
+		lane: &Lane,
 		pre: &InstancePre<HostState>,
 		state: HostState,
 		handler: &str,
 		fuel: u64,
 	) -> (Outcome, HostState, u64) {
-		let mut store = Store::new(&self.engine, state);
+		let mut store = Store::new(&lane.engine, state);
 		store.limiter(|state| &mut state.limits);
 		let fuel_set = store.set_fuel(fuel).is_ok();
 		store.set_epoch_deadline(

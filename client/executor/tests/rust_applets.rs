@@ -68,7 +68,8 @@ use w3b_executor::BatchInput;
 
 #[test]
 fn same_batch_same_output_root_even_in_parallel() {
-	let exec = Arc::new(executor());
+	// Two lanes for four threads: two batches run on a lane each, the others share one.
+	let exec = Arc::new(Executor::new(EngineConfig { lanes: 2, ..engine_config() }).unwrap());
 	let counter = load(&exec, "counter");
 	let alert = load(&exec, "alert");
 	let applets = [applet(0, counter, &[]), applet(1, alert, &[])];
@@ -392,8 +393,10 @@ fn compiled_code_is_bounded_least_recently_used_first() {
 	assert!(log_size > 0 && counter_size > 0 && sql_size > 0);
 	// Room for log with either of the others, not for all three.
 	let max = log_size + counter_size.max(sql_size);
+	// With two lanes: each holds its own copy, and both drop the same code first.
 	let exec =
-		Executor::new(EngineConfig { max_module_cache_bytes: max, ..engine_config() }).unwrap();
+		Executor::new(EngineConfig { max_module_cache_bytes: max, lanes: 2, ..engine_config() })
+			.unwrap();
 	let log = load(&exec, "log");
 	let counter = load(&exec, "counter");
 	// Running log makes counter the least recently used: loading sql drops counter.
