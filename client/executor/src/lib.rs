@@ -78,8 +78,9 @@ pub struct EngineConfig {
 	/// Wall-clock backstop per event. Fuel stops runaway applets deterministically long
 	/// before; this only catches what fuel cannot (a host call that blocks).
 	pub event_timeout: Duration,
-	/// Most bytes of compiled code kept loaded; past it, the code used least recently is
-	/// dropped (and compiled again when needed).
+	/// Most bytes of compiled code kept loaded, all lanes together (each lane holds its
+	/// share); past it, the code used least recently is dropped (and compiled again when
+	/// needed).
 	pub max_module_cache_bytes: usize,
 	/// Bytes at the start of each pooled linear memory that are zeroed with `memset` when
 	/// an instance ends, instead of being given back to the kernel (only with `pooling`).
@@ -470,21 +471,18 @@ impl Executor {
 				hash,
 				pre,
 				bytes,
-				self.config.max_module_cache_bytes,
+				self.config.max_module_cache_bytes / self.lanes.len(),
 				tick,
 			);
 		}
 		Ok(())
 	}
 
-	/// Bytes of compiled code loaded in the lane that holds the most (each at most
-	/// [`EngineConfig::max_module_cache_bytes`], unless one module alone is larger).
+	/// Bytes of compiled code loaded, all lanes together (at most
+	/// [`EngineConfig::max_module_cache_bytes`], unless one module alone is larger than a
+	/// lane's share).
 	pub fn cached_code_bytes(&self) -> usize {
-		self.lanes
-			.iter()
-			.map(|lane| lane.modules.read().expect("module cache lock").bytes)
-			.max()
-			.unwrap_or(0)
+		self.lanes.iter().map(|lane| lane.modules.read().expect("module cache lock").bytes).sum()
 	}
 
 	/// Whether code `hash` is loaded (in every lane: a lane may have dropped it to make

@@ -53,7 +53,10 @@ pub fn run_local(run: &LocalRun) -> Result<Value, String> {
 				.map_err(|e| format!("{}:{}: {e}", run.messages.display(), n + 1))
 		})
 		.collect::<Result<Vec<_>, _>>()?;
-	let executor = Executor::new(EngineConfig::default()).map_err(|e| e.to_string())?;
+	// One batch: one lane (each lane would compile the code again), the other limits as
+	// on a node.
+	let config = EngineConfig { lanes: 1, ..EngineConfig::default() };
+	let executor = Executor::new(config).map_err(|e| e.to_string())?;
 	let hash = code_hash(&wasm);
 	executor
 		.load(hash, &wasm)

@@ -385,7 +385,7 @@ fn wasi_is_sandboxed_and_deterministic() {
 #[test]
 fn compiled_code_is_bounded_least_recently_used_first() {
 	let size = |name: &str| {
-		let exec = executor();
+		let exec = Executor::new(EngineConfig { lanes: 2, ..engine_config() }).unwrap();
 		load(&exec, name);
 		exec.cached_code_bytes()
 	};
@@ -393,7 +393,8 @@ fn compiled_code_is_bounded_least_recently_used_first() {
 	assert!(log_size > 0 && counter_size > 0 && sql_size > 0);
 	// Room for log with either of the others, not for all three.
 	let max = log_size + counter_size.max(sql_size);
-	// With two lanes: each holds its own copy, and both drop the same code first.
+	// With two lanes: each holds its own copy in half the bound, and both drop the same
+	// code first.
 	let exec =
 		Executor::new(EngineConfig { max_module_cache_bytes: max, lanes: 2, ..engine_config() })
 			.unwrap();
