@@ -90,9 +90,9 @@ pub struct EngineConfig {
 	pub keep_resident_bytes: usize,
 	/// Engines, each with its own instance pool and its own copy of the compiled code,
 	/// that batches running at the same time take one each. Batches sharing one engine
-	/// contend for its pool's locks (two cores ran fewer events together than one alone);
-	/// each lane holds every loaded module, so compiled code takes this many times the
-	/// memory.
+	/// contend for its pool's locks (two cores ran fewer events together than one alone).
+	/// Code is compiled once and copied into every lane; the lanes share
+	/// `max_module_cache_bytes`.
 	pub lanes: usize,
 }
 
@@ -242,7 +242,7 @@ pub struct BatchResult {
 	pub fuel_used: u64,
 }
 
-/// Ticks the engine's epoch so that a stuck event hits its wall-clock deadline.
+/// Ticks the engines' epochs so that a stuck event hits its wall-clock deadline.
 struct EpochTicker {
 	stop: Arc<AtomicBool>,
 	thread: Option<thread::JoinHandle<()>>,
@@ -257,7 +257,7 @@ pub const MAX_FUEL_PER_EVENT: u64 = 100_000_000;
 const EPOCH: Duration = Duration::from_millis(10);
 
 impl EpochTicker {
-	fn start(engine: Engine) -> Self {
+	fn start(engines: Vec<Engine>) -> Self {
 		let stop = Arc::new(AtomicBool::new(false));
 		let flag = stop.clone();
 		let thread = thread::Builder::new()
@@ -265,7 +265,7 @@ impl EpochTicker {
 			.spawn(move || {
 				while !flag.load(Ordering::Relaxed) {
 					thread::sleep(EPOCH);
-					engine.increment_epoch();
+					engines.iter().for_each(Engine::increment_epoch);
 				}
 			})
 			.expect("spawning the epoch thread");
@@ -347,7 +347,6 @@ struct Lane {
 	modules: RwLock<ModuleCache>,
 	/// Whether a batch runs on this lane.
 	busy: AtomicBool,
-	_ticker: EpochTicker,
 }
 
 impl Lane {
@@ -357,7 +356,6 @@ impl Lane {
 		host::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
 		wasi::link(&mut linker).map_err(|e| ExecutorError::Config(e.to_string()))?;
 		Ok(Lane {
-			_ticker: EpochTicker::start(engine.clone()),
 			engine,
 			linker,
 			modules: RwLock::new(ModuleCache::default()),
@@ -387,6 +385,7 @@ pub struct Executor {
 	/// code first (a use is marked in every lane, once per batch rather than per event).
 	clock: AtomicU64,
 	config: EngineConfig,
+	_ticker: EpochTicker,
 }
 
 impl Executor {
@@ -425,8 +424,10 @@ impl Executor {
 				.table_keep_resident(config.keep_resident_bytes);
 			wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 		}
-		let lanes = (0..config.lanes.max(1)).map(|_| Lane::new(&wasm)).collect::<Result<_, _>>()?;
-		Ok(Executor { lanes, clock: AtomicU64::new(0), config })
+		let lanes: Vec<Lane> =
+			(0..config.lanes.max(1)).map(|_| Lane::new(&wasm)).collect::<Result<_, _>>()?;
+		let ticker = EpochTicker::start(lanes.iter().map(|lane| lane.engine.clone()).collect());
+		Ok(Executor { lanes, clock: AtomicU64::new(0), config, _ticker: ticker })
 	}
 
 	/// A lane no other batch runs on, or, when every lane is busy, one shared by the
@@ -448,7 +449,17 @@ impl Executor {
 	/// must be what the chain accepts as applet code, hash to `hash`, and import nothing
 	/// the engine does not provide.
 	pub fn load(&self, hash: H256, wasm: &[u8]) -> Result<(), ExecutorError> {
-		if self.is_loaded(&hash) {
+		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+		let missing: Vec<&Lane> = self
+			.lanes
+			.iter()
+			.filter(|lane| {
+				let modules = lane.modules.read().expect("module cache lock");
+				modules.touch(&hash, tick);
+				!modules.modules.contains_key(&hash)
+			})
+			.collect();
+		if missing.is_empty() {
 			return Ok(());
 		}
 		let invalid = |reason: String| ExecutorError::InvalidCode { hash, reason };
@@ -456,13 +467,15 @@ impl Executor {
 			return Err(invalid("the code does not hash to this code hash".into()));
 		}
 		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
-		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-		for lane in &self.lanes {
-			if lane.modules.read().expect("module cache lock").modules.contains_key(&hash) {
-				lane.modules.read().expect("module cache lock").touch(&hash, tick);
-				continue;
-			}
-			let module = Module::new(&lane.engine, wasm).map_err(|e| invalid(e.to_string()))?;
+		// Compiled once: the lanes' engines share one configuration, so each takes a copy
+		// of the same artifact.
+		let compiled =
+			self.lanes[0].engine.precompile_module(wasm).map_err(|e| invalid(e.to_string()))?;
+		for lane in missing {
+			// SAFETY: `compiled` was made just above by `precompile_module` of an engine with
+			// this engine's configuration and has not left this process.
+			let module = unsafe { Module::deserialize(&lane.engine, &compiled) }
+				.map_err(|e| invalid(e.to_string()))?;
 			let pre =
 				lane.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
 			let image = module.image_range();
