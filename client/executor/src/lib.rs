@@ -16,7 +16,11 @@
 //!   event: its writes and outputs are discarded and the batch goes on.
 //! - **Speed.** Modules are compiled once per code hash and pre-linked
 //!   ([`wasmtime::InstancePre`]); instances come from the pooling allocator; the
-//!   executor is `Sync`, so batches of different projects run in parallel.
+//!   executor is `Sync`, so batches of different projects run in parallel, each on its
+//!   own engine (a lane) while there are lanes free.
+//! - **Liveness.** Compiled code is bounded in bytes, but never the code a caller holds
+//!   a [`LoadedCode`] for: a batch whose applets were loaded runs, however much code
+//!   others loaded since.
 //!
 //! The result of a batch ([`BatchResult`]) holds each event's outcome, logs, outputs and
 //! fuel, the state writes, the new state root and the `output_root` operators attest
@@ -35,7 +39,7 @@ use std::{
 	collections::HashMap,
 	sync::{
 		atomic::{AtomicBool, AtomicU64, Ordering},
-		Arc, Mutex, RwLock,
+		Arc, Mutex, RwLock, Weak,
 	},
 	thread,
 	time::Duration,
@@ -78,9 +82,9 @@ pub struct EngineConfig {
 	/// Wall-clock backstop per event. Fuel stops runaway applets deterministically long
 	/// before; this only catches what fuel cannot (a host call that blocks).
 	pub event_timeout: Duration,
-	/// Most bytes of compiled code kept loaded, all lanes together (each lane holds its
-	/// share); past it, the code used least recently is dropped (and compiled again when
-	/// needed).
+	/// Most bytes of compiled code kept loaded beyond what callers hold ([`LoadedCode`]);
+	/// past it, the code used least recently is dropped (and compiled again when loaded
+	/// again). The lanes' copies of it are bounded by as much again, all lanes together.
 	pub max_module_cache_bytes: usize,
 	/// Bytes at the start of each pooled linear memory that are zeroed with `memset` when
 	/// an instance ends, instead of being given back to the kernel (only with `pooling`).
@@ -91,8 +95,7 @@ pub struct EngineConfig {
 	/// Engines, each with its own instance pool and its own copy of the compiled code,
 	/// that batches running at the same time take one each. Batches sharing one engine
 	/// contend for its pool's locks (two cores ran fewer events together than one alone).
-	/// Code is compiled once and copied into every lane; the lanes share
-	/// `max_module_cache_bytes`.
+	/// Code is compiled once and copied into a lane when a batch runs it there.
 	pub lanes: usize,
 }
 
@@ -130,7 +133,8 @@ pub enum ExecutorError {
 		/// Why.
 		reason: String,
 	},
-	/// An applet runs code that was not loaded with [`Executor::load`].
+	/// An applet runs code that was not loaded with [`Executor::load`], or was dropped
+	/// since (nobody held it).
 	#[error("code {0:?} is not loaded")]
 	UnknownCode(H256),
 	/// The project's SQL database failed outside any event.
@@ -282,69 +286,110 @@ impl Drop for EpochTicker {
 	}
 }
 
-/// Compiled code, ready to instantiate.
-struct CachedModule {
-	pre: InstancePre<HostState>,
-	/// Size of its compiled image.
+/// A value kept for a code hash, with its size and last use.
+struct Cached<V> {
+	value: V,
 	bytes: usize,
 	/// When it was last used ([`Executor::clock`]).
 	used: AtomicU64,
 }
 
-/// Compiled code by code hash, bounded in bytes, least recently used dropped first.
-#[derive(Default)]
-struct ModuleCache {
-	modules: HashMap<H256, CachedModule>,
+/// Values by code hash, bounded in bytes, least recently used dropped first.
+struct BoundedCache<V> {
+	entries: HashMap<H256, Cached<V>>,
 	bytes: usize,
 }
 
-impl ModuleCache {
-	fn get(&self, hash: &H256) -> Option<&InstancePre<HostState>> {
-		self.modules.get(hash).map(|module| &module.pre)
+impl<V> Default for BoundedCache<V> {
+	fn default() -> Self {
+		BoundedCache { entries: HashMap::new(), bytes: 0 }
+	}
+}
+
+impl<V> BoundedCache<V> {
+	fn get(&self, hash: &H256) -> Option<&V> {
+		self.entries.get(hash).map(|entry| &entry.value)
 	}
 
 	/// Marks `hash` used at `tick`, if it is here.
 	fn touch(&self, hash: &H256, tick: u64) {
-		if let Some(module) = self.modules.get(hash) {
-			module.used.fetch_max(tick, Ordering::Relaxed);
+		if let Some(entry) = self.entries.get(hash) {
+			entry.used.fetch_max(tick, Ordering::Relaxed);
 		}
 	}
 
-	/// Inserts `pre` (used at `tick`), dropping the least recently used modules until it
-	/// fits in `max` bytes (a module larger than `max` alone is still kept: it is needed
+	/// Inserts `value` (used at `tick`), dropping the least recently used entries until it
+	/// fits in `max` bytes (a value larger than `max` alone is still kept: it is needed
 	/// now).
-	fn insert(
-		&mut self,
-		hash: H256,
-		pre: InstancePre<HostState>,
-		bytes: usize,
-		max: usize,
-		tick: u64,
-	) {
+	fn insert(&mut self, hash: H256, value: V, bytes: usize, max: usize, tick: u64) {
+		if let Some(earlier) = self.entries.remove(&hash) {
+			self.bytes -= earlier.bytes;
+		}
 		while self.bytes + bytes > max {
 			let Some(oldest) = self
-				.modules
+				.entries
 				.iter()
-				.min_by_key(|(_, m)| m.used.load(Ordering::Relaxed))
+				.min_by_key(|(_, entry)| entry.used.load(Ordering::Relaxed))
 				.map(|(hash, _)| *hash)
 			else {
 				break;
 			};
-			let dropped = self.modules.remove(&oldest).expect("just found");
+			let dropped = self.entries.remove(&oldest).expect("just found");
 			self.bytes -= dropped.bytes;
 			tracing::debug!(target: "w3b::executor", code = ?oldest, "compiled code dropped");
 		}
 		let used = AtomicU64::new(tick);
 		self.bytes += bytes;
-		self.modules.insert(hash, CachedModule { pre, bytes, used });
+		self.entries.insert(hash, Cached { value, bytes, used });
 	}
 }
 
-/// One engine of the executor, with its instance pool and compiled code.
+/// Code compiled by [`Executor::load`]: the executor keeps it while a handle lives, and
+/// after that while the bound on compiled code
+/// ([`EngineConfig::max_module_cache_bytes`]) leaves room. Hold one for each applet of
+/// a batch from loading its code until the batch ran.
+#[derive(Clone)]
+pub struct LoadedCode(Arc<Artifact>);
+
+impl LoadedCode {
+	/// The code hash.
+	pub fn hash(&self) -> H256 {
+		self.0.hash
+	}
+
+	/// Bytes of its compiled form.
+	pub fn bytes(&self) -> usize {
+		self.0.compiled.len()
+	}
+}
+
+impl std::fmt::Debug for LoadedCode {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_tuple("LoadedCode").field(&self.0.hash).finish()
+	}
+}
+
+/// Compiled code, as [`Engine::precompile_module`] wrote it.
+struct Artifact {
+	hash: H256,
+	compiled: Vec<u8>,
+}
+
+/// The executor's compiled code by code hash.
+#[derive(Default)]
+struct CodeStore {
+	/// Every artifact a handle or `kept` may still hold (dead entries are swept when code
+	/// is compiled).
+	live: HashMap<H256, Weak<Artifact>>,
+	/// Artifacts kept without a handle, within the bound.
+	kept: BoundedCache<Arc<Artifact>>,
+}
+
+/// One engine of the executor, with its instance pool and its copies of compiled code.
 struct Lane {
 	engine: Engine,
 	linker: Linker<HostState>,
-	modules: RwLock<ModuleCache>,
+	modules: RwLock<BoundedCache<InstancePre<HostState>>>,
 	/// Whether a batch runs on this lane.
 	busy: AtomicBool,
 }
@@ -358,9 +403,31 @@ impl Lane {
 		Ok(Lane {
 			engine,
 			linker,
-			modules: RwLock::new(ModuleCache::default()),
+			modules: RwLock::new(BoundedCache::default()),
 			busy: AtomicBool::new(false),
 		})
+	}
+
+	/// Copies `artifact` into this lane's engine, linked; keeps the copy within `max`
+	/// bytes of copies.
+	fn copy(
+		&self,
+		artifact: &Artifact,
+		max: usize,
+		tick: u64,
+	) -> Result<InstancePre<HostState>, ExecutorError> {
+		let invalid = |reason: String| ExecutorError::InvalidCode { hash: artifact.hash, reason };
+		// SAFETY: `compiled` was written by `precompile_module` of an engine of this
+		// process with this engine's configuration (all lanes share one) and is never
+		// changed after.
+		let module = unsafe { Module::deserialize(&self.engine, &artifact.compiled) }
+			.map_err(|e| invalid(e.to_string()))?;
+		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
+		let image = module.image_range();
+		let bytes = (image.end as usize).saturating_sub(image.start as usize);
+		let mut modules = self.modules.write().expect("module cache lock");
+		modules.insert(artifact.hash, pre.clone(), bytes, max, tick);
+		Ok(pre)
 	}
 }
 
@@ -378,11 +445,12 @@ impl Drop for LaneGuard<'_> {
 	}
 }
 
-/// The applet engine. Load code once with [`Executor::load`], then run batches.
+/// The applet engine. Load code with [`Executor::load`], then run batches.
 pub struct Executor {
 	lanes: Vec<Lane>,
-	/// Counts uses of code, one count for every lane, so that the lanes drop the same
-	/// code first (a use is marked in every lane, once per batch rather than per event).
+	code: Mutex<CodeStore>,
+	/// Counts uses of code, so that the code store and every lane drop the same code
+	/// first (a use is marked once per batch rather than per event).
 	clock: AtomicU64,
 	config: EngineConfig,
 	_ticker: EpochTicker,
@@ -427,7 +495,13 @@ impl Executor {
 		let lanes: Vec<Lane> =
 			(0..config.lanes.max(1)).map(|_| Lane::new(&wasm)).collect::<Result<_, _>>()?;
 		let ticker = EpochTicker::start(lanes.iter().map(|lane| lane.engine.clone()).collect());
-		Ok(Executor { lanes, clock: AtomicU64::new(0), config, _ticker: ticker })
+		Ok(Executor {
+			lanes,
+			code: Mutex::default(),
+			clock: AtomicU64::new(0),
+			config,
+			_ticker: ticker,
+		})
 	}
 
 	/// A lane no other batch runs on, or, when every lane is busy, one shared by the
@@ -445,65 +519,87 @@ impl Executor {
 		LaneGuard { lane: &self.lanes[index], taken: false }
 	}
 
-	/// Compiles and links `wasm` (once per hash, while it stays in the bounded cache): it
-	/// must be what the chain accepts as applet code, hash to `hash`, and import nothing
-	/// the engine does not provide.
-	pub fn load(&self, hash: H256, wasm: &[u8]) -> Result<(), ExecutorError> {
-		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-		let missing: Vec<&Lane> = self
-			.lanes
-			.iter()
-			.filter(|lane| {
-				let modules = lane.modules.read().expect("module cache lock");
-				modules.touch(&hash, tick);
-				!modules.modules.contains_key(&hash)
-			})
-			.collect();
-		if missing.is_empty() {
-			return Ok(());
+	/// Compiles and links `wasm` unless code `hash` is loaded: it must be what the chain
+	/// accepts as applet code, hash to `hash`, and import nothing the engine does not
+	/// provide. The code stays loaded while the handle returned lives.
+	pub fn load(&self, hash: H256, wasm: &[u8]) -> Result<LoadedCode, ExecutorError> {
+		if let Some(loaded) = self.loaded(&hash) {
+			return Ok(loaded);
 		}
 		let invalid = |reason: String| ExecutorError::InvalidCode { hash, reason };
 		if w3b_primitives::project::code_hash(wasm) != hash {
 			return Err(invalid("the code does not hash to this code hash".into()));
 		}
 		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
-		// Compiled once: the lanes' engines share one configuration, so each takes a copy
-		// of the same artifact.
+		// Compiled once: the lanes' engines share one configuration, so each can take a
+		// copy of the same artifact. The first takes it now, which links it.
 		let compiled =
 			self.lanes[0].engine.precompile_module(wasm).map_err(|e| invalid(e.to_string()))?;
-		for lane in missing {
-			// SAFETY: `compiled` was made just above by `precompile_module` of an engine with
-			// this engine's configuration and has not left this process.
-			let module = unsafe { Module::deserialize(&lane.engine, &compiled) }
-				.map_err(|e| invalid(e.to_string()))?;
-			let pre =
-				lane.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
-			let image = module.image_range();
-			let bytes = (image.end as usize).saturating_sub(image.start as usize);
-			lane.modules.write().expect("module cache lock").insert(
-				hash,
-				pre,
+		let artifact = Arc::new(Artifact { hash, compiled });
+		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+		self.lanes[0].copy(&artifact, self.lane_share(), tick)?;
+		let mut code = self.code.lock().expect("code store lock");
+		code.live.retain(|_, artifact| artifact.strong_count() > 0);
+		code.live.insert(hash, Arc::downgrade(&artifact));
+		let bytes = artifact.compiled.len();
+		code.kept.insert(hash, artifact.clone(), bytes, self.config.max_module_cache_bytes, tick);
+		Ok(LoadedCode(artifact))
+	}
+
+	/// Code `hash`, if it is loaded (held or kept); marks it used.
+	pub fn loaded(&self, hash: &H256) -> Option<LoadedCode> {
+		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+		let mut code = self.code.lock().expect("code store lock");
+		let artifact = code.live.get(hash).and_then(Weak::upgrade)?;
+		if code.kept.get(hash).is_some() {
+			code.kept.touch(hash, tick);
+		} else {
+			// Held (by a batch) but dropped from what is kept: in use, so kept again.
+			let bytes = artifact.compiled.len();
+			code.kept.insert(
+				*hash,
+				artifact.clone(),
 				bytes,
-				self.config.max_module_cache_bytes / self.lanes.len(),
+				self.config.max_module_cache_bytes,
 				tick,
 			);
 		}
-		Ok(())
+		Some(LoadedCode(artifact))
 	}
 
-	/// Bytes of compiled code loaded, all lanes together (at most
-	/// [`EngineConfig::max_module_cache_bytes`], unless one module alone is larger than a
-	/// lane's share).
-	pub fn cached_code_bytes(&self) -> usize {
-		self.lanes.iter().map(|lane| lane.modules.read().expect("module cache lock").bytes).sum()
-	}
-
-	/// Whether code `hash` is loaded (in every lane: a lane may have dropped it to make
-	/// room, and [`Executor::load`] then compiles it there again).
+	/// Whether code `hash` is loaded (held or kept), without marking it used.
 	pub fn is_loaded(&self, hash: &H256) -> bool {
-		self.lanes
-			.iter()
-			.all(|lane| lane.modules.read().expect("module cache lock").modules.contains_key(hash))
+		let code = self.code.lock().expect("code store lock");
+		code.live.get(hash).is_some_and(|artifact| artifact.strong_count() > 0)
+	}
+
+	/// Bytes of compiled code kept beyond what callers hold (at most
+	/// [`EngineConfig::max_module_cache_bytes`], unless one module alone is larger).
+	pub fn cached_code_bytes(&self) -> usize {
+		self.code.lock().expect("code store lock").kept.bytes
+	}
+
+	/// Bytes of compiled code each lane keeps copies of.
+	fn lane_share(&self) -> usize {
+		self.config.max_module_cache_bytes / self.lanes.len()
+	}
+
+	/// Code `hash` linked in `lane`: its copy there, or a new copy of the loaded code.
+	fn linked(
+		&self,
+		lane: &Lane,
+		hash: &H256,
+		tick: u64,
+	) -> Result<InstancePre<HostState>, ExecutorError> {
+		if let Some(pre) = lane.modules.read().expect("module cache lock").get(hash) {
+			return Ok(pre.clone());
+		}
+		let artifact = {
+			let code = self.code.lock().expect("code store lock");
+			code.live.get(hash).and_then(Weak::upgrade)
+		};
+		let artifact = artifact.ok_or(ExecutorError::UnknownCode(*hash))?;
+		lane.copy(&artifact, self.lane_share(), tick)
 	}
 
 	/// Runs `batch` over the state `base`; SQL goes to `sql` when the project has a
@@ -517,6 +613,12 @@ impl Executor {
 		sql: Option<Arc<Mutex<SqlDb>>>,
 	) -> Result<BatchResult, ExecutorError> {
 		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+		{
+			let code = self.code.lock().expect("code store lock");
+			for (_, applet) in batch.applets {
+				code.kept.touch(&applet.code_hash, tick);
+			}
+		}
 		for lane in &self.lanes {
 			let modules = lane.modules.read().expect("module cache lock");
 			for (_, applet) in batch.applets {
@@ -525,12 +627,13 @@ impl Executor {
 		}
 		let taken = self.take_lane();
 		let lane = taken.lane;
-		let modules = lane.modules.read().expect("module cache lock");
-		for (_, applet) in batch.applets {
-			if modules.get(&applet.code_hash).is_none() {
-				return Err(ExecutorError::UnknownCode(applet.code_hash));
-			}
-		}
+		// The batch holds its own links: other batches' code copied into the lane while it
+		// runs cannot take them away.
+		let linked: Vec<InstancePre<HostState>> = batch
+			.applets
+			.iter()
+			.map(|(_, applet)| self.linked(lane, &applet.code_hash, tick))
+			.collect::<Result<_, _>>()?;
 		let max_outputs = <MaxOutputs as sp_core::Get<u32>>::get() as usize;
 		let mut events = Vec::new();
 		let mut writes = Writes::new();
@@ -544,7 +647,7 @@ impl Executor {
 		let mut event_index = 0u32;
 		for (index, message) in batch.messages.iter().enumerate() {
 			let payload: Arc<[u8]> = message.payload.clone().into();
-			for (applet_id, applet) in batch.applets {
+			for ((applet_id, applet), pre) in batch.applets.iter().zip(&linked) {
 				let Some(handler) = applet.handler_for(&message.event_type) else { continue };
 				let handler = String::from_utf8_lossy(handler).into_owned();
 				let fuel = batch.fuel.saturating_sub(fuel_used).min(MAX_FUEL_PER_EVENT);
@@ -580,7 +683,6 @@ impl Executor {
 					clock_ns: batch.timestamp_ms.saturating_mul(1_000_000),
 				};
 				event_index += 1;
-				let pre = modules.get(&applet.code_hash).expect("checked above");
 				let (outcome, state, burnt) = self.run_event(lane, pre, state, &handler, fuel);
 				fuel_used += burnt;
 				writes = state.batch_writes;

@@ -12,7 +12,7 @@ use std::{
 use codec::Decode;
 use common::*;
 use sp_core::H256;
-use w3b_executor::{EngineConfig, Executor, ExecutorError, Outcome, SqlDb, StateView};
+use w3b_executor::{EngineConfig, EventResult, Executor, ExecutorError, Outcome, SqlDb, StateView};
 use w3b_primitives::bridge::SendTx;
 
 fn executor() -> Executor {
@@ -409,20 +409,43 @@ fn compiled_code_is_bounded_least_recently_used_first() {
 	assert!(exec.is_loaded(&log) && exec.is_loaded(&sql));
 	assert!(!exec.is_loaded(&counter));
 	assert!(exec.cached_code_bytes() <= max);
-	// A batch of dropped code is refused until it is loaded again (compiled again).
+	// Dropped code is compiled again when loaded again.
+	load(&exec, "counter");
+	assert!(exec.is_loaded(&counter) && !exec.is_loaded(&log));
 	let applets = [applet(0, counter, &[])];
 	let input = batch(&applets, &messages, &[]);
-	assert!(matches!(
-		exec.run_batch(&input, empty_state(), None),
-		Err(ExecutorError::UnknownCode(hash)) if hash == counter
-	));
-	load(&exec, "counter");
 	assert!(exec.run_batch(&input, empty_state(), None).unwrap().events[0].succeeded());
 	// Code larger than the whole bound is still loaded: it is needed now.
 	let tiny =
 		Executor::new(EngineConfig { max_module_cache_bytes: 1, ..engine_config() }).unwrap();
 	let (log, counter) = (load(&tiny, "log"), load(&tiny, "counter"));
 	assert!(!tiny.is_loaded(&log) && tiny.is_loaded(&counter));
+}
+
+/// A project whose applets together compile to more than the engine keeps (large
+/// applets uploaded to push others out, or many projects' code in one round) still runs:
+/// the code of a batch about to run is held, whatever is loaded meanwhile.
+#[test]
+fn a_batch_runs_whatever_the_bound_on_compiled_code() {
+	let exec =
+		Executor::new(EngineConfig { max_module_cache_bytes: 1, lanes: 2, ..engine_config() })
+			.unwrap();
+	let held = ["log", "counter"].map(|name| {
+		let code = applet_code(name);
+		exec.load(w3b_primitives::project::code_hash(&code), &code).unwrap()
+	});
+	// Another project's code loaded meanwhile.
+	load(&exec, "sql");
+	let applets = [applet(0, held[0].hash(), &[]), applet(1, held[1].hash(), &[])];
+	let messages = [message(0, "DEFAULT", b"hello")];
+	let input = batch(&applets, &messages, &[]);
+	let result = exec.run_batch(&input, empty_state(), None).unwrap();
+	assert_eq!(result.events.len(), 2);
+	assert!(result.events.iter().all(EventResult::succeeded), "{:?}", result.events);
+	// Without a handle, code past the bound is dropped.
+	drop(held);
+	load(&exec, "sql");
+	assert!(!exec.is_loaded(&applets[0].1.code_hash));
 }
 
 /// A write SQLite interrupts (out of fuel) rolls its whole transaction back: the event

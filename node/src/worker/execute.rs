@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::H256;
-use w3b_executor::ExecutorError;
+use w3b_executor::{ExecutorError, LoadedCode};
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
 	project::{Applet, DeviceRecord, RetentionPolicy},
@@ -41,8 +41,10 @@ const MAX_READY_BATCHES: usize = 32;
 /// Most bytes of batch bodies of one project read into memory to run in one round (at
 /// least one batch).
 const MAX_READY_BYTES: u64 = 64 << 20;
-/// Most bytes of batch bodies of all projects read into memory in one round: past it,
-/// the projects not yet read wait for the next round (the first always reads a batch).
+/// Most bytes of batch bodies and compiled code of all projects read into memory in one
+/// round: past it, the projects not yet read wait for the next round (the first always
+/// reads a batch). The code a round's batches run stays loaded until they ran, whatever
+/// the engine's bound on compiled code: this bounds it instead.
 const MAX_ROUND_BYTES: u64 = 128 << 20;
 
 /// A committed batch whose body is here, with the project's context as of its
@@ -57,6 +59,8 @@ pub(super) struct ReadyBatch {
 	env: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
 	fuel_per_batch: u64,
 	applets: Vec<(AppletId, Applet)>,
+	/// The applets' code, held so that the engine keeps it until the batch ran.
+	code: Vec<LoadedCode>,
 	devices: HashMap<DeviceId, DeviceRecord<BlockNumber>>,
 }
 
@@ -239,10 +243,23 @@ impl Worker {
 				committed_at: commitment.committed_at,
 				committed_at_ms: commitment.committed_at_ms,
 			};
-			bytes += header.bytes;
-			*round_bytes += header.bytes;
 			let ready =
 				self.ready_batch(header, body, context, commitment.committer, made_on_chain)?;
+			// Code counts once per project and round: its batches run the same code unless
+			// an update came between them.
+			let new_code: u64 = ready
+				.code
+				.iter()
+				.filter(|code| {
+					!steps
+						.iter()
+						.filter_map(|step| step.ready.as_ref())
+						.any(|earlier| earlier.code.iter().any(|held| held.hash() == code.hash()))
+				})
+				.map(|code| code.bytes() as u64)
+				.sum();
+			bytes += ready.header.bytes;
+			*round_bytes += ready.header.bytes + new_code;
 			steps.push(Step { seq, ready: Some(Box::new(ready)) });
 			seq += 1;
 		}
@@ -281,8 +298,7 @@ impl Worker {
 
 	/// Takes the results of the project's `steps` (run by [`Worker::start_ready`]) as this
 	/// node's, reports the committer of a batch holding an invalid message, and votes for
-	/// every result whose round is open. Returns whether a batch is to run again because
-	/// the engine dropped its code from the cache (other projects' code loaded since).
+	/// every result whose round is open.
 	pub(super) async fn conclude_batches(
 		&mut self,
 		project: ProjectId,
@@ -290,9 +306,9 @@ impl Worker {
 		number: BlockNumber,
 		steps: Vec<Step>,
 		executed: Vec<Result<Executed, ExecutorError>>,
-	) -> Result<bool, WorkerError> {
+	) -> Result<(), WorkerError> {
 		let mut executed = executed.into_iter();
-		let (mut failed, mut again) = (None, false);
+		let mut failed = None;
 		for step in steps {
 			let Some(ready) = step.ready else {
 				self.work(project)?.next_exec = step.seq + 1;
@@ -300,11 +316,6 @@ impl Worker {
 			};
 			let outcome = match executed.next() {
 				Some(Ok(done)) => self.outcome(&ready, done)?,
-				Some(Err(ExecutorError::UnknownCode(code))) => {
-					log::debug!(target: "w3b", "project {project}: code {code} was dropped from the engine's cache before batch {} ran: running it again", step.seq);
-					again = true;
-					break;
-				}
 				Some(Err(e)) => {
 					failed = Some(e);
 					break;
@@ -339,8 +350,7 @@ impl Worker {
 		let next_batch = self.client.runtime_api().next_batch_seq(at, project)?;
 		self.look_ahead(project, at, next_batch).await?;
 		self.vote(project, at, number).await?;
-		self.finalize_ready(project, at, number).await?;
-		Ok(again)
+		self.finalize_ready(project, at, number).await
 	}
 
 	/// Fetches the bodies of the next batches ahead of running them, and votes a body
@@ -738,7 +748,7 @@ impl Worker {
 				.collect();
 			(info, api.applets(context_hash, project)?, devices)
 		};
-		self.load_code(context_hash, &applets)?;
+		let code = self.load_code(context_hash, &applets)?;
 		let env = info.config.env.iter().map(|v| (v.key.to_vec(), v.value.to_vec())).collect();
 		Ok(ReadyBatch {
 			header,
@@ -749,6 +759,7 @@ impl Worker {
 			env: Arc::new(env),
 			fuel_per_batch: info.config.fuel_per_batch,
 			applets,
+			code,
 			devices,
 		})
 	}
@@ -888,17 +899,23 @@ impl Worker {
 	}
 
 	/// Loads the applets' code, as of block `at`, into the engine (compiled once per code
-	/// hash).
-	fn load_code(&self, at: Hash, applets: &[(AppletId, Applet)]) -> Result<(), WorkerError> {
+	/// hash, read from the chain only when the engine does not have it).
+	fn load_code(
+		&self,
+		at: Hash,
+		applets: &[(AppletId, Applet)],
+	) -> Result<Vec<LoadedCode>, WorkerError> {
+		let mut loaded = Vec::with_capacity(applets.len());
 		for (_, applet) in applets {
-			if self.executor.is_loaded(&applet.code_hash) {
+			if let Some(code) = self.executor.loaded(&applet.code_hash) {
+				loaded.push(code);
 				continue;
 			}
 			let code = self.client.runtime_api().code(at, applet.code_hash)?.ok_or_else(|| {
 				WorkerError::Missing(format!("code {} is not on chain", applet.code_hash))
 			})?;
-			self.executor.load(applet.code_hash, &code)?;
+			loaded.push(self.executor.load(applet.code_hash, &code)?);
 		}
-		Ok(())
+		Ok(loaded)
 	}
 }

@@ -375,9 +375,6 @@ impl Worker {
 		// there: a slow project does not hold up the votes of those that ran beside it
 		// (the next round, and the worker's other work, wait until it ends: fuel and the
 		// wall-clock backstop bound that).
-		// Projects whose code the engine had dropped from its cache before their batches
-		// ran (others' code loaded meanwhile): run again once, in a round of their own.
-		let mut reloaded = std::collections::HashSet::new();
 		while !projects.is_empty() {
 			let mut ready = Vec::new();
 			let mut round_bytes = 0u64;
@@ -392,7 +389,7 @@ impl Worker {
 			let mut next = Vec::new();
 			for round in idle {
 				let project = round.project;
-				if self.conclude(round, at, number, finalized, Vec::new(), &mut reloaded).await {
+				if self.conclude(round, at, number, finalized, Vec::new()).await {
 					next.push(project);
 				}
 			}
@@ -400,7 +397,7 @@ impl Worker {
 				let execute::RoundJob { work, round } = job;
 				let project = round.project;
 				self.projects.insert(project, work);
-				if self.conclude(round, at, number, finalized, results, &mut reloaded).await {
+				if self.conclude(round, at, number, finalized, results).await {
 					next.push(project);
 				}
 			}
@@ -434,9 +431,7 @@ impl Worker {
 
 	/// After the project's batches ran: takes their results, votes, reads its EVM logs,
 	/// settles what is final and applies retention. Whether the project is to have
-	/// another round: more batches wait, or (once per best block, `reloaded` keeps
-	/// track) a batch is to run again because its code was dropped from the engine's
-	/// cache before it ran.
+	/// another round: more batches wait.
 	async fn conclude(
 		&mut self,
 		round: execute::RoundProject,
@@ -444,20 +439,19 @@ impl Worker {
 		number: BlockNumber,
 		finalized: Hash,
 		executed: w3b_worker::execute::JobResults,
-		reloaded: &mut std::collections::HashSet<ProjectId>,
 	) -> bool {
 		let execute::RoundProject { project, retention, steps, more } = round;
 		let concluded = async {
-			let again = self.conclude_batches(project, at, number, steps, executed).await?;
+			self.conclude_batches(project, at, number, steps, executed).await?;
 			if work_active(&self.projects, project) {
 				self.observe_logs(project, at, number)?;
 			}
 			self.settle(project, finalized)?;
 			self.apply_retention(project, &retention);
-			Ok::<_, WorkerError>(again)
+			Ok::<_, WorkerError>(())
 		};
 		match concluded.await {
-			Ok(again) => more || (again && reloaded.insert(project)),
+			Ok(()) => more,
 			Err(e) => {
 				log::warn!(target: "w3b", "project {project}: {e}");
 				false
