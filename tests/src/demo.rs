@@ -397,29 +397,38 @@ impl Sink {
 				*unanswered = unanswered.saturating_sub(answered);
 				counters.acked.fetch_add(answered, Ordering::Relaxed);
 			}
+			// A publisher that fell behind (a slow answer) catches up in several requests:
+			// the node refuses one of more than a request's worth of messages.
 			Sink::Http { url, agent } => {
-				let body = format!(
-					"[{}]",
-					batch.iter().map(|(_, json)| json.as_str()).collect::<Vec<_>>().join(",")
-				);
-				let answer: Result<Value> = agent
-					.post(url)
-					.set("Content-Type", "application/json")
-					.send_string(&body)
-					.map_err(|e| e.to_string().into())
-					.and_then(|r| r.into_json().map_err(Into::into));
-				// A batch is answered `{"results": [{"hash"} | {"code", "message"}, ...]}`.
-				match answer.map(|mut a| a["results"].take()) {
-					Ok(Value::Array(results)) => {
-						let ok = results.iter().filter(|r| r.get("hash").is_some()).count();
-						counters.acked.fetch_add(ok as u64, Ordering::Relaxed);
-						counters.refused.fetch_add((results.len() - ok) as u64, Ordering::Relaxed);
-					}
-					other => {
-						eprintln!("[demo] HTTP {url}: {other:?}");
-						counters.refused.fetch_add(batch.len() as u64, Ordering::Relaxed);
-					}
+				for chunk in batch.chunks(w3b_ingest::wire::MAX_MESSAGES_PER_REQUEST) {
+					Self::post(url, agent, chunk, counters);
 				}
+			}
+		}
+	}
+
+	/// Posts `batch` as one JSON array; counts what was acknowledged and refused.
+	fn post(url: &str, agent: &ureq::Agent, batch: &[(H256, String)], counters: &Counters) {
+		let body = format!(
+			"[{}]",
+			batch.iter().map(|(_, json)| json.as_str()).collect::<Vec<_>>().join(",")
+		);
+		let answer: Result<Value> = agent
+			.post(url)
+			.set("Content-Type", "application/json")
+			.send_string(&body)
+			.map_err(|e| e.to_string().into())
+			.and_then(|r| r.into_json().map_err(Into::into));
+		// A batch is answered `{"results": [{"hash"} | {"code", "message"}, ...]}`.
+		match answer.map(|mut a| a["results"].take()) {
+			Ok(Value::Array(results)) => {
+				let ok = results.iter().filter(|r| r.get("hash").is_some()).count();
+				counters.acked.fetch_add(ok as u64, Ordering::Relaxed);
+				counters.refused.fetch_add((results.len() - ok) as u64, Ordering::Relaxed);
+			}
+			other => {
+				eprintln!("[demo] HTTP {url}: {other:?}");
+				counters.refused.fetch_add(batch.len() as u64, Ordering::Relaxed);
 			}
 		}
 	}
