@@ -29,6 +29,14 @@ fi
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/$profile/w3b-node"
 
+# One local network per machine: its ports are fixed, and a running one's directory must
+# not be wiped under it (bench-e2e.sh and demo.sh run one too).
+for port in 9944 9945 9946 9947 30333 30334 30335 30336; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		echo "[local-net] 127.0.0.1:$port is in use: is another local network (scripts/demo.sh, scripts/bench-e2e.sh) running? Stop it first." >&2
+		exit 1
+	fi
+done
 net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
 rm -rf "$net_dir"
 mkdir -p "$net_dir"
