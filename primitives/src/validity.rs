@@ -12,11 +12,16 @@
 //! Replays are checked against each device's [`ReplayWindow`], part of the project's
 //! deterministic state: a `seq` counts once, whichever operators the device sent it to
 //! and in whichever order their batches were committed, as long as it is no more than
-//! [`REPLAY_WINDOW`] behind the highest `seq` of the device executed so far.
+//! [`REPLAY_WINDOW`] behind the highest `seq` of the device executed so far, or is one
+//! of the seqs that left that window without counting (the [`MAX_GAPS`] most recent
+//! ranges of them). Those are what an expired batch's messages leave behind when the
+//! device's later messages count first: committed again, however many the device sent
+//! since, they count.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_core::H256;
+use sp_core::{ConstU32, H256};
+use sp_runtime::BoundedVec;
 
 use crate::{merkle::MerkleProof, project::DeviceRecord, DeviceSignature, Message, ProjectId};
 
@@ -32,6 +37,11 @@ pub const MAX_AHEAD_MS: u64 = 5 * 60 * 1000;
 /// How many `seq`s behind a device's highest executed `seq` a message may still count:
 /// room for the device's messages sent to several operators and committed out of order.
 pub const REPLAY_WINDOW: u64 = 1024;
+/// How many ranges of seqs that left a device's window without counting it remembers,
+/// the most recent ones: a device's messages in an expired batch leave one range when
+/// the device publishes through one node (one per message when it spreads its messages
+/// over several nodes and the others' batches counted).
+pub const MAX_GAPS: u32 = 32;
 
 /// Why a committed message does not count. The code ([`Invalid::code`]) is part of the
 /// state root, so every honest operator must give the same reason for the same message.
@@ -67,7 +77,8 @@ pub enum Invalid {
 	Duplicate,
 	/// Its device's `seq` already counted (in this or an earlier batch).
 	Replayed,
-	/// Its `seq` is more than [`REPLAY_WINDOW`] behind the device's highest counted one.
+	/// Its `seq` is more than [`REPLAY_WINDOW`] behind the device's highest counted one,
+	/// and not in a remembered range of seqs that left the window without counting.
 	SeqTooOld,
 	/// Its event type starts with [`crate::inbound::LOG_EVENT_PREFIX`]: those are the
 	/// contract logs' that a quorum observed, and no device may pose as one.
@@ -174,8 +185,8 @@ pub fn check<BlockNumber: PartialOrd + Copy>(
 	Ok(())
 }
 
-/// The `seq`s of one device that already counted: the highest, and which of the
-/// [`REPLAY_WINDOW`] below it.
+/// The `seq`s of one device that already counted: the highest, which of the
+/// [`REPLAY_WINDOW`] below it, and the ranges of older seqs that never did.
 #[derive(
 	Clone,
 	Debug,
@@ -193,18 +204,26 @@ pub struct ReplayWindow {
 	pub highest: Option<u64>,
 	/// Bit `i` (word `i / 64`, bit `i % 64`): whether `highest - 1 - i` counted.
 	pub below: [u64; (REPLAY_WINDOW / 64) as usize],
+	/// The first `seq` counted: nothing below it is a gap (a device counting from 1000
+	/// never sent 0..1000 through the network).
+	pub first: u64,
+	/// Seqs from `first` on that left the window (`below`) without counting, as
+	/// inclusive ranges in increasing order, disjoint and not adjacent: the [`MAX_GAPS`]
+	/// most recent.
+	pub gaps: BoundedVec<(u64, u64), ConstU32<MAX_GAPS>>,
 }
 
 impl ReplayWindow {
-	/// Counts `seq` if it has not counted yet and is within the window; says why not
-	/// otherwise.
+	/// Counts `seq` if it has not counted yet and is within the window or one of its
+	/// gaps; says why not otherwise.
 	pub fn admit(&mut self, seq: u64) -> Result<(), Invalid> {
 		let Some(highest) = self.highest else {
 			self.highest = Some(seq);
+			self.first = seq;
 			return Ok(());
 		};
 		if seq > highest {
-			self.shift(seq - highest);
+			self.shift(highest, seq - highest);
 			self.highest = Some(seq);
 			return Ok(());
 		}
@@ -213,7 +232,7 @@ impl ReplayWindow {
 		}
 		let behind = highest - seq - 1;
 		if behind >= REPLAY_WINDOW {
-			return Err(Invalid::SeqTooOld);
+			return self.fill_gap(seq);
 		}
 		let (word, bit) = ((behind / 64) as usize, behind % 64);
 		if self.below[word] & (1 << bit) != 0 {
@@ -223,8 +242,52 @@ impl ReplayWindow {
 		Ok(())
 	}
 
-	/// Moves the window up by `by` seqs: the old highest becomes bit `by - 1`.
-	fn shift(&mut self, by: u64) {
+	/// Counts `seq`, below the window, if it is in a gap (which it then leaves).
+	fn fill_gap(&mut self, seq: u64) -> Result<(), Invalid> {
+		// The last range starting at or below `seq`: the only one that may hold it.
+		let index = self.gaps.partition_point(|(start, _)| *start <= seq);
+		let Some(at) = index.checked_sub(1).filter(|at| self.gaps[*at].1 >= seq) else {
+			return Err(Invalid::SeqTooOld);
+		};
+		let (start, end) = self.gaps[at];
+		match (start == seq, end == seq) {
+			(true, true) => {
+				self.gaps.remove(at);
+			}
+			(true, false) => self.gaps[at].0 = seq + 1,
+			(false, true) => self.gaps[at].1 = seq - 1,
+			(false, false) => {
+				self.gaps[at].1 = seq - 1;
+				// One range more: at the bound the oldest goes (the lower part of this one,
+				// when this was the oldest).
+				let insert_at = if self.gaps.is_full() {
+					self.gaps.remove(0);
+					at
+				} else {
+					at + 1
+				};
+				let inserted = self.gaps.try_insert(insert_at, (seq + 1, end));
+				debug_assert!(inserted.is_ok(), "room was made");
+			}
+		}
+		Ok(())
+	}
+
+	/// Moves the window up by `by` seqs from `highest`: the old highest becomes bit
+	/// `by - 1`, and the seqs from `first` on that leave the window without having
+	/// counted become gaps.
+	fn shift(&mut self, highest: u64, by: u64) {
+		// The bitmap's seqs that leave, oldest first.
+		for i in (REPLAY_WINDOW - by.min(REPLAY_WINDOW)..REPLAY_WINDOW).rev() {
+			let Some(seq) = highest.checked_sub(1 + i) else { continue };
+			if seq >= self.first && self.below[(i / 64) as usize] & (1 << (i % 64)) == 0 {
+				self.record_gap(seq, seq);
+			}
+		}
+		// The seqs above the old highest that land below the new window at once.
+		if by > REPLAY_WINDOW + 1 {
+			self.record_gap(highest + 1, highest + by - REPLAY_WINDOW - 1);
+		}
 		if by > REPLAY_WINDOW {
 			self.below = Default::default();
 			return;
@@ -241,9 +304,21 @@ impl ReplayWindow {
 			self.below[i] = if bits == 0 { low } else { (low << bits) | (carry >> (64 - bits)) };
 		}
 		let old = by - 1;
-		if old < REPLAY_WINDOW {
-			self.below[(old / 64) as usize] |= 1 << (old % 64);
+		self.below[(old / 64) as usize] |= 1 << (old % 64);
+	}
+
+	/// Remembers `start..=end`, above every gap so far, as never counted: the oldest gap
+	/// goes when there are [`MAX_GAPS`].
+	fn record_gap(&mut self, start: u64, end: u64) {
+		if let Some(last) = self.gaps.last_mut().filter(|last| last.1 + 1 == start) {
+			last.1 = end;
+			return;
 		}
+		if self.gaps.is_full() {
+			self.gaps.remove(0);
+		}
+		let pushed = self.gaps.try_push((start, end));
+		debug_assert!(pushed.is_ok(), "room was made");
 	}
 }
 
@@ -306,34 +381,110 @@ mod tests {
 		assert_eq!(window.admit(13), Err(Invalid::Replayed));
 		assert_eq!(window.admit(212 + REPLAY_WINDOW), Ok(()));
 		assert_eq!(window.admit(212), Err(Invalid::Replayed), "exactly at the window's edge");
-		assert_eq!(window.admit(211), Err(Invalid::SeqTooOld));
+		assert_eq!(window.admit(211), Ok(()), "below the window, never counted: a gap");
+		assert_eq!(window.admit(211), Err(Invalid::SeqTooOld), "counted, below the window");
+		assert_eq!(window.admit(13), Err(Invalid::SeqTooOld));
+		assert_eq!(window.admit(8), Err(Invalid::SeqTooOld), "below the first seq counted");
 		assert_eq!(window.admit(213), Ok(()));
 		assert_eq!(window.admit(212 + 3 * REPLAY_WINDOW), Ok(()));
 		assert_eq!(window.admit(212 + 2 * REPLAY_WINDOW), Ok(()), "the window's last seq");
+		assert_eq!(window.admit(212 + REPLAY_WINDOW), Err(Invalid::SeqTooOld));
+		assert_eq!(window.admit(211 + 2 * REPLAY_WINDOW), Ok(()), "a gap");
 		assert_eq!(window.admit(211 + 2 * REPLAY_WINDOW), Err(Invalid::SeqTooOld));
 	}
 
 	#[test]
 	fn the_window_matches_a_set_of_counted_seqs() {
-		// Against a plain set: every seq in a pseudo-random order counts exactly once
-		// while it is within the window of the highest.
+		// Against a plain set: in a pseudo-random order, no seq ever counts twice; every
+		// seq counts that is within the window of the highest and has not counted; one
+		// below the window counts only if it never counted, is not below the first seq
+		// counted, and is in a remembered gap (checked against the gaps before the call).
 		let mut window = ReplayWindow::default();
 		let mut counted = std::collections::BTreeSet::new();
 		let mut x: u64 = 7;
-		for _ in 0..20_000 {
+		let mut below_the_window_counted = 0;
+		for _ in 0..50_000 {
 			x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-			let seq = (x >> 33) % 5_000;
+			let seq = (x >> 33) % 20_000;
 			let highest = counted.last().copied();
+			let in_a_gap = window.gaps.iter().any(|(start, end)| (*start..=*end).contains(&seq));
+			let got = window.admit(seq);
 			let expected = match highest {
-				Some(h) if seq + REPLAY_WINDOW < h => Err(Invalid::SeqTooOld),
-				_ if counted.contains(&seq) => Err(Invalid::Replayed),
+				_ if counted.contains(&seq) => {
+					Err(if highest.is_some_and(|h| seq + REPLAY_WINDOW < h) {
+						Invalid::SeqTooOld
+					} else {
+						Invalid::Replayed
+					})
+				}
+				Some(h) if seq + REPLAY_WINDOW < h => {
+					if in_a_gap {
+						below_the_window_counted += 1;
+						assert!(seq >= window.first, "seq {seq} below the first");
+						Ok(())
+					} else {
+						Err(Invalid::SeqTooOld)
+					}
+				}
 				_ => Ok(()),
 			};
-			assert_eq!(window.admit(seq), expected, "seq {seq}, highest {highest:?}");
-			if expected.is_ok() {
+			assert_eq!(got, expected, "seq {seq}, highest {highest:?}");
+			if got.is_ok() {
 				counted.insert(seq);
 			}
+			assert!(window.gaps.windows(2).all(|pair| pair[0].1 + 1 < pair[1].0));
 		}
+		assert!(below_the_window_counted > 100, "{below_the_window_counted} gaps filled");
+	}
+
+	#[test]
+	fn an_expired_batch_recommitted_after_the_window_moved_on_still_counts() {
+		// A device sends 50 messages a second. The batch that held its seqs 100..=349
+		// expired; the 5,000 messages that followed counted; the committer then commits
+		// the expired batch's messages again. They never counted: each counts now, once.
+		let mut window = ReplayWindow::default();
+		for seq in (0..100).chain(350..5_350) {
+			assert_eq!(window.admit(seq), Ok(()));
+		}
+		for seq in 100..350 {
+			assert_eq!(window.admit(seq), Ok(()), "seq {seq}, acknowledged, never counted");
+		}
+		for seq in [0, 99, 100, 200, 349, 350] {
+			assert_eq!(window.admit(seq), Err(Invalid::SeqTooOld), "seq {seq}");
+		}
+		assert_eq!(window.admit(5_349 - REPLAY_WINDOW), Err(Invalid::Replayed));
+		assert!(window.gaps.is_empty(), "every gap filled");
+	}
+
+	#[test]
+	fn a_gap_is_kept_among_the_most_recent_ones_only() {
+		// A device whose every other seq never arrives: the window's bitmap keeps
+		// REPLAY_WINDOW seqs, the gaps below it the MAX_GAPS most recent ranges.
+		let mut window = ReplayWindow::default();
+		let last = 2 * REPLAY_WINDOW + 2 * MAX_GAPS as u64 + 100;
+		for seq in (0..=last).step_by(2) {
+			assert_eq!(window.admit(seq), Ok(()));
+		}
+		assert_eq!(window.gaps.len(), MAX_GAPS as usize);
+		let oldest_kept = window.gaps[0].0;
+		assert_eq!(window.admit(oldest_kept), Ok(()));
+		assert_eq!(window.admit(oldest_kept - 2), Err(Invalid::SeqTooOld), "forgotten");
+		assert_eq!(window.admit(oldest_kept - 1), Err(Invalid::SeqTooOld), "counted, forgotten");
+		// Nothing below the first seq counted is ever a gap.
+		let mut window = ReplayWindow::default();
+		window.admit(5_000).unwrap();
+		window.admit(5_000 + 3 * REPLAY_WINDOW).unwrap();
+		assert_eq!(window.gaps.to_vec(), vec![(5_001, 5_000 + 2 * REPLAY_WINDOW - 1)]);
+		assert_eq!(window.admit(4_999), Err(Invalid::SeqTooOld));
+		assert_eq!(window.admit(5_001), Ok(()));
+		assert_eq!(window.admit(5_001), Err(Invalid::SeqTooOld), "counted, left the window");
+		assert_eq!(window.admit(5_000), Err(Invalid::SeqTooOld), "counted, left the window");
+		assert_eq!(window.admit(6_000), Ok(()));
+		assert_eq!(
+			window.gaps.to_vec(),
+			vec![(5_002, 5_999), (6_001, 5_000 + 2 * REPLAY_WINDOW - 1)],
+			"split in two"
+		);
 	}
 
 	fn device(

@@ -11,16 +11,33 @@ use codec::{Decode, Encode};
 use sp_core::H256;
 use w3b_executor::{sql_digest, state_root, StateView, Transition, Writes};
 use w3b_primitives::{
-	validity::{verdicts_digest, Invalid, ReplayWindow},
+	validity::{verdicts_digest, Invalid, ReplayWindow, REPLAY_WINDOW},
 	DeviceId,
 };
 use w3b_storage::BatchBody;
 
 /// Version tag of the saved state file.
-const FILE_VERSION: &[u8] = b"w3b-project-state/v3";
+const FILE_VERSION: &[u8] = b"w3b-project-state/v4";
+/// The version before: replay windows without their gaps
+/// ([`w3b_primitives::validity::ReplayWindow::gaps`]).
+const FILE_VERSION_V3: &[u8] = b"w3b-project-state/v3";
+
+/// A replay window as version 3 saved it: the highest seq and the bitmap below it.
+type WindowV3 = (Option<u64>, [u64; (REPLAY_WINDOW / 64) as usize]);
+
+/// A version 3 window with no gaps yet: any seq of its bitmap that leaves it uncounted
+/// becomes one, as if the device's first seq had been at the bitmap's bottom.
+fn window_from_v3((highest, below): WindowV3) -> ReplayWindow {
+	let first = highest.map_or(0, |highest| highest.saturating_sub(REPLAY_WINDOW));
+	ReplayWindow { highest, below, first, gaps: Default::default() }
+}
 
 /// Replay windows of devices, by device.
 pub type Windows = BTreeMap<DeviceId, ReplayWindow>;
+/// The finalized key-value state.
+type Finalized = BTreeMap<Vec<u8>, Vec<u8>>;
+/// SQL statements of finalized batches not in the project's database yet, by batch.
+type SqlUnreplayed = Vec<(u64, Vec<Vec<u8>>)>;
 
 /// What one executed batch changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,7 +127,7 @@ pub enum AdoptError {
 /// One project's state.
 #[derive(Default, Clone)]
 pub struct ProjectState {
-	finalized: BTreeMap<Vec<u8>, Vec<u8>>,
+	finalized: Finalized,
 	finalized_windows: Windows,
 	finalized_root: H256,
 	/// The last batch whose changes are in the finalized state.
@@ -120,7 +137,7 @@ pub struct ProjectState {
 	/// SQL statements of finalized batches, by batch, until the project's SQL database
 	/// holds them ([`crate::sql::ProjectSql`]): saved with the state, so that a crash
 	/// between saving the state and updating the database loses none.
-	sql_unreplayed: Vec<(u64, Vec<Vec<u8>>)>,
+	sql_unreplayed: SqlUnreplayed,
 	/// Counts the times pending results were thrown away (what was built on them, such
 	/// as the SQL working copy, must be built again).
 	generation: u64,
@@ -268,11 +285,22 @@ impl ProjectState {
 			Err(e) => return Err(e),
 		};
 		let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
-		let mut rest = bytes.strip_prefix(FILE_VERSION).ok_or_else(|| {
-			invalid(format!("not a {} file", String::from_utf8_lossy(FILE_VERSION)))
-		})?;
-		let ((finalized, finalized_windows, finalized_root), finalized_through, sql_unreplayed) =
-			Decode::decode(&mut rest).map_err(|e| invalid(e.to_string()))?;
+		let decoded = if let Some(mut rest) = bytes.strip_prefix(FILE_VERSION) {
+			Decode::decode(&mut rest)
+		} else if let Some(mut rest) = bytes.strip_prefix(FILE_VERSION_V3) {
+			type V3 = ((Finalized, BTreeMap<DeviceId, WindowV3>, H256), Option<u64>, SqlUnreplayed);
+			V3::decode(&mut rest).map(|((finalized, windows, root), through, sql)| {
+				let windows = windows.into_iter().map(|(d, w)| (d, window_from_v3(w))).collect();
+				((finalized, windows, root), through, sql)
+			})
+		} else {
+			return Err(invalid(format!("not a {} file", String::from_utf8_lossy(FILE_VERSION))));
+		};
+		let ((finalized, finalized_windows, finalized_root), finalized_through, sql_unreplayed): (
+			(Finalized, Windows, H256),
+			Option<u64>,
+			SqlUnreplayed,
+		) = decoded.map_err(|e| invalid(e.to_string()))?;
 		Ok(ProjectState {
 			finalized,
 			finalized_windows,
@@ -418,6 +446,28 @@ mod tests {
 		assert_eq!(loaded.finalized_root(), H256::repeat_byte(1));
 		assert_eq!(loaded.finalized(b"a"), Some(&b"0".to_vec()));
 		assert!(!loaded.is_pending(1));
+		// A file of version 3 (before replay windows kept their gaps) loads, its windows
+		// with no gaps yet.
+		let device = DeviceId::repeat_byte(1);
+		let mut below = [0u64; (REPLAY_WINDOW / 64) as usize];
+		below[0] = 0b101;
+		let v3_windows: BTreeMap<DeviceId, WindowV3> = [(device, (Some(5_000), below))].into();
+		let mut v3 = FILE_VERSION_V3.to_vec();
+		let v3_state: (Finalized, _, H256) =
+			([(b"a".to_vec(), b"0".to_vec())].into(), v3_windows, H256::repeat_byte(1));
+		(v3_state, Some(0u64), SqlUnreplayed::new()).encode_to(&mut v3);
+		std::fs::write(&path, v3).unwrap();
+		let loaded = ProjectState::load(&path).unwrap();
+		assert_eq!(
+			(loaded.finalized_through(), loaded.finalized(b"a")),
+			(Some(0), Some(&b"0".to_vec()))
+		);
+		let mut window = loaded.window_for(1, &device);
+		assert_eq!(window.admit(4_999), Err(Invalid::Replayed), "bit 0 of the bitmap");
+		assert_eq!(window.admit(4_998), Ok(()));
+		// The bitmap's uncounted seqs become gaps as they leave it.
+		assert_eq!(window.admit(5_000 + 2 * REPLAY_WINDOW), Ok(()));
+		assert_eq!(window.admit(4_000), Ok(()));
 		std::fs::write(&path, b"garbage").unwrap();
 		assert!(ProjectState::load(&path).is_err(), "a corrupt file is an error, not a reset");
 	}

@@ -264,6 +264,36 @@ fn batches_execute_on_pending_state_and_replay_identically_after_expiry() {
 }
 
 #[test]
+fn an_expired_batchs_messages_count_when_committed_again_after_the_devices_later_ones() {
+	// The device's seqs 6..=300 were in batch 1, which expired; its next 2,000 messages
+	// counted in batch 2; then the committer commits batch 1's messages again (batch 3).
+	// They never counted, so they count now (the window of 1,024 seqs has moved past them:
+	// before the windows kept their gaps, all 295 were refused as `seq_too_old`, and the
+	// device's acknowledged messages were lost); committed once more, none counts.
+	let fixture = Fixture::new();
+	let (executor, device) = (&fixture.executor, &fixture.device);
+	let project = fixture.project();
+	let mut state = ProjectState::default();
+	let mut run = |seq: u64, seqs: std::ops::RangeInclusive<u64>, state: &mut ProjectState| {
+		let (header, body) = batch(seq, seqs.map(|s| device.stored(s)).collect());
+		execute_batch(executor, &project, &header, &body, state, None).unwrap()
+	};
+	assert!(run(0, 1..=5, &mut state).verdicts.refused.is_empty());
+	assert!(state.finalize(0));
+	assert!(run(1, 6..=300, &mut state).verdicts.refused.is_empty());
+	assert!(state.expire(1).is_empty());
+	assert!(run(2, 301..=2_300, &mut state).verdicts.refused.is_empty());
+	assert!(state.finalize(2));
+	let recommitted = run(3, 6..=300, &mut state);
+	assert!(recommitted.verdicts.refused.is_empty(), "{:?}", recommitted.verdicts.refused);
+	assert_eq!(count(&recommitted), 2_300, "every message counted once");
+	assert!(state.finalize(3));
+	let again = run(4, 6..=300, &mut state);
+	assert!(again.verdicts.counted.is_empty());
+	assert!(again.verdicts.refused.iter().all(|(_, reason)| *reason == Invalid::SeqTooOld));
+}
+
+#[test]
 fn a_node_that_cannot_compute_a_batch_takes_the_agreed_changes_only_if_they_lead_to_the_root() {
 	let fixture = Fixture::new();
 	let (store, vfs, executor, device) =
