@@ -3,7 +3,7 @@
 //! every operator can run.
 
 use alloc::{string::String, vec::Vec};
-use wasmparser::{ExternalKind, Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{ExternalKind, Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// WebAssembly 2.0 (bulk memory, reference types, sign extension, saturating
 /// float-to-int, multi-value, SIMD): everything the AssemblyScript, Rust and Go SDKs
@@ -13,6 +13,24 @@ pub const APPLET_FEATURES: WasmFeatures = WasmFeatures::WASM2;
 /// Modules an applet may import from: the W3bstream ABI (`env`, `stat`) and WASI
 /// preview 1.
 pub const IMPORT_MODULES: [&str; 3] = ["env", "stat", "wasi_snapshot_preview1"];
+
+/// Most functions a module may define. What compiling a module costs grows with its
+/// functions and its branches, not with its bytes alone: 10,000 functions that only
+/// return compile in 0.8 s to 3.6 MB on the 2-core machine of the README (the compile
+/// benchmark of `w3b-executor`), where 1 MiB of them would take 6 s and 55 MB.
+pub const MAX_FUNCTIONS: u32 = 10_000;
+/// Most branch points one function may hold: `block`, `loop`, `if` and `br_table`
+/// targets. The compiler's time grows faster than linearly with them within one
+/// function (64,000 empty loops: 25 s and 1.7 GiB of memory).
+pub const MAX_BRANCHES_PER_FUNCTION: u32 = 4_000;
+/// Most branch points a module may hold, all functions together (the repository's
+/// applets hold 14 to 20 per KiB: a 1 MiB module of such code about 20,000). At the
+/// limit, 12 functions of 4,000 loops compile in about 3 s to 5 MB.
+pub const MAX_BRANCHES: u32 = 50_000;
+/// Largest function body, in bytes. The compiler's memory grows with a function's
+/// size (160,000 additions in one function, 480 KB: 330 MiB), and it compiles a
+/// module's functions in parallel, one per core.
+pub const MAX_FUNCTION_SIZE: u32 = 128 << 10;
 
 /// Why a module is not acceptable applet code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +43,10 @@ pub enum CodeError {
 	NoMemoryExport,
 	/// Does not export `alloc`, through which the host hands it data.
 	NoAllocExport,
+	/// Defines more than [`MAX_FUNCTIONS`] functions, one larger than
+	/// [`MAX_FUNCTION_SIZE`], or more branch points than [`MAX_BRANCHES_PER_FUNCTION`] in
+	/// a function or [`MAX_BRANCHES`] in all: too costly for every operator to compile.
+	TooComplex,
 }
 
 impl core::fmt::Display for CodeError {
@@ -38,6 +60,11 @@ impl core::fmt::Display for CodeError {
 			}
 			CodeError::NoMemoryExport => "does not export its memory as `memory`",
 			CodeError::NoAllocExport => "does not export `alloc`",
+			CodeError::TooComplex => {
+				"too costly to compile: more than 10,000 functions, a function larger than \
+				 128 KiB, or more than 4,000 blocks, loops, ifs and br_table targets in a \
+				 function or 50,000 in all"
+			}
 		})
 	}
 }
@@ -47,6 +74,12 @@ impl core::fmt::Display for CodeError {
 pub struct ModuleSummary {
 	/// Names of the exported functions, in export order.
 	pub functions: Vec<String>,
+	/// Functions the module defines.
+	pub defined_functions: u32,
+	/// Branch points (`block`, `loop`, `if`, `br_table` targets) in all its functions.
+	pub branches: u32,
+	/// The most branch points in one function.
+	pub most_branches_in_a_function: u32,
 }
 
 /// Validates `code` as applet code and lists its exported functions.
@@ -56,6 +89,8 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 		.map_err(|_| CodeError::Invalid)?;
 	let mut functions = Vec::new();
 	let mut exports_memory = false;
+	let (mut branches, mut most_branches_in_a_function) = (0u32, 0u32);
+	let mut defined_functions = 0u32;
 	for payload in Parser::new(0).parse_all(code) {
 		match payload.map_err(|_| CodeError::Invalid)? {
 			Payload::ImportSection(reader) => {
@@ -76,6 +111,20 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 					}
 				}
 			}
+			Payload::CodeSectionStart { count, .. } => {
+				if count > MAX_FUNCTIONS {
+					return Err(CodeError::TooComplex);
+				}
+				defined_functions = count;
+			}
+			Payload::CodeSectionEntry(body) => {
+				let in_function = function_branches(&body)?;
+				most_branches_in_a_function = most_branches_in_a_function.max(in_function);
+				branches = branches.saturating_add(in_function);
+				if branches > MAX_BRANCHES {
+					return Err(CodeError::TooComplex);
+				}
+			}
 			_ => {}
 		}
 	}
@@ -85,7 +134,30 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	if !functions.iter().any(|f| f == "alloc") {
 		return Err(CodeError::NoAllocExport);
 	}
-	Ok(ModuleSummary { functions })
+	Ok(ModuleSummary { functions, defined_functions, branches, most_branches_in_a_function })
+}
+
+/// The branch points of one function body (valid: validated before); a body larger
+/// than [`MAX_FUNCTION_SIZE`] or with more than [`MAX_BRANCHES_PER_FUNCTION`] is an
+/// error.
+fn function_branches(body: &wasmparser::FunctionBody<'_>) -> Result<u32, CodeError> {
+	if body.range().len() > MAX_FUNCTION_SIZE as usize {
+		return Err(CodeError::TooComplex);
+	}
+	let mut operators = body.get_operators_reader().map_err(|_| CodeError::Invalid)?;
+	let mut branches = 0u32;
+	while !operators.eof() {
+		branches =
+			branches.saturating_add(match operators.read().map_err(|_| CodeError::Invalid)? {
+				Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => 1,
+				Operator::BrTable { targets } => targets.len().saturating_add(1),
+				_ => 0,
+			});
+		if branches > MAX_BRANCHES_PER_FUNCTION {
+			return Err(CodeError::TooComplex);
+		}
+	}
+	Ok(branches)
 }
 
 /// Appends `n` in unsigned LEB128, WebAssembly's encoding of sizes and indices (for
@@ -106,14 +178,30 @@ pub fn leb128_u32(mut n: u32, out: &mut Vec<u8>) {
 /// given handlers `(i32) -> i32`, each returning 0 after `padding` `nop`s (so its size,
 /// and the cost of validating it, grows with `padding`).
 pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
+	let body = |_| {
+		let mut body = alloc::vec![0u8];
+		body.extend(core::iter::repeat_n(0x01u8, padding as usize));
+		body.extend_from_slice(&[0x41, 0, 0x0b]);
+		body
+	};
+	let bodies: Vec<Vec<u8>> = handlers.iter().map(body).collect();
+	applet_module(handlers, &bodies)
+}
+
+/// An applet of the functions `bodies` (each a function body as the code section holds
+/// it after its size: local declarations, instructions, `end`), all of type
+/// `(i32) -> i32`, after `alloc` (function 0, which returns its argument): exports
+/// `memory` (one page), `alloc` and `handlers[i]` as function `i + 1`. For tests and
+/// benchmarks.
+pub fn applet_module(handlers: &[&str], bodies: &[Vec<u8>]) -> Vec<u8> {
 	fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
 		out.push(id);
 		leb128_u32(body.len() as u32, out);
 		out.extend(body);
 	}
-	let functions = handlers.len() as u32 + 1;
+	let functions = bodies.len() as u32 + 1;
 	let mut module = b"\0asm\x01\0\0\0".to_vec();
-	// One type, (i32) -> i32, shared by alloc and the handlers.
+	// One type, (i32) -> i32, shared by every function.
 	section(1, alloc::vec![1, 0x60, 1, 0x7f, 1, 0x7f], &mut module);
 	let mut funcs = Vec::new();
 	leb128_u32(functions, &mut funcs);
@@ -121,7 +209,7 @@ pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
 	section(3, funcs, &mut module);
 	section(5, alloc::vec![1, 0, 1], &mut module);
 	let mut exports = Vec::new();
-	leb128_u32(functions + 1, &mut exports);
+	leb128_u32(handlers.len() as u32 + 2, &mut exports);
 	let mut export = |name: &str, kind: u8, index: u32| {
 		leb128_u32(name.len() as u32, &mut exports);
 		exports.extend_from_slice(name.as_bytes());
@@ -138,12 +226,9 @@ pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
 	leb128_u32(functions, &mut code);
 	// alloc: returns its argument.
 	code.extend_from_slice(&[4, 0, 0x20, 0, 0x0b]);
-	for _ in handlers {
-		let mut body = alloc::vec![0u8];
-		body.extend(core::iter::repeat_n(0x01u8, padding as usize));
-		body.extend_from_slice(&[0x41, 0, 0x0b]);
+	for body in bodies {
 		leb128_u32(body.len() as u32, &mut code);
-		code.extend(body);
+		code.extend_from_slice(body);
 	}
 	section(10, code, &mut module);
 	module
@@ -171,6 +256,53 @@ mod tests {
 		let mut shared = b"\0asm\x01\0\0\0".to_vec();
 		shared.extend_from_slice(&[5, 4, 1, 3, 1, 1]);
 		assert_eq!(inspect_module(&shared), Err(CodeError::Invalid));
+	}
+
+	#[test]
+	fn refuses_code_too_costly_to_compile() {
+		let tiny = || alloc::vec![0u8, 0x41, 0, 0x0b];
+		let loops = |n: u32| {
+			let mut body = alloc::vec![0u8];
+			body.extend(core::iter::repeat_n([0x03, 0x40, 0x0b], n as usize).flatten());
+			body.extend_from_slice(&[0x41, 0, 0x0b]);
+			body
+		};
+		let functions = |n: u32| applet_module(&[], &alloc::vec![tiny(); n as usize - 1]);
+		assert_eq!(
+			inspect_module(&functions(MAX_FUNCTIONS)).unwrap().defined_functions,
+			MAX_FUNCTIONS
+		);
+		assert_eq!(inspect_module(&functions(MAX_FUNCTIONS + 1)), Err(CodeError::TooComplex));
+		let in_one = |n: u32| inspect_module(&applet_module(&[], &[loops(n)]));
+		assert_eq!(
+			in_one(MAX_BRANCHES_PER_FUNCTION).unwrap().most_branches_in_a_function,
+			MAX_BRANCHES_PER_FUNCTION
+		);
+		assert_eq!(in_one(MAX_BRANCHES_PER_FUNCTION + 1), Err(CodeError::TooComplex));
+		// br_table targets count: a table of as many targets as loops allowed, plus its
+		// block and its default, is one too many.
+		let mut table = alloc::vec![0u8, 0x02, 0x40, 0x20, 0, 0x0e];
+		leb128_u32(MAX_BRANCHES_PER_FUNCTION, &mut table);
+		table.extend(core::iter::repeat_n(0u8, MAX_BRANCHES_PER_FUNCTION as usize + 1));
+		table.extend_from_slice(&[0x0b, 0x41, 0, 0x0b]);
+		assert_eq!(inspect_module(&applet_module(&[], &[table])), Err(CodeError::TooComplex));
+		let per_function = MAX_BRANCHES / MAX_BRANCHES_PER_FUNCTION;
+		let spread = |extra: u32| {
+			let mut bodies = alloc::vec![loops(MAX_BRANCHES_PER_FUNCTION); per_function as usize];
+			bodies.push(loops(MAX_BRANCHES % MAX_BRANCHES_PER_FUNCTION + extra));
+			inspect_module(&applet_module(&[], &bodies))
+		};
+		assert_eq!(spread(0).unwrap().branches, MAX_BRANCHES);
+		assert_eq!(spread(1), Err(CodeError::TooComplex));
+		let sized = |bytes: usize| {
+			let mut body = alloc::vec![0u8];
+			body.extend(core::iter::repeat_n(0x01u8, bytes - 4));
+			body.extend_from_slice(&[0x41, 0, 0x0b]);
+			assert_eq!(body.len(), bytes);
+			inspect_module(&applet_module(&[], &[body]))
+		};
+		assert!(sized(MAX_FUNCTION_SIZE as usize).is_ok());
+		assert_eq!(sized(MAX_FUNCTION_SIZE as usize + 1), Err(CodeError::TooComplex));
 	}
 
 	#[test]

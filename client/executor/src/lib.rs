@@ -539,6 +539,11 @@ impl Executor {
 		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
 		self.lanes[0].copy(&artifact, self.lane_share(), tick)?;
 		let mut code = self.code.lock().expect("code store lock");
+		// Loaded by another thread meanwhile: its artifact is the one batches look up by
+		// hash, so it stays (replacing it would leave its holders' code unknown).
+		if let Some(live) = code.live.get(&hash).and_then(Weak::upgrade) {
+			return Ok(LoadedCode(live));
+		}
 		code.live.retain(|_, artifact| artifact.strong_count() > 0);
 		code.live.insert(hash, Arc::downgrade(&artifact));
 		let bytes = artifact.compiled.len();

@@ -17,7 +17,8 @@
 //! - **Code.** [`Pallet::upload_code`] stores a WASM module under its `blake2_256` hash,
 //!   holding a deposit per byte from the uploader. The module must be applet code
 //!   ([`w3b_primitives::code::inspect_module`]): valid WebAssembly 2.0, imports only from
-//!   the W3bstream ABI and WASI, exports `memory` and `alloc`. Its exported functions are
+//!   the W3bstream ABI and WASI, exports `memory` and `alloc`, and is cheap enough for
+//!   every operator to compile (bounded functions and branch points). Its exported functions are
 //!   recorded so strategies can only route to handlers that exist.
 //!   [`Pallet::remove_code`] returns the deposit at any time: code applets still run is
 //!   left to them and goes with the last of them.
@@ -457,6 +458,10 @@ pub mod pallet {
 		/// batch committed before that is still in the project's commitment window (or the
 		/// project was closed less than [`Config::DeviceRemovalDelay`] blocks ago).
 		DeviceStillNeeded,
+		/// The module would cost every operator too much to compile: too many functions,
+		/// or too many branch points (see [`w3b_primitives::code::MAX_FUNCTIONS`] and the
+		/// limits beside it).
+		CodeTooComplex,
 	}
 
 	#[pallet::call]
@@ -672,6 +677,7 @@ pub mod pallet {
 					CodeError::ForbiddenImport => Error::<T>::ForbiddenImport,
 					CodeError::NoMemoryExport => Error::<T>::NoMemoryExport,
 					CodeError::NoAllocExport => Error::<T>::NoAllocExport,
+					CodeError::TooComplex => Error::<T>::CodeTooComplex,
 				}
 			})?;
 			let exports = summary

@@ -336,6 +336,16 @@ fn upload_code_rejects_what_is_not_applet_code() {
 		assert_noop!(up(import), Error::<Test>::ForbiddenImport);
 		let too_large = sample_module(&["start"], MAX_CODE_SIZE);
 		assert_noop!(up(too_large), Error::<Test>::CodeTooLarge);
+		// One br_table with a target more than a function may branch to: small, and too
+		// costly to compile.
+		let mut table = vec![0u8, 0x02, 0x40, 0x20, 0, 0x0e];
+		let targets = w3b_primitives::code::MAX_BRANCHES_PER_FUNCTION - 1;
+		w3b_primitives::code::leb128_u32(targets, &mut table);
+		table.extend(std::iter::repeat_n(0u8, targets as usize + 1));
+		table.extend_from_slice(&[0x0b, 0x41, 0, 0x0b]);
+		let branching = w3b_primitives::code::applet_module(&["start"], &[table]);
+		assert!(branching.len() <= MAX_CODE_SIZE as usize);
+		assert_noop!(up(branching), Error::<Test>::CodeTooComplex);
 		let many: Vec<String> = (0..130).map(|i| format!("h{i}")).collect();
 		let many: Vec<&str> = many.iter().map(String::as_str).collect();
 		assert_noop!(up(sample_module(&many, 0)), Error::<Test>::TooManyExports);
