@@ -3,7 +3,8 @@
 //! every operator can run.
 
 use alloc::{string::String, vec::Vec};
-use wasmparser::{ExternalKind, Operator, Parser, Payload, Validator, WasmFeatures};
+pub use wasmparser::ValType;
+use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 /// WebAssembly 2.0 (bulk memory, reference types, sign extension, saturating
 /// float-to-int, multi-value, SIMD): everything the AssemblyScript, Rust and Go SDKs
@@ -13,6 +14,54 @@ pub const APPLET_FEATURES: WasmFeatures = WasmFeatures::WASM2;
 /// Modules an applet may import from: the W3bstream ABI (`env`, `stat`) and WASI
 /// preview 1.
 pub const IMPORT_MODULES: [&str; 3] = ["env", "stat", "wasi_snapshot_preview1"];
+
+/// A host function an applet may import: module, name, parameter and result types.
+pub type HostFunction = (&'static str, &'static str, &'static [ValType], &'static [ValType]);
+
+const I32: ValType = ValType::I32;
+const I64: ValType = ValType::I64;
+const F64: ValType = ValType::F64;
+
+/// Every function the host provides to applets (the W3bstream ABI, AssemblyScript's
+/// runtime imports, WASI preview 1 as far as it is deterministic), with its type: what
+/// an applet may import, and all it may import. The engine's test
+/// `the_linker_defines_exactly_the_host_functions_of_the_chain` holds its linker to
+/// this list.
+pub const HOST_FUNCTIONS: &[HostFunction] = &[
+	("env", "ws_log", &[I32, I32, I32], &[I32]),
+	("env", "ws_get_data", &[I32, I32, I32], &[I32]),
+	("env", "ws_set_data", &[I32, I32, I32], &[I32]),
+	("env", "ws_get_db", &[I32, I32, I32, I32], &[I32]),
+	("env", "ws_set_db", &[I32, I32, I32, I32], &[I32]),
+	("env", "ws_get_env", &[I32, I32, I32, I32], &[I32]),
+	("env", "ws_send_tx", &[I32, I32, I32, I32, I32], &[I32]),
+	("env", "ws_api_call", &[I32, I32, I32, I32], &[I32]),
+	("env", "ws_call_contract", &[I32, I32, I32, I32, I32], &[I32]),
+	("env", "ws_set_sql_db", &[I32, I32], &[I32]),
+	("env", "ws_get_sql_db", &[I32, I32, I32, I32], &[I32]),
+	("stat", "ws_submit_metrics", &[I32, I32], &[I32]),
+	("env", "abort", &[I32, I32, I32, I32], &[]),
+	("env", "trace", &[I32, I32, F64, F64, F64, F64, F64], &[]),
+	("env", "seed", &[], &[F64]),
+	("wasi_snapshot_preview1", "args_sizes_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "args_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "environ_sizes_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "environ_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "clock_res_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "clock_time_get", &[I32, I64, I32], &[I32]),
+	("wasi_snapshot_preview1", "random_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_write", &[I32, I32, I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_read", &[I32, I32, I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_close", &[I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_seek", &[I32, I64, I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_fdstat_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_prestat_get", &[I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "fd_prestat_dir_name", &[I32, I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "path_open", &[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "sched_yield", &[], &[I32]),
+	("wasi_snapshot_preview1", "poll_oneoff", &[I32, I32, I32, I32], &[I32]),
+	("wasi_snapshot_preview1", "proc_exit", &[I32], &[]),
+];
 
 /// Most functions a module may define. What compiling a module costs grows with its
 /// functions and its branches, not with its bytes alone: 10,000 functions that only
@@ -39,6 +88,9 @@ pub enum CodeError {
 	Invalid,
 	/// Imports from a module other than [`IMPORT_MODULES`].
 	ForbiddenImport,
+	/// Imports something the host does not provide ([`HOST_FUNCTIONS`]): another
+	/// function, one of them with another type, or a memory, table or global.
+	UnknownImport,
 	/// Does not export its linear memory as `memory`.
 	NoMemoryExport,
 	/// Does not export `alloc`, through which the host hands it data.
@@ -57,6 +109,10 @@ impl core::fmt::Display for CodeError {
 			}
 			CodeError::ForbiddenImport => {
 				"imports from a module other than env, stat and wasi_snapshot_preview1"
+			}
+			CodeError::UnknownImport => {
+				"imports a function the host does not provide (or with another type), or a \
+				 memory, table or global"
 			}
 			CodeError::NoMemoryExport => "does not export its memory as `memory`",
 			CodeError::NoAllocExport => "does not export `alloc`",
@@ -91,13 +147,31 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	let mut exports_memory = false;
 	let (mut branches, mut most_branches_in_a_function) = (0u32, 0u32);
 	let mut defined_functions = 0u32;
+	let mut types = Vec::new();
 	for payload in Parser::new(0).parse_all(code) {
 		match payload.map_err(|_| CodeError::Invalid)? {
+			Payload::TypeSection(reader) => {
+				for ty in reader.into_iter_err_on_gc_types() {
+					types.push(ty.map_err(|_| CodeError::Invalid)?);
+				}
+			}
 			Payload::ImportSection(reader) => {
 				for import in reader {
 					let import = import.map_err(|_| CodeError::Invalid)?;
 					if !IMPORT_MODULES.contains(&import.module) {
 						return Err(CodeError::ForbiddenImport);
+					}
+					let TypeRef::Func(index) = import.ty else {
+						return Err(CodeError::UnknownImport);
+					};
+					let ty = types.get(index as usize).ok_or(CodeError::Invalid)?;
+					let provided = HOST_FUNCTIONS.iter().any(|(module, name, params, results)| {
+						(*module, *name) == (import.module, import.name)
+							&& ty.params() == *params
+							&& ty.results() == *results
+					});
+					if !provided {
+						return Err(CodeError::UnknownImport);
 					}
 				}
 			}
@@ -256,6 +330,81 @@ mod tests {
 		let mut shared = b"\0asm\x01\0\0\0".to_vec();
 		shared.extend_from_slice(&[5, 4, 1, 3, 1, 1]);
 		assert_eq!(inspect_module(&shared), Err(CodeError::Invalid));
+	}
+
+	/// An applet that imports `module`.`name` as `import` (its encoding after the two
+	/// names: a kind and a type), with function type 1 `params -> results` in its type
+	/// section.
+	fn importing(
+		module: &str,
+		name: &str,
+		import: &[u8],
+		params: &[u8],
+		results: &[u8],
+	) -> Vec<u8> {
+		fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
+			out.push(id);
+			leb128_u32(body.len() as u32, out);
+			out.extend(body);
+		}
+		let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+		let mut types = alloc::vec![2, 0x60, 1, 0x7f, 1, 0x7f, 0x60, params.len() as u8];
+		types.extend_from_slice(params);
+		types.push(results.len() as u8);
+		types.extend_from_slice(results);
+		section(1, types, &mut wasm);
+		let mut imports = alloc::vec![1, module.len() as u8];
+		imports.extend_from_slice(module.as_bytes());
+		imports.push(name.len() as u8);
+		imports.extend_from_slice(name.as_bytes());
+		imports.extend_from_slice(import);
+		section(2, imports, &mut wasm);
+		section(3, alloc::vec![1, 0], &mut wasm);
+		let imported_functions = u8::from(import[0] == 0);
+		let mut exports = alloc::vec![2, 6];
+		exports.extend_from_slice(b"memory");
+		exports.extend_from_slice(&[2, 0, 5]);
+		exports.extend_from_slice(b"alloc");
+		exports.extend_from_slice(&[0, imported_functions]);
+		if import[0] != 2 {
+			section(5, alloc::vec![1, 0, 1], &mut wasm);
+		}
+		section(7, exports, &mut wasm);
+		section(10, alloc::vec![1, 4, 0, 0x20, 0, 0x0b], &mut wasm);
+		wasm
+	}
+
+	#[test]
+	fn imports_only_what_the_host_provides_with_its_type() {
+		let (i32_, i64_, f64_) = (0x7f, 0x7e, 0x7c);
+		let function = [0u8, 1];
+		let ws_log = importing("env", "ws_log", &function, &[i32_, i32_, i32_], &[i32_]);
+		assert!(inspect_module(&ws_log).is_ok());
+		let clock = importing(
+			"wasi_snapshot_preview1",
+			"clock_time_get",
+			&function,
+			&[i32_, i64_, i32_],
+			&[i32_],
+		);
+		assert!(inspect_module(&clock).is_ok());
+		assert!(inspect_module(&importing("env", "seed", &function, &[], &[f64_])).is_ok());
+		for (module, name, params, results) in [
+			("env", "ws_lag", &[i32_, i32_, i32_][..], &[i32_][..]),
+			("env", "ws_log", &[i32_, i32_], &[i32_]),
+			("env", "ws_log", &[i32_, i32_, i32_], &[]),
+			("env", "ws_log", &[i32_, i32_, i64_], &[i32_]),
+			("stat", "ws_log", &[i32_, i32_, i32_], &[i32_]),
+			("wasi_snapshot_preview1", "fd_filestat_get", &[i32_, i32_], &[i32_]),
+		] {
+			let wasm = importing(module, name, &function, params, results);
+			assert_eq!(inspect_module(&wasm), Err(CodeError::UnknownImport), "{module}.{name}");
+		}
+		// A memory, a global: the host provides neither.
+		let memory = importing("env", "memory", &[2, 0, 1], &[], &[]);
+		assert_eq!(inspect_module(&memory), Err(CodeError::UnknownImport));
+		let global = importing("env", "ws_log", &[3, i32_, 0], &[], &[]);
+		assert_eq!(inspect_module(&global), Err(CodeError::UnknownImport));
 	}
 
 	#[test]

@@ -287,7 +287,7 @@ fn bad_code_is_refused_with_a_reason() {
 	module.extend_from_slice(&[10, 6, 1, 4, 0, 0x20, 0, 0x0b]);
 	let hash = w3b_primitives::project::code_hash(&module);
 	let err = exec.load(hash, &module).unwrap_err();
-	assert!(err.to_string().contains("ws_teleport"), "{err}");
+	assert!(err.to_string().contains("imports a function the host does not provide"), "{err}");
 	// An applet whose code was never loaded.
 	let applets = [applet(0, H256::repeat_byte(1), &[])];
 	let messages = [message(0, "DEFAULT", b"")];
@@ -295,6 +295,65 @@ fn bad_code_is_refused_with_a_reason() {
 		exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None),
 		Err(ExecutorError::UnknownCode(_))
 	));
+}
+
+#[test]
+fn the_engine_links_every_function_the_chain_lets_an_applet_import() {
+	// One applet importing every host function the chain's upload check allows, with its
+	// type: code the chain accepts always links (it would otherwise never run anywhere,
+	// and its project's batches never reach a quorum).
+	use w3b_primitives::code::{leb128_u32, ValType, HOST_FUNCTIONS};
+	fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
+		out.push(id);
+		leb128_u32(body.len() as u32, out);
+		out.extend(body);
+	}
+	let code = |ty: &ValType| match ty {
+		ValType::I32 => 0x7f,
+		ValType::I64 => 0x7e,
+		ValType::F64 => 0x7c,
+		other => panic!("no host function takes {other:?}"),
+	};
+	let imports = HOST_FUNCTIONS.len() as u32;
+	let mut module = b"\0asm\x01\0\0\0".to_vec();
+	// Type i is host function i's; the last, (i32) -> i32, is alloc's.
+	let mut types = Vec::new();
+	leb128_u32(imports + 1, &mut types);
+	for (_, _, params, results) in HOST_FUNCTIONS {
+		types.push(0x60);
+		types.push(params.len() as u8);
+		types.extend(params.iter().map(code));
+		types.push(results.len() as u8);
+		types.extend(results.iter().map(code));
+	}
+	types.extend_from_slice(&[0x60, 1, 0x7f, 1, 0x7f]);
+	section(1, types, &mut module);
+	let mut section_2 = Vec::new();
+	leb128_u32(imports, &mut section_2);
+	for (i, (module_name, name, _, _)) in HOST_FUNCTIONS.iter().enumerate() {
+		for part in [module_name, name] {
+			leb128_u32(part.len() as u32, &mut section_2);
+			section_2.extend_from_slice(part.as_bytes());
+		}
+		section_2.push(0);
+		leb128_u32(i as u32, &mut section_2);
+	}
+	section(2, section_2, &mut module);
+	let mut functions = vec![1];
+	leb128_u32(imports, &mut functions);
+	section(3, functions, &mut module);
+	section(5, vec![1, 0, 1], &mut module);
+	let mut exports = vec![2, 6];
+	exports.extend_from_slice(b"memory");
+	exports.extend_from_slice(&[2, 0, 5]);
+	exports.extend_from_slice(b"alloc");
+	exports.push(0);
+	leb128_u32(imports, &mut exports);
+	section(7, exports, &mut module);
+	section(10, vec![1, 4, 0, 0x20, 0, 0x0b], &mut module);
+	assert!(w3b_primitives::code::inspect_module(&module).is_ok(), "the chain accepts it");
+	let hash = w3b_primitives::project::code_hash(&module);
+	executor().load(hash, &module).expect("the engine links every host function the chain lists");
 }
 
 #[test]

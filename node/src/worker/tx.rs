@@ -81,6 +81,10 @@ struct Sent {
 	resends: u32,
 	/// Times it was signed again with a new nonce.
 	renumbers: u32,
+	/// The runtime's spec version it was signed for (not journaled: 0 after a restart,
+	/// which sends it again at once, as a restart does anyway).
+	#[codec(skip)]
+	spec_version: u32,
 }
 
 /// How the pool took a transaction.
@@ -237,10 +241,19 @@ impl TxSender {
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
 			return;
 		};
+		// Signed for a runtime the chain no longer runs (an upgrade changed the spec
+		// version, which the signature covers): the pool dropped it, or will, and it can
+		// never be included. Sent again at once rather than after a stall of
+		// NONCE_STALL_BLOCKS, which, with the votes behind it waiting too, let batches
+		// expire across an upgrade.
+		let outdated = match self.versions(at) {
+			Ok((spec, _)) => self.sent.get(&nonce).is_some_and(|sent| sent.spec_version != spec),
+			Err(_) => false,
+		};
 		let restored = std::mem::take(&mut self.restored);
 		if nonce != self.chain_nonce.0 {
 			self.chain_nonce = (nonce, number);
-			if !restored {
+			if !restored && !outdated {
 				return;
 			}
 		}
@@ -249,10 +262,17 @@ impl TxSender {
 		}
 		let since =
 			self.sent.get(&nonce).map_or(self.chain_nonce.1, |s| s.at.max(self.chain_nonce.1));
-		if !restored && number.saturating_sub(since) <= NONCE_STALL_BLOCKS {
+		let stalled = number.saturating_sub(since) > NONCE_STALL_BLOCKS;
+		if !restored && !outdated && !stalled {
 			return;
 		}
-		self.chain_nonce.1 = number;
+		// Outdated, not stalled yet: the pool may not validate with the new runtime yet
+		// (it follows blocks on its own), so a refusal now waits for the next block, and
+		// only a stall leads to the resends and renumbering below.
+		let early = outdated && !restored && !stalled;
+		if !early {
+			self.chain_nonce.1 = number;
+		}
 		// A renumbering leaves nothing above our next nonce: these are the calls after it.
 		let stalled: Vec<(Nonce, RuntimeCall, u32, u32)> = self
 			.sent
@@ -269,17 +289,31 @@ impl TxSender {
 				// Still in the pool: not dropped, only waiting (for a block with room).
 				Ok(Pooled::NonceTaken) if n == nonce => return,
 				Ok(Pooled::NonceTaken) => {}
+				Err(e) if early => {
+					log::debug!(target: "w3b", "operator transaction {n}, signed for the runtime now running, is refused: {e}: next block");
+					return;
+				}
 				Err(e) => {
 					log::warn!(target: "w3b", "operator transaction {n} is refused now: {e}");
 					break;
 				}
 			}
 		}
+		if resent > 0 && outdated {
+			log::info!(
+				target: "w3b",
+				"operator transactions from {nonce} were signed for the runtime before an upgrade: {resent} signed again"
+			);
+			return;
+		}
 		if resent > 0 {
 			log::info!(
 				target: "w3b",
 				"operator transactions from {nonce} left the pool unincluded: {resent} sent again"
 			);
+			return;
+		}
+		if early {
 			return;
 		}
 		log::warn!(
@@ -357,6 +391,18 @@ impl TxSender {
 		}
 	}
 
+	/// The runtime's spec and transaction versions at block `at`.
+	fn versions(&mut self, at: Hash) -> Result<(u32, u32), String> {
+		match self.versions {
+			Some((read_at, spec, tx)) if read_at == at => Ok((spec, tx)),
+			_ => {
+				let version = self.client.runtime_api().version(at).map_err(|e| e.to_string())?;
+				self.versions = Some((at, version.spec_version, version.transaction_version));
+				Ok((version.spec_version, version.transaction_version))
+			}
+		}
+	}
+
 	/// Signs `call` with `nonce` and puts it in the pool, on top of block `at` (number
 	/// `number`); remembers it under its nonce.
 	async fn submit_with_nonce(
@@ -368,14 +414,7 @@ impl TxSender {
 		resends: u32,
 		renumbers: u32,
 	) -> Result<Pooled, String> {
-		let (spec_version, transaction_version) = match self.versions {
-			Some((read_at, spec, tx)) if read_at == at => (spec, tx),
-			_ => {
-				let version = self.client.runtime_api().version(at).map_err(|e| e.to_string())?;
-				self.versions = Some((at, version.spec_version, version.transaction_version));
-				(version.spec_version, version.transaction_version)
-			}
-		};
+		let (spec_version, transaction_version) = self.versions(at)?;
 		let genesis = self.client.info().genesis_hash;
 		let payload = w3b_runtime::immortal_signed_payload(
 			call.clone(),
@@ -398,7 +437,8 @@ impl TxSender {
 		let opaque =
 			OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode()).map_err(|e| e.to_string())?;
 		// Journaled before it can reach a peer, and taken back out if the pool refuses it.
-		let replaced = self.sent.insert(nonce, Sent { call, at: number, resends, renumbers });
+		let sent = Sent { call, at: number, resends, renumbers, spec_version };
+		let replaced = self.sent.insert(nonce, sent);
 		self.journal.save(&self.sent);
 		let refused = match self.pool.submit_one(at, TransactionSource::Local, opaque).await {
 			Ok(_) => return Ok(Pooled::Added),
@@ -431,7 +471,7 @@ mod tests {
 			batch_seq,
 			merkle_root: sp_core::H256::repeat_byte(batch_seq as u8),
 		};
-		Sent { call: call.into(), at, resends: 1, renumbers: 0 }
+		Sent { call: call.into(), at, resends: 1, renumbers: 0, spec_version: 0 }
 	}
 
 	#[test]

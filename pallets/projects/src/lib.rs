@@ -17,7 +17,8 @@
 //! - **Code.** [`Pallet::upload_code`] stores a WASM module under its `blake2_256` hash,
 //!   holding a deposit per byte from the uploader. The module must be applet code
 //!   ([`w3b_primitives::code::inspect_module`]): valid WebAssembly 2.0, imports only from
-//!   the W3bstream ABI and WASI, exports `memory` and `alloc`, and is cheap enough for
+//!   the W3bstream ABI and WASI (functions the host provides, with their types), exports
+//!   `memory` and `alloc`, and is cheap enough for
 //!   every operator to compile (bounded functions and branch points). Its exported functions are
 //!   recorded so strategies can only route to handlers that exist.
 //!   [`Pallet::remove_code`] returns the deposit at any time: code applets still run is
@@ -462,6 +463,10 @@ pub mod pallet {
 		/// or too many branch points (see [`w3b_primitives::code::MAX_FUNCTIONS`] and the
 		/// limits beside it).
 		CodeTooComplex,
+		/// The module imports a function the host does not provide, or one of them with
+		/// another type, or a memory, table or global
+		/// ([`w3b_primitives::code::HOST_FUNCTIONS`]): it would never run.
+		UnknownImport,
 	}
 
 	#[pallet::call]
@@ -678,6 +683,7 @@ pub mod pallet {
 					CodeError::NoMemoryExport => Error::<T>::NoMemoryExport,
 					CodeError::NoAllocExport => Error::<T>::NoAllocExport,
 					CodeError::TooComplex => Error::<T>::CodeTooComplex,
+					CodeError::UnknownImport => Error::<T>::UnknownImport,
 				}
 			})?;
 			let exports = summary

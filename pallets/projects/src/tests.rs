@@ -334,6 +334,11 @@ fn upload_code_rejects_what_is_not_applet_code() {
 		import.extend_from_slice(&[1, 4, 1, 0x60, 0, 0, 2, 0x0b, 1, 3, b'n', b'e', b't', 3]);
 		import.extend_from_slice(b"get\0\0");
 		assert_noop!(up(import), Error::<Test>::ForbiddenImport);
+		// env.teleport: a module the host serves, a function it does not provide.
+		let mut import = b"\0asm\x01\0\0\0".to_vec();
+		import.extend_from_slice(&[1, 4, 1, 0x60, 0, 0, 2, 0x10, 1, 3, b'e', b'n', b'v', 8]);
+		import.extend_from_slice(b"teleport\0\0");
+		assert_noop!(up(import), Error::<Test>::UnknownImport);
 		let too_large = sample_module(&["start"], MAX_CODE_SIZE);
 		assert_noop!(up(too_large), Error::<Test>::CodeTooLarge);
 		// One br_table with a target more than a function may branch to: small, and too
