@@ -68,18 +68,41 @@ pub const HOST_FUNCTIONS: &[HostFunction] = &[
 /// return compile in 0.8 s to 3.6 MB on the 2-core machine of the README (the compile
 /// benchmark of `w3b-executor`), where 1 MiB of them would take 6 s and 55 MB.
 pub const MAX_FUNCTIONS: u32 = 10_000;
-/// Most branch points one function may hold: `block`, `loop`, `if` and `br_table`
-/// targets. The compiler's time grows faster than linearly with them within one
-/// function (64,000 empty loops: 25 s and 1.7 GiB of memory).
+/// Most branch points one function may hold: `block`, `loop`, `if`, `br_if` and
+/// `br_table` targets, each a new basic block for the compiler, whose time grows faster
+/// than linearly with them within one function (64,000 empty loops: 25 s and 1.7 GiB of
+/// memory; 32,000 `br_if`: 8 s), and `call_indirect`, which counts as
+/// [`CALL_INDIRECT_BRANCHES`].
 pub const MAX_BRANCHES_PER_FUNCTION: u32 = 4_000;
+/// Branch points a `call_indirect` counts as.
+pub const CALL_INDIRECT_BRANCHES: u32 = 3;
 /// Most branch points a module may hold, all functions together (the repository's
-/// applets hold 14 to 20 per KiB: a 1 MiB module of such code about 20,000). At the
-/// limit, 12 functions of 4,000 loops compile in about 3 s to 5 MB.
-pub const MAX_BRANCHES: u32 = 50_000;
+/// applets hold 21 to 37 per KiB: a 1 MiB module of such code about 32,000). At the
+/// limit, 20 functions of 4,000 loops compile in about 5 s to 9 MB.
+pub const MAX_BRANCHES: u32 = 80_000;
 /// Largest function body, in bytes. The compiler's memory grows with a function's
 /// size (160,000 additions in one function, 480 KB: 330 MiB), and it compiles a
 /// module's functions in parallel, one per core.
 pub const MAX_FUNCTION_SIZE: u32 = 128 << 10;
+/// Most locals all functions may declare together: a declaration is a few bytes
+/// whatever its count, and each local costs the compiler work (9,999 functions of
+/// 49,998 locals each, 100 KB: 18 s).
+pub const MAX_LOCALS: u64 = 100_000;
+/// Most types a module may declare.
+pub const MAX_TYPES: u32 = 1_000;
+
+/// Largest initial memory, in 64 KiB pages: what the engine gives an instance, 64 MiB
+/// (a module asking for more at start would compile and then never instantiate).
+pub const MAX_MEMORY_PAGES: u64 = 1024;
+/// Most tables a module may define: the engine's pool has one per instance.
+pub const MAX_TABLES: u32 = 1;
+/// Largest initial table, in elements: what the engine's pool reserves per table.
+pub const MAX_TABLE_ELEMENTS: u64 = 20_000;
+/// Most globals, data segments and element segments, each: every instantiation (one
+/// per event) initializes them, work fuel does not pay for (100,000 one-byte data
+/// segments: 2 ms per instantiation, 60,000 globals 1.35 ms and an instance context
+/// over the engine's 1 MiB).
+pub const MAX_INSTANCE_ITEMS: u32 = 1_000;
 
 /// Why a module is not acceptable applet code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,9 +119,15 @@ pub enum CodeError {
 	/// Does not export `alloc`, through which the host hands it data.
 	NoAllocExport,
 	/// Defines more than [`MAX_FUNCTIONS`] functions, one larger than
-	/// [`MAX_FUNCTION_SIZE`], or more branch points than [`MAX_BRANCHES_PER_FUNCTION`] in
-	/// a function or [`MAX_BRANCHES`] in all: too costly for every operator to compile.
+	/// [`MAX_FUNCTION_SIZE`], more branch points than [`MAX_BRANCHES_PER_FUNCTION`] in
+	/// a function or [`MAX_BRANCHES`] in all, more than [`MAX_LOCALS`] locals or
+	/// [`MAX_TYPES`] types: too costly for every operator to compile.
 	TooComplex,
+	/// Asks more of an instance than the engine gives one: a memory of more than
+	/// [`MAX_MEMORY_PAGES`] at start, more than [`MAX_TABLES`] table or one of more than
+	/// [`MAX_TABLE_ELEMENTS`], more than [`MAX_INSTANCE_ITEMS`] globals, data segments or
+	/// element segments.
+	InstanceTooLarge,
 }
 
 impl core::fmt::Display for CodeError {
@@ -118,8 +147,14 @@ impl core::fmt::Display for CodeError {
 			CodeError::NoAllocExport => "does not export `alloc`",
 			CodeError::TooComplex => {
 				"too costly to compile: more than 10,000 functions, a function larger than \
-				 128 KiB, or more than 4,000 blocks, loops, ifs and br_table targets in a \
-				 function or 50,000 in all"
+				 128 KiB, more than 4,000 branch points (blocks, loops, ifs, br_ifs, \
+				 call_indirects, br_table targets) in a function or 80,000 in all, more than \
+				 100,000 locals or 1,000 types"
+			}
+			CodeError::InstanceTooLarge => {
+				"asks more than an instance gets: a memory over 1024 pages at start, more \
+				 than one table or one over 20,000 elements, or more than 1,000 globals, data \
+				 segments or element segments"
 			}
 		})
 	}
@@ -132,7 +167,8 @@ pub struct ModuleSummary {
 	pub functions: Vec<String>,
 	/// Functions the module defines.
 	pub defined_functions: u32,
-	/// Branch points (`block`, `loop`, `if`, `br_table` targets) in all its functions.
+	/// Branch points (`block`, `loop`, `if`, `br_if`, `call_indirect`, `br_table`
+	/// targets) in all its functions.
 	pub branches: u32,
 	/// The most branch points in one function.
 	pub most_branches_in_a_function: u32,
@@ -148,9 +184,13 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	let (mut branches, mut most_branches_in_a_function) = (0u32, 0u32);
 	let mut defined_functions = 0u32;
 	let mut types = Vec::new();
+	let mut locals = 0u64;
 	for payload in Parser::new(0).parse_all(code) {
 		match payload.map_err(|_| CodeError::Invalid)? {
 			Payload::TypeSection(reader) => {
+				if reader.count() > MAX_TYPES {
+					return Err(CodeError::TooComplex);
+				}
 				for ty in reader.into_iter_err_on_gc_types() {
 					types.push(ty.map_err(|_| CodeError::Invalid)?);
 				}
@@ -185,6 +225,34 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 					}
 				}
 			}
+			Payload::MemorySection(reader) => {
+				for memory in reader {
+					let memory = memory.map_err(|_| CodeError::Invalid)?;
+					if memory.initial > MAX_MEMORY_PAGES {
+						return Err(CodeError::InstanceTooLarge);
+					}
+				}
+			}
+			Payload::TableSection(reader) => {
+				if reader.count() > MAX_TABLES {
+					return Err(CodeError::InstanceTooLarge);
+				}
+				for table in reader {
+					let table = table.map_err(|_| CodeError::Invalid)?;
+					if table.ty.initial > MAX_TABLE_ELEMENTS {
+						return Err(CodeError::InstanceTooLarge);
+					}
+				}
+			}
+			Payload::GlobalSection(reader) if reader.count() > MAX_INSTANCE_ITEMS => {
+				return Err(CodeError::InstanceTooLarge)
+			}
+			Payload::DataSection(reader) if reader.count() > MAX_INSTANCE_ITEMS => {
+				return Err(CodeError::InstanceTooLarge)
+			}
+			Payload::ElementSection(reader) if reader.count() > MAX_INSTANCE_ITEMS => {
+				return Err(CodeError::InstanceTooLarge)
+			}
 			Payload::CodeSectionStart { count, .. } => {
 				if count > MAX_FUNCTIONS {
 					return Err(CodeError::TooComplex);
@@ -192,6 +260,13 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 				defined_functions = count;
 			}
 			Payload::CodeSectionEntry(body) => {
+				for group in body.get_locals_reader().map_err(|_| CodeError::Invalid)? {
+					let (count, _) = group.map_err(|_| CodeError::Invalid)?;
+					locals = locals.saturating_add(u64::from(count));
+				}
+				if locals > MAX_LOCALS {
+					return Err(CodeError::TooComplex);
+				}
 				let in_function = function_branches(&body)?;
 				most_branches_in_a_function = most_branches_in_a_function.max(in_function);
 				branches = branches.saturating_add(in_function);
@@ -223,7 +298,13 @@ fn function_branches(body: &wasmparser::FunctionBody<'_>) -> Result<u32, CodeErr
 	while !operators.eof() {
 		branches =
 			branches.saturating_add(match operators.read().map_err(|_| CodeError::Invalid)? {
-				Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => 1,
+				Operator::Block { .. }
+				| Operator::Loop { .. }
+				| Operator::If { .. }
+				| Operator::BrIf { .. } => 1,
+				// A table bounds check, a null check and a signature check: three times a
+				// loop's compile time in the benchmark.
+				Operator::CallIndirect { .. } => CALL_INDIRECT_BRANCHES,
 				Operator::BrTable { targets } => targets.len().saturating_add(1),
 				_ => 0,
 			});
@@ -407,6 +488,108 @@ mod tests {
 		assert_eq!(inspect_module(&global), Err(CodeError::UnknownImport));
 	}
 
+	/// `module` with section `id` set to `body` (replaced, or inserted in the order the
+	/// binary format wants).
+	fn with_section(module: &[u8], id: u8, body: Vec<u8>) -> Vec<u8> {
+		let rank = |id: u8| [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11].iter().position(|i| *i == id);
+		let mut sections = Vec::new();
+		let mut at = 8;
+		while at < module.len() {
+			let section_id = module[at];
+			let (mut size, mut shift, mut i) = (0usize, 0, at + 1);
+			loop {
+				size |= usize::from(module[i] & 0x7f) << shift;
+				shift += 7;
+				i += 1;
+				if module[i - 1] < 0x80 {
+					break;
+				}
+			}
+			sections.push((section_id, module[i..i + size].to_vec()));
+			at = i + size;
+		}
+		sections.retain(|(section_id, _)| *section_id != id);
+		let index = sections.iter().position(|(other, _)| rank(*other) > rank(id));
+		sections.insert(index.unwrap_or(sections.len()), (id, body));
+		let mut out = module[..8].to_vec();
+		for (section_id, body) in sections {
+			out.push(section_id);
+			leb128_u32(body.len() as u32, &mut out);
+			out.extend(body);
+		}
+		out
+	}
+
+	#[test]
+	fn refuses_code_an_instance_cannot_hold() {
+		let base = sample_module(&["start"], 0);
+		let check = |id: u8, body: Vec<u8>| inspect_module(&with_section(&base, id, body));
+		let memory = |pages: u32| {
+			let mut body = alloc::vec![1, 0];
+			leb128_u32(pages, &mut body);
+			body
+		};
+		assert!(check(5, memory(MAX_MEMORY_PAGES as u32)).is_ok());
+		assert_eq!(check(5, memory(MAX_MEMORY_PAGES as u32 + 1)), Err(CodeError::InstanceTooLarge));
+		let tables = |count: u32, elements: u32| {
+			let mut body = Vec::new();
+			leb128_u32(count, &mut body);
+			for _ in 0..count {
+				body.extend_from_slice(&[0x70, 0]);
+				leb128_u32(elements, &mut body);
+			}
+			body
+		};
+		assert!(check(4, tables(1, MAX_TABLE_ELEMENTS as u32)).is_ok());
+		assert_eq!(
+			check(4, tables(1, MAX_TABLE_ELEMENTS as u32 + 1)),
+			Err(CodeError::InstanceTooLarge)
+		);
+		assert_eq!(check(4, tables(2, 1)), Err(CodeError::InstanceTooLarge));
+		let globals = |count: u32| {
+			let mut body = Vec::new();
+			leb128_u32(count, &mut body);
+			for _ in 0..count {
+				body.extend_from_slice(&[0x7f, 0, 0x41, 0, 0x0b]);
+			}
+			body
+		};
+		assert!(check(6, globals(MAX_INSTANCE_ITEMS)).is_ok());
+		assert_eq!(check(6, globals(MAX_INSTANCE_ITEMS + 1)), Err(CodeError::InstanceTooLarge));
+		let data = |count: u32| {
+			let mut body = Vec::new();
+			leb128_u32(count, &mut body);
+			for _ in 0..count {
+				body.extend_from_slice(&[0, 0x41, 0, 0x0b, 1, 7]);
+			}
+			body
+		};
+		assert!(check(11, data(MAX_INSTANCE_ITEMS)).is_ok());
+		assert_eq!(check(11, data(MAX_INSTANCE_ITEMS + 1)), Err(CodeError::InstanceTooLarge));
+		let with_table = with_section(&base, 4, tables(1, 1));
+		let elements = |count: u32| {
+			let mut body = Vec::new();
+			leb128_u32(count, &mut body);
+			for _ in 0..count {
+				body.extend_from_slice(&[0, 0x41, 0, 0x0b, 1, 0]);
+			}
+			inspect_module(&with_section(&with_table, 9, body))
+		};
+		assert!(elements(MAX_INSTANCE_ITEMS).is_ok());
+		assert_eq!(elements(MAX_INSTANCE_ITEMS + 1), Err(CodeError::InstanceTooLarge));
+		let types = |count: u32| {
+			let mut body = Vec::new();
+			leb128_u32(count, &mut body);
+			body.extend_from_slice(&[0x60, 1, 0x7f, 1, 0x7f]);
+			for _ in 1..count {
+				body.extend_from_slice(&[0x60, 0, 0]);
+			}
+			body
+		};
+		assert!(check(1, types(MAX_TYPES)).is_ok());
+		assert_eq!(check(1, types(MAX_TYPES + 1)), Err(CodeError::TooComplex));
+	}
+
 	#[test]
 	fn refuses_code_too_costly_to_compile() {
 		let tiny = || alloc::vec![0u8, 0x41, 0, 0x0b];
@@ -435,6 +618,38 @@ mod tests {
 		table.extend(core::iter::repeat_n(0u8, MAX_BRANCHES_PER_FUNCTION as usize + 1));
 		table.extend_from_slice(&[0x0b, 0x41, 0, 0x0b]);
 		assert_eq!(inspect_module(&applet_module(&[], &[table])), Err(CodeError::TooComplex));
+		// br_if and call_indirect split basic blocks too.
+		let repeated = |op: &[u8], n: u32| {
+			let mut body = alloc::vec![0u8, 0x02, 0x40];
+			body.extend(core::iter::repeat_n(op, n as usize).flatten());
+			body.extend_from_slice(&[0x0b, 0x41, 0, 0x0b]);
+			body
+		};
+		let br_ifs =
+			|n: u32| inspect_module(&applet_module(&[], &[repeated(&[0x20, 0, 0x0d, 0], n)]));
+		assert!(br_ifs(MAX_BRANCHES_PER_FUNCTION - 1).is_ok());
+		assert_eq!(br_ifs(MAX_BRANCHES_PER_FUNCTION), Err(CodeError::TooComplex));
+		let table = {
+			let mut body = alloc::vec![1, 0x70, 0];
+			leb128_u32(1, &mut body);
+			body
+		};
+		let indirect = |n: u32| {
+			let code = applet_module(&[], &[repeated(&[0x41, 0, 0x41, 0, 0x11, 0, 0, 0x1a], n)]);
+			inspect_module(&with_section(&code, 4, table.clone()))
+		};
+		let most = (MAX_BRANCHES_PER_FUNCTION - 1) / CALL_INDIRECT_BRANCHES;
+		assert!(indirect(most).is_ok());
+		assert_eq!(indirect(most + 1), Err(CodeError::TooComplex));
+		// Locals: a declaration is a few bytes whatever its count.
+		let locals = |per_function: u32, functions: usize| {
+			let mut body = alloc::vec![1];
+			leb128_u32(per_function, &mut body);
+			body.extend_from_slice(&[0x7f, 0x41, 0, 0x0b]);
+			inspect_module(&applet_module(&[], &alloc::vec![body; functions]))
+		};
+		assert!(locals(20_000, 5).is_ok());
+		assert_eq!(locals(20_000, 6), Err(CodeError::TooComplex));
 		let per_function = MAX_BRANCHES / MAX_BRANCHES_PER_FUNCTION;
 		let spread = |extra: u32| {
 			let mut bodies = alloc::vec![loops(MAX_BRANCHES_PER_FUNCTION); per_function as usize];

@@ -204,12 +204,9 @@ pub struct ReplayWindow {
 	pub highest: Option<u64>,
 	/// Bit `i` (word `i / 64`, bit `i % 64`): whether `highest - 1 - i` counted.
 	pub below: [u64; (REPLAY_WINDOW / 64) as usize],
-	/// The first `seq` counted: nothing below it is a gap (a device counting from 1000
-	/// never sent 0..1000 through the network).
-	pub first: u64,
-	/// Seqs from `first` on that left the window (`below`) without counting, as
-	/// inclusive ranges in increasing order, disjoint and not adjacent: the [`MAX_GAPS`]
-	/// most recent.
+	/// Seqs below the window (`below`) that never counted, as inclusive ranges in
+	/// increasing order, disjoint and not adjacent: the [`MAX_GAPS`] most recent (the
+	/// seqs below the first one counted are one range, the oldest).
 	pub gaps: BoundedVec<(u64, u64), ConstU32<MAX_GAPS>>,
 }
 
@@ -219,7 +216,11 @@ impl ReplayWindow {
 	pub fn admit(&mut self, seq: u64) -> Result<(), Invalid> {
 		let Some(highest) = self.highest else {
 			self.highest = Some(seq);
-			self.first = seq;
+			// The device's first messages may come after later ones (a batch delayed or
+			// expired, another node's counted first): below the window, none counted yet.
+			if seq > REPLAY_WINDOW {
+				self.record_gap(0, seq - REPLAY_WINDOW - 1);
+			}
 			return Ok(());
 		};
 		if seq > highest {
@@ -274,13 +275,12 @@ impl ReplayWindow {
 	}
 
 	/// Moves the window up by `by` seqs from `highest`: the old highest becomes bit
-	/// `by - 1`, and the seqs from `first` on that leave the window without having
-	/// counted become gaps.
+	/// `by - 1`, and the seqs that leave the window without having counted become gaps.
 	fn shift(&mut self, highest: u64, by: u64) {
 		// The bitmap's seqs that leave, oldest first.
 		for i in (REPLAY_WINDOW - by.min(REPLAY_WINDOW)..REPLAY_WINDOW).rev() {
 			let Some(seq) = highest.checked_sub(1 + i) else { continue };
-			if seq >= self.first && self.below[(i / 64) as usize] & (1 << (i % 64)) == 0 {
+			if self.below[(i / 64) as usize] & (1 << (i % 64)) == 0 {
 				self.record_gap(seq, seq);
 			}
 		}
@@ -384,7 +384,8 @@ mod tests {
 		assert_eq!(window.admit(211), Ok(()), "below the window, never counted: a gap");
 		assert_eq!(window.admit(211), Err(Invalid::SeqTooOld), "counted, below the window");
 		assert_eq!(window.admit(13), Err(Invalid::SeqTooOld));
-		assert_eq!(window.admit(8), Err(Invalid::SeqTooOld), "below the first seq counted");
+		assert_eq!(window.admit(8), Ok(()), "below the first seq counted, never counted");
+		assert_eq!(window.admit(8), Err(Invalid::SeqTooOld));
 		assert_eq!(window.admit(213), Ok(()));
 		assert_eq!(window.admit(212 + 3 * REPLAY_WINDOW), Ok(()));
 		assert_eq!(window.admit(212 + 2 * REPLAY_WINDOW), Ok(()), "the window's last seq");
@@ -420,7 +421,6 @@ mod tests {
 				Some(h) if seq + REPLAY_WINDOW < h => {
 					if in_a_gap {
 						below_the_window_counted += 1;
-						assert!(seq >= window.first, "seq {seq} below the first");
 						Ok(())
 					} else {
 						Err(Invalid::SeqTooOld)
@@ -470,11 +470,20 @@ mod tests {
 		assert_eq!(window.admit(oldest_kept), Ok(()));
 		assert_eq!(window.admit(oldest_kept - 2), Err(Invalid::SeqTooOld), "forgotten");
 		assert_eq!(window.admit(oldest_kept - 1), Err(Invalid::SeqTooOld), "counted, forgotten");
-		// Nothing below the first seq counted is ever a gap.
+		// What is below the first seq counted never counted: one gap. A device's first
+		// 1,000 messages, in a batch that expired, count after its next 3,000 did.
 		let mut window = ReplayWindow::default();
 		window.admit(5_000).unwrap();
+		assert_eq!(window.gaps.to_vec(), vec![(0, 5_000 - REPLAY_WINDOW - 1)]);
 		window.admit(5_000 + 3 * REPLAY_WINDOW).unwrap();
-		assert_eq!(window.gaps.to_vec(), vec![(5_001, 5_000 + 2 * REPLAY_WINDOW - 1)]);
+		assert_eq!(
+			window.gaps.to_vec(),
+			vec![(0, 4_999), (5_001, 5_000 + 2 * REPLAY_WINDOW - 1)],
+			"the bitmap's seqs below the first joined the range below it"
+		);
+		for seq in 4_000..5_000 {
+			assert_eq!(window.admit(seq), Ok(()));
+		}
 		assert_eq!(window.admit(4_999), Err(Invalid::SeqTooOld));
 		assert_eq!(window.admit(5_001), Ok(()));
 		assert_eq!(window.admit(5_001), Err(Invalid::SeqTooOld), "counted, left the window");
@@ -482,7 +491,7 @@ mod tests {
 		assert_eq!(window.admit(6_000), Ok(()));
 		assert_eq!(
 			window.gaps.to_vec(),
-			vec![(5_002, 5_999), (6_001, 5_000 + 2 * REPLAY_WINDOW - 1)],
+			vec![(0, 3_999), (5_002, 5_999), (6_001, 5_000 + 2 * REPLAY_WINDOW - 1)],
 			"split in two"
 		);
 	}

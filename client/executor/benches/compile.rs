@@ -15,8 +15,8 @@ use common::{applet_code, assemblyscript_code};
 use w3b_executor::{EngineConfig, Executor};
 use w3b_primitives::{
 	code::{
-		applet_module, leb128_u32, MAX_BRANCHES, MAX_BRANCHES_PER_FUNCTION, MAX_FUNCTIONS,
-		MAX_FUNCTION_SIZE,
+		applet_module, leb128_u32, CALL_INDIRECT_BRANCHES, MAX_BRANCHES, MAX_BRANCHES_PER_FUNCTION,
+		MAX_FUNCTIONS, MAX_FUNCTION_SIZE, MAX_LOCALS,
 	},
 	project::code_hash,
 };
@@ -59,6 +59,21 @@ fn br_table(targets: u32) -> Vec<u8> {
 	body.extend(std::iter::repeat_n(0u8, targets as usize + 1));
 	body.extend_from_slice(&[0x0b, 0x41, 0, 0x0b]);
 	body
+}
+
+/// A body of one block holding `n` times `op`.
+fn repeated(op: &[u8], n: u32) -> Vec<u8> {
+	let mut body = vec![0u8, 0x02, 0x40];
+	body.extend(std::iter::repeat_n(op, n as usize).flatten());
+	body.extend_from_slice(&[0x0b, 0x41, 0, 0x0b]);
+	body
+}
+
+/// `module` (made by `applet_module`) with a table of one element for `call_indirect`,
+/// inserted before its memory section as the binary format orders sections.
+fn with_table(module: Vec<u8>) -> Vec<u8> {
+	let memory = module.windows(5).position(|w| w == [5, 3, 1, 0, 1]).expect("memory section");
+	[&module[..memory], &[4, 4, 1, 0x70, 0, 1], &module[memory..]].concat()
 }
 
 /// A body with `n` i32 locals, each added to the first.
@@ -124,7 +139,29 @@ fn main() {
 		&format!("a br_table of {} targets", at_limit - 2),
 		&applet_module(&[], &[br_table(at_limit - 2)]),
 	);
+	measure(
+		&format!("one function of {} br_if", at_limit - 1),
+		&applet_module(&[], &[repeated(&[0x20, 0, 0x0d, 0], at_limit - 1)]),
+	);
+	let indirect = (at_limit - 1) / CALL_INDIRECT_BRANCHES;
+	measure(
+		&format!("one function of {indirect} call_indirect"),
+		&with_table(applet_module(
+			&[],
+			&[repeated(&[0x41, 0, 0x41, 0, 0x11, 0, 0, 0x1a], indirect)],
+		)),
+	);
 	measure("a function of 16,000 locals", &applet_module(&[], &[locals(16_000)]));
+	let declared = |count: u32| {
+		let mut body = vec![1u8];
+		leb128_u32(count, &mut body);
+		body.extend_from_slice(&[0x7f, 0x41, 0, 0x0b]);
+		body
+	};
+	measure(
+		&format!("5 functions declaring 20,000 locals ({MAX_LOCALS} in all)"),
+		&applet_module(&[], &vec![declared(20_000); 5]),
+	);
 	measure(
 		&format!("a function of {} KiB of additions", MAX_FUNCTION_SIZE >> 10),
 		&applet_module(&[], &[arithmetic(MAX_FUNCTION_SIZE - 8)]),

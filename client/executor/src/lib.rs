@@ -109,7 +109,8 @@ impl Default for EngineConfig {
 		EngineConfig {
 			pooling: true,
 			max_instances: 64,
-			max_memory_bytes: 64 << 20,
+			// What the chain lets a module's memory start with.
+			max_memory_bytes: (w3b_primitives::code::MAX_MEMORY_PAGES as usize) << 16,
 			max_wasm_stack: 512 << 10,
 			event_timeout: Duration::from_secs(2),
 			max_module_cache_bytes: 512 << 20,
@@ -484,6 +485,8 @@ impl Executor {
 				.max_memories_per_module(1)
 				.max_tables_per_module(1)
 				.max_memory_size(config.max_memory_bytes)
+				// What the chain lets a module's table start with.
+				.table_elements(w3b_primitives::code::MAX_TABLE_ELEMENTS as usize)
 				// Give memory back to the kernel in batches: each decommit (madvise) of a
 				// slot interrupts every core running the process, which is what limits
 				// scaling across cores when instances are short-lived.

@@ -11,27 +11,13 @@ use codec::{Decode, Encode};
 use sp_core::H256;
 use w3b_executor::{sql_digest, state_root, StateView, Transition, Writes};
 use w3b_primitives::{
-	validity::{verdicts_digest, Invalid, ReplayWindow, REPLAY_WINDOW},
+	validity::{verdicts_digest, Invalid, ReplayWindow},
 	DeviceId,
 };
 use w3b_storage::BatchBody;
 
 /// Version tag of the saved state file.
 const FILE_VERSION: &[u8] = b"w3b-project-state/v4";
-/// The version before: replay windows without their gaps
-/// ([`w3b_primitives::validity::ReplayWindow::gaps`]).
-const FILE_VERSION_V3: &[u8] = b"w3b-project-state/v3";
-
-/// A replay window as version 3 saved it: the highest seq and the bitmap below it.
-type WindowV3 = (Option<u64>, [u64; (REPLAY_WINDOW / 64) as usize]);
-
-/// A version 3 window with no gaps yet: any seq of its bitmap that leaves it uncounted
-/// becomes one, as if the device's first seq had been at the bitmap's bottom.
-fn window_from_v3((highest, below): WindowV3) -> ReplayWindow {
-	let first = highest.map_or(0, |highest| highest.saturating_sub(REPLAY_WINDOW));
-	ReplayWindow { highest, below, first, gaps: Default::default() }
-}
-
 /// Replay windows of devices, by device.
 pub type Windows = BTreeMap<DeviceId, ReplayWindow>;
 /// The finalized key-value state.
@@ -285,22 +271,21 @@ impl ProjectState {
 			Err(e) => return Err(e),
 		};
 		let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
-		let decoded = if let Some(mut rest) = bytes.strip_prefix(FILE_VERSION) {
-			Decode::decode(&mut rest)
-		} else if let Some(mut rest) = bytes.strip_prefix(FILE_VERSION_V3) {
-			type V3 = ((Finalized, BTreeMap<DeviceId, WindowV3>, H256), Option<u64>, SqlUnreplayed);
-			V3::decode(&mut rest).map(|((finalized, windows, root), through, sql)| {
-				let windows = windows.into_iter().map(|(d, w)| (d, window_from_v3(w))).collect();
-				((finalized, windows, root), through, sql)
-			})
-		} else {
-			return Err(invalid(format!("not a {} file", String::from_utf8_lossy(FILE_VERSION))));
-		};
+		let mut rest = bytes.strip_prefix(FILE_VERSION).ok_or_else(|| {
+			// Version 3 kept replay windows without their gaps, which every operator
+			// must keep alike from the project's first batch: such a state is rebuilt,
+			// not converted (a conversion would depend on when each node restarted).
+			invalid(format!(
+				"not a {} file: remove it, and the node rebuilds the project's state from \
+				 its history (the batches the chain and the peers still hold)",
+				String::from_utf8_lossy(FILE_VERSION)
+			))
+		})?;
 		let ((finalized, finalized_windows, finalized_root), finalized_through, sql_unreplayed): (
 			(Finalized, Windows, H256),
 			Option<u64>,
 			SqlUnreplayed,
-		) = decoded.map_err(|e| invalid(e.to_string()))?;
+		) = Decode::decode(&mut rest).map_err(|e| invalid(e.to_string()))?;
 		Ok(ProjectState {
 			finalized,
 			finalized_windows,
@@ -446,28 +431,12 @@ mod tests {
 		assert_eq!(loaded.finalized_root(), H256::repeat_byte(1));
 		assert_eq!(loaded.finalized(b"a"), Some(&b"0".to_vec()));
 		assert!(!loaded.is_pending(1));
-		// A file of version 3 (before replay windows kept their gaps) loads, its windows
-		// with no gaps yet.
-		let device = DeviceId::repeat_byte(1);
-		let mut below = [0u64; (REPLAY_WINDOW / 64) as usize];
-		below[0] = 0b101;
-		let v3_windows: BTreeMap<DeviceId, WindowV3> = [(device, (Some(5_000), below))].into();
-		let mut v3 = FILE_VERSION_V3.to_vec();
-		let v3_state: (Finalized, _, H256) =
-			([(b"a".to_vec(), b"0".to_vec())].into(), v3_windows, H256::repeat_byte(1));
-		(v3_state, Some(0u64), SqlUnreplayed::new()).encode_to(&mut v3);
+		// A file of version 3 (replay windows without their gaps) is not taken.
+		let mut v3 = b"w3b-project-state/v3".to_vec();
+		v3.extend_from_slice(&std::fs::read(&path).unwrap()[FILE_VERSION.len()..]);
 		std::fs::write(&path, v3).unwrap();
-		let loaded = ProjectState::load(&path).unwrap();
-		assert_eq!(
-			(loaded.finalized_through(), loaded.finalized(b"a")),
-			(Some(0), Some(&b"0".to_vec()))
-		);
-		let mut window = loaded.window_for(1, &device);
-		assert_eq!(window.admit(4_999), Err(Invalid::Replayed), "bit 0 of the bitmap");
-		assert_eq!(window.admit(4_998), Ok(()));
-		// The bitmap's uncounted seqs become gaps as they leave it.
-		assert_eq!(window.admit(5_000 + 2 * REPLAY_WINDOW), Ok(()));
-		assert_eq!(window.admit(4_000), Ok(()));
+		let error = ProjectState::load(&path).err().expect("a version 3 file is refused");
+		assert!(error.to_string().contains("rebuilds the project's state"), "{error}");
 		std::fs::write(&path, b"garbage").unwrap();
 		assert!(ProjectState::load(&path).is_err(), "a corrupt file is an error, not a reset");
 	}

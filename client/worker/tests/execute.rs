@@ -274,7 +274,7 @@ fn an_expired_batchs_messages_count_when_committed_again_after_the_devices_later
 	let (executor, device) = (&fixture.executor, &fixture.device);
 	let project = fixture.project();
 	let mut state = ProjectState::default();
-	let mut run = |seq: u64, seqs: std::ops::RangeInclusive<u64>, state: &mut ProjectState| {
+	let run = |seq: u64, seqs: std::ops::RangeInclusive<u64>, state: &mut ProjectState| {
 		let (header, body) = batch(seq, seqs.map(|s| device.stored(s)).collect());
 		execute_batch(executor, &project, &header, &body, state, None).unwrap()
 	};

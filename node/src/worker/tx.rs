@@ -281,10 +281,13 @@ impl TxSender {
 			.collect();
 		let mut resent = 0;
 		for (n, call, resends, renumbers) in stalled {
-			if resends >= MAX_RESENDS {
+			// Signing a call again for the runtime now running is no resend: it has its
+			// budget after.
+			if resends >= MAX_RESENDS && !early {
 				break;
 			}
-			match self.submit_with_nonce(at, number, call, n, resends + 1, renumbers).await {
+			let resends = if early { resends } else { resends + 1 };
+			match self.submit_with_nonce(at, number, call, n, resends, renumbers).await {
 				Ok(Pooled::Added) => resent += 1,
 				// Still in the pool: not dropped, only waiting (for a block with room).
 				Ok(Pooled::NonceTaken) if n == nonce => return,

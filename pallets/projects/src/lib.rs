@@ -467,6 +467,11 @@ pub mod pallet {
 		/// another type, or a memory, table or global
 		/// ([`w3b_primitives::code::HOST_FUNCTIONS`]): it would never run.
 		UnknownImport,
+		/// The module asks more of an instance than the engine gives one (memory, tables,
+		/// globals, data or element segments; see
+		/// [`w3b_primitives::code::MAX_MEMORY_PAGES`] and the limits beside it): it
+		/// would compile and never run.
+		CodeInstanceTooLarge,
 	}
 
 	#[pallet::call]
@@ -684,6 +689,7 @@ pub mod pallet {
 					CodeError::NoAllocExport => Error::<T>::NoAllocExport,
 					CodeError::TooComplex => Error::<T>::CodeTooComplex,
 					CodeError::UnknownImport => Error::<T>::UnknownImport,
+					CodeError::InstanceTooLarge => Error::<T>::CodeInstanceTooLarge,
 				}
 			})?;
 			let exports = summary

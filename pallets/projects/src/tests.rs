@@ -339,6 +339,11 @@ fn upload_code_rejects_what_is_not_applet_code() {
 		import.extend_from_slice(&[1, 4, 1, 0x60, 0, 0, 2, 0x10, 1, 3, b'e', b'n', b'v', 8]);
 		import.extend_from_slice(b"teleport\0\0");
 		assert_noop!(up(import), Error::<Test>::UnknownImport);
+		// A memory of 1,025 pages at start: more than an instance gets.
+		let mut large = sample_module(&["start"], 0);
+		let at = large.windows(5).position(|w| w == [5, 3, 1, 0, 1]).unwrap();
+		large.splice(at..at + 5, [5, 4, 1, 0, 0x81, 0x08]);
+		assert_noop!(up(large), Error::<Test>::CodeInstanceTooLarge);
 		let too_large = sample_module(&["start"], MAX_CODE_SIZE);
 		assert_noop!(up(too_large), Error::<Test>::CodeTooLarge);
 		// One br_table with a target more than a function may branch to: small, and too
