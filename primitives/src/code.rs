@@ -4,7 +4,10 @@
 
 use alloc::{string::String, vec::Vec};
 pub use wasmparser::ValType;
-use wasmparser::{ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
+use wasmparser::{
+	ElementItems, ElementKind, ExternalKind, HeapType, Operator, Parser, Payload, RefType, TypeRef,
+	Validator, WasmFeatures,
+};
 
 /// WebAssembly 2.0 (bulk memory, reference types, sign extension, saturating
 /// float-to-int, multi-value, SIMD): everything the AssemblyScript, Rust and Go SDKs
@@ -71,10 +74,10 @@ pub const MAX_FUNCTIONS: u32 = 10_000;
 /// Most branch points one function may hold: `block`, `loop`, `if`, `br_if` and
 /// `br_table` targets, each a new basic block for the compiler, whose time grows faster
 /// than linearly with them within one function (64,000 empty loops: 25 s and 1.7 GiB of
-/// memory; 32,000 `br_if`: 8 s), and `call_indirect`, which counts as
-/// [`CALL_INDIRECT_BRANCHES`].
+/// memory; 32,000 `br_if`: 8 s), and `call_indirect` and `table.get`, which count as
+/// [`CALL_INDIRECT_BRANCHES`] (26,000 `table.get`: 9 s).
 pub const MAX_BRANCHES_PER_FUNCTION: u32 = 4_000;
-/// Branch points a `call_indirect` counts as.
+/// Branch points a `call_indirect` or a `table.get` counts as.
 pub const CALL_INDIRECT_BRANCHES: u32 = 3;
 /// Most branch points a module may hold, all functions together (the repository's
 /// applets hold 21 to 37 per KiB: a 1 MiB module of such code about 32,000). At the
@@ -98,16 +101,17 @@ pub const MAX_MEMORY_PAGES: u64 = 1024;
 pub const MAX_TABLES: u32 = 1;
 /// Largest initial table, in elements: what the engine's pool reserves per table.
 pub const MAX_TABLE_ELEMENTS: u64 = 20_000;
-/// Most globals, data segments and element segments, each: every instantiation (one
-/// per event) initializes them, work fuel does not pay for (100,000 one-byte data
-/// segments: 2 ms per instantiation, 60,000 globals 1.35 ms and an instance context
-/// over the engine's 1 MiB).
+/// Most globals, data segments, element segments and expressions in active element
+/// segments, each: every instantiation (one per event) initializes them, work fuel does
+/// not pay for (100,000 one-byte data segments: 2 ms per instantiation, 60,000 globals
+/// 1.35 ms and an instance context over the engine's 1 MiB, 340,000 element
+/// expressions 5.5 ms).
 pub const MAX_INSTANCE_ITEMS: u32 = 1_000;
 
 /// Why a module is not acceptable applet code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeError {
-	/// Not valid WebAssembly 2.0.
+	/// Not valid WebAssembly 2.0, or uses `externref`, which the engine cannot compile.
 	Invalid,
 	/// Imports from a module other than [`IMPORT_MODULES`].
 	ForbiddenImport,
@@ -125,8 +129,9 @@ pub enum CodeError {
 	TooComplex,
 	/// Asks more of an instance than the engine gives one: a memory of more than
 	/// [`MAX_MEMORY_PAGES`] at start, more than [`MAX_TABLES`] table or one of more than
-	/// [`MAX_TABLE_ELEMENTS`], more than [`MAX_INSTANCE_ITEMS`] globals, data segments or
-	/// element segments.
+	/// [`MAX_TABLE_ELEMENTS`], more than [`MAX_INSTANCE_ITEMS`] globals, data segments,
+	/// element segments or element expressions applied at instantiation, or one import
+	/// twice.
 	InstanceTooLarge,
 }
 
@@ -134,7 +139,8 @@ impl core::fmt::Display for CodeError {
 	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
 		f.write_str(match self {
 			CodeError::Invalid => {
-				"not valid WebAssembly 2.0 (threads, memory64, GC and the like are not allowed)"
+				"not valid WebAssembly 2.0, or uses externref (threads, memory64, GC, externref \
+				 and the like are not allowed)"
 			}
 			CodeError::ForbiddenImport => {
 				"imports from a module other than env, stat and wasi_snapshot_preview1"
@@ -153,8 +159,9 @@ impl core::fmt::Display for CodeError {
 			}
 			CodeError::InstanceTooLarge => {
 				"asks more than an instance gets: a memory over 1024 pages at start, more \
-				 than one table or one over 20,000 elements, or more than 1,000 globals, data \
-				 segments or element segments"
+				 than one table or one over 20,000 elements, more than 1,000 globals, data \
+				 segments, element segments or active element expressions, or an import \
+				 twice"
 			}
 		})
 	}
@@ -185,6 +192,7 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	let mut defined_functions = 0u32;
 	let mut types = Vec::new();
 	let mut locals = 0u64;
+	let mut active_expressions = 0u32;
 	for payload in Parser::new(0).parse_all(code) {
 		match payload.map_err(|_| CodeError::Invalid)? {
 			Payload::TypeSection(reader) => {
@@ -192,15 +200,26 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 					return Err(CodeError::TooComplex);
 				}
 				for ty in reader.into_iter_err_on_gc_types() {
-					types.push(ty.map_err(|_| CodeError::Invalid)?);
+					let ty = ty.map_err(|_| CodeError::Invalid)?;
+					if ty.params().iter().chain(ty.results()).any(is_externref) {
+						return Err(CodeError::Invalid);
+					}
+					types.push(ty);
 				}
 			}
 			Payload::ImportSection(reader) => {
+				let mut imported = Vec::new();
 				for import in reader {
 					let import = import.map_err(|_| CodeError::Invalid)?;
 					if !IMPORT_MODULES.contains(&import.module) {
 						return Err(CodeError::ForbiddenImport);
 					}
+					// Each import takes room in the instance's context: one function
+					// imported 19,000 times outgrew it.
+					if imported.contains(&(import.module, import.name)) {
+						return Err(CodeError::InstanceTooLarge);
+					}
+					imported.push((import.module, import.name));
 					let TypeRef::Func(index) = import.ty else {
 						return Err(CodeError::UnknownImport);
 					};
@@ -239,19 +258,48 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 				}
 				for table in reader {
 					let table = table.map_err(|_| CodeError::Invalid)?;
+					if table.ty.element_type != RefType::FUNCREF {
+						return Err(CodeError::Invalid);
+					}
 					if table.ty.initial > MAX_TABLE_ELEMENTS {
 						return Err(CodeError::InstanceTooLarge);
 					}
 				}
 			}
-			Payload::GlobalSection(reader) if reader.count() > MAX_INSTANCE_ITEMS => {
-				return Err(CodeError::InstanceTooLarge)
+			Payload::GlobalSection(reader) => {
+				if reader.count() > MAX_INSTANCE_ITEMS {
+					return Err(CodeError::InstanceTooLarge);
+				}
+				for global in reader {
+					let global = global.map_err(|_| CodeError::Invalid)?;
+					if is_externref(&global.ty.content_type) {
+						return Err(CodeError::Invalid);
+					}
+				}
 			}
 			Payload::DataSection(reader) if reader.count() > MAX_INSTANCE_ITEMS => {
 				return Err(CodeError::InstanceTooLarge)
 			}
-			Payload::ElementSection(reader) if reader.count() > MAX_INSTANCE_ITEMS => {
-				return Err(CodeError::InstanceTooLarge)
+			Payload::ElementSection(reader) => {
+				if reader.count() > MAX_INSTANCE_ITEMS {
+					return Err(CodeError::InstanceTooLarge);
+				}
+				for element in reader {
+					let element = element.map_err(|_| CodeError::Invalid)?;
+					let ElementItems::Expressions(ty, items) = element.items else { continue };
+					if ty != RefType::FUNCREF {
+						return Err(CodeError::Invalid);
+					}
+					// Evaluated at every instantiation, once per event, unlike plain
+					// function indices, which the engine fills in lazily (17 segments of
+					// 20,000 expressions: 5.5 ms an event).
+					if matches!(element.kind, ElementKind::Active { .. }) {
+						active_expressions = active_expressions.saturating_add(items.count());
+						if active_expressions > MAX_INSTANCE_ITEMS {
+							return Err(CodeError::InstanceTooLarge);
+						}
+					}
+				}
 			}
 			Payload::CodeSectionStart { count, .. } => {
 				if count > MAX_FUNCTIONS {
@@ -261,7 +309,10 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 			}
 			Payload::CodeSectionEntry(body) => {
 				for group in body.get_locals_reader().map_err(|_| CodeError::Invalid)? {
-					let (count, _) = group.map_err(|_| CodeError::Invalid)?;
+					let (count, ty) = group.map_err(|_| CodeError::Invalid)?;
+					if is_externref(&ty) {
+						return Err(CodeError::Invalid);
+					}
 					locals = locals.saturating_add(u64::from(count));
 				}
 				if locals > MAX_LOCALS {
@@ -286,6 +337,12 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 	Ok(ModuleSummary { functions, defined_functions, branches, most_branches_in_a_function })
 }
 
+/// Whether `ty` is `externref`: valid WebAssembly 2.0, which the engine (built without
+/// its GC support) cannot compile.
+fn is_externref(ty: &ValType) -> bool {
+	*ty == ValType::EXTERNREF
+}
+
 /// The branch points of one function body (valid: validated before); a body larger
 /// than [`MAX_FUNCTION_SIZE`] or with more than [`MAX_BRANCHES_PER_FUNCTION`] is an
 /// error.
@@ -302,9 +359,15 @@ fn function_branches(body: &wasmparser::FunctionBody<'_>) -> Result<u32, CodeErr
 				| Operator::Loop { .. }
 				| Operator::If { .. }
 				| Operator::BrIf { .. } => 1,
-				// A table bounds check, a null check and a signature check: three times a
-				// loop's compile time in the benchmark.
-				Operator::CallIndirect { .. } => CALL_INDIRECT_BRANCHES,
+				// A table bounds check, a lazy initialisation and (for a call) a
+				// signature check: three times a loop's compile time in the benchmark.
+				Operator::CallIndirect { .. } | Operator::TableGet { .. } => CALL_INDIRECT_BRANCHES,
+				Operator::RefNull { hty } if hty != HeapType::FUNC => {
+					return Err(CodeError::Invalid)
+				}
+				Operator::TypedSelect { ty } if is_externref(&ty) => {
+					return Err(CodeError::Invalid)
+				}
 				Operator::BrTable { targets } => targets.len().saturating_add(1),
 				_ => 0,
 			});
@@ -588,6 +651,46 @@ mod tests {
 		};
 		assert!(check(1, types(MAX_TYPES)).is_ok());
 		assert_eq!(check(1, types(MAX_TYPES + 1)), Err(CodeError::TooComplex));
+		// Expressions in active element segments: evaluated at every instantiation.
+		let with_table = with_section(&base, 4, tables(1, 2 * MAX_INSTANCE_ITEMS));
+		let expressions = |count: u32| {
+			let mut body = alloc::vec![1, 4, 0x41, 0, 0x0b];
+			leb128_u32(count, &mut body);
+			body.extend(core::iter::repeat_n([0xd2, 0, 0x0b], count as usize).flatten());
+			inspect_module(&with_section(&with_table, 9, body))
+		};
+		assert!(expressions(MAX_INSTANCE_ITEMS).is_ok());
+		assert_eq!(expressions(MAX_INSTANCE_ITEMS + 1), Err(CodeError::InstanceTooLarge));
+		// One function imported twice: each import takes room in the instance.
+		let seed = importing("env", "seed", &[0, 1], &[], &[0x7c]);
+		assert!(inspect_module(&seed).is_ok());
+		let mut twice = alloc::vec![2];
+		for _ in 0..2 {
+			twice.extend_from_slice(&[3, b'e', b'n', b'v', 4, b's', b'e', b'e', b'd', 0, 1]);
+		}
+		assert_eq!(
+			inspect_module(&with_section(&seed, 2, twice)),
+			Err(CodeError::InstanceTooLarge)
+		);
+	}
+
+	#[test]
+	fn refuses_externref_which_the_engine_cannot_compile() {
+		let base = sample_module(&["start"], 0);
+		let check = |id: u8, body: Vec<u8>| inspect_module(&with_section(&base, id, body));
+		let param = alloc::vec![2, 0x60, 1, 0x7f, 1, 0x7f, 0x60, 1, 0x6f, 0];
+		assert_eq!(check(1, param), Err(CodeError::Invalid), "a function type");
+		assert_eq!(check(4, alloc::vec![1, 0x6f, 0, 1]), Err(CodeError::Invalid), "a table");
+		let global = alloc::vec![1, 0x6f, 0, 0xd0, 0x6f, 0x0b];
+		assert_eq!(check(6, global), Err(CodeError::Invalid), "a global");
+		let body = |code: &[u8]| inspect_module(&applet_module(&[], &[code.to_vec()]));
+		assert_eq!(body(&[1, 1, 0x6f, 0x41, 0, 0x0b]), Err(CodeError::Invalid), "a local");
+		assert_eq!(
+			body(&[0, 0xd0, 0x6f, 0x1a, 0x41, 0, 0x0b]),
+			Err(CodeError::Invalid),
+			"ref.null"
+		);
+		assert!(body(&[0, 0xd0, 0x70, 0x1a, 0x41, 0, 0x0b]).is_ok(), "ref.null func");
 	}
 
 	#[test]
@@ -641,6 +744,12 @@ mod tests {
 		let most = (MAX_BRANCHES_PER_FUNCTION - 1) / CALL_INDIRECT_BRANCHES;
 		assert!(indirect(most).is_ok());
 		assert_eq!(indirect(most + 1), Err(CodeError::TooComplex));
+		let table_gets = |n: u32| {
+			let code = applet_module(&[], &[repeated(&[0x41, 0, 0x25, 0, 0x1a], n)]);
+			inspect_module(&with_section(&code, 4, table.clone()))
+		};
+		assert!(table_gets(most).is_ok());
+		assert_eq!(table_gets(most + 1), Err(CodeError::TooComplex));
 		// Locals: a declaration is a few bytes whatever its count.
 		let locals = |per_function: u32, functions: usize| {
 			let mut body = alloc::vec![1];

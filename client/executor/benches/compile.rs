@@ -151,6 +151,10 @@ fn main() {
 			&[repeated(&[0x41, 0, 0x41, 0, 0x11, 0, 0, 0x1a], indirect)],
 		)),
 	);
+	measure(
+		&format!("one function of {indirect} table.get"),
+		&with_table(applet_module(&[], &[repeated(&[0x41, 0, 0x25, 0, 0x1a], indirect)])),
+	);
 	measure("a function of 16,000 locals", &applet_module(&[], &[locals(16_000)]));
 	let declared = |count: u32| {
 		let mut body = vec![1u8];

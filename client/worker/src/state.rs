@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeMap, io, path::Path};
 
-use codec::{Decode, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use sp_core::H256;
 use w3b_executor::{sql_digest, state_root, StateView, Transition, Writes};
 use w3b_primitives::{
@@ -17,7 +17,7 @@ use w3b_primitives::{
 use w3b_storage::BatchBody;
 
 /// Version tag of the saved state file.
-const FILE_VERSION: &[u8] = b"w3b-project-state/v4";
+const FILE_VERSION: &[u8] = b"w3b-project-state/v5";
 /// Replay windows of devices, by device.
 pub type Windows = BTreeMap<DeviceId, ReplayWindow>;
 /// The finalized key-value state.
@@ -272,9 +272,10 @@ impl ProjectState {
 		};
 		let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
 		let mut rest = bytes.strip_prefix(FILE_VERSION).ok_or_else(|| {
-			// Version 3 kept replay windows without their gaps, which every operator
-			// must keep alike from the project's first batch: such a state is rebuilt,
-			// not converted (a conversion would depend on when each node restarted).
+			// Versions 3 and 4 kept replay windows without their gaps, or with other
+			// ones, which every operator must keep alike from the project's first batch:
+			// such a state is rebuilt, not converted (a conversion would depend on when
+			// each node restarted).
 			invalid(format!(
 				"not a {} file: remove it, and the node rebuilds the project's state from \
 				 its history (the batches the chain and the peers still hold)",
@@ -285,7 +286,7 @@ impl ProjectState {
 			(Finalized, Windows, H256),
 			Option<u64>,
 			SqlUnreplayed,
-		) = Decode::decode(&mut rest).map_err(|e| invalid(e.to_string()))?;
+		) = DecodeAll::decode_all(&mut rest).map_err(|e| invalid(e.to_string()))?;
 		Ok(ProjectState {
 			finalized,
 			finalized_windows,
@@ -431,12 +432,16 @@ mod tests {
 		assert_eq!(loaded.finalized_root(), H256::repeat_byte(1));
 		assert_eq!(loaded.finalized(b"a"), Some(&b"0".to_vec()));
 		assert!(!loaded.is_pending(1));
-		// A file of version 3 (replay windows without their gaps) is not taken.
-		let mut v3 = b"w3b-project-state/v3".to_vec();
-		v3.extend_from_slice(&std::fs::read(&path).unwrap()[FILE_VERSION.len()..]);
-		std::fs::write(&path, v3).unwrap();
-		let error = ProjectState::load(&path).err().expect("a version 3 file is refused");
-		assert!(error.to_string().contains("rebuilds the project's state"), "{error}");
+		// Files of versions 3 and 4 (replay windows without their gaps, or with other
+		// ones) are not taken, nor one with bytes after the state.
+		let saved = std::fs::read(&path).unwrap();
+		for version in [&b"w3b-project-state/v3"[..], b"w3b-project-state/v4"] {
+			std::fs::write(&path, [version, &saved[FILE_VERSION.len()..]].concat()).unwrap();
+			let error = ProjectState::load(&path).err().expect("an older version is refused");
+			assert!(error.to_string().contains("rebuilds the project's state"), "{error}");
+		}
+		std::fs::write(&path, [&saved[..], &[0]].concat()).unwrap();
+		assert!(ProjectState::load(&path).is_err(), "trailing bytes");
 		std::fs::write(&path, b"garbage").unwrap();
 		assert!(ProjectState::load(&path).is_err(), "a corrupt file is an error, not a reset");
 	}

@@ -292,9 +292,15 @@ impl TxSender {
 				// Still in the pool: not dropped, only waiting (for a block with room).
 				Ok(Pooled::NonceTaken) if n == nonce => return,
 				Ok(Pooled::NonceTaken) => {}
-				Err(e) if early => {
+				// The pool may not run the new runtime yet (then the call at the chain's
+				// nonce is tried again next block), or refuses this call for good: the
+				// calls after it are signed again all the same.
+				Err(e) if early && n == nonce => {
 					log::debug!(target: "w3b", "operator transaction {n}, signed for the runtime now running, is refused: {e}: next block");
 					return;
+				}
+				Err(e) if early => {
+					log::debug!(target: "w3b", "operator transaction {n}, signed for the runtime now running, is refused: {e}");
 				}
 				Err(e) => {
 					log::warn!(target: "w3b", "operator transaction {n} is refused now: {e}");
