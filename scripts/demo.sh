@@ -25,6 +25,9 @@
 #   BRIDGE    on (default) or off: the EVM side (ganache, bridge, relayer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Before anything is built or written: a second demo beside a running one would
+# overwrite its status file and say it stopped a network it never started.
+scripts/local-net.sh --ports-free
 
 scripts/setup.sh
 target_dir=${CARGO_TARGET_DIR:-target}

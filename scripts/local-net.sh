@@ -13,8 +13,26 @@
 #   W3B_PROFILE   debug (default) or release: which build of w3b-node runs
 #   W3B_NODE_ARGS more arguments for every node (split on spaces)
 #   W3B_SKIP_SETUP  set when the caller already ran setup.sh and built w3b-node
+#
+# `scripts/local-net.sh --ports-free` only checks that no local network runs (exit 1,
+# saying so, if one does): demo.sh asks before it builds or writes anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# One local network per machine: its ports are fixed, and a running one's directory must
+# not be wiped under it (bench-e2e.sh and demo.sh run one too).
+ports_free() {
+	for port in 9944 9945 9946 9947 30333 30334 30335 30336; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "[local-net] 127.0.0.1:$port is in use: is another local network (scripts/demo.sh, scripts/bench-e2e.sh) running? Stop it first." >&2
+			return 1
+		fi
+	done
+}
+if [ "${1:-}" = --ports-free ]; then
+	ports_free
+	exit
+fi
 
 profile=${W3B_PROFILE:-debug}
 if [ -z "${W3B_SKIP_SETUP:-}" ]; then
@@ -29,14 +47,7 @@ fi
 target_dir=${CARGO_TARGET_DIR:-target}
 node="$target_dir/$profile/w3b-node"
 
-# One local network per machine: its ports are fixed, and a running one's directory must
-# not be wiped under it (bench-e2e.sh and demo.sh run one too).
-for port in 9944 9945 9946 9947 30333 30334 30335 30336; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "[local-net] 127.0.0.1:$port is in use: is another local network (scripts/demo.sh, scripts/bench-e2e.sh) running? Stop it first." >&2
-		exit 1
-	fi
-done
+ports_free
 net_dir=${W3B_NET_DIR:-/tmp/w3b-local-net}
 rm -rf "$net_dir"
 mkdir -p "$net_dir"
