@@ -392,6 +392,14 @@ pub fn leb128_u32(mut n: u32, out: &mut Vec<u8>) {
 	}
 }
 
+/// Appends section `id` holding `body` to the module `out` (for building modules in
+/// tests).
+pub fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
+	out.push(id);
+	leb128_u32(body.len() as u32, out);
+	out.extend(body);
+}
+
 /// A minimal valid applet for tests and benchmarks: exports `memory`, `alloc` and the
 /// given handlers `(i32) -> i32`, each returning 0 after `padding` `nop`s (so its size,
 /// and the cost of validating it, grows with `padding`).
@@ -412,11 +420,6 @@ pub fn sample_module(handlers: &[&str], padding: u32) -> Vec<u8> {
 /// `memory` (one page), `alloc` and `handlers[i]` as function `i + 1`. For tests and
 /// benchmarks.
 pub fn applet_module(handlers: &[&str], bodies: &[Vec<u8>]) -> Vec<u8> {
-	fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
-		out.push(id);
-		leb128_u32(body.len() as u32, out);
-		out.extend(body);
-	}
 	let functions = bodies.len() as u32 + 1;
 	let mut module = b"\0asm\x01\0\0\0".to_vec();
 	// One type, (i32) -> i32, shared by every function.
@@ -486,11 +489,6 @@ mod tests {
 		params: &[u8],
 		results: &[u8],
 	) -> Vec<u8> {
-		fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
-			out.push(id);
-			leb128_u32(body.len() as u32, out);
-			out.extend(body);
-		}
 		let mut wasm = b"\0asm\x01\0\0\0".to_vec();
 		let mut types = alloc::vec![2, 0x60, 1, 0x7f, 1, 0x7f, 0x60, params.len() as u8];
 		types.extend_from_slice(params);
@@ -576,9 +574,7 @@ mod tests {
 		sections.insert(index.unwrap_or(sections.len()), (id, body));
 		let mut out = module[..8].to_vec();
 		for (section_id, body) in sections {
-			out.push(section_id);
-			leb128_u32(body.len() as u32, &mut out);
-			out.extend(body);
+			section(section_id, body, &mut out);
 		}
 		out
 	}

@@ -302,12 +302,7 @@ fn the_engine_links_every_function_the_chain_lets_an_applet_import() {
 	// One applet importing every host function the chain's upload check allows, with its
 	// type: code the chain accepts always links (it would otherwise never run anywhere,
 	// and its project's batches never reach a quorum).
-	use w3b_primitives::code::{leb128_u32, ValType, HOST_FUNCTIONS};
-	fn section(id: u8, body: Vec<u8>, out: &mut Vec<u8>) {
-		out.push(id);
-		leb128_u32(body.len() as u32, out);
-		out.extend(body);
-	}
+	use w3b_primitives::code::{leb128_u32, section, ValType, HOST_FUNCTIONS};
 	let code = |ty: &ValType| match ty {
 		ValType::I32 => 0x7f,
 		ValType::I64 => 0x7e,
