@@ -246,10 +246,10 @@ impl TxSender {
 		// never be included. Sent again at once rather than after a stall of
 		// NONCE_STALL_BLOCKS, which, with the votes behind it waiting too, let batches
 		// expire across an upgrade.
-		let outdated = match self.versions(at) {
-			Ok((spec, _)) => self.sent.get(&nonce).is_some_and(|sent| sent.spec_version != spec),
-			Err(_) => false,
-		};
+		// (The version is read only when a call waits: most blocks there is none.)
+		let signed_for = self.sent.get(&nonce).map(|sent| sent.spec_version);
+		let outdated = signed_for
+			.is_some_and(|signed| self.versions(at).is_ok_and(|(spec, _)| spec != signed));
 		let restored = std::mem::take(&mut self.restored);
 		if nonce != self.chain_nonce.0 {
 			self.chain_nonce = (nonce, number);
@@ -308,18 +308,13 @@ impl TxSender {
 				}
 			}
 		}
-		if resent > 0 && outdated {
-			log::info!(
-				target: "w3b",
-				"operator transactions from {nonce} were signed for the runtime before an upgrade: {resent} signed again"
-			);
-			return;
-		}
 		if resent > 0 {
-			log::info!(
-				target: "w3b",
-				"operator transactions from {nonce} left the pool unincluded: {resent} sent again"
-			);
+			let why = if outdated {
+				"were signed for the runtime before an upgrade"
+			} else {
+				"left the pool unincluded"
+			};
+			log::info!(target: "w3b", "operator transactions from {nonce} {why}: {resent} sent again");
 			return;
 		}
 		if early {
