@@ -441,6 +441,20 @@ impl Rpc {
 		Ok(T::decode(&mut &bytes[..])?)
 	}
 
+	/// The signed transactions in the node's pool: signer, nonce and call.
+	pub fn pending_transactions(&self) -> Result<Vec<(AccountId, u32, RuntimeCall)>> {
+		let pending = self.call("author_pendingExtrinsics", json!([]))?;
+		Ok(pending.as_array().into_iter().flatten().filter_map(signed_transaction).collect())
+	}
+
+	/// The signed transactions of block `number` of the best chain: signer, nonce and
+	/// call.
+	pub fn block_transactions(&self, number: u32) -> Result<Vec<(AccountId, u32, RuntimeCall)>> {
+		let block = self.call("chain_getBlock", json!([self.block_hash(number)?]))?;
+		let extrinsics = block["block"]["extrinsics"].as_array().cloned().unwrap_or_default();
+		Ok(extrinsics.iter().filter_map(signed_transaction).collect())
+	}
+
 	/// Signs `call` as `signer` and submits it; returns the transaction hash.
 	pub fn submit(&self, signer: Sr25519Keyring, call: RuntimeCall) -> Result<H256> {
 		// A validator's worker signs with its dev account too: when it took the nonce
@@ -543,6 +557,17 @@ impl Rpc {
 		let nonce: u32 = serde_json::from_value(
 			self.call("system_accountNextIndex", json!([account.to_string()]))?,
 		)?;
+		self.submit_with_nonce(signer, call, nonce)
+	}
+
+	/// Signs `call` as `signer` with `nonce`, whatever the pool holds, and submits it;
+	/// returns the transaction hash.
+	pub fn submit_with_nonce(
+		&self,
+		signer: Sr25519Keyring,
+		call: RuntimeCall,
+		nonce: u32,
+	) -> Result<H256> {
 		let version = self.call("state_getRuntimeVersion", json!([]))?;
 		let spec_version = version["specVersion"].as_u64().ok_or("no specVersion")? as u32;
 		let tx_version =
@@ -552,6 +577,20 @@ impl Rpc {
 		Ok(serde_json::from_value(
 			self.call("author_submitExtrinsic", json!([hex_0x(&xt.encode())]))?,
 		)?)
+	}
+}
+
+/// The signer, nonce and call of the encoded transaction `hex`, if it is a signed one.
+fn signed_transaction(hex: &Value) -> Option<(AccountId, u32, RuntimeCall)> {
+	let raw = decode_hex(hex.as_str()?).ok()?;
+	let xt = UncheckedExtrinsic::decode(&mut &raw[..]).ok()?;
+	match xt.preamble {
+		sp_runtime::generic::Preamble::Signed(
+			sp_runtime::MultiAddress::Id(who),
+			_,
+			(_, _, _, _, _, _, frame_system::CheckNonce(nonce), ..),
+		) => Some((who, nonce, xt.function)),
+		_ => None,
 	}
 }
 

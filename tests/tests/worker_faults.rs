@@ -39,6 +39,57 @@ fn wait_final(monitor: &mut Monitor, counters: &Counters, target: u64, net: &Val
 	}
 }
 
+/// Has Alice's account sign a remark with the nonce of an attestation her worker holds
+/// in the pool, until the remark is the one that lands: the nonce, the attestation it
+/// displaced and the first block it may be in.
+fn displace_a_pending_attestation(
+	alice: &Rpc,
+	net: &Validators,
+) -> (u32, w3b_runtime::RuntimeCall, u32) {
+	let deadline = Instant::now() + TIMEOUT;
+	let remark = w3b_runtime::RuntimeCall::System(frame_system::Call::remark {
+		remark: b"the operator's own transaction".to_vec(),
+	});
+	loop {
+		assert!(Instant::now() < deadline, "no attestation displaced\n{}", net.logs(40));
+		let from = alice.best_number().unwrap();
+		let pending = alice.pending_transactions().unwrap().into_iter().find(|(who, _, call)| {
+			*who == Alice.to_account_id()
+				&& matches!(
+					call,
+					w3b_runtime::RuntimeCall::Attestations(
+						pallet_attestations::Call::attest { .. }
+					)
+				)
+		});
+		let Some((_, nonce, attestation)) = pending else {
+			std::thread::sleep(Duration::from_millis(100));
+			continue;
+		};
+		// Refused when the attestation landed meanwhile (the nonce is outdated).
+		if alice.submit_with_nonce(Alice, remark.clone(), nonce).is_err() {
+			continue;
+		}
+		let landed = wait_for("the nonce used in a final block", TIMEOUT, || {
+			let finalized = alice.finalized_number()?;
+			for number in from..=finalized {
+				let used =
+					alice.block_transactions(number)?.into_iter().find_map(|(who, n, call)| {
+						(who == Alice.to_account_id() && n == nonce).then_some(call)
+					});
+				if used.is_some() {
+					return Ok(used);
+				}
+			}
+			Ok(None)
+		})
+		.unwrap_or_else(|e| panic!("{e}\n{}", net.logs(40)));
+		if landed == remark {
+			return (nonce, attestation, from);
+		}
+	}
+}
+
 fn next_batch(rpc: &Rpc, project: u64) -> u64 {
 	rpc.call("w3b_getNextBatchSeq", json!([project])).unwrap().as_u64().unwrap()
 }
@@ -122,6 +173,28 @@ fn workers_survive_a_killed_validator_and_a_killed_committer() {
 	let phase = |what: &str| {
 		println!("[worker_faults] {:>4}s {what}", started.elapsed().as_secs());
 	};
+	// The operator's own account signs a transaction of its own (its owner votes in the
+	// council with the operator key, say) with the nonce of an attestation Alice's worker
+	// has in the pool. Lighter, it replaces the attestation in the pools and lands
+	// instead; the chain's nonce moves on as if the vote had. The worker finds its call
+	// missing from the final blocks and signs the vote again.
+	let (nonce, displaced, from) = displace_a_pending_attestation(&alice, &net);
+	phase(&format!("Alice's remark took the nonce {nonce} of her worker's attestation"));
+	wait_for("the displaced attestation signed again and final", TIMEOUT, || {
+		let finalized = alice.finalized_number()?;
+		for number in from..=finalized {
+			let again = alice.block_transactions(number)?.into_iter().any(|(who, n, call)| {
+				who == Alice.to_account_id() && n > nonce && call == displaced
+			});
+			if again {
+				return Ok(Some(()));
+			}
+		}
+		Ok(None)
+	})
+	.unwrap_or_else(|e| panic!("{e}\n{}", net.logs(40)));
+	phase("the attestation was signed again and is final");
+
 	phase("a first proof is final: Charlie killed");
 	net.nodes[2].kill();
 	let finalized_at_kill = alice.finalized_number().unwrap();

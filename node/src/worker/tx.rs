@@ -23,6 +23,7 @@ use std::{
 
 use codec::{Decode, Encode};
 use frame_system_rpc_runtime_api::AccountNonceApi;
+use sc_client_api::BlockBackend;
 use sc_transaction_pool_api::{
 	error::{Error as PoolError, IntoPoolError},
 	InPoolTransaction, TransactionPool, TransactionSource,
@@ -59,16 +60,21 @@ pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
 	ready
 		.into_iter()
 		.chain(future)
-		.filter_map(|bytes| {
-			let xt = w3b_runtime::UncheckedExtrinsic::decode(&mut &bytes[..]).ok()?;
-			match xt.preamble {
-				sp_runtime::generic::Preamble::Signed(sp_runtime::MultiAddress::Id(who), ..) => {
-					Some((who, xt.function))
-				}
-				_ => None,
-			}
-		})
+		.filter_map(|bytes| signed(&bytes).map(|(who, _, call)| (who, call)))
 		.collect()
+}
+
+/// The signer, nonce and call of the encoded transaction `bytes`, if it is a signed one.
+fn signed(bytes: &[u8]) -> Option<(AccountId, Nonce, RuntimeCall)> {
+	let xt = w3b_runtime::UncheckedExtrinsic::decode(&mut &bytes[..]).ok()?;
+	match xt.preamble {
+		sp_runtime::generic::Preamble::Signed(
+			sp_runtime::MultiAddress::Id(who),
+			_,
+			(_, _, _, _, _, _, frame_system::CheckNonce(nonce), ..),
+		) => Some((who, nonce, xt.function)),
+		_ => None,
+	}
 }
 
 /// A call sent with a nonce.
@@ -179,6 +185,9 @@ pub struct TxSender {
 	restored: bool,
 	/// The runtime's spec and transaction versions, and the block they were read at.
 	versions: Option<(Hash, u32, u32)>,
+	/// The last finalized block whose transactions were matched against `sent`: none
+	/// before the first block is observed (what was final then is not judged).
+	checked_to: Option<BlockNumber>,
 }
 
 impl TxSender {
@@ -215,6 +224,7 @@ impl TxSender {
 			sent,
 			journal,
 			versions: None,
+			checked_to: None,
 		}
 	}
 
@@ -229,13 +239,9 @@ impl TxSender {
 	/// with it: they are sent again in order. If the pool refuses one (or it was sent
 	/// [`MAX_RESENDS`] times already), they are signed again from the chain's nonce.
 	pub async fn observe(&mut self, at: Hash, number: BlockNumber) {
-		if !self.sent.is_empty() {
-			let finalized = self.client.info().finalized_hash;
-			if let Ok(nonce) = self.client.runtime_api().account_nonce(finalized, self.account()) {
-				if self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
-					self.sent = self.sent.split_off(&nonce);
-					self.journal.save(&self.sent);
-				}
+		for call in self.forget_final() {
+			if let Err(e) = self.submit(at, call).await {
+				log::warn!(target: "w3b", "an operator transaction whose nonce another one took is refused now: {e}");
 			}
 		}
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
@@ -326,6 +332,62 @@ impl TxSender {
 			self.next_nonce
 		);
 		self.renumber(at, number, nonce).await;
+	}
+
+	/// Forgets the calls whose nonces the finalized chain used, and returns those among
+	/// them that did not land: another transaction of the operator's account (its owner
+	/// voting in the council with the same key, say) took their nonce. Such a one, with
+	/// a smaller weight or a tip, even replaces ours in the pools. The chain's nonce
+	/// moves on either way, so only the finalized blocks' transactions tell.
+	fn forget_final(&mut self) -> Vec<RuntimeCall> {
+		let info = self.client.info();
+		let Ok(nonce) =
+			self.client.runtime_api().account_nonce(info.finalized_hash, self.account())
+		else {
+			return Vec::new();
+		};
+		let checked_to = self.checked_to.replace(info.finalized_number);
+		if !self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
+			// None of ours landed in the blocks up to it: nothing to match there.
+			return Vec::new();
+		}
+		let mut landed = BTreeMap::new();
+		if let Some(checked_to) = checked_to {
+			for block in checked_to + 1..=info.finalized_number {
+				let Ok(Some(hash)) = self.client.hash(block) else { continue };
+				let Ok(Some(body)) = self.client.block_body(hash) else { continue };
+				for xt in body {
+					match signed(&xt.encode()) {
+						Some((who, n, call)) if who == self.account() => {
+							landed.insert(n, call);
+						}
+						_ => {}
+					}
+				}
+			}
+		}
+		let kept = self.sent.split_off(&nonce);
+		let used = std::mem::replace(&mut self.sent, kept);
+		self.journal.save(&self.sent);
+		// Before the first block observed, landed or not: the blocks that would tell were
+		// final before this run looked. After it, what is still here did not land up to
+		// the block checked last (its nonce would have been forgotten then).
+		if checked_to.is_none() {
+			return Vec::new();
+		}
+		let taken: Vec<(Nonce, RuntimeCall)> = used
+			.into_iter()
+			.filter(|(n, sent)| landed.get(n) != Some(&sent.call))
+			.map(|(n, sent)| (n, sent.call))
+			.collect();
+		if let Some((first, _)) = taken.first() {
+			log::info!(
+				target: "w3b",
+				"operator transactions {:?} lost their nonces to other transactions of the account (from {first}): signed again",
+				taken.iter().map(|(n, _)| n).collect::<Vec<_>>()
+			);
+		}
+		taken.into_iter().map(|(_, call)| call).collect()
 	}
 
 	/// Signs the calls sent from `nonce` (the chain's, stuck) on again with nonces from
