@@ -155,6 +155,12 @@ fn main() {
 		&format!("one function of {indirect} table.get"),
 		&with_table(applet_module(&[], &[repeated(&[0x41, 0, 0x25, 0, 0x1a], indirect)])),
 	);
+	// Each metered behind a branch (the engine's rewriting, `meter.rs`).
+	let fill = [0x20, 0, 0x20, 0, 0x20, 0, 0xfc, 0x0b, 0];
+	measure(
+		&format!("one function of {} memory.fill", at_limit - 1),
+		&applet_module(&[], &[repeated(&fill, at_limit - 1)]),
+	);
 	measure("a function of 16,000 locals", &applet_module(&[], &[locals(16_000)]));
 	let declared = |count: u32| {
 		let mut body = vec![1u8];
@@ -171,6 +177,11 @@ fn main() {
 		&applet_module(&[], &[arithmetic(MAX_FUNCTION_SIZE - 8)]),
 	);
 	let functions = MAX_BRANCHES / MAX_BRANCHES_PER_FUNCTION;
+	let most_fills = vec![repeated(&fill, MAX_BRANCHES_PER_FUNCTION - 1); functions as usize];
+	measure(
+		&format!("{functions} functions of {} memory.fill", MAX_BRANCHES_PER_FUNCTION - 1),
+		&applet_module(&[], &most_fills),
+	);
 	let most_branches = vec![loops(MAX_BRANCHES_PER_FUNCTION); functions as usize];
 	measure(
 		&format!("{functions} functions of {MAX_BRANCHES_PER_FUNCTION} loops"),

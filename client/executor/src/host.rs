@@ -238,8 +238,18 @@ fn read_as_string(caller: &mut Caller<'_, HostState>, ptr: i32) -> wasmtime::Res
 }
 
 /// Links the W3bstream ABI into `linker`. Every call charges [`HOST_CALL_FUEL`] and the
-/// bytes it moves before doing the work, and bounds what it keeps.
+/// bytes it moves before doing the work, and bounds what it keeps. Links the meter of
+/// bulk instructions too.
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+	// Called before each long bulk instruction of the rewritten code ([`crate::meter`])
+	// with its length in bytes (or table elements): the instruction's work.
+	linker.func_wrap(
+		crate::meter::METER_MODULE,
+		crate::meter::METER_FUNCTION,
+		|mut caller: Caller<'_, HostState>, len: i32| {
+			charge(&mut caller, u64::from(len as u32).saturating_mul(FUEL_PER_BYTE))
+		},
+	)?;
 	linker.func_wrap(
 		"env",
 		"ws_log",

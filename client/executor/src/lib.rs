@@ -31,6 +31,7 @@
 pub mod codes;
 mod host;
 pub mod local;
+mod meter;
 pub mod sql;
 pub mod state;
 mod wasi;
@@ -374,6 +375,15 @@ impl std::fmt::Debug for LoadedCode {
 struct Artifact {
 	hash: H256,
 	compiled: Vec<u8>,
+	/// Fuel each instantiation costs: the bytes of the active data segments it copies.
+	instantiation_fuel: u64,
+}
+
+/// Code linked in a lane's engine, with the fuel each instantiation costs.
+#[derive(Clone)]
+struct Linked {
+	pre: InstancePre<HostState>,
+	instantiation_fuel: u64,
 }
 
 /// The executor's compiled code by code hash.
@@ -390,7 +400,7 @@ struct CodeStore {
 struct Lane {
 	engine: Engine,
 	linker: Linker<HostState>,
-	modules: RwLock<BoundedCache<InstancePre<HostState>>>,
+	modules: RwLock<BoundedCache<Linked>>,
 	/// Whether a batch runs on this lane.
 	busy: AtomicBool,
 }
@@ -411,12 +421,7 @@ impl Lane {
 
 	/// Copies `artifact` into this lane's engine, linked; keeps the copy within `max`
 	/// bytes of copies.
-	fn copy(
-		&self,
-		artifact: &Artifact,
-		max: usize,
-		tick: u64,
-	) -> Result<InstancePre<HostState>, ExecutorError> {
+	fn copy(&self, artifact: &Artifact, max: usize, tick: u64) -> Result<Linked, ExecutorError> {
 		let invalid = |reason: String| ExecutorError::InvalidCode { hash: artifact.hash, reason };
 		// SAFETY: `compiled` was written by `precompile_module` of an engine of this
 		// process with this engine's configuration (all lanes share one) and is never
@@ -426,9 +431,10 @@ impl Lane {
 		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
 		let image = module.image_range();
 		let bytes = (image.end as usize).saturating_sub(image.start as usize);
+		let linked = Linked { pre, instantiation_fuel: artifact.instantiation_fuel };
 		let mut modules = self.modules.write().expect("module cache lock");
-		modules.insert(artifact.hash, pre.clone(), bytes, max, tick);
-		Ok(pre)
+		modules.insert(artifact.hash, linked.clone(), bytes, max, tick);
+		Ok(linked)
 	}
 }
 
@@ -534,11 +540,15 @@ impl Executor {
 			return Err(invalid("the code does not hash to this code hash".into()));
 		}
 		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
+		let metered = meter::meter(wasm).map_err(invalid)?;
 		// Compiled once: the lanes' engines share one configuration, so each can take a
 		// copy of the same artifact. The first takes it now, which links it.
-		let compiled =
-			self.lanes[0].engine.precompile_module(wasm).map_err(|e| invalid(e.to_string()))?;
-		let artifact = Arc::new(Artifact { hash, compiled });
+		let compiled = self.lanes[0]
+			.engine
+			.precompile_module(&metered.wasm)
+			.map_err(|e| invalid(e.to_string()))?;
+		let instantiation_fuel = metered.active_data_bytes.saturating_mul(host::FUEL_PER_BYTE);
+		let artifact = Arc::new(Artifact { hash, compiled, instantiation_fuel });
 		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
 		self.lanes[0].copy(&artifact, self.lane_share(), tick)?;
 		let mut code = self.code.lock().expect("code store lock");
@@ -593,14 +603,9 @@ impl Executor {
 	}
 
 	/// Code `hash` linked in `lane`: its copy there, or a new copy of the loaded code.
-	fn linked(
-		&self,
-		lane: &Lane,
-		hash: &H256,
-		tick: u64,
-	) -> Result<InstancePre<HostState>, ExecutorError> {
-		if let Some(pre) = lane.modules.read().expect("module cache lock").get(hash) {
-			return Ok(pre.clone());
+	fn linked(&self, lane: &Lane, hash: &H256, tick: u64) -> Result<Linked, ExecutorError> {
+		if let Some(linked) = lane.modules.read().expect("module cache lock").get(hash) {
+			return Ok(linked.clone());
 		}
 		let artifact = {
 			let code = self.code.lock().expect("code store lock");
@@ -637,7 +642,7 @@ impl Executor {
 		let lane = taken.lane;
 		// The batch holds its own links: other batches' code copied into the lane while it
 		// runs cannot take them away.
-		let linked: Vec<InstancePre<HostState>> = batch
+		let linked: Vec<Linked> = batch
 			.applets
 			.iter()
 			.map(|(_, applet)| self.linked(lane, &applet.code_hash, tick))
@@ -655,7 +660,7 @@ impl Executor {
 		let mut event_index = 0u32;
 		for (index, message) in batch.messages.iter().enumerate() {
 			let payload: Arc<[u8]> = message.payload.clone().into();
-			for ((applet_id, applet), pre) in batch.applets.iter().zip(&linked) {
+			for ((applet_id, applet), code) in batch.applets.iter().zip(&linked) {
 				let Some(handler) = applet.handler_for(&message.event_type) else { continue };
 				let handler = String::from_utf8_lossy(handler).into_owned();
 				let fuel = batch.fuel.saturating_sub(fuel_used).min(MAX_FUEL_PER_EVENT);
@@ -691,7 +696,7 @@ impl Executor {
 					clock_ns: batch.timestamp_ms.saturating_mul(1_000_000),
 				};
 				event_index += 1;
-				let (outcome, state, burnt) = self.run_event(lane, pre, state, &handler, fuel);
+				let (outcome, state, burnt) = self.run_event(lane, code, state, &handler, fuel);
 				fuel_used += burnt;
 				writes = state.batch_writes;
 				report_room = state.report_room;
@@ -774,21 +779,24 @@ impl Executor {
 	fn run_event(
 		&self,
 		lane: &Lane,
-		pre: &InstancePre<HostState>,
+		linked: &Linked,
 		state: HostState,
 		handler: &str,
 		fuel: u64,
 	) -> (Outcome, HostState, u64) {
 		let mut store = Store::new(&lane.engine, state);
 		store.limiter(|state| &mut state.limits);
-		let fuel_set = store.set_fuel(fuel).is_ok();
+		// The instantiation is paid before it runs.
+		let fuel_set = store.set_fuel(fuel.saturating_sub(linked.instantiation_fuel)).is_ok();
 		store.set_epoch_deadline(
 			(self.config.event_timeout.as_millis() / EPOCH.as_millis()).max(1) as u64,
 		);
 		let outcome = if !fuel_set || fuel == 0 {
 			Outcome::Failed("out of fuel: the batch's fuel is used up".into())
+		} else if fuel < linked.instantiation_fuel {
+			Outcome::Failed("out of fuel: instantiation".into())
 		} else {
-			self.call(pre, &mut store, handler)
+			self.call(&linked.pre, &mut store, handler)
 		};
 		let burnt = fuel - store.get_fuel().unwrap_or(0);
 		(outcome, store.into_data(), burnt)

@@ -651,3 +651,59 @@ fn an_event_finds_nothing_an_earlier_event_left_in_memory() {
 		);
 	}
 }
+
+#[test]
+fn bulk_memory_instructions_and_data_segments_pay_for_every_byte() {
+	use w3b_primitives::code::{applet_module, section};
+	// `memory.fill` of the whole 64 MiB memory, a thousand times over: seconds of work
+	// for a few instructions of fuel each, unless the engine charges the bytes.
+	let fill = vec![
+		1, 1, 0x7f, // one i32 local: the round
+		0x41, 0xff, 0x07, 0x40, 0, 0x1a, // memory.grow(1023), dropped: 64 MiB
+		0x03, 0x40, // loop
+		0x41, 0, 0x41, 0, 0x41, 1, 0x41, 26, 0x74, 0xfc, 0x0b, 0, // fill(0, 0, 1 << 26)
+		0x20, 1, 0x41, 1, 0x6a, 0x22, 1, // round += 1
+		0x41, 0xe8, 0x07, 0x49, 0x0d, 0, // while round < 1000
+		0x0b, 0x41, 0, 0x0b,
+	];
+	// One `memory.copy` of 1 MiB, which fits in the event's fuel.
+	let copy = vec![
+		0, 0x41, 16, 0x40, 0, 0x1a, // memory.grow(16), dropped: 17 pages
+		0x41, 0, 0x41, 0x80, 0x80, 0x04, 0x41, 1, 0x41, 20, 0x74, // (0, 65,536, 1 << 20)
+		0xfc, 0x0a, 0, 0, 0x41, 0, 0x0b,
+	];
+	let nothing = vec![0, 0x41, 0, 0x0b];
+	let mut code = applet_module(&["fill", "copy", "nothing"], &[fill, copy, nothing]);
+	// An active data segment of 60 KiB, copied into every new instance.
+	let mut data = vec![1, 0, 0x41, 0, 0x0b];
+	w3b_primitives::code::leb128_u32(60 << 10, &mut data);
+	data.extend(std::iter::repeat_n(7u8, 60 << 10));
+	section(11, data, &mut code);
+	let exec = executor();
+	let hash = w3b_primitives::project::code_hash(&code);
+	exec.load(hash, &code).expect("the module loads");
+	let applets = [applet(0, hash, &[("FILL", "fill"), ("COPY", "copy"), ("NOTHING", "nothing")])];
+	let messages = [message(0, "FILL", b""), message(1, "COPY", b""), message(2, "NOTHING", b"")];
+	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+	let [fill, copy, nothing] = &result.events[..] else { panic!("{:?}", result.events) };
+	let data_bytes = 60u64 << 10;
+	assert_eq!(
+		fill.outcome,
+		Outcome::Failed("out of fuel".into()),
+		"filled 64 MiB again and again on {} fuel",
+		fill.fuel
+	);
+	assert_eq!(fill.fuel, w3b_executor::MAX_FUEL_PER_EVENT);
+	assert_eq!(copy.outcome, Outcome::Returned(0));
+	assert!(
+		(data_bytes + (1 << 20)..data_bytes + (1 << 20) + 1_000).contains(&copy.fuel),
+		"a copy of 1 MiB after an instantiation copying 60 KiB burnt {}",
+		copy.fuel
+	);
+	assert_eq!(nothing.outcome, Outcome::Returned(0));
+	assert!(
+		(data_bytes..data_bytes + 100).contains(&nothing.fuel),
+		"an instantiation copying 60 KiB burnt {}",
+		nothing.fuel
+	);
+}
