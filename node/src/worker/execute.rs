@@ -914,7 +914,9 @@ impl Worker {
 			let code = self.client.runtime_api().code(at, applet.code_hash)?.ok_or_else(|| {
 				WorkerError::Missing(format!("code {} is not on chain", applet.code_hash))
 			})?;
-			loaded.push(self.executor.load(applet.code_hash, &code)?);
+			// Compiling takes up to seconds (the chain bounds it): off the async threads.
+			let load = || self.executor.load(applet.code_hash, &code);
+			loaded.push(tokio::task::block_in_place(load)?);
 		}
 		Ok(loaded)
 	}
