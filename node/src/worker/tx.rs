@@ -48,6 +48,11 @@ const NONCE_STALL_BLOCKS: BlockNumber = 10;
 const MAX_RESENDS: u32 = 2;
 /// Times one call is signed again with a new nonce after its nonce got stuck.
 const MAX_RENUMBERS: u32 = 1;
+/// Most finalized blocks whose transactions are matched against the calls sent at once
+/// (after finality stalled, the rest wait for the next blocks).
+const MAX_BLOCKS_CHECKED: BlockNumber = 64;
+/// Times a call whose nonce another transaction took is offered to the pool again.
+const MAX_SIGN_AGAIN_TRIES: u32 = 3;
 /// Most calls remembered while finality stalls: past it new calls are refused (and tried
 /// again later by their callers) rather than the oldest forgotten, which are the ones a
 /// resend needs.
@@ -188,6 +193,9 @@ pub struct TxSender {
 	/// The last finalized block whose transactions were matched against `sent`: none
 	/// before the first block is observed (what was final then is not judged).
 	checked_to: Option<BlockNumber>,
+	/// Calls whose nonce another transaction took, to sign again, with the times the
+	/// pool refused them so far.
+	sign_again: Vec<(RuntimeCall, u32)>,
 }
 
 impl TxSender {
@@ -225,6 +233,7 @@ impl TxSender {
 			journal,
 			versions: None,
 			checked_to: None,
+			sign_again: Vec::new(),
 		}
 	}
 
@@ -239,9 +248,20 @@ impl TxSender {
 	/// with it: they are sent again in order. If the pool refuses one (or it was sent
 	/// [`MAX_RESENDS`] times already), they are signed again from the chain's nonce.
 	pub async fn observe(&mut self, at: Hash, number: BlockNumber) {
-		for call in self.forget_final() {
-			if let Err(e) = self.submit(at, call).await {
-				log::warn!(target: "w3b", "an operator transaction whose nonce another one took is refused now: {e}");
+		let mut again = std::mem::take(&mut self.sign_again);
+		again.extend(self.forget_final().into_iter().map(|call| (call, 0)));
+		for (call, tries) in again {
+			match self.submit(at, call.clone()).await {
+				Ok(()) => {}
+				// The pool may take it on a later block (our nonce is held, the calls
+				// waiting for finality are too many).
+				Err(e) if tries + 1 < MAX_SIGN_AGAIN_TRIES => {
+					log::debug!(target: "w3b", "an operator transaction whose nonce another one took is refused now: {e}");
+					self.sign_again.push((call, tries + 1));
+				}
+				Err(e) => {
+					log::warn!(target: "w3b", "an operator transaction whose nonce another one took is refused: {e}: given up");
+				}
 			}
 		}
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
@@ -338,46 +358,60 @@ impl TxSender {
 	/// them that did not land: another transaction of the operator's account (its owner
 	/// voting in the council with the same key, say) took their nonce. Such a one, with
 	/// a smaller weight or a tip, even replaces ours in the pools. The chain's nonce
-	/// moves on either way, so only the finalized blocks' transactions tell.
+	/// moves on either way, so only the finalized blocks' transactions tell: at most
+	/// [`MAX_BLOCKS_CHECKED`] of them at once, the rest on the next blocks.
 	fn forget_final(&mut self) -> Vec<RuntimeCall> {
-		let info = self.client.info();
-		let Ok(nonce) =
-			self.client.runtime_api().account_nonce(info.finalized_hash, self.account())
-		else {
+		let finalized = self.client.info().finalized_number;
+		let final_nonce = |block: BlockNumber| {
+			let hash = self.client.hash(block).ok().flatten()?;
+			self.client.runtime_api().account_nonce(hash, self.account()).ok()
+		};
+		let Some(checked_to) = self.checked_to else {
+			// What was final before this run looked is not judged: landed or not, the
+			// blocks that would tell were final before.
+			let Some(nonce) = final_nonce(finalized) else { return Vec::new() };
+			self.checked_to = Some(finalized);
+			if self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
+				self.sent = self.sent.split_off(&nonce);
+				self.journal.save(&self.sent);
+			}
 			return Vec::new();
 		};
-		let checked_to = self.checked_to.replace(info.finalized_number);
-		if !self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
-			// None of ours landed in the blocks up to it: nothing to match there.
+		let upto = finalized.min(checked_to + MAX_BLOCKS_CHECKED);
+		if upto <= checked_to {
 			return Vec::new();
 		}
-		let mut landed = BTreeMap::new();
-		if let Some(checked_to) = checked_to {
-			for block in checked_to + 1..=info.finalized_number {
-				let Ok(Some(hash)) = self.client.hash(block) else { continue };
-				let Ok(Some(body)) = self.client.block_body(hash) else { continue };
-				for xt in body {
-					match signed(&xt.encode()) {
-						Some((who, n, call)) if who == self.account() => {
-							landed.insert(n, call);
-						}
-						_ => {}
-					}
-				}
-			}
+		let Some(nonce) = final_nonce(upto) else { return Vec::new() };
+		self.checked_to = Some(upto);
+		if !self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
+			// None of ours landed in these blocks: nothing to match there.
+			return Vec::new();
+		}
+		// The operator's calls in the blocks, under whatever nonce (a renumbered call may
+		// land under its old one).
+		let mut landed = Vec::new();
+		let mut unreadable = None;
+		for block in checked_to + 1..=upto {
+			let hash = self.client.hash(block).ok().flatten();
+			let Some(body) = hash.and_then(|hash| self.client.block_body(hash).ok().flatten())
+			else {
+				unreadable = Some(block);
+				break;
+			};
+			let ours = body.iter().filter_map(|xt| signed(&xt.encode()));
+			landed.extend(ours.filter(|(who, ..)| *who == self.account()).map(|(.., call)| call));
 		}
 		let kept = self.sent.split_off(&nonce);
 		let used = std::mem::replace(&mut self.sent, kept);
 		self.journal.save(&self.sent);
-		// Before the first block observed, landed or not: the blocks that would tell were
-		// final before this run looked. After it, what is still here did not land up to
-		// the block checked last (its nonce would have been forgotten then).
-		if checked_to.is_none() {
+		if let Some(block) = unreadable {
+			// Pruned, say: judging without it would sign again what landed there.
+			log::warn!(target: "w3b", "block #{block} cannot be read: the operator transactions up to #{upto} are taken as landed");
 			return Vec::new();
 		}
 		let taken: Vec<(Nonce, RuntimeCall)> = used
 			.into_iter()
-			.filter(|(n, sent)| landed.get(n) != Some(&sent.call))
+			.filter(|(_, sent)| !landed.contains(&sent.call))
 			.map(|(n, sent)| (n, sent.call))
 			.collect();
 		if let Some((first, _)) = taken.first() {
