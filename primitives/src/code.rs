@@ -92,6 +92,11 @@ pub const MAX_FUNCTION_SIZE: u32 = 128 << 10;
 /// whatever its count, and each local costs the compiler work (9,999 functions of
 /// 49,998 locals each, 100 KB: 18 s).
 pub const MAX_LOCALS: u64 = 100_000;
+/// Most locals one function may declare: with at most 1,000 parameters, one under the
+/// 50,000 a function may have, which leaves the engine one for its metering of bulk
+/// instructions (a function of 49,999 locals and a parameter was accepted, and once
+/// metered, never compiled).
+pub const MAX_FUNCTION_LOCALS: u64 = 48_999;
 /// Most types a module may declare.
 pub const MAX_TYPES: u32 = 1_000;
 
@@ -309,14 +314,16 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleSummary, CodeError> {
 				defined_functions = count;
 			}
 			Payload::CodeSectionEntry(body) => {
+				let mut declared = 0u64;
 				for group in body.get_locals_reader().map_err(|_| CodeError::Invalid)? {
 					let (count, ty) = group.map_err(|_| CodeError::Invalid)?;
 					if is_externref(&ty) {
 						return Err(CodeError::Invalid);
 					}
-					locals = locals.saturating_add(u64::from(count));
+					declared = declared.saturating_add(u64::from(count));
 				}
-				if locals > MAX_LOCALS {
+				locals = locals.saturating_add(declared);
+				if locals > MAX_LOCALS || declared > MAX_FUNCTION_LOCALS {
 					return Err(CodeError::TooComplex);
 				}
 				let in_function = function_branches(&body)?;
@@ -774,6 +781,8 @@ mod tests {
 		};
 		assert!(locals(20_000, 5).is_ok());
 		assert_eq!(locals(20_000, 6), Err(CodeError::TooComplex));
+		assert!(locals(MAX_FUNCTION_LOCALS as u32, 1).is_ok());
+		assert_eq!(locals(MAX_FUNCTION_LOCALS as u32 + 1, 1), Err(CodeError::TooComplex));
 		let per_function = MAX_BRANCHES / MAX_BRANCHES_PER_FUNCTION;
 		let spread = |extra: u32| {
 			let mut bodies = alloc::vec![loops(MAX_BRANCHES_PER_FUNCTION); per_function as usize];

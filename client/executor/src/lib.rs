@@ -59,10 +59,10 @@ use wasmtime::{
 };
 
 pub use host::{
-	send_tx, sql_digest, LogLine, FUEL_PER_BYTE, FUEL_PER_RANDOM_BYTE, FUEL_PER_SQL_STEP,
-	HOST_CALL_FUEL, MAX_BATCH_SQL_BYTES, MAX_BATCH_WRITE_BYTES, MAX_DATA_LEN, MAX_DB_VALUE_LEN,
-	MAX_LOGS_PER_EVENT, MAX_LOG_LEN, MAX_METRICS_PER_EVENT, MAX_REPORT_BYTES_PER_BATCH,
-	MAX_SQL_REQUEST_LEN,
+	send_tx, sql_digest, LogLine, FUEL_PER_BYTE, FUEL_PER_PAGE, FUEL_PER_RANDOM_BYTE,
+	FUEL_PER_SQL_STEP, FUEL_PER_TABLE_ELEMENT, HOST_CALL_FUEL, MAX_BATCH_SQL_BYTES,
+	MAX_BATCH_WRITE_BYTES, MAX_DATA_LEN, MAX_DB_VALUE_LEN, MAX_LOGS_PER_EVENT, MAX_LOG_LEN,
+	MAX_METRICS_PER_EVENT, MAX_REPORT_BYTES_PER_BATCH, MAX_SQL_REQUEST_LEN,
 };
 pub use sql::{SqlDb, SqlError};
 pub use state::{state_root, StateView, Transition, Writes};
@@ -375,7 +375,8 @@ impl std::fmt::Debug for LoadedCode {
 struct Artifact {
 	hash: H256,
 	compiled: Vec<u8>,
-	/// Fuel each instantiation costs: the bytes of the active data segments it copies.
+	/// Fuel each instantiation costs: its memory's pages and the bytes of the active data
+	/// segments it copies.
 	instantiation_fuel: u64,
 }
 
@@ -547,7 +548,7 @@ impl Executor {
 			.engine
 			.precompile_module(&metered.wasm)
 			.map_err(|e| invalid(e.to_string()))?;
-		let instantiation_fuel = metered.active_data_bytes.saturating_mul(host::FUEL_PER_BYTE);
+		let instantiation_fuel = metered.instantiation_fuel;
 		let artifact = Arc::new(Artifact { hash, compiled, instantiation_fuel });
 		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
 		self.lanes[0].copy(&artifact, self.lane_share(), tick)?;
@@ -794,7 +795,7 @@ impl Executor {
 		let outcome = if !fuel_set || fuel == 0 {
 			Outcome::Failed("out of fuel: the batch's fuel is used up".into())
 		} else if fuel < linked.instantiation_fuel {
-			Outcome::Failed("out of fuel: instantiation".into())
+			Outcome::Failed("out of fuel".into())
 		} else {
 			self.call(&linked.pre, &mut store, handler)
 		};

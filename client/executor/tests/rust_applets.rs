@@ -653,10 +653,11 @@ fn an_event_finds_nothing_an_earlier_event_left_in_memory() {
 }
 
 #[test]
-fn bulk_memory_instructions_and_data_segments_pay_for_every_byte() {
+fn bulk_instructions_memory_pages_and_data_segments_pay_for_their_size() {
 	use w3b_primitives::code::{applet_module, section};
 	// `memory.fill` of the whole 64 MiB memory, a thousand times over: seconds of work
-	// for a few instructions of fuel each, unless the engine charges the bytes.
+	// for a few instructions of fuel each, unless the engine charges the bytes (and
+	// the pages grown).
 	let fill = vec![
 		1, 1, 0x7f, // one i32 local: the round
 		0x41, 0xff, 0x07, 0x40, 0, 0x1a, // memory.grow(1023), dropped: 64 MiB
@@ -686,7 +687,9 @@ fn bulk_memory_instructions_and_data_segments_pay_for_every_byte() {
 	let messages = [message(0, "FILL", b""), message(1, "COPY", b""), message(2, "NOTHING", b"")];
 	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
 	let [fill, copy, nothing] = &result.events[..] else { panic!("{:?}", result.events) };
-	let data_bytes = 60u64 << 10;
+	use w3b_executor::FUEL_PER_PAGE;
+	// One page to start with, and 60 KiB copied into it.
+	let instantiation = FUEL_PER_PAGE + (60 << 10);
 	assert_eq!(
 		fill.outcome,
 		Outcome::Failed("out of fuel".into()),
@@ -695,15 +698,16 @@ fn bulk_memory_instructions_and_data_segments_pay_for_every_byte() {
 	);
 	assert_eq!(fill.fuel, w3b_executor::MAX_FUEL_PER_EVENT);
 	assert_eq!(copy.outcome, Outcome::Returned(0));
+	let copied = instantiation + 16 * FUEL_PER_PAGE + (1 << 20);
 	assert!(
-		(data_bytes + (1 << 20)..data_bytes + (1 << 20) + 1_000).contains(&copy.fuel),
-		"a copy of 1 MiB after an instantiation copying 60 KiB burnt {}",
+		(copied..copied + 1_000).contains(&copy.fuel),
+		"16 pages grown and 1 MiB copied after the instantiation burnt {}",
 		copy.fuel
 	);
 	assert_eq!(nothing.outcome, Outcome::Returned(0));
 	assert!(
-		(data_bytes..data_bytes + 100).contains(&nothing.fuel),
-		"an instantiation copying 60 KiB burnt {}",
+		(instantiation..instantiation + 100).contains(&nothing.fuel),
+		"an instantiation of a page copying 60 KiB burnt {}",
 		nothing.fuel
 	);
 }
