@@ -92,9 +92,7 @@ struct Sent {
 	resends: u32,
 	/// Times it was signed again with a new nonce.
 	renumbers: u32,
-	/// The runtime's spec version it was signed for (not journaled: 0 after a restart,
-	/// which sends it again at once, as a restart does anyway).
-	#[codec(skip)]
+	/// The runtime's spec version it was signed for.
 	spec_version: u32,
 }
 
@@ -108,13 +106,27 @@ enum Pooled {
 }
 
 /// The first bytes of a journal file: its format.
-const JOURNAL_FORMAT: &[u8] = b"w3b-operator-transactions-2\n";
+const JOURNAL_FORMAT: &[u8] = b"w3b-operator-transactions-3\n";
 
 /// Whose calls a journal holds: the chain (genesis hash), the signing account, and the
 /// runtime's transaction version the calls were encoded for. A journal of another owner
 /// (the base path reused for another chain, a rotated key, an upgrade that changed the
 /// calls' encoding) is not this node's to resend.
 type JournalOwner = (Hash, AccountId, u32);
+
+/// What a journal keeps.
+#[derive(Clone, Debug, Default, PartialEq, Encode, Decode)]
+struct Journaled {
+	/// The calls sent, by nonce, until the finalized chain's nonce passed theirs.
+	sent: BTreeMap<Nonce, Sent>,
+	/// The last finalized block whose transactions were matched against `sent`: a
+	/// restarted node goes on from it, so that a call another transaction displaced
+	/// while the node was down is signed again too.
+	checked_to: Option<BlockNumber>,
+	/// Calls whose nonce another transaction took, to sign again, with the times the
+	/// pool refused them so far.
+	sign_again: Vec<(RuntimeCall, u32)>,
+}
 
 /// The file keeping the calls sent until a final block used their nonces.
 struct Journal {
@@ -123,19 +135,19 @@ struct Journal {
 }
 
 impl Journal {
-	/// The calls the journal at `path` holds for `owner`: none if there is no file, or if
+	/// What the journal at `path` holds for `owner`: nothing if there is no file, or if
 	/// it cannot be read (written by another version, say) or belongs to another owner,
 	/// which is logged: the node then works as one that never sent anything.
-	fn load(path: &Path, owner: JournalOwner) -> (Self, BTreeMap<Nonce, Sent>) {
+	fn load(path: &Path, owner: JournalOwner) -> (Self, Journaled) {
 		let journal = Journal { path: path.to_owned(), owner };
 		let bytes = match std::fs::read(path) {
 			Ok(bytes) => bytes,
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-				return (journal, BTreeMap::new())
+				return (journal, Journaled::default())
 			}
 			Err(e) => {
 				log::warn!(target: "w3b", "reading {}: {e}: starting with no sent transactions", path.display());
-				return (journal, BTreeMap::new());
+				return (journal, Journaled::default());
 			}
 		};
 		let sent = bytes
@@ -146,25 +158,32 @@ impl Journal {
 				if owner != journal.owner {
 					return Err("written for another chain, account or runtime".to_string());
 				}
-				let sent = BTreeMap::<Nonce, Sent>::decode(&mut rest).map_err(|e| e.to_string())?;
-				rest.is_empty().then_some(sent).ok_or_else(|| "trailing bytes".to_string())
+				let journaled = Journaled::decode(&mut rest).map_err(|e| e.to_string())?;
+				rest.is_empty().then_some(journaled).ok_or_else(|| "trailing bytes".to_string())
 			});
 		match sent {
-			Ok(sent) => (journal, sent),
+			Ok(journaled) => (journal, journaled),
 			Err(e) => {
 				log::warn!(target: "w3b", "{}: {e}: starting with no sent transactions", path.display());
-				(journal, BTreeMap::new())
+				(journal, Journaled::default())
 			}
 		}
 	}
 
-	/// Writes `sent` durably. A failure is logged, not returned: the call still goes
-	/// out (a node that cannot write its journal should vote rather than fall silent;
-	/// after a crash it may then vote twice, for a fee).
-	fn save(&self, sent: &BTreeMap<Nonce, Sent>) {
+	/// Writes what a [`Journaled`] holds durably. A failure is logged, not returned: the
+	/// call still goes out (a node that cannot write its journal should vote rather than
+	/// fall silent; after a crash it may then vote twice, for a fee).
+	fn save(
+		&self,
+		sent: &BTreeMap<Nonce, Sent>,
+		checked_to: Option<BlockNumber>,
+		sign_again: &[(RuntimeCall, u32)],
+	) {
 		let mut bytes = JOURNAL_FORMAT.to_vec();
 		self.owner.encode_to(&mut bytes);
 		sent.encode_to(&mut bytes);
+		checked_to.encode_to(&mut bytes);
+		sign_again.encode_to(&mut bytes);
 		if let Err(e) = w3b_worker::durable::write(&self.path, &bytes) {
 			log::warn!(target: "w3b", "writing {}: {e}", self.path.display());
 		}
@@ -212,7 +231,7 @@ impl TxSender {
 		let tx_version =
 			client.runtime_api().version(info.best_hash).map_or(0, |v| v.transaction_version);
 		let owner = (info.genesis_hash, AccountId::from(operator), tx_version);
-		let (journal, sent) = Journal::load(journal, owner);
+		let (journal, Journaled { sent, checked_to, sign_again }) = Journal::load(journal, owner);
 		if let Some((first, last)) = sent.first_key_value().zip(sent.last_key_value()) {
 			log::info!(
 				target: "w3b",
@@ -232,8 +251,8 @@ impl TxSender {
 			sent,
 			journal,
 			versions: None,
-			checked_to: None,
-			sign_again: Vec::new(),
+			checked_to,
+			sign_again,
 		}
 	}
 
@@ -248,21 +267,29 @@ impl TxSender {
 	/// with it: they are sent again in order. If the pool refuses one (or it was sent
 	/// [`MAX_RESENDS`] times already), they are signed again from the chain's nonce.
 	pub async fn observe(&mut self, at: Hash, number: BlockNumber) {
-		let mut again = std::mem::take(&mut self.sign_again);
-		again.extend(self.forget_final().into_iter().map(|call| (call, 0)));
-		for (call, tries) in again {
-			match self.submit(at, call.clone()).await {
-				Ok(()) => {}
-				// The pool may take it on a later block (our nonce is held, the calls
-				// waiting for finality are too many).
-				Err(e) if tries + 1 < MAX_SIGN_AGAIN_TRIES => {
-					log::debug!(target: "w3b", "an operator transaction whose nonce another one took is refused now: {e}");
-					self.sign_again.push((call, tries + 1));
-				}
-				Err(e) => {
-					log::warn!(target: "w3b", "an operator transaction whose nonce another one took is refused: {e}: given up");
+		self.forget_final();
+		if !self.sign_again.is_empty() {
+			// Each leaves the list (and the journal) once the pool took it.
+			let mut index = 0;
+			while let Some((call, tries)) = self.sign_again.get(index).cloned() {
+				match self.submit(at, call).await {
+					Ok(()) => {
+						self.sign_again.remove(index);
+					}
+					// The pool may take it on a later block (our nonce is held, the calls
+					// waiting for finality are too many).
+					Err(e) if tries + 1 < MAX_SIGN_AGAIN_TRIES => {
+						log::debug!(target: "w3b", "an operator transaction whose nonce another one took is refused now: {e}");
+						self.sign_again[index].1 += 1;
+						index += 1;
+					}
+					Err(e) => {
+						log::warn!(target: "w3b", "an operator transaction whose nonce another one took is refused: {e}: given up");
+						self.sign_again.remove(index);
+					}
 				}
 			}
+			self.save();
 		}
 		let Ok(nonce) = self.client.runtime_api().account_nonce(at, self.account()) else {
 			return;
@@ -360,7 +387,7 @@ impl TxSender {
 	/// a smaller weight or a tip, even replaces ours in the pools. The chain's nonce
 	/// moves on either way, so only the finalized blocks' transactions tell: at most
 	/// [`MAX_BLOCKS_CHECKED`] of them at once, the rest on the next blocks.
-	fn forget_final(&mut self) -> Vec<RuntimeCall> {
+	fn forget_final(&mut self) {
 		let finalized = self.client.info().finalized_number;
 		let final_nonce = |block: BlockNumber| {
 			let hash = self.client.hash(block).ok().flatten()?;
@@ -369,23 +396,34 @@ impl TxSender {
 		let Some(checked_to) = self.checked_to else {
 			// What was final before this run looked is not judged: landed or not, the
 			// blocks that would tell were final before.
-			let Some(nonce) = final_nonce(finalized) else { return Vec::new() };
+			let Some(nonce) = final_nonce(finalized) else { return };
 			self.checked_to = Some(finalized);
 			if self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
 				self.sent = self.sent.split_off(&nonce);
-				self.journal.save(&self.sent);
+				self.save();
 			}
-			return Vec::new();
+			return;
 		};
 		let upto = finalized.min(checked_to + MAX_BLOCKS_CHECKED);
 		if upto <= checked_to {
-			return Vec::new();
+			return;
 		}
-		let Some(nonce) = final_nonce(upto) else { return Vec::new() };
+		let Some(nonce) = final_nonce(upto) else {
+			// Its state is pruned (finality stalled longer than the state kept): judged
+			// from the finalized block on, what landed before it is taken as landed.
+			let Some(nonce) = final_nonce(finalized) else { return };
+			log::warn!(target: "w3b", "the state of block #{upto} is gone: the operator transactions up to #{finalized} are taken as landed");
+			self.checked_to = Some(finalized);
+			if self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
+				self.sent = self.sent.split_off(&nonce);
+			}
+			self.save();
+			return;
+		};
 		self.checked_to = Some(upto);
 		if !self.sent.first_key_value().is_some_and(|(first, _)| *first < nonce) {
 			// None of ours landed in these blocks: nothing to match there.
-			return Vec::new();
+			return;
 		}
 		// The operator's calls in the blocks, under whatever nonce (a renumbered call may
 		// land under its old one).
@@ -403,11 +441,11 @@ impl TxSender {
 		}
 		let kept = self.sent.split_off(&nonce);
 		let used = std::mem::replace(&mut self.sent, kept);
-		self.journal.save(&self.sent);
+		self.save();
 		if let Some(block) = unreadable {
 			// Pruned, say: judging without it would sign again what landed there.
 			log::warn!(target: "w3b", "block #{block} cannot be read: the operator transactions up to #{upto} are taken as landed");
-			return Vec::new();
+			return;
 		}
 		let taken: Vec<(Nonce, RuntimeCall)> = used
 			.into_iter()
@@ -420,8 +458,9 @@ impl TxSender {
 				"operator transactions {:?} lost their nonces to other transactions of the account (from {first}): signed again",
 				taken.iter().map(|(n, _)| n).collect::<Vec<_>>()
 			);
+			self.sign_again.extend(taken.into_iter().map(|(_, call)| (call, 0)));
+			self.save();
 		}
-		taken.into_iter().map(|(_, call)| call).collect()
 	}
 
 	/// Signs the calls sent from `nonce` (the chain's, stuck) on again with nonces from
@@ -444,7 +483,7 @@ impl TxSender {
 				Ok(Pooled::NonceTaken) => {
 					let kept = Sent { resends: MAX_RESENDS, renumbers, ..sent };
 					self.sent.insert(next, kept);
-					self.journal.save(&self.sent);
+					self.save();
 					next += 1;
 				}
 				Err(e) => {
@@ -452,7 +491,7 @@ impl TxSender {
 				}
 			}
 		}
-		self.journal.save(&self.sent);
+		self.save();
 		self.next_nonce = (next > nonce).then_some(next);
 	}
 
@@ -489,6 +528,11 @@ impl TxSender {
 				Err(format!("the pool holds another transaction with nonce {nonce}"))
 			}
 		}
+	}
+
+	/// Journals the calls sent, the last block checked and the calls to sign again.
+	fn save(&self) {
+		self.journal.save(&self.sent, self.checked_to, &self.sign_again);
 	}
 
 	/// The runtime's spec and transaction versions at block `at`.
@@ -539,7 +583,7 @@ impl TxSender {
 		// Journaled before it can reach a peer, and taken back out if the pool refuses it.
 		let sent = Sent { call, at: number, resends, renumbers, spec_version };
 		let replaced = self.sent.insert(nonce, sent);
-		self.journal.save(&self.sent);
+		self.save();
 		let refused = match self.pool.submit_one(at, TransactionSource::Local, opaque).await {
 			Ok(_) => return Ok(Pooled::Added),
 			Err(e) => match e.into_pool_error() {
@@ -554,7 +598,7 @@ impl TxSender {
 			Some(replaced) => self.sent.insert(nonce, replaced),
 			None => self.sent.remove(&nonce),
 		};
-		self.journal.save(&self.sent);
+		self.save();
 		refused
 	}
 }
@@ -571,7 +615,7 @@ mod tests {
 			batch_seq,
 			merkle_root: sp_core::H256::repeat_byte(batch_seq as u8),
 		};
-		Sent { call: call.into(), at, resends: 1, renumbers: 0, spec_version: 0 }
+		Sent { call: call.into(), at, resends: 1, renumbers: 0, spec_version: 101 }
 	}
 
 	#[test]
@@ -579,10 +623,12 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let path = dir.path().join("operator-transactions");
 		let (journal, none) = Journal::load(&path, OWNER);
-		assert!(none.is_empty(), "no file: nothing was sent");
+		assert_eq!(none, Journaled::default(), "no file: nothing was sent");
 		let calls = BTreeMap::from([(41, sent(5, 90)), (42, sent(6, 91))]);
-		journal.save(&calls);
-		assert_eq!(Journal::load(&path, OWNER).1, calls);
+		let again = vec![(sent(7, 92).call, 1)];
+		journal.save(&calls, Some(88), &again);
+		let journaled = Journaled { sent: calls.clone(), checked_to: Some(88), sign_again: again };
+		assert_eq!(Journal::load(&path, OWNER).1, journaled);
 		// Not this node's: another chain, another key, calls encoded for another runtime.
 		let (genesis, account, version) = OWNER;
 		for other in [
@@ -590,10 +636,10 @@ mod tests {
 			(genesis, AccountId::new([3; 32]), version),
 			(genesis, account, version + 1),
 		] {
-			assert!(Journal::load(&path, other.clone()).1.is_empty(), "{other:?}");
+			assert_eq!(Journal::load(&path, other.clone()).1, Journaled::default(), "{other:?}");
 		}
-		journal.save(&BTreeMap::new());
-		assert!(Journal::load(&path, OWNER).1.is_empty(), "what became final is forgotten");
+		journal.save(&BTreeMap::new(), Some(92), &[]);
+		assert!(Journal::load(&path, OWNER).1.sent.is_empty(), "what became final is forgotten");
 	}
 
 	#[test]
@@ -601,13 +647,13 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let path = dir.path().join("operator-transactions");
 		let (journal, _) = Journal::load(&path, OWNER);
-		journal.save(&BTreeMap::from([(41, sent(5, 90))]));
+		journal.save(&BTreeMap::from([(41, sent(5, 90))]), None, &[]);
 		let whole = std::fs::read(&path).unwrap();
 		std::fs::write(&path, &whole[..whole.len() - 1]).unwrap();
-		assert!(Journal::load(&path, OWNER).1.is_empty(), "a cut journal");
+		assert!(Journal::load(&path, OWNER).1.sent.is_empty(), "a cut journal");
 		std::fs::write(&path, [&whole[..], &[0]].concat()).unwrap();
-		assert!(Journal::load(&path, OWNER).1.is_empty(), "trailing bytes");
+		assert!(Journal::load(&path, OWNER).1.sent.is_empty(), "trailing bytes");
 		std::fs::write(&path, b"another format").unwrap();
-		assert!(Journal::load(&path, OWNER).1.is_empty(), "another version's journal");
+		assert!(Journal::load(&path, OWNER).1.sent.is_empty(), "another version's journal");
 	}
 }
