@@ -38,6 +38,9 @@ pub const MAX_REPORT_BYTES_PER_BATCH: usize = 8 << 20;
 pub const HOST_CALL_FUEL: u64 = 1_000;
 /// Fuel per byte a host call copies into or out of the applet's memory.
 pub const FUEL_PER_BYTE: u64 = 1;
+/// Fuel a call to a meter of the rewritten code ([`crate::meter`]) costs on top of the
+/// work it pays for: about what 30 ns of plain instructions burn.
+pub const METER_CALL_FUEL: u64 = 64;
 /// Fuel per element a bulk table instruction moves: `table.init` from a segment of
 /// expressions evaluates each (about 10 ns an element, against 0.3 to 0.75 ns for a unit
 /// of fuel of plain instructions).
@@ -250,20 +253,29 @@ fn read_as_string(caller: &mut Caller<'_, HostState>, ptr: i32) -> wasmtime::Res
 /// bulk instructions too.
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 	// Called by the rewritten code ([`crate::meter`]) before a bulk instruction with its
-	// length, and before `memory.grow` with the pages it asks for: their work.
+	// length, and in place of `memory.grow`: their work.
 	let per = |fuel: u64| {
 		move |mut caller: Caller<'_, HostState>, units: i32| {
-			charge(&mut caller, u64::from(units as u32).saturating_mul(fuel))
+			let work = u64::from(units as u32).saturating_mul(fuel);
+			charge(&mut caller, METER_CALL_FUEL.saturating_add(work))
 		}
 	};
 	linker.func_wrap(meter::METER_MODULE, meter::BYTES, per(FUEL_PER_BYTE))?;
 	linker.func_wrap(meter::METER_MODULE, meter::ELEMENTS, per(FUEL_PER_TABLE_ELEMENT))?;
 	linker.func_wrap(
 		meter::METER_MODULE,
-		meter::PAGES,
+		meter::GROW,
 		|mut caller: Caller<'_, HostState>, pages: i32| {
-			charge(&mut caller, u64::from(pages as u32).saturating_mul(FUEL_PER_PAGE))?;
-			Ok(pages)
+			charge(&mut caller, METER_CALL_FUEL)?;
+			// The chain requires the module's one memory to be exported as `memory`.
+			let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
+				return Ok(-1);
+			};
+			let pages = u64::from(pages as u32);
+			// Refused past the memory cap, as the instruction would be: -1, and no fuel.
+			let Ok(previous) = memory.grow(&mut caller, pages) else { return Ok(-1) };
+			charge(&mut caller, pages.saturating_mul(FUEL_PER_PAGE))?;
+			Ok(previous as i32)
 		},
 	)?;
 	linker.func_wrap(

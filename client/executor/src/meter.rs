@@ -9,7 +9,8 @@
 //!   calls [`METER_MODULE`].[`BYTES`] with its length;
 //! - each `table.fill`, `table.copy` and `table.init` calls [`METER_MODULE`].[`ELEMENTS`]
 //!   with its length;
-//! - each `memory.grow` calls [`METER_MODULE`].[`PAGES`] with the pages it asks for.
+//! - each `memory.grow` becomes a call to [`METER_MODULE`].[`GROW`], which grows the
+//!   memory the same way and charges for the pages it added.
 //!
 //! Those charge the fuel ([`crate::host`] links them); the pages a module's memory starts
 //! with, and the bytes of its active data segments, are charged at each instantiation
@@ -33,8 +34,9 @@ pub(crate) const METER_MODULE: &str = "w3b:meter";
 pub(crate) const BYTES: &str = "bytes";
 /// `(len: i32)`: charges fuel for `len` elements of a bulk table instruction.
 pub(crate) const ELEMENTS: &str = "elements";
-/// `(delta: i32) -> i32`: charges fuel for `delta` pages of `memory.grow`, returns it.
-pub(crate) const PAGES: &str = "pages";
+/// `(delta: i32) -> i32`: `memory.grow` (the previous size in pages, or -1), charging
+/// fuel for the pages added.
+pub(crate) const GROW: &str = "grow";
 
 /// Lengths up to which a bulk memory instruction is not metered: copying 256 bytes costs
 /// about what the handful of instructions around it do (1.3 to 3 times a loop of
@@ -113,8 +115,8 @@ enum Meter {
 	Bytes,
 	/// A bulk table instruction: elements, all.
 	Elements,
-	/// `memory.grow`: pages.
-	Pages,
+	/// `memory.grow`: the pages added.
+	Grow,
 }
 
 fn meter_of(operator: &Operator<'_>) -> Option<Meter> {
@@ -125,7 +127,7 @@ fn meter_of(operator: &Operator<'_>) -> Option<Meter> {
 		Operator::TableFill { .. } | Operator::TableCopy { .. } | Operator::TableInit { .. } => {
 			Some(Meter::Elements)
 		}
-		Operator::MemoryGrow { .. } => Some(Meter::Pages),
+		Operator::MemoryGrow { .. } => Some(Meter::Grow),
 		_ => None,
 	}
 }
@@ -141,8 +143,9 @@ fn has_metered(body: &wasmparser::FunctionBody<'_>) -> wasmparser::Result<bool> 
 }
 
 /// The rewriting: two types and three function imports appended, the functions defined
-/// after the imports shifted by three, a call to a meter before each metered instruction
-/// (and in the functions holding bulk instructions, one more local, for their length).
+/// after the imports shifted by three, a call to a meter before each bulk instruction
+/// (and in the functions holding them, one more local, for their length), and a call to
+/// the host's grow in place of each `memory.grow`.
 #[derive(Default)]
 struct Rewriter {
 	/// The number of parameters of each type the module declares: the meters' types
@@ -159,7 +162,7 @@ struct Rewriter {
 }
 
 /// The meters' imports, in function index order after the module's own.
-const METERS: [&str; 3] = [BYTES, ELEMENTS, PAGES];
+const METERS: [&str; 3] = [BYTES, ELEMENTS, GROW];
 
 impl Rewriter {
 	fn meter_imports(&mut self, imports: &mut ImportSection) {
@@ -175,7 +178,7 @@ impl Rewriter {
 			+ match meter {
 				Meter::Bytes => 0,
 				Meter::Elements => 1,
-				Meter::Pages => 2,
+				Meter::Grow => 2,
 			}
 	}
 }
@@ -285,8 +288,10 @@ impl Reencode for Rewriter {
 						.instruction(&Instruction::Call(self.meter_function(Meter::Elements)))
 						.instruction(&Instruction::LocalGet(length));
 				}
-				Some(Meter::Pages) => {
-					function.instruction(&Instruction::Call(self.meter_function(Meter::Pages)));
+				Some(Meter::Grow) => {
+					// In its place: the host grows the memory.
+					function.instruction(&Instruction::Call(self.meter_function(Meter::Grow)));
+					continue;
 				}
 				None => {}
 			}
@@ -375,7 +380,7 @@ mod tests {
 		let summary = summarize(&metered.wasm, 0);
 		assert_eq!(summary.imports, meters());
 		assert_eq!(summary.meter_calls, [3, 0, 1], "{summary:?}");
-		assert_eq!(summary.metered, 4);
+		assert_eq!(summary.metered, 3, "memory.grow is the host's now");
 		assert_eq!(summary.alloc, Some(3), "the defined functions moved up by three");
 		assert_eq!(metered.instantiation_fuel, FUEL_PER_PAGE, "one page, no data");
 	}

@@ -674,7 +674,11 @@ fn bulk_instructions_memory_pages_and_data_segments_pay_for_their_size() {
 		0xfc, 0x0a, 0, 0, 0x41, 0, 0x0b,
 	];
 	let nothing = vec![0, 0x41, 0, 0x0b];
-	let mut code = applet_module(&["fill", "copy", "nothing"], &[fill, copy, nothing]);
+	// memory.grow(2000) past the 64 MiB cap: -1, as before the rewriting, and no fuel
+	// for pages it did not get; returns the result plus one.
+	let too_much = vec![0, 0x41, 0xd0, 0x0f, 0x40, 0, 0x41, 1, 0x6a, 0x0b];
+	let mut code =
+		applet_module(&["fill", "copy", "nothing", "too_much"], &[fill, copy, nothing, too_much]);
 	// An active data segment of 60 KiB, copied into every new instance.
 	let mut data = vec![1, 0, 0x41, 0, 0x0b];
 	w3b_primitives::code::leb128_u32(60 << 10, &mut data);
@@ -683,10 +687,12 @@ fn bulk_instructions_memory_pages_and_data_segments_pay_for_their_size() {
 	let exec = executor();
 	let hash = w3b_primitives::project::code_hash(&code);
 	exec.load(hash, &code).expect("the module loads");
-	let applets = [applet(0, hash, &[("FILL", "fill"), ("COPY", "copy"), ("NOTHING", "nothing")])];
-	let messages = [message(0, "FILL", b""), message(1, "COPY", b""), message(2, "NOTHING", b"")];
+	let routes = [("FILL", "fill"), ("COPY", "copy"), ("NOTHING", "nothing"), ("MORE", "too_much")];
+	let applets = [applet(0, hash, &routes)];
+	let messages: Vec<_> =
+		routes.iter().enumerate().map(|(i, (ty, _))| message(i as u64, ty, b"")).collect();
 	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
-	let [fill, copy, nothing] = &result.events[..] else { panic!("{:?}", result.events) };
+	let [fill, copy, nothing, too_much] = &result.events[..] else { panic!("{:?}", result.events) };
 	use w3b_executor::FUEL_PER_PAGE;
 	// One page to start with, and 60 KiB copied into it.
 	let instantiation = FUEL_PER_PAGE + (60 << 10);
@@ -709,5 +715,11 @@ fn bulk_instructions_memory_pages_and_data_segments_pay_for_their_size() {
 		(instantiation..instantiation + 100).contains(&nothing.fuel),
 		"an instantiation of a page copying 60 KiB burnt {}",
 		nothing.fuel
+	);
+	assert_eq!(too_much.outcome, Outcome::Returned(0), "memory.grow past the cap gave -1");
+	assert!(
+		(instantiation..instantiation + 1_000).contains(&too_much.fuel),
+		"a memory.grow refused burnt {}",
+		too_much.fuel
 	);
 }
