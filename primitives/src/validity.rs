@@ -40,8 +40,12 @@ pub const REPLAY_WINDOW: u64 = 1024;
 /// How many ranges of seqs that left a device's window without counting it remembers,
 /// the most recent ones: a device's messages in an expired batch leave one range when
 /// the device publishes through one node (one per message when it spreads its messages
-/// over several nodes and the others' batches counted).
-pub const MAX_GAPS: u32 = 32;
+/// over several nodes and the others' batches counted). An operator holding an expired
+/// batch's body can split its range by committing every other message of it first: with
+/// 32 ranges, the honest recommit of a device's 300 messages lost 118 of them; with 256,
+/// a batch must hold more than 512 messages of one device (over 2 s of its default rate
+/// limit) for a split to evict any. At most 4 KiB per device.
+pub const MAX_GAPS: u32 = 256;
 
 /// Why a committed message does not count. The code ([`Invalid::code`]) is part of the
 /// state root, so every honest operator must give the same reason for the same message.
@@ -494,6 +498,26 @@ mod tests {
 			vec![(0, 3_999), (5_002, 5_999), (6_001, 5_000 + 2 * REPLAY_WINDOW - 1)],
 			"split in two"
 		);
+	}
+
+	#[test]
+	fn an_expired_batch_split_by_a_minority_committer_still_counts_whole() {
+		// A device's batch of seqs 1..=300 expired; its next 2,000 messages counted. An
+		// operator holding the expired body commits every other message of it first:
+		// each splits the batch's gap. The honest committer's messages must still count
+		// when it commits the batch again.
+		let mut window = ReplayWindow::default();
+		for seq in 301..=2_300 {
+			window.admit(seq).unwrap();
+		}
+		assert_eq!(window.gaps.to_vec(), vec![(0, 300)]);
+		for seq in (1..=299).step_by(2) {
+			assert_eq!(window.admit(seq), Ok(()), "the minority's copy of {seq}");
+		}
+		for seq in 1..=300 {
+			let expected = if seq % 2 == 1 { Err(Invalid::SeqTooOld) } else { Ok(()) };
+			assert_eq!(window.admit(seq), expected, "the honest recommit of {seq}");
+		}
 	}
 
 	fn device(
