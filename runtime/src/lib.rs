@@ -228,6 +228,19 @@ pub fn signed_transaction(
 	UncheckedExtrinsic::new_signed(call, MultiAddress::Id(signer), signature, extension)
 }
 
+/// The signer, nonce and call of `xt` if it is a signed transaction: for clients matching
+/// the transactions of blocks and pools to the calls they sent.
+pub fn signed_parts(xt: UncheckedExtrinsic) -> Option<(AccountId, Nonce, RuntimeCall)> {
+	match xt.preamble {
+		generic::Preamble::Signed(
+			MultiAddress::Id(signer),
+			_,
+			(_, _, _, _, _, _, frame_system::CheckNonce(nonce), ..),
+		) => Some((signer, nonce, xt.function)),
+		_ => None,
+	}
+}
+
 /// Storage migrations to run at the next runtime upgrade.
 #[allow(unused_parens)]
 type Migrations = (migrations::SeedCouncilFromValidators,);

@@ -583,15 +583,7 @@ impl Rpc {
 /// The signer, nonce and call of the encoded transaction `hex`, if it is a signed one.
 fn signed_transaction(hex: &Value) -> Option<(AccountId, u32, RuntimeCall)> {
 	let raw = decode_hex(hex.as_str()?).ok()?;
-	let xt = UncheckedExtrinsic::decode(&mut &raw[..]).ok()?;
-	match xt.preamble {
-		sp_runtime::generic::Preamble::Signed(
-			sp_runtime::MultiAddress::Id(who),
-			_,
-			(_, _, _, _, _, _, frame_system::CheckNonce(nonce), ..),
-		) => Some((who, nonce, xt.function)),
-		_ => None,
-	}
+	w3b_runtime::signed_parts(UncheckedExtrinsic::decode(&mut &raw[..]).ok()?)
 }
 
 /// Whether a refused submission says its nonce was taken by another transaction.

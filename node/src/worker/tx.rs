@@ -72,14 +72,7 @@ pub fn pooled_calls(pool: &Pool) -> Vec<(AccountId, RuntimeCall)> {
 /// The signer, nonce and call of the encoded transaction `bytes`, if it is a signed one.
 fn signed(bytes: &[u8]) -> Option<(AccountId, Nonce, RuntimeCall)> {
 	let xt = w3b_runtime::UncheckedExtrinsic::decode(&mut &bytes[..]).ok()?;
-	match xt.preamble {
-		sp_runtime::generic::Preamble::Signed(
-			sp_runtime::MultiAddress::Id(who),
-			_,
-			(_, _, _, _, _, _, frame_system::CheckNonce(nonce), ..),
-		) => Some((who, nonce, xt.function)),
-		_ => None,
-	}
+	w3b_runtime::signed_parts(xt)
 }
 
 /// A call sent with a nonce.
