@@ -202,8 +202,9 @@ pub struct TxSender {
 	restored: bool,
 	/// The runtime's spec and transaction versions, and the block they were read at.
 	versions: Option<(Hash, u32, u32)>,
-	/// The last finalized block whose transactions were matched against `sent`: none
-	/// before the first block is observed (what was final then is not judged).
+	/// The last finalized block whose transactions were matched against `sent` (see
+	/// [`Journaled`]): none until the first block is observed without a journal (what
+	/// was final then is not judged).
 	checked_to: Option<BlockNumber>,
 	/// Calls whose nonce another transaction took, to sign again, with the times the
 	/// pool refused them so far.
@@ -374,9 +375,9 @@ impl TxSender {
 		self.renumber(at, number, nonce).await;
 	}
 
-	/// Forgets the calls whose nonces the finalized chain used, and returns those among
-	/// them that did not land: another transaction of the operator's account (its owner
-	/// voting in the council with the same key, say) took their nonce. Such a one, with
+	/// Forgets the calls whose nonces the finalized chain used, and puts those among them
+	/// that did not land in `sign_again`: another transaction of the operator's account
+	/// (its owner voting in the council with the same key, say) took their nonce. Such a one, with
 	/// a smaller weight or a tip, even replaces ours in the pools. The chain's nonce
 	/// moves on either way, so only the finalized blocks' transactions tell: at most
 	/// [`MAX_BLOCKS_CHECKED`] of them at once, the rest on the next blocks.
@@ -434,26 +435,26 @@ impl TxSender {
 		}
 		let kept = self.sent.split_off(&nonce);
 		let used = std::mem::replace(&mut self.sent, kept);
-		self.save();
 		if let Some(block) = unreadable {
 			// Pruned, say: judging without it would sign again what landed there.
 			log::warn!(target: "w3b", "block #{block} cannot be read: the operator transactions up to #{upto} are taken as landed");
-			return;
-		}
-		let taken: Vec<(Nonce, RuntimeCall)> = used
-			.into_iter()
-			.filter(|(_, sent)| !landed.contains(&sent.call))
-			.map(|(n, sent)| (n, sent.call))
-			.collect();
-		if let Some((first, _)) = taken.first() {
-			log::info!(
-				target: "w3b",
-				"operator transactions {:?} lost their nonces to other transactions of the account (from {first}): signed again",
-				taken.iter().map(|(n, _)| n).collect::<Vec<_>>()
-			);
+		} else {
+			let taken: Vec<(Nonce, RuntimeCall)> = used
+				.into_iter()
+				.filter(|(_, sent)| !landed.contains(&sent.call))
+				.map(|(n, sent)| (n, sent.call))
+				.collect();
+			if let Some((first, _)) = taken.first() {
+				log::info!(
+					target: "w3b",
+					"operator transactions {:?} lost their nonces to other transactions of the account (from {first}): signed again",
+					taken.iter().map(|(n, _)| n).collect::<Vec<_>>()
+				);
+			}
 			self.sign_again.extend(taken.into_iter().map(|(_, call)| (call, 0)));
-			self.save();
 		}
+		// Journaled at once with the calls to sign again: a crash loses none.
+		self.save();
 	}
 
 	/// Signs the calls sent from `nonce` (the chain's, stuck) on again with nonces from
