@@ -398,6 +398,12 @@ impl TxSender {
 			}
 			return;
 		};
+		if self.sent.is_empty() {
+			// Nothing of ours pending: the blocks final now hold no call to match, and
+			// their nonce need not be read (a runtime call per block).
+			self.checked_to = Some(finalized.max(checked_to));
+			return;
+		}
 		let upto = finalized.min(checked_to + MAX_BLOCKS_CHECKED);
 		if upto <= checked_to {
 			return;
