@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sp_core::H256;
-use wasmtime::{Caller, Linker, Memory, StoreLimits, Trap, TypedFunc};
+use wasmtime::{Caller, Linker, Memory, StoreLimits, Trap};
 
-use crate::{codes::*, meter, sql::SqlDb, state::Writes, StateView};
+use crate::{codes::*, exports::I32Function, meter, sql::SqlDb, state::Writes, StateView};
 
 /// Most log lines kept per event.
 pub const MAX_LOGS_PER_EVENT: usize = 64;
@@ -71,7 +71,7 @@ pub struct LogLine {
 pub(crate) struct HostState {
 	pub limits: StoreLimits,
 	pub memory: Option<Memory>,
-	pub alloc: Option<TypedFunc<i32, i32>>,
+	pub alloc: Option<I32Function>,
 	/// Resource id of the event's message.
 	pub rid: i32,
 	pub payload: Arc<[u8]>,
@@ -103,9 +103,8 @@ pub(crate) struct HostState {
 	/// What the applet set with `ws_set_data`.
 	pub data: Option<Vec<u8>>,
 	pub metrics: Vec<String>,
-	/// Seed of the deterministic random source (batch root and event index).
-	pub seed: [u8; 32],
-	pub random_counter: u64,
+	/// The event's deterministic random source.
+	pub random: RandomSource,
 	/// The batch's time, in nanoseconds since the epoch (the WASI clock).
 	pub clock_ns: u64,
 }
@@ -144,15 +143,34 @@ impl HostState {
 	/// `n` deterministic random bytes: blake2 of the seed and a counter. The caller has
 	/// bounded `n` (by the applet's memory) and charged for it.
 	pub fn random_bytes(&mut self, n: usize) -> Vec<u8> {
+		let random = &mut self.random;
+		let seed =
+			*random.seed.get_or_insert_with(|| event_seed(&random.merkle_root, random.event));
 		let mut out = Vec::with_capacity(n + 32);
 		while out.len() < n {
-			let mut block = self.seed.to_vec();
-			block.extend_from_slice(&self.random_counter.to_le_bytes());
-			self.random_counter += 1;
+			let mut block = seed.to_vec();
+			block.extend_from_slice(&random.counter.to_le_bytes());
+			random.counter += 1;
 			out.extend_from_slice(&sp_crypto_hashing::blake2_256(&block));
 		}
 		out.truncate(n);
 		out
+	}
+}
+
+/// An event's deterministic random source: seeded by its batch's Merkle root and its
+/// index in the batch, the seed hashed on first use (most events never ask).
+pub struct RandomSource {
+	merkle_root: H256,
+	event: u32,
+	seed: Option<[u8; 32]>,
+	counter: u64,
+}
+
+impl RandomSource {
+	/// The source of event `event` of the batch with root `merkle_root`.
+	pub fn new(merkle_root: H256, event: u32) -> Self {
+		RandomSource { merkle_root, event, seed: None, counter: 0 }
 	}
 }
 
@@ -225,7 +243,7 @@ fn hand_over(
 	ret_size: i32,
 ) -> wasmtime::Result<i32> {
 	charge(caller, copy_fuel(bytes.len()))?;
-	let Some(alloc) = caller.data().alloc.clone() else { return Ok(HOST_INTERNAL) };
+	let Some(alloc) = caller.data().alloc else { return Ok(HOST_INTERNAL) };
 	let Ok(len) = i32::try_from(bytes.len()) else { return Ok(TRANS_DATA_TO_VM_FAILED) };
 	let ptr = alloc.call(&mut *caller, len)?;
 	let ok = write(caller, ptr, bytes)
@@ -644,7 +662,7 @@ fn chain_sql(digest: &H256, request: &[u8]) -> H256 {
 }
 
 /// The seed of an event's random source: its batch's Merkle root and its index.
-pub(crate) fn event_seed(merkle_root: &H256, event: u32) -> [u8; 32] {
+fn event_seed(merkle_root: &H256, event: u32) -> [u8; 32] {
 	let mut buf = b"w3b/random/v1".to_vec();
 	buf.extend_from_slice(merkle_root.as_bytes());
 	buf.extend_from_slice(&event.to_le_bytes());

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod codes;
+mod exports;
 mod host;
 pub mod local;
 mod meter;
@@ -67,6 +68,7 @@ pub use host::{
 pub use sql::{SqlDb, SqlError};
 pub use state::{state_root, StateView, Transition, Writes};
 
+use exports::Exports;
 use host::HostState;
 
 /// How the engine runs applets.
@@ -261,6 +263,8 @@ pub const MAX_FUEL_PER_EVENT: u64 = 100_000_000;
 
 /// Length of an epoch.
 const EPOCH: Duration = Duration::from_millis(10);
+/// Bytes of reasons for refused code kept ([`CodeStore::refused`]).
+const MAX_REFUSED_BYTES: usize = 64 << 10;
 
 impl EpochTicker {
 	fn start(engines: Vec<Engine>) -> Self {
@@ -380,10 +384,12 @@ struct Artifact {
 	instantiation_fuel: u64,
 }
 
-/// Code linked in a lane's engine, with the fuel each instantiation costs.
+/// Code linked in a lane's engine, with where its exports are and the fuel each
+/// instantiation costs.
 #[derive(Clone)]
 struct Linked {
 	pre: InstancePre<HostState>,
+	exports: Arc<Exports>,
 	instantiation_fuel: u64,
 }
 
@@ -395,6 +401,10 @@ struct CodeStore {
 	live: HashMap<H256, Weak<Artifact>>,
 	/// Artifacts kept without a handle, within the bound.
 	kept: BoundedCache<Arc<Artifact>>,
+	/// Why code failed to load, within [`MAX_REFUSED_BYTES`]: code the chain holds but
+	/// this engine cannot compile (accepted under older limits, say) would otherwise be
+	/// compiled again, for up to seconds, for every batch that runs it.
+	refused: BoundedCache<String>,
 }
 
 /// One engine of the executor, with its instance pool and its copies of compiled code.
@@ -432,7 +442,8 @@ impl Lane {
 		let pre = self.linker.instantiate_pre(&module).map_err(|e| invalid(format!("{e:#}")))?;
 		let image = module.image_range();
 		let bytes = (image.end as usize).saturating_sub(image.start as usize);
-		let linked = Linked { pre, instantiation_fuel: artifact.instantiation_fuel };
+		let exports = Arc::new(Exports::of(&module));
+		let linked = Linked { pre, exports, instantiation_fuel: artifact.instantiation_fuel };
 		let mut modules = self.modules.write().expect("module cache lock");
 		modules.insert(artifact.hash, linked.clone(), bytes, max, tick);
 		Ok(linked)
@@ -536,22 +547,23 @@ impl Executor {
 		if let Some(loaded) = self.loaded(&hash) {
 			return Ok(loaded);
 		}
-		let invalid = |reason: String| ExecutorError::InvalidCode { hash, reason };
 		if w3b_primitives::project::code_hash(wasm) != hash {
-			return Err(invalid("the code does not hash to this code hash".into()));
+			let reason = "the code does not hash to this code hash".into();
+			return Err(ExecutorError::InvalidCode { hash, reason });
 		}
-		w3b_primitives::code::inspect_module(wasm).map_err(|e| invalid(e.to_string()))?;
-		let metered = meter::meter(wasm).map_err(invalid)?;
-		// Compiled once: the lanes' engines share one configuration, so each can take a
-		// copy of the same artifact. The first takes it now, which links it.
-		let compiled = self.lanes[0]
-			.engine
-			.precompile_module(&metered.wasm)
-			.map_err(|e| invalid(e.to_string()))?;
-		let instantiation_fuel = metered.instantiation_fuel;
-		let artifact = Arc::new(Artifact { hash, compiled, instantiation_fuel });
+		if let Some(reason) = self.refused(&hash) {
+			return Err(ExecutorError::InvalidCode { hash, reason });
+		}
 		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-		self.lanes[0].copy(&artifact, self.lane_share(), tick)?;
+		let artifact = match self.compile(hash, wasm, tick) {
+			Ok(artifact) => artifact,
+			Err(reason) => {
+				let mut code = self.code.lock().expect("code store lock");
+				let bytes = reason.len() + size_of::<H256>();
+				code.refused.insert(hash, reason.clone(), bytes, MAX_REFUSED_BYTES, tick);
+				return Err(ExecutorError::InvalidCode { hash, reason });
+			}
+		};
 		let mut code = self.code.lock().expect("code store lock");
 		// Loaded by another thread meanwhile: its artifact is the one batches look up by
 		// hash, so it stays (replacing it would leave its holders' code unknown).
@@ -563,6 +575,29 @@ impl Executor {
 		let bytes = artifact.compiled.len();
 		code.kept.insert(hash, artifact.clone(), bytes, self.config.max_module_cache_bytes, tick);
 		Ok(LoadedCode(artifact))
+	}
+
+	/// Checks, meters and compiles `wasm`, and links it in the first lane; why not
+	/// otherwise.
+	fn compile(&self, hash: H256, wasm: &[u8], tick: u64) -> Result<Arc<Artifact>, String> {
+		w3b_primitives::code::inspect_module(wasm).map_err(|e| e.to_string())?;
+		let metered = meter::meter(wasm)?;
+		// Compiled once: the lanes' engines share one configuration, so each can take a
+		// copy of the same artifact. The first takes it now, which links it.
+		let compiled =
+			self.lanes[0].engine.precompile_module(&metered.wasm).map_err(|e| e.to_string())?;
+		let instantiation_fuel = metered.instantiation_fuel;
+		let artifact = Arc::new(Artifact { hash, compiled, instantiation_fuel });
+		match self.lanes[0].copy(&artifact, self.lane_share(), tick) {
+			Ok(_) => Ok(artifact),
+			Err(ExecutorError::InvalidCode { reason, .. }) => Err(reason),
+			Err(other) => Err(other.to_string()),
+		}
+	}
+
+	/// Why code `hash` failed to load, if it did lately: it is not compiled again.
+	pub fn refused(&self, hash: &H256) -> Option<String> {
+		self.code.lock().expect("code store lock").refused.get(hash).cloned()
 	}
 
 	/// Code `hash`, if it is loaded (held or kept); marks it used.
@@ -692,8 +727,7 @@ impl Executor {
 					outputs_room: max_outputs - outputs.len(),
 					data: None,
 					metrics: Vec::new(),
-					seed: host::event_seed(&batch.merkle_root, event_index),
-					random_counter: 0,
+					random: host::RandomSource::new(batch.merkle_root, event_index),
 					clock_ns: batch.timestamp_ms.saturating_mul(1_000_000),
 				};
 				event_index += 1;
@@ -797,44 +831,25 @@ impl Executor {
 		} else if fuel < linked.instantiation_fuel {
 			Outcome::Failed("out of fuel".into())
 		} else {
-			self.call(&linked.pre, &mut store, handler)
+			self.call(linked, &mut store, handler)
 		};
 		let burnt = fuel - store.get_fuel().unwrap_or(0);
 		(outcome, store.into_data(), burnt)
 	}
 
-	fn call(
-		&self,
-		pre: &InstancePre<HostState>,
-		store: &mut Store<HostState>,
-		handler: &str,
-	) -> Outcome {
-		let instance = match pre.instantiate(&mut *store) {
+	fn call(&self, linked: &Linked, store: &mut Store<HostState>, handler: &str) -> Outcome {
+		let instance = match linked.pre.instantiate(&mut *store) {
 			Ok(instance) => instance,
 			Err(e) => return Outcome::Failed(format!("instantiation failed: {}", describe(e))),
 		};
-		// Exports are looked up as `Option`s: a failed typed lookup builds an error, and
-		// with `RUST_BACKTRACE` set every error captures a backtrace (most of an event's
-		// time).
-		let memory = instance.get_memory(&mut *store, "memory");
-		let alloc = instance
-			.get_func(&mut *store, "alloc")
-			.and_then(|alloc| alloc.typed::<i32, i32>(&*store).ok());
-		store.data_mut().memory = memory;
-		store.data_mut().alloc = alloc;
+		let exports = &linked.exports;
+		store.data_mut().memory = exports.memory(&instance, &mut *store);
+		store.data_mut().alloc = exports.alloc(&instance, &mut *store);
 		// WASI reactors (Rust and C applets for wasm32-wasip1) initialize their runtime here.
-		if let Some(initialize) = instance
-			.get_func(&mut *store, "_initialize")
-			.and_then(|initialize| initialize.typed::<(), ()>(&*store).ok())
-		{
-			if let Err(e) = initialize.call(&mut *store, ()) {
-				return Outcome::Failed(format!("_initialize: {}", describe(e)));
-			}
+		if let Some(Err(e)) = exports.initialize(&instance, &mut *store) {
+			return Outcome::Failed(format!("_initialize: {}", describe(e)));
 		}
-		let Some(func) = instance
-			.get_func(&mut *store, handler)
-			.and_then(|func| func.typed::<i32, i32>(&*store).ok())
-		else {
+		let Some(func) = exports.handler(&instance, &mut *store, handler) else {
 			return Outcome::Failed(format!(
 				"handler `{handler}` is not an exported function (i32) -> i32"
 			));

@@ -288,6 +288,14 @@ fn bad_code_is_refused_with_a_reason() {
 	let hash = w3b_primitives::project::code_hash(&module);
 	let err = exec.load(hash, &module).unwrap_err();
 	assert!(err.to_string().contains("imports a function the host does not provide"), "{err}");
+	// Remembered: refused again without being looked at, for the reason it had.
+	let ExecutorError::InvalidCode { reason, .. } = &err else { panic!("{err}") };
+	assert_eq!(exec.refused(&hash).as_ref(), Some(reason));
+	let again = exec.load(hash, &module).unwrap_err();
+	assert_eq!(again.to_string(), err.to_string());
+	// Bytes that do not hash to the code hash are not what was refused.
+	assert!(exec.refused(&H256::zero()).is_none());
+	assert!(exec.refused(&w3b_primitives::project::code_hash(&log)).is_none());
 	// An applet whose code was never loaded.
 	let applets = [applet(0, H256::repeat_byte(1), &[])];
 	let messages = [message(0, "DEFAULT", b"")];
@@ -722,4 +730,77 @@ fn bulk_instructions_memory_pages_and_data_segments_pay_for_their_size() {
 		"a memory.grow refused burnt {}",
 		too_much.fuel
 	);
+}
+
+/// The host calls an applet's exports by the types it checked when the module was linked
+/// (without wasmtime checking again for every event): a handler, `alloc` or
+/// `_initialize` of another type is never called as if it had the expected one.
+#[test]
+fn exports_of_other_types_are_never_called() {
+	use wasm_encoder::{
+		CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+		ImportSection, Instruction as I, MemorySection, MemoryType, Module, TypeSection, ValType,
+	};
+	let mut types = TypeSection::new();
+	types.ty().function([ValType::I32], [ValType::I32]);
+	types.ty().function([ValType::I32], [ValType::I64]);
+	types.ty().function([], [ValType::I32]);
+	types.ty().function([ValType::I32; 3], [ValType::I32]);
+	let mut imports = ImportSection::new();
+	imports.import("env", "ws_get_data", EntityType::Function(3));
+	// Functions 1 to 4: `alloc` and `wide` return an i64, `_initialize` takes nothing
+	// and returns an i32 (and traps if run), `fetch` asks for the payload.
+	let mut functions = FunctionSection::new();
+	for ty in [1, 1, 2, 0] {
+		functions.function(ty);
+	}
+	let mut memories = MemorySection::new();
+	memories.memory(MemoryType {
+		minimum: 1,
+		maximum: None,
+		memory64: false,
+		shared: false,
+		page_size_log2: None,
+	});
+	let mut exports = ExportSection::new();
+	exports.export("memory", ExportKind::Memory, 0);
+	for (name, index) in [("alloc", 1), ("wide", 2), ("_initialize", 3), ("fetch", 4)] {
+		exports.export(name, ExportKind::Func, index);
+	}
+	let mut code = CodeSection::new();
+	let body = |instructions: &[I]| {
+		let mut f = Function::new([]);
+		for instruction in instructions {
+			f.instruction(instruction);
+		}
+		f.instruction(&I::End);
+		f
+	};
+	code.function(&body(&[I::I64Const(0)]));
+	code.function(&body(&[I::I64Const(5)]));
+	code.function(&body(&[I::Unreachable]));
+	code.function(&body(&[I::LocalGet(0), I::I32Const(0), I::I32Const(4), I::Call(0)]));
+	let mut module = Module::new();
+	module
+		.section(&types)
+		.section(&imports)
+		.section(&functions)
+		.section(&memories)
+		.section(&exports)
+		.section(&code);
+	let wasm = module.finish();
+	let exec = executor();
+	let hash = w3b_primitives::project::code_hash(&wasm);
+	exec.load(hash, &wasm).expect("the module loads");
+	let routes = [("WIDE", "wide"), ("FETCH", "fetch")];
+	let applets = [applet(0, hash, &routes)];
+	let messages = [message(0, "WIDE", b"x"), message(1, "FETCH", b"x")];
+	let result = exec.run_batch(&batch(&applets, &messages, &[]), empty_state(), None).unwrap();
+	assert_eq!(
+		result.events[0].outcome,
+		Outcome::Failed("handler `wide` is not an exported function (i32) -> i32".into())
+	);
+	// `_initialize` did not run (it traps), and the host had no `alloc` to hand the
+	// payload through.
+	assert_eq!(result.events[1].outcome, Outcome::Returned(w3b_executor::codes::HOST_INTERNAL));
 }

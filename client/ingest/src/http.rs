@@ -176,6 +176,8 @@ async fn post_events(
 	let size = match announced {
 		Some(size) if size > endpoint.max_body => {
 			ingestor.observe_refusal("payload_too_large");
+			// Read off (up to another body's worth) while the answer goes out.
+			discard(request.into_body(), endpoint.max_body);
 			let message =
 				format!("a body of {size} bytes is over the limit of {}", endpoint.max_body);
 			return (

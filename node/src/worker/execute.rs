@@ -899,7 +899,8 @@ impl Worker {
 	}
 
 	/// Loads the applets' code, as of block `at`, into the engine (compiled once per code
-	/// hash, read from the chain only when the engine does not have it).
+	/// hash, read from the chain only when the engine does not have it or has not refused
+	/// it).
 	fn load_code(
 		&self,
 		at: Hash,
@@ -910,6 +911,11 @@ impl Worker {
 			if let Some(code) = self.executor.loaded(&applet.code_hash) {
 				loaded.push(code);
 				continue;
+			}
+			// Refused before: neither read from the chain nor compiled again.
+			if let Some(reason) = self.executor.refused(&applet.code_hash) {
+				let hash = applet.code_hash;
+				return Err(ExecutorError::InvalidCode { hash, reason }.into());
 			}
 			let code = self.client.runtime_api().code(at, applet.code_hash)?.ok_or_else(|| {
 				WorkerError::Missing(format!("code {} is not on chain", applet.code_hash))
