@@ -158,14 +158,20 @@ where
 	let store =
 		crate::ingest::open_store(&ingest.w3b_store, &w3b_dir).map_err(ServiceError::Other)?;
 	let vfs = crate::ingest::open_vfs(&ingest.w3b_vfs, &w3b_dir).map_err(ServiceError::Other)?;
-	let ingestor = Arc::new(crate::ingest::ingestor(
-		&ingest,
-		store.clone(),
-		client.clone(),
-		keystore_container.keystore(),
-		w3b_metrics.clone().map(|m| Arc::new(m) as Arc<dyn w3b_ingest::IngestObserver>),
-	));
 	let run_worker = ingest.w3b_worker.unwrap_or(config.role.is_authority());
+	// Without a worker nothing reports a pass, and the node is never behind.
+	let backlog =
+		Arc::new(w3b_ingest::backlog::Backlog::new(Duration::from_millis(ingest.w3b_max_pass_ms)));
+	let ingestor = Arc::new(
+		crate::ingest::ingestor(
+			&ingest,
+			store.clone(),
+			client.clone(),
+			keystore_container.keystore(),
+			w3b_metrics.clone().map(|m| Arc::new(m) as Arc<dyn w3b_ingest::IngestObserver>),
+		)
+		.with_backlog(backlog.clone()),
+	);
 	if let Some(seed) = config.dev_key_seed.as_deref() {
 		keystore_container
 			.keystore()
@@ -313,6 +319,7 @@ where
 			withheld,
 			metrics: w3b_metrics,
 			evm_endpoints: ingest.w3b_evm_url.clone(),
+			backlog,
 		})
 		.map_err(|e| ServiceError::Other(format!("starting the W3bstream worker: {e}")))?;
 		task_manager.spawn_essential_handle().spawn("w3b-worker", Some("w3b"), worker.run());

@@ -188,6 +188,10 @@ impl Node {
 			.args(["--prometheus-port", &self.prometheus_port.to_string()])
 			.args(["--no-telemetry", "--no-mdns"])
 			.args(["--log", "info"])
+			// Debug nodes, four or five to a 2-core machine, pass over a block many times
+			// slower than a release node: the default bound (two slots) would have them
+			// refuse the tests' messages as `backlogged` whenever the machine is busy.
+			.args(["--w3b-max-pass-ms", "60000"])
 			.args(&self.config.extra_args);
 		for bootnode in &self.config.bootnodes {
 			command.args(["--bootnodes", bootnode]);

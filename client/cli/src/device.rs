@@ -407,7 +407,8 @@ impl Sender {
 						let error = &result["error"];
 						match error["code"].as_str().unwrap_or_default() {
 							"duplicate" => hashes[i] = Some(message.hash()),
-							"device_not_final" | "rate_limited" | "storage_failure" => {
+							"device_not_final" | "rate_limited" | "backlogged" |
+							"storage_failure" => {
 								again.push(i)
 							}
 							_ => {

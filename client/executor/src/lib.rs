@@ -555,7 +555,7 @@ impl Executor {
 			return Err(ExecutorError::InvalidCode { hash, reason });
 		}
 		let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-		let artifact = match self.compile(hash, wasm, tick) {
+		let artifact = match self.compile(hash, wasm) {
 			Ok(artifact) => artifact,
 			Err(reason) => {
 				let mut code = self.code.lock().expect("code store lock");
@@ -564,6 +564,9 @@ impl Executor {
 				return Err(ExecutorError::InvalidCode { hash, reason });
 			}
 		};
+		// The first lane takes a copy now, which links it. Not remembered if it fails: it
+		// may fail for this machine's reasons of the moment (memory, mappings).
+		self.lanes[0].copy(&artifact, self.lane_share(), tick)?;
 		let mut code = self.code.lock().expect("code store lock");
 		// Loaded by another thread meanwhile: its artifact is the one batches look up by
 		// hash, so it stays (replacing it would leave its holders' code unknown).
@@ -577,22 +580,17 @@ impl Executor {
 		Ok(LoadedCode(artifact))
 	}
 
-	/// Checks, meters and compiles `wasm`, and links it in the first lane; why not
-	/// otherwise.
-	fn compile(&self, hash: H256, wasm: &[u8], tick: u64) -> Result<Arc<Artifact>, String> {
+	/// Checks, meters and compiles `wasm`; why not otherwise (the same on every operator:
+	/// the chain's rules, the rewriting and the compiler's verdict on the code).
+	fn compile(&self, hash: H256, wasm: &[u8]) -> Result<Arc<Artifact>, String> {
 		w3b_primitives::code::inspect_module(wasm).map_err(|e| e.to_string())?;
 		let metered = meter::meter(wasm)?;
 		// Compiled once: the lanes' engines share one configuration, so each can take a
-		// copy of the same artifact. The first takes it now, which links it.
+		// copy of the same artifact.
 		let compiled =
 			self.lanes[0].engine.precompile_module(&metered.wasm).map_err(|e| e.to_string())?;
 		let instantiation_fuel = metered.instantiation_fuel;
-		let artifact = Arc::new(Artifact { hash, compiled, instantiation_fuel });
-		match self.lanes[0].copy(&artifact, self.lane_share(), tick) {
-			Ok(_) => Ok(artifact),
-			Err(ExecutorError::InvalidCode { reason, .. }) => Err(reason),
-			Err(other) => Err(other.to_string()),
-		}
+		Ok(Arc::new(Artifact { hash, compiled, instantiation_fuel }))
 	}
 
 	/// Why code `hash` failed to load, if it did lately: it is not compiled again.

@@ -76,6 +76,12 @@ pub enum IngestError {
 	/// The device, project or sender sends faster than allowed.
 	#[error("rate limit of the {0} exceeded")]
 	RateLimited(&'static str),
+	/// The node runs behind on executing what it took ([`crate::backlog`]): nothing was
+	/// acknowledged; send it again later, or to another node.
+	#[error(
+		"the node is behind on executing the messages it took: try again later, or another node"
+	)]
+	Backlogged,
 	/// The node could not store the message; nothing was acknowledged.
 	#[error("storage failure: {0}")]
 	Storage(String),
@@ -100,17 +106,22 @@ impl IngestError {
 			IngestError::StaleSeq { .. } => "stale_seq",
 			IngestError::Duplicate(_) => "duplicate",
 			IngestError::RateLimited(_) => "rate_limited",
+			IngestError::Backlogged => "backlogged",
 			IngestError::Storage(_) => "storage_failure",
 		}
 	}
 
-	/// Whether the node may take this message later (over the rate now, storage
-	/// failing, the device's registration not final yet): it must not be acknowledged as
-	/// handled, so the device or broker sends it again. Every other refusal is final.
+	/// Whether the node may take this message later (over the rate now, behind on its
+	/// work, storage failing, the device's registration not final yet): it must not be
+	/// acknowledged as handled, so the device or broker sends it again. Every other
+	/// refusal is final.
 	pub fn is_transient(&self) -> bool {
 		matches!(
 			self,
-			IngestError::RateLimited(_) | IngestError::Storage(_) | IngestError::DeviceNotFinal
+			IngestError::RateLimited(_)
+				| IngestError::Backlogged
+				| IngestError::Storage(_)
+				| IngestError::DeviceNotFinal
 		)
 	}
 

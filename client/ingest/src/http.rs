@@ -16,7 +16,7 @@
 //! is read, read only while the bodies in memory stay under [`MAX_BUFFERED_BODIES`], and
 //! parsed off the async threads. HTTP/1.1 only.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
 	extract::{ConnectInfo, Path, State},
@@ -49,12 +49,25 @@ fn status(error: &IngestError) -> StatusCode {
 		}
 		IngestError::NotServed(_) => StatusCode::MISDIRECTED_REQUEST,
 		IngestError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-		IngestError::Storage(_) | IngestError::DeviceNotFinal => StatusCode::SERVICE_UNAVAILABLE,
+		IngestError::Storage(_) | IngestError::DeviceNotFinal | IngestError::Backlogged => {
+			StatusCode::SERVICE_UNAVAILABLE
+		}
 	}
 }
 
+/// How long a client told the node is behind should wait before it sends again, in
+/// seconds (a block or so: the worker reports after every pass over a block).
+const BACKLOGGED_RETRY_AFTER_SECS: u32 = 3;
+
 fn refusal(error: IngestError) -> Response {
-	(status(&error), Json(error.body())).into_response()
+	let mut response = (status(&error), Json(error.body())).into_response();
+	if error == IngestError::Backlogged {
+		response.headers_mut().insert(
+			axum::http::header::RETRY_AFTER,
+			axum::http::HeaderValue::from(BACKLOGGED_RETRY_AFTER_SECS),
+		);
+	}
+	response
 }
 
 /// The answer to a request refused before the ingestor saw its messages, told to the
@@ -132,21 +145,28 @@ async fn ready(State(endpoint): State<Endpoint>) -> Response {
 	}
 }
 
-/// Reads and drops the body of a request refused before it was read, up to `limit`
-/// bytes, nothing of it kept: a client still sending it then reads the answer instead of
-/// a broken pipe (a body left unread closes the connection under it).
-fn discard(body: axum::body::Body, limit: usize) {
+/// Most of a refused request's body read off ([`discard`]).
+const MAX_DISCARDED_BYTES: usize = 256 << 10;
+/// Longest a refused request's body is read off ([`discard`]).
+const DISCARD_WITHIN: Duration = Duration::from_secs(10);
+
+/// Reads and drops the body of a request refused before it was read, nothing of it kept,
+/// up to [`MAX_DISCARDED_BYTES`] for at most [`DISCARD_WITHIN`]: a client still sending a
+/// body of modest size then reads the answer instead of a broken pipe (a body left
+/// unread closes the connection under it), and one sending more, or slowly, holds the
+/// connection no longer than that (the reading is not charged to it).
+fn discard(body: axum::body::Body) {
 	use futures::StreamExt;
-	tokio::spawn(async move {
+	tokio::spawn(tokio::time::timeout(DISCARD_WITHIN, async move {
 		let mut stream = body.into_data_stream();
 		let mut read = 0;
 		while let Some(Ok(chunk)) = stream.next().await {
 			read += chunk.len();
-			if read > limit {
+			if read > MAX_DISCARDED_BYTES {
 				break;
 			}
 		}
-	});
+	}));
 }
 
 async fn post_events(
@@ -176,8 +196,8 @@ async fn post_events(
 	let size = match announced {
 		Some(size) if size > endpoint.max_body => {
 			ingestor.observe_refusal("payload_too_large");
-			// Read off (up to another body's worth) while the answer goes out.
-			discard(request.into_body(), endpoint.max_body);
+			// Read off while the answer goes out.
+			discard(request.into_body());
 			let message =
 				format!("a body of {size} bytes is over the limit of {}", endpoint.max_body);
 			return (
@@ -189,14 +209,18 @@ async fn post_events(
 		Some(size) => size,
 		None => endpoint.max_body,
 	};
+	if ingestor.is_behind() {
+		discard(request.into_body());
+		return early_refusal(&ingestor, IngestError::Backlogged);
+	}
 	let sender = peer.ip();
 	let prepaid = size.div_ceil(crate::BYTES_PER_CHARGE).max(1);
 	if !ingestor.charge_sender(sender, prepaid, now_ms()) {
-		discard(request.into_body(), endpoint.max_body);
+		discard(request.into_body());
 		return early_refusal(&ingestor, IngestError::RateLimited("sender"));
 	}
 	let Ok(_buffered) = endpoint.buffered.clone().try_acquire_many_owned(size.max(1) as u32) else {
-		discard(request.into_body(), endpoint.max_body);
+		discard(request.into_body());
 		return early_refusal(&ingestor, IngestError::RateLimited("node"));
 	};
 	let body = match axum::body::to_bytes(request.into_body(), size).await {

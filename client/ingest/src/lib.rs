@@ -11,6 +11,7 @@
 
 #![deny(missing_docs)]
 
+pub mod backlog;
 mod chain;
 pub mod connections;
 mod error;
@@ -92,6 +93,7 @@ pub struct Ingestor {
 	projects: Buckets<ProjectId>,
 	senders: Buckets<IpAddr>,
 	observer: Option<Arc<dyn IngestObserver>>,
+	backlog: Option<Arc<backlog::Backlog>>,
 }
 
 /// A message that passed every check but the signature and the store.
@@ -130,7 +132,20 @@ impl Ingestor {
 			chain,
 			limits,
 			observer: None,
+			backlog: None,
 		}
+	}
+
+	/// Refuses new messages for now ([`IngestError::Backlogged`]) while `backlog` says the
+	/// node runs behind.
+	pub fn with_backlog(mut self, backlog: Arc<backlog::Backlog>) -> Self {
+		self.backlog = Some(backlog);
+		self
+	}
+
+	/// Whether new messages are refused for now: the node runs behind on its work.
+	pub fn is_behind(&self) -> bool {
+		self.backlog.as_ref().is_some_and(|backlog| backlog.is_behind())
 	}
 
 	/// Reports every outcome to `observer`.
@@ -214,6 +229,11 @@ impl Ingestor {
 		messages: Vec<(Message, Vec<u8>)>,
 		now_ms: u64,
 	) -> Vec<Result<H256, IngestError>> {
+		if self.is_behind() {
+			let results: Vec<_> = messages.iter().map(|_| Err(IngestError::Backlogged)).collect();
+			self.observe(&results);
+			return results;
+		}
 		let mut results: Vec<Result<H256, IngestError>> = (0..messages.len())
 			.map(|_| Err(IngestError::Storage("not processed".into())))
 			.collect();

@@ -9,7 +9,10 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use common::{fixture, Device, Tally};
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
-use w3b_ingest::{now_ms, rate::Rate, ChainView, IngestObserver, Ingestor, Limits, MemoryChain};
+use w3b_ingest::{
+	backlog::Backlog, now_ms, rate::Rate, ChainView, IngestError, IngestObserver, Ingestor, Limits,
+	MemoryChain,
+};
 use w3b_storage::{EmbeddedStore, MessageStore};
 
 struct Server {
@@ -30,11 +33,26 @@ fn start_observed(
 	max_body: usize,
 	observer: Option<Arc<dyn IngestObserver>>,
 ) -> Server {
+	start_with(chain, limits, max_body, observer, None)
+}
+
+/// A server whose ingestor reports to `observer` and refuses messages while `backlog`
+/// says the node is behind.
+fn start_with(
+	chain: Arc<MemoryChain>,
+	limits: Limits,
+	max_body: usize,
+	observer: Option<Arc<dyn IngestObserver>>,
+	backlog: Option<Arc<Backlog>>,
+) -> Server {
 	let dir = tempfile::tempdir().unwrap();
 	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
 	let mut ingestor = Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits);
 	if let Some(observer) = observer {
 		ingestor = ingestor.with_observer(observer);
+	}
+	if let Some(backlog) = backlog {
+		ingestor = ingestor.with_backlog(backlog);
 	}
 	let ingestor = Arc::new(ingestor);
 	let runtime =
@@ -137,8 +155,8 @@ fn every_refusal_is_a_clear_error_and_stores_nothing() {
 		("1", json!({"project": 1}).to_string(), 400, "malformed"),
 		("abc", good.to_string(), 400, "malformed"),
 		// Just over the limit: the server answers before reading the body, and reads it
-		// off meanwhile (up to another limit's worth): the client, still sending, gets
-		// the answer rather than a broken pipe (1 CI run in ~30 before it read it off).
+		// off meanwhile (up to 256 KiB): the client, still sending, gets the answer rather
+		// than a broken pipe (1 CI run in ~30 before it read it off).
 		("1", "x".repeat((64 << 10) + 512), 413, "payload_too_large"),
 		(
 			"1",
@@ -191,6 +209,60 @@ fn rate_limits_refuse_with_429() {
 	// Other devices have their own budget.
 	assert_eq!(post(&server, "1", &devices[1].message(1, 1, b"x").to_string()).0, 202);
 	assert_eq!(server.store.pending(1).unwrap().len(), 4);
+}
+
+/// While the node's worker runs behind, new messages are refused for now (503
+/// `backlogged`, with `Retry-After`) and none is stored; once it caught up they are taken.
+#[test]
+fn a_node_behind_on_its_work_refuses_for_now() {
+	let (chain, devices) = fixture();
+	let backlog = Arc::new(Backlog::new(Duration::from_secs(6)));
+	let tally = Arc::new(Tally::default());
+	let server =
+		start_with(chain, Limits::default(), 1 << 20, Some(tally.clone()), Some(backlog.clone()));
+	assert_eq!(post(&server, "1", &devices[0].message(1, 1, b"ok").to_string()).0, 202);
+	// A pass over a block past twice the bound.
+	assert_eq!(backlog.report(Duration::from_secs(13), false), Some(true));
+	let later = devices[0].message(1, 2, b"later").to_string();
+	let url = format!("http://{}/v1/projects/1/events", server.addr);
+	let Err(ureq::Error::Status(503, response)) = ureq::post(&url).send_string(&later) else {
+		panic!("taken while behind")
+	};
+	assert_eq!(response.header("Retry-After"), Some("3"));
+	let body: Value = response.into_json().unwrap();
+	assert_eq!(body["code"], "backlogged", "{body}");
+	assert_eq!(server.store.pending(1).unwrap().len(), 1, "nothing stored while behind");
+	assert_eq!(tally.refused_sorted(), ["backlogged"]);
+	// A pass within the bound: caught up, and the same message is taken.
+	assert_eq!(backlog.report(Duration::from_secs(1), true), Some(false));
+	assert_eq!(post(&server, "1", &later).0, 202);
+	assert_eq!(server.store.pending(1).unwrap().len(), 2);
+}
+
+/// Messages handed to the ingestor directly (the MQTT edge, an external broker) are
+/// refused for now too while the node is behind: every one of them, transient (not
+/// acknowledged), nothing stored.
+#[test]
+fn every_message_is_refused_for_now_while_the_node_is_behind() {
+	let (chain, devices) = fixture();
+	let dir = tempfile::tempdir().unwrap();
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+	let backlog = Arc::new(Backlog::new(Duration::from_secs(6)));
+	let ingestor = Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default())
+		.with_backlog(backlog.clone());
+	let parts = |json: Value| {
+		serde_json::from_value::<w3b_ingest::wire::WireMessage>(json).unwrap().into_parts().unwrap()
+	};
+	let batch =
+		|| vec![parts(devices[0].message(1, 1, b"a")), parts(devices[1].message(1, 1, b"b"))];
+	backlog.report(Duration::from_secs(7), true);
+	assert_eq!(backlog.report(Duration::from_secs(7), false), Some(true), "two passes over");
+	let results = ingestor.ingest(1, batch(), now_ms());
+	assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| *e == IngestError::Backlogged)));
+	assert!(results.iter().all(|r| r.as_ref().is_err_and(IngestError::is_transient)));
+	assert!(store.pending(1).unwrap().is_empty());
+	backlog.report(Duration::from_secs(1), true);
+	assert!(ingestor.ingest(1, batch(), now_ms()).iter().all(Result::is_ok));
 }
 
 #[test]

@@ -47,6 +47,7 @@ use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::KeyTypeId, H256};
 use sp_keystore::KeystorePtr;
 use w3b_executor::{EngineConfig, Executor};
+use w3b_ingest::backlog::Backlog;
 use w3b_primitives::{
 	api::{InboundApi, W3bstreamApi},
 	validity::Invalid,
@@ -111,6 +112,9 @@ pub struct WorkerParams {
 	pub metrics: Option<Metrics>,
 	/// The EVM endpoints logs are observed on: chain id and JSON-RPC URL.
 	pub evm_endpoints: Vec<(u64, String)>,
+	/// Told how long each pass over a block takes: while the worker runs behind, the
+	/// node's edge refuses new messages for now.
+	pub backlog: Arc<Backlog>,
 }
 
 /// The result of a batch run here, until its proof is settled.
@@ -213,6 +217,7 @@ pub struct Worker {
 	hijacked: std::collections::HashSet<H256>,
 	/// Whether "no operator" was already logged.
 	told_no_operator: bool,
+	backlog: Arc<Backlog>,
 }
 
 impl Worker {
@@ -245,6 +250,7 @@ impl Worker {
 			projects: HashMap::new(),
 			hijacked: Default::default(),
 			told_no_operator: false,
+			backlog: params.backlog,
 		})
 	}
 
@@ -375,7 +381,9 @@ impl Worker {
 		// there: a slow project does not hold up the votes of those that ran beside it
 		// (the next round, and the worker's other work, wait until it ends: fuel and the
 		// wall-clock backstop bound that).
+		let pass = Instant::now();
 		while !projects.is_empty() {
+			self.report_pass(number, pass.elapsed(), false);
 			let mut ready = Vec::new();
 			let mut round_bytes = 0u64;
 			for project in projects {
@@ -402,6 +410,25 @@ impl Worker {
 				}
 			}
 			projects = next;
+		}
+		self.report_pass(number, pass.elapsed(), true);
+	}
+
+	/// Tells the node's edge how long the pass over block `number` has run (`ended`: it
+	/// is over), and says when that makes the node fall behind or catch up.
+	fn report_pass(&self, number: BlockNumber, elapsed: Duration, ended: bool) {
+		match self.backlog.report(elapsed, ended) {
+			Some(true) => log::warn!(
+				target: "w3b",
+				"⏳ the worker runs behind (its pass over block #{number} has run {:.1} s): new messages are refused for now (`backlogged`) until it catches up",
+				elapsed.as_secs_f64()
+			),
+			Some(false) => log::info!(
+				target: "w3b",
+				"the worker caught up (block #{number} in {:.1} s): taking new messages again",
+				elapsed.as_secs_f64()
+			),
+			None => {}
 		}
 	}
 
