@@ -65,6 +65,11 @@ fn start_with(
 	Server { addr, store, _dir: dir, _runtime: runtime }
 }
 
+/// A message in its wire JSON as the ingestor takes it: the message and its signature.
+fn parts(json: Value) -> (w3b_primitives::Message, Vec<u8>) {
+	serde_json::from_value::<w3b_ingest::wire::WireMessage>(json).unwrap().into_parts().unwrap()
+}
+
 /// POSTs `body` to project `project`'s endpoint; returns status and JSON.
 fn post(server: &Server, project: &str, body: &str) -> (u16, Value) {
 	let url = format!("http://{}/v1/projects/{project}/events", server.addr);
@@ -250,9 +255,6 @@ fn every_message_is_refused_for_now_while_the_node_is_behind() {
 	let backlog = Arc::new(Backlog::new(Duration::from_secs(6)));
 	let ingestor = Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default())
 		.with_backlog(backlog.clone());
-	let parts = |json: Value| {
-		serde_json::from_value::<w3b_ingest::wire::WireMessage>(json).unwrap().into_parts().unwrap()
-	};
 	let batch =
 		|| vec![parts(devices[0].message(1, 1, b"a")), parts(devices[1].message(1, 1, b"b"))];
 	backlog.report(Duration::from_secs(7), true);
@@ -400,9 +402,6 @@ fn the_observer_is_told_every_outcome() {
 	let tally = Arc::new(Tally::default());
 	let ingestor = Ingestor::new(store, chain as Arc<dyn ChainView>, Limits::default())
 		.with_observer(tally.clone());
-	let parts = |json: Value| {
-		serde_json::from_value::<w3b_ingest::wire::WireMessage>(json).unwrap().into_parts().unwrap()
-	};
 	let mut forged = parts(devices[0].message(1, 2, b"x"));
 	forged.0.payload = b"y".to_vec();
 	let batch = vec![
