@@ -189,12 +189,13 @@ pub struct IngestArgs {
 	/// less latency). A full batch (`--w3b-max-batch`) is sealed at once.
 	#[arg(long, value_name = "MS", default_value_t = w3b_runtime::SLOT_DURATION)]
 	pub w3b_seal_interval_ms: u64,
-	/// How long the worker's pass over a block (judging and executing the batches it
-	/// brought, voting) may take, in milliseconds, before the node counts as behind: after
-	/// two such passes in a row, or one running twice as long, the node refuses new
-	/// messages for now (`backlogged`, HTTP 503, MQTT not acknowledged) until a pass is
-	/// within the bound again. 0 never refuses. By default two slots: a worker slower than
-	/// that falls behind the chain, and what it takes in then waits ever longer for a proof.
+	/// How long the worker's pass over a block may spend on one project's work (judging
+	/// and executing its batches, voting), in milliseconds, before the node counts as
+	/// behind on the project: after two such passes in a row, or one running twice as
+	/// long, the node refuses the project's new messages for now (`backlogged`, HTTP 503,
+	/// MQTT not acknowledged) until a pass is within the bound again. 0 never refuses. By
+	/// default two slots: a worker slower than that falls behind the chain, and what it
+	/// takes in then waits ever longer for a proof.
 	#[arg(long, value_name = "MS", default_value_t = 2 * w3b_runtime::SLOT_DURATION)]
 	pub w3b_max_pass_ms: u64,
 	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers

@@ -18,8 +18,20 @@ use crate::{
 
 /// Messages per HTTP request when sending many.
 const HTTP_BATCH: usize = 100;
-/// Pause before sending again what the node asked to have later.
+/// Pause before sending again what the node asked to have later, unless it said how long.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// Longest pause a node's `Retry-After` gets (`--timeout` bounds the whole wait anyway).
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
+
+/// How long to wait before sending again what `response` (a 503 or 429) refused for now:
+/// its `Retry-After` in seconds when it has one (a node behind on its work says a pass),
+/// else [`RETRY_PAUSE`].
+fn retry_pause(response: &ureq::Response) -> Duration {
+	response
+		.header("Retry-After")
+		.and_then(|seconds| seconds.trim().parse::<u64>().ok())
+		.map_or(RETRY_PAUSE, |seconds| Duration::from_secs(seconds).min(MAX_RETRY_PAUSE))
+}
 
 /// `w3b device ...`
 #[derive(Debug, clap::Subcommand)]
@@ -355,8 +367,8 @@ impl Sender {
 							.map_err(other)?;
 					let answer: Value = match answer {
 						Ok(response) => response.into_json().map_err(other)?,
-						Err(ureq::Error::Status(503 | 429, _)) => {
-							tokio::time::sleep(RETRY_PAUSE).await;
+						Err(ureq::Error::Status(503 | 429, response)) => {
+							tokio::time::sleep(retry_pause(&response)).await;
 							continue;
 						}
 						Err(ureq::Error::Status(status, response)) => {

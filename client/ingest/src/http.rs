@@ -55,17 +55,15 @@ fn status(error: &IngestError) -> StatusCode {
 	}
 }
 
-/// How long a client told the node is behind should wait before it sends again, in
-/// seconds (a block or so: the worker reports after every pass over a block).
-const BACKLOGGED_RETRY_AFTER_SECS: u32 = 3;
-
-fn refusal(error: IngestError) -> Response {
+/// The answer to a refused request. One refused for now because the node is behind says
+/// when to come back (`Retry-After`, [`Ingestor::retry_after`]).
+fn refusal(ingestor: &Ingestor, error: IngestError) -> Response {
 	let mut response = (status(&error), Json(error.body())).into_response();
 	if error == IngestError::Backlogged {
-		response.headers_mut().insert(
-			axum::http::header::RETRY_AFTER,
-			axum::http::HeaderValue::from(BACKLOGGED_RETRY_AFTER_SECS),
-		);
+		let seconds = ingestor.retry_after().as_secs_f64().ceil().max(1.0) as u64;
+		response
+			.headers_mut()
+			.insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
 	}
 	response
 }
@@ -74,7 +72,7 @@ fn refusal(error: IngestError) -> Response {
 /// ingestor's observer too.
 fn early_refusal(ingestor: &Ingestor, error: IngestError) -> Response {
 	ingestor.observe_refusal(error.code());
-	refusal(error)
+	refusal(ingestor, error)
 }
 
 /// Request bodies held in memory at once, in bytes, across all connections: past this a
@@ -145,24 +143,25 @@ async fn ready(State(endpoint): State<Endpoint>) -> Response {
 	}
 }
 
-/// Most of a refused request's body read off ([`discard`]).
+/// Most of the body of a request refused as too large read off ([`discard`]); one refused
+/// for now is read off up to the length it announced, which is within the node's limit.
 const MAX_DISCARDED_BYTES: usize = 256 << 10;
 /// Longest a refused request's body is read off ([`discard`]).
 const DISCARD_WITHIN: Duration = Duration::from_secs(10);
 
 /// Reads and drops the body of a request refused before it was read, nothing of it kept,
-/// up to [`MAX_DISCARDED_BYTES`] for at most [`DISCARD_WITHIN`]: a client still sending a
-/// body of modest size then reads the answer instead of a broken pipe (a body left
-/// unread closes the connection under it), and one sending more, or slowly, holds the
-/// connection no longer than that (the reading is not charged to it).
-fn discard(body: axum::body::Body) {
+/// up to `limit` bytes for at most [`DISCARD_WITHIN`]: a client still sending a body
+/// the node would take then reads the answer instead of a broken pipe (a body left unread
+/// closes the connection under it), and one sending more, or slowly, holds the connection
+/// no longer than that (the reading is not charged to it).
+fn discard(body: axum::body::Body, limit: usize) {
 	use futures::StreamExt;
 	tokio::spawn(tokio::time::timeout(DISCARD_WITHIN, async move {
 		let mut stream = body.into_data_stream();
 		let mut read = 0;
 		while let Some(Ok(chunk)) = stream.next().await {
 			read += chunk.len();
-			if read > MAX_DISCARDED_BYTES {
+			if read > limit {
 				break;
 			}
 		}
@@ -197,7 +196,7 @@ async fn post_events(
 		Some(size) if size > endpoint.max_body => {
 			ingestor.observe_refusal("payload_too_large");
 			// Read off while the answer goes out.
-			discard(request.into_body());
+			discard(request.into_body(), MAX_DISCARDED_BYTES);
 			let message =
 				format!("a body of {size} bytes is over the limit of {}", endpoint.max_body);
 			return (
@@ -209,18 +208,18 @@ async fn post_events(
 		Some(size) => size,
 		None => endpoint.max_body,
 	};
-	if ingestor.is_behind() {
-		discard(request.into_body());
+	if ingestor.is_behind(project) {
+		discard(request.into_body(), size);
 		return early_refusal(&ingestor, IngestError::Backlogged);
 	}
 	let sender = peer.ip();
 	let prepaid = size.div_ceil(crate::BYTES_PER_CHARGE).max(1);
 	if !ingestor.charge_sender(sender, prepaid, now_ms()) {
-		discard(request.into_body());
+		discard(request.into_body(), size);
 		return early_refusal(&ingestor, IngestError::RateLimited("sender"));
 	}
 	let Ok(_buffered) = endpoint.buffered.clone().try_acquire_many_owned(size.max(1) as u32) else {
-		discard(request.into_body());
+		discard(request.into_body(), size);
 		return early_refusal(&ingestor, IngestError::RateLimited("node"));
 	};
 	let body = match axum::body::to_bytes(request.into_body(), size).await {
@@ -271,8 +270,8 @@ async fn post_events(
 	if !is_batch {
 		return match results.into_iter().next() {
 			Some(Ok(hash)) => (StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response(),
-			Some(Err(e)) => refusal(e),
-			None => refusal(IngestError::Malformed("no message".into())),
+			Some(Err(e)) => refusal(&observer, e),
+			None => refusal(&observer, IngestError::Malformed("no message".into())),
 		};
 	}
 	let results: Vec<serde_json::Value> = results

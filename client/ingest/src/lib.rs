@@ -24,7 +24,7 @@ pub mod wire;
 use std::{
 	net::IpAddr,
 	sync::Arc,
-	time::{SystemTime, UNIX_EPOCH},
+	time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use sp_core::H256;
@@ -143,9 +143,31 @@ impl Ingestor {
 		self
 	}
 
-	/// Whether new messages are refused for now: the node runs behind on its work.
-	pub fn is_behind(&self) -> bool {
-		self.backlog.as_ref().is_some_and(|backlog| backlog.is_behind())
+	/// Whether `project`'s new messages are refused for now: the node runs behind on its
+	/// work for it.
+	pub fn is_behind(&self, project: ProjectId) -> bool {
+		self.backlog.as_ref().is_some_and(|backlog| backlog.is_behind(project))
+	}
+
+	/// How long a device refused for now because the node is behind should wait before
+	/// it sends again.
+	pub fn retry_after(&self) -> Duration {
+		self.backlog.as_ref().map_or(Duration::from_secs(1), |backlog| backlog.retry_after())
+	}
+
+	/// Refuses all of `messages` for now as [`IngestError::Backlogged`] when the node is
+	/// behind on `project`.
+	fn refuse_if_behind(
+		&self,
+		project: ProjectId,
+		messages: &[(Message, Vec<u8>)],
+	) -> Option<Vec<Result<H256, IngestError>>> {
+		if !self.is_behind(project) {
+			return None;
+		}
+		let results: Vec<_> = messages.iter().map(|_| Err(IngestError::Backlogged)).collect();
+		self.observe(&results);
+		Some(results)
 	}
 
 	/// Reports every outcome to `observer`.
@@ -209,6 +231,11 @@ impl Ingestor {
 		messages: Vec<(Message, Vec<u8>)>,
 		now_ms: u64,
 	) -> Vec<Result<H256, IngestError>> {
+		// Before the sender pays: a device sending again while the node catches up must
+		// not use up its budget on refusals.
+		if let Some(refused) = self.refuse_if_behind(endpoint_project, &messages) {
+			return refused;
+		}
 		let due = messages.len().saturating_sub(prepaid);
 		if due > 0 && !self.charge_sender(sender, due, now_ms) {
 			let results: Vec<_> =
@@ -229,10 +256,8 @@ impl Ingestor {
 		messages: Vec<(Message, Vec<u8>)>,
 		now_ms: u64,
 	) -> Vec<Result<H256, IngestError>> {
-		if self.is_behind() {
-			let results: Vec<_> = messages.iter().map(|_| Err(IngestError::Backlogged)).collect();
-			self.observe(&results);
-			return results;
+		if let Some(refused) = self.refuse_if_behind(endpoint_project, &messages) {
+			return refused;
 		}
 		let mut results: Vec<Result<H256, IngestError>> = (0..messages.len())
 			.map(|_| Err(IngestError::Storage("not processed".into())))

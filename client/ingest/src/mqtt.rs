@@ -251,6 +251,18 @@ impl Connection {
 		let mut outcomes: Vec<(u16, QoS, Option<IngestError>)> = Vec::new();
 		let mut batches: Vec<ProjectBatch> = Vec::new();
 		let sender = self.peer.ip();
+		// A project the node is behind on is refused before the sender pays: a device
+		// sending again while the node catches up must not use up its budget on refusals.
+		let behind = publishes.iter().any(|publish| {
+			parse_topic(&publish.topic).is_some_and(|(project, _)| self.ingestor.is_behind(project))
+		});
+		if behind {
+			for _ in &publishes {
+				self.ingestor.observe_refusal(IngestError::Backlogged.code());
+			}
+			tracing::debug!(target: "w3b::ingest", client = %self.client_id, "the node is behind on a project published to: closing, to come back later");
+			return true;
+		}
 		// Every publish costs its sender before it is decoded, as a message or by its
 		// size, whichever is more (see `BYTES_PER_CHARGE`): junk is paid for like messages.
 		let units: usize =

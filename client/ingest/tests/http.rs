@@ -6,13 +6,14 @@ mod common;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use common::{fixture, Device, Tally};
+use common::{fixture, register, Device, Tally};
 use serde_json::{json, Value};
 use sp_core::{ed25519, Pair, H256};
 use w3b_ingest::{
 	backlog::Backlog, now_ms, rate::Rate, ChainView, IngestError, IngestObserver, Ingestor, Limits,
 	MemoryChain,
 };
+use w3b_primitives::{project::DeviceStatus, ProjectStatus};
 use w3b_storage::{EmbeddedStore, MessageStore};
 
 struct Server {
@@ -216,55 +217,67 @@ fn rate_limits_refuse_with_429() {
 	assert_eq!(server.store.pending(1).unwrap().len(), 4);
 }
 
-/// While the node's worker runs behind, new messages are refused for now (503
-/// `backlogged`, with `Retry-After`) and none is stored; once it caught up they are taken.
+/// While the node's worker runs behind on a project, that project's new messages are
+/// refused for now (503 `backlogged`, with `Retry-After`) and none is stored; another
+/// project's are taken; once the node caught up the same message is taken.
 #[test]
-fn a_node_behind_on_its_work_refuses_for_now() {
+fn a_node_behind_on_a_project_refuses_its_messages_for_now() {
 	let (chain, devices) = fixture();
+	chain.set_project(4, ProjectStatus::Active);
+	register(&chain, 4, &devices[0], DeviceStatus::Active);
 	let backlog = Arc::new(Backlog::new(Duration::from_secs(6)));
 	let tally = Arc::new(Tally::default());
 	let server =
 		start_with(chain, Limits::default(), 1 << 20, Some(tally.clone()), Some(backlog.clone()));
 	assert_eq!(post(&server, "1", &devices[0].message(1, 1, b"ok").to_string()).0, 202);
-	// A pass over a block past twice the bound.
-	assert_eq!(backlog.report(Duration::from_secs(13), false), Some(true));
+	// A pass over a block that worked on project 1 past twice the bound.
+	assert_eq!(backlog.report(1, Duration::from_secs(13), false), Some(true));
 	let later = devices[0].message(1, 2, b"later").to_string();
 	let url = format!("http://{}/v1/projects/1/events", server.addr);
 	let Err(ureq::Error::Status(503, response)) = ureq::post(&url).send_string(&later) else {
 		panic!("taken while behind")
 	};
-	assert_eq!(response.header("Retry-After"), Some("3"));
+	assert_eq!(response.header("Retry-After"), Some("6"), "a pass");
 	let body: Value = response.into_json().unwrap();
 	assert_eq!(body["code"], "backlogged", "{body}");
 	assert_eq!(server.store.pending(1).unwrap().len(), 1, "nothing stored while behind");
 	assert_eq!(tally.refused_sorted(), ["backlogged"]);
+	let other = devices[0].message(4, 1, b"another project").to_string();
+	assert_eq!(post(&server, "4", &other).0, 202, "another project's devices are still taken");
 	// A pass within the bound: caught up, and the same message is taken.
-	assert_eq!(backlog.report(Duration::from_secs(1), true), Some(false));
+	assert_eq!(backlog.report(1, Duration::from_secs(1), true), Some(false));
 	assert_eq!(post(&server, "1", &later).0, 202);
 	assert_eq!(server.store.pending(1).unwrap().len(), 2);
 }
 
 /// Messages handed to the ingestor directly (the MQTT edge, an external broker) are
 /// refused for now too while the node is behind: every one of them, transient (not
-/// acknowledged), nothing stored.
+/// acknowledged), nothing stored, and their sender not charged, so that a device sending
+/// again while the node catches up is not rate-limited once it did.
 #[test]
-fn every_message_is_refused_for_now_while_the_node_is_behind() {
+fn every_message_is_refused_for_now_while_the_node_is_behind_and_costs_nothing() {
 	let (chain, devices) = fixture();
 	let dir = tempfile::tempdir().unwrap();
 	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
 	let backlog = Arc::new(Backlog::new(Duration::from_secs(6)));
-	let ingestor = Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, Limits::default())
+	let limits =
+		Limits { sender_rate: Rate { per_second: 0.001, burst: 2.0 }, ..Limits::default() };
+	let ingestor = Ingestor::new(store.clone(), chain as Arc<dyn ChainView>, limits)
 		.with_backlog(backlog.clone());
+	let sender = "192.0.2.1".parse().unwrap();
 	let batch =
 		|| vec![parts(devices[0].message(1, 1, b"a")), parts(devices[1].message(1, 1, b"b"))];
-	backlog.report(Duration::from_secs(7), true);
-	assert_eq!(backlog.report(Duration::from_secs(7), false), Some(true), "two passes over");
-	let results = ingestor.ingest(1, batch(), now_ms());
-	assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| *e == IngestError::Backlogged)));
-	assert!(results.iter().all(|r| r.as_ref().is_err_and(IngestError::is_transient)));
+	backlog.report(1, Duration::from_secs(7), true);
+	assert_eq!(backlog.report(1, Duration::from_secs(7), false), Some(true), "two passes over");
+	for _ in 0..5 {
+		let results = ingestor.ingest_from(sender, 1, batch(), now_ms());
+		assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| *e == IngestError::Backlogged)));
+		assert!(results.iter().all(|r| r.as_ref().is_err_and(IngestError::is_transient)));
+	}
 	assert!(store.pending(1).unwrap().is_empty());
-	backlog.report(Duration::from_secs(1), true);
-	assert!(ingestor.ingest(1, batch(), now_ms()).iter().all(Result::is_ok));
+	backlog.report(1, Duration::from_secs(1), true);
+	let results = ingestor.ingest_from(sender, 1, batch(), now_ms());
+	assert!(results.iter().all(Result::is_ok), "the sender's budget is whole: {results:?}");
 }
 
 #[test]
@@ -540,7 +553,7 @@ fn a_device_not_final_yet_is_refused_for_now() {
 	assert_eq!((status, body["code"].as_str()), (503, Some("device_not_final")), "{body}");
 	assert!(server.store.pending(1).unwrap().is_empty());
 	chain.set_device_pending(1, id, false);
-	common::register(&chain, 1, &newcomer, w3b_primitives::project::DeviceStatus::Active);
+	register(&chain, 1, &newcomer, DeviceStatus::Active);
 	assert_eq!(post(&server, "1", &message).0, 202);
 }
 

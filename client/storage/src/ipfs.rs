@@ -12,6 +12,11 @@ pub struct IpfsVfs {
 	agent: ureq::Agent,
 }
 
+/// Longest wait to reach the daemon.
+const RPC_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest wait for the daemon's next bytes (or to take ours).
+const RPC_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn rpc_error(e: ureq::Error) -> io::Error {
 	io::Error::other(format!("IPFS RPC: {e}"))
 }
@@ -19,7 +24,14 @@ fn rpc_error(e: ureq::Error) -> io::Error {
 impl IpfsVfs {
 	/// A VFS on the daemon at `api`.
 	pub fn new(api: &str) -> Self {
-		IpfsVfs { api: api.trim_end_matches('/').to_string(), agent: ureq::Agent::new() }
+		// Bounded calls: a daemon asked for a blob it does not hold looks for it on the
+		// network for as long as it is let, and the worker's pass waits on it.
+		let agent = ureq::AgentBuilder::new()
+			.timeout_connect(RPC_CONNECT_TIMEOUT)
+			.timeout_read(RPC_READ_TIMEOUT)
+			.timeout_write(RPC_READ_TIMEOUT)
+			.build();
+		IpfsVfs { api: api.trim_end_matches('/').to_string(), agent }
 	}
 
 	/// The daemon's version: whether it answers.

@@ -164,8 +164,9 @@ pub type JobResults = Vec<Result<Executed, ExecutorError>>;
 /// Starts the batches of `jobs` with [`execute_batch`] on at most `threads` threads of
 /// their own and returns at once: each job's batches in order on its own state,
 /// different jobs at the same time. `finished` gets each job back with its results as
-/// soon as that job is done, on the thread that ran it, so that a caller can take up a
-/// project's results (vote) while slower projects still run. Jobs share nothing but the
+/// soon as that job is done, on the thread that ran it, and how long it ran (not counting
+/// the time it waited for a thread), so that a caller can take up a project's results
+/// (vote) while slower projects still run, and knows what each cost. Jobs share nothing but the
 /// engine, so the results are those of running them one after another.
 ///
 /// The caller's thread must be able to block: if the system refuses every thread, the
@@ -176,7 +177,7 @@ pub fn execute_projects<J: ProjectJob>(
 	executor: Arc<Executor>,
 	mut jobs: Vec<J>,
 	threads: usize,
-	finished: impl Fn(J, JobResults) + Send + Sync + 'static,
+	finished: impl Fn(J, JobResults, Duration) + Send + Sync + 'static,
 ) {
 	if jobs.is_empty() {
 		return;
@@ -188,8 +189,9 @@ pub fn execute_projects<J: ProjectJob>(
 	let finished = Arc::new(finished);
 	let work = move || loop {
 		let Some(mut job) = queue.lock().expect("queue lock").pop() else { return };
+		let started = Instant::now();
 		let results = run_in_order(&executor, job.runs());
-		finished(job, results);
+		finished(job, results, started.elapsed());
 	};
 	let mut started = 0;
 	for _ in 0..threads {

@@ -206,7 +206,7 @@ impl ProjectJob for Job {
 fn run_jobs(executor: &Arc<Executor>, jobs: Vec<Job>, threads: usize) -> Vec<(Job, JobResults)> {
 	let order: Vec<u64> = jobs.iter().map(|job| job.project).collect();
 	let (sender, finished) = std::sync::mpsc::channel();
-	execute_projects(executor.clone(), jobs, threads, move |job, results| {
+	execute_projects(executor.clone(), jobs, threads, move |job, results, _ran| {
 		sender.send((job, results)).unwrap()
 	});
 	let mut done: Vec<(Job, JobResults)> = finished.iter().collect();
@@ -677,18 +677,22 @@ fn a_projects_results_come_back_while_a_slower_project_still_runs() {
 	let slow = Job { gate: Some(gate), ..fixture.job(1, fixture.applets.to_vec()) };
 	let fast = fixture.job(2, fixture.applets.to_vec());
 	let (sender, finished) = std::sync::mpsc::channel();
-	execute_projects(fixture.executor.clone(), vec![slow, fast], 2, move |job, results| {
-		let _ = sender.send((job.project, results));
+	execute_projects(fixture.executor.clone(), vec![slow, fast], 2, move |job, results, ran| {
+		let _ = sender.send((job.project, results, ran));
 	});
 	let wait = std::time::Duration::from_secs(60);
-	let (first, results) = finished
+	let (first, results, _) = finished
 		.recv_timeout(wait)
 		.expect("the second project's results came back while the first still ran");
 	assert_eq!(first, 2);
 	assert_eq!(results.len(), 3);
+	// The first project runs on for as long as its gate stays shut: what it cost is told.
+	let held = std::time::Duration::from_millis(200);
+	std::thread::sleep(held);
 	open.send(()).unwrap();
-	let (second, results) = finished.recv_timeout(wait).expect("the first project finished");
+	let (second, results, ran) = finished.recv_timeout(wait).expect("the first project finished");
 	assert_eq!(second, 1);
 	assert!(results.iter().all(Result::is_ok));
 	assert_eq!(results.len(), 3);
+	assert!(ran >= held, "the job ran {ran:?}, held {held:?} of it");
 }

@@ -7,7 +7,7 @@
 //! project's batches in order and counts a vote only on the agreed state: a result
 //! computed on a state the chain has left behind is run again before it is voted.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
@@ -270,11 +270,12 @@ impl Worker {
 	/// project's in order, different projects in parallel on up to
 	/// [`Worker::exec_threads`] threads. A project leaves `self.projects` while its
 	/// batches run and comes back with its results on the channel returned, as soon as
-	/// they are there. Projects without a batch to run are returned as they are.
+	/// they are there, with how long they ran. Projects without a batch to run are returned as they are.
 	pub(super) fn start_ready(
 		&mut self,
 		ready: Vec<RoundProject>,
-	) -> (Vec<RoundProject>, tokio::sync::mpsc::UnboundedReceiver<(RoundJob, JobResults)>) {
+	) -> (Vec<RoundProject>, tokio::sync::mpsc::UnboundedReceiver<(RoundJob, JobResults, Duration)>)
+	{
 		let (sender, finished) = tokio::sync::mpsc::unbounded_channel();
 		let mut idle = Vec::new();
 		let mut jobs = Vec::new();
@@ -289,8 +290,8 @@ impl Worker {
 		// Returns once the threads started; should the system refuse every thread, the
 		// batches run on this one, which must not then hold up the runtime's other tasks.
 		tokio::task::block_in_place(|| {
-			execute_projects(executor, jobs, threads, move |job, results| {
-				let _ = sender.send((job, results));
+			execute_projects(executor, jobs, threads, move |job, results, ran| {
+				let _ = sender.send((job, results, ran));
 			})
 		});
 		(idle, finished)

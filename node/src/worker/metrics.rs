@@ -1,7 +1,7 @@
 //! The worker's metrics on the node's Prometheus endpoint (`w3b_*`).
 
 use prometheus_endpoint::{
-	exponential_buckets, register, Counter, CounterVec, Histogram, HistogramOpts, Opts,
+	exponential_buckets, register, Counter, CounterVec, Gauge, Histogram, HistogramOpts, Opts,
 	PrometheusError, Registry, U64,
 };
 
@@ -32,6 +32,9 @@ pub struct Metrics {
 	pub state_syncs: Counter<U64>,
 	/// Wall-clock time to execute a batch.
 	pub execution_seconds: Histogram,
+	/// Projects whose new messages the node refuses for now, being behind on their work
+	/// (as of the worker's last pass).
+	pub projects_behind: Gauge<U64>,
 }
 
 impl Metrics {
@@ -92,6 +95,13 @@ impl Metrics {
 						"Wall-clock time to execute one batch",
 					)
 					.buckets(exponential_buckets(0.001, 2.0, 14)?),
+				)?,
+				registry,
+			)?,
+			projects_behind: register(
+				Gauge::new(
+					"w3b_projects_behind",
+					"Projects whose new messages the node refuses for now (backlogged): its worker runs behind on them",
 				)?,
 				registry,
 			)?,

@@ -218,6 +218,10 @@ pub struct Worker {
 	/// Whether "no operator" was already logged.
 	told_no_operator: bool,
 	backlog: Arc<Backlog>,
+	/// The time spent on each project's work since the last pass over a new best block
+	/// (that pass, and the passes for bodies fetched since): what the node's edge is told
+	/// ([`Worker::report_work`]). Only projects the operator serves.
+	worked: HashMap<ProjectId, Duration>,
 }
 
 impl Worker {
@@ -251,6 +255,7 @@ impl Worker {
 			hijacked: Default::default(),
 			told_no_operator: false,
 			backlog: params.backlog,
+			worked: HashMap::new(),
 		})
 	}
 
@@ -266,7 +271,12 @@ impl Worker {
 					// While catching up with the network only the head matters: the
 					// worker runs what the chain holds once it is there.
 					let syncing = notification.origin == sp_consensus::BlockOrigin::NetworkInitialSync;
-					if notification.is_new_best && !syncing {
+					// A block a newer best one followed while the worker was busy is
+					// passed over: the newer one's notification comes next, and a pass
+					// over an older block finds nothing to do (and would tell the edge
+					// the node keeps up).
+					let still_best = self.client.info().best_hash == notification.hash;
+					if notification.is_new_best && !syncing && still_best {
 						self.on_best_block(notification.hash, None).await;
 					}
 				}
@@ -373,60 +383,85 @@ impl Worker {
 			}
 		};
 		let finalized = self.client.info().finalized_hash;
+		let served = info.subnets;
 		let mut projects: Vec<ProjectId> =
-			info.subnets.into_iter().filter(|p| only.is_none_or(|o| o == *p)).collect();
+			served.iter().copied().filter(|p| only.is_none_or(|o| o == *p)).collect();
 		// Rounds until every project's committed batches ran (or wait for a body): each
 		// round reads a bounded number of batches per project into memory, runs them
 		// (projects in parallel), and votes on each project's results as soon as they are
 		// there: a slow project does not hold up the votes of those that ran beside it
 		// (the next round, and the worker's other work, wait until it ends: fuel and the
 		// wall-clock backstop bound that).
-		let pass = Instant::now();
+		//
+		// The time spent on each project's own work (reading and judging its batches,
+		// running them, voting; not the rounds it waited on others in) adds up from one
+		// pass over a new best block to the next, passes for fetched bodies included;
+		// the edge is told at the start of the next such pass ([`Worker::report_work`]).
+		if only.is_none() {
+			for project in &served {
+				let work = self.worked.remove(project).unwrap_or_default();
+				self.report_work(*project, number, work, true);
+			}
+			// Projects no longer served say nothing more (their state lapses).
+			self.worked.clear();
+			if let Some(metrics) = &self.metrics {
+				metrics.projects_behind.set(self.backlog.projects_behind() as u64);
+			}
+		}
 		while !projects.is_empty() {
-			self.report_pass(number, pass.elapsed(), false);
+			for project in &projects {
+				let work = self.worked.get(project).copied().unwrap_or_default();
+				self.report_work(*project, number, work, false);
+			}
 			let mut ready = Vec::new();
 			let mut round_bytes = 0u64;
 			for project in projects {
+				let started = Instant::now();
 				match self.prepare(project, at, number, finalized, &mut round_bytes).await {
 					Ok(Some(round)) => ready.push(round),
 					Ok(None) => {}
 					Err(e) => log::warn!(target: "w3b", "project {project}: {e}"),
 				}
+				*self.worked.entry(project).or_default() += started.elapsed();
 			}
 			let (idle, mut finished) = self.start_ready(ready);
 			let mut next = Vec::new();
 			for round in idle {
 				let project = round.project;
+				let started = Instant::now();
 				if self.conclude(round, at, number, finalized, Vec::new()).await {
 					next.push(project);
 				}
+				*self.worked.entry(project).or_default() += started.elapsed();
 			}
-			while let Some((job, results)) = finished.recv().await {
+			while let Some((job, results, ran)) = finished.recv().await {
+				let started = Instant::now();
 				let execute::RoundJob { work, round } = job;
 				let project = round.project;
 				self.projects.insert(project, work);
 				if self.conclude(round, at, number, finalized, results).await {
 					next.push(project);
 				}
+				*self.worked.entry(project).or_default() += ran + started.elapsed();
 			}
 			projects = next;
 		}
-		self.report_pass(number, pass.elapsed(), true);
 	}
 
-	/// Tells the node's edge how long the pass over block `number` has run (`ended`: it
-	/// is over), and says when that makes the node fall behind or catch up.
-	fn report_pass(&self, number: BlockNumber, elapsed: Duration, ended: bool) {
-		match self.backlog.report(elapsed, ended) {
+	/// Tells the node's edge how long the worker has spent on `project` since the last
+	/// pass over a new best block (`ended`: a pass over the next one, block `number`,
+	/// starts), and says when that makes the node fall behind on the project or catch up.
+	fn report_work(&self, project: ProjectId, number: BlockNumber, work: Duration, ended: bool) {
+		match self.backlog.report(project, work, ended) {
 			Some(true) => log::warn!(
 				target: "w3b",
-				"⏳ the worker runs behind (its pass over block #{number} has run {:.1} s): new messages are refused for now (`backlogged`) until it catches up",
-				elapsed.as_secs_f64()
+				"⏳ the worker runs behind on project {project} ({:.1} s of its work over the block before #{number}): the project's new messages are refused for now (`backlogged`) until it catches up",
+				work.as_secs_f64()
 			),
 			Some(false) => log::info!(
 				target: "w3b",
-				"the worker caught up (block #{number} in {:.1} s): taking new messages again",
-				elapsed.as_secs_f64()
+				"the worker caught up on project {project} ({:.1} s of its work over the block before #{number}): taking its new messages again",
+				work.as_secs_f64()
 			),
 			None => {}
 		}
