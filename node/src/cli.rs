@@ -194,8 +194,8 @@ pub struct IngestArgs {
 	/// behind on the project: after two such passes in a row, or one running twice as
 	/// long, the node refuses the project's new messages for now (`backlogged`, HTTP 503,
 	/// MQTT not acknowledged) until a pass is within the bound again. 0 never refuses. By
-	/// default two slots: a worker slower than that falls behind the chain, and what it
-	/// takes in then waits ever longer for a proof.
+	/// default two slots: a project whose work per block takes longer than that falls
+	/// behind the chain, and what is taken in for it then waits ever longer for a proof.
 	#[arg(long, value_name = "MS", default_value_t = 2 * w3b_runtime::SLOT_DURATION)]
 	pub w3b_max_pass_ms: u64,
 	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers

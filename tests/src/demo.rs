@@ -270,9 +270,20 @@ impl Publisher {
 		Publisher { stop, threads, counters }
 	}
 
+	/// Tells the threads to stop publishing: each waits a little for its outstanding
+	/// acknowledgements, then ends ([`Publisher::stopped`]).
+	pub fn halt(&self) {
+		self.stop.store(true, Ordering::SeqCst);
+	}
+
+	/// Whether every thread ended.
+	pub fn stopped(&self) -> bool {
+		self.threads.iter().all(thread::JoinHandle::is_finished)
+	}
+
 	/// Stops publishing and waits for the threads (and outstanding acknowledgements).
 	pub fn stop(self) -> Arc<Counters> {
-		self.stop.store(true, Ordering::SeqCst);
+		self.halt();
 		for thread in self.threads {
 			thread.join().expect("a publishing thread panicked");
 		}
@@ -450,7 +461,8 @@ impl Sink {
 					counters.acked.fetch_add(1, Ordering::Relaxed);
 				}
 			}
-			let _ = client.disconnect();
+			// Not `disconnect`, which blocks while the client's queue is full.
+			let _ = client.try_disconnect();
 			drop(acks);
 			// The disconnect waits behind what the client still has queued, which a node
 			// that hung up on it may never take: the driver is left to end with the process.

@@ -25,12 +25,14 @@ const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
 /// How long to wait before sending again what `response` (a 503 or 429) refused for now:
 /// its `Retry-After` in seconds when it has one (a node behind on its work says a pass),
-/// else [`RETRY_PAUSE`].
+/// within [`RETRY_PAUSE`] and [`MAX_RETRY_PAUSE`], else [`RETRY_PAUSE`].
 fn retry_pause(response: &ureq::Response) -> Duration {
 	response
 		.header("Retry-After")
 		.and_then(|seconds| seconds.trim().parse::<u64>().ok())
-		.map_or(RETRY_PAUSE, |seconds| Duration::from_secs(seconds).min(MAX_RETRY_PAUSE))
+		.map_or(RETRY_PAUSE, |seconds| {
+			Duration::from_secs(seconds).clamp(RETRY_PAUSE, MAX_RETRY_PAUSE)
+		})
 }
 
 /// `w3b device ...`

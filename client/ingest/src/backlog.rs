@@ -15,12 +15,12 @@
 //!
 //! Only time the worker spent on a project's batches counts, never batches it waits for: a
 //! committer that withholds a body holds back its project's later batches, and counting
-//! those would let it make every node refuse messages. One long pass (code compiled for
-//! the first time, a catch-up after a withheld batch expired) is not enough either: two
-//! passes in a row over the bound are, or one past twice the bound. And the state lapses
-//! when the worker stops saying so ([`STALE_AFTER_PASSES`]): a worker that stopped
-//! reporting (the operator left its subnets, the chain stalled) must not leave the
-//! project refused for good.
+//! those would let it make every node refuse messages. One pass somewhat over the bound
+//! (code compiled for the first time) is not enough: two in a row over it are, or one
+//! past twice the bound (a catch-up that long, after a withheld batch expired, refuses
+//! the project's messages until it is done). And the state lapses when the worker stops
+//! saying so ([`STALE_AFTER_PASSES`]; a long round tells every bound): a worker that
+//! stopped reporting (the chain stalled) must not leave the project refused for good.
 
 use std::{
 	collections::HashMap,
@@ -104,8 +104,7 @@ impl Backlog {
 		} else {
 			lags.remove(&project);
 		}
-		let count = lags.values().filter(|lag| lag.behind_since.is_some()).count();
-		self.behind.store(count, Ordering::Relaxed);
+		self.count_behind(&lags);
 		(was_behind != behind).then_some(behind)
 	}
 
@@ -122,6 +121,18 @@ impl Backlog {
 		lags.get(&project).is_some_and(|lag| self.holds(*lag, now))
 	}
 
+	/// Forgets every project but `served` (the worker works on no other).
+	pub fn keep_only(&self, served: &[ProjectId]) {
+		let mut lags = self.lags.lock().expect("no panics while the lock is held");
+		lags.retain(|project, _| served.contains(project));
+		self.count_behind(&lags);
+	}
+
+	fn count_behind(&self, lags: &HashMap<ProjectId, Lag>) {
+		let count = lags.values().filter(|lag| lag.behind_since.is_some()).count();
+		self.behind.store(count, Ordering::Relaxed);
+	}
+
 	/// How many projects the node is behind on.
 	pub fn projects_behind(&self) -> usize {
 		let now = Instant::now();
@@ -136,7 +147,8 @@ impl Backlog {
 		})
 	}
 
-	/// How long a refused device should wait before it sends again: a pass.
+	/// How long a refused device should wait before it sends again, and how often a
+	/// long pass tells how long it has run: the bound.
 	pub fn retry_after(&self) -> Duration {
 		self.max_pass
 	}
@@ -224,6 +236,16 @@ mod tests {
 		let later = start + lapse + QUICK;
 		assert_eq!(backlog.report_at(SLOW_PROJECT, SLOW, true, later), Some(true));
 		assert!(backlog.is_behind_at(SLOW_PROJECT, later + lapse));
+	}
+
+	#[test]
+	fn a_project_no_longer_served_is_forgotten() {
+		let backlog = Backlog::new(MAX);
+		backlog.report(SLOW_PROJECT, 3 * MAX, true);
+		assert!(backlog.is_behind(SLOW_PROJECT));
+		backlog.keep_only(&[OTHER_PROJECT]);
+		assert!(!backlog.is_behind(SLOW_PROJECT));
+		assert_eq!(backlog.behind.load(Ordering::Relaxed), 0, "the edge takes no lock again");
 	}
 
 	#[test]

@@ -215,7 +215,8 @@ async fn post_events(
 	let sender = peer.ip();
 	let prepaid = size.div_ceil(crate::BYTES_PER_CHARGE).max(1);
 	if !ingestor.charge_sender(sender, prepaid, now_ms()) {
-		discard(request.into_body(), size);
+		// Over its rate, a sender gets no more read off than a body too large.
+		discard(request.into_body(), size.min(MAX_DISCARDED_BYTES));
 		return early_refusal(&ingestor, IngestError::RateLimited("sender"));
 	}
 	let Ok(_buffered) = endpoint.buffered.clone().try_acquire_many_owned(size.max(1) as u32) else {

@@ -245,23 +245,28 @@ impl Connection {
 	/// Ingests `publishes` and writes their acknowledgements. Returns true when one was
 	/// refused for now: it and the ones after it are not acknowledged, and the client
 	/// must send them again.
-	async fn handle_publishes(&mut self, publishes: Vec<Publish>) -> bool {
+	async fn handle_publishes(&mut self, mut publishes: Vec<Publish>) -> bool {
 		// (pkid, qos, result slot or an early refusal), then the messages to ingest per
 		// project, in order.
 		let mut outcomes: Vec<(u16, QoS, Option<IngestError>)> = Vec::new();
 		let mut batches: Vec<ProjectBatch> = Vec::new();
 		let sender = self.peer.ip();
-		// A project the node is behind on is refused before the sender pays: a device
-		// sending again while the node catches up must not use up its budget on refusals.
-		let behind = publishes.iter().any(|publish| {
+		// The first publish to a project the node is behind on, and the ones after it, are
+		// refused for now before the sender pays (a device sending again while the node
+		// catches up must not use up its budget on refusals); the ones before it, to
+		// projects the node keeps up with, are taken and acknowledged.
+		let first_behind = publishes.iter().position(|publish| {
 			parse_topic(&publish.topic).is_some_and(|(project, _)| self.ingestor.is_behind(project))
 		});
-		if behind {
-			for _ in &publishes {
+		let behind = first_behind.is_some();
+		if let Some(first) = first_behind {
+			for _ in publishes.split_off(first) {
 				self.ingestor.observe_refusal(IngestError::Backlogged.code());
 			}
 			tracing::debug!(target: "w3b::ingest", client = %self.client_id, "the node is behind on a project published to: closing, to come back later");
-			return true;
+			if publishes.is_empty() {
+				return true;
+			}
 		}
 		// Every publish costs its sender before it is decoded, as a message or by its
 		// size, whichever is more (see `BYTES_PER_CHARGE`): junk is paid for like messages.
@@ -350,7 +355,7 @@ impl Connection {
 				PubAck::new(pkid).write(&mut self.out).ok();
 			}
 		}
-		false
+		behind
 	}
 }
 

@@ -298,3 +298,79 @@ async fn junk_publishes_cost_their_sender_and_get_no_flood_of_reports() {
 	assert!(tally.refused_sorted().contains(&"rate_limited"));
 	assert!(store.pending(1).unwrap().is_empty());
 }
+
+/// While the node is behind on one project, the publishes before the first one to that
+/// project in a read (to projects it keeps up with) are taken and acknowledged; that one
+/// and those after it are not (the connection closes), nothing of them is stored, and
+/// they are taken once the node caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_publishes_from_the_first_to_a_project_the_node_is_behind_on_wait() {
+	use rumqttc::mqttbytes::v4::Publish;
+	use tokio::io::AsyncWriteExt;
+	let dir = tempfile::tempdir().unwrap();
+	let (chain, devices) = fixture();
+	chain.set_project(4, w3b_primitives::ProjectStatus::Active);
+	common::register(&chain, 4, &devices[0], w3b_primitives::project::DeviceStatus::Active);
+	let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+	let backlog = Arc::new(w3b_ingest::backlog::Backlog::new(Duration::from_secs(6)));
+	let (port, tally) = common::mqtt_endpoint_behind(
+		store.clone(),
+		chain,
+		Limits::default(),
+		ConnectionLimits::default(),
+		Some(backlog.clone()),
+	)
+	.await;
+	assert_eq!(backlog.report(1, Duration::from_secs(13), false), Some(true), "behind on 1");
+	let publishes = [
+		(1, "w3b/projects/4/events", devices[0].message(4, 1, b"kept up with").to_string()),
+		(2, "w3b/projects/1/events", devices[0].message(1, 1, b"behind on").to_string()),
+		(3, "w3b/projects/4/events", devices[0].message(4, 2, b"after it").to_string()),
+	];
+	let write = |from: u16| {
+		let mut packets = bytes::BytesMut::new();
+		for (pkid, topic, body) in publishes.iter().filter(|(pkid, ..)| *pkid >= from) {
+			let mut publish = Publish::new(*topic, QoS::AtLeastOnce, body.clone());
+			publish.pkid = *pkid;
+			publish.write(&mut packets).unwrap();
+		}
+		packets
+	};
+	// PUBACK pkids in what the endpoint sent until it closed the connection.
+	async fn acknowledged(stream: &mut tokio::net::TcpStream) -> (Vec<u16>, bool) {
+		use tokio::io::AsyncReadExt;
+		let (mut sent, mut buffer) = (Vec::new(), vec![0u8; 4096]);
+		let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+		let closed = loop {
+			match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+				Ok(Ok(0)) | Ok(Err(_)) => break true,
+				Ok(Ok(read)) => sent.extend_from_slice(&buffer[..read]),
+				Err(_) => break false,
+			}
+		};
+		let acks = sent
+			.windows(4)
+			.filter(|w| w[0] == 0x40 && w[1] == 0x02)
+			.map(|w| u16::from_be_bytes([w[2], w[3]]))
+			.collect();
+		(acks, closed)
+	}
+
+	let mut stream = raw_client(port, "mixed").await;
+	stream.write_all(&write(1)).await.unwrap();
+	let (acks, closed) = acknowledged(&mut stream).await;
+	assert_eq!(acks, [1], "only the publish before the first to the project behind");
+	assert!(closed, "closed, for the client to send the rest again");
+	assert_eq!(store.pending(4).unwrap().len(), 1);
+	assert!(store.pending(1).unwrap().is_empty(), "nothing of the refused stored");
+	assert!(tally.refused_sorted().iter().all(|code| *code == "backlogged"));
+
+	// Caught up: the rest, sent again, is taken.
+	assert_eq!(backlog.report(1, Duration::from_secs(1), true), Some(false));
+	let mut stream = raw_client(port, "mixed").await;
+	stream.write_all(&write(2)).await.unwrap();
+	let (acks, _) = acknowledged(&mut stream).await;
+	assert_eq!(acks, [2, 3]);
+	assert_eq!(store.pending(1).unwrap().len(), 1);
+	assert_eq!(store.pending(4).unwrap().len(), 2);
+}

@@ -43,6 +43,18 @@ impl IpfsVfs {
 	fn call(&self, path: &str) -> io::Result<ureq::Response> {
 		self.agent.post(&format!("{}/api/v0/{path}", self.api)).call().map_err(rpc_error)
 	}
+
+	/// [`IpfsVfs::call`], with the daemon's refusal (HTTP 500: a blob it does not hold, a
+	/// pin it does not have) apart from a failure to reach it (`Err`).
+	fn call_or_refused(&self, path: &str) -> io::Result<Result<ureq::Response, String>> {
+		match self.agent.post(&format!("{}/api/v0/{path}", self.api)).call() {
+			Ok(response) => Ok(Ok(response)),
+			Err(ureq::Error::Status(500, response)) => {
+				Ok(Err(response.into_string().unwrap_or_default()))
+			}
+			Err(e) => Err(rpc_error(e)),
+		}
+	}
 }
 
 impl Vfs for IpfsVfs {
@@ -78,10 +90,11 @@ impl Vfs for IpfsVfs {
 	}
 
 	fn get(&self, cid: &Cid) -> io::Result<Option<Vec<u8>>> {
-		let response = match self.call(&format!("cat?arg={cid}")) {
+		// Offline: a blob the daemon does not hold is not looked for on the network (for
+		// as long as a committer that withholds it likes); peers serve bodies instead.
+		let response = match self.call_or_refused(&format!("cat?arg={cid}&offline=true"))? {
 			Ok(response) => response,
-			Err(e) if e.to_string().contains("500") => return Ok(None),
-			Err(e) => return Err(e),
+			Err(_) => return Ok(None),
 		};
 		let mut data = Vec::new();
 		io::Read::read_to_end(&mut response.into_reader(), &mut data)?;
@@ -99,19 +112,12 @@ impl Vfs for IpfsVfs {
 	}
 
 	fn unpin(&self, cid: &Cid) -> io::Result<()> {
-		match self.call(&format!("pin/rm?arg={cid}")) {
-			// "not pinned" is what we want.
-			Err(e) if e.to_string().contains("500") => Ok(()),
-			other => other.map(drop),
-		}
+		// "not pinned" is what we want.
+		self.call_or_refused(&format!("pin/rm?arg={cid}")).map(drop)
 	}
 
 	fn is_pinned(&self, cid: &Cid) -> io::Result<bool> {
-		match self.call(&format!("pin/ls?arg={cid}&type=recursive")) {
-			Ok(_) => Ok(true),
-			Err(e) if e.to_string().contains("500") => Ok(false),
-			Err(e) => Err(e),
-		}
+		Ok(self.call_or_refused(&format!("pin/ls?arg={cid}&type=recursive"))?.is_ok())
 	}
 
 	fn collect(&self) -> io::Result<usize> {

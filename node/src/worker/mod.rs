@@ -402,8 +402,9 @@ impl Worker {
 				let work = self.worked.remove(project).unwrap_or_default();
 				self.report_work(*project, number, work, true);
 			}
-			// Projects no longer served say nothing more (their state lapses).
+			// Projects no longer served say nothing more, and are not refused.
 			self.worked.clear();
+			self.backlog.keep_only(&served);
 			if let Some(metrics) = &self.metrics {
 				metrics.projects_behind.set(self.backlog.projects_behind() as u64);
 			}
@@ -424,7 +425,10 @@ impl Worker {
 				}
 				*self.worked.entry(project).or_default() += started.elapsed();
 			}
+			let mut running: Vec<ProjectId> = ready.iter().map(|round| round.project).collect();
+			let round_started = Instant::now();
 			let (idle, mut finished) = self.start_ready(ready);
+			running.retain(|project| idle.iter().all(|round| round.project != *project));
 			let mut next = Vec::new();
 			for round in idle {
 				let project = round.project;
@@ -434,10 +438,30 @@ impl Worker {
 				}
 				*self.worked.entry(project).or_default() += started.elapsed();
 			}
-			while let Some((job, results, ran)) = finished.recv().await {
+			loop {
+				// A long round tells the edge how long it has run so far, every bound, so
+				// that a project's state does not lapse while the worker is busiest on it.
+				let heartbeat = self.backlog.retry_after();
+				let next_job = if heartbeat.is_zero() {
+					finished.recv().await
+				} else {
+					match tokio::time::timeout(heartbeat, finished.recv()).await {
+						Ok(next_job) => next_job,
+						Err(_) => {
+							for project in &running {
+								let work = self.worked.get(project).copied().unwrap_or_default();
+								let work = work + round_started.elapsed();
+								self.report_work(*project, number, work, false);
+							}
+							continue;
+						}
+					}
+				};
+				let Some((job, results, ran)) = next_job else { break };
 				let started = Instant::now();
 				let execute::RoundJob { work, round } = job;
 				let project = round.project;
+				running.retain(|p| *p != project);
 				self.projects.insert(project, work);
 				if self.conclude(round, at, number, finalized, results).await {
 					next.push(project);

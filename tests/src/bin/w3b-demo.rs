@@ -287,10 +287,18 @@ fn main() -> Result<()> {
 	while Instant::now() < publish_until {
 		follow(&mut monitors, &mut load, &counters);
 	}
+	let published_for = start.elapsed();
+	// Progress is followed while the publishers wait for their last acknowledgements: a
+	// batch left unread longer than the network keeps bodies could not be counted.
+	for publisher in &publishers {
+		publisher.halt();
+	}
+	while !publishers.iter().all(Publisher::stopped) {
+		follow(&mut monitors, &mut load, &counters);
+	}
 	for publisher in publishers {
 		publisher.stop();
 	}
-	let published_for = start.elapsed();
 	println!("[demo] publishing stopped; waiting up to {}s for the last proofs", options.drain);
 	let drain_until = Instant::now() + Duration::from_secs(options.drain);
 	let acked = counters.acked.load(Ordering::Relaxed);

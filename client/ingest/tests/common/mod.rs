@@ -219,9 +219,24 @@ pub async fn mqtt_endpoint(
 	limits: w3b_ingest::Limits,
 	connections: w3b_ingest::mqtt::ConnectionLimits,
 ) -> (u16, Arc<Tally>) {
+	mqtt_endpoint_behind(store, chain, limits, connections, None).await
+}
+
+/// [`mqtt_endpoint`] whose ingestor refuses the messages of projects `backlog` says the
+/// node is behind on.
+pub async fn mqtt_endpoint_behind(
+	store: Arc<dyn w3b_storage::MessageStore>,
+	chain: Arc<dyn w3b_ingest::ChainView>,
+	limits: w3b_ingest::Limits,
+	connections: w3b_ingest::mqtt::ConnectionLimits,
+	backlog: Option<Arc<w3b_ingest::backlog::Backlog>>,
+) -> (u16, Arc<Tally>) {
 	let tally = Arc::new(Tally::default());
-	let ingestor =
-		Arc::new(w3b_ingest::Ingestor::new(store, chain, limits).with_observer(tally.clone()));
+	let mut ingestor = w3b_ingest::Ingestor::new(store, chain, limits).with_observer(tally.clone());
+	if let Some(backlog) = backlog {
+		ingestor = ingestor.with_backlog(backlog);
+	}
+	let ingestor = Arc::new(ingestor);
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let port = listener.local_addr().unwrap().port();
 	tokio::spawn(w3b_ingest::mqtt::serve(listener, ingestor, connections));
