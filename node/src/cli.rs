@@ -189,13 +189,14 @@ pub struct IngestArgs {
 	/// less latency). A full batch (`--w3b-max-batch`) is sealed at once.
 	#[arg(long, value_name = "MS", default_value_t = w3b_runtime::SLOT_DURATION)]
 	pub w3b_seal_interval_ms: u64,
-	/// How long the worker's pass over a block may spend on one project's work (judging
-	/// and executing its batches, voting), in milliseconds, before the node counts as
-	/// behind on the project: after two such passes in a row, or one running twice as
-	/// long, the node refuses the project's new messages for now (`backlogged`, HTTP 503,
-	/// MQTT not acknowledged) until a pass is within the bound again. 0 never refuses. By
-	/// default two slots: a project whose work per block takes longer than that falls
-	/// behind the chain, and what is taken in for it then waits ever longer for a proof.
+	/// How long the worker may spend on one project's work (judging and executing its
+	/// batches, voting) from one pass over a new best block to the next, in milliseconds:
+	/// after two such intervals in a row over it, or one over twice it, the node refuses
+	/// the project's new messages for now (`backlogged`: HTTP 503 with `Retry-After` the
+	/// bound in whole seconds; over MQTT not acknowledged and the connection closed) until
+	/// an interval is within the bound again. 0 never refuses. By default two slots: a
+	/// project whose work per block takes longer than that falls behind the chain, and
+	/// what is taken in for it then waits ever longer for a proof.
 	#[arg(long, value_name = "MS", default_value_t = 2 * w3b_runtime::SLOT_DURATION)]
 	pub w3b_max_pass_ms: u64,
 	/// Most bytes in one batch body (kept well below the 32 MiB the chain and peers

@@ -350,7 +350,8 @@ impl Sender {
 		match self {
 			Sender::Http { url, timeout } => {
 				// Messages the node may take later (device registration not yet final
-				// on this node, rate limit, storage trouble) are sent again after a
+				// on this node, rate limit, the node behind on the project, storage
+				// trouble) are sent again after a
 				// pause; one stored by an earlier attempt comes back as a duplicate,
 				// which is its acknowledgement. `--timeout` bounds the whole wait.
 				let mut hashes: Vec<Option<H256>> = vec![None; messages.len()];

@@ -7,7 +7,7 @@
 //! a message refused for good is acknowledged too (so the device does not resend what
 //! will never be accepted) and the refusal is published to `w3b/errors/{client id}` as
 //! `{"code", "message", "pkid"}` for clients subscribed to it. A message the node may
-//! take later (over the rate limit, storage failing) is not acknowledged, nor anything
+//! take later (over the rate limit, the node behind on the project, storage failing) is not acknowledged, nor anything
 //! after it, and the connection closes: a client with a persistent session
 //! (`clean_session = false`) sends its unacknowledged messages again when it reconnects,
 //! and a message stored before is then acknowledged as a duplicate. Publishes that
